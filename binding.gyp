@@ -1,0 +1,69 @@
+{
+  "targets": [
+    {
+      # Code that runs between clone and execve. Its own target so that it
+      # cannot see napi.h, builds without exceptions or RTTI, and can be
+      # checked symbol by symbol (test/native/child-symbols.test.ts).
+      "target_name": "cordon_child",
+      "type": "none",
+      "conditions": [
+        ["OS=='linux'", {
+          "type": "static_library",
+          "sources": [
+            "native/child/executor.cc",
+            "native/child/status.cc",
+            "native/child/namespaces.cc",
+            "native/child/mounts.cc",
+            "native/child/credentials.cc",
+            "native/child/fds.cc",
+            "native/child/exec.cc",
+            "native/sys/clone_asm.cc"
+          ],
+          "include_dirs": ["native"],
+          "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+          "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables",
+                        "-fno-builtin", "-ffreestanding", "-fPIC", "-Wall", "-Wextra"]
+        }]
+      ]
+    },
+    {
+      "target_name": "cordon",
+      "type": "none",
+      "conditions": [
+        ["OS=='linux'", {
+          "type": "loadable_module",
+          "product_extension": "node",
+          "sources": [
+            "native/binding.cc",
+            "native/plan_decode.cc",
+            "native/spawn.cc",
+            "native/clone.cc",
+            "native/exit_watch.cc",
+            "native/probe.cc",
+            "native/host/idmap.cc"
+          ],
+          "include_dirs": ["native"],
+          "dependencies": [
+            "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+            "cordon_child"
+          ],
+          "cflags_cc!": ["-std=gnu++17"],
+          "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
+        }]
+      ]
+    },
+    {
+      # PID 1 of boxes with a new pid namespace. Static, so it runs in any root.
+      "target_name": "cordon_init",
+      "type": "none",
+      "conditions": [
+        ["OS=='linux'", {
+          "type": "executable",
+          "sources": ["native/init/cordon_init.c"],
+          "cflags": ["-Os", "-Wall", "-Wextra"],
+          "ldflags": ["-static"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,260 @@
+// Box: a running (or failed) isolated process, shaped like ChildProcess.
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import * as os from 'node:os';
+
+import type { NativeExitWatch } from '../types/native';
+import { CordonError, errnoName } from './errors';
+import { native } from './internal/native';
+import type { Ledger } from './internal/resources';
+import { EXIT_RECORD_SIZE } from './internal/plan-abi';
+
+/** How a box ended. */
+export interface ExitResult {
+  /** Exit status of the payload, or null when a signal ended it. */
+  code: number | null;
+  /** The signal that ended the payload, or null. */
+  signal: NodeJS.Signals | null;
+  /** Host pid of the box's first process. */
+  pid: number;
+  /** Milliseconds spent in spawnIsolated() until the payload was exec'd. */
+  spawnMs: number;
+  /** Milliseconds from the payload's exec to its exit being observed. */
+  runMs: number;
+}
+
+export interface BoxEvents {
+  spawn: [];
+  error: [error: Error];
+  exit: [code: number | null, signal: NodeJS.Signals | null];
+  close: [code: number | null, signal: NodeJS.Signals | null];
+}
+
+function signalName(signal: number): NodeJS.Signals | null {
+  const signals = os.constants.signals as Record<string, number>;
+  const name = Object.keys(signals).find((key) => signals[key] === signal);
+  return (name as NodeJS.Signals | undefined) ?? null;
+}
+
+/** State handed over by spawnIsolated(); not part of the public API. */
+export interface BoxInternals {
+  file: string;
+  args: string[];
+  ledger: Ledger;
+  killSignal: number;
+}
+
+export class Box extends EventEmitter<BoxEvents> {
+  /** Host pid of the box's first process (its init, if it has one); undefined if the spawn failed. */
+  pid: number | undefined = undefined;
+  /** The box's fd 0, when it is a pipe. */
+  stdin: net.Socket | null = null;
+  stdout: net.Socket | null = null;
+  stderr: net.Socket | null = null;
+  /** Parent ends of every stdio pipe, by box fd; null where the fd is not a pipe. */
+  stdio: (net.Socket | null)[] = [];
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  /** True once kill() has delivered a signal. */
+  killed = false;
+  readonly spawnfile: string;
+  readonly spawnargs: string[];
+  /** Settles when the box has exited and its stdio is closed; rejects with the spawn error. */
+  readonly exited: Promise<ExitResult>;
+
+  #ledger: Ledger;
+  #pidfd = -1;
+  #exitFd = -1;
+  #watch: NativeExitWatch | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closesNeeded = 1;
+  #spawnMs = 0;
+  #startedAt = 0n;
+  #running = false;
+  #referenced = true;
+  #settle!: { resolve: (result: ExitResult) => void; reject: (error: Error) => void };
+  #abortCleanup: (() => void) | undefined;
+  readonly #killSignal: number;
+
+  constructor(internals: BoxInternals) {
+    super();
+    this.spawnfile = internals.file;
+    this.spawnargs = [internals.file, ...internals.args];
+    this.#ledger = internals.ledger;
+    this.#killSignal = internals.killSignal;
+    this.exited = new Promise<ExitResult>((resolve, reject) => {
+      this.#settle = { resolve, reject };
+    });
+    // A caller that never looks at `exited` must not get an unhandled rejection.
+    this.exited.catch(() => undefined);
+  }
+
+  /** @internal Called by spawnIsolated once the payload runs. */
+  _started(pid: number, pidfd: number, exitFd: number, spawnMs: number, pipes: (net.Socket | null)[]): void {
+    this.pid = pid;
+    this.#pidfd = pidfd;
+    this.#exitFd = exitFd;
+    this.#spawnMs = spawnMs;
+    this.#startedAt = process.hrtime.bigint();
+    this.#running = true;
+    this.stdio = pipes;
+    this.stdin = pipes[0] ?? null;
+    this.stdout = pipes[1] ?? null;
+    this.stderr = pipes[2] ?? null;
+    // Like ChildProcess: 'close' waits for every pipe the box writes to;
+    // stdin is ours to end.
+    pipes.forEach((pipe, target) => {
+      if (pipe === null || target === 0) return;
+      this.#closesNeeded++;
+      pipe.on('close', () => this.#maybeClose());
+    });
+    const Watch = native().ExitWatch;
+    this.#watch = new Watch(pidfd, (code, signal) => this.#onExit(code, signal));
+    process.nextTick(() => this.emit('spawn'));
+  }
+
+  /** @internal Called by spawnIsolated when the spawn failed. */
+  _failed(error: CordonError): void {
+    const code = typeof error.errno === 'number' ? error.errno : null;
+    this.exitCode = code;
+    process.nextTick(() => {
+      this.emit('error', error);
+      this.emit('close', code, null);
+      this.#settle.reject(error);
+    });
+  }
+
+  /** @internal Sends killSignal after `ms`. */
+  _setTimeout(ms: number): void {
+    this.#timer = setTimeout(() => this.kill(this.#killSignal), ms);
+    if (!this.#referenced) this.#timer.unref();
+  }
+
+  /** @internal Kills the box when `signal` aborts, with an AbortError. */
+  _watchAbort(signal: AbortSignal): void {
+    const onAbort = (): void => {
+      this.kill(this.#killSignal);
+      this.emit('error', abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#abortCleanup = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  /**
+   * Sends a signal to the box (to its init, which passes it on to the
+   * payload) through the pidfd, so it can never hit a recycled pid. Returns
+   * false if the box is not running.
+   */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    if (!this.#running) return false;
+    const number = typeof signal === 'number' ? signal : (os.constants.signals as Record<string, number>)[signal];
+    if (number === undefined) {
+      throw new CordonError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${String(signal)}`);
+    }
+    const result = native().sendSignal(this.#pidfd, number);
+    if (result === 0) {
+      this.killed = true;
+      return true;
+    }
+    if (result === -3 /* ESRCH: exiting */) return false;
+    throw new CordonError(errnoName(result), `pidfd_send_signal ${errnoName(result)}`, {
+      errno: result,
+      syscall: 'pidfd_send_signal',
+    });
+  }
+
+  /** Lets the event loop exit while the box runs. */
+  unref(): this {
+    this.#referenced = false;
+    this.#watch?.unref();
+    this.#timer?.unref();
+    for (const pipe of this.stdio) pipe?.unref();
+    return this;
+  }
+
+  ref(): this {
+    this.#referenced = true;
+    this.#watch?.ref();
+    this.#timer?.ref();
+    for (const pipe of this.stdio) pipe?.ref();
+    return this;
+  }
+
+  /** Kills the box if it runs, waits for it, and releases everything it holds. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#running) {
+      this.kill('SIGKILL');
+      await this.exited.catch(() => undefined);
+    } else if (this.pid === undefined) {
+      await this.exited.catch(() => undefined);
+    }
+    for (const pipe of this.stdio) pipe?.destroy();
+    this.#release();
+  }
+
+  /** Same as `await box[Symbol.asyncDispose]()`. */
+  dispose(): Promise<void> {
+    return this[Symbol.asyncDispose]();
+  }
+
+  #onExit(code: number | null, signal: number | null): void {
+    this.#running = false;
+    this.#watch = undefined;
+    const payload = this.#readExitRecord();
+    if (payload !== undefined) {
+      code = payload.code;
+      signal = payload.signal;
+    }
+    this.exitCode = signal ? null : code;
+    this.signalCode = signal ? signalName(signal) : null;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#abortCleanup?.();
+    this.#release();
+    this.emit('exit', this.exitCode, this.signalCode);
+    this.#maybeClose();
+  }
+
+  // With an init, the payload's own status comes over the exit pipe; the
+  // init's status is only the fallback (it was killed before it could say).
+  #readExitRecord(): { code: number | null; signal: number | null } | undefined {
+    if (this.#exitFd < 0) return undefined;
+    const record = Buffer.alloc(EXIT_RECORD_SIZE);
+    let got = 0;
+    try {
+      got = fs.readSync(this.#exitFd, record, 0, EXIT_RECORD_SIZE, null);
+    } catch {
+      return undefined;
+    }
+    if (got !== EXIT_RECORD_SIZE) return undefined;
+    const code = record.readInt32LE(0);
+    const signal = record.readInt32LE(4);
+    return { code: signal > 0 ? null : code, signal: signal > 0 ? signal : null };
+  }
+
+  #maybeClose(): void {
+    this.#closesNeeded--;
+    if (this.#closesNeeded > 0) return;
+    const runMs = Number(process.hrtime.bigint() - this.#startedAt) / 1e6;
+    this.emit('close', this.exitCode, this.signalCode);
+    this.#settle.resolve({
+      code: this.exitCode,
+      signal: this.signalCode,
+      pid: this.pid ?? -1,
+      spawnMs: this.#spawnMs,
+      runMs,
+    });
+  }
+
+  #release(): void {
+    const errors = this.#ledger.releaseAll();
+    for (const error of errors) process.emitWarning(error);
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const error = new Error('The operation was aborted', { cause: signal.reason });
+  error.name = 'AbortError';
+  (error as Error & { code: string }).code = 'ABORT_ERR';
+  return error;
+}

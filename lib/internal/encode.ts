@@ -1,0 +1,70 @@
+// Plan → the byte layout of native/plan_abi.h.
+import type { Plan } from '../plan';
+import {
+  HEADER_SIZE,
+  MAX_FD_SLOTS,
+  MAX_STEPS,
+  NO_STRING,
+  Op,
+  PLAN_ABI_VERSION,
+  PLAN_MAGIC,
+  STEP_SIZE,
+  Side,
+  sideOf,
+} from './plan-abi';
+
+class StringArea {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  /** Appends strings back to back; returns the offset of the first. */
+  add(...values: string[]): number {
+    const offset = this.size;
+    for (const value of values) {
+      const bytes = Buffer.from(`${value}\0`, 'utf8');
+      this.chunks.push(bytes);
+      this.size += bytes.length;
+    }
+    return offset;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.size);
+  }
+}
+
+export function encodePlan(plan: Plan): { buffer: Buffer; fds: Int32Array } {
+  const { steps } = plan;
+  if (steps.length === 0 || steps.length > MAX_STEPS) throw new RangeError(`a plan has 1 to ${MAX_STEPS} steps`);
+  if (plan.fds.length > MAX_FD_SLOTS) throw new RangeError(`a plan has at most ${MAX_FD_SLOTS} fds`);
+  const strings = new StringArea();
+  strings.add(''); // the area is never empty and always NUL-terminated
+  const records = Buffer.alloc(steps.length * STEP_SIZE);
+  steps.forEach((step, i) => {
+    const at = i * STEP_SIZE;
+    records.writeUInt32LE(Op[step.op], at);
+    records.writeUInt32LE(Side[sideOf(step.op)], at + 4);
+    records.writeInt32LE(step.slot ?? -1, at + 8);
+    records.writeUInt32LE(0, at + 12);
+    for (let k = 0; k < 4; k++) {
+      records.writeBigInt64LE(BigInt(step.num?.[k] ?? 0), at + 16 + k * 8);
+    }
+    const offsets: number[] = [NO_STRING, NO_STRING, NO_STRING, NO_STRING];
+    step.str?.forEach((value, k) => {
+      if (value !== undefined) offsets[k] = strings.add(value);
+    });
+    step.lists?.forEach((list, k) => {
+      offsets[k] = strings.add(...list);
+    });
+    offsets.forEach((offset, k) => records.writeUInt32LE(offset, at + 48 + k * 4));
+  });
+  const area = strings.bytes();
+  const header = Buffer.alloc(HEADER_SIZE);
+  header.writeUInt32LE(PLAN_MAGIC, 0);
+  header.writeUInt32LE(PLAN_ABI_VERSION, 4);
+  header.writeUInt32LE(steps.length, 8);
+  header.writeUInt32LE(plan.fds.length, 12);
+  header.writeUInt32LE(HEADER_SIZE + records.length, 16);
+  header.writeUInt32LE(area.length, 20);
+  return { buffer: Buffer.concat([header, records, area]), fds: Int32Array.from(plan.fds) };
+}

@@ -1,0 +1,47 @@
+// TypeScript copy of native/plan_abi.h. test/unit/plan-abi.test.ts compares
+// every number with what the compiled addon exports.
+
+export const PLAN_MAGIC = 0x4e445243; // "CRDN"
+export const PLAN_ABI_VERSION = 1;
+export const MAX_STEPS = 4096;
+export const MAX_FD_SLOTS = 1024;
+export const MAX_INSTALLED_FDS = 256;
+export const NO_STRING = 0xffffffff;
+
+export const HEADER_SIZE = 32;
+export const STEP_SIZE = 64;
+export const STATUS_RECORD_SIZE = 16;
+export const EXIT_RECORD_SIZE = 8;
+
+export const Side = { parent: 1, child: 2 } as const;
+export type SideName = keyof typeof Side;
+
+export const Op = {
+  clone: 1,
+  writeSetgroups: 2,
+  writeUidMap: 3,
+  writeGidMap: 4,
+  waitForParent: 5,
+  setParentDeathSignal: 6,
+  joinNamespace: 7,
+  setMountPropagation: 8,
+  mountProc: 9,
+  loopbackUp: 10,
+  setHostname: 11,
+  setNoNewPrivs: 12,
+  setSid: 13,
+  chdir: 14,
+  installFd: 15,
+  closeOtherFds: 16,
+  exec: 17,
+  execInit: 18,
+  dropCapabilities: 19,
+  setIds: 20,
+} as const;
+export type OpName = keyof typeof Op;
+
+const PARENT_OPS: ReadonlySet<OpName> = new Set<OpName>(['clone', 'writeSetgroups', 'writeUidMap', 'writeGidMap']);
+
+export function sideOf(op: OpName): SideName {
+  return PARENT_OPS.has(op) ? 'parent' : 'child';
+}

@@ -1,0 +1,178 @@
+// ValidatedOptions → Plan: the one place that decides which steps a box
+// takes and in what order. Pure: fds are given, nothing is opened here.
+import type { NamespaceName } from './options';
+import type { OpName } from './internal/plan-abi';
+import { DEFAULT_PATH, type ValidatedOptions } from './validate';
+
+export const CLONE_FLAGS: Readonly<Record<NamespaceName, number>> = {
+  mount: 0x00020000,
+  cgroup: 0x02000000,
+  uts: 0x04000000,
+  ipc: 0x08000000,
+  user: 0x10000000,
+  pid: 0x20000000,
+  net: 0x40000000,
+  time: 0x00000080,
+};
+
+const MS_PRIVATE = 1 << 18;
+const SIGKILL = 9;
+/** Where execvp looks when the environment has no PATH. */
+const EXECVP_DEFAULT_PATH = '/bin:/usr/bin';
+/** The uid and gid a root caller's box maps its root to. */
+export const ROOT_CALLER_BOX_ID = 65534;
+
+export interface PlanStep {
+  op: OpName;
+  /** Shown in errors: `step 3/17 'mount proc' /proc`. */
+  name: string;
+  /** The system call behind it, for error.syscall. */
+  syscall: string;
+  /** Groups steps for the hint table. */
+  kind: string;
+  path?: string;
+  /** Index into the spawn's fd slots. */
+  slot?: number;
+  num?: readonly number[];
+  str?: readonly (string | undefined)[];
+  /** argv, envp and exec candidates of an exec step. */
+  lists?: readonly [readonly string[], readonly string[], readonly string[]];
+}
+
+export interface Plan {
+  steps: PlanStep[];
+  /** The fd behind each slot. */
+  fds: number[];
+  /** argv[0] and args, for error.spawnargs. */
+  spawnargs: string[];
+  usesInit: boolean;
+}
+
+/** fds opened for this spawn by the caller of buildPlan. */
+export interface RuntimeFds {
+  /** Source fd for each box fd (index = target), or undefined to leave it closed. */
+  stdio: readonly (number | undefined)[];
+  /** An open namespace file per joined namespace. */
+  namespaces: Partial<Record<NamespaceName, number>>;
+  /** The init binary, when the plan uses one. */
+  init?: number;
+}
+
+export interface Caller {
+  euid: number;
+  egid: number;
+}
+
+const NAMESPACE_JOIN_ORDER: readonly NamespaceName[] = ['user', 'mount', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
+
+export function execCandidates(file: string, env: Readonly<Record<string, string>>): string[] {
+  if (file.includes('/')) return [file];
+  const searchPath = env.PATH ?? EXECVP_DEFAULT_PATH;
+  return searchPath.split(':').map((dir) => (dir === '' ? file : `${dir.replace(/\/+$/, '')}/${file}`));
+}
+
+export function defaultIdMap(callerId: number): { inside: number; outside: number; count: number }[] {
+  return [{ inside: 0, outside: callerId === 0 ? ROOT_CALLER_BOX_ID : callerId, count: 1 }];
+}
+
+function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
+  return map.map((entry) => `${entry.inside} ${entry.outside} ${entry.count}\n`).join('');
+}
+
+export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller: Caller): Plan {
+  const steps: PlanStep[] = [];
+  const fds: number[] = [];
+  const slot = (fd: number): number => {
+    fds.push(fd);
+    return fds.length - 1;
+  };
+  const ns = options.namespaces;
+  const isNew = (name: NamespaceName): boolean => ns[name].kind === 'new';
+  const joined = (name: NamespaceName): boolean => ns[name].kind === 'path' || ns[name].kind === 'fd';
+  const root = caller.euid === 0;
+
+  let flags = 0;
+  for (const name of Object.keys(CLONE_FLAGS) as NamespaceName[]) {
+    if (isNew(name)) flags |= CLONE_FLAGS[name];
+  }
+  steps.push({ op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone', num: [flags, 0] });
+
+  if (isNew('user')) {
+    if (!root) {
+      steps.push({
+        op: 'writeSetgroups', name: 'write setgroups', syscall: 'write', kind: 'idmap',
+        path: '/proc/<pid>/setgroups', str: ['deny'],
+      });
+    }
+    const uidMap = options.uidMap ?? defaultIdMap(caller.euid);
+    const gidMap = options.gidMap ?? defaultIdMap(caller.egid);
+    steps.push({
+      op: 'writeUidMap', name: 'write uid_map', syscall: 'write', kind: 'idmap',
+      path: '/proc/<pid>/uid_map', str: [mapText(uidMap)],
+    });
+    steps.push({
+      op: 'writeGidMap', name: 'write gid_map', syscall: 'write', kind: 'idmap',
+      path: '/proc/<pid>/gid_map', str: [mapText(gidMap)],
+    });
+    steps.push({ op: 'waitForParent', name: 'wait for parent', syscall: 'read', kind: 'sync' });
+  }
+  if (options.dieWithParent) {
+    steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
+  }
+  for (const name of NAMESPACE_JOIN_ORDER) {
+    const setting = ns[name];
+    if (setting.kind !== 'path' && setting.kind !== 'fd') continue;
+    const fd = runtime.namespaces[name];
+    if (fd === undefined) throw new Error(`cordon: no fd for the ${name} namespace to join`);
+    steps.push({
+      op: 'joinNamespace', name: `join ${name} namespace`, syscall: 'setns', kind: 'join',
+      path: setting.kind === 'path' ? setting.path : `fd ${setting.fd}`, slot: slot(fd), num: [CLONE_FLAGS[name]],
+    });
+  }
+  if (isNew('user') || joined('user')) {
+    steps.push({
+      op: 'setIds', name: 'set uid and gid', syscall: 'setresuid', kind: 'ids',
+      num: [options.uid, options.gid, root && isNew('user') ? 1 : 0],
+    });
+  }
+  if (isNew('mount')) {
+    steps.push({ op: 'setMountPropagation', name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/', num: [MS_PRIVATE] });
+    if (isNew('pid')) {
+      steps.push({ op: 'mountProc', name: 'mount proc', syscall: 'mount', kind: 'proc', path: '/proc', str: ['/proc'] });
+    }
+  }
+  if (isNew('net')) steps.push({ op: 'loopbackUp', name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' });
+  if (options.hostname !== undefined) {
+    steps.push({ op: 'setHostname', name: 'set hostname', syscall: 'sethostname', kind: 'uts', str: [options.hostname] });
+  }
+  steps.push({ op: 'dropCapabilities', name: 'drop capabilities', syscall: 'capset', kind: 'caps' });
+  steps.push({ op: 'setNoNewPrivs', name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' });
+  if (options.newSession) steps.push({ op: 'setSid', name: 'new session', syscall: 'setsid', kind: 'session' });
+  steps.push({ op: 'chdir', name: 'chdir', syscall: 'chdir', kind: 'chdir', path: options.cwd, str: [options.cwd] });
+
+  runtime.stdio.forEach((source, target) => {
+    if (source === undefined) return;
+    steps.push({ op: 'installFd', name: `install fd ${target}`, syscall: 'dup3', kind: 'fd', slot: slot(source), num: [target] });
+  });
+  steps.push({ op: 'closeOtherFds', name: 'close other fds', syscall: 'close_range', kind: 'fd' });
+
+  const argv = [options.argv0, ...options.args];
+  const envp = Object.entries(options.env).map(([key, value]) => `${key}=${value}`);
+  const candidates = execCandidates(options.file, options.env);
+  const lists = [argv, envp, candidates] as const;
+  if (options.init) {
+    if (runtime.init === undefined) throw new Error('cordon: the plan needs the init binary fd');
+    steps.push({
+      op: 'execInit', name: 'execve', syscall: `spawn ${options.file}`, kind: 'exec', path: options.file,
+      slot: slot(runtime.init), num: [argv.length, envp.length, candidates.length], lists,
+    });
+  } else {
+    steps.push({
+      op: 'exec', name: 'execve', syscall: `spawn ${options.file}`, kind: 'exec', path: options.file,
+      num: [argv.length, envp.length, candidates.length], lists,
+    });
+  }
+  return { steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init };
+}
+
+export { DEFAULT_PATH };

@@ -1,0 +1,216 @@
+// probe(): what this kernel and these privileges allow, each "no" with a
+// reason. Cached: the answers do not change while the process runs.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+import { errnoName } from './errors';
+import { native } from './internal/native';
+import type { NamespaceName } from './options';
+import { NAMESPACE_NAMES } from './options';
+import { CLONE_FLAGS } from './plan';
+
+/** Whether something works here, and if not, why. */
+export interface Capability {
+  available: boolean;
+  /** Why not (or a caveat), in words. */
+  reason?: string;
+}
+
+export type CloneRung = 'clone3' | 'clone3-basic' | 'clone' | 'none';
+
+export interface CgroupReport {
+  /** `v2`: unified only; `hybrid`: v1 controllers beside a v2 tree; `v1`; or `none`. */
+  mode: 'v2' | 'hybrid' | 'v1' | 'none';
+  /** Mount point of the cgroup2 hierarchy, when there is one. */
+  v2Mount?: string;
+  /** This process's cgroup in the v2 hierarchy (from /proc/self/cgroup). */
+  v2Path?: string;
+  /** Controllers the v2 hierarchy offers here. */
+  v2Controllers: string[];
+  /** v1 controllers and their mount points. */
+  v1Controllers: Record<string, string>;
+  /** Controllers this process may create child cgroups in (v2 first, then v1). */
+  writableControllers: string[];
+}
+
+export interface ProbeReport {
+  platform: NodeJS.Platform;
+  arch: string;
+  kernel: string;
+  /** The effective uid is 0. */
+  root: boolean;
+  /** New user namespaces for this caller. */
+  userNamespaces: Capability;
+  /** Whether a new namespace of each kind can be made (with a user namespace when not root). */
+  namespaces: Record<NamespaceName, Capability>;
+  clone: {
+    /** The best rung of the clone ladder on this host. */
+    rung: CloneRung;
+    clone3: Capability;
+    /** CLONE_CLEAR_SIGHAND (Linux 5.5). */
+    clearSighand: Capability;
+    /** CLONE_INTO_CGROUP into this process's own cgroup (Linux 5.7, cgroup v2). */
+    intoCgroup: Capability;
+    /** CLONE_PIDFD (Linux 5.2). */
+    pidfd: Capability;
+  };
+  cgroup: CgroupReport;
+  /** Overlayfs mounted inside a user namespace (Linux 5.11). */
+  overlayInUserNamespace: Capability;
+  landlock: Capability & { abi: number };
+  seccomp: Capability & { actions: string[] };
+}
+
+let cached: ProbeReport | undefined;
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why this caller cannot make a user namespace, judged from sysctls alone; undefined if none says no. */
+export function userNamespaceRefusal(): string | undefined {
+  if (readText('/proc/sys/user/max_user_namespaces') === '0') {
+    return 'user namespaces are disabled: /proc/sys/user/max_user_namespaces is 0';
+  }
+  if (process.geteuid?.() === 0) return undefined;
+  if (readText('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
+    return 'unprivileged user namespaces are disabled: /proc/sys/kernel/unprivileged_userns_clone is 0';
+  }
+  if (readText('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
+    return 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1); ' +
+      'allow it with an AppArmor profile for node granting "userns", or set the sysctl to 0';
+  }
+  return undefined;
+}
+
+function fromResult(result: number, what: string): Capability {
+  if (result === 0) return { available: true };
+  return { available: false, reason: `${what} failed with ${errnoName(result)}` };
+}
+
+const RUNGS: CloneRung[] = ['clone3', 'clone3-basic', 'clone'];
+
+function probeCgroups(): CgroupReport {
+  const report: CgroupReport = { mode: 'none', v2Controllers: [], v1Controllers: {}, writableControllers: [] };
+  const mounts = (readText('/proc/self/mountinfo') ?? '').split('\n');
+  for (const line of mounts) {
+    const [left, right] = line.split(' - ');
+    if (left === undefined || right === undefined) continue;
+    const mountPoint = left.split(' ')[4];
+    const [fstype, , superOptions] = right.split(' ');
+    if (mountPoint === undefined) continue;
+    if (fstype === 'cgroup2' && report.v2Mount === undefined) report.v2Mount = mountPoint;
+    if (fstype === 'cgroup') {
+      for (const option of (superOptions ?? '').split(',')) {
+        if (['rw', 'ro'].includes(option) || option.startsWith('name=') || option.includes('=')) continue;
+        report.v1Controllers[option] = mountPoint;
+      }
+    }
+  }
+  const hasV1 = Object.keys(report.v1Controllers).length > 0;
+  report.mode = report.v2Mount ? (hasV1 ? 'hybrid' : 'v2') : hasV1 ? 'v1' : 'none';
+  const ownLine = (readText('/proc/self/cgroup') ?? '').split('\n').find((line) => line.startsWith('0::'));
+  if (ownLine !== undefined) report.v2Path = ownLine.slice(3);
+  if (report.v2Mount !== undefined) {
+    const dir = `${report.v2Mount}${report.v2Path && report.v2Path !== '/' ? report.v2Path : ''}`;
+    report.v2Controllers = (readText(`${dir}/cgroup.controllers`) ?? '').split(' ').filter(Boolean);
+    if (canWrite(dir)) report.writableControllers.push(...report.v2Controllers);
+  }
+  for (const [controller, mountPoint] of Object.entries(report.v1Controllers)) {
+    if (report.writableControllers.includes(controller)) continue;
+    if (canWrite(mountPoint)) report.writableControllers.push(controller);
+  }
+  return report;
+}
+
+function canWrite(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function probeIntoCgroup(cgroup: CgroupReport): Capability {
+  if (cgroup.v2Mount === undefined) return { available: false, reason: 'no cgroup v2 hierarchy' };
+  const dir = `${cgroup.v2Mount}${cgroup.v2Path && cgroup.v2Path !== '/' ? cgroup.v2Path : ''}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch (error) {
+    return { available: false, reason: `cannot open ${dir}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
+  }
+  try {
+    return fromResult(native().probeClone(0, 0, fd), `clone3(CLONE_INTO_CGROUP) into ${dir}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function probeSeccomp(): Capability & { actions: string[] } {
+  const actions = readText('/proc/sys/kernel/seccomp/actions_avail');
+  if (actions === undefined) return { available: false, reason: 'the kernel has no seccomp filter support', actions: [] };
+  return { available: true, actions: actions.split(' ') };
+}
+
+/** Reports what this host allows. Cached after the first call. */
+export function probe(): ProbeReport {
+  if (cached) return cached;
+  const binding = native();
+  const root = process.geteuid?.() === 0;
+  const userFlag = CLONE_FLAGS.user;
+
+  const rungResults = RUNGS.map((_, rung) => binding.probeClone(rung, 0, -1));
+  const best = rungResults.findIndex((result) => result === 0);
+  const userResult = binding.probeClone(Math.max(best, 0), userFlag, -1);
+  const userNamespaces: Capability =
+    userResult === 0
+      ? { available: true }
+      : { available: false, reason: userNamespaceRefusal() ?? `clone(CLONE_NEWUSER) failed with ${errnoName(userResult)}` };
+
+  const namespaces = {} as Record<NamespaceName, Capability>;
+  for (const name of NAMESPACE_NAMES) {
+    if (name === 'user') {
+      namespaces.user = userNamespaces;
+      continue;
+    }
+    if (!fs.existsSync(`/proc/self/ns/${name}`)) {
+      namespaces[name] = { available: false, reason: `the kernel has no ${name} namespaces (/proc/self/ns/${name} missing)` };
+      continue;
+    }
+    const withUser = !root && userNamespaces.available ? userFlag : 0;
+    const result = binding.probeClone(Math.max(best, 0), CLONE_FLAGS[name] | withUser, -1);
+    namespaces[name] = fromResult(result, `clone(CLONE_NEW${name === 'mount' ? 'NS' : name.toUpperCase()})`);
+  }
+
+  const cgroup = probeCgroups();
+  const landlockAbi = binding.landlockAbi();
+  cached = {
+    platform: process.platform,
+    arch: process.arch,
+    kernel: os.release(),
+    root,
+    userNamespaces,
+    namespaces,
+    clone: {
+      rung: best < 0 ? 'none' : (RUNGS[best] ?? 'none'),
+      clone3: fromResult(rungResults[1] ?? -38, 'clone3'),
+      clearSighand: fromResult(rungResults[0] ?? -38, 'clone3(CLONE_CLEAR_SIGHAND)'),
+      intoCgroup: probeIntoCgroup(cgroup),
+      pidfd: fromResult(rungResults[2] ?? -38, 'clone(CLONE_PIDFD)'),
+    },
+    cgroup,
+    overlayInUserNamespace: { available: false, reason: 'not probed: cordon does not mount overlay layers yet' },
+    landlock:
+      landlockAbi > 0
+        ? { available: true, abi: landlockAbi }
+        : { available: false, abi: 0, reason: `landlock_create_ruleset: ${errnoName(landlockAbi)}` },
+    seccomp: probeSeccomp(),
+  };
+  return cached;
+}

@@ -1,0 +1,144 @@
+// spawnIsolated(): validate, acquire, plan, spawn, hand over to a Box.
+import * as fs from 'node:fs';
+
+import { Box } from './box';
+import { CordonError, stepError } from './errors';
+import { assertLinux, initBinaryPath, native } from './internal/native';
+import { encodePlan } from './internal/encode';
+import { Ledger } from './internal/resources';
+import type { NamespaceName, SpawnIsolatedOptions } from './options';
+import { buildPlan, type Plan, type RuntimeFds } from './plan';
+import { userNamespaceRefusal } from './probe';
+import { setupStdio, wrapParentEnd } from './stdio';
+import { validateOptions, type ValidatedOptions } from './validate';
+import { NAMESPACE_NAMES } from './options';
+
+let initFd: number | undefined;
+
+// Opened once and kept: the box execs it through the fd (execveat), so it
+// runs whatever root the box sees.
+function openInit(): number {
+  if (initFd === undefined) initFd = fs.openSync(initBinaryPath(), 'r');
+  return initFd;
+}
+
+function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Record<NamespaceName, number>> {
+  const fds: Partial<Record<NamespaceName, number>> = {};
+  for (const name of NAMESPACE_NAMES) {
+    const setting = options.namespaces[name];
+    if (setting.kind === 'fd') fds[name] = setting.fd;
+    if (setting.kind !== 'path') continue;
+    try {
+      fds[name] = ledger.fd(`${name} namespace file`, fs.openSync(setting.path, 'r'));
+    } catch (error) {
+      const cause = error as NodeJS.ErrnoException;
+      const code = cause.code ?? 'EIO';
+      throw new CordonError(code, `open ${code}: the ${name} namespace to join, ${setting.path}, cannot be opened`, {
+        errno: cause.errno ?? -5,
+        syscall: 'open',
+        step: `open ${name} namespace`,
+        path: setting.path,
+        spawnargs: [options.file, ...options.args],
+        cause,
+      });
+    }
+  }
+  return fds;
+}
+
+function failure(plan: Plan, stepIndex: number, errno: number, detail: number): CordonError {
+  const step = plan.steps[stepIndex];
+  if (step === undefined) {
+    return new CordonError('ERR_CORDON_INTERNAL', `cordon: the child reported step ${stepIndex}, which the plan lacks`);
+  }
+  let failed = { name: step.name, syscall: step.syscall, kind: step.kind, ...(step.path === undefined ? {} : { path: step.path }) };
+  if (step.op === 'execInit' && detail === -1) {
+    failed = { name: 'exec init', syscall: 'execveat', kind: 'init', path: initBinaryPath() };
+  } else if (step.op === 'exec' || step.op === 'execInit') {
+    // For a PATH search, name the candidate that decided the error, as execvp would.
+    const candidates = step.lists?.[2] ?? [];
+    const decided = candidates[detail];
+    if (decided !== undefined && candidates.length > 1 && errno !== 2) failed.path = decided;
+  }
+  return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), {
+    privileged: process.geteuid?.() === 0,
+    ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
+  });
+}
+
+function optionalReason(reason: string | undefined): { userNamespaceReason?: string } {
+  return reason === undefined ? {} : { userNamespaceReason: reason };
+}
+
+/**
+ * Runs `file` with `args` in a new box: fresh namespaces, no capabilities,
+ * no_new_privs, a minimal environment and only the fds given in `stdio`.
+ * Throws synchronously for bad options (nothing is created then); a failure
+ * of the spawn itself is emitted as 'error' on the returned Box and rejects
+ * `box.exited`, like child_process.spawn.
+ */
+export function spawnIsolated(file: string, args?: readonly string[], options?: SpawnIsolatedOptions): Box;
+export function spawnIsolated(file: string, options?: SpawnIsolatedOptions): Box;
+export function spawnIsolated(
+  file: string,
+  argsOrOptions?: readonly string[] | SpawnIsolatedOptions,
+  maybeOptions?: SpawnIsolatedOptions,
+): Box {
+  const startedAt = process.hrtime.bigint();
+  let args: unknown = argsOrOptions;
+  let options: unknown = maybeOptions;
+  if (argsOrOptions !== undefined && !Array.isArray(argsOrOptions)) {
+    if (maybeOptions !== undefined) {
+      throw new CordonError('ERR_INVALID_ARG_TYPE', 'The "args" argument must be an array of strings');
+    }
+    args = undefined;
+    options = argsOrOptions;
+  }
+  const validated = validateOptions(file, args, options);
+  assertLinux();
+  const binding = native();
+
+  const ledger = new Ledger();
+  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal });
+  if (validated.signal?.aborted) {
+    const error = new CordonError('ABORT_ERR', 'The operation was aborted', { cause: validated.signal.reason });
+    error.name = 'AbortError';
+    box._failed(error);
+    return box;
+  }
+  let spawned = false;
+  try {
+    const runtime: RuntimeFds = { stdio: [], namespaces: openNamespaces(validated, ledger) };
+    const stdio = setupStdio(validated.stdio, ledger);
+    runtime.stdio = stdio.childFds;
+    if (validated.init) runtime.init = openInit();
+    const plan = buildPlan(validated, runtime, { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 });
+    const encoded = encodePlan(plan);
+    const result = binding.spawn(encoded.buffer, encoded.fds);
+    // The box holds its own copies now; ours of its ends go at once.
+    for (const name of stdio.childSide) ledger.releaseOne(name);
+    for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);
+    if ('failedStep' in result) {
+      box._failed(failure(plan, result.failedStep, result.errno, result.detail));
+      ledger.releaseAll();
+      return box;
+    }
+    ledger.fd('pidfd', result.pidfd);
+    if (result.exitFd >= 0) ledger.fd('exit pipe', result.exitFd);
+    const pipes = stdio.parentFds.map((fd, target) => {
+      if (fd === undefined) return null;
+      ledger.transfer(`stdio[${target}] parent end`);
+      return wrapParentEnd(fd, target);
+    });
+    while (pipes.length < validated.stdio.length) pipes.push(null);
+    const spawnMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+    box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
+    spawned = true;
+    if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
+    if (validated.signal) box._watchAbort(validated.signal);
+    return box;
+  } catch (error) {
+    if (!spawned) ledger.releaseAll();
+    throw error;
+  }
+}

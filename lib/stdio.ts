@@ -1,0 +1,68 @@
+// child_process-style stdio → the fd table of a box, and the parent's ends.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+
+import type { ResolvedStdio } from './validate';
+import type { Ledger } from './internal/resources';
+import { native } from './internal/native';
+import { CordonError, errnoName } from './errors';
+
+export interface StdioSetup {
+  /** Source fd for each box fd (index = target), undefined = closed in the box. */
+  childFds: (number | undefined)[];
+  /** The parent's end of each 'pipe' entry. */
+  parentFds: (number | undefined)[];
+  /** Ledger names of the child-side fds, released right after the spawn. */
+  childSide: string[];
+}
+
+let devNull: number | undefined;
+
+function openDevNull(): number {
+  // One per process: read-write, close-on-exec (Node opens everything so).
+  if (devNull === undefined) devNull = fs.openSync('/dev/null', 'r+');
+  return devNull;
+}
+
+export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger): StdioSetup {
+  const setup: StdioSetup = { childFds: [], parentFds: [], childSide: [] };
+  entries.forEach((entry, target) => {
+    switch (entry.kind) {
+      case 'pipe': {
+        const pair = native().socketPair();
+        if (typeof pair === 'number') {
+          throw new CordonError(errnoName(pair), `socketpair ${errnoName(pair)}: cannot create stdio[${target}]`, {
+            errno: pair, syscall: 'socketpair', step: `stdio[${target}]`,
+          });
+        }
+        const [parentEnd, childEnd] = pair;
+        const parentName = `stdio[${target}] parent end`;
+        ledger.fd(parentName, parentEnd);
+        const childName = `stdio[${target}] child end`;
+        ledger.fd(childName, childEnd);
+        setup.parentFds[target] = parentEnd;
+        setup.childFds[target] = childEnd;
+        setup.childSide.push(childName);
+        break;
+      }
+      case 'inherit':
+        setup.childFds[target] = target;
+        break;
+      case 'ignore':
+        if (target <= 2) setup.childFds[target] = openDevNull();
+        break;
+      case 'fd':
+      case 'stream':
+        setup.childFds[target] = entry.fd;
+        break;
+    }
+  });
+  return setup;
+}
+
+/** Wraps the parent end of a stdio pipe; the socket owns the fd from then on. */
+export function wrapParentEnd(fd: number, target: number): net.Socket {
+  const readable = target !== 0;
+  const writable = target === 0 || target > 2;
+  return new net.Socket({ fd, readable, writable });
+}

@@ -1,0 +1,385 @@
+// Options → ValidatedOptions. Rejects bad input before anything is created,
+// with one message shape and the option's dotted name.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Stream } from 'node:stream';
+
+import { CordonOptionError } from './errors';
+import type {
+  IdMapEntry,
+  NamespaceName,
+  NamespaceOptions,
+  NamespaceSetting,
+  SpawnIsolatedOptions,
+  StdioEntry,
+} from './options';
+import { NAMESPACE_NAMES } from './options';
+
+export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
+
+export type ResolvedStdio =
+  | { kind: 'pipe' }
+  | { kind: 'inherit' }
+  | { kind: 'ignore' }
+  | { kind: 'fd'; fd: number }
+  | { kind: 'stream'; fd: number; stream: Stream };
+
+export interface ValidatedOptions {
+  file: string;
+  args: string[];
+  namespaces: Record<NamespaceName, ResolvedNamespace>;
+  uidMap: IdMapEntry[] | undefined;
+  gidMap: IdMapEntry[] | undefined;
+  uid: number;
+  gid: number;
+  allowHostCredentials: boolean;
+  hostname: string | undefined;
+  init: boolean;
+  env: Record<string, string>;
+  cwd: string;
+  argv0: string;
+  stdio: ResolvedStdio[];
+  timeout: number | undefined;
+  killSignal: number;
+  killSignalName: string;
+  signal: AbortSignal | undefined;
+  dieWithParent: boolean;
+  newSession: boolean;
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_HOSTNAME = 'cordon';
+const MAX_ID = 0xfffffffe;
+const MAX_MAP_LINES = 340;
+
+const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
+  'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
+  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession',
+];
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
+  if (typeof value === 'string') return `type string (${JSON.stringify(value.slice(0, 40))})`;
+  return `type ${typeof value} (${String(value)})`;
+}
+
+function invalidType(option: string, expected: string, value: unknown): CordonOptionError {
+  return new CordonOptionError(
+    'ERR_INVALID_ARG_TYPE',
+    option,
+    `The "${option}" option must be ${expected}. Received ${typeName(value)}`,
+  );
+}
+
+function invalidValue(option: string, value: unknown, reason: string): CordonOptionError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : String(value);
+  return new CordonOptionError('ERR_INVALID_ARG_VALUE', option, `The "${option}" option ${reason}. Received ${shown}`);
+}
+
+function conflict(option: string, message: string): CordonOptionError {
+  return new CordonOptionError('ERR_CORDON_CONFLICTING_OPTIONS', option, message);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+// Names the option the caller most likely meant: `readOnly` for `readonly`,
+// `hostName` for `hostname`, one typo away.
+function closest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const exact = known.find((k) => k.toLowerCase() === lower);
+  if (exact !== undefined) return exact;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const d = editDistance(lower, candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+export function rejectUnknownKeys(object: Record<string, unknown>, known: readonly string[], prefix: string): void {
+  for (const key of Object.keys(object)) {
+    if (known.includes(key)) continue;
+    const option = prefix === '' ? key : `${prefix}.${key}`;
+    const guess = closest(key, known);
+    const suggestion = guess === undefined ? '' : ` Did you mean "${prefix === '' ? guess : `${prefix}.${guess}`}"?`;
+    throw new CordonOptionError('ERR_CORDON_UNKNOWN_OPTION', option, `Unknown option "${option}".${suggestion}`);
+  }
+}
+
+export function checkString(option: string, value: unknown, { allowEmpty = false } = {}): string {
+  if (typeof value !== 'string') throw invalidType(option, 'of type string', value);
+  if (!allowEmpty && value.length === 0) throw invalidValue(option, value, 'must not be empty');
+  if (value.includes('\0')) throw invalidValue(option, value, 'must not contain null bytes');
+  return value;
+}
+
+export function checkAbsolutePath(option: string, value: unknown): string {
+  const text = checkString(option, value);
+  if (!path.isAbsolute(text)) throw invalidValue(option, text, 'must be an absolute path');
+  return text;
+}
+
+function checkBoolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidType(option, 'of type boolean', value);
+  return value;
+}
+
+function checkInteger(option: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidType(option, 'of type number', value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalidValue(option, value, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined): ResolvedNamespace {
+  const option = `namespaces.${name}`;
+  if (value === undefined) return name === 'time' ? { kind: 'host' } : { kind: 'new' };
+  if (value === 'new' || value === 'host') return { kind: value };
+  if (isPlainObject(value)) {
+    if ('path' in value) {
+      rejectUnknownKeys(value, ['path'], option);
+      return { kind: 'path', path: checkAbsolutePath(`${option}.path`, value.path) };
+    }
+    if ('fd' in value) {
+      rejectUnknownKeys(value, ['fd'], option);
+      return { kind: 'fd', fd: checkInteger(`${option}.fd`, value.fd, 0, 0x7fffffff) };
+    }
+  }
+  throw invalidType(option, `'new', 'host', { path } or { fd }`, value);
+}
+
+function checkIdMap(option: string, value: unknown): IdMapEntry[] {
+  if (!Array.isArray(value)) throw invalidType(option, 'an array of { inside, outside, count }', value);
+  if (value.length === 0 || value.length > MAX_MAP_LINES) {
+    throw invalidValue(option, value.length, `must have 1 to ${MAX_MAP_LINES} entries`);
+  }
+  const entries = value.map((entry: unknown, i): IdMapEntry => {
+    const at = `${option}[${i}]`;
+    if (!isPlainObject(entry)) throw invalidType(at, 'an object { inside, outside, count }', entry);
+    rejectUnknownKeys(entry, ['inside', 'outside', 'count'], at);
+    const inside = checkInteger(`${at}.inside`, entry.inside, 0, MAX_ID);
+    const outside = checkInteger(`${at}.outside`, entry.outside, 0, MAX_ID);
+    const count = checkInteger(`${at}.count`, entry.count, 1, MAX_ID + 1);
+    if (inside + count - 1 > MAX_ID || outside + count - 1 > MAX_ID) {
+      throw invalidValue(`${at}.count`, count, 'reaches past the largest id (4294967294)');
+    }
+    return { inside, outside, count };
+  });
+  const sorted = [...entries].sort((a, b) => a.inside - b.inside);
+  for (let i = 1; i < sorted.length; i++) {
+    const before = sorted[i - 1]!;
+    if (before.inside + before.count > sorted[i]!.inside) {
+      throw invalidValue(option, `${before.inside}+${before.count}`, 'has overlapping inside ranges');
+    }
+  }
+  return entries;
+}
+
+function inMap(map: readonly IdMapEntry[], id: number): boolean {
+  return map.some((entry) => id >= entry.inside && id < entry.inside + entry.count);
+}
+
+function checkEnv(value: unknown): Record<string, string> {
+  if (value === undefined) return { PATH: DEFAULT_PATH };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidType('env', 'an object of strings', value);
+  }
+  const env: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
+    if (entry === undefined) continue;
+    const option = `env.${key}`;
+    if (key.length === 0 || key.includes('=') || key.includes('\0')) {
+      throw invalidValue(option, key, 'is not a valid variable name (empty, or contains "=" or a null byte)');
+    }
+    env[key] = checkString(option, entry, { allowEmpty: true });
+  }
+  return env;
+}
+
+function streamFd(stream: Stream): number | undefined {
+  const candidate = stream as unknown as { fd?: unknown; _handle?: { fd?: unknown } | null };
+  if (typeof candidate.fd === 'number' && candidate.fd >= 0) return candidate.fd;
+  const handleFd = candidate._handle?.fd;
+  if (typeof handleFd === 'number' && handleFd >= 0) return handleFd;
+  return undefined;
+}
+
+function checkStdioEntry(index: number, entry: StdioEntry | unknown): ResolvedStdio {
+  const option = `stdio[${index}]`;
+  if (entry === null || entry === undefined) return index <= 2 ? { kind: 'pipe' } : { kind: 'ignore' };
+  if (entry === 'pipe' || entry === 'inherit' || entry === 'ignore') return { kind: entry };
+  if (typeof entry === 'number') return { kind: 'fd', fd: checkInteger(option, entry, 0, 0x7fffffff) };
+  if (entry instanceof Stream) {
+    const fd = streamFd(entry);
+    if (fd === undefined) throw invalidValue(option, 'stream', 'is a stream without an underlying fd (open it first)');
+    return { kind: 'stream', fd, stream: entry };
+  }
+  if (entry === 'ipc' || entry === 'overlapped') throw invalidValue(option, entry, 'is not supported by cordon');
+  throw invalidType(option, `'pipe', 'inherit', 'ignore', an fd, a stream, null or undefined`, entry);
+}
+
+function checkStdio(value: unknown): ResolvedStdio[] {
+  if (value === undefined) value = 'pipe';
+  if (value === 'pipe' || value === 'inherit' || value === 'ignore') value = [value, value, value];
+  if (!Array.isArray(value)) throw invalidType('stdio', `'pipe', 'inherit', 'ignore' or an array`, value);
+  if (value.length > 256) throw invalidValue('stdio', value.length, 'may have at most 256 entries');
+  const entries = [...value];
+  while (entries.length < 3) entries.push(undefined);
+  return entries.map((entry: unknown, i) => checkStdioEntry(i, entry));
+}
+
+export function checkSignal(option: string, value: unknown): { number: number; name: string } {
+  const signals = os.constants.signals as Record<string, number>;
+  if (typeof value === 'string') {
+    const number = signals[value];
+    if (number === undefined) throw invalidValue(option, value, 'is not a known signal name');
+    return { number, name: value };
+  }
+  if (typeof value === 'number') {
+    const name = Object.keys(signals).find((key) => signals[key] === value);
+    if (name === undefined || !Number.isInteger(value)) throw invalidValue(option, value, 'is not a known signal number');
+    return { number: value, name };
+  }
+  throw invalidType(option, 'a signal name or number', value);
+}
+
+export function checkArgs(file: unknown, args: unknown): { file: string; args: string[] } {
+  const checkedFile = checkString('file', file);
+  if (args === undefined) return { file: checkedFile, args: [] };
+  if (!Array.isArray(args)) throw invalidType('args', 'an array of strings', args);
+  return { file: checkedFile, args: args.map((arg: unknown, i) => checkString(`args[${i}]`, arg, { allowEmpty: true })) };
+}
+
+/** The effective euid of this process; a function so tests can reason about both cases. */
+export function callerIsRoot(): boolean {
+  return typeof process.geteuid === 'function' && process.geteuid() === 0;
+}
+
+export function validateOptions(file: unknown, args: unknown, options: unknown): ValidatedOptions {
+  const checked = checkArgs(file, args);
+  if (options === undefined) options = {};
+  if (!isPlainObject(options)) throw invalidType('options', 'an object', options);
+  rejectUnknownKeys(options, OPTION_KEYS, '');
+  const o = options as SpawnIsolatedOptions & Record<string, unknown>;
+
+  let nsOptions: NamespaceOptions = {};
+  if (o.namespaces !== undefined) {
+    if (!isPlainObject(o.namespaces)) throw invalidType('namespaces', 'an object', o.namespaces);
+    rejectUnknownKeys(o.namespaces, NAMESPACE_NAMES, 'namespaces');
+    nsOptions = o.namespaces;
+  }
+  const namespaces = Object.fromEntries(
+    NAMESPACE_NAMES.map((name) => [name, checkNamespace(name, nsOptions[name])]),
+  ) as Record<NamespaceName, ResolvedNamespace>;
+  const user = namespaces.user.kind;
+
+  const uidMap = o.uidMap === undefined ? undefined : checkIdMap('uidMap', o.uidMap);
+  const gidMap = o.gidMap === undefined ? undefined : checkIdMap('gidMap', o.gidMap);
+  if ((uidMap || gidMap) && user !== 'new') {
+    throw conflict(uidMap ? 'uidMap' : 'gidMap', 'uidMap and gidMap need namespaces.user to be \'new\'');
+  }
+  const uid = o.uid === undefined ? 0 : checkInteger('uid', o.uid, 0, MAX_ID);
+  const gid = o.gid === undefined ? 0 : checkInteger('gid', o.gid, 0, MAX_ID);
+  if (user === 'host' && (o.uid !== undefined || o.gid !== undefined)) {
+    throw conflict(
+      o.uid !== undefined ? 'uid' : 'gid',
+      'uid and gid are ids inside the box\'s user namespace; with namespaces.user \'host\' they are not supported',
+    );
+  }
+  if (uidMap && !inMap(uidMap, uid)) throw conflict('uid', `uid ${uid} is not mapped by uidMap`);
+  if (gidMap && !inMap(gidMap, gid)) throw conflict('gid', `gid ${gid} is not mapped by gidMap`);
+  if (!uidMap && user === 'new' && uid !== 0) throw conflict('uid', `uid ${uid} is not mapped; give uidMap`);
+  if (!gidMap && user === 'new' && gid !== 0) throw conflict('gid', `gid ${gid} is not mapped; give gidMap`);
+
+  const allowHostCredentials =
+    o.allowHostCredentials === undefined ? false : checkBoolean('allowHostCredentials', o.allowHostCredentials);
+  if (user === 'host' && callerIsRoot() && !allowHostCredentials) {
+    throw new CordonOptionError(
+      'ERR_INVALID_ARG_VALUE',
+      'namespaces.user',
+      'The "namespaces.user" option is \'host\' while the caller is root, so the box would run as real root. ' +
+        'Use a new user namespace, or pass allowHostCredentials: true to allow it',
+    );
+  }
+
+  let hostname: string | undefined;
+  if (o.hostname !== undefined) {
+    hostname = checkString('hostname', o.hostname);
+    if (Buffer.byteLength(hostname) > 64) throw invalidValue('hostname', hostname, 'must be at most 64 bytes');
+    if (namespaces.uts.kind !== 'new') throw conflict('hostname', 'hostname needs namespaces.uts to be \'new\'');
+  } else if (namespaces.uts.kind === 'new') {
+    hostname = DEFAULT_HOSTNAME;
+  }
+
+  const pidKind = namespaces.pid.kind;
+  let init = pidKind !== 'host';
+  if (o.init !== undefined) {
+    init = checkBoolean('init', o.init);
+    if (init && pidKind === 'host') throw conflict('init', 'init needs a new or joined pid namespace');
+    if (!init && (pidKind === 'path' || pidKind === 'fd')) {
+      throw conflict('init', 'joining a pid namespace needs the init: only children of the joining process enter it');
+    }
+  }
+  const env = checkEnv(o.env);
+  const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', o.cwd);
+  const argv0 = o.argv0 === undefined ? checked.file : checkString('argv0', o.argv0, { allowEmpty: true });
+  const stdio = checkStdio(o.stdio);
+
+  let timeout: number | undefined;
+  if (o.timeout !== undefined) timeout = checkInteger('timeout', o.timeout, 0, 2 ** 31 - 1);
+  const killSignal = checkSignal('killSignal', o.killSignal ?? 'SIGTERM');
+  let signal: AbortSignal | undefined;
+  if (o.signal !== undefined) {
+    if (!(o.signal instanceof AbortSignal)) throw invalidType('signal', 'an AbortSignal', o.signal);
+    signal = o.signal;
+  }
+  const dieWithParent = o.dieWithParent === undefined ? true : checkBoolean('dieWithParent', o.dieWithParent);
+  const newSession = o.newSession === undefined ? true : checkBoolean('newSession', o.newSession);
+
+  return {
+    file: checked.file,
+    args: checked.args,
+    namespaces,
+    uidMap,
+    gidMap,
+    uid,
+    gid,
+    allowHostCredentials,
+    hostname,
+    init,
+    env,
+    cwd,
+    argv0,
+    stdio,
+    timeout,
+    killSignal: killSignal.number,
+    killSignalName: killSignal.name,
+    signal,
+    dieWithParent,
+    newSession,
+  };
+}

@@ -1,0 +1,196 @@
+// The only file that includes napi.h: unpacks arguments, calls the native
+// core, returns plain values. Errors are built in TypeScript from numbers.
+#include <errno.h>
+#include <sys/socket.h>
+
+#include <napi.h>
+
+#include "clone.h"
+#include "exit_watch.h"
+#include "plan_abi.h"
+#include "probe.h"
+#include "spawn.h"
+#include "sys/syscalls.h"
+
+namespace cordon {
+namespace {
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(env, "spawn(plan: Buffer, fds: Int32Array)");
+  }
+  auto plan = info[0].As<Napi::Buffer<uint8_t>>();
+  auto fds = info[1].As<Napi::Int32Array>();
+  SpawnOutcome outcome = spawn(plan.Data(), plan.Length(), fds.Data(), fds.ElementLength());
+  if (!outcome.malformed.empty()) throw Napi::Error::New(env, "cordon: malformed plan: " + outcome.malformed);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("rung", outcome.rung);
+  if (!outcome.ok()) {
+    result.Set("failedStep", outcome.failed_step);
+    result.Set("errno", outcome.error);
+    result.Set("detail", outcome.detail);
+    return result;
+  }
+  result.Set("pid", outcome.pid);
+  result.Set("pidfd", outcome.pidfd);
+  result.Set("exitFd", outcome.exit_fd);
+  return result;
+}
+
+class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "ExitWatch",
+                       {InstanceMethod("ref", &ExitWatchWrap::Ref),
+                        InstanceMethod("unref", &ExitWatchWrap::Unref),
+                        InstanceMethod("close", &ExitWatchWrap::Close)});
+  }
+
+  explicit ExitWatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExitWatchWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+      throw Napi::TypeError::New(env, "new ExitWatch(pidfd: number, onExit: (code, signal) => void)");
+    }
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    int r = watch_.start(loop, info[0].As<Napi::Number>().Int32Value(), [this](int code, int signal) {
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      Napi::Function callback = callback_.Value();
+      callback_.Reset();
+      Napi::Value code_value = code >= 0 ? Napi::Number::New(env, code) : env.Null();
+      Napi::Value signal_value = signal > 0 ? Napi::Number::New(env, signal) : env.Null();
+      // Let go of the self-reference first: the callback may drop the last JS one.
+      ObjectWrap::Unref();
+      callback.MakeCallback(env.Global(), {code_value, signal_value});
+    });
+    if (r != 0) throw Napi::Error::New(env, std::string("cordon: cannot watch pidfd: ") + uv_strerror(r));
+    ObjectWrap::Ref();  // alive while watching, even if JS drops it
+  }
+
+ private:
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    watch_.ref();
+    return info.Env().Undefined();
+  }
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    watch_.unref();
+    return info.Env().Undefined();
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (watch_.active()) {
+      watch_.stop();
+      callback_.Reset();
+      ObjectWrap::Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  ExitWatch watch_;
+  Napi::FunctionReference callback_;
+};
+
+Napi::Value SendSignal(const Napi::CallbackInfo& info) {
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  int signal = info[1].As<Napi::Number>().Int32Value();
+  long r = sys::sc(__NR_pidfd_send_signal, pidfd, signal, 0, 0);
+  return Napi::Number::New(info.Env(), double(r));
+}
+
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return Napi::Number::New(info.Env(), -errno);
+  }
+  Napi::Array pair = Napi::Array::New(info.Env(), 2);
+  pair.Set(0u, fds[0]);
+  pair.Set(1u, fds[1]);
+  return pair;
+}
+
+Napi::Value ProbeClone(const Napi::CallbackInfo& info) {
+  int rung = info[0].As<Napi::Number>().Int32Value();
+  double ns_flags = info[1].As<Napi::Number>().DoubleValue();
+  int cgroup_fd = info[2].As<Napi::Number>().Int32Value();
+  if (rung < 0 || rung >= kRungCount) throw Napi::RangeError::New(info.Env(), "bad rung");
+  long r = probe_clone(Rung(rung), uint64_t(ns_flags), 0, cgroup_fd);
+  return Napi::Number::New(info.Env(), double(r));
+}
+
+Napi::Value SettledRung(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), settled_rung()); }
+
+Napi::Value ForceRung(const Napi::CallbackInfo& info) {
+  int rung = info[0].As<Napi::Number>().Int32Value();
+  if (rung < -1 || rung >= kRungCount) throw Napi::RangeError::New(info.Env(), "bad rung");
+  force_rung(rung);
+  return info.Env().Undefined();
+}
+
+Napi::Value LandlockAbi(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), landlock_abi()); }
+
+Napi::Object Ops(Napi::Env env) {
+  using abi::Op;
+  Napi::Object ops = Napi::Object::New(env);
+  auto set = [&](const char* name, Op op) { ops.Set(name, uint32_t(op)); };
+  set("clone", Op::kClone);
+  set("writeSetgroups", Op::kWriteSetgroups);
+  set("writeUidMap", Op::kWriteUidMap);
+  set("writeGidMap", Op::kWriteGidMap);
+  set("waitForParent", Op::kWaitForParent);
+  set("setParentDeathSignal", Op::kSetParentDeathSignal);
+  set("joinNamespace", Op::kJoinNamespace);
+  set("setMountPropagation", Op::kSetMountPropagation);
+  set("mountProc", Op::kMountProc);
+  set("loopbackUp", Op::kLoopbackUp);
+  set("setHostname", Op::kSetHostname);
+  set("setNoNewPrivs", Op::kSetNoNewPrivs);
+  set("setSid", Op::kSetSid);
+  set("chdir", Op::kChdir);
+  set("installFd", Op::kInstallFd);
+  set("closeOtherFds", Op::kCloseOtherFds);
+  set("exec", Op::kExec);
+  set("execInit", Op::kExecInit);
+  set("dropCapabilities", Op::kDropCapabilities);
+  set("setIds", Op::kSetIds);
+  return ops;
+}
+
+Napi::Object Layout(Napi::Env env) {
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("magic", abi::kPlanMagic);
+  layout.Set("headerSize", uint32_t(sizeof(abi::PlanHeader)));
+  layout.Set("stepSize", uint32_t(sizeof(abi::StepRecord)));
+  layout.Set("statusRecordSize", uint32_t(sizeof(abi::StatusRecord)));
+  layout.Set("exitRecordSize", uint32_t(sizeof(abi::ExitRecord)));
+  layout.Set("maxSteps", abi::kMaxSteps);
+  layout.Set("maxFdSlots", abi::kMaxFdSlots);
+  layout.Set("maxInstalledFds", abi::kMaxInstalledFds);
+  layout.Set("sideParent", uint32_t(abi::Side::kParent));
+  layout.Set("sideChild", uint32_t(abi::Side::kChild));
+  return layout;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("abiVersion", abi::kPlanAbiVersion);
+  exports.Set("ops", Ops(env));
+  exports.Set("layout", Layout(env));
+  exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("ExitWatch", ExitWatchWrap::Define(env));
+  exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
+  exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
+  exports.Set("settledRung", Napi::Function::New(env, SettledRung));
+  exports.Set("forceRung", Napi::Function::New(env, ForceRung));
+  exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
+  return exports;
+}
+
+}  // namespace
+}  // namespace cordon
+
+static Napi::Object InitCordon(Napi::Env env, Napi::Object exports) { return cordon::Init(env, exports); }
+
+NODE_API_MODULE(cordon, InitCordon)

@@ -1,0 +1,133 @@
+// Runs in the cloned child, on its own stack, sharing the parent's memory
+// until exec. Only raw syscalls: no heap, no locks, no exceptions, no libc
+// state (see sys/syscalls.h for why not even errno).
+#include "child/executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+
+#include "child/mechanisms.h"
+#include "child/status.h"
+#include "sys/syscalls.h"
+
+namespace cordon::child {
+namespace {
+
+// The kernel's sigaction layout for rt_sigaction.
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+
+void reset_signal_handlers() {
+  KernelSigaction dfl{SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig < 65; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    sys::sc(__NR_rt_sigaction, sig, &dfl, 0, sizeof(uint64_t));
+  }
+}
+
+void unblock_all_signals() {
+  uint64_t empty = 0;
+  sys::sc(__NR_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty);
+}
+
+int wait_for_parent(int sync_fd) {
+  char go = 0;
+  for (;;) {
+    long n = sys::sc(__NR_read, sync_fd, &go, 1);
+    if (n == -EINTR) continue;
+    if (n < 0) return static_cast<int>(-n);
+    if (n == 0) exit_now(127);  // the parent gave up on us and reported why
+    return 0;
+  }
+}
+
+int run_step(const PlanView& plan, ControlFds* control, uint32_t* index) {
+  const Step& step = plan.steps[*index];
+  switch (step.op) {
+    case abi::Op::kWaitForParent:
+      return wait_for_parent(control->sync_fd);
+    case abi::Op::kSetParentDeathSignal:
+      return set_parent_death_signal(static_cast<int>(step.num[0]));
+    case abi::Op::kJoinNamespace:
+      return join_namespace(step.fd, static_cast<int>(step.num[0]));
+    case abi::Op::kSetMountPropagation:
+      return set_mount_propagation(static_cast<unsigned long>(step.num[0]));
+    case abi::Op::kMountProc:
+      return mount_proc(step.str[0]);
+    case abi::Op::kLoopbackUp:
+      return loopback_up();
+    case abi::Op::kSetHostname:
+      return set_hostname(step.str[0]);
+    case abi::Op::kSetIds:
+      return set_ids(long(step.num[0]), long(step.num[1]), step.num[2] == 1);
+    case abi::Op::kDropCapabilities:
+      return drop_capabilities();
+    case abi::Op::kSetNoNewPrivs:
+      return set_no_new_privs();
+    case abi::Op::kSetSid:
+      return new_session();
+    case abi::Op::kChdir: {
+      long r = sys::sc(__NR_chdir, step.str[0]);
+      return r < 0 ? static_cast<int>(-r) : 0;
+    }
+    case abi::Op::kInstallFd: {
+      // All install steps are adjacent (the decoder checks); apply them at once.
+      uint32_t failed = *index;
+      int error = install_fds(plan, control, &failed);
+      if (error != 0) {
+        *index = failed;
+        return error;
+      }
+      while (*index + 1 < plan.count && plan.steps[*index + 1].op == abi::Op::kInstallFd) ++*index;
+      return 0;
+    }
+    case abi::Op::kCloseOtherFds: {
+      // The control fds sit just above the targets (install_fds put them there).
+      int last_kept = control->exit_fd > control->status_fd ? control->exit_fd : control->status_fd;
+      return mark_fds_cloexec_from(last_kept + 1);
+    }
+    default:
+      return EINVAL;  // parent-side and exec ops never reach here
+  }
+}
+
+[[noreturn]] void exec_payload(const PlanView& plan, const ControlFds& control, uint32_t index) {
+  const Step& step = plan.steps[index];
+  if (!plan.handlers_cleared) reset_signal_handlers();
+  unblock_all_signals();
+  int detail = 0;
+  int error;
+  if (step.op == abi::Op::kExecInit) {
+    // The init reports a failed payload exec on the same pipe, so it keeps it.
+    sys::sc(__NR_fcntl, control.status_fd, F_SETFD, 0);
+    error = exec_fd(step.fd, step.list[0], step.list[1]);
+    detail = -1;  // the init itself did not start
+  } else {
+    error = exec_candidates(step.list[2], step.list[0], step.list[1], &detail);
+  }
+  fail(control.status_fd, index, step.op, error, detail);
+}
+
+}  // namespace
+
+int run(void* arg) {
+  const PlanView& plan = *static_cast<const PlanView*>(arg);
+  ControlFds control = plan.control;
+  for (uint32_t i = 0; i < plan.count; i++) {
+    const Step& step = plan.steps[i];
+    if (step.side != abi::Side::kChild) continue;
+    if (step.op == abi::Op::kExec || step.op == abi::Op::kExecInit) exec_payload(plan, control, i);
+    uint32_t index = i;
+    int error = run_step(plan, &control, &index);
+    if (error != 0) fail(control.status_fd, index, plan.steps[index].op, error);
+    i = index;
+  }
+  fail(control.status_fd, plan.count, abi::Op::kExec, ENOEXEC);  // no exec step: decoder forbids
+}
+
+}  // namespace cordon::child

@@ -1,0 +1,77 @@
+// Child half of the fd table: stdio and extra fds in place, the rest closed
+// at exec. An addon cannot take libuv's cloexec lock, so any fd may be
+// inherited here; only the plan's targets survive exec.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+
+#include "child/mechanisms.h"
+#include "sys/syscalls.h"
+
+namespace cordon::child {
+
+static int as_errno(long r) { return r < 0 ? static_cast<int>(-r) : 0; }
+
+// Moves fd to a number >= floor, close-on-exec. Returns the new fd or -errno.
+static long lift(int fd, int floor) { return sys::sc(__NR_fcntl, fd, F_DUPFD_CLOEXEC, floor); }
+
+int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step) {
+  // Everything we still need goes above the targets and the two slots
+  // reserved for the control fds, so no dup2 below can clobber a source.
+  const int reserved = control->highest_target + 1;
+  const int floor = reserved + 2;
+  int lifted[abi::kMaxInstalledFds];
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < plan.count; i++) {
+    const Step& step = plan.steps[i];
+    if (step.op != abi::Op::kInstallFd) continue;
+    *failed_step = i;
+    if (n >= sizeof lifted / sizeof lifted[0]) return EMFILE;
+    long moved = lift(step.fd, floor);
+    if (moved < 0) return as_errno(moved);
+    lifted[n++] = static_cast<int>(moved);
+  }
+  long status = lift(control->status_fd, floor);
+  if (status < 0) return as_errno(status);
+  long exit_fd = -1;
+  if (control->exit_fd >= 0) {
+    exit_fd = lift(control->exit_fd, floor);
+    if (exit_fd < 0) return as_errno(exit_fd);
+  }
+  n = 0;
+  for (uint32_t i = 0; i < plan.count; i++) {
+    const Step& step = plan.steps[i];
+    if (step.op != abi::Op::kInstallFd) continue;
+    *failed_step = i;
+    long r = sys::sc(__NR_dup3, lifted[n++], step.num[0], 0);
+    if (r < 0) return as_errno(r);
+  }
+  // The status pipe stays close-on-exec (EOF tells the parent exec worked);
+  // the exit pipe must survive into the init.
+  long r = sys::sc(__NR_dup3, status, reserved, O_CLOEXEC);
+  if (r < 0) return as_errno(r);
+  control->status_fd = reserved;
+  if (exit_fd >= 0) {
+    r = sys::sc(__NR_dup3, exit_fd, reserved + 1, 0);
+    if (r < 0) return as_errno(r);
+    control->exit_fd = reserved + 1;
+  }
+  return 0;
+}
+
+int mark_fds_cloexec_from(int first) {
+  long r = sys::sc(__NR_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (r == 0) return 0;
+  if (r != -ENOSYS && r != -EINVAL) return as_errno(r);
+  // Kernels before 5.11: walk up to the fd limit.
+  struct rlimit limit;
+  r = sys::sc(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, &limit);
+  if (r < 0) return as_errno(r);
+  unsigned long last = limit.rlim_cur > (1UL << 20) ? (1UL << 20) : limit.rlim_cur;
+  for (unsigned long fd = static_cast<unsigned long>(first); fd < last; fd++) {
+    sys::sc(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC);
+  }
+  return 0;
+}
+
+}  // namespace cordon::child

@@ -1,0 +1,36 @@
+// The decoded plan as the child sees it: plain arrays prepared by the parent
+// before clone. Nothing here owns memory; the parent keeps it alive until the
+// child has exec'd or exited.
+#pragma once
+
+#include <stdint.h>
+
+#include "plan_abi.h"
+
+namespace cordon::child {
+
+struct Step {
+  abi::Op op;
+  abi::Side side;
+  int fd;                      // the real fd number behind the step's slot, or -1
+  int64_t num[4];
+  const char* str[4];          // nullptr when absent
+  const char* const* list[3];  // NULL-terminated arrays for kExec / kExecInit
+};
+
+// fds the executor itself uses, and where they must end up before exec.
+struct ControlFds {
+  int status_fd;       // write end of the status pipe (O_CLOEXEC)
+  int sync_fd;         // read end of the "go" pipe, or -1
+  int exit_fd;         // write end of the exit pipe for the init, or -1
+  int highest_target;  // the highest fd number a kInstallFd step fills
+};
+
+struct PlanView {
+  const Step* steps;
+  uint32_t count;
+  ControlFds control;
+  bool handlers_cleared;  // clone3 reset the signal handlers already
+};
+
+}  // namespace cordon::child

@@ -1,0 +1,118 @@
+#include "clone.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "sys/syscalls.h"
+
+namespace cordon {
+namespace {
+
+constexpr size_t kStackSize = 256 * 1024;
+std::atomic<int> g_settled{-1};
+std::atomic<int> g_forced{-1};
+
+// One child stack per thread that spawns, reused: the child is done with it
+// (exec'd or exited) before spawn returns.
+struct ChildStack {
+  void* base = nullptr;
+  ~ChildStack() {
+    if (base != nullptr) munmap(base, kStackSize);
+  }
+};
+thread_local ChildStack t_stack;
+
+void* stack_base() {
+  if (t_stack.base == nullptr) {
+    void* p = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    mprotect(p, 4096, PROT_NONE);  // guard page: overflow faults instead of corrupting
+    t_stack.base = p;
+  }
+  return t_stack.base;
+}
+
+long run_rung(Rung rung, const CloneRequest& request, uint64_t extra, int* pidfd) {
+  void* base = stack_base();
+  if (base == nullptr) return -ENOMEM;
+  if (request.handlers_cleared != nullptr) *request.handlers_cleared = rung == Rung::kClone3;
+  if (rung == Rung::kClone) {
+    if (request.ns_flags & CLONE_NEWTIME) return -EINVAL;  // clone() can't express it
+    if (request.cgroup_fd >= 0) return -EINVAL;
+    unsigned long flags = CLONE_VM | CLONE_PIDFD | request.ns_flags | SIGCHLD;
+    return sys::clone_run(flags, static_cast<char*>(base) + kStackSize, pidfd, request.fn, request.arg);
+  }
+  sys::CloneArgs args{};
+  args.flags = CLONE_VM | CLONE_PIDFD | request.ns_flags | extra;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uint64_t>(base);
+  args.stack_size = kStackSize;
+  if (rung == Rung::kClone3) {
+    args.flags |= CLONE_CLEAR_SIGHAND;
+    if (request.cgroup_fd >= 0) {
+      args.flags |= CLONE_INTO_CGROUP;
+      args.cgroup = static_cast<uint64_t>(request.cgroup_fd);
+    }
+  } else if (request.cgroup_fd >= 0) {
+    return -EINVAL;
+  }
+  return sys::clone3_run(&args, request.fn, request.arg);
+}
+
+// Whether an error means "this rung does not exist here" rather than "this
+// clone is not allowed".
+bool rung_missing(long error) { return error == -ENOSYS || error == -E2BIG || error == -EINVAL; }
+
+int exit_immediately(void*) { return 0; }
+
+}  // namespace
+
+CloneOutcome clone_child(const CloneRequest& request) {
+  int forced = g_forced.load();
+  int settled = g_settled.load();
+  int start = forced >= 0 ? forced : (settled >= 0 ? settled : 0);
+  CloneOutcome outcome{-ENOSYS, -1, Rung(start)};
+  for (int rung = start; rung < kRungCount; rung++) {
+    int pidfd = -1;
+    long pid = run_rung(Rung(rung), request, 0, &pidfd);
+    outcome = {pid, pidfd, Rung(rung)};
+    if (pid > 0) {
+      if (forced < 0 && settled != rung) g_settled.store(rung);
+      return outcome;
+    }
+    // EINVAL is ambiguous: an unknown flag on an old kernel, or a bad
+    // combination. Only fall back while this rung has never worked.
+    if (!rung_missing(pid) || (settled >= 0 && rung == settled)) return outcome;
+  }
+  return outcome;
+}
+
+int settled_rung() { return g_settled.load(); }
+
+void force_rung(int rung) { g_forced.store(rung); }
+
+long probe_clone(Rung rung, uint64_t ns_flags, uint64_t extra_flags, int cgroup_fd) {
+  CloneRequest request{ns_flags, cgroup_fd, exit_immediately, nullptr, nullptr};
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int pidfd = -1;
+  long pid = run_rung(rung, request, extra_flags, &pidfd);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) return pid;
+  siginfo_t info;
+  while (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED) < 0 && errno == EINTR) {
+  }
+  if (pidfd >= 0) close(pidfd);
+  return 0;
+}
+
+}  // namespace cordon

@@ -1,0 +1,49 @@
+// The clone ladder: the best clone this kernel offers, found once and kept.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace cordon {
+
+// Rungs, best first. Numbers are exported to TS (probe().clone.rung).
+enum class Rung : int {
+  kClone3 = 0,        // clone3 with CLONE_PIDFD, CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP
+  kClone3Basic = 1,   // clone3 with CLONE_PIDFD only (Linux 5.3, 5.4)
+  kClone = 2,         // clone with CLONE_PIDFD (Linux 5.2); no time namespace
+};
+constexpr int kRungCount = 3;
+
+struct CloneRequest {
+  uint64_t ns_flags;        // CLONE_NEW* flags
+  int cgroup_fd;            // -1, or a cgroup v2 directory for CLONE_INTO_CGROUP
+  int (*fn)(void*);
+  void* arg;
+  // Set before each attempt: whether that rung resets the child's signal
+  // handlers itself (CLONE_CLEAR_SIGHAND), so the child can skip doing it.
+  bool* handlers_cleared;
+};
+
+struct CloneOutcome {
+  long pid;        // > 0, or -errno
+  int pidfd;
+  Rung rung;       // the rung that was used (or last tried)
+};
+
+// Clones a child that shares this process's memory (CLONE_VM, not
+// CLONE_VFORK: the parent has work to do while the child waits) and runs
+// fn(arg) on a stack owned by the calling thread. The caller must not return
+// to JavaScript before the child has exec'd or exited.
+CloneOutcome clone_child(const CloneRequest& request);
+
+// The rung the ladder settled on, or -1 before the first clone.
+int settled_rung();
+
+// Forces the ladder to start at `rung` (tests of the fallbacks). -1 resets.
+void force_rung(int rung);
+
+// A bare child with the given flags on the given rung that exits at once,
+// reaped before returning: 0 or -errno. Used by probe().
+long probe_clone(Rung rung, uint64_t ns_flags, uint64_t extra_flags, int cgroup_fd);
+
+}  // namespace cordon

@@ -1,0 +1,61 @@
+#include "exit_watch.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "sys/syscalls.h"
+
+namespace cordon {
+
+ExitWatch::~ExitWatch() { stop(); }
+
+int ExitWatch::start(uv_loop_t* loop, int pidfd, Callback callback) {
+  poll_ = new uv_poll_t;
+  int r = uv_poll_init(loop, poll_, pidfd);
+  if (r != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    return r;
+  }
+  poll_->data = this;
+  pidfd_ = pidfd;
+  callback_ = std::move(callback);
+  return uv_poll_start(poll_, UV_READABLE, on_readable);
+}
+
+void ExitWatch::ref() {
+  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+void ExitWatch::unref() {
+  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+void ExitWatch::stop() {
+  if (poll_ == nullptr) return;
+  uv_poll_stop(poll_);
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+  poll_ = nullptr;
+}
+
+void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
+  auto* self = static_cast<ExitWatch*>(handle->data);
+  siginfo_t info{};
+  int r;
+  do r = waitid(idtype_t(P_PIDFD), id_t(self->pidfd_), &info, WEXITED | WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0 && info.si_pid == 0 && status == 0) return;  // woken early; still running
+  int code = -1, signal = 0;
+  if (r == 0 && info.si_code == CLD_EXITED) {
+    code = info.si_status;
+  } else if (r == 0) {
+    signal = info.si_status;
+  }
+  Callback callback = std::move(self->callback_);
+  self->stop();
+  if (callback) callback(code, signal);
+}
+
+}  // namespace cordon

@@ -1,0 +1,123 @@
+// The wire format of a spawn plan: the one contract between lib/ and native/.
+// lib/internal/plan-abi.ts mirrors every number here; test/unit/plan-abi.test.ts
+// compares that copy with what the compiled addon exports, so a stale build
+// fails loudly instead of misreading a plan.
+//
+// A plan is: PlanHeader, then step_count StepRecords, then a string area of
+// NUL-terminated strings addressed by byte offsets. Lists of strings (argv,
+// envp, exec candidates) are `count` consecutive strings from one offset.
+// All integers are little-endian, as on every host cordon supports.
+#pragma once
+
+#include <stdint.h>
+
+namespace cordon::abi {
+
+constexpr uint32_t kPlanMagic = 0x4e445243;  // "CRDN"
+constexpr uint32_t kPlanAbiVersion = 1;
+constexpr uint32_t kMaxSteps = 4096;
+constexpr uint32_t kMaxFdSlots = 1024;
+constexpr uint32_t kMaxInstalledFds = 256;
+constexpr uint32_t kNoString = 0xffffffffu;
+
+// Who runs a step: the parent, in the window between clone and "go", or the
+// child, walking the plan in order.
+enum class Side : uint32_t { kParent = 1, kChild = 2 };
+
+// Opcodes. Numbers are part of the ABI: append, never renumber.
+enum class Op : uint32_t {
+  // num[0] = CLONE_NEW* flags; num[1] = 1 to ask for CLONE_INTO_CGROUP with
+  // fd slot `fd`. Run by the parent; its failure is the clone's.
+  kClone = 1,
+  // Parent: write str[0] ("deny"/"allow") to /proc/PID/setgroups.
+  kWriteSetgroups = 2,
+  // Parent: write str[0] (map lines) to /proc/PID/uid_map.
+  kWriteUidMap = 3,
+  // Parent: write str[0] to /proc/PID/gid_map.
+  kWriteGidMap = 4,
+  // Child: block until the parent has finished its steps.
+  kWaitForParent = 5,
+  // Child: prctl(PR_SET_PDEATHSIG, num[0]).
+  kSetParentDeathSignal = 6,
+  // Child: setns(fd slot `fd`, num[0]); str[0] names the source for errors.
+  kJoinNamespace = 7,
+  // Child: mount(NULL, "/", NULL, MS_REC|num[0]) to stop mount propagation.
+  kSetMountPropagation = 8,
+  // Child: mount a fresh proc filesystem on str[0].
+  kMountProc = 9,
+  // Child: bring the loopback interface up.
+  kLoopbackUp = 10,
+  // Child: sethostname(str[0]).
+  kSetHostname = 11,
+  // Child: prctl(PR_SET_NO_NEW_PRIVS, 1).
+  kSetNoNewPrivs = 12,
+  // Child: setsid().
+  kSetSid = 13,
+  // Child: chdir(str[0]).
+  kChdir = 14,
+  // Child: make fd num[0] refer to fd slot `fd` (all kInstallFd steps are
+  // applied together so a source may be any number, even a target's).
+  kInstallFd = 15,
+  // Child: mark every fd above the control fds close-on-exec. After the
+  // kInstallFd group the status pipe is at (highest target + 1) and the init's
+  // exit pipe at (highest target + 2).
+  kCloseOtherFds = 16,
+  // Child: execve the first of str[2] (num[2] candidates) that exists, with
+  // argv str[0] (num[0] strings) and envp str[1] (num[1] strings).
+  kExec = 17,
+  // Child: exec the init binary (fd slot `fd`) as PID 1 of the box; it execs
+  // the payload given by str[0..2]/num[0..2] exactly as kExec would, and
+  // reports the payload's exit on the exit pipe. The decoder builds the
+  // init's argv: see native/init/cordon_init.c for its shape.
+  kExecInit = 18,
+  // Child: drop every capability (bounding, inheritable, ambient, then the
+  // effective and permitted sets at exec).
+  kDropCapabilities = 19,
+  // Child: become uid num[0] / gid num[1] of the box's user namespace
+  // (setresgid, then setresuid); num[2] = 1 also clears supplementary groups.
+  kSetIds = 20,
+};
+
+// Flags in StepRecord::flags.
+constexpr uint32_t kStepFlagNone = 0;
+
+struct PlanHeader {
+  uint32_t magic;
+  uint32_t abi_version;
+  uint32_t step_count;
+  uint32_t fd_slot_count;    // fds the spawn call must supply
+  uint32_t strings_offset;   // from the start of the plan
+  uint32_t strings_size;
+  uint32_t reserved[2];
+};
+
+struct StepRecord {
+  uint32_t op;
+  uint32_t side;
+  int32_t fd;        // fd slot index, or -1
+  uint32_t flags;
+  int64_t num[4];
+  uint32_t str[4];   // offsets into the string area, or kNoString
+};
+
+// One failure, written by the child (or its init) to the status pipe. Its size
+// is under PIPE_BUF so the write is atomic.
+struct StatusRecord {
+  int32_t step_index;
+  uint32_t op;
+  int32_t error;     // positive errno
+  int32_t detail;    // op-specific (e.g. which exec candidate)
+};
+
+// Written once by the init on the exit pipe when the payload ends.
+struct ExitRecord {
+  int32_t code;      // exit status, or -1
+  int32_t signal;    // terminating signal, or 0
+};
+
+static_assert(sizeof(PlanHeader) == 32, "PlanHeader layout");
+static_assert(sizeof(StepRecord) == 64, "StepRecord layout");
+static_assert(sizeof(StatusRecord) == 16, "StatusRecord layout");
+static_assert(sizeof(ExitRecord) == 8, "ExitRecord layout");
+
+}  // namespace cordon::abi

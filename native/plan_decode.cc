@@ -1,0 +1,176 @@
+#include "plan_decode.h"
+
+#include <string.h>
+
+namespace cordon {
+namespace {
+
+using abi::Op;
+
+bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kSetIds); }
+
+bool parent_op(Op op) {
+  return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap;
+}
+
+}  // namespace
+
+std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count,
+                        DecodedPlan* out) {
+  if (size < sizeof(abi::PlanHeader)) return "plan shorter than its header";
+  abi::PlanHeader header;
+  memcpy(&header, plan, sizeof header);
+  if (header.magic != abi::kPlanMagic) return "bad plan magic";
+  if (header.abi_version != abi::kPlanAbiVersion) {
+    return "plan ABI version " + std::to_string(header.abi_version) + ", addon speaks " +
+           std::to_string(abi::kPlanAbiVersion) + " (rebuild cordon)";
+  }
+  if (header.step_count == 0 || header.step_count > abi::kMaxSteps) return "bad step count";
+  if (header.fd_slot_count != fd_count) {
+    return "plan needs " + std::to_string(header.fd_slot_count) + " fds, got " + std::to_string(fd_count);
+  }
+  const size_t steps_end = sizeof header + size_t(header.step_count) * sizeof(abi::StepRecord);
+  if (header.strings_offset != steps_end || size_t(header.strings_offset) + header.strings_size != size) {
+    return "bad string area bounds";
+  }
+  if (header.strings_size == 0 || plan[size - 1] != '\0') return "string area not NUL-terminated";
+  out->strings.assign(reinterpret_cast<const char*>(plan + header.strings_offset), header.strings_size);
+  const char* area = out->strings.data();
+  const uint32_t area_size = header.strings_size;
+
+  auto string_at = [&](uint32_t offset, const char** result) -> bool {
+    if (offset == abi::kNoString) {
+      *result = nullptr;
+      return true;
+    }
+    if (offset >= area_size) return false;
+    *result = area + offset;
+    return true;
+  };
+  // `count` consecutive strings from `offset`, as a NULL-terminated array.
+  auto list_at = [&](uint32_t offset, int64_t count, std::vector<const char*>* list) -> bool {
+    if (count < 0 || count > int64_t(area_size)) return false;
+    uint32_t at = offset;
+    for (int64_t i = 0; i < count; i++) {
+      if (at >= area_size) return false;
+      list->push_back(area + at);
+      at += uint32_t(strlen(area + at)) + 1;
+    }
+    list->push_back(nullptr);
+    return true;
+  };
+
+  out->steps.resize(header.step_count);
+  out->lists.reserve(header.step_count * 3);
+  int install_group_end = -1;
+  bool seen_install = false, seen_exec = false, seen_child = false;
+  int highest_target = 2;
+  for (uint32_t i = 0; i < header.step_count; i++) {
+    abi::StepRecord record;
+    memcpy(&record, plan + sizeof header + i * sizeof record, sizeof record);
+    const std::string where = "step " + std::to_string(i) + ": ";
+    if (!known_op(record.op)) return where + "unknown op " + std::to_string(record.op);
+    Op op = Op(record.op);
+    abi::Side want = parent_op(op) ? abi::Side::kParent : abi::Side::kChild;
+    if (record.side != uint32_t(want)) return where + "op on the wrong side";
+    if (seen_exec) return where + "steps after exec";
+    // Parent steps all run before "go", so listing one after a child step
+    // would misstate the order.
+    if (want == abi::Side::kParent && seen_child) return where + "parent step after a child step";
+    child::Step& step = out->steps[i];
+    step.op = op;
+    step.side = want;
+    step.fd = -1;
+    if (record.fd >= 0) {
+      if (size_t(record.fd) >= fd_count) return where + "fd slot out of range";
+      step.fd = fds[record.fd];
+      if (step.fd < 0) return where + "negative fd";
+    } else if (record.fd != -1) {
+      return where + "bad fd slot";
+    }
+    for (int k = 0; k < 4; k++) {
+      step.num[k] = record.num[k];
+      if (!string_at(record.str[k], &step.str[k])) return where + "string offset out of range";
+    }
+    for (int k = 0; k < 3; k++) step.list[k] = nullptr;
+
+    switch (op) {
+      case Op::kClone:
+        if (i != 0) return where + "clone must be the first step";
+        out->clone_flags = uint64_t(record.num[0]);
+        out->into_cgroup = record.num[1] == 1;
+        if (out->into_cgroup && step.fd < 0) return where + "CLONE_INTO_CGROUP without a cgroup fd";
+        out->cgroup_fd = step.fd;
+        out->clone_step = int(i);
+        break;
+      case Op::kWriteSetgroups:
+      case Op::kWriteUidMap:
+      case Op::kWriteGidMap:
+      case Op::kMountProc:
+      case Op::kSetHostname:
+      case Op::kChdir:
+        if (step.str[0] == nullptr) return where + "missing string";
+        break;
+      case Op::kJoinNamespace:
+        if (step.fd < 0) return where + "join without an fd";
+        break;
+      case Op::kWaitForParent:
+        out->needs_sync = true;
+        break;
+      case Op::kInstallFd:
+        if (step.fd < 0) return where + "install without a source fd";
+        if (step.num[0] < 0 || step.num[0] >= int64_t(abi::kMaxInstalledFds)) return where + "bad target fd";
+        if (seen_install && install_group_end != int(i) - 1) return where + "install steps must be adjacent";
+        seen_install = true;
+        install_group_end = int(i);
+        if (step.num[0] > highest_target) highest_target = int(step.num[0]);
+        break;
+      case Op::kExec:
+      case Op::kExecInit: {
+        if (!seen_install) return where + "exec without an fd table";
+        if (i != header.step_count - 1) return where + "exec must be the last step";
+        if (op == Op::kExecInit && step.fd < 0) return where + "init without an fd";
+        for (int k = 0; k < 3; k++) {
+          if (record.str[k] == abi::kNoString) return where + "exec list missing";
+          out->lists.emplace_back();
+          if (!list_at(record.str[k], record.num[k], &out->lists.back())) return where + "bad exec list";
+          step.list[k] = out->lists.back().data();
+        }
+        if (record.num[0] < 1 || record.num[2] < 1) return where + "exec needs argv[0] and a candidate";
+        out->uses_init = op == Op::kExecInit;
+        seen_exec = true;
+        break;
+      }
+      default:
+        break;
+    }
+    if (want == abi::Side::kChild) seen_child = true;
+  }
+  if (out->clone_step != 0) return "plan has no clone step";
+  if (!seen_exec) return "plan has no exec step";
+  out->view.steps = out->steps.data();
+  out->view.count = header.step_count;
+  out->view.control.highest_target = highest_target;
+  return "";
+}
+
+void finish_init_argv(DecodedPlan* decoded) {
+  child::Step& exec = decoded->steps.back();
+  const int status_fd = decoded->view.control.highest_target + 1;
+  const int exit_fd = status_fd + 1;
+  const char* const* candidates = exec.list[2];
+  const char* const* payload_argv = exec.list[0];
+  auto& owned = decoded->owned_strings;
+  owned = {"cordon-init", std::to_string(status_fd), std::to_string(exit_fd),
+           std::to_string(decoded->view.count - 1), std::to_string(exec.num[2]), "--"};
+  std::vector<const char*> argv;
+  for (int k = 0; k < 5; k++) argv.push_back(owned[k].c_str());
+  for (int i = 0; candidates[i] != nullptr; i++) argv.push_back(candidates[i]);
+  argv.push_back(owned[5].c_str());
+  for (int i = 0; payload_argv[i] != nullptr; i++) argv.push_back(payload_argv[i]);
+  argv.push_back(nullptr);
+  decoded->lists.push_back(std::move(argv));
+  exec.list[0] = decoded->lists.back().data();
+}
+
+}  // namespace cordon

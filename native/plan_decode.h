@@ -1,0 +1,39 @@
+// Parent side of the plan ABI: checks a plan buffer and turns it into the
+// PlanView the child walks. No N-API here, so it can be unit-tested and fuzzed.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "child/plan_view.h"
+
+namespace cordon {
+
+// Owns everything a PlanView points to. Must outlive the child's exec.
+struct DecodedPlan {
+  std::vector<child::Step> steps;
+  std::vector<std::vector<const char*>> lists;  // pointer arrays behind Step::list
+  std::vector<std::string> owned_strings;        // the init's argv numbers
+  std::string strings;                           // a copy of the string area
+  child::PlanView view{};
+  uint64_t clone_flags = 0;
+  bool into_cgroup = false;
+  int cgroup_fd = -1;
+  int clone_step = -1;
+  bool needs_sync = false;
+  bool uses_init = false;
+};
+
+// Decodes `plan` with fd slots `fds`. Returns an empty string on success or a
+// message saying what is malformed. Control fds are filled in later by spawn.
+std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count,
+                        DecodedPlan* out);
+
+// Builds the init's argv now that the control fd numbers are known.
+void finish_init_argv(DecodedPlan* decoded);
+
+}  // namespace cordon

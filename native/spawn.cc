@@ -1,0 +1,132 @@
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child/executor.h"
+#include "clone.h"
+#include "host/idmap.h"
+#include "plan_decode.h"
+#include "sys/syscalls.h"
+#include "sys/unique_fd.h"
+
+namespace cordon {
+namespace {
+
+using abi::Op;
+
+// Reaps a child we started and no one else knows about.
+void reap(int pidfd) {
+  siginfo_t info;
+  while (waitid(idtype_t(P_PIDFD), id_t(pidfd), &info, WEXITED) < 0 && errno == EINTR) {
+  }
+}
+
+void kill_and_reap(int pidfd) {
+  sys::sc(__NR_pidfd_send_signal, pidfd, SIGKILL, 0, 0);
+  reap(pidfd);
+}
+
+int parent_step(const child::Step& step, pid_t pid) {
+  switch (step.op) {
+    case Op::kWriteSetgroups:
+      return host::write_proc_file(pid, "setgroups", step.str[0]);
+    case Op::kWriteUidMap:
+      return host::write_proc_file(pid, "uid_map", step.str[0]);
+    case Op::kWriteGidMap:
+      return host::write_proc_file(pid, "gid_map", step.str[0]);
+    default:
+      return 0;
+  }
+}
+
+bool make_pipe(UniqueFd* read_end, UniqueFd* write_end) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end->reset(fds[0]);
+  write_end->reset(fds[1]);
+  return true;
+}
+
+}  // namespace
+
+SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count) {
+  SpawnOutcome outcome;
+  DecodedPlan decoded;
+  outcome.malformed = decode_plan(plan, size, fds, fd_count, &decoded);
+  if (!outcome.malformed.empty()) return outcome;
+  auto fail = [&](int step, int error, int detail = 0) {
+    outcome.failed_step = step;
+    outcome.error = error;
+    outcome.detail = detail;
+    return outcome;
+  };
+
+  UniqueFd status_r, status_w, sync_r, sync_w, exit_r, exit_w;
+  if (!make_pipe(&status_r, &status_w)) return fail(decoded.clone_step, errno);
+  if (decoded.needs_sync && !make_pipe(&sync_r, &sync_w)) return fail(decoded.clone_step, errno);
+  if (decoded.uses_init && !make_pipe(&exit_r, &exit_w)) return fail(decoded.clone_step, errno);
+  decoded.view.control.status_fd = status_w.get();
+  decoded.view.control.sync_fd = sync_r.get();
+  decoded.view.control.exit_fd = exit_w.get();
+  if (decoded.uses_init) finish_init_argv(&decoded);
+
+  // Every signal stays blocked while the child shares our memory: a handler
+  // running in the child would run Node's code on the child's stack.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
+                       child::run, &decoded.view, &decoded.view.handlers_cleared};
+  CloneOutcome cloned = clone_child(request);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  outcome.rung = int(cloned.rung);
+  if (cloned.pid < 0) return fail(decoded.clone_step, int(-cloned.pid));
+  UniqueFd pidfd(cloned.pidfd);
+  status_w.reset();
+  sync_r.reset();
+  exit_w.reset();
+
+  for (uint32_t i = 0; i < decoded.view.count; i++) {
+    const child::Step& step = decoded.steps[i];
+    if (step.side != abi::Side::kParent || step.op == Op::kClone) continue;
+    int error = parent_step(step, pid_t(cloned.pid));
+    if (error != 0) {
+      sync_w.reset();
+      kill_and_reap(pidfd.get());
+      return fail(int(i), error);
+    }
+  }
+  if (sync_w) {
+    char go = 1;
+    ssize_t n;
+    do n = write(sync_w.get(), &go, 1);
+    while (n < 0 && errno == EINTR);
+    sync_w.reset();
+  }
+
+  // EOF: the payload exec'd (the pipe is close-on-exec). A record: a step failed.
+  abi::StatusRecord record{};
+  size_t got = 0;
+  while (got < sizeof record) {
+    ssize_t n = read(status_r.get(), reinterpret_cast<char*>(&record) + got, sizeof record - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += size_t(n);
+  }
+  if (got != 0) {
+    reap(pidfd.get());
+    if (got != sizeof record) return fail(decoded.clone_step, EPROTO);
+    return fail(record.step_index, record.error, record.detail);
+  }
+  if (exit_r) fcntl(exit_r.get(), F_SETFL, O_NONBLOCK);
+  outcome.pid = int(cloned.pid);
+  outcome.pidfd = pidfd.release();
+  outcome.exit_fd = exit_r.release();
+  return outcome;
+}
+
+}  // namespace cordon

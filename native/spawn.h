@@ -1,0 +1,27 @@
+// Parent orchestration of one spawn: pipes, signal mask, clone, the parent's
+// steps, "go", and the status pipe.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <string>
+
+namespace cordon {
+
+struct SpawnOutcome {
+  std::string malformed;  // non-empty: the plan itself is bad (a bug in lib/)
+  int pid = -1;
+  int pidfd = -1;
+  int exit_fd = -1;       // read end of the init's exit pipe, or -1
+  int rung = -1;
+  // On failure: which plan step failed, with what errno and op detail.
+  int failed_step = -1;
+  int error = 0;
+  int detail = 0;
+  bool ok() const { return malformed.empty() && error == 0; }
+};
+
+SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count);
+
+}  // namespace cordon

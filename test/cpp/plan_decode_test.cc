@@ -1,0 +1,639 @@
+// Standalone tests for native/plan_decode.cc: no framework, exit status 1 on
+// any failed check. Built and run by test/cpp/run.sh under ASan+UBSan.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plan_builder.h"
+#include "plan_decode.h"
+
+using namespace cordon_test;
+using cordon::DecodedPlan;
+using cordon::decode_plan;
+using cordon::finish_init_argv;
+using Op = cordon::abi::Op;
+using Side = cordon::abi::Side;
+
+static int g_checks = 0, g_failures = 0;
+static const char* g_case = "";
+
+#define CHECK(cond)                                                                          \
+  do {                                                                                       \
+    g_checks++;                                                                              \
+    if (!(cond)) {                                                                           \
+      g_failures++;                                                                          \
+      fprintf(stderr, "FAIL [%s] %s:%d: CHECK(%s)\n", g_case, __FILE__, __LINE__, #cond);   \
+    }                                                                                        \
+  } while (0)
+
+#define CHECK_EQ_STR(a, b)                                                                        \
+  do {                                                                                            \
+    g_checks++;                                                                                   \
+    const std::string a_ = (a), b_ = (b);                                                         \
+    if (a_ != b_) {                                                                               \
+      g_failures++;                                                                               \
+      fprintf(stderr, "FAIL [%s] %s:%d: %s == %s\n    got:      \"%s\"\n    expected: \"%s\"\n", \
+              g_case, __FILE__, __LINE__, #a, #b, a_.c_str(), b_.c_str());                         \
+    }                                                                                             \
+  } while (0)
+
+// Decodes from an exact-size heap copy (so ASan flags any read past the end)
+// with an exact-size heap fd array.
+struct Decoded {
+  std::unique_ptr<DecodedPlan> plan{new DecodedPlan};
+  std::string error;
+};
+
+static Decoded decode(const std::vector<uint8_t>& bytes, const std::vector<int32_t>& fds) {
+  Decoded d;
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[bytes.size() ? bytes.size() : 1]);
+  if (!bytes.empty()) memcpy(buf.get(), bytes.data(), bytes.size());
+  std::unique_ptr<int32_t[]> fd_buf(fds.empty() ? nullptr : new int32_t[fds.size()]);
+  if (!fds.empty()) memcpy(fd_buf.get(), fds.data(), fds.size() * sizeof(int32_t));
+  d.error = decode_plan(buf.get(), bytes.size(), fd_buf.get(), fds.size(), d.plan.get());
+  // The decoder must have copied what it needs: scribble over the input.
+  memset(buf.get(), 0xa5, bytes.size());
+  return d;
+}
+
+static std::vector<std::string> list_of(const char* const* list) {
+  std::vector<std::string> out;
+  if (list == nullptr) return out;
+  for (size_t i = 0; list[i] != nullptr && i < 100000; i++) out.push_back(list[i]);
+  return out;
+}
+
+static bool in_area(const DecodedPlan& p, const char* s) {
+  const char* begin = p.strings.data();
+  return s >= begin && s < begin + p.strings.size();
+}
+
+// A small valid plan: clone, install slot 0 -> fd 0, exec.
+static PlanBuilder minimal() {
+  PlanBuilder b;
+  b.fd_slots = 1;
+  b.clone(0x20000000 /* CLONE_NEWUTS-ish, any value */);
+  b.install(0, 0);
+  b.exec({"echo", "hi"}, {"PATH=/bin"}, {"/bin/echo", "/usr/bin/echo"});
+  return b;
+}
+
+// Expects decoding to fail; returns the message.
+static std::string expect_reject(const char* name, const std::vector<uint8_t>& bytes,
+                                 const std::vector<int32_t>& fds, const char* contains = nullptr) {
+  g_case = name;
+  Decoded d = decode(bytes, fds);
+  CHECK(!d.error.empty());
+  if (contains != nullptr && d.error.find(contains) == std::string::npos) {
+    g_failures++;
+    fprintf(stderr, "FAIL [%s] error \"%s\" does not mention \"%s\"\n", name, d.error.c_str(), contains);
+  }
+  return d.error;
+}
+static std::string expect_reject(const char* name, const PlanBuilder& b, const std::vector<int32_t>& fds,
+                                 const char* contains = nullptr) {
+  return expect_reject(name, b.build(), fds, contains);
+}
+
+static void expect_accept(const char* name, const PlanBuilder& b, const std::vector<int32_t>& fds) {
+  g_case = name;
+  Decoded d = decode(b.build(), fds);
+  CHECK_EQ_STR(d.error, "");
+}
+
+// ---------------------------------------------------------------------------
+
+static void test_minimal_valid() {
+  g_case = "minimal valid plan";
+  PlanBuilder b = minimal();
+  std::vector<uint8_t> bytes = b.build();
+  CHECK(bytes.size() == kHeaderSize + 3 * kStepSize + b.strings.size());
+  Decoded d = decode(bytes, {7});
+  CHECK_EQ_STR(d.error, "");
+  if (!d.error.empty()) return;
+  const DecodedPlan& p = *d.plan;
+  CHECK(p.view.count == 3);
+  CHECK(p.view.steps == p.steps.data());
+  CHECK(p.steps.size() == 3);
+  CHECK(p.clone_step == 0);
+  CHECK(p.clone_flags == 0x20000000);
+  CHECK(!p.into_cgroup);
+  CHECK(p.cgroup_fd == -1);
+  CHECK(!p.needs_sync);
+  CHECK(!p.uses_init);
+  // Only target 0 is installed; the floor is 2 (stdio is always reserved).
+  CHECK(p.view.control.highest_target == 2);
+
+  const auto& s = p.steps;
+  CHECK(s[0].op == Op::kClone && s[0].side == Side::kParent && s[0].fd == -1);
+  CHECK(s[1].op == Op::kInstallFd && s[1].side == Side::kChild);
+  CHECK(s[1].fd == 7);  // slot 0 resolved through the fds array
+  CHECK(s[1].num[0] == 0);
+  CHECK(s[2].op == Op::kExec && s[2].side == Side::kChild && s[2].fd == -1);
+  for (int i = 0; i < 2; i++) {
+    for (int k = 0; k < 4; k++) CHECK(s[i].str[k] == nullptr);
+    CHECK(s[i].list[0] == nullptr && s[i].list[1] == nullptr && s[i].list[2] == nullptr);
+  }
+  CHECK(s[2].str[3] == nullptr);
+  CHECK(s[2].str[0] != nullptr && strcmp(s[2].str[0], "echo") == 0);
+  CHECK(s[2].num[0] == 2 && s[2].num[1] == 1 && s[2].num[2] == 2);
+  CHECK(list_of(s[2].list[0]) == (std::vector<std::string>{"echo", "hi"}));
+  CHECK(list_of(s[2].list[1]) == (std::vector<std::string>{"PATH=/bin"}));
+  CHECK(list_of(s[2].list[2]) == (std::vector<std::string>{"/bin/echo", "/usr/bin/echo"}));
+  CHECK(s[2].list[0][2] == nullptr);
+  CHECK(s[2].list[1][1] == nullptr);
+  CHECK(s[2].list[2][2] == nullptr);
+  // Strings point into the decoder's own copy, not the caller's buffer.
+  for (int k = 0; k < 3; k++) {
+    for (const char* const* e = s[2].list[k]; *e != nullptr; e++) CHECK(in_area(p, *e));
+  }
+  CHECK(in_area(p, s[2].str[0]));
+}
+
+static void test_valid_variants() {
+  {
+    g_case = "highest_target follows the largest install target";
+    PlanBuilder b;
+    b.fd_slots = 3;
+    b.clone();
+    b.install(0, 0);
+    b.install(1, 9);
+    b.install(2, 1);
+    b.exec({"x"}, {}, {"/x"});
+    Decoded d = decode(b.build(), {10, 11, 12});
+    CHECK_EQ_STR(d.error, "");
+    if (d.error.empty()) {
+      CHECK(d.plan->view.control.highest_target == 9);
+      CHECK(d.plan->steps[1].fd == 10 && d.plan->steps[2].fd == 11 && d.plan->steps[3].fd == 12);
+      CHECK(list_of(d.plan->steps[4].list[1]).empty());
+      CHECK(d.plan->steps[4].list[1] != nullptr && d.plan->steps[4].list[1][0] == nullptr);
+    }
+  }
+  {
+    g_case = "target kMaxInstalledFds-1 accepted";
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.install(0, abi::kMaxInstalledFds - 1);
+    b.exec({"x"}, {}, {"/x"});
+    Decoded d = decode(b.build(), {3});
+    CHECK_EQ_STR(d.error, "");
+    if (d.error.empty()) CHECK(d.plan->view.control.highest_target == int(abi::kMaxInstalledFds - 1));
+  }
+  {
+    g_case = "full plan with every op";
+    PlanBuilder b;
+    b.fd_slots = 4;  // 0 cgroup, 1 netns, 2 stdin source, 3 init binary
+    Rec& c = b.clone(0x7e020000);
+    c.num[1] = 1;
+    c.fd = 0;
+    uint32_t deny = b.add("deny"), map = b.add("0 1000 1\n");
+    b.step(Op::kWriteSetgroups, Side::kParent).str[0] = deny;
+    b.step(Op::kWriteUidMap, Side::kParent).str[0] = map;
+    b.step(Op::kWriteGidMap, Side::kParent).str[0] = map;
+    b.step(Op::kWaitForParent, Side::kChild);
+    b.step(Op::kSetParentDeathSignal, Side::kChild).num[0] = 9;
+    Rec& join = b.step(Op::kJoinNamespace, Side::kChild, 1);
+    join.num[0] = 0x40000000;
+    join.str[0] = b.add("/proc/1/ns/net");
+    b.step(Op::kSetMountPropagation, Side::kChild).num[0] = 0x40000;
+    b.step(Op::kMountProc, Side::kChild).str[0] = b.add("/proc");
+    b.step(Op::kLoopbackUp, Side::kChild);
+    b.step(Op::kSetHostname, Side::kChild).str[0] = b.add("box");
+    b.step(Op::kSetNoNewPrivs, Side::kChild);
+    b.step(Op::kSetSid, Side::kChild);
+    b.step(Op::kChdir, Side::kChild).str[0] = b.add("/tmp");
+    b.install(2, 0);
+    b.install(2, 1);
+    b.step(Op::kCloseOtherFds, Side::kChild);
+    b.step(Op::kDropCapabilities, Side::kChild);
+    b.exec({"sh", "-c", "exit 3"}, {"A=1", "B=2"}, {"/bin/sh"}, Op::kExecInit, 3);
+    Decoded d = decode(b.build(), {20, 21, 22, 23});
+    CHECK_EQ_STR(d.error, "");
+    if (d.error.empty()) {
+      const DecodedPlan& p = *d.plan;
+      CHECK(p.view.count == b.steps.size());
+      CHECK(p.into_cgroup && p.cgroup_fd == 20);
+      CHECK(p.clone_flags == 0x7e020000);
+      CHECK(p.needs_sync);
+      CHECK(p.uses_init);
+      CHECK(p.steps[6].fd == 21);
+      CHECK(strcmp(p.steps[6].str[0], "/proc/1/ns/net") == 0);
+      CHECK(strcmp(p.steps[2].str[0], "0 1000 1\n") == 0);
+      CHECK(p.steps[2].str[0] == p.steps[3].str[0]);  // shared string
+      CHECK(p.steps.back().fd == 23);
+      CHECK(p.view.control.highest_target == 2);
+    }
+  }
+  {
+    g_case = "strings shorter than a std::string SSO buffer";
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.install(0, 0);
+    b.exec({"a"}, {}, {"/a"});  // area is "a\0/a\0": 5 bytes
+    Decoded d = decode(b.build(), {3});
+    CHECK_EQ_STR(d.error, "");
+    if (d.error.empty()) {
+      CHECK(list_of(d.plan->steps[2].list[0]) == (std::vector<std::string>{"a"}));
+      CHECK(in_area(*d.plan, d.plan->steps[2].list[2][0]));
+    }
+  }
+  {
+    g_case = "envp list may start at the very end with count 0";
+    PlanBuilder b = minimal();
+    b.steps.back().str[1] = uint32_t(b.strings.size()) - 1;  // the final NUL, count 0
+    b.steps.back().num[1] = 0;
+    Decoded d = decode(b.build(), {3});
+    CHECK_EQ_STR(d.error, "");
+  }
+  {
+    g_case = "a list may consist of empty strings";
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.install(0, 0);
+    b.exec({"", ""}, {""}, {"/x"});
+    Decoded d = decode(b.build(), {3});
+    CHECK_EQ_STR(d.error, "");
+    if (d.error.empty()) CHECK(list_of(d.plan->steps[2].list[0]) == (std::vector<std::string>{"", ""}));
+  }
+}
+
+static void test_header_rejections() {
+  const std::vector<uint8_t> good = minimal().build();
+  const std::vector<int32_t> fds = {3};
+  {
+    g_case = "sanity: the base plan is accepted";
+    CHECK_EQ_STR(decode(good, fds).error, "");
+  }
+  expect_reject("empty buffer", std::vector<uint8_t>(), fds);
+  expect_reject("buffer shorter than the header", std::vector<uint8_t>(good.begin(), good.begin() + 31), fds);
+  expect_reject("buffer cut inside the steps", std::vector<uint8_t>(good.begin(), good.begin() + 100), fds);
+  expect_reject("buffer cut inside the strings",
+                std::vector<uint8_t>(good.begin(), good.end() - 1), fds, "bounds");
+  {
+    auto bad = good;
+    bad[kOffMagic] ^= 1;
+    expect_reject("bad magic", bad, fds, "magic");
+  }
+  {
+    auto bad = good;
+    patch32(&bad, kOffVersion, abi::kPlanAbiVersion + 1);
+    std::string e = expect_reject("wrong ABI version", bad, fds, "ABI version");
+    g_case = "wrong ABI version message";
+    CHECK(e.find(std::to_string(abi::kPlanAbiVersion + 1)) != std::string::npos);
+    patch32(&bad, kOffVersion, 0);
+    expect_reject("ABI version 0", bad, fds, "ABI version");
+  }
+  {
+    PlanBuilder b;  // no steps at all, but a well-formed string area
+    b.add("x");
+    auto bad = b.build();
+    CHECK(read32(&bad[kOffStringsOffset]) == kHeaderSize);
+    expect_reject("zero steps", bad, {}, "step count");
+  }
+  {
+    auto bad = good;
+    patch32(&bad, kOffStepCount, 0);
+    expect_reject("step count patched to zero", bad, fds);
+    patch32(&bad, kOffStepCount, abi::kMaxSteps + 1);
+    expect_reject("step count above kMaxSteps", bad, fds, "step count");
+    patch32(&bad, kOffStepCount, 0xffffffffu);
+    expect_reject("step count 2^32-1", bad, fds, "step count");
+    patch32(&bad, kOffStepCount, 2);
+    expect_reject("step count smaller than the records", bad, fds);
+    patch32(&bad, kOffStepCount, 4);
+    expect_reject("step count larger than the records", bad, fds);
+  }
+  expect_reject("fd_slot_count 1, no fds given", good, {}, "fds");
+  expect_reject("fd_slot_count 1, two fds given", good, {3, 4}, "fds");
+  {
+    auto bad = good;
+    patch32(&bad, kOffFdSlots, 0xffffffffu);
+    expect_reject("fd_slot_count huge", bad, fds, "fds");
+  }
+  {
+    auto bad = good;
+    uint32_t off = read32(&bad[kOffStringsOffset]);
+    patch32(&bad, kOffStringsOffset, off + 1);
+    expect_reject("strings_offset one past the steps", bad, fds, "bounds");
+    patch32(&bad, kOffStringsOffset, off - 1);
+    expect_reject("strings_offset one before the steps end", bad, fds, "bounds");
+    patch32(&bad, kOffStringsOffset, 0xffffffffu);
+    expect_reject("strings_offset 2^32-1", bad, fds, "bounds");
+  }
+  {
+    auto bad = good;
+    uint32_t size = read32(&bad[kOffStringsSize]);
+    patch32(&bad, kOffStringsSize, size - 1);
+    expect_reject("strings_size one short", bad, fds, "bounds");
+    patch32(&bad, kOffStringsSize, size + 1);
+    expect_reject("strings_size one long", bad, fds, "bounds");
+    patch32(&bad, kOffStringsSize, 0xffffffffu);
+    expect_reject("strings_size 2^32-1", bad, fds, "bounds");
+  }
+  {
+    auto bad = good;
+    bad.push_back(0);  // trailing byte the header does not account for
+    expect_reject("trailing garbage after the string area", bad, fds, "bounds");
+  }
+  {
+    auto bad = good;
+    bad.back() = 'x';
+    expect_reject("string area not NUL-terminated", bad, fds, "NUL");
+  }
+  {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.install(0, 0);
+    Rec& e = b.step(Op::kExec, Side::kChild);  // lists point nowhere, area empty
+    e.str[0] = e.str[1] = e.str[2] = 0;
+    e.num[0] = e.num[2] = 1;
+    expect_reject("empty string area", b, fds, "NUL");
+  }
+}
+
+static void test_step_rejections() {
+  const std::vector<int32_t> fds = {3};
+  // Opcodes are appended over time (the ABI grows), so stay far from the end.
+  for (uint32_t op : {0u, 0xffffu, 0x80000001u, 0xffffffffu}) {
+    PlanBuilder b = minimal();
+    b.steps[1].op = op;
+    expect_reject("unknown op", b, fds, "unknown op");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[1].side = u(Side::kParent);
+    expect_reject("child op (install) on the parent side", b, fds, "wrong side");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[0].side = u(Side::kChild);
+    expect_reject("clone on the child side", b, fds, "wrong side");
+  }
+  for (uint32_t side : {0u, 3u, 0xffffffffu}) {
+    PlanBuilder b = minimal();
+    b.steps[2].side = side;
+    expect_reject("invalid side value", b, fds, "wrong side");
+  }
+  {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.step(Op::kWriteSetgroups, Side::kParent).str[0] = b.add("deny");
+    b.clone();
+    b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("clone not first", b, fds, "first");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps.insert(b.steps.begin() + 1, b.steps[0]);
+    expect_reject("two clone steps", b, fds, "first");
+  }
+  {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("no clone step", b, fds, "clone");
+  }
+  {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.step(Op::kWaitForParent, Side::kChild);
+    b.step(Op::kWriteUidMap, Side::kParent).str[0] = b.add("0 0 1");
+    b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("parent step after a child step", b, fds, "parent step after");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[1].fd = 1;
+    expect_reject("fd slot == fd_count", b, fds, "fd slot out of range");
+    b.steps[1].fd = 0x7fffffff;
+    expect_reject("fd slot INT32_MAX", b, fds, "fd slot out of range");
+    b.steps[1].fd = -2;
+    expect_reject("fd slot -2", b, fds, "fd slot");
+    b.steps[1].fd = int32_t(0x80000000u);
+    expect_reject("fd slot INT32_MIN", b, fds, "fd slot");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[0].fd = 0;  // clone with an (unused) fd slot
+    expect_reject("fd slot refers to a negative fd", b.build(), {-1}, "negative fd");
+  }
+  {
+    PlanBuilder b = minimal();
+    uint32_t size = uint32_t(b.strings.size());
+    b.steps[1].str[3] = size;
+    expect_reject("string offset == area size", b, fds, "string offset out of range");
+    b.steps[1].str[3] = size + 100;
+    expect_reject("string offset past the area", b, fds, "string offset out of range");
+    b.steps[1].str[3] = abi::kNoString - 1;
+    expect_reject("string offset kNoString-1", b, fds, "string offset out of range");
+    b.steps[1].str[3] = size - 1;
+    expect_accept("string offset == area size - 1 (the final NUL)", b, fds);
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps.back().str[2] = uint32_t(b.strings.size());
+    expect_reject("exec list offset out of range", b, fds, "string offset out of range");
+  }
+  {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.install(0, 0);
+    b.step(Op::kSetSid, Side::kChild);
+    b.install(0, 1);
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("install steps not adjacent", b, fds, "adjacent");
+  }
+  for (int64_t target : {int64_t(abi::kMaxInstalledFds), int64_t(abi::kMaxInstalledFds) + 1, int64_t(-1),
+                         int64_t(0x100000000LL), int64_t(INT64_MIN)}) {
+    PlanBuilder b = minimal();
+    b.steps[1].num[0] = target;
+    expect_reject("install target fd out of range", b, fds, "target fd");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[1].fd = -1;
+    expect_reject("install without a source fd", b, fds, "source fd");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.step(Op::kSetSid, Side::kChild);
+    expect_reject("exec not last", b, fds, "last");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps.push_back(b.steps.back());
+    expect_reject("two exec steps", b, fds);
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps.pop_back();
+    expect_reject("exec missing", b, fds, "no exec");
+  }
+  {
+    PlanBuilder b;
+    b.clone();
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("exec without installFd", b, {}, "fd table");
+  }
+  {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"}, Op::kExecInit, -1);
+    expect_reject("execInit without an init fd", b, fds, "init without an fd");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps.back().num[0] = 0;
+    expect_reject("exec with argv count 0", b, fds, "argv[0]");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps.back().num[2] = 0;
+    expect_reject("exec with candidate count 0", b, fds, "candidate");
+  }
+  for (int k = 0; k < 3; k++) {
+    PlanBuilder b = minimal();
+    b.steps.back().str[k] = abi::kNoString;
+    expect_reject("exec list missing", b, fds, "exec list missing");
+  }
+  {
+    PlanBuilder b = minimal();  // candidates are the last two strings of the area
+    b.steps.back().num[2] = 3;
+    expect_reject("candidate list running past the area", b, fds, "bad exec list");
+    b.steps.back().num[2] = 2;
+    b.steps.back().str[2] = uint32_t(b.strings.size()) - 1;  // the final NUL: one string fits
+    expect_reject("list starting at the final NUL, count 2", b, fds, "bad exec list");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps.back().num[0] = 6;  // argv runs through envp and candidates, then past the end
+    expect_reject("argv list running past the area", b, fds, "bad exec list");
+    b.steps.back().num[0] = 5;  // exactly the rest of the area: accepted
+    expect_accept("argv list ending exactly at the area end", b, fds);
+  }
+  for (int64_t count : {int64_t(-1), int64_t(INT64_MIN), int64_t(INT64_MAX), int64_t(0x100000001LL)}) {
+    PlanBuilder b = minimal();
+    b.steps.back().num[1] = count;
+    expect_reject("envp count negative or huge", b, fds, "bad exec list");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.step(Op::kChdir, Side::kChild);
+    std::swap(b.steps[2], b.steps[3]);  // chdir before exec, no string
+    expect_reject("chdir without a string", b, fds, "missing string");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[0].num[1] = 1;  // CLONE_INTO_CGROUP, no fd slot
+    expect_reject("into-cgroup clone without an fd", b, fds, "cgroup");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.step(Op::kJoinNamespace, Side::kChild);
+    std::swap(b.steps[2], b.steps[3]);
+    expect_reject("join without an fd", b, fds, "join");
+  }
+}
+
+static void test_finish_init_argv() {
+  {
+    g_case = "finish_init_argv";
+    PlanBuilder b;
+    b.fd_slots = 3;
+    b.clone();
+    b.step(Op::kWaitForParent, Side::kChild);
+    b.install(0, 0);
+    b.install(1, 1);
+    b.install(1, 2);
+    b.install(0, 9);
+    b.step(Op::kCloseOtherFds, Side::kChild);
+    b.exec({"true", "x y"}, {"A=1"}, {"/bin/true", "/usr/bin/true"}, Op::kExecInit, 2);
+    Decoded d = decode(b.build(), {30, 31, 32});
+    CHECK_EQ_STR(d.error, "");
+    if (!d.error.empty()) return;
+    DecodedPlan& p = *d.plan;
+    CHECK(p.uses_init);
+    CHECK(p.view.control.highest_target == 9);
+    const char* const* envp_before = p.steps.back().list[1];
+    const char* const* candidates_before = p.steps.back().list[2];
+    finish_init_argv(&p);
+    const auto argv = list_of(p.steps.back().list[0]);
+    const std::vector<std::string> want = {"cordon-init", "10", "11", "7", "2", "/bin/true",
+                                           "/usr/bin/true", "--", "true", "x y"};
+    CHECK(argv == want);
+    if (argv != want) {
+      fprintf(stderr, "    got:");
+      for (const auto& a : argv) fprintf(stderr, " \"%s\"", a.c_str());
+      fprintf(stderr, "\n");
+    }
+    CHECK(p.steps.back().list[0][want.size()] == nullptr);
+    // The other lists survive the lists vector growing.
+    CHECK(p.steps.back().list[1] == envp_before);
+    CHECK(p.steps.back().list[2] == candidates_before);
+    CHECK(list_of(p.steps.back().list[1]) == (std::vector<std::string>{"A=1"}));
+    CHECK(list_of(p.steps.back().list[2]) == (std::vector<std::string>{"/bin/true", "/usr/bin/true"}));
+    CHECK(p.steps.back().fd == 32);
+    // The argv shape cordon_init.c's main() parses.
+    int n = atoi(argv[4].c_str());
+    CHECK(argv.size() >= size_t(5 + n + 2));
+    CHECK(argv[5 + n] == "--");
+  }
+  {
+    g_case = "finish_init_argv with only low targets";
+    PlanBuilder b;
+    b.fd_slots = 2;
+    b.clone();
+    b.install(0, 0);
+    b.exec({"a"}, {}, {"/a"}, Op::kExecInit, 1);
+    Decoded d = decode(b.build(), {5, 6});
+    CHECK_EQ_STR(d.error, "");
+    if (!d.error.empty()) return;
+    finish_init_argv(d.plan.get());
+    const auto argv = list_of(d.plan->steps.back().list[0]);
+    CHECK(argv == (std::vector<std::string>{"cordon-init", "3", "4", "2", "1", "/a", "--", "a"}));
+  }
+  {
+    g_case = "finish_init_argv with the maximum target";
+    PlanBuilder b;
+    b.fd_slots = 2;
+    b.clone();
+    b.install(0, abi::kMaxInstalledFds - 1);
+    b.exec({"a", "b", "c"}, {}, {"/1", "/2", "/3"}, Op::kExecInit, 1);
+    Decoded d = decode(b.build(), {5, 6});
+    CHECK_EQ_STR(d.error, "");
+    if (!d.error.empty()) return;
+    finish_init_argv(d.plan.get());
+    const auto argv = list_of(d.plan->steps.back().list[0]);
+    CHECK(argv == (std::vector<std::string>{"cordon-init", "256", "257", "2", "3", "/1", "/2", "/3", "--",
+                                            "a", "b", "c"}));
+  }
+}
+
+int main() {
+  test_minimal_valid();
+  test_valid_variants();
+  test_header_rejections();
+  test_step_rejections();
+  test_finish_init_argv();
+  if (g_failures != 0) {
+    fprintf(stderr, "plan_decode_test: %d of %d checks FAILED\n", g_failures, g_checks);
+    return 1;
+  }
+  printf("plan_decode_test: all %d checks passed\n", g_checks);
+  return 0;
+}

@@ -1,0 +1,71 @@
+// The exact interface of build/Release/cordon.node (native/binding.cc).
+// lib/internal/native.ts loads the addon and casts it to NativeBinding.
+
+/** A spawn that got as far as exec of the payload. */
+export interface NativeSpawnSuccess {
+  /** Clone ladder rung used: 0 clone3 (full), 1 clone3 (basic), 2 clone. */
+  rung: number;
+  pid: number;
+  pidfd: number;
+  /** Read end of the init's exit pipe (non-blocking), or -1 without an init. */
+  exitFd: number;
+}
+
+/** A spawn that failed at some plan step; the child has been reaped. */
+export interface NativeSpawnFailure {
+  rung: number;
+  /** Index of the failing step in the plan. */
+  failedStep: number;
+  /** Positive errno. */
+  errno: number;
+  /** Op-specific detail, e.g. which exec candidate decided the error. */
+  detail: number;
+}
+
+export type NativeSpawnResult = NativeSpawnSuccess | NativeSpawnFailure;
+
+export interface NativeExitWatch {
+  ref(): void;
+  unref(): void;
+  /** Stops watching; the callback will not run. */
+  close(): void;
+}
+
+export interface NativeExitWatchConstructor {
+  /** Calls onExit once when the process behind pidfd ends, after reaping it. */
+  new (pidfd: number, onExit: (code: number | null, signal: number | null) => void): NativeExitWatch;
+}
+
+export interface NativePlanLayout {
+  magic: number;
+  headerSize: number;
+  stepSize: number;
+  statusRecordSize: number;
+  exitRecordSize: number;
+  maxSteps: number;
+  maxFdSlots: number;
+  maxInstalledFds: number;
+  sideParent: number;
+  sideChild: number;
+}
+
+export interface NativeBinding {
+  abiVersion: number;
+  ops: Readonly<Record<string, number>>;
+  layout: NativePlanLayout;
+  /** Throws on a malformed plan (a bug in lib/), never on a runtime failure. */
+  spawn(plan: Buffer, fds: Int32Array): NativeSpawnResult;
+  ExitWatch: NativeExitWatchConstructor;
+  /** pidfd_send_signal: 0 or -errno. */
+  sendSignal(pidfd: number, signal: number): number;
+  /** A close-on-exec AF_UNIX stream pair, or -errno. */
+  socketPair(): [number, number] | number;
+  /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */
+  probeClone(rung: number, nsFlags: number, cgroupFd: number): number;
+  /** The rung spawns settled on, or -1 before the first spawn. */
+  settledRung(): number;
+  /** Makes the ladder start at a rung (tests of the fallbacks); -1 resets. */
+  forceRung(rung: number): void;
+  /** Landlock ABI version, or -errno. */
+  landlockAbi(): number;
+}
