@@ -38,7 +38,7 @@ function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Reco
         syscall: 'open',
         step: `open ${name} namespace`,
         path: setting.path,
-        spawnargs: [options.file, ...options.args],
+        spawnargs: options.args,
         cause,
       });
     }
@@ -138,7 +138,14 @@ export function spawnIsolated(
     if (validated.signal) box._watchAbort(validated.signal);
     return box;
   } catch (error) {
-    if (!spawned) ledger.releaseAll();
+    if (spawned) throw error;
+    ledger.releaseAll();
+    // A host resource that could not be had (a namespace file, a pipe) is a
+    // runtime failure like any step's: reported on the box, not thrown.
+    if (error instanceof CordonError && error.syscall !== undefined) {
+      box._failed(error);
+      return box;
+    }
     throw error;
   }
 }

@@ -39,11 +39,23 @@ using Side = cordon::abi::Side;
 constexpr int32_t kFds[] = {100, 101, 102, 103, -1};
 constexpr size_t kMaxFds = sizeof kFds / sizeof kFds[0];
 
+// The input being decoded, dumped when an invariant or a sanitizer fires.
+const uint8_t* g_input = nullptr;
+size_t g_input_size = 0;
+
+void dump_input() {
+  if (g_input == nullptr) return;
+  fprintf(stderr, "fuzz_plan_decode: failing input (%zu bytes):", g_input_size);
+  for (size_t i = 0; i < g_input_size; i++) fprintf(stderr, "%s%02x", i % 32 == 0 ? "\n  " : " ", g_input[i]);
+  fprintf(stderr, "\n");
+}
+
 #define FUZZ_ASSERT(cond)                                                              \
   do {                                                                                 \
     if (!(cond)) {                                                                     \
       fprintf(stderr, "fuzz_plan_decode: invariant failed at %s:%d: %s\n", __FILE__, \
               __LINE__, #cond);                                                        \
+      dump_input();                                                                    \
       abort();                                                                         \
     }                                                                                  \
   } while (0)
@@ -188,6 +200,8 @@ std::string run_one(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < fd_count; i++) fds[i] = kFds[i];
   std::unique_ptr<uint8_t[]> plan(new uint8_t[size ? size : 1]);
   if (size) memcpy(plan.get(), data, size);
+  g_input = data;
+  g_input_size = size;
 
   std::unique_ptr<DecodedPlan> decoded(new DecodedPlan);
   std::string error = cordon::decode_plan(plan.get(), size, fds.get(), fd_count, decoded.get());
@@ -195,9 +209,11 @@ std::string run_one(const uint8_t* data, size_t size) {
   memset(plan.get(), 0xa5, size);
   plan.reset();
   fds.reset();
-  if (!error.empty()) return error;
-  check_decoded(*decoded, fd_count);
-  check_init_argv(decoded.get());
+  if (error.empty()) {
+    check_decoded(*decoded, fd_count);
+    check_init_argv(decoded.get());
+  }
+  g_input = nullptr;
   return error;
 }
 
@@ -212,6 +228,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
 #include <map>
 #include <random>
+
+#if defined(__has_include)
+#if __has_include(<sanitizer/common_interface_defs.h>) && \
+    (defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__))
+#include <sanitizer/common_interface_defs.h>
+#define CORDON_HAVE_SANITIZER_API 1
+#endif
+#endif
 
 namespace {
 
@@ -230,7 +254,7 @@ std::vector<std::vector<uint8_t>> seed_plans() {
   }
   {
     PlanBuilder b;
-    b.fd_slots = 4;
+    b.fd_slots = 5;  // slot 4 (a negative fd) is not referenced
     Rec& c = b.clone(0x7e020000);
     c.num[1] = 1;
     c.fd = 0;
@@ -400,6 +424,10 @@ int main(int argc, char** argv) {
   if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0) return write_seeds(argv[2]);
   const long iterations = argc > 1 ? atol(argv[1]) : 20000;
   const uint64_t seed = argc > 2 ? strtoull(argv[2], nullptr, 0) : 0xc0d0;
+#ifdef CORDON_HAVE_SANITIZER_API
+  // libFuzzer saves crashing inputs itself; the standalone driver prints them.
+  __sanitizer_set_death_callback(dump_input);
+#endif
   auto seeds = seed_plans();
   // The seeds themselves must decode, or the driver explores nothing.
   for (const auto& s : seeds) {
