@@ -179,8 +179,9 @@ export function probe(): ProbeReport {
       namespaces.user = userNamespaces;
       continue;
     }
-    if (!fs.existsSync(`/proc/self/ns/${name}`)) {
-      namespaces[name] = { available: false, reason: `the kernel has no ${name} namespaces (/proc/self/ns/${name} missing)` };
+    const file = `/proc/self/ns/${name === 'mount' ? 'mnt' : name}`;
+    if (!fs.existsSync(file)) {
+      namespaces[name] = { available: false, reason: `the kernel has no ${name} namespaces (${file} missing)` };
       continue;
     }
     const withUser = !root && userNamespaces.available ? userFlag : 0;

@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+// cordon run [options] -- CMD [ARGS...]   |   cordon probe
+// The CLI builds the same options object as the API; --config FILE takes it
+// as JSON and flags on the command line override it.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { parseArgs } from 'node:util';
+
+import { CordonError, CordonOptionError } from './errors';
+import type { IdMapEntry, NamespaceName, NamespaceSetting, SpawnIsolatedOptions } from './options';
+import { NAMESPACE_NAMES } from './options';
+import { probe } from './probe';
+import { spawnIsolated } from './spawn';
+
+const USAGE = `Usage:
+  cordon run [options] -- CMD [ARGS...]   run CMD in a new box; exits with its status (128+N for signal N)
+  cordon probe [--json]                   print what this host allows
+
+Options of run (each also a key of --config JSON, as in spawnIsolated's options):
+  --config FILE           options as JSON (command-line flags override it)
+  --share NS              keep the host's namespace NS (user, pid, mount, net, ipc, uts, cgroup, time); repeatable
+  --new NS                make a new namespace NS (e.g. --new time); repeatable
+  --join NS=PATH          join the namespace at PATH (e.g. --join net=/run/netns/blue); repeatable
+  --uid-map IN:OUT:COUNT  a uid_map line; repeatable
+  --gid-map IN:OUT:COUNT  a gid_map line; repeatable
+  --uid N, --gid N        ids inside the box (default 0)
+  --hostname NAME         UTS name (default cordon)
+  --no-init               no init: the payload is PID 1
+  --env KEY=VALUE         set a variable; repeatable (default environment: PATH only)
+  --inherit-env           start from this process's environment
+  --cwd DIR               working directory inside the box (default /)
+  --argv0 NAME            argv[0] of the payload
+  --timeout MS            send --kill-signal after MS milliseconds
+  --kill-signal SIG       default SIGTERM
+  --no-die-with-parent    let the box outlive this process
+  --no-new-session        stay in this terminal's session
+  --allow-host-credentials  allow a box without a new user namespace to keep root
+`;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function fail(message: string): never {
+  process.stderr.write(`cordon: ${message}\n`);
+  process.exit(125);
+}
+
+function parseIdMap(flag: string, text: string): IdMapEntry {
+  const parts = text.split(':').map((part) => Number(part));
+  if (parts.length !== 3 || parts.some((part) => !Number.isInteger(part))) {
+    fail(`${flag} wants INSIDE:OUTSIDE:COUNT, got ${JSON.stringify(text)}`);
+  }
+  const [inside, outside, count] = parts as [number, number, number];
+  return { inside, outside, count };
+}
+
+function namespaceName(flag: string, name: string): NamespaceName {
+  if (!(NAMESPACE_NAMES as readonly string[]).includes(name)) {
+    fail(`${flag}: unknown namespace ${JSON.stringify(name)} (one of ${NAMESPACE_NAMES.join(', ')})`);
+  }
+  return name as NamespaceName;
+}
+
+export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions; command: string[] } {
+  // Everything after the first `--` is the command, dashes and all.
+  const split = argv.indexOf('--');
+  const flags = split < 0 ? argv : argv.slice(0, split);
+  const { values, positionals } = parseArgs({
+    args: flags,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      share: { type: 'string', multiple: true },
+      new: { type: 'string', multiple: true },
+      join: { type: 'string', multiple: true },
+      'uid-map': { type: 'string', multiple: true },
+      'gid-map': { type: 'string', multiple: true },
+      uid: { type: 'string' },
+      gid: { type: 'string' },
+      hostname: { type: 'string' },
+      'no-init': { type: 'boolean' },
+      env: { type: 'string', multiple: true },
+      'inherit-env': { type: 'boolean' },
+      cwd: { type: 'string' },
+      argv0: { type: 'string' },
+      timeout: { type: 'string' },
+      'kill-signal': { type: 'string' },
+      'no-die-with-parent': { type: 'boolean' },
+      'no-new-session': { type: 'boolean' },
+      'allow-host-credentials': { type: 'boolean' },
+    },
+  });
+  let options: Mutable<SpawnIsolatedOptions> = {};
+  if (values.config !== undefined) {
+    try {
+      options = JSON.parse(fs.readFileSync(values.config, 'utf8')) as Mutable<SpawnIsolatedOptions>;
+    } catch (error) {
+      fail(`--config ${values.config}: ${(error as Error).message}`);
+    }
+  }
+  const namespaces: Partial<Record<NamespaceName, NamespaceSetting>> = { ...(options.namespaces ?? {}) };
+  for (const name of values.share ?? []) namespaces[namespaceName('--share', name)] = 'host';
+  for (const name of values.new ?? []) namespaces[namespaceName('--new', name)] = 'new';
+  for (const spec of values.join ?? []) {
+    const at = spec.indexOf('=');
+    if (at < 0) fail(`--join wants NS=PATH, got ${JSON.stringify(spec)}`);
+    namespaces[namespaceName('--join', spec.slice(0, at))] = { path: spec.slice(at + 1) };
+  }
+  if (Object.keys(namespaces).length > 0) options.namespaces = namespaces;
+  if (values['uid-map']) options.uidMap = values['uid-map'].map((text) => parseIdMap('--uid-map', text));
+  if (values['gid-map']) options.gidMap = values['gid-map'].map((text) => parseIdMap('--gid-map', text));
+  if (values.uid !== undefined) options.uid = Number(values.uid);
+  if (values.gid !== undefined) options.gid = Number(values.gid);
+  if (values.hostname !== undefined) options.hostname = values.hostname;
+  if (values['no-init']) options.init = false;
+  if (values['inherit-env'] || values.env) {
+    const env: Record<string, string | undefined> = values['inherit-env'] ? { ...process.env } : { ...(options.env ?? {}) };
+    for (const pair of values.env ?? []) {
+      const at = pair.indexOf('=');
+      if (at <= 0) fail(`--env wants KEY=VALUE, got ${JSON.stringify(pair)}`);
+      env[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    if (!values['inherit-env'] && options.env === undefined && env.PATH === undefined) {
+      env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+    }
+    options.env = env;
+  }
+  if (values.cwd !== undefined) options.cwd = values.cwd;
+  if (values.argv0 !== undefined) options.argv0 = values.argv0;
+  if (values.timeout !== undefined) options.timeout = Number(values.timeout);
+  if (values['kill-signal'] !== undefined) {
+    const signal = values['kill-signal'];
+    options.killSignal = /^\d+$/.test(signal) ? Number(signal) : (signal as NodeJS.Signals);
+  }
+  if (values['no-die-with-parent']) options.dieWithParent = false;
+  if (values['no-new-session']) options.newSession = false;
+  if (values['allow-host-credentials']) options.allowHostCredentials = true;
+  options.stdio = 'inherit';
+  return { options, command: split < 0 ? positionals : [...positionals, ...argv.slice(split + 1)] };
+}
+
+async function run(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof optionsFromArgs>;
+  try {
+    parsed = optionsFromArgs(argv);
+  } catch (error) {
+    fail(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  const [file, ...args] = parsed.command;
+  if (file === undefined) fail(`run needs a command after --\n\n${USAGE}`);
+  const box = spawnIsolated(file, args, parsed.options);
+  box.on('error', () => undefined); // reported through box.exited below
+  // Signals to the CLI go to the box; its exit decides ours.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
+    process.on(signal, () => box.kill(signal));
+  }
+  try {
+    const result = await box.exited;
+    if (result.signal !== null) return 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0);
+    return result.code ?? 1;
+  } catch (error) {
+    const failure = error as CordonError;
+    process.stderr.write(`cordon: ${failure.message}\n`);
+    return failure.code === 'ENOENT' && failure.step === 'execve' ? 127 : failure.step === 'execve' ? 126 : 125;
+  }
+}
+
+function printProbe(json: boolean): void {
+  const report = probe();
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const line = (name: string, ok: boolean, detail = ''): void => {
+    process.stdout.write(`${ok ? 'yes' : 'no '}  ${name}${detail ? `  (${detail})` : ''}\n`);
+  };
+  process.stdout.write(`cordon probe: linux ${report.kernel} ${report.arch}, ${report.root ? 'root' : 'unprivileged'}\n`);
+  line('user namespaces', report.userNamespaces.available, report.userNamespaces.reason);
+  for (const name of NAMESPACE_NAMES) {
+    if (name === 'user') continue;
+    const ns = report.namespaces[name];
+    line(`${name} namespace`, ns.available, ns.reason);
+  }
+  line(`clone ladder rung: ${report.clone.rung}`, report.clone.rung !== 'none');
+  line('clone3', report.clone.clone3.available, report.clone.clone3.reason);
+  line('CLONE_CLEAR_SIGHAND', report.clone.clearSighand.available, report.clone.clearSighand.reason);
+  line('CLONE_INTO_CGROUP', report.clone.intoCgroup.available, report.clone.intoCgroup.reason);
+  line('pidfd', report.clone.pidfd.available, report.clone.pidfd.reason);
+  const cgroup = report.cgroup;
+  line(`cgroups: ${cgroup.mode}`, cgroup.mode !== 'none',
+    `v2 controllers: ${cgroup.v2Controllers.join(' ') || 'none'}; writable: ${cgroup.writableControllers.join(' ') || 'none'}`);
+  line('overlayfs in a user namespace', report.overlayInUserNamespace.available, report.overlayInUserNamespace.reason);
+  line(`landlock (ABI ${report.landlock.abi})`, report.landlock.available, report.landlock.reason);
+  line('seccomp filters', report.seccomp.available, report.seccomp.reason ?? report.seccomp.actions.join(' '));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      process.exitCode = await run(rest);
+      return;
+    case 'probe':
+      printProbe(rest.includes('--json'));
+      return;
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    if (error instanceof CordonOptionError || error instanceof CordonError) fail(error.message);
+    throw error;
+  });
+}
