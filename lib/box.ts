@@ -60,8 +60,16 @@ export class Box extends EventEmitter<BoxEvents> {
   killed = false;
   readonly spawnfile: string;
   readonly spawnargs: string[];
-  /** Settles when the box has exited and its stdio is closed; rejects with the spawn error. */
-  readonly exited: Promise<ExitResult>;
+  /**
+   * Settles when the box has exited and its stdio is closed; rejects with the
+   * spawn error. A caller that has looked at `exited` handles errors there:
+   * 'error' is then emitted only if it has a listener. Otherwise an unhandled
+   * 'error' throws, as with child_process, so no failure goes unseen.
+   */
+  get exited(): Promise<ExitResult> {
+    this.#exitedObserved = true;
+    return this.#exited;
+  }
 
   #ledger: Ledger;
   #pidfd = -1;
@@ -75,6 +83,8 @@ export class Box extends EventEmitter<BoxEvents> {
   #referenced = true;
   #settle!: { resolve: (result: ExitResult) => void; reject: (error: Error) => void };
   #abortCleanup: (() => void) | undefined;
+  #exited: Promise<ExitResult>;
+  #exitedObserved = false;
   readonly #killSignal: number;
 
   constructor(internals: BoxInternals) {
@@ -83,11 +93,11 @@ export class Box extends EventEmitter<BoxEvents> {
     this.spawnargs = [internals.file, ...internals.args];
     this.#ledger = internals.ledger;
     this.#killSignal = internals.killSignal;
-    this.exited = new Promise<ExitResult>((resolve, reject) => {
+    this.#exited = new Promise<ExitResult>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
     // A caller that never looks at `exited` must not get an unhandled rejection.
-    this.exited.catch(() => undefined);
+    this.#exited.catch(() => undefined);
   }
 
   /** @internal Called by spawnIsolated once the payload runs. */
@@ -119,7 +129,7 @@ export class Box extends EventEmitter<BoxEvents> {
     const code = typeof error.errno === 'number' ? error.errno : null;
     this.exitCode = code;
     process.nextTick(() => {
-      this.emit('error', error);
+      if (!this.#exitedObserved || this.listenerCount('error') > 0) this.emit('error', error);
       this.emit('close', code, null);
       this.#settle.reject(error);
     });
@@ -135,7 +145,7 @@ export class Box extends EventEmitter<BoxEvents> {
   _watchAbort(signal: AbortSignal): void {
     const onAbort = (): void => {
       this.kill(this.#killSignal);
-      this.emit('error', abortError(signal));
+      if (!this.#exitedObserved || this.listenerCount('error') > 0) this.emit('error', abortError(signal));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     this.#abortCleanup = () => signal.removeEventListener('abort', onAbort);
@@ -185,9 +195,9 @@ export class Box extends EventEmitter<BoxEvents> {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.#running) {
       this.kill('SIGKILL');
-      await this.exited.catch(() => undefined);
+      await this.#exited.catch(() => undefined);
     } else if (this.pid === undefined) {
-      await this.exited.catch(() => undefined);
+      await this.#exited.catch(() => undefined);
     }
     for (const pipe of this.stdio) pipe?.destroy();
     this.#release();

@@ -95,7 +95,10 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   for (const name of Object.keys(CLONE_FLAGS) as NamespaceName[]) {
     if (isNew(name)) flags |= CLONE_FLAGS[name];
   }
-  steps.push({ op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone', num: [flags, 0] });
+  // Namespaces belong to the user namespace of the process that makes them:
+  // with a joined user namespace they are made after the join, by unshare.
+  const unshareAfterJoin = joined('user');
+  steps.push({ op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone', num: [unshareAfterJoin ? 0 : flags, 0] });
 
   if (isNew('user')) {
     if (!root) {
@@ -128,6 +131,9 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       op: 'joinNamespace', name: `join ${name} namespace`, syscall: 'setns', kind: 'join',
       path: setting.kind === 'path' ? setting.path : `fd ${setting.fd}`, slot: slot(fd), num: [CLONE_FLAGS[name]],
     });
+  }
+  if (unshareAfterJoin && flags !== 0) {
+    steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [flags] });
   }
   if (isNew('user') || joined('user')) {
     steps.push({

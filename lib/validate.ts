@@ -344,6 +344,17 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
       throw conflict('init', 'joining a pid namespace needs the init: only children of the joining process enter it');
     }
   }
+  const userJoined = user === 'path' || user === 'fd';
+  if (userJoined && pidKind === 'new') {
+    throw conflict(
+      'namespaces.pid',
+      'a new pid namespace inside a joined user namespace is not supported; join a pid namespace too, or use pid \'host\'',
+    );
+  }
+  if (userJoined && namespaces.time.kind === 'new' && !init) {
+    throw conflict('namespaces.time', 'a new time namespace inside a joined user namespace needs the init');
+  }
+
   const env = checkEnv(o.env);
   const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', o.cwd);
   const argv0 = o.argv0 === undefined ? checked.file : checkString('argv0', o.argv0, { allowEmpty: true });

@@ -65,7 +65,13 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap> {
       Napi::Value signal_value = signal > 0 ? Napi::Number::New(env, signal) : env.Null();
       // Let go of the self-reference first: the callback may drop the last JS one.
       ObjectWrap::Unref();
-      callback.MakeCallback(env.Global(), {code_value, signal_value});
+      // A throw from JS here (an unhandled 'error' emitted on the tick queue
+      // MakeCallback drains) must become an uncaught exception, not abort.
+      try {
+        callback.MakeCallback(env.Global(), {code_value, signal_value});
+      } catch (const Napi::Error& error) {
+        napi_fatal_exception(env, error.Value());
+      }
     });
     if (r != 0) throw Napi::Error::New(env, std::string("cordon: cannot watch pidfd: ") + uv_strerror(r));
     ObjectWrap::Ref();  // alive while watching, even if JS drops it
@@ -155,6 +161,7 @@ Napi::Object Ops(Napi::Env env) {
   set("execInit", Op::kExecInit);
   set("dropCapabilities", Op::kDropCapabilities);
   set("setIds", Op::kSetIds);
+  set("unshare", Op::kUnshare);
   return ops;
 }
 

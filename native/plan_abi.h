@@ -76,6 +76,9 @@ enum class Op : uint32_t {
   // Child: become uid num[0] / gid num[1] of the box's user namespace
   // (setresgid, then setresuid); num[2] = 1 also clears supplementary groups.
   kSetIds = 20,
+  // Child: unshare(num[0]). Used when the box joins a user namespace: the
+  // new namespaces must be made after the join so that it owns them.
+  kUnshare = 21,
 };
 
 // Flags in StepRecord::flags.

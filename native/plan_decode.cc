@@ -7,7 +7,7 @@ namespace {
 
 using abi::Op;
 
-bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kSetIds); }
+bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kUnshare); }
 
 bool parent_op(Op op) {
   return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap;

@@ -37,6 +37,7 @@ export const Op = {
   execInit: 18,
   dropCapabilities: 19,
   setIds: 20,
+  unshare: 21,
 } as const;
 export type OpName = keyof typeof Op;
 

@@ -63,6 +63,8 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index) {
       return loopback_up();
     case abi::Op::kSetHostname:
       return set_hostname(step.str[0]);
+    case abi::Op::kUnshare:
+      return unshare_namespaces(long(step.num[0]));
     case abi::Op::kSetIds:
       return set_ids(long(step.num[0]), long(step.num[1]), step.num[2] == 1);
     case abi::Op::kDropCapabilities:

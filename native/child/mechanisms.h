@@ -10,6 +10,7 @@ namespace cordon::child {
 
 // namespaces.cc
 int join_namespace(int ns_fd, int nstype);
+int unshare_namespaces(long flags);
 int set_hostname(const char* name);
 int loopback_up();
 

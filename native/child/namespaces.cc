@@ -15,6 +15,8 @@ static int as_errno(long r) { return r < 0 ? static_cast<int>(-r) : 0; }
 
 int join_namespace(int ns_fd, int nstype) { return as_errno(sys::sc(__NR_setns, ns_fd, nstype)); }
 
+int unshare_namespaces(long flags) { return as_errno(sys::sc(__NR_unshare, flags)); }
+
 int set_hostname(const char* name) {
   unsigned long len = 0;
   while (name[len] != '\0') len++;
