@@ -72,7 +72,14 @@ export class CordonOptionError extends TypeError {
   }
 }
 
+const ERRNO_NAMES = new Map<number, string>(
+  Object.entries(os.constants.errno).map(([name, number]) => [number, name]),
+);
+
+/** `ENOENT` for 2 or -2; libuv knows fewer names than the kernel has (ENOEXEC, EUSERS, ...). */
 export function errnoName(errno: number): string {
+  const known = ERRNO_NAMES.get(Math.abs(errno));
+  if (known !== undefined) return known;
   try {
     return util.getSystemErrorName(-Math.abs(errno));
   } catch {

@@ -1,0 +1,142 @@
+// One test per failing step: code, errno, syscall, step and path, like
+// child_process's own spawn errors.
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const t = require('tap');
+const { spawnError, isRoot } = require('../helpers/payload');
+const { CordonError } = require('../..');
+
+function checkError(t, error, expected) {
+  t.type(error, CordonError);
+  for (const [key, value] of Object.entries(expected)) t.same(error[key], value, `error.${key}`);
+  t.equal(error.errno, -os.constants.errno[error.code], 'errno is the negative of the code');
+  t.ok(error.message.startsWith(`${error.syscall} ${error.code}`), `message starts like Node's: ${error.message}`);
+  t.type(error.stepIndex, 'number');
+}
+
+t.test('missing binary: ENOENT at execve, like child_process', async (t) => {
+  const { error, box } = await spawnError('/nonexistent/binary', ['a', 'b']);
+  checkError(t, error, { code: 'ENOENT', syscall: 'spawn /nonexistent/binary', step: 'execve', path: '/nonexistent/binary', spawnargs: ['a', 'b'] });
+  t.equal(box.pid, undefined);
+  t.equal(box.exitCode, -2);
+});
+
+t.test('missing binary without an init', async (t) => {
+  const { error } = await spawnError('/nonexistent/binary', [], { init: false });
+  checkError(t, error, { code: 'ENOENT', step: 'execve', path: '/nonexistent/binary' });
+});
+
+t.test('a name not on the box PATH', async (t) => {
+  const { error } = await spawnError('no-such-command-anywhere', [], { env: { PATH: '/usr/bin:/bin' } });
+  checkError(t, error, { code: 'ENOENT', step: 'execve', path: 'no-such-command-anywhere' });
+});
+
+t.test('PATH search finds a command by name', async (t) => {
+  const { runSh } = require('../helpers/payload');
+  const result = await runSh('exit 0', { env: { PATH: '/nonexistent:/usr/bin:/bin' } });
+  t.equal(result.code, 0);
+});
+
+t.test('a file that is not executable: EACCES', async (t) => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-')), 'not-executable');
+  fs.writeFileSync(file, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+  fs.chmodSync(path.dirname(file), 0o755);
+  t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  const { error } = await spawnError(file, []);
+  checkError(t, error, { code: 'EACCES', step: 'execve', path: file });
+  t.ok(error.hint, 'with a hint');
+});
+
+t.test('a binary the kernel cannot run: ENOEXEC', async (t) => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-')), 'garbage');
+  fs.writeFileSync(file, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0]), { mode: 0o755 });
+  fs.chmodSync(path.dirname(file), 0o755);
+  t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  const { error } = await spawnError(file, []);
+  checkError(t, error, { code: 'ENOEXEC', step: 'execve', path: file });
+});
+
+t.test('a cwd that does not exist', async (t) => {
+  const { error } = await spawnError('/bin/true', [], { cwd: '/nonexistent-dir' });
+  checkError(t, error, { code: 'ENOENT', syscall: 'chdir', step: 'chdir', path: '/nonexistent-dir' });
+});
+
+t.test('a cwd that is a file', async (t) => {
+  const { error } = await spawnError('/bin/true', [], { cwd: '/etc/passwd' });
+  checkError(t, error, { code: 'ENOTDIR', step: 'chdir', path: '/etc/passwd' });
+});
+
+t.test('a namespace path that does not exist', async (t) => {
+  const { error } = await spawnError('/bin/true', [], { namespaces: { net: { path: '/proc/999999999/ns/net' } } });
+  t.type(error, CordonError);
+  t.equal(error.code, 'ENOENT');
+  t.equal(error.errno, -2);
+  t.equal(error.syscall, 'open');
+  t.equal(error.step, 'open net namespace');
+  t.equal(error.path, '/proc/999999999/ns/net');
+});
+
+t.test('a namespace path that is not a namespace', async (t) => {
+  const { error } = await spawnError('/bin/true', [], { namespaces: { net: { path: '/etc/passwd' } } });
+  checkError(t, error, { code: 'EINVAL', syscall: 'setns', step: 'join net namespace', path: '/etc/passwd' });
+});
+
+t.test('a namespace of the wrong kind', async (t) => {
+  const { error } = await spawnError('/bin/true', [], { namespaces: { uts: { path: '/proc/self/ns/ipc' } } });
+  checkError(t, error, { code: 'EINVAL', step: 'join uts namespace', path: '/proc/self/ns/ipc' });
+});
+
+t.test('a namespace fd that is not open', async (t) => {
+  const { error } = await spawnError('/bin/true', [], { namespaces: { net: { fd: 987 } } });
+  checkError(t, error, { code: 'EBADF', step: 'join net namespace', path: 'fd 987' });
+});
+
+t.test('an id map the kernel refuses', async (t) => {
+  // Unprivileged: only one's own id may be mapped (EPERM). Root: outside
+  // ranges that overlap are refused (EINVAL); cordon checks only the inside.
+  const uidMap = isRoot
+    ? [{ inside: 0, outside: 100000, count: 10 }, { inside: 10, outside: 100005, count: 10 }]
+    : [{ inside: 0, outside: 0, count: 1 }];
+  const { error } = await spawnError('/bin/true', [], { uidMap });
+  t.type(error, CordonError);
+  t.equal(error.step, 'write uid_map');
+  t.equal(error.path, '/proc/<pid>/uid_map');
+  t.equal(error.code, isRoot ? 'EINVAL' : 'EPERM');
+  if (!isRoot) t.match(error.hint, /only its own uid/);
+});
+
+t.test('an unmappable uid inside a joined user namespace', async (t) => {
+  const { spawnIsolated } = require('../..');
+  const holder = spawnIsolated('/bin/sleep', ['30'], { stdio: 'ignore', init: false });
+  await new Promise((resolve) => holder.once('spawn', resolve));
+  t.teardown(() => holder.kill('SIGKILL'));
+  const { error } = await spawnError('/bin/true', [], {
+    namespaces: { pid: 'host', user: { path: `/proc/${holder.pid}/ns/user` } },
+    uid: 4242,
+  });
+  checkError(t, error, { code: 'EINVAL', syscall: 'setresuid', step: 'set uid and gid' });
+});
+
+t.test('the spawn error of a failed step is also what exited rejects with', async (t) => {
+  const { spawnIsolated } = require('../..');
+  const box = spawnIsolated('/nonexistent', []);
+  const events = [];
+  box.on('spawn', () => events.push('spawn'));
+  box.on('exit', () => events.push('exit'));
+  box.on('close', (code) => events.push(`close ${code}`));
+  const emitted = new Promise((resolve) => box.on('error', (e) => { events.push('error'); resolve(e); }));
+  const rejected = await box.exited.then(() => undefined, (e) => e);
+  t.equal(rejected, await emitted);
+  t.same(events, ['error', 'close -2']);
+});
+
+t.test('an unhandled spawn error throws when exited is not observed', async (t) => {
+  const { spawnSync } = require('node:child_process');
+  const script = `require(${JSON.stringify(path.join(__dirname, '..', '..'))}).spawnIsolated('/nonexistent', [])`;
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  t.not(result.status, 0, 'the process fails');
+  t.match(result.stderr, /spawn \/nonexistent ENOENT/);
+  t.match(result.stderr, /Unhandled 'error' event/);
+});
