@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 
 import { Box } from './box';
-import { CordonError, stepError } from './errors';
+import { CordonError, CordonOptionError, stepError } from './errors';
 import { assertLinux, initBinaryPath, native } from './internal/native';
 import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
@@ -89,7 +89,7 @@ export function spawnIsolated(
   let options: unknown = maybeOptions;
   if (argsOrOptions !== undefined && !Array.isArray(argsOrOptions)) {
     if (maybeOptions !== undefined) {
-      throw new CordonError('ERR_INVALID_ARG_TYPE', 'The "args" argument must be an array of strings');
+      throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', 'The "args" argument must be an array of strings');
     }
     args = undefined;
     options = argsOrOptions;

@@ -117,9 +117,12 @@ void check_decoded(const DecodedPlan& p, size_t fd_count) {
   int highest = 2;
   for (size_t i = 0; i < p.steps.size(); i++) {
     const cordon::child::Step& s = p.steps[i];
-    const bool parent = is_parent_op(s.op);
-    FUZZ_ASSERT(s.side == (parent ? Side::kParent : Side::kChild));
-    if (parent) FUZZ_ASSERT(!seen_child);
+    // Side checks that do not break when opcodes are appended: the known
+    // parent ops must be parent-side, and parent steps precede child steps.
+    FUZZ_ASSERT(s.side == Side::kParent || s.side == Side::kChild);
+    if (is_parent_op(s.op)) FUZZ_ASSERT(s.side == Side::kParent);
+    if (s.op == Op::kInstallFd || s.op == Op::kExec || s.op == Op::kExecInit) FUZZ_ASSERT(s.side == Side::kChild);
+    if (s.side == Side::kParent) FUZZ_ASSERT(!seen_child);
     else seen_child = true;
     if (s.fd != -1) {
       bool from_fds = false;

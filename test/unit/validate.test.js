@@ -1,0 +1,93 @@
+// One test per bad-input class: each throws synchronously, names the option,
+// and creates nothing (no fd is opened, no process started).
+'use strict';
+const fs = require('node:fs');
+const t = require('tap');
+const { spawnIsolated, CordonOptionError } = require('../..');
+
+function fdCount() {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+function rejects(t, args, code, option, message) {
+  const before = fdCount();
+  let thrown;
+  try {
+    spawnIsolated(...args);
+  } catch (error) {
+    thrown = error;
+  }
+  t.type(thrown, CordonOptionError, `${option}: throws a CordonOptionError`);
+  t.type(thrown, TypeError, 'which is a TypeError, like Node\'s argument errors');
+  t.equal(thrown?.code, code, `${option}: code`);
+  t.equal(thrown?.option, option, 'names the option');
+  if (message) t.match(thrown?.message, message);
+  t.equal(fdCount(), before, 'no fd was opened');
+}
+
+const classes = [
+  ['unknown option', ['/bin/true', [], { hostName: 'x' }], 'ERR_CORDON_UNKNOWN_OPTION', 'hostName', /Did you mean "hostname"/],
+  ['unknown option, no guess', ['/bin/true', [], { zzzzzzzz: 1 }], 'ERR_CORDON_UNKNOWN_OPTION', 'zzzzzzzz', /^Unknown option "zzzzzzzz"\.$/],
+  ['unknown nested option', ['/bin/true', [], { namespaces: { nett: 'new' } }], 'ERR_CORDON_UNKNOWN_OPTION', 'namespaces.nett', /namespaces\.net/],
+  ['options not an object', ['/bin/true', [], 'fast'], 'ERR_INVALID_ARG_TYPE', 'options'],
+  ['file not a string', [42, []], 'ERR_INVALID_ARG_TYPE', 'file'],
+  ['empty file', ['', []], 'ERR_INVALID_ARG_VALUE', 'file'],
+  ['NUL in file', ['/bin/tr\0ue', []], 'ERR_INVALID_ARG_VALUE', 'file', /null bytes/],
+  ['args not an array', ['/bin/true', 'x', {}], 'ERR_INVALID_ARG_TYPE', 'args'],
+  ['arg not a string', ['/bin/true', ['a', 3]], 'ERR_INVALID_ARG_TYPE', 'args[1]'],
+  ['NUL in an arg', ['/bin/true', ['a\0b']], 'ERR_INVALID_ARG_VALUE', 'args[0]'],
+  ['relative cwd', ['/bin/true', [], { cwd: 'tmp' }], 'ERR_INVALID_ARG_VALUE', 'cwd', /absolute path/],
+  ['cwd wrong type', ['/bin/true', [], { cwd: 1 }], 'ERR_INVALID_ARG_TYPE', 'cwd'],
+  ['NUL in cwd', ['/bin/true', [], { cwd: '/tmp\0' }], 'ERR_INVALID_ARG_VALUE', 'cwd'],
+  ['env not an object', ['/bin/true', [], { env: 'PATH=/bin' }], 'ERR_INVALID_ARG_TYPE', 'env'],
+  ['env value not a string', ['/bin/true', [], { env: { A: 1 } }], 'ERR_INVALID_ARG_TYPE', 'env.A'],
+  ['NUL in env value', ['/bin/true', [], { env: { A: 'b\0' } }], 'ERR_INVALID_ARG_VALUE', 'env.A'],
+  ['= in env name', ['/bin/true', [], { env: { 'A=B': 'c' } }], 'ERR_INVALID_ARG_VALUE', 'env.A=B'],
+  ['namespace setting wrong', ['/bin/true', [], { namespaces: { net: 'none' } }], 'ERR_INVALID_ARG_TYPE', 'namespaces.net'],
+  ['relative namespace path', ['/bin/true', [], { namespaces: { net: { path: 'ns/net' } } }], 'ERR_INVALID_ARG_VALUE', 'namespaces.net.path'],
+  ['negative namespace fd', ['/bin/true', [], { namespaces: { net: { fd: -1 } } }], 'ERR_INVALID_ARG_VALUE', 'namespaces.net.fd'],
+  ['extra key in a namespace', ['/bin/true', [], { namespaces: { net: { path: '/x', fd: 3 } } }], 'ERR_CORDON_UNKNOWN_OPTION', 'namespaces.net.fd'],
+  ['id map not an array', ['/bin/true', [], { uidMap: { inside: 0 } }], 'ERR_INVALID_ARG_TYPE', 'uidMap'],
+  ['id map entry incomplete', ['/bin/true', [], { uidMap: [{ inside: 0, outside: 1000 }] }], 'ERR_INVALID_ARG_TYPE', 'uidMap[0].count'],
+  ['id map count zero', ['/bin/true', [], { uidMap: [{ inside: 0, outside: 1000, count: 0 }] }], 'ERR_INVALID_ARG_VALUE', 'uidMap[0].count'],
+  ['id map overlapping', ['/bin/true', [], { gidMap: [{ inside: 0, outside: 1000, count: 10 }, { inside: 5, outside: 2000, count: 1 }] }], 'ERR_INVALID_ARG_VALUE', 'gidMap', /overlapping/],
+  ['uid not mapped', ['/bin/true', [], { uid: 5, uidMap: [{ inside: 0, outside: 1000, count: 1 }] }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'uid'],
+  ['uid without a map', ['/bin/true', [], { uid: 5 }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'uid'],
+  ['uid not an integer', ['/bin/true', [], { uid: 1.5 }], 'ERR_INVALID_ARG_VALUE', 'uid'],
+  ['map without a new user namespace', ['/bin/true', [], { namespaces: { user: 'host' }, allowHostCredentials: true, uidMap: [{ inside: 0, outside: 0, count: 1 }] }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'uidMap'],
+  ['hostname too long', ['/bin/true', [], { hostname: 'x'.repeat(65) }], 'ERR_INVALID_ARG_VALUE', 'hostname'],
+  ['hostname without a uts namespace', ['/bin/true', [], { namespaces: { uts: 'host' }, hostname: 'a' }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'hostname'],
+  ['init without a pid namespace', ['/bin/true', [], { namespaces: { pid: 'host' }, init: true }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'init'],
+  ['no init in a joined pid namespace', ['/bin/true', [], { namespaces: { pid: { path: '/proc/1/ns/pid' } }, init: false }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'init'],
+  ['new pid namespace in a joined user namespace', ['/bin/true', [], { namespaces: { user: { path: '/proc/1/ns/user' } } }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'namespaces.pid'],
+  ['init not a boolean', ['/bin/true', [], { init: 'yes' }], 'ERR_INVALID_ARG_TYPE', 'init'],
+  ['stdio wrong', ['/bin/true', [], { stdio: 'pipes' }], 'ERR_INVALID_ARG_TYPE', 'stdio'],
+  ['stdio entry wrong', ['/bin/true', [], { stdio: ['pipe', 'bogus'] }], 'ERR_INVALID_ARG_TYPE', 'stdio[1]'],
+  ['stdio ipc', ['/bin/true', [], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }], 'ERR_INVALID_ARG_VALUE', 'stdio[3]'],
+  ['stdio negative fd', ['/bin/true', [], { stdio: [-1] }], 'ERR_INVALID_ARG_VALUE', 'stdio[0]'],
+  ['stream without an fd', ['/bin/true', [], { stdio: [new (require('node:stream').PassThrough)()] }], 'ERR_INVALID_ARG_VALUE', 'stdio[0]'],
+  ['timeout negative', ['/bin/true', [], { timeout: -1 }], 'ERR_INVALID_ARG_VALUE', 'timeout'],
+  ['timeout wrong type', ['/bin/true', [], { timeout: '5s' }], 'ERR_INVALID_ARG_TYPE', 'timeout'],
+  ['unknown kill signal', ['/bin/true', [], { killSignal: 'SIGNOPE' }], 'ERR_INVALID_ARG_VALUE', 'killSignal'],
+  ['signal not an AbortSignal', ['/bin/true', [], { signal: {} }], 'ERR_INVALID_ARG_TYPE', 'signal'],
+  ['dieWithParent not a boolean', ['/bin/true', [], { dieWithParent: 1 }], 'ERR_INVALID_ARG_TYPE', 'dieWithParent'],
+  ['argv0 wrong type', ['/bin/true', [], { argv0: null }], 'ERR_INVALID_ARG_TYPE', 'argv0'],
+];
+
+for (const [name, args, code, option, message] of classes) {
+  t.test(name, async (t) => rejects(t, args, code, option, message));
+}
+
+t.test('root without a user namespace needs allowHostCredentials', { skip: process.geteuid() !== 0 && 'only a root caller would run as real root' }, async (t) => {
+  rejects(t, ['/bin/true', [], { namespaces: { user: 'host' } }], 'ERR_INVALID_ARG_VALUE', 'namespaces.user', /real root/);
+});
+
+t.test('options may be omitted and args may be skipped', async (t) => {
+  const { spawnIsolated } = require('../..');
+  const withOptions = spawnIsolated('/bin/true', { stdio: 'ignore' });
+  t.equal((await withOptions.exited).code, 0);
+  const bare = spawnIsolated('/bin/true');
+  bare.stdout.resume();
+  bare.stderr.resume();
+  t.equal((await bare.exited).code, 0);
+});
