@@ -42,7 +42,6 @@ void* stack_base() {
 long run_rung(Rung rung, const CloneRequest& request, uint64_t extra, int* pidfd) {
   void* base = stack_base();
   if (base == nullptr) return -ENOMEM;
-  if (request.handlers_cleared != nullptr) *request.handlers_cleared = rung == Rung::kClone3;
   if (rung == Rung::kClone) {
     if (request.ns_flags & CLONE_NEWTIME) return -EINVAL;  // clone() can't express it
     if (request.cgroup_fd >= 0) return -EINVAL;
@@ -100,7 +99,7 @@ int settled_rung() { return g_settled.load(); }
 void force_rung(int rung) { g_forced.store(rung); }
 
 long probe_clone(Rung rung, uint64_t ns_flags, uint64_t extra_flags, int cgroup_fd) {
-  CloneRequest request{ns_flags, cgroup_fd, exit_immediately, nullptr, nullptr};
+  CloneRequest request{ns_flags, cgroup_fd, exit_immediately, nullptr};
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);

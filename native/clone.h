@@ -19,9 +19,6 @@ struct CloneRequest {
   int cgroup_fd;            // -1, or a cgroup v2 directory for CLONE_INTO_CGROUP
   int (*fn)(void*);
   void* arg;
-  // Set before each attempt: whether that rung resets the child's signal
-  // handlers itself (CLONE_CLEAR_SIGHAND), so the child can skip doing it.
-  bool* handlers_cleared;
 };
 
 struct CloneOutcome {

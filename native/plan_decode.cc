@@ -26,6 +26,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
            std::to_string(abi::kPlanAbiVersion) + " (rebuild cordon)";
   }
   if (header.step_count == 0 || header.step_count > abi::kMaxSteps) return "bad step count";
+  if (header.fd_slot_count > abi::kMaxFdSlots) return "plan needs too many fds (over kMaxFdSlots)";
+  if (header.reserved[0] != 0 || header.reserved[1] != 0) return "reserved header fields must be 0";
   if (header.fd_slot_count != fd_count) {
     return "plan needs " + std::to_string(header.fd_slot_count) + " fds, got " + std::to_string(fd_count);
   }
@@ -63,7 +65,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   out->steps.resize(header.step_count);
   out->lists.reserve(header.step_count * 3);
   int install_group_end = -1;
-  bool seen_install = false, seen_exec = false, seen_child = false;
+  bool seen_install = false, seen_exec = false, seen_child = false, maps_written = false;
+  bool target_taken[abi::kMaxInstalledFds] = {};
   int highest_target = 2;
   for (uint32_t i = 0; i < header.step_count; i++) {
     abi::StepRecord record;
@@ -73,7 +76,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
     Op op = Op(record.op);
     abi::Side want = parent_op(op) ? abi::Side::kParent : abi::Side::kChild;
     if (record.side != uint32_t(want)) return where + "op on the wrong side";
-    if (seen_exec) return where + "steps after exec";
+    if (record.flags != abi::kStepFlagNone) return where + "unknown step flags";
     // Parent steps all run before "go", so listing one after a child step
     // would misstate the order.
     if (want == abi::Side::kParent && seen_child) return where + "parent step after a child step";
@@ -98,6 +101,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       case Op::kClone:
         if (i != 0) return where + "clone must be the first step";
         out->clone_flags = uint64_t(record.num[0]);
+        if (record.num[1] != 0 && record.num[1] != 1) return where + "bad CLONE_INTO_CGROUP flag";
         out->into_cgroup = record.num[1] == 1;
         if (out->into_cgroup && step.fd < 0) return where + "CLONE_INTO_CGROUP without a cgroup fd";
         out->cgroup_fd = step.fd;
@@ -106,6 +110,9 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       case Op::kWriteSetgroups:
       case Op::kWriteUidMap:
       case Op::kWriteGidMap:
+        maps_written = true;
+        if (step.str[0] == nullptr) return where + "missing string";
+        break;
       case Op::kMountProc:
       case Op::kSetHostname:
       case Op::kChdir:
@@ -121,6 +128,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (step.fd < 0) return where + "install without a source fd";
         if (step.num[0] < 0 || step.num[0] >= int64_t(abi::kMaxInstalledFds)) return where + "bad target fd";
         if (seen_install && install_group_end != int(i) - 1) return where + "install steps must be adjacent";
+        if (target_taken[step.num[0]]) return where + "fd target installed twice";
+        target_taken[step.num[0]] = true;
         seen_install = true;
         install_group_end = int(i);
         if (step.num[0] > highest_target) highest_target = int(step.num[0]);
@@ -137,6 +146,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
           step.list[k] = out->lists.back().data();
         }
         if (record.num[0] < 1 || record.num[2] < 1) return where + "exec needs argv[0] and a candidate";
+        // The child must wait while the parent writes its id maps.
+        if (maps_written && !out->needs_sync) return where + "id maps without a wait for the parent";
         out->uses_init = op == Op::kExecInit;
         seen_exec = true;
         break;

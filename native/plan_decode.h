@@ -15,6 +15,11 @@ namespace cordon {
 
 // Owns everything a PlanView points to. Must outlive the child's exec.
 struct DecodedPlan {
+  // The view points into this object's own members: never copy or move it.
+  DecodedPlan() = default;
+  DecodedPlan(const DecodedPlan&) = delete;
+  DecodedPlan& operator=(const DecodedPlan&) = delete;
+
   std::vector<child::Step> steps;
   std::vector<std::vector<const char*>> lists;  // pointer arrays behind Step::list
   std::vector<std::string> owned_strings;        // the init's argv numbers

@@ -80,7 +80,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
-                       child::run, &decoded.view, &decoded.view.handlers_cleared};
+                       child::run, &decoded.view};
   CloneOutcome cloned = clone_child(request);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   outcome.rung = int(cloned.rung);

@@ -100,7 +100,9 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index) {
 
 [[noreturn]] void exec_payload(const PlanView& plan, const ControlFds& control, uint32_t index) {
   const Step& step = plan.steps[index];
-  if (!plan.handlers_cleared) reset_signal_handlers();
+  // CLONE_CLEAR_SIGHAND resets handled signals but keeps ignored ones, and
+  // Node ignores SIGPIPE and SIGXFSZ: reset every disposition, as libuv does.
+  reset_signal_handlers();
   unblock_all_signals();
   int detail = 0;
   int error;

@@ -23,14 +23,13 @@ struct ControlFds {
   int status_fd;       // write end of the status pipe (O_CLOEXEC)
   int sync_fd;         // read end of the "go" pipe, or -1
   int exit_fd;         // write end of the exit pipe for the init, or -1
-  int highest_target;  // the highest fd number a kInstallFd step fills
+  int highest_target;  // the highest fd number a kInstallFd step fills, at least 2
 };
 
 struct PlanView {
   const Step* steps;
   uint32_t count;
   ControlFds control;
-  bool handlers_cleared;  // clone3 reset the signal handlers already
 };
 
 }  // namespace cordon::child

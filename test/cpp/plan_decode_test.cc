@@ -456,6 +456,39 @@ static void test_step_rejections() {
     b.exec({"x"}, {}, {"/x"});
     expect_reject("install steps not adjacent", b, fds, "adjacent");
   }
+  {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.install(0, 1);
+    b.install(0, 1);
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("an fd target installed twice", b, fds, "installed twice");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[1].flags = 1;
+    expect_reject("unknown step flags", b, fds, "flags");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[0].num[1] = 2;
+    expect_reject("CLONE_INTO_CGROUP flag neither 0 nor 1", b, fds, "CLONE_INTO_CGROUP");
+  }
+  {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.step(Op::kWriteUidMap, Side::kParent).str[0] = b.add("0 1000 1\n");
+    b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("id maps without a wait for the parent", b, fds, "wait for the parent");
+  }
+  {
+    auto bad = minimal().build();
+    bad[28] = 1;  // PlanHeader::reserved[1]
+    expect_reject("reserved header field set", bad, fds, "reserved");
+  }
   for (int64_t target : {int64_t(abi::kMaxInstalledFds), int64_t(abi::kMaxInstalledFds) + 1, int64_t(-1),
                          int64_t(0x100000000LL), int64_t(INT64_MIN)}) {
     PlanBuilder b = minimal();
