@@ -1,0 +1,3 @@
+// cordon with only a new net namespace.
+'use strict';
+module.exports = require('./_cordon').alone('net', 23);

@@ -1,0 +1,3 @@
+// cordon with only a new time namespace.
+'use strict';
+module.exports = require('./_cordon').alone('time', 27);

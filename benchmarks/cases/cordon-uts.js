@@ -1,0 +1,3 @@
+// cordon with only a new uts namespace.
+'use strict';
+module.exports = require('./_cordon').alone('uts', 25);

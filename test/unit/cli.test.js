@@ -1,0 +1,86 @@
+// The CLI: same options as the API, the payload's exit status as its own.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const t = require('tap');
+
+const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+
+function cordon(args, options = {}) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', ...options });
+}
+
+t.test('run: the README example', async (t) => {
+  const result = cordon(['run', '--', '/bin/sh', '-c', 'id -u; hostname; ps -o pid= -o comm=']);
+  t.equal(result.status, 0, result.stderr);
+  const [uid, hostname, ...ps] = result.stdout.trim().split('\n');
+  t.equal(uid, '0');
+  t.equal(hostname, 'cordon');
+  t.match(ps[0], /^\s*1 cordon_init/);
+});
+
+t.test('run: exit status and signals', async (t) => {
+  t.equal(cordon(['run', '--', '/bin/sh', '-c', 'exit 7']).status, 7);
+  t.equal(cordon(['run', '--', '/bin/sh', '-c', 'kill -TERM $$']).status, 128 + 15);
+  t.equal(cordon(['run', '--share', 'pid', '--', '/bin/sh', '-c', 'kill -KILL $$']).status, 128 + 9);
+});
+
+t.test('run: a missing command exits 127 with the step in the message', async (t) => {
+  const result = cordon(['run', '--', '/nonexistent']);
+  t.equal(result.status, 127);
+  t.match(result.stderr, /spawn \/nonexistent ENOENT: step \d+\/\d+ 'execve'/);
+});
+
+t.test('run: flags map to options', async (t) => {
+  const result = cordon([
+    'run', '--hostname', 'tenant', '--env', 'A=1', '--cwd', '/tmp', '--share', 'net', '--argv0', 'renamed', '--',
+    '/bin/sh', '-c', 'hostname; echo $A; pwd; readlink /proc/self/ns/net; echo $0',
+  ]);
+  t.equal(result.status, 0, result.stderr);
+  t.same(result.stdout.trim().split('\n'), ['tenant', '1', '/tmp', fs.readlinkSync('/proc/self/ns/net'), 'renamed']);
+});
+
+t.test('run: --config takes the options as JSON, flags override', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'box.json');
+  fs.writeFileSync(config, JSON.stringify({ hostname: 'from-config', env: { PATH: '/bin:/usr/bin', B: '2' }, cwd: '/tmp' }));
+  const result = cordon(['run', '--config', config, '--cwd', '/', '--', '/bin/sh', '-c', 'hostname; echo $B; pwd']);
+  t.equal(result.status, 0, result.stderr);
+  t.same(result.stdout.trim().split('\n'), ['from-config', '2', '/']);
+});
+
+t.test('run: bad options fail before anything runs', async (t) => {
+  const unknown = cordon(['run', '--hostnme', 'x', '--', '/bin/true']);
+  t.equal(unknown.status, 125);
+  t.match(unknown.stderr, /Unknown option '--hostnme'/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ hostName: 'x' }));
+  const badConfig = cordon(['run', '--config', path.join(dir, 'bad.json'), '--', '/bin/true']);
+  t.equal(badConfig.status, 125);
+  t.match(badConfig.stderr, /Unknown option "hostName". Did you mean "hostname"\?/);
+  const relative = cordon(['run', '--cwd', 'tmp', '--', '/bin/true']);
+  t.equal(relative.status, 125);
+  t.match(relative.stderr, /"cwd" option must be an absolute path/);
+});
+
+t.test('probe: text and JSON', async (t) => {
+  const text = cordon(['probe']);
+  t.equal(text.status, 0, text.stderr);
+  t.match(text.stdout, /user namespaces/);
+  t.match(text.stdout, /clone ladder rung: clone3/);
+  const json = cordon(['probe', '--json']);
+  t.equal(json.status, 0);
+  const report = JSON.parse(json.stdout);
+  t.equal(report.root, process.geteuid() === 0);
+  t.type(report.namespaces.net.available, 'boolean');
+});
+
+t.test('help', async (t) => {
+  const result = cordon(['--help']);
+  t.equal(result.status, 0);
+  t.match(result.stdout, /cordon run \[options\] -- CMD/);
+});
