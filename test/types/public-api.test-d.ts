@@ -1,0 +1,55 @@
+// Compile-time checks of the public types: good calls compile, bad options
+// do not (each @ts-expect-error must be needed, or tsc fails).
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+
+import { spawnIsolated, probe, CordonError, type Box, type ExitResult, type ProbeReport, type SpawnIsolatedOptions } from '../../dist';
+
+async function goodCalls(): Promise<void> {
+  const box: Box = spawnIsolated('/bin/true');
+  const withArgs = spawnIsolated('/bin/sh', ['-c', 'exit 0'], {
+    namespaces: { net: 'host', pid: { path: '/proc/1/ns/pid' }, ipc: { fd: 3 }, time: 'new' },
+    uidMap: [{ inside: 0, outside: 100000, count: 65536 }],
+    env: { PATH: '/bin', MAYBE: undefined },
+    stdio: ['pipe', 'inherit', 'ignore', 5, null, undefined],
+    killSignal: 'SIGKILL',
+    timeout: 1000,
+    signal: new AbortController().signal,
+  });
+  const stdout: Socket | null = withArgs.stdout;
+  const result: ExitResult = await withArgs.exited;
+  const code: number | null = result.code;
+  const signal: NodeJS.Signals | null = result.signal;
+  box.on('exit', (exitCode: number | null, exitSignal: NodeJS.Signals | null) => void [exitCode, exitSignal]);
+  box.on('error', (error: Error) => void (error instanceof CordonError && error.step));
+  await once(box, 'close');
+  await box[Symbol.asyncDispose]();
+  const report: ProbeReport = probe();
+  const rung: 'clone3' | 'clone3-basic' | 'clone' | 'none' = report.clone.rung;
+  void [stdout, code, signal, rung];
+}
+
+function badCalls(): void {
+  // @ts-expect-error unknown option
+  spawnIsolated('/bin/true', [], { hostName: 'x' });
+  // @ts-expect-error namespace settings are 'new', 'host', { path } or { fd }
+  spawnIsolated('/bin/true', [], { namespaces: { net: 'none' } });
+  // @ts-expect-error unknown namespace
+  spawnIsolated('/bin/true', [], { namespaces: { nett: 'new' } });
+  // @ts-expect-error an id map entry needs count
+  spawnIsolated('/bin/true', [], { uidMap: [{ inside: 0, outside: 1 }] });
+  // @ts-expect-error env values are strings
+  spawnIsolated('/bin/true', [], { env: { A: 1 } });
+  // @ts-expect-error stdio entries
+  spawnIsolated('/bin/true', [], { stdio: ['pipe', 'ipc'] });
+  // @ts-expect-error args are strings
+  spawnIsolated('/bin/true', [1]);
+  // @ts-expect-error kill signals are names or numbers
+  spawnIsolated('/bin/true', [], { killSignal: 'SIGNOPE' });
+  const options: SpawnIsolatedOptions = {};
+  // @ts-expect-error options are read-only
+  options.cwd = '/';
+}
+
+void goodCalls;
+void badCalls;
