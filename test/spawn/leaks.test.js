@@ -66,10 +66,32 @@ async function checkNoLeaks(t, { endStdin }) {
   await settle();
   await settle();
 
-  t.equal(fdCount(), fds, `open fds are back to the baseline of ${fds}`, { leaked: newFds(before) });
+  const leaked = newFds(before);
+  t.equal(fdCount(), fds, `open fds are back to the baseline of ${fds}`, {
+    leakedCount: leaked.length,
+    leaked: leaked.slice(0, 8),
+  });
   t.equal(pidfdCount(), pidfds, 'no pidfd remains');
   t.same(zombieChildren().map((stat) => stat.pid), zombies, 'no zombie child remains');
 }
+
+t.test('the measures see what a running box holds', async (t) => {
+  // Without this, a broken measure would pass every leak check below.
+  await oneSpawn(1, { endStdin: true });
+  await settle();
+  const fds = fdCount();
+  const pidfds = pidfdCount();
+  const box = spawnIsolated('sleep', ['30'], { stdio: 'pipe' });
+  await new Promise((resolve) => box.once('spawn', resolve));
+  t.equal(pidfdCount(), pidfds + 1, 'one more pidfd while the box runs');
+  t.ok(fdCount() >= fds + 5, 'its pidfd, exit pipe and three stdio ends are open');
+  box.stdin.end();
+  box.kill('SIGKILL');
+  await box.exited;
+  await settle();
+  t.equal(pidfdCount(), pidfds, 'and the pidfd is gone after it exits');
+  t.equal(fdCount(), fds, 'as are the other fds');
+});
 
 t.test(`${SPAWNS} spawns that end stdin themselves leak nothing`, async (t) => {
   await checkNoLeaks(t, { endStdin: true });
