@@ -15,3 +15,6 @@ const target = path.join(root, 'prebuilds', `${process.platform}-${process.arch}
 fs.copyFileSync(path.join(root, 'build', 'Release', 'cordon_init'), path.join(target, 'cordon_init'));
 fs.chmodSync(path.join(target, 'cordon_init'), 0o755);
 console.log(`prebuild: ${fs.readdirSync(target).join(', ')} in ${path.relative(root, target)}`);
+// prebuildify builds in build/ and moves the results out; build the local
+// copy again so the working tree keeps loading build/Release.
+execFileSync(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'build'], { cwd: root, stdio: 'inherit' });
