@@ -119,9 +119,6 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     });
     steps.push({ op: 'waitForParent', name: 'wait for parent', syscall: 'read', kind: 'sync' });
   }
-  if (options.dieWithParent) {
-    steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
-  }
   for (const name of NAMESPACE_JOIN_ORDER) {
     const setting = ns[name];
     if (setting.kind !== 'path' && setting.kind !== 'fd') continue;
@@ -140,6 +137,11 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       op: 'setIds', name: 'set uid and gid', syscall: 'setresuid', kind: 'ids',
       num: [options.uid, options.gid, root && isNew('user') ? 1 : 0],
     });
+  }
+  // After the ids: the kernel clears the parent-death signal whenever the
+  // effective uid or gid changes.
+  if (options.dieWithParent) {
+    steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
   }
   if (isNew('mount')) {
     steps.push({ op: 'setMountPropagation', name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/', num: [MS_PRIVATE] });
