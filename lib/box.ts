@@ -221,6 +221,8 @@ export class Box extends EventEmitter<BoxEvents> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#abortCleanup?.();
     this.#release();
+    // Like ChildProcess: nothing can read the box's stdin any more.
+    this.stdin?.destroy();
     this.emit('exit', this.exitCode, this.signalCode);
     this.#maybeClose();
   }

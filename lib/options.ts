@@ -71,7 +71,9 @@ export interface SpawnIsolatedOptions {
   /**
    * Run a tiny init as PID 1 of a new (or joined) pid namespace, which reaps
    * orphans, forwards signals to the payload and exits with its status.
-   * Default true there; false makes the payload PID 1 itself.
+   * Default true there; false makes the payload PID 1 itself, and then the
+   * kernel drops every signal it has no handler for, SIGTERM included: use
+   * SIGKILL (e.g. `killSignal: 'SIGKILL'`) to end such a box.
    */
   readonly init?: boolean;
   /**
