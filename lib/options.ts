@@ -97,4 +97,114 @@ export interface SpawnIsolatedOptions {
   readonly dieWithParent?: boolean;
   /** Start the payload in a new session (setsid), away from the caller's terminal. Default true. */
   readonly newSession?: boolean;
+  /** The root filesystem; see RootfsOption. Default `'host'` (read-only). */
+  readonly rootfs?: RootfsOption;
+  /** Mounts applied in order on top of the root, after /proc, /dev and /tmp. */
+  readonly mounts?: readonly MountEntry[];
 }
+
+/**
+ * The box's root filesystem (needs a new mount namespace). The box always
+ * gets a fresh `/proc` (a bind of the host's when the pid namespace is the
+ * host's), a minimal `/dev` and a private tmpfs `/tmp` on top.
+ * - `'host'` (the default): the host's root, read-only, nosuid and nodev.
+ * - `{ dir }`: an unpacked image, read-only unless `writable: true`.
+ * - `{ layers, upper }`: read-only template directories shared by many boxes
+ *   (top-most first) under a writable upper layer, with overlayfs: `'tmpfs'`
+ *   (ephemeral, at most `upperSize` bytes) or `{ dir }`, a persistent
+ *   per-tenant directory whose `upper/` and `work/` cordon creates if missing.
+ */
+export type RootfsOption =
+  | 'host'
+  | { readonly dir: string; readonly writable?: boolean }
+  | {
+      readonly layers: readonly string[];
+      readonly upper: 'tmpfs' | { readonly dir: string };
+      /** Size limit of a tmpfs upper, in bytes. Default 64 MiB. */
+      readonly upperSize?: number;
+    };
+
+interface MountTarget {
+  /** Absolute path inside the box; resolved inside its root, never through a symlink out of it. */
+  readonly target: string;
+}
+
+/** A host path (file or directory) seen at `target`. Read-only unless `readonly: false`. */
+export interface BindMount extends MountTarget {
+  readonly type: 'bind';
+  /** Absolute host path. */
+  readonly source: string;
+  /** Default true. */
+  readonly readonly?: boolean;
+  /** Also bind the mounts beneath `source`. Default true. */
+  readonly recursive?: boolean;
+  /** Forbid exec from it. Default false. */
+  readonly noexec?: boolean;
+  /** Allow device nodes (nodev is the default). */
+  readonly devices?: boolean;
+}
+
+/** A fresh tmpfs. */
+export interface TmpfsMount extends MountTarget {
+  readonly type: 'tmpfs';
+  /** Bytes. Default: the kernel's (half of RAM). */
+  readonly size?: number;
+  /** Permission bits of its root. Default 0o755. */
+  readonly mode?: number;
+  /** Owner of its root, as ids inside the box. */
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly readonly?: boolean;
+}
+
+/** Another proc filesystem (the box has one at /proc already). */
+export interface ProcMount extends MountTarget {
+  readonly type: 'proc';
+  /** hidepid: `'invisible'` hides other users' processes. Default `'off'`. */
+  readonly hidepid?: 'off' | 'noaccess' | 'invisible';
+}
+
+/** sysfs, read-only (needs a new net namespace). */
+export interface SysfsMount extends MountTarget {
+  readonly type: 'sysfs';
+}
+
+/** A POSIX message queue filesystem (needs a new ipc namespace). */
+export interface MqueueMount extends MountTarget {
+  readonly type: 'mqueue';
+}
+
+/** A symbolic link at `target` whose content is `linkTo`. */
+export interface SymlinkMount extends MountTarget {
+  readonly type: 'symlink';
+  readonly linkTo: string;
+}
+
+/** A file with the given content (e.g. /etc/hosts, /etc/passwd), read-only in the box. */
+export interface FileMount extends MountTarget {
+  readonly type: 'file';
+  readonly content: string;
+  /** Default 0o644. */
+  readonly mode?: number;
+}
+
+/** Makes `target` and everything under it read-only. */
+export interface RemountReadOnly extends MountTarget {
+  readonly type: 'remount-ro';
+}
+
+/** Hides a file (an empty file over it) or a directory (an empty read-only tmpfs over it). */
+export interface MaskMount extends MountTarget {
+  readonly type: 'mask';
+}
+
+export type MountEntry =
+  | BindMount
+  | TmpfsMount
+  | ProcMount
+  | SysfsMount
+  | MqueueMount
+  | SymlinkMount
+  | FileMount
+  | RemountReadOnly
+  | MaskMount;

@@ -1,5 +1,6 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
+import { filesystemSteps } from './filesystem';
 import type { NamespaceName } from './options';
 import type { OpName } from './internal/plan-abi';
 import { DEFAULT_PATH, type ValidatedOptions } from './validate';
@@ -31,12 +32,14 @@ export interface PlanStep {
   /** Groups steps for the hint table. */
   kind: string;
   path?: string;
+  /** The host path a bind step reads, for errors about it. */
+  source?: string;
   /** Index into the spawn's fd slots. */
   slot?: number;
   num?: readonly number[];
   str?: readonly (string | undefined)[];
-  /** argv, envp and exec candidates of an exec step. */
-  lists?: readonly [readonly string[], readonly string[], readonly string[]];
+  /** String lists by slot: argv, envp and exec candidates of an exec step; the fs config of a mount. */
+  lists?: readonly (readonly string[] | undefined)[];
 }
 
 export interface Plan {
@@ -145,9 +148,13 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   }
   if (isNew('mount')) {
     steps.push({ op: 'setMountPropagation', name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/', num: [MS_PRIVATE] });
-    if (isNew('pid')) {
-      steps.push({ op: 'mountProc', name: 'mount proc', syscall: 'mount', kind: 'proc', path: '/proc', str: ['/proc'] });
-    }
+    steps.push(
+      ...filesystemSteps(options.rootfs, options.mounts, {
+        newPid: isNew('pid'),
+        newNet: isNew('net'),
+        inUserNamespace: isNew('user') || joined('user') || !root,
+      }),
+    );
   }
   if (isNew('net')) steps.push({ op: 'loopbackUp', name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' });
   if (options.hostname !== undefined) {

@@ -5,6 +5,17 @@ import * as path from 'node:path';
 import { Stream } from 'node:stream';
 
 import { CordonOptionError } from './errors';
+import {
+  checkAbsolutePath,
+  checkBoolean,
+  checkInteger,
+  checkString,
+  conflict,
+  invalidType,
+  invalidValue,
+  isPlainObject,
+  rejectUnknownKeys,
+} from './internal/checks';
 import type {
   IdMapEntry,
   NamespaceName,
@@ -14,6 +25,8 @@ import type {
   StdioEntry,
 } from './options';
 import { NAMESPACE_NAMES } from './options';
+import type { MountEntry } from './options';
+import { validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -45,6 +58,8 @@ export interface ValidatedOptions {
   signal: AbortSignal | undefined;
   dieWithParent: boolean;
   newSession: boolean;
+  rootfs: ResolvedRootfs;
+  mounts: MountEntry[];
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -54,106 +69,8 @@ const MAX_MAP_LINES = 340;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession',
+  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts',
 ];
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
-  if (typeof value === 'string') return `type string (${JSON.stringify(value.slice(0, 40))})`;
-  return `type ${typeof value} (${String(value)})`;
-}
-
-function invalidType(option: string, expected: string, value: unknown): CordonOptionError {
-  return new CordonOptionError(
-    'ERR_INVALID_ARG_TYPE',
-    option,
-    `The "${option}" option must be ${expected}. Received ${typeName(value)}`,
-  );
-}
-
-function invalidValue(option: string, value: unknown, reason: string): CordonOptionError {
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : String(value);
-  return new CordonOptionError('ERR_INVALID_ARG_VALUE', option, `The "${option}" option ${reason}. Received ${shown}`);
-}
-
-function conflict(option: string, message: string): CordonOptionError {
-  return new CordonOptionError('ERR_CORDON_CONFLICTING_OPTIONS', option, message);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-// Names the option the caller most likely meant: `readOnly` for `readonly`,
-// `hostName` for `hostname`, one typo away.
-function closest(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase();
-  const exact = known.find((k) => k.toLowerCase() === lower);
-  if (exact !== undefined) return exact;
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const d = editDistance(lower, candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
-export function rejectUnknownKeys(object: Record<string, unknown>, known: readonly string[], prefix: string): void {
-  for (const key of Object.keys(object)) {
-    if (known.includes(key)) continue;
-    const option = prefix === '' ? key : `${prefix}.${key}`;
-    const guess = closest(key, known);
-    const suggestion = guess === undefined ? '' : ` Did you mean "${prefix === '' ? guess : `${prefix}.${guess}`}"?`;
-    throw new CordonOptionError('ERR_CORDON_UNKNOWN_OPTION', option, `Unknown option "${option}".${suggestion}`);
-  }
-}
-
-export function checkString(option: string, value: unknown, { allowEmpty = false } = {}): string {
-  if (typeof value !== 'string') throw invalidType(option, 'of type string', value);
-  if (!allowEmpty && value.length === 0) throw invalidValue(option, value, 'must not be empty');
-  if (value.includes('\0')) throw invalidValue(option, value, 'must not contain null bytes');
-  return value;
-}
-
-export function checkAbsolutePath(option: string, value: unknown): string {
-  const text = checkString(option, value);
-  if (!path.isAbsolute(text)) throw invalidValue(option, text, 'must be an absolute path');
-  return text;
-}
-
-function checkBoolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw invalidType(option, 'of type boolean', value);
-  return value;
-}
-
-function checkInteger(option: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number') throw invalidType(option, 'of type number', value);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw invalidValue(option, value, `must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
 
 function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined): ResolvedNamespace {
   const option = `namespaces.${name}`;
@@ -370,6 +287,19 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
   const dieWithParent = o.dieWithParent === undefined ? true : checkBoolean('dieWithParent', o.dieWithParent);
   const newSession = o.newSession === undefined ? true : checkBoolean('newSession', o.newSession);
+  const rootfs = validateRootfs(o.rootfs);
+  const mounts = validateMounts(o.mounts);
+  if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
+    throw conflict(o.rootfs !== undefined ? 'rootfs' : 'mounts', 'rootfs and mounts need namespaces.mount to be \'new\'');
+  }
+  for (const [i, entry] of mounts.entries()) {
+    if (entry.type === 'sysfs' && namespaces.net.kind !== 'new') {
+      throw conflict(`mounts[${i}]`, 'sysfs needs namespaces.net to be \'new\' (it shows the net namespace of its mounter)');
+    }
+    if (entry.type === 'mqueue' && namespaces.ipc.kind !== 'new') {
+      throw conflict(`mounts[${i}]`, 'mqueue needs namespaces.ipc to be \'new\'');
+    }
+  }
 
   return {
     file: checked.file,
@@ -392,5 +322,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     signal,
     dieWithParent,
     newSession,
+    rootfs,
+    mounts,
   };
 }

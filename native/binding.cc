@@ -162,6 +162,16 @@ Napi::Object Ops(Napi::Env env) {
   set("dropCapabilities", Op::kDropCapabilities);
   set("setIds", Op::kSetIds);
   set("unshare", Op::kUnshare);
+  set("mountFs", Op::kMountFs);
+  set("bindMount", Op::kBindMount);
+  set("makeDir", Op::kMakeDir);
+  set("pivotRoot", Op::kPivotRoot);
+  set("enterRoot", Op::kEnterRoot);
+  set("symlink", Op::kSymlink);
+  set("writeFile", Op::kWriteFile);
+  set("setMountAttr", Op::kSetMountAttr);
+  set("openRoot", Op::kOpenRoot);
+  set("mask", Op::kMask);
   return ops;
 }
 

@@ -79,6 +79,61 @@ enum class Op : uint32_t {
   // Child: unshare(num[0]). Used when the box joins a user namespace: the
   // new namespaces must be made after the join so that it owns them.
   kUnshare = 21,
+
+  // Filesystem steps. A target "in root" (num[2] != 0) is resolved beneath
+  // the root opened by kOpenRoot with openat2(RESOLVE_IN_ROOT), so a symlink
+  // planted in a writable layer can never point a mount outside the box;
+  // num[2] == 1 creates a missing target (directory, or an empty file when the
+  // source is a file), num[2] == 2 requires it to exist. num[2] == 0 means a
+  // plain path of cordon's own staging area.
+  //
+  // Child: fsopen(str[0]); fsconfig each key/value pair of the list at str[1]
+  // (num[1] strings; an empty value sets a flag); fsmount with MOUNT_ATTR_*
+  // num[0]; attach at str[2].
+  kMountFs = 22,
+  // Child: open_tree(str[0], OPEN_TREE_CLONE, recursive if num[1] == 1), set
+  // MOUNT_ATTR_* num[0] on the whole copy, attach at str[2].
+  kBindMount = 23,
+  // Child: mkdir(str[0], num[0]); an existing directory is fine.
+  kMakeDir = 24,
+  // Child: pivot_root(str[0], str[1]), then chdir("/").
+  kPivotRoot = 25,
+  // Child: chdir(str[0]), pivot_root(".", "."), detach the old root, chdir("/").
+  kEnterRoot = 26,
+  // Child: symlink with content str[0] at str[2].
+  kSymlink = 27,
+  // Child: create the plain path str[2] with mode num[0] and content str[0].
+  kWriteFile = 28,
+  // Child: bind str[2] onto itself and mount_setattr the copy (set num[0],
+  // clear num[1], recursive if num[3] == 1): only that subtree changes.
+  kSetMountAttr = 29,
+  // Child: open the plain path str[0] as the root that later targets resolve in.
+  kOpenRoot = 30,
+  // Child: hide str[2] (in root, must exist): a directory under an empty
+  // read-only tmpfs, anything else under a bind of the plain path str[0]
+  // (an empty file or a null device).
+  kMask = 31,
+};
+
+// StatusRecord::detail of a failed filesystem step: which part failed.
+enum class MountPart : int32_t {
+  kNone = 0,
+  kResolveTarget = 1,
+  kCreateTarget = 2,
+  kOpenSource = 3,
+  kFsOpen = 4,
+  kFsConfig = 5,
+  kFsCreate = 6,
+  kFsMount = 7,
+  kAttach = 8,
+  kSetAttr = 9,
+  kMakeDir = 10,
+  kPivotRoot = 11,
+  kDetachOldRoot = 12,
+  kWrite = 13,
+  kSymlink = 14,
+  kOpenRoot = 15,
+  kChdir = 16,
 };
 
 // Flags in StepRecord::flags.

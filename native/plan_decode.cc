@@ -7,7 +7,7 @@ namespace {
 
 using abi::Op;
 
-bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kUnshare); }
+bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kMask); }
 
 bool parent_op(Op op) {
   return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap;
@@ -65,7 +65,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   out->steps.resize(header.step_count);
   out->lists.reserve(header.step_count * 3);
   int install_group_end = -1;
-  bool seen_install = false, seen_exec = false, seen_child = false, maps_written = false;
+  bool seen_install = false, seen_exec = false, seen_child = false, maps_written = false, root_open = false;
   bool target_taken[abi::kMaxInstalledFds] = {};
   int highest_target = 2;
   for (uint32_t i = 0; i < header.step_count; i++) {
@@ -116,6 +116,39 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       case Op::kMountProc:
       case Op::kSetHostname:
       case Op::kChdir:
+        if (step.str[0] == nullptr) return where + "missing string";
+        break;
+      case Op::kMountFs:
+      case Op::kBindMount:
+      case Op::kSymlink:
+      case Op::kWriteFile:
+      case Op::kSetMountAttr:
+      case Op::kMask: {
+        const bool needs_source = op != Op::kSetMountAttr;
+        if ((needs_source && step.str[0] == nullptr) || step.str[2] == nullptr) return where + "missing string";
+        if (record.num[2] < 0 || record.num[2] > 2) return where + "bad target mode";
+        const bool in_root = record.num[2] != 0 || op == Op::kSymlink || op == Op::kSetMountAttr || op == Op::kMask;
+        if (op == Op::kWriteFile && record.num[2] != 0) return where + "files are written to plain paths";
+        if (in_root && !root_open) return where + "a target in the root before the root is open";
+        if (op == Op::kMountFs) {
+          if (record.num[1] < 0 || record.num[1] % 2 != 0) return where + "fs config must be key/value pairs";
+          if (record.num[1] > 0) {
+            out->lists.emplace_back();
+            if (!list_at(record.str[1], record.num[1], &out->lists.back())) return where + "bad fs config list";
+            step.list[1] = out->lists.back().data();
+          }
+        }
+        break;
+      }
+      case Op::kPivotRoot:
+        if (step.str[0] == nullptr || step.str[1] == nullptr) return where + "missing string";
+        break;
+      case Op::kOpenRoot:
+        root_open = true;
+        if (step.str[0] == nullptr) return where + "missing string";
+        break;
+      case Op::kMakeDir:
+      case Op::kEnterRoot:
         if (step.str[0] == nullptr) return where + "missing string";
         break;
       case Op::kJoinNamespace:

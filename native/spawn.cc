@@ -72,6 +72,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   decoded.view.control.status_fd = status_w.get();
   decoded.view.control.sync_fd = sync_r.get();
   decoded.view.control.exit_fd = exit_w.get();
+  decoded.view.control.root_fd = -1;
   if (decoded.uses_init) finish_init_argv(&decoded);
 
   // Every signal stays blocked while the child shares our memory: a handler

@@ -54,7 +54,7 @@ export function encodePlan(plan: Plan): { buffer: Buffer; fds: Int32Array } {
       if (value !== undefined) offsets[k] = strings.add(value);
     });
     step.lists?.forEach((list, k) => {
-      offsets[k] = strings.add(...list);
+      if (list !== undefined) offsets[k] = strings.add(...list);
     });
     offsets.forEach((offset, k) => records.writeUInt32LE(offset, at + 48 + k * 4));
   });

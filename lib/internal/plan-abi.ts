@@ -38,8 +38,42 @@ export const Op = {
   dropCapabilities: 19,
   setIds: 20,
   unshare: 21,
+  mountFs: 22,
+  bindMount: 23,
+  makeDir: 24,
+  pivotRoot: 25,
+  enterRoot: 26,
+  symlink: 27,
+  writeFile: 28,
+  setMountAttr: 29,
+  openRoot: 30,
+  mask: 31,
 } as const;
 export type OpName = keyof typeof Op;
+
+/** StatusRecord.detail of a failed filesystem step (native MountPart). */
+export const MountPart = {
+  0: 'none',
+  1: 'resolve target',
+  2: 'create target',
+  3: 'open source',
+  4: 'fsopen',
+  5: 'fsconfig',
+  6: 'create filesystem',
+  7: 'fsmount',
+  8: 'attach',
+  9: 'set attributes',
+  10: 'mkdir',
+  11: 'pivot_root',
+  12: 'detach old root',
+  13: 'write',
+  14: 'symlink',
+  15: 'open root',
+  16: 'chdir',
+} as const;
+
+/** Target modes of filesystem steps (num[2]). */
+export const TargetMode = { plain: 0, create: 1, mustExist: 2 } as const;
 
 const PARENT_OPS: ReadonlySet<OpName> = new Set<OpName>(['clone', 'writeSetgroups', 'writeUidMap', 'writeGidMap']);
 

@@ -46,9 +46,34 @@ int wait_for_parent(int sync_fd) {
   }
 }
 
-int run_step(const PlanView& plan, ControlFds* control, uint32_t* index) {
+TargetMode target_mode(int64_t value) { return static_cast<TargetMode>(value); }
+
+int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* detail) {
   const Step& step = plan.steps[*index];
   switch (step.op) {
+    case abi::Op::kMountFs:
+      return mount_filesystem(step.str[0], step.list[1], uint64_t(step.num[0]), control->root_fd, step.str[2],
+                              target_mode(step.num[2]), detail);
+    case abi::Op::kBindMount:
+      return bind_mount(step.str[0], step.num[1] == 1, uint64_t(step.num[0]), control->root_fd, step.str[2],
+                        target_mode(step.num[2]), detail);
+    case abi::Op::kMakeDir:
+      return make_dir(step.str[0], long(step.num[0]), detail);
+    case abi::Op::kPivotRoot:
+      return pivot_into(step.str[0], step.str[1], detail);
+    case abi::Op::kEnterRoot:
+      return enter_root(step.str[0], detail);
+    case abi::Op::kSymlink:
+      return make_symlink(step.str[0], control->root_fd, step.str[2], detail);
+    case abi::Op::kWriteFile:
+      return write_file(step.str[2], step.str[0], long(step.num[0]), detail);
+    case abi::Op::kSetMountAttr:
+      return set_mount_attr(control->root_fd, step.str[2], uint64_t(step.num[0]), uint64_t(step.num[1]),
+                            step.num[3] == 1, detail);
+    case abi::Op::kMask:
+      return mask_path(step.str[0], control->root_fd, step.str[2], detail);
+    case abi::Op::kOpenRoot:
+      return open_root(step.str[0], &control->root_fd, detail);
     case abi::Op::kWaitForParent:
       return wait_for_parent(control->sync_fd);
     case abi::Op::kSetParentDeathSignal:
@@ -127,8 +152,9 @@ int run(void* arg) {
     if (step.side != abi::Side::kChild) continue;
     if (step.op == abi::Op::kExec || step.op == abi::Op::kExecInit) exec_payload(plan, control, i);
     uint32_t index = i;
-    int error = run_step(plan, &control, &index);
-    if (error != 0) fail(control.status_fd, index, plan.steps[index].op, error);
+    int detail = 0;
+    int error = run_step(plan, &control, &index, &detail);
+    if (error != 0) fail(control.status_fd, index, plan.steps[index].op, error, detail);
     i = index;
   }
   fail(control.status_fd, plan.count, abi::Op::kExec, ENOEXEC);  // no exec step: decoder forbids

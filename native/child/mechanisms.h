@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "child/plan_view.h"
+#include "child/status.h"
 
 namespace cordon::child {
 
@@ -14,9 +15,23 @@ int unshare_namespaces(long flags);
 int set_hostname(const char* name);
 int loopback_up();
 
-// mounts.cc
+// mounts.cc. `part` reports which part of a step failed (abi::MountPart).
+enum class TargetMode : int { kPlain = 0, kCreate = 1, kMustExist = 2 };
 int set_mount_propagation(unsigned long propagation);
 int mount_proc(const char* target);
+int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_is_dir, int* out_fd, int* part);
+int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
+                     const char* target, TargetMode mode, int* part);
+int bind_mount(const char* source, bool recursive, uint64_t attrs, int root_fd, const char* target,
+               TargetMode mode, int* part);
+int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, bool recursive, int* part);
+int make_dir(const char* path, long mode, int* part);
+int pivot_into(const char* new_root, const char* put_old, int* part);
+int enter_root(const char* path, int* part);
+int make_symlink(const char* content, int root_fd, const char* link_path, int* part);
+int write_file(const char* path, const char* content, long mode, int* part);
+int open_root(const char* path, int* root_fd, int* part);
+int mask_path(const char* file_source, int root_fd, const char* target, int* part);
 
 // credentials.cc
 int set_no_new_privs();

@@ -1,13 +1,112 @@
-// Child half of mounts. Runs inside the box's new mount namespace.
+// Child half of mounts. Runs inside the box's new mount namespace, with the
+// new mount API (open_tree, fsopen, move_mount, mount_setattr) so that every
+// mount is attached to an fd resolved beneath the box's root, never to a
+// path the kernel would resolve through a symlink.
 #include <errno.h>
-#include <sys/mount.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <linux/stat.h>
 
 #include "child/mechanisms.h"
 #include "sys/syscalls.h"
 
-namespace cordon::child {
+#ifndef MOUNT_ATTR_SIZE_VER0
+#define MOUNT_ATTR_SIZE_VER0 32
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MNT_DETACH
+#define MNT_DETACH 2
+#endif
 
-static int as_errno(long r) { return r < 0 ? static_cast<int>(-r) : 0; }
+namespace cordon::child {
+namespace {
+
+using abi::MountPart;
+
+int as_errno(long r) { return r < 0 ? static_cast<int>(-r) : 0; }
+
+void close_fd(long fd) {
+  if (fd >= 0) sys::sc(__NR_close, fd);
+}
+
+long open_in_root(int root_fd, const char* path, unsigned long flags) {
+  struct open_how how = {};
+  how.flags = flags | O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return sys::sc(__NR_openat2, root_fd, path, &how, sizeof how);
+}
+
+// Copies `path` up to (not including) index `end` into `buf`.
+void copy_prefix(char* buf, const char* path, unsigned long end) {
+  for (unsigned long i = 0; i < end; i++) buf[i] = path[i];
+  buf[end] = '\0';
+}
+
+}  // namespace
+
+int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_is_dir, int* out_fd,
+                   int* part) {
+  *part = int(MountPart::kResolveTarget);
+  long fd = open_in_root(root_fd, path, 0);
+  if (fd >= 0 || fd != -ENOENT || mode != TargetMode::kCreate) {
+    if (fd < 0) return as_errno(fd);
+    *out_fd = int(fd);
+    return 0;
+  }
+  // Create what is missing, one component at a time, each beneath the root:
+  // mkdirat and O_EXCL never follow a symlink, and every parent is reopened
+  // with RESOLVE_IN_ROOT.
+  *part = int(MountPart::kCreateTarget);
+  char prefix[4096];
+  unsigned long len = 0;
+  while (path[len] != '\0') len++;
+  if (len >= sizeof prefix) return ENAMETOOLONG;
+  long parent = sys::sc(__NR_dup, root_fd);
+  if (parent < 0) return as_errno(parent);
+  unsigned long start = 0;
+  while (start < len) {
+    while (start < len && path[start] == '/') start++;
+    if (start >= len) break;
+    unsigned long end = start;
+    while (end < len && path[end] != '/') end++;
+    bool last = true;
+    for (unsigned long k = end; k < len; k++) {
+      if (path[k] != '/') {
+        last = false;
+        break;
+      }
+    }
+    char name[256];
+    if (end - start >= sizeof name) {
+      close_fd(parent);
+      return ENAMETOOLONG;
+    }
+    for (unsigned long k = start; k < end; k++) name[k - start] = path[k];
+    name[end - start] = '\0';
+    long r;
+    if (last && !source_is_dir) {
+      r = sys::sc(__NR_openat, parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (r >= 0) close_fd(r);
+    } else {
+      r = sys::sc(__NR_mkdirat, parent, name, 0755);
+    }
+    if (r < 0 && r != -EEXIST) {
+      close_fd(parent);
+      return as_errno(r);
+    }
+    copy_prefix(prefix, path, end);
+    long next = open_in_root(root_fd, prefix, 0);
+    close_fd(parent);
+    if (next < 0) return as_errno(next);
+    parent = next;
+    start = end;
+  }
+  *out_fd = int(parent);
+  return 0;
+}
 
 int set_mount_propagation(unsigned long propagation) {
   return as_errno(sys::sc(__NR_mount, 0, "/", 0, MS_REC | propagation, 0));
@@ -15,6 +114,237 @@ int set_mount_propagation(unsigned long propagation) {
 
 int mount_proc(const char* target) {
   return as_errno(sys::sc(__NR_mount, "proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0));
+}
+
+// Attaches the detached mount `tree` at `target`: a plain path, or one
+// resolved beneath the root.
+static int attach(long tree, int root_fd, const char* target, TargetMode mode, bool is_dir, int* part) {
+  long to = -1;
+  if (mode == TargetMode::kPlain) {
+    to = sys::sc(__NR_openat, AT_FDCWD, target, O_PATH | O_CLOEXEC, 0);
+    if (to < 0) {
+      *part = int(MountPart::kResolveTarget);
+      return as_errno(to);
+    }
+  } else {
+    int fd = -1;
+    int error = resolve_target(root_fd, target, mode, is_dir, &fd, part);
+    if (error != 0) return error;
+    to = fd;
+  }
+  long r = sys::sc(__NR_move_mount, tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  close_fd(to);
+  if (r < 0) *part = int(MountPart::kAttach);
+  return as_errno(r);
+}
+
+int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
+                     const char* target, TargetMode mode, int* part) {
+  *part = int(MountPart::kFsOpen);
+  long fs = sys::sc(__NR_fsopen, fstype, FSOPEN_CLOEXEC);
+  if (fs < 0) return as_errno(fs);
+  for (int i = 0; config != nullptr && config[i] != nullptr && config[i + 1] != nullptr; i += 2) {
+    const char* value = config[i + 1];
+    long r = value[0] == '\0' ? sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_FLAG, config[i], 0, 0)
+                              : sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_STRING, config[i], value, 0);
+    if (r < 0) {
+      close_fd(fs);
+      *part = int(MountPart::kFsConfig);
+      return as_errno(r);
+    }
+  }
+  long r = sys::sc(__NR_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0);
+  if (r < 0) {
+    close_fd(fs);
+    *part = int(MountPart::kFsCreate);
+    return as_errno(r);
+  }
+  long tree = sys::sc(__NR_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
+  close_fd(fs);
+  if (tree < 0) {
+    *part = int(MountPart::kFsMount);
+    return as_errno(tree);
+  }
+  int error = attach(tree, root_fd, target, mode, true, part);
+  close_fd(tree);
+  return error;
+}
+
+int bind_mount(const char* source, bool recursive, uint64_t attrs, int root_fd, const char* target,
+               TargetMode mode, int* part) {
+  *part = int(MountPart::kOpenSource);
+  long tree = sys::sc(__NR_open_tree, AT_FDCWD, source,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  if (tree < 0) return as_errno(tree);
+  struct statx info = {};
+  long r = sys::sc(__NR_statx, tree, "", AT_EMPTY_PATH, STATX_TYPE, &info);
+  if (r < 0) {
+    close_fd(tree);
+    return as_errno(r);
+  }
+  if (attrs != 0) {
+    struct mount_attr attr = {};
+    attr.attr_set = attrs;
+    r = sys::sc(__NR_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                MOUNT_ATTR_SIZE_VER0);
+    if (r < 0) {
+      close_fd(tree);
+      *part = int(MountPart::kSetAttr);
+      return as_errno(r);
+    }
+  }
+  bool is_dir = (info.stx_mode & 0170000) == 0040000;
+  int error = attach(tree, root_fd, target, mode, is_dir, part);
+  close_fd(tree);
+  return error;
+}
+
+int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, bool recursive, int* part) {
+  // Bind the target onto itself first, so the attributes apply to that
+  // subtree only, not to the whole mount that happens to contain it.
+  int fd = -1;
+  int error = resolve_target(root_fd, target, TargetMode::kMustExist, true, &fd, part);
+  if (error != 0) return error;
+  *part = int(MountPart::kOpenSource);
+  long tree = sys::sc(__NR_open_tree, fd, "",
+                      AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  if (tree < 0) {
+    close_fd(fd);
+    return as_errno(tree);
+  }
+  struct mount_attr attr = {};
+  attr.attr_set = set;
+  attr.attr_clr = clear;
+  long r = sys::sc(__NR_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                   MOUNT_ATTR_SIZE_VER0);
+  if (r < 0) {
+    *part = int(MountPart::kSetAttr);
+  } else {
+    r = sys::sc(__NR_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    if (r < 0) *part = int(MountPart::kAttach);
+  }
+  close_fd(tree);
+  close_fd(fd);
+  return as_errno(r);
+}
+
+int make_dir(const char* path, long mode, int* part) {
+  *part = int(MountPart::kMakeDir);
+  long r = sys::sc(__NR_mkdirat, AT_FDCWD, path, mode);
+  return r == -EEXIST ? 0 : as_errno(r);
+}
+
+int pivot_into(const char* new_root, const char* put_old, int* part) {
+  *part = int(MountPart::kPivotRoot);
+  long r = sys::sc(__NR_pivot_root, new_root, put_old);
+  if (r < 0) return as_errno(r);
+  *part = int(MountPart::kChdir);
+  return as_errno(sys::sc(__NR_chdir, "/"));
+}
+
+int enter_root(const char* path, int* part) {
+  *part = int(MountPart::kChdir);
+  long r = sys::sc(__NR_chdir, path);
+  if (r < 0) return as_errno(r);
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching
+  // it leaves no path back to the host's tree.
+  *part = int(MountPart::kPivotRoot);
+  r = sys::sc(__NR_pivot_root, ".", ".");
+  if (r < 0) return as_errno(r);
+  *part = int(MountPart::kDetachOldRoot);
+  r = sys::sc(__NR_umount2, ".", MNT_DETACH);
+  if (r < 0) return as_errno(r);
+  *part = int(MountPart::kChdir);
+  return as_errno(sys::sc(__NR_chdir, "/"));
+}
+
+int make_symlink(const char* content, int root_fd, const char* link_path, int* part) {
+  // The link's parent directory is resolved (and created) beneath the root;
+  // the link itself is made with symlinkat, which never follows anything.
+  unsigned long len = 0;
+  while (link_path[len] != '\0') len++;
+  unsigned long slash = len;
+  while (slash > 0 && link_path[slash - 1] == '/') slash--;
+  unsigned long name_start = slash;
+  while (name_start > 0 && link_path[name_start - 1] != '/') name_start--;
+  char parent_path[4096];
+  char name[256];
+  if (name_start >= sizeof parent_path || slash - name_start >= sizeof name || slash == name_start) {
+    *part = int(MountPart::kSymlink);
+    return ENAMETOOLONG;
+  }
+  copy_prefix(parent_path, link_path, name_start);
+  if (name_start == 0) {
+    parent_path[0] = '/';
+    parent_path[1] = '\0';
+  }
+  for (unsigned long k = name_start; k < slash; k++) name[k - name_start] = link_path[k];
+  name[slash - name_start] = '\0';
+  int parent = -1;
+  int error = resolve_target(root_fd, parent_path, TargetMode::kCreate, true, &parent, part);
+  if (error != 0) return error;
+  *part = int(MountPart::kSymlink);
+  long r = sys::sc(__NR_symlinkat, content, parent, name);
+  close_fd(parent);
+  return as_errno(r);
+}
+
+int write_file(const char* path, const char* content, long mode, int* part) {
+  *part = int(MountPart::kWrite);
+  long fd = sys::sc(__NR_openat, AT_FDCWD, path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return as_errno(fd);
+  unsigned long len = 0;
+  while (content[len] != '\0') len++;
+  long r = write_all(int(fd), content, len);
+  if (r == 0) r = sys::sc(__NR_fchmod, fd, mode);  // exact mode, whatever the umask
+  close_fd(fd);
+  return as_errno(r);
+}
+
+int mask_path(const char* file_source, int root_fd, const char* target, int* part) {
+  int fd = -1;
+  int error = resolve_target(root_fd, target, TargetMode::kMustExist, true, &fd, part);
+  if (error != 0) return error;
+  struct statx info = {};
+  long r = sys::sc(__NR_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, &info);
+  if (r < 0) {
+    close_fd(fd);
+    return as_errno(r);
+  }
+  long tree;
+  if ((info.stx_mode & 0170000) == 0040000) {
+    *part = int(MountPart::kFsOpen);
+    long fs = sys::sc(__NR_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+    if (fs >= 0 && (r = sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_STRING, "size", "0", 0)) >= 0 &&
+        (r = sys::sc(__NR_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0)) >= 0) {
+      tree = sys::sc(__NR_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                                            MOUNT_ATTR_NOEXEC);
+    } else {
+      tree = fs < 0 ? fs : r;
+    }
+    close_fd(fs);
+  } else {
+    *part = int(MountPart::kOpenSource);
+    tree = sys::sc(__NR_open_tree, AT_FDCWD, file_source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  }
+  if (tree < 0) {
+    close_fd(fd);
+    return as_errno(tree);
+  }
+  r = sys::sc(__NR_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  close_fd(tree);
+  close_fd(fd);
+  if (r < 0) *part = int(MountPart::kAttach);
+  return as_errno(r);
+}
+
+int open_root(const char* path, int* root_fd, int* part) {
+  *part = int(MountPart::kOpenRoot);
+  long fd = sys::sc(__NR_openat, AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd < 0) return as_errno(fd);
+  if (*root_fd >= 0) close_fd(*root_fd);
+  *root_fd = int(fd);
+  return 0;
 }
 
 }  // namespace cordon::child

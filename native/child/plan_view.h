@@ -24,6 +24,7 @@ struct ControlFds {
   int sync_fd;         // read end of the "go" pipe, or -1
   int exit_fd;         // write end of the exit pipe for the init, or -1
   int highest_target;  // the highest fd number a kInstallFd step fills, at least 2
+  int root_fd;         // the root targets resolve beneath (kOpenRoot), or -1
 };
 
 struct PlanView {

@@ -113,3 +113,17 @@ long clone3_run(CloneArgs* args, int (*fn)(void*), void* arg);
 long clone_run(unsigned long flags, void* stack_top, int* pidfd_out, int (*fn)(void*), void* arg);
 
 }  // namespace cordon::sys
+
+#ifndef __NR_open_tree
+#define __NR_open_tree 428
+#define __NR_move_mount 429
+#define __NR_fsopen 430
+#define __NR_fsconfig 431
+#define __NR_fsmount 432
+#endif
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
