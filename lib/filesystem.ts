@@ -9,6 +9,7 @@
 // tree behind it. Nothing is created on the host: the staging area,
 // ephemeral upper layers and file contents all live in tmpfs mounts of the
 // box's own namespace.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CordonOptionError } from './errors';
@@ -172,6 +173,22 @@ export function validateMounts(value: unknown): MountEntry[] {
         return { type: type as 'sysfs' | 'mqueue' | 'remount-ro' | 'mask', target };
     }
   });
+}
+
+/**
+ * Makes the persistent upper layer's `upper/` and `work/` directories when
+ * they are missing, owned by the box's root as the host sees it, so the box
+ * can write its layer. They are the tenant's to keep: cordon never removes
+ * them.
+ */
+export function prepareUpperLayer(rootfs: ResolvedRootfs, owner: { uid: number; gid: number } | undefined): void {
+  if (rootfs.kind !== 'layers' || rootfs.upper.kind !== 'dir') return;
+  for (const sub of ['upper', 'work']) {
+    const dir = path.join(rootfs.upper.dir, sub);
+    if (fs.existsSync(dir)) continue;
+    fs.mkdirSync(dir, { mode: 0o755 });
+    if (owner !== undefined) fs.chownSync(dir, owner.uid, owner.gid);
+  }
 }
 
 /** A host path as the child sees it after the first pivot. */

@@ -74,6 +74,19 @@ export function execCandidates(file: string, env: Readonly<Record<string, string
   return searchPath.split(':').map((dir) => (dir === '' ? file : `${dir.replace(/\/+$/, '')}/${file}`));
 }
 
+/** The host uid and gid of the box's root (uid 0 inside), when cordon maps them itself (a new user namespace). */
+export function boxRootOnHost(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } | undefined {
+  if (options.namespaces.user.kind !== 'new') return undefined;
+  const outsideOf = (map: readonly { inside: number; outside: number; count: number }[], id: number): number | undefined => {
+    const entry = map.find((e) => id >= e.inside && id < e.inside + e.count);
+    return entry === undefined ? undefined : entry.outside + (id - entry.inside);
+  };
+  // The box's root mounts the layers, so overlayfs writes the upper layer as it.
+  const uid = outsideOf(options.uidMap ?? defaultIdMap(caller.euid), 0);
+  const gid = outsideOf(options.gidMap ?? defaultIdMap(caller.egid), 0);
+  return uid === undefined || gid === undefined ? undefined : { uid, gid };
+}
+
 export function defaultIdMap(callerId: number): { inside: number; outside: number; count: number }[] {
   return [{ inside: 0, outside: callerId === 0 ? ROOT_CALLER_BOX_ID : callerId, count: 1 }];
 }
@@ -135,16 +148,14 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (unshareAfterJoin && flags !== 0) {
     steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [flags] });
   }
-  if (isNew('user') || joined('user')) {
+  // Become the box's root first: a root caller's own uid is not mapped in
+  // the box, and files the mounts create must belong to someone who is.
+  const userNamespace = isNew('user') || joined('user');
+  if (userNamespace) {
     steps.push({
-      op: 'setIds', name: 'set uid and gid', syscall: 'setresuid', kind: 'ids',
-      num: [options.uid, options.gid, root && isNew('user') ? 1 : 0],
+      op: 'setIds', name: 'become box root', syscall: 'setresuid', kind: 'ids',
+      num: [0, 0, root && isNew('user') ? 1 : 0],
     });
-  }
-  // After the ids: the kernel clears the parent-death signal whenever the
-  // effective uid or gid changes.
-  if (options.dieWithParent) {
-    steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
   }
   if (isNew('mount')) {
     steps.push({ op: 'setMountPropagation', name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/', num: [MS_PRIVATE] });
@@ -160,7 +171,19 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (options.hostname !== undefined) {
     steps.push({ op: 'setHostname', name: 'set hostname', syscall: 'sethostname', kind: 'uts', str: [options.hostname] });
   }
-  steps.push({ op: 'dropCapabilities', name: 'drop capabilities', syscall: 'capset', kind: 'caps' });
+  // The bounding set goes while CAP_SETPCAP is still there; exec turns the
+  // empty bounding set into no capabilities at all.
+  steps.push({ op: 'dropCapabilities', name: 'drop capabilities', syscall: 'prctl', kind: 'caps' });
+  // The payload's own ids once nothing needs root any more (a non-zero uid
+  // loses the capabilities the mounts need).
+  if (userNamespace && (options.uid !== 0 || options.gid !== 0)) {
+    steps.push({ op: 'setIds', name: 'set uid and gid', syscall: 'setresuid', kind: 'ids', num: [options.uid, options.gid, 0] });
+  }
+  // After the ids: the kernel clears the parent-death signal whenever the
+  // effective uid or gid changes.
+  if (options.dieWithParent) {
+    steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
+  }
   steps.push({ op: 'setNoNewPrivs', name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' });
   if (options.newSession) steps.push({ op: 'setSid', name: 'new session', syscall: 'setsid', kind: 'session' });
   steps.push({ op: 'chdir', name: 'chdir', syscall: 'chdir', kind: 'chdir', path: options.cwd, str: [options.cwd] });

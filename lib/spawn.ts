@@ -7,7 +7,9 @@ import { assertLinux, initBinaryPath, native } from './internal/native';
 import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
-import { buildPlan, type Plan, type RuntimeFds } from './plan';
+import { prepareUpperLayer } from './filesystem';
+import { MountPart } from './internal/plan-abi';
+import { boxRootOnHost, buildPlan, type Plan, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
@@ -52,6 +54,11 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
     return new CordonError('ERR_CORDON_INTERNAL', `cordon: the child reported step ${stepIndex}, which the plan lacks`);
   }
   let failed = { name: step.name, syscall: step.syscall, kind: step.kind, ...(step.path === undefined ? {} : { path: step.path }) };
+  const part = FILESYSTEM_OPS.has(step.op) ? MountPart[detail as keyof typeof MountPart] : undefined;
+  if (part !== undefined && part !== 'none') {
+    failed.syscall = MOUNT_PART_SYSCALLS[part];
+    if (part === 'open source' && step.source !== undefined) failed.path = step.source;
+  }
   if (step.op === 'execInit' && detail === -1) {
     failed = { name: 'exec init', syscall: 'execveat', kind: 'init', path: initBinaryPath() };
   } else if (step.op === 'exec' || step.op === 'execInit') {
@@ -65,6 +72,31 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
     ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
   });
 }
+
+const FILESYSTEM_OPS: ReadonlySet<string> = new Set([
+  'mountFs', 'bindMount', 'makeDir', 'pivotRoot', 'enterRoot', 'symlink', 'writeFile', 'setMountAttr', 'openRoot', 'mask',
+]);
+
+// Which system call each part of a filesystem step is, for error.syscall.
+const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], string> = {
+  none: 'mount',
+  'resolve target': 'openat2',
+  'create target': 'mkdirat',
+  'open source': 'open_tree',
+  fsopen: 'fsopen',
+  fsconfig: 'fsconfig',
+  'create filesystem': 'fsconfig',
+  fsmount: 'fsmount',
+  attach: 'move_mount',
+  'set attributes': 'mount_setattr',
+  mkdir: 'mkdir',
+  pivot_root: 'pivot_root',
+  'detach old root': 'umount2',
+  write: 'write',
+  symlink: 'symlinkat',
+  'open root': 'open',
+  chdir: 'chdir',
+};
 
 function optionalReason(reason: string | undefined): { userNamespaceReason?: string } {
   return reason === undefined ? {} : { userNamespaceReason: reason };
@@ -112,7 +144,9 @@ export function spawnIsolated(
     const stdio = setupStdio(validated.stdio, ledger);
     runtime.stdio = stdio.childFds;
     if (validated.init) runtime.init = openInit();
-    const plan = buildPlan(validated, runtime, { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 });
+    const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+    prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
+    const plan = buildPlan(validated, runtime, caller);
     const encoded = encodePlan(plan);
     const result = binding.spawn(encoded.buffer, encoded.fds);
     // The box holds its own copies now; ours of its ends go at once.

@@ -70,8 +70,8 @@ enum class Op : uint32_t {
   // reports the payload's exit on the exit pipe. The decoder builds the
   // init's argv: see native/init/cordon_init.c for its shape.
   kExecInit = 18,
-  // Child: drop every capability (bounding, inheritable, ambient, then the
-  // effective and permitted sets at exec).
+  // Child: empty the bounding, ambient and inheritable sets; exec then leaves
+  // the payload no effective or permitted capability.
   kDropCapabilities = 19,
   // Child: become uid num[0] / gid num[1] of the box's user namespace
   // (setresgid, then setresuid); num[2] = 1 also clears supplementary groups.

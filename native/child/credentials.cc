@@ -45,8 +45,15 @@ int drop_capabilities() {
   }
   long r = sys::sc(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   if (r < 0 && r != -EINVAL) return as_errno(r);
+  // Inheritable goes too. Effective and permitted stay until exec, which
+  // computes them from the (now empty) bounding set: the steps after this one
+  // may still need CAP_SETUID.
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2] = {{0, 0, 0}, {0, 0, 0}};
+  r = sys::sc(__NR_capget, &header, data);
+  if (r < 0) return as_errno(r);
+  data[0].inheritable = 0;
+  data[1].inheritable = 0;
   return as_errno(sys::sc(__NR_capset, &header, data));
 }
 

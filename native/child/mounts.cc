@@ -132,7 +132,16 @@ static int attach(long tree, int root_fd, const char* target, TargetMode mode, b
     if (error != 0) return error;
     to = fd;
   }
-  long r = sys::sc(__NR_move_mount, tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  // move_mount says EINVAL for a file over a directory or the reverse;
+  // mount(2) said ENOTDIR, which tells the user what is wrong.
+  struct statx info = {};
+  long r = sys::sc(__NR_statx, to, "", AT_EMPTY_PATH, STATX_TYPE, &info);
+  if (r == 0 && ((info.stx_mode & 0170000) == 0040000) != is_dir) {
+    close_fd(to);
+    *part = int(MountPart::kAttach);
+    return ENOTDIR;
+  }
+  r = sys::sc(__NR_move_mount, tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
   close_fd(to);
   if (r < 0) *part = int(MountPart::kAttach);
   return as_errno(r);

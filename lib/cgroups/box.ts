@@ -1,0 +1,869 @@
+// A box's own cgroup(s): created before clone, limits written, placement
+// (v2: a directory fd for clone3's CLONE_INTO_CGROUP; v1: cgroup.procs
+// writes in the window before the child's "go"), accounting, OOM events,
+// whole-box kill, freeze and removal.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { Ledger } from '../internal/resources';
+import {
+  CgroupError,
+  delay,
+  fsFailure,
+  parseKeyValues,
+  readOptional,
+  readPids,
+  sleepSync,
+  unsupported,
+  writeCgroupFile,
+} from './fsio';
+import {
+  type CgroupLimits,
+  controllersFor,
+  type LimitWrite,
+  type LogicalController,
+  V1_NAME,
+  v1Writes,
+  v2Writes,
+  validateLimits,
+} from './limits';
+import { type ParentChoice, type V1Parent, validateCgroupName } from './parent';
+
+/** Names under which createBoxCgroup registers with a Ledger. */
+export const CGROUP_LEDGER = {
+  /** The v2 directory fd: release it (ledger.releaseOne) right after the clone. */
+  dirFd: 'cgroup dir fd',
+  /** The cgroup(s): released by killing what is left and removing them. */
+  cgroup: 'cgroup',
+} as const;
+
+export interface BoxCgroupOptions {
+  /**
+   * Also join the controllers that account for the box when the host offers
+   * them (default true): v2 memory, pids, io; v1 memory, pids, blkio, and,
+   * without a v2 box cgroup, cpuacct (cpu time) and freezer (kill, freeze).
+   * Best effort: one that cannot be had is listed in `skipped` with the
+   * reason, and its stats are null. Controllers that limits need are never
+   * skipped: they fail the creation.
+   */
+  accounting?: boolean;
+  /** More controllers to join (v2 or v1 names); each must be available. */
+  controllers?: readonly string[];
+  /** Open the v2 directory fd for CLONE_INTO_CGROUP (default true when there is a v2 box cgroup). */
+  openDirFd?: boolean;
+}
+
+export interface CgroupStats {
+  /** Bytes: v2 memory.current / memory.peak (Linux 5.19; null before); v1 memory.usage_in_bytes / max_usage_in_bytes. */
+  memory: { current: number; peak: number | null } | null;
+  /** µs: v2 cpu.stat user_usec / system_usec; v1 cpuacct.usage_user / usage_sys (or cpuacct.stat ticks). */
+  cpu: { userUsec: number; systemUsec: number } | null;
+  /** pids.current. */
+  pids: { current: number } | null;
+  /** Bytes, summed over devices: v2 io.stat rbytes/wbytes; v1 blkio.throttle.io_service_bytes(_recursive) Read/Write. */
+  io: { readBytes: number; writeBytes: number } | null;
+}
+
+export interface OomCounts {
+  /** Times the box hit its memory limit and the OOM killer ran (v2 memory.events `oom`; v1: same as oomKill). */
+  oom: number;
+  /** Processes of the box killed by the OOM killer (v2 memory.events `oom_kill`; v1 memory.oom_control `oom_kill`, Linux 4.13). */
+  oomKill: number;
+}
+
+export interface OomEvent extends OomCounts {
+  /** oom_kill increase since the last event. */
+  newOomKills: number;
+}
+
+export interface OomWatcher {
+  /** `inotify`: fs.watch on v2 memory.events; `poll`: reading the counters every intervalMs. */
+  readonly method: 'inotify' | 'poll';
+  close(): void;
+}
+
+export interface KillReport {
+  /** `cgroup.kill` (v2, Linux 5.14), `freeze-kill` (freeze, SIGKILL each process, thaw), `sweep` (SIGKILL each process in rounds, no freezer). */
+  method: 'cgroup.kill' | 'freeze-kill' | 'sweep';
+  /** Processes signalled one by one (0 for cgroup.kill). */
+  signalled: number;
+  /** The freeze did not complete within the bound (the kill went ahead anyway). */
+  freezeTimedOut?: boolean;
+}
+
+export interface RemoveReport {
+  /** Every directory is gone. */
+  removed: boolean;
+  /** The directories removed by this call. */
+  dirs: string[];
+  /** Those that stayed, and why (errno name). */
+  remaining: { dir: string; code: string }[];
+  /** Attempts made. */
+  attempts: number;
+}
+
+export interface AttachTarget {
+  /** `v2`, or the v1 controllers of the hierarchy (`memory`, `cpu,cpuacct`). */
+  hierarchy: string;
+  /** The cgroup.procs file that must receive the pid. */
+  path: string;
+}
+
+export type Placement = 'v2' | 'v1';
+
+const V2_ACCOUNTING = ['memory', 'pids', 'io'];
+const V1_ACCOUNTING = ['memory', 'pids', 'blkio'];
+const V1_ACCOUNTING_WITHOUT_V2 = ['cpuacct', 'freezer'];
+const V1_TO_LOGICAL: Record<string, LogicalController> = { blkio: 'io', memory: 'memory', cpu: 'cpu', pids: 'pids', cpuset: 'cpuset', io: 'io' };
+
+let sequence = 0;
+
+function defaultName(): string {
+  sequence += 1;
+  return `box-${process.pid}-${sequence}-${randomBytes(3).toString('hex')}`;
+}
+
+function words(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/).filter(Boolean);
+}
+
+/** Every cgroup directory at and below `dir`, deepest first. */
+function treeDeepestFirst(dir: string): string[] {
+  const out: string[] = [];
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (entry.isDirectory()) out.push(...treeDeepestFirst(path.join(dir, entry.name)));
+  }
+  out.push(dir);
+  return out;
+}
+
+function killPid(pid: number): boolean {
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false; // ESRCH: gone already
+  }
+}
+
+interface V1Box {
+  controllers: string[];
+  parent: V1Parent;
+  dir: string;
+}
+
+/** A box's cgroup(s). Create with createBoxCgroup(). */
+export class BoxCgroup {
+  /** The box cgroup's name (one path component, the same in every hierarchy). */
+  readonly name: string;
+  /** The v2 box cgroup, when v2 is used (placement, kill, freeze; limits of controllers v2 offers). */
+  readonly v2Dir: string | undefined;
+  /** v1 box cgroups, one per hierarchy joined. */
+  readonly v1: readonly { controllers: readonly string[]; dir: string }[];
+  /** Where each joined controller lives. */
+  readonly placement: Readonly<Record<string, Placement>>;
+  /** Accounting controllers that could not be joined, and why. */
+  readonly skipped: readonly { controller: string; reason: string }[];
+  /** The limits written. */
+  readonly limits: CgroupLimits;
+  /** Whether attach() writes the v2 cgroup.procs by default (false when the box was made for CLONE_INTO_CGROUP). */
+  readonly attachesV2ByDefault: boolean;
+  /** The background removal started by release(), when it could not finish at once. */
+  removal: Promise<RemoveReport> | undefined;
+
+  private fd: number;
+  private gone = false;
+
+  /** @internal */
+  constructor(init: {
+    name: string;
+    v2Dir: string | undefined;
+    v1: V1Box[];
+    placement: Record<string, Placement>;
+    skipped: { controller: string; reason: string }[];
+    limits: CgroupLimits;
+    fd: number;
+  }) {
+    this.name = init.name;
+    this.v2Dir = init.v2Dir;
+    this.v1 = init.v1.map((entry) => ({ controllers: entry.controllers, dir: entry.dir }));
+    this.placement = init.placement;
+    this.skipped = init.skipped;
+    this.limits = init.limits;
+    this.fd = init.fd;
+    this.attachesV2ByDefault = init.v2Dir !== undefined && init.fd < 0;
+  }
+
+  /** The v2 directory fd (O_RDONLY|O_DIRECTORY|O_CLOEXEC) for clone3's CLONE_INTO_CGROUP, or -1. */
+  get dirFd(): number {
+    return this.fd;
+  }
+
+  /** Closes the directory fd (once the clone is done). Idempotent. */
+  closeDirFd(): void {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    fs.closeSync(fd);
+  }
+
+  /** Every directory of the box, v2 first. */
+  get dirs(): string[] {
+    return [...(this.v2Dir === undefined ? [] : [this.v2Dir]), ...this.v1.map((entry) => entry.dir)];
+  }
+
+  /** The directory of the hierarchy a v1 controller lives in. */
+  v1Dir(controller: string): string | undefined {
+    return this.v1.find((entry) => entry.controllers.includes(controller))?.dir;
+  }
+
+  /**
+   * The cgroup.procs files a new box process must be written to. v1 ones
+   * always; the v2 one when `v2` is true (the clone could not use
+   * CLONE_INTO_CGROUP), by default only when the box has no directory fd.
+   */
+  attachTargets(options: { v2?: boolean } = {}): AttachTarget[] {
+    const targets: AttachTarget[] = [];
+    if (this.v2Dir !== undefined && (options.v2 ?? this.attachesV2ByDefault)) {
+      targets.push({ hierarchy: 'v2', path: `${this.v2Dir}/cgroup.procs` });
+    }
+    for (const entry of this.v1) targets.push({ hierarchy: entry.controllers.join(','), path: `${entry.dir}/cgroup.procs` });
+    return targets;
+  }
+
+  /**
+   * Opens the attach targets (O_WRONLY|O_CLOEXEC) so that a native parent
+   * step can write the pid into them without resolving paths in the window.
+   * Registered with the ledger (as `cgroup.procs <hierarchy>`) when given.
+   */
+  openAttachFds(options: { v2?: boolean } = {}, ledger?: Ledger): (AttachTarget & { fd: number })[] {
+    const opened: (AttachTarget & { fd: number })[] = [];
+    try {
+      for (const target of this.attachTargets(options)) {
+        let fd: number;
+        try {
+          fd = fs.openSync(target.path, fs.constants.O_WRONLY);
+        } catch (error) {
+          throw fsFailure(error, 'open', `attach to ${target.hierarchy} cgroup`, target.path, target.hierarchy);
+        }
+        opened.push({ ...target, fd });
+        ledger?.fd(`cgroup.procs ${target.hierarchy}`, fd);
+      }
+    } catch (error) {
+      if (ledger === undefined) for (const entry of opened) fs.closeSync(entry.fd);
+      throw error;
+    }
+    return opened;
+  }
+
+  /**
+   * Moves process `pid` into the box: writes it to each attach target
+   * (v1: every hierarchy; v2: see attachTargets). Must run before the process
+   * forks or execs anything: in cordon, in the parent's window between clone
+   * and the child's "go". A v1 cgroup.procs write can take ~17 ms at p99
+   * (it waits for an RCU grace period): keep it off v2 hosts' latency path.
+   */
+  attach(pid: number, options: { v2?: boolean } = {}): void {
+    if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`cordon: attach needs a pid, got ${String(pid)}`);
+    for (const target of this.attachTargets(options)) {
+      writeCgroupFile(target.path, String(pid), `attach to ${target.hierarchy} cgroup`, target.hierarchy);
+    }
+  }
+
+  /** The processes in the box (and in any cgroup below it). */
+  procs(): number[] {
+    const dirs = this.v2Dir !== undefined ? [this.v2Dir] : this.v1.map((entry) => entry.dir);
+    const pids = new Set<number>();
+    for (const dir of dirs) for (const sub of treeDeepestFirst(dir)) for (const pid of readPids(`${sub}/cgroup.procs`)) pids.add(pid);
+    return [...pids];
+  }
+
+  /** Whether any process is in the box. */
+  populated(): boolean {
+    if (this.v2Dir !== undefined) {
+      const events = parseKeyValues(readOptional(`${this.v2Dir}/cgroup.events`));
+      if (events.has('populated')) return events.get('populated') === 1;
+    }
+    return this.procs().length > 0;
+  }
+
+  private dirOf(controller: LogicalController | 'cpuacct'): string | undefined {
+    const where = this.placement[controller === 'io' && this.placement.io === undefined ? 'blkio' : controller];
+    if (where === 'v2') return this.v2Dir;
+    if (where === 'v1') return this.v1Dir(controller === 'io' ? 'blkio' : controller);
+    return undefined;
+  }
+
+  /** Resource use so far; a section is null when its controller was not joined. */
+  stats(): CgroupStats {
+    const stats: CgroupStats = { memory: null, cpu: null, pids: null, io: null };
+    const memoryDir = this.dirOf('memory');
+    if (memoryDir !== undefined) {
+      const v2 = this.placement.memory === 'v2';
+      const current = readOptional(`${memoryDir}/${v2 ? 'memory.current' : 'memory.usage_in_bytes'}`);
+      const peak = readOptional(`${memoryDir}/${v2 ? 'memory.peak' : 'memory.max_usage_in_bytes'}`);
+      if (current !== undefined) stats.memory = { current: Number(current), peak: peak === undefined ? null : Number(peak) };
+    }
+    if (this.v2Dir !== undefined) {
+      // cpu.stat is a core v2 file: it counts without the cpu controller.
+      const cpu = parseKeyValues(readOptional(`${this.v2Dir}/cpu.stat`));
+      if (cpu.has('user_usec')) stats.cpu = { userUsec: cpu.get('user_usec')!, systemUsec: cpu.get('system_usec') ?? 0 };
+    }
+    const cpuacct = this.v1Dir('cpuacct');
+    if (stats.cpu === null && cpuacct !== undefined) {
+      const user = readOptional(`${cpuacct}/cpuacct.usage_user`);
+      const system = readOptional(`${cpuacct}/cpuacct.usage_sys`);
+      if (user !== undefined && system !== undefined) {
+        stats.cpu = { userUsec: Math.floor(Number(user) / 1000), systemUsec: Math.floor(Number(system) / 1000) };
+      } else {
+        // cpuacct.stat counts USER_HZ ticks (100 per second on every Linux ABI).
+        const ticks = parseKeyValues(readOptional(`${cpuacct}/cpuacct.stat`));
+        if (ticks.has('user')) stats.cpu = { userUsec: ticks.get('user')! * 10_000, systemUsec: (ticks.get('system') ?? 0) * 10_000 };
+      }
+    }
+    const pidsDir = this.dirOf('pids');
+    if (pidsDir !== undefined) {
+      const current = readOptional(`${pidsDir}/pids.current`);
+      if (current !== undefined) stats.pids = { current: Number(current) };
+    }
+    const ioDir = this.dirOf('io');
+    if (ioDir !== undefined) {
+      if (this.placement.io === 'v2') {
+        const text = readOptional(`${ioDir}/io.stat`);
+        if (text !== undefined) {
+          let readBytes = 0;
+          let writeBytes = 0;
+          for (const match of text.matchAll(/\brbytes=(\d+)/g)) readBytes += Number(match[1]);
+          for (const match of text.matchAll(/\bwbytes=(\d+)/g)) writeBytes += Number(match[1]);
+          stats.io = { readBytes, writeBytes };
+        }
+      } else {
+        const text = readOptional(`${ioDir}/blkio.throttle.io_service_bytes_recursive`) ?? readOptional(`${ioDir}/blkio.throttle.io_service_bytes`);
+        if (text !== undefined) {
+          let readBytes = 0;
+          let writeBytes = 0;
+          for (const line of text.split('\n')) {
+            const [, kind, value] = line.trim().split(/\s+/);
+            if (kind === 'Read') readBytes += Number(value);
+            if (kind === 'Write') writeBytes += Number(value);
+          }
+          stats.io = { readBytes, writeBytes };
+        }
+      }
+    }
+    return stats;
+  }
+
+  /** OOM counters, or null without a memory controller. */
+  oomEvents(): OomCounts | null {
+    const dir = this.dirOf('memory');
+    if (dir === undefined) return null;
+    if (this.placement.memory === 'v2') {
+      const events = parseKeyValues(readOptional(`${dir}/memory.events`));
+      if (!events.has('oom_kill')) return null;
+      return { oom: events.get('oom') ?? 0, oomKill: events.get('oom_kill')! };
+    }
+    // v1: memory.oom_control has an oom_kill counter since Linux 4.13, and no
+    // count of OOM episodes (under_oom is a state; failcnt counts limit hits).
+    const control = parseKeyValues(readOptional(`${dir}/memory.oom_control`));
+    if (!control.has('oom_kill')) return null;
+    return { oom: control.get('oom_kill')!, oomKill: control.get('oom_kill')! };
+  }
+
+  /** Whether the OOM killer killed a process of the box. */
+  oomKilled(): boolean {
+    return (this.oomEvents()?.oomKill ?? 0) > 0;
+  }
+
+  /**
+   * Calls `listener` when the OOM counters rise. v2: fs.watch on
+   * memory.events (the kernel notifies cgroup2 event files like inotify
+   * modifications), polling if the watch cannot be set up. v1: polling
+   * memory.oom_control's oom_kill counter every intervalMs (default 100):
+   * the v1 notification API (cgroup.event_control with an eventfd) needs an
+   * eventfd, which Node cannot create without native code. The watcher does
+   * not keep the event loop alive.
+   */
+  watchOom(listener: (event: OomEvent) => void, options: { intervalMs?: number } = {}): OomWatcher {
+    const dir = this.dirOf('memory');
+    if (dir === undefined) throw unsupported('memory', 'the box has no memory controller: nothing to watch for OOM events');
+    let last = this.oomEvents() ?? { oom: 0, oomKill: 0 };
+    const check = (): void => {
+      const now = this.oomEvents();
+      if (now === null || (now.oom === last.oom && now.oomKill === last.oomKill)) return;
+      const event: OomEvent = { ...now, newOomKills: now.oomKill - last.oomKill };
+      last = now;
+      listener(event);
+    };
+    if (this.placement.memory === 'v2') {
+      try {
+        const watcher = fs.watch(`${dir}/memory.events`, { persistent: false }, check);
+        watcher.on('error', () => {});
+        return { method: 'inotify', close: () => watcher.close() };
+      } catch {
+        // fall back to polling
+      }
+    }
+    const timer = setInterval(check, options.intervalMs ?? 100);
+    timer.unref();
+    return { method: 'poll', close: () => clearInterval(timer) };
+  }
+
+  private freezeFileV2(): string | undefined {
+    if (this.v2Dir === undefined) return undefined;
+    return fs.existsSync(`${this.v2Dir}/cgroup.freeze`) ? `${this.v2Dir}/cgroup.freeze` : undefined;
+  }
+
+  private isFrozen(): boolean | undefined {
+    if (this.freezeFileV2() !== undefined) return parseKeyValues(readOptional(`${this.v2Dir}/cgroup.events`)).get('frozen') === 1;
+    const freezer = this.v1Dir('freezer');
+    if (freezer !== undefined) return readOptional(`${freezer}/freezer.state`) === 'FROZEN';
+    return undefined;
+  }
+
+  /** Whether the box is frozen (undefined: no freezer). */
+  frozen(): boolean | undefined {
+    return this.isFrozen();
+  }
+
+  private writeFreeze(freeze: boolean): void {
+    const v2 = this.freezeFileV2();
+    if (v2 !== undefined) {
+      writeCgroupFile(v2, freeze ? '1' : '0', freeze ? 'freeze' : 'thaw');
+      return;
+    }
+    const freezer = this.v1Dir('freezer');
+    if (freezer === undefined) {
+      throw unsupported('freezer', 'the box has neither a v2 cgroup with cgroup.freeze (Linux 5.2) nor a v1 freezer cgroup');
+    }
+    writeCgroupFile(`${freezer}/freezer.state`, freeze ? 'FROZEN' : 'THAWED', freeze ? 'freeze' : 'thaw', 'freezer');
+  }
+
+  private async waitFrozen(want: boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let watcher: fs.FSWatcher | undefined;
+    let wake: (() => void) | undefined;
+    if (this.freezeFileV2() !== undefined) {
+      try {
+        watcher = fs.watch(`${this.v2Dir}/cgroup.events`, { persistent: false }, () => wake?.());
+        watcher.on('error', () => {});
+      } catch {
+        watcher = undefined;
+      }
+    }
+    try {
+      while (this.isFrozen() !== want) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new CgroupError('ETIMEDOUT', `cordon: the box did not become ${want ? 'frozen' : 'thawed'} within ${timeoutMs} ms`, {
+            errno: -110, syscall: 'read', step: want ? 'freeze' : 'thaw', path: this.v2Dir ?? this.v1Dir('freezer') ?? '',
+          });
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, watcher === undefined ? 10 : 50));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      watcher?.close();
+    }
+  }
+
+  /** Freezes every process of the box; resolves once the kernel reports it frozen. */
+  async freeze(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.writeFreeze(true);
+    await this.waitFrozen(true, options.timeoutMs ?? 5000);
+  }
+
+  /** Thaws the box; resolves once the kernel reports it thawed. */
+  async thaw(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.writeFreeze(false);
+    await this.waitFrozen(false, options.timeoutMs ?? 5000);
+  }
+
+  private freezeSync(timeoutMs: number): boolean {
+    this.writeFreeze(true);
+    const deadline = Date.now() + timeoutMs;
+    let pause = 0.2;
+    while (this.isFrozen() !== true) {
+      if (Date.now() > deadline) return false;
+      sleepSync(pause);
+      pause = Math.min(pause * 2, 10);
+    }
+    return true;
+  }
+
+  private signalAll(dirs: readonly string[]): number {
+    let signalled = 0;
+    for (const dir of dirs) {
+      for (const sub of treeDeepestFirst(dir)) {
+        for (const pid of readPids(`${sub}/cgroup.procs`)) if (killPid(pid)) signalled += 1;
+      }
+    }
+    return signalled;
+  }
+
+  /**
+   * SIGKILLs every process of the box, double-forked daemons included.
+   * v2 with cgroup.kill (Linux 5.14): one write, atomic against forks.
+   * Else freeze (v2 cgroup.freeze or the v1 freezer), SIGKILL each pid in
+   * cgroup.procs (frozen processes cannot fork or exit, so no pid is
+   * recycled in between), thaw. Without any freezer: rounds of SIGKILL until
+   * the box is empty or `rounds` pass (a process forking between the read and
+   * the kill could escape one round; pids.max bounds a fork bomb).
+   * Synchronous: returns once every signal is sent; await drained() for the
+   * processes to be gone.
+   */
+  kill(options: { freezeTimeoutMs?: number; rounds?: number } = {}): KillReport {
+    if (this.gone) return { method: 'sweep', signalled: 0 };
+    const v1Dirs = this.v1.map((entry) => entry.dir);
+    if (this.v2Dir !== undefined && fs.existsSync(`${this.v2Dir}/cgroup.kill`)) {
+      // A process attached to v1 only (a caller that skipped the v2 attach)
+      // would escape cgroup.kill: sweep v1 for strays.
+      const inV2 = new Set(this.procsIn([this.v2Dir]));
+      const strays = this.procsIn(v1Dirs).filter((pid) => !inV2.has(pid));
+      writeCgroupFile(`${this.v2Dir}/cgroup.kill`, '1', 'kill');
+      let signalled = 0;
+      for (const pid of strays) if (killPid(pid)) signalled += 1;
+      return { method: 'cgroup.kill', signalled };
+    }
+    const hasFreezer = this.freezeFileV2() !== undefined || this.v1Dir('freezer') !== undefined;
+    const dirs = this.v2Dir !== undefined ? [this.v2Dir, ...v1Dirs] : v1Dirs;
+    if (hasFreezer) {
+      const frozen = this.freezeSync(options.freezeTimeoutMs ?? 1000);
+      let signalled = 0;
+      try {
+        signalled = this.signalAll(dirs);
+      } finally {
+        this.writeFreeze(false);
+      }
+      // If the freeze did not complete, a fork may have slipped through.
+      if (!frozen) signalled += this.sweep(dirs, options.rounds ?? 20);
+      return frozen ? { method: 'freeze-kill', signalled } : { method: 'freeze-kill', signalled, freezeTimedOut: true };
+    }
+    return { method: 'sweep', signalled: this.sweep(dirs, options.rounds ?? 20) };
+  }
+
+  private procsIn(dirs: readonly string[]): number[] {
+    const pids = new Set<number>();
+    for (const dir of dirs) for (const sub of treeDeepestFirst(dir)) for (const pid of readPids(`${sub}/cgroup.procs`)) pids.add(pid);
+    return [...pids];
+  }
+
+  private sweep(dirs: readonly string[], rounds: number): number {
+    let signalled = 0;
+    for (let round = 0; round < rounds; round++) {
+      const pids = this.procsIn(dirs);
+      if (pids.length === 0) break;
+      for (const pid of pids) if (killPid(pid)) signalled += 1;
+      sleepSync(2);
+    }
+    return signalled;
+  }
+
+  /** Resolves true once no process is left in the box (false after timeoutMs). */
+  async drained(timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let pause = 1;
+    while (this.populated()) {
+      if (Date.now() > deadline) return false;
+      await delay(pause);
+      pause = Math.min(pause * 2, 50);
+    }
+    return true;
+  }
+
+  private tryRemove(dir: string): { done: boolean; code?: string } {
+    for (const sub of treeDeepestFirst(dir)) {
+      try {
+        fs.rmdirSync(sub);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+        if (code === 'ENOENT') continue;
+        return { done: false, code };
+      }
+    }
+    return { done: true };
+  }
+
+  /**
+   * Removes the box's cgroup directories (and any a payload made below
+   * them). Kills what is left first (unless `kill: false`), then retries
+   * rmdir with backoff while the cgroup drains (EBUSY), up to timeoutMs
+   * (default 5000). Resolves with a report; never rejects.
+   */
+  async remove(options: { timeoutMs?: number; kill?: boolean } = {}): Promise<RemoveReport> {
+    this.closeDirFd();
+    if (options.kill !== false && !this.gone && this.populated()) {
+      try {
+        this.kill();
+      } catch {
+        // the rmdir attempts below report what stays
+      }
+    }
+    const deadline = Date.now() + (options.timeoutMs ?? 5000);
+    const report: RemoveReport = { removed: false, dirs: [], remaining: [], attempts: 0 };
+    let pending = this.dirs;
+    let pause = 1;
+    for (;;) {
+      report.attempts += 1;
+      const left: { dir: string; code: string }[] = [];
+      // v1 freezer last: a frozen cgroup must not outlive the processes it holds.
+      for (const dir of pending) {
+        const result = this.tryRemove(dir);
+        if (result.done) report.dirs.push(dir);
+        else left.push({ dir, code: result.code ?? 'EIO' });
+      }
+      pending = left.map((entry) => entry.dir);
+      report.remaining = left;
+      const retryable = left.every((entry) => entry.code === 'EBUSY' || entry.code === 'ENOTEMPTY');
+      if (left.length === 0 || !retryable || Date.now() >= deadline) break;
+      await delay(pause);
+      pause = Math.min(pause * 2, 100);
+    }
+    report.removed = report.remaining.length === 0;
+    if (report.removed) this.gone = true;
+    return report;
+  }
+
+  /**
+   * What the ledger calls: close the fd, kill what is left, try to remove
+   * the directories now; if the box is still draining, go on in the
+   * background (`removal`), emitting a process warning
+   * (`CORDON_CGROUP_LEFT_BEHIND`) if it cannot finish within the bound.
+   */
+  release(): void {
+    this.closeDirFd();
+    if (this.gone) return;
+    if (this.populated()) this.kill();
+    const left = this.dirs.filter((dir) => !this.tryRemove(dir).done);
+    if (left.length === 0) {
+      this.gone = true;
+      return;
+    }
+    this.removal = this.remove({ kill: false }).then((report) => {
+      if (!report.removed) {
+        process.emitWarning(
+          `cordon: cgroup ${this.name} could not be removed: ${report.remaining.map((entry) => `${entry.dir} (${entry.code})`).join(', ')}`,
+          { code: 'CORDON_CGROUP_LEFT_BEHIND' },
+        );
+      }
+      return report;
+    });
+  }
+}
+
+interface Plan {
+  v2Controllers: string[];
+  v2Accounting: string[];
+  v1Controllers: string[];
+  v1Accounting: string[];
+  skipped: { controller: string; reason: string }[];
+}
+
+function v2ParentControllers(dir: string): { available: string[]; enabled: string[]; busy: boolean } {
+  const available = words(readOptional(`${dir}/cgroup.controllers`));
+  const enabled = words(readOptional(`${dir}/cgroup.subtree_control`));
+  // The root cgroup is exempt from the no-internal-processes rule; it has no cgroup.type.
+  const isRoot = !fs.existsSync(`${dir}/cgroup.type`);
+  const busy = !isRoot && readPids(`${dir}/cgroup.procs`).length > 0;
+  return { available, enabled, busy };
+}
+
+function planControllers(parent: ParentChoice, required: string[], options: BoxCgroupOptions): Plan {
+  const plan: Plan = { v2Controllers: [], v2Accounting: [], v1Controllers: [], v1Accounting: [], skipped: [] };
+  const v2 = parent.v2 === undefined ? undefined : v2ParentControllers(parent.v2.dir);
+  const v2Usable = (name: string): string | undefined => {
+    if (parent.v2 === undefined || v2 === undefined) return parent.v2Reason ?? 'no v2 parent';
+    if (!v2.available.includes(name)) {
+      const bound = parent.host.v1[name] !== undefined ? ` (it is bound to the v1 hierarchy at ${parent.host.v1[name]!.mount})` : '';
+      return `not in ${parent.v2.dir}/cgroup.controllers: not enabled in its parent's cgroup.subtree_control${bound}`;
+    }
+    if (!v2.enabled.includes(name) && v2.busy) {
+      return `${parent.v2.dir} has processes, so controllers cannot be enabled in its cgroup.subtree_control (the no-internal-processes rule)` +
+        (parent.v2.containsSelf ? '; it is this process\'s own cgroup: pass moveSelf to findParent' : '');
+    }
+    return undefined;
+  };
+  for (const name of required) {
+    const v2Name = V1_TO_LOGICAL[name] ?? name;
+    const v1Name = (V1_NAME as Record<string, string>)[v2Name] ?? name;
+    const v2Reason = v2Usable(v2Name);
+    if (v2Reason === undefined) {
+      plan.v2Controllers.push(v2Name);
+      continue;
+    }
+    if (parent.v1Enabled && parent.host.v1[v1Name] !== undefined) {
+      parent.v1(v1Name); // throws, naming the controller, when there is no usable v1 parent
+      plan.v1Controllers.push(v1Name);
+      continue;
+    }
+    const v1Reason = parent.host.v1[v1Name] === undefined ? 'not mounted as a v1 hierarchy' : 'v1 hierarchies are turned off';
+    const busy = v2 !== undefined && v2.busy && v2.available.includes(v2Name);
+    throw unsupported(
+      v2Name,
+      parent.host.mode === 'v2' ? v2Reason : `cgroup v2: ${v2Reason}; v1: ${v1Reason}`,
+      parent.v2?.dir,
+      busy ? 'use a parent cgroup without processes' : parent.host.euid === 0 ? `enable it with: echo +${v2Name} > <parent's parent>/cgroup.subtree_control` : 'ask for the controller to be delegated (systemd: Delegate=yes or Delegate=<controllers>)',
+    );
+  }
+  if (options.accounting !== false) {
+    for (const name of V2_ACCOUNTING) {
+      if (plan.v2Controllers.includes(name) || plan.v1Controllers.includes(V1_NAME[name as LogicalController])) continue;
+      if (v2Usable(name) === undefined) plan.v2Accounting.push(name);
+    }
+    const v1Candidates = [...V1_ACCOUNTING, ...(parent.v2 === undefined ? V1_ACCOUNTING_WITHOUT_V2 : [])];
+    for (const name of v1Candidates) {
+      const logical = V1_TO_LOGICAL[name];
+      if (plan.v1Controllers.includes(name)) continue;
+      if (logical !== undefined && (plan.v2Controllers.includes(logical) || plan.v2Accounting.includes(logical))) continue;
+      if (!parent.v1Enabled || parent.host.v1[name] === undefined) {
+        if (logical === undefined || parent.v2 === undefined || !V2_ACCOUNTING.includes(logical)) {
+          plan.skipped.push({ controller: name, reason: parent.v1Enabled ? 'not mounted' : 'v1 hierarchies are turned off' });
+        } else {
+          plan.skipped.push({ controller: logical, reason: v2Usable(logical) ?? 'not available' });
+        }
+        continue;
+      }
+      try {
+        parent.v1(name);
+        plan.v1Accounting.push(name);
+      } catch (error) {
+        plan.skipped.push({ controller: name, reason: (error as Error).message });
+      }
+    }
+  }
+  return plan;
+}
+
+/**
+ * Creates a box's cgroup(s) under `parent`, before the clone: the v2 box
+ * cgroup (when v2 is used: placement, kill, freeze and the limits of the
+ * controllers v2 offers; needed controllers are enabled in the parent's
+ * cgroup.subtree_control), and a v1 cgroup in each hierarchy that carries a
+ * limit or accounting the v2 one cannot. Writes the limits, opens the v2
+ * directory fd for CLONE_INTO_CGROUP, and registers with `ledger` (as
+ * CGROUP_LEDGER.dirFd and CGROUP_LEDGER.cgroup) when given.
+ *
+ * A controller the limits need that is not available or not delegated
+ * throws a CgroupError naming it and why; nothing stays created then.
+ */
+export function createBoxCgroup(
+  parent: ParentChoice,
+  name: string | undefined,
+  limits: CgroupLimits = {},
+  ledger?: Ledger,
+  options: BoxCgroupOptions = {},
+): BoxCgroup {
+  const checked = validateLimits(limits);
+  const boxName = name === undefined ? defaultName() : validateCgroupName(name, 'name');
+  const required = [...new Set<string>([...controllersFor(checked), ...(options.controllers ?? [])])];
+  const plan = planControllers(parent, required, options);
+
+  const created: string[] = [];
+  let fd = -1;
+  const placement: Record<string, Placement> = {};
+  const v1Boxes: V1Box[] = [];
+  let v2Dir: string | undefined;
+  const makeDir = (dir: string, controller?: string): void => {
+    try {
+      fs.mkdirSync(dir);
+    } catch (error) {
+      throw fsFailure(error, 'mkdir', 'create cgroup', dir, controller);
+    }
+    created.push(dir);
+  };
+  try {
+    if (parent.v2 !== undefined) {
+      const parentDir = parent.v2.dir;
+      const enabled = words(readOptional(`${parentDir}/cgroup.subtree_control`));
+      for (const controller of [...plan.v2Controllers, ...plan.v2Accounting]) {
+        if (enabled.includes(controller)) continue;
+        try {
+          writeCgroupFile(`${parentDir}/cgroup.subtree_control`, `+${controller}`, `enable controllers +${controller}`, controller);
+        } catch (error) {
+          if (plan.v2Controllers.includes(controller)) throw error;
+          plan.v2Accounting = plan.v2Accounting.filter((entry) => entry !== controller);
+          plan.skipped.push({ controller, reason: (error as Error).message });
+        }
+      }
+      v2Dir = path.join(parentDir, boxName);
+      makeDir(v2Dir);
+      for (const controller of [...plan.v2Controllers, ...plan.v2Accounting]) placement[controller] = 'v2';
+    }
+    const v1Names = [...plan.v1Controllers, ...plan.v1Accounting];
+    for (const controller of v1Names) {
+      const v1Parent = parent.v1(controller);
+      let box = v1Boxes.find((entry) => entry.parent === v1Parent);
+      if (box === undefined) {
+        box = { controllers: v1Parent.controllers, parent: v1Parent, dir: path.join(v1Parent.dir, boxName) };
+        makeDir(box.dir, controller);
+        v1Boxes.push(box);
+        if (v1Parent.controllers.includes('cpuset')) {
+          // v1 cpuset cgroups start empty: copy the parent's unless limits say otherwise.
+          for (const [file, wanted] of [['cpuset.cpus', checked.cpuset?.cpus], ['cpuset.mems', checked.cpuset?.mems]] as const) {
+            const value = wanted ?? readOptional(`${v1Parent.dir}/${file}`) ?? '';
+            writeCgroupFile(`${box.dir}/${file}`, value, `write ${file}`, 'cpuset');
+          }
+        }
+      }
+      for (const covered of box.controllers) if (placement[covered] === undefined) placement[covered] = 'v1';
+    }
+
+    // Limits: cpuset first (where the box may run), then the rest.
+    const order: LogicalController[] = ['cpuset', 'cpu', 'io', 'memory', 'pids'];
+    for (const logical of order) {
+      if (!controllersFor(checked).includes(logical)) continue;
+      let writes: LimitWrite[] | string;
+      let dir: string;
+      if (placement[logical] === 'v2' && v2Dir !== undefined) {
+        dir = v2Dir;
+        writes = v2Writes(logical, checked, (file) => fs.existsSync(`${dir}/${file}`));
+      } else {
+        const v1Name = V1_NAME[logical];
+        const box = v1Boxes.find((entry) => entry.controllers.includes(v1Name));
+        if (box === undefined) throw unsupported(v1Name, 'no box cgroup carries it (internal)');
+        dir = box.dir;
+        writes = v1Writes(logical, checked, (file) => fs.existsSync(`${dir}/${file}`));
+        if (logical === 'cpuset' && typeof writes !== 'string') writes = []; // written at creation
+      }
+      if (typeof writes === 'string') throw unsupported(placement[logical] === 'v2' ? logical : V1_NAME[logical], writes, dir);
+      for (const write of writes) {
+        writeCgroupFile(path.join(dir, write.file), write.value, `write ${write.file} (cgroup.${write.option})`, write.controller);
+      }
+    }
+    if (v2Dir !== undefined && options.openDirFd !== false) {
+      try {
+        fd = fs.openSync(v2Dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      } catch (error) {
+        throw fsFailure(error, 'open', 'open cgroup directory', v2Dir);
+      }
+    }
+  } catch (error) {
+    if (fd >= 0) fs.closeSync(fd);
+    for (const dir of created.reverse()) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // empty directories we made a moment ago: nothing else can hold them
+      }
+    }
+    throw error;
+  }
+  const box = new BoxCgroup({ name: boxName, v2Dir, v1: v1Boxes, placement, skipped: plan.skipped, limits: checked, fd });
+  if (ledger !== undefined) {
+    ledger.add(CGROUP_LEDGER.cgroup, () => box.release());
+    if (fd >= 0) ledger.add(CGROUP_LEDGER.dirFd, () => box.closeDirFd());
+  }
+  return box;
+}
