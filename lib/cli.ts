@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { CordonError, CordonOptionError } from './errors';
-import type { IdMapEntry, NamespaceName, NamespaceSetting, SpawnIsolatedOptions } from './options';
+import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, RootfsOption, SpawnIsolatedOptions } from './options';
 import { NAMESPACE_NAMES } from './options';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
@@ -35,6 +35,20 @@ Options of run (each also a key of --config JSON, as in spawnIsolated's options)
   --no-die-with-parent    let the box outlive this process
   --no-new-session        stay in this terminal's session
   --allow-host-credentials  allow a box without a new user namespace to keep root
+
+Filesystem (mounts apply in command-line order, after any in --config):
+  --rootfs DIR            an unpacked image as the root, read-only (--rootfs-writable: read-write)
+  --layer DIR             a read-only template layer, top-most first; repeatable
+  --upper DIR|tmpfs       the writable layer over --layer: a tenant directory or an ephemeral tmpfs
+  --upper-size BYTES      size limit of a tmpfs upper (default 64 MiB)
+  --ro-bind SRC DST       bind a host path read-only
+  --bind SRC DST          bind a host path read-write
+  --tmpfs DST             a fresh tmpfs
+  --proc DST              another proc filesystem
+  --symlink TARGET DST    a symbolic link at DST
+  --file DST CONTENT      a read-only file with CONTENT
+  --remount-ro DST        make DST read-only
+  --mask DST              hide a file or directory
 `;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -63,7 +77,7 @@ function namespaceName(flag: string, name: string): NamespaceName {
 export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions; command: string[] } {
   // Everything after the first `--` is the command, dashes and all.
   const split = argv.indexOf('--');
-  const flags = split < 0 ? argv : argv.slice(0, split);
+  const { mounts, rest: flags } = takeMountFlags(split < 0 ? argv : argv.slice(0, split));
   const { values, positionals } = parseArgs({
     args: flags,
     allowPositionals: true,
@@ -88,6 +102,11 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
       'no-die-with-parent': { type: 'boolean' },
       'no-new-session': { type: 'boolean' },
       'allow-host-credentials': { type: 'boolean' },
+      rootfs: { type: 'string' },
+      'rootfs-writable': { type: 'boolean' },
+      layer: { type: 'string', multiple: true },
+      upper: { type: 'string' },
+      'upper-size': { type: 'string' },
     },
   });
   let options: Mutable<SpawnIsolatedOptions> = {};
@@ -135,8 +154,79 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values['no-die-with-parent']) options.dieWithParent = false;
   if (values['no-new-session']) options.newSession = false;
   if (values['allow-host-credentials']) options.allowHostCredentials = true;
+  const rootfs = rootfsFromFlags(values);
+  if (rootfs !== undefined) options.rootfs = rootfs;
+  if (mounts.length > 0) options.mounts = [...(options.mounts ?? []), ...mounts];
   options.stdio = 'inherit';
   return { options, command: split < 0 ? positionals : [...positionals, ...argv.slice(split + 1)] };
+}
+
+function rootfsFromFlags(values: {
+  rootfs?: string | undefined;
+  'rootfs-writable'?: boolean | undefined;
+  layer?: string[] | undefined;
+  upper?: string | undefined;
+  'upper-size'?: string | undefined;
+}): RootfsOption | undefined {
+  if (values.rootfs !== undefined && values.layer !== undefined) fail('--rootfs and --layer exclude each other');
+  if (values.rootfs !== undefined) return { dir: values.rootfs, writable: values['rootfs-writable'] === true };
+  if (values.layer === undefined) {
+    if (values.upper !== undefined) fail('--upper needs --layer');
+    return undefined;
+  }
+  const upper = values.upper ?? 'tmpfs';
+  const rootfs = { layers: values.layer, upper: upper === 'tmpfs' ? ('tmpfs' as const) : { dir: upper } };
+  return values['upper-size'] === undefined ? rootfs : { ...rootfs, upperSize: Number(values['upper-size']) };
+}
+
+// Mount flags keep their command-line order and some take two values
+// (--bind SRC DST), which parseArgs cannot express: take them out first.
+const MOUNT_FLAGS: Record<string, number> = {
+  '--ro-bind': 2, '--bind': 2, '--tmpfs': 1, '--proc': 1, '--symlink': 2, '--file': 2, '--remount-ro': 1, '--mask': 1,
+};
+
+function takeMountFlags(flags: string[]): { mounts: MountEntry[]; rest: string[] } {
+  const mounts: MountEntry[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i]!;
+    const arity = MOUNT_FLAGS[flag];
+    if (arity === undefined) {
+      rest.push(flag);
+      continue;
+    }
+    const args = flags.slice(i + 1, i + 1 + arity);
+    if (args.length < arity) fail(`${flag} needs ${arity} argument${arity > 1 ? 's' : ''}`);
+    i += arity;
+    const [a = '', b = ''] = args;
+    switch (flag) {
+      case '--ro-bind':
+        mounts.push({ type: 'bind', source: a, target: b });
+        break;
+      case '--bind':
+        mounts.push({ type: 'bind', source: a, target: b, readonly: false });
+        break;
+      case '--tmpfs':
+        mounts.push({ type: 'tmpfs', target: a });
+        break;
+      case '--proc':
+        mounts.push({ type: 'proc', target: a });
+        break;
+      case '--symlink':
+        mounts.push({ type: 'symlink', linkTo: a, target: b });
+        break;
+      case '--file':
+        mounts.push({ type: 'file', target: a, content: b });
+        break;
+      case '--remount-ro':
+        mounts.push({ type: 'remount-ro', target: a });
+        break;
+      case '--mask':
+        mounts.push({ type: 'mask', target: a });
+        break;
+    }
+  }
+  return { mounts, rest };
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -190,6 +280,8 @@ function printProbe(json: boolean): void {
   line(`cgroups: ${cgroup.mode}`, cgroup.mode !== 'none',
     `v2 controllers: ${cgroup.v2Controllers.join(' ') || 'none'}; writable: ${cgroup.writableControllers.join(' ') || 'none'}`);
   line('overlayfs in a user namespace', report.overlayInUserNamespace.available, report.overlayInUserNamespace.reason);
+  line('new mount API', report.mountApi.available, report.mountApi.reason);
+  line('idmapped mounts', report.idmappedMounts.available, report.idmappedMounts.reason);
   line(`landlock (ABI ${report.landlock.abi})`, report.landlock.available, report.landlock.reason);
   line('seccomp filters', report.seccomp.available, report.seccomp.reason ?? report.seccomp.actions.join(' '));
 }

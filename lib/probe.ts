@@ -2,12 +2,14 @@
 // reason. Cached: the answers do not change while the process runs.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { errnoName } from './errors';
 import { native } from './internal/native';
 import type { NamespaceName } from './options';
 import { NAMESPACE_NAMES } from './options';
 import { CLONE_FLAGS } from './plan';
+import { trialSpawn } from './spawn';
 
 /** Whether something works here, and if not, why. */
 export interface Capability {
@@ -55,8 +57,12 @@ export interface ProbeReport {
     pidfd: Capability;
   };
   cgroup: CgroupReport;
-  /** Overlayfs mounted inside a user namespace (Linux 5.11). */
+  /** Overlayfs mounted inside a user namespace (Linux 5.11), as cordon's layered roots need. */
   overlayInUserNamespace: Capability;
+  /** The new mount API cordon builds roots with: open_tree, move_mount, fsopen, mount_setattr (Linux 5.12). */
+  mountApi: Capability;
+  /** Idmapped mounts: files owned by a tenant's host uid shown as the box's uid. */
+  idmappedMounts: Capability;
   landlock: Capability & { abi: number };
   seccomp: Capability & { actions: string[] };
 }
@@ -158,6 +164,35 @@ function probeSeccomp(): Capability & { actions: string[] } {
   return { available: true, actions: actions.split(' ') };
 }
 
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a = 0, b = 0] = os.release().split('.').map((part) => Number.parseInt(part, 10));
+  return a > major || (a === major && b >= minor);
+}
+
+// A box over one empty template layer and a tmpfs upper: the overlay works if
+// the box gets as far as its exec (which then fails: the layer is empty).
+function probeOverlay(userNamespaces: Capability): Capability {
+  if (!userNamespaces.available) return { available: false, reason: `no user namespaces: ${userNamespaces.reason ?? ''}` };
+  const layer = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-probe-'));
+  try {
+    fs.chmodSync(layer, 0o755);
+    const error = trialSpawn('/cordon-probe', {
+      rootfs: { layers: [layer], upper: 'tmpfs' },
+      namespaces: { net: 'host' },
+      init: false,
+    });
+    if (error === undefined || error.step === 'execve') return { available: true };
+    return { available: false, reason: error.message };
+  } finally {
+    fs.rmSync(layer, { recursive: true, force: true });
+  }
+}
+
+function probeMountApi(): Capability {
+  if (!kernelAtLeast(5, 12)) return { available: false, reason: `Linux ${os.release()}: mount_setattr needs 5.12` };
+  return { available: true };
+}
+
 /** Reports what this host allows. Cached after the first call. */
 export function probe(): ProbeReport {
   if (cached) return cached;
@@ -206,7 +241,14 @@ export function probe(): ProbeReport {
       pidfd: fromResult(rungResults[2] ?? -38, 'clone(CLONE_PIDFD)'),
     },
     cgroup,
-    overlayInUserNamespace: { available: false, reason: 'not probed: cordon does not mount overlay layers yet' },
+    overlayInUserNamespace: probeOverlay(userNamespaces),
+    mountApi: probeMountApi(),
+    idmappedMounts: {
+      available: false,
+      reason: kernelAtLeast(5, 12)
+        ? 'the kernel has them (Linux 5.12+), cordon does not create them yet'
+        : 'needs Linux 5.12 or later (and cordon does not create them yet)',
+    },
     landlock:
       landlockAbi > 0
         ? { available: true, abi: landlockAbi }

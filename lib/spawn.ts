@@ -103,6 +103,33 @@ function optionalReason(reason: string | undefined): { userNamespaceReason?: str
 }
 
 /**
+ * Starts a throwaway box up to its exec, synchronously, to learn whether the
+ * host allows what `options` ask (probe() uses it). Resolves to undefined if
+ * every step before the exec worked, else to the error of the step that did not.
+ * A box whose exec succeeds is killed and reaped at once.
+ */
+export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonError | undefined {
+  const validated = validateOptions(file, [], { ...options, stdio: 'ignore' });
+  const ledger = new Ledger();
+  try {
+    const runtime: RuntimeFds = { stdio: setupStdio(validated.stdio, ledger).childFds, namespaces: {} };
+    if (validated.init) runtime.init = openInit();
+    const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+    const plan = buildPlan(validated, runtime, caller);
+    const encoded = encodePlan(plan);
+    const result = native().spawn(encoded.buffer, encoded.fds);
+    if ('failedStep' in result) return failure(plan, result.failedStep, result.errno, result.detail);
+    native().sendSignal(result.pidfd, 9);
+    native().reap(result.pidfd);
+    fs.closeSync(result.pidfd);
+    if (result.exitFd >= 0) fs.closeSync(result.exitFd);
+    return undefined;
+  } finally {
+    ledger.releaseAll();
+  }
+}
+
+/**
  * Runs `file` with `args` in a new box: fresh namespaces, no capabilities,
  * no_new_privs, a minimal environment and only the fds given in `stdio`.
  * Throws synchronously for bad options (nothing is created then); a failure

@@ -2,6 +2,7 @@
 // core, returns plain values. Errors are built in TypeScript from numbers.
 #include <errno.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <napi.h>
 
@@ -135,6 +136,15 @@ Napi::Value ForceRung(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value Reap(const Napi::CallbackInfo& info) {
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  siginfo_t status{};
+  int r;
+  do r = waitid(idtype_t(P_PIDFD), id_t(pidfd), &status, WEXITED);
+  while (r < 0 && errno == EINTR);
+  return Napi::Number::New(info.Env(), r < 0 ? -errno : 0);
+}
+
 Napi::Value LandlockAbi(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), landlock_abi()); }
 
 Napi::Object Ops(Napi::Env env) {
@@ -202,6 +212,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
+  exports.Set("reap", Napi::Function::New(env, Reap));
   return exports;
 }
 

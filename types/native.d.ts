@@ -66,6 +66,8 @@ export interface NativeBinding {
   settledRung(): number;
   /** Makes the ladder start at a rung (tests of the fallbacks); -1 resets. */
   forceRung(rung: number): void;
+  /** Waits for the process behind pidfd to end and reaps it (blocking): 0 or -errno. */
+  reap(pidfd: number): number;
   /** Landlock ABI version, or -errno. */
   landlockAbi(): number;
 }

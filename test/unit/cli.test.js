@@ -67,6 +67,34 @@ t.test('run: bad options fail before anything runs', async (t) => {
   t.match(relative.stderr, /"cwd" option must be an absolute path/);
 });
 
+t.test('run: filesystem flags, in order', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'f'), 'bound\n');
+  const result = cordon([
+    'run', '--ro-bind', dir, '/mnt', '--tmpfs', '/tmp/t', '--file', '/etc/hosts', '10.0.0.1 h',
+    '--symlink', '/mnt/f', '/tmp/l', '--mask', '/etc/passwd', '--remount-ro', '/tmp/t', '--',
+    '/bin/sh', '-c', 'cat /mnt/f; cat /etc/hosts; echo; cat /tmp/l; cat /etc/passwd 2>/dev/null | wc -c; touch /tmp/t/x 2>/dev/null || echo ro',
+  ]);
+  t.equal(result.status, 0, result.stderr);
+  t.same(result.stdout.trim().split('\n'), ['bound', '10.0.0.1 h', 'bound', '0', 'ro']);
+});
+
+t.test('run: --layer and --upper', async (t) => {
+  const { busyboxUsable, busyboxImage } = require('../helpers/images');
+  if (!busyboxUsable) return t.skip('needs a static busybox');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.chmodSync(dir, 0o755);
+  const layer = busyboxImage(path.join(dir, 'layer'), { 'etc/motd': 'layer\n' });
+  const result = cordon(['run', '--layer', layer, '--upper', 'tmpfs', '--env', 'PATH=/bin', '--', '/bin/sh', '-c', 'cat /etc/motd; ls /']);
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, /^layer\nbin\ndev\netc\nproc\ntmp\n$/);
+  t.equal(cordon(['run', '--upper', 'tmpfs', '--', '/bin/true']).status, 125, '--upper needs --layer');
+  t.equal(cordon(['run', '--bind', '/only-one', '--']).status, 125, 'a two-value flag with one value');
+});
+
 t.test('probe: text and JSON', async (t) => {
   const text = cordon(['probe']);
   t.equal(text.status, 0, text.stderr);

@@ -53,7 +53,21 @@ t.test('landlock and seccomp agree with the kernel', async (t) => {
   if (!report.landlock.available) t.type(report.landlock.reason, 'string');
 });
 
+t.test('overlay in a user namespace: the report matches what a layered box can do', async (t) => {
+  const { busyboxUsable, busyboxImage, scratch } = require('../helpers/images');
+  if (!busyboxUsable) {
+    t.type(report.overlayInUserNamespace.available, 'boolean');
+    return;
+  }
+  const layer = busyboxImage(require('node:path').join(scratch(t), 'layer'));
+  const box = spawnIsolated('/bin/true', [], { rootfs: { layers: [layer], upper: 'tmpfs' }, env: { PATH: '/bin' }, stdio: 'ignore' });
+  box.on('error', () => {});
+  const worked = await box.exited.then(() => true, () => false);
+  t.equal(report.overlayInUserNamespace.available, worked);
+});
+
 t.test('what cordon does not do yet is reported as unavailable, with why', async (t) => {
-  t.equal(report.overlayInUserNamespace.available, false);
-  t.match(report.overlayInUserNamespace.reason, /not probed/);
+  t.equal(report.idmappedMounts.available, false);
+  t.match(report.idmappedMounts.reason, /cordon does not create them yet/);
+  t.equal(report.mountApi.available, true, 'this kernel has the new mount API');
 });
