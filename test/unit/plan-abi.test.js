@@ -111,3 +111,13 @@ t.test('encodePlan lays out what the decoder expects', async (t) => {
   t.same([...fds], [7]);
   t.equal(buffer.at(-1), 0, 'NUL-terminated');
 });
+
+t.test('types/native.d.ts declares exactly what the addon exports', async (t) => {
+  const declaration = fs.readFileSync(path.join(__dirname, '..', '..', 'types', 'native.d.ts'), 'utf8');
+  const body = declaration.match(/export interface NativeBinding \{([\s\S]*?)\n\}/)[1];
+  const declared = [...body.matchAll(/^\s{2}(\w+)[(:]/gm)].map((m) => m[1]).sort();
+  t.same(Object.keys(native()).sort(), declared);
+  const watchBody = declaration.match(/export interface NativeExitWatch \{([\s\S]*?)\n\}/)[1];
+  const watchMethods = [...watchBody.matchAll(/^\s{2}(\w+)\(/gm)].map((m) => m[1]).sort();
+  t.same(Object.getOwnPropertyNames(native().ExitWatch.prototype).filter((n) => n !== 'constructor').sort(), watchMethods);
+});
