@@ -277,19 +277,17 @@ export class BoxCgroup {
     }
   }
 
-  /** The processes in the box (and in any cgroup below it). */
+  /** The processes in the box, in any of its cgroups (and any cgroup below them). */
   procs(): number[] {
-    const dirs = this.v2Dir !== undefined ? [this.v2Dir] : this.v1.map((entry) => entry.dir);
-    const pids = new Set<number>();
-    for (const dir of dirs) for (const sub of treeDeepestFirst(dir)) for (const pid of readPids(`${sub}/cgroup.procs`)) pids.add(pid);
-    return [...pids];
+    return this.procsIn(this.dirs);
   }
 
-  /** Whether any process is in the box. */
+  /** Whether any process is in the box (v2 cgroup.events `populated`, or any v1 cgroup.procs). */
   populated(): boolean {
     if (this.v2Dir !== undefined) {
       const events = parseKeyValues(readOptional(`${this.v2Dir}/cgroup.events`));
-      if (events.has('populated')) return events.get('populated') === 1;
+      if (events.get('populated') === 1) return true;
+      if (events.has('populated')) return this.procsIn(this.v1.map((entry) => entry.dir)).length > 0;
     }
     return this.procs().length > 0;
   }
@@ -604,6 +602,7 @@ export class BoxCgroup {
    */
   async remove(options: { timeoutMs?: number; kill?: boolean } = {}): Promise<RemoveReport> {
     this.closeDirFd();
+    if (this.gone) return { removed: true, dirs: [], remaining: [], attempts: 0 };
     if (options.kill !== false && !this.gone && this.populated()) {
       try {
         this.kill();

@@ -265,7 +265,14 @@ export function findParent(host: CgroupHost, options: FindParentOptions = {}): P
 
   const choice = new Choice(host, normalized);
   try {
-    chooseV2(host, normalized, choice);
+    try {
+      chooseV2(host, normalized, choice);
+    } catch (error) {
+      // Hybrid: v1 may still carry the controllers. A bad configured parent,
+      // or a pure v2 host, is an error as it is.
+      if (host.mode === 'v2' || normalized.cgroupParent !== undefined || !(error instanceof CgroupError)) throw error;
+      choice.v2Reason = error.message;
+    }
     if (host.mode === 'v2' && choice.v2 === undefined) throw unsupported(undefined, choice.v2Reason ?? 'cgroup v2 is not usable');
     if (!choice.v1Enabled && choice.v2 === undefined) throw unsupported(undefined, `neither hierarchy is usable: ${choice.v2Reason ?? 'v1 turned off'}`);
     for (const controller of normalized.controllers ?? []) {
