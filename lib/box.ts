@@ -5,6 +5,7 @@ import type * as net from 'node:net';
 import * as os from 'node:os';
 
 import type { NativeExitWatch } from '../types/native';
+import type { BoxCgroup, CgroupStats, OomEvent, OomWatcher } from './cgroups/box';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
@@ -22,10 +23,16 @@ export interface ExitResult {
   spawnMs: number;
   /** Milliseconds from the payload's exec to its exit being observed. */
   runMs: number;
+  /** The OOM killer killed a process of the box (only known with a cgroup; false without). */
+  oomKilled: boolean;
+  /** Final resource use of the box's cgroup, or null without one. */
+  stats: CgroupStats | null;
 }
 
 export interface BoxEvents {
   spawn: [];
+  /** The box hit its memory limit and the OOM killer ran (with a cgroup). */
+  oom: [event: OomEvent];
   error: [error: Error];
   exit: [code: number | null, signal: NodeJS.Signals | null];
   close: [code: number | null, signal: NodeJS.Signals | null];
@@ -85,6 +92,11 @@ export class Box extends EventEmitter<BoxEvents> {
   #abortCleanup: (() => void) | undefined;
   #exited: Promise<ExitResult>;
   #exitedObserved = false;
+  #cgroup: BoxCgroup | undefined;
+  #oomWatch: OomWatcher | undefined;
+  #finalStats: CgroupStats | null = null;
+  #oomKilled = false;
+  #oomKillsSeen = 0;
   readonly #killSignal: number;
 
   constructor(internals: BoxInternals) {
@@ -121,7 +133,41 @@ export class Box extends EventEmitter<BoxEvents> {
     });
     const Watch = native().ExitWatch;
     this.#watch = new Watch(pidfd, (code, signal) => this.#onExit(code, signal));
+    if (this.#cgroup !== undefined && this.#cgroup.placement.memory !== undefined) {
+      this.#oomWatch = this.#cgroup.watchOom((event) => {
+        this.#oomKillsSeen = event.oomKill;
+        this.emit('oom', event);
+      });
+    }
     process.nextTick(() => this.emit('spawn'));
+  }
+
+  /** @internal The box's cgroup, made before the clone; owned by the ledger. */
+  _cgroup(cgroup: BoxCgroup): void {
+    this.#cgroup = cgroup;
+  }
+
+  /** Resource use of the box's cgroup now, or null without one. */
+  stats(): CgroupStats | null {
+    if (this.#cgroup === undefined) return null;
+    return this.#running ? this.#cgroup.stats() : this.#finalStats;
+  }
+
+  /** Stops every process of the box (cgroup freezer); resolves once frozen. Needs a cgroup. */
+  async freeze(): Promise<void> {
+    await this.#requireCgroup('freeze').freeze();
+  }
+
+  /** Lets a frozen box run again. */
+  async thaw(): Promise<void> {
+    await this.#requireCgroup('thaw').thaw();
+  }
+
+  #requireCgroup(what: string): BoxCgroup {
+    if (this.#cgroup === undefined || !this.#running) {
+      throw new CordonError('ERR_CORDON_NO_CGROUP', `box.${what}() needs a running box with a cgroup (the cgroup option)`);
+    }
+    return this.#cgroup;
   }
 
   /** @internal Called by spawnIsolated when the spawn failed. */
@@ -161,6 +207,13 @@ export class Box extends EventEmitter<BoxEvents> {
     const number = typeof signal === 'number' ? signal : (os.constants.signals as Record<string, number>)[signal];
     if (number === undefined) {
       throw new CordonError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${String(signal)}`);
+    }
+    // SIGKILL ends the whole box, double-forked daemons included: with a
+    // cgroup through it (cgroup.kill, or freeze and kill on v1).
+    if (number === 9 && this.#cgroup !== undefined) {
+      this.#cgroup.kill();
+      this.killed = true;
+      return true;
     }
     const result = native().sendSignal(this.#pidfd, number);
     if (result === 0) {
@@ -218,6 +271,16 @@ export class Box extends EventEmitter<BoxEvents> {
     }
     this.exitCode = signal ? null : code;
     this.signalCode = signal ? signalName(signal) : null;
+    this.#oomWatch?.close();
+    if (this.#cgroup !== undefined) {
+      this.#finalStats = this.#cgroup.stats();
+      this.#oomKilled = this.#cgroup.oomKilled();
+      // An OOM kill that ended the box usually beats the watcher to it.
+      const counts = this.#cgroup.oomEvents();
+      if (counts !== null && counts.oomKill > this.#oomKillsSeen) {
+        this.emit('oom', { ...counts, newOomKills: counts.oomKill - this.#oomKillsSeen });
+      }
+    }
     if (this.#timer) clearTimeout(this.#timer);
     this.#abortCleanup?.();
     this.#release();
@@ -249,13 +312,20 @@ export class Box extends EventEmitter<BoxEvents> {
     if (this.#closesNeeded > 0) return;
     const runMs = Number(process.hrtime.bigint() - this.#startedAt) / 1e6;
     this.emit('close', this.exitCode, this.signalCode);
-    this.#settle.resolve({
+    const result: ExitResult = {
       code: this.exitCode,
       signal: this.signalCode,
       pid: this.pid ?? -1,
       spawnMs: this.#spawnMs,
       runMs,
-    });
+      oomKilled: this.#oomKilled,
+      stats: this.#finalStats,
+    };
+    // A cgroup still draining is removed in the background; `exited` waits
+    // for it, so nothing of the box is left when it settles.
+    const removal = this.#cgroup?.removal;
+    if (removal === undefined) this.#settle.resolve(result);
+    else void removal.then(() => this.#settle.resolve(result), () => this.#settle.resolve(result));
   }
 
   #release(): void {

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { CordonError, CordonOptionError } from './errors';
 import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, RootfsOption, SpawnIsolatedOptions } from './options';
 import { NAMESPACE_NAMES } from './options';
+import type { CgroupLimits, IoDeviceLimit } from './cgroups/limits';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
 
@@ -49,6 +50,17 @@ Filesystem (mounts apply in command-line order, after any in --config):
   --file DST CONTENT      a read-only file with CONTENT
   --remount-ro DST        make DST read-only
   --mask DST              hide a file or directory
+
+Cgroup (any of these gives the box a cgroup of its own; sizes take K, M, G):
+  --cgroup                a cgroup without limits (accounting, whole-box kill)
+  --cgroup-parent DIR     the cgroup to make box cgroups under
+  --memory-max SIZE, --memory-high SIZE, --swap-max SIZE
+  --cpu-weight N          1..10000 (v1: cpu.shares = N*1024/100)
+  --cpu-max QUOTA[/PERIOD]  microseconds of CPU per period (default period 100000)
+  --pids-max N
+  --io-weight N
+  --io-max MAJ:MIN:KEY=N[,KEY=N]  KEY: rbps wbps riops wiops; repeatable
+  --cpuset-cpus LIST, --cpuset-mems LIST
 `;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -102,6 +114,18 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
       'no-die-with-parent': { type: 'boolean' },
       'no-new-session': { type: 'boolean' },
       'allow-host-credentials': { type: 'boolean' },
+      cgroup: { type: 'boolean' },
+      'cgroup-parent': { type: 'string' },
+      'memory-max': { type: 'string' },
+      'memory-high': { type: 'string' },
+      'swap-max': { type: 'string' },
+      'cpu-weight': { type: 'string' },
+      'cpu-max': { type: 'string' },
+      'pids-max': { type: 'string' },
+      'io-weight': { type: 'string' },
+      'io-max': { type: 'string', multiple: true },
+      'cpuset-cpus': { type: 'string' },
+      'cpuset-mems': { type: 'string' },
       rootfs: { type: 'string' },
       'rootfs-writable': { type: 'boolean' },
       layer: { type: 'string', multiple: true },
@@ -154,11 +178,74 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values['no-die-with-parent']) options.dieWithParent = false;
   if (values['no-new-session']) options.newSession = false;
   if (values['allow-host-credentials']) options.allowHostCredentials = true;
+  const cgroup = cgroupFromFlags(values, options.cgroup);
+  if (cgroup !== undefined) options.cgroup = cgroup;
+  if (values['cgroup-parent'] !== undefined) options.cgroupParent = values['cgroup-parent'];
   const rootfs = rootfsFromFlags(values);
   if (rootfs !== undefined) options.rootfs = rootfs;
   if (mounts.length > 0) options.mounts = [...(options.mounts ?? []), ...mounts];
   options.stdio = 'inherit';
   return { options, command: split < 0 ? positionals : [...positionals, ...argv.slice(split + 1)] };
+}
+
+function size(flag: string, text: string): number | 'max' {
+  if (text === 'max') return 'max';
+  const match = /^(\d+)([KMG]?)$/i.exec(text);
+  if (match === null) fail(`${flag} wants a size like 512M or max, got ${JSON.stringify(text)}`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Number(match[1]) * unit;
+}
+
+function cgroupFromFlags(values: Record<string, string | string[] | boolean | undefined>, base: CgroupLimits | undefined): CgroupLimits | undefined {
+  const text = (key: string): string | undefined => values[key] as string | undefined;
+  const limits: CgroupLimits = JSON.parse(JSON.stringify(base ?? {})) as CgroupLimits;
+  let any = values.cgroup === true || base !== undefined;
+  const memory = (limits.memory ??= {});
+  for (const [flag, key] of [['memory-max', 'max'], ['memory-high', 'high'], ['swap-max', 'swapMax']] as const) {
+    const value = text(flag);
+    if (value !== undefined) {
+      memory[key] = size(`--${flag}`, value);
+      any = true;
+    }
+  }
+  if (Object.keys(memory).length === 0) delete limits.memory;
+  if (text('cpu-weight') !== undefined) {
+    limits.cpu = { ...limits.cpu, weight: Number(text('cpu-weight')) };
+    any = true;
+  }
+  if (text('cpu-max') !== undefined) {
+    const [quota = '', period] = text('cpu-max')!.split('/');
+    limits.cpu = { ...limits.cpu, max: { quota: quota === 'max' ? 'max' : Number(quota), ...(period === undefined ? {} : { period: Number(period) }) } };
+    any = true;
+  }
+  if (text('pids-max') !== undefined) {
+    limits.pids = { max: text('pids-max') === 'max' ? 'max' : Number(text('pids-max')) };
+    any = true;
+  }
+  if (text('io-weight') !== undefined) {
+    limits.io = { ...limits.io, weight: Number(text('io-weight')) };
+    any = true;
+  }
+  for (const spec of (values['io-max'] as string[] | undefined) ?? []) {
+    const [major, minor, rest] = spec.split(':');
+    if (major === undefined || minor === undefined || rest === undefined) fail(`--io-max wants MAJ:MIN:KEY=N, got ${JSON.stringify(spec)}`);
+    const device: IoDeviceLimit = { major: Number(major), minor: Number(minor) };
+    const keys = { rbps: 'readBps', wbps: 'writeBps', riops: 'readIops', wiops: 'writeIops' } as const;
+    for (const pair of rest.split(',')) {
+      const [key, value] = pair.split('=');
+      const field = keys[key as keyof typeof keys];
+      if (field === undefined || value === undefined) fail(`--io-max: unknown ${JSON.stringify(pair)} (rbps, wbps, riops, wiops)`);
+      device[field] = value === 'max' ? 'max' : Number(value);
+    }
+    limits.io = { ...limits.io, devices: [...(limits.io?.devices ?? []), device] };
+    any = true;
+  }
+  if (text('cpuset-cpus') !== undefined || text('cpuset-mems') !== undefined) {
+    limits.cpuset = { ...limits.cpuset, ...(text('cpuset-cpus') === undefined ? {} : { cpus: text('cpuset-cpus')! }), ...(text('cpuset-mems') === undefined ? {} : { mems: text('cpuset-mems')! }) };
+    any = true;
+  }
+  if (values['cgroup-parent'] !== undefined) any = true;
+  return any ? limits : undefined;
 }
 
 function rootfsFromFlags(values: {

@@ -1,6 +1,8 @@
 // The public options of spawnIsolated(), each documented where declared.
 import type { Stream } from 'node:stream';
 
+import type { CgroupLimits } from './cgroups/limits';
+
 /** The kinds of Linux namespace a box can have. */
 export type NamespaceName = 'user' | 'pid' | 'mount' | 'net' | 'ipc' | 'uts' | 'cgroup' | 'time';
 
@@ -101,6 +103,20 @@ export interface SpawnIsolatedOptions {
   readonly rootfs?: RootfsOption;
   /** Mounts applied in order on top of the root, after /proc, /dev and /tmp. */
   readonly mounts?: readonly MountEntry[];
+  /**
+   * Give the box a cgroup of its own with these limits (`{}`: accounting
+   * only): made before the clone, the box placed in it atomically on cgroup
+   * v2 (CLONE_INTO_CGROUP), removed when the box ends. Default: none, the box
+   * stays in the caller's cgroups. A controller the host cannot give is an
+   * error naming it, never skipped.
+   */
+  readonly cgroup?: CgroupLimits;
+  /**
+   * The cgroup under which box cgroups are made (an absolute path in the v2
+   * hierarchy, e.g. `/sys/fs/cgroup/tenants`). Default: a delegated subtree
+   * of the caller's own cgroup, or, as root, a `cordon` cgroup it creates.
+   */
+  readonly cgroupParent?: string;
 }
 
 /**

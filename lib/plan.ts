@@ -59,6 +59,11 @@ export interface RuntimeFds {
   namespaces: Partial<Record<NamespaceName, number>>;
   /** The init binary, when the plan uses one. */
   init?: number;
+  /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1) and the cgroup.procs files to write the pid to. */
+  cgroup?: {
+    dirFd: number;
+    procs: readonly { fd: number; hierarchy: string; path: string; unlessPlaced: boolean }[];
+  };
 }
 
 export interface Caller {
@@ -113,8 +118,17 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   }
   // Namespaces belong to the user namespace of the process that makes them:
   // with a joined user namespace they are made after the join, by unshare.
-  const unshareAfterJoin = joined('user');
-  steps.push({ op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone', num: [unshareAfterJoin ? 0 : flags, 0] });
+  // A cgroup namespace takes the cgroup its maker is in as its root: after a
+  // v1 attach in the parent's window, not at clone.
+  const cgroup = runtime.cgroup;
+  const lateAttach = cgroup?.procs.some((entry) => !entry.unlessPlaced) ?? false;
+  const lateFlags = joined('user') ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
+  const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
+  steps.push({
+    op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone',
+    num: [flags & ~lateFlags, intoCgroup ? 1 : 0],
+    ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}),
+  });
 
   if (isNew('user')) {
     if (!root) {
@@ -133,6 +147,14 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       op: 'writeGidMap', name: 'write gid_map', syscall: 'write', kind: 'idmap',
       path: '/proc/<pid>/gid_map', str: [mapText(gidMap)],
     });
+  }
+  for (const entry of cgroup?.procs ?? []) {
+    steps.push({
+      op: 'writeCgroupProcs', name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup',
+      path: entry.path, slot: slot(entry.fd), num: [entry.unlessPlaced ? 1 : 0],
+    });
+  }
+  if (isNew('user') || (cgroup?.procs.length ?? 0) > 0) {
     steps.push({ op: 'waitForParent', name: 'wait for parent', syscall: 'read', kind: 'sync' });
   }
   for (const name of NAMESPACE_JOIN_ORDER) {
@@ -145,8 +167,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       path: setting.kind === 'path' ? setting.path : `fd ${setting.fd}`, slot: slot(fd), num: [CLONE_FLAGS[name]],
     });
   }
-  if (unshareAfterJoin && flags !== 0) {
-    steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [flags] });
+  if (lateFlags !== 0) {
+    steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [lateFlags] });
   }
   // Become the box's root first: a root caller's own uid is not mapped in
   // the box, and files the mounts create must belong to someone who is.

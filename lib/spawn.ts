@@ -8,6 +8,9 @@ import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { prepareUpperLayer } from './filesystem';
+import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
+import { detectCgroups } from './cgroups/host';
+import { findParent, type ParentChoice } from './cgroups/parent';
 import { MountPart } from './internal/plan-abi';
 import { boxRootOnHost, buildPlan, type Plan, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
@@ -16,6 +19,19 @@ import { validateOptions, type ValidatedOptions } from './validate';
 import { NAMESPACE_NAMES } from './options';
 
 let initFd: number | undefined;
+const cgroupParents = new Map<string, ParentChoice>();
+
+// One parent per configured path (or the default), found once per process
+// and shared by every box.
+function cgroupParent(configured: string | undefined): ParentChoice {
+  const key = configured ?? '';
+  let parent = cgroupParents.get(key);
+  if (parent === undefined) {
+    parent = findParent(detectCgroups(), configured === undefined ? {} : { cgroupParent: configured });
+    cgroupParents.set(key, parent);
+  }
+  return parent;
+}
 
 // Opened once and kept: the box execs it through the fd (execveat), so it
 // runs whatever root the box sees.
@@ -171,6 +187,18 @@ export function spawnIsolated(
     const stdio = setupStdio(validated.stdio, ledger);
     runtime.stdio = stdio.childFds;
     if (validated.init) runtime.init = openInit();
+    let cgroup: BoxCgroup | undefined;
+    if (validated.cgroup !== undefined) {
+      cgroup = createBoxCgroup(cgroupParent(validated.cgroupParent), undefined, validated.cgroup, ledger);
+      box._cgroup(cgroup);
+      // v1 hierarchies always take the pid in the parent's window; v2 only
+      // when the clone could not place the box itself (CLONE_INTO_CGROUP).
+      const procs = cgroup.openAttachFds({ v2: true }, ledger).map((entry) => ({
+        ...entry,
+        unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
+      }));
+      runtime.cgroup = { dirFd: cgroup.dirFd, procs };
+    }
     const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
     prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
     const plan = buildPlan(validated, runtime, caller);
@@ -179,6 +207,10 @@ export function spawnIsolated(
     // The box holds its own copies now; ours of its ends go at once.
     for (const name of stdio.childSide) ledger.releaseOne(name);
     for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);
+    if (cgroup !== undefined) {
+      ledger.releaseOne(CGROUP_LEDGER.dirFd);
+      for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
+    }
     if ('failedStep' in result) {
       box._failed(failure(plan, result.failedStep, result.errno, result.detail));
       ledger.releaseAll();

@@ -27,6 +27,8 @@ import type {
 import { NAMESPACE_NAMES } from './options';
 import type { MountEntry } from './options';
 import { validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
+import { validateLimits, type CgroupLimits } from './cgroups/limits';
+import { validateCgroupParent } from './cgroups/parent';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -60,6 +62,8 @@ export interface ValidatedOptions {
   newSession: boolean;
   rootfs: ResolvedRootfs;
   mounts: MountEntry[];
+  cgroup: CgroupLimits | undefined;
+  cgroupParent: string | undefined;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -69,7 +73,7 @@ const MAX_MAP_LINES = 340;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts',
+  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent',
 ];
 
 function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined): ResolvedNamespace {
@@ -287,6 +291,11 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
   const dieWithParent = o.dieWithParent === undefined ? true : checkBoolean('dieWithParent', o.dieWithParent);
   const newSession = o.newSession === undefined ? true : checkBoolean('newSession', o.newSession);
+  const cgroup = o.cgroup === undefined ? undefined : validateLimits(o.cgroup, 'cgroup');
+  const cgroupParent = o.cgroupParent === undefined ? undefined : validateCgroupParent(o.cgroupParent, 'cgroupParent');
+  if (cgroupParent !== undefined && cgroup === undefined) {
+    throw conflict('cgroupParent', 'cgroupParent needs cgroup (the limits, or {} for a cgroup without limits)');
+  }
   const rootfs = validateRootfs(o.rootfs);
   const mounts = validateMounts(o.mounts);
   if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
@@ -324,5 +333,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     newSession,
     rootfs,
     mounts,
+    cgroup,
+    cgroupParent,
   };
 }

@@ -182,6 +182,7 @@ Napi::Object Ops(Napi::Env env) {
   set("setMountAttr", Op::kSetMountAttr);
   set("openRoot", Op::kOpenRoot);
   set("mask", Op::kMask);
+  set("writeCgroupProcs", Op::kWriteCgroupProcs);
   return ops;
 }
 

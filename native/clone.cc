@@ -44,7 +44,6 @@ long run_rung(Rung rung, const CloneRequest& request, uint64_t extra, int* pidfd
   if (base == nullptr) return -ENOMEM;
   if (rung == Rung::kClone) {
     if (request.ns_flags & CLONE_NEWTIME) return -EINVAL;  // clone() can't express it
-    if (request.cgroup_fd >= 0) return -EINVAL;
     unsigned long flags = CLONE_VM | CLONE_PIDFD | request.ns_flags | SIGCHLD;
     return sys::clone_run(flags, static_cast<char*>(base) + kStackSize, pidfd, request.fn, request.arg);
   }
@@ -60,9 +59,9 @@ long run_rung(Rung rung, const CloneRequest& request, uint64_t extra, int* pidfd
       args.flags |= CLONE_INTO_CGROUP;
       args.cgroup = static_cast<uint64_t>(request.cgroup_fd);
     }
-  } else if (request.cgroup_fd >= 0) {
-    return -EINVAL;
   }
+  // Below the first rung the cgroup is not joined at clone; the plan's
+  // conditional cgroup.procs step does it in the parent's window.
   return sys::clone3_run(&args, request.fn, request.arg);
 }
 
@@ -78,11 +77,11 @@ CloneOutcome clone_child(const CloneRequest& request) {
   int forced = g_forced.load();
   int settled = g_settled.load();
   int start = forced >= 0 ? forced : (settled >= 0 ? settled : 0);
-  CloneOutcome outcome{-ENOSYS, -1, Rung(start)};
+  CloneOutcome outcome{-ENOSYS, -1, Rung(start), false};
   for (int rung = start; rung < kRungCount; rung++) {
     int pidfd = -1;
     long pid = run_rung(Rung(rung), request, 0, &pidfd);
-    outcome = {pid, pidfd, Rung(rung)};
+    outcome = {pid, pidfd, Rung(rung), request.cgroup_fd >= 0 && Rung(rung) == Rung::kClone3};
     if (pid > 0) {
       if (forced < 0 && settled != rung) g_settled.store(rung);
       return outcome;

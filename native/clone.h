@@ -25,6 +25,7 @@ struct CloneOutcome {
   long pid;        // > 0, or -errno
   int pidfd;
   Rung rung;       // the rung that was used (or last tried)
+  bool placed;     // the child started in the requested cgroup (CLONE_INTO_CGROUP)
 };
 
 // Clones a child that shares this process's memory (CLONE_VM, not

@@ -113,6 +113,10 @@ enum class Op : uint32_t {
   // read-only tmpfs, anything else under a bind of the plain path str[0]
   // (an empty file or a null device).
   kMask = 31,
+  // Parent: write the child's pid to the cgroup.procs file open as fd slot
+  // `fd`. num[0] == 1: skip it when the clone placed the child already
+  // (CLONE_INTO_CGROUP): the v2 fallback for older kernels.
+  kWriteCgroupProcs = 32,
 };
 
 // StatusRecord::detail of a failed filesystem step: which part failed.

@@ -7,10 +7,11 @@ namespace {
 
 using abi::Op;
 
-bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kMask); }
+bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kWriteCgroupProcs); }
 
 bool parent_op(Op op) {
-  return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap;
+  return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap ||
+         op == Op::kWriteCgroupProcs;
 }
 
 }  // namespace
@@ -154,6 +155,11 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       case Op::kJoinNamespace:
         if (step.fd < 0) return where + "join without an fd";
         break;
+      case Op::kWriteCgroupProcs:
+        maps_written = true;  // a parent step the child must wait for, like the maps
+        if (step.fd < 0) return where + "cgroup.procs without an fd";
+        if (record.num[0] != 0 && record.num[0] != 1) return where + "bad skip flag";
+        break;
       case Op::kWaitForParent:
         out->needs_sync = true;
         break;
@@ -180,7 +186,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         }
         if (record.num[0] < 1 || record.num[2] < 1) return where + "exec needs argv[0] and a candidate";
         // The child must wait while the parent writes its id maps.
-        if (maps_written && !out->needs_sync) return where + "id maps without a wait for the parent";
+        if (maps_written && !out->needs_sync) return where + "parent steps (id maps, cgroup attach) without a wait for the parent";
         out->uses_init = op == Op::kExecInit;
         seen_exec = true;
         break;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,8 +31,20 @@ void kill_and_reap(int pidfd) {
   reap(pidfd);
 }
 
-int parent_step(const child::Step& step, pid_t pid) {
+int write_pid(int fd, pid_t pid) {
+  char text[16];
+  int len = snprintf(text, sizeof text, "%d", int(pid));
+  ssize_t n;
+  do n = write(fd, text, size_t(len));
+  while (n < 0 && errno == EINTR);
+  return n < 0 ? errno : (n == len ? 0 : EIO);
+}
+
+int parent_step(const child::Step& step, pid_t pid, bool placed) {
   switch (step.op) {
+    case Op::kWriteCgroupProcs:
+      if (step.num[0] == 1 && placed) return 0;
+      return write_pid(step.fd, pid);
     case Op::kWriteSetgroups:
       return host::write_proc_file(pid, "setgroups", step.str[0]);
     case Op::kWriteUidMap:
@@ -94,7 +107,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   for (uint32_t i = 0; i < decoded.view.count; i++) {
     const child::Step& step = decoded.steps[i];
     if (step.side != abi::Side::kParent || step.op == Op::kClone) continue;
-    int error = parent_step(step, pid_t(cloned.pid));
+    int error = parent_step(step, pid_t(cloned.pid), cloned.placed);
     if (error != 0) {
       sync_w.reset();
       kill_and_reap(pidfd.get());

@@ -48,6 +48,7 @@ export const Op = {
   setMountAttr: 29,
   openRoot: 30,
   mask: 31,
+  writeCgroupProcs: 32,
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -75,7 +76,7 @@ export const MountPart = {
 /** Target modes of filesystem steps (num[2]). */
 export const TargetMode = { plain: 0, create: 1, mustExist: 2 } as const;
 
-const PARENT_OPS: ReadonlySet<OpName> = new Set<OpName>(['clone', 'writeSetgroups', 'writeUidMap', 'writeGidMap']);
+const PARENT_OPS: ReadonlySet<OpName> = new Set<OpName>(['clone', 'writeSetgroups', 'writeUidMap', 'writeGidMap', 'writeCgroupProcs']);
 
 export function sideOf(op: OpName): SideName {
   return PARENT_OPS.has(op) ? 'parent' : 'child';

@@ -103,7 +103,9 @@ t.test('exited resolves with code, signal, pid and timings as numbers', async (t
   const b = box('/bin/true', [], { stdio: 'ignore' });
   const pid = b.pid;
   const result = await b.exited;
-  t.same(Object.keys(result).sort(), ['code', 'pid', 'runMs', 'signal', 'spawnMs']);
+  t.same(Object.keys(result).sort(), ['code', 'oomKilled', 'pid', 'runMs', 'signal', 'spawnMs', 'stats']);
+  t.equal(result.oomKilled, false, 'no OOM kill (and no cgroup to know one)');
+  t.equal(result.stats, null, 'no cgroup, no stats');
   t.equal(result.code, 0);
   t.equal(result.signal, null);
   t.equal(result.pid, pid);

@@ -95,6 +95,19 @@ t.test('run: --layer and --upper', async (t) => {
   t.equal(cordon(['run', '--bind', '/only-one', '--']).status, 125, 'a two-value flag with one value');
 });
 
+t.test('run: cgroup flags', { skip: process.geteuid() !== 0 && 'root only: no delegated cgroup for an unprivileged user here' }, async (t) => {
+  const bomb = '$| = 1; my $n = 0; for (1..50) { my $p = fork; if (defined $p && $p == 0) { sleep 5; exit } $n++ if defined $p } print "$n\\n"; kill 9, -$$';
+  const result = cordon(['run', '--pids-max', '10', '--memory-max', '256M', '--cpu-weight', '50', '--', '/usr/bin/perl', '-e', bomb]);
+  const forked = Number(result.stdout.trim());
+  t.ok(forked > 0 && forked < 10, `pids.max held: ${forked} of 50 forks`);
+  const bad = cordon(['run', '--memory-max', '12Q', '--', '/bin/true']);
+  t.equal(bad.status, 125);
+  t.match(bad.stderr, /--memory-max wants a size/);
+  const badLimit = cordon(['run', '--cpu-weight', '0', '--', '/bin/true']);
+  t.equal(badLimit.status, 125);
+  t.match(badLimit.stderr, /cgroup\.cpu\.weight/);
+});
+
 t.test('probe: text and JSON', async (t) => {
   const text = cordon(['probe']);
   t.equal(text.status, 0, text.stderr);
