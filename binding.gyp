@@ -17,6 +17,9 @@
             "native/child/credentials.cc",
             "native/child/fds.cc",
             "native/child/exec.cc",
+            "native/child/limits.cc",
+            "native/child/landlock.cc",
+            "native/child/seccomp.cc",
             "native/sys/clone_asm.cc"
           ],
           "include_dirs": ["native"],

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 
 import type { NativeExitWatch } from '../types/native';
 import type { BoxCgroup, CgroupStats, OomEvent, OomWatcher } from './cgroups/box';
+import type { LandlockReport } from './landlock';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
@@ -140,6 +141,14 @@ export class Box extends EventEmitter<BoxEvents> {
       });
     }
     process.nextTick(() => this.emit('spawn'));
+  }
+
+  /** What the box's Landlock ruleset enforces, when it has one. */
+  landlock: LandlockReport | undefined = undefined;
+
+  /** @internal */
+  _landlock(report: LandlockReport): void {
+    this.landlock = report;
   }
 
   /** @internal The box's cgroup, made before the clone; owned by the ledger. */

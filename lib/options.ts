@@ -2,6 +2,8 @@
 import type { Stream } from 'node:stream';
 
 import type { CgroupLimits } from './cgroups/limits';
+import type { CapabilityName, RlimitName, RlimitValue } from './credentials';
+import type { LandlockOptions } from './landlock';
 
 /** The kinds of Linux namespace a box can have. */
 export type NamespaceName = 'user' | 'pid' | 'mount' | 'net' | 'ipc' | 'uts' | 'cgroup' | 'time';
@@ -117,6 +119,27 @@ export interface SpawnIsolatedOptions {
    * of the caller's own cgroup, or, as root, a `cordon` cgroup it creates.
    */
   readonly cgroupParent?: string;
+  /** Supplementary groups of the payload (gids inside the box). Default: none. */
+  readonly groups?: readonly number[];
+  /**
+   * Capabilities the payload keeps; every other one is dropped from all sets.
+   * Raised as ambient, so they survive exec as a non-root uid (e.g.
+   * `['CAP_NET_BIND_SERVICE']` for a server on port 80 as uid 1000). Inside
+   * a user namespace they hold over the box's own namespaces only.
+   */
+  readonly capabilities?: readonly CapabilityName[];
+  /** Leave no_new_privs off, so setuid binaries and file capabilities work. Default false. */
+  readonly allowNewPrivileges?: boolean;
+  /** Resource limits of the payload. `core` is 0 unless given. */
+  readonly rlimits?: { readonly [K in RlimitName]?: RlimitValue };
+  /** The payload's umask. Default: the caller's. */
+  readonly umask?: number;
+  /** The payload's nice value, -20..19 (lowering it needs privilege on the host). */
+  readonly nice?: number;
+  /** /proc/self/oom_score_adj of the payload, -1000..1000 (lowering it needs privilege on the host). */
+  readonly oomScoreAdj?: number;
+  /** A Landlock ruleset: the paths and ports the payload may use. See LandlockOptions. */
+  readonly landlock?: LandlockOptions;
 }
 
 /**

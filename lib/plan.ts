@@ -1,6 +1,8 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
+import { oomScoreSteps, processLimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
+import { landlockMasks, landlockStep } from './landlock';
 import type { NamespaceName } from './options';
 import type { OpName } from './internal/plan-abi';
 import { DEFAULT_PATH, type ValidatedOptions } from './validate';
@@ -69,6 +71,8 @@ export interface RuntimeFds {
 export interface Caller {
   euid: number;
   egid: number;
+  /** The Landlock ABI of this kernel (0: none), when the box asks for Landlock. */
+  landlockAbi?: number;
 }
 
 const NAMESPACE_JOIN_ORDER: readonly NamespaceName[] = ['user', 'mount', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
@@ -170,6 +174,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (lateFlags !== 0) {
     steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [lateFlags] });
   }
+  steps.push(...oomScoreSteps(options.credentials));
   // Become the box's root first: a root caller's own uid is not mapped in
   // the box, and files the mounts create must belong to someone who is.
   const userNamespace = isNew('user') || joined('user');
@@ -194,19 +199,42 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     steps.push({ op: 'setHostname', name: 'set hostname', syscall: 'sethostname', kind: 'uts', str: [options.hostname] });
   }
   // The bounding set goes while CAP_SETPCAP is still there; exec turns the
-  // empty bounding set into no capabilities at all.
-  steps.push({ op: 'dropCapabilities', name: 'drop capabilities', syscall: 'prctl', kind: 'caps' });
-  // The payload's own ids once nothing needs root any more (a non-zero uid
-  // loses the capabilities the mounts need).
-  if (userNamespace && (options.uid !== 0 || options.gid !== 0)) {
-    steps.push({ op: 'setIds', name: 'set uid and gid', syscall: 'setresuid', kind: 'ids', num: [options.uid, options.gid, 0] });
+  // bounding set into what the payload has (nothing, unless some are kept).
+  const credentials = options.credentials;
+  const keep = Number(credentials.capabilityMask);
+  steps.push({ op: 'dropCapabilities', name: 'drop capabilities', syscall: 'prctl', kind: 'caps', num: [keep] });
+  if (credentials.groups !== undefined) {
+    steps.push({
+      op: 'setGroups', name: 'set groups', syscall: 'setgroups', kind: 'ids',
+      num: [credentials.groups.length], lists: [credentials.groups.map(String)],
+    });
   }
+  // The payload's own ids once nothing needs root any more (a non-zero uid
+  // loses the capabilities the mounts need). Without a user namespace a root
+  // caller switches to a host uid here, dropping its own groups.
+  const hostIds = ns.user.kind === 'host' && root && (options.uid !== 0 || options.gid !== 0);
+  if ((userNamespace || hostIds) && (options.uid !== 0 || options.gid !== 0)) {
+    steps.push({
+      op: 'setIds', name: 'set uid and gid', syscall: 'setresuid', kind: 'ids',
+      num: [options.uid, options.gid, hostIds && credentials.groups === undefined ? 1 : 0],
+    });
+  }
+  if (keep !== 0) steps.push({ op: 'raiseAmbient', name: 'raise kept capabilities', syscall: 'prctl', kind: 'caps', num: [keep] });
   // After the ids: the kernel clears the parent-death signal whenever the
   // effective uid or gid changes.
   if (options.dieWithParent) {
     steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
   }
-  steps.push({ op: 'setNoNewPrivs', name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' });
+  steps.push(...processLimitSteps(credentials));
+  if (!credentials.allowNewPrivileges) steps.push({ op: 'setNoNewPrivs', name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' });
+  if (options.landlock !== undefined) {
+    const masks = landlockMasks(options.landlock, caller.landlockAbi ?? 0);
+    if (masks.fs !== 0 || masks.net !== 0 || masks.scoped !== 0) {
+      const step = landlockStep(options.landlock, masks);
+      if (options.init && runtime.init !== undefined) step.slot = slot(runtime.init);
+      steps.push(step);
+    }
+  }
   if (options.newSession) steps.push({ op: 'setSid', name: 'new session', syscall: 'setsid', kind: 'session' });
   steps.push({ op: 'chdir', name: 'chdir', syscall: 'chdir', kind: 'chdir', path: options.cwd, str: [options.cwd] });
 

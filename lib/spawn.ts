@@ -12,13 +12,24 @@ import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { MountPart } from './internal/plan-abi';
-import { boxRootOnHost, buildPlan, type Plan, type RuntimeFds } from './plan';
+import { boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
+import { landlockMasks } from './landlock';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
 import { NAMESPACE_NAMES } from './options';
 
 let initFd: number | undefined;
+let landlockAbi: number | undefined;
+
+function callerFacts(options: ValidatedOptions): Caller {
+  const caller: Caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  if (options.landlock !== undefined) {
+    landlockAbi ??= Math.max(native().landlockAbi(), 0);
+    caller.landlockAbi = landlockAbi;
+  }
+  return caller;
+}
 const cgroupParents = new Map<string, ParentChoice>();
 
 // One parent per configured path (or the default), found once per process
@@ -75,6 +86,12 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
     failed.syscall = MOUNT_PART_SYSCALLS[part];
     if (part === 'open source' && step.source !== undefined) failed.path = step.source;
   }
+  if (step.op === 'landlock') {
+    const rule = (detail >> 8) - 1;
+    failed.syscall = ['landlock_create_ruleset', 'landlock_create_ruleset', 'landlock_add_rule', 'open', 'landlock_restrict_self'][detail & 0xff] ?? 'landlock';
+    const target = step.lists?.[0]?.[rule * 3 + 2];
+    if (rule >= 0 && target !== undefined) failed.path = target;
+  }
   if (step.op === 'execInit' && detail === -1) {
     failed = { name: 'exec init', syscall: 'execveat', kind: 'init', path: initBinaryPath() };
   } else if (step.op === 'exec' || step.op === 'execInit') {
@@ -130,8 +147,7 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
   try {
     const runtime: RuntimeFds = { stdio: setupStdio(validated.stdio, ledger).childFds, namespaces: {} };
     if (validated.init) runtime.init = openInit();
-    const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
-    const plan = buildPlan(validated, runtime, caller);
+    const plan = buildPlan(validated, runtime, callerFacts(validated));
     const encoded = encodePlan(plan);
     const result = native().spawn(encoded.buffer, encoded.fds);
     if ('failedStep' in result) return failure(plan, result.failedStep, result.errno, result.detail);
@@ -199,7 +215,8 @@ export function spawnIsolated(
       }));
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
     }
-    const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+    const caller = callerFacts(validated);
+    if (validated.landlock !== undefined) box._landlock(landlockMasks(validated.landlock, caller.landlockAbi ?? 0).report);
     prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
     const plan = buildPlan(validated, runtime, caller);
     const encoded = encodePlan(plan);

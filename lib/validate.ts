@@ -29,6 +29,8 @@ import type { MountEntry } from './options';
 import { validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
 import { validateLimits, type CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
+import { validateCredentials, type ResolvedCredentials } from './credentials';
+import { validateLandlock, type ResolvedLandlock } from './landlock';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -64,6 +66,8 @@ export interface ValidatedOptions {
   mounts: MountEntry[];
   cgroup: CgroupLimits | undefined;
   cgroupParent: string | undefined;
+  credentials: ResolvedCredentials;
+  landlock: ResolvedLandlock | undefined;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -73,7 +77,8 @@ const MAX_MAP_LINES = 340;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent',
+  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
+  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock',
 ];
 
 function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined): ResolvedNamespace {
@@ -225,10 +230,10 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
   const uid = o.uid === undefined ? 0 : checkInteger('uid', o.uid, 0, MAX_ID);
   const gid = o.gid === undefined ? 0 : checkInteger('gid', o.gid, 0, MAX_ID);
-  if (user === 'host' && (o.uid !== undefined || o.gid !== undefined)) {
+  if (user === 'host' && (o.uid !== undefined || o.gid !== undefined) && !callerIsRoot()) {
     throw conflict(
       o.uid !== undefined ? 'uid' : 'gid',
-      'uid and gid are ids inside the box\'s user namespace; with namespaces.user \'host\' they are not supported',
+      'without a user namespace only a root caller can run the box under another uid or gid',
     );
   }
   if (uidMap && !inMap(uidMap, uid)) throw conflict('uid', `uid ${uid} is not mapped by uidMap`);
@@ -238,12 +243,12 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
 
   const allowHostCredentials =
     o.allowHostCredentials === undefined ? false : checkBoolean('allowHostCredentials', o.allowHostCredentials);
-  if (user === 'host' && callerIsRoot() && !allowHostCredentials) {
+  if (user === 'host' && callerIsRoot() && uid === 0 && !allowHostCredentials) {
     throw new CordonOptionError(
       'ERR_INVALID_ARG_VALUE',
       'namespaces.user',
       'The "namespaces.user" option is \'host\' while the caller is root, so the box would run as real root. ' +
-        'Use a new user namespace, or pass allowHostCredentials: true to allow it',
+        'Use a new user namespace, give a host uid (and gid) to run it as, or pass allowHostCredentials: true to allow it',
     );
   }
 
@@ -296,6 +301,16 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   if (cgroupParent !== undefined && cgroup === undefined) {
     throw conflict('cgroupParent', 'cgroupParent needs cgroup (the limits, or {} for a cgroup without limits)');
   }
+  const credentials = validateCredentials(o);
+  if (credentials.groups !== undefined && user === 'new') {
+    if (!callerIsRoot()) {
+      throw conflict('groups', 'an unprivileged caller\'s box cannot set groups: its user namespace denies setgroups');
+    }
+    const map = gidMap ?? [{ inside: 0, outside: 0, count: 1 }];
+    const unmapped = credentials.groups.find((group) => !inMap(map, group));
+    if (unmapped !== undefined) throw conflict('groups', `gid ${unmapped} is not mapped by gidMap`);
+  }
+  const landlock = validateLandlock(o.landlock);
   const rootfs = validateRootfs(o.rootfs);
   const mounts = validateMounts(o.mounts);
   if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
@@ -335,5 +350,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     mounts,
     cgroup,
     cgroupParent,
+    credentials,
+    landlock,
   };
 }

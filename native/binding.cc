@@ -183,6 +183,14 @@ Napi::Object Ops(Napi::Env env) {
   set("openRoot", Op::kOpenRoot);
   set("mask", Op::kMask);
   set("writeCgroupProcs", Op::kWriteCgroupProcs);
+  set("setRlimit", Op::kSetRlimit);
+  set("umask", Op::kUmask);
+  set("setPriority", Op::kSetPriority);
+  set("writeExisting", Op::kWriteExisting);
+  set("setGroups", Op::kSetGroups);
+  set("raiseAmbient", Op::kRaiseAmbient);
+  set("landlock", Op::kLandlock);
+  set("seccomp", Op::kSeccomp);
   return ops;
 }
 

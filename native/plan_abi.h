@@ -117,6 +117,28 @@ enum class Op : uint32_t {
   // `fd`. num[0] == 1: skip it when the clone placed the child already
   // (CLONE_INTO_CGROUP): the v2 fallback for older kernels.
   kWriteCgroupProcs = 32,
+  // Child: prlimit(resource num[0], soft num[1], hard num[2]); -1 is unlimited.
+  kSetRlimit = 33,
+  // Child: umask(num[0]).
+  kUmask = 34,
+  // Child: setpriority(PRIO_PROCESS, 0, num[0]).
+  kSetPriority = 35,
+  // Child: write str[0] into the existing file at plain path str[2]
+  // (e.g. /proc/self/oom_score_adj).
+  kWriteExisting = 36,
+  // Child: setgroups() with the gids of the list at str[0] (num[0] decimal strings).
+  kSetGroups = 37,
+  // Child: make the capabilities of mask num[0] effective, permitted,
+  // inheritable and ambient, so they survive exec as any uid.
+  kRaiseAmbient = 38,
+  // Child: build a Landlock ruleset handling fs num[0], net num[1], scopes
+  // num[2], with the rules of the list at str[0] (num[3] strings, in triples:
+  // "path" ACCESS PATH | "port" ACCESS PORT), plus execute and read of fd
+  // slot `fd` when given (the init binary), and restrict itself with it.
+  kLandlock = 39,
+  // Child: install the classic-BPF program at str[0] (hex, num[0]
+  // instructions) with seccomp(SECCOMP_SET_MODE_FILTER). The last step.
+  kSeccomp = 40,
 };
 
 // StatusRecord::detail of a failed filesystem step: which part failed.

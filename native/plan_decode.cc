@@ -7,7 +7,13 @@ namespace {
 
 using abi::Op;
 
-bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kWriteCgroupProcs); }
+bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kSeccomp); }
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
 
 bool parent_op(Op op) {
   return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap ||
@@ -65,6 +71,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
 
   out->steps.resize(header.step_count);
   out->lists.reserve(header.step_count * 3);
+  out->blobs.reserve(header.step_count);
   int install_group_end = -1;
   bool seen_install = false, seen_exec = false, seen_child = false, maps_written = false, root_open = false;
   bool target_taken[abi::kMaxInstalledFds] = {};
@@ -97,6 +104,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       if (!string_at(record.str[k], &step.str[k])) return where + "string offset out of range";
     }
     for (int k = 0; k < 3; k++) step.list[k] = nullptr;
+    step.blob = nullptr;
 
     switch (op) {
       case Op::kClone:
@@ -139,6 +147,36 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
             step.list[1] = out->lists.back().data();
           }
         }
+        break;
+      }
+      case Op::kWriteExisting:
+        if (step.str[0] == nullptr || step.str[2] == nullptr) return where + "missing string";
+        break;
+      case Op::kSetGroups:
+      case Op::kLandlock: {
+        const int64_t count = op == Op::kSetGroups ? record.num[0] : record.num[3];
+        if (count < 0 || (op == Op::kLandlock && count % 3 != 0)) return where + "bad list count";
+        if (op == Op::kSetGroups && count > 64) return where + "at most 64 supplementary groups";
+        if (record.str[0] == abi::kNoString) return where + "list missing";
+        out->lists.emplace_back();
+        if (!list_at(record.str[0], count, &out->lists.back())) return where + "bad list";
+        step.list[0] = out->lists.back().data();
+        break;
+      }
+      case Op::kSeccomp: {
+        if (step.str[0] == nullptr) return where + "missing program";
+        const int64_t instructions = record.num[0];
+        if (instructions < 1 || instructions > 4096) return where + "a BPF program has 1 to 4096 instructions";
+        const char* hex = step.str[0];
+        if (int64_t(strlen(hex)) != instructions * 16) return where + "program length does not match";
+        std::vector<uint8_t> bytes(size_t(instructions) * 8);
+        for (size_t k = 0; k < bytes.size(); k++) {
+          int hi = hex_digit(hex[2 * k]), lo = hex_digit(hex[2 * k + 1]);
+          if (hi < 0 || lo < 0) return where + "program is not hex";
+          bytes[k] = uint8_t(hi * 16 + lo);
+        }
+        out->blobs.push_back(std::move(bytes));
+        step.blob = out->blobs.back().data();
         break;
       }
       case Op::kPivotRoot:

@@ -23,6 +23,7 @@ struct DecodedPlan {
   std::vector<child::Step> steps;
   std::vector<std::vector<const char*>> lists;  // pointer arrays behind Step::list
   std::vector<std::string> owned_strings;        // the init's argv numbers
+  std::vector<std::vector<uint8_t>> blobs;       // binary data behind Step::blob
   std::string strings;                           // a copy of the string area
   child::PlanView view{};
   uint64_t clone_flags = 0;

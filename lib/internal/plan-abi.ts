@@ -49,6 +49,14 @@ export const Op = {
   openRoot: 30,
   mask: 31,
   writeCgroupProcs: 32,
+  setRlimit: 33,
+  umask: 34,
+  setPriority: 35,
+  writeExisting: 36,
+  setGroups: 37,
+  raiseAmbient: 38,
+  landlock: 39,
+  seccomp: 40,
 } as const;
 export type OpName = keyof typeof Op;
 

@@ -10,6 +10,9 @@
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
+#ifndef PR_CAP_AMBIENT_RAISE
+#define PR_CAP_AMBIENT_RAISE 2
+#endif
 
 namespace cordon::child {
 
@@ -36,9 +39,10 @@ int set_ids(long uid, long gid, bool clear_groups) {
   return as_errno(sys::sc(__NR_setresuid, uid, uid, uid));
 }
 
-int drop_capabilities() {
+int drop_capabilities(uint64_t keep) {
   // The bounding set first: once it is empty, exec can grant nothing back.
   for (int cap = 0; cap <= 63; cap++) {
+    if (keep & (uint64_t(1) << cap)) continue;
     long r = sys::sc(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0);
     if (r == -EINVAL) break;  // past the last capability this kernel knows
     if (r < 0) return as_errno(r);
@@ -46,15 +50,49 @@ int drop_capabilities() {
   long r = sys::sc(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   if (r < 0 && r != -EINVAL) return as_errno(r);
   // Inheritable goes too. Effective and permitted stay until exec, which
-  // computes them from the (now empty) bounding set: the steps after this one
-  // may still need CAP_SETUID.
+  // computes them from the bounding set: the steps after this one may still
+  // need CAP_SETUID.
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2] = {{0, 0, 0}, {0, 0, 0}};
   r = sys::sc(__NR_capget, &header, data);
   if (r < 0) return as_errno(r);
   data[0].inheritable = 0;
   data[1].inheritable = 0;
-  return as_errno(sys::sc(__NR_capset, &header, data));
+  r = sys::sc(__NR_capset, &header, data);
+  if (r < 0) return as_errno(r);
+  // Kept capabilities must survive the change to a non-root uid.
+  if (keep != 0) return as_errno(sys::sc(__NR_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0));
+  return 0;
+}
+
+int set_groups(const char* const* gids) {
+  uint32_t list[64];
+  unsigned long n = 0;
+  for (; gids[n] != nullptr; n++) {
+    if (n >= sizeof list / sizeof list[0]) return E2BIG;
+    uint64_t value = 0;
+    for (const char* p = gids[n]; *p != '\0'; p++) {
+      if (*p < '0' || *p > '9') return EINVAL;
+      value = value * 10 + uint64_t(*p - '0');
+    }
+    list[n] = uint32_t(value);
+  }
+  return as_errno(sys::sc(__NR_setgroups, n, list));
+}
+
+int raise_ambient(uint64_t mask) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  data[0].effective = data[0].permitted = data[0].inheritable = uint32_t(mask);
+  data[1].effective = data[1].permitted = data[1].inheritable = uint32_t(mask >> 32);
+  long r = sys::sc(__NR_capset, &header, data);
+  if (r < 0) return as_errno(r);
+  for (int cap = 0; cap <= 63; cap++) {
+    if (!(mask & (uint64_t(1) << cap))) continue;
+    r = sys::sc(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+    if (r < 0) return as_errno(r);
+  }
+  return 0;
 }
 
 }  // namespace cordon::child

@@ -93,7 +93,24 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
     case abi::Op::kSetIds:
       return set_ids(long(step.num[0]), long(step.num[1]), step.num[2] == 1);
     case abi::Op::kDropCapabilities:
-      return drop_capabilities();
+      return drop_capabilities(uint64_t(step.num[0]));
+    case abi::Op::kSetGroups:
+      return set_groups(step.list[0]);
+    case abi::Op::kRaiseAmbient:
+      return raise_ambient(uint64_t(step.num[0]));
+    case abi::Op::kSetRlimit:
+      return set_rlimit(int(step.num[0]), step.num[1], step.num[2]);
+    case abi::Op::kUmask:
+      return set_umask(long(step.num[0]));
+    case abi::Op::kSetPriority:
+      return set_priority(long(step.num[0]));
+    case abi::Op::kWriteExisting:
+      return write_existing(step.str[2], step.str[0]);
+    case abi::Op::kLandlock:
+      return apply_landlock(uint64_t(step.num[0]), uint64_t(step.num[1]), uint64_t(step.num[2]), step.list[0], step.fd,
+                            detail);
+    case abi::Op::kSeccomp:
+      return install_seccomp(step.blob, uint64_t(step.num[0]));
     case abi::Op::kSetNoNewPrivs:
       return set_no_new_privs();
     case abi::Op::kSetSid:

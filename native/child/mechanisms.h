@@ -36,9 +36,25 @@ int mask_path(const char* file_source, int root_fd, const char* target, int* par
 // credentials.cc
 int set_no_new_privs();
 int set_parent_death_signal(int signal);
-int drop_capabilities();
+int drop_capabilities(uint64_t keep);
 int new_session();
 int set_ids(long uid, long gid, bool clear_groups);
+int set_groups(const char* const* gids);
+int keep_capabilities_across_setuid();
+int raise_ambient(uint64_t mask);
+
+// limits.cc
+int set_rlimit(int resource, int64_t soft, int64_t hard);
+int set_umask(long mask);
+int set_priority(long nice);
+int write_existing(const char* path, const char* content);
+
+// landlock.cc. `part`: 1 create ruleset, 2 add rule, 3 open rule path, 4
+// restrict self; plus 256 * (rule index + 1) for a rule's failure.
+int apply_landlock(uint64_t fs, uint64_t net, uint64_t scoped, const char* const* rules, int exec_fd, int* part);
+
+// seccomp.cc
+int install_seccomp(const void* program, uint64_t instructions);
 
 // fds.cc
 // Applies every kInstallFd step of the plan at once and leaves the control

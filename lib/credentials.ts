@@ -1,0 +1,130 @@
+// Who the payload is and what it may do: supplementary groups, kept
+// capabilities, rlimits, umask, nice and OOM score → validated values and
+// plan steps.
+import { checkBoolean, checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import type { PlanStep } from './plan';
+
+/** Linux capabilities by number (linux/capability.h). */
+export const CAPABILITIES = {
+  CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_DAC_READ_SEARCH: 2, CAP_FOWNER: 3, CAP_FSETID: 4, CAP_KILL: 5,
+  CAP_SETGID: 6, CAP_SETUID: 7, CAP_SETPCAP: 8, CAP_LINUX_IMMUTABLE: 9, CAP_NET_BIND_SERVICE: 10,
+  CAP_NET_BROADCAST: 11, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_IPC_OWNER: 15,
+  CAP_SYS_MODULE: 16, CAP_SYS_RAWIO: 17, CAP_SYS_CHROOT: 18, CAP_SYS_PTRACE: 19, CAP_SYS_PACCT: 20,
+  CAP_SYS_ADMIN: 21, CAP_SYS_BOOT: 22, CAP_SYS_NICE: 23, CAP_SYS_RESOURCE: 24, CAP_SYS_TIME: 25,
+  CAP_SYS_TTY_CONFIG: 26, CAP_MKNOD: 27, CAP_LEASE: 28, CAP_AUDIT_WRITE: 29, CAP_AUDIT_CONTROL: 30,
+  CAP_SETFCAP: 31, CAP_MAC_OVERRIDE: 32, CAP_MAC_ADMIN: 33, CAP_SYSLOG: 34, CAP_WAKE_ALARM: 35,
+  CAP_BLOCK_SUSPEND: 36, CAP_AUDIT_READ: 37, CAP_PERFMON: 38, CAP_BPF: 39, CAP_CHECKPOINT_RESTORE: 40,
+} as const;
+
+export type CapabilityName = keyof typeof CAPABILITIES;
+
+/** Resource limits by name, with their RLIMIT_* numbers. */
+export const RLIMITS = {
+  cpu: 0, fsize: 1, stack: 3, core: 4, nproc: 6, nofile: 7, memlock: 8, as: 9, sigpending: 11, msgqueue: 12,
+} as const;
+
+export type RlimitName = keyof typeof RLIMITS;
+
+/** A limit: one number for soft and hard, `'unlimited'`, or both apart. */
+export type RlimitValue = number | 'unlimited' | { readonly soft: number | 'unlimited'; readonly hard: number | 'unlimited' };
+
+export interface ResolvedCredentials {
+  groups: number[] | undefined;
+  capabilityMask: bigint;
+  allowNewPrivileges: boolean;
+  rlimits: { resource: number; name: RlimitName; soft: number; hard: number }[];
+  umask: number | undefined;
+  nice: number | undefined;
+  oomScoreAdj: number | undefined;
+}
+
+const UNLIMITED = -1;
+
+function limitValue(option: string, value: unknown): number {
+  if (value === 'unlimited') return UNLIMITED;
+  return checkInteger(option, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+export function validateCredentials(o: {
+  groups?: unknown;
+  capabilities?: unknown;
+  allowNewPrivileges?: unknown;
+  rlimits?: unknown;
+  umask?: unknown;
+  nice?: unknown;
+  oomScoreAdj?: unknown;
+}): ResolvedCredentials {
+  let groups: number[] | undefined;
+  if (o.groups !== undefined) {
+    if (!Array.isArray(o.groups)) throw invalidType('groups', 'an array of gids', o.groups);
+    if (o.groups.length > 64) throw invalidValue('groups', o.groups.length, 'may have at most 64 entries');
+    groups = o.groups.map((gid: unknown, i) => checkInteger(`groups[${i}]`, gid, 0, 0xfffffffe));
+  }
+  let capabilityMask = 0n;
+  if (o.capabilities !== undefined) {
+    if (!Array.isArray(o.capabilities)) throw invalidType('capabilities', 'an array of capability names', o.capabilities);
+    o.capabilities.forEach((name: unknown, i) => {
+      const option = `capabilities[${i}]`;
+      if (typeof name !== 'string') throw invalidType(option, 'a capability name like CAP_NET_BIND_SERVICE', name);
+      const normalized = (name.toUpperCase().startsWith('CAP_') ? name.toUpperCase() : `CAP_${name.toUpperCase()}`) as CapabilityName;
+      const bit = CAPABILITIES[normalized];
+      if (bit === undefined) throw invalidValue(option, name, 'is not a Linux capability');
+      capabilityMask |= 1n << BigInt(bit);
+    });
+  }
+  const allowNewPrivileges = o.allowNewPrivileges === undefined ? false : checkBoolean('allowNewPrivileges', o.allowNewPrivileges);
+  const rlimits: ResolvedCredentials['rlimits'] = [];
+  const given: Record<string, unknown> = {};
+  if (o.rlimits !== undefined) {
+    if (!isPlainObject(o.rlimits)) throw invalidType('rlimits', 'an object of limits', o.rlimits);
+    rejectUnknownKeys(o.rlimits, Object.keys(RLIMITS), 'rlimits');
+    Object.assign(given, o.rlimits);
+  }
+  // No core dumps unless asked: a dump of a tenant's process lands where the host says.
+  if (given.core === undefined) given.core = 0;
+  for (const [name, value] of Object.entries(given)) {
+    const option = `rlimits.${name}`;
+    let soft: number;
+    let hard: number;
+    if (isPlainObject(value)) {
+      rejectUnknownKeys(value, ['soft', 'hard'], option);
+      soft = limitValue(`${option}.soft`, value.soft);
+      hard = limitValue(`${option}.hard`, value.hard);
+      if (hard !== UNLIMITED && (soft === UNLIMITED || soft > hard)) {
+        throw conflict(option, `the soft limit of ${option} is above its hard limit`);
+      }
+    } else {
+      soft = hard = limitValue(option, value);
+    }
+    rlimits.push({ resource: RLIMITS[name as RlimitName], name: name as RlimitName, soft, hard });
+  }
+  const umask = o.umask === undefined ? undefined : checkInteger('umask', o.umask, 0, 0o777);
+  const nice = o.nice === undefined ? undefined : checkInteger('nice', o.nice, -20, 19);
+  const oomScoreAdj = o.oomScoreAdj === undefined ? undefined : checkInteger('oomScoreAdj', o.oomScoreAdj, -1000, 1000);
+  return { groups, capabilityMask, allowNewPrivileges, rlimits, umask, nice, oomScoreAdj };
+}
+
+/** Per-process settings that need no privilege, applied after the ids. */
+export function processLimitSteps(credentials: ResolvedCredentials): PlanStep[] {
+  const steps: PlanStep[] = [];
+  for (const limit of credentials.rlimits) {
+    steps.push({ op: 'setRlimit', name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit', num: [limit.resource, limit.soft, limit.hard] });
+  }
+  if (credentials.umask !== undefined) steps.push({ op: 'umask', name: 'set umask', syscall: 'umask', kind: 'umask', num: [credentials.umask] });
+  if (credentials.nice !== undefined) {
+    steps.push({ op: 'setPriority', name: 'set nice value', syscall: 'setpriority', kind: 'nice', num: [credentials.nice] });
+  }
+  return steps;
+}
+
+/**
+ * The OOM score goes first, before any id changes: a changed euid makes the
+ * process non-dumpable, and its /proc files then belong to the host's root.
+ */
+export function oomScoreSteps(credentials: ResolvedCredentials): PlanStep[] {
+  if (credentials.oomScoreAdj === undefined) return [];
+  return [{
+    op: 'writeExisting', name: 'set oom_score_adj', syscall: 'write', kind: 'oom', path: '/proc/self/oom_score_adj',
+    str: [String(credentials.oomScoreAdj), undefined, '/proc/self/oom_score_adj'],
+  }];
+}
