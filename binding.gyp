@@ -39,7 +39,7 @@
           "sources": [
             "native/binding.cc",
             "native/plan_decode.cc",
-            "native/spawn.cc",
+            "native/spawn_box.cc",
             "native/clone.cc",
             "native/exit_watch.cc",
             "native/probe.cc",

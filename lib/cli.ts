@@ -370,6 +370,9 @@ function printProbe(json: boolean): void {
   line('new mount API', report.mountApi.available, report.mountApi.reason);
   line('idmapped mounts', report.idmappedMounts.available, report.idmappedMounts.reason);
   line(`landlock (ABI ${report.landlock.abi})`, report.landlock.available, report.landlock.reason);
+  const ranges = report.idRanges;
+  line('subordinate id ranges', ranges.uid.length > 0 && ranges.helpers,
+    `uid ${ranges.uid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}, gid ${ranges.gid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}${ranges.helpers ? '' : '; newuidmap/newgidmap missing'}`);
   line('seccomp filters', report.seccomp.available, report.seccomp.reason ?? report.seccomp.actions.join(' '));
 }
 

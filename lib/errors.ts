@@ -143,6 +143,11 @@ const HINTS: HintRule[] = [
           'ranges need newuidmap/newgidmap and /etc/subuid, /etc/subgid',
   },
   {
+    kind: 'idhelper',
+    code: 'EPERM',
+    hint: () => 'newuidmap/newgidmap refused the map: check /etc/subuid and /etc/subgid for this user',
+  },
+  {
     kind: 'exec',
     code: 'EACCES',
     hint: () => 'the file is not executable by the box user, or sits on a noexec mount',

@@ -2,6 +2,7 @@
 // takes and in what order. Pure: fds are given, nothing is opened here.
 import { oomScoreSteps, processLimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
+import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep } from './landlock';
 import type { NamespaceName } from './options';
 import type { OpName } from './internal/plan-abi';
@@ -100,6 +101,21 @@ export function defaultIdMap(callerId: number): { inside: number; outside: numbe
   return [{ inside: 0, outside: callerId === 0 ? ROOT_CALLER_BOX_ID : callerId, count: 1 }];
 }
 
+function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside: number; count: number }[], helper: boolean): PlanStep {
+  if (helper) {
+    const program = kind === 'uid' ? NEWUIDMAP : NEWGIDMAP;
+    const args = map.flatMap((entry) => [String(entry.inside), String(entry.outside), String(entry.count)]);
+    return {
+      op: 'runIdMapHelper', name: `write ${kind}_map`, syscall: `spawn ${program}`, kind: 'idhelper', path: program,
+      str: [program], num: [kind === 'uid' ? 0 : 1, args.length], lists: [undefined, args],
+    };
+  }
+  return {
+    op: kind === 'uid' ? 'writeUidMap' : 'writeGidMap', name: `write ${kind}_map`, syscall: 'write', kind: 'idmap',
+    path: `/proc/<pid>/${kind}_map`, str: [mapText(map)],
+  };
+}
+
 function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
   return map.map((entry) => `${entry.inside} ${entry.outside} ${entry.count}\n`).join('');
 }
@@ -135,22 +151,20 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   });
 
   if (isNew('user')) {
-    if (!root) {
+    const uidMap = options.uidMap ?? defaultIdMap(caller.euid);
+    const gidMap = options.gidMap ?? defaultIdMap(caller.egid);
+    // An unprivileged caller writes its own id itself; ranges go through the
+    // setuid helpers, which check /etc/subuid and /etc/subgid.
+    const uidHelper = !root && unprivilegedMapMethod('uid', uidMap, caller.euid) === 'helper';
+    const gidHelper = !root && unprivilegedMapMethod('gid', gidMap, caller.egid) === 'helper';
+    if (!root && !gidHelper) {
       steps.push({
         op: 'writeSetgroups', name: 'write setgroups', syscall: 'write', kind: 'idmap',
         path: '/proc/<pid>/setgroups', str: ['deny'],
       });
     }
-    const uidMap = options.uidMap ?? defaultIdMap(caller.euid);
-    const gidMap = options.gidMap ?? defaultIdMap(caller.egid);
-    steps.push({
-      op: 'writeUidMap', name: 'write uid_map', syscall: 'write', kind: 'idmap',
-      path: '/proc/<pid>/uid_map', str: [mapText(uidMap)],
-    });
-    steps.push({
-      op: 'writeGidMap', name: 'write gid_map', syscall: 'write', kind: 'idmap',
-      path: '/proc/<pid>/gid_map', str: [mapText(gidMap)],
-    });
+    steps.push(idMapStep('uid', uidMap, uidHelper));
+    steps.push(idMapStep('gid', gidMap, gidHelper));
   }
   for (const entry of cgroup?.procs ?? []) {
     steps.push({

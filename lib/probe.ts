@@ -10,6 +10,7 @@ import type { NamespaceName } from './options';
 import { NAMESPACE_NAMES } from './options';
 import { CLONE_FLAGS } from './plan';
 import { trialSpawn } from './spawn';
+import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, type IdRange } from './identity';
 
 /** Whether something works here, and if not, why. */
 export interface Capability {
@@ -64,6 +65,8 @@ export interface ProbeReport {
   /** Idmapped mounts: files owned by a tenant's host uid shown as the box's uid. */
   idmappedMounts: Capability;
   landlock: Capability & { abi: number };
+  /** Subordinate ids this user may map through newuidmap/newgidmap (for ranges in a rootless box). */
+  idRanges: { uid: IdRange[]; gid: IdRange[]; helpers: boolean };
   seccomp: Capability & { actions: string[] };
 }
 
@@ -254,6 +257,11 @@ export function probe(): ProbeReport {
         ? { available: true, abi: landlockAbi }
         : { available: false, abi: 0, reason: `landlock_create_ruleset: ${errnoName(landlockAbi)}` },
     seccomp: probeSeccomp(),
+    idRanges: {
+      uid: subordinateRanges('/etc/subuid'),
+      gid: subordinateRanges('/etc/subgid'),
+      helpers: fs.existsSync(NEWUIDMAP) && fs.existsSync(NEWGIDMAP),
+    },
   };
   return cached;
 }

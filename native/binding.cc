@@ -10,7 +10,7 @@
 #include "exit_watch.h"
 #include "plan_abi.h"
 #include "probe.h"
-#include "spawn.h"
+#include "spawn_box.h"
 #include "sys/syscalls.h"
 
 namespace cordon {
@@ -191,6 +191,7 @@ Napi::Object Ops(Napi::Env env) {
   set("raiseAmbient", Op::kRaiseAmbient);
   set("landlock", Op::kLandlock);
   set("seccomp", Op::kSeccomp);
+  set("runIdMapHelper", Op::kRunIdMapHelper);
   return ops;
 }
 

@@ -139,6 +139,11 @@ enum class Op : uint32_t {
   // Child: install the classic-BPF program at str[0] (hex, num[0]
   // instructions) with seccomp(SECCOMP_SET_MODE_FILTER). The last step.
   kSeccomp = 40,
+  // Parent: run the setuid helper str[0] (newuidmap or newgidmap) with the
+  // child's pid and the map of the list at str[1] (num[1] strings, triples
+  // "inside outside count"), and wait for it. Exit status != 0 fails the
+  // step with EPERM, its status in the detail.
+  kRunIdMapHelper = 41,
 };
 
 // StatusRecord::detail of a failed filesystem step: which part failed.

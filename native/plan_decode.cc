@@ -7,7 +7,7 @@ namespace {
 
 using abi::Op;
 
-bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kSeccomp); }
+bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kRunIdMapHelper); }
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -17,7 +17,7 @@ int hex_digit(char c) {
 
 bool parent_op(Op op) {
   return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap ||
-         op == Op::kWriteCgroupProcs;
+         op == Op::kWriteCgroupProcs || op == Op::kRunIdMapHelper;
 }
 
 }  // namespace
@@ -192,6 +192,15 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         break;
       case Op::kJoinNamespace:
         if (step.fd < 0) return where + "join without an fd";
+        break;
+      case Op::kRunIdMapHelper:
+        maps_written = true;
+        if (step.str[0] == nullptr || record.num[1] < 3 || record.num[1] % 3 != 0 || record.num[1] > 3 * 340) {
+          return where + "id map helper needs a path and map triples";
+        }
+        out->lists.emplace_back();
+        if (!list_at(record.str[1], record.num[1], &out->lists.back())) return where + "bad id map list";
+        step.list[1] = out->lists.back().data();
         break;
       case Op::kWriteCgroupProcs:
         maps_written = true;  // a parent step the child must wait for, like the maps

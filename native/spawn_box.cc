@@ -1,11 +1,15 @@
-#include "spawn.h"
+#include "spawn_box.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include "child/executor.h"
 #include "clone.h"
@@ -40,8 +44,33 @@ int write_pid(int fd, pid_t pid) {
   return n < 0 ? errno : (n == len ? 0 : EIO);
 }
 
-int parent_step(const child::Step& step, pid_t pid, bool placed) {
+// newuidmap/newgidmap: setuid helpers that write ranges /etc/subuid and
+// /etc/subgid grant to an unprivileged user. Returns 0, an errno, or EPERM
+// with the helper's exit status in *detail.
+int run_id_map_helper(const child::Step& step, pid_t pid, int* detail) {
+  std::string pid_text = std::to_string(pid);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(step.str[0]));
+  argv.push_back(pid_text.data());
+  for (int i = 0; step.list[1][i] != nullptr; i++) argv.push_back(const_cast<char*>(step.list[1][i]));
+  argv.push_back(nullptr);
+  char* envp[] = {nullptr};
+  pid_t helper = -1;
+  int error = posix_spawn(&helper, step.str[0], nullptr, nullptr, argv.data(), envp);
+  if (error != 0) return error;
+  int status = 0;
+  while (waitpid(helper, &status, 0) < 0) {
+    if (errno != EINTR) return errno;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  *detail = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return EPERM;
+}
+
+int parent_step(const child::Step& step, pid_t pid, bool placed, int* detail) {
   switch (step.op) {
+    case Op::kRunIdMapHelper:
+      return run_id_map_helper(step, pid, detail);
     case Op::kWriteCgroupProcs:
       if (step.num[0] == 1 && placed) return 0;
       return write_pid(step.fd, pid);
@@ -107,11 +136,12 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   for (uint32_t i = 0; i < decoded.view.count; i++) {
     const child::Step& step = decoded.steps[i];
     if (step.side != abi::Side::kParent || step.op == Op::kClone) continue;
-    int error = parent_step(step, pid_t(cloned.pid), cloned.placed);
+    int detail = 0;
+    int error = parent_step(step, pid_t(cloned.pid), cloned.placed, &detail);
     if (error != 0) {
       sync_w.reset();
       kill_and_reap(pidfd.get());
-      return fail(int(i), error);
+      return fail(int(i), error, detail);
     }
   }
   if (sync_w) {

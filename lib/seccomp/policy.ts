@@ -1,0 +1,384 @@
+// Seccomp policies: the public types, their validation, and their resolution
+// for one architecture into the per-syscall decisions compile.ts turns into BPF.
+import * as os from 'node:os';
+
+import { CordonOptionError } from '../errors';
+import {
+  checkInteger,
+  checkString,
+  closest,
+  conflict,
+  invalidType,
+  invalidValue,
+  isPlainObject,
+  rejectUnknownKeys,
+} from '../internal/checks';
+import { ALL_SYSCALL_NAMES, archInfo, isKnownSyscall } from './arch';
+import type { SeccompArch } from './arch';
+import {
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_ERRNO,
+  SECCOMP_RET_KILL_PROCESS,
+  SECCOMP_RET_KILL_THREAD,
+  SECCOMP_RET_LOG,
+  SECCOMP_RET_TRAP,
+} from './bpf';
+import { DEFAULT_PROFILE, errnoValue } from './profile';
+import type { ArgTest } from './profile';
+
+/** An errno name as Node knows it (`os.constants.errno`): `'EPERM'`, `'ENOSYS'`, `'EACCES'`, ... */
+export type ErrnoName = keyof typeof os.constants.errno;
+
+/**
+ * What a filtered system call does:
+ * - `'allow'`: runs normally.
+ * - `'kill'`: the calling thread is killed by SIGSYS (SECCOMP_RET_KILL_THREAD); a
+ *   single-threaded process dies with it. Prefer `'kill-process'`: killing one
+ *   thread of a multi-threaded program leaves it in an undefined state.
+ * - `'kill-process'`: the whole process is killed by SIGSYS (SECCOMP_RET_KILL_PROCESS, Linux 4.14).
+ * - `'log'`: runs normally and is logged to the audit log / kernel log (Linux 4.14).
+ * - `'trap'`: a SIGSYS signal is sent to the thread instead (SECCOMP_RET_TRAP); a
+ *   program can catch it, the default disposition kills with a core dump.
+ * - `{ errno }`: the call does not run and fails with this errno (SECCOMP_RET_ERRNO):
+ *   a number from 1 to 4095 or a Node errno name (`{ errno: 'EPERM' }`).
+ */
+export type SeccompAction = 'allow' | 'kill' | 'kill-process' | 'log' | 'trap' | { readonly errno: number | ErrnoName };
+
+/** A denied system call with its own action (`{ errno: 'EPERM' }` when omitted). */
+export interface SeccompRule {
+  /** The system call's name as the kernel spells it (`'keyctl'`, `'umount2'`, `'newfstatat'`). */
+  readonly syscall: string;
+  readonly action?: SeccompAction;
+}
+
+/**
+ * The seccomp filter of a box, compiled in the parent before clone and installed
+ * by the child as its last step before exec.
+ *
+ * `mode: 'denylist'` (the default): every call is allowed except
+ * - those of the profile (`profile: 'default'`, the default; see DEFAULT_PROFILE:
+ *   kernel modules, kexec, reboot, swap, clock changes, the keyrings, bpf,
+ *   perf_event_open, userfaultfd, io_uring, file handles, mounts, new namespaces,
+ *   the TIOCSTI/TIOCLINUX ioctls, ...), which fail with EPERM (clone3 with ENOSYS),
+ *   less the names in `allow`, which lifts the profile's refusal of them
+ *   entirely (`allow: ['ioctl']` also drops its TIOCSTI/TIOCLINUX test);
+ * - those in `deny`, each with its action (`{ errno: 'EPERM' }` by default).
+ *
+ * `mode: 'allowlist'`: only the calls in `allow` are permitted; every other call
+ * gets `defaultAction` (`{ errno: 'EPERM' }` by default), or its `deny` action,
+ * or the profile's own errno when the profile names it (clone3 keeps ENOSYS, so
+ * that libc falls back to clone). The profile's argument tests still apply to
+ * the calls you permit (ioctl TIOCSTI/TIOCLINUX, namespace flags of clone and
+ * unshare); `profile: 'none'` drops them. `allow` must include `execve`: the
+ * filter is in force when cordon executes the payload.
+ *
+ * In both modes the program first checks the architecture (a call from any other
+ * ABI, e.g. i386 through int 0x80, kills the process) and on x86_64 refuses the
+ * x32 ABI the same way. Names are checked against the x86_64 and aarch64 tables:
+ * a name only the other architecture has (`open` on aarch64) is accepted and has
+ * no effect there, so one policy serves both.
+ */
+export interface SeccompPolicy {
+  /** `'denylist'` (the default) or `'allowlist'`: see above. */
+  readonly mode?: 'denylist' | 'allowlist';
+  /** The built-in set of refusals to start from: `'default'` (the default) or `'none'`. */
+  readonly profile?: 'default' | 'none';
+  /** Calls to refuse: a name (errno EPERM) or `{ syscall, action }`. */
+  readonly deny?: readonly (string | SeccompRule)[];
+  /** Denylist: calls the profile must not refuse. Allowlist: the calls permitted. */
+  readonly allow?: readonly string[];
+  /** Allowlist mode only: what a call not permitted does (`{ errno: 'EPERM' }` by default). */
+  readonly defaultAction?: SeccompAction;
+}
+
+/** A validated action: names resolved to numbers. */
+export type NormalizedAction = 'allow' | 'kill' | 'kill-process' | 'log' | 'trap' | { readonly errno: number };
+
+/** What validateSeccomp returns: every default filled in, actions normalized, a private copy. */
+export interface NormalizedSeccompPolicy extends SeccompPolicy {
+  readonly mode: 'denylist' | 'allowlist';
+  readonly profile: 'default' | 'none';
+  readonly deny: readonly { readonly syscall: string; readonly action: NormalizedAction }[];
+  readonly allow: readonly string[];
+  readonly defaultAction?: NormalizedAction;
+}
+
+const POLICY_KEYS = ['mode', 'profile', 'deny', 'allow', 'defaultAction'] as const;
+const RULE_KEYS = ['syscall', 'action'] as const;
+const ACTION_NAMES = ['allow', 'kill', 'kill-process', 'log', 'trap'] as const;
+const ERRNO_NAMES = Object.keys(os.constants.errno);
+/** The largest errno the kernel passes through (MAX_ERRNO). */
+const MAX_ERRNO = 4095;
+const EPERM: NormalizedAction = { errno: errnoValue('EPERM') };
+
+/**
+ * Checks a seccomp policy as given by a caller (or a JSON config) and returns a
+ * normalized copy. Throws a CordonOptionError naming the option at fault
+ * (`seccomp.deny[2].action.errno`) for unknown keys, unknown syscall names (with
+ * a guess), bad actions, repeated names and conflicts.
+ */
+export function validateSeccomp(value: unknown, option = 'seccomp'): NormalizedSeccompPolicy {
+  if (value === undefined) return { mode: 'denylist', profile: 'default', deny: [], allow: [] };
+  if (!isPlainObject(value)) throw invalidType(option, 'an object', value);
+  rejectUnknownKeys(value, POLICY_KEYS, option);
+
+  const mode = oneOf(`${option}.mode`, value.mode, ['denylist', 'allowlist'] as const) ?? 'denylist';
+  const profile = oneOf(`${option}.profile`, value.profile, ['default', 'none'] as const) ?? 'default';
+
+  const denied = new Map<string, string>();
+  const deny: { syscall: string; action: NormalizedAction }[] = [];
+  for (const [index, entry, where] of arrayEntries(`${option}.deny`, value.deny)) {
+    let syscall: string;
+    let action: NormalizedAction = EPERM;
+    if (typeof entry === 'string') {
+      syscall = checkSyscall(where, entry);
+    } else if (isPlainObject(entry)) {
+      rejectUnknownKeys(entry, RULE_KEYS, where);
+      syscall = checkSyscall(`${where}.syscall`, entry.syscall);
+      if (entry.action !== undefined) action = checkAction(`${where}.action`, entry.action);
+      if (action === 'allow') {
+        throw invalidValue(`${where}.action`, 'allow', `must not be 'allow' in a deny entry (list the call in ${option}.allow)`);
+      }
+    } else {
+      throw invalidType(where, 'a system call name or { syscall, action }', entry);
+    }
+    repeated(denied, syscall, where);
+    if (syscall === 'execve' && action !== 'log') {
+      throw conflict(
+        where,
+        `"${where}" cannot deny "execve": the filter is installed before cordon executes the payload, which could then never start`,
+      );
+    }
+    denied.set(syscall, where);
+    deny[index] = { syscall, action };
+  }
+
+  const allowed = new Map<string, string>();
+  const allow: string[] = [];
+  for (const [index, entry, where] of arrayEntries(`${option}.allow`, value.allow)) {
+    const syscall = checkSyscall(where, entry);
+    repeated(allowed, syscall, where);
+    const other = denied.get(syscall);
+    if (other !== undefined) {
+      throw conflict(where, `"${where}" allows "${syscall}", which "${other}" denies`);
+    }
+    allowed.set(syscall, where);
+    allow[index] = syscall;
+  }
+
+  let defaultAction: NormalizedAction | undefined;
+  if (value.defaultAction !== undefined) {
+    if (mode !== 'allowlist') {
+      throw conflict(
+        `${option}.defaultAction`,
+        `"${option}.defaultAction" applies only with ${option}.mode 'allowlist': ` +
+          'in denylist mode every call not denied is allowed',
+      );
+    }
+    defaultAction = checkAction(`${option}.defaultAction`, value.defaultAction);
+    if (defaultAction === 'allow') {
+      throw invalidValue(`${option}.defaultAction`, 'allow', "must not be 'allow' (that is denylist mode)");
+    }
+  }
+
+  if (mode === 'allowlist' && !allowed.has('execve')) {
+    throw conflict(
+      `${option}.allow`,
+      `In allowlist mode "${option}.allow" must include "execve": ` +
+        'the filter is installed before cordon executes the payload',
+    );
+  }
+
+  const result: NormalizedSeccompPolicy = { mode, profile, deny, allow };
+  return defaultAction === undefined ? result : { ...result, defaultAction };
+}
+
+function oneOf<T extends string>(option: string, value: unknown, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalidType(option, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, value);
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  const guess = closest(value, choices);
+  throw new CordonOptionError(
+    'ERR_INVALID_ARG_VALUE',
+    option,
+    `The "${option}" option must be one of ${choices.map((c) => `'${c}'`).join(', ')}. ` +
+      `Received ${JSON.stringify(value.slice(0, 80))}${guess === undefined ? '' : `. Did you mean '${guess}'?`}`,
+  );
+}
+
+function* arrayEntries(option: string, value: unknown): Generator<[number, unknown, string]> {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) throw invalidType(option, 'an array', value);
+  for (let index = 0; index < value.length; index++) yield [index, value[index] as unknown, `${option}[${index}]`];
+}
+
+function repeated(seen: Map<string, string>, syscall: string, where: string): void {
+  const first = seen.get(syscall);
+  if (first !== undefined) throw invalidValue(where, syscall, `repeats the system call of "${first}"`);
+}
+
+function checkSyscall(option: string, value: unknown): string {
+  const name = checkString(option, value);
+  if (isKnownSyscall(name)) return name;
+  const guess = closest(name, ALL_SYSCALL_NAMES);
+  throw new CordonOptionError(
+    'ERR_INVALID_ARG_VALUE',
+    option,
+    `The "${option}" option must name a Linux system call (of x86_64 or aarch64). ` +
+      `Received ${JSON.stringify(name.slice(0, 80))}${guess === undefined ? '' : `. Did you mean "${guess}"?`}`,
+  );
+}
+
+function checkAction(option: string, value: unknown): NormalizedAction {
+  const expected = `one of ${ACTION_NAMES.map((name) => `'${name}'`).join(', ')} or { errno }`;
+  if (typeof value === 'string') {
+    if ((ACTION_NAMES as readonly string[]).includes(value)) return value as NormalizedAction;
+    const guess = closest(value, ACTION_NAMES);
+    throw new CordonOptionError(
+      'ERR_INVALID_ARG_VALUE',
+      option,
+      `The "${option}" option must be ${expected}. ` +
+        `Received ${JSON.stringify(value.slice(0, 80))}${guess === undefined ? '' : `. Did you mean '${guess}'?`}`,
+    );
+  }
+  if (!isPlainObject(value)) throw invalidType(option, expected, value);
+  rejectUnknownKeys(value, ['errno'], option);
+  const errno: unknown = value.errno;
+  const where = `${option}.errno`;
+  if (typeof errno === 'number') return { errno: checkInteger(where, errno, 1, MAX_ERRNO) };
+  if (typeof errno === 'string') {
+    const number = (os.constants.errno as Record<string, number | undefined>)[errno];
+    if (number !== undefined && Object.hasOwn(os.constants.errno, errno)) return { errno: number };
+    const guess = closest(errno, ERRNO_NAMES);
+    throw new CordonOptionError(
+      'ERR_INVALID_ARG_VALUE',
+      where,
+      `The "${where}" option must be an errno number or name. ` +
+        `Received ${JSON.stringify(errno.slice(0, 80))}${guess === undefined ? '' : `. Did you mean '${guess}'?`}`,
+    );
+  }
+  throw invalidType(where, 'an errno number (1 to 4095) or name (EPERM)', errno);
+}
+
+/** The SECCOMP_RET_* value of an action. */
+export function actionValue(action: NormalizedAction): number {
+  switch (action) {
+    case 'allow':
+      return SECCOMP_RET_ALLOW;
+    case 'kill':
+      return SECCOMP_RET_KILL_THREAD;
+    case 'kill-process':
+      return SECCOMP_RET_KILL_PROCESS;
+    case 'log':
+      return SECCOMP_RET_LOG;
+    case 'trap':
+      return SECCOMP_RET_TRAP;
+    default:
+      return (SECCOMP_RET_ERRNO | (action.errno & 0xffff)) >>> 0;
+  }
+}
+
+/** One argument test of a resolved call, with the value it returns when it matches. */
+export interface ResolvedArgTest extends ArgTest {
+  /** SECCOMP_RET_* value. */
+  ret: number;
+}
+
+/** What the program does for one system call of the target architecture. */
+export interface ResolvedSyscall {
+  syscall: string;
+  nr: number;
+  /** What the call returns (SECCOMP_RET_* value) when no argument test matches, or always. */
+  ret: number;
+  /** Argument tests in order: the first that matches decides. */
+  when?: ResolvedArgTest[];
+  /** Which part of the policy decided it. */
+  source: 'profile' | 'deny' | 'allow';
+}
+
+/** A policy resolved for one architecture: what compile.ts turns into BPF. */
+export interface ResolvedSeccomp {
+  arch: SeccompArch;
+  auditArch: number;
+  mode: 'denylist' | 'allowlist';
+  /** What a call from another architecture (or the x32 ABI) returns. */
+  badArchRet: number;
+  /** x86_64: calls with __X32_SYSCALL_BIT (other than nr -1) return badArchRet. */
+  x32Bit: number | undefined;
+  /** What every call not in `syscalls` returns. */
+  defaultRet: number;
+  /** Calls decided otherwise than defaultRet, by number. */
+  syscalls: ResolvedSyscall[];
+}
+
+/** Resolves a (validated or raw) policy for one architecture. */
+export function resolveSeccomp(policy: unknown, arch?: SeccompArch): ResolvedSeccomp {
+  const info = archInfo(arch);
+  const valid = validateSeccomp(policy);
+  const table = info.syscalls;
+  const allowSet = new Set(valid.allow);
+  const explicit = new Map(valid.deny.map((rule) => [rule.syscall, rule.action]));
+  const decided = new Map<string, ResolvedSyscall>();
+  const decide = (name: string, entry: Omit<ResolvedSyscall, 'syscall' | 'nr'>): void => {
+    const nr = table.get(name);
+    if (nr === undefined) return; // a name of the other architecture
+    decided.set(name, { syscall: name, nr, ...entry });
+  };
+
+  const allowRet = SECCOMP_RET_ALLOW;
+  const defaultRet =
+    valid.mode === 'allowlist' ? actionValue(valid.defaultAction ?? EPERM) : allowRet;
+
+  if (valid.profile === 'default') {
+    for (const entry of DEFAULT_PROFILE) {
+      const refused = actionValue({ errno: errnoValue(entry.errno) });
+      for (const name of entry.syscalls) {
+        if (explicit.has(name)) continue;
+        const listed = allowSet.has(name);
+        if (valid.mode === 'denylist') {
+          if (listed) continue;
+          if (entry.when === undefined) decide(name, { ret: refused, source: 'profile' });
+          else decide(name, { ret: allowRet, when: entry.when.map((t) => ({ ...t, ret: refused })), source: 'profile' });
+        } else if (listed) {
+          // Allowlist: permitted, under the profile's argument tests if it has any.
+          if (entry.when === undefined) decide(name, { ret: allowRet, source: 'allow' });
+          else decide(name, { ret: allowRet, when: entry.when.map((t) => ({ ...t, ret: refused })), source: 'profile' });
+        } else if (entry.when === undefined) {
+          // Not permitted: the profile's own errno (clone3 keeps ENOSYS).
+          decide(name, { ret: refused, source: 'profile' });
+        }
+      }
+    }
+  }
+  for (const rule of valid.deny) decide(rule.syscall, { ret: actionValue(rule.action), source: 'deny' });
+  if (valid.mode === 'allowlist') {
+    for (const name of valid.allow) if (!decided.has(name)) decide(name, { ret: allowRet, source: 'allow' });
+  }
+
+  const syscalls = [...decided.values()]
+    .filter((entry) => entry.when !== undefined || entry.ret !== defaultRet)
+    .sort((a, b) => a.nr - b.nr);
+  return {
+    arch: info.arch,
+    auditArch: info.auditArch,
+    mode: valid.mode,
+    badArchRet: SECCOMP_RET_KILL_PROCESS,
+    x32Bit: info.x32Bit,
+    defaultRet,
+    syscalls,
+  };
+}
+
+/** A key equal for policies that compile alike: defaults filled, errno names as numbers, lists sorted. */
+export function canonicalKey(policy: NormalizedSeccompPolicy): string {
+  const deny = [...policy.deny]
+    .sort((a, b) => (a.syscall < b.syscall ? -1 : a.syscall > b.syscall ? 1 : 0))
+    .map((rule) => [rule.syscall, rule.action]);
+  return JSON.stringify([
+    policy.mode,
+    policy.profile,
+    [...policy.allow].sort(),
+    deny,
+    policy.mode === 'allowlist' ? (policy.defaultAction ?? EPERM) : null,
+  ]);
+}
