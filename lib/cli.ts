@@ -10,6 +10,8 @@ import { CordonError, CordonOptionError } from './errors';
 import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, RootfsOption, SpawnIsolatedOptions } from './options';
 import { NAMESPACE_NAMES } from './options';
 import type { CgroupLimits, IoDeviceLimit } from './cgroups/limits';
+import type { CapabilityName, RlimitValue } from './credentials';
+import type { LandlockAccess, LandlockScope } from './landlock';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
 
@@ -61,6 +63,16 @@ Cgroup (any of these gives the box a cgroup of its own; sizes take K, M, G):
   --io-weight N
   --io-max MAJ:MIN:KEY=N[,KEY=N]  KEY: rbps wbps riops wiops; repeatable
   --cpuset-cpus LIST, --cpuset-mems LIST
+
+Credentials and limits:
+  --cap NAME              keep a capability (e.g. CAP_NET_BIND_SERVICE); repeatable
+  --group GID             a supplementary group; repeatable
+  --allow-new-privileges  leave no_new_privs off
+  --rlimit NAME=SOFT[:HARD]  e.g. nofile=1024:4096, core=unlimited; repeatable
+  --umask OCTAL, --nice N, --oom-score-adj N
+  --landlock-read PATH, --landlock-write PATH, --landlock-exec PATH   repeatable
+  --landlock-bind PORT, --landlock-connect PORT, --landlock-scope SCOPE   repeatable
+  --landlock-required     fail if the kernel cannot enforce all of it
 `;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -114,6 +126,20 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
       'no-die-with-parent': { type: 'boolean' },
       'no-new-session': { type: 'boolean' },
       'allow-host-credentials': { type: 'boolean' },
+      cap: { type: 'string', multiple: true },
+      group: { type: 'string', multiple: true },
+      'allow-new-privileges': { type: 'boolean' },
+      rlimit: { type: 'string', multiple: true },
+      umask: { type: 'string' },
+      nice: { type: 'string' },
+      'oom-score-adj': { type: 'string' },
+      'landlock-read': { type: 'string', multiple: true },
+      'landlock-write': { type: 'string', multiple: true },
+      'landlock-exec': { type: 'string', multiple: true },
+      'landlock-bind': { type: 'string', multiple: true },
+      'landlock-connect': { type: 'string', multiple: true },
+      'landlock-scope': { type: 'string', multiple: true },
+      'landlock-required': { type: 'boolean' },
       cgroup: { type: 'boolean' },
       'cgroup-parent': { type: 'string' },
       'memory-max': { type: 'string' },
@@ -178,6 +204,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values['no-die-with-parent']) options.dieWithParent = false;
   if (values['no-new-session']) options.newSession = false;
   if (values['allow-host-credentials']) options.allowHostCredentials = true;
+  credentialsFromFlags(values, options);
   const cgroup = cgroupFromFlags(values, options.cgroup);
   if (cgroup !== undefined) options.cgroup = cgroup;
   if (values['cgroup-parent'] !== undefined) options.cgroupParent = values['cgroup-parent'];
@@ -186,6 +213,46 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (mounts.length > 0) options.mounts = [...(options.mounts ?? []), ...mounts];
   options.stdio = 'inherit';
   return { options, command: split < 0 ? positionals : [...positionals, ...argv.slice(split + 1)] };
+}
+
+function credentialsFromFlags(values: Record<string, string | string[] | boolean | undefined>, options: Mutable<SpawnIsolatedOptions>): void {
+  const list = (key: string): string[] => (values[key] as string[] | undefined) ?? [];
+  const text = (key: string): string | undefined => values[key] as string | undefined;
+  if (list('cap').length > 0) options.capabilities = list('cap') as CapabilityName[];
+  if (list('group').length > 0) options.groups = list('group').map(Number);
+  if (values['allow-new-privileges'] === true) options.allowNewPrivileges = true;
+  if (list('rlimit').length > 0) {
+    const rlimits: Record<string, RlimitValue> = { ...(options.rlimits ?? {}) };
+    for (const spec of list('rlimit')) {
+      const [name, value] = spec.split('=');
+      if (name === undefined || value === undefined) fail(`--rlimit wants NAME=SOFT[:HARD], got ${JSON.stringify(spec)}`);
+      const parse = (v: string): number | 'unlimited' => (v === 'unlimited' ? 'unlimited' : Number(v));
+      const [soft = '', hard] = value.split(':');
+      rlimits[name] = hard === undefined ? parse(soft) : { soft: parse(soft), hard: parse(hard) };
+    }
+    options.rlimits = rlimits;
+  }
+  if (text('umask') !== undefined) options.umask = Number.parseInt(text('umask')!, 8);
+  if (text('nice') !== undefined) options.nice = Number(text('nice'));
+  if (text('oom-score-adj') !== undefined) options.oomScoreAdj = Number(text('oom-score-adj'));
+  const paths = [
+    ...list('landlock-read').map((path) => ({ path, access: ['read'] as LandlockAccess[] })),
+    ...list('landlock-write').map((path) => ({ path, access: ['read', 'write'] as LandlockAccess[] })),
+    ...list('landlock-exec').map((path) => ({ path, access: ['read', 'execute'] as LandlockAccess[] })),
+  ];
+  const bind = list('landlock-bind').map(Number);
+  const connect = list('landlock-connect').map(Number);
+  const scopes = list('landlock-scope') as LandlockScope[];
+  if (paths.length + bind.length + connect.length + scopes.length > 0 || values['landlock-required'] === true) {
+    options.landlock = {
+      ...(options.landlock ?? {}),
+      ...(paths.length > 0 ? { paths: [...(options.landlock?.paths ?? []), ...paths] } : {}),
+      ...(bind.length > 0 ? { bindTcp: bind } : {}),
+      ...(connect.length > 0 ? { connectTcp: connect } : {}),
+      ...(scopes.length > 0 ? { scopes } : {}),
+      ...(values['landlock-required'] === true ? { mode: 'required' as const } : {}),
+    };
+  }
 }
 
 function size(flag: string, text: string): number | 'max' {

@@ -108,6 +108,19 @@ t.test('run: cgroup flags', { skip: process.geteuid() !== 0 && 'root only: no de
   t.match(badLimit.stderr, /cgroup\.cpu\.weight/);
 });
 
+t.test('run: credential, limit and Landlock flags', async (t) => {
+  const result = cordon([
+    'run', '--rlimit', 'nofile=100:200', '--umask', '077', '--nice', '3', '--cap', 'CAP_NET_BIND_SERVICE',
+    '--landlock-exec', '/', '--landlock-write', '/tmp', '--landlock-write', '/dev/null', '--',
+    '/bin/sh', '-c', 'ulimit -n; umask; nice; grep CapAmb /proc/self/status; echo x > /tmp/x && echo ok; echo y > /dev/shm/y 2>/dev/null || echo denied',
+  ]);
+  t.equal(result.status, 0, result.stderr);
+  t.same(result.stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' ')), ['100', '0077', '3', 'CapAmb: 0000000000000400', 'ok', 'denied']);
+  const bad = cordon(['run', '--rlimit', 'nofile', '--', '/bin/true']);
+  t.equal(bad.status, 125);
+  t.match(bad.stderr, /--rlimit wants NAME=SOFT/);
+});
+
 t.test('probe: text and JSON', async (t) => {
   const text = cordon(['probe']);
   t.equal(text.status, 0, text.stderr);

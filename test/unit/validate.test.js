@@ -94,11 +94,34 @@ const classes = [
   ['hidepid unknown', ['/bin/true', [], { mounts: [{ type: 'proc', target: '/p', hidepid: 2 }] }], 'ERR_INVALID_ARG_VALUE', 'mounts[0].hidepid'],
   ['file content not a string', ['/bin/true', [], { mounts: [{ type: 'file', target: '/f', content: Buffer.from('x') }] }], 'ERR_INVALID_ARG_TYPE', 'mounts[0].content'],
   ['sysfs without a net namespace', ['/bin/true', [], { namespaces: { net: 'host' }, mounts: [{ type: 'sysfs', target: '/sys' }] }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'mounts[0]'],
+  ['groups not an array', ['/bin/true', [], { groups: 5 }], 'ERR_INVALID_ARG_TYPE', 'groups'],
+  ['group out of range', ['/bin/true', [], { groups: [-1] }], 'ERR_INVALID_ARG_VALUE', 'groups[0]'],
+  ['unknown capability', ['/bin/true', [], { capabilities: ['CAP_FLY'] }], 'ERR_INVALID_ARG_VALUE', 'capabilities[0]'],
+  ['capability not a string', ['/bin/true', [], { capabilities: [10] }], 'ERR_INVALID_ARG_TYPE', 'capabilities[0]'],
+  ['unknown rlimit', ['/bin/true', [], { rlimits: { files: 10 } }], 'ERR_CORDON_UNKNOWN_OPTION', 'rlimits.files'],
+  ['negative rlimit', ['/bin/true', [], { rlimits: { nofile: -1 } }], 'ERR_INVALID_ARG_VALUE', 'rlimits.nofile'],
+  ['soft above hard', ['/bin/true', [], { rlimits: { nofile: { soft: 10, hard: 5 } } }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'rlimits.nofile'],
+  ['umask out of range', ['/bin/true', [], { umask: 0o1000 }], 'ERR_INVALID_ARG_VALUE', 'umask'],
+  ['nice out of range', ['/bin/true', [], { nice: 20 }], 'ERR_INVALID_ARG_VALUE', 'nice'],
+  ['oomScoreAdj out of range', ['/bin/true', [], { oomScoreAdj: 1001 }], 'ERR_INVALID_ARG_VALUE', 'oomScoreAdj'],
+  ['allowNewPrivileges not a boolean', ['/bin/true', [], { allowNewPrivileges: 'yes' }], 'ERR_INVALID_ARG_TYPE', 'allowNewPrivileges'],
+  ['landlock empty', ['/bin/true', [], { landlock: {} }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'landlock'],
+  ['landlock unknown access', ['/bin/true', [], { landlock: { paths: [{ path: '/', access: ['fly'] }] } }], 'ERR_INVALID_ARG_VALUE', 'landlock.paths[0].access[0]'],
+  ['landlock relative path', ['/bin/true', [], { landlock: { paths: [{ path: 'usr', access: ['read'] }] } }], 'ERR_INVALID_ARG_VALUE', 'landlock.paths[0].path'],
+  ['landlock bad port', ['/bin/true', [], { landlock: { connectTcp: [70000] } }], 'ERR_INVALID_ARG_VALUE', 'landlock.connectTcp[0]'],
+  ['landlock bad mode', ['/bin/true', [], { landlock: { scopes: ['signal'], mode: 'strict' } }], 'ERR_INVALID_ARG_VALUE', 'landlock.mode'],
+  ['landlock unknown scope', ['/bin/true', [], { landlock: { scopes: ['ptrace'] } }], 'ERR_INVALID_ARG_VALUE', 'landlock.scopes[0]'],
+  ['cgroup limit unknown', ['/bin/true', [], { cgroup: { memory: { maxx: 1 } } }], 'ERR_CORDON_UNKNOWN_OPTION', 'cgroup.memory.maxx'],
+  ['cgroupParent without cgroup', ['/bin/true', [], { cgroupParent: '/sys/fs/cgroup/x' }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'cgroupParent'],
 ];
 
 for (const [name, args, code, option, message] of classes) {
   t.test(name, async (t) => rejects(t, args, code, option, message));
 }
+
+t.test('an unprivileged box cannot set groups', { skip: process.geteuid() === 0 && 'root may' }, async (t) => {
+  rejects(t, ['/bin/true', [], { groups: [0] }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'groups', /denies setgroups/);
+});
 
 t.test('root without a user namespace needs allowHostCredentials', { skip: process.geteuid() !== 0 && 'only a root caller would run as real root' }, async (t) => {
   rejects(t, ['/bin/true', [], { namespaces: { user: 'host' } }], 'ERR_INVALID_ARG_VALUE', 'namespaces.user', /real root/);
