@@ -24,16 +24,18 @@ async function main() {
     return 0;
   }
   const plan = budget(opts);
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const run = await runSuite(opts, plan);
   const machine = describeMachine(run.ctx);
   const targets = evaluateTargets(run.results, run.payloads);
-  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = `node benchmarks/index.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
 
   console.log(`cordon spawn benchmark — ${date}`);
   console.log(`${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, ${machine.euid === 0 ? 'root' : `uid ${machine.euid}`}`);
+  const c = run.ctx.cordon;
+  console.log(`cordon ${c.version ?? ''} at ${c.root}${c.commit ? `, commit ${c.commit}${c.uncommitted ? ' + uncommitted changes' : ''}` : ''}`);
   console.log(terminalReport(run, targets));
-  console.log(`\n(${run.durationS.toFixed(0)} s)`);
+  console.log(`\n(${run.durationS.toFixed(0)} s; 1-minute load average ${run.load.before.toFixed(2)} before, ${run.load.after.toFixed(2)} after)`);
 
   if (opts.write) {
     const outDir = path.resolve(opts.out ?? path.join(__dirname, 'results'));
@@ -44,14 +46,16 @@ async function main() {
       quick: opts.quick,
       durationS: run.durationS,
       machine,
+      cordon: run.ctx.cordon,
       budget: plan,
       payloads: run.payloads.map(({ id, label, path: file }) => ({ id, label, path: file })),
       memory: run.memory,
+      load: run.load,
       targets,
       results: run.results,
     };
     fs.writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(json, null, 1)}\n`);
-    fs.writeFileSync(path.join(outDir, 'latency.svg'), latencySvg(run, `cordon spawn latency — ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, ${date}`));
+    fs.writeFileSync(path.join(outDir, 'latency.svg'), latencySvg(run, 'cordon spawn latency', `${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, ${date}${opts.quick ? ' (quick run)' : ''}`));
     const written = [path.join(outDir, 'latest.json'), path.join(outDir, 'latency.svg')];
     // A quick or filtered run is a smoke test, not a result worth committing.
     if (!opts.quick && !opts.cases && !opts.payloads && !opts.samples) {

@@ -17,7 +17,7 @@
  *   tput ID MODE C MINN MINMS
  *                          keep C spawns in flight until at least MINN have
  *                          finished and MINMS milliseconds have passed
- *                          -> tput COUNT ELAPSED_NS FAILURES
+ *                          -> tput COUNT ELAPSED_NS FAILURES FIRST_FAILED_STATUS
  *   probe ID MODE          one spawn with stdout+stderr captured
  *                          -> probe STATUS HEX_OUTPUT
  *   unshare-mounts         a private mount namespace for this helper -> ok
@@ -212,10 +212,11 @@ static void cmd_tput(struct command *c, int vfork_mode, long conc, long min_n, l
   uint64_t t0 = now_ns();
   uint64_t min_ns = (uint64_t)min_ms * 1000000ull;
   long inflight = 0, done = 0, failures = 0;
+  int first_status = 0;
   for (long i = 0; i < conc; i++) {
     pid_t pid = start(argv_for(c), vfork_mode, -1);
     if (pid < 0) {
-      failures++;
+      if (failures++ == 0) first_status = -(int)-pid;
       break;
     }
     inflight++;
@@ -230,18 +231,18 @@ static void cmd_tput(struct command *c, int vfork_mode, long conc, long min_n, l
     }
     inflight--;
     done++;
-    if (status_code(status) != 0) failures++;
+    if (status_code(status) != 0 && failures++ == 0) first_status = status_code(status);
     last = now_ns();
     if (failures == 0 && (last - t0 < min_ns || done + inflight < min_n)) {
       pid_t next = start(argv_for(c), vfork_mode, -1);
       if (next < 0) {
-        failures++;
+        if (failures++ == 0) first_status = -(int)-next;
       } else {
         inflight++;
       }
     }
   }
-  reply("tput %ld %llu %ld", done, (unsigned long long)(last - t0), failures);
+  reply("tput %ld %llu %ld %d", done, (unsigned long long)(last - t0), failures, first_status);
 }
 
 static void cmd_probe(struct command *c, int vfork_mode) {

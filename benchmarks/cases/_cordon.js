@@ -19,7 +19,7 @@ function alone(ns, order) {
     requires: (ctx) =>
       ns === 'user' || ctx.isRoot
         ? null
-        : `rootless, a ${ns} namespace without a user namespace needs root; run the suite as root`,
+        : `rootless, a new ${ns} namespace without a new user namespace needs root; run the suite as root`,
   };
 }
 

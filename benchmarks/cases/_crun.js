@@ -1,6 +1,7 @@
 // A minimal OCI bundle for `crun run`: the payload as process, a read-only
 // bind of the host's / as the root (made once in the spawn-helper's own
-// mount namespace), /proc, and pid/net/ipc/uts/mount/cgroup namespaces.
+// mount namespace), /proc, a tmpfs /dev, and pid/net/ipc/uts/mount/cgroup
+// namespaces.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -54,7 +55,12 @@ function bundle(payload, ctx) {
     },
     root: { path: path.join(ctx.tmp, 'crun-rootfs'), readonly: true },
     hostname: 'crun',
-    mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      // A /dev of its own, as bwrap's --dev: with the host's /dev shared,
+      // concurrent runs race creating /dev/ptmx ("File exists").
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    ],
     linux: { namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type })) },
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));

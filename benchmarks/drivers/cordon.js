@@ -2,8 +2,15 @@
 // from the spawnIsolated() call to `box.exited` resolving; cordon's own
 // split of it (spawnMs: until the payload exec'd, runMs: exec to exit seen)
 // is kept as well.
+//
+// Case fields: options (an object, or (ctx, payload) => object) merged over
+// { stdio: 'ignore' }; file (optional, (ctx, payload) => path): the path
+// to run inside the box when it differs from the payload's; feature (optional): the cordon feature the options
+// need. If cordon rejects them as an unknown option, the case is reported
+// as "not yet measurable: <feature> not implemented" instead of failing, so
+// it starts measuring by itself once the feature lands.
 'use strict';
-const { Skip } = require('../lib/skip');
+const { Skip, notImplemented } = require('../lib/skip');
 const loop = require('../lib/node-loop');
 
 module.exports = {
@@ -12,14 +19,16 @@ module.exports = {
     const { spawnIsolated } = require(ctx.cordonRoot);
     const extra = typeof caseDef.options === 'function' ? caseDef.options(ctx, payload) : caseDef.options ?? {};
     const options = { stdio: 'ignore', ...extra };
+    const file = caseDef.file ? caseDef.file(ctx, payload) : payload.path;
     const startOne = async () => {
-      const result = await spawnIsolated(payload.path, [], options).exited;
-      if (result.code !== 0) throw new Error(`${payload.path} exited with ${result.signal ?? result.code}`);
+      const result = await spawnIsolated(file, [], options).exited;
+      if (result.code !== 0) throw new Error(`${file} exited with ${result.signal ?? result.code}`);
       return result;
     };
     try {
       await startOne();
     } catch (error) {
+      if (caseDef.feature && error.code === 'ERR_CORDON_UNKNOWN_OPTION') throw notImplemented(caseDef.feature);
       throw new Skip(`cordon cannot run it here: ${error.message}`);
     }
     return {

@@ -12,6 +12,7 @@ const USAGE = `usage: node benchmarks/index.js [flags]
   --rounds N         round-robin rounds for latency
   --tput-ms MS       minimum duration of one throughput measurement
   --out DIR          where results go (default benchmarks/results)
+  --cordon DIR       measure the cordon package in DIR (built) instead of this checkout
   --help`;
 
 function parseArgs(argv, env = process.env) {
@@ -25,6 +26,7 @@ function parseArgs(argv, env = process.env) {
     rounds: null,
     tputMs: null,
     out: null,
+    cordon: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -48,6 +50,7 @@ function parseArgs(argv, env = process.env) {
       case '--rounds': opts.rounds = int(); break;
       case '--tput-ms': opts.tputMs = int(); break;
       case '--out': opts.out = value(); break;
+      case '--cordon': opts.cordon = value(); break;
       case '--help': case '-h': opts.help = true; break;
       default: throw new Error(`unknown flag ${arg}\n${USAGE}`);
     }
@@ -58,7 +61,7 @@ function parseArgs(argv, env = process.env) {
 /** Sample counts and durations for a full run and for --quick. */
 function budget(opts) {
   const base = opts.quick
-    ? { rounds: 4, minSamples: 8, maxSamples: 40, latencyBudgetMs: 120, warmup: 2, tputMs: 30, tputRounds: 1, concurrency: [1, 8, 64] }
+    ? { rounds: 4, minSamples: 8, maxSamples: 40, latencyBudgetMs: 120, warmup: 2, tputMs: 20, tputRounds: 1, concurrency: [1, 8, 64] }
     : { rounds: 20, minSamples: 60, maxSamples: 400, latencyBudgetMs: 1100, warmup: 5, tputMs: 220, tputRounds: 2, concurrency: [1, 8, 64] };
   if (opts.rounds) base.rounds = opts.rounds;
   if (opts.samples) {

@@ -56,8 +56,11 @@ class HelperClient {
   }
 
   async throughput(id, mode, concurrency, minCount, minMs) {
-    const [, count, ns, failures] = (await this.request(`tput ${id} ${mode} ${concurrency} ${minCount} ${minMs}`)).split(' ');
-    return { count: Number(count), ns: Number(ns), failures: Number(failures) };
+    const reply = await this.request(`tput ${id} ${mode} ${concurrency} ${minCount} ${minMs}`);
+    const [, count, ns, failures, status] = reply.split(' ').map(Number);
+    const result = { count, ns, failures };
+    if (failures > 0) result.error = `${failures} of ${count} spawns failed (the first with status ${status})`;
+    return result;
   }
 
   /** One spawn with its output captured: { status, output }. */

@@ -13,7 +13,10 @@
 //   requires(ctx)        optional: a reason string if it cannot run here
 //   notImplemented       optional: the cordon feature it needs; the case is
 //                        listed as "not yet measurable" instead of run
-//   ...plus what its driver reads (options, argv, mode, helper).
+//   feature              optional (cordon driver): the feature its options
+//                        need; "not yet measurable" if cordon rejects them
+//                        as an unknown option, measured once it accepts them
+//   ...plus what its driver reads (options, file, argv, mode, helper).
 // Files whose name starts with '_' are shared helpers, not cases.
 'use strict';
 const fs = require('node:fs');
@@ -34,7 +37,7 @@ function loadCases() {
       }
       if (!caseDef.notImplemented && !caseDef.driver) throw new Error(`benchmarks/cases/${file}: missing "driver"`);
       if (cases.some((c) => c.id === caseDef.id)) throw new Error(`benchmarks/cases/${file}: duplicate id ${caseDef.id}`);
-      cases.push({ heap: 'normal', order: 500, ...caseDef, file });
+      cases.push({ heap: 'normal', order: 500, ...caseDef, source: file });
     }
   }
   return cases.sort((a, b) => GROUP_ORDER[a.group] - GROUP_ORDER[b.group] || a.order - b.order || a.id.localeCompare(b.id));

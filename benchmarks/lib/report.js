@@ -19,6 +19,9 @@ function rowsFor(results, payloadId) {
   const others = [];
   for (const r of results) {
     if (r.payload !== payloadId) continue;
+    for (const [concurrency, slot] of Object.entries(r.throughput ?? {})) {
+      if (slot.error) others.push({ label: 'throughput failed', title: `${r.title}, concurrency ${concurrency}`, reason: slot.error });
+    }
     if (r.stats) {
       rows.push([
         r.title, String(r.stats.n), ms(r.stats.median), ms(r.stats.p90), ms(r.stats.p99),

@@ -5,11 +5,12 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 
 const { buildNative, which } = require('./build');
 const { loadCases, loadDriver } = require('./registry');
 const { WorkerClient } = require('./worker-client');
-const { summarize, median } = require('./stats');
+const { summarize, median, pairedRatio } = require('./stats');
 
 const HEAP_BALLAST_MB = 150;
 /** Kept even when --cases filters them out: the ratios and targets need them. */
@@ -21,8 +22,42 @@ function log(message) {
   process.stderr.write(`${message}\n`);
 }
 
-function makeContext() {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-bench-'));
+/**
+ * A scratch directory for the helper, the tiny payload and crun's bundles.
+ * Not under /tmp when avoidable: a box with a root filesystem gets a
+ * private tmpfs at /tmp and would not see a payload there.
+ */
+function scratchDir() {
+  for (const base of ['/var/tmp', os.tmpdir()]) {
+    try {
+      return fs.mkdtempSync(path.join(base, 'cordon-bench-'));
+    } catch {
+      // try the next
+    }
+  }
+  throw new Error('bench: cannot create a scratch directory in /var/tmp or the tmpdir');
+}
+
+/** Which cordon is measured: version, commit, and whether its sources differ from the commit. */
+function describeCordon(root) {
+  const info = { root };
+  try {
+    info.version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+  } catch {
+    // not a package
+  }
+  const git = (...args) => spawnSync('git', ['-C', root, ...args], { encoding: 'utf8' });
+  const head = git('rev-parse', '--short=12', 'HEAD');
+  if (head.status === 0) {
+    info.commit = head.stdout.trim();
+    const dirty = git('status', '--porcelain', '--', 'lib', 'native', 'binding.gyp');
+    info.uncommitted = dirty.status === 0 && dirty.stdout.trim() !== '';
+  }
+  return info;
+}
+
+function makeContext(opts) {
+  const tmp = scratchDir();
   // Boxes of a root caller run as uid 65534 on the host: they must be able
   // to reach and execute the payload built here.
   fs.chmodSync(tmp, 0o755);
@@ -41,13 +76,15 @@ function makeContext() {
     native,
     payloads,
     isRoot: process.geteuid?.() === 0,
-    cordonRoot: path.resolve(__dirname, '..', '..'),
+    /** More directories to remove at the end. */
+    scratch: [],
+    cordonRoot: path.resolve(opts.cordon ?? path.join(__dirname, '..', '..')),
   };
 }
 
 /** What a worker process needs of the context (it must survive JSON). */
 function workerContext(ctx) {
-  return { tmp: ctx.tmp, tools: ctx.tools, isRoot: ctx.isRoot, cordonRoot: ctx.cordonRoot, native: { helper: null } };
+  return { tmp: ctx.tmp, tools: ctx.tools, isRoot: ctx.isRoot, cordonRoot: ctx.cordonRoot };
 }
 
 function cleanup(ctx) {
@@ -61,6 +98,7 @@ function cleanup(ctx) {
   } catch (error) {
     log(`note: left ${ctx.tmp} in place (${error.message})`);
   }
+  for (const dir of ctx.scratch) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 function rotate(list, by) {
@@ -71,8 +109,10 @@ function rotate(list, by) {
 
 async function runSuite(opts, budget) {
   const started = now();
+  const loadBefore = os.loadavg();
   const elapsed = () => `${(Number(now() - started) / 1e9).toFixed(0)}s`;
-  const ctx = makeContext();
+  const ctx = makeContext(opts);
+  ctx.cordon = describeCordon(ctx.cordonRoot);
   const cases = loadCases();
   const payloads = ctx.payloads.filter((p) => !opts.payloads || opts.payloads.includes(p.id));
   const selected = cases.filter((c) => !opts.cases || opts.cases.test(c.id) || ALWAYS.has(c.id));
@@ -85,19 +125,25 @@ async function runSuite(opts, budget) {
   };
 
   const combos = [];
+  // Ctrl-C: the helpers and workers get it too; leave no scratch behind.
+  const onInterrupt = () => {
+    cleanup(ctx);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
   try {
     log(`bench: ${selected.length} cases x ${payloads.length} payloads, ${opts.quick ? 'quick' : 'full'} run; tmp ${ctx.tmp}`);
     // Open every pair: a probe spawn, which may skip it with a reason, then warm-up.
     for (const caseDef of selected) {
       for (const payload of payloads) {
-        const combo = { caseDef, payload, key: `${caseDef.id}@${payload.id}`, status: 'ok', samples: [], spawnMs: [], runMs: [], tput: {} };
+        const combo = { caseDef, payload, key: `${caseDef.id}@${payload.id}`, status: 'ok', samples: [], roundMedians: [], spawnMs: [], runMs: [], tput: {} };
         combos.push(combo);
         if (caseDef.notImplemented) {
           combo.status = 'not-implemented';
           combo.reason = `${caseDef.notImplemented} not implemented`;
           continue;
         }
-        const reason = payload.missing ?? (caseDef.payloads && !caseDef.payloads.includes(payload.id) ? 'not run with this payload' : caseDef.requires?.(ctx));
+        const reason = payload.missing ?? (caseDef.payloads && !caseDef.payloads.includes(payload.id) ? `runs only with the ${caseDef.payloads.join(', ')} payload` : caseDef.requires?.(ctx));
         if (reason) {
           combo.status = 'skipped';
           combo.reason = reason;
@@ -112,7 +158,7 @@ async function runSuite(opts, budget) {
           const calibration = await combo.runner.trial(3);
           combo.estimateMs = median(calibration.ns) / 1e6;
         } catch (error) {
-          combo.status = error.skip ? 'skipped' : 'failed';
+          combo.status = error.skip ? error.kind : 'failed';
           combo.reason = error.message;
           combo.runner = undefined;
           continue;
@@ -138,6 +184,7 @@ async function runSuite(opts, budget) {
         try {
           const result = await combo.runner.trial(combo.perRound);
           combo.samples.push(...result.ns.map((ns) => ns / 1e6));
+          combo.roundMedians[round] = median(result.ns) / 1e6;
           if (result.spawnMs) combo.spawnMs.push(...result.spawnMs);
           if (result.runMs) combo.runMs.push(...result.runMs);
         } catch (error) {
@@ -146,15 +193,18 @@ async function runSuite(opts, budget) {
       }
     }
 
-    // Throughput at each concurrency, also round-robin.
+    // Throughput: each round visits every pair and, for it, every
+    // concurrency in turn, so that a noisy stretch hits all levels alike.
     if (opts.tput) {
-      for (const concurrency of budget.concurrency) {
-        const minCount = Math.max(4, opts.quick ? concurrency : 2 * concurrency);
-        for (let round = 0; round < budget.tputRounds; round++) {
-          log(`[${elapsed()}] throughput, concurrency ${concurrency}, round ${round + 1}/${budget.tputRounds}`);
-          for (const combo of rotate(active(), round * 5 + concurrency)) {
+      for (let round = 0; round < budget.tputRounds; round++) {
+        log(`[${elapsed()}] throughput round ${round + 1}/${budget.tputRounds} (concurrency ${budget.concurrency.join(', ')})`);
+        for (const combo of rotate(active(), round * 5 + 3)) {
+          for (const concurrency of budget.concurrency) {
+            // A smoke run has no time for 64 slow spawns in flight.
+            if (opts.quick && concurrency > 8 && combo.estimateMs > 5) continue;
             const slot = (combo.tput[concurrency] ??= { count: 0, ns: 0, failures: 0 });
             if (slot.failures > 0) continue;
+            const minCount = Math.max(4, opts.quick ? concurrency : 2 * concurrency);
             try {
               const result = await combo.runner.throughput(concurrency, minCount, budget.tputMs);
               slot.count += result.count;
@@ -165,12 +215,20 @@ async function runSuite(opts, budget) {
               slot.failures++;
               slot.error = error.message;
             }
+            if (slot.error) log(`  throughput failed: ${combo.key} at concurrency ${concurrency}: ${slot.error}`);
           }
         }
       }
     }
   } finally {
-    for (const combo of combos) await combo.runner?.close?.();
+    process.removeListener('SIGINT', onInterrupt);
+    for (const combo of combos) {
+      try {
+        await combo.runner?.close();
+      } catch {
+        // a worker that died has nothing left to close
+      }
+    }
     loadDriver('helper').closeAll(ctx);
     for (const worker of Object.values(workers)) worker.memory = await worker.request('memory').catch(() => undefined);
     for (const worker of Object.values(workers)) worker.close();
@@ -190,6 +248,7 @@ async function runSuite(opts, budget) {
     if (combo.samples.length > 0) {
       out.stats = summarize(combo.samples);
       out.samplesMs = combo.samples.map((v) => Math.round(v * 1e4) / 1e4);
+      out.roundMediansMs = combo.roundMedians;
     }
     if (combo.spawnMs.length > 0) {
       out.cordonSplit = { spawnMsMedian: median(combo.spawnMs), runMsMedian: median(combo.runMs) };
@@ -210,22 +269,23 @@ async function runSuite(opts, budget) {
   return {
     ctx,
     payloads,
+    rounds: budget.rounds,
+    // Other work on the machine while the suite ran: 1-minute load averages.
+    load: { before: loadBefore[0], after: os.loadavg()[0] },
     results,
     memory,
     durationS: Number(now() - started) / 1e9,
   };
 }
 
-/** Each median as a multiple of C fork+exec's and child_process.spawn's, same payload. */
+/** Each case against C fork+exec and child_process.spawn of the same payload. */
 function addRatios(results) {
-  const medianOf = (id, payload) => results.find((r) => r.id === id && r.payload === payload)?.stats?.median;
+  const find = (id, payload) => results.find((r) => r.id === id && r.payload === payload);
   for (const result of results) {
     if (!result.stats) continue;
-    const forkExec = medianOf('c-fork-exec', result.payload);
-    const childProcess = medianOf('node-child-process', result.payload);
     result.ratios = {
-      forkExec: forkExec ? result.stats.median / forkExec : null,
-      childProcess: childProcess ? result.stats.median / childProcess : null,
+      forkExec: pairedRatio(result, find('c-fork-exec', result.payload)),
+      childProcess: pairedRatio(result, find('node-child-process', result.payload)),
     };
   }
 }

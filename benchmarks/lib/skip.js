@@ -2,11 +2,18 @@
 'use strict';
 
 class Skip extends Error {
-  constructor(reason) {
+  constructor(reason, kind = 'skipped') {
     super(reason);
     this.name = 'Skip';
     this.skip = true;
+    /** 'skipped', or 'not-implemented' when cordon lacks the feature the case needs. */
+    this.kind = kind;
   }
 }
 
-module.exports = { Skip };
+/** The case needs a cordon feature that does not exist (yet). */
+function notImplemented(feature) {
+  return new Skip(`${feature} not implemented`, 'not-implemented');
+}
+
+module.exports = { Skip, notImplemented };

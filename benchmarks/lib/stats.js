@@ -33,4 +33,22 @@ function median(values) {
   return quantile([...values].sort((a, b) => a - b), 0.5);
 }
 
-module.exports = { quantile, summarize, median };
+/**
+ * How many times slower `a` is than `b`, paired by round: in each round both
+ * ran within seconds of each other, so the ratio of that round's medians cancels
+ * the machine's slow drifts; the result is the median of those ratios.
+ * (Falls back to the ratio of overall medians without round data.)
+ */
+function pairedRatio(a, b) {
+  if (!a?.stats || !b?.stats) return null;
+  const ratios = [];
+  const rounds = Math.min(a.roundMediansMs?.length ?? 0, b.roundMediansMs?.length ?? 0);
+  for (let r = 0; r < rounds; r++) {
+    const x = a.roundMediansMs[r];
+    const y = b.roundMediansMs[r];
+    if (x > 0 && y > 0) ratios.push(x / y);
+  }
+  return ratios.length > 0 ? median(ratios) : a.stats.median / b.stats.median;
+}
+
+module.exports = { quantile, summarize, median, pairedRatio };

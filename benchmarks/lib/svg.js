@@ -8,7 +8,7 @@ const LABEL_W = 330;
 const RIGHT_PAD = 90;
 const ROW_H = 20;
 const PANEL_GAP = 54;
-const TOP = 58;
+const TOP = 90;
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const n = (x) => x.toFixed(1);
@@ -34,7 +34,7 @@ function niceAbove(v) {
   return [1, 2, 5, 10].map((m) => m * 10 ** e).find((c) => c >= v);
 }
 
-function latencySvg(run, title) {
+function latencySvg(run, title, subtitle = '') {
   const measured = run.results.filter((r) => r.stats);
   if (measured.length === 0) return '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="40"><text x="10" y="25">no data</text></svg>\n';
   const lo = niceBelow(Math.min(...measured.map((r) => r.stats.p1)));
@@ -84,7 +84,8 @@ function latencySvg(run, title) {
 </style>
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="10" y="22" class="title">${esc(title)}</text>
-<text x="10" y="40" class="sub">Spawn call to exit observed, ms, log scale. Box: p25–p75; thick line: median; dot: p90; whiskers: p1–p99. Right: median. Grey: baselines, orange: peer tools, blue: cordon.</text>
+<text x="10" y="40" class="sub">${esc(subtitle)}</text>
+<text x="10" y="58" class="sub">Spawn call to exit observed, ms, log scale. Box: p25–p75; thick line: median; dot: p90; whiskers: p1–p99. Right: median. Grey: baselines, orange: peer tools, blue: cordon.</text>
 ${parts.join('\n')}
 <text x="${LABEL_W + plotW / 2}" y="${height - 12}" class="tick">milliseconds (log scale)</text>
 </svg>

@@ -22,7 +22,7 @@ class WorkerClient {
       if (!waiter) return;
       this.pending.delete(message.id);
       if (message.error === undefined) waiter.resolve(message.result);
-      else waiter.reject(message.skip ? new Skip(message.error) : new Error(message.error));
+      else waiter.reject(message.skip ? new Skip(message.error, message.skip) : new Error(message.error));
     });
     this.proc.on('exit', (code, signal) => {
       for (const waiter of this.pending.values()) waiter.reject(new Error(`worker ${name} exited (${signal ?? code})`));

@@ -25,15 +25,15 @@ function growHeap(mb) {
   }
 }
 
-const before = process.memoryUsage();
+const beforeBallast = process.memoryUsage();
 growHeap(ballastMb);
 globalThis.gc?.();
-const after = process.memoryUsage();
+const atStart = process.memoryUsage();
 
 async function handle(message) {
   switch (message.op) {
     case 'memory':
-      return { before, after: process.memoryUsage(), ballastMb, settled: after };
+      return { ballastMb, beforeBallast, atStart, atEnd: process.memoryUsage() };
     case 'open': {
       const caseDef = cases.get(message.caseId);
       if (!caseDef) throw new Error(`no case ${message.caseId}`);
@@ -57,7 +57,7 @@ async function handle(message) {
 process.on('message', (message) => {
   handle(message).then(
     (result) => process.send({ id: message.id, result }),
-    (error) => process.send({ id: message.id, error: error.message, skip: Boolean(error.skip) }),
+    (error) => process.send({ id: message.id, error: error.message, skip: error.skip ? error.kind : undefined }),
   );
 });
 process.on('disconnect', () => process.exit(0));
