@@ -19,6 +19,13 @@
 // full rule language (64-bit and masked comparisons, every ABI, notify
 // actions); and its tree dispatch and jump layout are cordon's to get right,
 // which is why the interpreter tests cover every syscall number.
+import { archInfo } from './arch';
+import type { SeccompArch } from './arch';
+import { encodeProgram } from './bpf';
+import { generateProgram } from './compile';
+import { canonicalKey, resolveSeccomp, validateSeccomp } from './policy';
+import type { SeccompPolicy } from './policy';
+
 export type { SeccompArch } from './arch';
 export { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from './arch';
 export {
@@ -46,13 +53,6 @@ export type {
 } from './policy';
 export { SYSCALLS_AARCH64 } from './syscalls-aarch64';
 export { SYSCALLS_X86_64 } from './syscalls-x86_64';
-
-import { archInfo } from './arch';
-import type { SeccompArch } from './arch';
-import { encodeProgram } from './bpf';
-import { generateProgram } from './compile';
-import { canonicalKey, resolveSeccomp, validateSeccomp } from './policy';
-import type { SeccompPolicy } from './policy';
 
 /**
  * Compiles a policy for `arch` (the host's by default) into the `sock_filter`
