@@ -43,7 +43,8 @@
             "native/clone.cc",
             "native/exit_watch.cc",
             "native/probe.cc",
-            "native/host/idmap.cc"
+            "native/host/idmap.cc",
+            "native/host/sockets.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import type { NativeExitWatch } from '../types/native';
 import type { BoxCgroup, CgroupStats, OomEvent, OomWatcher } from './cgroups/box';
 import type { LandlockReport } from './landlock';
+import type { ListenSocket } from './network';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
@@ -143,6 +144,8 @@ export class Box extends EventEmitter<BoxEvents> {
     process.nextTick(() => this.emit('spawn'));
   }
 
+  /** The listening sockets handed to the box (the `listen` option). */
+  sockets: ListenSocket[] = [];
   /** What the box's Landlock ruleset enforces, when it has one. */
   landlock: LandlockReport | undefined = undefined;
 

@@ -118,7 +118,7 @@ export function processLimitSteps(credentials: ResolvedCredentials): PlanStep[] 
 }
 
 /**
- * The OOM score goes first, before any id changes: a changed euid makes the
+ * The OOM score goes first, before the ids change: a changed euid makes the
  * process non-dumpable, and its /proc files then belong to the host's root.
  */
 export function oomScoreSteps(credentials: ResolvedCredentials): PlanStep[] {

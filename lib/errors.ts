@@ -143,6 +143,11 @@ const HINTS: HintRule[] = [
           'ranges need newuidmap/newgidmap and /etc/subuid, /etc/subgid',
   },
   {
+    kind: 'seccomp',
+    code: 'EACCES',
+    hint: () => 'installing a seccomp filter needs no_new_privs (allowNewPrivileges: false) or CAP_SYS_ADMIN',
+  },
+  {
     kind: 'idhelper',
     code: 'EPERM',
     hint: () => 'newuidmap/newgidmap refused the map: check /etc/subuid and /etc/subgid for this user',

@@ -17,3 +17,10 @@ export type {
   StdioEntry,
   StdioOptions,
 } from './options';
+export type { ListenEntry } from './network';
+export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';
+export type { CapabilityName, RlimitName, RlimitValue } from './credentials';
+export type { CgroupLimits, MemoryLimits, CpuLimits, PidsLimits, IoLimits, IoDeviceLimit, CpusetLimits } from './cgroups/limits';
+export type { CgroupStats, OomEvent } from './cgroups/box';
+export type { MountEntry, RootfsOption } from './options';
+export type { SeccompPolicy, SeccompAction, SeccompRule } from './seccomp';

@@ -4,6 +4,8 @@ import type { Stream } from 'node:stream';
 import type { CgroupLimits } from './cgroups/limits';
 import type { CapabilityName, RlimitName, RlimitValue } from './credentials';
 import type { LandlockOptions } from './landlock';
+import type { ListenEntry } from './network';
+import type { SeccompPolicy } from './seccomp';
 
 /** The kinds of Linux namespace a box can have. */
 export type NamespaceName = 'user' | 'pid' | 'mount' | 'net' | 'ipc' | 'uts' | 'cgroup' | 'time';
@@ -140,6 +142,24 @@ export interface SpawnIsolatedOptions {
   readonly oomScoreAdj?: number;
   /** A Landlock ruleset: the paths and ports the payload may use. See LandlockOptions. */
   readonly landlock?: LandlockOptions;
+  /**
+   * Listening sockets for the payload, as fds 3, 4, ... with `LISTEN_FDS`,
+   * `LISTEN_PID` (the payload's pid as it sees it) and `LISTEN_FDNAMES`
+   * (systemd socket activation). cordon binds them as the caller, so a box
+   * with no network of its own serves the host through them.
+   */
+  readonly listen?: readonly ListenEntry[];
+  /**
+   * The payload's seccomp filter. Default: cordon's default profile, which
+   * refuses what a tenant never needs (kernel modules, kexec, reboot, swap,
+   * bpf, perf_event_open, the keyring, userfaultfd, io_uring,
+   * open_by_handle_at, clock changes, mount and namespace calls, TIOCSTI and
+   * TIOCLINUX ioctls, ...) with EPERM. `allow` and `deny` adjust it,
+   * `mode: 'allowlist'` inverts it; `false` installs none. The filter is
+   * compiled once per policy in the parent and installed right before the
+   * payload's execve.
+   */
+  readonly seccomp?: SeccompPolicy | false;
 }
 
 /**

@@ -4,6 +4,8 @@ import { oomScoreSteps, processLimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep } from './landlock';
+import { listenEnv } from './network';
+import { compileCached } from './seccomp';
 import type { NamespaceName } from './options';
 import type { OpName } from './internal/plan-abi';
 import { DEFAULT_PATH, type ValidatedOptions } from './validate';
@@ -62,6 +64,10 @@ export interface RuntimeFds {
   namespaces: Partial<Record<NamespaceName, number>>;
   /** The init binary, when the plan uses one. */
   init?: number;
+  /** Names of the listening sockets at fds 3 and up, for LISTEN_FDNAMES. */
+  listenNames?: readonly string[];
+  /** Box fds to make blocking (sockets taken from Node's event loop). */
+  blocking?: ReadonlySet<number>;
   /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1) and the cgroup.procs files to write the pid to. */
   cgroup?: {
     dirFd: number;
@@ -254,12 +260,20 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
 
   runtime.stdio.forEach((source, target) => {
     if (source === undefined) return;
-    steps.push({ op: 'installFd', name: `install fd ${target}`, syscall: 'dup3', kind: 'fd', slot: slot(source), num: [target] });
+    steps.push({
+      op: 'installFd', name: `install fd ${target}`, syscall: 'dup3', kind: 'fd', slot: slot(source),
+      num: [target, runtime.blocking?.has(target) ? 1 : 0],
+    });
   });
   steps.push({ op: 'closeOtherFds', name: 'close other fds', syscall: 'close_range', kind: 'fd' });
+  if (options.seccomp !== undefined) {
+    const program = compileCached(options.seccomp);
+    steps.push({ op: 'seccomp', name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp', str: [program.toString('hex')], num: [program.length / 8] });
+  }
 
   const argv = [options.argv0, ...options.args];
-  const envp = Object.entries(options.env).map(([key, value]) => `${key}=${value}`);
+  const env = runtime.listenNames && runtime.listenNames.length > 0 ? { ...options.env, ...listenEnv(runtime.listenNames) } : options.env;
+  const envp = Object.entries(env).map(([key, value]) => `${key}=${value}`);
   const candidates = execCandidates(options.file, options.env);
   const lists = [argv, envp, candidates] as const;
   if (options.init) {

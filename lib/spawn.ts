@@ -8,6 +8,7 @@ import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { prepareUpperLayer } from './filesystem';
+import { openListenSockets } from './network';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
@@ -202,6 +203,18 @@ export function spawnIsolated(
     const runtime: RuntimeFds = { stdio: [], namespaces: openNamespaces(validated, ledger) };
     const stdio = setupStdio(validated.stdio, ledger);
     runtime.stdio = stdio.childFds;
+    let listenParentSide: string[] = [];
+    if (validated.listen.length > 0) {
+      const owner = boxRootOnHost(validated, { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 });
+      const sockets = openListenSockets(validated.listen, ledger, owner);
+      sockets.fds.forEach((fd, i) => {
+        stdio.childFds[3 + i] = fd;
+      });
+      runtime.listenNames = sockets.names;
+      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' ? [3 + i] : [])));
+      box.sockets = sockets.sockets;
+      listenParentSide = sockets.parentSide;
+    }
     if (validated.init) runtime.init = openInit();
     let cgroup: BoxCgroup | undefined;
     if (validated.cgroup !== undefined) {
@@ -222,7 +235,9 @@ export function spawnIsolated(
     const encoded = encodePlan(plan);
     const result = binding.spawn(encoded.buffer, encoded.fds);
     // The box holds its own copies now; ours of its ends go at once.
-    for (const name of stdio.childSide) ledger.releaseOne(name);
+    for (const name of [...stdio.childSide, ...listenParentSide]) ledger.releaseOne(name);
+    // A handed-over net.Server is the box's now: the parent must stop accepting.
+    for (const entry of validated.listen) if (entry.kind === 'server') entry.server.close();
     for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);
     if (cgroup !== undefined) {
       ledger.releaseOne(CGROUP_LEDGER.dirFd);

@@ -31,6 +31,8 @@ import { validateLimits, type CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
+import { validateListen, type ResolvedListen } from './network';
+import { validateSeccomp, type SeccompPolicy } from './seccomp';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -68,6 +70,8 @@ export interface ValidatedOptions {
   cgroupParent: string | undefined;
   credentials: ResolvedCredentials;
   landlock: ResolvedLandlock | undefined;
+  listen: ResolvedListen[];
+  seccomp: SeccompPolicy | undefined;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -78,7 +82,7 @@ const MAX_MAP_LINES = 340;
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
   'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
-  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock',
+  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen', 'seccomp',
 ];
 
 function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined): ResolvedNamespace {
@@ -311,6 +315,16 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     if (unmapped !== undefined) throw conflict('groups', `gid ${unmapped} is not mapped by gidMap`);
   }
   const landlock = validateLandlock(o.landlock);
+  const listen = validateListen(o.listen);
+  // A filter needs no_new_privs to install (the payload has no CAP_SYS_ADMIN
+  // left): with new privileges allowed there is no default filter.
+  if (o.seccomp !== undefined && o.seccomp !== false && credentials.allowNewPrivileges) {
+    throw conflict('seccomp', 'a seccomp filter needs no_new_privs: it cannot be combined with allowNewPrivileges');
+  }
+  const seccomp = o.seccomp === false || credentials.allowNewPrivileges ? undefined : validateSeccomp(o.seccomp, 'seccomp');
+  if (listen.length > 0 && stdio.length > 3) {
+    throw conflict('listen', 'listen sockets are fds 3 and up (LISTEN_FDS): stdio may then have only 0, 1 and 2');
+  }
   const rootfs = validateRootfs(o.rootfs);
   const mounts = validateMounts(o.mounts);
   if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
@@ -352,5 +366,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     cgroupParent,
     credentials,
     landlock,
+    listen,
+    seccomp,
   };
 }

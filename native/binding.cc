@@ -1,6 +1,7 @@
 // The only file that includes napi.h: unpacks arguments, calls the native
 // core, returns plain values. Errors are built in TypeScript from numbers.
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -8,6 +9,7 @@
 
 #include "clone.h"
 #include "exit_watch.h"
+#include "host/sockets.h"
 #include "plan_abi.h"
 #include "probe.h"
 #include "spawn_box.h"
@@ -136,6 +138,32 @@ Napi::Value ForceRung(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
+  std::string address = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int backlog = info[2].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), host::listen_tcp(address.c_str(), port, backlog));
+}
+
+Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int mode = info[1].As<Napi::Number>().Int32Value();
+  int uid = info[2].As<Napi::Number>().Int32Value();
+  int gid = info[3].As<Napi::Number>().Int32Value();
+  int backlog = info[4].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), host::listen_unix(path.c_str(), mode, uid, gid, backlog));
+}
+
+Napi::Value LocalPort(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return Napi::Number::New(info.Env(), -errno);
+  int port = address.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port)
+                                           : ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  return Napi::Number::New(info.Env(), port);
+}
+
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
   siginfo_t status{};
@@ -223,6 +251,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
+  exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));
+  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix));
+  exports.Set("localPort", Napi::Function::New(env, LocalPort));
   return exports;
 }
 

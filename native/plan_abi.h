@@ -56,7 +56,8 @@ enum class Op : uint32_t {
   // Child: chdir(str[0]).
   kChdir = 14,
   // Child: make fd num[0] refer to fd slot `fd` (all kInstallFd steps are
-  // applied together so a source may be any number, even a target's).
+  // applied together so a source may be any number, even a target's);
+  // num[1] == 1 also clears O_NONBLOCK on it.
   kInstallFd = 15,
   // Child: mark every fd above the control fds close-on-exec. After the
   // kInstallFd group the status pipe is at (highest target + 1) and the init's

@@ -165,6 +165,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       }
       case Op::kSeccomp: {
         if (step.str[0] == nullptr) return where + "missing program";
+        if (i + 2 != header.step_count) return where + "seccomp must come right before the exec";
         const int64_t instructions = record.num[0];
         if (instructions < 1 || instructions > 4096) return where + "a BPF program has 1 to 4096 instructions";
         const char* hex = step.str[0];
@@ -259,10 +260,19 @@ void finish_init_argv(DecodedPlan* decoded) {
   const char* const* payload_argv = exec.list[0];
   auto& owned = decoded->owned_strings;
   owned = {"cordon-init", std::to_string(status_fd), std::to_string(exit_fd),
-           std::to_string(decoded->view.count - 1), std::to_string(exec.num[2]), "--"};
+           std::to_string(decoded->view.count - 1), std::to_string(exec.num[2]), "--", "--seccomp", ""};
   std::vector<const char*> argv;
   for (int k = 0; k < 5; k++) argv.push_back(owned[k].c_str());
   for (int i = 0; candidates[i] != nullptr; i++) argv.push_back(candidates[i]);
+  // The payload's seccomp filter is the init's to install, in the payload's
+  // process just before its execve: the init itself stays unfiltered.
+  const uint32_t last = decoded->view.count - 1;
+  if (last > 0 && decoded->steps[last - 1].op == Op::kSeccomp) {
+    owned[7] = std::to_string(last - 1);
+    argv.push_back(owned[6].c_str());
+    argv.push_back(owned[7].c_str());
+    argv.push_back(decoded->steps[last - 1].str[0]);
+  }
   argv.push_back(owned[5].c_str());
   for (int i = 0; payload_argv[i] != nullptr; i++) argv.push_back(payload_argv[i]);
   argv.push_back(nullptr);

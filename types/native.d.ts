@@ -68,6 +68,12 @@ export interface NativeBinding {
   forceRung(rung: number): void;
   /** Waits for the process behind pidfd to end and reaps it (blocking): 0 or -errno. */
   reap(pidfd: number): number;
+  /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */
+  listenTcp(host: string, port: number, backlog: number): number;
+  /** A listening Unix socket at path with mode and owner (-1: unchanged): the fd, or -errno. */
+  listenUnix(path: string, mode: number, uid: number, gid: number, backlog: number): number;
+  /** The local port of a bound socket, or -errno. */
+  localPort(fd: number): number;
   /** Landlock ABI version, or -errno. */
   landlockAbi(): number;
 }

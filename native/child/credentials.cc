@@ -45,6 +45,10 @@ int drop_capabilities(uint64_t keep) {
     if (keep & (uint64_t(1) << cap)) continue;
     long r = sys::sc(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0);
     if (r == -EINVAL) break;  // past the last capability this kernel knows
+    // An unprivileged caller without a user namespace holds no capability
+    // to drop, nor CAP_SETPCAP to shrink the bounding set; no_new_privs
+    // keeps exec from granting any.
+    if (r == -EPERM) break;
     if (r < 0) return as_errno(r);
   }
   long r = sys::sc(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);

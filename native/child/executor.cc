@@ -110,7 +110,7 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       return apply_landlock(uint64_t(step.num[0]), uint64_t(step.num[1]), uint64_t(step.num[2]), step.list[0], step.fd,
                             detail);
     case abi::Op::kSeccomp:
-      return install_seccomp(step.blob, uint64_t(step.num[0]));
+      return 0;  // installed by exec_payload (or the init) right before execve
     case abi::Op::kSetNoNewPrivs:
       return set_no_new_privs();
     case abi::Op::kSetSid:
@@ -140,6 +140,34 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
   }
 }
 
+// Socket activation: LISTEN_PID is the payload's pid as it sees it, known
+// only here. lib/ reserves "LISTEN_PID=" plus ten digits; the digits are
+// written over them (envp lives in the parent's copy of the plan, which
+// exec copies).
+void patch_listen_pid(const char* const* envp) {
+  static const char kName[] = "LISTEN_PID=";
+  for (int i = 0; envp[i] != nullptr; i++) {
+    const char* entry = envp[i];
+    int k = 0;
+    while (kName[k] != '\0' && entry[k] == kName[k]) k++;
+    if (kName[k] != '\0') continue;
+    char* digits = const_cast<char*>(entry) + k;
+    int length = 0;
+    while (digits[length] != '\0') length++;
+    long pid = sys::sc(__NR_getpid);
+    char text[12];
+    int n = 0;
+    do {
+      text[n++] = char('0' + pid % 10);
+      pid /= 10;
+    } while (pid > 0 && n < int(sizeof text));
+    if (n > length) return;
+    for (int j = 0; j < n; j++) digits[j] = text[n - 1 - j];
+    digits[n] = '\0';
+    return;
+  }
+}
+
 [[noreturn]] void exec_payload(const PlanView& plan, const ControlFds& control, uint32_t index) {
   const Step& step = plan.steps[index];
   // CLONE_CLEAR_SIGHAND resets handled signals but keeps ignored ones, and
@@ -148,12 +176,20 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
   unblock_all_signals();
   int detail = 0;
   int error;
+  if (step.op == abi::Op::kExec && index > 0 && plan.steps[index - 1].op == abi::Op::kSeccomp) {
+    // The filter goes on last, so nothing cordon does needs to be allowed by
+    // it but execve itself. (With an init, the init installs it instead.)
+    const Step& filter = plan.steps[index - 1];
+    int error = install_seccomp(filter.blob, uint64_t(filter.num[0]));
+    if (error != 0) fail(control.status_fd, index - 1, filter.op, error);
+  }
   if (step.op == abi::Op::kExecInit) {
     // The init reports a failed payload exec on the same pipe, so it keeps it.
     sys::sc(__NR_fcntl, control.status_fd, F_SETFD, 0);
     error = exec_fd(step.fd, step.list[0], step.list[1]);
     detail = -1;  // the init itself did not start
   } else {
+    patch_listen_pid(step.list[1]);
     error = exec_candidates(step.list[2], step.list[0], step.list[1], &detail);
   }
   fail(control.status_fd, index, step.op, error, detail);

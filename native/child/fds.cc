@@ -45,6 +45,13 @@ int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step
     *failed_step = i;
     long r = sys::sc(__NR_dup3, lifted[n++], step.num[0], 0);
     if (r < 0) return as_errno(r);
+    if (step.num[1] == 1) {
+      // A socket handed over from Node's event loop is non-blocking; the
+      // payload expects the default. (The flag lives in the shared open file
+      // description: lib/ closes the parent's copy right after the spawn.)
+      long flags = sys::sc(__NR_fcntl, step.num[0], F_GETFL);
+      if (flags >= 0) sys::sc(__NR_fcntl, step.num[0], F_SETFL, flags & ~long(O_NONBLOCK));
+    }
   }
   // The status pipe stays close-on-exec (EOF tells the parent exec worked);
   // the exit pipe must survive into the init.

@@ -134,9 +134,23 @@ void check_decoded(const DecodedPlan& p, size_t fd_count) {
     }
     const bool exec = s.op == Op::kExec || s.op == Op::kExecInit;
     FUZZ_ASSERT(exec == (i + 1 == p.steps.size()));
+    // Which list slot an op may carry, and with how many strings.
+    auto list_count = [&](int k) -> int64_t {
+      if (exec) return s.num[k];
+      if (k == 1 && (s.op == Op::kMountFs || s.op == Op::kRunIdMapHelper)) return s.num[1];
+      if (k == 0 && s.op == Op::kSetGroups) return s.num[0];
+      if (k == 0 && s.op == Op::kLandlock) return s.num[3];
+      return -1;
+    };
     for (int k = 0; k < 3; k++) {
+      const int64_t expected = list_count(k);
       if (!exec) {
-        FUZZ_ASSERT(s.list[k] == nullptr);
+        if (expected < 0 || s.list[k] == nullptr) {
+          FUZZ_ASSERT(s.list[k] == nullptr || expected >= 0);
+          continue;
+        }
+        size_t n = check_list(p, s.list[k], true);
+        FUZZ_ASSERT(int64_t(n) == expected);
         continue;
       }
       FUZZ_ASSERT(s.list[k] != nullptr);
@@ -145,6 +159,7 @@ void check_decoded(const DecodedPlan& p, size_t fd_count) {
       if (n > 0) FUZZ_ASSERT(s.list[k][0] == s.str[k]);
     }
     if (exec) FUZZ_ASSERT(s.num[0] >= 1 && s.num[2] >= 1);
+    FUZZ_ASSERT((s.blob != nullptr) == (s.op == Op::kSeccomp));
     if (s.op == Op::kInstallFd) {
       FUZZ_ASSERT(!install_closed);
       FUZZ_ASSERT(s.fd >= 0);

@@ -1,0 +1,180 @@
+// Socket handoff: listening sockets made (or given) on the host side and
+// passed to the box as fds 3 and up, with systemd's socket-activation
+// variables, so a server in a box without a network of its own serves the
+// host. cordon binds as the caller: a root supervisor can hand out port 80.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+import { CordonError, errnoName } from './errors';
+import { checkAbsolutePath, checkInteger, checkString, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { native } from './internal/native';
+import type { Ledger } from './internal/resources';
+
+/** A listening socket for the box (see SpawnIsolatedOptions.listen). */
+export type ListenEntry =
+  /** A net.Server that is listening already: the box gets its socket, and cordon closes the server (the box accepts from then on). */
+  | net.Server
+  /** An open listening socket fd of the caller (not closed by cordon). */
+  | { readonly fd: number; readonly name?: string }
+  /** A TCP socket cordon binds: `host` default 127.0.0.1; `backlog` default 511. */
+  | { readonly port: number; readonly host?: string; readonly name?: string; readonly backlog?: number }
+  /**
+   * A Unix socket cordon makes at `path` (its directory too, if missing),
+   * owned by `owner` (host ids; default: the box's root as the host sees
+   * it), mode `mode` (default 0o660); removed when the box ends.
+   */
+  | { readonly path: string; readonly mode?: number; readonly owner?: { readonly uid: number; readonly gid: number }; readonly name?: string; readonly backlog?: number };
+
+export type ResolvedListen =
+  | { kind: 'server'; server: net.Server; name: string }
+  | { kind: 'fd'; fd: number; name: string }
+  | { kind: 'tcp'; host: string; port: number; backlog: number; name: string }
+  | { kind: 'unix'; path: string; mode: number; owner: { uid: number; gid: number } | undefined; backlog: number; name: string };
+
+const NAME = /^[A-Za-z0-9_.-]{1,255}$/;
+
+function checkName(option: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  const name = checkString(option, value);
+  if (!NAME.test(name)) throw invalidValue(option, name, 'must be letters, digits, "_", "." or "-" (LISTEN_FDNAMES separates names with ":")');
+  return name;
+}
+
+export function validateListen(value: unknown): ResolvedListen[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidType('listen', 'an array of sockets', value);
+  if (value.length > 64) throw invalidValue('listen', value.length, 'may have at most 64 sockets');
+  return value.map((entry: unknown, i): ResolvedListen => {
+    const at = `listen[${i}]`;
+    if (entry instanceof net.Server) {
+      if (!entry.listening) throw invalidValue(at, 'net.Server', 'must be listening already');
+      return { kind: 'server', server: entry, name: 'server' };
+    }
+    if (!isPlainObject(entry)) throw invalidType(at, 'a net.Server, { fd }, { port, host } or { path }', entry);
+    if ('fd' in entry) {
+      rejectUnknownKeys(entry, ['fd', 'name'], at);
+      return { kind: 'fd', fd: checkInteger(`${at}.fd`, entry.fd, 0, 0x7fffffff), name: checkName(`${at}.name`, entry.name, 'fd') };
+    }
+    if ('port' in entry) {
+      rejectUnknownKeys(entry, ['port', 'host', 'name', 'backlog'], at);
+      const port = checkInteger(`${at}.port`, entry.port, 0, 65535);
+      const host = entry.host === undefined ? '127.0.0.1' : checkString(`${at}.host`, entry.host);
+      if (net.isIP(host) === 0) throw invalidValue(`${at}.host`, host, 'must be an IPv4 or IPv6 address');
+      return { kind: 'tcp', host, port, backlog: entry.backlog === undefined ? 511 : checkInteger(`${at}.backlog`, entry.backlog, 1, 65535), name: checkName(`${at}.name`, entry.name, `tcp-${port}`) };
+    }
+    if ('path' in entry) {
+      rejectUnknownKeys(entry, ['path', 'mode', 'owner', 'name', 'backlog'], at);
+      const socketPath = checkAbsolutePath(`${at}.path`, entry.path);
+      if (Buffer.byteLength(socketPath) >= 108) throw invalidValue(`${at}.path`, socketPath, 'must be shorter than 108 bytes (sun_path)');
+      let owner: { uid: number; gid: number } | undefined;
+      if (entry.owner !== undefined) {
+        if (!isPlainObject(entry.owner)) throw invalidType(`${at}.owner`, 'an object { uid, gid }', entry.owner);
+        rejectUnknownKeys(entry.owner, ['uid', 'gid'], `${at}.owner`);
+        owner = { uid: checkInteger(`${at}.owner.uid`, entry.owner.uid, 0, 0xfffffffe), gid: checkInteger(`${at}.owner.gid`, entry.owner.gid, 0, 0xfffffffe) };
+      }
+      return {
+        kind: 'unix', path: socketPath, owner, mode: entry.mode === undefined ? 0o660 : checkInteger(`${at}.mode`, entry.mode, 0, 0o777),
+        backlog: entry.backlog === undefined ? 511 : checkInteger(`${at}.backlog`, entry.backlog, 1, 65535), name: checkName(`${at}.name`, entry.name, 'unix'),
+      };
+    }
+    throw invalidType(at, 'a net.Server, { fd }, { port, host } or { path }', entry);
+  });
+}
+
+function socketError(syscall: string, result: number, what: string, socketPath: string): CordonError {
+  const code = errnoName(result);
+  return new CordonError(code, `${syscall} ${code}: cannot make the box's listening socket ${what}`, {
+    errno: result, syscall, step: `listen ${what}`, path: socketPath,
+  });
+}
+
+/**
+ * Opens the sockets, registering each with the ledger: the fds close once
+ * the box has its copies; Unix socket files (and directories cordon made)
+ * are removed when the box ends.
+ */
+/** A socket handed to a box, as `box.sockets` reports it. */
+export interface ListenSocket {
+  /** Its name in LISTEN_FDNAMES. */
+  name: string;
+  /** The fd number inside the box. */
+  fd: number;
+  /** TCP: the host address and the port bound (useful with port 0). */
+  host?: string;
+  port?: number;
+  /** Unix: the socket's path on the host. */
+  path?: string;
+}
+
+export function openListenSockets(entries: readonly ResolvedListen[], ledger: Ledger, boxOwner: { uid: number; gid: number } | undefined): { fds: number[]; names: string[]; parentSide: string[]; sockets: ListenSocket[] } {
+  const fds: number[] = [];
+  const sockets: ListenSocket[] = [];
+  const parentSide: string[] = [];
+  entries.forEach((entry, i) => {
+    switch (entry.kind) {
+      case 'server': {
+        const fd = (entry.server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+        if (typeof fd !== 'number' || fd < 0) throw new CordonError('EBADF', `listen[${i}]: the net.Server has no fd`, { syscall: 'listen', step: `listen[${i}]` });
+        fds.push(fd);
+        sockets.push(describe(entry.name, 3 + i, fd));
+        break;
+      }
+      case 'fd':
+        fds.push(entry.fd);
+        sockets.push(describe(entry.name, 3 + i, entry.fd));
+        break;
+      case 'tcp': {
+        const fd = native().listenTcp(entry.host, entry.port, entry.backlog);
+        const where = `${entry.host.includes(':') ? `[${entry.host}]` : entry.host}:${entry.port}`;
+        if (fd < 0) throw socketError('bind', fd, where, where);
+        parentSide.push(`listen[${i}] fd`);
+        fds.push(ledger.fd(`listen[${i}] fd`, fd));
+        sockets.push({ name: entry.name, fd: 3 + i, host: entry.host, port: native().localPort(fd) });
+        break;
+      }
+      case 'unix': {
+        const owner = entry.owner ?? boxOwner;
+        const dir = path.dirname(entry.path);
+        if (!fs.existsSync(dir)) {
+          // The tenant's socket directory: made here, removed with the box.
+          const first = mkdirs(dir);
+          for (const made of first) {
+            if (owner !== undefined) fs.chownSync(made, owner.uid, owner.gid);
+          }
+          if (first.length > 0) ledger.add(`listen[${i}] directory`, () => fs.rmSync(first[0]!, { recursive: true, force: true }));
+        }
+        const fd = native().listenUnix(entry.path, entry.mode, owner?.uid ?? -1, owner?.gid ?? -1, entry.backlog);
+        if (fd < 0) throw socketError('bind', fd, entry.path, entry.path);
+        ledger.add(`listen[${i}] socket file`, () => fs.rmSync(entry.path, { force: true }));
+        parentSide.push(`listen[${i}] fd`);
+        fds.push(ledger.fd(`listen[${i}] fd`, fd));
+        sockets.push({ name: entry.name, fd: 3 + i, path: entry.path });
+        break;
+      }
+    }
+  });
+  return { fds, names: entries.map((entry) => entry.name), parentSide, sockets };
+}
+
+function describe(name: string, boxFd: number, fd: number): ListenSocket {
+  const port = native().localPort(fd);
+  return port > 0 ? { name, fd: boxFd, port } : { name, fd: boxFd };
+}
+
+/** Makes the missing directories of `dir` (mode 0o750); returns those it made, top first. */
+function mkdirs(dir: string): string[] {
+  const made: string[] = [];
+  let current = dir;
+  while (!fs.existsSync(current)) {
+    made.unshift(current);
+    current = path.dirname(current);
+  }
+  for (const entry of made) fs.mkdirSync(entry, { mode: 0o750 });
+  return made;
+}
+
+/** The socket-activation variables; LISTEN_PID's digits are written in the child. */
+export function listenEnv(names: readonly string[]): Record<string, string> {
+  return { LISTEN_FDS: String(names.length), LISTEN_PID: '0000000000', LISTEN_FDNAMES: names.join(':') };
+}
