@@ -12,6 +12,8 @@ import { NAMESPACE_NAMES } from './options';
 import type { CgroupLimits, IoDeviceLimit } from './cgroups/limits';
 import type { CapabilityName, RlimitValue } from './credentials';
 import type { LandlockAccess, LandlockScope } from './landlock';
+import type { ListenEntry } from './network';
+import type { SeccompAction } from './seccomp';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
 
@@ -73,6 +75,13 @@ Credentials and limits:
   --landlock-read PATH, --landlock-write PATH, --landlock-exec PATH   repeatable
   --landlock-bind PORT, --landlock-connect PORT, --landlock-scope SCOPE   repeatable
   --landlock-required     fail if the kernel cannot enforce all of it
+  --no-seccomp            no seccomp filter (default: cordon's profile)
+  --seccomp-allow NAME    allow a call the default profile refuses; repeatable
+  --seccomp-deny NAME[=ERRNO|kill|kill-process|log|trap]  refuse one more; repeatable
+
+Sockets (fds 3 and up, with LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES):
+  --listen [HOST:]PORT    a TCP socket bound by cordon (default host 127.0.0.1); repeatable
+  --listen-unix PATH      a Unix socket for the box; repeatable
 `;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -140,6 +149,11 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
       'landlock-connect': { type: 'string', multiple: true },
       'landlock-scope': { type: 'string', multiple: true },
       'landlock-required': { type: 'boolean' },
+      'no-seccomp': { type: 'boolean' },
+      'seccomp-allow': { type: 'string', multiple: true },
+      'seccomp-deny': { type: 'string', multiple: true },
+      listen: { type: 'string', multiple: true },
+      'listen-unix': { type: 'string', multiple: true },
       cgroup: { type: 'boolean' },
       'cgroup-parent': { type: 'string' },
       'memory-max': { type: 'string' },
@@ -205,6 +219,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values['no-new-session']) options.newSession = false;
   if (values['allow-host-credentials']) options.allowHostCredentials = true;
   credentialsFromFlags(values, options);
+  seccompAndSocketsFromFlags(values, options);
   const cgroup = cgroupFromFlags(values, options.cgroup);
   if (cgroup !== undefined) options.cgroup = cgroup;
   if (values['cgroup-parent'] !== undefined) options.cgroupParent = values['cgroup-parent'];
@@ -253,6 +268,33 @@ function credentialsFromFlags(values: Record<string, string | string[] | boolean
       ...(values['landlock-required'] === true ? { mode: 'required' as const } : {}),
     };
   }
+}
+
+function seccompAndSocketsFromFlags(values: Record<string, string | string[] | boolean | undefined>, options: Mutable<SpawnIsolatedOptions>): void {
+  const list = (key: string): string[] => (values[key] as string[] | undefined) ?? [];
+  if (values['no-seccomp'] === true) options.seccomp = false;
+  if (list('seccomp-allow').length > 0 || list('seccomp-deny').length > 0) {
+    const base = options.seccomp === false || options.seccomp === undefined ? {} : options.seccomp;
+    const deny = list('seccomp-deny').map((spec) => {
+      const [syscall = '', action] = spec.split('=');
+      if (action === undefined) return syscall;
+      if (['kill', 'kill-process', 'log', 'trap', 'allow'].includes(action)) return { syscall, action: action as SeccompAction };
+      return { syscall, action: { errno: /^\d+$/.test(action) ? Number(action) : (action as 'EPERM') } };
+    });
+    options.seccomp = {
+      ...base,
+      ...(list('seccomp-allow').length > 0 ? { allow: [...(base.allow ?? []), ...list('seccomp-allow')] } : {}),
+      ...(deny.length > 0 ? { deny: [...(base.deny ?? []), ...deny] } : {}),
+    };
+  }
+  const listen: ListenEntry[] = [];
+  for (const spec of list('listen')) {
+    const at = spec.lastIndexOf(':');
+    const host = at < 0 ? undefined : spec.slice(0, at).replace(/^\[|\]$/g, '');
+    listen.push(host === undefined ? { port: Number(spec) } : { port: Number(spec.slice(at + 1)), host });
+  }
+  for (const socketPath of list('listen-unix')) listen.push({ path: socketPath });
+  if (listen.length > 0) options.listen = [...(options.listen ?? []), ...listen];
 }
 
 function size(flag: string, text: string): number | 'max' {

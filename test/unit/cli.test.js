@@ -121,6 +121,21 @@ t.test('run: credential, limit and Landlock flags', async (t) => {
   t.match(bad.stderr, /--rlimit wants NAME=SOFT/);
 });
 
+t.test('run: seccomp and socket flags', async (t) => {
+  const off = cordon(['run', '--no-seccomp', '--', '/bin/grep', 'Seccomp:', '/proc/self/status']);
+  t.match(off.stdout, /Seccomp:\s+0/);
+  const on = cordon(['run', '--seccomp-deny', 'getppid=EACCES', '--listen', '127.0.0.1:0', '--listen-unix', `/tmp/cordon-cli-${process.pid}/s.sock`, '--',
+    '/bin/sh', '-c', 'echo $LISTEN_FDS $LISTEN_FDNAMES $LISTEN_PID; grep Seccomp: /proc/self/status']);
+  t.equal(on.status, 0, on.stderr);
+  const [listen, seccomp] = on.stdout.trim().split('\n');
+  t.equal(listen, '2 tcp-0:unix 2');
+  t.match(seccomp, /Seccomp:\s+2/);
+  t.notOk(fs.existsSync(`/tmp/cordon-cli-${process.pid}`), 'the socket directory is removed with the box');
+  const bad = cordon(['run', '--seccomp-allow', 'not_a_syscall', '--', '/bin/true']);
+  t.equal(bad.status, 125);
+  t.match(bad.stderr, /seccomp/);
+});
+
 t.test('probe: text and JSON', async (t) => {
   const text = cordon(['probe']);
   t.equal(text.status, 0, text.stderr);

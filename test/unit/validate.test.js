@@ -112,6 +112,15 @@ const classes = [
   ['landlock bad mode', ['/bin/true', [], { landlock: { scopes: ['signal'], mode: 'strict' } }], 'ERR_INVALID_ARG_VALUE', 'landlock.mode'],
   ['landlock unknown scope', ['/bin/true', [], { landlock: { scopes: ['ptrace'] } }], 'ERR_INVALID_ARG_VALUE', 'landlock.scopes[0]'],
   ['cgroup limit unknown', ['/bin/true', [], { cgroup: { memory: { maxx: 1 } } }], 'ERR_CORDON_UNKNOWN_OPTION', 'cgroup.memory.maxx'],
+  ['seccomp unknown syscall', ['/bin/true', [], { seccomp: { deny: ['not_a_syscall'] } }], 'ERR_INVALID_ARG_VALUE', 'seccomp.deny[0]'],
+  ['seccomp with allowNewPrivileges', ['/bin/true', [], { seccomp: {}, allowNewPrivileges: true }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'seccomp'],
+  ['listen not an array', ['/bin/true', [], { listen: { port: 80 } }], 'ERR_INVALID_ARG_TYPE', 'listen'],
+  ['listen bad port', ['/bin/true', [], { listen: [{ port: 70000 }] }], 'ERR_INVALID_ARG_VALUE', 'listen[0].port'],
+  ['listen bad host', ['/bin/true', [], { listen: [{ port: 80, host: 'localhost' }] }], 'ERR_INVALID_ARG_VALUE', 'listen[0].host'],
+  ['listen relative path', ['/bin/true', [], { listen: [{ path: 'app.sock' }] }], 'ERR_INVALID_ARG_VALUE', 'listen[0].path'],
+  ['listen name with a colon', ['/bin/true', [], { listen: [{ port: 0, name: 'a:b' }] }], 'ERR_INVALID_ARG_VALUE', 'listen[0].name'],
+  ['listen with extra stdio fds', ['/bin/true', [], { listen: [{ port: 0 }], stdio: ['pipe', 'pipe', 'pipe', 'pipe'] }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'listen'],
+  ['listen a server not listening', ['/bin/true', [], { listen: [require('node:net').createServer()] }], 'ERR_INVALID_ARG_VALUE', 'listen[0]'],
   ['cgroupParent without cgroup', ['/bin/true', [], { cgroupParent: '/sys/fs/cgroup/x' }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'cgroupParent'],
 ];
 
