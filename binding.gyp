@@ -63,9 +63,12 @@
       "conditions": [
         ["OS=='linux'", {
           "type": "executable",
-          "sources": ["native/init/cordon_init.c"],
-          "cflags": ["-Os", "-Wall", "-Wextra"],
-          "ldflags": ["-static"]
+          "sources": ["native/init/cordon_init.cc"],
+          "include_dirs": ["native"],
+          "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+          "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra", "-fno-exceptions", "-fno-rtti", "-ffreestanding",
+                        "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-builtin", "-fno-pie"],
+          "ldflags": ["-static", "-nostdlib", "-nostartfiles", "-no-pie"]
         }]
       ]
     }

@@ -59,3 +59,12 @@ t.test('child sources never include napi.h or use the heap', async (t) => {
     t.notMatch(text, /\bnew\s+\w|\bmalloc\(|std::(string|vector|function)/, `${file} does not allocate`);
   }
 });
+
+t.test('the init is freestanding: static, no libc, nothing undefined', async (t) => {
+  const init = path.join(__dirname, '..', '..', 'build', 'Release', 'cordon_init');
+  const undefinedSymbols = execFileSync('nm', ['-u', init], { encoding: 'utf8' }).trim();
+  t.equal(undefinedSymbols, '', 'no undefined symbols');
+  const dynamic = execFileSync('readelf', ['-l', init], { encoding: 'utf8' });
+  t.notMatch(dynamic, /INTERP/, 'no program interpreter: it runs in any root');
+  t.ok(fs.statSync(init).size < 64 * 1024, `small (${fs.statSync(init).size} bytes)`);
+});
