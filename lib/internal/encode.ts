@@ -13,24 +13,32 @@ import {
   sideOf,
 } from './plan-abi';
 
+// Strings are gathered as parts of one JS string and encoded once: cheaper
+// than a Buffer per string on the spawn path.
 class StringArea {
-  private readonly chunks: Buffer[] = [];
+  private readonly parts: string[] = [];
   private size = 0;
 
-  /** Appends strings back to back; returns the offset of the first. */
+  /** Appends strings back to back; returns the byte offset of the first. */
   add(...values: string[]): number {
     const offset = this.size;
     for (const value of values) {
-      const bytes = Buffer.from(`${value}\0`, 'utf8');
-      this.chunks.push(bytes);
-      this.size += bytes.length;
+      this.parts.push(value, '\0');
+      this.size += Buffer.byteLength(value) + 1;
     }
     return offset;
   }
 
   bytes(): Buffer {
-    return Buffer.concat(this.chunks, this.size);
+    return Buffer.from(this.parts.join(''), 'utf8');
   }
+}
+
+// An int64 field as two int32 halves: the plan's numbers are within ±2^53.
+function writeInt64(buffer: Buffer, value: number, at: number): void {
+  const low = value % 0x100000000;
+  buffer.writeUInt32LE(low < 0 ? low + 0x100000000 : low, at);
+  buffer.writeInt32LE(Math.floor(value / 0x100000000), at + 4);
 }
 
 export function encodePlan(plan: Plan): { buffer: Buffer; fds: Int32Array } {
@@ -46,9 +54,7 @@ export function encodePlan(plan: Plan): { buffer: Buffer; fds: Int32Array } {
     records.writeUInt32LE(Side[sideOf(step.op)], at + 4);
     records.writeInt32LE(step.slot ?? -1, at + 8);
     records.writeUInt32LE(0, at + 12);
-    for (let k = 0; k < 4; k++) {
-      records.writeBigInt64LE(BigInt(step.num?.[k] ?? 0), at + 16 + k * 8);
-    }
+    for (let k = 0; k < 4; k++) writeInt64(records, step.num?.[k] ?? 0, at + 16 + k * 8);
     const offsets: number[] = [NO_STRING, NO_STRING, NO_STRING, NO_STRING];
     step.str?.forEach((value, k) => {
       if (value !== undefined) offsets[k] = strings.add(value);
