@@ -44,7 +44,8 @@
             "native/exit_watch.cc",
             "native/probe.cc",
             "native/host/idmap.cc",
-            "native/host/sockets.cc"
+            "native/host/sockets.cc",
+            "native/host/idmapped.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

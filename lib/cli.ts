@@ -48,6 +48,7 @@ Filesystem (mounts apply in command-line order, after any in --config):
   --upper-size BYTES      size limit of a tmpfs upper (default 64 MiB)
   --ro-bind SRC DST       bind a host path read-only
   --bind SRC DST          bind a host path read-write
+  --idmap-bind SRC DST UID:GID  read-write, files of host UID:GID shown as the box's user (root only)
   --tmpfs DST             a fresh tmpfs
   --proc DST              another proc filesystem
   --symlink TARGET DST    a symbolic link at DST
@@ -378,7 +379,7 @@ function rootfsFromFlags(values: {
 // Mount flags keep their command-line order and some take two values
 // (--bind SRC DST), which parseArgs cannot express: take them out first.
 const MOUNT_FLAGS: Record<string, number> = {
-  '--ro-bind': 2, '--bind': 2, '--tmpfs': 1, '--proc': 1, '--symlink': 2, '--file': 2, '--remount-ro': 1, '--mask': 1,
+  '--ro-bind': 2, '--bind': 2, '--idmap-bind': 3, '--tmpfs': 1, '--proc': 1, '--symlink': 2, '--file': 2, '--remount-ro': 1, '--mask': 1,
 };
 
 function takeMountFlags(flags: string[]): { mounts: MountEntry[]; rest: string[] } {
@@ -402,6 +403,12 @@ function takeMountFlags(flags: string[]): { mounts: MountEntry[]; rest: string[]
       case '--bind':
         mounts.push({ type: 'bind', source: a, target: b, readonly: false });
         break;
+      case '--idmap-bind': {
+        const [uid, gid] = (args[2] ?? '').split(':').map(Number);
+        if (!Number.isInteger(uid) || !Number.isInteger(gid)) fail(`--idmap-bind wants SRC DST UID:GID, got ${JSON.stringify(args[2])}`);
+        mounts.push({ type: 'bind', source: a, target: b, readonly: false, idmap: { uid: uid!, gid: gid! } });
+        break;
+      }
       case '--tmpfs':
         mounts.push({ type: 'tmpfs', target: a });
         break;

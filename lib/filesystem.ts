@@ -25,7 +25,7 @@ import {
   rejectUnknownKeys,
 } from './internal/checks';
 import { TargetMode } from './internal/plan-abi';
-import type { MountEntry, TmpfsMount } from './options';
+import type { BindMount, MountEntry, TmpfsMount } from './options';
 import type { PlanStep } from './plan';
 
 type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string };
@@ -105,7 +105,7 @@ function isInside(child: string, parent: string): boolean {
 }
 
 const MOUNT_KEYS: Record<MountEntry['type'], readonly string[]> = {
-  bind: ['type', 'source', 'target', 'readonly', 'recursive', 'noexec', 'devices'],
+  bind: ['type', 'source', 'target', 'readonly', 'recursive', 'noexec', 'devices', 'idmap'],
   tmpfs: ['type', 'target', 'size', 'mode', 'uid', 'gid', 'readonly'],
   proc: ['type', 'target', 'hidepid'],
   sysfs: ['type', 'target'],
@@ -131,8 +131,8 @@ export function validateMounts(value: unknown): MountEntry[] {
     const target = path.normalize(checkAbsolutePath(`${at}.target`, entry.target));
     if (target === '/' && type !== 'remount-ro') throw invalidValue(`${at}.target`, target, 'must not be the root; use rootfs for that');
     switch (type as MountEntry['type']) {
-      case 'bind':
-        return {
+      case 'bind': {
+        const bind: { -readonly [K in keyof BindMount]: BindMount[K] } = {
           type: 'bind',
           source: path.normalize(checkAbsolutePath(`${at}.source`, entry.source)),
           target,
@@ -141,6 +141,13 @@ export function validateMounts(value: unknown): MountEntry[] {
           noexec: checkOptionalBoolean(`${at}.noexec`, entry.noexec, false),
           devices: checkOptionalBoolean(`${at}.devices`, entry.devices, false),
         };
+        if (entry.idmap !== undefined) {
+          if (!isPlainObject(entry.idmap)) throw invalidType(`${at}.idmap`, 'an object { uid, gid }', entry.idmap);
+          rejectUnknownKeys(entry.idmap, ['uid', 'gid'], `${at}.idmap`);
+          bind.idmap = { uid: checkInteger(`${at}.idmap.uid`, entry.idmap.uid, 0, 0xfffffffe), gid: checkInteger(`${at}.idmap.gid`, entry.idmap.gid, 0, 0xfffffffe) };
+        }
+        return bind;
+      }
       case 'tmpfs': {
         const tmpfs: { -readonly [K in keyof TmpfsMount]: TmpfsMount[K] } = {
           type: 'tmpfs',
@@ -222,6 +229,14 @@ function bindStep(name: string, source: string, target: string, attrs: number, r
   };
 }
 
+/** The MOUNT_ATTR_* flags of a bind entry. */
+export function bindAttributes(entry: BindMount): number {
+  let attrs = entry.devices ? MOUNT_ATTR_NOSUID : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (entry.readonly !== false) attrs |= MOUNT_ATTR_RDONLY;
+  if (entry.noexec) attrs |= MOUNT_ATTR_NOEXEC;
+  return attrs;
+}
+
 export interface FilesystemContext {
   /** The box has a new pid namespace (a fresh proc can be mounted). */
   newPid: boolean;
@@ -229,6 +244,8 @@ export interface FilesystemContext {
   newNet: boolean;
   /** The mounter runs in a user namespace (overlay needs userxattr). */
   inUserNamespace: boolean;
+  /** Fd slots of idmapped trees the parent made, by index in `mounts`. */
+  preparedTrees?: ReadonlyMap<number, number>;
 }
 
 /** The steps that build the box's root and enter it, in order. */
@@ -297,10 +314,10 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     const label = `mounts[${i}] ${entry.type}`;
     switch (entry.type) {
       case 'bind': {
-        let attrs = entry.devices ? MOUNT_ATTR_NOSUID : nosuidNodev;
-        if (entry.readonly !== false) attrs |= MOUNT_ATTR_RDONLY;
-        if (entry.noexec) attrs |= MOUNT_ATTR_NOEXEC;
-        steps.push(bindStep(label, host(entry.source), entry.target, attrs, entry.recursive !== false, create, entry.source));
+        const step = bindStep(label, host(entry.source), entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.source);
+        const prepared = context.preparedTrees?.get(i);
+        if (prepared !== undefined) step.slot = prepared;
+        steps.push(step);
         break;
       }
       case 'tmpfs': {

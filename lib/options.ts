@@ -201,6 +201,14 @@ export interface BindMount extends MountTarget {
   readonly noexec?: boolean;
   /** Allow device nodes (nodev is the default). */
   readonly devices?: boolean;
+  /**
+   * An idmapped mount: files the host uid/gid here own appear owned by the
+   * box's uid/gid inside, and files the box creates get them on disk (a
+   * tenant's files, owned by its host uid, used by the box's user). Needs a
+   * root caller, a new user namespace and a filesystem that supports it
+   * (probe().idmappedMounts).
+   */
+  readonly idmap?: { readonly uid: number; readonly gid: number };
 }
 
 /** A fresh tmpfs. */

@@ -68,6 +68,8 @@ export interface RuntimeFds {
   listenNames?: readonly string[];
   /** Box fds to make blocking (sockets taken from Node's event loop). */
   blocking?: ReadonlySet<number>;
+  /** Idmapped trees made by the parent, by index in `mounts`. */
+  idmappedTrees?: ReadonlyMap<number, number>;
   /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1) and the cgroup.procs files to write the pid to. */
   cgroup?: {
     dirFd: number;
@@ -101,6 +103,18 @@ export function boxRootOnHost(options: ValidatedOptions, caller: Caller): { uid:
   const uid = outsideOf(options.uidMap ?? defaultIdMap(caller.euid), 0);
   const gid = outsideOf(options.gidMap ?? defaultIdMap(caller.egid), 0);
   return uid === undefined || gid === undefined ? undefined : { uid, gid };
+}
+
+/** The host uid and gid of the payload's own ids (options.uid/gid) in a new user namespace. */
+export function boxIdsOnHost(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } {
+  const outsideOf = (map: readonly { inside: number; outside: number; count: number }[], id: number): number => {
+    const entry = map.find((e) => id >= e.inside && id < e.inside + e.count);
+    return entry === undefined ? 65534 : entry.outside + (id - entry.inside);
+  };
+  return {
+    uid: outsideOf(options.uidMap ?? defaultIdMap(caller.euid), options.uid),
+    gid: outsideOf(options.gidMap ?? defaultIdMap(caller.egid), options.gid),
+  };
 }
 
 export function defaultIdMap(callerId: number): { inside: number; outside: number; count: number }[] {
@@ -211,6 +225,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
         newPid: isNew('pid'),
         newNet: isNew('net'),
         inUserNamespace: isNew('user') || joined('user') || !root,
+        preparedTrees: new Map([...(runtime.idmappedTrees ?? new Map<number, number>())].map(([index, fd]) => [index, slot(fd)])),
       }),
     );
   }

@@ -246,12 +246,11 @@ export function probe(): ProbeReport {
     cgroup,
     overlayInUserNamespace: probeOverlay(userNamespaces),
     mountApi: probeMountApi(),
-    idmappedMounts: {
-      available: false,
-      reason: kernelAtLeast(5, 12)
-        ? 'the kernel has them (Linux 5.12+), cordon does not create them yet'
-        : 'needs Linux 5.12 or later (and cordon does not create them yet)',
-    },
+    idmappedMounts: !kernelAtLeast(5, 12)
+      ? { available: false, reason: 'needs Linux 5.12 or later' }
+      : root
+        ? { available: true, reason: 'per filesystem: ext4, xfs, btrfs, tmpfs (6.3) and others support them' }
+        : { available: false, reason: 'needs a root caller: mount_setattr(MOUNT_ATTR_IDMAP) wants CAP_SYS_ADMIN on the host' },
     landlock:
       landlockAbi > 0
         ? { available: true, abi: landlockAbi }

@@ -2,18 +2,18 @@
 import * as fs from 'node:fs';
 
 import { Box } from './box';
-import { CordonError, CordonOptionError, stepError } from './errors';
+import { CordonError, CordonOptionError, errnoName, stepError } from './errors';
 import { assertLinux, initBinaryPath, native } from './internal/native';
 import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
-import { prepareUpperLayer } from './filesystem';
+import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { openListenSockets } from './network';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { MountPart } from './internal/plan-abi';
-import { boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
+import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
 import { landlockMasks } from './landlock';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
@@ -132,6 +132,30 @@ const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], st
   chdir: 'chdir',
 };
 
+// Idmapped binds need the host's CAP_SYS_ADMIN: the parent makes each
+// detached tree, the child attaches it.
+function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger): Map<number, number> {
+  const trees = new Map<number, number>();
+  options.mounts.forEach((entry, i) => {
+    if (entry.type !== 'bind' || entry.idmap === undefined) return;
+    const box = boxIdsOnHost(options, caller);
+    const result = native().idmappedTree(
+      entry.source, entry.recursive !== false, bindAttributes(entry),
+      `${entry.idmap.uid} ${box.uid} 1\n`, `${entry.idmap.gid} ${box.gid} 1\n`,
+    );
+    if (result.fd < 0) {
+      const code = errnoName(result.fd);
+      const syscall = ['', 'clone', 'open_tree', 'mount_setattr'][result.part] ?? 'mount_setattr';
+      throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped mount mounts[${i}] of ${entry.source}`, {
+        errno: result.fd, syscall, step: `mounts[${i}] bind`, path: entry.source,
+        ...(syscall === 'mount_setattr' && code === 'EINVAL' ? { hint: 'the filesystem may not support idmapped mounts (see probe().idmappedMounts)' } : {}),
+      });
+    }
+    trees.set(i, ledger.fd(`mounts[${i}] idmapped tree`, result.fd));
+  });
+  return trees;
+}
+
 function optionalReason(reason: string | undefined): { userNamespaceReason?: string } {
   return reason === undefined ? {} : { userNamespaceReason: reason };
 }
@@ -231,11 +255,13 @@ export function spawnIsolated(
     const caller = callerFacts(validated);
     if (validated.landlock !== undefined) box._landlock(landlockMasks(validated.landlock, caller.landlockAbi ?? 0).report);
     prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
+    runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
     const plan = buildPlan(validated, runtime, caller);
     const encoded = encodePlan(plan);
     const result = binding.spawn(encoded.buffer, encoded.fds);
     // The box holds its own copies now; ours of its ends go at once.
     for (const name of [...stdio.childSide, ...listenParentSide]) ledger.releaseOne(name);
+    for (const index of runtime.idmappedTrees?.keys() ?? []) ledger.releaseOne(`mounts[${index}] idmapped tree`);
     // A handed-over net.Server is the box's now: the parent must stop accepting.
     for (const entry of validated.listen) if (entry.kind === 'server') entry.server.close();
     for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);

@@ -331,6 +331,9 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     throw conflict(o.rootfs !== undefined ? 'rootfs' : 'mounts', 'rootfs and mounts need namespaces.mount to be \'new\'');
   }
   for (const [i, entry] of mounts.entries()) {
+    if (entry.type === 'bind' && entry.idmap !== undefined && (!callerIsRoot() || user !== 'new')) {
+      throw conflict(`mounts[${i}].idmap`, 'an idmapped mount needs a root caller and a new user namespace');
+    }
     if (entry.type === 'sysfs' && namespaces.net.kind !== 'new') {
       throw conflict(`mounts[${i}]`, 'sysfs needs namespaces.net to be \'new\' (it shows the net namespace of its mounter)');
     }

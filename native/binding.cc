@@ -9,6 +9,7 @@
 
 #include "clone.h"
 #include "exit_watch.h"
+#include "host/idmapped.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
 #include "probe.h"
@@ -164,6 +165,20 @@ Napi::Value LocalPort(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), port);
 }
 
+Napi::Value IdmappedTree(const Napi::CallbackInfo& info) {
+  std::string source = info[0].As<Napi::String>().Utf8Value();
+  bool recursive = info[1].As<Napi::Boolean>().Value();
+  double attrs = info[2].As<Napi::Number>().DoubleValue();
+  std::string uid_map = info[3].As<Napi::String>().Utf8Value();
+  std::string gid_map = info[4].As<Napi::String>().Utf8Value();
+  int part = 0;
+  int fd = host::idmapped_tree(source.c_str(), recursive, (unsigned long long)attrs, uid_map.c_str(), gid_map.c_str(), &part);
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("fd", fd);
+  result.Set("part", part);
+  return result;
+}
+
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
   siginfo_t status{};
@@ -254,6 +269,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix));
   exports.Set("localPort", Napi::Function::New(env, LocalPort));
+  exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));
   return exports;
 }
 

@@ -93,7 +93,8 @@ enum class Op : uint32_t {
   // num[0]; attach at str[2].
   kMountFs = 22,
   // Child: open_tree(str[0], OPEN_TREE_CLONE, recursive if num[1] == 1), set
-  // MOUNT_ATTR_* num[0] on the whole copy, attach at str[2].
+  // MOUNT_ATTR_* num[0] on the whole copy, attach at str[2]. With fd slot
+  // `fd`, attach that tree instead (made by the parent: an idmapped mount).
   kBindMount = 23,
   // Child: mkdir(str[0], num[0]); an existing directory is fine.
   kMakeDir = 24,

@@ -74,6 +74,11 @@ export interface NativeBinding {
   listenUnix(path: string, mode: number, uid: number, gid: number, backlog: number): number;
   /** The local port of a bound socket, or -errno. */
   localPort(fd: number): number;
+  /**
+   * A detached, idmapped copy of a host path (needs root): `fd` is the tree,
+   * or -errno with `part` 1 (mapping namespace), 2 (open_tree), 3 (mount_setattr).
+   */
+  idmappedTree(source: string, recursive: boolean, attrs: number, uidMap: string, gidMap: string): { fd: number; part: number };
   /** Landlock ABI version, or -errno. */
   landlockAbi(): number;
 }

@@ -22,7 +22,7 @@ int mount_proc(const char* target);
 int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_is_dir, int* out_fd, int* part);
 int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
                      const char* target, TargetMode mode, int* part);
-int bind_mount(const char* source, bool recursive, uint64_t attrs, int root_fd, const char* target,
+int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t attrs, int root_fd, const char* target,
                TargetMode mode, int* part);
 int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, bool recursive, int* part);
 int make_dir(const char* path, long mode, int* part);

@@ -179,12 +179,16 @@ int mount_filesystem(const char* fstype, const char* const* config, uint64_t att
   return error;
 }
 
-int bind_mount(const char* source, bool recursive, uint64_t attrs, int root_fd, const char* target,
+int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t attrs, int root_fd, const char* target,
                TargetMode mode, int* part) {
   *part = int(MountPart::kOpenSource);
-  long tree = sys::sc(__NR_open_tree, AT_FDCWD, source,
-                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  // An idmapped tree is prepared by the parent (it needs the host's
+  // CAP_SYS_ADMIN) with its attributes set; the child only attaches it.
+  long tree = prepared_tree >= 0 ? sys::sc(__NR_dup, prepared_tree)
+                                 : sys::sc(__NR_open_tree, AT_FDCWD, source,
+                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
   if (tree < 0) return as_errno(tree);
+  if (prepared_tree >= 0) attrs = 0;
   struct statx info = {};
   long r = sys::sc(__NR_statx, tree, "", AT_EMPTY_PATH, STATX_TYPE, &info);
   if (r < 0) {

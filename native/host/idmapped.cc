@@ -1,0 +1,98 @@
+#include "host/idmapped.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clone.h"
+#include "host/idmap.h"
+#include "sys/syscalls.h"
+
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+namespace cordon::host {
+namespace {
+
+// The holder of the mapping namespace: it only waits for its pipe to close.
+// Its copy of the write end goes first, or the read would never see EOF.
+int hold(void* arg) {
+  const int* fds = static_cast<const int*>(arg);
+  sys::sc(__NR_close, fds[1]);
+  char byte;
+  while (sys::sc(__NR_read, fds[0], &byte, 1) == -EINTR) {
+  }
+  return 0;
+}
+
+// A user namespace with the given maps, as an fd: made by a short-lived
+// child that holds it while the maps are written and the fd opened.
+int mapping_namespace(const char* uid_map, const char* gid_map) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return -errno;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  CloneRequest request{CLONE_NEWUSER, -1, hold, pipe_fds};
+  CloneOutcome child = clone_child(request);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(pipe_fds[0]);
+  if (child.pid < 0) {
+    close(pipe_fds[1]);
+    return int(child.pid);
+  }
+  int result = write_proc_file(pid_t(child.pid), "uid_map", uid_map);
+  if (result == 0) result = write_proc_file(pid_t(child.pid), "setgroups", "deny");
+  if (result == 0) result = write_proc_file(pid_t(child.pid), "gid_map", gid_map);
+  int ns = -1;
+  if (result == 0) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/ns/user", child.pid);
+    ns = open(path, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) result = errno;
+  }
+  close(pipe_fds[1]);  // the holder ends; the namespace lives on in `ns`
+  siginfo_t info;
+  while (waitid(idtype_t(P_PIDFD), id_t(child.pidfd), &info, WEXITED) < 0 && errno == EINTR) {
+  }
+  close(child.pidfd);
+  return result == 0 ? ns : -result;
+}
+
+}  // namespace
+
+int idmapped_tree(const char* source, bool recursive, unsigned long long attrs, const char* uid_map,
+                  const char* gid_map, int* part) {
+  *part = 1;
+  int ns = mapping_namespace(uid_map, gid_map);
+  if (ns < 0) return ns;
+  *part = 2;
+  long tree = sys::sc(__NR_open_tree, AT_FDCWD, source,
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  if (tree < 0) {
+    close(ns);
+    return int(tree);
+  }
+  *part = 3;
+  struct mount_attr attr = {};
+  attr.attr_set = attrs | MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<unsigned long long>(ns);
+  long r = sys::sc(__NR_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr);
+  close(ns);
+  if (r < 0) {
+    close(int(tree));
+    return int(r);
+  }
+  return int(tree);
+}
+
+}  // namespace cordon::host
