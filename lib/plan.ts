@@ -92,29 +92,27 @@ export function execCandidates(file: string, env: Readonly<Record<string, string
   return searchPath.split(':').map((dir) => (dir === '' ? file : `${dir.replace(/\/+$/, '')}/${file}`));
 }
 
-/** The host uid and gid of the box's root (uid 0 inside), when cordon maps them itself (a new user namespace). */
-export function boxRootOnHost(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } | undefined {
-  if (options.namespaces.user.kind !== 'new') return undefined;
-  const outsideOf = (map: readonly { inside: number; outside: number; count: number }[], id: number): number | undefined => {
-    const entry = map.find((e) => id >= e.inside && id < e.inside + e.count);
-    return entry === undefined ? undefined : entry.outside + (id - entry.inside);
-  };
-  // The box's root mounts the layers, so overlayfs writes the upper layer as it.
-  const uid = outsideOf(options.uidMap ?? defaultIdMap(caller.euid), 0);
-  const gid = outsideOf(options.gidMap ?? defaultIdMap(caller.egid), 0);
-  return uid === undefined || gid === undefined ? undefined : { uid, gid };
+function outsideOf(map: readonly { inside: number; outside: number; count: number }[], id: number): number | undefined {
+  const entry = map.find((e) => id >= e.inside && id < e.inside + e.count);
+  return entry === undefined ? undefined : entry.outside + (id - entry.inside);
 }
 
-/** The host uid and gid of the payload's own ids (options.uid/gid) in a new user namespace. */
-export function boxIdsOnHost(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } {
-  const outsideOf = (map: readonly { inside: number; outside: number; count: number }[], id: number): number => {
-    const entry = map.find((e) => id >= e.inside && id < e.inside + e.count);
-    return entry === undefined ? 65534 : entry.outside + (id - entry.inside);
-  };
+/** The host uid and gid of ids inside the box's new user namespace (65534 for an unmapped one). */
+export function boxIdsOnHost(options: ValidatedOptions, caller: Caller, uid = options.uid, gid = options.gid): { uid: number; gid: number } {
   return {
-    uid: outsideOf(options.uidMap ?? defaultIdMap(caller.euid), options.uid),
-    gid: outsideOf(options.gidMap ?? defaultIdMap(caller.egid), options.gid),
+    uid: outsideOf(options.uidMap ?? defaultIdMap(caller.euid), uid) ?? 65534,
+    gid: outsideOf(options.gidMap ?? defaultIdMap(caller.egid), gid) ?? 65534,
   };
+}
+
+/**
+ * The host uid and gid of the box's root (uid 0 inside), when cordon maps
+ * them itself (a new user namespace): the box's root mounts the layers, so
+ * overlayfs writes the upper layer as it.
+ */
+export function boxRootOnHost(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } | undefined {
+  if (options.namespaces.user.kind !== 'new') return undefined;
+  return boxIdsOnHost(options, caller, 0, 0);
 }
 
 export function defaultIdMap(callerId: number): { inside: number; outside: number; count: number }[] {
