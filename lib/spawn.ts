@@ -41,6 +41,10 @@ function cgroupParent(configured: string | undefined): ParentChoice {
   if (parent === undefined) {
     parent = findParent(detectCgroups(), configured === undefined ? {} : { cgroupParent: configured });
     cgroupParents.set(key, parent);
+    // A parent cordon made is removed when this process exits, if it is
+    // empty by then (another process's boxes may still use it).
+    const made = parent;
+    process.once('exit', () => made.release());
   }
   return parent;
 }

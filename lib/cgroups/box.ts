@@ -381,7 +381,7 @@ export class BoxCgroup {
   }
 
   /**
-   * Calls `listener` when the OOM counters rise. v2: fs.watch on
+   * Calls `listener` when the OOM killer has killed (oom_kill rises). v2: fs.watch on
    * memory.events (the kernel notifies cgroup2 event files like inotify
    * modifications), polling if the watch cannot be set up. v1: polling
    * memory.oom_control's oom_kill counter every intervalMs (default 100):
@@ -393,9 +393,11 @@ export class BoxCgroup {
     const dir = this.dirOf('memory');
     if (dir === undefined) throw unsupported('memory', 'the box has no memory controller: nothing to watch for OOM events');
     let last = this.oomEvents() ?? { oom: 0, oomKill: 0 };
+    // memory.events counts the OOM (`oom`) before its kill (`oom_kill`):
+    // report once the kill is counted, so an event always carries it.
     const check = (): void => {
       const now = this.oomEvents();
-      if (now === null || (now.oom === last.oom && now.oomKill === last.oomKill)) return;
+      if (now === null || now.oomKill <= last.oomKill) return;
       const event: OomEvent = { ...now, newOomKills: now.oomKill - last.oomKill };
       last = now;
       listener(event);

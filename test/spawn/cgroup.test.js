@@ -84,7 +84,9 @@ t.test('a memory hog is OOM-killed and reported', { skip: !isRoot && ROOT_ONLY }
 
 t.test('box.kill() kills double-forked daemons in the host pid namespace', { skip: !isRoot && ROOT_ONLY }, async (t) => {
   if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
-  const box = spawnIsolated('/bin/sh', ['-c', '(setsid sh -c "sleep 60 & echo \\$!; wait" &) ; sleep 0.2; exit 0'], {
+  // The daemon's pid is printed before the first process exits: the command
+  // substitution waits for the middle shell, which leaves the sleep behind.
+  const box = spawnIsolated('/bin/sh', ['-c', 'pid=$( (setsid sh -c "sleep 60 >/dev/null 2>&1 & echo \\$!" &) ); echo $pid; exit 0'], {
     cgroup: {},
     namespaces: { pid: 'host' },
     stdio: ['ignore', 'pipe', 'ignore'],
