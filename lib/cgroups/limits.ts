@@ -1,6 +1,7 @@
 // Cgroup limits: their types, their validation (before anything is created)
 // and how each maps to a v2 file and to its v1 equivalent.
 import { CordonOptionError } from '../errors';
+import { invalidType, isPlainObject, rejectUnknownKeys, typeName } from '../internal/checks';
 
 /** A byte count, or `'max'` for no limit. */
 export type Bytes = number | 'max';
@@ -107,56 +108,16 @@ const SCHEMA: Readonly<Record<string, readonly string[]>> = {
   cpuset: ['cpus', 'mems'],
 };
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const kept = row[j]!;
-      const cost = a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + cost);
-      previous = kept;
-    }
-  }
-  return row[b.length]!;
-}
-
-function checkKeys(value: Record<string, unknown>, known: readonly string[], option: string): void {
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
-    const name = `${option}.${key}`;
-    const guess = known
-      .map((candidate) => ({ candidate, score: distance(key, candidate) }))
-      .filter((entry) => entry.score <= Math.max(1, Math.floor(entry.candidate.length / 3)))
-      .sort((a, b) => a.score - b.score)[0];
-    throw new CordonOptionError(
-      'ERR_CORDON_UNKNOWN_OPTION',
-      name,
-      `Unknown option "${name}".${guess === undefined ? '' : ` Did you mean "${option}.${guess.candidate}"?`}`,
-    );
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `a string (${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}...` : value)})`;
-  return `type ${typeof value}${typeof value === 'number' || typeof value === 'boolean' ? ` (${String(value)})` : ''}`;
-}
-
 function plainObject(value: unknown, option: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', option, `The "${option}" option must be an object. Received ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
+  if (!isPlainObject(value)) throw invalidType(option, 'an object', value);
+  return value;
 }
 
 function integer(value: unknown, option: string, min: number, max: number, allowMax: boolean, unit = ''): number | 'max' {
   if (allowMax && value === 'max') return 'max';
   if (typeof value !== 'number') {
     const expected = allowMax ? `a number${unit} or 'max'` : `a number${unit}`;
-    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', option, `The "${option}" option must be ${expected}. Received ${describe(value)}`);
+    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', option, `The "${option}" option must be ${expected}. Received ${typeName(value)}`);
   }
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new CordonOptionError(
@@ -172,7 +133,7 @@ const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 
 function cpuList(value: unknown, option: string): string {
   if (typeof value !== 'string') {
-    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', option, `The "${option}" option must be a string like '0-1,3'. Received ${describe(value)}`);
+    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', option, `The "${option}" option must be a string like '0-1,3'. Received ${typeName(value)}`);
   }
   const text = value.trim();
   if (!CPU_LIST.test(text)) {
@@ -200,13 +161,13 @@ const MAX_BYTES = Number.MAX_SAFE_INTEGER;
 export function validateLimits(limits: unknown, option = 'cgroup'): CgroupLimits {
   if (limits === undefined) return {};
   const root = plainObject(limits, option);
-  checkKeys(root, SCHEMA['']!, option);
+  rejectUnknownKeys(root, SCHEMA['']!, option);
   const out: CgroupLimits = {};
 
   if (root.memory !== undefined) {
     const name = `${option}.memory`;
     const memory = plainObject(root.memory, name);
-    checkKeys(memory, SCHEMA.memory!, name);
+    rejectUnknownKeys(memory, SCHEMA.memory!, name);
     const section: MemoryLimits = {};
     for (const key of ['max', 'high', 'swapMax'] as const) {
       if (memory[key] !== undefined) section[key] = integer(memory[key], `${name}.${key}`, 0, MAX_BYTES, true, ' of bytes');
@@ -217,13 +178,13 @@ export function validateLimits(limits: unknown, option = 'cgroup'): CgroupLimits
   if (root.cpu !== undefined) {
     const name = `${option}.cpu`;
     const cpu = plainObject(root.cpu, name);
-    checkKeys(cpu, SCHEMA.cpu!, name);
+    rejectUnknownKeys(cpu, SCHEMA.cpu!, name);
     const section: CpuLimits = {};
     if (cpu.weight !== undefined) section.weight = integer(cpu.weight, `${name}.weight`, 1, 10000, false) as number;
     if (cpu.max !== undefined) {
       const maxName = `${name}.max`;
       const max = plainObject(cpu.max, maxName);
-      checkKeys(max, SCHEMA['cpu.max']!, maxName);
+      rejectUnknownKeys(max, SCHEMA['cpu.max']!, maxName);
       if (max.quota === undefined) {
         throw new CordonOptionError('ERR_INVALID_ARG_TYPE', `${maxName}.quota`, `The "${maxName}.quota" option is required: µs of CPU time per period, or 'max'`);
       }
@@ -237,25 +198,25 @@ export function validateLimits(limits: unknown, option = 'cgroup'): CgroupLimits
   if (root.pids !== undefined) {
     const name = `${option}.pids`;
     const pids = plainObject(root.pids, name);
-    checkKeys(pids, SCHEMA.pids!, name);
+    rejectUnknownKeys(pids, SCHEMA.pids!, name);
     out.pids = pids.max === undefined ? {} : { max: integer(pids.max, `${name}.max`, 0, 4_194_304, true) };
   }
 
   if (root.io !== undefined) {
     const name = `${option}.io`;
     const io = plainObject(root.io, name);
-    checkKeys(io, SCHEMA.io!, name);
+    rejectUnknownKeys(io, SCHEMA.io!, name);
     const section: IoLimits = {};
     if (io.weight !== undefined) section.weight = integer(io.weight, `${name}.weight`, 1, 10000, false) as number;
     if (io.devices !== undefined) {
       if (!Array.isArray(io.devices)) {
-        throw new CordonOptionError('ERR_INVALID_ARG_TYPE', `${name}.devices`, `The "${name}.devices" option must be an array. Received ${describe(io.devices)}`);
+        throw new CordonOptionError('ERR_INVALID_ARG_TYPE', `${name}.devices`, `The "${name}.devices" option must be an array. Received ${typeName(io.devices)}`);
       }
       const seen = new Set<string>();
       section.devices = io.devices.map((entry: unknown, index: number) => {
         const deviceName = `${name}.devices[${index}]`;
         const device = plainObject(entry, deviceName);
-        checkKeys(device, SCHEMA.device!, deviceName);
+        rejectUnknownKeys(device, SCHEMA.device!, deviceName);
         for (const key of ['major', 'minor'] as const) {
           if (device[key] === undefined) {
             throw new CordonOptionError('ERR_INVALID_ARG_TYPE', `${deviceName}.${key}`, `The "${deviceName}.${key}" option is required`);
@@ -288,7 +249,7 @@ export function validateLimits(limits: unknown, option = 'cgroup'): CgroupLimits
   if (root.cpuset !== undefined) {
     const name = `${option}.cpuset`;
     const cpuset = plainObject(root.cpuset, name);
-    checkKeys(cpuset, SCHEMA.cpuset!, name);
+    rejectUnknownKeys(cpuset, SCHEMA.cpuset!, name);
     const section: CpusetLimits = {};
     if (cpuset.cpus !== undefined) section.cpus = cpuList(cpuset.cpus, `${name}.cpus`);
     if (cpuset.mems !== undefined) section.mems = cpuList(cpuset.mems, `${name}.mems`);
