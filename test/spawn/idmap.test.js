@@ -31,6 +31,15 @@ t.test('files owned by the tenant\'s host uid appear owned by the box user, and 
   t.match(plain.stdout, /Permission denied/, 'without the idmap the box user cannot read them');
 });
 
+t.test('the parent keeps no fd of an idmapped tree', { skip: !isRoot && 'root only' }, async (t) => {
+  const { spawnIsolated } = require('../..');
+  const mounts = [{ type: 'bind', source: '/usr/share', target: '/mnt', idmap: { uid: 0, gid: 0 } }];
+  await spawnIsolated('/bin/true', [], { mounts, stdio: 'ignore' }).exited;
+  const before = fs.readdirSync('/proc/self/fd').length;
+  for (let i = 0; i < 10; i++) await spawnIsolated('/bin/true', [], { mounts, stdio: 'ignore' }).exited;
+  t.equal(fs.readdirSync('/proc/self/fd').length, before);
+});
+
 t.test('an idmapped mount needs a root caller', { skip: isRoot && 'root may' }, async (t) => {
   const { CordonOptionError } = require('../..');
   t.throws(() => require('../..').spawnIsolated('/bin/true', [], { mounts: [{ type: 'bind', source: '/tmp', target: '/mnt', idmap: { uid: 1, gid: 1 } }] }), CordonOptionError);
