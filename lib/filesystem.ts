@@ -12,7 +12,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { CordonOptionError } from './errors';
 import {
   checkAbsolutePath,
   checkBoolean,

@@ -1,7 +1,6 @@
 // Options → ValidatedOptions. Rejects bad input before anything is created,
 // with one message shape and the option's dotted name.
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Stream } from 'node:stream';
 
 import { CordonOptionError } from './errors';
