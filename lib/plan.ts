@@ -3,7 +3,7 @@
 import { oomScoreSteps, processLimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
-import { landlockMasks, landlockStep } from './landlock';
+import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
 import { compileCached } from './seccomp';
 import type { NamespaceName } from './options';
@@ -54,6 +54,8 @@ export interface Plan {
   /** argv[0] and args, for error.spawnargs. */
   spawnargs: string[];
   usesInit: boolean;
+  /** What the Landlock ruleset enforces on this kernel, when the box has one. */
+  landlock?: LandlockReport;
 }
 
 /** fds opened for this spawn by the caller of buildPlan. */
@@ -260,8 +262,10 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   }
   steps.push(...processLimitSteps(credentials));
   if (!credentials.allowNewPrivileges) steps.push({ op: 'setNoNewPrivs', name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' });
+  let landlock: LandlockReport | undefined;
   if (options.landlock !== undefined) {
     const masks = landlockMasks(options.landlock, caller.landlockAbi ?? 0);
+    landlock = masks.report;
     if (masks.fs !== 0 || masks.net !== 0 || masks.scoped !== 0) {
       const step = landlockStep(options.landlock, masks);
       if (options.init && runtime.init !== undefined) step.slot = slot(runtime.init);
@@ -301,7 +305,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       num: [argv.length, envp.length, candidates.length], lists,
     });
   }
-  return { steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init };
+  return { steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init, ...(landlock === undefined ? {} : { landlock }) };
 }
 
 export { DEFAULT_PATH };

@@ -14,7 +14,6 @@ import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { MountPart } from './internal/plan-abi';
 import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
-import { landlockMasks } from './landlock';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
@@ -228,13 +227,13 @@ export function spawnIsolated(
   }
   let spawned = false;
   try {
+    const caller = callerFacts(validated);
     const runtime: RuntimeFds = { stdio: [], namespaces: openNamespaces(validated, ledger) };
     const stdio = setupStdio(validated.stdio, ledger);
     runtime.stdio = stdio.childFds;
     let listenParentSide: string[] = [];
     if (validated.listen.length > 0) {
-      const owner = boxRootOnHost(validated, { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 });
-      const sockets = openListenSockets(validated.listen, ledger, owner);
+      const sockets = openListenSockets(validated.listen, ledger, boxRootOnHost(validated, caller));
       sockets.fds.forEach((fd, i) => {
         stdio.childFds[3 + i] = fd;
       });
@@ -256,11 +255,10 @@ export function spawnIsolated(
       }));
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
     }
-    const caller = callerFacts(validated);
-    if (validated.landlock !== undefined) box._landlock(landlockMasks(validated.landlock, caller.landlockAbi ?? 0).report);
     prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
     const plan = buildPlan(validated, runtime, caller);
+    if (plan.landlock !== undefined) box._landlock(plan.landlock);
     const encoded = encodePlan(plan);
     const result = binding.spawn(encoded.buffer, encoded.fds);
     // The box holds its own copies now; ours of its ends go at once.
