@@ -202,7 +202,7 @@ Napi::Object Ops(Napi::Env env) {
   set("setParentDeathSignal", Op::kSetParentDeathSignal);
   set("joinNamespace", Op::kJoinNamespace);
   set("setMountPropagation", Op::kSetMountPropagation);
-  set("mountProc", Op::kMountProc);
+  set("mountProcRetired", Op::kMountProcRetired);
   set("loopbackUp", Op::kLoopbackUp);
   set("setHostname", Op::kSetHostname);
   set("setNoNewPrivs", Op::kSetNoNewPrivs);

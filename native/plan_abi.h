@@ -43,8 +43,9 @@ enum class Op : uint32_t {
   kJoinNamespace = 7,
   // Child: mount(NULL, "/", NULL, MS_REC|num[0]) to stop mount propagation.
   kSetMountPropagation = 8,
-  // Child: mount a fresh proc filesystem on str[0].
-  kMountProc = 9,
+  // Retired (proc is a kMountFs step now); the decoder refuses it. The
+  // number stays taken.
+  kMountProcRetired = 9,
   // Child: bring the loopback interface up.
   kLoopbackUp = 10,
   // Child: sethostname(str[0]).

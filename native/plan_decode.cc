@@ -122,7 +122,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         maps_written = true;
         if (step.str[0] == nullptr) return where + "missing string";
         break;
-      case Op::kMountProc:
+      case Op::kMountProcRetired:
+        return where + "op 9 (mount proc) is retired";
       case Op::kSetHostname:
       case Op::kChdir:
         if (step.str[0] == nullptr) return where + "missing string";

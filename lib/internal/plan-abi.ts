@@ -25,7 +25,7 @@ export const Op = {
   setParentDeathSignal: 6,
   joinNamespace: 7,
   setMountPropagation: 8,
-  mountProc: 9,
+  mountProcRetired: 9,
   loopbackUp: 10,
   setHostname: 11,
   setNoNewPrivs: 12,

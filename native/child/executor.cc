@@ -82,8 +82,6 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       return join_namespace(step.fd, static_cast<int>(step.num[0]));
     case abi::Op::kSetMountPropagation:
       return set_mount_propagation(static_cast<unsigned long>(step.num[0]));
-    case abi::Op::kMountProc:
-      return mount_proc(step.str[0]);
     case abi::Op::kLoopbackUp:
       return loopback_up();
     case abi::Op::kSetHostname:

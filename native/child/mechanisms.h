@@ -18,7 +18,6 @@ int loopback_up();
 // mounts.cc. `part` reports which part of a step failed (abi::MountPart).
 enum class TargetMode : int { kPlain = 0, kCreate = 1, kMustExist = 2 };
 int set_mount_propagation(unsigned long propagation);
-int mount_proc(const char* target);
 int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_is_dir, int* out_fd, int* part);
 int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
                      const char* target, TargetMode mode, int* part);

@@ -112,10 +112,6 @@ int set_mount_propagation(unsigned long propagation) {
   return as_errno(sys::sc(__NR_mount, 0, "/", 0, MS_REC | propagation, 0));
 }
 
-int mount_proc(const char* target) {
-  return as_errno(sys::sc(__NR_mount, "proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0));
-}
-
 // Attaches the detached mount `tree` at `target`: a plain path, or one
 // resolved beneath the root.
 static int attach(long tree, int root_fd, const char* target, TargetMode mode, bool is_dir, int* part) {

@@ -201,7 +201,6 @@ static void test_valid_variants() {
     join.num[0] = 0x40000000;
     join.str[0] = b.add("/proc/1/ns/net");
     b.step(Op::kSetMountPropagation, Side::kChild).num[0] = 0x40000;
-    b.step(Op::kMountProc, Side::kChild).str[0] = b.add("/proc");
     b.step(Op::kLoopbackUp, Side::kChild);
     b.step(Op::kSetHostname, Side::kChild).str[0] = b.add("box");
     b.step(Op::kSetNoNewPrivs, Side::kChild);
@@ -464,6 +463,14 @@ static void test_step_rejections() {
     b.install(0, 1);
     b.exec({"x"}, {}, {"/x"});
     expect_reject("an fd target installed twice", b, fds, "installed twice");
+  }
+  {
+    PlanBuilder b = minimal();
+    Rec retired = b.steps[1];
+    b.steps.insert(b.steps.begin() + 1, retired);
+    b.steps[1].op = u(Op::kMountProcRetired);
+    b.steps[1].str[0] = b.add("/proc");
+    expect_reject("the retired mount proc op", b, fds, "retired");
   }
   {
     PlanBuilder b = minimal();
