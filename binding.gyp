@@ -45,7 +45,9 @@
             "native/probe.cc",
             "native/host/idmap.cc",
             "native/host/sockets.cc",
-            "native/host/idmapped.cc"
+            "native/host/idmapped.cc",
+            "native/host/netlink.cc",
+            "native/host/bridge.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

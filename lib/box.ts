@@ -8,6 +8,7 @@ import type { NativeExitWatch } from '../types/native';
 import type { BoxCgroup, CgroupStats, OomEvent, OomWatcher } from './cgroups/box';
 import type { LandlockReport } from './landlock';
 import type { ListenSocket } from './network';
+import type { BridgeNetworkInfo } from './bridge';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
@@ -146,6 +147,8 @@ export class Box extends EventEmitter<BoxEvents> {
 
   /** The listening sockets handed to the box (the `listen` option). */
   sockets: ListenSocket[] = [];
+  /** The bridge, address and gateway of a `network: 'bridge'` box; undefined otherwise. */
+  network: BridgeNetworkInfo | undefined = undefined;
   /** What the box's Landlock ruleset enforces, when it has one. */
   landlock: LandlockReport | undefined = undefined;
 

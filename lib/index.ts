@@ -16,8 +16,10 @@ export type {
   IdMapEntry,
   StdioEntry,
   StdioOptions,
+  NetworkOption,
 } from './options';
-export type { ListenEntry } from './network';
+export type { ListenEntry, ListenSocket } from './network';
+export type { BridgeNetworkOptions, BridgeNetworkInfo } from './bridge';
 export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';
 export type { CapabilityName, RlimitName, RlimitValue } from './credentials';
 export type { CgroupLimits, MemoryLimits, CpuLimits, PidsLimits, IoLimits, IoDeviceLimit, CpusetLimits } from './cgroups/limits';

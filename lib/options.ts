@@ -4,6 +4,7 @@ import type { Stream } from 'node:stream';
 import type { CgroupLimits } from './cgroups/limits';
 import type { CapabilityName, RlimitName, RlimitValue } from './credentials';
 import type { LandlockOptions } from './landlock';
+import type { BridgeNetworkOptions } from './bridge';
 import type { ListenEntry } from './network';
 import type { SeccompPolicy } from './seccomp';
 
@@ -20,6 +21,9 @@ export const NAMESPACE_NAMES: readonly NamespaceName[] = ['user', 'pid', 'mount'
  * - `{ fd }`: join the namespace behind an open file descriptor (cordon does not close it).
  */
 export type NamespaceSetting = 'new' | 'host' | { readonly path: string } | { readonly fd: number };
+
+/** See SpawnIsolatedOptions.network. */
+export type NetworkOption = 'none' | 'host' | 'bridge' | { readonly path: string } | { readonly fd: number } | BridgeNetworkOptions;
 
 export type NamespaceOptions = { readonly [K in NamespaceName]?: NamespaceSetting };
 
@@ -149,6 +153,19 @@ export interface SpawnIsolatedOptions {
    * with no network of its own serves the host through them.
    */
   readonly listen?: readonly ListenEntry[];
+  /**
+   * The box's network, a shorthand for `namespaces.net` plus its setup (give
+   * one or the other):
+   * - `'none'` (the default): a new network namespace with only `lo`, up;
+   * - `'host'`: the host's network (an explicit loosening);
+   * - `{ path }` / `{ fd }`: join an existing network namespace;
+   * - `'bridge'` or `{ bridge, subnet, address, interface, reach }`: a new
+   *   namespace with a veth pair whose host end sits on a bridge, an IPv4
+   *   address and a default route via the bridge, set up over netlink by the
+   *   parent and gone when the box ends. Needs a root caller. By default the
+   *   box reaches only the bridge's address. See BridgeNetworkOptions.
+   */
+  readonly network?: NetworkOption;
   /**
    * The payload's seccomp filter. Default: cordon's default profile, which
    * refuses what a tenant never needs (kernel modules, kexec, reboot, swap,

@@ -1,5 +1,6 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
+import type { BridgeLease } from './bridge';
 import { oomScoreSteps, processLimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
@@ -77,6 +78,8 @@ export interface RuntimeFds {
     dirFd: number;
     procs: readonly { fd: number; hierarchy: string; path: string; unlessPlaced: boolean }[];
   };
+  /** The bridge, veth names and address leased for a bridge box. */
+  bridge?: BridgeLease;
 }
 
 export interface Caller {
@@ -192,7 +195,14 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       path: entry.path, slot: slot(entry.fd), num: [entry.unlessPlaced ? 1 : 0],
     });
   }
-  if (isNew('user') || (cgroup?.procs.length ?? 0) > 0) {
+  const bridge = runtime.bridge;
+  if (bridge !== undefined) {
+    steps.push({
+      op: 'attachVeth', name: 'attach veth to bridge', syscall: 'netlink', kind: 'net', path: bridge.hostName,
+      str: [bridge.bridge, bridge.hostName, bridge.boxName], num: [bridge.address, bridge.prefix, bridge.gateway, bridge.gatewayOnly ? 1 : 0],
+    });
+  }
+  if (isNew('user') || (cgroup?.procs.length ?? 0) > 0 || bridge !== undefined) {
     steps.push({ op: 'waitForParent', name: 'wait for parent', syscall: 'read', kind: 'sync' });
   }
   for (const name of NAMESPACE_JOIN_ORDER) {

@@ -9,6 +9,7 @@ import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { openListenSockets } from './network';
+import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
@@ -95,6 +96,10 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
     failed.syscall = ['landlock_create_ruleset', 'landlock_create_ruleset', 'landlock_add_rule', 'open', 'landlock_restrict_self'][detail & 0xff] ?? 'landlock';
     const target = step.lists?.[0]?.[rule * 3 + 2];
     if (rule >= 0 && target !== undefined) failed.path = target;
+  }
+  if (step.op === 'attachVeth') {
+    const part = VETH_PARTS[detail];
+    if (part !== undefined) failed = { ...failed, name: `attach veth to bridge: ${part.what}`, syscall: part.syscall };
   }
   if (step.op === 'execInit' && detail === -1) {
     failed = { name: 'exec init', syscall: 'execveat', kind: 'init', path: initBinaryPath() };
@@ -254,6 +259,10 @@ export function spawnIsolated(
         unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
       }));
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
+    }
+    if (validated.bridge !== undefined) {
+      runtime.bridge = leaseBridge(validated.bridge, ledger);
+      box.network = runtime.bridge.info;
     }
     prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);

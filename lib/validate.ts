@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import { Stream } from 'node:stream';
 
-import { CordonOptionError } from './errors';
+import { CordonError, CordonOptionError } from './errors';
 import {
   checkAbsolutePath,
   checkBoolean,
@@ -31,6 +31,7 @@ import { validateCgroupParent } from './cgroups/parent';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
 import { validateListen, type ResolvedListen } from './network';
+import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
@@ -71,6 +72,8 @@ export interface ValidatedOptions {
   landlock: ResolvedLandlock | undefined;
   listen: ResolvedListen[];
   seccomp: SeccompPolicy | undefined;
+  /** Set for `network: 'bridge'` (namespaces.net is then 'new'). */
+  bridge: ResolvedBridge | undefined;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -81,11 +84,10 @@ const MAX_MAP_LINES = 340;
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
   'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
-  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen', 'seccomp',
+  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen', 'seccomp', 'network',
 ];
 
-function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined): ResolvedNamespace {
-  const option = `namespaces.${name}`;
+function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined, option = `namespaces.${name}`): ResolvedNamespace {
   if (value === undefined) return name === 'time' ? { kind: 'host' } : { kind: 'new' };
   if (value === 'new' || value === 'host') return { kind: value };
   if (isPlainObject(value)) {
@@ -224,6 +226,18 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const namespaces = Object.fromEntries(
     NAMESPACE_NAMES.map((name) => [name, checkNamespace(name, nsOptions[name])]),
   ) as Record<NamespaceName, ResolvedNamespace>;
+  let bridge: ResolvedBridge | undefined;
+  if (o.network !== undefined) {
+    if (nsOptions.net !== undefined) throw conflict('network', 'give network or namespaces.net, not both');
+    const network = o.network;
+    if (network === 'none') namespaces.net = { kind: 'new' };
+    else if (network === 'host') namespaces.net = { kind: 'host' };
+    else if (isPlainObject(network) && ('path' in network || 'fd' in network)) namespaces.net = checkNamespace('net', network as NamespaceSetting, 'network');
+    else {
+      bridge = validateBridge('network', network);
+      namespaces.net = { kind: 'new' };
+    }
+  }
   const user = namespaces.user.kind;
 
   const uidMap = o.uidMap === undefined ? undefined : checkIdMap('uidMap', o.uidMap);
@@ -274,6 +288,13 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     }
   }
   const userJoined = user === 'path' || user === 'fd';
+  if (bridge !== undefined) {
+    const refusal = bridgeRefusal();
+    if (refusal !== undefined) throw new CordonError('ERR_CORDON_HOST_UNSUPPORTED', `network: ${refusal} (probe().network.bridge)`, { step: 'validate', path: bridge.bridge });
+  }
+  if (bridge !== undefined && userJoined) {
+    throw conflict('network', "a bridge needs the box's network namespace at clone, which a joined user namespace rules out (it is made after the join)");
+  }
   if (userJoined && pidKind === 'new') {
     throw conflict(
       'namespaces.pid',
@@ -370,5 +391,6 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     landlock,
     listen,
     seccomp,
+    bridge,
   };
 }

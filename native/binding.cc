@@ -1,6 +1,7 @@
 // The only file that includes napi.h: unpacks arguments, calls the native
 // core, returns plain values. Errors are built in TypeScript from numbers.
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include "clone.h"
 #include "exit_watch.h"
+#include "host/bridge.h"
 #include "host/idmapped.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
@@ -155,6 +157,20 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host::listen_unix(path.c_str(), mode, uid, gid, backlog));
 }
 
+// createBridge(name, address, prefix): 0 or a positive errno. `address` is IPv4 in host byte order.
+Napi::Value CreateBridge(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  uint32_t address = info[1].As<Napi::Number>().Uint32Value();
+  int prefix = info[2].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), host::create_bridge(name.c_str(), htonl(address), prefix));
+}
+
+// deleteLink(name): 0 or a positive errno (ENODEV when it is gone).
+Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(info.Env(), host::delete_link(name.c_str()));
+}
+
 Napi::Value LocalPort(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   sockaddr_storage address{};
@@ -235,6 +251,7 @@ Napi::Object Ops(Napi::Env env) {
   set("landlock", Op::kLandlock);
   set("seccomp", Op::kSeccomp);
   set("runIdMapHelper", Op::kRunIdMapHelper);
+  set("attachVeth", Op::kAttachVeth);
   return ops;
 }
 
@@ -270,6 +287,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix));
   exports.Set("localPort", Napi::Function::New(env, LocalPort));
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));
+  exports.Set("createBridge", Napi::Function::New(env, CreateBridge));
+  exports.Set("deleteLink", Napi::Function::New(env, DeleteLink));
   return exports;
 }
 

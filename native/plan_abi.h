@@ -147,6 +147,12 @@ enum class Op : uint32_t {
   // "inside outside count"), and wait for it. Exit status != 0 fails the
   // step with EPERM, its status in the detail.
   kRunIdMapHelper = 41,
+  // Parent: a veth pair, its host end str[1] on bridge str[0] (with the
+  // gateway-only ingress filter when num[3] is 1), its other end str[2] in
+  // the child's network namespace with IPv4 num[0]/num[1] and a default
+  // route via num[2] (addresses in host byte order). Fails with the part
+  // (host::VethPart) in the detail.
+  kAttachVeth = 42,
 };
 
 // StatusRecord::detail of a failed filesystem step: which part failed.

@@ -7,7 +7,7 @@ namespace {
 
 using abi::Op;
 
-bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kRunIdMapHelper); }
+bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kAttachVeth); }
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -17,7 +17,7 @@ int hex_digit(char c) {
 
 bool parent_op(Op op) {
   return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap ||
-         op == Op::kWriteCgroupProcs || op == Op::kRunIdMapHelper;
+         op == Op::kWriteCgroupProcs || op == Op::kRunIdMapHelper || op == Op::kAttachVeth;
 }
 
 }  // namespace
@@ -208,6 +208,15 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         maps_written = true;  // a parent step the child must wait for, like the maps
         if (step.fd < 0) return where + "cgroup.procs without an fd";
         if (record.num[0] != 0 && record.num[0] != 1) return where + "bad skip flag";
+        break;
+      case Op::kAttachVeth:
+        maps_written = true;  // the child must wait for its interface
+        if (step.str[0] == nullptr || step.str[1] == nullptr || step.str[2] == nullptr) return where + "missing string";
+        if (record.num[0] < 0 || record.num[0] > 0xffffffffLL || record.num[2] < 0 || record.num[2] > 0xffffffffLL) {
+          return where + "bad IPv4 address";
+        }
+        if (record.num[1] < 1 || record.num[1] > 30) return where + "bad prefix length";
+        if (record.num[3] != 0 && record.num[3] != 1) return where + "bad filter flag";
         break;
       case Op::kWaitForParent:
         out->needs_sync = true;

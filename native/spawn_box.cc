@@ -1,5 +1,6 @@
 #include "spawn_box.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 
 #include "child/executor.h"
 #include "clone.h"
+#include "host/bridge.h"
 #include "host/idmap.h"
 #include "plan_decode.h"
 #include "sys/syscalls.h"
@@ -74,6 +76,11 @@ int parent_step(const child::Step& step, pid_t pid, bool placed, int* detail) {
     case Op::kWriteCgroupProcs:
       if (step.num[0] == 1 && placed) return 0;
       return write_pid(step.fd, pid);
+    case Op::kAttachVeth: {
+      host::VethRequest request{pid, step.str[0], step.str[1], step.str[2], htonl(uint32_t(step.num[0])), int(step.num[1]),
+                                htonl(uint32_t(step.num[2])), step.num[3] == 1};
+      return host::attach_veth(request, detail);
+    }
     case Op::kWriteSetgroups:
       return host::write_proc_file(pid, "setgroups", step.str[0]);
     case Op::kWriteUidMap:

@@ -79,6 +79,10 @@ export interface NativeBinding {
    * or -errno with `part` 1 (mapping namespace), 2 (open_tree), 3 (mount_setattr).
    */
   idmappedTree(source: string, recursive: boolean, attrs: number, uidMap: string, gidMap: string): { fd: number; part: number };
+  /** A bridge with one IPv4 address (host byte order), up: 0 or a positive errno. */
+  createBridge(name: string, address: number, prefix: number): number;
+  /** Deletes a network link by name: 0 or a positive errno (ENODEV when gone). */
+  deleteLink(name: string): number;
   /** Landlock ABI version, or -errno. */
   landlockAbi(): number;
 }

@@ -58,6 +58,7 @@ export const Op = {
   landlock: 39,
   seccomp: 40,
   runIdMapHelper: 41,
+  attachVeth: 42,
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -85,7 +86,7 @@ export const MountPart = {
 /** Target modes of filesystem steps (num[2]). */
 export const TargetMode = { plain: 0, create: 1, mustExist: 2 } as const;
 
-const PARENT_OPS: ReadonlySet<OpName> = new Set<OpName>(['clone', 'writeSetgroups', 'writeUidMap', 'writeGidMap', 'writeCgroupProcs', 'runIdMapHelper']);
+const PARENT_OPS: ReadonlySet<OpName> = new Set<OpName>(['clone', 'writeSetgroups', 'writeUidMap', 'writeGidMap', 'writeCgroupProcs', 'runIdMapHelper', 'attachVeth']);
 
 export function sideOf(op: OpName): SideName {
   return PARENT_OPS.has(op) ? 'parent' : 'child';

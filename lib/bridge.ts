@@ -1,0 +1,262 @@
+// Bridge networking: the box's own network namespace reaches the host
+// through a veth pair whose host end sits on a bridge. The parent sets it up
+// over rtnetlink in its window (native/host/bridge.cc) while the child waits;
+// this module validates the options, keeps the bridges and addresses this
+// process leases, and releases them when boxes end.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+
+import { CordonError, errnoName } from './errors';
+import { checkString, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { native } from './internal/native';
+import type { Ledger } from './internal/resources';
+
+/** A box on a host bridge (see SpawnIsolatedOptions.network). */
+export interface BridgeNetworkOptions {
+  /**
+   * The host bridge, default `'cordon0'`. If it does not exist cordon makes
+   * it with `subnet` and removes it when this process's last box on it ends;
+   * a bridge that exists already is used as it is and never removed.
+   */
+  readonly bridge?: string;
+  /**
+   * The bridge's own address and prefix (the boxes' gateway) when cordon
+   * makes the bridge, default `'10.127.0.1/16'`. For an existing bridge,
+   * leave it out or give the address the bridge has.
+   */
+  readonly subnet?: string;
+  /** The box's IPv4 address; default: the next free one in the bridge's subnet (free as far as this process knows). */
+  readonly address?: string;
+  /** The box's interface name, default `'eth0'`. */
+  readonly interface?: string;
+  /**
+   * What the box may reach:
+   * - `'gateway'` (default): only the bridge's own address, i.e. servers on
+   *   the host listening there. A filter on the host end drops everything
+   *   else the box sends (other host addresses, other boxes, spoofed source
+   *   addresses, IPv6).
+   * - `'any'`: whatever the host routes for it (forwarding and NAT are the
+   *   host's configuration, not cordon's); the source address is still checked.
+   */
+  readonly reach?: 'gateway' | 'any';
+}
+
+/** What a bridge box got, as `box.network` reports it. */
+export interface BridgeNetworkInfo {
+  bridge: string;
+  /** The box's IPv4 address. */
+  address: string;
+  prefix: number;
+  /** The bridge's address: the box's default route, and where host-side servers listen for it. */
+  gateway: string;
+  /** The box's interface, inside the box. */
+  interface: string;
+  /** The veth end on the host (gone once the box has ended). */
+  hostInterface: string;
+  reach: 'gateway' | 'any';
+}
+
+export interface ResolvedBridge {
+  bridge: string;
+  subnet: { address: number; prefix: number } | undefined;
+  address: number | undefined;
+  iface: string;
+  reach: 'gateway' | 'any';
+}
+
+export const DEFAULT_BRIDGE = 'cordon0';
+export const DEFAULT_SUBNET = '10.127.0.1/16';
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+function parseIpv4(option: string, text: string): number {
+  if (net.isIPv4(text) === false) throw invalidValue(option, text, 'must be an IPv4 address');
+  return text.split('.').reduce((value, part) => value * 256 + Number(part), 0);
+}
+
+export function formatIpv4(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
+function checkInterfaceName(option: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  const name = checkString(option, value);
+  if (!IFNAME.test(name) || name === '.' || name === '..') {
+    throw invalidValue(option, name, 'must be 1 to 15 letters, digits, "_", "." or "-" (a Linux interface name)');
+  }
+  return name;
+}
+
+function parseSubnet(option: string, value: unknown): { address: number; prefix: number } {
+  const text = checkString(option, value);
+  const match = /^([^/]+)\/(\d{1,2})$/.exec(text);
+  if (match === null) throw invalidValue(option, text, 'must be an IPv4 address with a prefix, like 10.127.0.1/16');
+  const prefix = Number(match[2]);
+  if (prefix < 8 || prefix > 30) throw invalidValue(option, text, 'must have a prefix from /8 to /30');
+  const address = parseIpv4(option, match[1]!);
+  const host = address % 2 ** (32 - prefix);
+  if (host === 0 || host === 2 ** (32 - prefix) - 1) throw invalidValue(option, text, 'must be a host address of its subnet (not the network or broadcast address)');
+  return { address, prefix };
+}
+
+/** `'bridge'` or `{ bridge, subnet, address, interface, reach }`, checked. */
+export function validateBridge(option: string, value: unknown): ResolvedBridge {
+  if (value === 'bridge') return { bridge: DEFAULT_BRIDGE, subnet: undefined, address: undefined, iface: 'eth0', reach: 'gateway' };
+  if (!isPlainObject(value)) throw invalidType(option, `'bridge' or { bridge, subnet, address, interface, reach }`, value);
+  rejectUnknownKeys(value, ['bridge', 'subnet', 'address', 'interface', 'reach'], option);
+  const reach = value.reach ?? 'gateway';
+  if (reach !== 'gateway' && reach !== 'any') throw invalidValue(`${option}.reach`, reach, "must be 'gateway' or 'any'");
+  return {
+    bridge: checkInterfaceName(`${option}.bridge`, value.bridge, DEFAULT_BRIDGE),
+    subnet: value.subnet === undefined ? undefined : parseSubnet(`${option}.subnet`, value.subnet),
+    address: value.address === undefined ? undefined : parseIpv4(`${option}.address`, checkString(`${option}.address`, value.address)),
+    iface: checkInterfaceName(`${option}.interface`, value.interface, 'eth0'),
+    reach,
+  };
+}
+
+/** Why this caller cannot have bridge networking, or undefined if it can. */
+export function bridgeRefusal(): string | undefined {
+  if (process.geteuid?.() !== 0) return 'bridge networking needs root on the host (CAP_NET_ADMIN in the initial network namespace to make veths and bridges)';
+  if (!fs.existsSync('/sys/module/veth') && !fs.existsSync('/sys/class/net')) return 'this kernel has no veth support';
+  return undefined;
+}
+
+interface BridgeState {
+  gateway: number;
+  prefix: number;
+  made: boolean;
+  boxes: number;
+  leased: Set<number>;
+  next: number;
+}
+
+// The bridges this process's boxes use, and the addresses it has handed out.
+const bridges = new Map<string, BridgeState>();
+
+function existingBridgeAddress(name: string): { address: number; prefix: number } | undefined {
+  const entry = os.networkInterfaces()[name]?.find((candidate) => candidate.family === 'IPv4');
+  if (entry === undefined || entry.cidr === null) return undefined;
+  const prefix = Number(entry.cidr.split('/')[1]);
+  return { address: parseIpv4('bridge address', entry.address), prefix };
+}
+
+function hostError(message: string, details: { errno?: number; path: string; hint?: string }): CordonError {
+  const code = details.errno === undefined ? 'ERR_CORDON_HOST_UNSUPPORTED' : errnoName(details.errno);
+  return new CordonError(code, message, { syscall: 'netlink', step: 'bridge', ...details });
+}
+
+function acquireBridge(resolved: ResolvedBridge): BridgeState {
+  const known = bridges.get(resolved.bridge);
+  if (known !== undefined) return known;
+  const name = resolved.bridge;
+  let made = false;
+  if (!fs.existsSync(`/sys/class/net/${name}`)) {
+    const subnet = resolved.subnet ?? parseSubnet('subnet', DEFAULT_SUBNET);
+    const result = native().createBridge(name, subnet.address, subnet.prefix);
+    if (result !== 0 && result !== 17 /* EEXIST: made by someone else meanwhile */) {
+      throw hostError(`netlink ${errnoName(result)}: cannot make bridge ${name}`, { errno: -result, path: name });
+    }
+    made = result === 0;
+  } else if (!fs.existsSync(`/sys/class/net/${name}/bridge`)) {
+    throw hostError(`network.bridge: ${name} exists and is not a bridge`, { path: name });
+  }
+  const own = existingBridgeAddress(name);
+  if (own === undefined) {
+    throw hostError(`network.bridge: bridge ${name} has no IPv4 address to be the boxes' gateway`, { path: name, hint: `give it one, or name a bridge that does not exist yet so cordon makes it` });
+  }
+  if (resolved.subnet !== undefined && (resolved.subnet.address !== own.address || resolved.subnet.prefix !== own.prefix)) {
+    if (made) native().deleteLink(name);
+    throw hostError(`network.subnet: bridge ${name} has ${formatIpv4(own.address)}/${own.prefix}, not ${formatIpv4(resolved.subnet.address)}/${resolved.subnet.prefix}`, { path: name });
+  }
+  const state: BridgeState = { gateway: own.address, prefix: own.prefix, made, boxes: 0, leased: new Set(), next: 0 };
+  bridges.set(name, state);
+  return state;
+}
+
+function releaseBridge(name: string, state: BridgeState): void {
+  state.boxes -= 1;
+  if (state.boxes > 0) return;
+  bridges.delete(name);
+  if (state.made) native().deleteLink(name);
+}
+
+function pickAddress(resolved: ResolvedBridge, state: BridgeState): number {
+  const size = 2 ** (32 - state.prefix);
+  const network = state.gateway - (state.gateway % size);
+  const usable = (candidate: number): boolean => candidate > network && candidate < network + size - 1 && candidate !== state.gateway;
+  if (resolved.address !== undefined) {
+    if (!usable(resolved.address)) {
+      throw hostError(`network.address: ${formatIpv4(resolved.address)} is not a free host address of ${resolved.bridge}'s subnet ${formatIpv4(network)}/${state.prefix}`, { path: resolved.bridge });
+    }
+    if (state.leased.has(resolved.address)) {
+      throw new CordonError('EADDRINUSE', `network.address: ${formatIpv4(resolved.address)} is in use by another box on ${resolved.bridge}`, { syscall: 'netlink', step: 'bridge', path: resolved.bridge });
+    }
+    return resolved.address;
+  }
+  // Round-robin, so an address just given back is not handed out at once
+  // (the host's neighbour cache may still hold the old box's MAC).
+  for (let i = 0; i < size; i++) {
+    const candidate = network + 1 + ((state.next + i) % (size - 2));
+    if (usable(candidate) && !state.leased.has(candidate)) {
+      state.next = (candidate - network) % (size - 2);
+      return candidate;
+    }
+  }
+  throw new CordonError('EADDRNOTAVAIL', `network: no free address left on ${resolved.bridge} (${formatIpv4(network)}/${state.prefix})`, { syscall: 'netlink', step: 'bridge', path: resolved.bridge });
+}
+
+export interface BridgeLease {
+  bridge: string;
+  hostName: string;
+  boxName: string;
+  address: number;
+  prefix: number;
+  gateway: number;
+  gatewayOnly: boolean;
+  info: BridgeNetworkInfo;
+}
+
+/**
+ * Takes the bridge (making it if needed) and an address for one box; the
+ * ledger gives back the address, removes the host end of the veth if the
+ * kernel has not already, and removes a bridge cordon made once its last box
+ * has ended. The caller was checked by validation (bridgeRefusal).
+ */
+export function leaseBridge(resolved: ResolvedBridge, ledger: Ledger): BridgeLease {
+  const state = acquireBridge(resolved);
+  state.boxes += 1;
+  ledger.add('bridge', () => releaseBridge(resolved.bridge, state));
+  const address = pickAddress(resolved, state);
+  state.leased.add(address);
+  ledger.add('bridge address', () => state.leased.delete(address));
+  const hostName = `cv${crypto.randomBytes(6).toString('hex')}`;
+  // The pair goes with the box's network namespace; this covers a box whose
+  // namespace outlives it (held by something else) and a failed spawn.
+  ledger.add('veth', () => {
+    native().deleteLink(hostName);
+  });
+  const lease: BridgeLease = {
+    bridge: resolved.bridge, hostName, boxName: resolved.iface, address, prefix: state.prefix, gateway: state.gateway,
+    gatewayOnly: resolved.reach === 'gateway',
+    info: {
+      bridge: resolved.bridge, address: formatIpv4(address), prefix: state.prefix, gateway: formatIpv4(state.gateway),
+      interface: resolved.iface, hostInterface: hostName, reach: resolved.reach,
+    },
+  };
+  return lease;
+}
+
+/** What each part of the attachVeth step is (native host::VethPart), for error.syscall. */
+export const VETH_PARTS: Record<number, { syscall: string; what: string }> = {
+  1: { syscall: 'setns', what: "enter the box's network namespace" },
+  2: { syscall: 'netlink RTM_NEWLINK', what: 'create the veth pair' },
+  3: { syscall: 'netlink RTM_NEWLINK', what: 'put the host end on the bridge' },
+  4: { syscall: 'netlink RTM_NEWQDISC', what: 'add the clsact qdisc for the filter' },
+  5: { syscall: 'netlink RTM_NEWTFILTER', what: 'add the gateway-only filter' },
+  6: { syscall: 'if_nametoindex', what: 'find the box end' },
+  7: { syscall: 'netlink RTM_NEWADDR', what: "set the box's address" },
+  8: { syscall: 'netlink RTM_NEWLINK', what: "bring the box's interface up" },
+  9: { syscall: 'netlink RTM_NEWROUTE', what: 'add the default route' },
+};

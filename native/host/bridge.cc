@@ -1,0 +1,234 @@
+#include "host/bridge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "host/netlink.h"
+#include "sys/unique_fd.h"
+
+namespace cordon::host {
+namespace {
+
+int link_index(const char* name) { return int(if_nametoindex(name)); }
+
+int set_up(Netlink& netlink, int index) {
+  ifinfomsg info{};
+  info.ifi_family = AF_UNSPEC;
+  info.ifi_index = index;
+  info.ifi_flags = IFF_UP;
+  info.ifi_change = IFF_UP;
+  NetlinkMessage message(RTM_NEWLINK, 0, &info, sizeof info);
+  return netlink.request(message);
+}
+
+int add_address(Netlink& netlink, int index, uint32_t address, int prefix) {
+  ifaddrmsg header{};
+  header.ifa_family = AF_INET;
+  header.ifa_prefixlen = uint8_t(prefix);
+  header.ifa_index = uint32_t(index);
+  NetlinkMessage message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &header, sizeof header);
+  message.put(IFA_LOCAL, &address, sizeof address);
+  message.put(IFA_ADDRESS, &address, sizeof address);
+  uint32_t host_mask = prefix >= 32 ? 0 : (0xffffffffu >> prefix);
+  uint32_t broadcast = address | htonl(host_mask);
+  message.put(IFA_BROADCAST, &broadcast, sizeof broadcast);
+  return netlink.request(message);
+}
+
+int add_default_route(Netlink& netlink, int index, uint32_t gateway) {
+  rtmsg header{};
+  header.rtm_family = AF_INET;
+  header.rtm_table = RT_TABLE_MAIN;
+  header.rtm_protocol = RTPROT_BOOT;
+  header.rtm_scope = RT_SCOPE_UNIVERSE;
+  header.rtm_type = RTN_UNICAST;
+  NetlinkMessage message(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &header, sizeof header);
+  message.put(RTA_GATEWAY, &gateway, sizeof gateway);
+  message.put_u32(RTA_OIF, uint32_t(index));
+  return netlink.request(message);
+}
+
+int create_pair(Netlink& netlink, const VethRequest& request, int netns_fd) {
+  ifinfomsg info{};
+  info.ifi_family = AF_UNSPEC;
+  NetlinkMessage message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &info, sizeof info);
+  message.put_string(IFLA_IFNAME, request.host_name);
+  size_t link_info = message.begin(IFLA_LINKINFO);
+  message.put_string(IFLA_INFO_KIND, "veth");
+  size_t data = message.begin(IFLA_INFO_DATA);
+  size_t peer = message.begin(VETH_INFO_PEER);
+  ifinfomsg peer_info{};
+  peer_info.ifi_family = AF_UNSPEC;
+  message.append(&peer_info, sizeof peer_info);
+  message.put_string(IFLA_IFNAME, request.box_name);
+  message.put_u32(IFLA_NET_NS_FD, uint32_t(netns_fd));
+  message.end(peer);
+  message.end(data);
+  message.end(link_info);
+  return netlink.request(message);
+}
+
+int attach_to_bridge(Netlink& netlink, int index, int bridge_index) {
+  ifinfomsg info{};
+  info.ifi_family = AF_UNSPEC;
+  info.ifi_index = index;
+  info.ifi_flags = IFF_UP;
+  info.ifi_change = IFF_UP;
+  NetlinkMessage message(RTM_NEWLINK, 0, &info, sizeof info);
+  message.put_u32(IFLA_MASTER, uint32_t(bridge_index));
+  return netlink.request(message);
+}
+
+int add_clsact(Netlink& netlink, int index) {
+  tcmsg header{};
+  header.tcm_family = AF_UNSPEC;
+  header.tcm_ifindex = index;
+  header.tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+  header.tcm_parent = TC_H_CLSACT;
+  NetlinkMessage message(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, &header, sizeof header);
+  message.put_string(TCA_KIND, "clsact");
+  return netlink.request(message);
+}
+
+// Classic BPF run on each frame the box sends (from its MAC header), whose
+// result is the verdict itself (direct action): ARP from the box's own
+// address and IPv4 from the box's address to the gateway pass; anything
+// else (other destinations, other boxes, spoofed sources, IPv6) is dropped.
+int add_gateway_only_filter(Netlink& netlink, int index, uint32_t box_address, uint32_t gateway) {
+  const uint32_t box = ntohl(box_address);
+  const uint32_t gw = ntohl(gateway);
+  sock_filter program[] = {
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                // 0: ethertype
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_ARP, 0, 2),  // 1: ARP? 2 : 4
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 28),                // 2: ARP sender address
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, box, 5, 6),        // 3: 9 : 10
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 5),   // 4: IPv4? 5 : 10
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 26),                // 5: source address
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, box, 0, 3),        // 6: 7 : 10
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 30),                // 7: destination address
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, gw, 0, 1),         // 8: 9 : 10
+      BPF_STMT(BPF_RET | BPF_K, TC_ACT_OK),                  // 9
+      BPF_STMT(BPF_RET | BPF_K, uint32_t(TC_ACT_SHOT)),      // 10
+  };
+  tcmsg header{};
+  header.tcm_family = AF_UNSPEC;
+  header.tcm_ifindex = index;
+  header.tcm_handle = 1;
+  header.tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+  header.tcm_info = TC_H_MAKE(1u << 16, htons(ETH_P_ALL));
+  NetlinkMessage message(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, &header, sizeof header);
+  message.put_string(TCA_KIND, "bpf");
+  size_t options = message.begin(TCA_OPTIONS);
+  message.put_u16(TCA_BPF_OPS_LEN, uint16_t(sizeof program / sizeof program[0]));
+  message.put(TCA_BPF_OPS, program, sizeof program);
+  message.put_u32(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+  message.put_string(TCA_BPF_NAME, "cordon-gateway-only");
+  message.end(options);
+  return netlink.request(message);
+}
+
+void configure_box_end(const VethRequest& request, int netns_fd, int* error, int* part) {
+  // Only this short-lived thread enters the box's network namespace.
+  if (setns(netns_fd, CLONE_NEWNET) != 0) {
+    *error = errno;
+    *part = int(VethPart::kOpenNamespace);
+    return;
+  }
+  Netlink netlink;
+  int index = link_index(request.box_name);
+  if (index == 0) {
+    *error = errno;
+    *part = int(VethPart::kFindBoxEnd);
+    return;
+  }
+  if ((*error = add_address(netlink, index, request.box_address, request.prefix)) != 0) {
+    *part = int(VethPart::kBoxAddress);
+  } else if ((*error = set_up(netlink, index)) != 0) {
+    *part = int(VethPart::kBoxLinkUp);
+  } else if ((*error = add_default_route(netlink, index, request.gateway)) != 0) {
+    *part = int(VethPart::kDefaultRoute);
+  }
+}
+
+}  // namespace
+
+int attach_veth(const VethRequest& request, int* part) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/net", int(request.pid));
+  UniqueFd netns(open(path, O_RDONLY | O_CLOEXEC));
+  *part = int(VethPart::kOpenNamespace);
+  if (!netns) return errno;
+  int bridge_index = link_index(request.bridge);
+  *part = int(VethPart::kAttachHostEnd);
+  if (bridge_index == 0) return errno;
+
+  Netlink netlink;
+  int error;
+  *part = int(VethPart::kCreatePair);
+  if ((error = create_pair(netlink, request, netns.get())) != 0) return error;
+  int host_index = link_index(request.host_name);
+  *part = int(VethPart::kAttachHostEnd);
+  if (host_index == 0) return errno;
+  if (request.gateway_only) {
+    *part = int(VethPart::kFilterQdisc);
+    if ((error = add_clsact(netlink, host_index)) != 0) return error;
+    *part = int(VethPart::kFilter);
+    if ((error = add_gateway_only_filter(netlink, host_index, request.box_address, request.gateway)) != 0) return error;
+  }
+  *part = int(VethPart::kAttachHostEnd);
+  if ((error = attach_to_bridge(netlink, host_index, bridge_index)) != 0) return error;
+
+  int box_error = 0, box_part = 0;
+  std::thread worker(configure_box_end, std::cref(request), netns.get(), &box_error, &box_part);
+  worker.join();
+  *part = box_part;
+  return box_error;
+}
+
+int create_bridge(const char* name, uint32_t address, int prefix) {
+  Netlink netlink;
+  ifinfomsg info{};
+  info.ifi_family = AF_UNSPEC;
+  NetlinkMessage message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &info, sizeof info);
+  message.put_string(IFLA_IFNAME, name);
+  size_t link_info = message.begin(IFLA_LINKINFO);
+  message.put_string(IFLA_INFO_KIND, "bridge");
+  message.end(link_info);
+  int error = netlink.request(message);
+  if (error != 0) return error;
+  int index = link_index(name);
+  if (index == 0) return errno;
+  if ((error = add_address(netlink, index, address, prefix)) != 0 || (error = set_up(netlink, index)) != 0) {
+    delete_link(name);
+    return error;
+  }
+  return 0;
+}
+
+int delete_link(const char* name) {
+  int index = link_index(name);
+  if (index == 0) return errno;
+  Netlink netlink;
+  ifinfomsg info{};
+  info.ifi_family = AF_UNSPEC;
+  info.ifi_index = index;
+  NetlinkMessage message(RTM_DELLINK, 0, &info, sizeof info);
+  return netlink.request(message);
+}
+
+}  // namespace cordon::host

@@ -1,0 +1,44 @@
+// Bridge networking, parent side: a veth pair whose host end sits on a
+// bridge and whose other end is the box's interface, set up over rtnetlink
+// while the child waits in the parent's window.
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+namespace cordon::host {
+
+// Which part of attach_veth failed (StatusRecord::detail); lib/bridge.ts names them.
+enum class VethPart : int {
+  kOpenNamespace = 1,
+  kCreatePair = 2,
+  kAttachHostEnd = 3,
+  kFilterQdisc = 4,
+  kFilter = 5,
+  kFindBoxEnd = 6,
+  kBoxAddress = 7,
+  kBoxLinkUp = 8,
+  kDefaultRoute = 9,
+};
+
+struct VethRequest {
+  pid_t pid;               // the box, whose network namespace gets the box end
+  const char* bridge;
+  const char* host_name;   // the host end, on the bridge
+  const char* box_name;    // the box end, inside the box
+  uint32_t box_address;    // IPv4, network byte order
+  int prefix;
+  uint32_t gateway;        // IPv4, network byte order: the bridge's address
+  bool gateway_only;       // drop whatever the box sends that is not ARP or IPv4 to the gateway
+};
+
+// 0 or a positive errno, with the failing part in *part.
+int attach_veth(const VethRequest& request, int* part);
+
+// A bridge with one IPv4 address, up. 0 or a positive errno (EEXIST if the name is taken).
+int create_bridge(const char* name, uint32_t address, int prefix);
+
+// Deletes a link by name: 0 or a positive errno (ENODEV when it is gone already).
+int delete_link(const char* name);
+
+}  // namespace cordon::host
