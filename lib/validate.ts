@@ -288,12 +288,12 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     }
   }
   const userJoined = user === 'path' || user === 'fd';
+  if (bridge !== undefined && userJoined) {
+    throw conflict('network', "a bridge needs the box's network namespace at clone, which a joined user namespace rules out (it is made after the join)");
+  }
   if (bridge !== undefined) {
     const refusal = bridgeRefusal();
     if (refusal !== undefined) throw new CordonError('ERR_CORDON_HOST_UNSUPPORTED', `network: ${refusal} (probe().network.bridge)`, { step: 'validate', path: bridge.bridge });
-  }
-  if (bridge !== undefined && userJoined) {
-    throw conflict('network', "a bridge needs the box's network namespace at clone, which a joined user namespace rules out (it is made after the join)");
   }
   if (userJoined && pidKind === 'new') {
     throw conflict(

@@ -1,0 +1,204 @@
+// Bridge networking: a veth on a host bridge, what the box reaches through
+// it, and what is left on the host afterwards. All traffic stays on this
+// machine: the bridges here are made by the tests (or by cordon for them).
+'use strict';
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const { execFileSync } = require('node:child_process');
+const t = require('tap');
+const { spawnIsolated } = require('../..');
+const { run, isRoot } = require('../helpers/payload');
+
+const BRIDGE = 'cdt-bridge';
+const SUBNET = '10.231.0.1/24';
+const GATEWAY = '10.231.0.1';
+const rootOnly = isRoot ? {} : { skip: 'bridge networking needs a root caller (the unprivileged case is tested below)' };
+
+// A perl client: one line per address, what it read or why it could not connect.
+function probeScript(targets) {
+  return targets.map(([host, port]) =>
+    `{ my $s = IO::Socket::INET->new(PeerAddr => "${host}", PeerPort => ${port}, Timeout => 2);
+       if ($s) { my $l = <$s>; chomp $l; print "${host} $l\\n" } else { print "${host} unreachable\\n" } }`).join('');
+}
+
+function boxClient(targets, network) {
+  return run('/usr/bin/perl', ['-MIO::Socket::INET', '-e', probeScript(targets)], { network });
+}
+
+async function hostServer(t, host, reply) {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end(`${reply}\n`);
+  }).listen(0, host);
+  await new Promise((resolve) => server.once('listening', resolve));
+  t.teardown(() => server.close());
+  return server.address().port;
+}
+
+function hostAddressOutsideBridge() {
+  for (const [name, entries] of Object.entries(os.networkInterfaces())) {
+    if (name === BRIDGE) continue;
+    const entry = entries.find((candidate) => candidate.family === 'IPv4' && !candidate.internal);
+    if (entry) return entry.address;
+  }
+  return undefined;
+}
+
+const linkExists = (name) => fs.existsSync(`/sys/class/net/${name}`);
+
+function processesInNetns(link) {
+  let count = 0;
+  for (const pid of fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/ns/net`) === link) count++;
+    } catch {}
+  }
+  return count;
+}
+
+t.test('a bridge box reaches a host-side server on the bridge address and nothing else', rootOnly, async (t) => {
+  const port = await hostServer(t, '0.0.0.0', 'host');
+  const loopbackPort = await hostServer(t, '127.0.0.1', 'loopback');
+  const other = hostAddressOutsideBridge();
+  const network = { bridge: BRIDGE, subnet: SUBNET };
+
+  // A second box on the same bridge, serving on its own address.
+  const peer = spawnIsolated('/usr/bin/perl', ['-MIO::Socket::INET', '-e',
+    '$| = 1; my $l = IO::Socket::INET->new(LocalAddr => "0.0.0.0", LocalPort => 7000, Listen => 5, ReuseAddr => 1) or die $!; print "ready\\n"; while (my $c = $l->accept) { print $c "peer\\n"; close $c }'],
+  { network: { ...network, reach: 'any' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => peer.kill('SIGKILL'));
+  await new Promise((resolve) => peer.stdout.once('data', resolve));
+
+  const targets = [[GATEWAY, port], ['127.0.0.1', loopbackPort], [peer.network.address, 7000]];
+  if (other) targets.push([other, port]);
+  const boxed = await boxClient(targets, network);
+  t.equal(boxed.code, 0, boxed.stderr);
+  const lines = boxed.stdout.trim().split('\n');
+  t.equal(lines[0], `${GATEWAY} host`, 'the host-side server on the bridge address answers');
+  t.equal(lines[1], '127.0.0.1 unreachable', 'the host loopback is not the box\'s');
+  t.equal(lines[2], `${peer.network.address} unreachable`, 'another box on the bridge is out of reach');
+  if (other) t.equal(lines[3], `${other} unreachable`, `the host's other address (${other}) is out of reach`);
+
+  // The same box with reach 'any': what stopped it above is cordon's filter.
+  const open = await boxClient(targets, { ...network, reach: 'any' });
+  const openLines = open.stdout.trim().split('\n');
+  t.equal(openLines[0], `${GATEWAY} host`);
+  t.equal(openLines[2], `${peer.network.address} peer`, 'with reach \'any\' the other box answers');
+  if (other) t.equal(openLines[3], `${other} host`, 'with reach \'any\' the host routes to its other address');
+});
+
+t.test('box.network reports the lease; addresses are distinct and in the subnet', rootOnly, async (t) => {
+  const boxes = [1, 2, 3].map(() => spawnIsolated('/bin/sh', ['-c', 'readlink /proc/self/ns/net; read x'], {
+    network: { bridge: BRIDGE, subnet: SUBNET }, stdio: ['pipe', 'pipe', 'inherit'],
+  }));
+  const namespaces = await Promise.all(boxes.map((box) => new Promise((resolve) => box.stdout.once('data', (d) => resolve(String(d).trim())))));
+  const addresses = boxes.map((box) => box.network.address);
+  t.equal(new Set(addresses).size, 3, `three boxes, three addresses: ${addresses.join(' ')}`);
+  for (const box of boxes) {
+    t.match(box.network, { bridge: BRIDGE, prefix: 24, gateway: GATEWAY, interface: 'eth0', reach: 'gateway' });
+    t.match(box.network.address, /^10\.231\.0\.\d+$/);
+    t.not(box.network.address, GATEWAY);
+    t.ok(linkExists(box.network.hostInterface), `the host end ${box.network.hostInterface} exists while the box runs`);
+    t.equal(fs.readFileSync(`/sys/class/net/${box.network.hostInterface}/master/uevent`, 'utf8').match(/INTERFACE=(.*)/)[1], BRIDGE, 'on the bridge');
+  }
+  t.equal(new Set(namespaces).size, 3, 'each box has its own network namespace');
+  for (const box of boxes) box.stdin.end('\n');
+  await Promise.all(boxes.map((box) => box.exited));
+});
+
+t.test('veths, namespaces and a bridge cordon made are gone after exit', rootOnly, async (t) => {
+  t.notOk(linkExists(BRIDGE), 'no bridge before the box');
+  const box = spawnIsolated('/bin/sh', ['-c', 'readlink /proc/self/ns/net; read x'], {
+    network: { bridge: BRIDGE, subnet: SUBNET }, stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const netns = await new Promise((resolve) => box.stdout.once('data', (d) => resolve(String(d).trim())));
+  const hostEnd = box.network.hostInterface;
+  t.ok(linkExists(BRIDGE) && linkExists(hostEnd), 'bridge and veth exist while the box runs');
+  t.not(netns, fs.readlinkSync('/proc/self/ns/net'), 'the box has its own network namespace');
+  t.ok(processesInNetns(netns) >= 1);
+  box.stdin.end('\n');
+  t.equal((await box.exited).code, 0);
+  t.notOk(linkExists(hostEnd), 'the veth is gone');
+  t.notOk(linkExists(BRIDGE), 'the bridge cordon made is gone with its last box');
+  t.equal(processesInNetns(netns), 0, 'no process is left in the box\'s network namespace');
+  const held = fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === netns;
+    } catch {
+      return false;
+    }
+  });
+  t.same(held, [], 'cordon holds no fd to it');
+});
+
+t.test('a killed box and a failed spawn leave no veth and no bridge', rootOnly, async (t) => {
+  const box = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: BRIDGE, subnet: SUBNET } });
+  const hostEnd = box.network.hostInterface;
+  t.ok(linkExists(hostEnd));
+  box.kill('SIGKILL');
+  await box.exited;
+  t.notOk(linkExists(hostEnd), 'killed: the veth is gone');
+  t.notOk(linkExists(BRIDGE), 'killed: the bridge is gone');
+
+  const failed = spawnIsolated('/nonexistent/payload', [], { network: { bridge: BRIDGE, subnet: SUBNET } });
+  const error = await new Promise((resolve) => failed.once('error', resolve));
+  t.equal(error.code, 'ENOENT');
+  await failed.exited.catch(() => {});
+  t.notOk(linkExists(failed.network.hostInterface), 'failed spawn: the veth is gone');
+  t.notOk(linkExists(BRIDGE), 'failed spawn: the bridge is gone');
+});
+
+t.test('an existing bridge is used as it is and kept', rootOnly, async (t) => {
+  const name = 'cdt-keep';
+  execFileSync('ip', ['link', 'add', name, 'type', 'bridge']);
+  t.teardown(() => execFileSync('ip', ['link', 'del', name]));
+  const noAddress = await new Promise((resolve) => spawnIsolated('/bin/true', [], { network: { bridge: name } }).once('error', resolve));
+  t.equal(noAddress.code, 'ERR_CORDON_HOST_UNSUPPORTED');
+  t.match(noAddress.message, /has no IPv4 address/);
+  execFileSync('ip', ['addr', 'add', '10.232.0.1/24', 'dev', name]);
+  execFileSync('ip', ['link', 'set', name, 'up']);
+
+  const result = await run('/bin/sh', ['-c', 'ip -4 -o addr show eth0 2>/dev/null || cat /proc/net/fib_trie | grep -c 10.232'], { network: { bridge: name, address: '10.232.0.77' } });
+  t.equal(result.code, 0);
+  t.equal(result.box.network.address, '10.232.0.77', 'the address asked for');
+  t.equal(result.box.network.gateway, '10.232.0.1', 'the bridge\'s own address is the gateway');
+  t.ok(linkExists(name), 'a bridge cordon did not make stays');
+
+  const mismatch = await new Promise((resolve) => spawnIsolated('/bin/true', [], { network: { bridge: name, subnet: '10.233.0.1/24' } }).once('error', resolve));
+  t.match(mismatch.message, /has 10\.232\.0\.1\/24, not 10\.233\.0\.1\/24/);
+  const outside = await new Promise((resolve) => spawnIsolated('/bin/true', [], { network: { bridge: name, address: '10.9.9.9' } }).once('error', resolve));
+  t.match(outside.message, /not a free host address/);
+  const gateway = await new Promise((resolve) => spawnIsolated('/bin/true', [], { network: { bridge: name, address: '10.232.0.1' } }).once('error', resolve));
+  t.match(gateway.message, /not a free host address/);
+
+  const holder = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: name, address: '10.232.0.50' } });
+  t.teardown(() => holder.kill('SIGKILL'));
+  const taken = await new Promise((resolve) => spawnIsolated('/bin/true', [], { network: { bridge: name, address: '10.232.0.50' } }).once('error', resolve));
+  t.equal(taken.code, 'EADDRINUSE');
+  const notBridge = await new Promise((resolve) => spawnIsolated('/bin/true', [], { network: { bridge: 'lo' } }).once('error', resolve));
+  t.match(notBridge.message, /lo exists and is not a bridge/);
+});
+
+t.test('an unprivileged caller is told bridge networking needs root, before anything is made', { skip: isRoot ? 'the refusal is for unprivileged callers (runs in the unprivileged pass)' : false }, async (t) => {
+  t.throws(() => spawnIsolated('/bin/true', [], { network: 'bridge' }), {
+    code: 'ERR_CORDON_HOST_UNSUPPORTED', message: /bridge networking needs root/,
+  });
+  t.notOk(linkExists('cordon0'), 'no bridge was made');
+});
+
+t.test('network shorthands: none is a fresh namespace with lo, host is the host\'s', async (t) => {
+  const own = fs.readlinkSync('/proc/self/ns/net');
+  const none = await run('/bin/sh', ['-c', 'readlink /proc/self/ns/net; cat /sys/class/net/lo/operstate 2>/dev/null; ls /sys/class/net'], { network: 'none' });
+  const [link] = none.stdout.trim().split('\n');
+  t.not(link, own, "'none': a namespace of its own");
+  t.equal(none.box.network, undefined, 'no bridge lease');
+  const host = await run('/bin/sh', ['-c', 'readlink /proc/self/ns/net'], { network: 'host' });
+  t.equal(host.stdout.trim(), own, "'host': the host's namespace");
+  if (!isRoot) return;
+  const joined = await run('/bin/sh', ['-c', 'readlink /proc/self/ns/net'], { network: { path: '/proc/self/ns/net' }, namespaces: { user: 'host' }, uid: 65534, gid: 65534 });
+  t.equal(joined.stdout.trim(), own, '{ path }: joins that namespace (root, no user namespace)');
+});
+  if (isRoot) t.equal(byFd.stdout.trim(), own, '{ path }: joins that namespace');
+  else t.equal(byFd.code, null, 'unprivileged: joining without a user namespace is not ours to do');
+});
