@@ -12,6 +12,7 @@ import { CordonError, errnoName } from './errors';
 import { checkString, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
+import type { Capability } from './probe';
 
 /** A box on a host bridge (see SpawnIsolatedOptions.network). */
 export interface BridgeNetworkOptions {
@@ -119,8 +120,21 @@ export function validateBridge(option: string, value: unknown): ResolvedBridge {
 /** Why this caller cannot have bridge networking, or undefined if it can. */
 export function bridgeRefusal(): string | undefined {
   if (process.geteuid?.() !== 0) return 'bridge networking needs root on the host (CAP_NET_ADMIN in the initial network namespace to make veths and bridges)';
-  if (!fs.existsSync('/sys/module/veth') && !fs.existsSync('/sys/class/net')) return 'this kernel has no veth support';
   return undefined;
+}
+
+/**
+ * Whether this caller and kernel can have bridge boxes: a bridge, a veth
+ * pair and the gateway-only filter are made in a throwaway network
+ * namespace (nothing shows on the host).
+ */
+export function probeBridge(): Capability {
+  const refusal = bridgeRefusal();
+  if (refusal !== undefined) return { available: false, reason: refusal };
+  const result = native().probeBridge();
+  if (result.error === 0) return { available: true };
+  const part = VETH_PARTS[result.part];
+  return { available: false, reason: `${part?.syscall ?? 'netlink'} ${errnoName(result.error)}: cannot ${part?.what ?? 'set up a veth'}` };
 }
 
 interface BridgeState {

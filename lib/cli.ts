@@ -80,6 +80,12 @@ Credentials and limits:
   --seccomp-allow NAME    allow a call the default profile refuses; repeatable
   --seccomp-deny NAME[=ERRNO|kill|kill-process|log|trap]  refuse one more; repeatable
 
+Network (default: a network namespace of its own with only lo):
+  --network MODE          none, host, bridge (the bridge cordon0) or bridge:NAME
+  --bridge-subnet CIDR    the bridge's address/prefix if cordon makes it (default 10.127.0.1/16)
+  --bridge-address IP     the box's address (default: the next free one)
+  --bridge-reach gateway|any  gateway (default): only the bridge's address; any: what the host routes
+
 Sockets (fds 3 and up, with LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES):
   --listen [HOST:]PORT    a TCP socket bound by cordon (default host 127.0.0.1); repeatable
   --listen-unix PATH      a Unix socket for the box; repeatable
@@ -155,6 +161,10 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
       'seccomp-deny': { type: 'string', multiple: true },
       listen: { type: 'string', multiple: true },
       'listen-unix': { type: 'string', multiple: true },
+      network: { type: 'string' },
+      'bridge-subnet': { type: 'string' },
+      'bridge-address': { type: 'string' },
+      'bridge-reach': { type: 'string' },
       cgroup: { type: 'boolean' },
       'cgroup-parent': { type: 'string' },
       'memory-max': { type: 'string' },
@@ -221,6 +231,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values['allow-host-credentials']) options.allowHostCredentials = true;
   credentialsFromFlags(values, options);
   seccompAndSocketsFromFlags(values, options);
+  networkFromFlags(values, options);
   const cgroup = cgroupFromFlags(values, options.cgroup);
   if (cgroup !== undefined) options.cgroup = cgroup;
   if (values['cgroup-parent'] !== undefined) options.cgroupParent = values['cgroup-parent'];
@@ -269,6 +280,30 @@ function credentialsFromFlags(values: Record<string, string | string[] | boolean
       ...(values['landlock-required'] === true ? { mode: 'required' as const } : {}),
     };
   }
+}
+
+function networkFromFlags(values: Record<string, string | string[] | boolean | undefined>, options: Mutable<SpawnIsolatedOptions>): void {
+  const mode = values.network as string | undefined;
+  const bridgeFlags = (['bridge-subnet', 'bridge-address', 'bridge-reach'] as const).filter((key) => values[key] !== undefined);
+  if (mode === undefined) {
+    if (bridgeFlags.length > 0) fail(`--${bridgeFlags[0]} needs --network bridge`);
+    return;
+  }
+  if (mode === 'none' || mode === 'host') {
+    if (bridgeFlags.length > 0) fail(`--${bridgeFlags[0]} needs --network bridge`);
+    options.network = mode;
+    return;
+  }
+  const match = /^bridge(?::(.+))?$/.exec(mode);
+  if (match === null) fail(`--network wants none, host, bridge or bridge:NAME, got ${JSON.stringify(mode)}`);
+  const base = typeof options.network === 'object' && options.network !== null && !('path' in options.network) && !('fd' in options.network) ? options.network : {};
+  options.network = {
+    ...base,
+    ...(match[1] === undefined ? {} : { bridge: match[1] }),
+    ...(values['bridge-subnet'] === undefined ? {} : { subnet: values['bridge-subnet'] as string }),
+    ...(values['bridge-address'] === undefined ? {} : { address: values['bridge-address'] as string }),
+    ...(values['bridge-reach'] === undefined ? {} : { reach: values['bridge-reach'] as 'gateway' | 'any' }),
+  };
 }
 
 function seccompAndSocketsFromFlags(values: Record<string, string | string[] | boolean | undefined>, options: Mutable<SpawnIsolatedOptions>): void {
@@ -443,6 +478,10 @@ async function run(argv: string[]): Promise<number> {
   if (file === undefined) fail(`run needs a command after --\n\n${USAGE}`);
   const box = spawnIsolated(file, args, parsed.options);
   box.on('error', () => undefined); // reported through box.exited below
+  if (box.network !== undefined) {
+    const n = box.network;
+    process.stderr.write(`cordon: network ${n.bridge} ${n.address}/${n.prefix} via ${n.gateway} (reach ${n.reach})\n`);
+  }
   // Signals to the CLI go to the box; its exit decides ours.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) {
     process.on(signal, () => box.kill(signal));
@@ -490,6 +529,7 @@ function printProbe(json: boolean): void {
   line('subordinate id ranges', ranges.uid.length > 0 && ranges.helpers,
     `uid ${ranges.uid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}, gid ${ranges.gid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}${ranges.helpers ? '' : '; newuidmap/newgidmap missing'}`);
   line('seccomp filters', report.seccomp.available, report.seccomp.reason ?? report.seccomp.actions.join(' '));
+  line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -11,6 +11,7 @@ import { NAMESPACE_NAMES } from './options';
 import { CLONE_FLAGS } from './plan';
 import { trialSpawn } from './spawn';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, type IdRange } from './identity';
+import { probeBridge } from './bridge';
 
 /** Whether something works here, and if not, why. */
 export interface Capability {
@@ -68,6 +69,10 @@ export interface ProbeReport {
   /** Subordinate ids this user may map through newuidmap/newgidmap (for ranges in a rootless box). */
   idRanges: { uid: IdRange[]; gid: IdRange[]; helpers: boolean };
   seccomp: Capability & { actions: string[] };
+  network: {
+    /** `network: 'bridge'`: root, veth, bridges and the cls_bpf filter (tried in a throwaway namespace). */
+    bridge: Capability;
+  };
 }
 
 let cached: ProbeReport | undefined;
@@ -256,6 +261,7 @@ export function probe(): ProbeReport {
         ? { available: true, abi: landlockAbi }
         : { available: false, abi: 0, reason: `landlock_create_ruleset: ${errnoName(landlockAbi)}` },
     seccomp: probeSeccomp(),
+    network: { bridge: probeBridge() },
     idRanges: {
       uid: subordinateRanges('/etc/subuid'),
       gid: subordinateRanges('/etc/subgid'),

@@ -165,6 +165,16 @@ Napi::Value CreateBridge(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host::create_bridge(name.c_str(), htonl(address), prefix));
 }
 
+// probeBridge(): { error, part } (see host::probe_bridge).
+Napi::Value ProbeBridge(const Napi::CallbackInfo& info) {
+  int part = 0;
+  int error = host::probe_bridge(&part);
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("error", error);
+  result.Set("part", part);
+  return result;
+}
+
 // deleteLink(name): 0 or a positive errno (ENODEV when it is gone).
 Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -289,6 +299,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));
   exports.Set("createBridge", Napi::Function::New(env, CreateBridge));
   exports.Set("deleteLink", Napi::Function::New(env, DeleteLink));
+  exports.Set("probeBridge", Napi::Function::New(env, ProbeBridge));
   return exports;
 }
 

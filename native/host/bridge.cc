@@ -76,7 +76,7 @@ int create_pair(Netlink& netlink, const VethRequest& request, int netns_fd) {
   peer_info.ifi_family = AF_UNSPEC;
   message.append(&peer_info, sizeof peer_info);
   message.put_string(IFLA_IFNAME, request.box_name);
-  message.put_u32(IFLA_NET_NS_FD, uint32_t(netns_fd));
+  if (netns_fd >= 0) message.put_u32(IFLA_NET_NS_FD, uint32_t(netns_fd));
   message.end(peer);
   message.end(data);
   message.end(link_info);
@@ -218,6 +218,34 @@ int create_bridge(const char* name, uint32_t address, int prefix) {
     return error;
   }
   return 0;
+}
+
+int probe_bridge(int* part) {
+  int error = 0;
+  std::thread worker([&] {
+    // A namespace of this thread's own: everything made here goes with it.
+    if (unshare(CLONE_NEWNET) != 0) {
+      error = errno;
+      *part = int(VethPart::kOpenNamespace);
+      return;
+    }
+    uint32_t gateway = htonl(0x0a000001), box = htonl(0x0a000002);
+    *part = int(VethPart::kAttachHostEnd);
+    if ((error = create_bridge("cdprobe0", gateway, 24)) != 0) return;
+    VethRequest request{0, "cdprobe0", "cdprobe1", "cdprobe2", box, 24, gateway, true};
+    Netlink netlink;
+    *part = int(VethPart::kCreatePair);
+    if ((error = create_pair(netlink, request, -1)) != 0) return;
+    int index = link_index("cdprobe1");
+    *part = int(VethPart::kFilterQdisc);
+    if ((error = add_clsact(netlink, index)) != 0) return;
+    *part = int(VethPart::kFilter);
+    if ((error = add_gateway_only_filter(netlink, index, box, gateway)) != 0) return;
+    *part = int(VethPart::kAttachHostEnd);
+    error = attach_to_bridge(netlink, index, link_index("cdprobe0"));
+  });
+  worker.join();
+  return error;
 }
 
 int delete_link(const char* name) {

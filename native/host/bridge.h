@@ -38,6 +38,11 @@ int attach_veth(const VethRequest& request, int* part);
 // A bridge with one IPv4 address, up. 0 or a positive errno (EEXIST if the name is taken).
 int create_bridge(const char* name, uint32_t address, int prefix);
 
+// Makes a bridge, a veth pair and the gateway-only filter in a network
+// namespace of a throwaway thread, so nothing shows on the host: 0 or a
+// positive errno with the failing part in *part.
+int probe_bridge(int* part);
+
 // Deletes a link by name: 0 or a positive errno (ENODEV when it is gone already).
 int delete_link(const char* name);
 

@@ -26,7 +26,12 @@ async function goodCalls(): Promise<void> {
   await box[Symbol.asyncDispose]();
   const report: ProbeReport = probe();
   const rung: 'clone3' | 'clone3-basic' | 'clone' | 'none' = report.clone.rung;
-  void [stdout, code, signal, rung];
+  const bridged = spawnIsolated('/bin/true', [], { network: { bridge: 'br0', subnet: '10.1.0.1/24', reach: 'any' } });
+  const address: string | undefined = bridged.network?.address;
+  const canBridge: boolean = report.network.bridge.available;
+  spawnIsolated('/bin/true', [], { network: 'bridge' });
+  spawnIsolated('/bin/true', [], { network: { path: '/run/netns/blue' } });
+  void [stdout, code, signal, rung, address, canBridge];
 }
 
 function badCalls(): void {
@@ -34,6 +39,10 @@ function badCalls(): void {
   spawnIsolated('/bin/true', [], { hostName: 'x' });
   // @ts-expect-error namespace settings are 'new', 'host', { path } or { fd }
   spawnIsolated('/bin/true', [], { namespaces: { net: 'none' } });
+  // @ts-expect-error network is 'none', 'host', 'bridge', { path }, { fd } or bridge options
+  spawnIsolated('/bin/true', [], { network: 'nat' });
+  // @ts-expect-error reach is 'gateway' or 'any'
+  spawnIsolated('/bin/true', [], { network: { reach: 'everything' } });
   // @ts-expect-error unknown namespace
   spawnIsolated('/bin/true', [], { namespaces: { nett: 'new' } });
   // @ts-expect-error an id map entry needs count

@@ -10,11 +10,20 @@ t.test('public types compile, and bad options do not', async (t) => {
   t.equal(result.status, 0, result.stdout + result.stderr);
 });
 
+// Comments and string literal types may say "any"; the type may not.
+function codeOf(text) {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/.*$/gm, '')
+    .replace(/'(?:[^'\\\n]|\\.)*'/g, "''");
+}
+
 t.test('no any in the public declarations', async (t) => {
+  t.match(codeOf("reach: 'any'; x: any;"), /\bany\b/, 'a real any survives the filter');
+  t.notMatch(codeOf("/** any */ reach: 'gateway' | 'any';"), /\bany\b/, 'a literal or a comment does not');
   const fs = require('node:fs');
   const dist = path.join(__dirname, '..', '..', 'dist');
   for (const file of fs.readdirSync(dist).filter((f) => f.endsWith('.d.ts'))) {
-    const text = fs.readFileSync(path.join(dist, file), 'utf8');
-    t.notMatch(text, /\bany\b/, `${file} has no any`);
+    t.notMatch(codeOf(fs.readFileSync(path.join(dist, file), 'utf8')), /\bany\b/, `${file} has no any`);
   }
 });

@@ -136,6 +136,37 @@ t.test('run: seccomp and socket flags', async (t) => {
   t.match(bad.stderr, /seccomp/);
 });
 
+t.test('run: network flags and --config', async (t) => {
+  const { optionsFromArgs } = require('../../dist/cli.js');
+  t.same(optionsFromArgs(['--network', 'host', '--', '/bin/true']).options.network, 'host');
+  t.same(optionsFromArgs(['--network', 'bridge:br7', '--bridge-subnet', '10.9.0.1/24', '--bridge-address', '10.9.0.9', '--bridge-reach', 'any', '--', '/bin/true']).options.network,
+    { bridge: 'br7', subnet: '10.9.0.1/24', address: '10.9.0.9', reach: 'any' });
+  const host = cordon(['run', '--network', 'host', '--', '/bin/sh', '-c', 'readlink /proc/self/ns/net']);
+  t.equal(host.stdout.trim(), fs.readlinkSync('/proc/self/ns/net'), '--network host shares the host network');
+  const bad = cordon(['run', '--network', 'nat', '--', '/bin/true']);
+  t.equal(bad.status, 125);
+  t.match(bad.stderr, /--network wants none, host, bridge or bridge:NAME/);
+  const orphan = cordon(['run', '--bridge-reach', 'any', '--', '/bin/true']);
+  t.equal(orphan.status, 125);
+  t.match(orphan.stderr, /--bridge-reach needs --network bridge/);
+  if (process.geteuid() !== 0) {
+    const refused = cordon(['run', '--network', 'bridge', '--', '/bin/true']);
+    t.equal(refused.status, 125);
+    t.match(refused.stderr, /bridge networking needs root/);
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-net-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'net.json');
+  fs.writeFileSync(config, JSON.stringify({ network: { bridge: 'cdt-cli', subnet: '10.234.0.1/24' } }));
+  const bridged = cordon(['run', '--config', config, '--network', 'bridge', '--bridge-address', '10.234.0.40', '--', '/bin/sh', '-c', 'ip -4 -o addr show eth0; ip route show default']);
+  t.equal(bridged.status, 0, bridged.stderr);
+  t.match(bridged.stdout, /eth0\s+inet 10\.234\.0\.40\/24/, '--config gives the bridge, the flag the address');
+  t.match(bridged.stdout, /default via 10\.234\.0\.1 dev eth0/);
+  t.match(bridged.stderr, /cordon: network cdt-cli 10\.234\.0\.40\/24 via 10\.234\.0\.1 \(reach gateway\)/);
+  t.notOk(fs.existsSync('/sys/class/net/cdt-cli'), 'the bridge is gone when the CLI ends');
+});
+
 t.test('probe: text and JSON', async (t) => {
   const text = cordon(['probe']);
   t.equal(text.status, 0, text.stderr);
@@ -146,6 +177,7 @@ t.test('probe: text and JSON', async (t) => {
   const report = JSON.parse(json.stdout);
   t.equal(report.root, process.geteuid() === 0);
   t.type(report.namespaces.net.available, 'boolean');
+  t.equal(report.network.bridge.available, process.geteuid() === 0, 'bridge networking: root only');
 });
 
 t.test('help', async (t) => {
