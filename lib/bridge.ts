@@ -186,6 +186,11 @@ function acquireBridge(resolved: ResolvedBridge): BridgeState {
   }
   const state: BridgeState = { gateway: own.address, prefix: own.prefix, made, boxes: 0, leased: new Set(), next: 0 };
   bridges.set(name, state);
+  // Boxes still running when Node exits die with it (dieWithParent); the
+  // bridge they leave behind must go too.
+  if (made) process.once('exit', () => {
+    if (bridges.get(name) === state) native().deleteLink(name);
+  });
   return state;
 }
 

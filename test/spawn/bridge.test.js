@@ -199,3 +199,15 @@ t.test('network shorthands: none is a fresh namespace with lo, host is the host\
   const joined = await run('/bin/sh', ['-c', 'readlink /proc/self/ns/net'], { network: { path: '/proc/self/ns/net' }, namespaces: { user: 'host' }, uid: 65534, gid: 65534 });
   t.equal(joined.stdout.trim(), own, '{ path }: joins that namespace (root, no user namespace)');
 });
+
+t.test('a supervisor that exits with bridge boxes running leaves no bridge and no veth', rootOnly, async (t) => {
+  const script = `const { spawnIsolated } = require(${JSON.stringify(require.resolve('../..'))});
+    const box = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: 'cdt-exit', subnet: '10.235.0.1/24' } });
+    console.log(box.network.hostInterface);
+    setTimeout(() => process.exit(0), 100);`;
+  const hostEnd = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim();
+  t.match(hostEnd, /^cv[0-9a-f]{12}$/);
+  for (let i = 0; i < 50 && linkExists(hostEnd); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.notOk(linkExists('cdt-exit'), 'the bridge it made is gone');
+  t.notOk(linkExists(hostEnd), 'the veth went with the box');
+});
