@@ -18,8 +18,9 @@ import type { Capability } from './probe';
 export interface BridgeNetworkOptions {
   /**
    * The host bridge, default `'cordon0'`. If it does not exist cordon makes
-   * it with `subnet` and removes it when this process's last box on it ends;
-   * a bridge that exists already is used as it is and never removed.
+   * it with `subnet`, keeps it for this process's later boxes and removes it
+   * when the process exits (like the `cordon` cgroup parent); a bridge that
+   * exists already is used as it is and never removed.
    */
   readonly bridge?: string;
   /**
@@ -140,8 +141,6 @@ export function probeBridge(): Capability {
 interface BridgeState {
   gateway: number;
   prefix: number;
-  made: boolean;
-  boxes: number;
   leased: Set<number>;
   next: number;
 }
@@ -162,8 +161,21 @@ function hostError(message: string, details: { errno?: number; path: string; hin
 }
 
 function acquireBridge(resolved: ResolvedBridge): BridgeState {
-  const known = bridges.get(resolved.bridge);
-  if (known !== undefined) return known;
+  const name = resolved.bridge;
+  let state = bridges.get(name);
+  // Someone may have deleted it meanwhile: then it is found (or made) afresh.
+  if (state === undefined || !fs.existsSync(`/sys/class/net/${name}`)) {
+    state = findOrMakeBridge(resolved);
+    bridges.set(name, state);
+  }
+  const subnet = resolved.subnet;
+  if (subnet !== undefined && (subnet.address !== state.gateway || subnet.prefix !== state.prefix)) {
+    throw hostError(`network.subnet: bridge ${name} has ${formatIpv4(state.gateway)}/${state.prefix}, not ${formatIpv4(subnet.address)}/${subnet.prefix}`, { path: name });
+  }
+  return state;
+}
+
+function findOrMakeBridge(resolved: ResolvedBridge): BridgeState {
   const name = resolved.bridge;
   let made = false;
   if (!fs.existsSync(`/sys/class/net/${name}`)) {
@@ -178,27 +190,13 @@ function acquireBridge(resolved: ResolvedBridge): BridgeState {
   }
   const own = existingBridgeAddress(name);
   if (own === undefined) {
-    throw hostError(`network.bridge: bridge ${name} has no IPv4 address to be the boxes' gateway`, { path: name, hint: `give it one, or name a bridge that does not exist yet so cordon makes it` });
+    throw hostError(`network.bridge: bridge ${name} has no IPv4 address to be the boxes' gateway`, { path: name, hint: 'give it one, or name a bridge that does not exist yet so cordon makes it' });
   }
-  if (resolved.subnet !== undefined && (resolved.subnet.address !== own.address || resolved.subnet.prefix !== own.prefix)) {
-    if (made) native().deleteLink(name);
-    throw hostError(`network.subnet: bridge ${name} has ${formatIpv4(own.address)}/${own.prefix}, not ${formatIpv4(resolved.subnet.address)}/${resolved.subnet.prefix}`, { path: name });
-  }
-  const state: BridgeState = { gateway: own.address, prefix: own.prefix, made, boxes: 0, leased: new Set(), next: 0 };
-  bridges.set(name, state);
-  // Boxes still running when Node exits die with it (dieWithParent); the
-  // bridge they leave behind must go too.
-  if (made) process.once('exit', () => {
-    if (bridges.get(name) === state) native().deleteLink(name);
-  });
-  return state;
-}
-
-function releaseBridge(name: string, state: BridgeState): void {
-  state.boxes -= 1;
-  if (state.boxes > 0) return;
-  bridges.delete(name);
-  if (state.made) native().deleteLink(name);
+  // Made once per process, not per box: consecutive boxes would otherwise
+  // make and delete it over and over. Boxes still running when Node exits
+  // die with it (dieWithParent), and the bridge goes then.
+  if (made) process.once('exit', () => native().deleteLink(name));
+  return { gateway: own.address, prefix: own.prefix, leased: new Set(), next: 0 };
 }
 
 function pickAddress(resolved: ResolvedBridge, state: BridgeState): number {
@@ -239,14 +237,11 @@ export interface BridgeLease {
 
 /**
  * Takes the bridge (making it if needed) and an address for one box; the
- * ledger gives back the address, removes the host end of the veth if the
- * kernel has not already, and removes a bridge cordon made once its last box
- * has ended. The caller was checked by validation (bridgeRefusal).
+ * ledger gives back the address and removes the host end of the veth if the
+ * kernel has not already. The caller was checked by validation (bridgeRefusal).
  */
 export function leaseBridge(resolved: ResolvedBridge, ledger: Ledger): BridgeLease {
   const state = acquireBridge(resolved);
-  state.boxes += 1;
-  ledger.add('bridge', () => releaseBridge(resolved.bridge, state));
   const address = pickAddress(resolved, state);
   state.leased.add(address);
   ledger.add('bridge address', () => state.leased.delete(address));

@@ -107,8 +107,7 @@ t.test('box.network reports the lease; addresses are distinct and in the subnet'
   await Promise.all(boxes.map((box) => box.exited));
 });
 
-t.test('veths, namespaces and a bridge cordon made are gone after exit', rootOnly, async (t) => {
-  t.notOk(linkExists(BRIDGE), 'no bridge before the box');
+t.test('veths and namespaces are gone after exit; the bridge stays for the next box', rootOnly, async (t) => {
   const box = spawnIsolated('/bin/sh', ['-c', 'readlink /proc/self/ns/net; read x'], {
     network: { bridge: BRIDGE, subnet: SUBNET }, stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -120,7 +119,7 @@ t.test('veths, namespaces and a bridge cordon made are gone after exit', rootOnl
   box.stdin.end('\n');
   t.equal((await box.exited).code, 0);
   t.notOk(linkExists(hostEnd), 'the veth is gone');
-  t.notOk(linkExists(BRIDGE), 'the bridge cordon made is gone with its last box');
+  t.ok(linkExists(BRIDGE), 'the bridge cordon made stays for later boxes (it goes when the process exits)');
   t.equal(processesInNetns(netns), 0, 'no process is left in the box\'s network namespace');
   const held = fs.readdirSync('/proc/self/fd').filter((fd) => {
     try {
@@ -132,21 +131,19 @@ t.test('veths, namespaces and a bridge cordon made are gone after exit', rootOnl
   t.same(held, [], 'cordon holds no fd to it');
 });
 
-t.test('a killed box and a failed spawn leave no veth and no bridge', rootOnly, async (t) => {
+t.test('a killed box and a failed spawn leave no veth', rootOnly, async (t) => {
   const box = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: BRIDGE, subnet: SUBNET } });
   const hostEnd = box.network.hostInterface;
   t.ok(linkExists(hostEnd));
   box.kill('SIGKILL');
   await box.exited;
   t.notOk(linkExists(hostEnd), 'killed: the veth is gone');
-  t.notOk(linkExists(BRIDGE), 'killed: the bridge is gone');
 
   const failed = spawnIsolated('/nonexistent/payload', [], { network: { bridge: BRIDGE, subnet: SUBNET } });
   const error = await new Promise((resolve) => failed.once('error', resolve));
   t.equal(error.code, 'ENOENT');
   await failed.exited.catch(() => {});
   t.notOk(linkExists(failed.network.hostInterface), 'failed spawn: the veth is gone');
-  t.notOk(linkExists(BRIDGE), 'failed spawn: the bridge is gone');
 });
 
 t.test('an existing bridge is used as it is and kept', rootOnly, async (t) => {
@@ -200,14 +197,24 @@ t.test('network shorthands: none is a fresh namespace with lo, host is the host\
   t.equal(joined.stdout.trim(), own, '{ path }: joins that namespace (root, no user namespace)');
 });
 
-t.test('a supervisor that exits with bridge boxes running leaves no bridge and no veth', rootOnly, async (t) => {
+t.test('a bridge cordon made goes when the process exits, boxes still running or not', rootOnly, async (t) => {
   const script = `const { spawnIsolated } = require(${JSON.stringify(require.resolve('../..'))});
     const box = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: 'cdt-exit', subnet: '10.235.0.1/24' } });
     console.log(box.network.hostInterface);
     setTimeout(() => process.exit(0), 100);`;
+  t.notOk(linkExists('cdt-exit'));
   const hostEnd = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim();
   t.match(hostEnd, /^cv[0-9a-f]{12}$/);
   for (let i = 0; i < 50 && linkExists(hostEnd); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   t.notOk(linkExists('cdt-exit'), 'the bridge it made is gone');
   t.notOk(linkExists(hostEnd), 'the veth went with the box');
+});
+
+t.test('a bridge deleted behind cordon\'s back is made again for the next box', rootOnly, async (t) => {
+  const first = await run('/bin/true', [], { network: { bridge: BRIDGE, subnet: SUBNET } });
+  t.equal(first.code, 0);
+  execFileSync('ip', ['link', 'del', BRIDGE]);
+  const second = await run('/bin/true', [], { network: { bridge: BRIDGE, subnet: SUBNET } });
+  t.equal(second.code, 0, 'the next box works');
+  t.ok(linkExists(BRIDGE), 'on a bridge made again');
 });
