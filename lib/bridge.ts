@@ -224,6 +224,24 @@ function pickAddress(resolved: ResolvedBridge, state: BridgeState): number {
   throw new CordonError('EADDRNOTAVAIL', `network: no free address left on ${resolved.bridge} (${formatIpv4(network)}/${state.prefix})`, { syscall: 'netlink', step: 'bridge', path: resolved.bridge });
 }
 
+/** How long the kernel gets to remove a veth with its namespace before cordon deletes it. */
+export const VETH_GRACE_MS = 1000;
+
+/**
+ * The pair goes with the box's network namespace, which the kernel tears
+ * down asynchronously once the box's last process is gone (the host end
+ * disappears some ms later). Deleting it at once would block on the rtnl
+ * lock that teardown holds, so cordon deletes it itself only if it is still
+ * there after a grace period (the namespace held by something else), and
+ * then off the JS thread. The timer does not keep Node alive.
+ */
+function releaseVeth(hostName: string): void {
+  if (!fs.existsSync(`/sys/class/net/${hostName}`)) return;
+  setTimeout(() => {
+    if (fs.existsSync(`/sys/class/net/${hostName}`)) void native().deleteLinkAsync(hostName);
+  }, VETH_GRACE_MS).unref();
+}
+
 export interface BridgeLease {
   bridge: string;
   hostName: string;
@@ -246,11 +264,7 @@ export function leaseBridge(resolved: ResolvedBridge, ledger: Ledger): BridgeLea
   state.leased.add(address);
   ledger.add('bridge address', () => state.leased.delete(address));
   const hostName = `cv${crypto.randomBytes(6).toString('hex')}`;
-  // The pair goes with the box's network namespace; this covers a box whose
-  // namespace outlives it (held by something else) and a failed spawn.
-  ledger.add('veth', () => {
-    native().deleteLink(hostName);
-  });
+  ledger.add('veth', () => releaseVeth(hostName));
   const lease: BridgeLease = {
     bridge: resolved.bridge, hostName, boxName: resolved.iface, address, prefix: state.prefix, gateway: state.gateway,
     gatewayOnly: resolved.reach === 'gateway',

@@ -165,6 +165,30 @@ Napi::Value CreateBridge(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host::create_bridge(name.c_str(), htonl(address), prefix));
 }
 
+// Deleting a link waits for RCU grace periods under the rtnl lock (tens of
+// ms when the kernel is tearing down namespaces): never on the JS thread.
+class DeleteLinkWorker : public Napi::AsyncWorker {
+ public:
+  DeleteLinkWorker(Napi::Env env, std::string name)
+      : Napi::AsyncWorker(env), name_(std::move(name)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { result_ = host::delete_link(name_.c_str()); }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), result_)); }
+
+ private:
+  std::string name_;
+  Napi::Promise::Deferred deferred_;
+  int result_ = 0;
+};
+
+// deleteLinkAsync(name): a promise of 0 or a positive errno.
+Napi::Value DeleteLinkAsync(const Napi::CallbackInfo& info) {
+  auto* worker = new DeleteLinkWorker(info.Env(), info[0].As<Napi::String>().Utf8Value());
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
 // probeBridge(): { error, part } (see host::probe_bridge).
 Napi::Value ProbeBridge(const Napi::CallbackInfo& info) {
   int part = 0;
@@ -300,6 +324,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createBridge", Napi::Function::New(env, CreateBridge));
   exports.Set("deleteLink", Napi::Function::New(env, DeleteLink));
   exports.Set("probeBridge", Napi::Function::New(env, ProbeBridge));
+  exports.Set("deleteLinkAsync", Napi::Function::New(env, DeleteLinkAsync));
   return exports;
 }
 
