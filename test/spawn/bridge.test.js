@@ -237,3 +237,30 @@ t.test('a veth whose namespace outlives the box (held elsewhere) is deleted by c
   t.ok(linkExists(hostEnd), 'the namespace is held, so the kernel keeps the pair');
   t.ok(await goneWithin(hostEnd, 3000), 'cordon deletes the host end after its grace period');
 });
+
+t.test('a frontend on the host reaches a server in a gateway-only bridge box at box.network.address', rootOnly, async (t) => {
+  const box = spawnIsolated('/usr/bin/perl', ['-MIO::Socket::INET', '-e',
+    '$| = 1; my $l = IO::Socket::INET->new(LocalAddr => "0.0.0.0", LocalPort => 8080, Listen => 5, ReuseAddr => 1) or die $!; print "ready\\n"; my $c = $l->accept; print $c "backend\\n"; close $c'],
+  { network: { bridge: BRIDGE, subnet: SUBNET }, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => box.kill('SIGKILL'));
+  await new Promise((resolve) => box.stdout.once('data', resolve));
+  const reply = await new Promise((resolve) => {
+    const socket = net.connect({ host: box.network.address, port: 8080 });
+    let data = '';
+    socket.on('data', (d) => (data += d));
+    socket.on('end', () => resolve(data.trim()));
+    socket.on('error', (error) => resolve(`error ${error.code}`));
+  });
+  t.equal(reply, 'backend', 'the replies go to the gateway, which the filter lets through');
+  t.equal((await box.exited).code, 0);
+});
+
+t.test('a root supervisor\'s bridge box under a host uid, without a user namespace', rootOnly, async (t) => {
+  const result = await run('/bin/sh', ['-c', 'id -u; ip -4 -o addr show eth0'], {
+    network: { bridge: BRIDGE, subnet: SUBNET }, namespaces: { user: 'host' }, uid: 4242, gid: 4242,
+  });
+  t.equal(result.code, 0, result.stderr);
+  const [uid, address] = result.stdout.trim().split('\n');
+  t.equal(uid, '4242');
+  t.match(address, new RegExp(`eth0\\s+inet ${result.box.network.address.replace(/\./g, '\\.')}/24`));
+});
