@@ -26,13 +26,15 @@ namespace {
 
 int link_index(const char* name) { return int(if_nametoindex(name)); }
 
-int set_up(Netlink& netlink, int index) {
+// Brings a link up; with a bridge index, also makes it a port of that bridge.
+int set_up(Netlink& netlink, int index, int bridge_index = 0) {
   ifinfomsg info{};
   info.ifi_family = AF_UNSPEC;
   info.ifi_index = index;
   info.ifi_flags = IFF_UP;
   info.ifi_change = IFF_UP;
   NetlinkMessage message(RTM_NEWLINK, 0, &info, sizeof info);
+  if (bridge_index > 0) message.put_u32(IFLA_MASTER, uint32_t(bridge_index));
   return netlink.request(message);
 }
 
@@ -80,17 +82,6 @@ int create_pair(Netlink& netlink, const VethRequest& request, int netns_fd) {
   message.end(peer);
   message.end(data);
   message.end(link_info);
-  return netlink.request(message);
-}
-
-int attach_to_bridge(Netlink& netlink, int index, int bridge_index) {
-  ifinfomsg info{};
-  info.ifi_family = AF_UNSPEC;
-  info.ifi_index = index;
-  info.ifi_flags = IFF_UP;
-  info.ifi_change = IFF_UP;
-  NetlinkMessage message(RTM_NEWLINK, 0, &info, sizeof info);
-  message.put_u32(IFLA_MASTER, uint32_t(bridge_index));
   return netlink.request(message);
 }
 
@@ -191,7 +182,7 @@ int attach_veth(const VethRequest& request, int* part) {
     if ((error = add_gateway_only_filter(netlink, host_index, request.box_address, request.gateway)) != 0) return error;
   }
   *part = int(VethPart::kAttachHostEnd);
-  if ((error = attach_to_bridge(netlink, host_index, bridge_index)) != 0) return error;
+  if ((error = set_up(netlink, host_index, bridge_index)) != 0) return error;
 
   int box_error = 0, box_part = 0;
   std::thread worker(configure_box_end, std::cref(request), netns.get(), &box_error, &box_part);
@@ -242,7 +233,7 @@ int probe_bridge(int* part) {
     *part = int(VethPart::kFilter);
     if ((error = add_gateway_only_filter(netlink, index, box, gateway)) != 0) return;
     *part = int(VethPart::kAttachHostEnd);
-    error = attach_to_bridge(netlink, index, link_index("cdprobe0"));
+    error = set_up(netlink, index, link_index("cdprobe0"));
   });
   worker.join();
   return error;
