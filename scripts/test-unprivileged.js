@@ -22,7 +22,7 @@ if (process.geteuid() !== 0) {
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-unprivileged-'));
 let status = 1;
 try {
-  for (const entry of ['package.json', 'dist', 'build', 'test', 'types', 'native', 'benchmarks', 'scripts']) {
+  for (const entry of ['package.json', 'dist', 'build', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples']) {
     const from = path.join(root, entry);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(scratch, entry), { recursive: true });
   }
