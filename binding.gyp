@@ -45,7 +45,8 @@
             "native/probe.cc",
             "native/host/idmap.cc",
             "native/host/sockets.cc",
-            "native/host/idmapped.cc"
+            "native/host/idmapped.cc",
+            "native/host/netns_pool.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

@@ -3,13 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <string>
-#include <vector>
 
 #include "child/executor.h"
 #include "clone.h"
@@ -44,33 +40,12 @@ int write_pid(int fd, pid_t pid) {
   return n < 0 ? errno : (n == len ? 0 : EIO);
 }
 
-// newuidmap/newgidmap: setuid helpers that write ranges /etc/subuid and
-// /etc/subgid grant to an unprivileged user. Returns 0, an errno, or EPERM
-// with the helper's exit status in *detail.
-int run_id_map_helper(const child::Step& step, pid_t pid, int* detail) {
-  std::string pid_text = std::to_string(pid);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(step.str[0]));
-  argv.push_back(pid_text.data());
-  for (int i = 0; step.list[1][i] != nullptr; i++) argv.push_back(const_cast<char*>(step.list[1][i]));
-  argv.push_back(nullptr);
-  char* envp[] = {nullptr};
-  pid_t helper = -1;
-  int error = posix_spawn(&helper, step.str[0], nullptr, nullptr, argv.data(), envp);
-  if (error != 0) return error;
-  int status = 0;
-  while (waitpid(helper, &status, 0) < 0) {
-    if (errno != EINTR) return errno;
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
-  *detail = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return EPERM;
-}
-
 int parent_step(const child::Step& step, pid_t pid, bool placed, int* detail) {
   switch (step.op) {
     case Op::kRunIdMapHelper:
-      return run_id_map_helper(step, pid, detail);
+      // newuidmap/newgidmap: setuid helpers that write ranges /etc/subuid
+      // and /etc/subgid grant to an unprivileged user.
+      return host::run_map_helper(step.str[0], pid, step.list[1], detail);
     case Op::kWriteCgroupProcs:
       if (step.num[0] == 1 && placed) return 0;
       return write_pid(step.fd, pid);
