@@ -64,6 +64,8 @@ export interface RuntimeFds {
   stdio: readonly (number | undefined)[];
   /** An open namespace file per joined namespace. */
   namespaces: Partial<Record<NamespaceName, number>>;
+  /** An entry taken from the box's namespace pool: joined instead of making these namespaces. */
+  pooled?: { user?: number; net: number };
   /** The init binary, when the plan uses one. */
   init?: number;
   /** Names of the listening sockets at fds 3 and up, for LISTEN_FDNAMES. */
@@ -156,13 +158,19 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   for (const name of Object.keys(CLONE_FLAGS) as NamespaceName[]) {
     if (isNew(name)) flags |= CLONE_FLAGS[name];
   }
+  // A pooled entry is joined instead: its net namespace, and its user
+  // namespace (which owns the net one) with the maps written already.
+  const pooled = runtime.pooled;
+  const pooledUser = pooled?.user !== undefined;
+  if (pooled !== undefined) flags &= ~CLONE_FLAGS.net;
+  if (pooledUser) flags &= ~CLONE_FLAGS.user;
   // Namespaces belong to the user namespace of the process that makes them:
   // with a joined user namespace they are made after the join, by unshare.
   // A cgroup namespace takes the cgroup its maker is in as its root: after a
   // v1 attach in the parent's window, not at clone.
   const cgroup = runtime.cgroup;
   const lateAttach = cgroup?.procs.some((entry) => !entry.unlessPlaced) ?? false;
-  const lateFlags = joined('user') ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
+  const lateFlags = joined('user') || pooledUser ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
   const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
   steps.push({
     op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone',
@@ -170,7 +178,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}),
   });
 
-  if (isNew('user')) {
+  if (isNew('user') && !pooledUser) {
     const uidMap = options.uidMap ?? defaultIdMap(caller.euid);
     const gidMap = options.gidMap ?? defaultIdMap(caller.egid);
     // An unprivileged caller writes its own id itself; ranges go through the
@@ -192,10 +200,18 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       path: entry.path, slot: slot(entry.fd), num: [entry.unlessPlaced ? 1 : 0],
     });
   }
-  if (isNew('user') || (cgroup?.procs.length ?? 0) > 0) {
+  if ((isNew('user') && !pooledUser) || (cgroup?.procs.length ?? 0) > 0) {
     steps.push({ op: 'waitForParent', name: 'wait for parent', syscall: 'read', kind: 'sync' });
   }
   for (const name of NAMESPACE_JOIN_ORDER) {
+    const pooledFd = name === 'user' ? pooled?.user : name === 'net' ? pooled?.net : undefined;
+    if (pooledFd !== undefined) {
+      steps.push({
+        op: 'joinNamespace', name: `join pooled ${name} namespace`, syscall: 'setns', kind: 'join',
+        path: `namespace pool`, slot: slot(pooledFd), num: [CLONE_FLAGS[name]],
+      });
+      continue;
+    }
     const setting = ns[name];
     if (setting.kind !== 'path' && setting.kind !== 'fd') continue;
     const fd = runtime.namespaces[name];
@@ -229,7 +245,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       }),
     );
   }
-  if (isNew('net')) steps.push({ op: 'loopbackUp', name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' });
+  // A pooled net namespace has lo up already.
+  if (isNew('net') && pooled === undefined) steps.push({ op: 'loopbackUp', name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' });
   if (options.hostname !== undefined) {
     steps.push({ op: 'setHostname', name: 'set hostname', syscall: 'sethostname', kind: 'uts', str: [options.hostname] });
   }

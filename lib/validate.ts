@@ -32,6 +32,7 @@ import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
 import { validateListen, type ResolvedListen } from './network';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
+import { validateNetnsPool, type NamespacePool } from './pool';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -71,6 +72,8 @@ export interface ValidatedOptions {
   landlock: ResolvedLandlock | undefined;
   listen: ResolvedListen[];
   seccomp: SeccompPolicy | undefined;
+  /** The pool the box's network namespace (and, for 'user+net', user namespace) comes from. */
+  netnsPool: NamespacePool | undefined;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -81,7 +84,7 @@ const MAX_MAP_LINES = 340;
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
   'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
-  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen', 'seccomp',
+  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen', 'seccomp', 'netnsPool',
 ];
 
 function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined): ResolvedNamespace {
@@ -101,7 +104,7 @@ function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined
   throw invalidType(option, `'new', 'host', { path } or { fd }`, value);
 }
 
-function checkIdMap(option: string, value: unknown): IdMapEntry[] {
+export function checkIdMap(option: string, value: unknown): IdMapEntry[] {
   if (!Array.isArray(value)) throw invalidType(option, 'an array of { inside, outside, count }', value);
   if (value.length === 0 || value.length > MAX_MAP_LINES) {
     throw invalidValue(option, value.length, `must have 1 to ${MAX_MAP_LINES} entries`);
@@ -341,6 +344,8 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     }
   }
 
+  const netnsPool = o.netnsPool === undefined ? undefined : validateNetnsPool(o.netnsPool, { namespaces, uidMap, gidMap, init });
+
   return {
     file: checked.file,
     args: checked.args,
@@ -370,5 +375,6 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     landlock,
     listen,
     seccomp,
+    netnsPool,
   };
 }
