@@ -220,11 +220,11 @@ export class NamespacePool {
 
   #received(batch: NativeNamespaceBatch): void {
     const entries = batch.entries.map((entry): PoolEntry => (entry.user >= 0 ? { user: entry.user, net: entry.net } : { net: entry.net }));
+    this.#counts.created += entries.length;
     if (this.#closed) {
       this.#discard(entries);
       return;
     }
-    this.#counts.created += entries.length;
     this.#entries.push(...entries);
     if (batch.errno < 0) {
       const code = errnoName(batch.errno);
@@ -259,7 +259,8 @@ export function createNamespacePool(options?: NamespacePoolOptions): NamespacePo
   rejectUnknownKeys(o, OPTION_KEYS, '');
   let kind: NamespacePoolKind = 'user+net';
   if (o.kind !== undefined) {
-    if (o.kind !== 'user+net' && o.kind !== 'net') throw invalidValue('kind', typeof o.kind === 'string' ? o.kind : String(o.kind), "must be 'user+net' or 'net'");
+    if (typeof o.kind !== 'string') throw invalidType('kind', "'user+net' or 'net'", o.kind);
+    if (o.kind !== 'user+net' && o.kind !== 'net') throw invalidValue('kind', o.kind, "must be 'user+net' or 'net'");
     kind = o.kind;
   }
   const size = o.size === undefined ? DEFAULT_SIZE : checkInteger('size', o.size, 1, MAX_SIZE);

@@ -1,0 +1,224 @@
+// The namespace pool, from inside the boxes: each pooled box has a network
+// namespace of its own (never shared, never the host's, lo up), the pool
+// refills, misses fall back to a fresh namespace, and close() leaves no fd
+// and no helper process behind. 'net' entries need root; 'user+net' pairs
+// run as root and unprivileged.
+'use strict';
+const fs = require('node:fs');
+const t = require('tap');
+const { spawnIsolated, createNamespacePool, CordonOptionError } = require('../..');
+const { run, spawnError, isRoot } = require('../helpers/payload');
+const { openFds, childrenOf, zombieChildren } = require('../helpers/procfs');
+const { requireOrSkip } = require('../helpers/skip');
+
+const HOST_NET = fs.readlinkSync('/proc/self/ns/net');
+const HOST_USER = fs.readlinkSync('/proc/self/ns/user');
+
+/** The namespace files this process holds open, as "fd -> net:[…]" targets. */
+function namespaceFds() {
+  return [...openFds()].filter(([, target]) => /^(net|user):\[/.test(target)).map(([, target]) => target);
+}
+
+/** Settings a box needs to use a pool of `kind` (the rest is cordon's defaults). */
+function boxOptions(kind, pool, extra = {}) {
+  const base = kind === 'net'
+    ? { namespaces: { user: 'host' }, uid: 1000, gid: 1000 }
+    : { namespaces: { pid: 'host' } };
+  return { ...base, ...extra, netnsPool: pool };
+}
+
+/**
+ * Starts `count` boxes at once that print their namespaces and lo's flags,
+ * then wait; reads each one's first line while all are alive (a namespace's
+ * inode number can be reused once it is freed), then ends them.
+ */
+async function concurrentBoxes(kind, pool, count) {
+  const boxes = [];
+  for (let i = 0; i < count; i++) {
+    boxes.push(spawnIsolated('/bin/sh', ['-c', 'echo $(readlink /proc/self/ns/net) $(readlink /proc/self/ns/user) $(cat /sys/class/net/lo/flags); read x'], boxOptions(kind, pool)));
+  }
+  const lines = await Promise.all(boxes.map((box) => new Promise((resolve, reject) => {
+    let text = '';
+    box.once('error', reject);
+    box.stdout.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\n')) resolve(text.split('\n')[0]);
+    });
+  })));
+  const hostSide = boxes.map((box) => fs.readlinkSync(`/proc/${box.pid}/ns/net`));
+  for (const box of boxes) box.stdin.end('\n');
+  const results = await Promise.all(boxes.map((box) => box.exited));
+  return { lines: lines.map((line) => line.split(' ')), hostSide, results };
+}
+
+for (const kind of ['net', 'user+net']) {
+  t.test(`${kind} pool`, async (t) => {
+    if (kind === 'net' && !isRoot) {
+      t.throws(() => createNamespacePool({ kind: 'net' }), { code: 'ERR_CORDON_CONFLICTING_OPTIONS', option: 'kind', message: /needs a root caller/ },
+        "an unprivileged caller's 'net' pool is refused: a netns outside a user namespace needs CAP_SYS_ADMIN");
+      return;
+    }
+    const fdsBefore = namespaceFds();
+
+    await t.test('pooled boxes never share a network namespace, and never get the host\'s', async (t) => {
+      const pool = createNamespacePool({ kind, size: 4 });
+      t.teardown(() => pool.close());
+      await pool.ready();
+      t.equal(pool.available, 4, 'the pool filled itself');
+      const pooledInodes = namespaceFds().filter((target) => target.startsWith('net:') && !fdsBefore.includes(target));
+      t.equal(pooledInodes.length, 4, 'this process holds one net namespace fd per entry');
+      const { lines, hostSide, results } = await concurrentBoxes(kind, pool, 4);
+      for (const result of results) t.equal(result.code, 0);
+      const nets = lines.map((line) => line[0]);
+      t.equal(new Set(nets).size, 4, `four boxes, four network namespaces: ${nets.join(' ')}`);
+      t.notOk(nets.includes(HOST_NET), 'none is the host\'s');
+      t.same(hostSide, nets, 'the host sees each box in the namespace it reports');
+      for (const net of nets) t.ok(pooledInodes.includes(net), `${net} came from the pool`);
+      for (const line of lines) t.ok(Number.parseInt(line[2], 16) & 1, `lo is up in ${line[0]} (flags ${line[2]})`);
+      const users = lines.map((line) => line[1]);
+      if (kind === 'net') {
+        t.ok(users.every((user) => user === HOST_USER), 'a \'net\' pool\'s boxes stay in the caller\'s user namespace');
+      } else {
+        t.equal(new Set(users).size, 4, 'each pair\'s user namespace is the box\'s own');
+        t.notOk(users.includes(HOST_USER));
+      }
+      t.equal(pool.stats().taken, 4);
+      t.equal(pool.stats().misses, 0);
+    });
+
+    await t.test('a box holds no pool fd, and an entry is never reused', async (t) => {
+      const pool = createNamespacePool({ kind, size: 2 });
+      t.teardown(() => pool.close());
+      await pool.ready();
+      const seen = new Set();
+      for (let i = 0; i < 6; i++) {
+        // Alive together with its predecessor's namespace fd gone: compare
+        // against the fds the pool holds at the moment of the spawn.
+        const held = new Set(namespaceFds());
+        const result = await run('/bin/sh', ['-c', 'readlink /proc/self/ns/net; ls -l /proc/self/fd | grep -c "net:\\|user:" || true'], boxOptions(kind, pool));
+        t.equal(result.code, 0, result.stderr);
+        const [net, count] = result.stdout.trim().split('\n');
+        t.equal(count, '0', 'the box has no namespace fd open');
+        t.ok(held.has(net), `box ${i} joined an entry the pool held (${net})`);
+        t.notOk(namespaceFds().includes(net), 'the parent closed that entry after the spawn');
+        seen.add(net);
+        await pool.ready();
+      }
+      t.equal(pool.stats().taken, 6);
+    });
+
+    await t.test('the pool refills after each take', async (t) => {
+      const pool = createNamespacePool({ kind, size: 3 });
+      t.teardown(() => pool.close());
+      await pool.ready();
+      const created = pool.stats().created;
+      const boxes = [0, 1].map(() => spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' })));
+      t.equal(pool.available, 1, 'two taken');
+      t.ok(pool.stats().creating > 0, 'a refill started at once');
+      await Promise.all(boxes.map((box) => box.exited));
+      await pool.ready();
+      t.equal(pool.available, 3, 'full again');
+      t.equal(pool.stats().created, created + 2, 'two new entries made');
+    });
+
+    await t.test('an empty pool falls back to a fresh namespace and counts the miss', async (t) => {
+      const pool = createNamespacePool({ kind, size: 1 });
+      t.teardown(() => pool.close());
+      await pool.ready();
+      // Spawned in one tick: the refill cannot have delivered in between.
+      const { lines, results } = await concurrentBoxes(kind, pool, 3);
+      for (const result of results) t.equal(result.code, 0);
+      const stats = pool.stats();
+      t.equal(stats.taken, 1);
+      t.equal(stats.misses, 2, 'two spawns found the pool empty');
+      const nets = lines.map((line) => line[0]);
+      t.equal(new Set(nets).size, 3, 'every box still has its own network namespace');
+      t.notOk(nets.includes(HOST_NET));
+      for (const line of lines) t.ok(Number.parseInt(line[2], 16) & 1, 'lo is up');
+    });
+
+    await t.test('a failed spawn releases its entry too', async (t) => {
+      const pool = createNamespacePool({ kind, size: 2 });
+      t.teardown(() => pool.close());
+      await pool.ready();
+      const held = namespaceFds();
+      const { error } = await spawnError('/nonexistent/cordon-pool-test', [], boxOptions(kind, pool));
+      t.equal(error.code, 'ENOENT');
+      const now = namespaceFds();
+      t.equal(held.filter((target) => !now.includes(target)).length, kind === 'net' ? 1 : 2, 'the taken entry\'s fds are closed');
+    });
+
+    await t.test('close() drains: no namespace fd, no helper process; then the pool is refused', async (t) => {
+      const pool = createNamespacePool({ kind, size: 8 });
+      await pool.ready();
+      const box = spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' }));
+      // Close while the refill is in flight.
+      t.ok(pool.stats().creating > 0, 'a refill is running');
+      await pool.close();
+      await box.exited;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      t.same(namespaceFds().filter((target) => !fdsBefore.includes(target)), [], 'no net or user namespace fd is left');
+      const stats = pool.stats();
+      t.equal(stats.available, 0);
+      t.equal(stats.discarded, stats.created - stats.taken, 'every entry made and not taken was closed');
+      t.same(childrenOf().filter((child) => child.comm !== 'cordon_init' && child.comm !== 'true'), [], 'no helper process is left');
+      t.same(zombieChildren(), []);
+      t.equal(pool.closed, true);
+      t.throws(() => spawnIsolated('/bin/true', [], boxOptions(kind, pool)), { code: 'ERR_CORDON_POOL_CLOSED', option: 'netnsPool' });
+      t.throws(() => spawnIsolated('/bin/true', [], boxOptions(kind, pool)), CordonOptionError);
+      await t.rejects(pool.ready(), { code: 'ERR_CORDON_POOL_CLOSED' });
+      await pool.close();
+      t.pass('close() twice is fine');
+    });
+  });
+}
+
+t.test('user+net pool: the box gets the pool\'s maps', async (t) => {
+  const pool = createNamespacePool({ size: 1 });
+  t.teardown(() => pool.close());
+  await pool.ready();
+  const result = await run('/bin/sh', ['-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; grep -E "^CapEff" /proc/self/status'], { namespaces: { pid: 'host' }, netnsPool: pool });
+  t.equal(result.code, 0, result.stderr);
+  const [uid, gid, uidMap, gidMap, capEff] = result.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+  t.equal(uid, '0');
+  t.equal(gid, '0');
+  t.equal(uidMap, `0 ${isRoot ? 65534 : process.geteuid()} 1`);
+  t.equal(gidMap, `0 ${isRoot ? 65534 : process.getegid()} 1`);
+  t.equal(capEff, 'CapEff: 0000000000000000', 'no capabilities are left');
+  t.equal(pool.stats().taken, 1);
+});
+
+t.test('user+net pool with an id range (root maps it; unprivileged through newuidmap)', async (t) => {
+  const range = isRoot ? 200000 : 300000;
+  if (!isRoot && !requireOrSkip(t, fs.existsSync('/usr/bin/newuidmap'), 'newuidmap is not installed (apt-get install uidmap)')) return;
+  const uidMap = [{ inside: 0, outside: range, count: 65536 }];
+  const gidMap = [{ inside: 0, outside: range, count: 65536 }];
+  let pool;
+  try {
+    pool = createNamespacePool({ size: 1, uidMap, gidMap });
+  } catch (error) {
+    if (isRoot || error.code !== 'ERR_CORDON_HOST_UNSUPPORTED') throw error;
+    requireOrSkip(t, false, `no subordinate range for this user: ${error.message}`);
+    return;
+  }
+  t.teardown(() => pool.close());
+  await pool.ready();
+  const result = await run('/bin/sh', ['-c', 'id -u; cat /proc/self/uid_map'], { namespaces: { pid: 'host' }, uidMap, gidMap, uid: 1000, gid: 1000, netnsPool: pool });
+  t.equal(result.code, 0, result.stderr);
+  const [uid, map] = result.stdout.trim().split('\n');
+  t.equal(uid, '1000');
+  t.equal(map.trim().split(/\s+/).join(' '), `0 ${range} 65536`);
+  t.equal(pool.stats().taken, 1);
+});
+
+t.test('boxes a pool refuses, and why', async (t) => {
+  const pool = createNamespacePool({ size: 1 });
+  t.teardown(() => pool.close());
+  t.throws(() => spawnIsolated('/bin/true', [], { netnsPool: pool }), {
+    code: 'ERR_CORDON_CONFLICTING_OPTIONS', option: 'namespaces.pid', message: /namespaces\.pid 'host'/,
+  }, 'cordon\'s default box (a new pid namespace) with a user+net pool: refused with what to do');
+  t.throws(() => spawnIsolated('/bin/true', [], { namespaces: { pid: 'host' }, uidMap: [{ inside: 0, outside: 12345, count: 1 }], netnsPool: pool }), {
+    code: 'ERR_CORDON_CONFLICTING_OPTIONS', option: 'uidMap',
+  });
+  t.equal(pool.stats().taken + pool.stats().misses, 0, 'a refused spawn takes nothing');
+});
