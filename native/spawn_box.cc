@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,17 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   decoded.view.control.exit_fd = exit_w.get();
   decoded.view.control.root_fd = -1;
   if (decoded.uses_init) finish_init_argv(&decoded);
+  // A child that changes its uid or gid makes the memory it shares with us
+  // non-dumpable, and with it this process: its /proc files then belong to
+  // root, and an unprivileged caller could no longer write the next box's
+  // id maps. Undone on every return, when the child has left our memory.
+  const bool was_dumpable = prctl(PR_GET_DUMPABLE) == 1;
+  struct RestoreDumpable {
+    bool was;
+    ~RestoreDumpable() {
+      if (was && prctl(PR_GET_DUMPABLE) != 1) prctl(PR_SET_DUMPABLE, 1);
+    }
+  } restore_dumpable{was_dumpable};
 
   // Every signal stays blocked while the child shares our memory: a handler
   // running in the child would run Node's code on the child's stack.
