@@ -103,7 +103,7 @@ int make_net_entry(NamespaceEntry* entry, PoolPart* part) {
   return 0;
 }
 
-int make_pair_entry(const PairIds& ids, NamespaceEntry* entry, PoolPart* part) {
+static int make_pair_entry_once(const PairIds& ids, NamespaceEntry* entry, PoolPart* part) {
   int ready[2];
   int hold[2];
   *part = PoolPart::kClone;
@@ -166,6 +166,20 @@ int make_pair_entry(const PairIds& ids, NamespaceEntry* entry, PoolPart* part) {
   entry->user = user;
   entry->net = net;
   return 0;
+}
+
+int make_pair_entry(const PairIds& ids, NamespaceEntry* entry, PoolPart* part) {
+  // A box being spawned at this moment that changes its uid makes the memory
+  // its child shares with us (and our helper) non-dumpable until it execs;
+  // /proc/PID of the helper then belongs to root and an unprivileged map
+  // write gets EACCES. Such a window is short: try again a few times.
+  int r = 0;
+  for (int attempt = 0; attempt < 4; attempt++) {
+    r = make_pair_entry_once(ids, entry, part);
+    if (r != -EACCES || (*part != PoolPart::kUidMap && *part != PoolPart::kGidMap && *part != PoolPart::kSetgroups)) break;
+    usleep(2000);
+  }
+  return r;
 }
 
 }  // namespace cordon::host
