@@ -224,6 +224,13 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (lateFlags !== 0) {
     steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [lateFlags] });
   }
+  // A pid namespace made by unshare holds only later children: with a pooled
+  // user namespace, the box's process is cloned into it from here and walks
+  // the rest of the plan as its PID 1 (the parent's own child, so it is the
+  // box as if cloned directly).
+  if (pooledUser && (lateFlags & CLONE_FLAGS.pid) !== 0) {
+    steps.push({ op: 'enterPidNamespace', name: 'enter pid namespace', syscall: 'clone', kind: 'clone' });
+  }
   steps.push(...oomScoreSteps(options.credentials));
   // Become the box's root first: a root caller's own uid is not mapped in
   // the box, and files the mounts create must belong to someone who is.

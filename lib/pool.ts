@@ -324,10 +324,9 @@ export function validateNetnsPool(value: unknown, box: PoolBoxSettings, option =
   if (!sameMap(gid, value.gidMap ?? [])) {
     throw conflict('gidMap', `the box's gid map (${mapText(gid)}) is not the pool's (${mapText(value.gidMap ?? [])}): a 'user+net' pool serves one box identity; make a pool with createNamespacePool({ uidMap, gidMap }) for these maps`);
   }
-  if (ns.pid.kind === 'new') {
-    throw conflict('namespaces.pid', `a box with a 'user+net' ${option} joins the pool's user namespace, and a new pid namespace made after that join (unshare) would hold only the box's children, so its /proc could not be mounted: use namespaces.pid 'host' (or join one), or, as root, a 'net' pool with namespaces.user 'host'`);
-  }
-  if (ns.time.kind === 'new' && !box.init) {
+  // A new pid namespace is entered by a clone after the unshare (plan.ts);
+  // without one, a new time namespace holds only the init's children.
+  if (ns.time.kind === 'new' && ns.pid.kind !== 'new' && !box.init) {
     throw conflict('namespaces.time', `a new time namespace in a box with a 'user+net' ${option} needs the init (it is made after joining the pool's user namespace and holds only children)`);
   }
   return value;

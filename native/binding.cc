@@ -313,6 +313,7 @@ Napi::Object Ops(Napi::Env env) {
   set("landlock", Op::kLandlock);
   set("seccomp", Op::kSeccomp);
   set("runIdMapHelper", Op::kRunIdMapHelper);
+  set("enterPidNamespace", Op::kEnterPidNamespace);
   return ops;
 }
 

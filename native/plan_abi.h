@@ -14,7 +14,7 @@
 namespace cordon::abi {
 
 constexpr uint32_t kPlanMagic = 0x4e445243;  // "CRDN"
-constexpr uint32_t kPlanAbiVersion = 1;
+constexpr uint32_t kPlanAbiVersion = 2;
 constexpr uint32_t kMaxSteps = 4096;
 constexpr uint32_t kMaxFdSlots = 1024;
 constexpr uint32_t kMaxInstalledFds = 256;
@@ -147,6 +147,12 @@ enum class Op : uint32_t {
   // "inside outside count"), and wait for it. Exit status != 0 fails the
   // step with EPERM, its status in the detail.
   kRunIdMapHelper = 41,
+  // Child: after an unshare with CLONE_NEWPID (a joined user namespace),
+  // clone (CLONE_VM | CLONE_PARENT) the process that walks the rest of the
+  // plan as PID 1 of the new pid namespace: the parent's own child, so it is
+  // the box's process (pidfd, exit, parent-death signal) as if cloned
+  // directly. This process tells the parent its pid and exits.
+  kEnterPidNamespace = 42,
 };
 
 // StatusRecord::detail of a failed filesystem step: which part failed.

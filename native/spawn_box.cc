@@ -27,6 +27,12 @@ void reap(int pidfd) {
   }
 }
 
+void reap_pid(pid_t pid) {
+  siginfo_t info;
+  while (waitid(P_PID, id_t(pid), &info, WEXITED) < 0 && errno == EINTR) {
+  }
+}
+
 void kill_and_reap(int pidfd) {
   sys::sc(__NR_pidfd_send_signal, pidfd, SIGKILL, 0, 0);
   reap(pidfd);
@@ -92,6 +98,12 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   decoded.view.control.exit_fd = exit_w.get();
   decoded.view.control.root_fd = -1;
   if (decoded.uses_init) finish_init_argv(&decoded);
+  child::ForkState fork_state{};
+  if (decoded.enters_pid) {
+    fork_state.stack_top = grandchild_stack_top();
+    decoded.view.fork = &fork_state;
+  }
+
   // A child that changes its uid or gid makes the memory it shares with us
   // non-dumpable, and with it this process: its /proc files then belong to
   // root, and an unprivileged caller could no longer write the next box's
@@ -147,6 +159,29 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += size_t(n);
+  }
+  if (decoded.enters_pid) {
+    // The child only cloned the box's process into the new pid namespace
+    // and ended (or failed before): reap it, then take the process it made
+    // (our own child) as the box.
+    reap(pidfd.get());
+    long box = __atomic_load_n(&fork_state.pid, __ATOMIC_ACQUIRE);
+    if (got != 0) {
+      if (box > 0) reap_pid(pid_t(box));
+      if (got != sizeof record) return fail(decoded.clone_step, EPROTO);
+      return fail(record.step_index, record.error, record.detail);
+    }
+    long box_pidfd = box > 0 ? sys::sc(__NR_pidfd_open, box, 0) : -ESRCH;
+    if (box_pidfd < 0) {
+      if (box > 0) {
+        kill(pid_t(box), SIGKILL);  // our unreaped child: its pid cannot have been reused
+        reap_pid(pid_t(box));
+      }
+      return fail(decoded.clone_step, int(-box_pidfd));
+    }
+    fcntl(int(box_pidfd), F_SETFD, FD_CLOEXEC);
+    pidfd.reset(int(box_pidfd));
+    cloned.pid = box;
   }
   if (got != 0) {
     reap(pidfd.get());

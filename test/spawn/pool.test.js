@@ -19,13 +19,20 @@ function namespaceFds() {
   return [...openFds()].filter(([, target]) => /^(net|user):\[/.test(target)).map(([, target]) => target);
 }
 
-/** Settings a box needs to use a pool of `kind` (the rest is cordon's defaults). */
+/**
+ * Settings a box needs to use a pool of `kind` (the rest is cordon's
+ * defaults): 'net' serves boxes in the caller's user namespace; 'user+net'
+ * cordon's default box (its new pid namespace entered by a clone after the
+ * join), or one in the host's pid namespace.
+ */
 function boxOptions(kind, pool, extra = {}) {
   const base = kind === 'net'
     ? { namespaces: { user: 'host' }, uid: 1000, gid: 1000 }
-    : { namespaces: { pid: 'host' } };
+    : kind === 'user+net, host pid' ? { namespaces: { pid: 'host' } } : {};
   return { ...base, ...extra, netnsPool: pool };
 }
+
+const poolKind = (kind) => (kind === 'net' ? 'net' : 'user+net');
 
 /**
  * Starts `count` boxes at once that print their namespaces and lo's flags,
@@ -51,7 +58,7 @@ async function concurrentBoxes(kind, pool, count) {
   return { lines: lines.map((line) => line.split(' ')), hostSide, results };
 }
 
-for (const kind of ['net', 'user+net']) {
+for (const kind of ['net', 'user+net', 'user+net, host pid']) {
   t.test(`${kind} pool`, async (t) => {
     if (kind === 'net' && !isRoot) {
       t.throws(() => createNamespacePool({ kind: 'net' }), { code: 'ERR_CORDON_CONFLICTING_OPTIONS', option: 'kind', message: /needs a root caller/ },
@@ -61,7 +68,7 @@ for (const kind of ['net', 'user+net']) {
     const fdsBefore = namespaceFds();
 
     await t.test('pooled boxes never share a network namespace, and never get the host\'s', async (t) => {
-      const pool = createNamespacePool({ kind, size: 4 });
+      const pool = createNamespacePool({ kind: poolKind(kind), size: 4 });
       t.teardown(() => pool.close());
       await pool.ready();
       t.equal(pool.available, 4, 'the pool filled itself');
@@ -87,7 +94,7 @@ for (const kind of ['net', 'user+net']) {
     });
 
     await t.test('a box holds no pool fd, and an entry is never reused', async (t) => {
-      const pool = createNamespacePool({ kind, size: 2 });
+      const pool = createNamespacePool({ kind: poolKind(kind), size: 2 });
       t.teardown(() => pool.close());
       await pool.ready();
       const seen = new Set();
@@ -108,7 +115,7 @@ for (const kind of ['net', 'user+net']) {
     });
 
     await t.test('the pool refills after each take', async (t) => {
-      const pool = createNamespacePool({ kind, size: 3 });
+      const pool = createNamespacePool({ kind: poolKind(kind), size: 3 });
       t.teardown(() => pool.close());
       await pool.ready();
       const created = pool.stats().created;
@@ -122,7 +129,7 @@ for (const kind of ['net', 'user+net']) {
     });
 
     await t.test('an empty pool falls back to a fresh namespace and counts the miss', async (t) => {
-      const pool = createNamespacePool({ kind, size: 1 });
+      const pool = createNamespacePool({ kind: poolKind(kind), size: 1 });
       t.teardown(() => pool.close());
       await pool.ready();
       // Spawned in one tick: the refill cannot have delivered in between.
@@ -138,7 +145,7 @@ for (const kind of ['net', 'user+net']) {
     });
 
     await t.test('a failed spawn releases its entry too', async (t) => {
-      const pool = createNamespacePool({ kind, size: 2 });
+      const pool = createNamespacePool({ kind: poolKind(kind), size: 2 });
       t.teardown(() => pool.close());
       await pool.ready();
       const held = namespaceFds();
@@ -149,7 +156,7 @@ for (const kind of ['net', 'user+net']) {
     });
 
     await t.test('close() drains: no namespace fd, no helper process; then the pool is refused', async (t) => {
-      const pool = createNamespacePool({ kind, size: 8 });
+      const pool = createNamespacePool({ kind: poolKind(kind), size: 8 });
       await pool.ready();
       const box = spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' }));
       // Close while the refill is in flight.
@@ -177,7 +184,7 @@ t.test('user+net pool: the box gets the pool\'s maps', async (t) => {
   const pool = createNamespacePool({ size: 1 });
   t.teardown(() => pool.close());
   await pool.ready();
-  const result = await run('/bin/sh', ['-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; grep -E "^CapEff" /proc/self/status'], { namespaces: { pid: 'host' }, netnsPool: pool });
+  const result = await run('/bin/sh', ['-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; grep -E "^CapEff" /proc/self/status'], { netnsPool: pool });
   t.equal(result.code, 0, result.stderr);
   const [uid, gid, uidMap, gidMap, capEff] = result.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
   t.equal(uid, '0');
@@ -211,12 +218,39 @@ t.test('user+net pool with an id range (root maps it; unprivileged through newui
   t.equal(pool.stats().taken, 1);
 });
 
+t.test('user+net pool, new pid namespace: the box process is PID 1 there and this process\'s own child', async (t) => {
+  const pool = createNamespacePool({ size: 4 });
+  t.teardown(() => pool.close());
+  await pool.ready();
+  const result = await run('/bin/sh', ['-c', 'echo $$; cat /proc/1/comm; for p in /proc/[0-9]*; do cat $p/comm; done | sort | tr "\\n" " "; readlink /proc/self/ns/pid; exit 7'], { netnsPool: pool });
+  t.equal(result.code, 7, 'the payload\'s exit status comes through');
+  const [pid, init, comms, pidNs] = result.stdout.trim().split('\n');
+  t.equal(pid, '2', 'the payload is PID 2 under the init');
+  t.equal(init, 'cordon_init', 'PID 1 is the init');
+  t.notOk(comms.includes('node'), `only the box's processes are visible: ${comms}`);
+  t.not(pidNs, fs.readlinkSync('/proc/self/ns/pid'), 'a pid namespace of its own');
+
+  const box = spawnIsolated('/bin/sleep', ['30'], { netnsPool: pool, stdio: 'ignore' });
+  await new Promise((resolve) => box.once('spawn', resolve));
+  const status = fs.readFileSync(`/proc/${box.pid}/status`, 'utf8');
+  t.equal(Number(status.match(/^PPid:\s+(\d+)/m)[1]), process.pid, 'box.pid is this process\'s child (its pidfd, its exit)');
+  t.not(fs.readlinkSync(`/proc/${box.pid}/ns/pid`), fs.readlinkSync('/proc/self/ns/pid'));
+  t.ok(box.kill('SIGTERM'));
+  const ended = await box.exited;
+  t.equal(ended.signal, 'SIGTERM', 'a signal reaches the payload through the init');
+
+  const bare = await run('/bin/sh', ['-c', 'echo $$'], { netnsPool: pool, init: false });
+  t.equal(bare.stdout.trim(), '1', 'init: false makes the payload PID 1');
+
+  const { error } = await spawnError('/nonexistent/cordon-pool-test', [], { netnsPool: pool });
+  t.equal(error.code, 'ENOENT', 'a failure after the pid namespace is entered is reported');
+  t.same(zombieChildren(), [], 'and both processes are reaped');
+  t.equal(pool.stats().misses, 0);
+});
+
 t.test('boxes a pool refuses, and why', async (t) => {
   const pool = createNamespacePool({ size: 1 });
   t.teardown(() => pool.close());
-  t.throws(() => spawnIsolated('/bin/true', [], { netnsPool: pool }), {
-    code: 'ERR_CORDON_CONFLICTING_OPTIONS', option: 'namespaces.pid', message: /namespaces\.pid 'host'/,
-  }, 'cordon\'s default box (a new pid namespace) with a user+net pool: refused with what to do');
   t.throws(() => spawnIsolated('/bin/true', [], { namespaces: { pid: 'host' }, uidMap: [{ inside: 0, outside: 12345, count: 1 }], netnsPool: pool }), {
     code: 'ERR_CORDON_CONFLICTING_OPTIONS', option: 'uidMap',
   });

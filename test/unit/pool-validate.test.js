@@ -71,7 +71,6 @@ t.test('netnsPool option', async (t) => {
     ['a closed pool', { namespaces: { pid: 'host' }, netnsPool: closed }, 'ERR_CORDON_POOL_CLOSED', 'netnsPool', /closed/],
     ['with namespaces.net host', { namespaces: { net: 'host', pid: 'host' }, netnsPool: pool }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'netnsPool', /namespaces\.net must be left 'new'/],
     ['with namespaces.net joined', { namespaces: { net: { fd: 0 }, pid: 'host' }, netnsPool: pool }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'netnsPool', /namespaces\.net/],
-    ['user+net pool, new pid namespace', { netnsPool: pool }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'namespaces.pid', /pid 'host'/],
     ['user+net pool, other uidMap', { namespaces: { pid: 'host' }, uidMap: [{ inside: 0, outside: 4242, count: 1 }], netnsPool: pool }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'uidMap', /one box identity/],
     ['user+net pool, other gidMap', { namespaces: { pid: 'host' }, gidMap: [{ inside: 0, outside: 4242, count: 1 }], netnsPool: pool }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'gidMap', /one box identity/],
     ['user+net pool, host user namespace', { namespaces: { user: 'host', pid: 'host' }, allowHostCredentials: true, netnsPool: pool }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'netnsPool', /'net' pool/],
