@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const t = require('tap');
 const { spawnIsolated, createNamespacePool, CordonOptionError } = require('../..');
 const { run, spawnError, isRoot } = require('../helpers/payload');
-const { openFds, childrenOf, zombieChildren } = require('../helpers/procfs');
+const { openFds, childrenOf, zombieChildren, runNode, waitDead, isDead, procStat } = require('../helpers/procfs');
 const { requireOrSkip } = require('../helpers/skip');
 
 const HOST_NET = fs.readlinkSync('/proc/self/ns/net');
@@ -255,4 +255,74 @@ t.test('boxes a pool refuses, and why', async (t) => {
     code: 'ERR_CORDON_CONFLICTING_OPTIONS', option: 'uidMap',
   });
   t.equal(pool.stats().taken + pool.stats().misses, 0, 'a refused spawn takes nothing');
+});
+
+/** A node process with a pool and a pooled default box running sleep; resolves when it printed the box pid. */
+async function parentWithPooledBox(t, dieWithParent) {
+  const script = `
+    const { spawnIsolated, createNamespacePool } = require(process.env.CORDON);
+    const pool = createNamespacePool({ size: 2 });
+    pool.ready().then(() => {
+      const box = spawnIsolated('sleep', ['30'], { stdio: 'ignore', netnsPool: pool, dieWithParent: ${dieWithParent} });
+      box.on('spawn', () => console.log('pid ' + box.pid + ' taken ' + pool.stats().taken));
+      box.on('error', (error) => { console.error(error); process.exit(3); });
+    });
+    setTimeout(() => {}, 60000);
+  `;
+  let found;
+  const seen = new Promise((resolve) => {
+    found = resolve;
+  });
+  const { child, done } = runNode(script, {
+    onStdout: (text) => {
+      const match = /pid (\d+) taken (\d+)\n/.exec(text);
+      if (match) found({ pid: Number(match[1]), taken: Number(match[2]) });
+    },
+  });
+  const timer = setTimeout(() => found(undefined), 20000);
+  const box = await seen;
+  clearTimeout(timer);
+  t.teardown(() => {
+    const stat = box === undefined ? null : procStat(box.pid);
+    if (stat !== null && stat.state !== 'Z' && stat.comm === 'cordon_init') process.kill(box.pid, 'SIGKILL');
+  });
+  if (box === undefined) {
+    child.kill('SIGKILL');
+    t.fail(`the parent did not report a box: ${(await done).stderr}`);
+  }
+  return { child, done, box };
+}
+
+t.test('a pooled box (new pid namespace entered by a clone) dies with its parent by default', async (t) => {
+  const { child, done, box } = await parentWithPooledBox(t, true);
+  if (box === undefined) return;
+  t.equal(box.taken, 1, 'the box took a pool entry');
+  t.equal(isDead(box.pid), false, 'the box runs while its parent does');
+  child.kill('SIGKILL');
+  await done;
+  t.ok(await waitDead(box.pid, 5000), `box ${box.pid} is gone within a few seconds`);
+});
+
+t.test('a pooled box with dieWithParent: false outlives its parent', async (t) => {
+  const { child, done, box } = await parentWithPooledBox(t, false);
+  if (box === undefined) return;
+  child.kill('SIGKILL');
+  await done;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const stat = procStat(box.pid);
+  t.ok(stat !== null && stat.state !== 'Z' && stat.comm === 'cordon_init', `box ${box.pid} still runs`);
+  if (stat !== null) process.kill(box.pid, 'SIGKILL');
+  t.ok(await waitDead(box.pid, 5000));
+});
+
+t.test('a full, idle pool does not keep the process alive', async (t) => {
+  const script = `
+    const { createNamespacePool } = require(process.env.CORDON);
+    const pool = createNamespacePool({ size: 3 });
+    pool.ready().then(() => console.log('full ' + pool.available));
+  `;
+  const result = await runNode(script).done;
+  t.equal(result.code, 0, result.stderr);
+  t.equal(result.stdout.trim(), 'full 3');
+  t.ok(result.ms < 10000, `it exited by itself (${Math.round(result.ms)} ms)`);
 });
