@@ -188,9 +188,11 @@ export class NamespacePool {
     const entry = this.#entries.shift();
     if (entry === undefined) this.#counts.misses++;
     else this.#counts.taken++;
-    // A failed refill is tried again when a box next needs an entry.
+    // A failed refill is tried again when a box next needs an entry. The
+    // refill starts once this spawn has returned: it would otherwise compete
+    // for a CPU with the box being started.
     this.#stale = false;
-    this.#refill();
+    setImmediate(() => this.#refill());
     return entry;
   }
 

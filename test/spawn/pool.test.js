@@ -121,7 +121,9 @@ for (const kind of ['net', 'user+net', 'user+net, host pid']) {
       const created = pool.stats().created;
       const boxes = [0, 1].map(() => spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' })));
       t.equal(pool.available, 1, 'two taken');
-      t.ok(pool.stats().creating > 0, 'a refill started at once');
+      t.equal(pool.stats().creating, 0, 'the refill waits until the spawns have returned');
+      await new Promise((resolve) => setImmediate(resolve));
+      t.ok(pool.stats().creating > 0, 'and then starts');
       await Promise.all(boxes.map((box) => box.exited));
       await pool.ready();
       t.equal(pool.available, 3, 'full again');
@@ -159,6 +161,7 @@ for (const kind of ['net', 'user+net', 'user+net, host pid']) {
       const pool = createNamespacePool({ kind: poolKind(kind), size: 8 });
       await pool.ready();
       const box = spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' }));
+      await new Promise((resolve) => setImmediate(resolve));
       // Close while the refill is in flight.
       t.ok(pool.stats().creating > 0, 'a refill is running');
       await pool.close();
