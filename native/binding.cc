@@ -197,17 +197,9 @@ class NamespaceWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(callback, "cordon:namespacePool"), pair_(pair), count_(count), ids_(std::move(ids)) {}
 
   void Execute() override {
-    for (int i = 0; i < count_; i++) {
-      host::NamespaceEntry entry;
-      host::PoolPart part = host::PoolPart::kNone;
-      int r = pair_ ? host::make_pair_entry(ids_, &entry, &part) : host::make_net_entry(&entry, &part);
-      if (r < 0) {
-        error_ = r;
-        part_ = int(part);
-        return;
-      }
-      entries_.push_back(entry);
-    }
+    host::PoolPart part = host::PoolPart::kNone;
+    error_ = host::make_entries(pair_, ids_, count_, &entries_, &part);
+    part_ = int(part);
   }
 
   void OnOK() override {

@@ -63,47 +63,28 @@ int write_map(const IdMapPlan& plan, pid_t pid, const char* file) {
   return run_map_helper(plan.helper[0].c_str(), pid, args.data(), &detail);
 }
 
-}  // namespace
-
+// On the maker thread: a fresh network namespace for it, with lo up, as an fd.
 int make_net_entry(NamespaceEntry* entry, PoolPart* part) {
-  int error = 0;
-  PoolPart failed = PoolPart::kNone;
-  int fd = -1;
-  try {
-    // Namespaces are per thread: this one unshares, and ends with it.
-    std::thread maker([&] {
-      if (unshare(CLONE_NEWNET) != 0) {
-        error = errno;
-        failed = PoolPart::kUnshare;
-        return;
-      }
-      error = child::loopback_up();
-      if (error != 0) {
-        failed = PoolPart::kLoopback;
-        return;
-      }
-      fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        error = errno;
-        failed = PoolPart::kOpen;
-      }
-    });
-    maker.join();
-  } catch (const std::system_error& e) {
-    error = e.code().value() != 0 ? e.code().value() : EAGAIN;
-    failed = PoolPart::kThread;
+  if (unshare(CLONE_NEWNET) != 0) {
+    *part = PoolPart::kUnshare;
+    return -errno;
   }
-  *part = failed;
+  int error = child::loopback_up();
   if (error != 0) {
-    if (fd >= 0) close(fd);
+    *part = PoolPart::kLoopback;
     return -error;
+  }
+  int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *part = PoolPart::kOpen;
+    return -errno;
   }
   entry->user = -1;
   entry->net = fd;
   return 0;
 }
 
-static int make_pair_entry_once(const PairIds& ids, NamespaceEntry* entry, PoolPart* part) {
+int make_pair_entry_once(const PairIds& ids, NamespaceEntry* entry, PoolPart* part) {
   int ready[2];
   int hold[2];
   *part = PoolPart::kClone;
@@ -180,6 +161,28 @@ int make_pair_entry(const PairIds& ids, NamespaceEntry* entry, PoolPart* part) {
     usleep(2000);
   }
   return r;
+}
+
+}  // namespace
+
+int make_entries(bool pair, const PairIds& ids, int count, std::vector<NamespaceEntry>* out, PoolPart* part) {
+  int result = 0;
+  *part = PoolPart::kNone;
+  try {
+    std::thread maker([&] {
+      for (int i = 0; i < count; i++) {
+        NamespaceEntry entry;
+        result = pair ? make_pair_entry(ids, &entry, part) : make_net_entry(&entry, part);
+        if (result < 0) return;
+        out->push_back(entry);
+      }
+    });
+    maker.join();
+  } catch (const std::system_error& e) {
+    result = -(e.code().value() != 0 ? e.code().value() : EAGAIN);
+    *part = PoolPart::kThread;
+  }
+  return result;
 }
 
 }  // namespace cordon::host

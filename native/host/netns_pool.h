@@ -42,16 +42,21 @@ enum class PoolPart : int {
   kOpen = 8,        // opening /proc/.../ns/*
 };
 
-// A fresh network namespace with lo up, made by a throwaway thread that
-// unshares it, opens /proc/thread-self/ns/net and ends (no Node or libuv
-// thread ever changes namespace). Needs CAP_SYS_ADMIN. Returns 0 or -errno
-// with *part set.
-int make_net_entry(NamespaceEntry* entry, PoolPart* part);
-
-// A user namespace with the given maps and a network namespace it owns,
-// with lo up: made by a helper process cloned with CLONE_NEWUSER|CLONE_NEWNET
-// that holds them while the maps are written and the fds opened, then ends
-// (reaped before returning). Returns 0 or -errno with *part set.
-int make_pair_entry(const PairIds& ids, NamespaceEntry* entry, PoolPart* part);
+// Makes `count` entries on a throwaway thread and appends them to *out. No
+// Node or libuv thread ever changes namespace: the throwaway thread does,
+// and ends. (It keeps its normal priority: SCHED_IDLE measured no better
+// here, and a starved thread holding rtnl_lock or pernet_ops_rwsem would
+// stall every other network namespace operation on the host.)
+//
+// - net-only (pair false): the thread unshares a fresh network namespace,
+//   brings lo up and opens /proc/thread-self/ns/net, once per entry. Needs
+//   CAP_SYS_ADMIN.
+// - pairs: a user namespace with `ids`' maps and a network namespace it
+//   owns, with lo up, made by a helper process cloned with
+//   CLONE_NEWUSER|CLONE_NEWNET that holds them while the maps are written
+//   and the fds opened, then ends (reaped before returning).
+//
+// Stops at the first failure: returns 0 or -errno with *part set.
+int make_entries(bool pair, const PairIds& ids, int count, std::vector<NamespaceEntry>* out, PoolPart* part);
 
 }  // namespace cordon::host
