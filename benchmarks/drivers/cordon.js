@@ -23,6 +23,7 @@ module.exports = {
     const extra = typeof caseDef.options === 'function' ? caseDef.options(ctx, payload) : caseDef.options ?? {};
     const options = { stdio: 'ignore', ...extra };
     let pool;
+    const latencyPhase = { taken: 0, misses: 0 };
     if (caseDef.netnsPool) {
       const { createNamespacePool } = require(ctx.cordonRoot);
       pool = createNamespacePool(caseDef.netnsPool(ctx));
@@ -44,14 +45,21 @@ module.exports = {
     }
     return {
       async trial(n) {
+        const before = pool?.stats();
         const { ns, results } = await loop.sequential(startOne, n);
+        if (pool !== undefined) {
+          const after = pool.stats();
+          latencyPhase.taken += after.taken - before.taken;
+          latencyPhase.misses += after.misses - before.misses;
+        }
         return { ns, spawnMs: results.map((r) => r.spawnMs), runMs: results.map((r) => r.runMs) };
       },
       throughput: (concurrency, minCount, minMs) => loop.throughput(startOne, concurrency, minCount, minMs),
       async close() {
         if (pool === undefined) return;
         const { taken, misses, created, size } = pool.stats();
-        process.stderr.write(`${caseDef.id} (${payload.id}): pool of ${size}: ${taken} taken, ${misses} misses, ${created} made\n`);
+        process.stderr.write(`${caseDef.id} (${payload.id}): pool of ${size}: latency trials ${latencyPhase.taken} taken, ${latencyPhase.misses} misses; ` +
+          `in all (with throughput at concurrency 8 and 64) ${taken} taken, ${misses} misses, ${created} made\n`);
         await pool.close();
       },
     };
