@@ -81,6 +81,17 @@ const PART_STEPS = ['', 'start thread', 'unshare net namespace', 'clone helper',
 
 const constructing = Symbol('NamespacePool');
 
+// A pool dropped without close(): its unused entries' fds are closed when it
+// is collected (the held value is the pool's entry list, not the pool).
+const dropped = new FinalizationRegistry<PoolEntry[]>((entries) => {
+  for (const entry of entries.splice(0)) closeEntry(entry);
+});
+
+function closeEntry(entry: PoolEntry): void {
+  if (entry.user !== undefined) fs.closeSync(entry.user);
+  fs.closeSync(entry.net);
+}
+
 function sameMap(a: readonly IdMapEntry[], b: readonly IdMapEntry[]): boolean {
   return a.length === b.length && a.every((entry, i) => entry.inside === b[i]!.inside && entry.outside === b[i]!.outside && entry.count === b[i]!.count);
 }
@@ -128,6 +139,7 @@ export class NamespacePool {
     this.uidMap = maps?.uid;
     this.gidMap = maps?.gid;
     this.#ids = ids;
+    dropped.register(this, this.#entries, this);
     this.#refill();
   }
 
@@ -169,6 +181,7 @@ export class NamespacePool {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    dropped.unregister(this);
     for (const waiter of this.#waiters.splice(0)) waiter.reject(closedError());
     this.#discard(this.#entries.splice(0));
     this.#closing = (this.#worker ?? Promise.resolve()).then(() => undefined);
@@ -198,8 +211,7 @@ export class NamespacePool {
 
   #discard(entries: readonly PoolEntry[]): void {
     for (const entry of entries) {
-      if (entry.user !== undefined) fs.closeSync(entry.user);
-      fs.closeSync(entry.net);
+      closeEntry(entry);
       this.#counts.discarded++;
     }
   }
