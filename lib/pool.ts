@@ -111,6 +111,10 @@ function mapPlan(kind: 'uid' | 'gid', map: readonly IdMapEntry[], ownId: number,
   return { text: map.map((e) => `${e.inside} ${e.outside} ${e.count}\n`).join('') };
 }
 
+/**
+ * Network namespaces (with their user namespaces, for `'user+net'`) made
+ * ahead of time for boxes' `netnsPool` option. Made by createNamespacePool().
+ */
 export class NamespacePool {
   /** What each entry holds. */
   readonly kind: NamespacePoolKind;
@@ -118,6 +122,7 @@ export class NamespacePool {
   readonly size: number;
   /** The id maps of a `'user+net'` pool (undefined for `'net'`). */
   readonly uidMap: readonly IdMapEntry[] | undefined;
+  /** The gid map of a `'user+net'` pool (undefined for `'net'`). */
   readonly gidMap: readonly IdMapEntry[] | undefined;
 
   readonly #ids: NativePairIds | null;
@@ -153,6 +158,7 @@ export class NamespacePool {
     return this.#closed;
   }
 
+  /** Counters since the pool was made, and what it holds now. */
   stats(): NamespacePoolStats {
     return {
       kind: this.kind, size: this.size, available: this.#entries.length, creating: this.#creating, ...this.#counts,
@@ -188,6 +194,7 @@ export class NamespacePool {
     return this.#closing;
   }
 
+  /** Same as close(), for `await using pool = createNamespacePool()`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
