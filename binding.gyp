@@ -47,7 +47,8 @@
             "native/host/sockets.cc",
             "native/host/idmapped.cc",
             "native/host/netlink.cc",
-            "native/host/bridge.cc"
+            "native/host/bridge.cc",
+            "native/host/netns_pool.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

@@ -1,6 +1,8 @@
 // Public API of cordon.
 export { spawnIsolated } from './spawn';
 export { probe } from './probe';
+export { createNamespacePool, NamespacePool } from './pool';
+export type { NamespacePoolKind, NamespacePoolOptions, NamespacePoolStats } from './pool';
 export type { ProbeReport, Capability, CgroupReport, CloneRung } from './probe';
 export { Box } from './box';
 export type { ExitResult, BoxEvents } from './box';

@@ -65,6 +65,8 @@ export interface RuntimeFds {
   stdio: readonly (number | undefined)[];
   /** An open namespace file per joined namespace. */
   namespaces: Partial<Record<NamespaceName, number>>;
+  /** An entry taken from the box's namespace pool: joined instead of making these namespaces. */
+  pooled?: { user?: number; net: number };
   /** The init binary, when the plan uses one. */
   init?: number;
   /** Names of the listening sockets at fds 3 and up, for LISTEN_FDNAMES. */
@@ -159,13 +161,19 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   for (const name of Object.keys(CLONE_FLAGS) as NamespaceName[]) {
     if (isNew(name)) flags |= CLONE_FLAGS[name];
   }
+  // A pooled entry is joined instead: its net namespace, and its user
+  // namespace (which owns the net one) with the maps written already.
+  const pooled = runtime.pooled;
+  const pooledUser = pooled?.user !== undefined;
+  if (pooled !== undefined) flags &= ~CLONE_FLAGS.net;
+  if (pooledUser) flags &= ~CLONE_FLAGS.user;
   // Namespaces belong to the user namespace of the process that makes them:
   // with a joined user namespace they are made after the join, by unshare.
   // A cgroup namespace takes the cgroup its maker is in as its root: after a
   // v1 attach in the parent's window, not at clone.
   const cgroup = runtime.cgroup;
   const lateAttach = cgroup?.procs.some((entry) => !entry.unlessPlaced) ?? false;
-  const lateFlags = joined('user') ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
+  const lateFlags = joined('user') || pooledUser ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
   const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
   steps.push({
     op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone',
@@ -173,7 +181,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}),
   });
 
-  if (isNew('user')) {
+  if (isNew('user') && !pooledUser) {
     const uidMap = options.uidMap ?? defaultIdMap(caller.euid);
     const gidMap = options.gidMap ?? defaultIdMap(caller.egid);
     // An unprivileged caller writes its own id itself; ranges go through the
@@ -202,10 +210,18 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       str: [bridge.bridge, bridge.hostName, bridge.boxName], num: [bridge.address, bridge.prefix, bridge.gateway, bridge.gatewayOnly ? 1 : 0],
     });
   }
-  if (isNew('user') || (cgroup?.procs.length ?? 0) > 0 || bridge !== undefined) {
+  if ((isNew('user') && !pooledUser) || (cgroup?.procs.length ?? 0) > 0 || bridge !== undefined) {
     steps.push({ op: 'waitForParent', name: 'wait for parent', syscall: 'read', kind: 'sync' });
   }
   for (const name of NAMESPACE_JOIN_ORDER) {
+    const pooledFd = name === 'user' ? pooled?.user : name === 'net' ? pooled?.net : undefined;
+    if (pooledFd !== undefined) {
+      steps.push({
+        op: 'joinNamespace', name: `join pooled ${name} namespace`, syscall: 'setns', kind: 'join',
+        path: `namespace pool`, slot: slot(pooledFd), num: [CLONE_FLAGS[name]],
+      });
+      continue;
+    }
     const setting = ns[name];
     if (setting.kind !== 'path' && setting.kind !== 'fd') continue;
     const fd = runtime.namespaces[name];
@@ -217,6 +233,13 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   }
   if (lateFlags !== 0) {
     steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [lateFlags] });
+  }
+  // A pid namespace made by unshare holds only later children: with a pooled
+  // user namespace, the box's process is cloned into it from here and walks
+  // the rest of the plan as its PID 1 (the parent's own child, so it is the
+  // box as if cloned directly).
+  if (pooledUser && (lateFlags & CLONE_FLAGS.pid) !== 0) {
+    steps.push({ op: 'enterPidNamespace', name: 'enter pid namespace', syscall: 'clone', kind: 'clone' });
   }
   steps.push(...oomScoreSteps(options.credentials));
   // Become the box's root first: a root caller's own uid is not mapped in
@@ -239,7 +262,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       }),
     );
   }
-  if (isNew('net')) steps.push({ op: 'loopbackUp', name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' });
+  // A pooled net namespace has lo up already.
+  if (isNew('net') && pooled === undefined) steps.push({ op: 'loopbackUp', name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' });
   if (options.hostname !== undefined) {
     steps.push({ op: 'setHostname', name: 'set hostname', syscall: 'sethostname', kind: 'uts', str: [options.hostname] });
   }

@@ -80,6 +80,19 @@ function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Reco
   return fds;
 }
 
+const POOLED_USER = 'pooled user namespace';
+const POOLED_NET = 'pooled net namespace';
+
+// One entry from the box's pool, its fds owned by the box's ledger from
+// here; undefined on a miss (the box then makes its own namespaces).
+function takePooled(options: ValidatedOptions, ledger: Ledger): RuntimeFds['pooled'] {
+  const entry = options.netnsPool?._take();
+  if (entry === undefined) return undefined;
+  const net = ledger.fd(POOLED_NET, entry.net);
+  if (entry.user === undefined) return { net };
+  return { user: ledger.fd(POOLED_USER, entry.user), net };
+}
+
 function failure(plan: Plan, stepIndex: number, errno: number, detail: number): CordonError {
   const step = plan.steps[stepIndex];
   if (step === undefined) {
@@ -234,6 +247,8 @@ export function spawnIsolated(
   try {
     const caller = callerFacts(validated);
     const runtime: RuntimeFds = { stdio: [], namespaces: openNamespaces(validated, ledger) };
+    const pooled = takePooled(validated, ledger);
+    if (pooled !== undefined) runtime.pooled = pooled;
     const stdio = setupStdio(validated.stdio, ledger);
     runtime.stdio = stdio.childFds;
     let listenParentSide: string[] = [];
@@ -276,6 +291,9 @@ export function spawnIsolated(
     // A handed-over net.Server is the box's now: the parent must stop accepting.
     for (const entry of validated.listen) if (entry.kind === 'server') entry.server.close();
     for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);
+    // A pool entry is never reused: the box has joined it or failed.
+    ledger.releaseOne(POOLED_USER);
+    ledger.releaseOne(POOLED_NET);
     if (cgroup !== undefined) {
       ledger.releaseOne(CGROUP_LEDGER.dirFd);
       for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);

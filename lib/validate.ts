@@ -33,6 +33,7 @@ import { validateLandlock, type ResolvedLandlock } from './landlock';
 import { validateListen, type ResolvedListen } from './network';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
+import { validateNetnsPool, type NamespacePool } from './pool';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -74,6 +75,8 @@ export interface ValidatedOptions {
   seccomp: SeccompPolicy | undefined;
   /** Set for `network: 'bridge'` (namespaces.net is then 'new'). */
   bridge: ResolvedBridge | undefined;
+  /** The pool the box's network namespace (and, for 'user+net', user namespace) comes from. */
+  netnsPool: NamespacePool | undefined;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -84,7 +87,7 @@ const MAX_MAP_LINES = 340;
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
   'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
-  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen', 'seccomp', 'network',
+  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
 ];
 
 function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined, option = `namespaces.${name}`): ResolvedNamespace {
@@ -103,7 +106,7 @@ function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined
   throw invalidType(option, `'new', 'host', { path } or { fd }`, value);
 }
 
-function checkIdMap(option: string, value: unknown): IdMapEntry[] {
+export function checkIdMap(option: string, value: unknown): IdMapEntry[] {
   if (!Array.isArray(value)) throw invalidType(option, 'an array of { inside, outside, count }', value);
   if (value.length === 0 || value.length > MAX_MAP_LINES) {
     throw invalidValue(option, value.length, `must have 1 to ${MAX_MAP_LINES} entries`);
@@ -288,6 +291,9 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     }
   }
   const userJoined = user === 'path' || user === 'fd';
+  if (bridge !== undefined && o.netnsPool !== undefined) {
+    throw conflict('netnsPool', "a bridge box's veth goes into the namespace the box is cloned with, not a pooled one: use one or the other");
+  }
   if (bridge !== undefined && userJoined) {
     throw conflict('network', "a bridge needs the box's network namespace at clone, which a joined user namespace rules out (it is made after the join)");
   }
@@ -362,6 +368,8 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     }
   }
 
+  const netnsPool = o.netnsPool === undefined ? undefined : validateNetnsPool(o.netnsPool, { namespaces, uidMap, gidMap, init });
+
   return {
     file: checked.file,
     args: checked.args,
@@ -392,5 +400,6 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     listen,
     seccomp,
     bridge,
+    netnsPool,
   };
 }

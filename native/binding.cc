@@ -12,6 +12,7 @@
 #include "exit_watch.h"
 #include "host/bridge.h"
 #include "host/idmapped.h"
+#include "host/netns_pool.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
 #include "probe.h"
@@ -238,6 +239,75 @@ Napi::Value Reap(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), r < 0 ? -errno : 0);
 }
 
+// Makes namespace pool entries on a libuv worker thread. Stops at the first
+// failure; the entries made before it are returned with the error.
+class NamespaceWorker : public Napi::AsyncWorker {
+ public:
+  NamespaceWorker(Napi::Function callback, bool pair, int count, host::PairIds ids)
+      : Napi::AsyncWorker(callback, "cordon:namespacePool"), pair_(pair), count_(count), ids_(std::move(ids)) {}
+
+  void Execute() override {
+    host::PoolPart part = host::PoolPart::kNone;
+    error_ = host::make_entries(pair_, ids_, count_, &entries_, &part);
+    part_ = int(part);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Array entries = Napi::Array::New(env, entries_.size());
+    for (size_t i = 0; i < entries_.size(); i++) {
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("user", entries_[i].user);
+      entry.Set("net", entries_[i].net);
+      entries.Set(uint32_t(i), entry);
+    }
+    result.Set("entries", entries);
+    result.Set("errno", error_);
+    result.Set("part", part_);
+    Callback().Call({result});
+  }
+
+ private:
+  bool pair_;
+  int count_;
+  host::PairIds ids_;
+  std::vector<host::NamespaceEntry> entries_;
+  int error_ = 0;
+  int part_ = 0;
+};
+
+host::IdMapPlan ReadMapPlan(const Napi::Object& spec) {
+  host::IdMapPlan plan;
+  if (spec.Has("text")) plan.text = spec.Get("text").As<Napi::String>().Utf8Value();
+  if (spec.Has("helper")) {
+    Napi::Array helper = spec.Get("helper").As<Napi::Array>();
+    for (uint32_t i = 0; i < helper.Length(); i++) plan.helper.push_back(helper.Get(i).As<Napi::String>().Utf8Value());
+  }
+  return plan;
+}
+
+Napi::Value MakeNamespaces(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsBoolean() || !info[1].IsNumber() || !info[3].IsFunction() ||
+      (info[0].As<Napi::Boolean>().Value() && !info[2].IsObject())) {
+    throw Napi::TypeError::New(env, "makeNamespaces(pair: boolean, count: number, ids: object | null, done: function)");
+  }
+  bool pair = info[0].As<Napi::Boolean>().Value();
+  int count = info[1].As<Napi::Number>().Int32Value();
+  if (count < 1 || count > 1024) throw Napi::RangeError::New(env, "makeNamespaces: count must be 1 to 1024");
+  host::PairIds ids;
+  if (pair) {
+    Napi::Object spec = info[2].As<Napi::Object>();
+    ids.uid = ReadMapPlan(spec.Get("uid").As<Napi::Object>());
+    ids.gid = ReadMapPlan(spec.Get("gid").As<Napi::Object>());
+    ids.deny_setgroups = spec.Get("denySetgroups").As<Napi::Boolean>().Value();
+  }
+  auto* worker = new NamespaceWorker(info[3].As<Napi::Function>(), pair, count, std::move(ids));
+  worker->Queue();
+  return env.Undefined();
+}
+
 Napi::Value LandlockAbi(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), landlock_abi()); }
 
 Napi::Object Ops(Napi::Env env) {
@@ -285,6 +355,7 @@ Napi::Object Ops(Napi::Env env) {
   set("landlock", Op::kLandlock);
   set("seccomp", Op::kSeccomp);
   set("runIdMapHelper", Op::kRunIdMapHelper);
+  set("enterPidNamespace", Op::kEnterPidNamespace);
   set("attachVeth", Op::kAttachVeth);
   return ops;
 }
@@ -321,6 +392,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix));
   exports.Set("localPort", Napi::Function::New(env, LocalPort));
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));
+  exports.Set("makeNamespaces", Napi::Function::New(env, MakeNamespaces));
   exports.Set("createBridge", Napi::Function::New(env, CreateBridge));
   exports.Set("deleteLink", Napi::Function::New(env, DeleteLink));
   exports.Set("probeBridge", Napi::Function::New(env, ProbeBridge));

@@ -14,7 +14,10 @@
 namespace cordon {
 namespace {
 
-constexpr size_t kStackSize = 256 * 1024;
+// Two halves: the child runs on the upper one; a process it clones with
+// CLONE_VM (kEnterPidNamespace) on the lower one. A guard page below each.
+constexpr size_t kStackSize = 512 * 1024;
+constexpr size_t kHalf = kStackSize / 2;
 std::atomic<int> g_settled{-1};
 std::atomic<int> g_forced{-1};
 
@@ -33,7 +36,8 @@ void* stack_base() {
     void* p = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return nullptr;
-    mprotect(p, 4096, PROT_NONE);  // guard page: overflow faults instead of corrupting
+    mprotect(p, 4096, PROT_NONE);  // guard pages: overflow faults instead of corrupting
+    mprotect(static_cast<char*>(p) + kHalf, 4096, PROT_NONE);
     t_stack.base = p;
   }
   return t_stack.base;
@@ -51,8 +55,9 @@ long run_rung(Rung rung, const CloneRequest& request, uint64_t extra, int* pidfd
   args.flags = CLONE_VM | CLONE_PIDFD | request.ns_flags | extra;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   args.exit_signal = SIGCHLD;
-  args.stack = reinterpret_cast<uint64_t>(base);
-  args.stack_size = kStackSize;
+  // The upper half (above its guard page); the lower half is a grandchild's.
+  args.stack = reinterpret_cast<uint64_t>(static_cast<char*>(base) + kHalf + 4096);
+  args.stack_size = kHalf - 4096;
   if (rung == Rung::kClone3) {
     args.flags |= CLONE_CLEAR_SIGHAND;
     if (request.cgroup_fd >= 0) {
@@ -91,6 +96,11 @@ CloneOutcome clone_child(const CloneRequest& request) {
     if (!rung_missing(pid) || (settled >= 0 && rung == settled)) return outcome;
   }
   return outcome;
+}
+
+void* grandchild_stack_top() {
+  void* base = stack_base();
+  return base == nullptr ? nullptr : static_cast<char*>(base) + kHalf;
 }
 
 int settled_rung() { return g_settled.load(); }

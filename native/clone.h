@@ -34,6 +34,11 @@ struct CloneOutcome {
 // to JavaScript before the child has exec'd or exited.
 CloneOutcome clone_child(const CloneRequest& request);
 
+// The top of a second stack region for a process the child itself clones
+// sharing our memory (kEnterPidNamespace), below a guard page, on the
+// calling thread's child stack mapping; nullptr if it cannot be mapped.
+void* grandchild_stack_top();
+
 // The rung the ladder settled on, or -1 before the first clone.
 int settled_rung();
 

@@ -14,7 +14,7 @@
 namespace cordon::abi {
 
 constexpr uint32_t kPlanMagic = 0x4e445243;  // "CRDN"
-constexpr uint32_t kPlanAbiVersion = 1;
+constexpr uint32_t kPlanAbiVersion = 2;
 constexpr uint32_t kMaxSteps = 4096;
 constexpr uint32_t kMaxFdSlots = 1024;
 constexpr uint32_t kMaxInstalledFds = 256;
@@ -147,12 +147,18 @@ enum class Op : uint32_t {
   // "inside outside count"), and wait for it. Exit status != 0 fails the
   // step with EPERM, its status in the detail.
   kRunIdMapHelper = 41,
+  // Child: after an unshare with CLONE_NEWPID (a joined user namespace),
+  // clone (CLONE_VM | CLONE_PARENT) the process that walks the rest of the
+  // plan as PID 1 of the new pid namespace: the parent's own child, so it is
+  // the box's process (pidfd, exit, parent-death signal) as if cloned
+  // directly. This process tells the parent its pid and exits.
+  kEnterPidNamespace = 42,
   // Parent: a veth pair, its host end str[1] on bridge str[0] (with the
   // gateway-only ingress filter when num[3] is 1), its other end str[2] in
   // the child's network namespace with IPv4 num[0]/num[1] and a default
   // route via num[2] (addresses in host byte order). Fails with the part
   // (host::VethPart) in the detail.
-  kAttachVeth = 42,
+  kAttachVeth = 43,
 };
 
 // StatusRecord::detail of a failed filesystem step: which part failed.

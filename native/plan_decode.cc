@@ -5,6 +5,8 @@
 namespace cordon {
 namespace {
 
+constexpr uint64_t CLONE_NEWPID_FLAG = 0x20000000;
+
 using abi::Op;
 
 bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kAttachVeth); }
@@ -74,6 +76,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   out->blobs.reserve(header.step_count);
   int install_group_end = -1;
   bool seen_install = false, seen_exec = false, seen_child = false, maps_written = false, root_open = false;
+  bool unshared_pid = false;
   bool target_taken[abi::kMaxInstalledFds] = {};
   int highest_target = 2;
   for (uint32_t i = 0; i < header.step_count; i++) {
@@ -220,6 +223,15 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         break;
       case Op::kWaitForParent:
         out->needs_sync = true;
+        break;
+      case Op::kUnshare:
+        if ((uint64_t(record.num[0]) & CLONE_NEWPID_FLAG) != 0) unshared_pid = true;
+        break;
+      case Op::kEnterPidNamespace:
+        if (out->enters_pid) return where + "the pid namespace is entered once";
+        if (!unshared_pid) return where + "entering a pid namespace needs an unshare of one before";
+        if (seen_install) return where + "the pid namespace is entered before the fd table";
+        out->enters_pid = true;
         break;
       case Op::kInstallFd:
         if (step.fd < 0) return where + "install without a source fd";

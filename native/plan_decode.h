@@ -32,6 +32,7 @@ struct DecodedPlan {
   int clone_step = -1;
   bool needs_sync = false;
   bool uses_init = false;
+  bool enters_pid = false;  // a kEnterPidNamespace step: the box's process is a grandchild
 };
 
 // Decodes `plan` with fd slots `fds`. Returns an empty string on success or a

@@ -4,13 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <string>
-#include <vector>
 
 #include "child/executor.h"
 #include "clone.h"
@@ -32,6 +29,12 @@ void reap(int pidfd) {
   }
 }
 
+void reap_pid(pid_t pid) {
+  siginfo_t info;
+  while (waitid(P_PID, id_t(pid), &info, WEXITED) < 0 && errno == EINTR) {
+  }
+}
+
 void kill_and_reap(int pidfd) {
   sys::sc(__NR_pidfd_send_signal, pidfd, SIGKILL, 0, 0);
   reap(pidfd);
@@ -46,33 +49,12 @@ int write_pid(int fd, pid_t pid) {
   return n < 0 ? errno : (n == len ? 0 : EIO);
 }
 
-// newuidmap/newgidmap: setuid helpers that write ranges /etc/subuid and
-// /etc/subgid grant to an unprivileged user. Returns 0, an errno, or EPERM
-// with the helper's exit status in *detail.
-int run_id_map_helper(const child::Step& step, pid_t pid, int* detail) {
-  std::string pid_text = std::to_string(pid);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(step.str[0]));
-  argv.push_back(pid_text.data());
-  for (int i = 0; step.list[1][i] != nullptr; i++) argv.push_back(const_cast<char*>(step.list[1][i]));
-  argv.push_back(nullptr);
-  char* envp[] = {nullptr};
-  pid_t helper = -1;
-  int error = posix_spawn(&helper, step.str[0], nullptr, nullptr, argv.data(), envp);
-  if (error != 0) return error;
-  int status = 0;
-  while (waitpid(helper, &status, 0) < 0) {
-    if (errno != EINTR) return errno;
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
-  *detail = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return EPERM;
-}
-
 int parent_step(const child::Step& step, pid_t pid, bool placed, int* detail) {
   switch (step.op) {
     case Op::kRunIdMapHelper:
-      return run_id_map_helper(step, pid, detail);
+      // newuidmap/newgidmap: setuid helpers that write ranges /etc/subuid
+      // and /etc/subgid grant to an unprivileged user.
+      return host::run_map_helper(step.str[0], pid, step.list[1], detail);
     case Op::kWriteCgroupProcs:
       if (step.num[0] == 1 && placed) return 0;
       return write_pid(step.fd, pid);
@@ -123,6 +105,23 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   decoded.view.control.exit_fd = exit_w.get();
   decoded.view.control.root_fd = -1;
   if (decoded.uses_init) finish_init_argv(&decoded);
+  child::ForkState fork_state{};
+  if (decoded.enters_pid) {
+    fork_state.stack_top = grandchild_stack_top();
+    decoded.view.fork = &fork_state;
+  }
+
+  // A child that changes its uid or gid makes the memory it shares with us
+  // non-dumpable, and with it this process: its /proc files then belong to
+  // root, and an unprivileged caller could no longer write the next box's
+  // id maps. Undone on every return, when the child has left our memory.
+  const bool was_dumpable = prctl(PR_GET_DUMPABLE) == 1;
+  struct RestoreDumpable {
+    bool was;
+    ~RestoreDumpable() {
+      if (was && prctl(PR_GET_DUMPABLE) != 1) prctl(PR_SET_DUMPABLE, 1);
+    }
+  } restore_dumpable{was_dumpable};
 
   // Every signal stays blocked while the child shares our memory: a handler
   // running in the child would run Node's code on the child's stack.
@@ -167,6 +166,29 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += size_t(n);
+  }
+  if (decoded.enters_pid) {
+    // The child only cloned the box's process into the new pid namespace
+    // and ended (or failed before): reap it, then take the process it made
+    // (our own child) as the box.
+    reap(pidfd.get());
+    long box = __atomic_load_n(&fork_state.pid, __ATOMIC_ACQUIRE);
+    if (got != 0) {
+      if (box > 0) reap_pid(pid_t(box));
+      if (got != sizeof record) return fail(decoded.clone_step, EPROTO);
+      return fail(record.step_index, record.error, record.detail);
+    }
+    long box_pidfd = box > 0 ? sys::sc(__NR_pidfd_open, box, 0) : -ESRCH;
+    if (box_pidfd < 0) {
+      if (box > 0) {
+        kill(pid_t(box), SIGKILL);  // our unreaped child: its pid cannot have been reused
+        reap_pid(pid_t(box));
+      }
+      return fail(decoded.clone_step, int(-box_pidfd));
+    }
+    fcntl(int(box_pidfd), F_SETFD, FD_CLOEXEC);
+    pidfd.reset(int(box_pidfd));
+    cloned.pid = box;
   }
   if (got != 0) {
     reap(pidfd.get());

@@ -49,6 +49,26 @@ export interface NativePlanLayout {
   sideChild: number;
 }
 
+/** How a pool pair's helper gets one id map: written directly, or through newuidmap/newgidmap. */
+export type NativeIdMapPlan = { text: string } | { helper: string[] };
+
+export interface NativePairIds {
+  uid: NativeIdMapPlan;
+  gid: NativeIdMapPlan;
+  /** Write "deny" to the helper's setgroups before its gid_map (an unprivileged direct map). */
+  denySetgroups: boolean;
+}
+
+/** What a makeNamespaces() call made. */
+export interface NativeNamespaceBatch {
+  /** Open namespace fds (close-on-exec); `user` is -1 for a net-only entry. */
+  entries: { user: number; net: number }[];
+  /** 0, or -errno of the entry that could not be made (the batch stopped there). */
+  errno: number;
+  /** Which part failed: 1 thread, 2 unshare, 3 clone, 4 lo up, 5 setgroups, 6 uid_map, 7 gid_map, 8 open. */
+  part: number;
+}
+
 export interface NativeBinding {
   abiVersion: number;
   ops: Readonly<Record<string, number>>;
@@ -87,6 +107,12 @@ export interface NativeBinding {
   deleteLinkAsync(name: string): Promise<number>;
   /** Tries a bridge, a veth pair and the filter in a throwaway network namespace: error 0, or a positive errno and the failing part. */
   probeBridge(): { error: number; part: number };
+  /**
+   * Makes `count` namespace pool entries on a libuv worker thread and calls
+   * `done` on the JS thread: net-only entries (pair false, needs root), or
+   * user+net pairs with the id maps of `ids`.
+   */
+  makeNamespaces(pair: boolean, count: number, ids: NativePairIds | null, done: (batch: NativeNamespaceBatch) => void): void;
   /** Landlock ABI version, or -errno. */
   landlockAbi(): number;
 }

@@ -8,7 +8,10 @@
 // to run inside the box when it differs from the payload's; feature (optional): the cordon feature the options
 // need. If cordon rejects them as an unknown option, the case is reported
 // as "not yet measurable: <feature> not implemented" instead of failing, so
-// it starts measuring by itself once the feature lands.
+// it starts measuring by itself once the feature lands. netnsPool
+// (optional, (ctx) => createNamespacePool() options): the case's boxes take
+// their network namespace from a pool made (and filled) before the first
+// spawn and closed with the case; its hits and misses go to stderr.
 'use strict';
 const { Skip, notImplemented } = require('../lib/skip');
 const loop = require('../lib/node-loop');
@@ -19,6 +22,14 @@ module.exports = {
     const { spawnIsolated } = require(ctx.cordonRoot);
     const extra = typeof caseDef.options === 'function' ? caseDef.options(ctx, payload) : caseDef.options ?? {};
     const options = { stdio: 'ignore', ...extra };
+    let pool;
+    const latencyPhase = { taken: 0, misses: 0 };
+    if (caseDef.netnsPool) {
+      const { createNamespacePool } = require(ctx.cordonRoot);
+      pool = createNamespacePool(caseDef.netnsPool(ctx));
+      await pool.ready();
+      options.netnsPool = pool;
+    }
     const file = caseDef.file ? caseDef.file(ctx, payload) : payload.path;
     const startOne = async () => {
       const result = await spawnIsolated(file, [], options).exited;
@@ -28,16 +39,29 @@ module.exports = {
     try {
       await startOne();
     } catch (error) {
+      await pool?.close();
       if (caseDef.feature && error.code === 'ERR_CORDON_UNKNOWN_OPTION') throw notImplemented(caseDef.feature);
       throw new Skip(`cordon cannot run it here: ${error.message}`);
     }
     return {
       async trial(n) {
+        const before = pool?.stats();
         const { ns, results } = await loop.sequential(startOne, n);
+        if (pool !== undefined) {
+          const after = pool.stats();
+          latencyPhase.taken += after.taken - before.taken;
+          latencyPhase.misses += after.misses - before.misses;
+        }
         return { ns, spawnMs: results.map((r) => r.spawnMs), runMs: results.map((r) => r.runMs) };
       },
       throughput: (concurrency, minCount, minMs) => loop.throughput(startOne, concurrency, minCount, minMs),
-      close() {},
+      async close() {
+        if (pool === undefined) return;
+        const { taken, misses, created, size } = pool.stats();
+        process.stderr.write(`${caseDef.id} (${payload.id}): pool of ${size}: latency trials ${latencyPhase.taken} taken, ${latencyPhase.misses} misses; ` +
+          `in all (with throughput at concurrency 8 and 64) ${taken} taken, ${misses} misses, ${created} made\n`);
+        await pool.close();
+      },
     };
   },
 };

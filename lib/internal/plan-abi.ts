@@ -2,7 +2,7 @@
 // every number with what the compiled addon exports.
 
 export const PLAN_MAGIC = 0x4e445243; // "CRDN"
-export const PLAN_ABI_VERSION = 1;
+export const PLAN_ABI_VERSION = 2;
 export const MAX_STEPS = 4096;
 export const MAX_FD_SLOTS = 1024;
 export const MAX_INSTALLED_FDS = 256;
@@ -58,7 +58,8 @@ export const Op = {
   landlock: 39,
   seccomp: 40,
   runIdMapHelper: 41,
-  attachVeth: 42,
+  enterPidNamespace: 42,
+  attachVeth: 43,
 } as const;
 export type OpName = keyof typeof Op;
 

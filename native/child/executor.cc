@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 
 #include "child/mechanisms.h"
@@ -193,15 +194,37 @@ void patch_listen_pid(const char* const* envp) {
   fail(control.status_fd, index, step.op, error, detail);
 }
 
-}  // namespace
+[[noreturn]] void walk(const PlanView& plan, ControlFds control, uint32_t start);
 
-int run(void* arg) {
-  const PlanView& plan = *static_cast<const PlanView*>(arg);
-  ControlFds control = plan.control;
-  for (uint32_t i = 0; i < plan.count; i++) {
+// The process cloned into the new pid namespace: PID 1 there, and the
+// parent's own child (CLONE_PARENT). It walks the rest of the plan.
+int walk_forked(void* arg) {
+  const ForkState& state = *static_cast<const ForkState*>(arg);
+  walk(*state.plan, state.control, state.start);
+}
+
+// unshare(CLONE_NEWPID) moved only future children into the new namespace:
+// clone the one that goes on, hand its pid to the parent (through its
+// memory, which we share), and end. The parent reaps us and watches it.
+[[noreturn]] void enter_pid_namespace(const PlanView& plan, const ControlFds& control, uint32_t index) {
+  ForkState* state = plan.fork;
+  if (state == nullptr || state->stack_top == nullptr) fail(control.status_fd, index, abi::Op::kEnterPidNamespace, EINVAL);
+  state->plan = &plan;
+  state->start = index + 1;
+  state->control = control;
+  // Its exit signal is ours (SIGCHLD), as CLONE_PARENT gives it.
+  long pid = sys::clone_run(CLONE_VM | CLONE_PARENT, state->stack_top, nullptr, walk_forked, state);
+  if (pid < 0) fail(control.status_fd, index, abi::Op::kEnterPidNamespace, int(-pid));
+  __atomic_store_n(&state->pid, pid, __ATOMIC_RELEASE);
+  exit_now(0);
+}
+
+[[noreturn]] void walk(const PlanView& plan, ControlFds control, uint32_t start) {
+  for (uint32_t i = start; i < plan.count; i++) {
     const Step& step = plan.steps[i];
     if (step.side != abi::Side::kChild) continue;
     if (step.op == abi::Op::kExec || step.op == abi::Op::kExecInit) exec_payload(plan, control, i);
+    if (step.op == abi::Op::kEnterPidNamespace) enter_pid_namespace(plan, control, i);
     uint32_t index = i;
     int detail = 0;
     int error = run_step(plan, &control, &index, &detail);
@@ -209,6 +232,13 @@ int run(void* arg) {
     i = index;
   }
   fail(control.status_fd, plan.count, abi::Op::kExec, ENOEXEC);  // no exec step: decoder forbids
+}
+
+}  // namespace
+
+int run(void* arg) {
+  const PlanView& plan = *static_cast<const PlanView*>(arg);
+  walk(plan, plan.control, 0);
 }
 
 }  // namespace cordon::child

@@ -28,10 +28,24 @@ struct ControlFds {
   int root_fd;         // the root targets resolve beneath (kOpenRoot), or -1
 };
 
+struct PlanView;
+
+// Handed from the process that enters a new pid namespace (kEnterPidNamespace)
+// to the one it clones there, in the parent's memory: the parent reads `pid`
+// once the first one has ended.
+struct ForkState {
+  const PlanView* plan;
+  uint32_t start;      // the step the new process walks from
+  ControlFds control;  // the control fds as they were at the fork
+  void* stack_top;     // its stack (a region the parent set aside)
+  long pid;            // its pid in the parent's pid namespace, or 0
+};
+
 struct PlanView {
   const Step* steps;
   uint32_t count;
   ControlFds control;
+  ForkState* fork;  // set when the plan has a kEnterPidNamespace step, else nullptr
 };
 
 }  // namespace cordon::child

@@ -4,7 +4,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <string>
+#include <vector>
 
 namespace cordon::host {
 
@@ -19,6 +24,26 @@ int write_proc_file(pid_t pid, const char* file, const char* content) {
   int error = n < 0 ? errno : (size_t(n) == len ? 0 : EIO);
   close(fd);
   return error;
+}
+
+int run_map_helper(const char* program, pid_t pid, const char* const* args, int* detail) {
+  std::string pid_text = std::to_string(pid);
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program));
+  argv.push_back(pid_text.data());
+  for (int i = 0; args[i] != nullptr; i++) argv.push_back(const_cast<char*>(args[i]));
+  argv.push_back(nullptr);
+  char* envp[] = {nullptr};
+  pid_t helper = -1;
+  int error = posix_spawn(&helper, program, nullptr, nullptr, argv.data(), envp);
+  if (error != 0) return error;
+  int status = 0;
+  while (waitpid(helper, &status, 0) < 0) {
+    if (errno != EINTR) return errno;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  *detail = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return EPERM;
 }
 
 }  // namespace cordon::host

@@ -664,8 +664,45 @@ static void test_finish_init_argv() {
   }
 }
 
+// kEnterPidNamespace: once, after an unshare with CLONE_NEWPID, before the fd table.
+static void test_enter_pid_namespace() {
+  const std::vector<int32_t> fds = {3};
+  auto plan = [](bool unshare_pid, int enters, bool after_install) {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.step(Op::kUnshare, Side::kChild).num[0] = unshare_pid ? 0x20000000 : 0x00020000;
+    if (after_install) b.install(0, 0);
+    for (int i = 0; i < enters; i++) b.step(Op::kEnterPidNamespace, Side::kChild);
+    if (!after_install) b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"});
+    return b;
+  };
+  {
+    g_case = "enter pid namespace after unshare";
+    Decoded d = decode(plan(true, 1, false).build(), fds);
+    CHECK_EQ_STR(d.error, "");
+    if (d.error.empty()) CHECK(d.plan->enters_pid);
+  }
+  {
+    g_case = "no enter, no flag";
+    Decoded d = decode(plan(true, 0, false).build(), fds);
+    CHECK_EQ_STR(d.error, "");
+    if (d.error.empty()) CHECK(!d.plan->enters_pid);
+  }
+  expect_reject("enter pid namespace without unsharing one", plan(false, 1, false), fds, "needs an unshare");
+  expect_reject("enter pid namespace twice", plan(true, 2, false), fds, "once");
+  expect_reject("enter pid namespace after the fd table", plan(true, 1, true), fds, "before the fd table");
+  {
+    PlanBuilder b = plan(true, 1, false);
+    b.steps[2].side = u(Side::kParent);
+    expect_reject("enter pid namespace on the parent side", b, fds, "wrong side");
+  }
+}
+
 int main() {
   test_minimal_valid();
+  test_enter_pid_namespace();
   test_valid_variants();
   test_header_rejections();
   test_step_rejections();

@@ -25,6 +25,12 @@ t.test('an unprivileged caller maps a range granted by /etc/subuid', { skip: isR
   t.equal(gid, '1000');
   t.equal(map.length, 2, 'both map lines');
   t.match(map[1], new RegExp(`^\\s*1\\s+${uids.start}\\s+`));
+  // The box's child shared this process's memory when it became uid 1000
+  // (another host uid), which made this process non-dumpable: its /proc
+  // files then belonged to root and the next box's maps could not be written.
+  t.equal(fs.statSync('/proc/self/status').uid, process.geteuid(), 'this process\'s /proc files are its own again');
+  const next = await runSh('id -u');
+  t.equal(next.code, 0, `a box with the default map still starts afterwards: ${next.stderr}`);
 });
 
 t.test('a range /etc/subuid does not grant is refused before anything runs', { skip: isRoot && 'root may map anything' }, async (t) => {

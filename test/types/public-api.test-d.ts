@@ -3,7 +3,10 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 
-import { spawnIsolated, probe, CordonError, type Box, type ExitResult, type ProbeReport, type SpawnIsolatedOptions } from '../../dist';
+import {
+  spawnIsolated, probe, createNamespacePool, CordonError, type Box, type ExitResult, type NamespacePool, type NamespacePoolStats,
+  type ProbeReport, type SpawnIsolatedOptions,
+} from '../../dist';
 
 async function goodCalls(): Promise<void> {
   const box: Box = spawnIsolated('/bin/true');
@@ -32,6 +35,14 @@ async function goodCalls(): Promise<void> {
   spawnIsolated('/bin/true', [], { network: 'bridge' });
   spawnIsolated('/bin/true', [], { network: { path: '/run/netns/blue' } });
   void [stdout, code, signal, rung, address, canBridge];
+  const pool: NamespacePool = createNamespacePool({ kind: 'user+net', size: 8, uidMap: [{ inside: 0, outside: 1000, count: 1 }] });
+  await pool.ready();
+  const stats: NamespacePoolStats = pool.stats();
+  const misses: number = stats.misses;
+  spawnIsolated('/bin/true', [], { namespaces: { pid: 'host' }, netnsPool: pool });
+  await pool.close();
+  await using disposable = createNamespacePool({ kind: 'net' });
+  void [misses, disposable.available];
 }
 
 function badCalls(): void {
@@ -55,6 +66,15 @@ function badCalls(): void {
   spawnIsolated('/bin/true', [1]);
   // @ts-expect-error kill signals are names or numbers
   spawnIsolated('/bin/true', [], { killSignal: 'SIGNOPE' });
+  // @ts-expect-error pool kinds are 'user+net' or 'net'
+  createNamespacePool({ kind: 'pid' });
+  // @ts-expect-error unknown pool option
+  createNamespacePool({ sise: 4 });
+  // @ts-expect-error netnsPool takes a NamespacePool
+  spawnIsolated('/bin/true', [], { netnsPool: { size: 4 } });
+  const pool = createNamespacePool();
+  // @ts-expect-error size is read-only
+  pool.size = 3;
   const options: SpawnIsolatedOptions = {};
   // @ts-expect-error options are read-only
   options.cwd = '/';
