@@ -530,6 +530,8 @@ function printProbe(json: boolean): void {
     `uid ${ranges.uid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}, gid ${ranges.gid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}${ranges.helpers ? '' : '; newuidmap/newgidmap missing'}`);
   line('seccomp filters', report.seccomp.available, report.seccomp.reason ?? report.seccomp.actions.join(' '));
   line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
+  line("namespace pool 'net'", report.network.pool.net.available, report.network.pool.net.reason);
+  line("namespace pool 'user+net'", report.network.pool.userNet.available, report.network.pool.userNet.reason);
 }
 
 async function main(argv: string[]): Promise<void> {

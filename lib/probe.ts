@@ -72,6 +72,8 @@ export interface ProbeReport {
   network: {
     /** `network: 'bridge'`: root, veth, bridges and the cls_bpf filter (tried in a throwaway namespace). */
     bridge: Capability;
+    /** createNamespacePool(): `'net'` entries (root callers) and `'user+net'` pairs (anyone with user namespaces). */
+    pool: { net: Capability; userNet: Capability };
   };
 }
 
@@ -261,7 +263,15 @@ export function probe(): ProbeReport {
         ? { available: true, abi: landlockAbi }
         : { available: false, abi: 0, reason: `landlock_create_ruleset: ${errnoName(landlockAbi)}` },
     seccomp: probeSeccomp(),
-    network: { bridge: probeBridge() },
+    network: {
+      bridge: probeBridge(),
+      pool: {
+        net: root ? namespaces.net : { available: false, reason: "a 'net' pool needs root (its namespaces belong to the caller's user namespace); use a 'user+net' pool" },
+        userNet: userNamespaces.available && namespaces.net.available
+          ? { available: true }
+          : { available: false, reason: userNamespaces.reason ?? namespaces.net.reason ?? 'no user or network namespaces' },
+      },
+    },
     idRanges: {
       uid: subordinateRanges('/etc/subuid'),
       gid: subordinateRanges('/etc/subgid'),

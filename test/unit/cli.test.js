@@ -178,6 +178,8 @@ t.test('probe: text and JSON', async (t) => {
   t.equal(report.root, process.geteuid() === 0);
   t.type(report.namespaces.net.available, 'boolean');
   t.equal(report.network.bridge.available, process.geteuid() === 0, 'bridge networking: root only');
+  t.equal(report.network.pool.net.available, process.geteuid() === 0, "a 'net' pool: root only");
+  t.equal(report.network.pool.userNet.available, true, "a 'user+net' pool: wherever user namespaces work");
 });
 
 t.test('help', async (t) => {
