@@ -264,3 +264,16 @@ t.test('a root supervisor\'s bridge box under a host uid, without a user namespa
   t.equal(uid, '4242');
   t.match(address, new RegExp(`eth0\\s+inet ${result.box.network.address.replace(/\./g, '\\.')}/24`));
 });
+
+t.test('a failing part of the veth setup is named in the error, and nothing is left', rootOnly, async (t) => {
+  // The box's namespace has a 'lo' already: making the pair's box end fails.
+  const box = spawnIsolated('/bin/true', [], { network: { bridge: BRIDGE, subnet: SUBNET, interface: 'lo' } });
+  const error = await new Promise((resolve) => box.once('error', resolve));
+  t.equal(error.code, 'EEXIST');
+  t.equal(error.step, 'attach veth to bridge: create the veth pair');
+  t.equal(error.syscall, 'netlink RTM_NEWLINK');
+  t.equal(error.path, box.network.hostInterface);
+  t.match(error.message, /netlink RTM_NEWLINK EEXIST: step \d+\/\d+ 'attach veth to bridge: create the veth pair'/);
+  await box.exited.catch(() => {});
+  t.notOk(linkExists(box.network.hostInterface), 'no host end was left');
+});
