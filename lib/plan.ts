@@ -235,10 +235,10 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [lateFlags] });
   }
   // A pid namespace made by unshare holds only later children: with a pooled
-  // user namespace, the box's process is cloned into it from here and walks
-  // the rest of the plan as its PID 1 (the parent's own child, so it is the
-  // box as if cloned directly).
-  if (pooledUser && (lateFlags & CLONE_FLAGS.pid) !== 0) {
+  // or joined user namespace, the box's process is cloned into it from here
+  // and walks the rest of the plan as its PID 1 (the parent's own child, so
+  // it is the box as if cloned directly).
+  if ((pooledUser || joined('user')) && (lateFlags & CLONE_FLAGS.pid) !== 0) {
     steps.push({ op: 'enterPidNamespace', name: 'enter pid namespace', syscall: 'clone', kind: 'clone' });
   }
   steps.push(...oomScoreSteps(options.credentials));

@@ -301,14 +301,12 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     const refusal = bridgeRefusal();
     if (refusal !== undefined) throw new CordonError('ERR_CORDON_HOST_UNSUPPORTED', `network: ${refusal} (probe().network.bridge)`, { step: 'validate', path: bridge.bridge });
   }
-  if (userJoined && pidKind === 'new') {
-    throw conflict(
-      'namespaces.pid',
-      'a new pid namespace inside a joined user namespace is not supported; join a pid namespace too, or use pid \'host\'',
-    );
-  }
-  if (userJoined && namespaces.time.kind === 'new' && !init) {
-    throw conflict('namespaces.time', 'a new time namespace inside a joined user namespace needs the init');
+  // In a joined user namespace the other namespaces are made by unshare,
+  // which moves only later children: a new pid namespace is entered by a
+  // clone (plan.ts), and so is a new time namespace then; without either,
+  // only the init's children are in the time namespace.
+  if (userJoined && namespaces.time.kind === 'new' && pidKind !== 'new' && !init) {
+    throw conflict('namespaces.time', 'a new time namespace inside a joined user namespace needs the init or a new pid namespace');
   }
 
   const env = checkEnv(o.env);

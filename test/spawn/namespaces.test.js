@@ -165,3 +165,28 @@ t.test('sharing namespaces with the host is explicit', async (t) => {
   t.equal(result.code, 0, result.stderr);
   t.same(result.stdout.trim().split('\n'), [hostInode('net'), hostInode('uts')]);
 });
+
+t.test('a new pid namespace inside a joined user namespace: the box is PID 1 (its init) and sees only its own processes', async (t) => {
+  const { spawnIsolated } = require('../..');
+  const holder = spawnIsolated('/bin/sleep', ['30'], { stdio: 'ignore', init: false });
+  await new Promise((resolve) => holder.once('spawn', resolve));
+  t.teardown(() => holder.kill('SIGKILL'));
+  const userNs = fs.readlinkSync(`/proc/${holder.pid}/ns/user`);
+  const script = 'readlink /proc/self/ns/user; readlink /proc/self/ns/pid; echo $$; ls /proc | grep -c "^[0-9]"; cat /proc/1/comm';
+  const result = await runSh(script, { namespaces: { user: { path: `/proc/${holder.pid}/ns/user` } } });
+  t.equal(result.code, 0, result.stderr);
+  const [user, pid, self, count, first] = result.stdout.trim().split('\n');
+  t.equal(user, userNs, 'in the joined user namespace');
+  t.not(pid, fs.readlinkSync('/proc/self/ns/pid'), 'a pid namespace of its own');
+  t.not(pid, fs.readlinkSync(`/proc/${holder.pid}/ns/pid`), 'not the holder\'s either');
+  t.equal(self, '2', 'the payload is the init\'s child');
+  t.equal(first, 'cordon_init', 'PID 1 is cordon\'s init');
+  t.ok(Number(count) <= 4, `a fresh /proc shows only the box's processes (${count})`);
+  t.ok(result.box.pid > 0);
+
+  const killed = spawnIsolated('/bin/sleep', ['30'], { namespaces: { user: { path: `/proc/${holder.pid}/ns/user` } }, stdio: 'ignore' });
+  await new Promise((resolve) => killed.once('spawn', resolve));
+  killed.kill('SIGTERM');
+  const exit = await killed.exited;
+  t.equal(exit.signal, 'SIGTERM', 'signals reach the payload and its status is reported');
+});

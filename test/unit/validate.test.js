@@ -70,7 +70,7 @@ const classes = [
   ['bridge in a joined user namespace', ['/bin/true', [], { network: 'bridge', namespaces: { user: { path: '/proc/1/ns/user' }, pid: 'host' } }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'network'],
   ['init without a pid namespace', ['/bin/true', [], { namespaces: { pid: 'host' }, init: true }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'init'],
   ['no init in a joined pid namespace', ['/bin/true', [], { namespaces: { pid: { path: '/proc/1/ns/pid' } }, init: false }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'init'],
-  ['new pid namespace in a joined user namespace', ['/bin/true', [], { namespaces: { user: { path: '/proc/1/ns/user' } } }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'namespaces.pid'],
+  ['new time namespace in a joined user namespace, no init, no new pid namespace', ['/bin/true', [], { namespaces: { user: { path: '/proc/1/ns/user' }, pid: 'host', time: 'new' }, init: false }], 'ERR_CORDON_CONFLICTING_OPTIONS', 'namespaces.time'],
   ['init not a boolean', ['/bin/true', [], { init: 'yes' }], 'ERR_INVALID_ARG_TYPE', 'init'],
   ['stdio wrong', ['/bin/true', [], { stdio: 'pipes' }], 'ERR_INVALID_ARG_TYPE', 'stdio'],
   ['stdio entry wrong', ['/bin/true', [], { stdio: ['pipe', 'bogus'] }], 'ERR_INVALID_ARG_TYPE', 'stdio[1]'],
