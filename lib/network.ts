@@ -129,7 +129,7 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
         const where = `${entry.host.includes(':') ? `[${entry.host}]` : entry.host}:${entry.port}`;
         if (fd < 0) throw socketError('bind', fd, where, where);
         parentSide.push(`listen[${i}] fd`);
-        fds.push(ledger.fd(`listen[${i}] fd`, fd));
+        fds.push(ledger.nativeFd(`listen[${i}] fd`, fd));
         sockets.push({ name: entry.name, fd: 3 + i, host: entry.host, port: native().localPort(fd) });
         break;
       }
@@ -148,7 +148,7 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
         if (fd < 0) throw socketError('bind', fd, entry.path, entry.path);
         ledger.add(`listen[${i}] socket file`, () => fs.rmSync(entry.path, { force: true }));
         parentSide.push(`listen[${i}] fd`);
-        fds.push(ledger.fd(`listen[${i}] fd`, fd));
+        fds.push(ledger.nativeFd(`listen[${i}] fd`, fd));
         sockets.push({ name: entry.name, fd: 3 + i, path: entry.path });
         break;
       }

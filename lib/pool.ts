@@ -3,7 +3,6 @@
 // one (~0.4 ms). Every box gets a fresh entry and its fds are closed after
 // the spawn: an entry is never reused. Taking one starts a refill; an empty
 // pool never blocks a spawn, which then makes its own namespace (a miss).
-import * as fs from 'node:fs';
 
 import type { NativeIdMapPlan, NativeNamespaceBatch, NativePairIds } from '../types/native';
 import { CordonError, CordonOptionError, errnoName } from './errors';
@@ -88,8 +87,8 @@ const dropped = new FinalizationRegistry<PoolEntry[]>((entries) => {
 });
 
 function closeEntry(entry: PoolEntry): void {
-  if (entry.user !== undefined) fs.closeSync(entry.user);
-  fs.closeSync(entry.net);
+  if (entry.user !== undefined) native().closeFd(entry.user);
+  native().closeFd(entry.net);
 }
 
 function sameMap(a: readonly IdMapEntry[], b: readonly IdMapEntry[]): boolean {

@@ -88,9 +88,9 @@ const POOLED_NET = 'pooled net namespace';
 function takePooled(options: ValidatedOptions, ledger: Ledger): RuntimeFds['pooled'] {
   const entry = options.netnsPool?._take();
   if (entry === undefined) return undefined;
-  const net = ledger.fd(POOLED_NET, entry.net);
+  const net = ledger.nativeFd(POOLED_NET, entry.net);
   if (entry.user === undefined) return { net };
-  return { user: ledger.fd(POOLED_USER, entry.user), net };
+  return { user: ledger.nativeFd(POOLED_USER, entry.user), net };
 }
 
 function failure(plan: Plan, stepIndex: number, errno: number, detail: number): CordonError {
@@ -172,7 +172,7 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
         ...(syscall === 'mount_setattr' && code === 'EINVAL' ? { hint: 'the filesystem may not support idmapped mounts (see probe().idmappedMounts)' } : {}),
       });
     }
-    trees.set(i, ledger.fd(`mounts[${i}] idmapped tree`, result.fd));
+    trees.set(i, ledger.nativeFd(`mounts[${i}] idmapped tree`, result.fd));
   });
   return trees;
 }
@@ -199,8 +199,8 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
     if ('failedStep' in result) return failure(plan, result.failedStep, result.errno, result.detail);
     native().sendSignal(result.pidfd, 9);
     native().reap(result.pidfd);
-    fs.closeSync(result.pidfd);
-    if (result.exitFd >= 0) fs.closeSync(result.exitFd);
+    native().closeFd(result.pidfd);
+    if (result.exitFd >= 0) native().closeFd(result.exitFd);
     return undefined;
   } finally {
     ledger.releaseAll();
@@ -303,8 +303,8 @@ export function spawnIsolated(
       ledger.releaseAll();
       return box;
     }
-    ledger.fd('pidfd', result.pidfd);
-    if (result.exitFd >= 0) ledger.fd('exit pipe', result.exitFd);
+    ledger.nativeFd('pidfd', result.pidfd);
+    if (result.exitFd >= 0) ledger.nativeFd('exit pipe', result.exitFd);
     const pipes = stdio.parentFds.map((fd, target) => {
       if (fd === undefined) return null;
       ledger.transfer(`stdio[${target}] parent end`);

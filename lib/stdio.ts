@@ -37,9 +37,9 @@ export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger): S
         }
         const [parentEnd, childEnd] = pair;
         const parentName = `stdio[${target}] parent end`;
-        ledger.fd(parentName, parentEnd);
+        ledger.nativeFd(parentName, parentEnd);
         const childName = `stdio[${target}] child end`;
-        ledger.fd(childName, childEnd);
+        ledger.nativeFd(childName, childEnd);
         setup.parentFds[target] = parentEnd;
         setup.childFds[target] = childEnd;
         setup.childSide.push(childName);

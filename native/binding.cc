@@ -230,6 +230,13 @@ Napi::Value IdmappedTree(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// closeFd(fd): 0 or -errno. For fds the addon made: in a worker thread
+// Node warns when fs.closeSync closes an fd that fs did not open.
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), close(fd) == 0 ? 0 : -errno);
+}
+
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
   siginfo_t status{};
@@ -388,6 +395,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix));
   exports.Set("localPort", Napi::Function::New(env, LocalPort));

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <mutex>
+
 #include "child/executor.h"
 #include "clone.h"
 #include "host/bridge.h"
@@ -84,11 +86,19 @@ bool make_pipe(UniqueFd* read_end, UniqueFd* write_end) {
 
 }  // namespace
 
+// One box child at a time shares our memory, whichever thread (worker_threads)
+// started it: a child that changes its host uid makes our memory
+// non-dumpable, and the dumpable flag spawn() restores on return must not be
+// restored while another thread's child still runs in that memory as the
+// box's uid (other processes of that uid could then ptrace it and read Node).
+static std::mutex g_spawn_window;
+
 SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count) {
   SpawnOutcome outcome;
   DecodedPlan decoded;
   outcome.malformed = decode_plan(plan, size, fds, fd_count, &decoded);
   if (!outcome.malformed.empty()) return outcome;
+  std::lock_guard<std::mutex> window(g_spawn_window);
   auto fail = [&](int step, int error, int detail = 0) {
     outcome.failed_step = step;
     outcome.error = error;

@@ -88,6 +88,8 @@ export interface NativeBinding {
   forceRung(rung: number): void;
   /** Waits for the process behind pidfd to end and reaps it (blocking): 0 or -errno. */
   reap(pidfd: number): number;
+  /** close(2) for an fd the addon made: 0 or -errno. */
+  closeFd(fd: number): number;
   /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */
   listenTcp(host: string, port: number, backlog: number): number;
   /** A listening Unix socket at path with mode and owner (-1: unchanged): the fd, or -errno. */

@@ -3,6 +3,8 @@
 // path (spawn failure, exit, dispose).
 import * as fs from 'node:fs';
 
+import { native } from './native';
+
 export class Ledger {
   private readonly entries: { what: string; release: () => void }[] = [];
   private released = false;
@@ -16,9 +18,21 @@ export class Ledger {
     this.entries.push({ what, release });
   }
 
-  /** Registers an fd to be closed. Returns it. */
+  /** Registers an fd opened through `fs` to be closed. Returns it. */
   fd(what: string, fd: number): number {
     this.add(what, () => fs.closeSync(fd));
+    return fd;
+  }
+
+  /**
+   * Registers an fd the addon made (pidfds, pipes, sockets, namespace and
+   * mount fds) to be closed natively: in a worker thread Node warns when
+   * fs.closeSync closes an fd that `fs` did not open. Returns it.
+   */
+  nativeFd(what: string, fd: number): number {
+    this.add(what, () => {
+      native().closeFd(fd);
+    });
     return fd;
   }
 

@@ -86,3 +86,37 @@ t.test('killing some boxes while others run does not touch the others', async (t
     r.victim ? r.result.signal !== 'SIGKILL' : r.result.code !== 100 + (r.i % 50) || r.box.killed);
   t.same(wrong.map((r) => ({ i: r.i, victim: r.victim, ...r.result })), [], 'victims died by SIGKILL, the rest by their own exit');
 });
+
+t.test('boxes spawned from worker threads at once: all run, and Node warns about no fd', async (t) => {
+  const { Worker } = require('node:worker_threads');
+  const code = `
+    const { spawnIsolated } = require(${JSON.stringify(require.resolve('../..'))});
+    const { parentPort } = require('node:worker_threads');
+    (async () => {
+      const outputs = [];
+      for (let i = 0; i < 10; i++) {
+        const box = spawnIsolated('/bin/sh', ['-c', 'echo $$'], { listen: [{ port: 0 }] });
+        let out = '';
+        box.stdout.on('data', (d) => (out += d));
+        const result = await box.exited;
+        outputs.push(result.code === 0 ? out.trim() : 'failed ' + result.code);
+      }
+      parentPort.postMessage(outputs);
+    })();`;
+  const warnings = [];
+  const onWarning = (warning) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const results = await Promise.all([0, 1, 2].map(() => new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, stderr: true });
+    let stderr = '';
+    worker.stderr.on('data', (d) => (stderr += d));
+    worker.once('message', (outputs) => worker.once('exit', () => resolve({ outputs, stderr })));
+    worker.once('error', reject);
+  })));
+  for (const { outputs, stderr } of results) {
+    t.same(outputs, Array(10).fill('2'), 'each box ran (its shell is PID 2, under the init)');
+    t.equal(stderr, '', 'the worker printed no warning (fds the addon made are closed natively)');
+  }
+  t.same(warnings.filter((message) => /File descriptor/.test(message)), []);
+});
