@@ -1,5 +1,5 @@
 // Public API of cordon.
-export { spawnIsolated } from './spawn';
+export { spawnIsolated, spawnIsolatedAsync } from './spawn';
 export { probe } from './probe';
 export { createNamespacePool, NamespacePool } from './pool';
 export type { NamespacePoolKind, NamespacePoolOptions, NamespacePoolStats } from './pool';

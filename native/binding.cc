@@ -8,6 +8,9 @@
 
 #include <napi.h>
 
+#include <string>
+#include <vector>
+
 #include "clone.h"
 #include "exit_watch.h"
 #include "host/bridge.h"
@@ -22,16 +25,7 @@
 namespace cordon {
 namespace {
 
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw Napi::TypeError::New(env, "spawn(plan: Buffer, fds: Int32Array)");
-  }
-  auto plan = info[0].As<Napi::Buffer<uint8_t>>();
-  auto fds = info[1].As<Napi::Int32Array>();
-  SpawnOutcome outcome = spawn(plan.Data(), plan.Length(), fds.Data(), fds.ElementLength());
-  if (!outcome.malformed.empty()) throw Napi::Error::New(env, "cordon: malformed plan: " + outcome.malformed);
+Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("rung", outcome.rung);
   if (!outcome.ok()) {
@@ -44,6 +38,59 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   result.Set("pidfd", outcome.pidfd);
   result.Set("exitFd", outcome.exit_fd);
   return result;
+}
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(env, "spawn(plan: Buffer, fds: Int32Array)");
+  }
+  auto plan = info[0].As<Napi::Buffer<uint8_t>>();
+  auto fds = info[1].As<Napi::Int32Array>();
+  SpawnOutcome outcome = spawn(plan.Data(), plan.Length(), fds.Data(), fds.ElementLength());
+  if (!outcome.malformed.empty()) throw Napi::Error::New(env, "cordon: malformed plan: " + outcome.malformed);
+  return OutcomeObject(env, outcome);
+}
+
+// spawn() on a libuv worker thread, so the JS thread is free while the box
+// is cloned and set up (spawnIsolatedAsync). The plan and fds are copied:
+// the JS values may go before the worker runs.
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Env env, const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count)
+      : Napi::AsyncWorker(env), plan_(plan, plan + size), fds_(fds, fds + fd_count),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { outcome_ = spawn(plan_.data(), plan_.size(), fds_.data(), fds_.size()); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!outcome_.malformed.empty()) {
+      deferred_.Reject(Napi::Error::New(env, "cordon: malformed plan: " + outcome_.malformed).Value());
+      return;
+    }
+    deferred_.Resolve(OutcomeObject(env, outcome_));
+  }
+
+ private:
+  std::vector<uint8_t> plan_;
+  std::vector<int32_t> fds_;
+  Napi::Promise::Deferred deferred_;
+  SpawnOutcome outcome_;
+};
+
+Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(env, "spawnAsync(plan: Buffer, fds: Int32Array)");
+  }
+  auto plan = info[0].As<Napi::Buffer<uint8_t>>();
+  auto fds = info[1].As<Napi::Int32Array>();
+  auto* worker = new SpawnWorker(env, plan.Data(), plan.Length(), fds.Data(), fds.ElementLength());
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
 }
 
 class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap> {
@@ -396,6 +443,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("spawnAsync", Napi::Function::New(env, SpawnAsync));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix));
   exports.Set("localPort", Napi::Function::New(env, LocalPort));

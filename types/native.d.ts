@@ -75,6 +75,8 @@ export interface NativeBinding {
   layout: NativePlanLayout;
   /** Throws on a malformed plan (a bug in lib/), never on a runtime failure. */
   spawn(plan: Buffer, fds: Int32Array): NativeSpawnResult;
+  /** spawn() on a libuv worker thread; rejects only for a malformed plan. */
+  spawnAsync(plan: Buffer, fds: Int32Array): Promise<NativeSpawnResult>;
   ExitWatch: NativeExitWatchConstructor;
   /** pidfd_send_signal: 0 or -errno. */
   sendSignal(pidfd: number, signal: number): number;

@@ -11,7 +11,9 @@
 // it starts measuring by itself once the feature lands. netnsPool
 // (optional, (ctx) => createNamespacePool() options): the case's boxes take
 // their network namespace from a pool made (and filled) before the first
-// spawn and closed with the case; its hits and misses go to stderr.
+// spawn and closed with the case; its hits and misses go to stderr. async
+// (optional, true): spawn with spawnIsolatedAsync() (set up on a libuv
+// worker thread) instead of spawnIsolated().
 'use strict';
 const { Skip, notImplemented } = require('../lib/skip');
 const loop = require('../lib/node-loop');
@@ -19,7 +21,8 @@ const loop = require('../lib/node-loop');
 module.exports = {
   where: 'worker',
   async open(caseDef, payload, ctx) {
-    const { spawnIsolated } = require(ctx.cordonRoot);
+    const { spawnIsolated, spawnIsolatedAsync } = require(ctx.cordonRoot);
+    if (caseDef.async && typeof spawnIsolatedAsync !== 'function') throw notImplemented('spawnIsolatedAsync()');
     const extra = typeof caseDef.options === 'function' ? caseDef.options(ctx, payload) : caseDef.options ?? {};
     const options = { stdio: 'ignore', ...extra };
     let pool;
@@ -32,7 +35,8 @@ module.exports = {
     }
     const file = caseDef.file ? caseDef.file(ctx, payload) : payload.path;
     const startOne = async () => {
-      const result = await spawnIsolated(file, [], options).exited;
+      const box = caseDef.async ? await spawnIsolatedAsync(file, [], options) : spawnIsolated(file, [], options);
+      const result = await box.exited;
       if (result.code !== 0) throw new Error(`${file} exited with ${result.signal ?? result.code}`);
       return result;
     };

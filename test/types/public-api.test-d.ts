@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 
 import {
-  spawnIsolated, probe, createNamespacePool, CordonError, type Box, type ExitResult, type NamespacePool, type NamespacePoolStats,
+  spawnIsolated, spawnIsolatedAsync, probe, createNamespacePool, CordonError, type Box, type ExitResult, type NamespacePool, type NamespacePoolStats,
   type ProbeReport, type SpawnIsolatedOptions,
 } from '../../dist';
 
@@ -34,7 +34,9 @@ async function goodCalls(): Promise<void> {
   const canBridge: boolean = report.network.bridge.available;
   spawnIsolated('/bin/true', [], { network: 'bridge' });
   spawnIsolated('/bin/true', [], { network: { path: '/run/netns/blue' } });
-  void [stdout, code, signal, rung, address, canBridge];
+  const later: Box = await spawnIsolatedAsync('/bin/true', ['x'], { stdio: 'ignore' });
+  const noArgs: Promise<Box> = spawnIsolatedAsync('/bin/true', { network: 'none' });
+  void [stdout, code, signal, rung, address, canBridge, later, noArgs];
   const pool: NamespacePool = createNamespacePool({ kind: 'user+net', size: 8, uidMap: [{ inside: 0, outside: 1000, count: 1 }] });
   await pool.ready();
   const stats: NamespacePoolStats = pool.stats();
