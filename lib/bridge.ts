@@ -6,7 +6,6 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 
 import { CordonError, errnoName } from './errors';
 import { checkString, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
@@ -148,11 +147,11 @@ interface BridgeState {
 // The bridges this process's boxes use, and the addresses it has handed out.
 const bridges = new Map<string, BridgeState>();
 
+// Not os.networkInterfaces(): it leaves out links without carrier, as a
+// bridge is until its first port is up.
 function existingBridgeAddress(name: string): { address: number; prefix: number } | undefined {
-  const entry = os.networkInterfaces()[name]?.find((candidate) => candidate.family === 'IPv4');
-  if (entry === undefined || entry.cidr === null) return undefined;
-  const prefix = Number(entry.cidr.split('/')[1]);
-  return { address: parseIpv4('bridge address', entry.address), prefix };
+  const result = native().ipv4Address(name);
+  return typeof result === 'number' ? undefined : result;
 }
 
 function hostError(message: string, details: { errno?: number; path: string; hint?: string }): CordonError {

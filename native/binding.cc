@@ -247,6 +247,19 @@ Napi::Value ProbeBridge(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// ipv4Address(name): { address, prefix } (address in host byte order) or a positive errno.
+Napi::Value Ipv4Address(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  uint32_t address = 0;
+  int prefix = 0;
+  int error = host::ipv4_address(name.c_str(), &address, &prefix);
+  if (error != 0) return Napi::Number::New(info.Env(), error);
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("address", Napi::Number::New(info.Env(), address));
+  result.Set("prefix", prefix);
+  return result;
+}
+
 // deleteLink(name): 0 or a positive errno (ENODEV when it is gone).
 Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -451,6 +464,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("makeNamespaces", Napi::Function::New(env, MakeNamespaces));
   exports.Set("createBridge", Napi::Function::New(env, CreateBridge));
   exports.Set("deleteLink", Napi::Function::New(env, DeleteLink));
+  exports.Set("ipv4Address", Napi::Function::New(env, Ipv4Address));
   exports.Set("probeBridge", Napi::Function::New(env, ProbeBridge));
   exports.Set("deleteLinkAsync", Napi::Function::New(env, DeleteLinkAsync));
   return exports;

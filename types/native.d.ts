@@ -107,6 +107,8 @@ export interface NativeBinding {
   createBridge(name: string, address: number, prefix: number): number;
   /** Deletes a network link by name: 0 or a positive errno (ENODEV when gone). */
   deleteLink(name: string): number;
+  /** A link's primary IPv4 address (host byte order) and prefix, whatever its carrier, or a positive errno. */
+  ipv4Address(name: string): { address: number; prefix: number } | number;
   /** deleteLink on a libuv worker thread. */
   deleteLinkAsync(name: string): Promise<number>;
   /** Tries a bridge, a veth pair and the filter in a throwaway network namespace: error 0, or a positive errno and the failing part. */

@@ -12,6 +12,9 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -197,6 +200,14 @@ int create_bridge(const char* name, uint32_t address, int prefix) {
   info.ifi_family = AF_UNSPEC;
   NetlinkMessage message(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &info, sizeof info);
   message.put_string(IFLA_IFNAME, name);
+  // A bridge without an address of its own takes the lowest of its ports',
+  // so it would change as boxes come and go, and boxes that cached the
+  // gateway's old MAC would lose the host. A random, locally administered,
+  // unicast one stays.
+  uint8_t mac[6];
+  if (getrandom(mac, sizeof mac, 0) != sizeof mac) return errno;
+  mac[0] = uint8_t((mac[0] & 0xfe) | 0x02);
+  message.put(IFLA_ADDRESS, mac, sizeof mac);
   size_t link_info = message.begin(IFLA_LINKINFO);
   message.put_string(IFLA_INFO_KIND, "bridge");
   message.end(link_info);
@@ -237,6 +248,18 @@ int probe_bridge(int* part) {
   });
   worker.join();
   return error;
+}
+
+int ipv4_address(const char* name, uint32_t* address, int* prefix) {
+  UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return errno;
+  ifreq request{};
+  snprintf(request.ifr_name, sizeof request.ifr_name, "%s", name);
+  if (ioctl(sock.get(), SIOCGIFADDR, &request) != 0) return errno;
+  *address = ntohl(reinterpret_cast<sockaddr_in*>(&request.ifr_addr)->sin_addr.s_addr);
+  if (ioctl(sock.get(), SIOCGIFNETMASK, &request) != 0) return errno;
+  *prefix = __builtin_popcount(reinterpret_cast<sockaddr_in*>(&request.ifr_netmask)->sin_addr.s_addr);
+  return 0;
 }
 
 int delete_link(const char* name) {

@@ -43,6 +43,10 @@ int create_bridge(const char* name, uint32_t address, int prefix);
 // positive errno with the failing part in *part.
 int probe_bridge(int* part);
 
+// The primary IPv4 address (host byte order) and prefix of a link, whatever
+// its carrier: 0, or a positive errno (EADDRNOTAVAIL: it has none).
+int ipv4_address(const char* name, uint32_t* address, int* prefix);
+
 // Deletes a link by name: 0 or a positive errno (ENODEV when it is gone already).
 int delete_link(const char* name);
 

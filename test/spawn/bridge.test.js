@@ -277,3 +277,18 @@ t.test('a failing part of the veth setup is named in the error, and nothing is l
   await box.exited.catch(() => {});
   t.notOk(linkExists(box.network.hostInterface), 'no host end was left');
 });
+
+t.test('a bridge cordon made keeps its MAC as boxes come and go (boxes cache the gateway\'s)', rootOnly, async (t) => {
+  const first = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: BRIDGE, subnet: SUBNET } });
+  t.teardown(() => first.kill('SIGKILL'));
+  const mac = () => fs.readFileSync(`/sys/class/net/${BRIDGE}/address`, 'utf8').trim();
+  const before = mac();
+  t.equal(fs.readFileSync(`/sys/class/net/${BRIDGE}/addr_assign_type`, 'utf8').trim(), '3', 'an address set at creation, not taken from a port');
+  for (let i = 0; i < 3; i++) {
+    const box = spawnIsolated('/bin/true', [], { network: { bridge: BRIDGE, subnet: SUBNET }, stdio: 'ignore' });
+    const hostEnd = box.network.hostInterface;
+    await box.exited;
+    t.ok(await goneWithin(hostEnd, 500));
+    t.equal(mac(), before, `the same MAC after box ${i + 1} left`);
+  }
+});
