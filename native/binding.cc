@@ -40,12 +40,17 @@ Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
   return result;
 }
 
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// The (plan: Buffer, fds: Int32Array) arguments of spawn and spawnAsync.
+void CheckSpawnArguments(const Napi::CallbackInfo& info, const char* name) {
   if (info.Length() != 2 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
       info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw Napi::TypeError::New(env, "spawn(plan: Buffer, fds: Int32Array)");
+    throw Napi::TypeError::New(info.Env(), std::string(name) + "(plan: Buffer, fds: Int32Array)");
   }
+}
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckSpawnArguments(info, "spawn");
   auto plan = info[0].As<Napi::Buffer<uint8_t>>();
   auto fds = info[1].As<Napi::Int32Array>();
   SpawnOutcome outcome = spawn(plan.Data(), plan.Length(), fds.Data(), fds.ElementLength());
@@ -81,10 +86,7 @@ class SpawnWorker : public Napi::AsyncWorker {
 
 Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 2 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw Napi::TypeError::New(env, "spawnAsync(plan: Buffer, fds: Int32Array)");
-  }
+  CheckSpawnArguments(info, "spawnAsync");
   auto plan = info[0].As<Napi::Buffer<uint8_t>>();
   auto fds = info[1].As<Napi::Int32Array>();
   auto* worker = new SpawnWorker(env, plan.Data(), plan.Length(), fds.Data(), fds.ElementLength());
