@@ -309,10 +309,9 @@ export function createNamespacePool(options?: NamespacePoolOptions): NamespacePo
 
 /** What validateNetnsPool() needs of the box's other options. */
 export interface PoolBoxSettings {
-  namespaces: Readonly<Record<'user' | 'net' | 'pid' | 'time', ResolvedNamespace>>;
+  namespaces: Readonly<Record<'user' | 'net', ResolvedNamespace>>;
   uidMap: readonly IdMapEntry[] | undefined;
   gidMap: readonly IdMapEntry[] | undefined;
-  init: boolean;
 }
 
 /**
@@ -344,10 +343,7 @@ export function validateNetnsPool(value: unknown, box: PoolBoxSettings, option =
   if (!sameMap(gid, value.gidMap ?? [])) {
     throw conflict('gidMap', `the box's gid map (${mapText(gid)}) is not the pool's (${mapText(value.gidMap ?? [])}): a 'user+net' pool serves one box identity; make a pool with createNamespacePool({ uidMap, gidMap }) for these maps`);
   }
-  // A new pid namespace is entered by a clone after the unshare (plan.ts);
-  // without one, a new time namespace holds only the init's children.
-  if (ns.time.kind === 'new' && ns.pid.kind !== 'new' && !box.init) {
-    throw conflict('namespaces.time', `a new time namespace in a box with a 'user+net' ${option} needs the init (it is made after joining the pool's user namespace and holds only children)`);
-  }
+  // A new time namespace in the pool's user namespace is checked in
+  // validateOptions(), with the explicitly joined ones.
   return value;
 }

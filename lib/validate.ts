@@ -301,13 +301,6 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     const refusal = bridgeRefusal();
     if (refusal !== undefined) throw new CordonError('ERR_CORDON_HOST_UNSUPPORTED', `network: ${refusal} (probe().network.bridge)`, { step: 'validate', path: bridge.bridge });
   }
-  // In a joined user namespace the other namespaces are made by unshare,
-  // which moves only later children: a new pid namespace is entered by a
-  // clone (plan.ts), and so is a new time namespace then; without either,
-  // only the init's children are in the time namespace.
-  if (userJoined && namespaces.time.kind === 'new' && pidKind !== 'new' && !init) {
-    throw conflict('namespaces.time', 'a new time namespace inside a joined user namespace needs the init or a new pid namespace');
-  }
 
   const env = checkEnv(o.env);
   const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', o.cwd);
@@ -366,7 +359,15 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     }
   }
 
-  const netnsPool = o.netnsPool === undefined ? undefined : validateNetnsPool(o.netnsPool, { namespaces, uidMap, gidMap, init });
+  const netnsPool = o.netnsPool === undefined ? undefined : validateNetnsPool(o.netnsPool, { namespaces, uidMap, gidMap });
+  // In a joined user namespace (given, or a 'user+net' pool's) the other
+  // namespaces are made by unshare, which moves only later children: a new
+  // pid namespace is entered by a clone (plan.ts), and so is a new time
+  // namespace then; without either, only the init's children are in it.
+  const joinsUser = userJoined || netnsPool?.kind === 'user+net';
+  if (joinsUser && namespaces.time.kind === 'new' && pidKind !== 'new' && !init) {
+    throw conflict('namespaces.time', 'a new time namespace inside a joined user namespace (or a \'user+net\' pool\'s) needs the init or a new pid namespace');
+  }
 
   return {
     file: checked.file,
