@@ -284,18 +284,16 @@ function credentialsFromFlags(values: Record<string, string | string[] | boolean
 
 function networkFromFlags(values: Record<string, string | string[] | boolean | undefined>, options: Mutable<SpawnIsolatedOptions>): void {
   const mode = values.network as string | undefined;
-  const bridgeFlags = (['bridge-subnet', 'bridge-address', 'bridge-reach'] as const).filter((key) => values[key] !== undefined);
-  if (mode === undefined) {
-    if (bridgeFlags.length > 0) fail(`--${bridgeFlags[0]} needs --network bridge`);
+  const match = mode === undefined ? null : /^bridge(?::(.+))?$/.exec(mode);
+  if (mode !== undefined && mode !== 'none' && mode !== 'host' && match === null) {
+    fail(`--network wants none, host, bridge or bridge:NAME, got ${JSON.stringify(mode)}`);
+  }
+  const bridgeFlag = (['bridge-subnet', 'bridge-address', 'bridge-reach'] as const).find((key) => values[key] !== undefined);
+  if (match === null && bridgeFlag !== undefined) fail(`--${bridgeFlag} needs --network bridge`);
+  if (match === null) {
+    if (mode === 'none' || mode === 'host') options.network = mode;
     return;
   }
-  if (mode === 'none' || mode === 'host') {
-    if (bridgeFlags.length > 0) fail(`--${bridgeFlags[0]} needs --network bridge`);
-    options.network = mode;
-    return;
-  }
-  const match = /^bridge(?::(.+))?$/.exec(mode);
-  if (match === null) fail(`--network wants none, host, bridge or bridge:NAME, got ${JSON.stringify(mode)}`);
   const base = typeof options.network === 'object' && options.network !== null && !('path' in options.network) && !('fd' in options.network) ? options.network : {};
   options.network = {
     ...base,
