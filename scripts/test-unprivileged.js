@@ -2,50 +2,98 @@
 // Node users will run cordon: rootless, through user namespaces.
 //
 // tap writes its state into the project directory, which nobody cannot, so
-// the suite runs from a scratch copy of the built package (node_modules is
-// linked, not copied). Run as root; as any other user the normal `tap` run
-// is already unprivileged and this script says so and exits.
+// the suite runs from a scratch copy of the built package. node_modules is
+// linked when nobody can read it where it is, and copied when it cannot (a
+// checkout under /root, or any directory only root may traverse): Node would
+// report that EACCES as "Cannot find module". Run as root; as any other user
+// the normal `tap` run is already unprivileged and this script says so.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+const { closingLine, runTap } = require('./test-run');
+
 const root = path.join(__dirname, '..');
 const NOBODY = 65534;
+const AS_NOBODY = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
+const ENTRIES = ['package.json', 'dist', 'build', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples'];
 
-if (process.geteuid() !== 0) {
-  console.log('test-unprivileged: already unprivileged (euid %d); `tap` covers this case', process.geteuid());
-  process.exit(0);
-}
-
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-unprivileged-'));
-let status = 1;
-try {
-  for (const entry of ['package.json', 'dist', 'build', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples']) {
-    const from = path.join(root, entry);
-    if (fs.existsSync(from)) fs.cpSync(from, path.join(scratch, entry), { recursive: true });
+/** Whether nobody can read `file` where it is (every directory above it traversable). */
+function nobodyCanRead(file) {
+  const probe = spawnSync('setpriv', [...AS_NOBODY, 'test', '-r', file], { stdio: 'ignore' });
+  if (probe.error !== undefined) {
+    throw new Error(`cannot run setpriv (util-linux) to drop to nobody: ${probe.error.message}`);
   }
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
-  chownTree(scratch, NOBODY);
-  const tap = path.join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs');
-  const result = spawnSync(
-    'setpriv',
-    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', process.execPath, tap, ...process.argv.slice(2)],
-    { cwd: scratch, stdio: 'inherit', env: { ...process.env, HOME: scratch } },
-  );
-  if (result.error) throw result.error;
-  status = result.status ?? 1;
-} finally {
-  fs.rmSync(scratch, { recursive: true, force: true });
+  return probe.status === 0;
 }
-process.exit(status);
 
-function chownTree(dir, id) {
+/**
+ * Makes the scratch copy, runs tap in it as nobody and removes it. Resolves
+ * with runTap's result; the TAP goes to .tap/cordon-unprivileged.tap.
+ */
+async function runUnprivileged(tapArgs) {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-unprivileged-'));
+  try {
+    fs.chmodSync(scratch, 0o755);
+    for (const entry of ENTRIES) {
+      const from = path.join(root, entry);
+      if (fs.existsSync(from)) fs.cpSync(from, path.join(scratch, entry), { recursive: true, verbatimSymlinks: true });
+    }
+    const modules = path.join(root, 'node_modules');
+    if (nobodyCanRead(path.join(modules, 'tap', 'package.json'))) {
+      fs.symlinkSync(modules, path.join(scratch, 'node_modules'));
+    } else {
+      console.log(`unprivileged: nobody cannot read ${modules}; copying it into ${scratch}`);
+      fs.cpSync(modules, path.join(scratch, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+    }
+    // nobody writes tap's state and the tests' files here; node_modules
+    // (linked or copied) is only read.
+    chownTree(scratch, NOBODY, path.join(scratch, 'node_modules'));
+    const tap = path.join(scratch, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs');
+    if (!nobodyCanRead(process.execPath)) {
+      console.error(`unprivileged: nobody cannot run ${process.execPath}: make its directories traversable (chmod o+x) or install Node where every user can run it`);
+      return { status: 1, counts: null, failed: [] };
+    }
+    return await runTap({
+      label: 'unprivileged',
+      command: 'setpriv',
+      args: [...AS_NOBODY, process.execPath, tap, ...tapArgs],
+      cwd: scratch,
+      env: { ...process.env, HOME: scratch },
+      tapFile: path.join(root, '.tap', 'cordon-unprivileged.tap'),
+    });
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function chownTree(dir, id, except) {
   fs.lchownSync(dir, id, id);
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) chownTree(full, id);
+    if (full === except) continue;
+    if (entry.isDirectory()) chownTree(full, id, except);
     else fs.lchownSync(full, id, id);
   }
+}
+
+module.exports = { runUnprivileged };
+
+if (require.main === module) {
+  if (process.geteuid() !== 0) {
+    console.log('test-unprivileged: already unprivileged (euid %d); `tap` covers this case', process.geteuid());
+    process.exit(0);
+  }
+  runUnprivileged(process.argv.slice(2)).then(
+    (result) => {
+      console.log(closingLine('unprivileged', result));
+      process.exit(result.status === 0 ? 0 : 1);
+    },
+    (error) => {
+      console.error(`test-unprivileged: ${error.message}`);
+      process.exit(1);
+    },
+  );
 }

@@ -6,6 +6,7 @@
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const t = require('tap');
+const { requireOrSkip, skipExpected } = require('../helpers/skip');
 const cg = require('../../dist/cgroups');
 const { CordonError } = require('../../dist/errors');
 const { cgroupMounts, cgroupTree, oursIn, isRoot } = require('../helpers/cgroup-fixture');
@@ -136,7 +137,7 @@ t.test('probeCgroups() agrees with probe().cgroup', async (t) => {
   try {
     probed = probe().cgroup;
   } catch (error) {
-    t.skip(`probe() is not usable here: ${error.message}`);
+    requireOrSkip(t, false, `probe() is not usable here: ${error.message}`);
     return;
   }
   t.equal(report.mode, probed.mode, 'mode');
@@ -193,10 +194,7 @@ t.test('findParent refusals name the reason and create nothing', async (t) => {
 
 t.test('unprivileged: no parent, and an error naming the controller', async (t) => {
   const host = cg.detectCgroups();
-  if (host.mode === 'none') {
-    t.skip('no cgroup hierarchy on this host');
-    return;
-  }
+  if (!requireOrSkip(t, host.mode !== 'none', 'no cgroup hierarchy on this host')) return;
   const script = `
     const cg = require(${JSON.stringify(require.resolve('../../dist/cgroups'))});
     const out = {};
@@ -210,16 +208,11 @@ t.test('unprivileged: no parent, and an error naming the controller', async (t) 
   const run = isRoot()
     ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', script], { encoding: 'utf8' })
     : spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-  if (run.error || run.status !== 0) {
-    t.skip(`cannot run node unprivileged here: ${run.error?.message ?? run.stderr}`);
-    return;
-  }
+  const ran = !run.error && run.status === 0;
+  if (!requireOrSkip(t, ran, `cannot run node as nobody here (can nobody traverse the directories of ${process.execPath} and of this checkout?): ${run.error?.message ?? run.stderr}`)) return;
   const out = JSON.parse(run.stdout);
   t.comment(JSON.stringify(out));
-  if (out.created) {
-    t.skip('this unprivileged user has a delegated cgroup; the refusal cannot be shown');
-    return;
-  }
+  if (!skipExpected(t, !out.created, 'host: this unprivileged user has a delegated cgroup, so the refusal cannot be shown')) return;
   const refusal = out.find ?? out.create;
   t.equal(refusal.name, 'CgroupError');
   t.equal(refusal.code, 'ERR_CORDON_HOST_UNSUPPORTED');

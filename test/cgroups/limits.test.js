@@ -6,6 +6,7 @@
 'use strict';
 const fs = require('node:fs');
 const t = require('tap');
+const { skipExpected } = require('../helpers/skip');
 const {
   makeParent, startWaiting, go, waitFor, isDead, procState, hostCanSpawn, isRoot, oursIn, cgroupTree,
 } = require('../helpers/cgroup-fixture');
@@ -21,9 +22,7 @@ function variants() {
 }
 
 function needRoot(t) {
-  if (isRoot()) return true;
-  t.skip('needs root: this user has no delegated cgroup (detect.test.js checks the refusal and its reason)');
-  return false;
+  return skipExpected(t, isRoot(), 'unprivileged pass: needs root, this user has no delegated cgroup (detect.test.js checks the refusal and its reason)');
 }
 
 function pidsEventsMax(box) {
@@ -115,7 +114,7 @@ for (const variant of variants()) {
       box = cg.createBoxCgroup(parent, 'hog', { memory: { max: limit, swapMax: 0 } }, undefined, { openDirFd: false });
     } catch (error) {
       if (error.controller === 'memory') {
-        t.skip(`no memory controller for this variant: ${error.message}`);
+        skipExpected(t, false, `host variant: no memory controller here: ${error.message}`);
         return;
       }
       throw error;
@@ -146,10 +145,7 @@ for (const variant of variants()) {
 
 t.test('memory.high has no v1 equivalent: an error, not a silent skip', async (t) => {
   if (!needRoot(t)) return;
-  if (host.v1.memory === undefined) {
-    t.skip('no v1 memory hierarchy on this host');
-    return;
-  }
+  if (!skipExpected(t, host.v1.memory !== undefined, 'host variant: no v1 memory hierarchy (pure cgroup v2)')) return;
   const { parent, name } = makeParent(t, 'high', { v2: false });
   const boxDirs = () => oursIn(cgroupTree(), name).filter((dir) => dir.endsWith('/high'));
   t.throws(() => cg.createBoxCgroup(parent, 'high', { memory: { high: 1 << 26 } }), {

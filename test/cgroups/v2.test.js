@@ -7,21 +7,15 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const t = require('tap');
+const { requireOrSkip, skipExpected } = require('../helpers/skip');
 const { makeParent, testCgroupName, startWaiting, go, waitFor, isDead, isRoot } = require('../helpers/cgroup-fixture');
 
 const cg = require('../../dist/cgroups');
 const host = cg.detectCgroups();
 
 function preconditions(t) {
-  if (host.v2 === undefined) {
-    t.skip('no cgroup2 hierarchy is mounted on this host');
-    return false;
-  }
-  if (!isRoot()) {
-    t.skip('needs root: this user has no delegated cgroup (detect.test.js checks the refusal and its reason)');
-    return false;
-  }
-  return true;
+  if (!requireOrSkip(t, host.v2 !== undefined, 'no cgroup2 hierarchy is mounted on this host')) return false;
+  return skipExpected(t, isRoot(), 'unprivileged pass: needs root, this user has no delegated cgroup (detect.test.js checks the refusal and its reason)');
 }
 
 function v2PathOf(pid) {

@@ -94,10 +94,18 @@ t.test('a child_process child that exits while a box runs is reaped by node, not
 });
 
 t.test('boxes that exit while a child_process child runs do not take its status', async (t) => {
-  const child = cpRun('/bin/sh', ['-c', 'sleep 0.6; exit 44']);
+  // The child exits only when told to (a line on its stdin), after every box
+  // has ended: no race between sleeps on a loaded machine.
+  const child = cp.spawn('/bin/sh', ['-c', 'read line; exit 44'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  await new Promise((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
   const { results } = startBoxes(20, '0.05');
   checkBoxResults(t, await results);
-  t.equal(child.child.exitCode, null, 'the child_process child outlived the boxes');
-  t.same(await child.done, { code: 44, signal: null, stdout: '' });
+  t.equal(child.exitCode, null, 'the child_process child outlived the boxes');
+  child.stdin.end('go\n');
+  t.same(await done, { code: 44, signal: null });
   t.same(zombieChildren(), []);
 });

@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const t = require('tap');
+const { requireOrSkip } = require('../helpers/skip');
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -83,7 +84,7 @@ t.test('run: filesystem flags, in order', async (t) => {
 
 t.test('run: --layer and --upper', async (t) => {
   const { busyboxUsable, busyboxImage } = require('../helpers/images');
-  if (!busyboxUsable) return t.skip('needs a static busybox');
+  if (!requireOrSkip(t, busyboxUsable, 'needs a static busybox (Debian: busybox-static)')) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.chmodSync(dir, 0o755);
