@@ -4,6 +4,8 @@
 // findParent()'s refusals, each with its reason.
 'use strict';
 const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const t = require('tap');
 const { requireOrSkip, skipExpected } = require('../helpers/skip');
@@ -195,8 +197,14 @@ t.test('findParent refusals name the reason and create nothing', async (t) => {
 t.test('unprivileged: no parent, and an error naming the controller', async (t) => {
   const host = cg.detectCgroups();
   if (!requireOrSkip(t, host.mode !== 'none', 'no cgroup hierarchy on this host')) return;
+  // nobody may not be able to read this checkout (one under /root): the
+  // cgroup code is plain JS, so it runs from a copy nobody can read.
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-detect-'));
+  t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
+  fs.cpSync(path.join(__dirname, '../../dist'), path.join(copy, 'dist'), { recursive: true });
+  fs.chmodSync(copy, 0o755);
   const script = `
-    const cg = require(${JSON.stringify(require.resolve('../../dist/cgroups'))});
+    const cg = require(${JSON.stringify(path.join(copy, 'dist', 'cgroups'))});
     const out = {};
     try {
       const parent = cg.findParent(cg.detectCgroups());
@@ -205,9 +213,12 @@ t.test('unprivileged: no parent, and an error naming the controller', async (t) 
       catch (e) { out.create = { name: e.name, code: e.code, controller: e.controller, message: e.message }; }
     } catch (e) { out.find = { name: e.name, code: e.code, message: e.message }; }
     console.log(JSON.stringify(out));`;
+  // Without tap's NODE_OPTIONS, which load modules from this checkout (tap
+  // puts them back into any child's environment, so env(1) drops them).
+  const node = ['env', '-u', 'NODE_OPTIONS', process.execPath, '-e', script];
   const run = isRoot()
-    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '-e', script], { encoding: 'utf8' })
-    : spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...node], { encoding: 'utf8' })
+    : spawnSync(node[0], node.slice(1), { encoding: 'utf8' });
   const ran = !run.error && run.status === 0;
   if (!requireOrSkip(t, ran, `cannot run node as nobody here (can nobody traverse the directories of ${process.execPath} and of this checkout?): ${run.error?.message ?? run.stderr}`)) return;
   const out = JSON.parse(run.stdout);
