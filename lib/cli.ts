@@ -4,6 +4,7 @@
 // as JSON and flags on the command line override it.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { CordonError, CordonOptionError } from './errors';
@@ -17,10 +18,29 @@ import type { SeccompAction } from './seccomp';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
 
-const USAGE = `Usage:
-  cordon run [options] -- CMD [ARGS...]   run CMD in a new box; exits with its status (128+N for signal N)
-  cordon probe [--json]                   print what this host allows
+const USAGE_HEAD = `Usage:
+  cordon run [options] [--] CMD [ARGS...]  run CMD in a new box; exits with its status (128+N for signal N)
+  cordon probe [--json]                    print what this host allows
+  cordon --version                         print cordon's version
+  cordon help | --help | run --help        print this help
 
+Options end at CMD (the first word that is not an option or an option's
+value) or at --: everything after it is CMD's, dashes and all.
+
+Exit status of run:
+  CMD's own status, or 128+N when CMD was killed by signal N
+  125  cordon refused: bad options, or a step of the box's setup failed
+  126  CMD was found but could not be executed (EACCES, ENOEXEC, ...)
+  127  CMD was not found in the box
+
+Examples:
+  cordon run /bin/sh -c 'id; hostname; ps'
+  cordon run --share net -- curl -sI http://127.0.0.1:8080/
+  cordon run --layer /srv/templates/site --upper /srv/tenants/42 --memory-max 256M -- /usr/sbin/php-fpm -F
+  cordon run --rootfs /srv/images/alpine --listen 8080 -- /bin/busybox httpd -f -p 8080
+`;
+
+const USAGE = `${USAGE_HEAD}
 Options of run (each also a key of --config JSON, as in spawnIsolated's options):
   --config FILE           options as JSON (command-line flags override it)
   --share NS              keep the host's namespace NS (user, pid, mount, net, ipc, uts, cgroup, time); repeatable
@@ -114,76 +134,97 @@ function namespaceName(flag: string, name: string): NamespaceName {
   return name as NamespaceName;
 }
 
+/** run's flags for parseArgs; mount flags (several values, order kept) are in MOUNT_FLAGS. */
+const RUN_FLAGS = {
+  config: { type: 'string' },
+  share: { type: 'string', multiple: true },
+  new: { type: 'string', multiple: true },
+  join: { type: 'string', multiple: true },
+  'uid-map': { type: 'string', multiple: true },
+  'gid-map': { type: 'string', multiple: true },
+  uid: { type: 'string' },
+  gid: { type: 'string' },
+  hostname: { type: 'string' },
+  'no-init': { type: 'boolean' },
+  env: { type: 'string', multiple: true },
+  'inherit-env': { type: 'boolean' },
+  cwd: { type: 'string' },
+  argv0: { type: 'string' },
+  timeout: { type: 'string' },
+  'kill-signal': { type: 'string' },
+  'no-die-with-parent': { type: 'boolean' },
+  'no-new-session': { type: 'boolean' },
+  'allow-host-credentials': { type: 'boolean' },
+  cap: { type: 'string', multiple: true },
+  group: { type: 'string', multiple: true },
+  'allow-new-privileges': { type: 'boolean' },
+  rlimit: { type: 'string', multiple: true },
+  umask: { type: 'string' },
+  nice: { type: 'string' },
+  'oom-score-adj': { type: 'string' },
+  'landlock-read': { type: 'string', multiple: true },
+  'landlock-write': { type: 'string', multiple: true },
+  'landlock-exec': { type: 'string', multiple: true },
+  'landlock-bind': { type: 'string', multiple: true },
+  'landlock-connect': { type: 'string', multiple: true },
+  'landlock-scope': { type: 'string', multiple: true },
+  'landlock-required': { type: 'boolean' },
+  'no-seccomp': { type: 'boolean' },
+  'seccomp-allow': { type: 'string', multiple: true },
+  'seccomp-deny': { type: 'string', multiple: true },
+  listen: { type: 'string', multiple: true },
+  'listen-unix': { type: 'string', multiple: true },
+  network: { type: 'string' },
+  'bridge-subnet': { type: 'string' },
+  'bridge-address': { type: 'string' },
+  'bridge-reach': { type: 'string' },
+  cgroup: { type: 'boolean' },
+  'cgroup-parent': { type: 'string' },
+  'memory-max': { type: 'string' },
+  'memory-high': { type: 'string' },
+  'swap-max': { type: 'string' },
+  'cpu-weight': { type: 'string' },
+  'cpu-max': { type: 'string' },
+  'pids-max': { type: 'string' },
+  'io-weight': { type: 'string' },
+  'io-max': { type: 'string', multiple: true },
+  'cpuset-cpus': { type: 'string' },
+  'cpuset-mems': { type: 'string' },
+  rootfs: { type: 'string' },
+  'rootfs-writable': { type: 'boolean' },
+  layer: { type: 'string', multiple: true },
+  upper: { type: 'string' },
+  'upper-size': { type: 'string' },
+} as const satisfies Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+
+/**
+ * Where run's own arguments end: at `--` (dropped), or at the first word
+ * that is neither an option nor an option's value, as bwrap and env(1) do,
+ * so `cordon run /bin/ls -la` passes -la to ls.
+ */
+function splitAtCommand(argv: readonly string[]): { flags: string[]; command: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return { flags: argv.slice(0, i), command: argv.slice(i + 1) };
+    if (!word.startsWith('-') || word === '-') return { flags: argv.slice(0, i), command: argv.slice(i) };
+    if (word.includes('=')) continue;
+    const flag = (RUN_FLAGS as Record<string, { type: string } | undefined>)[word.replace(/^--?/, '')];
+    const arity = MOUNT_FLAGS[word] ?? (flag?.type === 'string' ? 1 : 0);
+    i += arity;
+  }
+  return { flags: [...argv], command: [] };
+}
+
 export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions; command: string[] } {
-  // Everything after the first `--` is the command, dashes and all.
-  const split = argv.indexOf('--');
-  const { mounts, rest: flags } = takeMountFlags(split < 0 ? argv : argv.slice(0, split));
-  const { values, positionals } = parseArgs({
+  const split = splitAtCommand(argv);
+  const { mounts, rest: flags } = takeMountFlags(split.flags);
+  const { values } = parseArgs({
     args: flags,
-    allowPositionals: true,
+    allowPositionals: false,
     strict: true,
-    options: {
-      config: { type: 'string' },
-      share: { type: 'string', multiple: true },
-      new: { type: 'string', multiple: true },
-      join: { type: 'string', multiple: true },
-      'uid-map': { type: 'string', multiple: true },
-      'gid-map': { type: 'string', multiple: true },
-      uid: { type: 'string' },
-      gid: { type: 'string' },
-      hostname: { type: 'string' },
-      'no-init': { type: 'boolean' },
-      env: { type: 'string', multiple: true },
-      'inherit-env': { type: 'boolean' },
-      cwd: { type: 'string' },
-      argv0: { type: 'string' },
-      timeout: { type: 'string' },
-      'kill-signal': { type: 'string' },
-      'no-die-with-parent': { type: 'boolean' },
-      'no-new-session': { type: 'boolean' },
-      'allow-host-credentials': { type: 'boolean' },
-      cap: { type: 'string', multiple: true },
-      group: { type: 'string', multiple: true },
-      'allow-new-privileges': { type: 'boolean' },
-      rlimit: { type: 'string', multiple: true },
-      umask: { type: 'string' },
-      nice: { type: 'string' },
-      'oom-score-adj': { type: 'string' },
-      'landlock-read': { type: 'string', multiple: true },
-      'landlock-write': { type: 'string', multiple: true },
-      'landlock-exec': { type: 'string', multiple: true },
-      'landlock-bind': { type: 'string', multiple: true },
-      'landlock-connect': { type: 'string', multiple: true },
-      'landlock-scope': { type: 'string', multiple: true },
-      'landlock-required': { type: 'boolean' },
-      'no-seccomp': { type: 'boolean' },
-      'seccomp-allow': { type: 'string', multiple: true },
-      'seccomp-deny': { type: 'string', multiple: true },
-      listen: { type: 'string', multiple: true },
-      'listen-unix': { type: 'string', multiple: true },
-      network: { type: 'string' },
-      'bridge-subnet': { type: 'string' },
-      'bridge-address': { type: 'string' },
-      'bridge-reach': { type: 'string' },
-      cgroup: { type: 'boolean' },
-      'cgroup-parent': { type: 'string' },
-      'memory-max': { type: 'string' },
-      'memory-high': { type: 'string' },
-      'swap-max': { type: 'string' },
-      'cpu-weight': { type: 'string' },
-      'cpu-max': { type: 'string' },
-      'pids-max': { type: 'string' },
-      'io-weight': { type: 'string' },
-      'io-max': { type: 'string', multiple: true },
-      'cpuset-cpus': { type: 'string' },
-      'cpuset-mems': { type: 'string' },
-      rootfs: { type: 'string' },
-      'rootfs-writable': { type: 'boolean' },
-      layer: { type: 'string', multiple: true },
-      upper: { type: 'string' },
-      'upper-size': { type: 'string' },
-    },
+    options: RUN_FLAGS,
   });
+
   let options: Mutable<SpawnIsolatedOptions> = {};
   if (values.config !== undefined) {
     try {
@@ -239,7 +280,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (rootfs !== undefined) options.rootfs = rootfs;
   if (mounts.length > 0) options.mounts = [...(options.mounts ?? []), ...mounts];
   options.stdio = 'inherit';
-  return { options, command: split < 0 ? positionals : [...positionals, ...argv.slice(split + 1)] };
+  return { options, command: split.command };
 }
 
 function credentialsFromFlags(values: Record<string, string | string[] | boolean | undefined>, options: Mutable<SpawnIsolatedOptions>): void {
@@ -466,6 +507,11 @@ function takeMountFlags(flags: string[]): { mounts: MountEntry[]; rest: string[]
 }
 
 async function run(argv: string[]): Promise<number> {
+  const { flags } = splitAtCommand(argv);
+  if (flags.includes('--help') || flags.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let parsed: ReturnType<typeof optionsFromArgs>;
   try {
     parsed = optionsFromArgs(argv);
@@ -473,7 +519,7 @@ async function run(argv: string[]): Promise<number> {
     fail(`${(error as Error).message}\n\n${USAGE}`);
   }
   const [file, ...args] = parsed.command;
-  if (file === undefined) fail(`run needs a command after --\n\n${USAGE}`);
+  if (file === undefined) fail(`run needs a command (cordon run [options] [--] CMD [ARGS...]); see cordon --help`);
   const box = spawnIsolated(file, args, parsed.options);
   box.on('error', () => undefined); // reported through box.exited below
   if (box.network !== undefined) {
@@ -524,8 +570,12 @@ function printProbe(json: boolean): void {
   line('idmapped mounts', report.idmappedMounts.available, report.idmappedMounts.reason);
   line(`landlock (ABI ${report.landlock.abi})`, report.landlock.available, report.landlock.reason);
   const ranges = report.idRanges;
-  line('subordinate id ranges', ranges.uid.length > 0 && ranges.helpers,
-    `uid ${ranges.uid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}, gid ${ranges.gid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}${ranges.helpers ? '' : '; newuidmap/newgidmap missing'}`);
+  // Root writes any id map itself; only an unprivileged caller needs ranges.
+  if (report.root) line('subordinate id ranges', true, 'not needed: root maps any ids');
+  else {
+    line('subordinate id ranges', ranges.uid.length > 0 && ranges.helpers,
+      `uid ${ranges.uid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}, gid ${ranges.gid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}${ranges.helpers ? '' : '; newuidmap/newgidmap missing'}`);
+  }
   line('seccomp filters', report.seccomp.available, report.seccomp.reason ?? report.seccomp.actions.join(' '));
   line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
   line("namespace pool 'net'", report.network.pool.net.available, report.network.pool.net.reason);
@@ -541,6 +591,11 @@ async function main(argv: string[]): Promise<void> {
     case 'probe':
       printProbe(rest.includes('--json'));
       return;
+    case '--version':
+    case '-V':
+    case 'version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return;
     case undefined:
     case '-h':
     case '--help':
@@ -552,9 +607,18 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+function packageVersion(): string {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
 if (require.main === module) {
+  // One message and exit 125 for whatever escapes, never a stack trace
+  // (CORDON_DEBUG=1 adds it, for a bug report).
   main(process.argv.slice(2)).catch((error: unknown) => {
     if (error instanceof CordonOptionError || error instanceof CordonError) fail(error.message);
-    throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (process.env.CORDON_DEBUG === '1' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    fail(`${message} (an unexpected failure: please report it with CORDON_DEBUG=1 set)`);
   });
 }

@@ -186,5 +186,51 @@ t.test('probe: text and JSON', async (t) => {
 t.test('help', async (t) => {
   const result = cordon(['--help']);
   t.equal(result.status, 0);
-  t.match(result.stdout, /cordon run \[options\] -- CMD/);
+  t.match(result.stdout, /cordon run \[options\] \[--\] CMD/);
+});
+
+t.test('run: options end at the command, as with bwrap and env', async (t) => {
+  const plain = cordon(['run', '/bin/sh', '-c', 'echo $0 $1', 'zero', '-la']);
+  t.equal(plain.status, 0, plain.stderr);
+  t.equal(plain.stdout, 'zero -la\n', 'the command and every word after it are the payload\'s');
+  const withFlags = cordon(['run', '--hostname', 'h', '--ro-bind', '/usr', '/mnt', '--cwd=/mnt', '/bin/sh', '-c', 'hostname; pwd', '--hostname']);
+  t.equal(withFlags.status, 0, withFlags.stderr);
+  t.same(withFlags.stdout.trim().split('\n'), ['h', '/mnt'], 'values of flags (one, two, and --flag=value) are skipped over');
+  const dashed = cordon(['run', '--', '--weird-name']);
+  t.equal(dashed.status, 127, 'after --, even a dashed word is the command');
+});
+
+t.test('--version, run --help, and the exit codes in the help', async (t) => {
+  const version = cordon(['--version']);
+  t.equal(version.status, 0);
+  t.equal(version.stdout.trim(), require('../../package.json').version);
+  const help = cordon(['run', '--help']);
+  t.equal(help.status, 0);
+  t.match(help.stdout, /125 +cordon refused/);
+  t.match(help.stdout, /126 +CMD was found but could not be executed/);
+  t.match(help.stdout, /127 +CMD was not found/);
+  t.match(help.stdout, /Examples:\n +cordon run /);
+});
+
+t.test('failures print one line and no stack trace', async (t) => {
+  const cases = [
+    ['run', '--listen-unix', '/proc/nonexistent/x.sock', '/bin/true'],
+    ['run', '--layer', '/usr', '--upper', '/nonexistent/dir', '/bin/true'],
+    ['run', '--rootfs', '/nonexistent', '/bin/true'],
+    ['run', '--uid-map', 'x', '/bin/true'],
+    ['run'],
+    ['frobnicate'],
+  ];
+  for (const args of cases) {
+    const result = cordon(args);
+    t.equal(result.status, 125, `${args.join(' ')}: exit 125`);
+    t.match(result.stderr, /^cordon: /, `${args.join(' ')}: one cordon message`);
+    t.notMatch(result.stderr, /\n\s+at .*:\d+:\d+/, `${args.join(' ')}: no stack trace`);
+  }
+});
+
+t.test('probe as root does not flag what root does not need', { skip: process.geteuid() !== 0 && 'about a root caller\'s report' }, async (t) => {
+  const result = cordon(['probe']);
+  t.equal(result.status, 0);
+  t.match(result.stdout, /^yes +subordinate id ranges +\(not needed: root maps any ids\)$/m);
 });
