@@ -302,6 +302,14 @@ export class Box extends EventEmitter<BoxEvents> {
     // Like ChildProcess: nothing can read the box's stdin any more.
     this.stdin?.destroy();
     this.emit('exit', this.exitCode, this.signalCode);
+    // Like ChildProcess's flushStdio: output nobody read is drained once the
+    // box has exited, so 'close' and `exited` still come instead of the
+    // process ending with them pending.
+    process.nextTick(() => {
+      for (const pipe of this.stdio) {
+        if (pipe && pipe !== this.stdin && pipe.readable) pipe.resume();
+      }
+    });
     this.#maybeClose();
   }
 
