@@ -1,5 +1,7 @@
 // Public API of cordon.
 export { spawnIsolated, spawnIsolatedAsync } from './spawn';
+export { execFileIsolated } from './exec-file';
+export type { ExecFileIsolatedOptions, ExecFileIsolatedResult, ExecFileIsolatedError } from './exec-file';
 export { probe } from './probe';
 export { createNamespacePool, NamespacePool } from './pool';
 export type { NamespacePoolKind, NamespacePoolOptions, NamespacePoolStats } from './pool';

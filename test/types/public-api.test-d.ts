@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 
 import {
-  spawnIsolated, spawnIsolatedAsync, probe, createNamespacePool, CordonError, type Box, type ExitResult, type NamespacePool, type NamespacePoolStats,
+  spawnIsolated, spawnIsolatedAsync, execFileIsolated, probe, createNamespacePool, CordonError, type Box, type ExitResult, type NamespacePool, type NamespacePoolStats,
   type ProbeReport, type SpawnIsolatedOptions,
 } from '../../dist';
 
@@ -45,6 +45,9 @@ async function goodCalls(): Promise<void> {
   await pool.close();
   await using disposable = createNamespacePool({ kind: 'net' });
   void [misses, disposable.available];
+  const text: string = (await execFileIsolated('/bin/echo', ['hi'], { maxBuffer: 1024, timeout: 100 })).stdout;
+  const bytes: Buffer = (await execFileIsolated('/bin/echo', [], { encoding: 'buffer' })).stdout;
+  void [text, bytes];
 }
 
 function badCalls(): void {
@@ -68,6 +71,8 @@ function badCalls(): void {
   spawnIsolated('/bin/true', [1]);
   // @ts-expect-error kill signals are names or numbers
   spawnIsolated('/bin/true', [], { killSignal: 'SIGNOPE' });
+  // @ts-expect-error execFileIsolated collects the output itself: no stdio
+  void execFileIsolated('/bin/true', [], { stdio: 'inherit' });
   // @ts-expect-error pool kinds are 'user+net' or 'net'
   createNamespacePool({ kind: 'pid' });
   // @ts-expect-error unknown pool option
