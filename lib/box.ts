@@ -78,7 +78,11 @@ export class Box extends EventEmitter<BoxEvents> {
    */
   get exited(): Promise<ExitResult> {
     this.#exitedObserved = true;
-    return this.#exited;
+    // The caller's own promise: the internal one is always handled, so a
+    // failure the caller looked at but never handled surfaces as an
+    // unhandled rejection (the 'error' event is then not emitted for it).
+    this.#callerExited ??= this.#exited.then((result) => result);
+    return this.#callerExited;
   }
 
   #ledger: Ledger;
@@ -95,6 +99,7 @@ export class Box extends EventEmitter<BoxEvents> {
   #abortCleanup: (() => void) | undefined;
   #exited: Promise<ExitResult>;
   #exitedObserved = false;
+  #callerExited: Promise<ExitResult> | undefined;
   #cgroup: BoxCgroup | undefined;
   #oomWatch: OomWatcher | undefined;
   #finalStats: CgroupStats | null = null;

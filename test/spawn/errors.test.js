@@ -145,3 +145,27 @@ t.test('an unhandled spawn error throws when exited is not observed', async (t) 
   t.match(result.stderr, /spawn \/nonexistent ENOENT/);
   t.match(result.stderr, /Unhandled 'error' event/);
 });
+
+t.test('a failure whose exited was looked at but never handled is not lost', async (t) => {
+  const { spawnSync } = require('node:child_process');
+  const entry = JSON.stringify(require('node:path').join(__dirname, '..', '..'));
+  const unhandled = spawnSync(process.execPath, ['-e', `
+    const { spawnIsolated } = require(${entry});
+    const box = spawnIsolated('/nonexistent');
+    const seen = box.exited; // looked at, never handled
+  `], { encoding: 'utf8' });
+  t.not(unhandled.status, 0, 'node fails, as for any unhandled rejection');
+  t.match(unhandled.stderr, /ENOENT/, 'and prints the spawn error');
+  const handled = spawnSync(process.execPath, ['-e', `
+    const { spawnIsolated } = require(${entry});
+    spawnIsolated('/nonexistent').exited.catch((error) => console.log('handled', error.code));
+  `], { encoding: 'utf8' });
+  t.equal(handled.status, 0, handled.stderr);
+  t.equal(handled.stdout, 'handled ENOENT\n');
+  const listened = spawnSync(process.execPath, ['-e', `
+    const { spawnIsolated } = require(${entry});
+    spawnIsolated('/nonexistent').on('error', (error) => console.log('error event', error.code));
+  `], { encoding: 'utf8' });
+  t.equal(listened.status, 0, listened.stderr);
+  t.equal(listened.stdout, 'error event ENOENT\n');
+});
