@@ -19,10 +19,13 @@ int loopback_up();
 enum class TargetMode : int { kPlain = 0, kCreate = 1, kMustExist = 2 };
 int set_mount_propagation(unsigned long propagation);
 int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_is_dir, int* out_fd, int* part);
+// With `layer_fd_prefix`, the values of upperdir and workdir are staging
+// paths opened without following symlinks and handed over by fd.
 int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
-                     const char* target, TargetMode mode, int* part);
+                     const char* target, TargetMode mode, const char* layer_fd_prefix, int* part);
+// `no_symlinks`: the source is resolved with RESOLVE_NO_SYMLINKS (ELOOP for a link).
 int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t attrs, int root_fd, const char* target,
-               TargetMode mode, int* part);
+               TargetMode mode, bool no_symlinks, int* part);
 int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, bool recursive, int* part);
 int make_dir(const char* path, long mode, int* part);
 int pivot_into(const char* new_root, const char* put_old, int* part);
