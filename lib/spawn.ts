@@ -104,6 +104,8 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
   if (part !== undefined && part !== 'none') {
     failed.syscall = MOUNT_PART_SYSCALLS[part];
     if ((part === 'open source' || part === 'resolve source' || part === 'check owner') && step.source !== undefined) failed.path = step.source;
+    // The symlink and owner advice of a bind or upper step is for those parts only.
+    if (part !== 'resolve source' && part !== 'check owner') failed.kind = 'mount';
   }
   if (step.op === 'landlock') {
     const rule = (detail >> 8) - 1;
