@@ -19,9 +19,12 @@ export type ListenEntry =
   /** A TCP socket cordon binds: `host` default 127.0.0.1; `backlog` default 511. */
   | { readonly port: number; readonly host?: string; readonly name?: string; readonly backlog?: number }
   /**
-   * A Unix socket cordon makes at `path` (its directory too, if missing),
+   * A Unix socket cordon makes at `path` (its missing directories too, 0o750),
    * owned by `owner` (host ids; default: the box's root as the host sees
-   * it), mode `mode` (default 0o660); removed when the box ends.
+   * it), mode `mode` (default 0o660); removed when the box ends (the
+   * directories only if empty). `path` is resolved without following
+   * symlinks (ELOOP otherwise), and the socket is bound, chmod'ed and
+   * chown'ed through fds, so a link a tenant plants cannot aim it elsewhere.
    */
   | { readonly path: string; readonly mode?: number; readonly owner?: { readonly uid: number; readonly gid: number }; readonly name?: string; readonly backlog?: number };
 

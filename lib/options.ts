@@ -151,7 +151,8 @@ export interface SpawnIsolatedOptions {
    * Listening sockets for the payload, as fds 3, 4, ... with `LISTEN_FDS`,
    * `LISTEN_PID` (the payload's pid as it sees it) and `LISTEN_FDNAMES`
    * (systemd socket activation). cordon binds them as the caller, so a box
-   * with no network of its own serves the host through them.
+   * with no network of its own serves the host through them. A Unix socket
+   * path is resolved without following symlinks (see ListenEntry).
    */
   readonly listen?: readonly ListenEntry[];
   /**
