@@ -257,6 +257,40 @@ t.test('a listen socket in a directory cordon makes works and is cleaned up', as
   t.notOk(fs.existsSync(path.join(base, 'run')), 'the directories cordon made are gone');
 });
 
+t.test('a socket directory swapped for a link while the box runs: cleanup removes nothing elsewhere', async (t) => {
+  const base = scratch(t, 'cordon-listen-');
+  const tenant = path.join(base, 'tenant');
+  fs.mkdirSync(path.join(tenant, 'run'), { recursive: true, mode: 0o755 });
+  const elsewhere = path.join(base, 'elsewhere');
+  fs.mkdirSync(elsewhere, { mode: 0o755 });
+  fs.writeFileSync(path.join(elsewhere, 'app.sock'), 'not yours to remove\n');
+  const socketPath = path.join(tenant, 'run', 'app.sock');
+  const box = spawnIsolated('/bin/sleep', ['30'], { listen: [{ path: socketPath }], stdio: 'ignore' });
+  box.on('error', (error) => t.fail(error.message));
+  await new Promise((resolve) => box.once('spawn', resolve));
+  // The tenant, which can write its own directory, moves run away and
+  // plants a link in its place.
+  fs.renameSync(path.join(tenant, 'run'), path.join(tenant, 'run.old'));
+  fs.symlinkSync(elsewhere, path.join(tenant, 'run'));
+  box.kill();
+  await box.exited.catch(() => {});
+  t.equal(fs.readFileSync(path.join(elsewhere, 'app.sock'), 'utf8'), 'not yours to remove\n', 'the file behind the link stays');
+  t.notOk(fs.existsSync(path.join(tenant, 'run.old', 'app.sock')), 'the socket cordon made is removed where it is');
+});
+
+t.test('a link planted as the socket itself is not replaced', async (t) => {
+  const base = scratch(t, 'cordon-listen-');
+  const target = path.join(base, 'target');
+  fs.writeFileSync(target, 'kept\n');
+  const socketPath = path.join(base, 'app.sock');
+  fs.symlinkSync(target, socketPath);
+  const outcome = await attempt('/bin/true', [], { listen: [{ path: socketPath }] });
+  t.equal(outcome.error?.code, 'EEXIST', 'refused');
+  t.equal(outcome.error?.path, socketPath);
+  t.ok(fs.lstatSync(socketPath).isSymbolicLink(), 'the link stays');
+  t.equal(fs.readFileSync(target, 'utf8'), 'kept\n', 'its target too');
+});
+
 t.test('a listen socket path cordon cannot make fails the box with step, path and hint', async (t) => {
   const socketPath = '/proc/nonexistent/x.sock';
   const outcome = await attempt('/bin/true', [], { listen: [{ path: socketPath }] });
