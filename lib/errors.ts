@@ -190,7 +190,9 @@ const HINTS: HintRule[] = [
   {
     kind: 'upper',
     code: 'EPERM',
-    hint: () => 'upper/ and work/ must belong to the box\'s root; they were replaced after cordon checked them',
+    hint: () =>
+      "upper/ and work/ must belong to the box's root as the box sees it (uid 0 inside): cordon checked their host owner " +
+      'before the spawn, so they were replaced since, or the joined user namespace maps its root to another host uid',
   },
   {
     kind: 'proc',

@@ -6,9 +6,16 @@
 // assembled at /newroot (host paths are read through /oldroot), every
 // target is resolved beneath /newroot with RESOLVE_IN_ROOT, and a final
 // pivot_root(".", ".") into /newroot detaches the staging area and the host
-// tree behind it. Nothing is created on the host: the staging area,
-// ephemeral upper layers and file contents all live in tmpfs mounts of the
-// box's own namespace.
+// tree behind it. Nothing is created on the host but a persistent upper
+// layer's upper/ and work/ (prepareUpperLayer): the staging area, ephemeral
+// upper layers and file contents all live in tmpfs mounts of the box's own
+// namespace.
+//
+// Host paths a tenant may write below (bind sources, a persistent upper
+// layer) are resolved with RESOLVE_NO_SYMLINKS and used through the fd
+// resolved. Overlay layers are bound into the staging area under neutral
+// names (/layers/N, /upper) first, and upper/ and work/ handed to overlayfs
+// by fd, so the box's mountinfo names no host path.
 import * as path from 'node:path';
 
 import {
