@@ -179,7 +179,7 @@ const HINTS: HintRule[] = [
     hint: () =>
       'a component of the bind source is a symlink, and cordon does not follow symlinks in bind sources ' +
       '(a tenant that can write below it could point it anywhere): give the real path (fs.realpathSync), ' +
-      'or set followSymlinks: true on the mount if no tenant can write along the path',
+      'or set followSymlinks: true on the mount (CLI: --ro-bind-follow, --bind-follow) if no tenant can write along the path',
   },
   {
     kind: 'upper',

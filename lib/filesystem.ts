@@ -253,20 +253,35 @@ function mountStep(name: string, fstype: string, target: string, attrs: number, 
   };
 }
 
-/**
- * A bind of `source`. With `noSymlinks` the child resolves it with
- * RESOLVE_NO_SYMLINKS: for host paths a tenant may write below.
- */
-function bindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: number, shownSource?: string, noSymlinks = false): PlanStep {
+function bindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: number, shownSource?: string): PlanStep {
   return {
     op: 'bindMount',
     name,
     syscall: 'mount',
-    kind: noSymlinks ? 'bind' : 'mount',
+    kind: 'mount',
     path: target,
     source: shownSource ?? source,
     str: [source, undefined, target],
-    num: [attrs, recursive ? 1 : 0, mode, noSymlinks ? 1 : 0],
+    num: [attrs, recursive ? 1 : 0, mode],
+  };
+}
+
+/**
+ * A bind of the host path `source`: `'refuse'` resolves it with
+ * RESOLVE_NO_SYMLINKS (ELOOP for any link), for paths a tenant may write
+ * below; `'follow'` follows its links beneath the host's root (/oldroot,
+ * RESOLVE_IN_ROOT), so an absolute link means what it means on the host.
+ */
+function hostBindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: number, links: 'refuse' | 'follow'): PlanStep {
+  return {
+    op: 'bindMount',
+    name,
+    syscall: 'mount',
+    kind: links === 'refuse' ? 'bind' : 'mount',
+    path: target,
+    source,
+    str: links === 'refuse' ? [host(source), undefined, target] : [source, OLDROOT, target],
+    num: [attrs, recursive ? 1 : 0, mode, links === 'refuse' ? 1 : 2],
   };
 }
 
@@ -307,7 +322,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       steps.push(bindStep('bind host root read-only', OLDROOT, NEWROOT, MOUNT_ATTR_RDONLY | nosuidNodev, true, plain, '/'));
       break;
     case 'dir':
-      steps.push(bindStep('bind root directory', host(rootfs.dir), NEWROOT, (rootfs.writable ? 0 : MOUNT_ATTR_RDONLY) | nosuidNodev, true, plain, rootfs.dir));
+      steps.push(hostBindStep('bind root directory', rootfs.dir, NEWROOT, (rootfs.writable ? 0 : MOUNT_ATTR_RDONLY) | nosuidNodev, true, plain, 'follow'));
       break;
     case 'layers': {
       // Each layer is bound into the staging area under a neutral name
@@ -317,7 +332,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       const lowers = rootfs.layers.map((layer, i) => {
         const staged = `${LAYERS}/${i}`;
         steps.push({ op: 'makeDir', name: `make layer ${i} mount point`, syscall: 'mkdir', kind: 'mount', path: staged, str: [staged], num: [0o755] });
-        steps.push(bindStep(`bind layer ${i}`, host(layer), staged, MOUNT_ATTR_RDONLY, false, plain, layer));
+        steps.push(hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow'));
         return staged;
       });
       let upperDir: string;
@@ -333,7 +348,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         // The tenant's directory: bound without following symlinks, and its
         // upper/ and work/ handed to overlayfs by fd (see kMountFs).
         steps.push({ op: 'makeDir', name: 'make upper layer mount point', syscall: 'mkdir', kind: 'mount', path: UPPER_FS, str: [UPPER_FS], num: [0o755] });
-        const bind = bindStep('bind upper layer directory', host(rootfs.upper.dir), UPPER_FS, 0, false, plain, rootfs.upper.dir, true);
+        const bind = hostBindStep('bind upper layer directory', rootfs.upper.dir, UPPER_FS, 0, false, plain, 'refuse');
         bind.kind = 'upper';
         steps.push(bind);
         upperDir = `${UPPER_FS}/upper`;
@@ -377,7 +392,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     const label = `mounts[${i}] ${entry.type}`;
     switch (entry.type) {
       case 'bind': {
-        const step = bindStep(label, host(entry.source), entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.source, entry.followSymlinks !== true);
+        const step = hostBindStep(label, entry.source, entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.followSymlinks === true ? 'follow' : 'refuse');
         const prepared = context.preparedTrees?.get(i);
         if (prepared !== undefined) step.slot = prepared;
         steps.push(step);

@@ -98,10 +98,13 @@ enum class Op : uint32_t {
   // kernels whose overlayfs takes strings only).
   kMountFs = 22,
   // Child: open_tree(str[0], OPEN_TREE_CLONE, recursive if num[1] == 1), set
-  // MOUNT_ATTR_* num[0] on the whole copy, attach at str[2]. num[3] == 1:
-  // str[0] is resolved with openat2(RESOLVE_NO_SYMLINKS) first and the tree
-  // cloned from that fd. With fd slot `fd`, attach that tree instead (made
-  // by the parent: an idmapped mount).
+  // MOUNT_ATTR_* num[0] on the whole copy, attach at str[2]. num[3] says how
+  // str[0] is resolved first, the tree then cloned from that fd: 0 a plain
+  // path (cordon's own), 1 a host path with openat2(RESOLVE_NO_SYMLINKS)
+  // (ELOOP for any link), 2 a host path beneath the plain directory str[1]
+  // (the host's root) with RESOLVE_IN_ROOT, following its links as the host
+  // would. With fd slot `fd`, attach that tree instead (made by the parent:
+  // an idmapped mount).
   kBindMount = 23,
   // Child: mkdir(str[0], num[0]); an existing directory is fine.
   kMakeDir = 24,

@@ -254,7 +254,7 @@ int mount_filesystem(const char* fstype, const char* const* config, uint64_t att
 }
 
 int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t attrs, int root_fd, const char* target,
-               TargetMode mode, bool no_symlinks, int* part) {
+               TargetMode mode, SourceLinks links, const char* host_root, int* part) {
   const unsigned long clone_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
   long tree;
   if (prepared_tree >= 0) {
@@ -262,11 +262,25 @@ int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t a
     // CAP_SYS_ADMIN) with its attributes set; the child only attaches it.
     *part = int(MountPart::kOpenSource);
     tree = sys::sc(__NR_dup, prepared_tree);
-  } else if (no_symlinks) {
-    // A source a tenant may write below: resolved without following any
-    // link, then cloned from the very directory resolved.
+  } else if (links != SourceLinks::kPlain) {
+    // A host path. One a tenant may write below is resolved without
+    // following any link; one the caller trusts follows its links as the
+    // host would (beneath the host's root, so an absolute link means a host
+    // path, not one of the staging area). Either way the tree is cloned
+    // from the very directory resolved.
     *part = int(MountPart::kResolveSource);
-    long fd = open_no_symlinks(source, O_PATH);
+    long fd;
+    if (links == SourceLinks::kRefuse) {
+      fd = open_no_symlinks(source, O_PATH);
+    } else {
+      long root = sys::sc(__NR_openat, AT_FDCWD, host_root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+      if (root < 0) return as_errno(root);
+      struct open_how how = {};
+      how.flags = O_PATH | O_CLOEXEC;
+      how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+      fd = sys::sc(__NR_openat2, root, source, &how, sizeof how);
+      close_fd(root);
+    }
     if (fd < 0) return as_errno(fd);
     *part = int(MountPart::kOpenSource);
     tree = sys::sc(__NR_open_tree, fd, "", AT_EMPTY_PATH | clone_flags);

@@ -186,6 +186,17 @@ t.test('mountinfo of a layered box names no host path of its layers or upper', a
   t.match(overlay, /upperdir=/, 'it is the layered root');
 });
 
+t.test('template layers may be reached through a symlink, absolute or relative', async (t) => {
+  if (!requireOrSkip(t, busyboxUsable, 'needs a static busybox')) return;
+  const { base, system } = layered(t);
+  fs.symlinkSync(system, path.join(base, 'current'));
+  fs.symlinkSync('system', path.join(base, 'relative'));
+  for (const layer of [path.join(base, 'current'), path.join(base, 'relative')]) {
+    const result = await run('/bin/sh', ['-c', 'echo ok'], { rootfs: { layers: [layer], upper: 'tmpfs' }, env });
+    t.equal(result.stdout, 'ok\n', `${path.basename(layer)}: ${result.stderr}`);
+  }
+});
+
 t.test('a bind source with a symlinked component is refused; followSymlinks opts in', async (t) => {
   const base = scratch(t, 'cordon-bind-');
   const real = path.join(base, 'tenant', 'www');
@@ -201,6 +212,11 @@ t.test('a bind source with a symlinked component is refused; followSymlinks opts
   const followed = await run('/bin/cat', ['/mnt/index'], { mounts: [{ type: 'bind', source, target: '/mnt', followSymlinks: true }], env: { PATH: '/usr/bin:/bin' } });
   t.equal(followed.code, 0, followed.stderr);
   t.equal(followed.stdout, 'theirs\n', 'followSymlinks: true follows the link');
+
+  // An absolute link means the host path it names, not one of cordon's staging area.
+  fs.symlinkSync(path.join(base, 'tenant'), path.join(base, 'absolute'));
+  const absolute = await run('/bin/cat', ['/mnt/index'], { mounts: [{ type: 'bind', source: path.join(base, 'absolute', 'www', 'public'), target: '/mnt', followSymlinks: true }], env: { PATH: '/usr/bin:/bin' } });
+  t.equal(absolute.stdout, 'theirs\n', `an absolute link is followed as the host would: ${absolute.stderr}`);
 
   const resolved = await run('/bin/cat', ['/mnt/index'], { mounts: [{ type: 'bind', source: fs.realpathSync(source), target: '/mnt' }], env: { PATH: '/usr/bin:/bin' } });
   t.equal(resolved.stdout, 'theirs\n', 'the resolved path binds by default');
