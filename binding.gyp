@@ -45,6 +45,7 @@
             "native/probe.cc",
             "native/host/idmap.cc",
             "native/host/sockets.cc",
+            "native/host/paths.cc",
             "native/host/idmapped.cc",
             "native/host/netlink.cc",
             "native/host/bridge.cc",

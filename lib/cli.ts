@@ -68,6 +68,8 @@ Filesystem (mounts apply in command-line order, after any in --config):
   --upper-size BYTES      size limit of a tmpfs upper (default 64 MiB)
   --ro-bind SRC DST       bind a host path read-only
   --bind SRC DST          bind a host path read-write
+  --ro-bind-follow SRC DST, --bind-follow SRC DST  the same, following symlinks in SRC
+                          (binds refuse them otherwise; for paths no tenant writes, e.g. /lib)
   --idmap-bind SRC DST UID:GID  read-write, files of host UID:GID shown as the box's user (root only)
   --tmpfs DST             a fresh tmpfs
   --proc DST              another proc filesystem
@@ -453,7 +455,7 @@ function rootfsFromFlags(values: {
 // Mount flags keep their command-line order and some take two values
 // (--bind SRC DST), which parseArgs cannot express: take them out first.
 const MOUNT_FLAGS: Record<string, number> = {
-  '--ro-bind': 2, '--bind': 2, '--idmap-bind': 3, '--tmpfs': 1, '--proc': 1, '--symlink': 2, '--file': 2, '--remount-ro': 1, '--mask': 1,
+  '--ro-bind': 2, '--bind': 2, '--ro-bind-follow': 2, '--bind-follow': 2, '--idmap-bind': 3, '--tmpfs': 1, '--proc': 1, '--symlink': 2, '--file': 2, '--remount-ro': 1, '--mask': 1,
 };
 
 function takeMountFlags(flags: string[]): { mounts: MountEntry[]; rest: string[] } {
@@ -476,6 +478,12 @@ function takeMountFlags(flags: string[]): { mounts: MountEntry[]; rest: string[]
         break;
       case '--bind':
         mounts.push({ type: 'bind', source: a, target: b, readonly: false });
+        break;
+      case '--ro-bind-follow':
+        mounts.push({ type: 'bind', source: a, target: b, followSymlinks: true });
+        break;
+      case '--bind-follow':
+        mounts.push({ type: 'bind', source: a, target: b, readonly: false, followSymlinks: true });
         break;
       case '--idmap-bind': {
         const [uid, gid] = (args[2] ?? '').split(':').map(Number);

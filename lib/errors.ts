@@ -174,6 +174,27 @@ const HINTS: HintRule[] = [
     hint: () => 'the file is not a namespace of the expected type',
   },
   {
+    kind: 'bind',
+    code: 'ELOOP',
+    hint: () =>
+      'a component of the bind source is a symlink, and cordon does not follow symlinks in bind sources ' +
+      '(a tenant that can write below it could point it anywhere): give the real path (fs.realpathSync), ' +
+      'or set followSymlinks: true on the mount (CLI: --ro-bind-follow, --bind-follow) if no tenant can write along the path',
+  },
+  {
+    kind: 'upper',
+    code: 'ELOOP',
+    hint: () =>
+      'a component of rootfs.upper.dir, or its upper/ or work/, is a symlink: cordon never follows symlinks in a tenant\'s upper layer',
+  },
+  {
+    kind: 'upper',
+    code: 'EPERM',
+    hint: () =>
+      "upper/ and work/ must belong to the box's root as the box sees it (uid 0 inside): cordon checked their host owner " +
+      'before the spawn, so they were replaced since, or the joined user namespace maps its root to another host uid',
+  },
+  {
     kind: 'proc',
     code: 'EPERM',
     hint: () =>

@@ -6,10 +6,16 @@
 // assembled at /newroot (host paths are read through /oldroot), every
 // target is resolved beneath /newroot with RESOLVE_IN_ROOT, and a final
 // pivot_root(".", ".") into /newroot detaches the staging area and the host
-// tree behind it. Nothing is created on the host: the staging area,
-// ephemeral upper layers and file contents all live in tmpfs mounts of the
-// box's own namespace.
-import * as fs from 'node:fs';
+// tree behind it. Nothing is created on the host but a persistent upper
+// layer's upper/ and work/ (prepareUpperLayer): the staging area, ephemeral
+// upper layers and file contents all live in tmpfs mounts of the box's own
+// namespace.
+//
+// Host paths a tenant may write below (bind sources, a persistent upper
+// layer) are resolved with RESOLVE_NO_SYMLINKS and used through the fd
+// resolved. Overlay layers are bound into the staging area under neutral
+// names (/layers/N, /upper) first, and upper/ and work/ handed to overlayfs
+// by fd, so the box's mountinfo names no host path.
 import * as path from 'node:path';
 
 import {
@@ -23,6 +29,8 @@ import {
   isPlainObject,
   rejectUnknownKeys,
 } from './internal/checks';
+import { CordonError, errnoName } from './errors';
+import { native } from './internal/native';
 import { TargetMode } from './internal/plan-abi';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
 import type { PlanStep } from './plan';
@@ -46,6 +54,7 @@ const NEWROOT = '/newroot';
 const OLDROOT = '/oldroot';
 const FILES = '/files';
 const UPPER_FS = '/upper';
+const LAYERS = '/layers';
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
@@ -104,7 +113,7 @@ function isInside(child: string, parent: string): boolean {
 }
 
 const MOUNT_KEYS: Record<MountEntry['type'], readonly string[]> = {
-  bind: ['type', 'source', 'target', 'readonly', 'recursive', 'noexec', 'devices', 'idmap'],
+  bind: ['type', 'source', 'target', 'readonly', 'recursive', 'noexec', 'devices', 'idmap', 'followSymlinks'],
   tmpfs: ['type', 'target', 'size', 'mode', 'uid', 'gid', 'readonly'],
   proc: ['type', 'target', 'hidepid'],
   sysfs: ['type', 'target'],
@@ -139,6 +148,7 @@ export function validateMounts(value: unknown): MountEntry[] {
           recursive: checkOptionalBoolean(`${at}.recursive`, entry.recursive, true),
           noexec: checkOptionalBoolean(`${at}.noexec`, entry.noexec, false),
           devices: checkOptionalBoolean(`${at}.devices`, entry.devices, false),
+          followSymlinks: checkOptionalBoolean(`${at}.followSymlinks`, entry.followSymlinks, false),
         };
         if (entry.idmap !== undefined) {
           if (!isPlainObject(entry.idmap)) throw invalidType(`${at}.idmap`, 'an object { uid, gid }', entry.idmap);
@@ -181,20 +191,48 @@ export function validateMounts(value: unknown): MountEntry[] {
   });
 }
 
+// What host::prepare_upper() reports (native/host/paths.h).
+const UPPER_DIRS = ['', 'upper', 'work'];
+const UPPER_PART_SYSCALLS = ['', 'openat2', 'fstat', 'fstat', 'fchmod', 'mkdirat', 'fchown'];
+const UPPER_OWNER_PART = 3;
+
 /**
- * Makes the persistent upper layer's `upper/` and `work/` directories when
- * they are missing, owned by the box's root as the host sees it, so the box
- * can write its layer. They are the tenant's to keep: cordon never removes
- * them.
+ * Readies the persistent upper layer on the host, before the spawn: opens
+ * `dir` without following symlinks and closes it to all but its owner and
+ * the box's root; makes `upper/` (0755) and `work/` (0700) when missing,
+ * owned by the box's root as the host sees it, or checks that the ones
+ * there are. Every step works on an fd: no path is resolved twice. They
+ * are the tenant's to keep: cordon never removes them. Throws a CordonError
+ * (step 'prepare upper layer') for whatever is wrong.
  */
-export function prepareUpperLayer(rootfs: ResolvedRootfs, owner: { uid: number; gid: number } | undefined): void {
+export function prepareUpperLayer(rootfs: ResolvedRootfs, owner: { uid: number; gid: number }, callerUid: number): void {
   if (rootfs.kind !== 'layers' || rootfs.upper.kind !== 'dir') return;
-  for (const sub of ['upper', 'work']) {
-    const dir = path.join(rootfs.upper.dir, sub);
-    if (fs.existsSync(dir)) continue;
-    fs.mkdirSync(dir, { mode: 0o755 });
-    if (owner !== undefined) fs.chownSync(dir, owner.uid, owner.gid);
+  const dir = rootfs.upper.dir;
+  const result = native().prepareUpper(dir, owner.uid, owner.gid, callerUid);
+  if (result.error === 0) return;
+  const sub = UPPER_DIRS[result.dir] ?? '';
+  const where = sub === '' ? dir : path.join(dir, sub);
+  const code = errnoName(result.error);
+  const syscall = UPPER_PART_SYSCALLS[result.part] ?? 'openat2';
+  let hint: string | undefined;
+  if (code === 'ELOOP') {
+    hint = 'a component of the path is a symlink: cordon never follows symlinks in a tenant\'s upper layer; give rootfs.upper.dir as a real path (fs.realpathSync) and remove links named upper or work';
+  } else if (result.part === UPPER_OWNER_PART) {
+    hint = sub === ''
+      ? `rootfs.upper.dir must be owned by the box's root (host uid ${owner.uid}) or by the caller (uid ${callerUid})`
+      : `${sub}/ must be owned by the box's root (host uid ${owner.uid}, gid ${owner.gid}) or be made by cordon; it will not take over another owner's directory`;
+  } else if (code === 'ENOENT' && sub === '') {
+    hint = 'rootfs.upper.dir must exist: cordon makes only upper/ and work/ inside it';
+  } else if (code === 'EACCES' || code === 'EPERM') {
+    hint = 'the caller may not change this directory; make it owned by the caller or the box\'s root';
   }
+  throw new CordonError(code, `${syscall} ${code}: cannot prepare the upper layer ${where}${hint === undefined ? '' : ` (${hint})`}`, {
+    errno: -result.error,
+    syscall,
+    step: 'prepare upper layer',
+    path: where,
+    ...(hint === undefined ? {} : { hint }),
+  });
 }
 
 /** A host path as the child sees it after the first pivot. */
@@ -225,6 +263,25 @@ function bindStep(name: string, source: string, target: string, attrs: number, r
     source: shownSource ?? source,
     str: [source, undefined, target],
     num: [attrs, recursive ? 1 : 0, mode],
+  };
+}
+
+/**
+ * A bind of the host path `source`: `'refuse'` resolves it with
+ * RESOLVE_NO_SYMLINKS (ELOOP for any link), for paths a tenant may write
+ * below; `'follow'` follows its links beneath the host's root (/oldroot,
+ * RESOLVE_IN_ROOT), so an absolute link means what it means on the host.
+ */
+function hostBindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: number, links: 'refuse' | 'follow'): PlanStep {
+  return {
+    op: 'bindMount',
+    name,
+    syscall: 'mount',
+    kind: links === 'refuse' ? 'bind' : 'mount',
+    path: target,
+    source,
+    str: links === 'refuse' ? [host(source), undefined, target] : [source, OLDROOT, target],
+    num: [attrs, recursive ? 1 : 0, mode, links === 'refuse' ? 1 : 2],
   };
 }
 
@@ -265,9 +322,19 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       steps.push(bindStep('bind host root read-only', OLDROOT, NEWROOT, MOUNT_ATTR_RDONLY | nosuidNodev, true, plain, '/'));
       break;
     case 'dir':
-      steps.push(bindStep('bind root directory', host(rootfs.dir), NEWROOT, (rootfs.writable ? 0 : MOUNT_ATTR_RDONLY) | nosuidNodev, true, plain, rootfs.dir));
+      steps.push(hostBindStep('bind root directory', rootfs.dir, NEWROOT, (rootfs.writable ? 0 : MOUNT_ATTR_RDONLY) | nosuidNodev, true, plain, 'follow'));
       break;
     case 'layers': {
+      // Each layer is bound into the staging area under a neutral name
+      // first, so the overlay's options (the box's mountinfo) name no host
+      // path; the staging area is gone once the box enters its root.
+      steps.push({ op: 'makeDir', name: `make ${LAYERS}`, syscall: 'mkdir', kind: 'mount', path: LAYERS, str: [LAYERS], num: [0o755] });
+      const lowers = rootfs.layers.map((layer, i) => {
+        const staged = `${LAYERS}/${i}`;
+        steps.push({ op: 'makeDir', name: `make layer ${i} mount point`, syscall: 'mkdir', kind: 'mount', path: staged, str: [staged], num: [0o755] });
+        steps.push(hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow'));
+        return staged;
+      });
       let upperDir: string;
       let workDir: string;
       if (rootfs.upper.kind === 'tmpfs') {
@@ -278,13 +345,25 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         steps.push({ op: 'makeDir', name: 'make upper dir', syscall: 'mkdir', kind: 'mount', path: upperDir, str: [upperDir], num: [0o755] });
         steps.push({ op: 'makeDir', name: 'make work dir', syscall: 'mkdir', kind: 'mount', path: workDir, str: [workDir], num: [0o755] });
       } else {
-        upperDir = host(path.join(rootfs.upper.dir, 'upper'));
-        workDir = host(path.join(rootfs.upper.dir, 'work'));
+        // The tenant's directory: bound without following symlinks, and its
+        // upper/ and work/ handed to overlayfs by fd (see kMountFs).
+        steps.push({ op: 'makeDir', name: 'make upper layer mount point', syscall: 'mkdir', kind: 'mount', path: UPPER_FS, str: [UPPER_FS], num: [0o755] });
+        const bind = hostBindStep('bind upper layer directory', rootfs.upper.dir, UPPER_FS, 0, false, plain, 'refuse');
+        bind.kind = 'upper';
+        steps.push(bind);
+        upperDir = `${UPPER_FS}/upper`;
+        workDir = `${UPPER_FS}/work`;
       }
-      const config = ['lowerdir', rootfs.layers.map(host).join(':'), 'upperdir', upperDir, 'workdir', workDir];
+      const config = ['lowerdir', lowers.join(':'), 'upperdir', upperDir, 'workdir', workDir];
       if (context.inUserNamespace) config.push('userxattr', '');
       const step = mountStep('mount overlay root', 'overlay', NEWROOT, nosuidNodev, config, plain);
       step.path = rootfs.layers.join(':');
+      if (rootfs.upper.kind === 'dir') {
+        step.kind = 'upper';
+        step.source = rootfs.upper.dir;
+        step.str = [...(step.str ?? []), `${OLDROOT}/proc/self/fd/`];
+        step.num = [...(step.num ?? []), 1];
+      }
       steps.push(step);
       break;
     }
@@ -313,7 +392,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     const label = `mounts[${i}] ${entry.type}`;
     switch (entry.type) {
       case 'bind': {
-        const step = bindStep(label, host(entry.source), entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.source);
+        const step = hostBindStep(label, entry.source, entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.followSymlinks === true ? 'follow' : 'refuse');
         const prepared = context.preparedTrees?.get(i);
         if (prepared !== undefined) step.slot = prepared;
         steps.push(step);

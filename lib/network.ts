@@ -2,7 +2,6 @@
 // passed to the box as fds 3 and up, with systemd's socket-activation
 // variables, so a server in a box without a network of its own serves the
 // host. cordon binds as the caller: a root supervisor can hand out port 80.
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -20,9 +19,12 @@ export type ListenEntry =
   /** A TCP socket cordon binds: `host` default 127.0.0.1; `backlog` default 511. */
   | { readonly port: number; readonly host?: string; readonly name?: string; readonly backlog?: number }
   /**
-   * A Unix socket cordon makes at `path` (its directory too, if missing),
+   * A Unix socket cordon makes at `path` (its missing directories too, 0o750),
    * owned by `owner` (host ids; default: the box's root as the host sees
-   * it), mode `mode` (default 0o660); removed when the box ends.
+   * it), mode `mode` (default 0o660); removed when the box ends (the
+   * directories only if empty). `path` is resolved without following
+   * symlinks (ELOOP otherwise), and the socket is bound, chmod'ed and
+   * chown'ed through fds, so a link a tenant plants cannot aim it elsewhere.
    */
   | { readonly path: string; readonly mode?: number; readonly owner?: { readonly uid: number; readonly gid: number }; readonly name?: string; readonly backlog?: number };
 
@@ -135,18 +137,14 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
       }
       case 'unix': {
         const owner = entry.owner ?? boxOwner;
-        const dir = path.dirname(entry.path);
-        if (!fs.existsSync(dir)) {
-          // The tenant's socket directory: made here, removed with the box.
-          const first = mkdirs(dir);
-          for (const made of first) {
-            if (owner !== undefined) fs.chownSync(made, owner.uid, owner.gid);
-          }
-          if (first.length > 0) ledger.add(`listen[${i}] directory`, () => fs.rmSync(first[0]!, { recursive: true, force: true }));
-        }
-        const fd = native().listenUnix(entry.path, entry.mode, owner?.uid ?? -1, owner?.gid ?? -1, entry.backlog);
+        const made = openSocketDir(entry.path, i, owner, ledger);
+        const dirFd = made[made.length - 1]!;
+        const name = path.basename(entry.path);
+        const fd = native().listenUnixAt(dirFd, name, entry.mode, owner?.uid ?? -1, owner?.gid ?? -1, entry.backlog);
         if (fd < 0) throw socketError('bind', fd, entry.path, entry.path);
-        ledger.add(`listen[${i}] socket file`, () => fs.rmSync(entry.path, { force: true }));
+        // Removed through the directory's fd: a link planted in its path
+        // meanwhile cannot aim the unlink elsewhere.
+        ledger.add(`listen[${i}] socket file`, () => native().unlinkAt(dirFd, name, false));
         parentSide.push(`listen[${i}] fd`);
         fds.push(ledger.nativeFd(`listen[${i}] fd`, fd));
         sockets.push({ name: entry.name, fd: 3 + i, path: entry.path });
@@ -162,16 +160,34 @@ function describe(name: string, boxFd: number, fd: number): ListenSocket {
   return port > 0 ? { name, fd: boxFd, port } : { name, fd: boxFd };
 }
 
-/** Makes the missing directories of `dir` (mode 0o750); returns those it made, top first. */
-function mkdirs(dir: string): string[] {
-  const made: string[] = [];
-  let current = dir;
-  while (!fs.existsSync(current)) {
-    made.unshift(current);
-    current = path.dirname(current);
+/**
+ * Opens the directory of a Unix socket without following symlinks, making
+ * its missing directories (0o750, owned by `owner`) under the fd of the one
+ * before. Returns the fds of the chain: the last directory that existed,
+ * then each one made; the last is the socket's directory. The ledger closes
+ * them when the box ends, after removing (if empty) what cordon made.
+ */
+function openSocketDir(socketPath: string, i: number, owner: { uid: number; gid: number } | undefined, ledger: Ledger): number[] {
+  const dir = path.dirname(socketPath);
+  const result = native().openSocketDir(dir, 0o750, owner?.uid ?? -1, owner?.gid ?? -1);
+  if (result.error !== 0) {
+    const code = errnoName(result.error);
+    const hint = code === 'ELOOP'
+      ? 'a component of the socket\'s directory is a symlink: cordon never follows symlinks in a listen path (a tenant could point it anywhere); give the real path (e.g. /run, not /var/run)'
+      : `cordon makes the missing directories of ${dir} (mode 0o750, owned by the box's root); the first one that exists must be a directory the caller can write to`;
+    throw new CordonError(code, `openat2 ${code}: cannot open or make the directory of the listening socket ${socketPath} (${hint})`, {
+      errno: -result.error, syscall: 'openat2', step: `listen ${socketPath}`, path: socketPath, hint,
+    });
   }
-  for (const entry of made) fs.mkdirSync(entry, { mode: 0o750 });
-  return made;
+  const fds = result.fds;
+  const names = dir.split('/').filter((part) => part !== '').slice(-(fds.length - 1));
+  ledger.add(`listen[${i}] directory`, () => {
+    // Bottom up, each by name in its parent's fd; a directory the tenant
+    // put something in stays.
+    for (let k = fds.length - 1; k > 0; k--) native().unlinkAt(fds[k - 1]!, names[k - 1]!, true);
+    for (const fd of fds) native().closeFd(fd);
+  });
+  return fds;
 }
 
 /** The socket-activation variables; LISTEN_PID's digits are written in the child. */

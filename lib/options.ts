@@ -151,7 +151,8 @@ export interface SpawnIsolatedOptions {
    * Listening sockets for the payload, as fds 3, 4, ... with `LISTEN_FDS`,
    * `LISTEN_PID` (the payload's pid as it sees it) and `LISTEN_FDNAMES`
    * (systemd socket activation). cordon binds them as the caller, so a box
-   * with no network of its own serves the host through them.
+   * with no network of its own serves the host through them. A Unix socket
+   * path is resolved without following symlinks (see ListenEntry).
    */
   readonly listen?: readonly ListenEntry[];
   /**
@@ -200,6 +201,17 @@ export interface SpawnIsolatedOptions {
  *   (top-most first) under a writable upper layer, with overlayfs: `'tmpfs'`
  *   (ephemeral, at most `upperSize` bytes) or `{ dir }`, a persistent
  *   per-tenant directory whose `upper/` and `work/` cordon creates if missing.
+ *   A tenant writes below `dir`, so cordon resolves `dir`, `upper` and `work`
+ *   without following symlinks (a link anywhere in them fails the box with
+ *   ELOOP; give the real path, e.g. `fs.realpathSync`), refuses an `upper`
+ *   or `work` another user owns (EPERM: they must belong to the box's root,
+ *   as the host sees it, or be made by cordon), and closes `dir` to everyone
+ *   but its owner and the box's root (0700 when the box's root owns it, else
+ *   its group becomes the box root's and its mode 0710): `upper` is the box's
+ *   `/` (0755), so `dir` is what keeps the tenant's files private. `dir`
+ *   must exist and belong to the box's root or to the caller. Template
+ *   layers are the caller's and may be reached through symlinks. The box's
+ *   mountinfo names the layers by neutral staging names, never host paths.
  */
 export type RootfsOption =
   | 'host'
@@ -219,8 +231,19 @@ interface MountTarget {
 /** A host path (file or directory) seen at `target`. Read-only unless `readonly: false`. */
 export interface BindMount extends MountTarget {
   readonly type: 'bind';
-  /** Absolute host path. */
+  /**
+   * Absolute host path. Resolved without following symlinks: a symlink in
+   * any component fails the box with ELOOP (step `mounts[i] bind`), since a
+   * tenant that can write below the source could point it at another
+   * tenant's files. Give the real path, or set `followSymlinks`.
+   */
   readonly source: string;
+  /**
+   * Follow symlinks in `source` (e.g. `/lib` on a merged-/usr host). Only
+   * for a source no tenant can write to, or a link it can plant is followed
+   * too. Default false.
+   */
+  readonly followSymlinks?: boolean;
   /** Default true. */
   readonly readonly?: boolean;
   /** Also bind the mounts beneath `source`. Default true. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 
 import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
-import { CordonError, CordonOptionError, errnoName, stepError } from './errors';
+import { CordonError, CordonOptionError, errnoName, hintFor, stepError } from './errors';
 import { assertLinux, initBinaryPath, native } from './internal/native';
 import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
@@ -103,7 +103,9 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
   const part = FILESYSTEM_OPS.has(step.op) ? MountPart[detail as keyof typeof MountPart] : undefined;
   if (part !== undefined && part !== 'none') {
     failed.syscall = MOUNT_PART_SYSCALLS[part];
-    if (part === 'open source' && step.source !== undefined) failed.path = step.source;
+    if ((part === 'open source' || part === 'resolve source' || part === 'check owner') && step.source !== undefined) failed.path = step.source;
+    // The symlink and owner advice of a bind or upper step is for those parts only.
+    if (part !== 'resolve source' && part !== 'check owner') failed.kind = 'mount';
   }
   if (step.op === 'landlock') {
     const rule = (detail >> 8) - 1;
@@ -152,6 +154,8 @@ const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], st
   symlink: 'symlinkat',
   'open root': 'open',
   chdir: 'chdir',
+  'resolve source': 'openat2',
+  'check owner': 'statx',
 };
 
 // Idmapped binds need the host's CAP_SYS_ADMIN: the parent makes each
@@ -163,14 +167,16 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
     const box = boxIdsOnHost(options, caller);
     const result = native().idmappedTree(
       entry.source, entry.recursive !== false, bindAttributes(entry),
-      `${entry.idmap.uid} ${box.uid} 1\n`, `${entry.idmap.gid} ${box.gid} 1\n`,
+      `${entry.idmap.uid} ${box.uid} 1\n`, `${entry.idmap.gid} ${box.gid} 1\n`, entry.followSymlinks === true,
     );
     if (result.fd < 0) {
       const code = errnoName(result.fd);
-      const syscall = ['', 'clone', 'open_tree', 'mount_setattr'][result.part] ?? 'mount_setattr';
+      const syscall = ['', 'clone', 'open_tree', 'mount_setattr', 'openat2'][result.part] ?? 'mount_setattr';
+      const hint = code === 'ELOOP' && syscall === 'openat2' ? hintFor('bind', code, { privileged: true }) : undefined;
       throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped mount mounts[${i}] of ${entry.source}`, {
         errno: result.fd, syscall, step: `mounts[${i}] bind`, path: entry.source,
         ...(syscall === 'mount_setattr' && code === 'EINVAL' ? { hint: 'the filesystem may not support idmapped mounts (see probe().idmappedMounts)' } : {}),
+        ...(hint === undefined ? {} : { hint }),
       });
     }
     trees.set(i, ledger.nativeFd(`mounts[${i}] idmapped tree`, result.fd));
@@ -337,7 +343,7 @@ function prepare(
       runtime.bridge = leaseBridge(validated.bridge, ledger);
       box.network = runtime.bridge.info;
     }
-    prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
+    prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
     const plan = buildPlan(validated, runtime, caller);
     if (plan.landlock !== undefined) box._landlock(plan.landlock);

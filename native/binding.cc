@@ -16,6 +16,7 @@
 #include "host/bridge.h"
 #include "host/idmapped.h"
 #include "host/netns_pool.h"
+#include "host/paths.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
 #include "probe.h"
@@ -198,13 +199,54 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host::listen_tcp(address.c_str(), port, backlog));
 }
 
-Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
-  std::string path = info[0].As<Napi::String>().Utf8Value();
+// listenUnixAt(dirFd, name, mode, uid, gid, backlog): the fd or -errno.
+Napi::Value ListenUnixAt(const Napi::CallbackInfo& info) {
+  int dir_fd = info[0].As<Napi::Number>().Int32Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  int mode = info[2].As<Napi::Number>().Int32Value();
+  int uid = info[3].As<Napi::Number>().Int32Value();
+  int gid = info[4].As<Napi::Number>().Int32Value();
+  int backlog = info[5].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), host::listen_unix_at(dir_fd, name.c_str(), mode, uid, gid, backlog));
+}
+
+// openSocketDir(dir, mode, uid, gid): { error, fds } (see host/paths.h).
+Napi::Value OpenSocketDir(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
   int mode = info[1].As<Napi::Number>().Int32Value();
   int uid = info[2].As<Napi::Number>().Int32Value();
   int gid = info[3].As<Napi::Number>().Int32Value();
-  int backlog = info[4].As<Napi::Number>().Int32Value();
-  return Napi::Number::New(info.Env(), host::listen_unix(path.c_str(), mode, uid, gid, backlog));
+  int fds[64];
+  int count = 0;
+  int error = host::open_socket_dir(dir.c_str(), mode, uid, gid, fds, 64, &count);
+  Napi::Object result = Napi::Object::New(info.Env());
+  Napi::Array list = Napi::Array::New(info.Env(), size_t(count));
+  for (int i = 0; i < count; i++) list.Set(uint32_t(i), fds[i]);
+  result.Set("error", error);
+  result.Set("fds", list);
+  return result;
+}
+
+// unlinkAt(dirFd, name, directory): 0 or -errno.
+Napi::Value UnlinkAt(const Napi::CallbackInfo& info) {
+  int dir_fd = info[0].As<Napi::Number>().Int32Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  bool directory = info[2].As<Napi::Boolean>().Value();
+  return Napi::Number::New(info.Env(), host::unlink_at(dir_fd, name.c_str(), directory));
+}
+
+// prepareUpper(dir, boxUid, boxGid, callerUid): { error, dir, part } (see host/paths.h).
+Napi::Value PrepareUpper(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  int box_uid = info[1].As<Napi::Number>().Int32Value();
+  int box_gid = info[2].As<Napi::Number>().Int32Value();
+  int caller_uid = info[3].As<Napi::Number>().Int32Value();
+  host::UpperOutcome outcome = host::prepare_upper(dir.c_str(), box_uid, box_gid, caller_uid);
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("error", outcome.error);
+  result.Set("dir", outcome.dir);
+  result.Set("part", outcome.part);
+  return result;
 }
 
 // createBridge(name, address, prefix): 0 or a positive errno. `address` is IPv4 in host byte order.
@@ -284,8 +326,10 @@ Napi::Value IdmappedTree(const Napi::CallbackInfo& info) {
   double attrs = info[2].As<Napi::Number>().DoubleValue();
   std::string uid_map = info[3].As<Napi::String>().Utf8Value();
   std::string gid_map = info[4].As<Napi::String>().Utf8Value();
+  bool follow_symlinks = info[5].As<Napi::Boolean>().Value();
   int part = 0;
-  int fd = host::idmapped_tree(source.c_str(), recursive, (unsigned long long)attrs, uid_map.c_str(), gid_map.c_str(), &part);
+  int fd = host::idmapped_tree(source.c_str(), recursive, follow_symlinks, (unsigned long long)attrs, uid_map.c_str(),
+                               gid_map.c_str(), &part);
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("fd", fd);
   result.Set("part", part);
@@ -460,7 +504,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("spawnAsync", Napi::Function::New(env, SpawnAsync));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));
-  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix));
+  exports.Set("listenUnixAt", Napi::Function::New(env, ListenUnixAt));
+  exports.Set("openSocketDir", Napi::Function::New(env, OpenSocketDir));
+  exports.Set("unlinkAt", Napi::Function::New(env, UnlinkAt));
+  exports.Set("prepareUpper", Napi::Function::New(env, PrepareUpper));
   exports.Set("localPort", Napi::Function::New(env, LocalPort));
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));
   exports.Set("makeNamespaces", Napi::Function::New(env, MakeNamespaces));

@@ -14,7 +14,7 @@
 namespace cordon::abi {
 
 constexpr uint32_t kPlanMagic = 0x4e445243;  // "CRDN"
-constexpr uint32_t kPlanAbiVersion = 2;
+constexpr uint32_t kPlanAbiVersion = 3;
 constexpr uint32_t kMaxSteps = 4096;
 constexpr uint32_t kMaxFdSlots = 1024;
 constexpr uint32_t kMaxInstalledFds = 256;
@@ -91,11 +91,20 @@ enum class Op : uint32_t {
   //
   // Child: fsopen(str[0]); fsconfig each key/value pair of the list at str[1]
   // (num[1] strings; an empty value sets a flag); fsmount with MOUNT_ATTR_*
-  // num[0]; attach at str[2].
+  // num[0]; attach at str[2]. num[3] == 1 (an overlay with a persistent
+  // upper): the values of upperdir and workdir are plain paths opened with
+  // RESOLVE_NO_SYMLINKS, refused unless the child's own uid/gid owns them,
+  // and given by fd (FSCONFIG_SET_FD, or the string str[3] + fd number on
+  // kernels whose overlayfs takes strings only).
   kMountFs = 22,
   // Child: open_tree(str[0], OPEN_TREE_CLONE, recursive if num[1] == 1), set
-  // MOUNT_ATTR_* num[0] on the whole copy, attach at str[2]. With fd slot
-  // `fd`, attach that tree instead (made by the parent: an idmapped mount).
+  // MOUNT_ATTR_* num[0] on the whole copy, attach at str[2]. num[3] says how
+  // str[0] is resolved first, the tree then cloned from that fd: 0 a plain
+  // path (cordon's own), 1 a host path with openat2(RESOLVE_NO_SYMLINKS)
+  // (ELOOP for any link), 2 a host path beneath the plain directory str[1]
+  // (the host's root) with RESOLVE_IN_ROOT, following its links as the host
+  // would. With fd slot `fd`, attach that tree instead (made by the parent:
+  // an idmapped mount).
   kBindMount = 23,
   // Child: mkdir(str[0], num[0]); an existing directory is fine.
   kMakeDir = 24,
@@ -180,6 +189,8 @@ enum class MountPart : int32_t {
   kSymlink = 14,
   kOpenRoot = 15,
   kChdir = 16,
+  kResolveSource = 17,
+  kCheckOwner = 18,
 };
 
 // Flags in StepRecord::flags.

@@ -95,14 +95,17 @@ export interface NativeBinding {
   /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */
   listenTcp(host: string, port: number, backlog: number): number;
   /** A listening Unix socket at path with mode and owner (-1: unchanged): the fd, or -errno. */
-  listenUnix(path: string, mode: number, uid: number, gid: number, backlog: number): number;
+  listenUnixAt(dirFd: number, name: string, mode: number, uid: number, gid: number, backlog: number): number;
+  openSocketDir(dir: string, mode: number, uid: number, gid: number): { error: number; fds: number[] };
+  unlinkAt(dirFd: number, name: string, directory: boolean): number;
+  prepareUpper(dir: string, boxUid: number, boxGid: number, callerUid: number): { error: number; dir: number; part: number };
   /** The local port of a bound socket, or -errno. */
   localPort(fd: number): number;
   /**
    * A detached, idmapped copy of a host path (needs root): `fd` is the tree,
    * or -errno with `part` 1 (mapping namespace), 2 (open_tree), 3 (mount_setattr).
    */
-  idmappedTree(source: string, recursive: boolean, attrs: number, uidMap: string, gidMap: string): { fd: number; part: number };
+  idmappedTree(source: string, recursive: boolean, attrs: number, uidMap: string, gidMap: string, followSymlinks: boolean): { fd: number; part: number };
   /** A bridge with one IPv4 address (host byte order), up: 0 or a positive errno. */
   createBridge(name: string, address: number, prefix: number): number;
   /** Deletes a network link by name: 0 or a positive errno (ENODEV when gone). */

@@ -2,7 +2,7 @@
 // every number with what the compiled addon exports.
 
 export const PLAN_MAGIC = 0x4e445243; // "CRDN"
-export const PLAN_ABI_VERSION = 2;
+export const PLAN_ABI_VERSION = 3;
 export const MAX_STEPS = 4096;
 export const MAX_FD_SLOTS = 1024;
 export const MAX_INSTALLED_FDS = 256;
@@ -82,6 +82,8 @@ export const MountPart = {
   14: 'symlink',
   15: 'open root',
   16: 'chdir',
+  17: 'resolve source',
+  18: 'check owner',
 } as const;
 
 /** Target modes of filesystem steps (num[2]). */

@@ -54,10 +54,10 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
   switch (step.op) {
     case abi::Op::kMountFs:
       return mount_filesystem(step.str[0], step.list[1], uint64_t(step.num[0]), control->root_fd, step.str[2],
-                              target_mode(step.num[2]), detail);
+                              target_mode(step.num[2]), step.num[3] == 1 ? step.str[3] : nullptr, detail);
     case abi::Op::kBindMount:
       return bind_mount(step.str[0], step.fd, step.num[1] == 1, uint64_t(step.num[0]), control->root_fd, step.str[2],
-                        target_mode(step.num[2]), detail);
+                        target_mode(step.num[2]), static_cast<SourceLinks>(step.num[3]), step.str[1], detail);
     case abi::Op::kMakeDir:
       return make_dir(step.str[0], long(step.num[0]), detail);
     case abi::Op::kPivotRoot:

@@ -19,10 +19,16 @@ int loopback_up();
 enum class TargetMode : int { kPlain = 0, kCreate = 1, kMustExist = 2 };
 int set_mount_propagation(unsigned long propagation);
 int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_is_dir, int* out_fd, int* part);
+// With `layer_fd_prefix`, the values of upperdir and workdir are staging
+// paths opened without following symlinks and handed over by fd.
 int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
-                     const char* target, TargetMode mode, int* part);
+                     const char* target, TargetMode mode, const char* layer_fd_prefix, int* part);
+// How a bind source is resolved (kBindMount num[3]): a plain path of
+// cordon's own; a host path refusing any symlink (ELOOP); a host path
+// following its symlinks beneath `host_root`, as the host would.
+enum class SourceLinks : int { kPlain = 0, kRefuse = 1, kFollowInHostRoot = 2 };
 int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t attrs, int root_fd, const char* target,
-               TargetMode mode, int* part);
+               TargetMode mode, SourceLinks links, const char* host_root, int* part);
 int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, bool recursive, int* part);
 int make_dir(const char* path, long mode, int* part);
 int pivot_into(const char* new_root, const char* put_old, int* part);

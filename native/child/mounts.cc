@@ -39,6 +39,40 @@ long open_in_root(int root_fd, const char* path, unsigned long flags) {
   return sys::sc(__NR_openat2, root_fd, path, &how, sizeof how);
 }
 
+// A plain path opened with openat2 without following any symlink (or magic
+// link) in any of its components.
+long open_no_symlinks(const char* path, unsigned long flags) {
+  struct open_how how = {};
+  how.flags = flags | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  return sys::sc(__NR_openat2, AT_FDCWD, path, &how, sizeof how);
+}
+
+bool same(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    a++;
+    b++;
+  }
+  return *a == *b;
+}
+
+// Writes `prefix` then the decimal `number` into buf (size > prefix + 11).
+void format_fd_path(char* buf, unsigned long size, const char* prefix, long number) {
+  unsigned long len = 0;
+  while (prefix[len] != '\0' && len + 12 < size) {
+    buf[len] = prefix[len];
+    len++;
+  }
+  char digits[24];
+  int count = 0;
+  do {
+    digits[count++] = char('0' + number % 10);
+    number /= 10;
+  } while (number > 0);
+  while (count > 0) buf[len++] = digits[--count];
+  buf[len] = '\0';
+}
+
 // Copies `path` up to (not including) index `end` into `buf`.
 void copy_prefix(char* buf, const char* path, unsigned long end) {
   for (unsigned long i = 0; i < end; i++) buf[i] = path[i];
@@ -143,22 +177,66 @@ static int attach(long tree, int root_fd, const char* target, TargetMode mode, b
   return as_errno(r);
 }
 
+// An overlay's upperdir or workdir, given by fd: opened without following
+// symlinks and owned by the ids the child runs as (the box's root), or
+// refused. Passed with FSCONFIG_SET_FD (mountinfo then shows the path of
+// the fd, a staging name); on kernels whose overlayfs takes strings only,
+// as the magic link `fd_prefix`N, which names no host path either.
+static long set_layer_fd(long fs, const char* key, const char* path, const char* fd_prefix, int* part) {
+  *part = int(MountPart::kResolveSource);
+  long fd = open_no_symlinks(path, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return fd;
+  struct statx info = {};
+  long r = sys::sc(__NR_statx, fd, "", AT_EMPTY_PATH, STATX_UID | STATX_GID, &info);
+  if (r == 0 && (long(info.stx_uid) != sys::sc(__NR_getuid) || long(info.stx_gid) != sys::sc(__NR_getgid))) r = -EPERM;
+  if (r < 0) {
+    *part = int(MountPart::kCheckOwner);
+    close_fd(fd);
+    return r;
+  }
+  *part = int(MountPart::kFsConfig);
+  r = sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_FD, key, 0, fd);
+  if (r == -EINVAL) {
+    char through[64];
+    format_fd_path(through, sizeof through, fd_prefix, fd);
+    r = sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_STRING, key, through, 0);
+  }
+  // Kept open until the filesystem is made: the string form resolves it then.
+  if (r < 0) {
+    close_fd(fd);
+    return r;
+  }
+  return fd;
+}
+
 int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
-                     const char* target, TargetMode mode, int* part) {
+                     const char* target, TargetMode mode, const char* layer_fd_prefix, int* part) {
   *part = int(MountPart::kFsOpen);
   long fs = sys::sc(__NR_fsopen, fstype, FSOPEN_CLOEXEC);
   if (fs < 0) return as_errno(fs);
+  long layer_fds[2] = {-1, -1};
   for (int i = 0; config != nullptr && config[i] != nullptr && config[i + 1] != nullptr; i += 2) {
     const char* value = config[i + 1];
-    long r = value[0] == '\0' ? sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_FLAG, config[i], 0, 0)
-                              : sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_STRING, config[i], value, 0);
+    bool layer = layer_fd_prefix != nullptr && (same(config[i], "upperdir") || same(config[i], "workdir"));
+    long r;
+    if (layer) {
+      r = set_layer_fd(fs, config[i], value, layer_fd_prefix, part);
+      if (r >= 0) layer_fds[same(config[i], "upperdir") ? 0 : 1] = r;
+    } else {
+      r = value[0] == '\0' ? sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_FLAG, config[i], 0, 0)
+                           : sys::sc(__NR_fsconfig, fs, FSCONFIG_SET_STRING, config[i], value, 0);
+      if (r < 0) *part = int(MountPart::kFsConfig);
+    }
     if (r < 0) {
       close_fd(fs);
-      *part = int(MountPart::kFsConfig);
+      close_fd(layer_fds[0]);
+      close_fd(layer_fds[1]);
       return as_errno(r);
     }
   }
   long r = sys::sc(__NR_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0);
+  close_fd(layer_fds[0]);
+  close_fd(layer_fds[1]);
   if (r < 0) {
     close_fd(fs);
     *part = int(MountPart::kFsCreate);
@@ -176,13 +254,41 @@ int mount_filesystem(const char* fstype, const char* const* config, uint64_t att
 }
 
 int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t attrs, int root_fd, const char* target,
-               TargetMode mode, int* part) {
-  *part = int(MountPart::kOpenSource);
-  // An idmapped tree is prepared by the parent (it needs the host's
-  // CAP_SYS_ADMIN) with its attributes set; the child only attaches it.
-  long tree = prepared_tree >= 0 ? sys::sc(__NR_dup, prepared_tree)
-                                 : sys::sc(__NR_open_tree, AT_FDCWD, source,
-                                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+               TargetMode mode, SourceLinks links, const char* host_root, int* part) {
+  const unsigned long clone_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+  long tree;
+  if (prepared_tree >= 0) {
+    // An idmapped tree is prepared by the parent (it needs the host's
+    // CAP_SYS_ADMIN) with its attributes set; the child only attaches it.
+    *part = int(MountPart::kOpenSource);
+    tree = sys::sc(__NR_dup, prepared_tree);
+  } else if (links != SourceLinks::kPlain) {
+    // A host path. One a tenant may write below is resolved without
+    // following any link; one the caller trusts follows its links as the
+    // host would (beneath the host's root, so an absolute link means a host
+    // path, not one of the staging area). Either way the tree is cloned
+    // from the very directory resolved.
+    *part = int(MountPart::kResolveSource);
+    long fd;
+    if (links == SourceLinks::kRefuse) {
+      fd = open_no_symlinks(source, O_PATH);
+    } else {
+      long root = sys::sc(__NR_openat, AT_FDCWD, host_root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+      if (root < 0) return as_errno(root);
+      struct open_how how = {};
+      how.flags = O_PATH | O_CLOEXEC;
+      how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+      fd = sys::sc(__NR_openat2, root, source, &how, sizeof how);
+      close_fd(root);
+    }
+    if (fd < 0) return as_errno(fd);
+    *part = int(MountPart::kOpenSource);
+    tree = sys::sc(__NR_open_tree, fd, "", AT_EMPTY_PATH | clone_flags);
+    close_fd(fd);
+  } else {
+    *part = int(MountPart::kOpenSource);
+    tree = sys::sc(__NR_open_tree, AT_FDCWD, source, clone_flags);
+  }
   if (tree < 0) return as_errno(tree);
   if (prepared_tree >= 0) attrs = 0;
   struct statx info = {};

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,14 +71,30 @@ int mapping_namespace(const char* uid_map, const char* gid_map) {
 
 }  // namespace
 
-int idmapped_tree(const char* source, bool recursive, unsigned long long attrs, const char* uid_map,
-                  const char* gid_map, int* part) {
+int idmapped_tree(const char* source, bool recursive, bool follow_symlinks, unsigned long long attrs,
+                  const char* uid_map, const char* gid_map, int* part) {
+  long resolved = AT_FDCWD;
+  if (!follow_symlinks) {
+    *part = 4;
+    struct open_how how = {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    resolved = sys::sc(__NR_openat2, AT_FDCWD, source, &how, sizeof how);
+    if (resolved < 0) return int(resolved);
+  }
   *part = 1;
   int ns = mapping_namespace(uid_map, gid_map);
-  if (ns < 0) return ns;
+  if (ns < 0) {
+    if (resolved >= 0) close(int(resolved));
+    return ns;
+  }
   *part = 2;
-  long tree = sys::sc(__NR_open_tree, AT_FDCWD, source,
-                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  long tree = follow_symlinks
+                  ? sys::sc(__NR_open_tree, AT_FDCWD, source,
+                            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0))
+                  : sys::sc(__NR_open_tree, resolved, "",
+                            AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+  if (resolved >= 0) close(int(resolved));
   if (tree < 0) {
     close(ns);
     return int(tree);

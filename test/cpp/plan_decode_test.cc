@@ -700,8 +700,40 @@ static void test_enter_pid_namespace() {
   }
 }
 
+// Bind and overlay steps carry num[3]: 1 resolves host paths without
+// following symlinks (and, for kMountFs, hands upperdir/workdir over by fd
+// with the fallback prefix in str[3]).
+static void test_symlink_modes() {
+  const std::vector<int32_t> fds = {3};
+  auto plan = [](abi::Op op, int64_t mode, bool prefix, bool host_root = false) {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    Rec& r = b.step(op, Side::kChild);
+    r.str[0] = b.add(op == Op::kMountFs ? "overlay" : "/oldroot/srv");
+    r.str[2] = b.add("/newroot");
+    r.num[3] = mode;
+    if (prefix) r.str[3] = b.add("/oldroot/proc/self/fd/");
+    if (host_root) r.str[1] = b.add("/oldroot");
+    b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"});
+    return b;
+  };
+  expect_accept("bind without following symlinks", plan(Op::kBindMount, 1, false), fds);
+  expect_accept("bind following symlinks", plan(Op::kBindMount, 0, false), fds);
+  expect_accept("overlay with layer fds", plan(Op::kMountFs, 1, true), fds);
+  expect_accept("bind following symlinks beneath the host root", plan(Op::kBindMount, 2, false, true), fds);
+  expect_reject("bind following symlinks without a host root", plan(Op::kBindMount, 2, false), fds, "missing string");
+  expect_reject("bind with a bad symlink mode", plan(Op::kBindMount, 3, false, true), fds, "bad symlink mode");
+  expect_reject("bind with a negative symlink mode", plan(Op::kBindMount, -1, false, true), fds, "bad symlink mode");
+  expect_reject("overlay with symlink mode 2", plan(Op::kMountFs, 2, true), fds, "bad symlink mode");
+  expect_reject("overlay with a bad symlink mode", plan(Op::kMountFs, -1, true), fds, "bad symlink mode");
+  expect_reject("overlay with layer fds but no prefix", plan(Op::kMountFs, 1, false), fds, "missing string");
+}
+
 int main() {
   test_minimal_valid();
+  test_symlink_modes();
   test_enter_pid_namespace();
   test_valid_variants();
   test_header_rejections();

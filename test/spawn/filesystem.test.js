@@ -255,7 +255,7 @@ t.test('mount errors name the step and the path', async (t) => {
   t.equal(missing.error.code, 'ENOENT');
   t.equal(missing.error.step, 'mounts[0] bind');
   t.equal(missing.error.path, '/nonexistent-source', 'the source is named');
-  t.equal(missing.error.syscall, 'open_tree');
+  t.equal(missing.error.syscall, 'openat2', 'the source is resolved without following symlinks');
 
   const readOnly = await spawnError('/bin/true', [], { mounts: [{ type: 'tmpfs', target: '/no-such-dir-in-host-root' }] });
   t.equal(readOnly.error.code, 'EROFS', 'a missing target in the read-only root cannot be created');
@@ -273,6 +273,7 @@ t.test('mount errors name the step and the path', async (t) => {
   t.equal(maskMissing.error.syscall, 'openat2');
 
   const badLayer = await spawnError('/bin/true', [], { rootfs: { layers: ['/nonexistent-layer'], upper: 'tmpfs' } });
-  t.equal(badLayer.error.step, 'mount overlay root');
+  t.equal(badLayer.error.step, 'bind layer 0', 'each layer is bound into the staging area first');
+  t.equal(badLayer.error.path, '/nonexistent-layer');
   t.equal(badLayer.error.code, 'ENOENT');
 });

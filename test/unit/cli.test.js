@@ -80,6 +80,17 @@ t.test('run: filesystem flags, in order', async (t) => {
   ]);
   t.equal(result.status, 0, result.stderr);
   t.same(result.stdout.trim().split('\n'), ['bound', '10.0.0.1 h', 'bound', '0', 'ro']);
+
+  // Bind sources are resolved without following symlinks unless asked.
+  fs.symlinkSync(dir, path.join(dir, 'link'));
+  const refused = cordon(['run', '--ro-bind', path.join(dir, 'link'), '/mnt', '--', '/bin/true']);
+  t.not(refused.status, 0);
+  t.match(refused.stderr, /ELOOP.*--ro-bind-follow/s, 'a symlinked source is refused, the hint names the flag');
+  fs.mkdirSync(path.join(dir, 'w'));
+  fs.chmodSync(path.join(dir, 'w'), 0o777);
+  const followed = cordon(['run', '--ro-bind-follow', path.join(dir, 'link'), '/mnt', '--bind-follow', path.join(dir, 'link', 'w'), '/srv', '--', '/bin/sh', '-c', 'cat /mnt/f; touch /srv/w && echo rw']);
+  t.equal(followed.status, 0, followed.stderr);
+  t.same(followed.stdout.trim().split('\n'), ['bound', 'rw'], '--ro-bind-follow follows it; --bind-follow is writable');
 });
 
 t.test('run: --layer and --upper', async (t) => {

@@ -99,6 +99,7 @@ const classes = [
   ['mount key unknown', ['/bin/true', [], { mounts: [{ type: 'bind', source: '/a', target: '/b', ro: true }] }], 'ERR_CORDON_UNKNOWN_OPTION', 'mounts[0].ro'],
   ['relative mount target', ['/bin/true', [], { mounts: [{ type: 'tmpfs', target: 'tmp' }] }], 'ERR_INVALID_ARG_VALUE', 'mounts[0].target'],
   ['relative bind source', ['/bin/true', [], { mounts: [{ type: 'bind', source: 'src', target: '/b' }] }], 'ERR_INVALID_ARG_VALUE', 'mounts[0].source'],
+  ['followSymlinks not a boolean', ['/bin/true', [], { mounts: [{ type: 'bind', source: '/a', target: '/b', followSymlinks: 'yes' }] }], 'ERR_INVALID_ARG_TYPE', 'mounts[0].followSymlinks'],
   ['NUL in a target', ['/bin/true', [], { mounts: [{ type: 'tmpfs', target: '/x\0' }] }], 'ERR_INVALID_ARG_VALUE', 'mounts[0].target'],
   ['mount over the root', ['/bin/true', [], { mounts: [{ type: 'tmpfs', target: '/' }] }], 'ERR_INVALID_ARG_VALUE', 'mounts[0].target'],
   ['tmpfs mode out of range', ['/bin/true', [], { mounts: [{ type: 'tmpfs', target: '/t', mode: 0o10000 }] }], 'ERR_INVALID_ARG_VALUE', 'mounts[0].mode'],
