@@ -11,6 +11,8 @@
 //                           `inotify-exhaust HOLDING <n> <errno>` and holds
 //                           them until stdin reaches EOF
 //   escape inotify-one      `inotify-one OK` or `inotify-one FAILED <errno>`
+//   escape pty-run CMD…     (harness helper, on the host) runs CMD on a new
+//                           pseudo-terminal it controls, copying the output
 //   escape write PATH TEXT  (harness helper) writes a file as the box's root
 //   escape remove-tree DIR… (harness helper) removes what the box's ids own
 //
@@ -1540,6 +1542,38 @@ static void remove_tree(int parent, const char* name) {
   }
 }
 
+// Runs argv on a new pseudo-terminal that is its controlling terminal and
+// copies what the terminal shows to stdout: the caller's terminal, for the
+// TIOCSTI attack from a box started with stdio 'inherit'.
+static int pty_run(char** argv) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+    fprintf(stderr, "escape pty-run: no pseudo-terminal: %s\n", strerror(errno));
+    return 125;
+  }
+  const char* name = ptsname(master);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    int slave = open(name, O_RDWR);
+    if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) != 0) _exit(125);
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (slave > 2) close(slave);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  char buf[4096];
+  ssize_t n;
+  // EIO once every holder of the terminal's other side has closed it.
+  while ((n = read(master, buf, sizeof buf)) > 0)
+    if (write(1, buf, (size_t)n) < 0) break;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   // Leading KEY=VALUE arguments set inputs (for a box spawned without env).
@@ -1565,6 +1599,7 @@ int main(int argc, char** argv) {
       printf("inotify-one FAILED %s\n", errname(errno));
     return fd >= 0 ? 0 : 1;
   }
+  if (strcmp(command, "pty-run") == 0 && argc > 2) return pty_run(argv + 2);
   if (strcmp(command, "write") == 0 && argc == 4) return write_file(argv[2], argv[3]);
   if (strcmp(command, "remove-tree") == 0) {
     for (int i = 2; i < argc; i++) remove_tree(AT_FDCWD, argv[i]);

@@ -559,6 +559,30 @@ t.test('inotify instances exhausted in one box: a second box and the supervisor 
   t.match(supervisor.stdout, /inotify-one OK/, `inotify-exhaust: the supervisor gets an inotify instance (${supervisor.stdout.trim()})`, { todo: UCOUNTS });
 });
 
+t.test("TIOCSTI into the caller's terminal from a box with stdio 'inherit'", async (t) => {
+  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+  // The supervisor runs on a pseudo-terminal it controls (escape pty-run)
+  // and hands it to the box as fds 0-2: what a CLI does with stdio 'inherit'.
+  const script = `
+    const { spawnIsolated } = require(process.env.CORDON);
+    const box = spawnIsolated(${JSON.stringify(BOX_BIN)}, ['tiocsti'], {
+      mounts: [{ type: 'bind', source: ${JSON.stringify(binDir)}, target: ${JSON.stringify(BOX_DIR)} }],
+      stdio: 'inherit',
+    });
+    box.exited.then(() => process.exit(0), (error) => { console.log('spawn failed: ' + error.message); process.exit(1); });
+  `;
+  const env = { ...process.env, CORDON: path.join(__dirname, '..', '..') };
+  const inBox = spawnSync(bin, ['pty-run', process.execPath, '-e', script], { env, encoding: 'utf8', timeout: 60_000 });
+  const onHost = spawnSync(bin, ['pty-run', bin, 'tiocsti'], { encoding: 'utf8', timeout: 60_000 });
+  // An input pushed on the host's side is echoed before the line: "#tiocsti ESCAPED".
+  const hostLine = verdicts(onHost.stdout.replace(/\r/g, '').replace(/^#+/gm, '')).get('tiocsti');
+  t.comment(`control, the same attack on the host's side of the terminal: ${hostLine?.status} ${hostLine?.detail}`);
+  const line = verdicts(inBox.stdout.replace(/\r/g, '')).get('tiocsti');
+  t.equal(inBox.status, 0, 'the box ran on the terminal', { output: inBox.stdout + inBox.stderr });
+  t.notMatch(line?.detail ?? '', /fd 0: ENOTTY/, "the box's fd 0 is the caller's terminal", { output: inBox.stdout + inBox.stderr });
+  t.equal(line?.status, 'BLOCKED', `tiocsti-terminal: ${line ? `${line.status} ${line.detail}` : 'no verdict'}`, { output: inBox.stdout + inBox.stderr });
+});
+
 t.test('Object.prototype pollution does not loosen a box spawned with {}', async (t) => {
   if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
   const source = `
