@@ -247,7 +247,7 @@ static void ptrace_inject(pid_t pid, int seize) {
   struct iovec iov = {&regs, sizeof regs};
   if (ptrace(PTRACE_GETREGSET, pid, (void*)1 /* NT_PRSTATUS */, &iov) == 0) pc = regs.rip;
 #elif defined(__aarch64__)
-  struct user_pt_regs regs;
+  struct user_regs_struct regs;
   struct iovec iov = {&regs, sizeof regs};
   if (ptrace(PTRACE_GETREGSET, pid, (void*)1 /* NT_PRSTATUS */, &iov) == 0) pc = regs.pc;
 #endif
