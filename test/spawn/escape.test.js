@@ -585,37 +585,61 @@ t.test("TIOCSTI into the caller's terminal from a box with stdio 'inherit'", asy
 
 t.test('Object.prototype pollution does not loosen a box spawned with {}', async (t) => {
   if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+  // The payload is first run from a copy outside the host's /tmp, which a
+  // box spawned with {} may see; if the default view hides it (ENOENT), it
+  // is run again through the usual bind, still under the polluted prototype.
+  // A spawn that refuses to run under a polluted prototype (a
+  // CordonOptionError from {}) is safe too.
   const source = `
     const { spawnIsolated } = require(process.env.CORDON);
     Object.prototype.namespaces = { user: 'host', pid: 'host', net: 'host', mount: 'host', ipc: 'host', uts: 'host', cgroup: 'host' };
     Object.prototype.allowHostCredentials = true;
     Object.prototype.net = 'host';
-    const report = (value) => { for (const key of ['namespaces', 'allowHostCredentials', 'net']) delete Object.prototype[key]; console.log(JSON.stringify(value)); };
-    let box;
-    try {
-      box = spawnIsolated(process.env.ESCAPE_BIN, ['ESCAPE_HOST_NS=' + process.env.ESCAPE_HOST_NS, 'namespaces', 'host-root'], {});
-    } catch (error) {
-      report({ thrown: String(error && error.stack || error) });
-      process.exit(0);
+    const args = ['ESCAPE_HOST_NS=' + process.env.ESCAPE_HOST_NS, 'namespaces', 'host-root'];
+    function attempt(file, options) {
+      let box;
+      try {
+        box = spawnIsolated(file, args, options);
+      } catch (error) {
+        return Promise.resolve({ thrown: String(error && error.stack || error), optionError: error instanceof TypeError && typeof error.code === 'string' });
+      }
+      box.on('error', () => {});
+      const out = [];
+      box.stdout?.on('data', (d) => out.push(d));
+      return box.exited.then(
+        (r) => ({ code: r.code, signal: r.signal, stdout: Buffer.concat(out).toString() }),
+        (error) => ({ error: String(error && error.message || error), code: error && error.code }),
+      );
     }
-    box.on('error', () => {});
-    const out = [];
-    box.stdout.on('data', (d) => out.push(d));
-    box.exited.then(
-      (r) => report({ code: r.code, signal: r.signal, stdout: Buffer.concat(out).toString() }),
-      (error) => report({ error: String(error && error.stack || error) }),
-    );
+    (async () => {
+      const attempts = [await attempt(process.env.ESCAPE_BIN, {})];
+      if (attempts[0].code === 'ENOENT') {
+        attempts.push(await attempt(process.env.ESCAPE_BOX_BIN, { mounts: [{ type: 'bind', source: process.env.ESCAPE_BIN_DIR, target: process.env.ESCAPE_BOX_DIR }] }));
+      }
+      for (const key of ['namespaces', 'allowHostCredentials', 'net']) delete Object.prototype[key];
+      console.log(JSON.stringify(attempts));
+    })();
   `;
-  const { done } = runNode(source, { env: { ESCAPE_BIN: visibleBin, ESCAPE_HOST_NS: hostNamespaces() } });
+  const { done } = runNode(source, {
+    env: { ESCAPE_BIN: visibleBin, ESCAPE_BOX_BIN: BOX_BIN, ESCAPE_BIN_DIR: binDir, ESCAPE_BOX_DIR: BOX_DIR, ESCAPE_HOST_NS: hostNamespaces() },
+  });
   const child = await done;
-  let report;
+  let attempts;
   try {
-    report = JSON.parse(child.stdout.trim().split('\n').pop());
+    attempts = JSON.parse(child.stdout.trim().split('\n').pop());
   } catch {
-    report = { error: `no report: ${child.stdout} ${child.stderr}` };
+    attempts = [{ error: `no report: ${child.stdout} ${child.stderr}` }];
   }
-  const lines = verdicts(report.stdout ?? '');
-  const output = JSON.stringify(report, null, 2);
-  t.equal(lines.get('namespaces')?.status, 'BLOCKED', `prototype-pollution: the box has new namespaces (${lines.get('namespaces')?.detail ?? report.thrown ?? report.error})`, { todo: OPTIONS_HYGIENE, output });
-  t.equal(lines.get('host-root')?.status, 'BLOCKED', `prototype-pollution: the box is not host root (${lines.get('host-root')?.detail ?? report.thrown ?? report.error})`, { todo: OPTIONS_HYGIENE, output });
+  const last = attempts.at(-1);
+  const output = JSON.stringify(attempts, null, 2);
+  const refused = attempts[0].optionError === true;
+  const lines = verdicts(last.stdout ?? '');
+  for (const [name, what] of [['namespaces', 'has new namespaces'], ['host-root', 'is not host root']]) {
+    const line = lines.get(name);
+    t.ok(
+      refused || line?.status === 'BLOCKED',
+      `prototype-pollution: the box ${what} (${refused ? `refused: ${attempts[0].thrown.split('\n')[0]}` : line ? `${line.status} ${line.detail}` : last.thrown ?? last.error})`,
+      { todo: OPTIONS_HYGIENE, output },
+    );
+  }
 });
