@@ -14,7 +14,6 @@
 //   escape pty-run CMD…     (harness helper, on the host) runs CMD on a new
 //                           pseudo-terminal it controls, copying the output
 //   escape write PATH TEXT  (harness helper) writes a file as the box's root
-//   escape remove-tree DIR… (harness helper) removes what the box's ids own
 //
 // Each attack runs in a forked process with an alarm, so a hang or a crash
 // cannot stop the others, and prints exactly one line:
@@ -1508,9 +1507,8 @@ static void inotify_exhaust(void) {
   }
 }
 
-// Helpers for the harness, not attacks: a file written as the box's root
-// (the other tenant's data), and removing a tree the box's ids own (what an
-// unprivileged caller cannot remove on the host: overlay's mode-0 work dirs).
+// A helper for the harness, not an attack: a file written as the box's
+// root (another tenant's data).
 static int write_file(const char* path, const char* content) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || write(fd, content, strlen(content)) < 0) {
@@ -1519,27 +1517,6 @@ static int write_file(const char* path, const char* content) {
   }
   close(fd);
   return 0;
-}
-
-static void remove_tree(int parent, const char* name) {
-  struct stat st;
-  if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    if (st.st_uid == geteuid()) fchmodat(parent, name, 0700, 0);
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR* dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (dir != NULL) {
-      struct dirent* entry;
-      while ((entry = readdir(dir)) != NULL) {
-        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-        remove_tree(dirfd(dir), entry->d_name);
-      }
-      closedir(dir);
-    }
-    unlinkat(parent, name, AT_REMOVEDIR);
-  } else {
-    unlinkat(parent, name, 0);
-  }
 }
 
 // Runs argv on a new pseudo-terminal that is its controlling terminal and
@@ -1601,10 +1578,6 @@ int main(int argc, char** argv) {
   }
   if (strcmp(command, "pty-run") == 0 && argc > 2) return pty_run(argv + 2);
   if (strcmp(command, "write") == 0 && argc == 4) return write_file(argv[2], argv[3]);
-  if (strcmp(command, "remove-tree") == 0) {
-    for (int i = 2; i < argc; i++) remove_tree(AT_FDCWD, argv[i]);
-    return 0;
-  }
   if (strcmp(command, "list") == 0) {
     for (unsigned i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
       printf("%s%s%s\n", attacks[i].name, attacks[i].needs ? " " : "", attacks[i].needs ? attacks[i].needs : "");

@@ -111,27 +111,10 @@ t.teardown(async () => {
   process.env.HOME = savedHome;
   sleeper.kill('SIGKILL');
   for (const server of servers) server.close();
-  if (!isRoot && built && HOSTING_PROBLEM === '') await removeRangeOwned();
   for (const dir of [base, visible, ...listenerDirs]) removeTree(dir);
 });
 
-// What the boxes of the range made (overlay's mode-0 work dirs, mount
-// points, copied-up files) belongs to subordinate ids an unprivileged caller
-// cannot remove: a box with the same range removes it first.
-async function removeRangeOwned() {
-  const run = await runBox(BOX_BIN, ['remove-tree', '/tmp/.cleanup/tenants', '/tmp/.cleanup/elsewhere'], {
-    uidMap: [{ inside: 0, outside: rangeStart.uid, count: RANGE_COUNT }],
-    gidMap: [{ inside: 0, outside: rangeStart.gid, count: RANGE_COUNT }],
-    mounts: [
-      { type: 'bind', source: binDir, target: BOX_DIR },
-      { type: 'bind', source: base, target: '/tmp/.cleanup', readonly: false },
-    ],
-  });
-  if (run.error !== undefined || run.result?.code !== 0) t.comment(`cleanup box: ${transcript(run)}`);
-}
-
-// Best effort: an overlay work dir the box made may belong to an id the
-// caller cannot remove as an unprivileged user.
+// Best effort, so one leftover cannot hide the other removals.
 function removeTree(dir) {
   try {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -348,6 +331,10 @@ function assertHostSide(t, label, run) {
 
 // ---------------------------------------------------------------- the hosting configuration
 
+// 65,536 ids. Root maps the range from 0. An unprivileged caller maps its
+// own id as the box's root and 65,535 ids of its /etc/subuid range (through
+// newuidmap) after it: the persistent tenant layer must belong to the box's
+// root, and an unprivileged caller cannot give files to its subordinate ids.
 const RANGE_COUNT = 65536;
 const subuid = subordinateRanges('/etc/subuid')[0];
 const subgid = subordinateRanges('/etc/subgid')[0];
@@ -355,10 +342,18 @@ const HOSTING_PROBLEM = isRoot
   ? ''
   : !fs.existsSync('/usr/bin/newuidmap')
     ? 'needs newuidmap (Debian: uidmap) to map a range unprivileged'
-    : subuid === undefined || subgid === undefined || subuid.count < RANGE_COUNT || subgid.count < RANGE_COUNT
-      ? `needs 65,536-id ranges for this user in /etc/subuid and /etc/subgid (.ci/run adds nobody:300000:65536)`
+    : subuid === undefined || subgid === undefined || subuid.count < RANGE_COUNT - 1 || subgid.count < RANGE_COUNT - 1
+      ? 'needs 65,535-id ranges for this user in /etc/subuid and /etc/subgid (.ci/run adds nobody:300000:65536)'
       : '';
-const rangeStart = isRoot ? { uid: 1000000, gid: 1000000 } : { uid: subuid?.start, gid: subgid?.start };
+const idMaps = isRoot
+  ? {
+    uidMap: [{ inside: 0, outside: 1000000, count: RANGE_COUNT }],
+    gidMap: [{ inside: 0, outside: 1000000, count: RANGE_COUNT }],
+  }
+  : {
+    uidMap: [{ inside: 0, outside: process.geteuid(), count: 1 }, { inside: 1, outside: subuid?.start, count: RANGE_COUNT - 1 }],
+    gidMap: [{ inside: 0, outside: process.getegid(), count: 1 }, { inside: 1, outside: subgid?.start, count: RANGE_COUNT - 1 }],
+  };
 
 // A cgroup needs root here or a delegated subtree (see test/spawn/cgroup.test.js).
 const cgroupReport = probe().cgroup;
@@ -375,20 +370,10 @@ fs.chmodSync(templates, 0o755);
 const tenants = path.join(base, 'tenants');
 fs.mkdirSync(tenants, { mode: 0o755 });
 
-/**
- * A tenant directory. Root lets cordon make `upper/` and `work/` (owned by
- * the range's first id); an unprivileged caller cannot chown to its
- * subordinate ids, so it makes them itself, writable by the box's root.
- */
-function tenantDir(name, { prepare = true } = {}) {
+/** A tenant directory; cordon makes its `upper/` and `work/`. */
+function tenantDir(name) {
   const dir = path.join(tenants, name);
   fs.mkdirSync(dir, { mode: 0o755 });
-  if (prepare && !isRoot) {
-    for (const sub of ['upper', 'work']) {
-      fs.mkdirSync(path.join(dir, sub));
-      fs.chmodSync(path.join(dir, sub), 0o777);
-    }
-  }
   return dir;
 }
 
@@ -412,8 +397,7 @@ function tree(dir, prefix = '') {
 function hostingOptions(tenant, env, extra = {}) {
   return {
     rootfs: { layers: [site, system], upper: { dir: tenant } },
-    uidMap: [{ inside: 0, outside: rangeStart.uid, count: RANGE_COUNT }],
-    gidMap: [{ inside: 0, outside: rangeStart.gid, count: RANGE_COUNT }],
+    ...idMaps,
     ...(canCgroup ? { cgroup: { memory: { max: 256 * 1024 * 1024 }, pids: { max: 64 } } } : {}),
     mounts: [{ type: 'bind', source: binDir, target: BOX_DIR }],
     env,
@@ -487,7 +471,7 @@ t.test('tenant dir symlinks: upper -> another tenant, work -> elsewhere', async 
   const elsewhere = path.join(base, 'elsewhere');
   fs.mkdirSync(elsewhere);
   fs.chmodSync(elsewhere, 0o777);
-  const evil = tenantDir('evil', { prepare: false });
+  const evil = tenantDir('evil');
   // Planted by the tenant between two boxes (its dir is its own).
   fs.symlinkSync('../other/upper', path.join(evil, 'upper'));
   fs.symlinkSync('../../elsewhere', path.join(evil, 'work'));
