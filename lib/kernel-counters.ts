@@ -44,7 +44,8 @@
 // each tenant under a host uid of its own (namespaces.user: 'host', uid).
 import * as fs from 'node:fs';
 
-import { checkInteger, invalidType, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import type { IdMapEntry } from './options';
 import type { PlanStep } from './plan';
 import type { RlimitName } from './credentials';
 
@@ -185,6 +186,31 @@ export function validateKernelCounters(value: unknown): KernelCounterLimits | un
     limits[name] = limit === 'unlimited' ? 'unlimited' : checkInteger(`kernelCounters.${name}`, limit, 0, INT_MAX);
   }
   return limits;
+}
+
+/** The uid 65534 is everyone's nobody: host daemons run as it, and every root caller's default box maps to it. */
+const NOBODY = 65534;
+
+/**
+ * Checks `userNamespaceOwner`: the host uid that should own the box's new
+ * user namespace instead of the caller, or undefined for the caller.
+ */
+export function validateNamespaceOwner(
+  value: unknown,
+  box: { user: string; uidMap: readonly IdMapEntry[] | undefined; root: boolean; pooled: boolean },
+): number | undefined {
+  if (value === undefined || value === 'caller') return undefined;
+  if (value !== 'box') throw invalidValue('userNamespaceOwner', value, "must be 'caller' or 'box'");
+  if (!box.root) throw conflict('userNamespaceOwner', "only a root caller can have a box's user namespace owned by another uid");
+  if (box.user !== 'new') throw conflict('userNamespaceOwner', "userNamespaceOwner 'box' needs namespaces.user to be 'new'");
+  if (box.pooled) throw conflict('userNamespaceOwner', "a pooled user namespace belongs to whoever made the pool: userNamespaceOwner 'box' needs a box-made one");
+  const entry = box.uidMap?.find((line) => line.inside === 0);
+  const owner = entry?.outside;
+  if (owner === undefined) throw conflict('userNamespaceOwner', "userNamespaceOwner 'box' needs a uidMap that maps the box's uid 0");
+  if (owner === NOBODY || owner === 0) {
+    throw conflict('userNamespaceOwner', `userNamespaceOwner 'box' needs the box's root to have a host uid of its own, not ${owner}: every process running as it on the host would hold all capabilities over the box`);
+  }
+  return owner;
 }
 
 /**

@@ -171,6 +171,20 @@ export interface SpawnIsolatedOptions {
    * the spawn with a step error naming it.
    */
   readonly kernelCounters?: KernelCounterLimits;
+  /**
+   * Which host uid owns the box's new user namespace, and so is charged on
+   * the host for every per-user kernel count of the box (inotify instances,
+   * namespaces, processes, ...): `'caller'` (the default: the caller's own
+   * uid, the host's root for a root caller) or `'box'`: the host uid the
+   * box's uid 0 maps to, so a root supervisor's tenants are charged to their
+   * own uids and cannot together use up what the host's root needs. Root
+   * callers only, with a `uidMap` that gives the box's root a host uid of
+   * its own (not 65534). The owner holds every capability over the box's
+   * namespaces from outside: a process running as that uid on the host,
+   * outside a user namespace, could enter the box; use a uid nothing else
+   * runs as (an IdRangeAllocator range).
+   */
+  readonly userNamespaceOwner?: 'caller' | 'box';
   /** A Landlock ruleset: the paths and ports the payload may use. See LandlockOptions. */
   readonly landlock?: LandlockOptions;
   /**

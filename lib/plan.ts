@@ -180,7 +180,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
   steps.push({
     op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone',
-    num: [flags & ~lateFlags, intoCgroup ? 1 : 0],
+    num: [flags & ~lateFlags, intoCgroup ? 1 : 0, options.namespaceOwner !== undefined && (flags & ~lateFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0],
     ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}),
   });
 

@@ -84,15 +84,20 @@ async function inBox(what, max, options = {}, hold = true) {
   };
 }
 
-/** The supervisor's turn: the same helper on the host, as the caller. */
-async function onHost(what, max) {
-  const child = spawn(helper, [what, String(max)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** The supervisor's turn: the same helper on the host, as the caller; with `hold`, kept until release(). */
+async function onHost(what, max, hold = false) {
+  const child = spawn(helper, [what, String(max), ...(hold ? ['hold'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   const errors = [];
   child.stderr.on('data', (d) => errors.push(d));
   const closed = new Promise((resolve) => child.once('close', resolve));
+  if (!hold) child.stdin.end();
   const line = await firstLine(child.stdout);
-  await closed;
-  return parse(line, () => Buffer.concat(errors).toString(), `host ${what}`);
+  const taken = parse(line, () => Buffer.concat(errors).toString(), `host ${what}`);
+  if (!hold) {
+    await closed;
+    return taken;
+  }
+  return { ...taken, release: async () => { child.stdin.end(); await closed; } };
 }
 
 /**
@@ -307,4 +312,65 @@ t.test('each limit is a named step with its file, so a refusal names it', async 
   const first = plan({}).findIndex((step) => step.kind === 'ucount');
   t.ok(becomeRoot < first && first < drop, 'written by the box\'s root, before it drops its capabilities');
   t.match(hintFor('ucount', 'ENOENT', { privileged: false }), /probe\(\)\.kernelCounters/);
+});
+
+// A root supervisor's boxes are charged to the host's root unless their user
+// namespace is owned by the tenant's host uid: then each tenant has the
+// host's whole per-user limit, and the supervisor (root) keeps its own.
+t.test('userNamespaceOwner \'box\': a root supervisor\'s tenant is charged to its own host uid', { skip: !isRoot && 'root only: the namespace owner is a host uid' }, async (t) => {
+  if (!requireOrSkip(t, built, 'the helper is not built')) return;
+  const { spawnIsolatedAsync } = require('../..');
+  const tenant = (outside) => ({
+    uidMap: [{ inside: 0, outside, count: 65536 }],
+    gidMap: [{ inside: 0, outside, count: 65536 }],
+    userNamespaceOwner: 'box',
+    kernelCounters: { inotifyInstances: 'unlimited' },
+  });
+  const all = callerSysctl('max_inotify_instances');
+  // The supervisor holds one of its own throughout: a box charged to root would get one fewer.
+  const held = await onHost('inotify-instances', 1, true);
+  t.teardown(() => held.release());
+  const first = await inBox('inotify-instances', all + 10, tenant(3100000));
+  try {
+    t.same({ count: first.count, errno: first.errno }, { count: all, errno: EMFILE }, 'the tenant takes its uid\'s whole limit, none of root\'s');
+    t.same(await onHost('inotify-instances', 1), { count: 1, errno: 0 }, 'root still gets its own');
+    // Spawned from a libuv worker thread: the owner switch is that thread's alone.
+    const box = await spawnIsolatedAsync(helper, ['inotify-instances', '5'], { ...seeHelper, ...tenant(3200000) });
+    const line = await firstLine(box.stdout);
+    await box.exited;
+    t.equal(line, '5 0', 'another tenant has its own uid\'s instances');
+    const uids = fs.readdirSync('/proc/self/task').map((task) => {
+      try {
+        return fs.readFileSync(`/proc/self/task/${task}/status`, 'utf8').match(/^Uid:\s+(.*)$/m)[1].split(/\s+/).join(' ');
+      } catch {
+        return '0 0 0 0'; // a thread that ended meanwhile
+      }
+    });
+    t.same([...new Set(uids)], ['0 0 0 0'], 'every thread of the supervisor is root again');
+  } finally {
+    await first.release();
+  }
+});
+
+t.test('userNamespaceOwner is refused where it cannot hold', async (t) => {
+  const { CordonOptionError } = require('../..');
+  const range = { uidMap: [{ inside: 0, outside: 3100000, count: 1 }], gidMap: [{ inside: 0, outside: 3100000, count: 1 }] };
+  const cases = isRoot
+    ? [
+      [{ userNamespaceOwner: 'tenant' }, 'ERR_INVALID_ARG_VALUE'],
+      [{ userNamespaceOwner: 'box' }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'the default map: nobody'],
+      [{ userNamespaceOwner: 'box', uidMap: [{ inside: 1, outside: 3100000, count: 1 }], gidMap: range.gidMap, uid: 1, gid: 0 }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'the box\'s uid 0 unmapped'],
+      [{ userNamespaceOwner: 'box', namespaces: { user: 'host' }, uid: 3100000, gid: 3100000 }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'no user namespace'],
+    ]
+    : [[{ userNamespaceOwner: 'box', ...range }, 'ERR_CORDON_CONFLICTING_OPTIONS', 'an unprivileged caller']];
+  for (const [options, code, why = ''] of cases) {
+    let thrown;
+    try {
+      spawnIsolated('/bin/true', [], options);
+    } catch (error) {
+      thrown = error;
+    }
+    t.type(thrown, CordonOptionError, `${why} throws a CordonOptionError`);
+    t.match(thrown, { code, option: 'userNamespaceOwner' }, `${why}: ${thrown?.message}`);
+  }
 });
