@@ -11,6 +11,7 @@ import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, RootfsOpt
 import { NAMESPACE_NAMES } from './options';
 import type { CgroupLimits, IoDeviceLimit } from './cgroups/limits';
 import type { CapabilityName, RlimitValue } from './credentials';
+import type { KernelCounterLimit } from './kernel-counters';
 import type { LandlockAccess, LandlockScope } from './landlock';
 import type { ListenEntry } from './network';
 import type { SeccompAction } from './seccomp';
@@ -72,6 +73,9 @@ Credentials and limits:
   --group GID             a supplementary group; repeatable
   --allow-new-privileges  leave no_new_privs off
   --rlimit NAME=SOFT[:HARD]  e.g. nofile=1024:4096, core=unlimited; repeatable
+  --kernel-counter NAME=N  a per-uid limit of the box's user namespace (e.g. inotifyInstances=16,
+                          userNamespaces=unlimited); repeatable
+  --user-namespace-owner caller|box  who owns the box's user namespace and is charged for its counts
   --umask OCTAL, --nice N, --oom-score-adj N
   --landlock-read PATH, --landlock-write PATH, --landlock-exec PATH   repeatable
   --landlock-bind PORT, --landlock-connect PORT, --landlock-scope SCOPE   repeatable
@@ -146,6 +150,8 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
       group: { type: 'string', multiple: true },
       'allow-new-privileges': { type: 'boolean' },
       rlimit: { type: 'string', multiple: true },
+      'kernel-counter': { type: 'string', multiple: true },
+      'user-namespace-owner': { type: 'string' },
       umask: { type: 'string' },
       nice: { type: 'string' },
       'oom-score-adj': { type: 'string' },
@@ -259,6 +265,16 @@ function credentialsFromFlags(values: Record<string, string | string[] | boolean
     }
     options.rlimits = rlimits;
   }
+  if (list('kernel-counter').length > 0) {
+    const counters: Record<string, KernelCounterLimit> = { ...(options.kernelCounters ?? {}) };
+    for (const spec of list('kernel-counter')) {
+      const [name, value] = spec.split('=');
+      if (name === undefined || value === undefined) fail(`--kernel-counter wants NAME=N, got ${JSON.stringify(spec)}`);
+      counters[name] = value === 'unlimited' ? 'unlimited' : Number(value);
+    }
+    options.kernelCounters = counters;
+  }
+  if (text('user-namespace-owner') !== undefined) options.userNamespaceOwner = text('user-namespace-owner') as 'caller' | 'box';
   if (text('umask') !== undefined) options.umask = Number.parseInt(text('umask')!, 8);
   if (text('nice') !== undefined) options.nice = Number(text('nice'));
   if (text('oom-score-adj') !== undefined) options.oomScoreAdj = Number(text('oom-score-adj'));
