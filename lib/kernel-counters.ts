@@ -40,8 +40,11 @@
 // default) gets one budget; a box that maps a range gets one per uid it can
 // become, all charged to the caller together. And N boxes × the per-box
 // limit may exceed the caller's own limit: the host must allow the caller
-// that much (e.g. fs.inotify.max_user_instances), or a root supervisor runs
-// each tenant under a host uid of its own (namespaces.user: 'host', uid).
+// that much (e.g. fs.inotify.max_user_instances), or a root supervisor has
+// each tenant's namespace owned by, and so charged to, the tenant's own host
+// uid (userNamespaceOwner: 'box': the owner is the euid of the thread that
+// clones, see native/spawn_box.cc), or runs each tenant under a host uid of
+// its own without a user namespace (namespaces.user: 'host', uid).
 import * as fs from 'node:fs';
 
 import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
