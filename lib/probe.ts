@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { errnoName } from './errors';
+import { errnoName, type CordonError } from './errors';
 import { native } from './internal/native';
 import type { NamespaceName } from './options';
 import { NAMESPACE_NAMES } from './options';
@@ -85,6 +85,8 @@ export interface ProbeReport {
     rlimitDefaults: Partial<Record<RlimitName, number>>;
     /** Boxes that can each hold their whole default share at once and leave the caller one share (the least over all counters). */
     boxesThatFit: number | undefined;
+    /** `userNamespaceOwner: 'box'`: a root caller's box namespace owned by, and charged to, another host uid (tried with a throwaway box). */
+    namespaceOwner: Capability;
   };
   network: {
     /** `network: 'bridge'`: root, veth, bridges and the cls_bpf filter (tried in a throwaway namespace). */
@@ -229,15 +231,22 @@ function probeKernelCounters(userNamespaces: Capability): ProbeReport['kernelCou
     boxesThatFit = boxesThatFit === undefined ? fit : Math.min(boxesThatFit, fit);
   }
   const facts = { caller: caller.sysctl, boxDefaults, rlimitDefaults, boxesThatFit };
-  if (!userNamespaces.available) return { available: false, reason: `no user namespaces: ${userNamespaces.reason ?? ''}`, ...facts };
-  if (Object.keys(boxDefaults).length === 0) return { available: false, reason: 'this kernel has no /proc/sys/user limits', ...facts };
-  const error = trialSpawn('/cordon-probe', {
-    namespaces: { pid: 'host', mount: 'host', net: 'host', ipc: 'host', uts: 'host', cgroup: 'host' },
-    init: false,
-  });
-  if (error === undefined || error.step === 'execve') return { available: true, ...facts };
-  return { available: false, reason: error.message, ...facts };
+  if (!userNamespaces.available) {
+    const reason = `no user namespaces: ${userNamespaces.reason ?? ''}`;
+    return { available: false, reason, ...facts, namespaceOwner: { available: false, reason } };
+  }
+  const bare = { namespaces: { pid: 'host', mount: 'host', net: 'host', ipc: 'host', uts: 'host', cgroup: 'host' }, init: false } as const;
+  const tried = (error: CordonError | undefined): Capability =>
+    error === undefined || error.step === 'execve' ? { available: true } : { available: false, reason: error.message };
+  // A uid no one runs as, for a box that never gets past its exec.
+  const namespaceOwner: Capability = process.geteuid?.() === 0
+    ? tried(trialSpawn('/cordon-probe', { ...bare, uidMap: [{ inside: 0, outside: PROBE_OWNER, count: 1 }], gidMap: [{ inside: 0, outside: PROBE_OWNER, count: 1 }], userNamespaceOwner: 'box', kernelCounters: {} }))
+    : { available: false, reason: "only a root caller can have a box's user namespace owned by another uid" };
+  if (Object.keys(boxDefaults).length === 0) return { available: false, reason: 'this kernel has no /proc/sys/user limits', ...facts, namespaceOwner };
+  return { ...tried(trialSpawn('/cordon-probe', bare)), ...facts, namespaceOwner };
 }
+
+const PROBE_OWNER = 2147483646;
 
 function probeMountApi(): Capability {
   if (!kernelAtLeast(5, 12)) return { available: false, reason: `Linux ${os.release()}: mount_setattr needs 5.12` };

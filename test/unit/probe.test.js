@@ -62,6 +62,8 @@ t.test('kernel counters: the report matches the caller\'s sysctls and what a box
   const { runSh } = require('../helpers/payload');
   const result = await runSh('cat /proc/sys/user/max_inotify_instances');
   t.equal(counters.available, result.code === 0 && result.stdout.trim() === String(perBox), 'available exactly when a box gets its limit');
+  t.equal(counters.namespaceOwner.available, process.geteuid() === 0, 'namespace owners: root callers, on this kernel');
+  if (!counters.namespaceOwner.available) t.type(counters.namespaceOwner.reason, 'string');
 });
 
 t.test('overlay in a user namespace: the report matches what a layered box can do', async (t) => {
