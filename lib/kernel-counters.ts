@@ -37,8 +37,10 @@
 //   root caller only the box's own rlimit bounds a box's processes.
 //
 // What follows: the limits are per box *and uid*. A box that maps one id (the
-// default) gets one budget; a box that maps a range gets one per uid it can
-// become, all charged to the caller together. And N boxes × the per-box
+// default), or whose payload cannot change uid (no capabilities,
+// no_new_privs), gets one budget; one that maps a range and keeps CAP_SETUID
+// or allows setuid binaries gets one per uid it can become, all charged to
+// the caller together. And N boxes × the per-box
 // limit may exceed the caller's own limit: the host must allow the caller
 // that much (e.g. fs.inotify.max_user_instances), or a root supervisor has
 // each tenant's namespace owned by, and so charged to, the tenant's own host
