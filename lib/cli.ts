@@ -12,6 +12,7 @@ import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, RootfsOpt
 import { NAMESPACE_NAMES } from './options';
 import type { CgroupLimits, IoDeviceLimit } from './cgroups/limits';
 import type { CapabilityName, RlimitValue } from './credentials';
+import type { KernelCounterLimit } from './kernel-counters';
 import type { LandlockAccess, LandlockScope } from './landlock';
 import type { ListenEntry } from './network';
 import type { SeccompAction } from './seccomp';
@@ -94,6 +95,9 @@ Credentials and limits:
   --group GID             a supplementary group; repeatable
   --allow-new-privileges  leave no_new_privs off
   --rlimit NAME=SOFT[:HARD]  e.g. nofile=1024:4096, core=unlimited; repeatable
+  --kernel-counter NAME=N  a per-uid limit of the box's user namespace (e.g. inotifyInstances=16,
+                          userNamespaces=unlimited); repeatable
+  --user-namespace-owner caller|box  who owns the box's user namespace and is charged for its counts
   --umask OCTAL, --nice N, --oom-score-adj N
   --landlock-read PATH, --landlock-write PATH, --landlock-exec PATH   repeatable
   --landlock-bind PORT, --landlock-connect PORT, --landlock-scope SCOPE   repeatable
@@ -161,6 +165,8 @@ const RUN_FLAGS = {
   group: { type: 'string', multiple: true },
   'allow-new-privileges': { type: 'boolean' },
   rlimit: { type: 'string', multiple: true },
+  'kernel-counter': { type: 'string', multiple: true },
+  'user-namespace-owner': { type: 'string' },
   umask: { type: 'string' },
   nice: { type: 'string' },
   'oom-score-adj': { type: 'string' },
@@ -302,6 +308,16 @@ function credentialsFromFlags(values: Record<string, string | string[] | boolean
     }
     options.rlimits = rlimits;
   }
+  if (list('kernel-counter').length > 0) {
+    const counters: Record<string, KernelCounterLimit> = { ...(options.kernelCounters ?? {}) };
+    for (const spec of list('kernel-counter')) {
+      const [name, value] = spec.split('=');
+      if (name === undefined || value === undefined) fail(`--kernel-counter wants NAME=N, got ${JSON.stringify(spec)}`);
+      counters[name] = value === 'unlimited' ? 'unlimited' : Number(value);
+    }
+    options.kernelCounters = counters;
+  }
+  if (text('user-namespace-owner') !== undefined) options.userNamespaceOwner = text('user-namespace-owner') as 'caller' | 'box';
   if (text('umask') !== undefined) options.umask = Number.parseInt(text('umask')!, 8);
   if (text('nice') !== undefined) options.nice = Number(text('nice'));
   if (text('oom-score-adj') !== undefined) options.oomScoreAdj = Number(text('oom-score-adj'));
@@ -585,6 +601,11 @@ function printProbe(json: boolean): void {
       `uid ${ranges.uid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}, gid ${ranges.gid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}${ranges.helpers ? '' : '; newuidmap/newgidmap missing'}`);
   }
   line('seccomp filters', report.seccomp.available, report.seccomp.reason ?? report.seccomp.actions.join(' '));
+  const counters = report.kernelCounters;
+  line('per-box kernel counter limits', counters.available, counters.reason ??
+    `inotify instances ${counters.boxDefaults.inotifyInstances ?? '-'} of ${counters.caller.inotifyInstances ?? '-'} per box; ` +
+    `${counters.boxesThatFit ?? '-'} boxes at their full share leave the caller one`);
+  line("userNamespaceOwner 'box'", counters.namespaceOwner.available, counters.namespaceOwner.reason);
   line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
   line("namespace pool 'net'", report.network.pool.net.available, report.network.pool.net.reason);
   line("namespace pool 'user+net'", report.network.pool.userNet.available, report.network.pool.userNet.reason);

@@ -104,10 +104,17 @@ export function validateCredentials(o: {
   return { groups, capabilityMask, allowNewPrivileges, rlimits, umask, nice, oomScoreAdj };
 }
 
-/** Per-process settings that need no privilege, applied after the ids. */
-export function processLimitSteps(credentials: ResolvedCredentials): PlanStep[] {
+/**
+ * Per-process settings that need no privilege, applied after the ids.
+ * `defaults` are rlimits for the ones the options leave out (soft and hard).
+ */
+export function processLimitSteps(credentials: ResolvedCredentials, defaults: Partial<Record<RlimitName, number>> = {}): PlanStep[] {
   const steps: PlanStep[] = [];
-  for (const limit of credentials.rlimits) {
+  const limits = [...credentials.rlimits];
+  for (const [name, value] of Object.entries(defaults) as [RlimitName, number][]) {
+    if (!limits.some((limit) => limit.name === name)) limits.push({ resource: RLIMITS[name], name, soft: value, hard: value });
+  }
+  for (const limit of limits) {
     steps.push({ op: 'setRlimit', name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit', num: [limit.resource, limit.soft, limit.hard] });
   }
   if (credentials.umask !== undefined) steps.push({ op: 'umask', name: 'set umask', syscall: 'umask', kind: 'umask', num: [credentials.umask] });

@@ -195,6 +195,21 @@ const HINTS: HintRule[] = [
       'before the spawn, so they were replaced since, or the joined user namespace maps its root to another host uid',
   },
   {
+    kind: 'ucount',
+    code: 'ENOENT',
+    hint: () => 'this kernel has no such per-user limit (see probe().kernelCounters); leave it out of kernelCounters',
+  },
+  {
+    kind: 'ucount',
+    code: 'EACCES',
+    hint: () => "writing the box's /proc/sys/user needs CAP_SYS_RESOURCE in its user namespace; a read-only /proc (a container's) refuses it too",
+  },
+  {
+    kind: 'ucount',
+    code: 'EROFS',
+    hint: () => "the host's /proc/sys is read-only (as in some containers): the box's per-user limits cannot be set; see probe().kernelCounters",
+  },
+  {
     kind: 'proc',
     code: 'EPERM',
     hint: () =>

@@ -26,6 +26,7 @@ export type { ListenEntry, ListenSocket } from './network';
 export type { BridgeNetworkOptions, BridgeNetworkInfo } from './bridge';
 export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';
 export type { CapabilityName, RlimitName, RlimitValue } from './credentials';
+export type { KernelCounterName, KernelCounterLimit, KernelCounterLimits } from './kernel-counters';
 export type { CgroupLimits, MemoryLimits, CpuLimits, PidsLimits, IoLimits, IoDeviceLimit, CpusetLimits } from './cgroups/limits';
 export type { CgroupStats, OomEvent } from './cgroups/box';
 export type { MountEntry, RootfsOption } from './options';

@@ -3,6 +3,7 @@ import type { Stream } from 'node:stream';
 
 import type { CgroupLimits } from './cgroups/limits';
 import type { CapabilityName, RlimitName, RlimitValue } from './credentials';
+import type { KernelCounterLimits } from './kernel-counters';
 import type { LandlockOptions } from './landlock';
 import type { BridgeNetworkOptions } from './bridge';
 import type { ListenEntry } from './network';
@@ -137,7 +138,14 @@ export interface SpawnIsolatedOptions {
   readonly capabilities?: readonly CapabilityName[];
   /** Leave no_new_privs off, so setuid binaries and file capabilities work. Default false. */
   readonly allowNewPrivileges?: boolean;
-  /** Resource limits of the payload. `core` is 0 unless given. */
+  /**
+   * Resource limits of the payload. `core` is 0 unless given. In a box with
+   * a user namespace made for it, `nproc`, `msgqueue`, `sigpending` and
+   * `memlock` default to a quarter of the caller's own soft limit (soft and
+   * hard): the kernel counts them per (user namespace, uid) and charges every
+   * box to the caller too, so one box cannot use up what the caller and its
+   * other boxes share. Give one to set it yourself.
+   */
   readonly rlimits?: { readonly [K in RlimitName]?: RlimitValue };
   /** The payload's umask. Default: the caller's. */
   readonly umask?: number;
@@ -145,6 +153,38 @@ export interface SpawnIsolatedOptions {
   readonly nice?: number;
   /** /proc/self/oom_score_adj of the payload, -1000..1000 (lowering it needs privilege on the host). */
   readonly oomScoreAdj?: number;
+  /**
+   * Per-user kernel counters of the box: the `/proc/sys/user/max_*` limits
+   * of its own user namespace, written by the box's root before it drops
+   * its capabilities. Each caps what one uid of the box may have (the kernel
+   * counts per user namespace and uid) and is charged to the caller's uid on
+   * the host as well, where the host's own limit caps all boxes together.
+   * A number (0..2^31-1) or `'unlimited'` (leave the namespace's INT_MAX:
+   * only the host's limit applies).
+   *
+   * Default, in a user namespace made for the box (new or pooled): a quarter
+   * of the caller's own limit, and at most 32 inotify instances, 8192
+   * inotify watches, 32 fanotify groups, 8192 fanotify marks and 64 of each
+   * kind of namespace. A joined user namespace gets only what is given here
+   * (it may be shared; the limits then apply to all of it). Not allowed
+   * with `namespaces.user: 'host'`. A limit this kernel does not have fails
+   * the spawn with a step error naming it.
+   */
+  readonly kernelCounters?: KernelCounterLimits;
+  /**
+   * Which host uid owns the box's new user namespace, and so is charged on
+   * the host for every per-user kernel count of the box (inotify instances,
+   * namespaces, processes, ...): `'caller'` (the default: the caller's own
+   * uid, the host's root for a root caller) or `'box'`: the host uid the
+   * box's uid 0 maps to, so a root supervisor's tenants are charged to their
+   * own uids and cannot together use up what the host's root needs. Root
+   * callers only, with a `uidMap` that gives the box's root a host uid of
+   * its own (not 65534). The owner holds every capability over the box's
+   * namespaces from outside: a process running as that uid on the host,
+   * outside a user namespace, could enter the box; use a uid nothing else
+   * runs as (an IdRangeAllocator range).
+   */
+  readonly userNamespaceOwner?: 'caller' | 'box';
   /** A Landlock ruleset: the paths and ports the payload may use. See LandlockOptions. */
   readonly landlock?: LandlockOptions;
   /**

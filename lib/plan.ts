@@ -3,6 +3,7 @@
 import type { BridgeLease } from './bridge';
 import { oomScoreSteps, processLimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
+import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
@@ -89,6 +90,8 @@ export interface Caller {
   egid: number;
   /** The Landlock ABI of this kernel (0: none), when the box asks for Landlock. */
   landlockAbi?: number;
+  /** The caller's own per-user limits, which a box with a user namespace of its own gets a share of by default. */
+  counterLimits?: CallerCounterLimits;
 }
 
 const NAMESPACE_JOIN_ORDER: readonly NamespaceName[] = ['user', 'mount', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
@@ -177,7 +180,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
   steps.push({
     op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone',
-    num: [flags & ~lateFlags, intoCgroup ? 1 : 0],
+    num: [flags & ~lateFlags, intoCgroup ? 1 : 0, options.namespaceOwner !== undefined && (flags & ~lateFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0],
     ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}),
   });
 
@@ -251,6 +254,13 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       num: [0, 0, root && isNew('user') ? 1 : 0],
     });
   }
+  // The box's own user namespace (made for it, or pooled: fresh per box)
+  // gets a share of the caller's per-user limits unless the options say
+  // otherwise; a joined one only what is given (see lib/kernel-counters.ts).
+  const callerLimits = isNew('user') ? caller.counterLimits : undefined;
+  if (userNamespace) {
+    steps.push(...kernelCounterSteps(options.kernelCounters, callerLimits === undefined ? {} : defaultKernelCounters(callerLimits)));
+  }
   if (isNew('mount')) {
     steps.push({ op: 'setMountPropagation', name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/', num: [MS_PRIVATE] });
     steps.push(
@@ -294,7 +304,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (options.dieWithParent) {
     steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
   }
-  steps.push(...processLimitSteps(credentials));
+  steps.push(...processLimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
   if (!credentials.allowNewPrivileges) steps.push({ op: 'setNoNewPrivs', name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' });
   let landlock: LandlockReport | undefined;
   if (options.landlock !== undefined) {

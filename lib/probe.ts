@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { errnoName } from './errors';
+import { errnoName, type CordonError } from './errors';
 import { native } from './internal/native';
 import type { NamespaceName } from './options';
 import { NAMESPACE_NAMES } from './options';
@@ -12,6 +12,10 @@ import { CLONE_FLAGS } from './plan';
 import { trialSpawn } from './spawn';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, type IdRange } from './identity';
 import { probeBridge } from './bridge';
+import type { RlimitName } from './credentials';
+import {
+  defaultCountedRlimits, defaultKernelCounters, readCallerCounterLimits, type KernelCounterName,
+} from './kernel-counters';
 
 /** Whether something works here, and if not, why. */
 export interface Capability {
@@ -69,6 +73,21 @@ export interface ProbeReport {
   /** Subordinate ids this user may map through newuidmap/newgidmap (for ranges in a rootless box). */
   idRanges: { uid: IdRange[]; gid: IdRange[]; helpers: boolean };
   seccomp: Capability & { actions: string[] };
+  /**
+   * `kernelCounters`: whether a box's root can set the per-user limits of
+   * its own user namespace here (tried with a throwaway box), the caller's
+   * own limits (what all its boxes share, with it), the share a box gets by
+   * default, and how many boxes at that share fit beside the caller.
+   */
+  kernelCounters: Capability & {
+    caller: Partial<Record<KernelCounterName, number>>;
+    boxDefaults: Partial<Record<KernelCounterName, number>>;
+    rlimitDefaults: Partial<Record<RlimitName, number>>;
+    /** Boxes that can each hold their whole default share at once and leave the caller one share (the least over all counters). */
+    boxesThatFit: number | undefined;
+    /** `userNamespaceOwner: 'box'`: a root caller's box namespace owned by, and charged to, another host uid (tried with a throwaway box). */
+    namespaceOwner: Capability;
+  };
   network: {
     /** `network: 'bridge'`: root, veth, bridges and the cls_bpf filter (tried in a throwaway namespace). */
     bridge: Capability;
@@ -198,6 +217,37 @@ function probeOverlay(userNamespaces: Capability): Capability {
   }
 }
 
+// A box in a user namespace alone: its root writes the default limits and
+// then fails at the exec (the file does not exist) if they were accepted.
+function probeKernelCounters(userNamespaces: Capability): ProbeReport['kernelCounters'] {
+  const caller = readCallerCounterLimits();
+  const boxDefaults = defaultKernelCounters(caller);
+  const rlimitDefaults = defaultCountedRlimits(caller);
+  let boxesThatFit: number | undefined;
+  for (const [name, perBox] of Object.entries(boxDefaults) as [KernelCounterName, number][]) {
+    const callerLimit = caller.sysctl[name];
+    if (callerLimit === undefined || perBox === 0) continue;
+    const fit = Math.max(Math.floor(callerLimit / perBox) - 1, 0);
+    boxesThatFit = boxesThatFit === undefined ? fit : Math.min(boxesThatFit, fit);
+  }
+  const facts = { caller: caller.sysctl, boxDefaults, rlimitDefaults, boxesThatFit };
+  if (!userNamespaces.available) {
+    const reason = `no user namespaces: ${userNamespaces.reason ?? ''}`;
+    return { available: false, reason, ...facts, namespaceOwner: { available: false, reason } };
+  }
+  const bare = { namespaces: { pid: 'host', mount: 'host', net: 'host', ipc: 'host', uts: 'host', cgroup: 'host' }, init: false } as const;
+  const tried = (error: CordonError | undefined): Capability =>
+    error === undefined || error.step === 'execve' ? { available: true } : { available: false, reason: error.message };
+  // A uid no one runs as, for a box that never gets past its exec.
+  const namespaceOwner: Capability = process.geteuid?.() === 0
+    ? tried(trialSpawn('/cordon-probe', { ...bare, uidMap: [{ inside: 0, outside: PROBE_OWNER, count: 1 }], gidMap: [{ inside: 0, outside: PROBE_OWNER, count: 1 }], userNamespaceOwner: 'box', kernelCounters: {} }))
+    : { available: false, reason: "only a root caller can have a box's user namespace owned by another uid" };
+  if (Object.keys(boxDefaults).length === 0) return { available: false, reason: 'this kernel has no /proc/sys/user limits', ...facts, namespaceOwner };
+  return { ...tried(trialSpawn('/cordon-probe', bare)), ...facts, namespaceOwner };
+}
+
+const PROBE_OWNER = 2147483646;
+
 function probeMountApi(): Capability {
   if (!kernelAtLeast(5, 12)) return { available: false, reason: `Linux ${os.release()}: mount_setattr needs 5.12` };
   return { available: true };
@@ -263,6 +313,7 @@ export function probe(): ProbeReport {
         ? { available: true, abi: landlockAbi }
         : { available: false, abi: 0, reason: `landlock_create_ruleset: ${errnoName(landlockAbi)}` },
     seccomp: probeSeccomp(),
+    kernelCounters: probeKernelCounters(userNamespaces),
     network: {
       bridge: probeBridge(),
       pool: {

@@ -15,6 +15,7 @@ import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { MountPart } from './internal/plan-abi';
+import { readCallerCounterLimits } from './kernel-counters';
 import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
@@ -26,6 +27,7 @@ let landlockAbi: number | undefined;
 
 function callerFacts(options: ValidatedOptions): Caller {
   const caller: Caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  if (options.namespaces.user.kind === 'new') caller.counterLimits = readCallerCounterLimits();
   if (options.landlock !== undefined) {
     landlockAbi ??= Math.max(native().landlockAbi(), 0);
     caller.landlockAbi = landlockAbi;

@@ -29,6 +29,7 @@ import { validateMounts, validateRootfs, type ResolvedRootfs } from './filesyste
 import { validateLimits, type CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
+import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
 import { validateListen, type ResolvedListen } from './network';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
@@ -70,6 +71,10 @@ export interface ValidatedOptions {
   cgroup: CgroupLimits | undefined;
   cgroupParent: string | undefined;
   credentials: ResolvedCredentials;
+  /** Limits for the box's user namespace's /proc/sys/user, as given (defaults are added in the plan). */
+  kernelCounters: KernelCounterLimits | undefined;
+  /** The host uid to own the box's new user namespace instead of the caller (a root caller's 'box'), or undefined. */
+  namespaceOwner: number | undefined;
   landlock: ResolvedLandlock | undefined;
   listen: ResolvedListen[];
   seccomp: SeccompPolicy | undefined;
@@ -87,7 +92,7 @@ const MAX_MAP_LINES = 340;
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
   'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
-  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
+  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
 ];
 
 function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined, option = `namespaces.${name}`): ResolvedNamespace {
@@ -331,6 +336,11 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     const unmapped = credentials.groups.find((group) => !inMap(map, group));
     if (unmapped !== undefined) throw conflict('groups', `gid ${unmapped} is not mapped by gidMap`);
   }
+  const kernelCounters = validateKernelCounters(o.kernelCounters);
+  if (kernelCounters !== undefined && user === 'host') {
+    throw conflict('kernelCounters', "kernelCounters limit the box's own user namespace: without one (namespaces.user: 'host') they would be the host's");
+  }
+  const namespaceOwner = validateNamespaceOwner(o.userNamespaceOwner, { user, uidMap, root: callerIsRoot(), pooled: o.netnsPool !== undefined });
   const landlock = validateLandlock(o.landlock);
   const listen = validateListen(o.listen);
   // A filter needs no_new_privs to install (the payload has no CAP_SYS_ADMIN
@@ -395,6 +405,8 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     cgroup,
     cgroupParent,
     credentials,
+    kernelCounters,
+    namespaceOwner,
     landlock,
     listen,
     seccomp,

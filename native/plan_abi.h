@@ -27,7 +27,10 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
 // Opcodes. Numbers are part of the ABI: append, never renumber.
 enum class Op : uint32_t {
   // num[0] = CLONE_NEW* flags; num[1] = 1 to ask for CLONE_INTO_CGROUP with
-  // fd slot `fd`. Run by the parent; its failure is the clone's.
+  // fd slot `fd`; num[2] = a host uid to own the new user namespace instead
+  // of the caller (0: the caller; only a root caller can give another: the
+  // cloning thread takes it as its euid for the clone alone). Run by the
+  // parent; its failure is the clone's.
   kClone = 1,
   // Parent: write str[0] ("deny"/"allow") to /proc/PID/setgroups.
   kWriteSetgroups = 2,

@@ -1,5 +1,6 @@
 #include "plan_decode.h"
 
+#include <sched.h>
 #include <string.h>
 
 namespace cordon {
@@ -115,6 +116,9 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         out->clone_flags = uint64_t(record.num[0]);
         if (record.num[1] != 0 && record.num[1] != 1) return where + "bad CLONE_INTO_CGROUP flag";
         out->into_cgroup = record.num[1] == 1;
+        if (record.num[2] < 0 || record.num[2] > 0xfffffffe) return where + "bad namespace owner";
+        if (record.num[2] != 0 && (out->clone_flags & CLONE_NEWUSER) == 0) return where + "a namespace owner without a new user namespace";
+        out->namespace_owner = uint32_t(record.num[2]);
         if (out->into_cgroup && step.fd < 0) return where + "CLONE_INTO_CGROUP without a cgroup fd";
         out->cgroup_fd = step.fd;
         out->clone_step = int(i);

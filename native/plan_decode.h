@@ -28,6 +28,7 @@ struct DecodedPlan {
   child::PlanView view{};
   uint64_t clone_flags = 0;
   bool into_cgroup = false;
+  uint32_t namespace_owner = 0;  // a host uid to own the new user namespace, or 0: the caller
   int cgroup_fd = -1;
   int clone_step = -1;
   bool needs_sync = false;

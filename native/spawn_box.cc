@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <linux/securebits.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -86,6 +87,50 @@ bool make_pipe(UniqueFd* read_end, UniqueFd* write_end) {
 
 }  // namespace
 
+// The kernel makes the euid of the thread that clones with CLONE_NEWUSER
+// the owner of the new user namespace, and charges the namespace's per-user
+// counts (ucounts) to that uid on the host. A root caller that wants a box
+// charged to the tenant's host uid instead of its own becomes that uid on
+// this thread alone (the raw syscall: glibc's wrapper would change every
+// thread) for the clone. SECBIT_NO_SETUID_FIXUP keeps its capabilities
+// meanwhile (CLONE_INTO_CGROUP checks the cgroup as the cloning thread);
+// the real and saved uids stay 0, so switching back cannot fail.
+class NamespaceOwner {
+ public:
+  NamespaceOwner() = default;
+  NamespaceOwner(const NamespaceOwner&) = delete;
+  NamespaceOwner& operator=(const NamespaceOwner&) = delete;
+
+  // 0 or an errno; `uid` 0 leaves the caller the owner.
+  int become(uint32_t uid) {
+    if (uid == 0) return 0;
+    if (geteuid() != 0) return EPERM;
+    // A change of euid clears this thread's parent-death signal: put it back.
+    int pdeath = 0;
+    if (sys::sc(__NR_prctl, PR_GET_PDEATHSIG, &pdeath) == 0) saved_pdeath_ = pdeath;
+    long bits = sys::sc(__NR_prctl, PR_GET_SECUREBITS);
+    if (bits < 0) return int(-bits);
+    long r = sys::sc(__NR_prctl, PR_SET_SECUREBITS, bits | SECBIT_NO_SETUID_FIXUP);
+    if (r < 0) return int(-r);
+    saved_bits_ = bits;
+    r = sys::sc(__NR_setresuid, -1, long(uid), -1);
+    if (r < 0) return int(-r);
+    switched_ = true;
+    return 0;
+  }
+
+  ~NamespaceOwner() {
+    if (switched_) sys::sc(__NR_setresuid, -1, 0, -1);
+    if (saved_bits_ >= 0) sys::sc(__NR_prctl, PR_SET_SECUREBITS, saved_bits_);
+    if (saved_pdeath_ > 0) sys::sc(__NR_prctl, PR_SET_PDEATHSIG, saved_pdeath_);
+  }
+
+ private:
+  int saved_pdeath_ = 0;
+  long saved_bits_ = -1;
+  bool switched_ = false;
+};
+
 // One box child at a time shares our memory, whichever thread (worker_threads)
 // started it: a child that changes its host uid makes our memory
 // non-dumpable, and the dumpable flag spawn() restores on return must not be
@@ -140,7 +185,12 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   pthread_sigmask(SIG_SETMASK, &all, &old);
   CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
                        child::run, &decoded.view};
-  CloneOutcome cloned = clone_child(request);
+  CloneOutcome cloned;
+  {
+    NamespaceOwner owner;
+    int error = owner.become(decoded.namespace_owner);
+    cloned = error != 0 ? CloneOutcome{-error, -1, Rung::kClone3, false} : clone_child(request);
+  }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   outcome.rung = int(cloned.rung);
   if (cloned.pid < 0) return fail(decoded.clone_step, int(-cloned.pid));

@@ -483,6 +483,19 @@ static void test_step_rejections() {
     expect_reject("CLONE_INTO_CGROUP flag neither 0 nor 1", b, fds, "CLONE_INTO_CGROUP");
   }
   {
+    PlanBuilder b = minimal();
+    b.steps[0].num[2] = 3100000;
+    expect_reject("a namespace owner without CLONE_NEWUSER", b, fds, "without a new user namespace");
+  }
+  {
+    PlanBuilder b = minimal();
+    b.steps[0].num[0] = 0x10000000;  // CLONE_NEWUSER
+    b.steps[0].num[2] = -1;
+    expect_reject("a negative namespace owner", b, fds, "bad namespace owner");
+    b.steps[0].num[2] = 0xffffffffLL;
+    expect_reject("namespace owner (uid_t)-1", b, fds, "bad namespace owner");
+  }
+  {
     PlanBuilder b;
     b.fd_slots = 1;
     b.clone();

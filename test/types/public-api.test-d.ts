@@ -48,6 +48,10 @@ async function goodCalls(): Promise<void> {
   const text: string = (await execFileIsolated('/bin/echo', ['hi'], { maxBuffer: 1024, timeout: 100 })).stdout;
   const bytes: Buffer = (await execFileIsolated('/bin/echo', [], { encoding: 'buffer' })).stdout;
   void [text, bytes];
+  spawnIsolated('/bin/true', [], { kernelCounters: { inotifyInstances: 16, userNamespaces: 'unlimited' }, userNamespaceOwner: 'box' });
+  const perBox: number | undefined = report.kernelCounters.boxDefaults.inotifyInstances;
+  const fit: number | undefined = report.kernelCounters.boxesThatFit;
+  void [perBox, fit];
 }
 
 function badCalls(): void {
@@ -59,6 +63,12 @@ function badCalls(): void {
   spawnIsolated('/bin/true', [], { network: 'nat' });
   // @ts-expect-error reach is 'gateway' or 'any'
   spawnIsolated('/bin/true', [], { network: { reach: 'everything' } });
+  // @ts-expect-error a kernel counter limit is a number or 'unlimited'
+  spawnIsolated('/bin/true', [], { kernelCounters: { inotifyWatches: 'many' } });
+  // @ts-expect-error unknown kernel counter
+  spawnIsolated('/bin/true', [], { kernelCounters: { inotify: 3 } });
+  // @ts-expect-error the owner is 'caller' or 'box'
+  spawnIsolated('/bin/true', [], { userNamespaceOwner: 'root' });
   // @ts-expect-error unknown namespace
   spawnIsolated('/bin/true', [], { namespaces: { nett: 'new' } });
   // @ts-expect-error an id map entry needs count

@@ -133,6 +133,21 @@ t.test('run: credential, limit and Landlock flags', async (t) => {
   t.match(bad.stderr, /--rlimit wants NAME=SOFT/);
 });
 
+t.test('run: kernel counter flags', async (t) => {
+  const result = cordon(['run', '--kernel-counter', 'inotifyInstances=7', '--kernel-counter', 'userNamespaces=unlimited', '--',
+    '/bin/cat', '/proc/sys/user/max_inotify_instances', '/proc/sys/user/max_user_namespaces']);
+  t.equal(result.status, 0, result.stderr);
+  t.same(result.stdout.trim().split('\n'), ['7', '2147483647']);
+  const { optionsFromArgs } = require('../../dist/cli.js');
+  t.same(optionsFromArgs(['--user-namespace-owner', 'box', '--', '/bin/true']).options.userNamespaceOwner, 'box');
+  const bad = cordon(['run', '--kernel-counter', 'inotifyInstances', '--', '/bin/true']);
+  t.equal(bad.status, 125);
+  t.match(bad.stderr, /--kernel-counter wants NAME=N/);
+  const unknown = cordon(['run', '--kernel-counter', 'inotify=3', '--', '/bin/true']);
+  t.equal(unknown.status, 125);
+  t.match(unknown.stderr, /kernelCounters\.inotify/);
+});
+
 t.test('run: seccomp and socket flags', async (t) => {
   const off = cordon(['run', '--no-seccomp', '--', '/bin/grep', 'Seccomp:', '/proc/self/status']);
   t.match(off.stdout, /Seccomp:\s+0/);

@@ -53,6 +53,19 @@ t.test('landlock and seccomp agree with the kernel', async (t) => {
   if (!report.landlock.available) t.type(report.landlock.reason, 'string');
 });
 
+t.test('kernel counters: the report matches the caller\'s sysctls and what a box is given', async (t) => {
+  const counters = report.kernelCounters;
+  t.equal(counters.caller.inotifyInstances, Number(fs.readFileSync('/proc/sys/user/max_inotify_instances', 'utf8')));
+  const perBox = counters.boxDefaults.inotifyInstances;
+  t.equal(perBox, Math.min(32, Math.floor(counters.caller.inotifyInstances / 4)));
+  t.ok(counters.boxesThatFit <= Math.floor(counters.caller.inotifyInstances / perBox) - 1, 'no more boxes than the caller\'s inotify instances hold');
+  const { runSh } = require('../helpers/payload');
+  const result = await runSh('cat /proc/sys/user/max_inotify_instances');
+  t.equal(counters.available, result.code === 0 && result.stdout.trim() === String(perBox), 'available exactly when a box gets its limit');
+  t.equal(counters.namespaceOwner.available, process.geteuid() === 0, 'namespace owners: root callers, on this kernel');
+  if (!counters.namespaceOwner.available) t.type(counters.namespaceOwner.reason, 'string');
+});
+
 t.test('overlay in a user namespace: the report matches what a layered box can do', async (t) => {
   const { busyboxUsable, busyboxImage, scratch } = require('../helpers/images');
   if (!busyboxUsable) {
