@@ -113,6 +113,14 @@ export interface SpawnIsolatedOptions {
   /** Mounts applied in order on top of the root, after /proc, /dev and /tmp. */
   readonly mounts?: readonly MountEntry[];
   /**
+   * Size limit in bytes of each writable tmpfs cordon gives the box: `/tmp`
+   * and `/dev/shm`, and `/run` on rootfs `'host'`. Default 64 MiB (like
+   * `upperSize`), so filling one fails with ENOSPC rather than eating the
+   * box's memory (tmpfs pages are charged to its cgroup). A `tmpfs` entry in
+   * `mounts` at the same target replaces one with a size of its own.
+   */
+  readonly tmpSize?: number;
+  /**
    * Give the box a cgroup of its own with these limits (`{}`: accounting
    * only): made before the clone, the box placed in it atomically on cgroup
    * v2 (CLONE_INTO_CGROUP), removed when the box ends. Default: none, the box

@@ -9,6 +9,7 @@ import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
+import { gatherHostView } from './host-view';
 import { openListenSockets } from './network';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
@@ -337,6 +338,7 @@ function prepare(
       runtime.bridge = leaseBridge(validated.bridge, ledger);
       box.network = runtime.bridge.info;
     }
+    if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') runtime.hostView = gatherHostView();
     prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
     const plan = buildPlan(validated, runtime, caller);

@@ -143,6 +143,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         const bool in_root = record.num[2] != 0 || op == Op::kSymlink || op == Op::kSetMountAttr || op == Op::kMask;
         if (op == Op::kWriteFile && record.num[2] != 0) return where + "files are written to plain paths";
         if (in_root && !root_open) return where + "a target in the root before the root is open";
+        if (op == Op::kSetMountAttr && (record.num[3] < 0 || record.num[3] > 2)) return where + "bad attribute scope";
+        if (op == Op::kMask && record.num[1] != 0 && record.num[1] != 1) return where + "bad optional flag";
         if (op == Op::kMountFs) {
           if (record.num[1] < 0 || record.num[1] % 2 != 0) return where + "fs config must be key/value pairs";
           if (record.num[1] > 0) {

@@ -1,0 +1,160 @@
+// What a box on rootfs 'host' is shown of the host. The root is the host's,
+// read-only, but the host's state and its users' files are not the box's
+// business: the directories below are replaced by empty tmpfs mounts of the
+// box's own (filesystem.ts makes the steps), and so is the caller's home.
+// That also takes the host's Unix sockets out of reach (connect() ignores a
+// read-only mount); the pathname sockets the supervisor's own network
+// namespace lists outside those directories are masked one by one.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Replaced by an empty tmpfs the box may write (at most tmpSize bytes): programs keep pid files and sockets there. */
+export const FRESH_DIRS: readonly string[] = ['/run'];
+
+/**
+ * Replaced by an empty read-only tmpfs. `/var` keeps three symbolic links:
+ * `/var/tmp` → `/tmp`, `/var/run` → `/run`, `/var/lock` → `/run/lock`.
+ */
+export const HIDDEN_DIRS: readonly string[] = ['/home', '/root', '/var', '/srv', '/mnt', '/media', '/boot'];
+
+export const VAR_LINKS: readonly (readonly [string, string])[] = [
+  ['/var/tmp', '/tmp'],
+  ['/var/run', '/run'],
+  ['/var/lock', '/run/lock'],
+];
+
+/** Where the box has fresh filesystems of its own whatever the host has there. */
+const BOX_OWN: readonly string[] = ['/proc', '/dev', '/tmp', '/sys'];
+
+/** A home directory that is one of these, or holds one, is not hidden: the box could not run. */
+const KEPT: readonly string[] = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/nix', '/snap'];
+
+export interface HostView {
+  /** The caller's home directories ($HOME and the passwd entry's) that no hidden directory covers already. */
+  readonly homes: readonly string[];
+  /** Pathname Unix sockets the supervisor's network namespace lists, outside every hidden directory. */
+  readonly sockets: readonly string[];
+}
+
+/** `child` is `parent` or lies beneath it (both normalized, absolute). */
+export function isWithin(child: string, parent: string): boolean {
+  return child === parent || parent === '/' || child.startsWith(`${parent}/`);
+}
+
+/** A path a default box cannot see on the host: under a hidden or fresh directory or one of the box's own. */
+export function hiddenByDefault(target: string): string | undefined {
+  const normalized = path.normalize(target);
+  return [...HIDDEN_DIRS, ...FRESH_DIRS, ...BOX_OWN].find((dir) => isWithin(normalized, dir));
+}
+
+let passwdHome: { euid: number; home: string | undefined } | undefined;
+
+function homeFromPasswd(): string | undefined {
+  const euid = process.geteuid?.() ?? -1;
+  if (passwdHome?.euid !== euid) {
+    let home: string | undefined;
+    try {
+      home = os.userInfo().homedir;
+    } catch {
+      home = undefined; // no passwd entry for this uid
+    }
+    passwdHome = { euid, home };
+  }
+  return passwdHome.home;
+}
+
+/**
+ * The caller's home directories to hide besides HIDDEN_DIRS: $HOME (what
+ * programs use) and the passwd entry's (what `~user` and ssh use), each when
+ * it exists, is a directory, is not under a hidden directory (also once its
+ * symbolic links are resolved), and is not `/`, a system directory or one
+ * holding a system directory.
+ */
+export function callerHomes(extraHidden: readonly string[] = []): string[] {
+  const homes: string[] = [];
+  for (const candidate of [process.env.HOME, homeFromPasswd()]) {
+    if (candidate === undefined || !path.isAbsolute(candidate)) continue;
+    const home = path.normalize(candidate).replace(/(.)\/$/, '$1');
+    let real: string;
+    try {
+      real = fs.realpathSync.native(home);
+      if (!fs.statSync(real).isDirectory()) continue;
+    } catch {
+      continue; // missing (e.g. /nonexistent) or unreadable: nothing to hide
+    }
+    const covered = (dir: string): boolean =>
+      hiddenByDefault(dir) !== undefined || extraHidden.some((hidden) => isWithin(dir, hidden));
+    if (covered(home) || covered(real)) continue;
+    if (KEPT.some((kept) => isWithin(kept, home) || isWithin(kept, real))) continue;
+    if (!homes.includes(home)) homes.push(home);
+  }
+  return homes;
+}
+
+// /proc/net/unix costs about 0.8 ms per thousand sockets to read, more than
+// a whole spawn on a busy host, so the list is kept: read at once when it is
+// older than a second, and refreshed in the background (off the JS thread)
+// when a spawn finds it older than 100 ms.
+const SOCKETS_STALE_MS = 1000;
+const SOCKETS_REFRESH_MS = 100;
+let socketList: { at: number; paths: string[] } | undefined;
+let refreshing = false;
+
+const UNIX_LINE = /^[0-9a-fA-F]+: [0-9A-F]{8} [0-9A-F]{8} [0-9A-F]{8} [0-9A-F]{4} [0-9A-F]{2} +\d+ (\/.*)$/;
+
+/** Absolute socket paths in a /proc/net/unix text, each once, outside the hidden directories. */
+export function parseUnixSockets(text: string): string[] {
+  const paths = new Set<string>();
+  for (const line of text.split('\n')) {
+    const match = UNIX_LINE.exec(line);
+    if (match === null) continue;
+    const socketPath = path.normalize(match[1]!);
+    if (hiddenByDefault(socketPath) === undefined) paths.add(socketPath);
+  }
+  return [...paths];
+}
+
+function readSockets(): string[] {
+  try {
+    return parseUnixSockets(fs.readFileSync('/proc/net/unix', 'latin1'));
+  } catch {
+    return []; // no /proc/net/unix (no CONFIG_UNIX proc entry): nothing listed
+  }
+}
+
+/** Drops the kept socket list, so the next spawn reads /proc/net/unix itself (tests). */
+export function forgetHostSockets(): void {
+  socketList = undefined;
+}
+
+function listedSockets(): string[] {
+  const now = performance.now();
+  if (socketList === undefined || now - socketList.at > SOCKETS_STALE_MS) {
+    socketList = { at: now, paths: readSockets() };
+  } else if (now - socketList.at > SOCKETS_REFRESH_MS && !refreshing) {
+    refreshing = true;
+    const started = now;
+    fs.readFile('/proc/net/unix', 'latin1', (error, text) => {
+      refreshing = false;
+      if (error === null && (socketList === undefined || socketList.at < started)) {
+        socketList = { at: started, paths: parseUnixSockets(text) };
+      }
+    });
+  }
+  return socketList.paths;
+}
+
+/** The host facts the default view needs, gathered in the parent before the plan is built. */
+export function gatherHostView(): HostView {
+  const homes = callerHomes();
+  const sockets = listedSockets().filter((socketPath) => {
+    if (homes.some((home) => isWithin(socketPath, home))) return false;
+    try {
+      return fs.statSync(socketPath).isSocket();
+    } catch {
+      return false; // unlinked since, or not reachable by the caller either
+    }
+  });
+  return { homes, sockets };
+}
