@@ -394,12 +394,13 @@ function hostViewSteps(steps: PlanStep[], mounts: readonly MountEntry[], context
   const replaced = (dir: string): boolean => mounts.some((entry) => entry.target === dir && REPLACING.has(entry.type));
   const beneath = (dir: string): boolean => targets.some((target) => target !== dir && isWithin(target, dir));
   const sealLater: PlanStep[] = [];
+  const present = (dir: string): boolean => context.hostView === undefined || context.hostView.present.includes(dir);
 
   for (const dir of FRESH_DIRS) {
-    if (replaced(dir)) continue;
+    if (replaced(dir) || !present(dir)) continue;
     steps.push(mountStep(`mount ${dir}`, 'tmpfs', dir, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, ['mode', '0755', 'size', tmpSize], create));
   }
-  for (const dir of [...HIDDEN_DIRS, ...(context.hostView?.homes ?? [])]) {
+  for (const dir of [...HIDDEN_DIRS.filter(present), ...(context.hostView?.homes ?? [])]) {
     if (replaced(dir)) continue;
     const links = dir === '/var' ? VAR_LINKS.filter(([link]) => !targets.includes(link)) : [];
     const writable = links.length > 0 || beneath(dir);

@@ -31,6 +31,8 @@ const BOX_OWN: readonly string[] = ['/proc', '/dev', '/tmp', '/sys'];
 const KEPT: readonly string[] = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/nix', '/snap'];
 
 export interface HostView {
+  /** The FRESH_DIRS and HIDDEN_DIRS the host has (a missing one cannot be made in its read-only root). */
+  readonly present: readonly string[];
   /** The caller's home directories ($HOME and the passwd entry's) that no hidden directory covers already. */
   readonly homes: readonly string[];
   /** Pathname Unix sockets the supervisor's network namespace lists, outside every hidden directory. */
@@ -156,5 +158,6 @@ export function gatherHostView(): HostView {
       return false; // unlinked since, or not reachable by the caller either
     }
   });
-  return { homes, sockets };
+  const present = [...FRESH_DIRS, ...HIDDEN_DIRS].filter((dir) => fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false);
+  return { present, homes, sockets };
 }

@@ -3,7 +3,7 @@
 import type { BridgeLease } from './bridge';
 import { oomScoreSteps, processLimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
-import type { HostView } from './host-view';
+import { FRESH_DIRS, HIDDEN_DIRS, type HostView } from './host-view';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
@@ -58,6 +58,8 @@ export interface Plan {
   usesInit: boolean;
   /** What the Landlock ruleset enforces on this kernel, when the box has one. */
   landlock?: LandlockReport;
+  /** Host directories the box's default view replaces (rootfs 'host'), for error hints. */
+  hiddenDirs?: readonly string[];
 }
 
 /** fds opened for this spawn by the caller of buildPlan. */
@@ -348,7 +350,14 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       num: [argv.length, envp.length, candidates.length], lists,
     });
   }
-  return { steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init, ...(landlock === undefined ? {} : { landlock }) };
+  const hiddenDirs = isNew('mount') && options.rootfs.kind === 'host'
+    ? ['/tmp', ...FRESH_DIRS, ...HIDDEN_DIRS, ...(runtime.hostView?.homes ?? [])].filter((dir) => !options.mounts.some((entry) => entry.target === dir))
+    : undefined;
+  return {
+    steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init,
+    ...(landlock === undefined ? {} : { landlock }),
+    ...(hiddenDirs === undefined ? {} : { hiddenDirs }),
+  };
 }
 
 export { DEFAULT_PATH };
