@@ -319,7 +319,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
   }
   steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777', 'size', tmpSize], create));
-  const sealLater = rootfs.kind === 'host' ? hostViewSteps(steps, mounts, context, tmpSize) : [];
+  const { sealLater, hidden } = rootfs.kind === 'host' ? hostViewSteps(steps, mounts, context, tmpSize) : { sealLater: [], hidden: [] };
 
   let files = 0;
   mounts.forEach((entry, i) => {
@@ -366,7 +366,9 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         if (!steps.some((step) => step.op === 'writeFile' && step.str?.[2] === empty)) {
           steps.push({ op: 'writeFile', name: 'empty file for masks', syscall: 'write', kind: 'mount', path: empty, str: ['', undefined, empty], num: [0, 0, plain] });
         }
-        steps.push({ op: 'mask', name: label, syscall: 'mount', kind: 'mount', path: entry.target, str: [empty, undefined, entry.target], num: [0, 0, TargetMode.mustExist] });
+        // Under a directory the default view hides, the path may be gone already: hidden, as asked.
+        const optional = hidden.some((dir) => isWithin(entry.target, dir)) ? 1 : 0;
+        steps.push({ op: 'mask', name: label, syscall: 'mount', kind: 'mount', path: entry.target, str: [empty, undefined, entry.target], num: [0, optional, TargetMode.mustExist] });
         break;
       }
     }
@@ -387,21 +389,29 @@ const REPLACING: ReadonlySet<MountEntry['type']> = new Set(['bind', 'tmpfs', 'pr
  * can be made, and made read-only once the mounts are attached: the steps
  * that do so are returned, to run after `mounts`.
  */
-function hostViewSteps(steps: PlanStep[], mounts: readonly MountEntry[], context: FilesystemContext, tmpSize: string): PlanStep[] {
+function hostViewSteps(
+  steps: PlanStep[],
+  mounts: readonly MountEntry[],
+  context: FilesystemContext,
+  tmpSize: string,
+): { sealLater: PlanStep[]; hidden: string[] } {
   const create = TargetMode.create;
   const hide = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   const targets = mounts.map((entry) => entry.target);
   const replaced = (dir: string): boolean => mounts.some((entry) => entry.target === dir && REPLACING.has(entry.type));
   const beneath = (dir: string): boolean => targets.some((target) => target !== dir && isWithin(target, dir));
   const sealLater: PlanStep[] = [];
+  const hidden: string[] = [];
   const present = (dir: string): boolean => context.hostView === undefined || context.hostView.present.includes(dir);
 
   for (const dir of FRESH_DIRS) {
     if (replaced(dir) || !present(dir)) continue;
+    hidden.push(dir);
     steps.push(mountStep(`mount ${dir}`, 'tmpfs', dir, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, ['mode', '0755', 'size', tmpSize], create));
   }
   for (const dir of [...HIDDEN_DIRS.filter(present), ...(context.hostView?.homes ?? [])]) {
     if (replaced(dir)) continue;
+    hidden.push(dir);
     const links = dir === '/var' ? VAR_LINKS.filter(([link]) => !targets.includes(link)) : [];
     const writable = links.length > 0 || beneath(dir);
     steps.push(mountStep(`hide ${dir}`, 'tmpfs', dir, hide | (writable ? 0 : MOUNT_ATTR_RDONLY), ['mode', '0755', 'size', '65536'], create));
@@ -440,5 +450,5 @@ function hostViewSteps(steps: PlanStep[], mounts: readonly MountEntry[], context
       steps.push({ op: 'mask', name: 'mask host socket', syscall: 'mount', kind: 'mount', path: socketPath, str: [empty, undefined, socketPath], num: [0, 1, TargetMode.mustExist] });
     }
   }
-  return sealLater;
+  return { sealLater, hidden };
 }

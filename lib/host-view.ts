@@ -95,13 +95,11 @@ export function callerHomes(extraHidden: readonly string[] = []): string[] {
 }
 
 // /proc/net/unix costs about 0.8 ms per thousand sockets to read, more than
-// a whole spawn on a busy host, so the list is kept: read at once when it is
-// older than a second, and refreshed in the background (off the JS thread)
-// when a spawn finds it older than 100 ms.
-const SOCKETS_STALE_MS = 1000;
-const SOCKETS_REFRESH_MS = 100;
+// a whole spawn on a busy host, so the list is kept and read again by the
+// first spawn that finds it older than 100 ms (synchronously: a background
+// read would hold an fd the caller does not expect).
+const SOCKETS_STALE_MS = 100;
 let socketList: { at: number; paths: string[] } | undefined;
-let refreshing = false;
 
 const UNIX_LINE = /^[0-9a-fA-F]+: [0-9A-F]{8} [0-9A-F]{8} [0-9A-F]{8} [0-9A-F]{4} [0-9A-F]{2} +\d+ (\/.*)$/;
 
@@ -132,18 +130,7 @@ export function forgetHostSockets(): void {
 
 function listedSockets(): string[] {
   const now = performance.now();
-  if (socketList === undefined || now - socketList.at > SOCKETS_STALE_MS) {
-    socketList = { at: now, paths: readSockets() };
-  } else if (now - socketList.at > SOCKETS_REFRESH_MS && !refreshing) {
-    refreshing = true;
-    const started = now;
-    fs.readFile('/proc/net/unix', 'latin1', (error, text) => {
-      refreshing = false;
-      if (error === null && (socketList === undefined || socketList.at < started)) {
-        socketList = { at: started, paths: parseUnixSockets(text) };
-      }
-    });
-  }
+  if (socketList === undefined || now - socketList.at > SOCKETS_STALE_MS) socketList = { at: now, paths: readSockets() };
   return socketList.paths;
 }
 
