@@ -189,6 +189,13 @@ const HINTS: HintRule[] = [
     hint: () => 'the file is not a namespace of the expected type',
   },
   {
+    kind: 'sysfs',
+    code: 'EPERM',
+    hint: () =>
+      "a box's own /sys in a user namespace needs a fully visible /sys on the host (not the masked one of some " +
+      "containers); go without one: mounts: [{ type: 'mask', target: '/sys' }]",
+  },
+  {
     kind: 'proc',
     code: 'EPERM',
     hint: () =>

@@ -433,7 +433,7 @@ function hostViewSteps(
   const ro = MOUNT_ATTR_RDONLY | hide;
   if (!replaced('/sys')) {
     if (context.newNet) {
-      steps.push(mountStep('mount /sys', 'sysfs', '/sys', ro, [], create));
+      steps.push({ ...mountStep('mount /sys', 'sysfs', '/sys', ro, [], create), kind: 'sysfs' });
       if (context.ownCgroup2 && !replaced('/sys/fs/cgroup')) {
         steps.push(mountStep('mount own cgroup', 'cgroup2', '/sys/fs/cgroup', ro, [], TargetMode.mustExist));
       }
