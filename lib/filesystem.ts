@@ -51,6 +51,7 @@ const NEWROOT = '/newroot';
 const OLDROOT = '/oldroot';
 const FILES = '/files';
 const UPPER_FS = '/upper';
+const EMPTY = '/empty';
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
@@ -409,21 +410,35 @@ function hostViewSteps(
     hidden.push(dir);
     steps.push(mountStep(`mount ${dir}`, 'tmpfs', dir, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, ['mode', '0755', 'size', tmpSize], create));
   }
+  // A directory that only has to look empty is a copy of one shared empty
+  // read-only tmpfs (a bind costs a third of a new tmpfs); one that gets
+  // links or mount points has a tmpfs of its own, sealed after `mounts`.
+  let emptyMade = false;
+  const emptyDir = (): string => {
+    if (!emptyMade) {
+      steps.push({ op: 'makeDir', name: `make ${EMPTY}`, syscall: 'mkdir', kind: 'mount', path: EMPTY, str: [EMPTY], num: [0o755] });
+      steps.push(mountStep('mount empty tmpfs for hidden directories', 'tmpfs', EMPTY, MOUNT_ATTR_RDONLY | hide, ['mode', '0755', 'size', '4096'], TargetMode.plain));
+      emptyMade = true;
+    }
+    return EMPTY;
+  };
   for (const dir of [...HIDDEN_DIRS.filter(present), ...(context.hostView?.homes ?? [])]) {
     if (replaced(dir)) continue;
     hidden.push(dir);
     const links = dir === '/var' ? VAR_LINKS.filter(([link]) => !targets.includes(link)) : [];
     const writable = links.length > 0 || beneath(dir);
-    steps.push(mountStep(`hide ${dir}`, 'tmpfs', dir, hide | (writable ? 0 : MOUNT_ATTR_RDONLY), ['mode', '0755', 'size', '65536'], create));
+    if (!writable) {
+      steps.push(bindStep(`hide ${dir}`, emptyDir(), dir, MOUNT_ATTR_RDONLY | hide, false, create, 'an empty tmpfs'));
+      continue;
+    }
+    steps.push(mountStep(`hide ${dir}`, 'tmpfs', dir, hide, ['mode', '0755', 'size', '65536'], create));
     for (const [link, to] of links) {
       steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
     }
-    if (writable) {
-      sealLater.push({
-        op: 'setMountAttr', name: `make ${dir} read-only`, syscall: 'mount_setattr', kind: 'mount', path: dir,
-        str: [undefined, undefined, dir], num: [MOUNT_ATTR_RDONLY, 0, TargetMode.mustExist, ATTR_SCOPE_TOP_MOUNT],
-      });
-    }
+    sealLater.push({
+      op: 'setMountAttr', name: `make ${dir} read-only`, syscall: 'mount_setattr', kind: 'mount', path: dir,
+      str: [undefined, undefined, dir], num: [MOUNT_ATTR_RDONLY, 0, TargetMode.mustExist, ATTR_SCOPE_TOP_MOUNT],
+    });
   }
 
   // sysfs shows the net namespace of its mounter: a box with a network of
@@ -438,7 +453,7 @@ function hostViewSteps(
         steps.push(mountStep('mount own cgroup', 'cgroup2', '/sys/fs/cgroup', ro, [], TargetMode.mustExist));
       }
     } else {
-      steps.push(mountStep('hide /sys', 'tmpfs', '/sys', ro, ['mode', '0755', 'size', '4096'], create));
+      steps.push(bindStep('hide /sys', emptyDir(), '/sys', ro, false, create, 'an empty tmpfs'));
     }
   }
 
