@@ -4,7 +4,9 @@
 // box's own (filesystem.ts makes the steps), and so is the caller's home.
 // That also takes the host's Unix sockets out of reach (connect() ignores a
 // read-only mount); the pathname sockets the supervisor's own network
-// namespace lists outside those directories are masked one by one.
+// namespace lists outside those directories are masked one by one. Landlock
+// ABI 9 (LANDLOCK_ACCESS_FS_RESOLVE_UNIX) could refuse such connects
+// outright; this is not used yet.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
