@@ -125,9 +125,10 @@ function readSockets(): string[] {
   }
 }
 
-/** Drops the kept socket list, so the next spawn reads /proc/net/unix itself (tests). */
+/** Drops the kept facts, so the next spawn reads /proc/net/unix and the homes itself (tests). */
 export function forgetHostSockets(): void {
   socketList = undefined;
+  kept = undefined;
 }
 
 function listedSockets(): string[] {
@@ -136,8 +137,16 @@ function listedSockets(): string[] {
   return socketList.paths;
 }
 
-/** The host facts the default view needs, gathered in the parent before the plan is built. */
+let kept: { at: number; home: string | undefined; view: HostView } | undefined;
+
+/**
+ * The host facts the default view needs, gathered in the parent before the
+ * plan is built. Kept for 100 ms (while $HOME is unchanged), like the
+ * socket list: a spawn-heavy supervisor pays for them ten times a second.
+ */
 export function gatherHostView(): HostView {
+  const now = performance.now();
+  if (kept !== undefined && now - kept.at <= SOCKETS_STALE_MS && kept.home === process.env.HOME) return kept.view;
   const homes = callerHomes();
   const sockets = listedSockets().filter((socketPath) => {
     if (homes.some((home) => isWithin(socketPath, home))) return false;
@@ -148,5 +157,7 @@ export function gatherHostView(): HostView {
     }
   });
   const present = [...FRESH_DIRS, ...HIDDEN_DIRS].filter((dir) => fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false);
-  return { present, homes, sockets };
+  const view = { present, homes, sockets };
+  kept = { at: now, home: process.env.HOME, view };
+  return view;
 }
