@@ -209,6 +209,15 @@ t.test('/sys: a fresh sysfs with only lo, and no cgroup tree', async (t) => {
   t.match(rest, /Read-only file system/);
 });
 
+t.test('/sys of a bridge box: lo and its own veth', { skip: !isRoot && 'bridge networking needs a root caller' }, async (t) => {
+  const bridge = probe().network.bridge;
+  if (!requireOrSkip(t, bridge.available, `no bridge networking here: ${bridge.reason}`)) return;
+  // A bridge of this test's own (cordon makes it and removes it when the process exits).
+  const result = await runSh('ls /sys/class/net', { network: { bridge: 'cdt-hostview', subnet: '10.233.0.1/24' } });
+  t.equal(result.code, 0, result.stderr);
+  t.equal(result.stdout, 'eth0\nlo\n');
+});
+
 t.test("/sys with the host's network: nothing at all", async (t) => {
   const result = await runSh('ls -A /sys | wc -l; ls /sys/class/net 2>&1 | head -1', { network: 'host' });
   t.equal(result.code, 0, result.stderr);
