@@ -28,11 +28,17 @@ const BACKEND = `
   }).listen({ fd: 3 });
 `;
 
+// A default box shows the host's /usr but not its homes, /var or /run: a
+// Node installed elsewhere (nvm under ~/.nvm, ...) is bound in, read-only.
+const nodePrefix = path.dirname(path.dirname(fs.realpathSync(process.execPath)));
+const nodeMounts = ['/usr', '/usr/local'].includes(nodePrefix) ? [] : [{ type: 'bind', source: nodePrefix, target: nodePrefix }];
+
 function startBackend(tenant, socketDir) {
   const socketPath = path.join(socketDir, tenant, 'http.sock');
   const box = spawnIsolated(process.execPath, ['-e', BACKEND], {
     env: { TENANT: tenant, PATH: '/usr/bin:/bin' },
     listen: [{ path: socketPath, name: 'http' }],
+    mounts: nodeMounts,
     cgroup: process.geteuid() === 0 ? { memory: { max: 256 * 1024 * 1024 }, pids: { max: 64 } } : undefined,
     stdio: ['ignore', 'inherit', 'inherit'],
   });

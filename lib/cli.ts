@@ -67,6 +67,7 @@ Filesystem (mounts apply in command-line order, after any in --config):
   --layer DIR             a read-only template layer, top-most first; repeatable
   --upper DIR|tmpfs       the writable layer over --layer: a tenant directory or an ephemeral tmpfs
   --upper-size BYTES      size limit of a tmpfs upper (default 64 MiB)
+  --tmp-size BYTES        size limit of the box's /tmp, /dev/shm and /run (default 64 MiB)
   --ro-bind SRC DST       bind a host path read-only
   --bind SRC DST          bind a host path read-write
   --ro-bind-follow SRC DST, --bind-follow SRC DST  the same, following symlinks in SRC
@@ -203,6 +204,7 @@ const RUN_FLAGS = {
   layer: { type: 'string', multiple: true },
   upper: { type: 'string' },
   'upper-size': { type: 'string' },
+  'tmp-size': { type: 'string' },
 } as const satisfies Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
 
 /**
@@ -286,6 +288,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values['cgroup-parent'] !== undefined) options.cgroupParent = values['cgroup-parent'];
   const rootfs = rootfsFromFlags(values);
   if (rootfs !== undefined) options.rootfs = rootfs;
+  if (values['tmp-size'] !== undefined) options.tmpSize = Number(values['tmp-size']);
   if (mounts.length > 0) options.mounts = [...(options.mounts ?? []), ...mounts];
   options.stdio = 'inherit';
   return { options, command: split.command };

@@ -110,6 +110,15 @@ interface HintRule {
 export interface HintContext {
   privileged: boolean;
   userNamespaceReason?: string;
+  /** The failing step's path lies under this directory, which the box's default view of the host hides. */
+  hiddenBy?: { dir: string; path: string; bind: string };
+}
+
+function hiddenHint(context: HintContext): string | undefined {
+  if (context.hiddenBy === undefined) return undefined;
+  const { dir, path, bind } = context.hiddenBy;
+  return `${path} is under ${dir}, which a box on rootfs 'host' does not show of the host (its own empty ` +
+    `directory is there); bind what it needs: mounts: [{ type: 'bind', source: '${bind}', target: '${bind}' }]`;
 }
 
 // Keyed by (step kind, errno name): the advice a person needs to fix it.
@@ -161,7 +170,13 @@ const HINTS: HintRule[] = [
   {
     kind: 'exec',
     code: 'ENOENT',
-    hint: () => 'no such file in the box; for a name without a slash, env.PATH of the box is searched',
+    hint: (context) =>
+      hiddenHint(context) ?? 'no such file in the box; for a name without a slash, env.PATH of the box is searched',
+  },
+  {
+    kind: 'chdir',
+    code: 'ENOENT',
+    hint: (context) => hiddenHint(context),
   },
   {
     kind: 'join',
@@ -208,6 +223,13 @@ const HINTS: HintRule[] = [
     kind: 'ucount',
     code: 'EROFS',
     hint: () => "the host's /proc/sys is read-only (as in some containers): the box's per-user limits cannot be set; see probe().kernelCounters",
+  },
+  {
+    kind: 'sysfs',
+    code: 'EPERM',
+    hint: () =>
+      "a box's own /sys in a user namespace needs a fully visible /sys on the host (not the masked one of some " +
+      "containers); go without one: mounts: [{ type: 'mask', target: '/sys' }]",
   },
   {
     kind: 'proc',

@@ -31,6 +31,7 @@ import {
 } from './internal/checks';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
+import { FRESH_DIRS, HIDDEN_DIRS, type HostView, isWithin, VAR_LINKS } from './host-view';
 import { TargetMode } from './internal/plan-abi';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
 import type { PlanStep } from './plan';
@@ -43,11 +44,15 @@ export type ResolvedRootfs =
   | { kind: 'layers'; layers: string[]; upper: LayeredUpper };
 
 export const DEFAULT_UPPER_SIZE = 64 * 1024 * 1024;
+/** Size of each writable tmpfs cordon gives a box (/tmp, /dev/shm, and /run on rootfs 'host'). */
+export const DEFAULT_TMP_SIZE = 64 * 1024 * 1024;
 
 const MOUNT_ATTR_RDONLY = 0x1;
 const MOUNT_ATTR_NOSUID = 0x2;
 const MOUNT_ATTR_NODEV = 0x4;
 const MOUNT_ATTR_NOEXEC = 0x8;
+/** setMountAttr num[3]: change the mount at the target itself, in place (native AttrScope::kTopMount). */
+const ATTR_SCOPE_TOP_MOUNT = 2;
 
 const STAGE = '/tmp';
 const NEWROOT = '/newroot';
@@ -55,6 +60,7 @@ const OLDROOT = '/oldroot';
 const FILES = '/files';
 const UPPER_FS = '/upper';
 const LAYERS = '/layers';
+const EMPTY = '/empty';
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
@@ -302,6 +308,12 @@ export interface FilesystemContext {
   inUserNamespace: boolean;
   /** Fd slots of idmapped trees the parent made, by index in `mounts`. */
   preparedTrees?: ReadonlyMap<number, number>;
+  /** Bytes of each writable tmpfs cordon makes (/tmp, /dev/shm, /run). Default DEFAULT_TMP_SIZE. */
+  tmpSize?: number;
+  /** The box has a v2 cgroup of its own as the root of a new cgroup namespace (it may see that one). */
+  ownCgroup2?: boolean;
+  /** Host facts for rootfs 'host' (the caller's homes, listed sockets); without them only the fixed directories are hidden. */
+  hostView?: HostView;
 }
 
 /** The steps that build the box's root and enter it, in order. */
@@ -380,12 +392,14 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
   for (const device of DEVICES) {
     steps.push(bindStep(`bind /dev/${device}`, host(`/dev/${device}`), `/dev/${device}`, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, `/dev/${device}`));
   }
+  const tmpSize = String(context.tmpSize ?? DEFAULT_TMP_SIZE);
   steps.push(mountStep('mount devpts', 'devpts', '/dev/pts', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['newinstance', '', 'ptmxmode', '0666', 'mode', '0620'], create));
-  steps.push(mountStep('mount /dev/shm', 'tmpfs', '/dev/shm', nosuidNodev, ['mode', '1777'], create));
+  steps.push(mountStep('mount /dev/shm', 'tmpfs', '/dev/shm', nosuidNodev, ['mode', '1777', 'size', tmpSize], create));
   for (const [link, to] of [['/dev/ptmx', 'pts/ptmx'], ['/dev/fd', '/proc/self/fd'], ['/dev/stdin', '/proc/self/fd/0'], ['/dev/stdout', '/proc/self/fd/1'], ['/dev/stderr', '/proc/self/fd/2']] as const) {
     steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
   }
-  steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777'], create));
+  steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777', 'size', tmpSize], create));
+  const { sealLater, hidden } = rootfs.kind === 'host' ? hostViewSteps(steps, mounts, context, tmpSize) : { sealLater: [], hidden: [] };
 
   let files = 0;
   mounts.forEach((entry, i) => {
@@ -432,11 +446,103 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         if (!steps.some((step) => step.op === 'writeFile' && step.str?.[2] === empty)) {
           steps.push({ op: 'writeFile', name: 'empty file for masks', syscall: 'write', kind: 'mount', path: empty, str: ['', undefined, empty], num: [0, 0, plain] });
         }
-        steps.push({ op: 'mask', name: label, syscall: 'mount', kind: 'mount', path: entry.target, str: [empty, undefined, entry.target], num: [0, 0, TargetMode.mustExist] });
+        // Under a directory the default view hides, the path may be gone already: hidden, as asked.
+        const optional = hidden.some((dir) => isWithin(entry.target, dir)) ? 1 : 0;
+        steps.push({ op: 'mask', name: label, syscall: 'mount', kind: 'mount', path: entry.target, str: [empty, undefined, entry.target], num: [0, optional, TargetMode.mustExist] });
         break;
       }
     }
   });
+  steps.push(...sealLater);
   steps.push({ op: 'enterRoot', name: 'enter new root', syscall: 'pivot_root', kind: 'pivot', path: NEWROOT, str: [NEWROOT] });
   return steps;
+}
+
+/** Mount types that put something of their own at the target (a hidden directory there is moot). */
+const REPLACING: ReadonlySet<MountEntry['type']> = new Set(['bind', 'tmpfs', 'proc', 'sysfs', 'mqueue', 'mask']);
+
+/**
+ * The default view of the host (see host-view.ts): fresh /run, empty
+ * read-only /home, /root, /var, ... and the caller's home, a fresh sysfs
+ * (or none), masks over the host sockets still in sight. A hidden directory
+ * that has a `mounts` target beneath it is mounted writable so the target
+ * can be made, and made read-only once the mounts are attached: the steps
+ * that do so are returned, to run after `mounts`.
+ */
+function hostViewSteps(
+  steps: PlanStep[],
+  mounts: readonly MountEntry[],
+  context: FilesystemContext,
+  tmpSize: string,
+): { sealLater: PlanStep[]; hidden: string[] } {
+  const create = TargetMode.create;
+  const hide = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  const targets = mounts.map((entry) => entry.target);
+  const replaced = (dir: string): boolean => mounts.some((entry) => entry.target === dir && REPLACING.has(entry.type));
+  const beneath = (dir: string): boolean => targets.some((target) => target !== dir && isWithin(target, dir));
+  const sealLater: PlanStep[] = [];
+  const hidden: string[] = [];
+  const present = (dir: string): boolean => context.hostView === undefined || context.hostView.present.includes(dir);
+
+  for (const dir of FRESH_DIRS) {
+    if (replaced(dir) || !present(dir)) continue;
+    hidden.push(dir);
+    steps.push(mountStep(`mount ${dir}`, 'tmpfs', dir, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, ['mode', '0755', 'size', tmpSize], create));
+  }
+  // A directory that only has to look empty is a copy of one shared empty
+  // read-only tmpfs (a bind costs a third of a new tmpfs); one that gets
+  // links or mount points has a tmpfs of its own, sealed after `mounts`.
+  let emptyMade = false;
+  const emptyDir = (): string => {
+    if (!emptyMade) {
+      steps.push({ op: 'makeDir', name: `make ${EMPTY}`, syscall: 'mkdir', kind: 'mount', path: EMPTY, str: [EMPTY], num: [0o755] });
+      steps.push(mountStep('mount empty tmpfs for hidden directories', 'tmpfs', EMPTY, MOUNT_ATTR_RDONLY | hide, ['mode', '0755', 'size', '4096'], TargetMode.plain));
+      emptyMade = true;
+    }
+    return EMPTY;
+  };
+  for (const dir of [...HIDDEN_DIRS.filter(present), ...(context.hostView?.homes ?? [])]) {
+    if (replaced(dir)) continue;
+    hidden.push(dir);
+    const links = dir === '/var' ? VAR_LINKS.filter(([link]) => !targets.includes(link)) : [];
+    const writable = links.length > 0 || beneath(dir);
+    if (!writable) {
+      steps.push(bindStep(`hide ${dir}`, emptyDir(), dir, MOUNT_ATTR_RDONLY | hide, false, create, 'an empty tmpfs'));
+      continue;
+    }
+    steps.push(mountStep(`hide ${dir}`, 'tmpfs', dir, hide, ['mode', '0755', 'size', '65536'], create));
+    for (const [link, to] of links) {
+      steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
+    }
+    sealLater.push({
+      op: 'setMountAttr', name: `make ${dir} read-only`, syscall: 'mount_setattr', kind: 'mount', path: dir,
+      str: [undefined, undefined, dir], num: [MOUNT_ATTR_RDONLY, 0, TargetMode.mustExist, ATTR_SCOPE_TOP_MOUNT],
+    });
+  }
+
+  // sysfs shows the net namespace of its mounter: a box with a network of
+  // its own gets a fresh one (its own interfaces only), any other box none.
+  // Its /sys/fs/cgroup is an empty directory unless the box is the root of
+  // a cgroup namespace over a v2 cgroup of its own: then that cgroup.
+  const ro = MOUNT_ATTR_RDONLY | hide;
+  if (!replaced('/sys')) {
+    if (context.newNet) {
+      steps.push({ ...mountStep('mount /sys', 'sysfs', '/sys', ro, [], create), kind: 'sysfs' });
+      if (context.ownCgroup2 && !replaced('/sys/fs/cgroup')) {
+        steps.push(mountStep('mount own cgroup', 'cgroup2', '/sys/fs/cgroup', ro, [], TargetMode.mustExist));
+      }
+    } else {
+      steps.push(bindStep('hide /sys', emptyDir(), '/sys', ro, false, create, 'an empty tmpfs'));
+    }
+  }
+
+  const sockets = context.hostView?.sockets ?? [];
+  if (sockets.length > 0) {
+    const empty = `${FILES}/empty`;
+    steps.push({ op: 'writeFile', name: 'empty file for masks', syscall: 'write', kind: 'mount', path: empty, str: ['', undefined, empty], num: [0, 0, TargetMode.plain] });
+    for (const socketPath of sockets) {
+      steps.push({ op: 'mask', name: 'mask host socket', syscall: 'mount', kind: 'mount', path: socketPath, str: [empty, undefined, socketPath], num: [0, 1, TargetMode.mustExist] });
+    }
+  }
+  return { sealLater, hidden };
 }

@@ -111,8 +111,20 @@ export interface SpawnIsolatedOptions {
   readonly newSession?: boolean;
   /** The root filesystem; see RootfsOption. Default `'host'` (read-only). */
   readonly rootfs?: RootfsOption;
-  /** Mounts applied in order on top of the root, after /proc, /dev and /tmp. */
+  /**
+   * Mounts applied in order on top of the root, after /proc, /dev, /tmp and
+   * the default view of rootfs `'host'`. A target under a directory that view
+   * hides is made in it; the directory is made read-only after the mounts.
+   */
   readonly mounts?: readonly MountEntry[];
+  /**
+   * Size limit in bytes of each writable tmpfs cordon gives the box: `/tmp`
+   * and `/dev/shm`, and `/run` on rootfs `'host'`. Default 64 MiB (like
+   * `upperSize`), so filling one fails with ENOSPC rather than eating the
+   * box's memory (tmpfs pages are charged to its cgroup). A `tmpfs` entry in
+   * `mounts` at the same target replaces one with a size of its own.
+   */
+  readonly tmpSize?: number;
   /**
    * Give the box a cgroup of its own with these limits (`{}`: accounting
    * only): made before the clone, the box placed in it atomically on cgroup
@@ -235,7 +247,16 @@ export interface SpawnIsolatedOptions {
  * The box's root filesystem (needs a new mount namespace). The box always
  * gets a fresh `/proc` (a bind of the host's when the pid namespace is the
  * host's), a minimal `/dev` and a private tmpfs `/tmp` on top.
- * - `'host'` (the default): the host's root, read-only, nosuid and nodev.
+ * - `'host'` (the default): the host's root, read-only, nosuid and nodev,
+ *   showing the host's programs and configuration but not its state nor its
+ *   users: `/run` is a fresh writable tmpfs (`tmpSize`); `/home`, `/root`,
+ *   `/var` (but for the links `tmp`, `run`, `lock`), `/srv`, `/mnt`,
+ *   `/media`, `/boot` and the caller's home (`$HOME` and the passwd entry's,
+ *   unless `/`, missing or a system directory) are empty and read-only; `/sys`
+ *   is a fresh read-only sysfs with a network namespace of the box's own
+ *   (else empty), its `/sys/fs/cgroup` empty or, with a `cgroup`, the box's
+ *   own v2 cgroup; host pathname Unix sockets still in sight are masked.
+ *   `mounts` may bind anything back, also under a hidden directory.
  * - `{ dir }`: an unpacked image, read-only unless `writable: true`.
  * - `{ layers, upper }`: read-only template directories shared by many boxes
  *   (top-most first) under a writable upper layer, with overlayfs: `'tmpfs'`
@@ -305,7 +326,7 @@ export interface BindMount extends MountTarget {
 /** A fresh tmpfs. */
 export interface TmpfsMount extends MountTarget {
   readonly type: 'tmpfs';
-  /** Bytes. Default: the kernel's (half of RAM). */
+  /** Bytes. Default: the kernel's (half of RAM); cordon's own /tmp, /dev/shm and /run use `tmpSize`. */
   readonly size?: number;
   /** Permission bits of its root. Default 0o755. */
   readonly mode?: number;

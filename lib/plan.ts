@@ -4,6 +4,7 @@ import type { BridgeLease } from './bridge';
 import { oomScoreSteps, processLimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
+import { FRESH_DIRS, HIDDEN_DIRS, type HostView } from './host-view';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
@@ -58,6 +59,8 @@ export interface Plan {
   usesInit: boolean;
   /** What the Landlock ruleset enforces on this kernel, when the box has one. */
   landlock?: LandlockReport;
+  /** Host directories the box's default view replaces (rootfs 'host'), for error hints. */
+  hiddenDirs?: readonly string[];
 }
 
 /** fds opened for this spawn by the caller of buildPlan. */
@@ -83,6 +86,8 @@ export interface RuntimeFds {
   };
   /** The bridge, veth names and address leased for a bridge box. */
   bridge?: BridgeLease;
+  /** What the default view hides beyond the fixed directories (rootfs 'host'). */
+  hostView?: HostView;
 }
 
 export interface Caller {
@@ -175,7 +180,10 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   // A cgroup namespace takes the cgroup its maker is in as its root: after a
   // v1 attach in the parent's window, not at clone.
   const cgroup = runtime.cgroup;
-  const lateAttach = cgroup?.procs.some((entry) => !entry.unlessPlaced) ?? false;
+  // A box with a cgroup always makes its cgroup namespace late: then its
+  // root is the box's cgroup on every clone rung (CLONE_INTO_CGROUP or not),
+  // and the box may be shown that cgroup (filesystem.ts, /sys/fs/cgroup).
+  const lateAttach = (cgroup?.procs.length ?? 0) > 0;
   const lateFlags = joined('user') || pooledUser ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
   const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
   steps.push({
@@ -269,6 +277,9 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
         newNet: isNew('net'),
         inUserNamespace: isNew('user') || joined('user') || !root,
         preparedTrees: new Map([...(runtime.idmappedTrees ?? new Map<number, number>())].map(([index, fd]) => [index, slot(fd)])),
+        tmpSize: options.tmpSize,
+        ownCgroup2: isNew('cgroup') && lateAttach && (cgroup?.procs.some((entry) => entry.hierarchy === 'v2') ?? false),
+        ...(runtime.hostView !== undefined ? { hostView: runtime.hostView } : {}),
       }),
     );
   }
@@ -349,7 +360,14 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       num: [argv.length, envp.length, candidates.length], lists,
     });
   }
-  return { steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init, ...(landlock === undefined ? {} : { landlock }) };
+  const hiddenDirs = isNew('mount') && options.rootfs.kind === 'host'
+    ? ['/tmp', ...FRESH_DIRS, ...HIDDEN_DIRS, ...(runtime.hostView?.homes ?? [])].filter((dir) => !options.mounts.some((entry) => entry.target === dir))
+    : undefined;
+  return {
+    steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init,
+    ...(landlock === undefined ? {} : { landlock }),
+    ...(hiddenDirs === undefined ? {} : { hiddenDirs }),
+  };
 }
 
 export { DEFAULT_PATH };

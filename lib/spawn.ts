@@ -1,5 +1,6 @@
 // spawnIsolated(): validate, acquire, plan, spawn, hand over to a Box.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
@@ -9,6 +10,7 @@ import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
+import { gatherHostView, isWithin } from './host-view';
 import { openListenSockets } from './network';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
@@ -127,8 +129,12 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
     const decided = candidates[detail];
     if (decided !== undefined && candidates.length > 1 && errno !== 2) failed.path = decided;
   }
+  const hiddenBy = errno === 2 && failed.path?.startsWith('/') ? plan.hiddenDirs?.find((dir) => isWithin(failed.path!, dir)) : undefined;
   return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), {
     privileged: process.geteuid?.() === 0,
+    ...(hiddenBy !== undefined && (step.kind === 'exec' || step.kind === 'chdir')
+      ? { hiddenBy: { dir: hiddenBy, path: failed.path!, bind: step.kind === 'exec' ? path.dirname(failed.path!) : failed.path! } }
+      : {}),
     ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
   });
 }
@@ -345,6 +351,7 @@ function prepare(
       runtime.bridge = leaseBridge(validated.bridge, ledger);
       box.network = runtime.bridge.info;
     }
+    if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') runtime.hostView = gatherHostView();
     prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
     const plan = buildPlan(validated, runtime, caller);

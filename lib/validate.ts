@@ -25,7 +25,7 @@ import type {
 } from './options';
 import { NAMESPACE_NAMES } from './options';
 import type { MountEntry } from './options';
-import { validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
+import { DEFAULT_TMP_SIZE, validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
 import { validateLimits, type CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
@@ -68,6 +68,7 @@ export interface ValidatedOptions {
   newSession: boolean;
   rootfs: ResolvedRootfs;
   mounts: MountEntry[];
+  tmpSize: number;
   cgroup: CgroupLimits | undefined;
   cgroupParent: string | undefined;
   credentials: ResolvedCredentials;
@@ -91,7 +92,7 @@ const MAX_MAP_LINES = 340;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
+  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
   'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
 ];
 
@@ -354,6 +355,8 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
   const rootfs = validateRootfs(o.rootfs);
   const mounts = validateMounts(o.mounts);
+  const tmpSize = o.tmpSize === undefined ? DEFAULT_TMP_SIZE : checkInteger('tmpSize', o.tmpSize, 4096, Number.MAX_SAFE_INTEGER);
+  if (o.tmpSize !== undefined && namespaces.mount.kind !== 'new') throw conflict('tmpSize', 'tmpSize sizes the box\'s own tmpfs mounts: it needs namespaces.mount to be \'new\'');
   if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
     throw conflict(o.rootfs !== undefined ? 'rootfs' : 'mounts', 'rootfs and mounts need namespaces.mount to be \'new\'');
   }
@@ -402,6 +405,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     newSession,
     rootfs,
     mounts,
+    tmpSize,
     cgroup,
     cgroupParent,
     credentials,

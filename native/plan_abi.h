@@ -121,12 +121,15 @@ enum class Op : uint32_t {
   kWriteFile = 28,
   // Child: bind str[2] onto itself and mount_setattr the copy (set num[0],
   // clear num[1], recursive if num[3] == 1): only that subtree changes.
+  // num[3] == 2: mount_setattr the mount at str[2] itself, in place (one
+  // cordon made there), leaving the mounts on top of it unchanged.
   kSetMountAttr = 29,
   // Child: open the plain path str[0] as the root that later targets resolve in.
   kOpenRoot = 30,
   // Child: hide str[2] (in root, must exist): a directory under an empty
   // read-only tmpfs, anything else under a bind of the plain path str[0]
-  // (an empty file or a null device).
+  // (an empty file or a null device). num[1] == 1: skip a target the box
+  // cannot reach (ENOENT, EACCES, ENOTDIR, ELOOP) instead of failing.
   kMask = 31,
   // Parent: write the child's pid to the cgroup.procs file open as fd slot
   // `fd`. num[0] == 1: skip it when the clone placed the child already

@@ -151,6 +151,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (op == Op::kBindMount && (record.num[3] < 0 || record.num[3] > 2)) return where + "bad symlink mode";
         if (op == Op::kBindMount && record.num[3] == 2 && step.str[1] == nullptr) return where + "missing string";
         if (op == Op::kMountFs && record.num[3] == 1 && step.str[3] == nullptr) return where + "missing string";
+        if (op == Op::kSetMountAttr && (record.num[3] < 0 || record.num[3] > 2)) return where + "bad attribute scope";
+        if (op == Op::kMask && record.num[1] != 0 && record.num[1] != 1) return where + "bad optional flag";
         if (op == Op::kMountFs) {
           if (record.num[1] < 0 || record.num[1] % 2 != 0) return where + "fs config must be key/value pairs";
           if (record.num[1] > 0) {

@@ -15,8 +15,17 @@
 // (optional, true): spawn with spawnIsolatedAsync() (set up on a libuv
 // worker thread) instead of spawnIsolated().
 'use strict';
+const path = require('node:path');
 const { Skip, notImplemented } = require('../lib/skip');
 const loop = require('../lib/node-loop');
+
+function hiddenByDefault(cordonRoot, file) {
+  try {
+    return require(path.join(cordonRoot, 'dist', 'host-view.js')).hiddenByDefault(file) !== undefined;
+  } catch {
+    return false; // a cordon from before the default view
+  }
+}
 
 module.exports = {
   where: 'worker',
@@ -25,6 +34,14 @@ module.exports = {
     if (caseDef.async && typeof spawnIsolatedAsync !== 'function') throw notImplemented('spawnIsolatedAsync()');
     const extra = typeof caseDef.options === 'function' ? caseDef.options(ctx, payload) : caseDef.options ?? {};
     const options = { stdio: 'ignore', ...extra };
+    // A default box (rootfs 'host') hides the host's /var, /tmp and homes,
+    // where the bench keeps its payloads: bind the payload's directory in,
+    // as a user would (a cordon without the default view needs no bind).
+    const file = caseDef.file ? caseDef.file(ctx, payload) : payload.path;
+    if (!caseDef.file && options.rootfs === undefined && (options.namespaces?.mount ?? 'new') === 'new' && hiddenByDefault(ctx.cordonRoot, file)) {
+      const dir = path.dirname(file);
+      options.mounts = [...(options.mounts ?? []), { type: 'bind', source: dir, target: dir }];
+    }
     let pool;
     const latencyPhase = { taken: 0, misses: 0 };
     if (caseDef.netnsPool) {
@@ -33,7 +50,6 @@ module.exports = {
       await pool.ready();
       options.netnsPool = pool;
     }
-    const file = caseDef.file ? caseDef.file(ctx, payload) : payload.path;
     const startOne = async () => {
       const box = caseDef.async ? await spawnIsolatedAsync(file, [], options) : spawnIsolated(file, [], options);
       const result = await box.exited;

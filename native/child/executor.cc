@@ -70,9 +70,9 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       return write_file(step.str[2], step.str[0], long(step.num[0]), detail);
     case abi::Op::kSetMountAttr:
       return set_mount_attr(control->root_fd, step.str[2], uint64_t(step.num[0]), uint64_t(step.num[1]),
-                            step.num[3] == 1, detail);
+                            static_cast<AttrScope>(step.num[3]), detail);
     case abi::Op::kMask:
-      return mask_path(step.str[0], control->root_fd, step.str[2], detail);
+      return mask_path(step.str[0], control->root_fd, step.str[2], step.num[1] == 1, detail);
     case abi::Op::kOpenRoot:
       return open_root(step.str[0], &control->root_fd, detail);
     case abi::Op::kWaitForParent:

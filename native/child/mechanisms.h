@@ -29,14 +29,18 @@ int mount_filesystem(const char* fstype, const char* const* config, uint64_t att
 enum class SourceLinks : int { kPlain = 0, kRefuse = 1, kFollowInHostRoot = 2 };
 int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t attrs, int root_fd, const char* target,
                TargetMode mode, SourceLinks links, const char* host_root, int* part);
-int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, bool recursive, int* part);
+// What kSetMountAttr changes: a copy of the mount at the target (kMount), of
+// it and every mount beneath (kSubtree), or the mount at the target in place
+// (kTopMount: one cordon made there itself).
+enum class AttrScope : int { kMount = 0, kSubtree = 1, kTopMount = 2 };
+int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, AttrScope scope, int* part);
 int make_dir(const char* path, long mode, int* part);
 int pivot_into(const char* new_root, const char* put_old, int* part);
 int enter_root(const char* path, int* part);
 int make_symlink(const char* content, int root_fd, const char* link_path, int* part);
 int write_file(const char* path, const char* content, long mode, int* part);
 int open_root(const char* path, int* root_fd, int* part);
-int mask_path(const char* file_source, int root_fd, const char* target, int* part);
+int mask_path(const char* file_source, int root_fd, const char* target, bool if_reachable, int* part);
 
 // credentials.cc
 int set_no_new_privs();

@@ -314,12 +314,25 @@ int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t a
   return error;
 }
 
-int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, bool recursive, int* part) {
-  // Bind the target onto itself first, so the attributes apply to that
-  // subtree only, not to the whole mount that happens to contain it.
+int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, AttrScope scope, int* part) {
   int fd = -1;
   int error = resolve_target(root_fd, target, TargetMode::kMustExist, true, &fd, part);
   if (error != 0) return error;
+  if (scope == AttrScope::kTopMount) {
+    // A mount cordon made at `target` itself (e.g. a hidden directory's
+    // tmpfs, made read-only once the mounts under it are attached): change
+    // that mount alone, in place, leaving the mounts on top of it as they are.
+    struct mount_attr attr = {};
+    attr.attr_set = set;
+    attr.attr_clr = clear;
+    long r = sys::sc(__NR_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, MOUNT_ATTR_SIZE_VER0);
+    close_fd(fd);
+    if (r < 0) *part = int(MountPart::kSetAttr);
+    return as_errno(r);
+  }
+  const bool recursive = scope == AttrScope::kSubtree;
+  // Bind the target onto itself first, so the attributes apply to that
+  // subtree only, not to the whole mount that happens to contain it.
   *part = int(MountPart::kOpenSource);
   long tree = sys::sc(__NR_open_tree, fd, "",
                       AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
@@ -416,9 +429,13 @@ int write_file(const char* path, const char* content, long mode, int* part) {
   return as_errno(r);
 }
 
-int mask_path(const char* file_source, int root_fd, const char* target, int* part) {
+int mask_path(const char* file_source, int root_fd, const char* target, bool if_reachable, int* part) {
   int fd = -1;
   int error = resolve_target(root_fd, target, TargetMode::kMustExist, true, &fd, part);
+  // An optional mask (a host socket cordon found) is skipped when the box
+  // cannot reach the path anyway: gone since, or behind a hidden directory or
+  // one the box may not search.
+  if (if_reachable && (error == ENOENT || error == EACCES || error == ENOTDIR || error == ELOOP)) return 0;
   if (error != 0) return error;
   struct statx info = {};
   long r = sys::sc(__NR_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE, &info);

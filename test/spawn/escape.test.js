@@ -36,8 +36,6 @@ const ALL_EXIT_CODE = 37;
 const SIZE_LIMIT = 1024 * 1024 * 1024;
 
 const INIT_SEAL = 'fixed by init-seal';
-const DEFAULT_VIEW = 'fixed by default-view';
-const UCOUNTS = 'fixed by ucounts';
 const OPTIONS_HYGIENE = 'fixed by options-hygiene';
 
 // The attacks that got through on main, by the topic fixing them.
@@ -56,15 +54,6 @@ const TODO = {
   'exe-truncate-pid2': INIT_SEAL,
   'init-exit-forge': INIT_SEAL,
   'exit-status': INIT_SEAL,
-  'host-unix-connect-run': DEFAULT_VIEW,
-  'host-unix-connect-var': DEFAULT_VIEW,
-  'host-unix-connect-host': DEFAULT_VIEW,
-  'read-home-secret': DEFAULT_VIEW,
-  'read-real-home': DEFAULT_VIEW,
-  'sys-class-net': DEFAULT_VIEW,
-  'sys-fs-cgroup': DEFAULT_VIEW,
-  'tmp-size': DEFAULT_VIEW,
-  'dev-shm-size': DEFAULT_VIEW,
 };
 
 function todo(name) {
@@ -537,8 +526,8 @@ t.test('inotify instances exhausted in one box: a second box and the supervisor 
   }
   const hogResult = await hog.exited.catch((error) => ({ error }));
   t.equal(hogResult.code, 0, 'the first box let go of them', { output: hogOut });
-  t.match(second.stdout, /inotify-one OK/, `inotify-exhaust: a second box gets an inotify instance (${second.stdout.trim()})`, { todo: UCOUNTS, output: transcript(second) });
-  t.match(supervisor.stdout, /inotify-one OK/, `inotify-exhaust: the supervisor gets an inotify instance (${supervisor.stdout.trim()})`, { todo: UCOUNTS });
+  t.match(second.stdout, /inotify-one OK/, `inotify-exhaust: a second box gets an inotify instance (${second.stdout.trim()})`, { output: transcript(second) });
+  t.match(supervisor.stdout, /inotify-one OK/, `inotify-exhaust: the supervisor gets an inotify instance (${supervisor.stdout.trim()})`);
 });
 
 t.test("TIOCSTI into the caller's terminal from a box with stdio 'inherit'", async (t) => {

@@ -107,6 +107,12 @@ t.test('run: --layer and --upper', async (t) => {
   t.equal(cordon(['run', '--bind', '/only-one', '--']).status, 125, 'a two-value flag with one value');
 });
 
+t.test('run: --tmp-size sizes the box /tmp', async (t) => {
+  const result = cordon(['run', '--tmp-size', String(2 << 20), '--', '/bin/sh', '-c', 'dd if=/dev/zero of=/tmp/f bs=1M count=8 2>&1; du -m /tmp/f']);
+  t.match(result.stdout, /No space left on device/);
+  t.match(result.stdout, /^2\s/m);
+});
+
 t.test('run: cgroup flags', { skip: process.geteuid() !== 0 && 'root only: no delegated cgroup for an unprivileged user here' }, async (t) => {
   const bomb = '$| = 1; my $n = 0; for (1..50) { my $p = fork; if (defined $p && $p == 0) { sleep 5; exit } $n++ if defined $p } print "$n\\n"; kill 9, -$$';
   const result = cordon(['run', '--pids-max', '10', '--memory-max', '256M', '--cpu-weight', '50', '--', '/usr/bin/perl', '-e', bomb]);
