@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const t = require('tap');
+const { skipExpected } = require('../helpers/skip');
 const { Ledger } = require('../../dist/internal/resources');
 const {
   makeParent, startWaiting, go, waitFor, isDead, isRoot, cgroupTree, oursIn, PREFIX,
@@ -17,9 +18,7 @@ const host = cg.detectCgroups();
 const treeAtStart = cgroupTree();
 
 function needRoot(t) {
-  if (isRoot()) return true;
-  t.skip('needs root: this user has no delegated cgroup (detect.test.js checks the refusal and its reason)');
-  return false;
+  return skipExpected(t, isRoot(), 'unprivileged pass: needs root, this user has no delegated cgroup (detect.test.js checks the refusal and its reason)');
 }
 
 function read(file) {
