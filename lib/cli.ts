@@ -527,6 +527,7 @@ function printProbe(json: boolean): void {
   line('subordinate id ranges', ranges.uid.length > 0 && ranges.helpers,
     `uid ${ranges.uid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}, gid ${ranges.gid.map((r) => `${r.start}+${r.count}`).join(' ') || 'none'}${ranges.helpers ? '' : '; newuidmap/newgidmap missing'}`);
   line('seccomp filters', report.seccomp.available, report.seccomp.reason ?? report.seccomp.actions.join(' '));
+  line('init from a sealed copy', report.init.sealed.available, report.init.sealed.reason);
   line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
   line("namespace pool 'net'", report.network.pool.net.available, report.network.pool.net.reason);
   line("namespace pool 'user+net'", report.network.pool.userNet.available, report.network.pool.userNet.reason);

@@ -85,6 +85,13 @@ export interface SpawnIsolatedOptions {
    * Default true there; false makes the payload PID 1 itself, and then the
    * kernel drops every signal it has no handler for, SIGTERM included: use
    * SIGKILL (e.g. `killSignal: 'SIGKILL'`) to end such a box.
+   *
+   * The init is sealed: exec'd from a sealed in-memory copy (see
+   * `probe().init`), non-dumpable, so the payload can neither trace it nor
+   * reach its memory, fds or binary, and, once the payload's process is
+   * cloned, without capabilities, with no_new_privs and under its own strict
+   * seccomp filter, whatever `seccomp`, `capabilities` and
+   * `allowNewPrivileges` give the payload.
    */
   readonly init?: boolean;
   /**
@@ -133,6 +140,8 @@ export interface SpawnIsolatedOptions {
    * Raised as ambient, so they survive exec as a non-root uid (e.g.
    * `['CAP_NET_BIND_SERVICE']` for a server on port 80 as uid 1000). Inside
    * a user namespace they hold over the box's own namespaces only.
+   * (`CAP_SYS_PTRACE` there lets a rootless box's payload trace the init;
+   * the init's own seccomp filter still refuses any call it does not make.)
    */
   readonly capabilities?: readonly CapabilityName[];
   /** Leave no_new_privs off, so setuid binaries and file capabilities work. Default false. */
@@ -175,7 +184,8 @@ export interface SpawnIsolatedOptions {
    * TIOCLINUX ioctls, ...) with EPERM. `allow` and `deny` adjust it,
    * `mode: 'allowlist'` inverts it; `false` installs none. The filter is
    * compiled once per policy in the parent and installed right before the
-   * payload's execve.
+   * payload's execve. The init (when there is one) has its own filter,
+   * stricter, whatever this says.
    */
   readonly seccomp?: SeccompPolicy | false;
   /**

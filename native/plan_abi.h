@@ -69,8 +69,9 @@ enum class Op : uint32_t {
   kExec = 17,
   // Child: exec the init binary (fd slot `fd`) as PID 1 of the box; it execs
   // the payload given by str[0..2]/num[0..2] exactly as kExec would, and
-  // reports the payload's exit on the exit pipe. The decoder builds the
-  // init's argv: see native/init/cordon_init.c for its shape.
+  // reports the payload's exit on the exit pipe; it seals itself after the
+  // clone (InitPart below). The decoder builds the init's argv: see
+  // native/init/cordon_init.cc for its shape.
   kExecInit = 18,
   // Child: empty the bounding, ambient and inheritable sets; exec then leaves
   // the payload no effective or permitted capability.
@@ -180,6 +181,20 @@ enum class MountPart : int32_t {
   kSymlink = 14,
   kOpenRoot = 15,
   kChdir = 16,
+};
+
+// StatusRecord::detail of a failed kExecInit step when the init itself
+// failed, not the payload's exec (which reports the candidate, >= 0): which
+// part. The init seals itself after it cloned the payload, before the status
+// pipe closes, so a box whose init could not be sealed never starts.
+enum class InitPart : int32_t {
+  kExec = -1,          // the child's execveat of the init binary
+  kClone = -2,         // the init's clone of the payload's process
+  kDumpable = -3,      // prctl(PR_SET_DUMPABLE, 0): untraceable, /proc/1 closed
+  kNoNewPrivs = -4,    // prctl(PR_SET_NO_NEW_PRIVS, 1) on itself
+  kCapabilities = -5,  // capset: the init drops every capability it had
+  kSeccomp = -6,       // seccomp: the init's own strict filter
+  kGate = -7,          // pipe2: the gate the payload waits at until the init is sealed
 };
 
 // Flags in StepRecord::flags.

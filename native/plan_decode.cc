@@ -287,7 +287,8 @@ void finish_init_argv(DecodedPlan* decoded) {
   for (int k = 0; k < 5; k++) argv.push_back(owned[k].c_str());
   for (int i = 0; candidates[i] != nullptr; i++) argv.push_back(candidates[i]);
   // The payload's seccomp filter is the init's to install, in the payload's
-  // process just before its execve: the init itself stays unfiltered.
+  // process just before its execve (the init installs a stricter one of its
+  // own in itself, after the clone).
   const uint32_t last = decoded->view.count - 1;
   if (last > 0 && decoded->steps[last - 1].op == Op::kSeccomp) {
     owned[7] = std::to_string(last - 1);

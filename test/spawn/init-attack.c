@@ -17,8 +17,10 @@
  *   exe PID     open /proc/PID/exe for writing, chmod and truncate it (to
  *               its own mode and size: a success changes nothing), and
  *               "exe-id PID DEV:INO" of what it resolves to
- *   inject      (needs CAP_SYS_PTRACE) seize pid 1 and make it call getppid
- *               and unshare(CLONE_NEWUSER); prints what they returned there
+ *   inject      (needs CAP_SYS_PTRACE) seize pid 1 and make it call
+ *               write(-1, ...) (a call its loop makes: EBADF shows the
+ *               injection works), getppid and unshare(CLONE_NEWUSER); prints
+ *               what they returned there
  * Exits 7, always: the box must report 7, whatever was forged.
  */
 #define _GNU_SOURCE
@@ -281,7 +283,11 @@ static void attack_inject(void) {
     return;
   }
   char text[96];
-  long got = inject(&saved, SYS_getppid, 0);
+  /* A call its loop makes, as a control: the injection itself works. */
+  long got = inject(&saved, SYS_write, -1);
+  snprintf(text, sizeof text, "inject-write %ld\n", got);
+  line(text);
+  got = inject(&saved, SYS_getppid, 0);
   snprintf(text, sizeof text, "inject-getppid %ld\n", got);
   line(text);
   got = inject(&saved, SYS_unshare, CLONE_NEWUSER);
