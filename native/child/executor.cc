@@ -185,7 +185,7 @@ void patch_listen_pid(const char* const* envp) {
   if (step.op == abi::Op::kExecInit) {
     // The init reports a failed payload exec on the same pipe, so it keeps it.
     sys::sc(__NR_fcntl, control.status_fd, F_SETFD, 0);
-    error = exec_fd(step.fd, step.list[0], step.list[1]);
+    error = exec_fd(control.init_fd >= 0 ? control.init_fd : step.fd, step.list[0], step.list[1]);
     detail = -1;  // the init itself did not start
   } else {
     patch_listen_pid(step.list[1]);
