@@ -107,14 +107,22 @@ export function validateCredentials(o: {
 /** Per-process settings that need no privilege, applied after the ids. */
 export function processLimitSteps(credentials: ResolvedCredentials): PlanStep[] {
   const steps: PlanStep[] = [];
-  for (const limit of credentials.rlimits) {
-    steps.push({ op: 'setRlimit', name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit', num: [limit.resource, limit.soft, limit.hard] });
-  }
   if (credentials.umask !== undefined) steps.push({ op: 'umask', name: 'set umask', syscall: 'umask', kind: 'umask', num: [credentials.umask] });
   if (credentials.nice !== undefined) {
     steps.push({ op: 'setPriority', name: 'set nice value', syscall: 'setpriority', kind: 'nice', num: [credentials.nice] });
   }
   return steps;
+}
+
+/**
+ * The payload's rlimits, set last before its exec (after the fds are in
+ * place), so cordon's child never runs under them; with an init, the init
+ * sets them in the payload's process and never runs under them either.
+ */
+export function rlimitSteps(credentials: ResolvedCredentials): PlanStep[] {
+  return credentials.rlimits.map((limit) => ({
+    op: 'setRlimit', name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit', num: [limit.resource, limit.soft, limit.hard],
+  }));
 }
 
 /**

@@ -146,7 +146,12 @@ export interface SpawnIsolatedOptions {
   readonly capabilities?: readonly CapabilityName[];
   /** Leave no_new_privs off, so setuid binaries and file capabilities work. Default false. */
   readonly allowNewPrivileges?: boolean;
-  /** Resource limits of the payload. `core` is 0 unless given. */
+  /**
+   * Resource limits of the payload. `core` is 0 unless given. Set right
+   * before the payload's exec (with an init, by the init in the payload's
+   * process), so they bind the payload alone: neither cordon's child nor its
+   * init runs under them.
+   */
   readonly rlimits?: { readonly [K in RlimitName]?: RlimitValue };
   /** The payload's umask. Default: the caller's. */
   readonly umask?: number;

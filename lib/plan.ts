@@ -1,7 +1,7 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
 import type { BridgeLease } from './bridge';
-import { oomScoreSteps, processLimitSteps } from './credentials';
+import { oomScoreSteps, processLimitSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
@@ -317,6 +317,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     });
   });
   steps.push({ op: 'closeOtherFds', name: 'close other fds', syscall: 'close_range', kind: 'fd' });
+  steps.push(...rlimitSteps(credentials));
   if (options.seccomp !== undefined) {
     const program = compileCached(options.seccomp);
     steps.push({ op: 'seccomp', name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp', str: [program.toString('hex')], num: [program.length / 8] });

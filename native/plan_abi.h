@@ -122,6 +122,8 @@ enum class Op : uint32_t {
   // (CLONE_INTO_CGROUP): the v2 fallback for older kernels.
   kWriteCgroupProcs = 32,
   // Child: prlimit(resource num[0], soft num[1], hard num[2]); -1 is unlimited.
+  // Right before the exec; with an init, the init sets it in the payload's
+  // process instead (the child skips it), so only the payload runs under it.
   kSetRlimit = 33,
   // Child: umask(num[0]).
   kUmask = 34,

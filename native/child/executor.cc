@@ -98,6 +98,8 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
     case abi::Op::kRaiseAmbient:
       return raise_ambient(uint64_t(step.num[0]));
     case abi::Op::kSetRlimit:
+      // With an init, the init sets them in the payload's process instead.
+      if (plan.steps[plan.count - 1].op == abi::Op::kExecInit) return 0;
       return set_rlimit(int(step.num[0]), step.num[1], step.num[2]);
     case abi::Op::kUmask:
       return set_umask(long(step.num[0]));

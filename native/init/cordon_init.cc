@@ -4,11 +4,14 @@
 // orphan in the box, which few programs expect. This init starts the payload,
 // reaps orphans, forwards signals to the payload and ends with its status.
 //
-// argv: cordon-init STATUS_FD EXIT_FD STEP_INDEX N CANDIDATE... [--seccomp STEP HEX] -- ARGV...
+// argv: cordon-init STATUS_FD EXIT_FD STEP_INDEX N CANDIDATE...
+//         [--rlimit STEP RESOURCE SOFT HARD]... [--seccomp STEP HEX] -- ARGV...
 //   STATUS_FD  the status pipe: a failed payload exec is reported there as a
 //              StatusRecord for plan step STEP_INDEX (see plan_abi.h)
 //   EXIT_FD    the exit pipe: one ExitRecord {code, signal} when the payload ends
 //   N          how many exec candidates follow (the PATH search done by cordon)
+//   --rlimit   a limit (-1: unlimited) to set in the payload's process right
+//              before its execve; a failure is reported as plan step STEP
 //   --seccomp  a classic-BPF program (hex) to install in the payload's process
 //              right before its execve; a failure is reported as plan step STEP
 // The environment is passed to the payload unchanged, except LISTEN_PID.
@@ -61,6 +64,11 @@ namespace {
 constexpr int kOpExec = int(cordon::abi::Op::kExec);
 constexpr int kOpExecInit = int(cordon::abi::Op::kExecInit);
 constexpr int kOpSeccomp = int(cordon::abi::Op::kSeccomp);
+constexpr int kOpSetRlimit = int(cordon::abi::Op::kSetRlimit);
+
+struct KernelRlimit {
+  uint64_t soft, hard;
+};
 using cordon::abi::InitPart;
 
 [[noreturn]] void exit_now(int code) {
@@ -73,6 +81,18 @@ bool same(const char* a, const char* b) {
     b++;
   }
   return *a == *b;
+}
+
+// A decimal that may be -1 (unlimited), for rlimit values.
+int64_t parse_limit(const char* s) {
+  if (same(s, "-1")) return -1;
+  int64_t v = 0;
+  if (*s == '\0') exit_now(126);
+  for (; *s != '\0'; s++) {
+    if (*s < '0' || *s > '9') exit_now(126);
+    v = v * 10 + (*s - '0');
+  }
+  return v;
 }
 
 int parse_int(const char* s) {
@@ -244,10 +264,15 @@ struct KernelSigaction {
   uint64_t mask;
 };
 
+// One `--rlimit STEP RESOURCE SOFT HARD` of the argv: its four strings.
+constexpr int kMaxRlimits = 16;
+
 struct Args {
   int status_fd, exit_fd, step;
   char** candidates;
   int candidate_count;
+  char** rlimits[kMaxRlimits];
+  int rlimit_count;
   int seccomp_step;
   const char* seccomp_hex;
   char** argv;
@@ -274,6 +299,16 @@ struct Args {
   }
   patch_listen_pid(args.envp);
   sc(__NR_rt_sigprocmask, SIG_SETMASK, &old_mask, 0, 8);
+  // The payload's limits, set here and nowhere else: neither cordon's child
+  // nor the init runs under them (a limit the init could not start under
+  // would otherwise look like the payload's crash).
+  for (int i = 0; i < args.rlimit_count; i++) {
+    char** entry = args.rlimits[i];
+    int64_t soft = parse_limit(entry[2]), hard = parse_limit(entry[3]);
+    KernelRlimit limit{soft < 0 ? ~uint64_t(0) : uint64_t(soft), hard < 0 ? ~uint64_t(0) : uint64_t(hard)};
+    long r = sc(__NR_prlimit64, 0, parse_int(entry[1]), &limit, 0);
+    if (r < 0) report(args.status_fd, parse_int(entry[0]), kOpSetRlimit, int(-r), 0);
+  }
   if (args.seccomp_hex != nullptr) {
     int error = install_seccomp(args.seccomp_hex);
     if (error != 0) report(args.status_fd, args.seccomp_step, kOpSeccomp, error, 0);
@@ -313,6 +348,11 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   args.seccomp_step = -1;
   int next = 5 + args.candidate_count;
   if (next >= argc) exit_now(126);
+  while (same(argv[next], "--rlimit")) {
+    if (next + 5 >= argc || args.rlimit_count == kMaxRlimits) exit_now(126);
+    args.rlimits[args.rlimit_count++] = argv + next + 1;
+    next += 5;
+  }
   if (same(argv[next], "--seccomp")) {
     if (next + 3 >= argc) exit_now(126);
     args.seccomp_step = parse_int(argv[next + 1]);
