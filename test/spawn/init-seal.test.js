@@ -101,9 +101,15 @@ t.test('an injected system call gets nowhere, even for a payload that may ptrace
   // CAP_SYS_PTRACE in the box's user namespace: an explicit loosening that
   // may reach pid 1 (as root caller it does not: see README); the init's own
   // filter still refuses what it has no use for.
-  const { lines, result } = await attackInit(['status', 'inject'], { capabilities: ['CAP_SYS_PTRACE'] });
+  const { lines, result } = await attackInit(['status', 'inject', 'exe', '1'], { capabilities: ['CAP_SYS_PTRACE'] });
   t.equal(result.code, 7, result.stderr);
   t.equal(lines.caps, '0', "the init drops the payload's capabilities");
+  // Where /proc/1/exe resolves for it, it is the sealed copy: no write lands.
+  const host = fs.statSync(initBinaryPath());
+  if (lines['exe-id 1'] === undefined) refused(t, lines, 'exe-stat 1', [EACCES]);
+  else t.not(lines['exe-id 1'], `${host.dev}:${host.ino}`, "/proc/1/exe is the sealed copy, not the host's file");
+  refused(t, lines, 'exe-open-write 1', [EPERM, EACCES, 26]);
+  refused(t, lines, 'exe-truncate 1', [EPERM, EACCES, 26]);
   if (lines['inject-seize'] !== 'ok 0') {
     refused(t, lines, 'inject-seize', [EPERM]);
     return;
