@@ -49,7 +49,8 @@
             "native/host/idmapped.cc",
             "native/host/netlink.cc",
             "native/host/bridge.cc",
-            "native/host/netns_pool.cc"
+            "native/host/netns_pool.cc",
+            "native/host/sealed_init.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

@@ -609,6 +609,7 @@ function printProbe(json: boolean): void {
     `inotify instances ${counters.boxDefaults.inotifyInstances ?? '-'} of ${counters.caller.inotifyInstances ?? '-'} per box; ` +
     `${counters.boxesThatFit ?? '-'} boxes at their full share leave the caller one`);
   line("userNamespaceOwner 'box'", counters.namespaceOwner.available, counters.namespaceOwner.reason);
+  line('init from a sealed copy', report.init.sealed.available, report.init.sealed.reason);
   line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
   line("namespace pool 'net'", report.network.pool.net.available, report.network.pool.net.reason);
   line("namespace pool 'user+net'", report.network.pool.userNet.available, report.network.pool.userNet.reason);

@@ -104,24 +104,30 @@ export function validateCredentials(o: {
   return { groups, capabilityMask, allowNewPrivileges, rlimits, umask, nice, oomScoreAdj };
 }
 
-/**
- * Per-process settings that need no privilege, applied after the ids.
- * `defaults` are rlimits for the ones the options leave out (soft and hard).
- */
-export function processLimitSteps(credentials: ResolvedCredentials, defaults: Partial<Record<RlimitName, number>> = {}): PlanStep[] {
+/** Per-process settings that need no privilege, applied after the ids. */
+export function processLimitSteps(credentials: ResolvedCredentials): PlanStep[] {
   const steps: PlanStep[] = [];
-  const limits = [...credentials.rlimits];
-  for (const [name, value] of Object.entries(defaults) as [RlimitName, number][]) {
-    if (!limits.some((limit) => limit.name === name)) limits.push({ resource: RLIMITS[name], name, soft: value, hard: value });
-  }
-  for (const limit of limits) {
-    steps.push({ op: 'setRlimit', name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit', num: [limit.resource, limit.soft, limit.hard] });
-  }
   if (credentials.umask !== undefined) steps.push({ op: 'umask', name: 'set umask', syscall: 'umask', kind: 'umask', num: [credentials.umask] });
   if (credentials.nice !== undefined) {
     steps.push({ op: 'setPriority', name: 'set nice value', syscall: 'setpriority', kind: 'nice', num: [credentials.nice] });
   }
   return steps;
+}
+
+/**
+ * The payload's rlimits, set last before its exec (after the fds are in
+ * place), so cordon's child never runs under them; with an init, the init
+ * sets them in the payload's process and never runs under them either.
+ */
+export function rlimitSteps(credentials: ResolvedCredentials, defaults: Partial<Record<RlimitName, number>> = {}): PlanStep[] {
+  const limits = [...credentials.rlimits];
+  // `defaults` (soft and hard) for the ones the options leave out.
+  for (const [name, value] of Object.entries(defaults) as [RlimitName, number][]) {
+    if (!limits.some((limit) => limit.name === name)) limits.push({ resource: RLIMITS[name], name, soft: value, hard: value });
+  }
+  return limits.map((limit) => ({
+    op: 'setRlimit', name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit', num: [limit.resource, limit.soft, limit.hard],
+  }));
 }
 
 /**

@@ -86,6 +86,13 @@ export interface SpawnIsolatedOptions {
    * Default true there; false makes the payload PID 1 itself, and then the
    * kernel drops every signal it has no handler for, SIGTERM included: use
    * SIGKILL (e.g. `killSignal: 'SIGKILL'`) to end such a box.
+   *
+   * The init is sealed: exec'd from a sealed in-memory copy (see
+   * `probe().init`), non-dumpable, so the payload can neither trace it nor
+   * reach its memory, fds or binary, and, once the payload's process is
+   * cloned, without capabilities, with no_new_privs and under its own strict
+   * seccomp filter, whatever `seccomp`, `capabilities` and
+   * `allowNewPrivileges` give the payload.
    */
   readonly init?: boolean;
   /**
@@ -146,6 +153,8 @@ export interface SpawnIsolatedOptions {
    * Raised as ambient, so they survive exec as a non-root uid (e.g.
    * `['CAP_NET_BIND_SERVICE']` for a server on port 80 as uid 1000). Inside
    * a user namespace they hold over the box's own namespaces only.
+   * (`CAP_SYS_PTRACE` there lets a rootless box's payload trace the init;
+   * the init's own seccomp filter still refuses any call it does not make.)
    */
   readonly capabilities?: readonly CapabilityName[];
   /** Leave no_new_privs off, so setuid binaries and file capabilities work. Default false. */
@@ -156,7 +165,10 @@ export interface SpawnIsolatedOptions {
    * `memlock` default to a quarter of the caller's own soft limit (soft and
    * hard): the kernel counts them per (user namespace, uid) and charges every
    * box to the caller too, so one box cannot use up what the caller and its
-   * other boxes share. Give one to set it yourself.
+   * other boxes share. Give one to set it yourself. Set right before the
+   * payload's exec (with an init, by the init in the payload's process), so
+   * they bind the payload alone: neither cordon's child nor its init runs
+   * under them.
    */
   readonly rlimits?: { readonly [K in RlimitName]?: RlimitValue };
   /** The payload's umask. Default: the caller's. */
@@ -228,7 +240,8 @@ export interface SpawnIsolatedOptions {
    * TIOCLINUX ioctls, ...) with EPERM. `allow` and `deny` adjust it,
    * `mode: 'allowlist'` inverts it; `false` installs none. The filter is
    * compiled once per policy in the parent and installed right before the
-   * payload's execve.
+   * payload's execve. The init (when there is one) has its own filter,
+   * stricter, whatever this says.
    */
   readonly seccomp?: SeccompPolicy | false;
   /**

@@ -1,7 +1,7 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
 import type { BridgeLease } from './bridge';
-import { oomScoreSteps, processLimitSteps } from './credentials';
+import { oomScoreSteps, processLimitSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { FRESH_DIRS, HIDDEN_DIRS, type HostView } from './host-view';
@@ -315,7 +315,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (options.dieWithParent) {
     steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
   }
-  steps.push(...processLimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
+  steps.push(...processLimitSteps(credentials));
   if (!credentials.allowNewPrivileges) steps.push({ op: 'setNoNewPrivs', name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' });
   let landlock: LandlockReport | undefined;
   if (options.landlock !== undefined) {
@@ -338,6 +338,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     });
   });
   steps.push({ op: 'closeOtherFds', name: 'close other fds', syscall: 'close_range', kind: 'fd' });
+  steps.push(...rlimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
   if (options.seccomp !== undefined) {
     const program = compileCached(options.seccomp);
     steps.push({ op: 'seccomp', name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp', str: [program.toString('hex')], num: [program.length / 8] });

@@ -10,6 +10,8 @@ import type { NamespaceName } from './options';
 import { NAMESPACE_NAMES } from './options';
 import { CLONE_FLAGS } from './plan';
 import { trialSpawn } from './spawn';
+import { initSource } from './internal/sealed-init';
+import { initBinaryPath } from './internal/native';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, type IdRange } from './identity';
 import { probeBridge } from './bridge';
 import type { RlimitName } from './credentials';
@@ -88,6 +90,13 @@ export interface ProbeReport {
     /** `userNamespaceOwner: 'box'`: a root caller's box namespace owned by, and charged to, another host uid (tried with a throwaway box). */
     namespaceOwner: Capability;
   };
+  /**
+   * How boxes exec cordon's init. `sealed`: from a sealed, execute-only copy
+   * in memory (a memfd), so nothing in a box reaches the binary on disk; not
+   * available where the host forbids executable memfds (`vm.memfd_noexec=2`),
+   * and then boxes exec the file at `path` (the reason says what that means).
+   */
+  init: { sealed: Capability; path: string };
   network: {
     /** `network: 'bridge'`: root, veth, bridges and the cls_bpf filter (tried in a throwaway namespace). */
     bridge: Capability;
@@ -253,6 +262,22 @@ function probeMountApi(): Capability {
   return { available: true };
 }
 
+function probeInit(): ProbeReport['init'] {
+  try {
+    const source = initSource();
+    return { sealed: source.sealed ? { available: true } : { available: false, reason: source.reason ?? 'not sealed' }, path: source.path };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    let path = '';
+    try {
+      path = initBinaryPath();
+    } catch {
+      // reported in the reason
+    }
+    return { sealed: { available: false, reason }, path };
+  }
+}
+
 /** Reports what this host allows. Cached after the first call. */
 export function probe(): ProbeReport {
   if (cached) return cached;
@@ -314,6 +339,7 @@ export function probe(): ProbeReport {
         : { available: false, abi: 0, reason: `landlock_create_ruleset: ${errnoName(landlockAbi)}` },
     seccomp: probeSeccomp(),
     kernelCounters: probeKernelCounters(userNamespaces),
+    init: probeInit(),
     network: {
       bridge: probeBridge(),
       pool: {

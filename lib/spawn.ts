@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
 import { CordonError, CordonOptionError, errnoName, hintFor, stepError } from './errors';
-import { assertLinux, initBinaryPath, native } from './internal/native';
+import { assertLinux, native } from './internal/native';
+import { initSource } from './internal/sealed-init';
 import { encodePlan } from './internal/encode';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
@@ -16,7 +17,7 @@ import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
-import { MountPart } from './internal/plan-abi';
+import { InitPart, MountPart } from './internal/plan-abi';
 import { readCallerCounterLimits } from './kernel-counters';
 import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
@@ -24,7 +25,6 @@ import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
 import { NAMESPACE_NAMES } from './options';
 
-let initFd: number | undefined;
 let landlockAbi: number | undefined;
 
 function callerFacts(options: ValidatedOptions): Caller {
@@ -52,13 +52,6 @@ function cgroupParent(configured: string | undefined): ParentChoice {
     process.once('exit', () => made.release());
   }
   return parent;
-}
-
-// Opened once and kept: the box execs it through the fd (execveat), so it
-// runs whatever root the box sees.
-function openInit(): number {
-  if (initFd === undefined) initFd = fs.openSync(initBinaryPath(), 'r');
-  return initFd;
 }
 
 function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Record<NamespaceName, number>> {
@@ -121,8 +114,10 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
     const part = VETH_PARTS[detail];
     if (part !== undefined) failed = { ...failed, name: `attach veth to bridge: ${part.what}`, syscall: part.syscall };
   }
-  if (step.op === 'execInit' && detail === -1) {
-    failed = { name: 'exec init', syscall: 'execveat', kind: 'init', path: initBinaryPath() };
+  const initPart = step.op === 'execInit' ? InitPart[detail as keyof typeof InitPart] : undefined;
+  if (initPart !== undefined) {
+    // The init itself failed (not the payload's exec): to start, or to seal itself.
+    failed = { name: initPart.name, syscall: initPart.syscall, kind: 'init', ...(detail === -1 ? { path: initSource().path } : {}) };
   } else if (step.op === 'exec' || step.op === 'execInit') {
     // For a PATH search, name the candidate that decided the error, as execvp would.
     const candidates = step.lists?.[2] ?? [];
@@ -207,7 +202,7 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
   const ledger = new Ledger();
   try {
     const runtime: RuntimeFds = { stdio: setupStdio(validated.stdio, ledger).childFds, namespaces: {} };
-    if (validated.init) runtime.init = openInit();
+    if (validated.init) runtime.init = initSource().fd;
     const plan = buildPlan(validated, runtime, callerFacts(validated));
     const encoded = encodePlan(plan);
     const result = native().spawn(encoded.buffer, encoded.fds);
@@ -334,7 +329,7 @@ function prepare(
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
     }
-    if (validated.init) runtime.init = openInit();
+    if (validated.init) runtime.init = initSource().fd;
     let cgroup: BoxCgroup | undefined;
     if (validated.cgroup !== undefined) {
       cgroup = createBoxCgroup(cgroupParent(validated.cgroupParent), undefined, validated.cgroup, ledger);

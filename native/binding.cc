@@ -17,6 +17,7 @@
 #include "host/idmapped.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
+#include "host/sealed_init.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
 #include "probe.h"
@@ -336,6 +337,19 @@ Napi::Value IdmappedTree(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// sealedInit(path): { fd, part }: the sealed in-memory copy of the init
+// binary, or fd = -errno and the part that failed (host::SealPart).
+Napi::Value SealedInit(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "sealedInit(path: string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  host::SealPart part = host::SealPart::kOpen;
+  int fd = host::sealed_init_copy(path.c_str(), &part);
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("fd", fd);
+  result.Set("part", int(part));
+  return result;
+}
+
 // closeFd(fd): 0 or -errno. For fds the addon made: in a worker thread
 // Node warns when fs.closeSync closes an fd that fs did not open.
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
@@ -510,6 +524,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("prepareUpper", Napi::Function::New(env, PrepareUpper));
   exports.Set("localPort", Napi::Function::New(env, LocalPort));
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));
+  exports.Set("sealedInit", Napi::Function::New(env, SealedInit));
   exports.Set("makeNamespaces", Napi::Function::New(env, MakeNamespaces));
   exports.Set("createBridge", Napi::Function::New(env, CreateBridge));
   exports.Set("deleteLink", Napi::Function::New(env, DeleteLink));

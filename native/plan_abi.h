@@ -72,8 +72,9 @@ enum class Op : uint32_t {
   kExec = 17,
   // Child: exec the init binary (fd slot `fd`) as PID 1 of the box; it execs
   // the payload given by str[0..2]/num[0..2] exactly as kExec would, and
-  // reports the payload's exit on the exit pipe. The decoder builds the
-  // init's argv: see native/init/cordon_init.c for its shape.
+  // reports the payload's exit on the exit pipe; it seals itself after the
+  // clone (InitPart below). The decoder builds the init's argv: see
+  // native/init/cordon_init.cc for its shape.
   kExecInit = 18,
   // Child: empty the bounding, ambient and inheritable sets; exec then leaves
   // the payload no effective or permitted capability.
@@ -136,6 +137,8 @@ enum class Op : uint32_t {
   // (CLONE_INTO_CGROUP): the v2 fallback for older kernels.
   kWriteCgroupProcs = 32,
   // Child: prlimit(resource num[0], soft num[1], hard num[2]); -1 is unlimited.
+  // Right before the exec; with an init, the init sets it in the payload's
+  // process instead (the child skips it), so only the payload runs under it.
   kSetRlimit = 33,
   // Child: umask(num[0]).
   kUmask = 34,
@@ -197,6 +200,20 @@ enum class MountPart : int32_t {
   kChdir = 16,
   kResolveSource = 17,
   kCheckOwner = 18,
+};
+
+// StatusRecord::detail of a failed kExecInit step when the init itself
+// failed, not the payload's exec (which reports the candidate, >= 0): which
+// part. The init seals itself after it cloned the payload, before the status
+// pipe closes, so a box whose init could not be sealed never starts.
+enum class InitPart : int32_t {
+  kExec = -1,          // the child's execveat of the init binary
+  kClone = -2,         // the init's clone of the payload's process
+  kDumpable = -3,      // prctl(PR_SET_DUMPABLE, 0): untraceable, /proc/1 closed
+  kNoNewPrivs = -4,    // prctl(PR_SET_NO_NEW_PRIVS, 1) on itself
+  kCapabilities = -5,  // capset: the init drops every capability it had
+  kSeccomp = -6,       // seccomp: the init's own strict filter
+  kGate = -7,          // pipe2: the gate the payload waits at until the init is sealed
 };
 
 // Flags in StepRecord::flags.

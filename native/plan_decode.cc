@@ -78,6 +78,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   int install_group_end = -1;
   bool seen_install = false, seen_exec = false, seen_child = false, maps_written = false, root_open = false;
   bool unshared_pid = false;
+  int rlimits = 0;
   bool target_taken[abi::kMaxInstalledFds] = {};
   int highest_target = 2;
   for (uint32_t i = 0; i < header.step_count; i++) {
@@ -234,6 +235,11 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       case Op::kWaitForParent:
         out->needs_sync = true;
         break;
+      case Op::kSetRlimit:
+        // One per resource (RLIM_NLIMITS is 16): what the init's argv takes.
+        if (record.num[0] < 0 || record.num[0] >= 16) return where + "bad rlimit resource";
+        if (++rlimits > 16) return where + "more than 16 rlimits";
+        break;
       case Op::kUnshare:
         if ((uint64_t(record.num[0]) & CLONE_NEWPID_FLAG) != 0) unshared_pid = true;
         break;
@@ -290,22 +296,44 @@ void finish_init_argv(DecodedPlan* decoded) {
   const int exit_fd = status_fd + 1;
   const char* const* candidates = exec.list[2];
   const char* const* payload_argv = exec.list[0];
-  auto& owned = decoded->owned_strings;
-  owned = {"cordon-init", std::to_string(status_fd), std::to_string(exit_fd),
-           std::to_string(decoded->view.count - 1), std::to_string(exec.num[2]), "--", "--seccomp", ""};
-  std::vector<const char*> argv;
-  for (int k = 0; k < 5; k++) argv.push_back(owned[k].c_str());
-  for (int i = 0; candidates[i] != nullptr; i++) argv.push_back(candidates[i]);
-  // The payload's seccomp filter is the init's to install, in the payload's
-  // process just before its execve: the init itself stays unfiltered.
   const uint32_t last = decoded->view.count - 1;
-  if (last > 0 && decoded->steps[last - 1].op == Op::kSeccomp) {
-    owned[7] = std::to_string(last - 1);
-    argv.push_back(owned[6].c_str());
-    argv.push_back(owned[7].c_str());
-    argv.push_back(decoded->steps[last - 1].str[0]);
+  const bool filtered = last > 0 && decoded->steps[last - 1].op == Op::kSeccomp;
+
+  // Every string first, so the pointers taken below stay put.
+  auto& owned = decoded->owned_strings;
+  owned = {"cordon-init", std::to_string(status_fd), std::to_string(exit_fd), std::to_string(last),
+           std::to_string(exec.num[2])};
+  // The rlimits are the payload's alone: the init sets them in the payload's
+  // process right before its execve (the child skips them), so neither the
+  // init nor the child has to run under them.
+  for (uint32_t i = 0; i < last; i++) {
+    const child::Step& step = decoded->steps[i];
+    if (step.op != Op::kSetRlimit) continue;
+    for (std::string text : {std::string("--rlimit"), std::to_string(i), std::to_string(step.num[0]),
+                             std::to_string(step.num[1]), std::to_string(step.num[2])}) {
+      owned.push_back(std::move(text));
+    }
   }
-  argv.push_back(owned[5].c_str());
+  // The payload's seccomp filter is the init's to install, in the payload's
+  // process just before its execve (the init installs a stricter one of its
+  // own in itself, after the clone).
+  if (filtered) {
+    owned.push_back("--seccomp");
+    owned.push_back(std::to_string(last - 1));
+  }
+  owned.push_back("--");
+
+  std::vector<const char*> argv;
+  size_t k = 0;
+  for (; k < 5; k++) argv.push_back(owned[k].c_str());
+  for (int i = 0; candidates[i] != nullptr; i++) argv.push_back(candidates[i]);
+  for (; k < owned.size(); k++) {
+    argv.push_back(owned[k].c_str());
+    if (owned[k] == "--seccomp") {
+      argv.push_back(owned[++k].c_str());
+      argv.push_back(decoded->steps[last - 1].str[0]);
+    }
+  }
   for (int i = 0; payload_argv[i] != nullptr; i++) argv.push_back(payload_argv[i]);
   argv.push_back(nullptr);
   decoded->lists.push_back(std::move(argv));

@@ -106,6 +106,12 @@ export interface NativeBinding {
    * or -errno with `part` 1 (mapping namespace), 2 (open_tree), 3 (mount_setattr).
    */
   idmappedTree(source: string, recursive: boolean, attrs: number, uidMap: string, gidMap: string, followSymlinks: boolean): { fd: number; part: number };
+  /**
+   * The init binary at `path` copied into a sealed, execute-only memfd
+   * (close-on-exec): `fd`, or -errno with `part` 1 (open), 2 (memfd_create;
+   * EACCES: vm.memfd_noexec=2), 3 (copy), 4 (fchmod), 5 (F_ADD_SEALS).
+   */
+  sealedInit(path: string): { fd: number; part: number };
   /** A bridge with one IPv4 address (host byte order), up: 0 or a positive errno. */
   createBridge(name: string, address: number, prefix: number): number;
   /** Deletes a network link by name: 0 or a positive errno (ENODEV when gone). */

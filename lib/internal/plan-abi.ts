@@ -86,6 +86,20 @@ export const MountPart = {
   18: 'check owner',
 } as const;
 
+/**
+ * StatusRecord.detail of a failed execInit step when the init itself failed
+ * (native InitPart): the step name and system call to report.
+ */
+export const InitPart = {
+  [-1]: { name: 'exec init', syscall: 'execveat' },
+  [-2]: { name: 'init: clone the payload', syscall: 'clone' },
+  [-3]: { name: 'seal init: non-dumpable', syscall: 'prctl' },
+  [-4]: { name: 'seal init: no_new_privs', syscall: 'prctl' },
+  [-5]: { name: 'seal init: drop capabilities', syscall: 'capset' },
+  [-6]: { name: 'seal init: seccomp', syscall: 'seccomp' },
+  [-7]: { name: 'init: clone the payload', syscall: 'pipe2' },
+} as const;
+
 /** Target modes of filesystem steps (num[2]). */
 export const TargetMode = { plain: 0, create: 1, mustExist: 2 } as const;
 

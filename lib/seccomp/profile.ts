@@ -4,8 +4,12 @@
 //
 // Left allowed on purpose:
 // - ptrace, process_vm_readv/writev, kcmp: debugging one's own processes
-//   (strace, gdb) is ordinary work; the kernel's ptrace access checks and the
-//   pid namespace already limit them to the box.
+//   (strace, gdb) is ordinary work. The pid namespace limits them to the
+//   box, and the one process there the payload did not start, cordon's init,
+//   is out of their reach: it is non-dumpable (the kernel's ptrace access
+//   checks refuse it to a payload without CAP_SYS_PTRACE over it) and runs
+//   under a stricter filter than any payload's, so even a traced init could
+//   make no call the payload cannot (native/init/cordon_init.cc).
 // - chroot, sethostname, setdomainname: harmless inside the box's own mount and
 //   UTS namespaces (and chroot needs CAP_SYS_CHROOT).
 // - personality, modify_ldt, mbind/set_mempolicy/move_pages: needed by some

@@ -98,6 +98,8 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
     case abi::Op::kRaiseAmbient:
       return raise_ambient(uint64_t(step.num[0]));
     case abi::Op::kSetRlimit:
+      // With an init, the init sets them in the payload's process instead.
+      if (plan.steps[plan.count - 1].op == abi::Op::kExecInit) return 0;
       return set_rlimit(int(step.num[0]), step.num[1], step.num[2]);
     case abi::Op::kUmask:
       return set_umask(long(step.num[0]));
@@ -185,7 +187,7 @@ void patch_listen_pid(const char* const* envp) {
   if (step.op == abi::Op::kExecInit) {
     // The init reports a failed payload exec on the same pipe, so it keeps it.
     sys::sc(__NR_fcntl, control.status_fd, F_SETFD, 0);
-    error = exec_fd(step.fd, step.list[0], step.list[1]);
+    error = exec_fd(control.init_fd >= 0 ? control.init_fd : step.fd, step.list[0], step.list[1]);
     detail = -1;  // the init itself did not start
   } else {
     patch_listen_pid(step.list[1]);

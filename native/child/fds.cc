@@ -31,6 +31,15 @@ int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step
     if (moved < 0) return as_errno(moved);
     lifted[n++] = static_cast<int>(moved);
   }
+  // The init binary is exec'd after the fds are in place: wherever its fd
+  // happens to be, a target or a control slot may land on it.
+  for (uint32_t i = 0; i < plan.count; i++) {
+    if (plan.steps[i].op != abi::Op::kExecInit) continue;
+    *failed_step = i;
+    long init = lift(plan.steps[i].fd, floor);
+    if (init < 0) return as_errno(init);
+    control->init_fd = static_cast<int>(init);
+  }
   long status = lift(control->status_fd, floor);
   if (status < 0) return as_errno(status);
   long exit_fd = -1;

@@ -70,10 +70,12 @@ int apply_landlock(uint64_t fs, uint64_t net, uint64_t scoped, const char* const
   long ruleset = sys::sc(__NR_landlock_create_ruleset, &attr, size, 0);
   if (ruleset < 0) return as_errno(ruleset);
   // The init runs from an fd outside the box's tree: let it be executed.
+  // Its sealed copy is a memfd, on an internal mount Landlock takes no rule
+  // for (EBADFD) and never restricts: only the on-disk fallback needs one.
   if (exec_fd >= 0 && (fs & 0x5) == 0x5) {
     PathBeneathAttr rule = {0x5 /* EXECUTE | READ_FILE */, int32_t(exec_fd)};
     long r = sys::sc(__NR_landlock_add_rule, ruleset, kRulePathBeneath, &rule, 0);
-    if (r < 0) {
+    if (r < 0 && r != -EBADFD) {
       sys::sc(__NR_close, ruleset);
       *part = 2;
       return as_errno(r);

@@ -26,6 +26,7 @@ struct ControlFds {
   int exit_fd;         // write end of the exit pipe for the init, or -1
   int highest_target;  // the highest fd number a kInstallFd step fills, at least 2
   int root_fd;         // the root targets resolve beneath (kOpenRoot), or -1
+  int init_fd = -1;    // the init binary once install_fds moved it clear of the targets, or -1
 };
 
 struct PlanView;

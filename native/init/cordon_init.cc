@@ -4,20 +4,35 @@
 // orphan in the box, which few programs expect. This init starts the payload,
 // reaps orphans, forwards signals to the payload and ends with its status.
 //
-// argv: cordon-init STATUS_FD EXIT_FD STEP_INDEX N CANDIDATE... [--seccomp STEP HEX] -- ARGV...
+// argv: cordon-init STATUS_FD EXIT_FD STEP_INDEX N CANDIDATE...
+//         [--rlimit STEP RESOURCE SOFT HARD]... [--seccomp STEP HEX] -- ARGV...
 //   STATUS_FD  the status pipe: a failed payload exec is reported there as a
 //              StatusRecord for plan step STEP_INDEX (see plan_abi.h)
 //   EXIT_FD    the exit pipe: one ExitRecord {code, signal} when the payload ends
 //   N          how many exec candidates follow (the PATH search done by cordon)
+//   --rlimit   a limit (-1: unlimited) to set in the payload's process right
+//              before its execve; a failure is reported as plan step STEP
 //   --seccomp  a classic-BPF program (hex) to install in the payload's process
 //              right before its execve; a failure is reported as plan step STEP
 // The environment is passed to the payload unchanged, except LISTEN_PID.
+//
+// Sealed: the box holds no process less confined than its payload, nor one
+// the payload can trace. The init makes itself non-dumpable before anything
+// else (no ptrace, no /proc/1/mem, /proc/1/fd or /proc/1/exe, no
+// process_vm_*, no pidfd_getfd for the box's processes), and once the
+// payload's process is cloned (filters and no_new_privs are inherited, so
+// not before) it sets no_new_privs, drops every capability and installs its
+// own allowlist filter: only the calls of its wait-and-forward loop. All of
+// that happens before the status pipe closes; a failure is reported there
+// as InitPart (plan_abi.h) and the box never starts.
 //
 // Freestanding: no libc, raw system calls only, linked static with its own
 // _start. A static glibc program spends ~0.3 ms of every box start in libc's
 // start-up (CPU feature probing traps to the hypervisor); this one does not.
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -47,7 +62,14 @@ void* memcpy(void* dest, const void* src, unsigned long n) {
 namespace {
 
 constexpr int kOpExec = int(cordon::abi::Op::kExec);
+constexpr int kOpExecInit = int(cordon::abi::Op::kExecInit);
 constexpr int kOpSeccomp = int(cordon::abi::Op::kSeccomp);
+constexpr int kOpSetRlimit = int(cordon::abi::Op::kSetRlimit);
+
+struct KernelRlimit {
+  uint64_t soft, hard;
+};
+using cordon::abi::InitPart;
 
 [[noreturn]] void exit_now(int code) {
   for (;;) sc(__NR_exit_group, code);
@@ -59,6 +81,18 @@ bool same(const char* a, const char* b) {
     b++;
   }
   return *a == *b;
+}
+
+// A decimal that may be -1 (unlimited), for rlimit values.
+int64_t parse_limit(const char* s) {
+  if (same(s, "-1")) return -1;
+  int64_t v = 0;
+  if (*s == '\0') exit_now(126);
+  for (; *s != '\0'; s++) {
+    if (*s < '0' || *s > '9') exit_now(126);
+    v = v * 10 + (*s - '0');
+  }
+  return v;
 }
 
 int parse_int(const char* s) {
@@ -137,6 +171,92 @@ int install_seccomp(const char* hex) {
   return r < 0 ? int(-r) : 0;
 }
 
+#if defined(__x86_64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
+#else
+#error "cordon_init: no seccomp architecture for this target"
+#endif
+
+// Every call the init makes once sealed: its loop waits for signals, reaps,
+// forwards, writes the exit record and exits; the status pipe is closed
+// right after the filter goes on.
+constexpr uint32_t kSealedSyscalls[] = {
+    __NR_rt_sigtimedwait, __NR_wait4, __NR_kill, __NR_write, __NR_close,
+    __NR_exit_group, __NR_exit, __NR_rt_sigreturn, __NR_restart_syscall,
+};
+constexpr int kSealedCount = sizeof kSealedSyscalls / sizeof kSealedSyscalls[0];
+#if defined(__x86_64__)
+constexpr int kFirstCheck = 4;  // after the x32 check
+#else
+constexpr int kFirstCheck = 3;
+#endif
+constexpr int kRetErrno = kFirstCheck + kSealedCount;
+constexpr int kRetAllow = kRetErrno + 1;
+constexpr int kRetKill = kRetErrno + 2;
+
+// The init's own filter: another architecture (or x32) kills it, a call of
+// its loop is allowed, anything else (an injected call) fails with EPERM.
+int install_own_filter() {
+  sock_filter program[kRetKill + 1];
+  int n = 0;
+  auto jump_to = [&](int target) { return static_cast<unsigned char>(target - n - 1); };
+  program[n++] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, __builtin_offsetof(seccomp_data, arch));
+  program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 0, jump_to(kRetKill));
+  n++;
+  program[n++] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, __builtin_offsetof(seccomp_data, nr));
+#if defined(__x86_64__)
+  program[n] = BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, jump_to(kRetKill), 0);
+  n++;
+#endif
+  for (uint32_t nr : kSealedSyscalls) {
+    program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, jump_to(kRetAllow), 0);
+    n++;
+  }
+  program[n++] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+  program[n++] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  program[n++] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+  sock_fprog prog{static_cast<unsigned short>(n), program};
+  long r = sc(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+  return r < 0 ? int(-r) : 0;
+}
+
+// After the payload's process is cloned: the init keeps no privilege and no
+// call it does not need. Returns 0 or an errno with *part set.
+// `payload_filtered`: the payload's process installs a filter of its own.
+int seal_self(bool payload_filtered, InitPart* part) {
+  *part = InitPart::kNoNewPrivs;
+  long r = sc(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (r < 0) return int(-r);
+  // No capability left in any set (the ambient set empties with the
+  // permitted one); the bounding set only matters to an exec, which the
+  // filter refuses.
+  *part = InitPart::kCapabilities;
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[2] = {};
+  r = sc(__NR_capset, &header, none);
+  if (r < 0) return int(-r);
+  *part = InitPart::kSeccomp;
+  int error = install_own_filter();
+  // A kernel without seccomp filters (ENOSYS, or EINVAL for the mode) can
+  // confine no payload either: the init then stays as confined as a
+  // payload with `seccomp: false`. A payload that asked for a filter fails
+  // on its own install and reports it.
+  if ((error == ENOSYS || error == EINVAL) && !payload_filtered) return 0;
+  return error;
+}
+
+// Closes every fd but the `count` ones in `keep`, which are in ascending order.
+void close_all_but(const int* keep, int count) {
+  int from = 0;
+  for (int i = 0; i < count; i++) {
+    if (keep[i] > from) sc(__NR_close_range, from, keep[i] - 1, 0);
+    from = keep[i] + 1;
+  }
+  sc(__NR_close_range, from, ~0U, 0);
+}
+
 struct KernelSigaction {
   void (*handler)(int);
   unsigned long flags;
@@ -144,10 +264,15 @@ struct KernelSigaction {
   uint64_t mask;
 };
 
+// One `--rlimit STEP RESOURCE SOFT HARD` of the argv: its four strings.
+constexpr int kMaxRlimits = 16;
+
 struct Args {
   int status_fd, exit_fd, step;
   char** candidates;
   int candidate_count;
+  char** rlimits[kMaxRlimits];
+  int rlimit_count;
   int seccomp_step;
   const char* seccomp_hex;
   char** argv;
@@ -155,14 +280,35 @@ struct Args {
 };
 
 // In the payload's process: try each candidate like execvp, then report.
-[[noreturn]] void exec_payload(const Args& args, uint64_t old_mask) {
+// `gate`: the read end of the pipe on which the init says it is sealed.
+[[noreturn]] void exec_payload(const Args& args, uint64_t old_mask, int gate) {
   sc(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // Nothing of the payload runs before the init is sealed: no window in
+  // which it could trace an init that still has its capabilities and no
+  // filter, and a box whose init failed to seal never starts. EOF without
+  // the byte: the init is gone.
+  char go = 0;
+  long n;
+  do n = sc(__NR_read, gate, &go, 1);
+  while (n == -EINTR);
+  if (n != 1) exit_now(127);
+  sc(__NR_close, gate);
   KernelSigaction dfl{SIG_DFL, 0, nullptr, 0};
   for (int sig = 1; sig < 65; sig++) {
     if (sig != SIGKILL && sig != SIGSTOP) sc(__NR_rt_sigaction, sig, &dfl, 0, 8);
   }
   patch_listen_pid(args.envp);
   sc(__NR_rt_sigprocmask, SIG_SETMASK, &old_mask, 0, 8);
+  // The payload's limits, set here and nowhere else: neither cordon's child
+  // nor the init runs under them (a limit the init could not start under
+  // would otherwise look like the payload's crash).
+  for (int i = 0; i < args.rlimit_count; i++) {
+    char** entry = args.rlimits[i];
+    int64_t soft = parse_limit(entry[2]), hard = parse_limit(entry[3]);
+    KernelRlimit limit{soft < 0 ? ~uint64_t(0) : uint64_t(soft), hard < 0 ? ~uint64_t(0) : uint64_t(hard)};
+    long r = sc(__NR_prlimit64, 0, parse_int(entry[1]), &limit, 0);
+    if (r < 0) report(args.status_fd, parse_int(entry[0]), kOpSetRlimit, int(-r), 0);
+  }
   if (args.seccomp_hex != nullptr) {
     int error = install_seccomp(args.seccomp_hex);
     if (error != 0) report(args.status_fd, args.seccomp_step, kOpSeccomp, error, 0);
@@ -202,6 +348,11 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   args.seccomp_step = -1;
   int next = 5 + args.candidate_count;
   if (next >= argc) exit_now(126);
+  while (same(argv[next], "--rlimit")) {
+    if (next + 5 >= argc || args.rlimit_count == kMaxRlimits) exit_now(126);
+    args.rlimits[args.rlimit_count++] = argv + next + 1;
+    next += 5;
+  }
   if (same(argv[next], "--seccomp")) {
     if (next + 3 >= argc) exit_now(126);
     args.seccomp_step = parse_int(argv[next + 1]);
@@ -214,19 +365,55 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   sc(__NR_fcntl, args.status_fd, F_SETFD, FD_CLOEXEC);
   sc(__NR_fcntl, args.exit_fd, F_SETFD, FD_CLOEXEC);
 
+  // Out of reach from here on: ptrace, /proc/1/{mem,fd,exe,environ,maps},
+  // process_vm_* and pidfd_getfd all need the init to be dumpable (or the
+  // caller to hold CAP_SYS_PTRACE over it). Exec'd from cordon's
+  // execute-only copy, it started non-dumpable already.
+  long dumpable = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (dumpable < 0) report(args.status_fd, args.step, kOpExecInit, int(-dumpable), int(InitPart::kDumpable));
+  // Exec'd from a memfd, its name would be "memfd:cordon_in": keep the one
+  // `ps` in a box has always shown.
+  sc(__NR_prctl, PR_SET_NAME, "cordon_init", 0, 0, 0);
+
   // Every signal waits in the queue until rt_sigtimedwait takes it; a
   // blocked signal reaches PID 1 even from outside its namespace.
   uint64_t all = ~uint64_t(0), old_mask = 0;
   sc(__NR_rt_sigprocmask, SIG_BLOCK, &all, &old_mask, 8);
 
+  int gate[2];
+  long piped = sc(__NR_pipe2, gate, O_CLOEXEC);
+  if (piped < 0) report(args.status_fd, args.step, kOpExecInit, int(-piped), int(InitPart::kGate));
   long payload = sc(__NR_clone, SIGCHLD, 0, 0, 0, 0);
-  if (payload < 0) report(args.status_fd, args.step, kOpExec, int(-payload), -1);
-  if (payload == 0) exec_payload(args, old_mask);
+  if (payload < 0) report(args.status_fd, args.step, kOpExecInit, int(-payload), int(InitPart::kClone));
+  if (payload == 0) {
+    sc(__NR_close, gate[1]);
+    exec_payload(args, old_mask, gate[0]);
+  }
 
-  // The payload holds the stdio and the status pipe now; the init keeps only
-  // the exit pipe, so EOF on each reaches the parent when it should.
-  if (args.exit_fd > 0) sc(__NR_close_range, 0, args.exit_fd - 1, 0);
-  sc(__NR_close_range, args.exit_fd + 1, ~0U, 0);
+  // The payload holds the stdio now; the init keeps only the exit pipe, and
+  // the status pipe and the gate until it is sealed, so EOF on each reaches
+  // the parent when it should.
+  int keep[3] = {args.status_fd, args.exit_fd, gate[1]};
+  for (int i = 1; i < 3; i++) {
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int swap = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = swap;
+    }
+  }
+  close_all_but(keep, 3);
+  InitPart part = InitPart::kSeccomp;
+  int sealed = seal_self(args.seccomp_hex != nullptr, &part);
+  if (sealed != 0) {
+    // The payload waits at the gate; PID 1's exit would take it along, but
+    // in a joined pid namespace the init is not PID 1.
+    sc(__NR_kill, payload, SIGKILL);
+    report(args.status_fd, args.step, kOpExecInit, sealed, int(part));
+  }
+  char go = 1;
+  write_all(gate[1], &go, 1);
+  sc(__NR_close, gate[1]);
+  sc(__NR_close, args.status_fd);
 
   for (;;) {
     siginfo_t info;

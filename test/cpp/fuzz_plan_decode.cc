@@ -190,16 +190,42 @@ void check_init_argv(DecodedPlan* p) {
   FUZZ_ASSERT(p->lists.size() == lists_before + 1);
   const char* const* argv = exec.list[0];
   FUZZ_ASSERT(argv == p->lists.back().data());
+  // Between the candidates and "--": "--rlimit STEP RESOURCE SOFT HARD" per
+  // rlimit step, then "--seccomp STEP HEX" when a filter precedes the exec.
+  const uint32_t last = p->view.count - 1;
+  int64_t options = 0;
+  for (uint32_t i = 0; i < last; i++) {
+    if (p->steps[i].op == cordon::abi::Op::kSetRlimit) options += 5;
+  }
+  const bool filtered = last > 0 && p->steps[last - 1].op == cordon::abi::Op::kSeccomp;
+  if (filtered) options += 3;
   size_t n = check_list(*p, argv, false);
-  FUZZ_ASSERT(int64_t(n) == 5 + candidates + 1 + payload);
+  FUZZ_ASSERT(int64_t(n) == 5 + candidates + options + 1 + payload);
   FUZZ_ASSERT(strcmp(argv[0], "cordon-init") == 0);
   FUZZ_ASSERT(atoi(argv[1]) == p->view.control.highest_target + 1);
   FUZZ_ASSERT(atoi(argv[2]) == p->view.control.highest_target + 2);
-  FUZZ_ASSERT(atoll(argv[3]) == int64_t(p->view.count) - 1);
+  FUZZ_ASSERT(atoll(argv[3]) == int64_t(last));
   FUZZ_ASSERT(atoll(argv[4]) == candidates);
-  FUZZ_ASSERT(strcmp(argv[5 + candidates], "--") == 0);
+  int64_t at = 5 + candidates;
+  for (uint32_t i = 0; i < last; i++) {
+    const cordon::child::Step& step = p->steps[i];
+    if (step.op != cordon::abi::Op::kSetRlimit) continue;
+    FUZZ_ASSERT(strcmp(argv[at], "--rlimit") == 0);
+    FUZZ_ASSERT(atoll(argv[at + 1]) == int64_t(i));
+    FUZZ_ASSERT(atoll(argv[at + 2]) == step.num[0]);
+    FUZZ_ASSERT(atoll(argv[at + 3]) == step.num[1]);
+    FUZZ_ASSERT(atoll(argv[at + 4]) == step.num[2]);
+    at += 5;
+  }
+  if (filtered) {
+    FUZZ_ASSERT(strcmp(argv[at], "--seccomp") == 0);
+    FUZZ_ASSERT(atoll(argv[at + 1]) == int64_t(last) - 1);
+    FUZZ_ASSERT(argv[at + 2] == p->steps[last - 1].str[0]);
+    at += 3;
+  }
+  FUZZ_ASSERT(strcmp(argv[at], "--") == 0);
   for (int64_t i = 0; i < candidates; i++) FUZZ_ASSERT(argv[5 + i] == exec.list[2][i]);
-  for (int64_t i = 0; i < payload; i++) FUZZ_ASSERT(in_area(*p, argv[5 + candidates + 1 + i]));
+  for (int64_t i = 0; i < payload; i++) FUZZ_ASSERT(in_area(*p, argv[at + 1 + i]));
   // The untouched lists still check out after `lists` grew.
   check_list(*p, exec.list[1], true);
   check_list(*p, exec.list[2], true);

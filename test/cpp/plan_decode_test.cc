@@ -647,6 +647,53 @@ static void test_finish_init_argv() {
     CHECK(argv[5 + n] == "--");
   }
   {
+    g_case = "finish_init_argv with rlimits and a filter";
+    PlanBuilder b;
+    b.fd_slots = 2;
+    b.clone();
+    b.install(0, 0);
+    b.step(Op::kCloseOtherFds, Side::kChild);
+    Rec& as = b.step(Op::kSetRlimit, Side::kChild);
+    as.num[0] = 9;
+    as.num[1] = 1024;
+    as.num[2] = -1;
+    Rec& nofile = b.step(Op::kSetRlimit, Side::kChild);
+    nofile.num[0] = 7;
+    nofile.num[1] = 100;
+    nofile.num[2] = 200;
+    Rec& filter = b.step(Op::kSeccomp, Side::kChild);
+    filter.str[0] = b.add("0600000000000000");  // one instruction: return kill
+    filter.num[0] = 1;
+    b.exec({"a"}, {}, {"/a"}, Op::kExecInit, 1);
+    Decoded d = decode(b.build(), {5, 6});
+    CHECK_EQ_STR(d.error, "");
+    if (!d.error.empty()) return;
+    finish_init_argv(d.plan.get());
+    const auto argv = list_of(d.plan->steps.back().list[0]);
+    const std::vector<std::string> want = {"cordon-init", "3", "4", "6", "1", "/a", "--rlimit", "3", "9", "1024", "-1",
+                                           "--rlimit", "4", "7", "100", "200", "--seccomp", "5", "0600000000000000",
+                                           "--", "a"};
+    CHECK(argv == want);
+    if (argv != want) {
+      fprintf(stderr, "    got:");
+      for (const auto& a : argv) fprintf(stderr, " \"%s\"", a.c_str());
+      fprintf(stderr, "\n");
+    }
+  }
+  {
+    g_case = "more than 16 rlimits, or a resource the kernel lacks, is malformed";
+    for (int count : {17, 1}) {
+      PlanBuilder b;
+      b.fd_slots = 1;
+      b.clone();
+      b.install(0, 0);
+      for (int i = 0; i < count; i++) b.step(Op::kSetRlimit, Side::kChild).num[0] = count == 1 ? 16 : i % 16;
+      b.exec({"a"}, {}, {"/a"}, Op::kExecInit, 0);
+      Decoded d = decode(b.build(), {5});
+      CHECK(d.error.find(count == 1 ? "bad rlimit resource" : "more than 16 rlimits") != std::string::npos);
+    }
+  }
+  {
     g_case = "finish_init_argv with only low targets";
     PlanBuilder b;
     b.fd_slots = 2;

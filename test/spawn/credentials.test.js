@@ -5,6 +5,7 @@ const os = require('node:os');
 const path = require('node:path');
 const t = require('tap');
 const { runSh, run, spawnError, isRoot } = require('../helpers/payload');
+const { spawnIsolated } = require('../..');
 
 const BIND_80 = 'use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 80, Listen => 1) or die "bind: $!\\n"; print "bound\\n"';
 const tenantMaps = {
@@ -59,6 +60,34 @@ t.test('rlimits appear in /proc/self/limits and hold', async (t) => {
   const uid = isRoot ? { ...tenantMaps, uid: 1000, gid: 1000 } : {};
   const nproc = await runSh('for i in 1 2 3 4 5 6; do sleep 1 & done; wait; echo done', { ...uid, rlimits: { nproc: 3 } });
   t.match(nproc.stderr, /fork|Resource temporarily unavailable/i, 'forks beyond nproc fail');
+});
+
+t.test("rlimits are the payload's alone: cordon's init and child never run under them", async (t) => {
+  // Limits neither cordon's init nor its child could start under: each box
+  // must fare exactly as the payload would, with or without the init.
+  async function outcome(file, args, options) {
+    const box = spawnIsolated(file, args, { ...options, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    box.stdout?.on('data', (d) => (out += d));
+    try {
+      const result = await box.exited;
+      return `exit ${result.code} signal ${result.signal} ${out.trim()}`;
+    } catch (error) {
+      return `${error.code} at '${error.step}'`;
+    }
+  }
+  const cases = [
+    ['/nonexistent', [], { as: 1024 }, "ENOENT at 'execve'"],
+    ['/bin/sh', ['-c', 'echo ok'], { nproc: 1 }, 'exit 0 signal null ok'],
+    ['/bin/sh', ['-c', 'echo ok'], { nofile: 4 }, 'exit 0 signal null ok'], // 0-2, and one for the loader
+    // A limit that cannot be set is the same step failure, whoever sets it.
+    ['/bin/true', [], { nofile: { soft: 1024, hard: 2 ** 30 } }, "EPERM at 'set rlimit nofile'"],
+  ];
+  for (const [file, args, rlimits, expected] of cases) {
+    for (const init of [true, false]) {
+      t.equal(await outcome(file, args, { rlimits, init, killSignal: 'SIGKILL' }), expected, `${file} with ${JSON.stringify(rlimits)}, init: ${init}`);
+    }
+  }
 });
 
 t.test('umask, nice and oom_score_adj', async (t) => {

@@ -35,25 +35,10 @@ const BOX_BIN = `${BOX_DIR}/escape`;
 const ALL_EXIT_CODE = 37;
 const SIZE_LIMIT = 1024 * 1024 * 1024;
 
-const INIT_SEAL = 'fixed by init-seal';
 const OPTIONS_HYGIENE = 'fixed by options-hygiene';
 
 // The attacks that got through on main, by the topic fixing them.
 const TODO = {
-  'ptrace-init-attach': INIT_SEAL,
-  'ptrace-init-seize': INIT_SEAL,
-  'process-vm-writev-init': INIT_SEAL,
-  'proc-init-mem': INIT_SEAL,
-  'pidfd-getfd-init': INIT_SEAL,
-  'init-seccomp': INIT_SEAL,
-  'exe-write-pid1': INIT_SEAL,
-  'exe-chmod-pid1': INIT_SEAL,
-  'exe-truncate-pid1': INIT_SEAL,
-  'exe-write-pid2': INIT_SEAL,
-  'exe-chmod-pid2': INIT_SEAL,
-  'exe-truncate-pid2': INIT_SEAL,
-  'init-exit-forge': INIT_SEAL,
-  'exit-status': INIT_SEAL,
 };
 
 function todo(name) {

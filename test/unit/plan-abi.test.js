@@ -31,6 +31,13 @@ t.test('opcodes: header, addon and TypeScript agree', async (t) => {
   t.same({ ...native().ops }, fromHeader, 'the compiled addon exports the same numbers');
 });
 
+t.test("the init's own failure parts: header and TypeScript agree", async (t) => {
+  const body = header.match(/enum class InitPart : int32_t \{([\s\S]*?)\n\};/)[1];
+  const values = [...body.matchAll(/^\s*k\w+ = (-\d+),/gm)].map((match) => Number(match[1])).sort((a, b) => a - b);
+  t.ok(values.length >= 6, 'the header lists the parts');
+  t.same(Object.keys(abi.InitPart).map(Number).sort((a, b) => a - b), values, 'each has a step name in TypeScript');
+});
+
 t.test('versions, limits and sizes agree', async (t) => {
   t.equal(abi.PLAN_MAGIC, headerConstant('kPlanMagic'));
   t.equal(abi.PLAN_ABI_VERSION, headerConstant('kPlanAbiVersion'));
