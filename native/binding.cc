@@ -32,6 +32,7 @@ Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
     result.Set("failedStep", outcome.failed_step);
     result.Set("errno", outcome.error);
     result.Set("detail", outcome.detail);
+    if (outcome.killed_signal != 0) result.Set("killedSignal", outcome.killed_signal);
     return result;
   }
   result.Set("pid", outcome.pid);

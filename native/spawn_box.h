@@ -19,6 +19,10 @@ struct SpawnOutcome {
   int failed_step = -1;
   int error = 0;
   int detail = 0;
+  // The child died before its exec without saying why (no status record):
+  // the signal that killed it (-1: it exited). failed_step is the step it
+  // had begun.
+  int killed_signal = 0;
   bool ok() const { return malformed.empty() && error == 0; }
 };
 

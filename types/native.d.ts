@@ -20,6 +20,14 @@ export interface NativeSpawnFailure {
   errno: number;
   /** Op-specific detail, e.g. which exec candidate decided the error. */
   detail: number;
+  /**
+   * Set when the process walking the plan died before its exec without a
+   * status record (failedStep is the step it had begun, errno ECHILD): the
+   * signal that killed it, or -1 if it exited. A child in a box's cgroup has
+   * its own memory, and a memory limit too small for the setup gets it
+   * killed by the OOM killer.
+   */
+  killedSignal?: number;
 }
 
 export type NativeSpawnResult = NativeSpawnSuccess | NativeSpawnFailure;
