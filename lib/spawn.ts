@@ -1,7 +1,8 @@
 // spawnIsolated(): validate, acquire, plan, spawn, hand over to a Box.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
-import type { NativeSpawnResult } from '../types/native';
+import type { NativeSpawnFailure, NativeSpawnResult } from '../types/native';
 import { Box } from './box';
 import { CordonError, CordonOptionError, errnoName, stepError } from './errors';
 import { assertLinux, initBinaryPath, native } from './internal/native';
@@ -94,7 +95,36 @@ function takePooled(options: ValidatedOptions, ledger: Ledger): RuntimeFds['pool
   return { user: ledger.nativeFd(POOLED_USER, entry.user), net };
 }
 
-function failure(plan: Plan, stepIndex: number, errno: number, detail: number): CordonError {
+const SIGKILL = 9;
+const ENOMEM = 12;
+
+/**
+ * The error of a native spawn that failed. A child that died before its
+ * exec without a record (killedSignal) was killed on the way: with SIGKILL
+ * in a box with a memory controller whose OOM killer has killed (or whose
+ * counter cannot be read), the box's memory limit is too small for its
+ * setup, and the error says so as ENOMEM.
+ */
+function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup): CordonError {
+  let { errno } = result;
+  const { failedStep: stepIndex, detail, killedSignal } = result;
+  const memoryLimited = cgroup?.placement.memory !== undefined;
+  let killedInSetup: string | undefined;
+  if (killedSignal !== undefined) {
+    const oom = killedSignal === SIGKILL && memoryLimited && (cgroup?.oomEvents()?.oomKill ?? 1) > 0;
+    if (oom) errno = ENOMEM;
+    killedInSetup = oom ? 'oom' : killedSignal > 0 ? signalName(killedSignal) : 'exit';
+  }
+  return stepFailure(plan, stepIndex, errno, detail, { memoryLimited, ...(killedInSetup === undefined ? {} : { killedInSetup }) });
+}
+
+function signalName(signal: number): string {
+  return Object.entries(os.constants.signals).find(([, number]) => number === signal)?.[0] ?? `signal ${signal}`;
+}
+
+function stepFailure(
+  plan: Plan, stepIndex: number, errno: number, detail: number, extra: { memoryLimited?: boolean; killedInSetup?: string } = {},
+): CordonError {
   const step = plan.steps[stepIndex];
   if (step === undefined) {
     return new CordonError('ERR_CORDON_INTERNAL', `cordon: the child reported step ${stepIndex}, which the plan lacks`);
@@ -125,6 +155,7 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
   }
   return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), {
     privileged: process.geteuid?.() === 0,
+    ...extra,
     ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
   });
 }
@@ -197,7 +228,7 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
     const plan = buildPlan(validated, runtime, callerFacts(validated));
     const encoded = encodePlan(plan);
     const result = native().spawn(encoded.buffer, encoded.fds);
-    if ('failedStep' in result) return failure(plan, result.failedStep, result.errno, result.detail);
+    if ('failedStep' in result) return failure(plan, result);
     native().sendSignal(result.pidfd, 9);
     native().reap(result.pidfd);
     native().closeFd(result.pidfd);
@@ -362,7 +393,7 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
     for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
   }
   if ('failedStep' in result) {
-    box._failed(failure(launch.plan, result.failedStep, result.errno, result.detail));
+    box._failed(failure(launch.plan, result, cgroup));
     ledger.releaseAll();
     return box;
   }

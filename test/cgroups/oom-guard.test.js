@@ -1,0 +1,117 @@
+// A box's memory limit too small for its own setup fails the box, never the
+// supervisor. The box's process is in the box's cgroup from its clone (v2:
+// CLONE_INTO_CGROUP; v1: cgroup.procs in the parent's window), and what the
+// kernel allocates for its setup (namespaces, mounts) is charged there; the
+// OOM killer kills every process that shares its victim's memory, so a box
+// process sharing Node's memory (CLONE_VM) took Node with it (exit 137).
+// Each case runs in a child node process, so that a regression kills that
+// child and not the test runner: the child must live and report the box's
+// clean error (ENOMEM naming the step and the memory limit) or its exit.
+'use strict';
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const t = require('tap');
+const { probe } = require('../..');
+const { isRoot } = require('../helpers/payload');
+const { requireOrSkip } = require('../helpers/skip');
+
+const ROOT = path.join(__dirname, '..', '..');
+const report = probe().cgroup;
+const ROOT_ONLY = 'root only: this host delegates no cgroup to an unprivileged user (test/spawn/cgroup.test.js checks the refusal)';
+
+// Runs in the child node: one box, then one line of JSON about how it ended.
+const SUPERVISOR = `
+const { spawnIsolated } = require(${JSON.stringify(ROOT)});
+const { file, args, options, mountCount } = JSON.parse(process.env.OOM_CASE);
+const mounts = Array.from({ length: mountCount }, (_, i) => ({ type: 'tmpfs', target: '/tmp/m' + i }));
+const box = spawnIsolated(file, args, { ...options, ...(mountCount > 0 ? { mounts } : {}) });
+let oom = false;
+box.on('oom', () => { oom = true; });
+box.exited.then(
+  (result) => console.log(JSON.stringify({ outcome: 'exit', code: result.code, signal: result.signal, oom })),
+  (error) => console.log(JSON.stringify({
+    outcome: 'error', name: error.name, code: error.code, errno: error.errno, syscall: error.syscall,
+    step: error.step, stepIndex: error.stepIndex, message: error.message, oom,
+  })),
+);
+`;
+
+function supervise(boxCase) {
+  return spawnSync(process.execPath, ['-e', SUPERVISOR], {
+    env: { ...process.env, OOM_CASE: JSON.stringify({ mountCount: 0, args: [], ...boxCase }) },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+}
+
+function checkSurvived(t, child) {
+  t.equal(child.signal, null, `the supervising node was not killed (signal ${child.signal}; 137 is SIGKILL: the OOM killer)`);
+  t.equal(child.status, 0, `the supervising node exited normally; stderr: ${child.stderr.slice(0, 500)}`);
+  const line = child.stdout.trim().split('\n').pop() ?? '';
+  let result;
+  try {
+    result = JSON.parse(line);
+  } catch {
+    t.fail(`the supervising node reported how the box ended: ${JSON.stringify(child.stdout)}`);
+    return undefined;
+  }
+  return result;
+}
+
+// The box alone fails: a CordonError naming the step and the memory limit,
+// or the payload ran (and, if the OOM killer killed it, the box says so).
+function checkBoxOutcome(t, result, { mustFail }) {
+  if (result.outcome === 'error') {
+    t.equal(result.name, 'CordonError', 'a CordonError');
+    t.equal(result.code, 'ENOMEM', `ENOMEM: ${result.message}`);
+    t.equal(result.errno, -12, 'errno -ENOMEM');
+    t.type(result.step, 'string', `names the step (${result.step})`);
+    t.type(result.syscall, 'string', `names the system call (${result.syscall})`);
+    t.match(result.message, /memory limit/, 'says the memory limit is the cause');
+    return;
+  }
+  if (result.signal !== null) {
+    t.equal(result.signal, 'SIGKILL', 'the payload was killed by the OOM killer');
+    t.ok(result.oom, "and the box emitted 'oom'");
+    return;
+  }
+  t.notOk(mustFail, `a limit this small leaves room to run the box (it exited ${result.code})`);
+  t.equal(result.code, 0, 'the payload ran and exited 0');
+}
+
+const LIMITS = [
+  { label: '0', max: 0, mustFail: true },
+  { label: '64 KiB', max: 64 * 1024, mustFail: true },
+  { label: '1 MiB', max: 1024 * 1024, mustFail: false },
+  { label: '4 MiB', max: 4 * 1024 * 1024, mustFail: false },
+];
+
+for (const limit of LIMITS) {
+  for (const init of [true, false]) {
+    t.test(`memory max ${limit.label}, init ${init}: the box fails alone, the supervisor lives`, { skip: !isRoot && ROOT_ONLY }, async (t) => {
+      if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
+      const child = supervise({ file: '/bin/true', options: { init, cgroup: { memory: { max: limit.max } } } });
+      const result = checkSurvived(t, child);
+      if (result !== undefined) checkBoxOutcome(t, result, limit);
+    });
+  }
+}
+
+t.test('memory max 4 MiB with 2,000 tmpfs mounts: the box fails alone, the supervisor lives', { skip: !isRoot && ROOT_ONLY }, async (t) => {
+  if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
+  const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: 4 * 1024 * 1024 } } }, mountCount: 2000 });
+  const result = checkSurvived(t, child);
+  if (result !== undefined) checkBoxOutcome(t, result, { mustFail: false });
+});
+
+t.test('cordon run --cgroup --memory-max 0: the CLI reports the box error and exits 125', { skip: !isRoot && ROOT_ONLY }, async (t) => {
+  if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
+  const child = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', '--cgroup', '--memory-max', '0', '--', '/bin/true'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  t.equal(child.signal, null, `the CLI was not killed (signal ${child.signal})`);
+  t.equal(child.status, 125, `exit 125 (cordon's own failure); stderr: ${child.stderr}`);
+  t.match(child.stderr, /ENOMEM/, 'says ENOMEM');
+  t.match(child.stderr, /memory limit/, 'names the memory limit');
+});
