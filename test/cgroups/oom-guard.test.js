@@ -22,18 +22,30 @@ const ROOT_ONLY = 'root only: this host delegates no cgroup to an unprivileged u
 // Runs in the child node: one box, then one line of JSON about how it ended.
 const SUPERVISOR = `
 const { spawnIsolated } = require(${JSON.stringify(ROOT)});
-const { file, args, options, mountCount } = JSON.parse(process.env.OOM_CASE);
-const mounts = Array.from({ length: mountCount }, (_, i) => ({ type: 'tmpfs', target: '/tmp/m' + i }));
-const box = spawnIsolated(file, args, { ...options, ...(mountCount > 0 ? { mounts } : {}) });
-let oom = false;
-box.on('oom', () => { oom = true; });
-box.exited.then(
-  (result) => console.log(JSON.stringify({ outcome: 'exit', code: result.code, signal: result.signal, oom })),
-  (error) => console.log(JSON.stringify({
-    outcome: 'error', name: error.name, code: error.code, errno: error.errno, syscall: error.syscall,
-    step: error.step, stepIndex: error.stepIndex, message: error.message, oom,
-  })),
-);
+const { file, args, options, mountCount, joinUser } = JSON.parse(process.env.OOM_CASE);
+(async () => {
+  let holder;
+  const more = {};
+  if (mountCount > 0) more.mounts = Array.from({ length: mountCount }, (_, i) => ({ type: 'tmpfs', target: '/tmp/m' + i }));
+  if (joinUser) {
+    // A joined user namespace: the new pid namespace is unshared, and the
+    // box's process is cloned into it by the first child.
+    holder = spawnIsolated('/bin/sleep', ['60'], { stdio: 'ignore', init: false });
+    await new Promise((resolve) => holder.once('spawn', resolve));
+    more.namespaces = { user: { path: '/proc/' + holder.pid + '/ns/user' } };
+  }
+  const box = spawnIsolated(file, args, { ...options, ...more });
+  let oom = false;
+  box.on('oom', () => { oom = true; });
+  await box.exited.then(
+    (result) => console.log(JSON.stringify({ outcome: 'exit', code: result.code, signal: result.signal, oom })),
+    (error) => console.log(JSON.stringify({
+      outcome: 'error', name: error.name, code: error.code, errno: error.errno, syscall: error.syscall,
+      step: error.step, stepIndex: error.stepIndex, message: error.message, oom,
+    })),
+  );
+  holder?.kill('SIGKILL');
+})();
 `;
 
 function supervise(boxCase) {
@@ -97,9 +109,25 @@ for (const limit of LIMITS) {
   }
 }
 
+for (const limit of LIMITS) {
+  t.test(`memory max ${limit.label}, a joined user namespace (the box's process is a grandchild): the supervisor lives`, { skip: !isRoot && ROOT_ONLY }, async (t) => {
+    if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
+    const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: limit.max } } }, joinUser: true });
+    const result = checkSurvived(t, child);
+    if (result !== undefined) checkBoxOutcome(t, result, limit);
+  });
+}
+
 t.test('memory max 4 MiB with 2,000 tmpfs mounts: the box fails alone, the supervisor lives', { skip: !isRoot && ROOT_ONLY }, async (t) => {
   if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
   const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: 4 * 1024 * 1024 } } }, mountCount: 2000 });
+  const result = checkSurvived(t, child);
+  if (result !== undefined) checkBoxOutcome(t, result, { mustFail: false });
+});
+
+t.test('memory max 4 MiB with 2,000 tmpfs mounts in a joined user namespace: the box process dies as a grandchild, the supervisor lives', { skip: !isRoot && ROOT_ONLY }, async (t) => {
+  if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
+  const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: 4 * 1024 * 1024 } } }, mountCount: 2000, joinUser: true });
   const result = checkSurvived(t, child);
   if (result !== undefined) checkBoxOutcome(t, result, { mustFail: false });
 });
