@@ -192,6 +192,11 @@ Napi::Value ForceRung(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value ForceOwnMemory(const Napi::CallbackInfo& info) {
+  force_own_memory(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   std::string address = info[0].As<Napi::String>().Utf8Value();
   int port = info[1].As<Napi::Number>().Int32Value();
@@ -456,6 +461,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
+  exports.Set("forceOwnMemory", Napi::Function::New(env, ForceOwnMemory));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));

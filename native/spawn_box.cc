@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <mutex>
 #include <new>
 
@@ -106,6 +107,11 @@ bool make_pipe(UniqueFd* read_end, UniqueFd* write_end) {
 // box's uid (other processes of that uid could then ptrace it and read Node).
 static std::mutex g_spawn_window;
 
+// Benchmarks and tests: every box child gets its own memory, cgroup or not.
+static std::atomic<bool> g_force_own_memory{false};
+
+void force_own_memory(bool on) { g_force_own_memory.store(on); }
+
 SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count) {
   SpawnOutcome outcome;
   DecodedPlan decoded;
@@ -158,7 +164,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
-                       child::run, &decoded.view, !decoded.own_memory};
+                       child::run, &decoded.view, !(decoded.own_memory || g_force_own_memory.load())};
   CloneOutcome cloned = clone_child(request);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   outcome.rung = int(cloned.rung);

@@ -28,4 +28,8 @@ struct SpawnOutcome {
 
 SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count);
 
+// Benchmarks and tests: clone every box child with its own memory (as a box
+// in a cgroup always is), to measure or exercise that path alone.
+void force_own_memory(bool on);
+
 }  // namespace cordon

@@ -96,6 +96,8 @@ export interface NativeBinding {
   settledRung(): number;
   /** Makes the ladder start at a rung (tests of the fallbacks); -1 resets. */
   forceRung(rung: number): void;
+  /** Benchmarks and tests: every box child gets its own memory (no CLONE_VM), as one in a cgroup always does. */
+  forceOwnMemory(on: boolean): void;
   /** Waits for the process behind pidfd to end and reaps it (blocking): 0 or -errno. */
   reap(pidfd: number): number;
   /** close(2) for an fd the addon made: 0 or -errno. */
