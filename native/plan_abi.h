@@ -27,7 +27,9 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
 // Opcodes. Numbers are part of the ABI: append, never renumber.
 enum class Op : uint32_t {
   // num[0] = CLONE_NEW* flags; num[1] = 1 to ask for CLONE_INTO_CGROUP with
-  // fd slot `fd`. Run by the parent; its failure is the clone's.
+  // fd slot `fd`. Run by the parent; its failure is the clone's. A plan that
+  // puts the child in a cgroup (this, or a kWriteCgroupProcs step) gets a
+  // child with its own memory (no CLONE_VM): the decoder decides it.
   kClone = 1,
   // Parent: write str[0] ("deny"/"allow") to /proc/PID/setgroups.
   kWriteSetgroups = 2,
