@@ -365,7 +365,7 @@ function prepare(
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
     }
     if (validated.bridge !== undefined) {
-      runtime.bridge = leaseBridge(validated.bridge, ledger);
+      runtime.bridge = leaseBridge(validated.bridge, ledger, validated.dieWithParent);
       box.network = runtime.bridge.info;
     }
     prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller));
