@@ -8,12 +8,15 @@
 // child and not the test runner: the child must live and report the box's
 // clean error (ENOMEM naming the step and the memory limit) or its exit.
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const t = require('tap');
 const { probe } = require('../..');
 const { isRoot } = require('../helpers/payload');
 const { requireOrSkip } = require('../helpers/skip');
+const { testCgroupName } = require('../helpers/cgroup-fixture');
+const cg = require('../../dist/cgroups');
 
 const ROOT = path.join(__dirname, '..', '..');
 const report = probe().cgroup;
@@ -54,6 +57,32 @@ function supervise(boxCase) {
     encoding: 'utf8',
     timeout: 120_000,
   });
+}
+
+// The same, as an unprivileged supervisor (uid 65534) started in
+// `placeIn` (a cgroup.procs file) before it runs anything.
+async function superviseUnprivileged(boxCase, placeIn) {
+  // Without tap's hooks (which it adds to NODE_OPTIONS of every child it
+  // sees spawned): they write into .tap/, which uid 65534 cannot.
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', `process.stdin.once('data', () => { ${SUPERVISOR} })`], {
+    env: { ...process.env, OOM_CASE: JSON.stringify({ mountCount: 0, args: [], ...boxCase }) },
+    uid: 65534,
+    gid: 65534,
+    cwd: '/',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+  const closed = new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal })));
+  try {
+    fs.writeFileSync(placeIn, String(child.pid));
+  } finally {
+    child.stdin.end('go\n');
+  }
+  const { status, signal } = await closed;
+  return { status, signal, stdout, stderr };
 }
 
 function checkSurvived(t, child) {
@@ -130,6 +159,51 @@ t.test('memory max 4 MiB with 2,000 tmpfs mounts in a joined user namespace: the
   const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: 4 * 1024 * 1024 } } }, mountCount: 2000, joinUser: true });
   const result = checkSurvived(t, child);
   if (result !== undefined) checkBoxOutcome(t, result, { mustFail: false });
+});
+
+// A rootless supervisor with a delegated cgroup (made here by root, owned by
+// uid 65534, as systemd's Delegate=yes would): the same rule holds.
+t.test('an unprivileged supervisor with a delegated cgroup: memory max 0 and 64 KiB fail the box alone', { skip: !isRoot && 'root sets up the delegated cgroup, then supervises as uid 65534' }, async (t) => {
+  const host = cg.detectCgroups();
+  const memoryV1 = host.v1.memory?.mount;
+  const v2 = host.v2?.mount;
+  const memoryOnV2 = v2 !== undefined && (host.v2.rootControllers ?? []).includes('memory');
+  if (!requireOrSkip(t, memoryOnV2 || memoryV1 !== undefined, 'no memory controller on this host')) return;
+  const { name } = testCgroupName(t, 'rootless');
+  const own = (dir, files) => {
+    fs.mkdirSync(dir);
+    for (const file of ['', ...files]) fs.chownSync(path.join(dir, file), 65534, 65534);
+  };
+  let placeIn;
+  if (v2 !== undefined) {
+    // v2: the supervisor sits in a leaf of the delegated cgroup, so that the
+    // common ancestor of its cgroup and its boxes' is the delegated one.
+    const dir = path.join(v2, name);
+    own(dir, ['cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads']);
+    if (memoryOnV2) {
+      const available = fs.readFileSync(`${dir}/cgroup.controllers`, 'utf8').split(/\s+/);
+      for (const controller of ['memory', 'pids']) {
+        if (available.includes(controller)) fs.writeFileSync(`${dir}/cgroup.subtree_control`, `+${controller}`);
+      }
+    }
+    own(path.join(dir, 'supervisor'), ['cgroup.procs', 'cgroup.threads']);
+    placeIn = path.join(dir, 'supervisor', 'cgroup.procs');
+  }
+  for (const controller of memoryOnV2 ? [] : ['memory', 'pids']) {
+    const mount = host.v1[controller]?.mount;
+    if (mount !== undefined && !fs.existsSync(path.join(mount, name))) own(path.join(mount, name), ['cgroup.procs']);
+  }
+  if (placeIn === undefined) placeIn = path.join(memoryV1, name, 'cgroup.procs');
+  const cgroupParent = path.join(v2 ?? memoryV1, name);
+  for (const limit of LIMITS.filter((entry) => entry.mustFail)) {
+    const child = await superviseUnprivileged({ file: '/bin/true', options: { cgroupParent, cgroup: { memory: { max: limit.max } } } }, placeIn);
+    t.comment(`memory max ${limit.label}: ${child.stdout.trim()}`);
+    const result = checkSurvived(t, child);
+    if (result !== undefined) checkBoxOutcome(t, result, limit);
+  }
+  const control = await superviseUnprivileged({ file: '/bin/true', options: { cgroupParent, cgroup: { memory: { max: 4 * 1024 * 1024 } } } }, placeIn);
+  const result = checkSurvived(t, control);
+  t.same(result, { outcome: 'exit', code: 0, signal: null, oom: false }, 'with 4 MiB the unprivileged box runs: the delegation works');
 });
 
 t.test('cordon run --cgroup --memory-max 0: the CLI reports the box error and exits 125', { skip: !isRoot && ROOT_ONLY }, async (t) => {
