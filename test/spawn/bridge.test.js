@@ -316,8 +316,10 @@ t.test('two supervisors share a bridge through a rolling restart: the old one le
   const port = await hostServer(t, gateway, 'host');
   const probe = `{ my $s = IO::Socket::INET->new(PeerAddr => "${gateway}", PeerPort => ${port}, Timeout => 2);
     if ($s) { my $l = <$s>; chomp $l; print "$l\\n" } else { print "unreachable $!\\n" } }`;
+  // Addresses are leased per process: the new supervisor gives its own, as
+  // two processes sharing a bridge should.
   const box = spawnIsolated('/usr/bin/perl', ['-MIO::Socket::INET', '-e', `$| = 1; ${probe} <STDIN>; ${probe}`], {
-    network: { bridge: name }, stdio: ['pipe', 'pipe', 'inherit'],
+    network: { bridge: name, address: '10.236.0.20' }, stdio: ['pipe', 'pipe', 'inherit'],
   });
   t.teardown(() => box.kill('SIGKILL'));
   const lines = [];
@@ -345,7 +347,7 @@ t.test('two supervisors share a bridge through a rolling restart: the old one le
 
   // The last supervisor to leave removes it, whether it made it or not.
   const last = execFileSync(process.execPath, ['-e', `const { spawnIsolated } = require(${JSON.stringify(require.resolve('../..'))});
-    spawnIsolated('/bin/true', [], { network: { bridge: '${name}' } }).exited.then((r) => console.log(r.code));`], { encoding: 'utf8' }).trim();
+    spawnIsolated('/bin/true', [], { network: { bridge: '${name}', address: '10.236.0.30' } }).exited.then((r) => console.log(r.code));`], { encoding: 'utf8' }).trim();
   t.equal(last, '0', 'a later supervisor used the bridge');
   t.notOk(linkExists(name), 'and, leaving no port on it, removed it at exit');
 });
