@@ -103,17 +103,24 @@ const ENOMEM = 12;
  * exec without a record (killedSignal) was killed on the way: with SIGKILL
  * in a box with a memory controller whose OOM killer has killed (or whose
  * counter cannot be read), the box's memory limit is too small for its
- * setup, and the error says so as ENOMEM.
+ * setup, and the error says so as ENOMEM. So does any failure in a box
+ * whose fresh memory cgroup counted an OOM kill: the box's process was
+ * killed while the parent worked for it (a parent step then fails on a
+ * dead process, e.g. EACCES writing its setgroups).
  */
 function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup): CordonError {
   let { errno } = result;
   const { failedStep: stepIndex, detail, killedSignal } = result;
   const memoryLimited = cgroup?.placement.memory !== undefined;
+  const oomKills = memoryLimited ? cgroup?.oomEvents()?.oomKill : 0;
   let killedInSetup: string | undefined;
   if (killedSignal !== undefined) {
-    const oom = killedSignal === SIGKILL && memoryLimited && (cgroup?.oomEvents()?.oomKill ?? 1) > 0;
+    const oom = killedSignal === SIGKILL && memoryLimited && (oomKills ?? 1) > 0;
     if (oom) errno = ENOMEM;
     killedInSetup = oom ? 'oom' : killedSignal > 0 ? signalName(killedSignal) : 'exit';
+  } else if ((oomKills ?? 0) > 0) {
+    errno = ENOMEM;
+    killedInSetup = 'oom';
   }
   return stepFailure(plan, stepIndex, errno, detail, { memoryLimited, ...(killedInSetup === undefined ? {} : { killedInSetup }) });
 }

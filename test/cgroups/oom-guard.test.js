@@ -18,6 +18,10 @@ const { requireOrSkip } = require('../helpers/skip');
 const { testCgroupName } = require('../helpers/cgroup-fixture');
 const cg = require('../../dist/cgroups');
 
+// Each case starts a node process or two: in the TCG VM of
+// `npm run test:cgroup2` the file takes about 100 s, over tap's default.
+t.setTimeout(600_000);
+
 const ROOT = path.join(__dirname, '..', '..');
 const report = probe().cgroup;
 const ROOT_ONLY = 'root only: this host delegates no cgroup to an unprivileged user (test/spawn/cgroup.test.js checks the refusal)';
