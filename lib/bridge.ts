@@ -17,9 +17,12 @@ import type { Capability } from './probe';
 export interface BridgeNetworkOptions {
   /**
    * The host bridge, default `'cordon0'`. If it does not exist cordon makes
-   * it with `subnet`, keeps it for this process's later boxes and removes it
-   * when the process exits (like the `cordon` cgroup parent); a bridge that
-   * exists already is used as it is and never removed.
+   * it with `subnet` (marked with the interface alias `cordon`) and keeps it
+   * for later boxes. When a process that used a bridge cordon made exits, it
+   * removes the bridge if no port is left on it but the veths of its own
+   * boxes that die with it: boxes of another supervisor sharing the bridge
+   * (a rolling restart), or of its own with `dieWithParent: false`, keep it.
+   * A bridge cordon did not make is used as it is and never removed.
    */
   readonly bridge?: string;
   /**
@@ -147,6 +150,50 @@ interface BridgeState {
 // The bridges this process's boxes use, and the addresses it has handed out.
 const bridges = new Map<string, BridgeState>();
 
+/** The interface alias that marks a bridge cordon made. */
+export const CORDON_BRIDGE_ALIAS = 'cordon';
+
+// Host ends of this process's veths whose boxes die with it
+// (dieWithParent): they do not keep a bridge when this process exits. One
+// stays listed through the grace period after its box ends (the kernel
+// removes it with the box's namespace some ms later).
+const dyingWithUs = new Set<string>();
+// The cordon-made bridges this process checks at exit.
+const checkedAtExit = new Set<string>();
+
+function isCordonBridge(name: string): boolean {
+  try {
+    return fs.readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').trim() === CORDON_BRIDGE_ALIAS;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * At exit: removes a bridge cordon made when no port is left on it but
+ * veths of this process's boxes, which die with it. A port of another
+ * supervisor's box (sharing the bridge through a rolling restart) keeps it:
+ * deleting it would take those boxes' gateway. Whichever supervisor leaves
+ * it last removes it.
+ */
+function removeIfUnused(name: string): void {
+  if (!isCordonBridge(name)) return;
+  let ports: string[];
+  try {
+    ports = fs.readdirSync(`/sys/class/net/${name}/brif`);
+  } catch {
+    return; // gone already
+  }
+  if (ports.some((port) => !dyingWithUs.has(port))) return;
+  native().deleteLink(name);
+}
+
+function checkAtExit(name: string): void {
+  if (checkedAtExit.has(name)) return;
+  checkedAtExit.add(name);
+  process.once('exit', () => removeIfUnused(name));
+}
+
 // Not os.networkInterfaces(): it leaves out links without carrier, as a
 // bridge is until its first port is up.
 function existingBridgeAddress(name: string): { address: number; prefix: number } | undefined {
@@ -154,7 +201,7 @@ function existingBridgeAddress(name: string): { address: number; prefix: number 
   return typeof result === 'number' ? undefined : result;
 }
 
-function hostError(message: string, details: { errno?: number; path: string; hint?: string }): CordonError {
+function hostError(message: string, details: { errno?: number; path: string; hint?: string; syscall?: string }): CordonError {
   const code = details.errno === undefined ? 'ERR_CORDON_HOST_UNSUPPORTED' : errnoName(details.errno);
   return new CordonError(code, message, { syscall: 'netlink', step: 'bridge', ...details });
 }
@@ -184,6 +231,15 @@ function findOrMakeBridge(resolved: ResolvedBridge): BridgeState {
       throw hostError(`netlink ${errnoName(result)}: cannot make bridge ${name}`, { errno: -result, path: name });
     }
     made = result === 0;
+    if (made) {
+      try {
+        fs.writeFileSync(`/sys/class/net/${name}/ifalias`, CORDON_BRIDGE_ALIAS);
+      } catch (error) {
+        native().deleteLink(name);
+        const errno = (error as NodeJS.ErrnoException).errno ?? -5;
+        throw hostError(`write ${errnoName(errno)}: cannot mark bridge ${name} as cordon's (ifalias)`, { errno, syscall: 'write', path: `/sys/class/net/${name}/ifalias` });
+      }
+    }
   } else if (!fs.existsSync(`/sys/class/net/${name}/bridge`)) {
     throw hostError(`network.bridge: ${name} exists and is not a bridge`, { path: name });
   }
@@ -191,10 +247,9 @@ function findOrMakeBridge(resolved: ResolvedBridge): BridgeState {
   if (own === undefined) {
     throw hostError(`network.bridge: bridge ${name} has no IPv4 address to be the boxes' gateway`, { path: name, hint: 'give it one, or name a bridge that does not exist yet so cordon makes it' });
   }
-  // Made once per process, not per box: consecutive boxes would otherwise
-  // make and delete it over and over. Boxes still running when Node exits
-  // die with it (dieWithParent), and the bridge goes then.
-  if (made) process.once('exit', () => native().deleteLink(name));
+  // Checked once per process at exit, not per box: consecutive boxes would
+  // otherwise make and delete it over and over.
+  if (made || isCordonBridge(name)) checkAtExit(name);
   return { gateway: own.address, prefix: own.prefix, leased: new Set(), next: 0 };
 }
 
@@ -235,8 +290,12 @@ export const VETH_GRACE_MS = 1000;
  * then off the JS thread. The timer does not keep Node alive.
  */
 function releaseVeth(hostName: string): void {
-  if (!fs.existsSync(`/sys/class/net/${hostName}`)) return;
+  if (!fs.existsSync(`/sys/class/net/${hostName}`)) {
+    dyingWithUs.delete(hostName);
+    return;
+  }
   setTimeout(() => {
+    dyingWithUs.delete(hostName);
     if (fs.existsSync(`/sys/class/net/${hostName}`)) void native().deleteLinkAsync(hostName);
   }, VETH_GRACE_MS).unref();
 }
@@ -255,14 +314,16 @@ export interface BridgeLease {
 /**
  * Takes the bridge (making it if needed) and an address for one box; the
  * ledger gives back the address and removes the host end of the veth if the
- * kernel has not already. The caller was checked by validation (bridgeRefusal).
+ * kernel has not already. `diesWithParent`: the box dies with this process,
+ * so its veth does not keep the bridge at this process's exit. The caller was checked by validation (bridgeRefusal).
  */
-export function leaseBridge(resolved: ResolvedBridge, ledger: Ledger): BridgeLease {
+export function leaseBridge(resolved: ResolvedBridge, ledger: Ledger, diesWithParent: boolean): BridgeLease {
   const state = acquireBridge(resolved);
   const address = pickAddress(resolved, state);
   state.leased.add(address);
   ledger.add('bridge address', () => state.leased.delete(address));
   const hostName = `cv${crypto.randomBytes(6).toString('hex')}`;
+  if (diesWithParent) dyingWithUs.add(hostName);
   ledger.add('veth', () => releaseVeth(hostName));
   const lease: BridgeLease = {
     bridge: resolved.bridge, hostName, boxName: resolved.iface, address, prefix: state.prefix, gateway: state.gateway,

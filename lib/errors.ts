@@ -110,6 +110,10 @@ interface HintRule {
 export interface HintContext {
   privileged: boolean;
   userNamespaceReason?: string;
+  /** The box has a memory controller: what the kernel allocates for its setup is charged to its cgroup. */
+  memoryLimited?: boolean;
+  /** The box's process died before its exec: 'oom' (the OOM killer of its cgroup), a signal name, or 'exit'. */
+  killedInSetup?: string;
   /** The failing step's path lies under this directory, which the box's default view of the host hides. */
   hiddenBy?: { dir: string; path: string; bind: string };
 }
@@ -240,6 +244,17 @@ const HINTS: HintRule[] = [
 ];
 
 export function hintFor(kind: string, code: string, context: HintContext): string | undefined {
+  if (context.killedInSetup === 'oom') {
+    return "the OOM killer of the box's memory cgroup killed the box's process during its setup: the box's memory limit is too small";
+  }
+  if (context.killedInSetup !== undefined) {
+    return context.killedInSetup === 'exit'
+      ? "the box's process ended during its setup without saying why"
+      : `the box's process was killed by ${context.killedInSetup} during its setup`;
+  }
+  if (code === 'ENOMEM' && context.memoryLimited === true) {
+    return "the kernel charges what it allocates for the box's setup (namespaces, mounts) to the box's memory cgroup: the box's memory limit may be too small";
+  }
   const rule = HINTS.find((candidate) => candidate.kind === kind && candidate.code === code);
   return rule?.hint(context);
 }

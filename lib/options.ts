@@ -137,7 +137,11 @@ export interface SpawnIsolatedOptions {
    * only): made before the clone, the box placed in it atomically on cgroup
    * v2 (CLONE_INTO_CGROUP), removed when the box ends. Default: none, the box
    * stays in the caller's cgroups. A controller the host cannot give is an
-   * error naming it, never skipped.
+   * error naming it, never skipped. The box's process is cloned with its own
+   * memory (not Node's, as a box without a cgroup is), so a memory limit too
+   * small for the box's setup fails the box with `ENOMEM` at the step it
+   * reached, never Node; that clone copies Node's page tables, so it costs
+   * more as Node's heap grows.
    */
   readonly cgroup?: CgroupLimits;
   /**

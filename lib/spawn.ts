@@ -1,8 +1,9 @@
 // spawnIsolated(): validate, acquire, plan, spawn, hand over to a Box.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 
-import type { NativeSpawnResult } from '../types/native';
+import type { NativeSpawnFailure, NativeSpawnResult } from '../types/native';
 import { Box } from './box';
 import { CordonError, CordonOptionError, errnoName, hintFor, stepError } from './errors';
 import { assertLinux, native } from './internal/native';
@@ -91,7 +92,43 @@ function takePooled(options: ValidatedOptions, ledger: Ledger): RuntimeFds['pool
   return { user: ledger.nativeFd(POOLED_USER, entry.user), net };
 }
 
-function failure(plan: Plan, stepIndex: number, errno: number, detail: number): CordonError {
+const SIGKILL = 9;
+const ENOMEM = 12;
+
+/**
+ * The error of a native spawn that failed. A child that died before its
+ * exec without a record (killedSignal) was killed on the way: with SIGKILL
+ * in a box with a memory controller whose OOM killer has killed (or whose
+ * counter cannot be read), the box's memory limit is too small for its
+ * setup, and the error says so as ENOMEM. So does any failure in a box
+ * whose fresh memory cgroup counted an OOM kill: the box's process was
+ * killed while the parent worked for it (a parent step then fails on a
+ * dead process, e.g. EACCES writing its setgroups).
+ */
+function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup): CordonError {
+  let { errno } = result;
+  const { failedStep: stepIndex, detail, killedSignal } = result;
+  const memoryLimited = cgroup?.placement.memory !== undefined;
+  const oomKills = memoryLimited ? cgroup?.oomEvents()?.oomKill : 0;
+  let killedInSetup: string | undefined;
+  if (killedSignal !== undefined) {
+    const oom = killedSignal === SIGKILL && memoryLimited && (oomKills ?? 1) > 0;
+    if (oom) errno = ENOMEM;
+    killedInSetup = oom ? 'oom' : killedSignal > 0 ? signalName(killedSignal) : 'exit';
+  } else if ((oomKills ?? 0) > 0) {
+    errno = ENOMEM;
+    killedInSetup = 'oom';
+  }
+  return stepFailure(plan, stepIndex, errno, detail, { memoryLimited, ...(killedInSetup === undefined ? {} : { killedInSetup }) });
+}
+
+function signalName(signal: number): string {
+  return Object.entries(os.constants.signals).find(([, number]) => number === signal)?.[0] ?? `signal ${signal}`;
+}
+
+function stepFailure(
+  plan: Plan, stepIndex: number, errno: number, detail: number, extra: { memoryLimited?: boolean; killedInSetup?: string } = {},
+): CordonError {
   const step = plan.steps[stepIndex];
   if (step === undefined) {
     return new CordonError('ERR_CORDON_INTERNAL', `cordon: the child reported step ${stepIndex}, which the plan lacks`);
@@ -130,6 +167,7 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
     ...(hiddenBy !== undefined && (step.kind === 'exec' || step.kind === 'chdir')
       ? { hiddenBy: { dir: hiddenBy, path: failed.path!, bind: step.kind === 'exec' ? path.dirname(failed.path!) : failed.path! } }
       : {}),
+    ...extra,
     ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
   });
 }
@@ -206,7 +244,7 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
     const plan = buildPlan(validated, runtime, callerFacts(validated));
     const encoded = encodePlan(plan);
     const result = native().spawn(encoded.buffer, encoded.fds);
-    if ('failedStep' in result) return failure(plan, result.failedStep, result.errno, result.detail);
+    if ('failedStep' in result) return failure(plan, result);
     native().sendSignal(result.pidfd, 9);
     native().reap(result.pidfd);
     native().closeFd(result.pidfd);
@@ -343,7 +381,7 @@ function prepare(
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
     }
     if (validated.bridge !== undefined) {
-      runtime.bridge = leaseBridge(validated.bridge, ledger);
+      runtime.bridge = leaseBridge(validated.bridge, ledger, validated.dieWithParent);
       box.network = runtime.bridge.info;
     }
     if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') runtime.hostView = gatherHostView();
@@ -372,7 +410,7 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
     for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
   }
   if ('failedStep' in result) {
-    box._failed(failure(launch.plan, result.failedStep, result.errno, result.detail));
+    box._failed(failure(launch.plan, result, cgroup));
     ledger.releaseAll();
     return box;
   }

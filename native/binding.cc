@@ -34,6 +34,7 @@ Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
     result.Set("failedStep", outcome.failed_step);
     result.Set("errno", outcome.error);
     result.Set("detail", outcome.detail);
+    if (outcome.killed_signal != 0) result.Set("killedSignal", outcome.killed_signal);
     return result;
   }
   result.Set("pid", outcome.pid);
@@ -190,6 +191,11 @@ Napi::Value ForceRung(const Napi::CallbackInfo& info) {
   int rung = info[0].As<Napi::Number>().Int32Value();
   if (rung < -1 || rung >= kRungCount) throw Napi::RangeError::New(info.Env(), "bad rung");
   force_rung(rung);
+  return info.Env().Undefined();
+}
+
+Napi::Value ForceOwnMemory(const Napi::CallbackInfo& info) {
+  force_own_memory(info[0].ToBoolean().Value());
   return info.Env().Undefined();
 }
 
@@ -513,6 +519,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
+  exports.Set("forceOwnMemory", Napi::Function::New(env, ForceOwnMemory));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));

@@ -31,6 +31,14 @@ struct ChildStack {
 };
 thread_local ChildStack t_stack;
 
+struct SharedPage {
+  void* base = nullptr;
+  ~SharedPage() {
+    if (base != nullptr) munmap(base, 4096);
+  }
+};
+thread_local SharedPage t_shared;
+
 void* stack_base() {
   if (t_stack.base == nullptr) {
     void* p = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
@@ -48,11 +56,11 @@ long run_rung(Rung rung, const CloneRequest& request, uint64_t extra, int* pidfd
   if (base == nullptr) return -ENOMEM;
   if (rung == Rung::kClone) {
     if (request.ns_flags & CLONE_NEWTIME) return -EINVAL;  // clone() can't express it
-    unsigned long flags = CLONE_VM | CLONE_PIDFD | request.ns_flags | SIGCHLD;
+    unsigned long flags = (request.share_memory ? CLONE_VM : 0) | CLONE_PIDFD | request.ns_flags | SIGCHLD;
     return sys::clone_run(flags, static_cast<char*>(base) + kStackSize, pidfd, request.fn, request.arg);
   }
   sys::CloneArgs args{};
-  args.flags = CLONE_VM | CLONE_PIDFD | request.ns_flags | extra;
+  args.flags = (request.share_memory ? CLONE_VM : 0) | CLONE_PIDFD | request.ns_flags | extra;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   args.exit_signal = SIGCHLD;
   // The upper half (above its guard page); the lower half is a grandchild's.
@@ -98,6 +106,19 @@ CloneOutcome clone_child(const CloneRequest& request) {
   return outcome;
 }
 
+void* shared_window(size_t* size) {
+  if (t_shared.base == nullptr) {
+    void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    // Fault it in here: the page is then ours (our memory cgroup's), and a
+    // child's writes to it never allocate in the box's cgroup.
+    static_cast<volatile char*>(p)[0] = 0;
+    t_shared.base = p;
+  }
+  *size = 4096;
+  return t_shared.base;
+}
+
 void* grandchild_stack_top() {
   void* base = stack_base();
   return base == nullptr ? nullptr : static_cast<char*>(base) + kHalf;
@@ -108,7 +129,7 @@ int settled_rung() { return g_settled.load(); }
 void force_rung(int rung) { g_forced.store(rung); }
 
 long probe_clone(Rung rung, uint64_t ns_flags, uint64_t extra_flags, int cgroup_fd) {
-  CloneRequest request{ns_flags, cgroup_fd, exit_immediately, nullptr};
+  CloneRequest request{ns_flags, cgroup_fd, exit_immediately, nullptr, cgroup_fd < 0};
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -19,6 +19,12 @@ struct CloneRequest {
   int cgroup_fd;            // -1, or a cgroup v2 directory for CLONE_INTO_CGROUP
   int (*fn)(void*);
   void* arg;
+  // Share this process's memory (CLONE_VM). False for a child that is placed
+  // in a box's cgroup: the OOM killer kills every process sharing its
+  // victim's memory, so a child sharing ours there would take Node with it.
+  // Without it the child gets a copy-on-write copy (a fork) and only
+  // MAP_SHARED mappings (shared_window()) stay common.
+  bool share_memory;
 };
 
 struct CloneOutcome {
@@ -29,15 +35,22 @@ struct CloneOutcome {
 };
 
 // Clones a child that shares this process's memory (CLONE_VM, not
-// CLONE_VFORK: the parent has work to do while the child waits) and runs
-// fn(arg) on a stack owned by the calling thread. The caller must not return
-// to JavaScript before the child has exec'd or exited.
+// CLONE_VFORK: the parent has work to do while the child waits), or a copy
+// of it (request.share_memory false), and runs fn(arg) on a stack owned by
+// the calling thread. The caller must not return to JavaScript before the
+// child has exec'd or exited.
 CloneOutcome clone_child(const CloneRequest& request);
 
 // The top of a second stack region for a process the child itself clones
 // sharing our memory (kEnterPidNamespace), below a guard page, on the
 // calling thread's child stack mapping; nullptr if it cannot be mapped.
 void* grandchild_stack_top();
+
+// One page per thread that spawns, mapped MAP_SHARED and touched (so charged
+// to our own memory cgroup, never a box's) before any clone: what a child
+// with its own memory must hand back to the parent lives here. nullptr if it
+// cannot be mapped.
+void* shared_window(size_t* size);
 
 // The rung the ladder settled on, or -1 before the first clone.
 int settled_rung();
@@ -46,7 +59,8 @@ int settled_rung();
 void force_rung(int rung);
 
 // A bare child with the given flags on the given rung that exits at once,
-// reaped before returning: 0 or -errno. Used by probe().
+// reaped before returning: 0 or -errno. Used by probe(). A child cloned into
+// a cgroup (cgroup_fd >= 0) does not share our memory.
 long probe_clone(Rung rung, uint64_t ns_flags, uint64_t extra_flags, int cgroup_fd);
 
 }  // namespace cordon

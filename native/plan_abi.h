@@ -30,7 +30,9 @@ enum class Op : uint32_t {
   // fd slot `fd`; num[2] = a host uid to own the new user namespace instead
   // of the caller (0: the caller; only a root caller can give another: the
   // cloning thread takes it as its euid for the clone alone). Run by the
-  // parent; its failure is the clone's.
+  // parent; its failure is the clone's. A plan that puts the child in a
+  // cgroup (this, or a kWriteCgroupProcs step) gets a child with its own
+  // memory (no CLONE_VM): the decoder decides it.
   kClone = 1,
   // Parent: write str[0] ("deny"/"allow") to /proc/PID/setgroups.
   kWriteSetgroups = 2,

@@ -121,6 +121,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (record.num[2] != 0 && (out->clone_flags & CLONE_NEWUSER) == 0) return where + "a namespace owner without a new user namespace";
         out->namespace_owner = uint32_t(record.num[2]);
         if (out->into_cgroup && step.fd < 0) return where + "CLONE_INTO_CGROUP without a cgroup fd";
+        if (out->into_cgroup) out->own_memory = true;
         out->cgroup_fd = step.fd;
         out->clone_step = int(i);
         break;
@@ -222,6 +223,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         maps_written = true;  // a parent step the child must wait for, like the maps
         if (step.fd < 0) return where + "cgroup.procs without an fd";
         if (record.num[0] != 0 && record.num[0] != 1) return where + "bad skip flag";
+        out->own_memory = true;
         break;
       case Op::kAttachVeth:
         maps_written = true;  // the child must wait for its interface

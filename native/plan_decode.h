@@ -34,6 +34,10 @@ struct DecodedPlan {
   bool needs_sync = false;
   bool uses_init = false;
   bool enters_pid = false;  // a kEnterPidNamespace step: the box's process is a grandchild
+  // The child goes into a cgroup (CLONE_INTO_CGROUP or a cgroup.procs write):
+  // it must not share our memory (house rule; see CloneRequest::share_memory).
+  // Decided here, from the plan's own steps, so no plan can get it wrong.
+  bool own_memory = false;
 };
 
 // Decodes `plan` with fd slots `fds`. Returns an empty string on success or a

@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <mutex>
+#include <new>
 
 #include "child/executor.h"
 #include "clone.h"
@@ -25,18 +27,30 @@ namespace {
 
 using abi::Op;
 
-// Reaps a child we started and no one else knows about.
-void reap(int pidfd) {
-  siginfo_t info;
+// Reaps a child we started and no one else knows about. Returns the signal
+// that killed it, or 0.
+int reap(int pidfd) {
+  siginfo_t info{};
   while (waitid(idtype_t(P_PIDFD), id_t(pidfd), &info, WEXITED) < 0 && errno == EINTR) {
   }
+  return info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED ? info.si_status : 0;
 }
 
-void reap_pid(pid_t pid) {
-  siginfo_t info;
+int reap_pid(pid_t pid) {
+  siginfo_t info{};
   while (waitid(P_PID, id_t(pid), &info, WEXITED) < 0 && errno == EINTR) {
   }
+  return info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED ? info.si_status : 0;
 }
+
+// What the child hands back through memory, on the calling thread's shared
+// window (a MAP_SHARED page): the parent sees it whether or not the child
+// shares the rest of our memory.
+struct SharedState {
+  int32_t progress;
+  child::ForkState fork;
+};
+static_assert(sizeof(SharedState) <= 4096, "SharedState fits the shared window");
 
 void kill_and_reap(int pidfd) {
   sys::sc(__NR_pidfd_send_signal, pidfd, SIGKILL, 0, 0);
@@ -138,6 +152,11 @@ class NamespaceOwner {
 // box's uid (other processes of that uid could then ptrace it and read Node).
 static std::mutex g_spawn_window;
 
+// Benchmarks and tests: every box child gets its own memory, cgroup or not.
+static std::atomic<bool> g_force_own_memory{false};
+
+void force_own_memory(bool on) { g_force_own_memory.store(on); }
+
 SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count) {
   SpawnOutcome outcome;
   DecodedPlan decoded;
@@ -160,7 +179,13 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   decoded.view.control.exit_fd = exit_w.get();
   decoded.view.control.root_fd = -1;
   if (decoded.uses_init) finish_init_argv(&decoded);
-  child::ForkState fork_state{};
+  size_t window_size = 0;
+  void* shared_page = shared_window(&window_size);
+  if (shared_page == nullptr) return fail(decoded.clone_step, ENOMEM);
+  auto* shared = new (shared_page) SharedState{};
+  shared->progress = -1;
+  child::ForkState& fork_state = shared->fork;
+  decoded.view.progress = &shared->progress;
   if (decoded.enters_pid) {
     fork_state.stack_top = grandchild_stack_top();
     decoded.view.fork = &fork_state;
@@ -184,7 +209,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
-                       child::run, &decoded.view};
+                       child::run, &decoded.view, !(decoded.own_memory || g_force_own_memory.load())};
   CloneOutcome cloned;
   {
     NamespaceOwner owner;
@@ -227,12 +252,22 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     if (n <= 0) break;
     got += size_t(n);
   }
+  // EOF without a record, and the exec step never begun: the process
+  // walking the plan was killed on the way (with its own memory, in the
+  // box's cgroup: the OOM killer of a memory limit too small for the setup).
+  const int32_t reached = __atomic_load_n(&shared->progress, __ATOMIC_ACQUIRE);
+  const bool died_in_setup = got == 0 && reached < int32_t(decoded.view.count) - 1;
+  auto died = [&](int signal) {
+    outcome.killed_signal = signal == 0 ? -1 : signal;
+    return fail(reached < 0 ? decoded.clone_step : int(reached), ECHILD);
+  };
   if (decoded.enters_pid) {
     // The child only cloned the box's process into the new pid namespace
     // and ended (or failed before): reap it, then take the process it made
     // (our own child) as the box.
-    reap(pidfd.get());
+    int first_signal = reap(pidfd.get());
     long box = __atomic_load_n(&fork_state.pid, __ATOMIC_ACQUIRE);
+    if (died_in_setup) return died(box > 0 ? reap_pid(pid_t(box)) : first_signal);
     if (got != 0) {
       if (box > 0) reap_pid(pid_t(box));
       if (got != sizeof record) return fail(decoded.clone_step, EPROTO);
@@ -250,6 +285,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     pidfd.reset(int(box_pidfd));
     cloned.pid = box;
   }
+  if (died_in_setup) return died(reap(pidfd.get()));
   if (got != 0) {
     reap(pidfd.get());
     if (got != sizeof record) return fail(decoded.clone_step, EPROTO);

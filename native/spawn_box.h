@@ -19,9 +19,17 @@ struct SpawnOutcome {
   int failed_step = -1;
   int error = 0;
   int detail = 0;
+  // The child died before its exec without saying why (no status record):
+  // the signal that killed it (-1: it exited). failed_step is the step it
+  // had begun.
+  int killed_signal = 0;
   bool ok() const { return malformed.empty() && error == 0; }
 };
 
 SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count);
+
+// Benchmarks and tests: clone every box child with its own memory (as a box
+// in a cgroup always is), to measure or exercise that path alone.
+void force_own_memory(bool on);
 
 }  // namespace cordon

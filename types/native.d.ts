@@ -20,6 +20,14 @@ export interface NativeSpawnFailure {
   errno: number;
   /** Op-specific detail, e.g. which exec candidate decided the error. */
   detail: number;
+  /**
+   * Set when the process walking the plan died before its exec without a
+   * status record (failedStep is the step it had begun, errno ECHILD): the
+   * signal that killed it, or -1 if it exited. A child in a box's cgroup has
+   * its own memory, and a memory limit too small for the setup gets it
+   * killed by the OOM killer.
+   */
+  killedSignal?: number;
 }
 
 export type NativeSpawnResult = NativeSpawnSuccess | NativeSpawnFailure;
@@ -88,6 +96,8 @@ export interface NativeBinding {
   settledRung(): number;
   /** Makes the ladder start at a rung (tests of the fallbacks); -1 resets. */
   forceRung(rung: number): void;
+  /** Benchmarks and tests: every box child gets its own memory (no CLONE_VM), as one in a cgroup always does. */
+  forceOwnMemory(on: boolean): void;
   /** Waits for the process behind pidfd to end and reaps it (blocking): 0 or -errno. */
   reap(pidfd: number): number;
   /** close(2) for an fd the addon made: 0 or -errno. */

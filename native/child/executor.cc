@@ -206,8 +206,9 @@ int walk_forked(void* arg) {
 }
 
 // unshare(CLONE_NEWPID) moved only future children into the new namespace:
-// clone the one that goes on, hand its pid to the parent (through its
-// memory, which we share), and end. The parent reaps us and watches it.
+// clone the one that goes on, hand its pid to the parent (through the
+// shared window, which we share whether or not we share the rest of its
+// memory), and end. The parent reaps us and watches it.
 [[noreturn]] void enter_pid_namespace(const PlanView& plan, const ControlFds& control, uint32_t index) {
   ForkState* state = plan.fork;
   if (state == nullptr || state->stack_top == nullptr) fail(control.status_fd, index, abi::Op::kEnterPidNamespace, EINVAL);
@@ -225,6 +226,7 @@ int walk_forked(void* arg) {
   for (uint32_t i = start; i < plan.count; i++) {
     const Step& step = plan.steps[i];
     if (step.side != abi::Side::kChild) continue;
+    if (plan.progress != nullptr) __atomic_store_n(plan.progress, int32_t(i), __ATOMIC_RELAXED);
     if (step.op == abi::Op::kExec || step.op == abi::Op::kExecInit) exec_payload(plan, control, i);
     if (step.op == abi::Op::kEnterPidNamespace) enter_pid_namespace(plan, control, i);
     uint32_t index = i;

@@ -32,8 +32,9 @@ struct ControlFds {
 struct PlanView;
 
 // Handed from the process that enters a new pid namespace (kEnterPidNamespace)
-// to the one it clones there, in the parent's memory: the parent reads `pid`
-// once the first one has ended.
+// to the one it clones there, in memory the parent sees (a MAP_SHARED page:
+// the child may have a copy of the rest): the parent reads `pid` once the
+// first one has ended.
 struct ForkState {
   const PlanView* plan;
   uint32_t start;      // the step the new process walks from
@@ -47,6 +48,11 @@ struct PlanView {
   uint32_t count;
   ControlFds control;
   ForkState* fork;  // set when the plan has a kEnterPidNamespace step, else nullptr
+  // Where the child notes the index of the step it is about to take, in
+  // memory the parent sees: a child with its own memory that is killed
+  // before its exec (the OOM killer of the box's cgroup) leaves no status
+  // record, and this says where it died. nullptr: not kept.
+  int32_t* progress;
 };
 
 }  // namespace cordon::child

@@ -43,7 +43,7 @@ int mapping_namespace(const char* uid_map, const char* gid_map) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  CloneRequest request{CLONE_NEWUSER, -1, hold, pipe_fds};
+  CloneRequest request{CLONE_NEWUSER, -1, hold, pipe_fds, true};
   CloneOutcome child = clone_child(request);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(pipe_fds[0]);

@@ -99,7 +99,7 @@ int make_pair_entry_once(const PairIds& ids, NamespaceEntry* entry, PoolPart* pa
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  CloneRequest request{CLONE_NEWUSER | CLONE_NEWNET, -1, hold_pair, &args};
+  CloneRequest request{CLONE_NEWUSER | CLONE_NEWNET, -1, hold_pair, &args, true};
   CloneOutcome child = clone_child(request);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (child.pid < 0) return int(child.pid);

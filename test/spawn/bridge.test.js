@@ -292,3 +292,82 @@ t.test('a bridge cordon made keeps its MAC as boxes come and go (boxes cache the
     t.equal(mac(), before, `the same MAC after box ${i + 1} left`);
   }
 });
+
+t.test('two supervisors share a bridge through a rolling restart: the old one leaves it while the new one\'s boxes are on it', rootOnly, async (t) => {
+  const { spawn } = require('node:child_process');
+  const name = 'cdt-roll';
+  const gateway = '10.236.0.1';
+  t.teardown(() => {
+    if (linkExists(name)) execFileSync('ip', ['link', 'del', name]);
+  });
+  t.notOk(linkExists(name), 'no bridge before');
+  // The old supervisor: makes the bridge, runs a box on it, exits when told.
+  const old = spawn(process.execPath, ['-e', `const { spawnIsolated } = require(${JSON.stringify(require.resolve('../..'))});
+    const box = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: '${name}', subnet: '${gateway}/24' } });
+    console.log(box.network.hostInterface);
+    process.stdin.on('data', () => process.exit(0));`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => old.kill('SIGKILL'));
+  const oldEnd = String(await new Promise((resolve) => old.stdout.once('data', resolve))).trim();
+  t.match(oldEnd, /^cv[0-9a-f]{12}$/, "the old supervisor's box is up");
+  t.equal(fs.readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').trim(), 'cordon', 'the bridge is marked as made by cordon');
+
+  // The new supervisor (this process) starts a box on the same bridge; the
+  // box reaches a server on the gateway before and after the old one leaves.
+  const port = await hostServer(t, gateway, 'host');
+  const probe = `{ my $s = IO::Socket::INET->new(PeerAddr => "${gateway}", PeerPort => ${port}, Timeout => 2);
+    if ($s) { my $l = <$s>; chomp $l; print "$l\\n" } else { print "unreachable $!\\n" } }`;
+  // Addresses are leased per process: the new supervisor gives its own, as
+  // two processes sharing a bridge should.
+  const box = spawnIsolated('/usr/bin/perl', ['-MIO::Socket::INET', '-e', `$| = 1; ${probe} <STDIN>; ${probe}`], {
+    network: { bridge: name, address: '10.236.0.20' }, stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  t.teardown(() => box.kill('SIGKILL'));
+  const lines = [];
+  let wake;
+  box.stdout.on('data', (chunk) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    wake?.();
+  });
+  const nextLine = async (count) => {
+    while (lines.length < count) await new Promise((resolve) => (wake = resolve));
+    return lines[count - 1];
+  };
+  t.equal(await nextLine(1), 'host', 'the new box reaches the gateway');
+
+  old.stdin.write('exit\n');
+  const exit = await new Promise((resolve) => old.once('exit', (code, signal) => resolve({ code, signal })));
+  t.same(exit, { code: 0, signal: null }, 'the old supervisor exited');
+  t.ok(await goneWithin(oldEnd, 2000), "the old supervisor's box and its veth are gone");
+  t.ok(linkExists(name), "the bridge stays: the new supervisor's box is on it");
+  t.same(fs.readdirSync(`/sys/class/net/${name}/brif`), [box.network.hostInterface], 'with only the new box as its port');
+  box.stdin.end('again\n');
+  t.equal(await nextLine(2), 'host', 'the new box still reaches the gateway after the restart');
+  t.equal((await box.exited).code, 0);
+  t.ok(await goneWithin(box.network.hostInterface, 2000), 'the new box left the bridge');
+
+  // The last supervisor to leave removes it, whether it made it or not.
+  const last = execFileSync(process.execPath, ['-e', `const { spawnIsolated } = require(${JSON.stringify(require.resolve('../..'))});
+    spawnIsolated('/bin/true', [], { network: { bridge: '${name}', address: '10.236.0.30' } }).exited.then((r) => console.log(r.code));`], { encoding: 'utf8' }).trim();
+  t.equal(last, '0', 'a later supervisor used the bridge');
+  t.notOk(linkExists(name), 'and, leaving no port on it, removed it at exit');
+});
+
+t.test('a box that outlives its supervisor (dieWithParent: false) keeps the bridge', rootOnly, async (t) => {
+  const name = 'cdt-outlive';
+  t.teardown(() => {
+    if (linkExists(name)) execFileSync('ip', ['link', 'del', name]);
+  });
+  const output = execFileSync(process.execPath, ['-e', `const { spawnIsolated } = require(${JSON.stringify(require.resolve('../..'))});
+    const box = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: '${name}', subnet: '10.237.0.1/24' }, dieWithParent: false, stdio: 'ignore' });
+    console.log(box.pid, box.network.hostInterface);
+    box.unref?.();
+    setTimeout(() => process.exit(0), 100);`], { encoding: 'utf8' }).trim();
+  const [pid, hostEnd] = output.split(' ');
+  t.teardown(() => {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {}
+  });
+  t.ok(linkExists(name), 'the bridge stays while that box runs');
+  t.ok(linkExists(hostEnd), "with the box's veth on it");
+});
