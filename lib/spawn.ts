@@ -4,7 +4,8 @@ import * as path from 'node:path';
 
 import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
-import { CordonError, CordonOptionError, errnoName, hintFor, stepError } from './errors';
+import { CordonError, CordonOptionError, errnoName, hintFor, stepError, type FailedStep, type HintContext } from './errors';
+import { badLayer, existsOnHost, hostPathOf, untraversableDir } from './diagnose';
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
 import { encodePlan } from './internal/encode';
@@ -19,7 +20,7 @@ import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { InitPart, MountPart } from './internal/plan-abi';
 import { readCallerCounterLimits } from './kernel-counters';
-import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
+import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
@@ -91,12 +92,12 @@ function takePooled(options: ValidatedOptions, ledger: Ledger): RuntimeFds['pool
   return { user: ledger.nativeFd(POOLED_USER, entry.user), net };
 }
 
-function failure(plan: Plan, stepIndex: number, errno: number, detail: number): CordonError {
+function failure(plan: Plan, stepIndex: number, errno: number, detail: number, options?: ValidatedOptions): CordonError {
   const step = plan.steps[stepIndex];
   if (step === undefined) {
     return new CordonError('ERR_CORDON_INTERNAL', `cordon: the child reported step ${stepIndex}, which the plan lacks`);
   }
-  let failed = { name: step.name, syscall: step.syscall, kind: step.kind, ...(step.path === undefined ? {} : { path: step.path }) };
+  let failed: FailedStep = { name: step.name, syscall: step.syscall, kind: step.kind, ...(step.path === undefined ? {} : { path: step.path }) };
   const part = FILESYSTEM_OPS.has(step.op) ? MountPart[detail as keyof typeof MountPart] : undefined;
   if (part !== undefined && part !== 'none') {
     failed.syscall = MOUNT_PART_SYSCALLS[part];
@@ -125,13 +126,56 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number): 
     if (decided !== undefined && candidates.length > 1 && errno !== 2) failed.path = decided;
   }
   const hiddenBy = errno === 2 && failed.path?.startsWith('/') ? plan.hiddenDirs?.find((dir) => isWithin(failed.path!, dir)) : undefined;
-  return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), {
+  const context: HintContext = {
     privileged: process.geteuid?.() === 0,
     ...(hiddenBy !== undefined && (step.kind === 'exec' || step.kind === 'chdir')
       ? { hiddenBy: { dir: hiddenBy, path: failed.path!, bind: step.kind === 'exec' ? path.dirname(failed.path!) : failed.path! } }
       : {}),
     ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
-  });
+  };
+  if (options !== undefined) failed = hostFacts(options, step, failed, errno, context);
+  return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), context);
+}
+
+/**
+ * Looks at the host after a failed step for what newcomers hit: a directory
+ * the box user cannot enter on the way to the program, a mount point a
+ * read-only image lacks, an overlay layer that is not there. Fills the hint
+ * context, and names the layer at fault rather than the joined lowerdir.
+ */
+function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep, errno: number, context: HintContext): FailedStep {
+  const code = errnoName(errno);
+  if (failed.kind === 'exec' && code === 'EACCES' && failed.path?.startsWith('/')) {
+    const ids = boxUserOnHost(options);
+    const onHost = hostPathOf(failed.path, options.rootfs, options.mounts.filter((entry) => entry.type !== 'remount-ro'));
+    const blocked = onHost === undefined ? undefined : untraversableDir(onHost, ids.uid, ids.gid);
+    if (blocked !== undefined) context.untraversable = { dir: blocked.dir, mode: blocked.mode, owner: blocked.owner, uid: ids.uid };
+  }
+  if (failed.kind === 'exec' && code === 'ENOENT' && options.rootfs.kind !== 'host' && failed.path?.startsWith('/') &&
+    hostPathOf(failed.path, { kind: 'layers' }, options.mounts) === undefined && existsOnHost(failed.path)) {
+    context.onHostOnly = { path: failed.path, rootfs: options.rootfs.kind };
+  }
+  if (failed.kind === 'mount' && code === 'EROFS' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'dir' && step.path !== undefined) {
+    context.missingMountPoint = { image: options.rootfs.dir, target: step.path };
+  }
+  if (options.rootfs.kind === 'layers') {
+    const layers = options.rootfs.layers;
+    const overlay = step.op === 'mountFs' && step.path === layers.join(':');
+    const bound = step.source === undefined ? -1 : layers.indexOf(step.source);
+    const bad = overlay ? badLayer(layers) : bound >= 0 ? badLayer([layers[bound]!]) : undefined;
+    if (bad !== undefined) {
+      context.badLayer = { index: overlay ? bad.index : bound, layer: bad.layer, problem: bad.problem };
+      return { ...failed, kind: 'layer', path: bad.layer };
+    }
+  }
+  return failed;
+}
+
+/** The host uid and gid the box's payload runs as (judged for its access to host paths). */
+function boxUserOnHost(options: ValidatedOptions): { uid: number; gid: number } {
+  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  if (options.namespaces.user.kind === 'new') return boxIdsOnHost(options, caller);
+  return caller.euid === 0 ? { uid: options.uid, gid: options.gid } : { uid: caller.euid, gid: caller.egid };
 }
 
 const FILESYSTEM_OPS: ReadonlySet<string> = new Set([
@@ -206,7 +250,7 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
     const plan = buildPlan(validated, runtime, callerFacts(validated));
     const encoded = encodePlan(plan);
     const result = native().spawn(encoded.buffer, encoded.fds);
-    if ('failedStep' in result) return failure(plan, result.failedStep, result.errno, result.detail);
+    if ('failedStep' in result) return failure(plan, result.failedStep, result.errno, result.detail, validated);
     native().sendSignal(result.pidfd, 9);
     native().reap(result.pidfd);
     native().closeFd(result.pidfd);
@@ -372,7 +416,7 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
     for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
   }
   if ('failedStep' in result) {
-    box._failed(failure(launch.plan, result.failedStep, result.errno, result.detail));
+    box._failed(failure(launch.plan, result.failedStep, result.errno, result.detail, validated));
     ledger.releaseAll();
     return box;
   }
