@@ -4,6 +4,7 @@ import * as path from 'node:path';
 
 import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
+import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
 import { CordonError, CordonOptionError, errnoName, hintFor, stepError, type FailedStep, type HintContext } from './errors';
 import { badLayer, existsOnHost, hostPathOf, untraversableDir } from './diagnose';
 import { assertLinux, native } from './internal/native';
@@ -275,9 +276,26 @@ export function spawnIsolated(
   argsOrOptions?: readonly string[] | SpawnIsolatedOptions,
   maybeOptions?: SpawnIsolatedOptions,
 ): Box {
-  const launch = prepare(file, argsOrOptions, maybeOptions);
-  if (launch instanceof Box) return launch;
-  return settle(launch, () => complete(launch, native().spawn(launch.encoded.buffer, launch.encoded.fds)));
+  return traceSpawn(file, argsGiven(argsOrOptions), ({ timer }) => {
+    const launch = prepare(file, argsOrOptions, maybeOptions, timer);
+    if (launch instanceof Box) return launch;
+    return settle(launch, () => {
+      const result = native().spawn(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true);
+      spawned(launch, result);
+      return complete(launch, result);
+    });
+  });
+}
+
+/** The args of a spawn call for its trace: the array, when one was given. */
+function argsGiven(argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined): readonly string[] {
+  return Array.isArray(argsOrOptions) ? argsOrOptions : [];
+}
+
+/** The native spawn has returned: its phase and its steps' times are reported (when anyone listens). */
+function spawned(launch: Launch, result: NativeSpawnResult): void {
+  launch.timer?.phase('native spawn');
+  launch.timer?.steps(launch.plan.steps, result.stepEndNs);
 }
 
 /**
@@ -296,17 +314,22 @@ export async function spawnIsolatedAsync(
   argsOrOptions?: readonly string[] | SpawnIsolatedOptions,
   maybeOptions?: SpawnIsolatedOptions,
 ): Promise<Box> {
-  const launch = prepare(file, argsOrOptions, maybeOptions);
-  const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds).then(
-    (result) => settle(launch, () => complete(launch, result)),
-    (error: unknown) => settle(launch, () => {
-      throw error;
-    }),
-  );
-  // A failed spawn rejects with its error (and looking at exited keeps the
-  // box's own 'error' event from going unhandled).
-  if (box.pid === undefined) await box.exited;
-  return box;
+  return traceSpawnAsync(file, argsGiven(argsOrOptions), async ({ timer }) => {
+    const launch = prepare(file, argsOrOptions, maybeOptions, timer);
+    const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true).then(
+      (result) => settle(launch, () => {
+        spawned(launch, result);
+        return complete(launch, result);
+      }),
+      (error: unknown) => settle(launch, () => {
+        throw error;
+      }),
+    );
+    // A failed spawn rejects with its error (and looking at exited keeps the
+    // box's own 'error' event from going unhandled).
+    if (box.pid === undefined) await box.exited;
+    return box;
+  });
 }
 
 /** What a spawn has acquired by the time the native spawn runs. */
@@ -321,6 +344,8 @@ interface Launch {
   stdio: ReturnType<typeof setupStdio>;
   listenParentSide: string[];
   cgroup: BoxCgroup | undefined;
+  /** Times the phases and steps while anyone listens (NODE_DEBUG=cordon, diagnostics_channel). */
+  timer: SpawnTimer | undefined;
 }
 
 /**
@@ -332,6 +357,7 @@ function prepare(
   file: string,
   argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined,
   maybeOptions: SpawnIsolatedOptions | undefined,
+  timer: SpawnTimer | undefined,
 ): Launch | Box {
   const startedAt = process.hrtime.bigint();
   let args: unknown = argsOrOptions;
@@ -345,6 +371,7 @@ function prepare(
   }
   const validated = validateOptions(file, args, options);
   assertLinux();
+  timer?.phase('validate');
 
   const ledger = new Ledger();
   const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal });
@@ -354,14 +381,16 @@ function prepare(
     box._failed(error);
     return box;
   }
-  const partial = { startedAt, validated, ledger, box };
+  const partial = { startedAt, validated, ledger, box, timer };
   return settle(partial, () => {
     const caller = callerFacts(validated);
     const runtime: RuntimeFds = { stdio: [], namespaces: openNamespaces(validated, ledger) };
     const pooled = takePooled(validated, ledger);
     if (pooled !== undefined) runtime.pooled = pooled;
+    timer?.phase('open namespaces');
     const stdio = setupStdio(validated.stdio, ledger);
     runtime.stdio = stdio.childFds;
+    timer?.phase('stdio');
     let listenParentSide: string[] = [];
     if (validated.listen.length > 0) {
       const sockets = openListenSockets(validated.listen, ledger, boxRootOnHost(validated, caller));
@@ -372,6 +401,7 @@ function prepare(
       runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' ? [3 + i] : [])));
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
+      timer?.phase('listen sockets');
     }
     if (validated.init) runtime.init = initSource().fd;
     let cgroup: BoxCgroup | undefined;
@@ -385,17 +415,28 @@ function prepare(
         unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
       }));
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
+      timer?.phase('cgroup');
     }
     if (validated.bridge !== undefined) {
       runtime.bridge = leaseBridge(validated.bridge, ledger);
       box.network = runtime.bridge.info;
+      timer?.phase('bridge');
     }
-    if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') runtime.hostView = gatherHostView();
-    prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
+    if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') {
+      runtime.hostView = gatherHostView();
+      timer?.phase('host view');
+    }
+    if (validated.rootfs.kind === 'layers' && validated.rootfs.upper.kind === 'dir') {
+      prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
+      timer?.phase('upper layer');
+    }
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
+    if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
     const plan = buildPlan(validated, runtime, caller);
     if (plan.landlock !== undefined) box._landlock(plan.landlock);
-    return { ...partial, runtime, plan, encoded: encodePlan(plan), stdio, listenParentSide, cgroup };
+    const encoded = encodePlan(plan);
+    timer?.phase('plan');
+    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, cgroup };
   });
 }
 
@@ -432,6 +473,7 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);
+  launch.timer?.phase('hand over');
   return box;
 }
 

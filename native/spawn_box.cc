@@ -138,7 +138,7 @@ class NamespaceOwner {
 // box's uid (other processes of that uid could then ptrace it and read Node).
 static std::mutex g_spawn_window;
 
-SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count) {
+SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count, bool timings) {
   SpawnOutcome outcome;
   DecodedPlan decoded;
   outcome.malformed = decode_plan(plan, size, fds, fd_count, &decoded);
@@ -160,6 +160,14 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   decoded.view.control.exit_fd = exit_w.get();
   decoded.view.control.root_fd = -1;
   if (decoded.uses_init) finish_init_argv(&decoded);
+  // Allocated before the clone: the child only stores into it.
+  if (timings) {
+    outcome.step_end_ns.assign(decoded.view.count + 1, 0);
+    decoded.view.step_end_ns = outcome.step_end_ns.data();
+  }
+  auto record_end = [&](uint32_t index) {
+    if (decoded.view.step_end_ns != nullptr) decoded.view.step_end_ns[index] = child::monotonic_ns();
+  };
   child::ForkState fork_state{};
   if (decoded.enters_pid) {
     fork_state.stack_top = grandchild_stack_top();
@@ -186,6 +194,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
                        child::run, &decoded.view};
   CloneOutcome cloned;
+  record_end(decoded.view.count);
   {
     NamespaceOwner owner;
     int error = owner.become(decoded.namespace_owner);
@@ -194,6 +203,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   outcome.rung = int(cloned.rung);
   if (cloned.pid < 0) return fail(decoded.clone_step, int(-cloned.pid));
+  if (decoded.clone_step >= 0) record_end(uint32_t(decoded.clone_step));
   UniqueFd pidfd(cloned.pidfd);
   status_w.reset();
   sync_r.reset();
@@ -209,6 +219,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
       kill_and_reap(pidfd.get());
       return fail(int(i), error, detail);
     }
+    record_end(i);
   }
   if (sync_w) {
     char go = 1;
@@ -255,6 +266,8 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     if (got != sizeof record) return fail(decoded.clone_step, EPROTO);
     return fail(record.step_index, record.error, record.detail);
   }
+  // EOF: the exec (the last step) is done.
+  record_end(decoded.view.count - 1);
   if (exit_r) fcntl(exit_r.get(), F_SETFL, O_NONBLOCK);
   outcome.pid = int(cloned.pid);
   outcome.pidfd = pidfd.release();

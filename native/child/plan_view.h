@@ -47,6 +47,15 @@ struct PlanView {
   uint32_t count;
   ControlFds control;
   ForkState* fork;  // set when the plan has a kEnterPidNamespace step, else nullptr
+  // When the caller asked for step timings (NODE_DEBUG=cordon, a
+  // diagnostics_channel subscriber): CLOCK_MONOTONIC nanoseconds at which
+  // each step ended, written by the side that ran it, in the parent's memory;
+  // count + 1 entries, the last the moment before the clone. Else nullptr,
+  // and no step reads the clock.
+  int64_t* step_end_ns = nullptr;
 };
+
+// CLOCK_MONOTONIC in nanoseconds, by raw syscall (the clock process.hrtime reads).
+int64_t monotonic_ns();
 
 }  // namespace cordon::child
