@@ -15,12 +15,13 @@ export interface Untraversable {
 }
 
 /**
- * The first directory on the way to `file` that `uid`/`gid` cannot search,
- * by owner, group and mode bits (ACLs are not looked at: a directory an ACL
- * opens is missed, never wrongly named). Undefined if all can be searched,
- * or one cannot be looked at.
+ * The first directory on the way to `file` that `uid` with groups `gids`
+ * cannot search, by owner, group and mode bits alone: ACLs and capabilities
+ * are not weighed, so this is only asked after an execve failed with EACCES,
+ * and the hint says the mode it judged by. Undefined if every directory's
+ * bits let it through, or one cannot be looked at.
  */
-export function untraversableDir(file: string, uid: number, gid: number): Untraversable | undefined {
+export function untraversableDir(file: string, uid: number, gids: readonly number[]): Untraversable | undefined {
   if (uid === 0) return undefined;
   const parts = path.dirname(path.normalize(file)).split('/').filter((part) => part !== '');
   let dir = '/';
@@ -32,7 +33,7 @@ export function untraversableDir(file: string, uid: number, gid: number): Untrav
       return undefined;
     }
     if (!stat.isDirectory()) return undefined;
-    const bit = stat.uid === uid ? 0o100 : stat.gid === gid ? 0o010 : 0o001;
+    const bit = stat.uid === uid ? 0o100 : gids.includes(stat.gid) ? 0o010 : 0o001;
     if ((stat.mode & bit) === 0) return { dir, mode: stat.mode & 0o7777, owner: stat.uid, group: stat.gid };
     if (i < parts.length) dir = path.join(dir, parts[i]!);
   }

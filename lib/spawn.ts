@@ -149,7 +149,7 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
   if (failed.kind === 'exec' && code === 'EACCES' && failed.path?.startsWith('/')) {
     const ids = boxUserOnHost(options);
     const onHost = hostPathOf(failed.path, options.rootfs, options.mounts.filter((entry) => entry.type !== 'remount-ro'));
-    const blocked = onHost === undefined ? undefined : untraversableDir(onHost, ids.uid, ids.gid);
+    const blocked = onHost === undefined ? undefined : untraversableDir(onHost, ids.uid, ids.gids);
     if (blocked !== undefined) context.untraversable = { dir: blocked.dir, mode: blocked.mode, owner: blocked.owner, uid: ids.uid };
   }
   if (failed.kind === 'exec' && code === 'ENOENT' && options.rootfs.kind !== 'host' && failed.path?.startsWith('/') &&
@@ -172,11 +172,16 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
   return failed;
 }
 
-/** The host uid and gid the box's payload runs as (judged for its access to host paths). */
-function boxUserOnHost(options: ValidatedOptions): { uid: number; gid: number } {
+/** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
+function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: number[] } {
   const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
-  if (options.namespaces.user.kind === 'new') return boxIdsOnHost(options, caller);
-  return caller.euid === 0 ? { uid: options.uid, gid: options.gid } : { uid: caller.euid, gid: caller.egid };
+  const groups = options.credentials.groups ?? [];
+  if (options.namespaces.user.kind === 'new') {
+    const ids = boxIdsOnHost(options, caller);
+    return { uid: ids.uid, gids: [ids.gid, ...groups.map((group) => boxIdsOnHost(options, caller, options.uid, group).gid)] };
+  }
+  if (caller.euid !== 0) return { uid: caller.euid, gids: [caller.egid] };
+  return { uid: options.uid, gids: [options.gid, ...groups] };
 }
 
 const FILESYSTEM_OPS: ReadonlySet<string> = new Set([
