@@ -146,14 +146,16 @@ function failure(plan: Plan, stepIndex: number, errno: number, detail: number, o
  */
 function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep, errno: number, context: HintContext): FailedStep {
   const code = errnoName(errno);
+  // The mounts that put something else than the root's own files at their target.
+  const covering = options.mounts.filter((entry) => entry.type !== 'remount-ro');
   if (failed.kind === 'exec' && code === 'EACCES' && failed.path?.startsWith('/')) {
     const ids = boxUserOnHost(options);
-    const onHost = hostPathOf(failed.path, options.rootfs, options.mounts.filter((entry) => entry.type !== 'remount-ro'));
+    const onHost = hostPathOf(failed.path, options.rootfs, covering);
     const blocked = onHost === undefined ? undefined : untraversableDir(onHost, ids.uid, ids.gids);
     if (blocked !== undefined) context.untraversable = { dir: blocked.dir, mode: blocked.mode, owner: blocked.owner, uid: ids.uid };
   }
   if (failed.kind === 'exec' && code === 'ENOENT' && options.rootfs.kind !== 'host' && failed.path?.startsWith('/') &&
-    hostPathOf(failed.path, { kind: 'layers' }, options.mounts) === undefined && existsOnHost(failed.path)) {
+    hostPathOf(failed.path, { kind: 'layers' }, covering) === undefined && existsOnHost(failed.path)) {
     context.onHostOnly = { path: failed.path, rootfs: options.rootfs.kind };
   }
   if (failed.kind === 'mount' && code === 'EROFS' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'dir' && step.path !== undefined) {
