@@ -6,7 +6,8 @@
 // /<tenant>/... to that tenant's socket. Runs rootless or as root.
 //
 //   node examples/tenant-frontend.js [PORT]     serve until Ctrl-C
-//   node examples/tenant-frontend.js --check    ask each tenant once, then stop
+//   node examples/tenant-frontend.js --check    ask each tenant once, then stop;
+//                                               exit status 1 if any did not answer
 'use strict';
 const fs = require('node:fs');
 const http = require('node:http');
@@ -33,7 +34,7 @@ const BACKEND = `
 const nodePrefix = path.dirname(path.dirname(fs.realpathSync(process.execPath)));
 const nodeMounts = ['/usr', '/usr/local'].includes(nodePrefix) ? [] : [{ type: 'bind', source: nodePrefix, target: nodePrefix }];
 
-function startBackend(tenant, socketDir) {
+function startBackend(tenant, socketDir, onError) {
   const socketPath = path.join(socketDir, tenant, 'http.sock');
   const box = spawnIsolated(process.execPath, ['-e', BACKEND], {
     env: { TENANT: tenant, PATH: '/usr/bin:/bin' },
@@ -42,7 +43,10 @@ function startBackend(tenant, socketDir) {
     cgroup: process.geteuid() === 0 ? { memory: { max: 256 * 1024 * 1024 }, pids: { max: 64 } } : undefined,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  box.on('error', (error) => console.error(`${tenant}: ${error.message}`));
+  box.on('error', (error) => {
+    console.error(`${tenant}: ${error.message}`);
+    onError(tenant);
+  });
   return { tenant, box, socketPath };
 }
 
@@ -61,7 +65,9 @@ function forward(backend, req, res) {
 async function main() {
   const check = process.argv.includes('--check');
   const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-tenants-'));
-  const backends = new Map(TENANTS.map((tenant) => [tenant, startBackend(tenant, socketDir)]));
+  // In --check, a tenant fails if its box fails or it does not answer 200.
+  const failed = new Set();
+  const backends = new Map(TENANTS.map((tenant) => [tenant, startBackend(tenant, socketDir, (name) => failed.add(name))]));
   const frontend = http.createServer((req, res) => {
     const backend = backends.get(req.url.split('/')[1] ?? '');
     if (backend === undefined) {
@@ -87,16 +93,25 @@ async function main() {
   // The backends may still be starting: a socket accepts as soon as it
   // exists (the kernel queues connections), so ask right away.
   for (const tenant of TENANTS) {
-    const body = await new Promise((resolve, reject) => {
+    const { status, body } = await new Promise((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: frontend.address().port, path: `/${tenant}/hello` }, (res) => {
         let data = '';
         res.on('data', (chunk) => (data += chunk));
-        res.on('end', () => resolve(data));
+        res.on('end', () => resolve({ status: res.statusCode, body: data }));
       }).on('error', reject);
     });
-    process.stdout.write(body);
+    if (status === 200) {
+      process.stdout.write(body);
+    } else {
+      console.error(`${tenant}: HTTP ${status}: ${body.trim()}`);
+      failed.add(tenant);
+    }
   }
   await stop();
+  if (failed.size > 0) {
+    console.error(`failed: ${[...failed].join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error) => {

@@ -9,6 +9,7 @@ import type { BoxCgroup, CgroupStats, OomEvent, OomWatcher } from './cgroups/box
 import type { LandlockReport } from './landlock';
 import type { ListenSocket } from './network';
 import type { BridgeNetworkInfo } from './bridge';
+import { boxExited } from './diagnostics';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
@@ -190,8 +191,12 @@ export class Box extends EventEmitter<BoxEvents> {
     return this.#cgroup;
   }
 
+  /** @internal The error of a spawn that failed (for its trace), else undefined. */
+  _spawnError: CordonError | undefined = undefined;
+
   /** @internal Called by spawnIsolated when the spawn failed. */
   _failed(error: CordonError): void {
+    this._spawnError = error;
     const code = typeof error.errno === 'number' ? error.errno : null;
     this.exitCode = code;
     process.nextTick(() => {
@@ -349,6 +354,7 @@ export class Box extends EventEmitter<BoxEvents> {
       oomKilled: this.#oomKilled,
       stats: this.#finalStats,
     };
+    boxExited(this.spawnfile, result);
     // A cgroup still draining is removed in the background; `exited` waits
     // for it, so nothing of the box is left when it settles.
     const removal = this.#cgroup?.removal;

@@ -116,13 +116,36 @@ export interface HintContext {
   killedInSetup?: string;
   /** The failing step's path lies under this directory, which the box's default view of the host hides. */
   hiddenBy?: { dir: string; path: string; bind: string };
+  /** A directory on the way to the exec'd file that the box's host uid may not search (its mode bits). */
+  untraversable?: { dir: string; mode: number; owner: number; uid: number };
+  /** A mount point the box's read-only image (rootfs { dir }) lacks, so the mount cannot be made. */
+  missingMountPoint?: { image: string; target: string };
+  /** The missing file exists on the host, but the box's root is an image (rootfs { dir } or { layers }). */
+  onHostOnly?: { path: string; rootfs: 'dir' | 'layers' };
+  /** The overlay layer that is missing or not a directory on the host. */
+  badLayer?: { index: number; layer: string; problem: string };
 }
 
 function hiddenHint(context: HintContext): string | undefined {
   if (context.hiddenBy === undefined) return undefined;
   const { dir, path, bind } = context.hiddenBy;
-  return `${path} is under ${dir}, which a box on rootfs 'host' does not show of the host (its own empty ` +
-    `directory is there); bind what it needs: mounts: [{ type: 'bind', source: '${bind}', target: '${bind}' }]`;
+  const own = dir === '/tmp' ? 'the box has a private /tmp of its own' : 'its own empty directory is there';
+  return `${path} is under ${dir}, which a box on rootfs 'host' does not show of the host (${own}); ` +
+    `bind what it needs: mounts: [{ type: 'bind', source: '${bind}', target: '${bind}' }]`;
+}
+
+function untraversableHint(context: HintContext): string | undefined {
+  if (context.untraversable === undefined) return undefined;
+  const { dir, mode, owner, uid } = context.untraversable;
+  return `the box user (host uid ${uid}) cannot enter ${dir} (mode ${mode.toString(8).padStart(4, '0')}, owner ${owner}), ` +
+    `a directory on the way to the file: let others through (chmod o+x ${dir}), ` +
+    'or install the program where every user can reach it (e.g. /usr/local or /opt)';
+}
+
+function layerHint(context: HintContext): string | undefined {
+  if (context.badLayer === undefined) return undefined;
+  const { index, layer, problem } = context.badLayer;
+  return `rootfs.layers[${index}], ${layer}, ${problem} on the host: every layer must be an existing directory`;
 }
 
 // Keyed by (step kind, errno name): the advice a person needs to fix it.
@@ -169,13 +192,18 @@ const HINTS: HintRule[] = [
   {
     kind: 'exec',
     code: 'EACCES',
-    hint: () => 'the file is not executable by the box user, or sits on a noexec mount',
+    hint: (context) => untraversableHint(context) ?? 'the file is not executable by the box user, or sits on a noexec mount',
   },
   {
     kind: 'exec',
     code: 'ENOENT',
     hint: (context) =>
-      hiddenHint(context) ?? 'no such file in the box; for a name without a slash, env.PATH of the box is searched',
+      hiddenHint(context) ??
+      (context.onHostOnly === undefined
+        ? undefined
+        : `${context.onHostOnly.path} exists on the host, but the box's root is its image (rootfs { ${context.onHostOnly.rootfs} }), ` +
+          `not the host's: put the program in the image, or bind it: mounts: [{ type: 'bind', source: '${context.onHostOnly.path}', target: '${context.onHostOnly.path}' }]`) ??
+      'no such file in the box; for a name without a slash, env.PATH of the box is searched',
   },
   {
     kind: 'chdir',
@@ -213,6 +241,19 @@ const HINTS: HintRule[] = [
       "upper/ and work/ must belong to the box's root as the box sees it (uid 0 inside): cordon checked their host owner " +
       'before the spawn, so they were replaced since, or the joined user namespace maps its root to another host uid',
   },
+  {
+    kind: 'mount',
+    code: 'EROFS',
+    hint: (context) => {
+      if (context.missingMountPoint === undefined) return undefined;
+      const { image, target } = context.missingMountPoint;
+      return `the image ${image} has no ${target} to mount on, and its root is read-only in the box: ` +
+        `create the mount point in the image (mkdir -p ${image === '/' ? '' : image}${target}), or set rootfs.writable: true`;
+    },
+  },
+  { kind: 'layer', code: 'ENOENT', hint: layerHint },
+  { kind: 'layer', code: 'ENOTDIR', hint: layerHint },
+  { kind: 'layer', code: 'EINVAL', hint: layerHint },
   {
     kind: 'ucount',
     code: 'ENOENT',

@@ -9,6 +9,8 @@ export type { ProbeReport, Capability, CgroupReport, CloneRung } from './probe';
 export { Box } from './box';
 export type { ExitResult, BoxEvents } from './box';
 export { CordonError, CordonOptionError } from './errors';
+export { DIAGNOSTICS_CHANNELS } from './diagnostics';
+export type { SpawnTraceContext, SpawnPhaseMessage, SpawnPhaseName, SpawnStepMessage, BoxExitMessage } from './diagnostics';
 export { IdRangeAllocator } from './identity';
 export type { IdRange } from './identity';
 export type { CordonErrorCode, CordonErrorDetails } from './errors';

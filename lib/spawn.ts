@@ -5,7 +5,9 @@ import * as os from 'node:os';
 
 import type { NativeSpawnFailure, NativeSpawnResult } from '../types/native';
 import { Box } from './box';
-import { CordonError, CordonOptionError, errnoName, hintFor, stepError } from './errors';
+import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
+import { CordonError, CordonOptionError, errnoName, hintFor, stepError, type FailedStep, type HintContext } from './errors';
+import { badLayer, existsOnHost, hostPathOf, untraversableDir } from './diagnose';
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
 import { encodePlan } from './internal/encode';
@@ -20,7 +22,7 @@ import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { InitPart, MountPart } from './internal/plan-abi';
 import { readCallerCounterLimits } from './kernel-counters';
-import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
+import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
@@ -105,7 +107,7 @@ const ENOMEM = 12;
  * killed while the parent worked for it (a parent step then fails on a
  * dead process, e.g. EACCES writing its setgroups).
  */
-function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup): CordonError {
+function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup, options?: ValidatedOptions): CordonError {
   let { errno } = result;
   const { failedStep: stepIndex, detail, killedSignal } = result;
   const memoryLimited = cgroup?.placement.memory !== undefined;
@@ -119,7 +121,7 @@ function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup): Co
     errno = ENOMEM;
     killedInSetup = 'oom';
   }
-  return stepFailure(plan, stepIndex, errno, detail, { memoryLimited, ...(killedInSetup === undefined ? {} : { killedInSetup }) });
+  return stepFailure(plan, stepIndex, errno, detail, { memoryLimited, ...(killedInSetup === undefined ? {} : { killedInSetup }) }, options);
 }
 
 function signalName(signal: number): string {
@@ -128,12 +130,13 @@ function signalName(signal: number): string {
 
 function stepFailure(
   plan: Plan, stepIndex: number, errno: number, detail: number, extra: { memoryLimited?: boolean; killedInSetup?: string } = {},
+  options?: ValidatedOptions,
 ): CordonError {
   const step = plan.steps[stepIndex];
   if (step === undefined) {
     return new CordonError('ERR_CORDON_INTERNAL', `cordon: the child reported step ${stepIndex}, which the plan lacks`);
   }
-  let failed = { name: step.name, syscall: step.syscall, kind: step.kind, ...(step.path === undefined ? {} : { path: step.path }) };
+  let failed: FailedStep = { name: step.name, syscall: step.syscall, kind: step.kind, ...(step.path === undefined ? {} : { path: step.path }) };
   const part = FILESYSTEM_OPS.has(step.op) ? MountPart[detail as keyof typeof MountPart] : undefined;
   if (part !== undefined && part !== 'none') {
     failed.syscall = MOUNT_PART_SYSCALLS[part];
@@ -162,14 +165,64 @@ function stepFailure(
     if (decided !== undefined && candidates.length > 1 && errno !== 2) failed.path = decided;
   }
   const hiddenBy = errno === 2 && failed.path?.startsWith('/') ? plan.hiddenDirs?.find((dir) => isWithin(failed.path!, dir)) : undefined;
-  return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), {
+  const context: HintContext = {
     privileged: process.geteuid?.() === 0,
     ...(hiddenBy !== undefined && (step.kind === 'exec' || step.kind === 'chdir')
       ? { hiddenBy: { dir: hiddenBy, path: failed.path!, bind: step.kind === 'exec' ? path.dirname(failed.path!) : failed.path! } }
       : {}),
     ...extra,
     ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
-  });
+  };
+  if (options !== undefined) failed = hostFacts(options, step, failed, errno, context);
+  return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), context);
+}
+
+/**
+ * Looks at the host after a failed step for what newcomers hit: a directory
+ * the box user cannot enter on the way to the program, a mount point a
+ * read-only image lacks, an overlay layer that is not there. Fills the hint
+ * context, and names the layer at fault rather than the joined lowerdir.
+ */
+function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep, errno: number, context: HintContext): FailedStep {
+  const code = errnoName(errno);
+  // The mounts that put something else than the root's own files at their target.
+  const covering = options.mounts.filter((entry) => entry.type !== 'remount-ro');
+  if (failed.kind === 'exec' && code === 'EACCES' && failed.path?.startsWith('/')) {
+    const ids = boxUserOnHost(options);
+    const onHost = hostPathOf(failed.path, options.rootfs, covering);
+    const blocked = onHost === undefined ? undefined : untraversableDir(onHost, ids.uid, ids.gids);
+    if (blocked !== undefined) context.untraversable = { dir: blocked.dir, mode: blocked.mode, owner: blocked.owner, uid: ids.uid };
+  }
+  if (failed.kind === 'exec' && code === 'ENOENT' && options.rootfs.kind !== 'host' && failed.path?.startsWith('/') &&
+    hostPathOf(failed.path, { kind: 'layers' }, covering) === undefined && existsOnHost(failed.path)) {
+    context.onHostOnly = { path: failed.path, rootfs: options.rootfs.kind };
+  }
+  if (failed.kind === 'mount' && code === 'EROFS' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'dir' && step.path !== undefined) {
+    context.missingMountPoint = { image: options.rootfs.dir, target: step.path };
+  }
+  if (options.rootfs.kind === 'layers') {
+    const layers = options.rootfs.layers;
+    const overlay = step.op === 'mountFs' && step.path === layers.join(':');
+    const bound = step.source === undefined ? -1 : layers.indexOf(step.source);
+    const bad = overlay ? badLayer(layers) : bound >= 0 ? badLayer([layers[bound]!]) : undefined;
+    if (bad !== undefined) {
+      context.badLayer = { index: overlay ? bad.index : bound, layer: bad.layer, problem: bad.problem };
+      return { ...failed, kind: 'layer', path: bad.layer };
+    }
+  }
+  return failed;
+}
+
+/** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
+function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: number[] } {
+  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  const groups = options.credentials.groups ?? [];
+  if (options.namespaces.user.kind === 'new') {
+    const ids = boxIdsOnHost(options, caller);
+    return { uid: ids.uid, gids: [ids.gid, ...groups.map((group) => boxIdsOnHost(options, caller, options.uid, group).gid)] };
+  }
+  if (caller.euid !== 0) return { uid: caller.euid, gids: [caller.egid] };
+  return { uid: options.uid, gids: [options.gid, ...groups] };
 }
 
 const FILESYSTEM_OPS: ReadonlySet<string> = new Set([
@@ -244,7 +297,7 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
     const plan = buildPlan(validated, runtime, callerFacts(validated));
     const encoded = encodePlan(plan);
     const result = native().spawn(encoded.buffer, encoded.fds);
-    if ('failedStep' in result) return failure(plan, result);
+    if ('failedStep' in result) return failure(plan, result, undefined, validated);
     native().sendSignal(result.pidfd, 9);
     native().reap(result.pidfd);
     native().closeFd(result.pidfd);
@@ -269,9 +322,26 @@ export function spawnIsolated(
   argsOrOptions?: readonly string[] | SpawnIsolatedOptions,
   maybeOptions?: SpawnIsolatedOptions,
 ): Box {
-  const launch = prepare(file, argsOrOptions, maybeOptions);
-  if (launch instanceof Box) return launch;
-  return settle(launch, () => complete(launch, native().spawn(launch.encoded.buffer, launch.encoded.fds)));
+  return traceSpawn(file, argsGiven(argsOrOptions), ({ timer }) => {
+    const launch = prepare(file, argsOrOptions, maybeOptions, timer);
+    if (launch instanceof Box) return launch;
+    return settle(launch, () => {
+      const result = native().spawn(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true);
+      spawned(launch, result);
+      return complete(launch, result);
+    });
+  });
+}
+
+/** The args of a spawn call for its trace: the array, when one was given. */
+function argsGiven(argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined): readonly string[] {
+  return Array.isArray(argsOrOptions) ? argsOrOptions : [];
+}
+
+/** The native spawn has returned: its phase and its steps' times are reported (when anyone listens). */
+function spawned(launch: Launch, result: NativeSpawnResult): void {
+  launch.timer?.phase('native spawn');
+  launch.timer?.steps(launch.plan.steps, result.stepEndNs);
 }
 
 /**
@@ -290,17 +360,22 @@ export async function spawnIsolatedAsync(
   argsOrOptions?: readonly string[] | SpawnIsolatedOptions,
   maybeOptions?: SpawnIsolatedOptions,
 ): Promise<Box> {
-  const launch = prepare(file, argsOrOptions, maybeOptions);
-  const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds).then(
-    (result) => settle(launch, () => complete(launch, result)),
-    (error: unknown) => settle(launch, () => {
-      throw error;
-    }),
-  );
-  // A failed spawn rejects with its error (and looking at exited keeps the
-  // box's own 'error' event from going unhandled).
-  if (box.pid === undefined) await box.exited;
-  return box;
+  return traceSpawnAsync(file, argsGiven(argsOrOptions), async ({ timer }) => {
+    const launch = prepare(file, argsOrOptions, maybeOptions, timer);
+    const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true).then(
+      (result) => settle(launch, () => {
+        spawned(launch, result);
+        return complete(launch, result);
+      }),
+      (error: unknown) => settle(launch, () => {
+        throw error;
+      }),
+    );
+    // A failed spawn rejects with its error (and looking at exited keeps the
+    // box's own 'error' event from going unhandled).
+    if (box.pid === undefined) await box.exited;
+    return box;
+  });
 }
 
 /** What a spawn has acquired by the time the native spawn runs. */
@@ -315,6 +390,8 @@ interface Launch {
   stdio: ReturnType<typeof setupStdio>;
   listenParentSide: string[];
   cgroup: BoxCgroup | undefined;
+  /** Times the phases and steps while anyone listens (NODE_DEBUG=cordon, diagnostics_channel). */
+  timer: SpawnTimer | undefined;
 }
 
 /**
@@ -326,6 +403,7 @@ function prepare(
   file: string,
   argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined,
   maybeOptions: SpawnIsolatedOptions | undefined,
+  timer: SpawnTimer | undefined,
 ): Launch | Box {
   const startedAt = process.hrtime.bigint();
   let args: unknown = argsOrOptions;
@@ -339,6 +417,7 @@ function prepare(
   }
   const validated = validateOptions(file, args, options);
   assertLinux();
+  timer?.phase('validate');
 
   const ledger = new Ledger();
   const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal });
@@ -348,14 +427,16 @@ function prepare(
     box._failed(error);
     return box;
   }
-  const partial = { startedAt, validated, ledger, box };
+  const partial = { startedAt, validated, ledger, box, timer };
   return settle(partial, () => {
     const caller = callerFacts(validated);
     const runtime: RuntimeFds = { stdio: [], namespaces: openNamespaces(validated, ledger) };
     const pooled = takePooled(validated, ledger);
     if (pooled !== undefined) runtime.pooled = pooled;
+    timer?.phase('open namespaces');
     const stdio = setupStdio(validated.stdio, ledger);
     runtime.stdio = stdio.childFds;
+    timer?.phase('stdio');
     let listenParentSide: string[] = [];
     if (validated.listen.length > 0) {
       const sockets = openListenSockets(validated.listen, ledger, boxRootOnHost(validated, caller));
@@ -366,6 +447,7 @@ function prepare(
       runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' ? [3 + i] : [])));
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
+      timer?.phase('listen sockets');
     }
     if (validated.init) runtime.init = initSource().fd;
     let cgroup: BoxCgroup | undefined;
@@ -379,17 +461,28 @@ function prepare(
         unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
       }));
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
+      timer?.phase('cgroup');
     }
     if (validated.bridge !== undefined) {
       runtime.bridge = leaseBridge(validated.bridge, ledger, validated.dieWithParent);
       box.network = runtime.bridge.info;
+      timer?.phase('bridge');
     }
-    if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') runtime.hostView = gatherHostView();
-    prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
+    if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') {
+      runtime.hostView = gatherHostView();
+      timer?.phase('host view');
+    }
+    if (validated.rootfs.kind === 'layers' && validated.rootfs.upper.kind === 'dir') {
+      prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
+      timer?.phase('upper layer');
+    }
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
+    if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
     const plan = buildPlan(validated, runtime, caller);
     if (plan.landlock !== undefined) box._landlock(plan.landlock);
-    return { ...partial, runtime, plan, encoded: encodePlan(plan), stdio, listenParentSide, cgroup };
+    const encoded = encodePlan(plan);
+    timer?.phase('plan');
+    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, cgroup };
   });
 }
 
@@ -410,7 +503,7 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
     for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
   }
   if ('failedStep' in result) {
-    box._failed(failure(launch.plan, result, cgroup));
+    box._failed(failure(launch.plan, result, cgroup, validated));
     ledger.releaseAll();
     return box;
   }
@@ -426,6 +519,7 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);
+  launch.timer?.phase('hand over');
   return box;
 }
 

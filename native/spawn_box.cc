@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <linux/securebits.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,17 +159,30 @@ static std::atomic<bool> g_force_own_memory{false};
 
 void force_own_memory(bool on) { g_force_own_memory.store(on); }
 
-SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count) {
+SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count, bool timings) {
   SpawnOutcome outcome;
   DecodedPlan decoded;
   outcome.malformed = decode_plan(plan, size, fds, fd_count, &decoded);
   if (!outcome.malformed.empty()) return outcome;
   std::lock_guard<std::mutex> window(g_spawn_window);
+  // Step timings (when asked for) in memory the child shares even when it
+  // has its own: copied into the outcome on every return, then unmapped.
+  struct TimingMap {
+    int64_t* data = nullptr;
+    size_t count = 0;
+    ~TimingMap() {
+      if (data != nullptr) munmap(data, count * sizeof(int64_t));
+    }
+  } timing_map;
+  auto with_timings = [&]() -> SpawnOutcome& {
+    if (timing_map.data != nullptr) outcome.step_end_ns.assign(timing_map.data, timing_map.data + timing_map.count);
+    return outcome;
+  };
   auto fail = [&](int step, int error, int detail = 0) {
     outcome.failed_step = step;
     outcome.error = error;
     outcome.detail = detail;
-    return outcome;
+    return with_timings();
   };
 
   UniqueFd status_r, status_w, sync_r, sync_w, exit_r, exit_w;
@@ -186,6 +201,21 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   shared->progress = -1;
   child::ForkState& fork_state = shared->fork;
   decoded.view.progress = &shared->progress;
+  // Step timings live in a shared mapping too: a child with its own memory
+  // (a box in a cgroup) writes there as well. Touched here first, so Node's
+  // cgroup pays for its pages.
+  if (timings) {
+    size_t count = size_t(decoded.view.count) + 1;
+    void* mapped = mmap(nullptr, count * sizeof(int64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) return fail(decoded.clone_step, ENOMEM);
+    memset(mapped, 0, count * sizeof(int64_t));
+    timing_map.data = static_cast<int64_t*>(mapped);
+    timing_map.count = count;
+    decoded.view.step_end_ns = timing_map.data;
+  }
+  auto record_end = [&](uint32_t index) {
+    if (decoded.view.step_end_ns != nullptr) decoded.view.step_end_ns[index] = child::monotonic_ns();
+  };
   if (decoded.enters_pid) {
     fork_state.stack_top = grandchild_stack_top();
     decoded.view.fork = &fork_state;
@@ -211,6 +241,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
                        child::run, &decoded.view, !(decoded.own_memory || g_force_own_memory.load())};
   CloneOutcome cloned;
+  record_end(decoded.view.count);
   {
     NamespaceOwner owner;
     int error = owner.become(decoded.namespace_owner);
@@ -219,6 +250,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   outcome.rung = int(cloned.rung);
   if (cloned.pid < 0) return fail(decoded.clone_step, int(-cloned.pid));
+  if (decoded.clone_step >= 0) record_end(uint32_t(decoded.clone_step));
   UniqueFd pidfd(cloned.pidfd);
   status_w.reset();
   sync_r.reset();
@@ -234,6 +266,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
       kill_and_reap(pidfd.get());
       return fail(int(i), error, detail);
     }
+    record_end(i);
   }
   if (sync_w) {
     char go = 1;
@@ -291,11 +324,13 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     if (got != sizeof record) return fail(decoded.clone_step, EPROTO);
     return fail(record.step_index, record.error, record.detail);
   }
+  // EOF: the exec (the last step) is done.
+  record_end(decoded.view.count - 1);
   if (exit_r) fcntl(exit_r.get(), F_SETFL, O_NONBLOCK);
   outcome.pid = int(cloned.pid);
   outcome.pidfd = pidfd.release();
   outcome.exit_fd = exit_r.release();
-  return outcome;
+  return with_timings();
 }
 
 }  // namespace cordon

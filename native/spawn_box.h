@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <string>
+#include <vector>
 
 namespace cordon {
 
@@ -23,10 +24,14 @@ struct SpawnOutcome {
   // the signal that killed it (-1: it exited). failed_step is the step it
   // had begun.
   int killed_signal = 0;
+  // With timings asked for: the CLOCK_MONOTONIC ns each step ended (0: it
+  // did not), then the moment before the clone. Empty otherwise.
+  std::vector<int64_t> step_end_ns;
   bool ok() const { return malformed.empty() && error == 0; }
 };
 
-SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count);
+// `timings`: record when each step ended (SpawnOutcome::step_end_ns).
+SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count, bool timings = false);
 
 // Benchmarks and tests: clone every box child with its own memory (as a box
 // in a cgroup always is), to measure or exercise that path alone.

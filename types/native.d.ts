@@ -9,6 +9,8 @@ export interface NativeSpawnSuccess {
   pidfd: number;
   /** Read end of the init's exit pipe (non-blocking), or -1 without an init. */
   exitFd: number;
+  /** With timings asked for: when each step ended (see spawn()). */
+  stepEndNs?: BigInt64Array;
 }
 
 /** A spawn that failed at some plan step; the child has been reaped. */
@@ -28,6 +30,8 @@ export interface NativeSpawnFailure {
    * killed by the OOM killer.
    */
   killedSignal?: number;
+  /** With timings asked for: when each step ended (see spawn()). */
+  stepEndNs?: BigInt64Array;
 }
 
 export type NativeSpawnResult = NativeSpawnSuccess | NativeSpawnFailure;
@@ -81,10 +85,16 @@ export interface NativeBinding {
   abiVersion: number;
   ops: Readonly<Record<string, number>>;
   layout: NativePlanLayout;
-  /** Throws on a malformed plan (a bug in lib/), never on a runtime failure. */
-  spawn(plan: Buffer, fds: Int32Array): NativeSpawnResult;
+  /**
+   * Throws on a malformed plan (a bug in lib/), never on a runtime failure.
+   * With `timings`, the result's `stepEndNs` holds the CLOCK_MONOTONIC
+   * nanoseconds (process.hrtime.bigint()'s clock) at which each plan step
+   * ended, 0n for a step that did not run, and last the moment before the
+   * clone: the child and the parent each read the clock after their own steps.
+   */
+  spawn(plan: Buffer, fds: Int32Array, timings?: boolean): NativeSpawnResult;
   /** spawn() on a libuv worker thread; rejects only for a malformed plan. */
-  spawnAsync(plan: Buffer, fds: Int32Array): Promise<NativeSpawnResult>;
+  spawnAsync(plan: Buffer, fds: Int32Array, timings?: boolean): Promise<NativeSpawnResult>;
   ExitWatch: NativeExitWatchConstructor;
   /** pidfd_send_signal: 0 or -errno. */
   sendSignal(pidfd: number, signal: number): number;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 
 #include "child/mechanisms.h"
 #include "child/status.h"
@@ -45,6 +46,11 @@ int wait_for_parent(int sync_fd) {
     if (n == 0) exit_now(127);  // the parent gave up on us and reported why
     return 0;
   }
+}
+
+// A step's end, for the caller's step timings (see PlanView::step_end_ns).
+void record_end(const PlanView& plan, uint32_t index) {
+  if (plan.step_end_ns != nullptr) __atomic_store_n(&plan.step_end_ns[index], monotonic_ns(), __ATOMIC_RELAXED);
 }
 
 TargetMode target_mode(int64_t value) { return static_cast<TargetMode>(value); }
@@ -233,12 +239,19 @@ int walk_forked(void* arg) {
     int detail = 0;
     int error = run_step(plan, &control, &index, &detail);
     if (error != 0) fail(control.status_fd, index, plan.steps[index].op, error, detail);
+    record_end(plan, index);
     i = index;
   }
   fail(control.status_fd, plan.count, abi::Op::kExec, ENOEXEC);  // no exec step: decoder forbids
 }
 
 }  // namespace
+
+int64_t monotonic_ns() {
+  struct timespec now {};
+  sys::sc(__NR_clock_gettime, CLOCK_MONOTONIC, &now);
+  return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
 
 int run(void* arg) {
   const PlanView& plan = *static_cast<const PlanView*>(arg);

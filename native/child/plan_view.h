@@ -53,6 +53,15 @@ struct PlanView {
   // before its exec (the OOM killer of the box's cgroup) leaves no status
   // record, and this says where it died. nullptr: not kept.
   int32_t* progress;
+  // When the caller asked for step timings (NODE_DEBUG=cordon, a
+  // diagnostics_channel subscriber): CLOCK_MONOTONIC nanoseconds at which
+  // each step ended, written by the side that ran it, in the parent's memory;
+  // count + 1 entries, the last the moment before the clone. Else nullptr,
+  // and no step reads the clock.
+  int64_t* step_end_ns = nullptr;
 };
+
+// CLOCK_MONOTONIC in nanoseconds, by raw syscall (the clock process.hrtime reads).
+int64_t monotonic_ns();
 
 }  // namespace cordon::child

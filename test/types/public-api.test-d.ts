@@ -1,12 +1,45 @@
 // Compile-time checks of the public types: good calls compile, bad options
 // do not (each @ts-expect-error must be needed, or tsc fails).
+import * as diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 
 import {
   spawnIsolated, spawnIsolatedAsync, execFileIsolated, probe, createNamespacePool, CordonError, type Box, type ExitResult, type NamespacePool, type NamespacePoolStats,
-  type ProbeReport, type SpawnIsolatedOptions,
+  type ProbeReport, type SpawnIsolatedOptions, DIAGNOSTICS_CHANNELS, type SpawnTraceContext, type SpawnPhaseMessage,
+  type SpawnStepMessage, type BoxExitMessage,
 } from '../../dist';
+
+function diagnostics(): void {
+  const spawns = diagnosticsChannel.tracingChannel<SpawnTraceContext>(DIAGNOSTICS_CHANNELS.spawn);
+  spawns.subscribe({
+    start: (context) => void [context.id, context.file, context.args.length, context.async],
+    end: (context) => void context.result?.pid,
+    asyncStart: () => undefined,
+    asyncEnd: (context) => void context.result?.pid,
+    error: (context) => void context.error?.message,
+  });
+  const phase: string = DIAGNOSTICS_CHANNELS.phase;
+  diagnosticsChannel.subscribe(phase, (message) => {
+    const { phase: name, ms } = message as SpawnPhaseMessage;
+    const known: 'validate' | 'open namespaces' | 'stdio' | 'listen sockets' | 'cgroup' | 'bridge' | 'host view' | 'upper layer' | 'idmapped mounts' | 'plan' | 'native spawn' | 'hand over' = name;
+    void [known, ms];
+  });
+  diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNELS.step, (message) => {
+    const step = message as SpawnStepMessage;
+    const side: 'parent' | 'child' = step.side;
+    void [side, step.index, step.count, step.name, step.ms, step.atMs];
+  });
+  diagnosticsChannel.subscribe(DIAGNOSTICS_CHANNELS.exit, (message) => {
+    const exit = message as BoxExitMessage;
+    const signal: NodeJS.Signals | null = exit.signal;
+    void [exit.pid, exit.code, signal, exit.runMs, exit.spawnMs, exit.oomKilled];
+  });
+  // @ts-expect-error the channel names are fixed
+  const wrong: 'cordon:exit' = DIAGNOSTICS_CHANNELS.exit;
+  void wrong;
+}
+void diagnostics;
 
 async function goodCalls(): Promise<void> {
   const box: Box = spawnIsolated('/bin/true');
