@@ -21,6 +21,7 @@ const path = require('node:path');
 const t = require('tap');
 const { spawnIsolated, probe } = require('../..');
 const { subordinateRanges } = require('../../dist/identity');
+const { HIDDEN_DIRS } = require('../../dist/host-view');
 const { isRoot } = require('../helpers/payload');
 const { isDead, runNode } = require('../helpers/procfs');
 const { cgroupMounts } = require('../helpers/cgroup-fixture');
@@ -385,7 +386,12 @@ function defaultOptions(env) {
 
 t.test('a default box: every attack is blocked', async (t) => {
   if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
-  const env = await inputs();
+  const env = {
+    ...(await inputs()),
+    // The directories the default view empties (read-only, one shared tmpfs).
+    ESCAPE_HIDDEN_DIRS: HIDDEN_DIRS.filter((dir) => fs.existsSync(dir)).join('\n'),
+    ESCAPE_LINK_FILES: ['/etc/passwd', '/etc/hostname'].filter((file) => fs.existsSync(file)).join('\n'),
+  };
   t.comment(`host listeners: ${env.ESCAPE_UNIX_RUN}, ${env.ESCAPE_UNIX_VAR}; real home: ${env.ESCAPE_HOME_DIRS ?? 'not readable'}`);
   const run = await runBox(BOX_BIN, ['all'], defaultOptions(env));
   assertAllBlocked(t, 'default box', run, expectedAttacks(env));
@@ -410,6 +416,8 @@ t.test('the hosting configuration: every attack is blocked', async (t) => {
     ...(await inputs()),
     ESCAPE_HOST_PATHS: [site, system, tenant].join('\n'),
     ESCAPE_SUID_DIRS: '/',
+    // A template file, through the overlay.
+    ESCAPE_LINK_FILES: '/etc/motd',
   };
   const options = hostingOptions(tenant, env);
   const run = await runBox(BOX_BIN, ['all'], options);
