@@ -1382,10 +1382,15 @@ static void attack_inherited_fds(void) {
 
 // What /proc/1 still gives a process of the box once the init is sealed:
 // each of these needs ptrace read access to the init (its mountinfo and
-// status do not, and tell nothing the payload's own do not).
+// status do not, and tell nothing the payload's own do not). Unprivileged,
+// the init's /proc entries belong to the box's root (its mm stays in the
+// box's user namespace: the caller's own init copy is readable there), so
+// the payload may list /proc/1/fd and /proc/1/ns: the names, not what they
+// lead to.
 static void attack_proc_init_files(void) {
   static const char* const files[] = {"environ", "maps", "smaps", "auxv", "stack", "syscall", "pagemap", "personality", "io", "timers"};
-  static const char* const dirs[] = {"cwd", "root", "map_files", "fd", "fdinfo", "ns"};
+  static const char* const dirs[] = {"cwd", "root"};
+  static const char* const links[] = {"fd", "map_files", "ns", "fdinfo"};
   struct reasons why = {0};
   for (unsigned i = 0; i < sizeof files / sizeof files[0]; i++) {
     char path[64], buf[64];
@@ -1408,21 +1413,51 @@ static void attack_proc_init_files(void) {
     char path[64];
     snprintf(path, sizeof path, "/proc/1/%s", dirs[i]);
     DIR* dir = opendir(path);
-    if (dir == NULL) {
-      reason_add(&why, dirs[i], errno);
-      continue;
-    }
-    int entries = 0;
-    struct dirent* entry;
-    while ((entry = readdir(dir)) != NULL)
-      if (entry->d_name[0] != '.') entries++;
-    closedir(dir);
-    // An empty fd dir would tell nothing; an init with no cwd listing, neither.
-    if (entries > 0) {
-      ESCAPED("listed %s: %d entries", path, entries);
+    if (dir != NULL) {
+      closedir(dir);
+      ESCAPED("opened the init's %s", path);
       return;
     }
-    reason_add(&why, dirs[i], ENODATA);
+    reason_add(&why, dirs[i], errno);
+  }
+  // Each entry of the init's fd, map_files, ns and fdinfo: where it leads
+  // (readlink) and what it opens (open).
+  for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/1/%s", links[i]);
+    DIR* dir = opendir(path);
+    if (dir == NULL) {
+      reason_add(&why, links[i], errno);
+      continue;
+    }
+    struct dirent* entry;
+    int last = ENODATA;
+    while ((entry = readdir(dir)) != NULL) {
+      if (entry->d_name[0] == '.') continue;
+      char entry_path[400], target[256];
+      snprintf(entry_path, sizeof entry_path, "%s/%s", path, entry->d_name);
+      ssize_t n = readlink(entry_path, target, sizeof target - 1);
+      if (n >= 0 && strcmp(links[i], "fdinfo") != 0) {
+        target[n] = '\0';
+        closedir(dir);
+        ESCAPED("readlink %s: %s", entry_path, target);
+        return;
+      }
+      int fd = open(entry_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0) {
+        char buf[64];
+        ssize_t got = read(fd, buf, sizeof buf);
+        close(fd);
+        if (strcmp(links[i], "fdinfo") != 0 || got > 0) {
+          closedir(dir);
+          ESCAPED("opened %s", entry_path);
+          return;
+        }
+      }
+      last = errno;
+    }
+    closedir(dir);
+    reason_add(&why, links[i], last);
   }
   BLOCKED("%s", why.text);
 }
