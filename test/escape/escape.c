@@ -1462,6 +1462,25 @@ static void attack_proc_init_files(void) {
   BLOCKED("%s", why.text);
 }
 
+// Unprivileged, /proc/1/oom_score_adj belongs to the box's root (see
+// above): raising the init's score only makes the box's own end likelier
+// under memory pressure, but lowering it (to be the last process the OOM
+// killer picks, host-wide) needs CAP_SYS_RESOURCE.
+static void attack_init_oom_score(void) {
+  int fd = open("/proc/1/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    BLOCKED("open /proc/1/oom_score_adj O_WRONLY: %s", errname(errno));
+    return;
+  }
+  ssize_t n = write(fd, "-1000", 5);
+  int e = errno;
+  close(fd);
+  if (n == 5)
+    ESCAPED("set pid 1's oom_score_adj to -1000");
+  else
+    BLOCKED("opened /proc/1/oom_score_adj, writing -1000: %s", errname(e));
+}
+
 // The init's state letter in /proc/1/stat and whether SIGSTOP or SIGKILL
 // waits in its pending sets (a signal that was not dropped on sending).
 static char init_state(int* pending) {
@@ -1816,6 +1835,7 @@ static const struct attack attacks[] = {
     {"host-root", attack_host_root, NULL},
     {"inherited-fds", attack_inherited_fds, NULL},
     {"proc-init-files", attack_proc_init_files, NULL},
+    {"init-oom-score", attack_init_oom_score, NULL},
     {"proc-sys-write", attack_proc_sys_write, NULL},
     {"raise-rlimits", attack_raise_rlimits, NULL},
     {"cgroup-write", attack_cgroup_write, NULL},
