@@ -263,3 +263,29 @@ t.test('a hard link to a template file made through the overlay is a copy in the
   const copy = path.join(tenant, 'upper', 'etc', 'motd-link');
   if (fs.existsSync(copy)) t.not(fs.statSync(copy).ino, fs.statSync(motd).ino, "the tenant's link is a copy in its layer");
 });
+
+t.test("a bind from a tenant's directory: the box's mountinfo names the host path", async (t) => {
+  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+  if (!requireOrSkip(t, HOSTING_PROBLEM === '', HOSTING_PROBLEM)) return;
+  // A hosting layout: the tenant's persistent layer and a data directory
+  // next to it, bound at /data. The overlay's options name neither (neutral
+  // staging names), but a bind mount's root field in mountinfo is the path
+  // of its source within its filesystem.
+  const template = path.join(base, 'bind-template');
+  fs.mkdirSync(path.join(template, 'etc'), { recursive: true, mode: 0o755 });
+  const tenant = path.join(base, 'bind-tenant');
+  fs.mkdirSync(tenant, { mode: 0o755 });
+  const data = path.join(base, 'bind-tenant-data');
+  fs.mkdirSync(data, { mode: 0o755 });
+  const options = {
+    rootfs: { layers: [template], upper: { dir: tenant } },
+    ...idMaps,
+    mounts: [binMount, { type: 'bind', source: data, target: '/data' }],
+  };
+  const run = await runBox([`ESCAPE_HOST_PATHS=${[template, tenant, data].join('\n')}`, 'mountinfo-host-paths'], options);
+  const line = run.stdout.match(/^mountinfo-host-paths .*$/m)?.[0];
+  t.match(line ?? 'no verdict', /^mountinfo-host-paths BLOCKED/, `mountinfo-host-paths with a bind: ${line}`, {
+    todo: "a bind mount's root field in mountinfo is its source's path within its filesystem (here the tenant's data directory, and the payload's own bind); hiding it needs a mount that is not a bind of the host path",
+    output: transcript(run),
+  });
+});
