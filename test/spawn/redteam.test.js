@@ -289,3 +289,77 @@ t.test("a bind from a tenant's directory: the box's mountinfo names the host pat
     output: transcript(run),
   });
 });
+
+const HIDDEN_MOUNTS =
+  "a default box's root is a recursive bind of the host's: the host's mounts under the directories the default view hides " +
+  '(/home/<user>, /run/user/<uid>, /var/lib/docker/..., /var/lib/kubelet/pods/<uid>/volumes/...) stay in its mount table under the ' +
+  'empty tmpfs, and mountinfo lists their paths. They are locked (MNT_LOCKED) in the box\'s user namespace, so the child cannot ' +
+  'unmount them; leaving them out needs a root tree cloned without them (by a parent with CAP_SYS_ADMIN over the host mounts)';
+
+/** Host mount points under the directories the default view hides or replaces (not those directories themselves). */
+function hostMountsUnderHidden() {
+  const { HIDDEN_DIRS, FRESH_DIRS } = require('../../dist/host-view');
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4]).filter((point) =>
+    point !== undefined && !point.includes('\\') && [...HIDDEN_DIRS, ...FRESH_DIRS].some((dir) => point.startsWith(`${dir}/`)));
+}
+
+t.test('host mount points under hidden directories in a default box\'s mountinfo', async (t) => {
+  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+  let run;
+  let points;
+  if (isRoot) {
+    // A supervisor in a mount namespace of its own (nothing changes on the
+    // host) with a mount under a hidden directory: an empty tmpfs over the
+    // first one present, and a tmpfs on a directory made in it.
+    const { HIDDEN_DIRS } = require('../../dist/host-view');
+    const hidden = HIDDEN_DIRS.find((dir) => fs.existsSync(dir));
+    const point = `${hidden}/cordon-redteam-secret-${process.pid}`;
+    points = [point];
+    const script = `
+      const { spawnIsolated } = require(process.env.CORDON);
+      const box = spawnIsolated(${JSON.stringify(BOX_BIN)}, ['ESCAPE_HOST_PATHS=' + ${JSON.stringify(point)}, 'mountinfo-host-paths'], {
+        env: { PATH: '/usr/bin:/bin' }, mounts: [${JSON.stringify(binMount)}], stdio: ['ignore', 'inherit', 'inherit'] });
+      box.exited.then(() => process.exit(0), (error) => { console.log('spawn failed: ' + error.message); process.exit(1); });
+    `;
+    const shell = `mount -t tmpfs none ${hidden} && mkdir ${point} && mount -t tmpfs none ${point} && exec "$0" -e "$1"`;
+    const child = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', shell, process.execPath, script], {
+      env: { ...process.env, CORDON: path.join(__dirname, '..', '..') }, encoding: 'utf8', timeout: 60_000,
+    });
+    run = { stdout: child.stdout ?? '', stderr: `${child.stderr ?? ''}${child.error ? child.error.message : ''}` };
+  } else {
+    points = hostMountsUnderHidden();
+    if (points.length === 0) {
+      t.comment('the host has no mount under a hidden directory: nothing to list');
+      t.same(points, [], 'no host mount under a hidden directory');
+      return;
+    }
+    run = await runBox([`ESCAPE_HOST_PATHS=${points.join('\n')}`, 'mountinfo-host-paths'], { mounts: [binMount] });
+  }
+  t.comment(`host mount points: ${points.join(', ')}`);
+  const line = run.stdout.match(/^mountinfo-host-paths .*$/m)?.[0];
+  t.ok(line, 'the box ran the attack', { output: transcript(run) });
+  t.match(line ?? 'no verdict', /^mountinfo-host-paths BLOCKED/, `mountinfo-hidden-mounts: ${line}`, { todo: HIDDEN_MOUNTS, output: transcript(run) });
+});
+
+t.test("a payload granted CAP_SYS_ADMIN without a filter unmounts its /proc and sees the host's", async (t) => {
+  // Explicit loosening, but more than it says: the box's /proc, the hidden
+  // directories and the socket masks are mounts cordon made in the box's
+  // own namespace over the host's (which stay underneath, locked), and a
+  // payload that may unmount lifts them.
+  const script = `umount -l /proc && test -d /proc/${process.pid} && echo "host pid ${process.pid} visible"; true`;
+  let box;
+  try {
+    box = spawnIsolated('/bin/sh', ['-c', script], { env: PATH_ENV, capabilities: ['CAP_SYS_ADMIN'], seccomp: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    t.match(error.code, /^E/, `refused: ${error.message}`);
+    return;
+  }
+  box.on('error', () => {});
+  let out = '';
+  box.stdout.on('data', (d) => (out += d));
+  box.stderr.on('data', (d) => (out += d));
+  await box.exited.catch(() => {});
+  t.notMatch(out, /host pid \d+ visible/, `unmount-proc-with-cap-sys-admin: ${out.trim() || 'the host\'s /proc stays out of sight'}`, {
+    todo: "the box's own /proc is mounted over the host's (the root is a recursive bind of the host's, whose mounts are locked underneath); umount2 with CAP_SYS_ADMIN lifts it, and the hidden directories' and socket masks' mounts likewise",
+  });
+});
