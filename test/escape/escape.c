@@ -658,6 +658,36 @@ static void size_limit(const char* path) {
 }
 
 static void attack_tmp_size(void) { size_limit("/tmp"); }
+
+// Empty files cost no bytes of a tmpfs's size but about 1 KiB of kernel
+// memory each (inode and dentry, not reclaimable while the file exists),
+// and a tmpfs without nr_inodes takes one per 8 KiB of the host's RAM:
+// millions of files, gigabytes of memory past any size limit. The box's
+// writable tmpfs mounts must not let files cost more than their size (or
+// 1 MiB for a small one). /dev is writable by the box's root too.
+static void attack_tmpfs_inodes(void) {
+  static const char* const dirs[] = {"/tmp", "/dev/shm", "/run", "/dev"};
+  char limited[600] = "";
+  size_t used = 0;
+  for (unsigned i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    struct statfs st;
+    if (statfs(dirs[i], &st) != 0 || st.f_type != 0x01021994 /* TMPFS_MAGIC */) continue;
+    if (access(dirs[i], W_OK) != 0) continue;
+    unsigned long long bytes = (unsigned long long)st.f_blocks * (unsigned long long)st.f_bsize;
+    unsigned long long allowance = bytes > (1ULL << 20) ? bytes : (1ULL << 20);
+    if (st.f_files == 0 || (unsigned long long)st.f_files * 512ULL > allowance) {
+      ESCAPED("%s takes %llu files (%llu bytes): empty files can pin %llu MiB of kernel memory", dirs[i],
+              (unsigned long long)st.f_files, bytes, (unsigned long long)st.f_files / 1024ULL);
+      return;
+    }
+    int n = snprintf(limited + used, sizeof limited - used, "%s%s: %llu files", used ? "; " : "", dirs[i], (unsigned long long)st.f_files);
+    if (n > 0 && used + (size_t)n < sizeof limited) used += (size_t)n;
+  }
+  if (used == 0)
+    ERROR("no writable tmpfs among /tmp, /dev/shm, /run, /dev");
+  else
+    BLOCKED("%s", limited);
+}
 static void attack_dev_shm_size(void) { size_limit("/dev/shm"); }
 
 // ---------------------------------------------------------------- host processes
@@ -1799,6 +1829,7 @@ static const struct attack attacks[] = {
     {"sys-fs-cgroup", attack_sys_fs_cgroup, "ESCAPE_HOST_CGROUPS"},
     {"mountinfo-host-paths", attack_mountinfo_host_paths, "ESCAPE_HOST_PATHS"},
     {"tmp-size", attack_tmp_size, NULL},
+    {"tmpfs-inodes", attack_tmpfs_inodes, NULL},
     {"dev-shm-size", attack_dev_shm_size, NULL},
     {"kill-host-pids", attack_kill_host_pids, "ESCAPE_HOST_PIDS"},
     {"ptrace-host-pids", attack_ptrace_host_pids, "ESCAPE_HOST_PIDS"},
