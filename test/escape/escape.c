@@ -1795,6 +1795,36 @@ static void attack_hardlink_host_file(void) {
   BLOCKED("%s", why.text);
 }
 
+// A pipe the box was handed as stdio (with stdio 'inherit', the
+// supervisor's own, which every such box and the supervisor write to) is
+// reopened through /proc/self/fd for the other direction: its read end
+// takes what other writers send, its write end feeds the box's stdin
+// writer's readers. A pipe's inode belongs to the uid that made it.
+static void attack_reopen_stdio(void) {
+  struct reasons why = {0};
+  int pipes = 0;
+  for (int fd = 0; fd <= 2; fd++) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) continue;
+    pipes++;
+    int flags = fcntl(fd, F_GETFL);
+    int other = (flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : O_RDONLY;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int reopened = open(path, other | O_NONBLOCK | O_CLOEXEC);
+    if (reopened >= 0) {
+      close(reopened);
+      ESCAPED("reopened fd %d (a pipe) %s through %s", fd, other == O_RDONLY ? "for reading" : "for writing", path);
+      return;
+    }
+    reason_add(&why, path, errno);
+  }
+  if (pipes == 0)
+    BLOCKED("no pipe among fds 0-2");
+  else
+    BLOCKED("%s", why.text);
+}
+
 // ---------------------------------------------------------------- the table
 
 struct attack {
@@ -1865,6 +1895,7 @@ static const struct attack attacks[] = {
     {"namespaces", attack_namespaces, "ESCAPE_HOST_NS"},
     {"host-root", attack_host_root, NULL},
     {"inherited-fds", attack_inherited_fds, NULL},
+    {"reopen-stdio", attack_reopen_stdio, NULL},
     {"proc-init-files", attack_proc_init_files, NULL},
     {"init-oom-score", attack_init_oom_score, NULL},
     {"proc-sys-write", attack_proc_sys_write, NULL},

@@ -363,3 +363,29 @@ t.test("a payload granted CAP_SYS_ADMIN without a filter unmounts its /proc and 
     todo: "the box's own /proc is mounted over the host's (the root is a recursive bind of the host's, whose mounts are locked underneath); umount2 with CAP_SYS_ADMIN lifts it, and the hidden directories' and socket masks' mounts likewise",
   });
 });
+
+t.test("stdio 'inherit' of the supervisor's own pipes: the box reopens them the other way", async (t) => {
+  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+  // A supervisor run as `producer | supervisor | logger`: its stdin and
+  // stdout are pipes a process of its own uid made, and a box with stdio
+  // 'inherit' gets them. Through /proc/self/fd/N the box opens the read end
+  // of the stdout pipe (what the supervisor and every other box log) or the
+  // write end of the stdin pipe (input the supervisor reads). A pipe's
+  // inode belongs to its maker's uid: the box's root, when the caller is
+  // unprivileged. Node's own 'pipe' stdio are socket pairs, which cannot be
+  // reopened.
+  const script = `
+    const { spawnIsolated } = require(process.env.CORDON);
+    const box = spawnIsolated(${JSON.stringify(BOX_BIN)}, ['reopen-stdio'], { env: { PATH: '/usr/bin:/bin' }, mounts: [${JSON.stringify(binMount)}], stdio: 'inherit' });
+    box.exited.then(() => process.exit(0), (error) => { console.log('spawn failed: ' + error.message); process.exit(1); });
+  `;
+  const child = spawnSync('sh', ['-c', ': | "$0" -e "$1" | cat', process.execPath, script], {
+    env: { ...process.env, CORDON: path.join(__dirname, '..', '..') }, encoding: 'utf8', timeout: 60_000,
+  });
+  const line = child.stdout.match(/^reopen-stdio .*$/m)?.[0];
+  t.ok(line, 'the box ran the attack', { output: child.stdout + child.stderr });
+  t.match(line ?? 'no verdict', /^reopen-stdio BLOCKED/, `reopen-stdio-inherit: ${line}`, {
+    ...(isRoot ? {} : { todo: "unprivileged, a pipe the caller's uid made belongs to the box's root, which may reopen it through /proc/self/fd; needs a relay pipe per box for 'inherit', or a box root that is not the caller" }),
+    output: child.stdout + child.stderr,
+  });
+});
