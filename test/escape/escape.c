@@ -1802,11 +1802,12 @@ static void attack_hardlink_host_file(void) {
 // writer's readers. A pipe's inode belongs to the uid that made it.
 static void attack_reopen_stdio(void) {
   struct reasons why = {0};
-  int pipes = 0;
+  int tried = 0;
   for (int fd = 0; fd <= 2; fd++) {
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) continue;
-    pipes++;
+    // A socket pair ('pipe' stdio) cannot be reopened (ENXIO): tried too.
+    if (fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) continue;
+    tried++;
     int flags = fcntl(fd, F_GETFL);
     int other = (flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : O_RDONLY;
     char path[64];
@@ -1814,13 +1815,13 @@ static void attack_reopen_stdio(void) {
     int reopened = open(path, other | O_NONBLOCK | O_CLOEXEC);
     if (reopened >= 0) {
       close(reopened);
-      ESCAPED("reopened fd %d (a pipe) %s through %s", fd, other == O_RDONLY ? "for reading" : "for writing", path);
+      ESCAPED("reopened fd %d (a %s) %s through %s", fd, S_ISFIFO(st.st_mode) ? "pipe" : "socket", other == O_RDONLY ? "for reading" : "for writing", path);
       return;
     }
     reason_add(&why, path, errno);
   }
-  if (pipes == 0)
-    BLOCKED("no pipe among fds 0-2");
+  if (tried == 0)
+    ERROR("no pipe or socket among fds 0-2");
   else
     BLOCKED("%s", why.text);
 }
