@@ -188,6 +188,12 @@ t.test('host sockets the default view does not mask', async (t) => {
     t.equal(control.get(file), 'OK', `control on the host: ${name} socket accepts`);
   }
   t.match(inBox.get(sockets.listed), /^BLOCKED/, `a listed socket is masked (${inBox.get(sockets.listed)})`, { output });
+  // The mask is a mount of the box's own: the box tries to unmount every
+  // mount point (the mask included), then to connect.
+  forgetHostSockets();
+  const unmask = await runBox([`ESCAPE_UNIX_HOST=${sockets.listed}`, 'unmount', 'host-unix-connect-host'], { mounts: [binMount] });
+  t.match(unmask.stdout, /^unmount BLOCKED/m, `unmount-mask: ${unmask.stdout.match(/^unmount .*$/m)?.[0]}`, { output: transcript(unmask) });
+  t.match(unmask.stdout, /^host-unix-connect-host BLOCKED/m, `the masked socket stays out of reach: ${unmask.stdout.match(/^host-unix-connect-host .*$/m)?.[0]}`, { output: transcript(unmask) });
   for (const name of ['relative', 'moved', 'linked', 'netns', 'late']) {
     if (sockets[name] === undefined) continue;
     t.match(inBox.get(sockets[name]) ?? 'no verdict', /^BLOCKED/, `host-unix-unlisted-${name}: ${inBox.get(sockets[name]) ?? 'no verdict'}`, { todo: UNLISTED_SOCKETS, output });
