@@ -1418,9 +1418,9 @@ static void attack_inherited_fds(void) {
 // the payload may list /proc/1/fd and /proc/1/ns: the names, not what they
 // lead to.
 static void attack_proc_init_files(void) {
-  static const char* const files[] = {"environ", "maps", "smaps", "auxv", "stack", "syscall", "pagemap", "personality", "io", "timers"};
-  static const char* const dirs[] = {"cwd", "root"};
-  static const char* const links[] = {"fd", "map_files", "ns", "fdinfo"};
+  static const char* const files[] = {"environ", "maps", "smaps", "auxv", "stack", "syscall", "pagemap", "personality", "io", "timers", "task/1/environ", "task/1/maps", "task/1/mem"};
+  static const char* const dirs[] = {"cwd", "root", "task/1/cwd", "task/1/root"};
+  static const char* const links[] = {"fd", "map_files", "ns", "fdinfo", "task/1/fd"};
   struct reasons why = {0};
   for (unsigned i = 0; i < sizeof files / sizeof files[0]; i++) {
     char path[64], buf[64];
@@ -1430,7 +1430,8 @@ static void attack_proc_init_files(void) {
       reason_add(&why, files[i], errno);
       continue;
     }
-    ssize_t n = read(fd, buf, sizeof buf);
+    // (mem: the word at the init's first mapping; at offset 0 nothing is mapped)
+    ssize_t n = strstr(files[i], "mem") ? pread(fd, buf, sizeof buf, (off_t)first_mapping(1)) : read(fd, buf, sizeof buf);
     int e = errno;
     close(fd);
     if (n > 0) {
@@ -1489,6 +1490,14 @@ static void attack_proc_init_files(void) {
     closedir(dir);
     reason_add(&why, links[i], last);
   }
+  // The init's binary through its task directory, for writing.
+  int exe = open("/proc/1/task/1/exe", O_WRONLY | O_CLOEXEC);
+  if (exe >= 0) {
+    close(exe);
+    ESCAPED("opened /proc/1/task/1/exe for writing");
+    return;
+  }
+  reason_add(&why, "task/1/exe", errno);
   BLOCKED("%s", why.text);
 }
 
