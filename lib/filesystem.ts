@@ -47,6 +47,17 @@ export const DEFAULT_UPPER_SIZE = 64 * 1024 * 1024;
 /** Size of each writable tmpfs cordon gives a box (/tmp, /dev/shm, and /run on rootfs 'host'). */
 export const DEFAULT_TMP_SIZE = 64 * 1024 * 1024;
 
+/**
+ * Files a writable tmpfs of `size` bytes may hold: one per KiB, at least
+ * 1024. An empty file takes no bytes of the size but about 1 KiB of kernel
+ * memory (inode and dentry, kept while the file exists), and the kernel's
+ * default is one inode per 8 KiB of the host's RAM (millions): without a
+ * count, a box's `/tmp` could pin gigabytes past its size.
+ */
+export function tmpfsInodes(size: number): string {
+  return String(Math.max(1024, Math.floor(size / 1024)));
+}
+
 const MOUNT_ATTR_RDONLY = 0x1;
 const MOUNT_ATTR_NOSUID = 0x2;
 const MOUNT_ATTR_NODEV = 0x4;
@@ -351,7 +362,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       let workDir: string;
       if (rootfs.upper.kind === 'tmpfs') {
         steps.push({ op: 'makeDir', name: 'make upper mount point', syscall: 'mkdir', kind: 'mount', path: UPPER_FS, str: [UPPER_FS], num: [0o755] });
-        steps.push(mountStep('mount tmpfs upper layer', 'tmpfs', UPPER_FS, nosuidNodev, ['mode', '0755', 'size', String(rootfs.upper.size)], plain));
+        steps.push(mountStep('mount tmpfs upper layer', 'tmpfs', UPPER_FS, nosuidNodev, ['mode', '0755', 'size', String(rootfs.upper.size), 'nr_inodes', tmpfsInodes(rootfs.upper.size)], plain));
         upperDir = `${UPPER_FS}/upper`;
         workDir = `${UPPER_FS}/work`;
         steps.push({ op: 'makeDir', name: 'make upper dir', syscall: 'mkdir', kind: 'mount', path: upperDir, str: [upperDir], num: [0o755] });
@@ -388,18 +399,19 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
   } else {
     steps.push(bindStep('bind host proc', host('/proc'), '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, true, create, '/proc'));
   }
-  steps.push(mountStep('mount /dev tmpfs', 'tmpfs', '/dev', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '65536'], create));
+  steps.push(mountStep('mount /dev tmpfs', 'tmpfs', '/dev', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '65536', 'nr_inodes', tmpfsInodes(65536)], create));
   for (const device of DEVICES) {
     steps.push(bindStep(`bind /dev/${device}`, host(`/dev/${device}`), `/dev/${device}`, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, `/dev/${device}`));
   }
   const tmpSize = String(context.tmpSize ?? DEFAULT_TMP_SIZE);
+  const tmpInodes = tmpfsInodes(context.tmpSize ?? DEFAULT_TMP_SIZE);
   steps.push(mountStep('mount devpts', 'devpts', '/dev/pts', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['newinstance', '', 'ptmxmode', '0666', 'mode', '0620'], create));
-  steps.push(mountStep('mount /dev/shm', 'tmpfs', '/dev/shm', nosuidNodev, ['mode', '1777', 'size', tmpSize], create));
+  steps.push(mountStep('mount /dev/shm', 'tmpfs', '/dev/shm', nosuidNodev, ['mode', '1777', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
   for (const [link, to] of [['/dev/ptmx', 'pts/ptmx'], ['/dev/fd', '/proc/self/fd'], ['/dev/stdin', '/proc/self/fd/0'], ['/dev/stdout', '/proc/self/fd/1'], ['/dev/stderr', '/proc/self/fd/2']] as const) {
     steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
   }
-  steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777', 'size', tmpSize], create));
-  const { sealLater, hidden } = rootfs.kind === 'host' ? hostViewSteps(steps, mounts, context, tmpSize) : { sealLater: [], hidden: [] };
+  steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
+  const { sealLater, hidden } = rootfs.kind === 'host' ? hostViewSteps(steps, mounts, context, tmpSize, tmpInodes) : { sealLater: [], hidden: [] };
 
   let files = 0;
   mounts.forEach((entry, i) => {
@@ -474,6 +486,7 @@ function hostViewSteps(
   mounts: readonly MountEntry[],
   context: FilesystemContext,
   tmpSize: string,
+  tmpInodes: string,
 ): { sealLater: PlanStep[]; hidden: string[] } {
   const create = TargetMode.create;
   const hide = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
@@ -487,7 +500,7 @@ function hostViewSteps(
   for (const dir of FRESH_DIRS) {
     if (replaced(dir) || !present(dir)) continue;
     hidden.push(dir);
-    steps.push(mountStep(`mount ${dir}`, 'tmpfs', dir, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, ['mode', '0755', 'size', tmpSize], create));
+    steps.push(mountStep(`mount ${dir}`, 'tmpfs', dir, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, ['mode', '0755', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
   }
   // A directory that only has to look empty is a copy of one shared empty
   // read-only tmpfs (a bind costs a third of a new tmpfs); one that gets

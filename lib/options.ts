@@ -128,8 +128,10 @@ export interface SpawnIsolatedOptions {
    * Size limit in bytes of each writable tmpfs cordon gives the box: `/tmp`
    * and `/dev/shm`, and `/run` on rootfs `'host'`. Default 64 MiB (like
    * `upperSize`), so filling one fails with ENOSPC rather than eating the
-   * box's memory (tmpfs pages are charged to its cgroup). A `tmpfs` entry in
-   * `mounts` at the same target replaces one with a size of its own.
+   * box's memory (tmpfs pages are charged to its cgroup). Each also holds at
+   * most one file per KiB of it (at least 1024): an empty file costs no
+   * bytes but about 1 KiB of kernel memory. A `tmpfs` entry in `mounts` at
+   * the same target replaces one with a size of its own.
    */
   readonly tmpSize?: number;
   /**

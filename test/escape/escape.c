@@ -14,6 +14,10 @@
 //   escape pty-run CMD…     (harness helper, on the host) runs CMD on a new
 //                           pseudo-terminal it controls, copying the output
 //   escape write PATH TEXT  (harness helper) writes a file as the box's root
+//   escape link FROM TO     (harness helper) link(2), prints `link OK` or
+//                           `link FAILED <errno>`
+//   escape connect-wait     (harness helper) prints `ready`, then connects to
+//                           each socket path read from stdin
 //
 // Each attack runs in a forked process with an alarm, so a hang or a crash
 // cannot stop the others, and prints exactly one line:
@@ -62,6 +66,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -653,6 +658,36 @@ static void size_limit(const char* path) {
 }
 
 static void attack_tmp_size(void) { size_limit("/tmp"); }
+
+// Empty files cost no bytes of a tmpfs's size but about 1 KiB of kernel
+// memory each (inode and dentry, not reclaimable while the file exists),
+// and a tmpfs without nr_inodes takes one per 8 KiB of the host's RAM:
+// millions of files, gigabytes of memory past any size limit. The box's
+// writable tmpfs mounts must not let files cost more than their size (or
+// 1 MiB for a small one). /dev is writable by the box's root too.
+static void attack_tmpfs_inodes(void) {
+  static const char* const dirs[] = {"/tmp", "/dev/shm", "/run", "/dev"};
+  char limited[600] = "";
+  size_t used = 0;
+  for (unsigned i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    struct statfs st;
+    if (statfs(dirs[i], &st) != 0 || st.f_type != 0x01021994 /* TMPFS_MAGIC */) continue;
+    if (access(dirs[i], W_OK) != 0) continue;
+    unsigned long long bytes = (unsigned long long)st.f_blocks * (unsigned long long)st.f_bsize;
+    unsigned long long allowance = bytes > (1ULL << 20) ? bytes : (1ULL << 20);
+    if (st.f_files == 0 || (unsigned long long)st.f_files * 512ULL > allowance) {
+      ESCAPED("%s takes %llu files (%llu bytes): empty files can pin %llu MiB of kernel memory", dirs[i],
+              (unsigned long long)st.f_files, bytes, (unsigned long long)st.f_files / 1024ULL);
+      return;
+    }
+    int n = snprintf(limited + used, sizeof limited - used, "%s%s: %llu files", used ? "; " : "", dirs[i], (unsigned long long)st.f_files);
+    if (n > 0 && used + (size_t)n < sizeof limited) used += (size_t)n;
+  }
+  if (used == 0)
+    ERROR("no writable tmpfs among /tmp, /dev/shm, /run, /dev");
+  else
+    BLOCKED("%s", limited);
+}
 static void attack_dev_shm_size(void) { size_limit("/dev/shm"); }
 
 // ---------------------------------------------------------------- host processes
@@ -1349,6 +1384,457 @@ static void attack_host_root(void) {
   BLOCKED("euid %u is not mapped to a host uid", euid);
 }
 
+// ---------------------------------------------------------------- red team: the sealed init, the view, the counters
+
+// The fds open when main() started (other than 0-2): what the box handed
+// the payload. Filled in by main before anything else opens a file.
+static char inherited[700];
+
+static void record_inherited_fds(void) {
+  size_t used = 0;
+  for (int fd = 3; fd < 1024; fd++) {
+    if (fcntl(fd, F_GETFD) < 0) continue;
+    char link[64], where[200];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, where, sizeof where - 1);
+    where[n > 0 ? n : 0] = '\0';
+    int w = snprintf(inherited + used, sizeof inherited - used, "%s%d -> %s", used ? ", " : "", fd, where);
+    if (w > 0 && used + (size_t)w < sizeof inherited) used += (size_t)w;
+  }
+}
+
+static void attack_inherited_fds(void) {
+  if (inherited[0] != '\0')
+    ESCAPED("the payload started with fds beyond stdio: %s", inherited);
+  else
+    BLOCKED("the payload started with fds 0-2 only");
+}
+
+// What /proc/1 still gives a process of the box once the init is sealed:
+// each of these needs ptrace read access to the init (its mountinfo and
+// status do not, and tell nothing the payload's own do not). Unprivileged,
+// the init's /proc entries belong to the box's root (its mm stays in the
+// box's user namespace: the caller's own init copy is readable there), so
+// the payload may list /proc/1/fd and /proc/1/ns: the names, not what they
+// lead to.
+static void attack_proc_init_files(void) {
+  static const char* const files[] = {"environ", "maps", "smaps", "auxv", "stack", "syscall", "pagemap", "personality", "io", "timers", "task/1/environ", "task/1/maps", "task/1/mem"};
+  static const char* const dirs[] = {"cwd", "root", "task/1/cwd", "task/1/root"};
+  static const char* const links[] = {"fd", "map_files", "ns", "fdinfo", "task/1/fd"};
+  struct reasons why = {0};
+  for (unsigned i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char path[64], buf[64];
+    snprintf(path, sizeof path, "/proc/1/%s", files[i]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      reason_add(&why, files[i], errno);
+      continue;
+    }
+    // (mem: the word at the init's first mapping; at offset 0 nothing is mapped)
+    ssize_t n = strstr(files[i], "mem") ? pread(fd, buf, sizeof buf, (off_t)first_mapping(1)) : read(fd, buf, sizeof buf);
+    int e = errno;
+    close(fd);
+    if (n > 0) {
+      ESCAPED("read %zd bytes of %s", n, path);
+      return;
+    }
+    reason_add(&why, files[i], n < 0 ? e : ENODATA);
+  }
+  for (unsigned i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/1/%s", dirs[i]);
+    DIR* dir = opendir(path);
+    if (dir != NULL) {
+      closedir(dir);
+      ESCAPED("opened the init's %s", path);
+      return;
+    }
+    reason_add(&why, dirs[i], errno);
+  }
+  // Each entry of the init's fd, map_files, ns and fdinfo: where it leads
+  // (readlink) and what it opens (open).
+  for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/1/%s", links[i]);
+    DIR* dir = opendir(path);
+    if (dir == NULL) {
+      reason_add(&why, links[i], errno);
+      continue;
+    }
+    struct dirent* entry;
+    int last = ENODATA;
+    while ((entry = readdir(dir)) != NULL) {
+      if (entry->d_name[0] == '.') continue;
+      char entry_path[400], target[256];
+      snprintf(entry_path, sizeof entry_path, "%s/%s", path, entry->d_name);
+      ssize_t n = readlink(entry_path, target, sizeof target - 1);
+      if (n >= 0 && strcmp(links[i], "fdinfo") != 0) {
+        target[n] = '\0';
+        closedir(dir);
+        ESCAPED("readlink %s: %s", entry_path, target);
+        return;
+      }
+      int fd = open(entry_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd >= 0) {
+        char buf[64];
+        ssize_t got = read(fd, buf, sizeof buf);
+        close(fd);
+        if (strcmp(links[i], "fdinfo") != 0 || got > 0) {
+          closedir(dir);
+          ESCAPED("opened %s", entry_path);
+          return;
+        }
+      }
+      last = errno;
+    }
+    closedir(dir);
+    reason_add(&why, links[i], last);
+  }
+  // The init's binary through its task directory, for writing.
+  int exe = open("/proc/1/task/1/exe", O_WRONLY | O_CLOEXEC);
+  if (exe >= 0) {
+    close(exe);
+    ESCAPED("opened /proc/1/task/1/exe for writing");
+    return;
+  }
+  reason_add(&why, "task/1/exe", errno);
+  BLOCKED("%s", why.text);
+}
+
+// Unprivileged, /proc/1/oom_score_adj belongs to the box's root (see
+// above): raising the init's score only makes the box's own end likelier
+// under memory pressure, but lowering it (to be the last process the OOM
+// killer picks, host-wide) needs CAP_SYS_RESOURCE.
+static void attack_init_oom_score(void) {
+  int fd = open("/proc/1/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    BLOCKED("open /proc/1/oom_score_adj O_WRONLY: %s", errname(errno));
+    return;
+  }
+  ssize_t n = write(fd, "-1000", 5);
+  int e = errno;
+  close(fd);
+  if (n == 5)
+    ESCAPED("set pid 1's oom_score_adj to -1000");
+  else
+    BLOCKED("opened /proc/1/oom_score_adj, writing -1000: %s", errname(e));
+}
+
+// The init's state letter in /proc/1/stat and whether SIGSTOP or SIGKILL
+// waits in its pending sets (a signal that was not dropped on sending).
+static char init_state(int* pending) {
+  char text[4096], value[64];
+  *pending = 0;
+  if (read_file("/proc/1/status", text + 1, sizeof text - 1) > 0) {
+    text[0] = '\n';
+    const char* fields[] = {"SigPnd", "ShdPnd"};
+    for (int i = 0; i < 2; i++) {
+      if (status_field(text, fields[i], value, sizeof value) != NULL) {
+        unsigned long long mask = strtoull(value, NULL, 16);
+        if (mask & ((1ULL << (SIGSTOP - 1)) | (1ULL << (SIGKILL - 1)))) *pending = 1;
+      }
+    }
+  }
+  if (read_file("/proc/1/stat", text, sizeof text) <= 0) return '?';
+  const char* close_paren = strrchr(text, ')');
+  return close_paren != NULL && close_paren[1] == ' ' ? close_paren[2] : '?';
+}
+
+// SIGSTOP and SIGKILL to PID 1 from inside its pid namespace: a stopped
+// init reports nothing, a dead one takes the box along without an exit
+// record. The kernel drops both (an init only gets signals it handles, and
+// SIGKILL/SIGSTOP only from an ancestor namespace). If SIGKILL got through,
+// this whole box dies: the harness sees no `done` line.
+static void attack_init_signals(void) {
+  int r_stop = kill(1, SIGSTOP);
+  int e_stop = errno;
+  int pending = 0;
+  char state = init_state(&pending);
+  if (state == 'T' || state == 't' || pending) {
+    kill(1, SIGCONT);
+    ESCAPED("SIGSTOP to pid 1 %s (state %c, pending %d)", r_stop == 0 ? "sent" : errname(e_stop), state, pending);
+    return;
+  }
+  int r_kill = kill(1, SIGKILL);
+  int e_kill = errno;
+  state = init_state(&pending);
+  if (state == 'Z' || state == 'X' || pending) {
+    ESCAPED("SIGKILL to pid 1 %s (state %c, pending %d)", r_kill == 0 ? "sent" : errname(e_kill), state, pending);
+    return;
+  }
+  BLOCKED("SIGSTOP %s, SIGKILL %s: dropped, pid 1 is '%c'", r_stop == 0 ? "accepted" : errname(e_stop),
+          r_kill == 0 ? "accepted" : errname(e_kill), state);
+}
+
+// Every file under /proc/sys opened for writing (nothing written), but the
+// box's own IPC and pid namespace limits: the kernel counters' limits in
+// /proc/sys/user (the box's user namespace: writing needs CAP_SYS_RESOURCE),
+// the net sysctls of its network namespace (CAP_NET_ADMIN), the host's.
+// The sysctls of the box's own IPC and pid namespaces belong to the box's
+// root by design (ipc_permissions, pid_table_root_permissions): its own
+// message, semaphore and shared memory limits, its pid_max (each level of
+// pids is still bounded by its own namespace's), ns_last_pid (a write needs
+// CAP_CHECKPOINT_RESTORE). IPC objects are charged to the box's memory cgroup.
+static int own_namespace_sysctl(const char* path) {
+  static const char* const own[] = {"/proc/sys/fs/mqueue/", "/proc/sys/kernel/msg", "/proc/sys/kernel/sem", "/proc/sys/kernel/shm",
+                                    "/proc/sys/kernel/auto_msgmni", "/proc/sys/kernel/pid_max", "/proc/sys/kernel/ns_last_pid"};
+  for (unsigned i = 0; i < sizeof own / sizeof own[0]; i++)
+    if (strncmp(path, own[i], strlen(own[i])) == 0) return 1;
+  return 0;
+}
+
+static int sys_writable(const char* dir, char* found, size_t size, size_t* used, int depth, int* checked) {
+  DIR* d = opendir(dir);
+  if (d == NULL || depth > 8) {
+    if (d) closedir(d);
+    return 0;
+  }
+  int hits = 0;
+  struct dirent* entry;
+  while ((entry = readdir(d)) != NULL) {
+    if (entry->d_name[0] == '.') continue;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+    struct stat st;
+    if (lstat(path, &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      hits += sys_writable(path, found, size, used, depth + 1, checked);
+      continue;
+    }
+    if (!S_ISREG(st.st_mode) || own_namespace_sysctl(path)) continue;
+    (*checked)++;
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    close(fd);
+    hits++;
+    int n = snprintf(found + *used, size - *used, "%s%s", *used ? ", " : "", path + 10);
+    if (n > 0 && *used + (size_t)n < size) *used += (size_t)n;
+  }
+  closedir(d);
+  return hits;
+}
+
+static void attack_proc_sys_write(void) {
+  char found[600] = "";
+  size_t used = 0;
+  int checked = 0;
+  int hits = sys_writable("/proc/sys", found, sizeof found, &used, 0, &checked);
+  if (checked == 0)
+    ERROR("no file under /proc/sys to try");
+  else if (hits > 0)
+    ESCAPED("%d of %d /proc/sys files open for writing: %s", hits, checked, found);
+  else
+    BLOCKED("none of %d /proc/sys files opens for writing (kernel counters included)", checked);
+}
+
+// The rlimits cordon sets by default for the per-user kernel counters: a
+// payload without CAP_SYS_RESOURCE cannot raise a hard limit.
+static void attack_raise_rlimits(void) {
+  static const int counted[] = {RLIMIT_NPROC, RLIMIT_MSGQUEUE, RLIMIT_SIGPENDING, RLIMIT_MEMLOCK};
+  static const char* const names[] = {"nproc", "msgqueue", "sigpending", "memlock"};
+  struct reasons why = {0};
+  int finite = 0;
+  for (unsigned i = 0; i < 4; i++) {
+    struct rlimit limit;
+    if (getrlimit(counted[i], &limit) != 0 || limit.rlim_max == RLIM_INFINITY) continue;
+    finite++;
+    struct rlimit raised = {limit.rlim_max + 1, limit.rlim_max + 1};
+    if (setrlimit(counted[i], &raised) == 0) {
+      ESCAPED("raised the hard %s limit from %llu", names[i], (unsigned long long)limit.rlim_max);
+      return;
+    }
+    reason_add(&why, names[i], errno);
+  }
+  if (finite == 0)
+    ERROR("no finite hard limit among nproc, msgqueue, sigpending, memlock");
+  else
+    BLOCKED("%s", why.text);
+}
+
+// The box's own cgroup under /sys/fs/cgroup (or an empty directory): its
+// limits, its membership and a child cgroup, opened for writing only.
+static void attack_cgroup_write(void) {
+  static const char* const files[] = {"memory.max", "memory.high", "pids.max", "cpu.max", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "cgroup.max.descendants", "cgroup.freeze", "cgroup.kill", "../cgroup.procs"};
+  struct reasons why = {0};
+  for (unsigned i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char path[128];
+    snprintf(path, sizeof path, "/sys/fs/cgroup/%s", files[i]);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      close(fd);
+      ESCAPED("opened %s for writing", path);
+      return;
+    }
+    if (errno != ENOENT) reason_add(&why, files[i], errno);
+  }
+  if (mkdir("/sys/fs/cgroup/escape-child", 0755) == 0) {
+    rmdir("/sys/fs/cgroup/escape-child");
+    ESCAPED("made a child cgroup /sys/fs/cgroup/escape-child");
+    return;
+  }
+  reason_add(&why, "mkdir child", errno);
+  BLOCKED("%s", why.text);
+}
+
+// The box's sysfs: the mount made writable again, or a file opened for
+// writing (nothing written).
+static void attack_sysfs_write(void) {
+  struct reasons why = {0};
+  if (mount("sysfs", "/sys", "sysfs", MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) {
+    ESCAPED("remounted /sys read-write");
+    return;
+  }
+  reason_add(&why, "remount /sys", errno);
+  struct {
+    uint64_t set, clr, propagation, userns;
+  } attr = {0, ESCAPE_MOUNT_ATTR_RDONLY, 0, 0};
+  if (syscall(__NR_mount_setattr, AT_FDCWD, "/sys", 0, &attr, sizeof attr) == 0) {
+    ESCAPED("mount_setattr cleared MOUNT_ATTR_RDONLY on /sys");
+    return;
+  }
+  reason_add(&why, "mount_setattr /sys", errno);
+  static const char* const files[] = {"/sys/kernel/uevent_helper", "/sys/class/net/lo/mtu", "/sys/class/net/lo/tx_queue_len", "/sys/kernel/mm/transparent_hugepage/enabled", "/sys/power/state", "/sys/kernel/profiling"};
+  for (unsigned i = 0; i < sizeof files / sizeof files[0]; i++) {
+    int fd = open(files[i], O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      close(fd);
+      ESCAPED("opened %s for writing", files[i]);
+      return;
+    }
+    if (errno != ENOENT) reason_add(&why, files[i], errno);
+  }
+  BLOCKED("%s", why.text);
+}
+
+// The directories the default view empties: a file, a directory or a mode
+// change made there would be seen by every hidden directory of the box
+// (they share one empty tmpfs), or by the host if it were the host's.
+static void attack_hidden_dir_write(void) {
+  int count = SPLIT(input("ESCAPE_HIDDEN_DIRS"), '\n');
+  struct reasons why = {0};
+  for (int i = 0; i < count; i++) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/escape-file", items[i]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      close(fd);
+      unlink(path);
+      ESCAPED("made %s", path);
+      return;
+    }
+    reason_add(&why, items[i], errno);
+    snprintf(path, sizeof path, "%s/escape-dir", items[i]);
+    if (mkdir(path, 0755) == 0) {
+      rmdir(path);
+      ESCAPED("made %s", path);
+      return;
+    }
+    struct stat st;
+    if (stat(items[i], &st) == 0 && chmod(items[i], st.st_mode & 07777) == 0) {
+      ESCAPED("chmod %s succeeded (mode kept)", items[i]);
+      return;
+    }
+  }
+  BLOCKED("%s", why.text);
+}
+
+// Every mount point of the box unmounted (detached): the masks over host
+// sockets, the empty directories over /home or /var, /proc and /sys over
+// the host's (still underneath in the box's mount namespace).
+static void attack_unmount(void) {
+  static char text[1 << 16];
+  int n = read_file("/proc/self/mountinfo", text, sizeof text);
+  if (n < 0) {
+    ERROR("/proc/self/mountinfo: %s", errname(-n));
+    return;
+  }
+  int tried = 0, last = 0;
+  char* line = text;
+  while (line != NULL && *line != '\0') {
+    char* next = strchr(line, '\n');
+    if (next != NULL) *next++ = '\0';
+    char point[512];
+    if (sscanf(line, "%*s %*s %*s %*s %511s", point) == 1 && strcmp(point, "/") != 0 && strchr(point, '\\') == NULL) {
+      tried++;
+      if (umount2(point, MNT_DETACH) == 0) {
+        ESCAPED("unmounted %s", point);
+        return;
+      }
+      last = errno;
+    }
+    line = next;
+  }
+  if (tried == 0)
+    ERROR("no mount point besides / in mountinfo");
+  else
+    BLOCKED("umount2 of %d mount points: %s", tried, errname(last));
+}
+
+// A host file linked into a writable directory of the box (a copy the
+// host's owner could not take back, or one the box could rewrite): the
+// links cross filesystems, directly or through an O_PATH fd.
+static void attack_hardlink_host_file(void) {
+  int count = SPLIT(input("ESCAPE_LINK_FILES"), '\n');
+  static const char* const dirs[] = {"/tmp", "/dev/shm", "/run"};
+  struct reasons why = {0};
+  for (int i = 0; i < count; i++) {
+    for (unsigned d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+      char to[256];
+      snprintf(to, sizeof to, "%s/escape-link", dirs[d]);
+      if (link(items[i], to) == 0) {
+        unlink(to);
+        ESCAPED("linked %s to %s", items[i], to);
+        return;
+      }
+      if (errno != ENOENT || d == 0) reason_add(&why, to, errno);
+      int fd = open(items[i], O_PATH | O_CLOEXEC);
+      if (fd >= 0) {
+        int r = linkat(fd, "", AT_FDCWD, to, AT_EMPTY_PATH);
+        int e = errno;
+        close(fd);
+        if (r == 0) {
+          unlink(to);
+          ESCAPED("linked %s to %s through an O_PATH fd", items[i], to);
+          return;
+        }
+        if (d == 0) reason_add(&why, "AT_EMPTY_PATH", e);
+      }
+    }
+  }
+  BLOCKED("%s", why.text);
+}
+
+// A pipe the box was handed as stdio (with stdio 'inherit', the
+// supervisor's own, which every such box and the supervisor write to) is
+// reopened through /proc/self/fd for the other direction: its read end
+// takes what other writers send, its write end feeds the box's stdin
+// writer's readers. A pipe's inode belongs to the uid that made it.
+static void attack_reopen_stdio(void) {
+  struct reasons why = {0};
+  int tried = 0;
+  for (int fd = 0; fd <= 2; fd++) {
+    struct stat st;
+    // A socket pair ('pipe' stdio) cannot be reopened (ENXIO): tried too.
+    if (fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) continue;
+    tried++;
+    int flags = fcntl(fd, F_GETFL);
+    int other = (flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : O_RDONLY;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int reopened = open(path, other | O_NONBLOCK | O_CLOEXEC);
+    if (reopened >= 0) {
+      close(reopened);
+      ESCAPED("reopened fd %d (a %s) %s through %s", fd, S_ISFIFO(st.st_mode) ? "pipe" : "socket", other == O_RDONLY ? "for reading" : "for writing", path);
+      return;
+    }
+    reason_add(&why, path, errno);
+  }
+  if (tried == 0)
+    ERROR("no pipe or socket among fds 0-2");
+  else
+    BLOCKED("%s", why.text);
+}
+
 // ---------------------------------------------------------------- the table
 
 struct attack {
@@ -1383,6 +1869,7 @@ static const struct attack attacks[] = {
     {"sys-fs-cgroup", attack_sys_fs_cgroup, "ESCAPE_HOST_CGROUPS"},
     {"mountinfo-host-paths", attack_mountinfo_host_paths, "ESCAPE_HOST_PATHS"},
     {"tmp-size", attack_tmp_size, NULL},
+    {"tmpfs-inodes", attack_tmpfs_inodes, NULL},
     {"dev-shm-size", attack_dev_shm_size, NULL},
     {"kill-host-pids", attack_kill_host_pids, "ESCAPE_HOST_PIDS"},
     {"ptrace-host-pids", attack_ptrace_host_pids, "ESCAPE_HOST_PIDS"},
@@ -1417,6 +1904,19 @@ static const struct attack attacks[] = {
     {"settimeofday", attack_settimeofday, NULL},
     {"namespaces", attack_namespaces, "ESCAPE_HOST_NS"},
     {"host-root", attack_host_root, NULL},
+    {"inherited-fds", attack_inherited_fds, NULL},
+    {"reopen-stdio", attack_reopen_stdio, NULL},
+    {"proc-init-files", attack_proc_init_files, NULL},
+    {"init-oom-score", attack_init_oom_score, NULL},
+    {"proc-sys-write", attack_proc_sys_write, NULL},
+    {"raise-rlimits", attack_raise_rlimits, NULL},
+    {"cgroup-write", attack_cgroup_write, NULL},
+    {"sysfs-write", attack_sysfs_write, NULL},
+    {"hidden-dir-write", attack_hidden_dir_write, "ESCAPE_HIDDEN_DIRS"},
+    {"unmount", attack_unmount, NULL},
+    {"hardlink-host-file", attack_hardlink_host_file, "ESCAPE_LINK_FILES"},
+    // Last: if it gets through, the box is gone.
+    {"init-signals", attack_init_signals, NULL},
 };
 
 static void print_line(const char* name, const char* rest) {
@@ -1551,7 +2051,29 @@ static int pty_run(char** argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// A helper for the harness: prints `ready`, then connects to each socket
+// path read from stdin (one a line, until EOF) and prints
+// `connect <path> OK` or `connect <path> BLOCKED <errno>`: sockets the host
+// makes or moves after the box has started.
+static int connect_wait(void) {
+  print_line("ready", "");
+  static char buf[16384];
+  size_t got = 0;
+  ssize_t n;
+  while (got < sizeof buf - 1 && (n = read(0, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+  buf[got] = '\0';
+  int count = SPLIT(buf, '\n');
+  for (int i = 0; i < count; i++) {
+    int r = unix_connect(items[i], 0);
+    char line[600];
+    snprintf(line, sizeof line, "%s %s%s", items[i], r == 0 ? "OK" : "BLOCKED ", r == 0 ? "" : errname(-r));
+    print_line("connect", line);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  record_inherited_fds();
   signal(SIGPIPE, SIG_IGN);
   // Leading KEY=VALUE arguments set inputs (for a box spawned without env).
   while (argc > 1 && strchr(argv[1], '=') != NULL) {
@@ -1578,6 +2100,15 @@ int main(int argc, char** argv) {
   }
   if (strcmp(command, "pty-run") == 0 && argc > 2) return pty_run(argv + 2);
   if (strcmp(command, "write") == 0 && argc == 4) return write_file(argv[2], argv[3]);
+  if (strcmp(command, "link") == 0 && argc == 4) {
+    if (link(argv[2], argv[3]) == 0) {
+      printf("link OK\n");
+      return 0;
+    }
+    printf("link FAILED %s\n", errname(errno));
+    return 1;
+  }
+  if (strcmp(command, "connect-wait") == 0) return connect_wait();
   if (strcmp(command, "list") == 0) {
     for (unsigned i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
       printf("%s%s%s\n", attacks[i].name, attacks[i].needs ? " " : "", attacks[i].needs ? attacks[i].needs : "");

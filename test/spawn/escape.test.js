@@ -21,6 +21,7 @@ const path = require('node:path');
 const t = require('tap');
 const { spawnIsolated, probe } = require('../..');
 const { subordinateRanges } = require('../../dist/identity');
+const { HIDDEN_DIRS } = require('../../dist/host-view');
 const { isRoot } = require('../helpers/payload');
 const { isDead, runNode } = require('../helpers/procfs');
 const { cgroupMounts } = require('../helpers/cgroup-fixture');
@@ -385,7 +386,12 @@ function defaultOptions(env) {
 
 t.test('a default box: every attack is blocked', async (t) => {
   if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
-  const env = await inputs();
+  const env = {
+    ...(await inputs()),
+    // The directories the default view empties (read-only, one shared tmpfs).
+    ESCAPE_HIDDEN_DIRS: HIDDEN_DIRS.filter((dir) => fs.existsSync(dir)).join('\n'),
+    ESCAPE_LINK_FILES: ['/etc/passwd', '/etc/hostname'].filter((file) => fs.existsSync(file)).join('\n'),
+  };
   t.comment(`host listeners: ${env.ESCAPE_UNIX_RUN}, ${env.ESCAPE_UNIX_VAR}; real home: ${env.ESCAPE_HOME_DIRS ?? 'not readable'}`);
   const run = await runBox(BOX_BIN, ['all'], defaultOptions(env));
   assertAllBlocked(t, 'default box', run, expectedAttacks(env));
@@ -410,6 +416,8 @@ t.test('the hosting configuration: every attack is blocked', async (t) => {
     ...(await inputs()),
     ESCAPE_HOST_PATHS: [site, system, tenant].join('\n'),
     ESCAPE_SUID_DIRS: '/',
+    // A template file, through the overlay.
+    ESCAPE_LINK_FILES: '/etc/motd',
   };
   const options = hostingOptions(tenant, env);
   const run = await runBox(BOX_BIN, ['all'], options);
@@ -484,60 +492,68 @@ t.test('a bind source that is a symlink the tenant planted', async (t) => {
   );
 });
 
-t.test('inotify instances exhausted in one box: a second box and the supervisor still get one', async (t) => {
-  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
-  const env = { PATH: '/usr/bin:/bin' };
-  const hog = spawnIsolated(BOX_BIN, ['inotify-exhaust'], { ...defaultOptions(env), stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000, killSignal: 'SIGKILL' });
-  hog.on('error', () => {});
-  let hogOut = '';
-  const holding = new Promise((resolve) => {
-    hog.stdout.setEncoding('utf8').on('data', (chunk) => {
-      hogOut += chunk;
-      if (hogOut.includes('\n')) resolve(hogOut);
+// In a default box, and in the hosting configuration (each box a tenant of
+// its own, as two tenants of a supervisor would be).
+for (const config of ['default', 'hosting']) {
+  t.test(`inotify instances exhausted in one ${config} box: a second box and the supervisor still get one`, async (t) => {
+    if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+    if (config === 'hosting' && !requireOrSkip(t, HOSTING_PROBLEM === '', HOSTING_PROBLEM)) return;
+    const env = { PATH: '/usr/bin:/bin' };
+    const options = (name) => (config === 'hosting' ? hostingOptions(tenantDir(`inotify-${name}`), env) : defaultOptions(env));
+    const hog = spawnIsolated(BOX_BIN, ['inotify-exhaust'], { ...options('hog'), stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000, killSignal: 'SIGKILL' });
+    hog.on('error', () => {});
+    let hogOut = '';
+    const holding = new Promise((resolve) => {
+      hog.stdout.setEncoding('utf8').on('data', (chunk) => {
+        hogOut += chunk;
+        if (hogOut.includes('\n')) resolve(hogOut);
+      });
+      hog.stdout.on('end', () => resolve(hogOut));
     });
-    hog.stdout.on('end', () => resolve(hogOut));
+    let second;
+    let supervisor;
+    try {
+      const line = (await holding).trim();
+      const match = line.match(/^inotify-exhaust HOLDING (\d+) (\S+)/);
+      t.ok(match && Number(match[1]) > 0, `the box took inotify instances until refused: ${line}`);
+      // While the first box holds them all:
+      second = await runBox(BOX_BIN, ['inotify-one'], options('second'));
+      supervisor = spawnSync(bin, ['inotify-one'], { encoding: 'utf8' });
+    } finally {
+      hog.stdin.end();
+    }
+    const hogResult = await hog.exited.catch((error) => ({ error }));
+    t.equal(hogResult.code, 0, 'the first box let go of them', { output: hogOut });
+    t.match(second.stdout, /inotify-one OK/, `${config}: inotify-exhaust: a second box gets an inotify instance (${second.stdout.trim()})`, { output: transcript(second) });
+    t.match(supervisor.stdout, /inotify-one OK/, `${config}: inotify-exhaust: the supervisor gets an inotify instance (${supervisor.stdout.trim()})`);
   });
-  let second;
-  let supervisor;
-  try {
-    const line = (await holding).trim();
-    const match = line.match(/^inotify-exhaust HOLDING (\d+) (\S+)/);
-    t.ok(match && Number(match[1]) > 0, `the box took inotify instances until refused: ${line}`);
-    // While the first box holds them all:
-    second = await runBox(BOX_BIN, ['inotify-one'], defaultOptions(env));
-    supervisor = spawnSync(bin, ['inotify-one'], { encoding: 'utf8' });
-  } finally {
-    hog.stdin.end();
-  }
-  const hogResult = await hog.exited.catch((error) => ({ error }));
-  t.equal(hogResult.code, 0, 'the first box let go of them', { output: hogOut });
-  t.match(second.stdout, /inotify-one OK/, `inotify-exhaust: a second box gets an inotify instance (${second.stdout.trim()})`, { output: transcript(second) });
-  t.match(supervisor.stdout, /inotify-one OK/, `inotify-exhaust: the supervisor gets an inotify instance (${supervisor.stdout.trim()})`);
-});
+}
 
-t.test("TIOCSTI into the caller's terminal from a box with stdio 'inherit'", async (t) => {
-  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
-  // The supervisor runs on a pseudo-terminal it controls (escape pty-run)
-  // and hands it to the box as fds 0-2: what a CLI does with stdio 'inherit'.
-  const script = `
-    const { spawnIsolated } = require(process.env.CORDON);
-    const box = spawnIsolated(${JSON.stringify(BOX_BIN)}, ['tiocsti'], {
-      mounts: [{ type: 'bind', source: ${JSON.stringify(binDir)}, target: ${JSON.stringify(BOX_DIR)} }],
-      stdio: 'inherit',
-    });
-    box.exited.then(() => process.exit(0), (error) => { console.log('spawn failed: ' + error.message); process.exit(1); });
-  `;
-  const env = { ...process.env, CORDON: path.join(__dirname, '..', '..') };
-  const inBox = spawnSync(bin, ['pty-run', process.execPath, '-e', script], { env, encoding: 'utf8', timeout: 60_000 });
-  const onHost = spawnSync(bin, ['pty-run', bin, 'tiocsti'], { encoding: 'utf8', timeout: 60_000 });
-  // An input pushed on the host's side is echoed before the line: "#tiocsti ESCAPED".
-  const hostLine = verdicts(onHost.stdout.replace(/\r/g, '').replace(/^#+/gm, '')).get('tiocsti');
-  t.comment(`control, the same attack on the host's side of the terminal: ${hostLine?.status} ${hostLine?.detail}`);
-  const line = verdicts(inBox.stdout.replace(/\r/g, '')).get('tiocsti');
-  t.equal(inBox.status, 0, 'the box ran on the terminal', { output: inBox.stdout + inBox.stderr });
-  t.notMatch(line?.detail ?? '', /fd 0: ENOTTY/, "the box's fd 0 is the caller's terminal", { output: inBox.stdout + inBox.stderr });
-  t.equal(line?.status, 'BLOCKED', `tiocsti-terminal: ${line ? `${line.status} ${line.detail}` : 'no verdict'}`, { output: inBox.stdout + inBox.stderr });
-});
+for (const config of ['default', 'hosting']) {
+  t.test(`TIOCSTI into the caller's terminal from a ${config} box with stdio 'inherit'`, async (t) => {
+    if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+    if (config === 'hosting' && !requireOrSkip(t, HOSTING_PROBLEM === '', HOSTING_PROBLEM)) return;
+    // The supervisor runs on a pseudo-terminal it controls (escape pty-run)
+    // and hands it to the box as fds 0-2: what a CLI does with stdio 'inherit'.
+    const options = config === 'hosting' ? hostingOptions(tenantDir('tiocsti'), undefined) : defaultOptions(undefined);
+    delete options.env;
+    const script = `
+      const { spawnIsolated } = require(process.env.CORDON);
+      const box = spawnIsolated(${JSON.stringify(BOX_BIN)}, ['tiocsti'], { ...JSON.parse(process.env.BOX_OPTIONS), stdio: 'inherit' });
+      box.exited.then(() => process.exit(0), (error) => { console.log('spawn failed: ' + error.message); process.exit(1); });
+    `;
+    const env = { ...process.env, CORDON: path.join(__dirname, '..', '..'), BOX_OPTIONS: JSON.stringify(options) };
+    const inBox = spawnSync(bin, ['pty-run', process.execPath, '-e', script], { env, encoding: 'utf8', timeout: 60_000 });
+    const onHost = spawnSync(bin, ['pty-run', bin, 'tiocsti'], { encoding: 'utf8', timeout: 60_000 });
+    // An input pushed on the host's side is echoed before the line: "#tiocsti ESCAPED".
+    const hostLine = verdicts(onHost.stdout.replace(/\r/g, '').replace(/^#+/gm, '')).get('tiocsti');
+    t.comment(`control, the same attack on the host's side of the terminal: ${hostLine?.status} ${hostLine?.detail}`);
+    const line = verdicts(inBox.stdout.replace(/\r/g, '')).get('tiocsti');
+    t.equal(inBox.status, 0, 'the box ran on the terminal', { output: inBox.stdout + inBox.stderr });
+    t.notMatch(line?.detail ?? '', /fd 0: ENOTTY/, "the box's fd 0 is the caller's terminal", { output: inBox.stdout + inBox.stderr });
+    t.equal(line?.status, 'BLOCKED', `${config}: tiocsti-terminal: ${line ? `${line.status} ${line.detail}` : 'no verdict'}`, { output: inBox.stdout + inBox.stderr });
+  });
+}
 
 t.test('Object.prototype pollution does not loosen a box spawned with {}', async (t) => {
   if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;

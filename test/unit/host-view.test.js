@@ -64,3 +64,19 @@ t.test('steps: a target under a hidden directory makes it writable until the mou
   const image = filesystemSteps(validateRootfs({ dir: '/srv/image' }), [], { newPid: true, newNet: true, inUserNamespace: true }).map((step) => step.name);
   t.notOk(image.some((name) => name.startsWith('hide ') || name === 'mount /sys'), 'an image root is not affected');
 });
+
+t.test('steps: every tmpfs the payload may write has a file count as well as a size', async (t) => {
+  const { tmpfsInodes } = require('../../dist/filesystem');
+  t.equal(tmpfsInodes(64 * 1024 * 1024), '65536', 'one file per KiB');
+  t.equal(tmpfsInodes(65536), '1024', 'at least 1024');
+  const writable = (rootfs, context) => filesystemSteps(validateRootfs(rootfs), [], { newPid: true, newNet: true, inUserNamespace: true, ...context })
+    // (the staging area, at /tmp before the pivot, is gone before the payload runs)
+    .filter((step) => step.op === 'mountFs' && step.name !== 'mount staging tmpfs' && step.str?.[0] === 'tmpfs' && ['/tmp', '/dev', '/dev/shm', '/run', '/upper'].includes(step.path));
+  const steps = [...writable('host', { tmpSize: 1 << 20 }), ...writable({ layers: ['/srv/t'], upper: 'tmpfs', upperSize: 8 << 20 }, {})];
+  t.same(steps.map((step) => step.path).sort(), ['/dev', '/dev', '/dev/shm', '/dev/shm', '/run', '/tmp', '/tmp', '/upper'].sort());
+  for (const step of steps) {
+    const config = step.lists?.[1] ?? [];
+    const size = Number(config[config.indexOf('size') + 1]);
+    t.equal(config[config.indexOf('nr_inodes') + 1], tmpfsInodes(size), `${step.path}: nr_inodes for ${size} bytes`);
+  }
+});
