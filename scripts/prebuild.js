@@ -7,7 +7,7 @@
 //   prebuilds/linux-x64/cordon_init            prebuilds/linux-arm64/cordon_init
 //
 // Usage: node scripts/prebuild.js [--target linux-<arch>-<libc>]... [--arch x64|arm64]...
-//   (no target: all four). Each target is built with its own compiler in a
+//   (no target: those in CORDON_PREBUILD_TARGETS, else all four). Each target is built with its own compiler in a
 //   scratch copy of binding.gyp and native/, so the working tree's build/
 //   (which the tests load) is left alone. Needs Node's headers: the Node
 //   running this when it has include/node, else npm_config_nodedir.
@@ -37,7 +37,15 @@ function parseArgs(argv) {
       );
     }
   }
-  return targets.size > 0 ? [...targets] : Object.keys(TARGETS);
+  if (targets.size > 0) return [...targets];
+  // npm pack runs this with no arguments (prepack); CORDON_PREBUILD_TARGETS
+  // (names separated by spaces or commas) narrows it, e.g. to the one target
+  // a machine without cross compilers can build.
+  const fromEnv = (process.env.CORDON_PREBUILD_TARGETS ?? '').split(/[\s,]+/).filter(Boolean);
+  for (const name of fromEnv) {
+    if (!TARGETS[name]) throw new Error(`prebuild: CORDON_PREBUILD_TARGETS names ${name}; use ${Object.keys(TARGETS).join(', ')}`);
+  }
+  return fromEnv.length > 0 ? fromEnv : Object.keys(TARGETS);
 }
 
 function commandExists(command) {
