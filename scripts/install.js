@@ -3,7 +3,8 @@
 // for this machine when one loads (prebuilds/linux-<arch>/, chosen by
 // node-gyp-build by architecture and libc, with the init beside it), and
 // builds from source with node-gyp otherwise (or when asked:
-// --build-from-source / npm_config_build_from_source=true). When that build
+// --build-from-source / npm_config_build_from_source=true, and always in
+// cordon's own checkout). When that build
 // fails, it says in one message which target had no prebuild, why the build
 // failed, and which packages building needs, instead of node-gyp's log.
 'use strict';
@@ -107,9 +108,19 @@ function failureMessage(problem, output) {
   ].join('\n');
 }
 
+/**
+ * Whether npm is installing this package as the project itself (npm ci in a
+ * checkout), not as a dependency: then the addon is always built, so that
+ * build/Release, which the tests load, matches the source.
+ */
+function isOwnCheckout() {
+  return process.env.INIT_CWD !== undefined && path.resolve(process.env.INIT_CWD) === path.resolve(packageRoot);
+}
+
 function main() {
   let problem = 'building from source was requested';
-  if (!buildFromSourceRequested()) {
+  if (isOwnCheckout()) problem = "this is cordon's own checkout, which always builds from source";
+  else if (!buildFromSourceRequested()) {
     problem = prebuildProblem();
     if (problem === undefined) return 0;
   }

@@ -43,8 +43,8 @@ function stagePackage(t, prebuilds) {
   return dir;
 }
 
-function install(dir) {
-  const env = { ...process.env, CXX: NO_CXX, CC: 'cordon-test-no-such-gcc', LINK: NO_CXX };
+function install(dir, extraEnv = {}) {
+  const env = { ...process.env, INIT_CWD: os.tmpdir(), CXX: NO_CXX, CC: 'cordon-test-no-such-gcc', LINK: NO_CXX, ...extraEnv };
   delete env.npm_config_build_from_source;
   const nodedir = nodeDir();
   if (nodedir) env.npm_config_nodedir = nodedir;
@@ -97,4 +97,9 @@ t.test('a prebuild that loads is used, with no compiler', async (t) => {
   t.equal(result.status, 0, result.stderr);
   t.equal(result.stderr, '', 'silent');
   t.notOk(fs.existsSync(path.join(dir, 'build')), 'node-gyp did not run');
+});
+
+t.test("cordon's own checkout (npm ci there) builds from source even with a prebuild", async (t) => {
+  const dir = stagePackage(t, { [`node.napi.${libc}.node`]: Buffer.from('never loaded'), cordon_init: Buffer.from('') });
+  assertOneMessage(t, install(dir, { INIT_CWD: dir }), "this is cordon's own checkout, which always builds from source");
 });
