@@ -18,7 +18,7 @@ const { closingLine, runTap } = require('./test-run');
 const root = path.join(__dirname, '..');
 const NOBODY = 65534;
 const AS_NOBODY = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
-const ENTRIES = ['package.json', 'README.md', 'dist', 'build', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples'];
+const ENTRIES = ['package.json', 'README.md', 'binding.gyp', 'dist', 'build', 'prebuilds', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples'];
 
 /** Whether nobody can read `file` where it is (every directory above it traversable). */
 function nobodyCanRead(file) {

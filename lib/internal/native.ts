@@ -21,6 +21,20 @@ export function assertLinux(): void {
   }
 }
 
+/** The libc node-gyp-build picks prebuilds for (it decides the same way). */
+function libc(): string {
+  return process.env.LIBC || (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+}
+
+// Said wherever the addon or init is missing: the same facts as the install
+// step's message (scripts/install.js), for installs whose npm skipped it
+// (npm 11 runs a dependency's install script only once approved).
+const BUILD_HINT =
+  `No prebuilt addon for ${process.platform}-${process.arch}-${libc()} loads here (prebuilds ship for ` +
+  'linux-x64 and linux-arm64, glibc and musl). Build one with `npm rebuild cordon` (with npm 11 or later, ' +
+  'first `npm install-scripts approve cordon`); building needs python3, make, g++ and the C library and Linux ' +
+  'headers: apt-get install python3 make g++ libc6-dev (Debian/Ubuntu), apk add python3 make g++ linux-headers (Alpine).';
+
 /** Uses `native` instead of the compiled addon (tests, custom builds). */
 export function setNativeBinding(native: NativeBinding | undefined): void {
   override = native;
@@ -37,12 +51,7 @@ export function native(): NativeBinding {
     loaded = load(packageRoot) as NativeBinding;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new CordonError(
-      'ERR_CORDON_NATIVE_MISSING',
-      `cordon's native addon could not be loaded (${reason}). ` +
-        'Build it with `npm rebuild cordon` (needs python3, make and a C++ compiler) ' +
-        'or install on linux-x64/arm64 with glibc to use the prebuilt one.',
-    );
+    throw new CordonError('ERR_CORDON_NATIVE_MISSING', `cordon's native addon could not be loaded (${reason}). ${BUILD_HINT}`);
   }
   if (loaded.abiVersion !== PLAN_ABI_VERSION) {
     throw new CordonError(
@@ -66,6 +75,6 @@ export function initBinaryPath(): string {
   }
   throw new CordonError(
     'ERR_CORDON_NATIVE_MISSING',
-    `cordon's init binary is missing (looked in ${candidates.join(', ')}); run \`npm rebuild cordon\``,
+    `cordon's init binary is missing (looked in ${candidates.join(', ')}). ${BUILD_HINT}`,
   );
 }
