@@ -192,7 +192,7 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
   const validated = validateOptions(file, [], { ...options, stdio: 'ignore' });
   const ledger = new Ledger();
   try {
-    const runtime: RuntimeFds = { stdio: setupStdio(validated.stdio, ledger).childFds, namespaces: {} };
+    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: setupStdio(validated.stdio, ledger).childFds, namespaces: {} } as RuntimeFds);
     if (validated.init) runtime.init = openInit();
     const plan = buildPlan(validated, runtime, callerFacts(validated));
     const encoded = encodePlan(plan);
@@ -304,7 +304,8 @@ function prepare(
   const partial = { startedAt, validated, ledger, box };
   return settle(partial, () => {
     const caller = callerFacts(validated);
-    const runtime: RuntimeFds = { stdio: [], namespaces: openNamespaces(validated, ledger) };
+    // No prototype: buildPlan reads optional fields (cgroup, bridge, init, ...) a polluted Object.prototype could fill.
+    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: [], namespaces: openNamespaces(validated, ledger) } as RuntimeFds);
     const pooled = takePooled(validated, ledger);
     if (pooled !== undefined) runtime.pooled = pooled;
     const stdio = setupStdio(validated.stdio, ledger);
