@@ -1,7 +1,7 @@
 // Box: a running (or failed) isolated process, shaped like ChildProcess.
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import * as os from 'node:os';
 
 import type { NativeExitWatch } from '../types/native';
@@ -53,6 +53,36 @@ export interface BoxInternals {
   args: string[];
   ledger: Ledger;
   killSignal: number;
+  /** Which box fds are pipes: a box that fails still has a stream there, ended. */
+  pipes: readonly boolean[];
+}
+
+/**
+ * The parent end of a pipe of a box that never ran, as child_process gives a
+ * spawn that failed: stdout and stderr end (a 'data' listener added right
+ * after the spawn sees 'end', then 'close'); stdin and fds from 3 up are
+ * closed at once, so a write gets an error in its callback, never an
+ * unhandled 'error' event.
+ */
+function endedPipe(target: number): net.Socket {
+  if (target === 1 || target === 2) {
+    const socket = new net.Socket({ readable: true, writable: false });
+    socket.push(null);
+    socket.once('end', () => socket.destroy());
+    return socket;
+  }
+  const socket = new net.Socket({ readable: false, writable: true });
+  socket.destroy();
+  return socket;
+}
+
+/** A signal number for kill() (0 probes), or the TypeError ERR_UNKNOWN_SIGNAL ChildProcess.kill() throws. */
+function killSignalNumber(signal: unknown): number {
+  const signals = os.constants.signals as Record<string, number>;
+  if (signal === 0 || (typeof signal === 'number' && Object.values(signals).includes(signal))) return signal;
+  if (typeof signal === 'string' && Object.hasOwn(signals, signal)) return signals[signal]!;
+  const shown = typeof signal === 'string' || typeof signal === 'number' ? String(signal) : typeof signal;
+  throw Object.assign(new TypeError(`Unknown signal: ${shown}`), { code: 'ERR_UNKNOWN_SIGNAL' });
 }
 
 export class Box extends EventEmitter<BoxEvents> {
@@ -101,6 +131,7 @@ export class Box extends EventEmitter<BoxEvents> {
   #oomKilled = false;
   #oomKillsSeen = 0;
   readonly #killSignal: number;
+  readonly #pipes: readonly boolean[];
 
   constructor(internals: BoxInternals) {
     super();
@@ -108,6 +139,7 @@ export class Box extends EventEmitter<BoxEvents> {
     this.spawnargs = [internals.file, ...internals.args];
     this.#ledger = internals.ledger;
     this.#killSignal = internals.killSignal;
+    this.#pipes = internals.pipes;
     this.#exited = new Promise<ExitResult>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
@@ -189,8 +221,15 @@ export class Box extends EventEmitter<BoxEvents> {
   _failed(error: CordonError): void {
     const code = typeof error.errno === 'number' ? error.errno : null;
     this.exitCode = code;
+    const pipes = this.#pipes.map((pipe, target) => (pipe ? endedPipe(target) : null));
+    this.stdio = pipes;
+    this.stdin = pipes[0] ?? null;
+    this.stdout = pipes[1] ?? null;
+    this.stderr = pipes[2] ?? null;
     process.nextTick(() => {
       if (!this.#exitedObserved || this.listenerCount('error') > 0) this.emit('error', error);
+      // Like child_process's flushStdio: an output nobody reads still ends.
+      for (const pipe of pipes) if (pipe?.readable && pipe.readableFlowing === null) pipe.resume();
       this.emit('close', code, null);
       this.#settle.reject(error);
     });
@@ -218,11 +257,8 @@ export class Box extends EventEmitter<BoxEvents> {
    * false if the box is not running.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const number = killSignalNumber(signal);
     if (!this.#running) return false;
-    const number = typeof signal === 'number' ? signal : (os.constants.signals as Record<string, number>)[signal];
-    if (number === undefined) {
-      throw new CordonError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${String(signal)}`);
-    }
     // SIGKILL ends the whole box, double-forked daemons included: with a
     // cgroup through it (cgroup.kill, or freeze and kill on v1).
     if (number === 9 && this.#cgroup !== undefined) {

@@ -1,5 +1,6 @@
 // spawnIsolated(): validate, acquire, plan, spawn, hand over to a Box.
 import * as fs from 'node:fs';
+import type * as net from 'node:net';
 
 import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
@@ -294,7 +295,7 @@ function prepare(
   assertLinux();
 
   const ledger = new Ledger();
-  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal });
+  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes: validated.stdio.map((entry) => entry.kind === 'pipe') });
   if (validated.signal?.aborted) {
     const error = new CordonError('ABORT_ERR', 'The operation was aborted', { cause: validated.signal.reason });
     error.name = 'AbortError';
@@ -369,12 +370,13 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   }
   ledger.nativeFd('pidfd', result.pidfd);
   if (result.exitFd >= 0) ledger.nativeFd('exit pipe', result.exitFd);
-  const pipes = stdio.parentFds.map((fd, target) => {
+  // null, not a hole, where an fd is not a pipe (ChildProcess.stdio's shape).
+  const pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
+    const fd = stdio.parentFds[target];
     if (fd === undefined) return null;
     ledger.transfer(`stdio[${target}] parent end`);
     return wrapParentEnd(fd, target);
   });
-  while (pipes.length < validated.stdio.length) pipes.push(null);
   const spawnMs = Number(process.hrtime.bigint() - launch.startedAt) / 1e6;
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);

@@ -25,7 +25,8 @@ function openDevNull(): number {
 }
 
 export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger): StdioSetup {
-  const setup: StdioSetup = { childFds: [], parentFds: [], childSide: [] };
+  // Dense: an fd left out is undefined, never read from Array.prototype.
+  const setup: StdioSetup = { childFds: new Array<number | undefined>(entries.length).fill(undefined), parentFds: new Array<number | undefined>(entries.length).fill(undefined), childSide: [] };
   entries.forEach((entry, target) => {
     switch (entry.kind) {
       case 'pipe': {
