@@ -94,8 +94,13 @@ Sockets (fds 3 and up, with LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES):
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** A null-prototype deep copy (an empty one for undefined): reads of absent keys are undefined. */
-function own<T>(value: unknown): T {
+/**
+ * A null-prototype deep copy (an empty one for undefined): reads of absent
+ * keys are undefined. `what` names a --config value flags are merged into,
+ * which must then be an object.
+ */
+function own<T>(value: unknown, what = 'options'): T {
+  if (value !== undefined && !isPlainObject(value)) fail(`--config: "${what}" must be an object to add the command-line flags to`);
   return ownSnapshot(value ?? {}, '') as T;
 }
 
@@ -219,7 +224,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values.hostname !== undefined) options.hostname = values.hostname;
   if (values['no-init']) options.init = false;
   if (values['inherit-env'] || values.env) {
-    const env = own<Record<string, string | undefined>>(values['inherit-env'] ? { ...process.env } : options.env);
+    const env = own<Record<string, string | undefined>>(values['inherit-env'] ? { ...process.env } : options.env, 'env');
     for (const pair of values.env ?? []) {
       const at = pair.indexOf('=');
       if (at <= 0) fail(`--env wants KEY=VALUE, got ${JSON.stringify(pair)}`);
@@ -260,7 +265,7 @@ function credentialsFromFlags(values: Record<string, string | string[] | boolean
   if (list('group').length > 0) options.groups = list('group').map(Number);
   if (values['allow-new-privileges'] === true) options.allowNewPrivileges = true;
   if (list('rlimit').length > 0) {
-    const rlimits = own<Record<string, RlimitValue>>(options.rlimits);
+    const rlimits = own<Record<string, RlimitValue>>(options.rlimits, 'rlimits');
     for (const spec of list('rlimit')) {
       const [name, value] = spec.split('=');
       if (name === undefined || value === undefined) fail(`--rlimit wants NAME=SOFT[:HARD], got ${JSON.stringify(spec)}`);
@@ -319,7 +324,7 @@ function seccompAndSocketsFromFlags(values: Record<string, string | string[] | b
   const list = (key: string): string[] => (values[key] as string[] | undefined) ?? [];
   if (values['no-seccomp'] === true) options.seccomp = false;
   if (list('seccomp-allow').length > 0 || list('seccomp-deny').length > 0) {
-    const base = own<Exclude<SpawnIsolatedOptions['seccomp'], false | undefined>>(options.seccomp === false ? undefined : options.seccomp);
+    const base = own<Exclude<SpawnIsolatedOptions['seccomp'], false | undefined>>(options.seccomp === false ? undefined : options.seccomp, 'seccomp');
     const deny = list('seccomp-deny').map((spec) => {
       const [syscall = '', action] = spec.split('=');
       if (action === undefined) return syscall;
@@ -352,17 +357,19 @@ function size(flag: string, text: string): number | 'max' {
 
 function cgroupFromFlags(values: Record<string, string | string[] | boolean | undefined>, base: CgroupLimits | undefined): CgroupLimits | undefined {
   const text = (key: string): string | undefined => values[key] as string | undefined;
-  const limits = own<CgroupLimits>(base);
+  // A --config cgroup that is no object is left for validation to name.
+  if (base !== undefined && !isPlainObject(base)) return base;
+  const limits = own<CgroupLimits>(base, 'cgroup');
   let any = values.cgroup === true || base !== undefined;
-  const memory = (limits.memory ??= own<NonNullable<CgroupLimits['memory']>>(undefined));
   for (const [flag, key] of [['memory-max', 'max'], ['memory-high', 'high'], ['swap-max', 'swapMax']] as const) {
     const value = text(flag);
     if (value !== undefined) {
+      const memory = own<NonNullable<CgroupLimits['memory']>>(limits.memory, 'cgroup.memory');
       memory[key] = size(`--${flag}`, value);
+      limits.memory = memory;
       any = true;
     }
   }
-  if (Object.keys(memory).length === 0) delete limits.memory;
   if (text('cpu-weight') !== undefined) {
     limits.cpu = own({ ...limits.cpu, weight: Number(text('cpu-weight')) });
     any = true;

@@ -7,6 +7,7 @@ import { Box } from './box';
 import { CordonError, CordonOptionError, errnoName, stepError } from './errors';
 import { assertLinux, initBinaryPath, native } from './internal/native';
 import { encodePlan } from './internal/encode';
+import { unreadable } from './internal/checks';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
@@ -284,7 +285,13 @@ function prepare(
   const startedAt = process.hrtime.bigint();
   let args: unknown = argsOrOptions;
   let options: unknown = maybeOptions;
-  if (argsOrOptions !== undefined && !Array.isArray(argsOrOptions)) {
+  let isArgs: boolean;
+  try {
+    isArgs = Array.isArray(argsOrOptions);
+  } catch (error) {
+    throw unreadable('args', error); // a revoked Proxy
+  }
+  if (argsOrOptions !== undefined && !isArgs) {
     if (maybeOptions !== undefined) {
       throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', 'The "args" argument must be an array of strings');
     }

@@ -93,7 +93,8 @@ function readOwn(object: object, key: string, option: string): unknown {
   }
 }
 
-function unreadable(option: string, error: unknown): CordonOptionError {
+/** A CordonOptionError for an option whose reading threw (a getter, a Proxy trap); the exception is its cause. */
+export function unreadable(option: string, error: unknown): CordonOptionError {
   if (error instanceof CordonOptionError) return error;
   const reason = error instanceof Error ? error.message : safeString(error);
   return new CordonOptionError('ERR_INVALID_ARG_VALUE', option, `The "${option}" option could not be read: ${reason}`, { cause: error });
