@@ -1,7 +1,7 @@
 // Box: a running (or failed) isolated process, shaped like ChildProcess.
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as os from 'node:os';
 
 import type { NativeExitWatch } from '../types/native';
@@ -13,6 +13,7 @@ import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
 import { EXIT_RECORD_SIZE } from './internal/plan-abi';
+import { endedPipe } from './stdio';
 
 /** How a box ended. */
 export interface ExitResult {
@@ -55,25 +56,6 @@ export interface BoxInternals {
   killSignal: number;
   /** Which box fds are pipes: a box that fails still has a stream there, ended. */
   pipes: readonly boolean[];
-}
-
-/**
- * The parent end of a pipe of a box that never ran, as child_process gives a
- * spawn that failed: stdout and stderr end (a 'data' listener added right
- * after the spawn sees 'end', then 'close'); stdin and fds from 3 up are
- * closed at once, so a write gets an error in its callback, never an
- * unhandled 'error' event.
- */
-function endedPipe(target: number): net.Socket {
-  if (target === 1 || target === 2) {
-    const socket = new net.Socket({ readable: true, writable: false });
-    socket.push(null);
-    socket.once('end', () => socket.destroy());
-    return socket;
-  }
-  const socket = new net.Socket({ readable: false, writable: true });
-  socket.destroy();
-  return socket;
 }
 
 /** A signal number for kill() (0 probes), or the TypeError ERR_UNKNOWN_SIGNAL ChildProcess.kill() throws. */

@@ -62,7 +62,10 @@ export interface SpawnIsolatedOptions {
   /**
    * uid_map of a new user namespace. Default: the box's uid 0 is the caller's
    * euid when unprivileged, or uid 65534 (nobody) when the caller is root, so
-   * a box never holds real host privileges.
+   * a box never holds real host privileges. The kernel's limits apply and
+   * are checked up front: at most 340 lines (UID_GID_MAP_MAX_EXTENTS), at
+   * most 4095 bytes of map text (one write of less than a page), and
+   * neither the inside nor the outside ranges may overlap.
    */
   readonly uidMap?: readonly IdMapEntry[];
   /** gid_map of a new user namespace; defaults as for `uidMap`, with the egid. */
@@ -110,7 +113,11 @@ export interface SpawnIsolatedOptions {
   readonly newSession?: boolean;
   /** The root filesystem; see RootfsOption. Default `'host'` (read-only). */
   readonly rootfs?: RootfsOption;
-  /** Mounts applied in order on top of the root, after /proc, /dev and /tmp. */
+  /**
+   * Mounts applied in order on top of the root, after /proc, /dev and /tmp;
+   * as many as fit a plan's 4096 steps (a `file` mount takes 2 steps, any
+   * other 1; the base filesystem about 30).
+   */
   readonly mounts?: readonly MountEntry[];
   /**
    * Give the box a cgroup of its own with these limits (`{}`: accounting

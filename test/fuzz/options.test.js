@@ -28,7 +28,7 @@ const { optionsFromArgs } = require('../../dist/cli');
 
 const { spawnIsolated, spawnIsolatedAsync, createNamespacePool, CordonOptionError, CordonError } = cordon;
 
-const RUNS = Number(process.env.CORDON_FUZZ_RUNS ?? 250);
+const RUNS = Number(process.env.CORDON_FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.CORDON_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ONLY = process.env.CORDON_FUZZ_CASE === undefined ? undefined : Number(process.env.CORDON_FUZZ_CASE);
 /** Cases between fd counts (1 finds the case that leaked). */
@@ -242,7 +242,7 @@ function deepFreeze(value) {
 /** Keys set on Object.prototype and Array.prototype while a case runs its synchronous part. */
 function pollution(g) {
   if (!g.chance(0.05)) return [];
-  const keys = ['namespaces', 'net', 'user', 'pid', 'allowHostCredentials', 'network', 'mounts', 'cgroup', 'seccomp', 'defaultAction', 'core', 'idmap', 'size', 'uid', 'readonly', '0', '1'];
+  const keys = ['namespaces', 'net', 'user', 'pid', 'allowHostCredentials', 'network', 'mounts', 'cgroup', 'seccomp', 'defaultAction', 'core', 'idmap', 'size', 'uid', 'readonly', 'fd', 'signal', 'stdio', '0', '1'];
   return Array.from({ length: 1 + g.int(3) }, () => [g.pick(keys), g.pick(['host', true, 0, { user: 'host' }, [{ type: 'bind', source: '/', target: '/h' }], 'allow'])]);
 }
 
