@@ -39,6 +39,7 @@ export interface ResolvedCredentials {
 }
 
 const UNLIMITED = -1;
+const CREDENTIAL_KEYS = ['groups', 'capabilities', 'allowNewPrivileges', 'rlimits', 'umask', 'nice', 'oomScoreAdj'];
 
 function limitValue(option: string, value: unknown): number {
   if (value === 'unlimited') return UNLIMITED;
@@ -54,7 +55,9 @@ export function validateCredentials(o: {
   nice?: unknown;
   oomScoreAdj?: unknown;
 }): ResolvedCredentials {
-  o = ownSnapshot(o, '') as typeof o;
+  // Its own keys only, each read once (not a copy of all the options).
+  const given = o as Record<string, unknown>;
+  o = ownSnapshot(Object.fromEntries(CREDENTIAL_KEYS.filter((key) => Object.hasOwn(given, key)).map((key) => [key, given[key]])), '') as typeof o;
   let groups: number[] | undefined;
   if (o.groups !== undefined) {
     if (!Array.isArray(o.groups)) throw invalidType('groups', 'an array of gids', o.groups);
@@ -75,15 +78,15 @@ export function validateCredentials(o: {
   }
   const allowNewPrivileges = o.allowNewPrivileges === undefined ? false : checkBoolean('allowNewPrivileges', o.allowNewPrivileges);
   const rlimits: ResolvedCredentials['rlimits'] = [];
-  const given = Object.create(null) as Record<string, unknown>;
+  const limits = Object.create(null) as Record<string, unknown>;
   if (o.rlimits !== undefined) {
     if (!isPlainObject(o.rlimits)) throw invalidType('rlimits', 'an object of limits', o.rlimits);
     rejectUnknownKeys(o.rlimits, Object.keys(RLIMITS), 'rlimits');
-    Object.assign(given, o.rlimits);
+    Object.assign(limits, o.rlimits);
   }
   // No core dumps unless asked: a dump of a tenant's process lands where the host says.
-  if (given.core === undefined) given.core = 0;
-  for (const [name, value] of Object.entries(given)) {
+  if (limits.core === undefined) limits.core = 0;
+  for (const [name, value] of Object.entries(limits)) {
     const option = `rlimits.${name}`;
     let soft: number;
     let hard: number;
