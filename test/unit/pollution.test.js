@@ -208,6 +208,27 @@ t.test('validateOptions gives the same result under every polluted key', async (
   t.same(honoured, [], 'no polluted key changed the validated options');
 });
 
+t.test('network.*: a bridge reads its own keys only (as root and not)', async (t) => {
+  const { validateBridge } = require('../../dist/bridge');
+  for (const given of [{}, { bridge: 'br7' }, 'bridge']) {
+    const clean = serialize(validateBridge('network', given));
+    const honoured = [];
+    for (const key of KEYS) {
+      for (const value of VALUES) {
+        const dirty = polluted(key, value, () => {
+          try {
+            return serialize(validateBridge('network', given));
+          } catch (error) {
+            return `threw ${error.code ?? error}`;
+          }
+        });
+        if (dirty !== clean) honoured.push(`${key} = ${show(value)}`);
+      }
+    }
+    t.same(honoured, [], `network: ${serialize(given)}: no polluted key changed the bridge`);
+  }
+});
+
 t.test('holes are never read from Array.prototype', async (t) => {
   const cases = [
     ['mounts', (hole) => ({ mounts: hole })],
