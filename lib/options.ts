@@ -116,7 +116,7 @@ export interface SpawnIsolatedOptions {
   /**
    * Mounts applied in order on top of the root, after /proc, /dev and /tmp;
    * as many as fit a plan's 4096 steps (a `file` mount takes 2 steps, any
-   * other 1; the base filesystem about 30).
+   * other 1; the error says how many they make).
    */
   readonly mounts?: readonly MountEntry[];
   /**

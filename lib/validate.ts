@@ -92,8 +92,14 @@ const MAX_MAP_BYTES = 4095;
 const MAX_EXEC_BYTES = 6 * 1024 * 1024;
 /** execve's MAX_ARG_STRLEN: one argument or variable, its NUL included (32 pages). */
 const MAX_EXEC_STRING = 32 * 4096;
-/** Plan steps a box takes besides its filesystem's and one per fd: at most 64 (buildPlan). */
-const PLAN_STEPS_BESIDES_FILESYSTEM = 64;
+/**
+ * A bound on the plan steps a box takes besides its filesystem's and one
+ * per fd (buildPlan: clone, maps, cgroup attaches, joins, ids, limits,
+ * rlimits, exec, ...; about 60 at most today), with room to grow.
+ */
+const PLAN_STEPS_BESIDES_FILESYSTEM = 128;
+/** A bound on the steps of the filesystem without mounts (the root, /proc, /dev, /tmp; about 40 today). */
+const BASE_FILESYSTEM_STEPS = 128;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
@@ -452,8 +458,8 @@ function checkExecSize(argv0: string, args: readonly string[], env: Readonly<Rec
 
 // A plan has at most MAX_STEPS steps: the filesystem's are counted, the rest bounded.
 function checkPlanSize(rootfs: ResolvedRootfs, mounts: readonly MountEntry[], fds: number): void {
-  // The common case, counted cheaply: the base filesystem takes under 64 steps, a mount at most 2 (a mask's first 2).
-  if (64 + 2 * mounts.length + 1 <= MAX_STEPS - PLAN_STEPS_BESIDES_FILESYSTEM - fds) return;
+  // The common case, counted cheaply: a mount takes at most 2 steps (a file; the first mask too).
+  if (BASE_FILESYSTEM_STEPS + 2 * mounts.length <= MAX_STEPS - PLAN_STEPS_BESIDES_FILESYSTEM - fds) return;
   const filesystem = filesystemSteps(rootfs, mounts, { newPid: true, newNet: true, inUserNamespace: true }).length;
   const limit = MAX_STEPS - PLAN_STEPS_BESIDES_FILESYSTEM - fds;
   if (filesystem > limit) {
