@@ -229,7 +229,8 @@ export class Box extends EventEmitter<BoxEvents> {
       this.kill(this.#killSignal);
       if (!this.#exitedObserved || this.listenerCount('error') > 0) this.emit('error', abortError(signal));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    // signal set: Node reads it from these options, from Object.prototype if absent.
+    signal.addEventListener('abort', onAbort, { once: true, signal: undefined } as unknown as { once: boolean });
     this.#abortCleanup = () => signal.removeEventListener('abort', onAbort);
   }
 
