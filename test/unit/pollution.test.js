@@ -278,7 +278,8 @@ t.test('a stdio hole is the default, not the prototype\'s entry', async (t) => {
 
 t.test('createNamespacePool reads its own options only', async (t) => {
   const made = [];
-  for (const [key, value] of [['kind', 'net'], ['size', 0], ['uidMap', 'x'], ['gidMap', []]]) {
+  const values = ['net', 0, 300, 'x', [], [{ inside: 0, outside: 0, count: 1 }]];
+  for (const [key, value] of ['kind', 'size', 'uidMap', 'gidMap'].flatMap((name) => values.map((v) => [name, v]))) {
     const outcome = polluted(key, value, () => {
       try {
         const pool = createNamespacePool({});
@@ -290,6 +291,8 @@ t.test('createNamespacePool reads its own options only', async (t) => {
     });
     t.equal(outcome.error, undefined, `Object.prototype.${key} = ${show(value)} is not read (${outcome.error?.message ?? 'ok'})`);
     t.equal(outcome.pool?.kind, 'user+net', 'the pool is the default kind');
+    t.equal(outcome.pool?.size, 4, 'of the default size');
+    t.equal(outcome.pool?.uidMap?.length, 1, 'with the default uid map');
   }
   for (const pool of made) await pool.close();
 });
