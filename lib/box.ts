@@ -14,6 +14,7 @@ import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
 import { EXIT_RECORD_SIZE } from './internal/plan-abi';
+import { endedPipe } from './stdio';
 
 /** How a box ended. */
 export interface ExitResult {
@@ -54,6 +55,17 @@ export interface BoxInternals {
   args: string[];
   ledger: Ledger;
   killSignal: number;
+  /** Which box fds are pipes: a box that fails still has a stream there, ended. */
+  pipes: readonly boolean[];
+}
+
+/** A signal number for kill() (0 probes), or the TypeError ERR_UNKNOWN_SIGNAL ChildProcess.kill() throws. */
+function killSignalNumber(signal: unknown): number {
+  const signals = os.constants.signals as Record<string, number>;
+  if (signal === 0 || (typeof signal === 'number' && Object.values(signals).includes(signal))) return signal;
+  if (typeof signal === 'string' && Object.hasOwn(signals, signal)) return signals[signal]!;
+  const shown = typeof signal === 'string' || typeof signal === 'number' ? String(signal) : typeof signal;
+  throw Object.assign(new TypeError(`Unknown signal: ${shown}`), { code: 'ERR_UNKNOWN_SIGNAL' });
 }
 
 export class Box extends EventEmitter<BoxEvents> {
@@ -107,6 +119,7 @@ export class Box extends EventEmitter<BoxEvents> {
   #oomKilled = false;
   #oomKillsSeen = 0;
   readonly #killSignal: number;
+  readonly #pipes: readonly boolean[];
 
   constructor(internals: BoxInternals) {
     super();
@@ -114,6 +127,7 @@ export class Box extends EventEmitter<BoxEvents> {
     this.spawnargs = [internals.file, ...internals.args];
     this.#ledger = internals.ledger;
     this.#killSignal = internals.killSignal;
+    this.#pipes = internals.pipes;
     this.#exited = new Promise<ExitResult>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
@@ -199,8 +213,15 @@ export class Box extends EventEmitter<BoxEvents> {
     this._spawnError = error;
     const code = typeof error.errno === 'number' ? error.errno : null;
     this.exitCode = code;
+    const pipes = this.#pipes.map((pipe, target) => (pipe ? endedPipe(target) : null));
+    this.stdio = pipes;
+    this.stdin = pipes[0] ?? null;
+    this.stdout = pipes[1] ?? null;
+    this.stderr = pipes[2] ?? null;
     process.nextTick(() => {
       if (!this.#exitedObserved || this.listenerCount('error') > 0) this.emit('error', error);
+      // Like child_process's flushStdio: an output nobody reads still ends.
+      for (const pipe of pipes) if (pipe?.readable && pipe.readableFlowing === null) pipe.resume();
       this.emit('close', code, null);
       this.#settle.reject(error);
     });
@@ -218,7 +239,8 @@ export class Box extends EventEmitter<BoxEvents> {
       this.kill(this.#killSignal);
       if (!this.#exitedObserved || this.listenerCount('error') > 0) this.emit('error', abortError(signal));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    // signal set: Node reads it from these options, from Object.prototype if absent.
+    signal.addEventListener('abort', onAbort, { once: true, signal: undefined } as unknown as { once: boolean });
     this.#abortCleanup = () => signal.removeEventListener('abort', onAbort);
   }
 
@@ -228,11 +250,8 @@ export class Box extends EventEmitter<BoxEvents> {
    * false if the box is not running.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const number = killSignalNumber(signal);
     if (!this.#running) return false;
-    const number = typeof signal === 'number' ? signal : (os.constants.signals as Record<string, number>)[signal];
-    if (number === undefined) {
-      throw new CordonError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${String(signal)}`);
-    }
     // SIGKILL ends the whole box, double-forked daemons included: with a
     // cgroup through it (cgroup.kill, or freeze and kill on v1).
     if (number === 9 && this.#cgroup !== undefined) {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 
 import { CordonError, errnoName } from './errors';
-import { checkString, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
 import type { Capability } from './probe';
@@ -106,6 +106,7 @@ function parseSubnet(option: string, value: unknown): { address: number; prefix:
 
 /** `'bridge'` or `{ bridge, subnet, address, interface, reach }`, checked. */
 export function validateBridge(option: string, value: unknown): ResolvedBridge {
+  value = ownSnapshot(value, option);
   if (value === 'bridge') return { bridge: DEFAULT_BRIDGE, subnet: undefined, address: undefined, iface: 'eth0', reach: 'gateway' };
   if (!isPlainObject(value)) throw invalidType(option, `'bridge' or { bridge, subnet, address, interface, reach }`, value);
   rejectUnknownKeys(value, ['bridge', 'subnet', 'address', 'interface', 'reach'], option);

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { CordonError, CordonOptionError } from './errors';
 import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, RootfsOption, SpawnIsolatedOptions } from './options';
 import { NAMESPACE_NAMES } from './options';
+import { isPlainObject, ownSnapshot } from './internal/checks';
 import type { CgroupLimits, IoDeviceLimit } from './cgroups/limits';
 import type { CapabilityName, RlimitValue } from './credentials';
 import type { KernelCounterLimit } from './kernel-counters';
@@ -119,6 +120,16 @@ Sockets (fds 3 and up, with LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES):
 `;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A null-prototype deep copy (an empty one for undefined): reads of absent
+ * keys are undefined. `what` names a --config value flags are merged into,
+ * which must then be an object.
+ */
+function own<T>(value: unknown, what = 'options'): T {
+  if (value !== undefined && !isPlainObject(value)) fail(`--config: "${what}" must be an object to add the command-line flags to`);
+  return ownSnapshot(value ?? {}, '') as T;
+}
 
 function fail(message: string): never {
   process.stderr.write(`cordon: ${message}\n`);
@@ -235,13 +246,18 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
     options: RUN_FLAGS,
   });
 
-  let options: Mutable<SpawnIsolatedOptions> = {};
+  // Null-prototype objects throughout (ownSnapshot): a key the config leaves
+  // out is undefined here, never a polluted Object.prototype's.
+  let options = own<Mutable<SpawnIsolatedOptions>>(undefined);
   if (values.config !== undefined) {
+    let parsed: unknown;
     try {
-      options = JSON.parse(fs.readFileSync(values.config, 'utf8')) as Mutable<SpawnIsolatedOptions>;
+      parsed = JSON.parse(fs.readFileSync(values.config, 'utf8'));
     } catch (error) {
       fail(`--config ${values.config}: ${(error as Error).message}`);
     }
+    if (!isPlainObject(parsed)) fail(`--config ${values.config}: must hold a JSON object of options`);
+    options = own<Mutable<SpawnIsolatedOptions>>(parsed);
   }
   const namespaces: Partial<Record<NamespaceName, NamespaceSetting>> = { ...(options.namespaces ?? {}) };
   for (const name of values.share ?? []) namespaces[namespaceName('--share', name)] = 'host';
@@ -259,7 +275,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values.hostname !== undefined) options.hostname = values.hostname;
   if (values['no-init']) options.init = false;
   if (values['inherit-env'] || values.env) {
-    const env: Record<string, string | undefined> = values['inherit-env'] ? { ...process.env } : { ...(options.env ?? {}) };
+    const env = own<Record<string, string | undefined>>(values['inherit-env'] ? { ...process.env } : options.env, 'env');
     for (const pair of values.env ?? []) {
       const at = pair.indexOf('=');
       if (at <= 0) fail(`--env wants KEY=VALUE, got ${JSON.stringify(pair)}`);
@@ -301,7 +317,7 @@ function credentialsFromFlags(values: Record<string, string | string[] | boolean
   if (list('group').length > 0) options.groups = list('group').map(Number);
   if (values['allow-new-privileges'] === true) options.allowNewPrivileges = true;
   if (list('rlimit').length > 0) {
-    const rlimits: Record<string, RlimitValue> = { ...(options.rlimits ?? {}) };
+    const rlimits = own<Record<string, RlimitValue>>(options.rlimits, 'rlimits');
     for (const spec of list('rlimit')) {
       const [name, value] = spec.split('=');
       if (name === undefined || value === undefined) fail(`--rlimit wants NAME=SOFT[:HARD], got ${JSON.stringify(spec)}`);
@@ -370,7 +386,7 @@ function seccompAndSocketsFromFlags(values: Record<string, string | string[] | b
   const list = (key: string): string[] => (values[key] as string[] | undefined) ?? [];
   if (values['no-seccomp'] === true) options.seccomp = false;
   if (list('seccomp-allow').length > 0 || list('seccomp-deny').length > 0) {
-    const base = options.seccomp === false || options.seccomp === undefined ? {} : options.seccomp;
+    const base = own<Exclude<SpawnIsolatedOptions['seccomp'], false | undefined>>(options.seccomp === false ? undefined : options.seccomp, 'seccomp');
     const deny = list('seccomp-deny').map((spec) => {
       const [syscall = '', action] = spec.split('=');
       if (action === undefined) return syscall;
@@ -403,24 +419,26 @@ function size(flag: string, text: string): number | 'max' {
 
 function cgroupFromFlags(values: Record<string, string | string[] | boolean | undefined>, base: CgroupLimits | undefined): CgroupLimits | undefined {
   const text = (key: string): string | undefined => values[key] as string | undefined;
-  const limits: CgroupLimits = JSON.parse(JSON.stringify(base ?? {})) as CgroupLimits;
+  // A --config cgroup that is no object is left for validation to name.
+  if (base !== undefined && !isPlainObject(base)) return base;
+  const limits = own<CgroupLimits>(base, 'cgroup');
   let any = values.cgroup === true || base !== undefined;
-  const memory = (limits.memory ??= {});
   for (const [flag, key] of [['memory-max', 'max'], ['memory-high', 'high'], ['swap-max', 'swapMax']] as const) {
     const value = text(flag);
     if (value !== undefined) {
+      const memory = own<NonNullable<CgroupLimits['memory']>>(limits.memory, 'cgroup.memory');
       memory[key] = size(`--${flag}`, value);
+      limits.memory = memory;
       any = true;
     }
   }
-  if (Object.keys(memory).length === 0) delete limits.memory;
   if (text('cpu-weight') !== undefined) {
-    limits.cpu = { ...limits.cpu, weight: Number(text('cpu-weight')) };
+    limits.cpu = own({ ...limits.cpu, weight: Number(text('cpu-weight')) });
     any = true;
   }
   if (text('cpu-max') !== undefined) {
     const [quota = '', period] = text('cpu-max')!.split('/');
-    limits.cpu = { ...limits.cpu, max: { quota: quota === 'max' ? 'max' : Number(quota), ...(period === undefined ? {} : { period: Number(period) }) } };
+    limits.cpu = own({ ...limits.cpu, max: { quota: quota === 'max' ? 'max' : Number(quota), ...(period === undefined ? {} : { period: Number(period) }) } });
     any = true;
   }
   if (text('pids-max') !== undefined) {
@@ -428,7 +446,7 @@ function cgroupFromFlags(values: Record<string, string | string[] | boolean | un
     any = true;
   }
   if (text('io-weight') !== undefined) {
-    limits.io = { ...limits.io, weight: Number(text('io-weight')) };
+    limits.io = own({ ...limits.io, weight: Number(text('io-weight')) });
     any = true;
   }
   for (const spec of (values['io-max'] as string[] | undefined) ?? []) {
@@ -438,15 +456,15 @@ function cgroupFromFlags(values: Record<string, string | string[] | boolean | un
     const keys = { rbps: 'readBps', wbps: 'writeBps', riops: 'readIops', wiops: 'writeIops' } as const;
     for (const pair of rest.split(',')) {
       const [key, value] = pair.split('=');
-      const field = keys[key as keyof typeof keys];
+      const field = key !== undefined && Object.hasOwn(keys, key) ? keys[key as keyof typeof keys] : undefined;
       if (field === undefined || value === undefined) fail(`--io-max: unknown ${JSON.stringify(pair)} (rbps, wbps, riops, wiops)`);
       device[field] = value === 'max' ? 'max' : Number(value);
     }
-    limits.io = { ...limits.io, devices: [...(limits.io?.devices ?? []), device] };
+    limits.io = own({ ...limits.io, devices: [...(limits.io?.devices ?? []), device] });
     any = true;
   }
   if (text('cpuset-cpus') !== undefined || text('cpuset-mems') !== undefined) {
-    limits.cpuset = { ...limits.cpuset, ...(text('cpuset-cpus') === undefined ? {} : { cpus: text('cpuset-cpus')! }), ...(text('cpuset-mems') === undefined ? {} : { mems: text('cpuset-mems')! }) };
+    limits.cpuset = own({ ...limits.cpuset, ...(text('cpuset-cpus') === undefined ? {} : { cpus: text('cpuset-cpus')! }), ...(text('cpuset-mems') === undefined ? {} : { mems: text('cpuset-mems')! }) });
     any = true;
   }
   if (values['cgroup-parent'] !== undefined) any = true;

@@ -1,7 +1,7 @@
 // Who the payload is and what it may do: supplementary groups, kept
 // capabilities, rlimits, umask, nice and OOM score → validated values and
 // plan steps.
-import { checkBoolean, checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { checkBoolean, checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import type { PlanStep } from './plan';
 
 /** Linux capabilities by number (linux/capability.h). */
@@ -39,6 +39,7 @@ export interface ResolvedCredentials {
 }
 
 const UNLIMITED = -1;
+const CREDENTIAL_KEYS = ['groups', 'capabilities', 'allowNewPrivileges', 'rlimits', 'umask', 'nice', 'oomScoreAdj'];
 
 function limitValue(option: string, value: unknown): number {
   if (value === 'unlimited') return UNLIMITED;
@@ -54,6 +55,9 @@ export function validateCredentials(o: {
   nice?: unknown;
   oomScoreAdj?: unknown;
 }): ResolvedCredentials {
+  // Its own keys only, each read once (not a copy of all the options).
+  const given = o as Record<string, unknown>;
+  o = ownSnapshot(Object.fromEntries(CREDENTIAL_KEYS.filter((key) => Object.hasOwn(given, key)).map((key) => [key, given[key]])), '') as typeof o;
   let groups: number[] | undefined;
   if (o.groups !== undefined) {
     if (!Array.isArray(o.groups)) throw invalidType('groups', 'an array of gids', o.groups);
@@ -67,22 +71,22 @@ export function validateCredentials(o: {
       const option = `capabilities[${i}]`;
       if (typeof name !== 'string') throw invalidType(option, 'a capability name like CAP_NET_BIND_SERVICE', name);
       const normalized = (name.toUpperCase().startsWith('CAP_') ? name.toUpperCase() : `CAP_${name.toUpperCase()}`) as CapabilityName;
-      const bit = CAPABILITIES[normalized];
+      const bit = Object.hasOwn(CAPABILITIES, normalized) ? CAPABILITIES[normalized] : undefined;
       if (bit === undefined) throw invalidValue(option, name, 'is not a Linux capability');
       capabilityMask |= 1n << BigInt(bit);
     });
   }
   const allowNewPrivileges = o.allowNewPrivileges === undefined ? false : checkBoolean('allowNewPrivileges', o.allowNewPrivileges);
   const rlimits: ResolvedCredentials['rlimits'] = [];
-  const given: Record<string, unknown> = {};
+  const limits = Object.create(null) as Record<string, unknown>;
   if (o.rlimits !== undefined) {
     if (!isPlainObject(o.rlimits)) throw invalidType('rlimits', 'an object of limits', o.rlimits);
     rejectUnknownKeys(o.rlimits, Object.keys(RLIMITS), 'rlimits');
-    Object.assign(given, o.rlimits);
+    Object.assign(limits, o.rlimits);
   }
   // No core dumps unless asked: a dump of a tenant's process lands where the host says.
-  if (given.core === undefined) given.core = 0;
-  for (const [name, value] of Object.entries(given)) {
+  if (limits.core === undefined) limits.core = 0;
+  for (const [name, value] of Object.entries(limits)) {
     const option = `rlimits.${name}`;
     let soft: number;
     let hard: number;

@@ -65,8 +65,8 @@ export class CordonOptionError extends TypeError {
   /** The option at fault, as a dotted path (`namespaces.net`, `stdio[3]`). */
   readonly option: string;
 
-  constructor(code: CordonErrorCode, option: string, message: string) {
-    super(message);
+  constructor(code: CordonErrorCode, option: string, message: string, details: { cause?: unknown } = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'CordonOptionError';
     this.code = code;
     this.option = option;

@@ -27,6 +27,7 @@ import {
   invalidType,
   invalidValue,
   isPlainObject,
+  ownSnapshot,
   rejectUnknownKeys,
 } from './internal/checks';
 import { CordonError, errnoName } from './errors';
@@ -88,6 +89,7 @@ function checkLayerPath(option: string, value: unknown): string {
 }
 
 export function validateRootfs(value: unknown): ResolvedRootfs {
+  value = ownSnapshot(value, 'rootfs');
   if (value === undefined || value === 'host') return { kind: 'host' };
   if (!isPlainObject(value)) throw invalidType('rootfs', `'host', { dir } or { layers, upper }`, value);
   if ('dir' in value) {
@@ -142,6 +144,7 @@ const MOUNT_KEYS: Record<MountEntry['type'], readonly string[]> = {
 };
 
 export function validateMounts(value: unknown): MountEntry[] {
+  value = ownSnapshot(value, 'mounts');
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw invalidType('mounts', 'an array of mount entries', value);
   if (value.length > 4000) throw invalidValue('mounts', value.length, 'may have at most 4000 entries');
@@ -149,7 +152,7 @@ export function validateMounts(value: unknown): MountEntry[] {
     const at = `mounts[${i}]`;
     if (!isPlainObject(entry)) throw invalidType(at, 'an object with a type', entry);
     const type = entry.type;
-    if (typeof type !== 'string' || !(type in MOUNT_KEYS)) {
+    if (typeof type !== 'string' || !Object.hasOwn(MOUNT_KEYS, type)) {
       throw invalidValue(`${at}.type`, type, `must be one of ${Object.keys(MOUNT_KEYS).join(', ')}`);
     }
     rejectUnknownKeys(entry, MOUNT_KEYS[type as MountEntry['type']], at);

@@ -2,7 +2,7 @@
 // namespace. Options → the access masks this kernel's ABI can enforce → one
 // child step, run after no_new_privs, that builds the ruleset from paths of
 // the box's own root and restricts itself.
-import { checkAbsolutePath, checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { checkAbsolutePath, checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { CordonError } from './errors';
 import type { PlanStep } from './plan';
 
@@ -71,6 +71,7 @@ function ports(option: string, value: unknown): number[] | undefined {
 }
 
 export function validateLandlock(value: unknown): ResolvedLandlock | undefined {
+  value = ownSnapshot(value, 'landlock');
   if (value === undefined) return undefined;
   if (!isPlainObject(value)) throw invalidType('landlock', 'an object', value);
   rejectUnknownKeys(value, ['paths', 'bindTcp', 'connectTcp', 'scopes', 'mode'], 'landlock');

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 
 import { CordonError, errnoName } from './errors';
-import { checkAbsolutePath, checkInteger, checkString, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { checkAbsolutePath, checkInteger, checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
 
@@ -44,6 +44,7 @@ function checkName(option: string, value: unknown, fallback: string): string {
 }
 
 export function validateListen(value: unknown): ResolvedListen[] {
+  value = ownSnapshot(value, 'listen');
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw invalidType('listen', 'an array of sockets', value);
   if (value.length > 64) throw invalidValue('listen', value.length, 'may have at most 64 sockets');

@@ -63,7 +63,10 @@ export interface SpawnIsolatedOptions {
   /**
    * uid_map of a new user namespace. Default: the box's uid 0 is the caller's
    * euid when unprivileged, or uid 65534 (nobody) when the caller is root, so
-   * a box never holds real host privileges.
+   * a box never holds real host privileges. The kernel's limits apply and
+   * are checked up front: at most 340 lines (UID_GID_MAP_MAX_EXTENTS), at
+   * most 4095 bytes of map text (one write of less than a page), and
+   * neither the inside nor the outside ranges may overlap.
    */
   readonly uidMap?: readonly IdMapEntry[];
   /** gid_map of a new user namespace; defaults as for `uidMap`, with the egid. */
@@ -122,6 +125,8 @@ export interface SpawnIsolatedOptions {
    * Mounts applied in order on top of the root, after /proc, /dev, /tmp and
    * the default view of rootfs `'host'`. A target under a directory that view
    * hides is made in it; the directory is made read-only after the mounts.
+   * As many as fit a plan's 4096 steps (a `file` mount takes 2 steps, any
+   * other 1; the error says how many they make).
    */
   readonly mounts?: readonly MountEntry[];
   /**

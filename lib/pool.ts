@@ -7,7 +7,7 @@
 import type { NativeIdMapPlan, NativeNamespaceBatch, NativePairIds } from '../types/native';
 import { CordonError, CordonOptionError, errnoName } from './errors';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
-import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { assertLinux, native } from './internal/native';
 import type { IdMapEntry } from './options';
 import { defaultIdMap } from './plan';
@@ -274,7 +274,7 @@ function closedError(): CordonOptionError {
  * `netnsPool`; close() it when done. Throws for bad options (nothing is made).
  */
 export function createNamespacePool(options?: NamespacePoolOptions): NamespacePool {
-  const o: unknown = options ?? {};
+  const o: unknown = ownSnapshot(options ?? {}, '');
   if (!isPlainObject(o)) throw invalidType('options', 'an object', o);
   rejectUnknownKeys(o, OPTION_KEYS, '');
   let kind: NamespacePoolKind = 'user+net';

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
+import type * as net from 'node:net';
 
 import type { NativeSpawnFailure, NativeSpawnResult } from '../types/native';
 import { Box } from './box';
@@ -11,6 +12,7 @@ import { badLayer, existsOnHost, hostPathOf, untraversableDir } from './diagnose
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
 import { encodePlan } from './internal/encode';
+import { unreadable } from './internal/checks';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
@@ -292,7 +294,7 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
   const validated = validateOptions(file, [], { ...options, stdio: 'ignore' });
   const ledger = new Ledger();
   try {
-    const runtime: RuntimeFds = { stdio: setupStdio(validated.stdio, ledger).childFds, namespaces: {} };
+    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: setupStdio(validated.stdio, ledger).childFds, namespaces: {} } as RuntimeFds);
     if (validated.init) runtime.init = initSource().fd;
     const plan = buildPlan(validated, runtime, callerFacts(validated));
     const encoded = encodePlan(plan);
@@ -335,7 +337,13 @@ export function spawnIsolated(
 
 /** The args of a spawn call for its trace: the array, when one was given. */
 function argsGiven(argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined): readonly string[] {
-  return Array.isArray(argsOrOptions) ? argsOrOptions : [];
+  // Before validation: a revoked Proxy throws even from Array.isArray, and
+  // the error for it is validation's to give (a CordonOptionError).
+  try {
+    return Array.isArray(argsOrOptions) ? argsOrOptions : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The native spawn has returned: its phase and its steps' times are reported (when anyone listens). */
@@ -408,7 +416,13 @@ function prepare(
   const startedAt = process.hrtime.bigint();
   let args: unknown = argsOrOptions;
   let options: unknown = maybeOptions;
-  if (argsOrOptions !== undefined && !Array.isArray(argsOrOptions)) {
+  let isArgs: boolean;
+  try {
+    isArgs = Array.isArray(argsOrOptions);
+  } catch (error) {
+    throw unreadable('args', error); // a revoked Proxy
+  }
+  if (argsOrOptions !== undefined && !isArgs) {
     if (maybeOptions !== undefined) {
       throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', 'The "args" argument must be an array of strings');
     }
@@ -420,7 +434,7 @@ function prepare(
   timer?.phase('validate');
 
   const ledger = new Ledger();
-  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal });
+  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes: validated.stdio.map((entry) => entry.kind === 'pipe') });
   if (validated.signal?.aborted) {
     const error = new CordonError('ABORT_ERR', 'The operation was aborted', { cause: validated.signal.reason });
     error.name = 'AbortError';
@@ -430,7 +444,8 @@ function prepare(
   const partial = { startedAt, validated, ledger, box, timer };
   return settle(partial, () => {
     const caller = callerFacts(validated);
-    const runtime: RuntimeFds = { stdio: [], namespaces: openNamespaces(validated, ledger) };
+    // No prototype: buildPlan reads optional fields (cgroup, bridge, init, ...) a polluted Object.prototype could fill.
+    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: [], namespaces: openNamespaces(validated, ledger) } as RuntimeFds);
     const pooled = takePooled(validated, ledger);
     if (pooled !== undefined) runtime.pooled = pooled;
     timer?.phase('open namespaces');
@@ -509,12 +524,13 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   }
   ledger.nativeFd('pidfd', result.pidfd);
   if (result.exitFd >= 0) ledger.nativeFd('exit pipe', result.exitFd);
-  const pipes = stdio.parentFds.map((fd, target) => {
+  // null, not a hole, where an fd is not a pipe (ChildProcess.stdio's shape).
+  const pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
+    const fd = stdio.parentFds[target];
     if (fd === undefined) return null;
     ledger.transfer(`stdio[${target}] parent end`);
     return wrapParentEnd(fd, target);
   });
-  while (pipes.length < validated.stdio.length) pipes.push(null);
   const spawnMs = Number(process.hrtime.bigint() - launch.startedAt) / 1e6;
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);

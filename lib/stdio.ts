@@ -25,7 +25,8 @@ function openDevNull(): number {
 }
 
 export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger): StdioSetup {
-  const setup: StdioSetup = { childFds: [], parentFds: [], childSide: [] };
+  // Dense: an fd left out is undefined, never read from Array.prototype.
+  const setup: StdioSetup = { childFds: new Array<number | undefined>(entries.length).fill(undefined), parentFds: new Array<number | undefined>(entries.length).fill(undefined), childSide: [] };
   entries.forEach((entry, target) => {
     switch (entry.kind) {
       case 'pipe': {
@@ -64,5 +65,33 @@ export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger): S
 export function wrapParentEnd(fd: number, target: number): net.Socket {
   const readable = target !== 0;
   const writable = target === 0 || target > 2;
-  return new net.Socket({ fd, readable, writable });
+  return new net.Socket(socketOptions({ fd, readable, writable }));
+}
+
+/**
+ * Socket options with `fd` and `signal` always set: net.Socket copies its
+ * options into a plain object and reads both from it, so a polluted
+ * Object.prototype.fd would otherwise make an ended pipe wrap that fd.
+ */
+function socketOptions(options: net.SocketConstructorOpts): net.SocketConstructorOpts {
+  return { fd: undefined, signal: undefined, ...options } as net.SocketConstructorOpts;
+}
+
+/**
+ * The parent end of a pipe of a box that never ran, as child_process gives a
+ * spawn that failed: stdout and stderr end (a 'data' listener added right
+ * after the spawn sees 'end', then 'close'); stdin and fds from 3 up are
+ * closed at once, so a write gets an error in its callback, never an
+ * unhandled 'error' event.
+ */
+export function endedPipe(target: number): net.Socket {
+  if (target === 1 || target === 2) {
+    const socket = new net.Socket(socketOptions({ readable: true, writable: false }));
+    socket.push(null);
+    socket.once('end', () => socket.destroy());
+    return socket;
+  }
+  const socket = new net.Socket(socketOptions({ readable: false, writable: true }));
+  socket.destroy();
+  return socket;
 }

@@ -13,8 +13,10 @@ import {
   invalidType,
   invalidValue,
   isPlainObject,
+  ownSnapshot,
   rejectUnknownKeys,
 } from './internal/checks';
+import { MAX_STEPS } from './internal/plan-abi';
 import type {
   IdMapEntry,
   NamespaceName,
@@ -25,7 +27,7 @@ import type {
 } from './options';
 import { NAMESPACE_NAMES } from './options';
 import type { MountEntry } from './options';
-import { DEFAULT_TMP_SIZE, validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
+import { DEFAULT_TMP_SIZE, filesystemSteps, validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
 import { validateLimits, type CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
@@ -88,7 +90,22 @@ export interface ValidatedOptions {
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_HOSTNAME = 'cordon';
 const MAX_ID = 0xfffffffe;
+/** The kernel's UID_GID_MAP_MAX_EXTENTS: lines of a uid_map or gid_map. */
 const MAX_MAP_LINES = 340;
+/** The kernel takes a map in one write of less than a page (map_write: count >= PAGE_SIZE is EINVAL; 4 KiB pages). */
+const MAX_MAP_BYTES = 4095;
+/** execve's limit on argv and envp together, pointers included: 3/4 of _STK_LIM (less with a smaller stack rlimit). */
+const MAX_EXEC_BYTES = 6 * 1024 * 1024;
+/** execve's MAX_ARG_STRLEN: one argument or variable, its NUL included (32 pages). */
+const MAX_EXEC_STRING = 32 * 4096;
+/**
+ * A bound on the plan steps a box takes besides its filesystem's and one
+ * per fd (buildPlan: clone, maps, cgroup attaches, joins, ids, limits,
+ * rlimits, exec, ...; about 60 at most today), with room to grow.
+ */
+const PLAN_STEPS_BESIDES_FILESYSTEM = 128;
+/** A bound on the steps of the filesystem without mounts (the root, /proc, /dev, /tmp; about 40 today). */
+const BASE_FILESYSTEM_STEPS = 128;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
@@ -113,9 +130,10 @@ function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined
 }
 
 export function checkIdMap(option: string, value: unknown): IdMapEntry[] {
+  value = ownSnapshot(value, option);
   if (!Array.isArray(value)) throw invalidType(option, 'an array of { inside, outside, count }', value);
   if (value.length === 0 || value.length > MAX_MAP_LINES) {
-    throw invalidValue(option, value.length, `must have 1 to ${MAX_MAP_LINES} entries`);
+    throw invalidValue(option, value.length, `must have 1 to ${MAX_MAP_LINES} entries (the kernel's UID_GID_MAP_MAX_EXTENTS)`);
   }
   const entries = value.map((entry: unknown, i): IdMapEntry => {
     const at = `${option}[${i}]`;
@@ -129,12 +147,19 @@ export function checkIdMap(option: string, value: unknown): IdMapEntry[] {
     }
     return { inside, outside, count };
   });
-  const sorted = [...entries].sort((a, b) => a.inside - b.inside);
-  for (let i = 1; i < sorted.length; i++) {
-    const before = sorted[i - 1]!;
-    if (before.inside + before.count > sorted[i]!.inside) {
-      throw invalidValue(option, `${before.inside}+${before.count}`, 'has overlapping inside ranges');
+  // The kernel refuses a map whose inside or outside ranges overlap.
+  for (const side of ['inside', 'outside'] as const) {
+    const sorted = [...entries].sort((a, b) => a[side] - b[side]);
+    for (let i = 1; i < sorted.length; i++) {
+      const before = sorted[i - 1]!;
+      if (before[side] + before.count > sorted[i]![side]) {
+        throw invalidValue(option, `${before[side]}+${before.count}`, `has overlapping ${side} ranges`);
+      }
     }
+  }
+  const bytes = entries.reduce((sum, entry) => sum + `${entry.inside} ${entry.outside} ${entry.count}\n`.length, 0);
+  if (bytes > MAX_MAP_BYTES) {
+    throw invalidValue(option, bytes, `makes ${bytes} bytes of map text; the kernel takes at most ${MAX_MAP_BYTES} (one write of less than a 4 KiB page)`);
   }
   return entries;
 }
@@ -148,7 +173,8 @@ function checkEnv(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidType('env', 'an object of strings', value);
   }
-  const env: Record<string, string> = {};
+  // No prototype: a variable named __proto__ is a variable like any other.
+  const env = Object.create(null) as Record<string, string>;
   for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
     if (entry === undefined) continue;
     const option = `env.${key}`;
@@ -195,7 +221,7 @@ function checkStdio(value: unknown): ResolvedStdio[] {
 export function checkSignal(option: string, value: unknown): { number: number; name: string } {
   const signals = os.constants.signals as Record<string, number>;
   if (typeof value === 'string') {
-    const number = signals[value];
+    const number = Object.hasOwn(signals, value) ? signals[value] : undefined;
     if (number === undefined) throw invalidValue(option, value, 'is not a known signal name');
     return { number, name: value };
   }
@@ -210,6 +236,7 @@ export function checkSignal(option: string, value: unknown): { number: number; n
 export function checkArgs(file: unknown, args: unknown): { file: string; args: string[] } {
   const checkedFile = checkString('file', file);
   if (args === undefined) return { file: checkedFile, args: [] };
+  args = ownSnapshot(args, 'args');
   if (!Array.isArray(args)) throw invalidType('args', 'an array of strings', args);
   return { file: checkedFile, args: args.map((arg: unknown, i) => checkString(`args[${i}]`, arg, { allowEmpty: true })) };
 }
@@ -222,11 +249,12 @@ export function callerIsRoot(): boolean {
 export function validateOptions(file: unknown, args: unknown, options: unknown): ValidatedOptions {
   const checked = checkArgs(file, args);
   if (options === undefined) options = {};
+  options = ownSnapshot(options, '');
   if (!isPlainObject(options)) throw invalidType('options', 'an object', options);
   rejectUnknownKeys(options, OPTION_KEYS, '');
   const o = options as SpawnIsolatedOptions & Record<string, unknown>;
 
-  let nsOptions: NamespaceOptions = {};
+  let nsOptions = Object.create(null) as NamespaceOptions;
   if (o.namespaces !== undefined) {
     if (!isPlainObject(o.namespaces)) throw invalidType('namespaces', 'an object', o.namespaces);
     rejectUnknownKeys(o.namespaces, NAMESPACE_NAMES, 'namespaces');
@@ -328,7 +356,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   if (cgroupParent !== undefined && cgroup === undefined) {
     throw conflict('cgroupParent', 'cgroupParent needs cgroup (the limits, or {} for a cgroup without limits)');
   }
-  const credentials = validateCredentials(o);
+  const credentials = ownSnapshot(validateCredentials(o), '') as ResolvedCredentials;
   if (credentials.groups !== undefined && user === 'new') {
     if (!callerIsRoot()) {
       throw conflict('groups', 'an unprivileged caller\'s box cannot set groups: its user namespace denies setgroups');
@@ -353,8 +381,9 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   if (listen.length > 0 && stdio.length > 3) {
     throw conflict('listen', 'listen sockets are fds 3 and up (LISTEN_FDS): stdio may then have only 0, 1 and 2');
   }
-  const rootfs = validateRootfs(o.rootfs);
-  const mounts = validateMounts(o.mounts);
+  // ownSnapshot: the checks below read optional fields (idmap) of what these return.
+  const rootfs = ownSnapshot(validateRootfs(o.rootfs), 'rootfs') as ResolvedRootfs;
+  const mounts = ownSnapshot(validateMounts(o.mounts), 'mounts') as MountEntry[];
   const tmpSize = o.tmpSize === undefined ? DEFAULT_TMP_SIZE : checkInteger('tmpSize', o.tmpSize, 4096, Number.MAX_SAFE_INTEGER);
   if (o.tmpSize !== undefined && namespaces.mount.kind !== 'new') throw conflict('tmpSize', 'tmpSize sizes the box\'s own tmpfs mounts: it needs namespaces.mount to be \'new\'');
   if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
@@ -382,7 +411,11 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     throw conflict('namespaces.time', 'a new time namespace inside a joined user namespace (or a \'user+net\' pool\'s) needs the init or a new pid namespace');
   }
 
-  return {
+  checkExecSize(argv0, checked.args, env);
+  if (namespaces.mount.kind === 'new') checkPlanSize(rootfs, mounts, stdio.length + listen.length);
+
+  // Nothing the rest of cordon reads can inherit from a polluted prototype.
+  return ownSnapshot({
     file: checked.file,
     args: checked.args,
     namespaces,
@@ -416,5 +449,37 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     seccomp,
     bridge,
     netnsPool,
+  }, '') as ValidatedOptions;
+}
+
+// What execve would refuse with E2BIG on any kernel, refused here instead.
+function checkExecSize(argv0: string, args: readonly string[], env: Readonly<Record<string, string>>): void {
+  let total = 0;
+  const count = (option: string, text: string): void => {
+    const bytes = Buffer.byteLength(text) + 1;
+    if (bytes > MAX_EXEC_STRING) {
+      throw invalidValue(option, `${bytes} bytes`, `is longer than execve takes (${MAX_EXEC_STRING} bytes with its NUL, MAX_ARG_STRLEN)`);
+    }
+    total += bytes + 8;
   };
+  count('argv0', argv0);
+  args.forEach((arg, i) => count(`args[${i}]`, arg));
+  const argvBytes = total;
+  for (const [key, value] of Object.entries(env)) count(`env.${key}`, `${key}=${value}`);
+  if (total > MAX_EXEC_BYTES) {
+    throw invalidValue(argvBytes > MAX_EXEC_BYTES ? 'args' : 'env', `${total} bytes`,
+      `makes argv and envp larger than execve takes (${MAX_EXEC_BYTES} bytes, strings and pointers, on any kernel)`);
+  }
+}
+
+// A plan has at most MAX_STEPS steps: the filesystem's are counted, the rest bounded.
+function checkPlanSize(rootfs: ResolvedRootfs, mounts: readonly MountEntry[], fds: number): void {
+  // The common case, counted cheaply: a mount takes at most 2 steps (a file; the first mask too).
+  if (BASE_FILESYSTEM_STEPS + 2 * mounts.length <= MAX_STEPS - PLAN_STEPS_BESIDES_FILESYSTEM - fds) return;
+  const filesystem = filesystemSteps(rootfs, mounts, { newPid: true, newNet: true, inUserNamespace: true }).length;
+  const limit = MAX_STEPS - PLAN_STEPS_BESIDES_FILESYSTEM - fds;
+  if (filesystem > limit) {
+    throw invalidValue('mounts', mounts.length,
+      `makes ${filesystem} filesystem steps; with ${fds} fds a box takes at most ${limit} (a plan has at most ${MAX_STEPS} steps; a file mount takes 2, every other mount 1)`);
+  }
 }

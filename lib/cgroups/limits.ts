@@ -1,7 +1,7 @@
 // Cgroup limits: their types, their validation (before anything is created)
 // and how each maps to a v2 file and to its v1 equivalent.
 import { CordonOptionError } from '../errors';
-import { invalidType, isPlainObject, rejectUnknownKeys, typeName } from '../internal/checks';
+import { invalidType, isPlainObject, ownSnapshot, rejectUnknownKeys, typeName } from '../internal/checks';
 
 /** A byte count, or `'max'` for no limit. */
 export type Bytes = number | 'max';
@@ -149,6 +149,8 @@ function cpuList(value: unknown, option: string): string {
 }
 
 const MAX_BYTES = Number.MAX_SAFE_INTEGER;
+/** An absent section: no prototype, so a polluted Object.prototype reads as no limit. */
+const NO_LIMITS = Object.freeze(Object.create(null) as Record<string, never>);
 
 /**
  * Checks cgroup limits and returns a normalized copy holding only the keys
@@ -159,6 +161,12 @@ const MAX_BYTES = Number.MAX_SAFE_INTEGER;
  * later, by createBoxCgroup. `undefined` means no limits.
  */
 export function validateLimits(limits: unknown, option = 'cgroup'): CgroupLimits {
+  // Read own keys once in; hand out null-prototype objects: no reader of the
+  // limits (controllersFor, the cgroup files) can pick up a polluted key.
+  return ownSnapshot(checkLimits(ownSnapshot(limits, option), option), option) as CgroupLimits;
+}
+
+function checkLimits(limits: unknown, option: string): CgroupLimits {
   if (limits === undefined) return {};
   const root = plainObject(limits, option);
   rejectUnknownKeys(root, SCHEMA['']!, option);
@@ -283,7 +291,7 @@ export function v2Writes(controller: LogicalController, limits: CgroupLimits, ha
   };
   switch (controller) {
     case 'memory': {
-      const memory = limits.memory ?? {};
+      const memory = limits.memory ?? NO_LIMITS;
       if (memory.max !== undefined) add('memory.max', bytesV2(memory.max), 'memory.max');
       if (memory.high !== undefined) add('memory.high', bytesV2(memory.high), 'memory.high');
       if (memory.swapMax !== undefined) {
@@ -293,7 +301,7 @@ export function v2Writes(controller: LogicalController, limits: CgroupLimits, ha
       break;
     }
     case 'cpu': {
-      const cpu = limits.cpu ?? {};
+      const cpu = limits.cpu ?? NO_LIMITS;
       if (cpu.weight !== undefined) add('cpu.weight', String(cpu.weight), 'cpu.weight');
       if (cpu.max !== undefined) add('cpu.max', `${cpu.max.quota} ${cpu.max.period ?? 100000}`, 'cpu.max');
       break;
@@ -302,7 +310,7 @@ export function v2Writes(controller: LogicalController, limits: CgroupLimits, ha
       if (limits.pids?.max !== undefined) add('pids.max', String(limits.pids.max), 'pids.max');
       break;
     case 'io': {
-      const io = limits.io ?? {};
+      const io = limits.io ?? NO_LIMITS;
       if (io.weight !== undefined) {
         if (has('io.weight')) add('io.weight', `default ${io.weight}`, 'io.weight');
         else if (has('io.bfq.weight')) {
@@ -341,7 +349,7 @@ export function v1Writes(controller: LogicalController, limits: CgroupLimits, ha
   };
   switch (controller) {
     case 'memory': {
-      const memory = limits.memory ?? {};
+      const memory = limits.memory ?? NO_LIMITS;
       if (memory.high !== undefined && memory.high !== 'max') {
         return 'memory.high has no cgroup v1 equivalent (v1 memory.soft_limit_in_bytes is a reservation under global pressure, like v2 memory.low, not a throttle)';
       }
@@ -356,7 +364,7 @@ export function v1Writes(controller: LogicalController, limits: CgroupLimits, ha
       break;
     }
     case 'cpu': {
-      const cpu = limits.cpu ?? {};
+      const cpu = limits.cpu ?? NO_LIMITS;
       if (cpu.weight !== undefined) add('cpu.shares', String(sharesFromWeight(cpu.weight)), 'cpu.weight');
       if (cpu.max !== undefined) {
         if (!has('cpu.cfs_quota_us')) return 'cpu.max: the kernel has no CFS bandwidth control (no cpu.cfs_quota_us; CONFIG_CFS_BANDWIDTH)';
@@ -369,7 +377,7 @@ export function v1Writes(controller: LogicalController, limits: CgroupLimits, ha
       if (limits.pids?.max !== undefined) add('pids.max', String(limits.pids.max), 'pids.max');
       break;
     case 'io': {
-      const io = limits.io ?? {};
+      const io = limits.io ?? NO_LIMITS;
       if (io.weight !== undefined) {
         if (has('blkio.weight')) {
           if (io.weight < 10 || io.weight > 1000) return `io.weight: v1 blkio.weight takes 10..1000, got ${io.weight}`;

@@ -6,10 +6,15 @@ import { CordonOptionError } from '../errors';
 
 export function typeName(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
   if (typeof value === 'string') return `type string (${JSON.stringify(value.slice(0, 40))})`;
-  return `type ${typeof value} (${String(value)})`;
+  if (typeof value !== 'object') return `type ${typeof value} (${safeString(value)})`;
+  try {
+    if (Array.isArray(value)) return 'an array';
+    const constructor: unknown = Object.getPrototypeOf(value)?.constructor;
+    return `an instance of ${typeof constructor === 'function' && constructor.name !== '' ? constructor.name : 'Object'}`;
+  } catch {
+    return 'an object';
+  }
 }
 
 export function invalidType(option: string, expected: string, value: unknown): CordonOptionError {
@@ -21,12 +26,86 @@ export function invalidType(option: string, expected: string, value: unknown): C
 }
 
 export function invalidValue(option: string, value: unknown, reason: string): CordonOptionError {
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : String(value);
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value === 'object' && value !== null ? typeName(value) : safeString(value);
   return new CordonOptionError('ERR_INVALID_ARG_VALUE', option, `The "${option}" option ${reason}. Received ${shown}`);
 }
 
 export function conflict(option: string, message: string): CordonOptionError {
   return new CordonOptionError('ERR_CORDON_CONFLICTING_OPTIONS', option, message);
+}
+
+/** Deeper than any option nests (`cgroup.io.devices[0].readBps` is four levels). */
+export const MAX_OPTION_DEPTH = 8;
+/** Longer than any list an option takes; each list's own limit is checked after. */
+export const MAX_OPTION_LIST = 1 << 20;
+
+function child(option: string, key: string): string {
+  return option === '' ? key : `${option}.${key}`;
+}
+
+/**
+ * The caller's options as cordon reads them, read once: every plain object
+ * becomes a null-prototype copy of its own enumerable string keys, every
+ * array a dense copy whose holes are undefined. So a polluted
+ * Object.prototype or Array.prototype is never read as an option, and a
+ * getter (or Proxy) is asked once: what is validated is what is used.
+ * Values of other classes (streams, servers, AbortSignals, pools) are kept
+ * as they are. An exception thrown while reading (a getter, a Proxy trap)
+ * becomes a CordonOptionError naming the option, the exception its cause.
+ * `option` names `value` in errors; '' for the options object itself.
+ */
+export function ownSnapshot(value: unknown, option: string, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const name = option === '' ? 'options' : option;
+  let keys: string[];
+  let list = false;
+  try {
+    list = Array.isArray(value);
+    if (!list && !isPlainObject(value)) return value;
+    if (depth >= MAX_OPTION_DEPTH) {
+      throw invalidValue(name, list ? 'an array' : 'an object', `nests deeper than any option (${MAX_OPTION_DEPTH} levels)`);
+    }
+    if (list) {
+      const length = (value as unknown[]).length;
+      if (length > MAX_OPTION_LIST) throw invalidValue(name, length, `has more entries than any option takes (${MAX_OPTION_LIST})`);
+      const copy: unknown[] = new Array<unknown>(length);
+      for (let i = 0; i < length; i++) {
+        const at = `${name}[${i}]`;
+        copy[i] = ownSnapshot(readOwn(value, String(i), at), at, depth + 1);
+      }
+      return copy;
+    }
+    keys = Object.keys(value);
+  } catch (error) {
+    throw unreadable(name, error);
+  }
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of keys) copy[key] = ownSnapshot(readOwn(value, key, child(option, key)), child(option, key), depth + 1);
+  return copy;
+}
+
+// An own property's value (undefined for a hole or an inherited key), read once.
+function readOwn(object: object, key: string, option: string): unknown {
+  try {
+    return Object.hasOwn(object, key) ? (object as Record<string, unknown>)[key] : undefined;
+  } catch (error) {
+    throw unreadable(option, error);
+  }
+}
+
+/** A CordonOptionError for an option whose reading threw (a getter, a Proxy trap); the exception is its cause. */
+export function unreadable(option: string, error: unknown): CordonOptionError {
+  if (error instanceof CordonOptionError) return error;
+  const reason = error instanceof Error ? error.message : safeString(error);
+  return new CordonOptionError('ERR_INVALID_ARG_VALUE', option, `The "${option}" option could not be read: ${reason}`, { cause: error });
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

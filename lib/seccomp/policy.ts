@@ -11,6 +11,7 @@ import {
   invalidType,
   invalidValue,
   isPlainObject,
+  ownSnapshot,
   rejectUnknownKeys,
 } from '../internal/checks';
 import { ALL_SYSCALL_NAMES, archInfo, isKnownSyscall } from './arch';
@@ -118,6 +119,11 @@ const EPERM: NormalizedAction = { errno: errnoValue('EPERM') };
  * a guess), bad actions, repeated names and conflicts.
  */
 export function validateSeccomp(value: unknown, option = 'seccomp'): NormalizedSeccompPolicy {
+  // Own keys read once in; null-prototype objects out (see ownSnapshot).
+  return ownSnapshot(checkPolicy(ownSnapshot(value, option), option), option) as NormalizedSeccompPolicy;
+}
+
+function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
   if (value === undefined) return { mode: 'denylist', profile: 'default', deny: [], allow: [] };
   if (!isPlainObject(value)) throw invalidType(option, 'an object', value);
   rejectUnknownKeys(value, POLICY_KEYS, option);

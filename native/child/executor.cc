@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "child/mechanisms.h"
@@ -105,7 +106,13 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       return raise_ambient(uint64_t(step.num[0]));
     case abi::Op::kSetRlimit:
       // With an init, the init sets them in the payload's process instead.
-      if (plan.steps[plan.count - 1].op == abi::Op::kExecInit) return 0;
+      // Except a stack limit the init can run under (1 MiB or more, or
+      // unlimited): it also sizes execve's room for argv and envp, which the
+      // init's exec needs as much as the payload's (a large environment).
+      if (plan.steps[plan.count - 1].op == abi::Op::kExecInit) {
+        const bool roomy = step.num[1] < 0 || step.num[1] >= (int64_t(1) << 20);
+        if (step.num[0] != RLIMIT_STACK || !roomy) return 0;
+      }
       return set_rlimit(int(step.num[0]), step.num[1], step.num[2]);
     case abi::Op::kUmask:
       return set_umask(long(step.num[0]));

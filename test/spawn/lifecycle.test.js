@@ -84,6 +84,47 @@ t.test('a missing binary with init: false fails the same way', async (t) => {
   t.equal(b.pid, undefined);
 });
 
+t.test('a failed box has stdio streams that end, like child_process: stdout.on(data) right after spawn works', async (t) => {
+  const b = spawnIsolated('/nonexistent/cordon-no-such-binary', [], { stdio: ['pipe', 'pipe', 'ignore', 'pipe'] });
+  t.not(b.stdout, null, 'stdout is a stream');
+  t.not(b.stdin, null, 'stdin is a stream');
+  t.equal(b.stderr, null, "stderr is null: it was 'ignore'");
+  t.equal(b.stdio.length, 4);
+  t.ok(Object.hasOwn(b.stdio, 2) && b.stdio[2] === null, 'stdio[2] is null, not a hole');
+  t.equal(b.stdio[1], b.stdout);
+  const chunks = [];
+  b.stdout.on('data', (chunk) => chunks.push(chunk));
+  const ended = new Promise((resolve) => b.stdout.once('end', resolve));
+  const fd3Closed = new Promise((resolve) => b.stdio[3].once('close', resolve));
+  const error = await new Promise((resolve) => b.once('error', resolve));
+  t.equal(error.code, 'ENOENT', "the failure arrives as 'error'");
+  await ended;
+  await fd3Closed;
+  t.same(chunks, [], 'stdout ends without data');
+  await b.exited.catch(() => undefined);
+  t.equal(b.kill(), false);
+});
+
+t.test('a box failing before the clone (an aborted signal) has ended streams too', async (t) => {
+  const controller = new AbortController();
+  controller.abort();
+  const b = spawnIsolated('/bin/true', [], { signal: controller.signal });
+  t.not(b.stdout, null, 'stdout is a stream');
+  const ended = new Promise((resolve) => b.stdout.once('end', resolve));
+  b.stdout.resume();
+  const error = await b.exited.catch((e) => e);
+  t.equal(error.name, 'AbortError');
+  await ended;
+  t.pass('stdout ended');
+});
+
+t.test('kill() with an unknown signal throws even when the box is not running, as ChildProcess.kill() does', async (t) => {
+  const b = spawnIsolated('/nonexistent/cordon-no-such-binary', [], { stdio: 'ignore' });
+  await b.exited.catch(() => undefined);
+  t.throws(() => b.kill('SIGNOPE'), { code: 'ERR_UNKNOWN_SIGNAL', name: 'TypeError' });
+  t.equal(b.kill('SIGTERM'), false, 'a known signal: false, the box is not running');
+});
+
 t.test('exited rejects with the emitted error object on spawn failure', async (t) => {
   const { error } = await spawnError('/nonexistent/cordon-no-such-binary', ['a']);
   t.equal(error.code, 'ENOENT');
@@ -167,6 +208,17 @@ t.test('kill() with an unknown signal name throws and leaves the box running', a
   const b = box('sleep', ['30'], { stdio: 'ignore' });
   await spawned(b);
   t.throws(() => b.kill('SIGNOPE'), { code: 'ERR_UNKNOWN_SIGNAL' });
+  // As ChildProcess.kill(): a TypeError with code ERR_UNKNOWN_SIGNAL, for names and numbers alike.
+  for (const signal of ['SIGNOPE', 12345, 1.5, 'toString', '__proto__', {}]) {
+    let error;
+    try {
+      b.kill(signal);
+    } catch (caught) {
+      error = caught;
+    }
+    t.type(error, TypeError, `kill(${String(signal)}) throws a TypeError`);
+    t.equal(error?.code, 'ERR_UNKNOWN_SIGNAL', 'with code ERR_UNKNOWN_SIGNAL');
+  }
   t.equal(b.killed, false);
   t.equal(b.kill('SIGKILL'), true);
   t.equal((await b.exited).signal, 'SIGKILL');
@@ -232,7 +284,10 @@ t.test('an already aborted signal: AbortError, nothing runs', async (t) => {
   t.equal(error?.code, 'ABORT_ERR');
   t.equal(rejected, error, 'exited rejects with the emitted AbortError');
   t.equal(b.pid, undefined);
-  t.equal(b.stdout, null, 'no pipes were made');
+  // As child_process: a stream that ends, not null, but no pipe behind it.
+  t.not(b.stdout, null, 'stdout is a stream');
+  t.equal(b.stdout._handle ?? null, null, 'no pipe was made');
+  t.equal(b.stdout.readableEnded || b.stdout.destroyed, true, 'and it has ended');
   t.equal(b.kill(), false);
 });
 

@@ -207,6 +207,17 @@ t.test('the box sees only the fds it was given', async (t) => {
   }
 });
 
+t.test('box.stdio has null, not empty slots, where an fd is not a pipe', async (t) => {
+  const box = spawnIsolated('/bin/true', [], { stdio: ['ignore', 'pipe', 'ignore', 'ignore', 'pipe'] });
+  t.equal(box.stdio.length, 5);
+  for (const i of [0, 2, 3]) t.ok(Object.hasOwn(box.stdio, i) && box.stdio[i] === null, `stdio[${i}] is null`);
+  t.not(box.stdio[1], null);
+  t.not(box.stdio[4], null);
+  box.stdio[1].resume();
+  box.stdio[4].resume();
+  t.equal((await box.exited).code, 0);
+});
+
 t.test("'ignore' above fd 2 leaves that fd closed", async (t) => {
   // `test` opens nothing itself, so /proc/self/fd/N is exactly the inherited fd N.
   const stdio = ['ignore', 'ignore', 'ignore', 'pipe', 'ignore', 'pipe'];
