@@ -466,6 +466,10 @@ int mask_path(const char* file_source, int root_fd, const char* target, bool if_
   r = sys::sc(__NR_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
   close_fd(tree);
   close_fd(fd);
+  // An optional mask whose socket was unlinked after it was resolved: there
+  // is nothing left to cover (a socket bound there later is the residue the
+  // README names).
+  if (r == -ENOENT && if_reachable) return 0;
   if (r < 0) *part = int(MountPart::kAttach);
   return as_errno(r);
 }
