@@ -514,8 +514,10 @@ function hostViewSteps(
   const homes = view?.homes ?? [];
   const present = (dir: string): boolean => view === undefined || view.present.includes(dir);
 
+  // Bound (or linked) even when a `mounts` entry replaces one: that entry is
+  // mounted on top, as it would be on the host's root (a file over /usr is
+  // ENOTDIR; a target under /bin goes through the link).
   for (const entry of top) {
-    if (replaced(entry.name)) continue;
     if (entry.kind === 'link') {
       steps.push({ op: 'symlink', name: `link ${entry.name}`, syscall: 'symlinkat', kind: 'mount', path: entry.name, str: [entry.to, undefined, entry.name] });
     } else {

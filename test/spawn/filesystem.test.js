@@ -268,9 +268,12 @@ t.test('mount errors name the step and the path', async (t) => {
   t.equal(fileOnDir.error.step, 'mounts[0] bind');
   t.equal(fileOnDir.error.path, '/usr');
 
-  const maskMissing = await spawnError('/bin/true', [], { mounts: [{ type: 'mask', target: '/nonexistent' }] });
+  const maskMissing = await spawnError('/bin/true', [], { mounts: [{ type: 'mask', target: '/etc/nonexistent' }] });
   t.equal(maskMissing.error.code, 'ENOENT');
   t.equal(maskMissing.error.syscall, 'openat2');
+  // Outside the system directories a default box shows nothing of the host: hidden already, as asked.
+  const maskHidden = await run('/bin/true', [], { mounts: [{ type: 'mask', target: '/nonexistent' }] });
+  t.equal(maskHidden.code, 0, 'a mask of a path the default view leaves out is a no-op');
 
   const badLayer = await spawnError('/bin/true', [], { rootfs: { layers: ['/nonexistent-layer'], upper: 'tmpfs' } });
   t.equal(badLayer.error.step, 'bind layer 0', 'each layer is bound into the staging area first');

@@ -139,7 +139,7 @@ t.test('a bind target under a directory the box does not have is made, and the r
   const source = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'cordon-bind-'));
   t.teardown(() => fs.rmSync(source, { recursive: true, force: true }));
   fs.chmodSync(source, 0o777);
-  const result = await runSh('echo written > /work/tenant/app/out && cat /work/tenant/app/out; ls /work; touch /work/x 2>&1', {
+  const result = await runSh('echo written > /work/tenant/app/out && cat /work/tenant/app/out; ls /work; touch /work/x 2>&1; true', {
     mounts: [{ type: 'bind', source, target: '/work/tenant/app', readonly: false }],
   });
   t.equal(result.code, 0, result.stderr);
