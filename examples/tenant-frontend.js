@@ -29,8 +29,9 @@ const BACKEND = `
   }).listen({ fd: 3 });
 `;
 
-// A default box shows the host's /usr but not its homes, /var or /run: a
-// Node installed elsewhere (nvm under ~/.nvm, ...) is bound in, read-only.
+// A default box shows only the host's system directories (/usr, /opt, ...),
+// not its homes, /var, /run or a platform's own: a Node installed elsewhere
+// (nvm under ~/.nvm, ...) is bound in, read-only.
 const nodePrefix = path.dirname(path.dirname(fs.realpathSync(process.execPath)));
 const nodeMounts = ['/usr', '/usr/local'].includes(nodePrefix) ? [] : [{ type: 'bind', source: nodePrefix, target: nodePrefix }];
 

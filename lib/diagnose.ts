@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { isWithin } from './host-view';
+import { hiddenByDefault, isWithin } from './host-view';
 
 /** A directory on the way to a file that a host uid may not search (x bit), judged by its mode bits. */
 export interface Untraversable {
@@ -66,9 +66,10 @@ export function badLayer(layers: readonly string[]): { index: number; layer: str
 
 /**
  * Where a box path lies on the host, through the bind mounts that put it
- * there (the innermost mount wins; another kind of mount hides the host), else on the host root itself (rootfs 'host')
- * or in the image (rootfs { dir }). Undefined when it cannot be told (an
- * overlay of layers, a tmpfs mount).
+ * there (the innermost mount wins; another kind of mount hides the host), else on the host root itself (rootfs 'host',
+ * under the system directories it shows) or in the image (rootfs { dir }).
+ * Undefined when it cannot be told (an overlay of layers, a tmpfs mount) or
+ * the box does not show it (rootfs 'host' outside the system directories).
  */
 export function hostPathOf(
   boxPath: string,
@@ -83,7 +84,8 @@ export function hostPathOf(
   if (best !== undefined) {
     return best.type === 'bind' && best.source !== undefined ? path.join(best.source, path.relative(best.target, normalized)) : undefined;
   }
-  if (rootfs.kind === 'host') return normalized;
+  // rootfs 'host' shows the host's own files only under its system directories.
+  if (rootfs.kind === 'host') return hiddenByDefault(normalized) === undefined ? normalized : undefined;
   if (rootfs.kind === 'dir' && rootfs.dir !== undefined) return path.join(rootfs.dir, normalized);
   return undefined;
 }

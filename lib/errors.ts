@@ -114,7 +114,7 @@ export interface HintContext {
   memoryLimited?: boolean;
   /** The box's process died before its exec: 'oom' (the OOM killer of its cgroup), a signal name, or 'exit'. */
   killedInSetup?: string;
-  /** The failing step's path lies under this directory, which the box's default view of the host hides. */
+  /** The failing step's path lies under this directory, which the box's default view of the host hides (not an allowed directory, or the caller's home). */
   hiddenBy?: { dir: string; path: string; bind: string };
   /** A directory on the way to the exec'd file that the box's host uid may not search (its mode bits). */
   untraversable?: { dir: string; mode: number; owner: number; uid: number };
@@ -129,8 +129,12 @@ export interface HintContext {
 function hiddenHint(context: HintContext): string | undefined {
   if (context.hiddenBy === undefined) return undefined;
   const { dir, path, bind } = context.hiddenBy;
-  const own = dir === '/tmp' ? 'the box has a private /tmp of its own' : 'its own empty directory is there';
-  return `${path} is under ${dir}, which a box on rootfs 'host' does not show of the host (${own}); ` +
+  const why = dir === '/tmp'
+    ? 'which a box on rootfs \'host\' does not show of the host (the box has a private /tmp of its own)'
+    : dir === '/run'
+      ? 'which a box on rootfs \'host\' does not show of the host (the box has an empty /run of its own)'
+      : `which a box on rootfs 'host' does not show: it sees only the host's system directories (/usr, /bin, /lib*, /etc, /opt, ...), and not the caller's home`;
+  return `${path} is under ${dir}, ${why}; ` +
     `bind what it needs: mounts: [{ type: 'bind', source: '${bind}', target: '${bind}' }]`;
 }
 

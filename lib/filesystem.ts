@@ -32,7 +32,7 @@ import {
 } from './internal/checks';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
-import { FRESH_DIRS, HIDDEN_DIRS, type HostView, isWithin, VAR_LINKS } from './host-view';
+import { BOX_OWN, FRESH_DIRS, HIDDEN_DIRS, type HostView, hiddenInBox, isWithin, topLevel, VAR_LINKS } from './host-view';
 import { TargetMode } from './internal/plan-abi';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
 import type { PlanStep } from './plan';
@@ -73,6 +73,12 @@ const FILES = '/files';
 const UPPER_FS = '/upper';
 const LAYERS = '/layers';
 const EMPTY = '/empty';
+/**
+ * Files the box's root tmpfs on rootfs 'host' may hold: it holds only the
+ * mount points, directories and links cordon makes (at most 4000 `mounts`
+ * entries, a few components each) and is read-only before the payload runs.
+ */
+const ROOT_INODES = '32768';
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
@@ -326,7 +332,7 @@ export interface FilesystemContext {
   tmpSize?: number;
   /** The box has a v2 cgroup of its own as the root of a new cgroup namespace (it may see that one). */
   ownCgroup2?: boolean;
-  /** Host facts for rootfs 'host' (the caller's homes, listed sockets); without them only the fixed directories are hidden. */
+  /** Host facts for rootfs 'host' (its allowed directories, the caller's homes, listed sockets); without them the allowed directories are looked up here and no home or socket is hidden. */
   hostView?: HostView;
 }
 
@@ -345,7 +351,10 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
 
   switch (rootfs.kind) {
     case 'host':
-      steps.push(bindStep('bind host root read-only', OLDROOT, NEWROOT, MOUNT_ATTR_RDONLY | nosuidNodev, true, plain, '/'));
+      // A root of the box's own, writable while it is built (so a `mounts`
+      // target like /work/app can be made), sealed read-only at the end; the
+      // host's allowed directories are bound into it (hostViewSteps).
+      steps.push(mountStep('mount box root tmpfs', 'tmpfs', NEWROOT, nosuidNodev | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '1048576', 'nr_inodes', ROOT_INODES], plain));
       break;
     case 'dir':
       steps.push(hostBindStep('bind root directory', rootfs.dir, NEWROOT, (rootfs.writable ? 0 : MOUNT_ATTR_RDONLY) | nosuidNodev, true, plain, 'follow'));
@@ -414,7 +423,9 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
   }
   steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
-  const { sealLater, hidden } = rootfs.kind === 'host' ? hostViewSteps(steps, mounts, context, tmpSize, tmpInodes) : { sealLater: [], hidden: [] };
+  const { sealLater, hidden } = rootfs.kind === 'host'
+    ? hostViewSteps(steps, mounts, context, tmpSize, tmpInodes)
+    : { sealLater: [], hidden: (): boolean => false };
 
   let files = 0;
   mounts.forEach((entry, i) => {
@@ -462,7 +473,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
           steps.push({ op: 'writeFile', name: 'empty file for masks', syscall: 'write', kind: 'mount', path: empty, str: ['', undefined, empty], num: [0, 0, plain] });
         }
         // Under a directory the default view hides, the path may be gone already: hidden, as asked.
-        const optional = hidden.some((dir) => isWithin(entry.target, dir)) ? 1 : 0;
+        const optional = hidden(entry.target) ? 1 : 0;
         steps.push({ op: 'mask', name: label, syscall: 'mount', kind: 'mount', path: entry.target, str: [empty, undefined, entry.target], num: [0, optional, TargetMode.mustExist] });
         break;
       }
@@ -477,12 +488,16 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
 const REPLACING: ReadonlySet<MountEntry['type']> = new Set(['bind', 'tmpfs', 'proc', 'sysfs', 'mqueue', 'mask']);
 
 /**
- * The default view of the host (see host-view.ts): fresh /run, empty
- * read-only /home, /root, /var, ... and the caller's home, a fresh sysfs
- * (or none), masks over the host sockets still in sight. A hidden directory
- * that has a `mounts` target beneath it is mounted writable so the target
- * can be made, and made read-only once the mounts are attached: the steps
- * that do so are returned, to run after `mounts`.
+ * The default view of the host (see host-view.ts), into the root tmpfs:
+ * the allowed directories bound read-only (recursive: what is mounted
+ * beneath them on the host comes along) and the top-level links among
+ * them reproduced; a fresh /run; empty /home, /root, /var (with its links),
+ * ...; the caller's home hidden where an allowed directory holds it; a
+ * fresh sysfs (or an empty /sys); masks over the host sockets still in
+ * sight. Whatever else the host has at its top level is simply not there.
+ * The root, and a hidden home with a `mounts` target beneath it, stay
+ * writable until the mounts are attached: the steps that seal them are
+ * returned, to run after `mounts`, with a test for "this path was hidden".
  */
 function hostViewSteps(
   steps: PlanStep[],
@@ -490,24 +505,47 @@ function hostViewSteps(
   context: FilesystemContext,
   tmpSize: string,
   tmpInodes: string,
-): { sealLater: PlanStep[]; hidden: string[] } {
+): { sealLater: PlanStep[]; hidden: (target: string) => boolean } {
   const create = TargetMode.create;
   const hide = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   const targets = mounts.map((entry) => entry.target);
   const replaced = (dir: string): boolean => mounts.some((entry) => entry.target === dir && REPLACING.has(entry.type));
   const beneath = (dir: string): boolean => targets.some((target) => target !== dir && isWithin(target, dir));
   const sealLater: PlanStep[] = [];
-  const hidden: string[] = [];
-  const present = (dir: string): boolean => context.hostView === undefined || context.hostView.present.includes(dir);
+  const view = context.hostView;
+  const top = view?.top ?? topLevel();
+  const homes = view?.homes ?? [];
+  const present = (dir: string): boolean => view === undefined || view.present.includes(dir);
 
+  // Bound (or linked) even when a `mounts` entry replaces one: that entry is
+  // mounted on top, as it would be on the host's root (a file over /usr is
+  // ENOTDIR; a target under /bin goes through the link).
+  for (const entry of top) {
+    if (entry.kind === 'link') {
+      steps.push({ op: 'symlink', name: `link ${entry.name}`, syscall: 'symlinkat', kind: 'mount', path: entry.name, str: [entry.to, undefined, entry.name] });
+    } else {
+      steps.push(hostBindStep(`bind host ${entry.name}`, entry.name, entry.name, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, create, 'follow'));
+    }
+  }
   for (const dir of FRESH_DIRS) {
     if (replaced(dir) || !present(dir)) continue;
-    hidden.push(dir);
     steps.push(mountStep(`mount ${dir}`, 'tmpfs', dir, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, ['mode', '0755', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
   }
-  // A directory that only has to look empty is a copy of one shared empty
-  // read-only tmpfs (a bind costs a third of a new tmpfs); one that gets
-  // links or mount points has a tmpfs of its own, sealed after `mounts`.
+  // Empty directories of the root tmpfs itself: read-only with it.
+  const emptyDirs = HIDDEN_DIRS.filter((dir) => present(dir) && !replaced(dir));
+  if (!context.newNet && !replaced('/sys')) emptyDirs.push('/sys');
+  for (const dir of emptyDirs) {
+    steps.push({ op: 'makeDir', name: `make ${dir}`, syscall: 'mkdir', kind: 'mount', path: dir, str: [`${NEWROOT}${dir}`], num: [0o755] });
+  }
+  if (emptyDirs.includes('/var')) {
+    for (const [link, to] of VAR_LINKS.filter(([link]) => !targets.includes(link))) {
+      steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
+    }
+  }
+
+  // The caller's home under an allowed directory: a copy of one shared empty
+  // read-only tmpfs (a bind costs a third of a new tmpfs), or a tmpfs of its
+  // own, sealed after `mounts`, when a mount point is to be made in it.
   let emptyMade = false;
   const emptyDir = (): string => {
     if (!emptyMade) {
@@ -517,42 +555,36 @@ function hostViewSteps(
     }
     return EMPTY;
   };
-  for (const dir of [...HIDDEN_DIRS.filter(present), ...(context.hostView?.homes ?? [])]) {
+  for (const dir of homes) {
     if (replaced(dir)) continue;
-    hidden.push(dir);
-    const links = dir === '/var' ? VAR_LINKS.filter(([link]) => !targets.includes(link)) : [];
-    const writable = links.length > 0 || beneath(dir);
-    if (!writable) {
+    if (!beneath(dir)) {
       steps.push(bindStep(`hide ${dir}`, emptyDir(), dir, MOUNT_ATTR_RDONLY | hide, false, create, 'an empty tmpfs'));
       continue;
     }
     steps.push(mountStep(`hide ${dir}`, 'tmpfs', dir, hide, ['mode', '0755', 'size', '65536'], create));
-    for (const [link, to] of links) {
-      steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
-    }
     sealLater.push({
       op: 'setMountAttr', name: `make ${dir} read-only`, syscall: 'mount_setattr', kind: 'mount', path: dir,
       str: [undefined, undefined, dir], num: [MOUNT_ATTR_RDONLY, 0, TargetMode.mustExist, ATTR_SCOPE_TOP_MOUNT],
     });
   }
+  sealLater.push({
+    op: 'setMountAttr', name: 'make the box root read-only', syscall: 'mount_setattr', kind: 'mount', path: '/',
+    str: [undefined, undefined, '/'], num: [MOUNT_ATTR_RDONLY, 0, TargetMode.mustExist, ATTR_SCOPE_TOP_MOUNT],
+  });
 
   // sysfs shows the net namespace of its mounter: a box with a network of
-  // its own gets a fresh one (its own interfaces only), any other box none.
-  // Its /sys/fs/cgroup is an empty directory unless the box is the root of
-  // a cgroup namespace over a v2 cgroup of its own: then that cgroup.
+  // its own gets a fresh one (its own interfaces only), any other box an
+  // empty /sys. Its /sys/fs/cgroup is an empty directory unless the box is
+  // the root of a cgroup namespace over a v2 cgroup of its own: then that cgroup.
   const ro = MOUNT_ATTR_RDONLY | hide;
-  if (!replaced('/sys')) {
-    if (context.newNet) {
-      steps.push({ ...mountStep('mount /sys', 'sysfs', '/sys', ro, [], create), kind: 'sysfs' });
-      if (context.ownCgroup2 && !replaced('/sys/fs/cgroup')) {
-        steps.push(mountStep('mount own cgroup', 'cgroup2', '/sys/fs/cgroup', ro, [], TargetMode.mustExist));
-      }
-    } else {
-      steps.push(bindStep('hide /sys', emptyDir(), '/sys', ro, false, create, 'an empty tmpfs'));
+  if (!replaced('/sys') && context.newNet) {
+    steps.push({ ...mountStep('mount /sys', 'sysfs', '/sys', ro, [], create), kind: 'sysfs' });
+    if (context.ownCgroup2 && !replaced('/sys/fs/cgroup')) {
+      steps.push(mountStep('mount own cgroup', 'cgroup2', '/sys/fs/cgroup', ro, [], TargetMode.mustExist));
     }
   }
 
-  const sockets = context.hostView?.sockets ?? [];
+  const sockets = view?.sockets ?? [];
   if (sockets.length > 0) {
     const empty = `${FILES}/empty`;
     steps.push({ op: 'writeFile', name: 'empty file for masks', syscall: 'write', kind: 'mount', path: empty, str: ['', undefined, empty], num: [0, 0, TargetMode.plain] });
@@ -560,5 +592,10 @@ function hostViewSteps(
       steps.push({ op: 'mask', name: 'mask host socket', syscall: 'mount', kind: 'mount', path: socketPath, str: [empty, undefined, socketPath], num: [0, 1, TargetMode.mustExist] });
     }
   }
+  // A `mask` under a directory the view leaves out may find nothing there: hidden, as asked.
+  const hidden = (target: string): boolean => {
+    const dir = hiddenInBox(target, homes, []);
+    return dir !== undefined && !BOX_OWN.includes(dir);
+  };
   return { sealLater, hidden };
 }

@@ -123,8 +123,9 @@ export interface SpawnIsolatedOptions {
   readonly rootfs?: RootfsOption;
   /**
    * Mounts applied in order on top of the root, after /proc, /dev, /tmp and
-   * the default view of rootfs `'host'`. A target under a directory that view
-   * hides is made in it; the directory is made read-only after the mounts.
+   * the default view of rootfs `'host'`. A target the box does not have
+   * (e.g. `/work/app`, or under the caller's hidden home) is made in its root
+   * (or the home's tmpfs), which is made read-only after the mounts.
    * As many as fit a plan's 4096 steps (a `file` mount takes 2 steps, any
    * other 1; the error says how many they make).
    */
@@ -271,16 +272,24 @@ export interface SpawnIsolatedOptions {
  * The box's root filesystem (needs a new mount namespace). The box always
  * gets a fresh `/proc` (a bind of the host's when the pid namespace is the
  * host's), a minimal `/dev` and a private tmpfs `/tmp` on top.
- * - `'host'` (the default): the host's root, read-only, nosuid and nodev,
- *   showing the host's programs and configuration but not its state nor its
- *   users: `/run` is a fresh writable tmpfs (`tmpSize`); `/home`, `/root`,
+ * - `'host'` (the default): a root of the box's own, read-only, that shows
+ *   only the host's system directories: `/usr`, `/bin`, `/sbin`, `/lib`,
+ *   `/lib32`, `/lib64`, `/libx32`, `/etc`, `/opt`, `/nix`, `/snap` (those the
+ *   host has) bound read-only, nosuid and nodev with what is mounted beneath
+ *   them, top-level symbolic links among them kept as links. Every other
+ *   top-level directory of the host (its state, its users' files, a
+ *   platform's `/work` or `/data`, one the host adds later) is absent or
+ *   empty: `/run` is a fresh writable tmpfs (`tmpSize`); `/home`, `/root`,
  *   `/var` (but for the links `tmp`, `run`, `lock`), `/srv`, `/mnt`,
- *   `/media`, `/boot` and the caller's home (`$HOME` and the passwd entry's,
- *   unless `/`, missing or a system directory) are empty and read-only; `/sys`
+ *   `/media` and `/boot` are empty read-only directories; the caller's home
+ *   (`$HOME` and the passwd entry's) is hidden under an empty tmpfs when it
+ *   lies under a system directory (unless `/` or a system directory); `/sys`
  *   is a fresh read-only sysfs with a network namespace of the box's own
  *   (else empty), its `/sys/fs/cgroup` empty or, with a `cgroup`, the box's
- *   own v2 cgroup; host pathname Unix sockets still in sight are masked.
- *   `mounts` may bind anything back, also under a hidden directory.
+ *   own v2 cgroup. No host Unix socket outside the system directories has a
+ *   path in the box; those the supervisor's `/proc/net/unix` lists under
+ *   them at the spawn are masked. `mounts` may bind anything back; a target
+ *   the box does not have (`/work/app`) is made in its root.
  * - `{ dir }`: an unpacked image, read-only unless `writable: true`.
  * - `{ layers, upper }`: read-only template directories shared by many boxes
  *   (top-most first) under a writable upper layer, with overlayfs: `'tmpfs'`

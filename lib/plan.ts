@@ -4,7 +4,7 @@ import type { BridgeLease } from './bridge';
 import { oomScoreSteps, processLimitSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
-import { FRESH_DIRS, HIDDEN_DIRS, type HostView } from './host-view';
+import { type HostView } from './host-view';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
@@ -59,8 +59,8 @@ export interface Plan {
   usesInit: boolean;
   /** What the Landlock ruleset enforces on this kernel, when the box has one. */
   landlock?: LandlockReport;
-  /** Host directories the box's default view replaces (rootfs 'host'), for error hints. */
-  hiddenDirs?: readonly string[];
+  /** What the box's default view hides (rootfs 'host'), for error hints: the caller's homes it hides, and the `mounts` targets (which show what they mount). */
+  hiddenView?: { readonly homes: readonly string[]; readonly mountTargets: readonly string[] };
 }
 
 /** fds opened for this spawn by the caller of buildPlan. */
@@ -361,13 +361,13 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
       num: [argv.length, envp.length, candidates.length], lists,
     });
   }
-  const hiddenDirs = isNew('mount') && options.rootfs.kind === 'host'
-    ? ['/tmp', ...FRESH_DIRS, ...HIDDEN_DIRS, ...(runtime.hostView?.homes ?? [])].filter((dir) => !options.mounts.some((entry) => entry.target === dir))
+  const hiddenView = isNew('mount') && options.rootfs.kind === 'host'
+    ? { homes: runtime.hostView?.homes ?? [], mountTargets: options.mounts.map((entry) => entry.target) }
     : undefined;
   return {
     steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init,
     ...(landlock === undefined ? {} : { landlock }),
-    ...(hiddenDirs === undefined ? {} : { hiddenDirs }),
+    ...(hiddenView === undefined ? {} : { hiddenView }),
   };
 }
 

@@ -16,7 +16,7 @@ import { unreadable } from './internal/checks';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
-import { gatherHostView, isWithin } from './host-view';
+import { gatherHostView, hiddenInBox } from './host-view';
 import { openListenSockets } from './network';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
@@ -166,7 +166,11 @@ function stepFailure(
     const decided = candidates[detail];
     if (decided !== undefined && candidates.length > 1 && errno !== 2) failed.path = decided;
   }
-  const hiddenBy = errno === 2 && failed.path?.startsWith('/') ? plan.hiddenDirs?.find((dir) => isWithin(failed.path!, dir)) : undefined;
+  const hiddenDir = errno === 2 && failed.path?.startsWith('/') && plan.hiddenView !== undefined
+    ? hiddenInBox(failed.path, plan.hiddenView.homes, plan.hiddenView.mountTargets)
+    : undefined;
+  // (/proc, /dev and /sys are the box's own: a missing file there is no view's doing)
+  const hiddenBy = hiddenDir === '/proc' || hiddenDir === '/dev' || hiddenDir === '/sys' ? undefined : hiddenDir;
   const context: HintContext = {
     privileged: process.geteuid?.() === 0,
     ...(hiddenBy !== undefined && (step.kind === 'exec' || step.kind === 'chdir')

@@ -34,9 +34,10 @@ module.exports = {
     if (caseDef.async && typeof spawnIsolatedAsync !== 'function') throw notImplemented('spawnIsolatedAsync()');
     const extra = typeof caseDef.options === 'function' ? caseDef.options(ctx, payload) : caseDef.options ?? {};
     const options = { stdio: 'ignore', ...extra };
-    // A default box (rootfs 'host') hides the host's /var, /tmp and homes,
-    // where the bench keeps its payloads: bind the payload's directory in,
-    // as a user would (a cordon without the default view needs no bind).
+    // A default box (rootfs 'host') shows only the host's system directories
+    // (not /tmp, /var, homes or the checkout, where the bench keeps its
+    // payloads): bind the payload's directory in, as a user would (a cordon
+    // without the default view needs no bind).
     const file = caseDef.file ? caseDef.file(ctx, payload) : payload.path;
     if (!caseDef.file && options.rootfs === undefined && (options.namespaces?.mount ?? 'new') === 'new' && hiddenByDefault(ctx.cordonRoot, file)) {
       const dir = path.dirname(file);

@@ -257,20 +257,23 @@ t.test('mount errors name the step and the path', async (t) => {
   t.equal(missing.error.path, '/nonexistent-source', 'the source is named');
   t.equal(missing.error.syscall, 'openat2', 'the source is resolved without following symlinks');
 
-  const readOnly = await spawnError('/bin/true', [], { mounts: [{ type: 'tmpfs', target: '/no-such-dir-in-host-root' }] });
-  t.equal(readOnly.error.code, 'EROFS', 'a missing target in the read-only root cannot be created');
-  t.equal(readOnly.error.path, '/no-such-dir-in-host-root');
+  const readOnly = await spawnError('/bin/true', [], { mounts: [{ type: 'tmpfs', target: '/usr/no-such-dir-in-host-usr' }] });
+  t.equal(readOnly.error.code, 'EROFS', "a missing target in the host's read-only /usr cannot be created");
+  t.equal(readOnly.error.path, '/usr/no-such-dir-in-host-usr');
   t.equal(readOnly.error.syscall, 'mkdirat');
-  t.notOk(fs.existsSync('/no-such-dir-in-host-root'));
+  t.notOk(fs.existsSync('/usr/no-such-dir-in-host-usr'));
 
   const fileOnDir = await spawnError('/bin/true', [], { mounts: [{ type: 'bind', source: '/etc/hostname', target: '/usr' }] });
   t.equal(fileOnDir.error.code, 'ENOTDIR');
   t.equal(fileOnDir.error.step, 'mounts[0] bind');
   t.equal(fileOnDir.error.path, '/usr');
 
-  const maskMissing = await spawnError('/bin/true', [], { mounts: [{ type: 'mask', target: '/nonexistent' }] });
+  const maskMissing = await spawnError('/bin/true', [], { mounts: [{ type: 'mask', target: '/etc/nonexistent' }] });
   t.equal(maskMissing.error.code, 'ENOENT');
   t.equal(maskMissing.error.syscall, 'openat2');
+  // Outside the system directories a default box shows nothing of the host: hidden already, as asked.
+  const maskHidden = await run('/bin/true', [], { mounts: [{ type: 'mask', target: '/nonexistent' }] });
+  t.equal(maskHidden.code, 0, 'a mask of a path the default view leaves out is a no-op');
 
   const badLayer = await spawnError('/bin/true', [], { rootfs: { layers: ['/nonexistent-layer'], upper: 'tmpfs' } });
   t.equal(badLayer.error.step, 'bind layer 0', 'each layer is bound into the staging area first');

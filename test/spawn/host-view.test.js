@@ -90,13 +90,61 @@ t.test('a 0777 listener in the host state directories is out of reach', async (t
   for (const socketPath of paths) t.equal(given[socketPath], 'connected', `bound in: ${socketPath}`);
 });
 
-t.test('a listener outside the hidden directories is masked', { skip: !isRoot && 'needs a directory outside every hidden one that this user may write: root only' }, async (t) => {
-  const { socketPath } = await listener(t, '/');
+t.test('a listener under an allowed directory is masked', { skip: !isRoot && 'needs an allowed directory (/opt) that this user may write: root only' }, async (t) => {
+  const { socketPath } = await listener(t, '/opt');
   forgetHostSockets(); // this spawn reads /proc/net/unix itself
   const results = await connectFromBox([socketPath]);
   t.ok(UNREACHED.has(results[socketPath]), `an empty file over the socket: ${results[socketPath]}`);
   const shown = await runSh(`test -S ${socketPath} && echo socket || echo not-a-socket`);
   t.equal(shown.stdout.trim(), 'not-a-socket');
+});
+
+t.test('a listener in a top-level directory outside the allowlist is not there at all, even one bound after the spawn', { skip: !isRoot && 'needs a new top-level directory: root only (redteam.test.js covers /var/tmp for both)' }, async (t) => {
+  const { dir, socketPath } = await listener(t, '/');
+  forgetHostSockets();
+  const results = await connectFromBox([socketPath]);
+  t.equal(results[socketPath], 'ENOENT', `${dir} is absent in the box`);
+});
+
+t.test("the top level: the host's allowed directories as they are, the rest absent or empty", async (t) => {
+  const { ALLOWED_DIRS, HIDDEN_DIRS, FRESH_DIRS } = require('../../dist/host-view');
+  const own = ['/proc', '/dev', '/tmp', '/sys'];
+  let extra;
+  if (isRoot) {
+    extra = fs.mkdtempSync('/cordon-test-top-');
+    t.teardown(() => fs.rmSync(extra, { recursive: true, force: true }));
+  }
+  const result = await runSh('for f in /* /.[!.]*; do [ -e "$f" ] || [ -L "$f" ] || continue; if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f"; fi; done');
+  t.equal(result.code, 0, result.stderr);
+  const listed = result.stdout.split('\n').filter(Boolean);
+  const expected = [];
+  for (const name of ALLOWED_DIRS) {
+    const stat = fs.lstatSync(name, { throwIfNoEntry: false });
+    if (stat === undefined) continue;
+    const target = stat.isSymbolicLink() ? fs.readlinkSync(name) : undefined;
+    // A link that leads into sight stays a link; one that leads elsewhere is bound as what it leads to.
+    const real = fs.realpathSync(name);
+    const kept = target !== undefined && ALLOWED_DIRS.some((dir) => dir !== name && (real === dir || real.startsWith(`${dir}/`)) && fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory());
+    expected.push(kept ? `${name} -> ${target}` : name);
+  }
+  for (const name of [...HIDDEN_DIRS, ...FRESH_DIRS]) if (fs.existsSync(name)) expected.push(name);
+  expected.push(...own);
+  t.same(listed.sort(), expected.sort(), 'only the allowed directories, the empty ones and the box\'s own');
+  if (extra !== undefined) t.notOk(listed.includes(extra), `${extra}, made on the host, is not there`);
+  const empty = await runSh(`find ${[...HIDDEN_DIRS.filter((dir) => dir !== '/var' && fs.existsSync(dir))].join(' ')} -mindepth 1 | wc -l; touch /x 2>&1`);
+  t.match(empty.stdout, /^0\n.*Read-only file system/, 'the empty directories are empty, the root read-only');
+});
+
+t.test('a bind target under a directory the box does not have is made, and the root stays read-only', async (t) => {
+  const source = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'cordon-bind-'));
+  t.teardown(() => fs.rmSync(source, { recursive: true, force: true }));
+  fs.chmodSync(source, 0o777);
+  const result = await runSh('echo written > /work/tenant/app/out && cat /work/tenant/app/out; ls /work; touch /work/x 2>&1; true', {
+    mounts: [{ type: 'bind', source, target: '/work/tenant/app', readonly: false }],
+  });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /^written\ntenant\n.*\/work\/x.*Read-only file system/);
+  t.equal(fs.readFileSync(path.join(source, 'out'), 'utf8'), 'written\n');
 });
 
 t.test("no host socket inode is reachable: /proc/net/unix and a walk of the state directories", async (t) => {
@@ -150,8 +198,8 @@ t.test("the caller's home is hidden: $HOME and the passwd entry's", async (t) =>
   t.equal(result.stdout, '0\n0\n', `${passwdHome}, /root and /home are empty`);
 });
 
-t.test("a fake home with secrets: unreadable from a box", { skip: !isRoot && 'needs a directory outside every hidden one that this user may write: root only (the home above covers both)' }, async (t) => {
-  const home = fs.mkdtempSync('/cordon-test-home-');
+t.test("a fake home with secrets under an allowed directory: unreadable from a box", { skip: !isRoot && 'needs an allowed directory (/opt) this user may write: root only (the home above covers both)' }, async (t) => {
+  const home = fs.mkdtempSync('/opt/cordon-test-home-');
   t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
   fs.chmodSync(home, 0o755);
   fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o755 });
@@ -197,6 +245,15 @@ t.test('an exec under a hidden directory fails with a hint to bind it', async (t
   const { error } = await spawnError('/root/bin/tool');
   t.equal(error.code, 'ENOENT');
   t.match(error.hint, /\/root\/bin\/tool is under \/root.*source: '\/root\/bin'/);
+  // Any directory outside the allowlist: the hint names its top level.
+  const work = await spawnError('/work/tenant/bin/tool');
+  t.equal(work.error.code, 'ENOENT');
+  t.match(work.error.hint, /\/work\/tenant\/bin\/tool is under \/work, .*only the host's system directories.*source: '\/work\/tenant\/bin'/);
+  // A bind beside it does not change that; one over it does (the mount decides).
+  const beside = await spawnError('/work/tenant/bin/tool', [], { mounts: [{ type: 'tmpfs', target: '/work/other' }] });
+  t.match(beside.error.hint, /is under \/work,/);
+  const over = await spawnError('/work/tenant/bin/tool', [], { mounts: [{ type: 'tmpfs', target: '/work/tenant' }] });
+  t.notMatch(over.error.hint ?? '', /is under/);
 });
 
 t.test('/sys: a fresh sysfs with only lo, and no cgroup tree', async (t) => {

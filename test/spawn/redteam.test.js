@@ -1,7 +1,7 @@
-// Red-team attacks on the sealed box that need the host's side: sockets the
-// default view's masks miss, what one default box leaves for the next, the
-// box's own cgroup under /sys/fs/cgroup, hard links through a tenant's
-// overlay. The in-box attacks are in test/escape/escape.c (run by
+// Red-team attacks on the sealed box that need the host's side: host sockets
+// (out of sight outside the allowed directories; masked, or missed, under
+// them), what one default box leaves for the next, the box's own cgroup
+// under /sys/fs/cgroup, hard links through a tenant's overlay. The in-box attacks are in test/escape/escape.c (run by
 // escape.test.js in both configurations); test/escape/README.md lists all.
 //
 // Attacks that still get through are marked `todo` with the reason; each
@@ -24,9 +24,9 @@ const BOX_DIR = '/tmp/.escape';
 const BOX_BIN = `${BOX_DIR}/escape`;
 
 const UNLISTED_SOCKETS =
-  'the default view masks the host sockets /proc/net/unix of the supervisor\'s network namespace lists when the box starts, ' +
-  'at the path each was bound to: a socket bound later, to a relative path, in another network namespace, moved, or linked ' +
-  'to a second name stays reachable on the read-only host root (needs a Landlock right for pathname sockets, or a root that is not the host\'s)';
+  'under an allowed directory (/usr, /etc, /opt, ...) the default view masks the host sockets /proc/net/unix of the supervisor\'s ' +
+  'network namespace lists when the box starts, at the path each was bound to: a socket bound there later, to a relative path, in another ' +
+  'network namespace, moved, or linked to a second name stays reachable on the read-only bind (needs a Landlock right for pathname sockets)';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-redteam-'));
 fs.chmodSync(base, 0o755);
@@ -98,10 +98,10 @@ async function listen(file) {
   return server;
 }
 
-/** A directory the caller may write that a default box sees (on the read-only host root), or undefined. */
-function visibleWritableDir() {
-  for (const parent of [path.join(__dirname, '..', '..'), '/opt', '/usr/local', '/etc']) {
-    if (hiddenByDefault(parent) !== undefined) continue;
+/** A fresh 0755 directory under the first of `parents` this caller may write and `fits`, removed at the end; or undefined. */
+function writableDirUnder(parents, fits) {
+  for (const parent of parents) {
+    if (!fits(parent)) continue;
     try {
       const dir = fs.mkdtempSync(path.join(parent, '.cordon-redteam-'));
       fs.chmodSync(dir, 0o755);
@@ -114,18 +114,15 @@ function visibleWritableDir() {
   return undefined;
 }
 
-t.test('host sockets the default view does not mask', async (t) => {
-  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
-  const dir = visibleWritableDir();
-  if (dir === undefined) {
-    // Unprivileged here: nothing the box sees is the caller's to write, so
-    // only another host user (a daemon) could put a socket there.
-    t.notOk(isRoot, 'only an unprivileged caller has no directory both visible in a default box and writable');
-    return;
-  }
-  t.comment(`sockets in ${dir}`);
+/**
+ * Binds a socket in `dir` every way /proc/net/unix does not name where it
+ * is (and a listed control), starts a default box, binds one more after it
+ * started, and has the box connect to each. Resolves with the sockets by
+ * name, the box's verdicts, and the output.
+ */
+async function socketsFromBox(dir) {
   const sockets = {};
-  // Control: bound before the spawn at its absolute path, listed: masked.
+  // Control: bound before the spawn at its absolute path, listed.
   sockets.listed = path.join(dir, 'listed.sock');
   await listen(sockets.listed);
   // Bound to a relative path: /proc/net/unix shows "relative.sock".
@@ -173,20 +170,52 @@ t.test('host sockets the default view does not mask', async (t) => {
     });
     box.stdout.on('end', resolve);
   });
-  // Bound after the box started: no mask was made for it.
+  // Bound after the box started (e.g. another tenant's listen socket).
   sockets.late = path.join(dir, 'late.sock');
   await listen(sockets.late);
   box.stdin.end(Object.values(sockets).join('\n'));
   await box.exited.catch(() => {});
   other?.stdin.end();
-  const output = `stdout:\n${stdout}\nstderr:\n${stderr}`;
-  const inBox = connections(stdout);
+  return { sockets, inBox: connections(stdout), output: `stdout:\n${stdout}\nstderr:\n${stderr}` };
+}
 
-  // The same connects from the host all work: each socket is live.
+/** The same connects from the host all work: each socket is live. */
+function checkLive(t, sockets) {
   const control = connections(spawnSync(bin, ['connect-wait'], { input: Object.values(sockets).join('\n'), encoding: 'utf8' }).stdout);
   for (const [name, file] of Object.entries(sockets)) {
     t.equal(control.get(file), 'OK', `control on the host: ${name} socket accepts`);
   }
+}
+
+const SOCKET_CASES = ['listed', 'relative', 'moved', 'linked', 'netns', 'late'];
+
+t.test('host sockets outside the allowed directories are out of reach, however and whenever bound', async (t) => {
+  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+  // The checkout (e.g. /work/...: a platform's tenant directory), else a
+  // state directory anyone may write; none is an allowed directory.
+  const dir = writableDirUnder([path.join(__dirname, '..', '..'), '/var/tmp', '/run/lock', os.tmpdir()], (parent) => hiddenByDefault(parent) !== undefined);
+  if (!requireOrSkip(t, dir !== undefined, 'no directory outside the allowed ones that this user may write')) return;
+  t.comment(`sockets in ${dir}`);
+  const { sockets, inBox, output } = await socketsFromBox(dir);
+  checkLive(t, sockets);
+  for (const name of SOCKET_CASES) {
+    if (sockets[name] === undefined) continue;
+    t.match(inBox.get(sockets[name]) ?? 'no verdict', /^BLOCKED/, `host-unix-hidden-${name}: ${inBox.get(sockets[name]) ?? 'no verdict'}`, { output });
+  }
+});
+
+t.test('host sockets under the allowed directories: listed ones masked, the rest not', async (t) => {
+  if (!requireOrSkip(t, built, BUILD_PROBLEM)) return;
+  const dir = writableDirUnder(['/opt', '/usr/local', '/etc'], (parent) => hiddenByDefault(parent) === undefined);
+  if (dir === undefined) {
+    // Unprivileged here: nothing the box sees is the caller's to write, so
+    // only another host user (a daemon) could put a socket there.
+    t.notOk(isRoot, 'only an unprivileged caller has no directory both visible in a default box and writable');
+    return;
+  }
+  t.comment(`sockets in ${dir}`);
+  const { sockets, inBox, output } = await socketsFromBox(dir);
+  checkLive(t, sockets);
   t.match(inBox.get(sockets.listed), /^BLOCKED/, `a listed socket is masked (${inBox.get(sockets.listed)})`, { output });
   // The mask is a mount of the box's own: the box tries to unmount every
   // mount point (the mask included), then to connect.
@@ -194,7 +223,7 @@ t.test('host sockets the default view does not mask', async (t) => {
   const unmask = await runBox([`ESCAPE_UNIX_HOST=${sockets.listed}`, 'unmount', 'host-unix-connect-host'], { mounts: [binMount] });
   t.match(unmask.stdout, /^unmount BLOCKED/m, `unmount-mask: ${unmask.stdout.match(/^unmount .*$/m)?.[0]}`, { output: transcript(unmask) });
   t.match(unmask.stdout, /^host-unix-connect-host BLOCKED/m, `the masked socket stays out of reach: ${unmask.stdout.match(/^host-unix-connect-host .*$/m)?.[0]}`, { output: transcript(unmask) });
-  for (const name of ['relative', 'moved', 'linked', 'netns', 'late']) {
+  for (const name of SOCKET_CASES.slice(1)) {
     if (sockets[name] === undefined) continue;
     t.match(inBox.get(sockets[name]) ?? 'no verdict', /^BLOCKED/, `host-unix-unlisted-${name}: ${inBox.get(sockets[name]) ?? 'no verdict'}`, { todo: UNLISTED_SOCKETS, output });
   }
@@ -296,12 +325,6 @@ t.test("a bind from a tenant's directory: the box's mountinfo names the host pat
   });
 });
 
-const HIDDEN_MOUNTS =
-  "a default box's root is a recursive bind of the host's: the host's mounts under the directories the default view hides " +
-  '(/home/<user>, /run/user/<uid>, /var/lib/docker/..., /var/lib/kubelet/pods/<uid>/volumes/...) stay in its mount table under the ' +
-  'empty tmpfs, and mountinfo lists their paths. They are locked (MNT_LOCKED) in the box\'s user namespace, so the child cannot ' +
-  'unmount them; leaving them out needs a root tree cloned without them (by a parent with CAP_SYS_ADMIN over the host mounts)';
-
 /** Host mount points under the directories the default view hides or replaces (not those directories themselves). */
 function hostMountsUnderHidden() {
   const { HIDDEN_DIRS, FRESH_DIRS } = require('../../dist/host-view');
@@ -344,14 +367,17 @@ t.test('host mount points under hidden directories in a default box\'s mountinfo
   t.comment(`host mount points: ${points.join(', ')}`);
   const line = run.stdout.match(/^mountinfo-host-paths .*$/m)?.[0];
   t.ok(line, 'the box ran the attack', { output: transcript(run) });
-  t.match(line ?? 'no verdict', /^mountinfo-host-paths BLOCKED/, `mountinfo-hidden-mounts: ${line}`, { todo: HIDDEN_MOUNTS, output: transcript(run) });
+  // The box's root is a tmpfs of its own with only the allowed directories
+  // bound in: the host's mounts elsewhere are not in its mount table at all.
+  t.match(line ?? 'no verdict', /^mountinfo-host-paths BLOCKED/, `mountinfo-hidden-mounts: ${line}`, { output: transcript(run) });
 });
 
-t.test("a payload granted CAP_SYS_ADMIN without a filter unmounts its /proc and sees the host's", async (t) => {
-  // Explicit loosening, but more than it says: the box's /proc, the hidden
-  // directories and the socket masks are mounts cordon made in the box's
-  // own namespace over the host's (which stay underneath, locked), and a
-  // payload that may unmount lifts them.
+t.test("a payload granted CAP_SYS_ADMIN without a filter unmounts its /proc: nothing of the host's underneath", async (t) => {
+  // Explicit loosening: a payload that may unmount lifts the mounts cordon
+  // made in its namespace. The box's /proc is mounted on an empty directory
+  // of its own root tmpfs, not over the host's /proc, so nothing of the
+  // host is underneath. (What still is: the socket masks and a hidden home
+  // under an allowed directory, over the host's bind.)
   const script = `umount -l /proc && test -d /proc/${process.pid} && echo "host pid ${process.pid} visible"; true`;
   let box;
   try {
@@ -365,9 +391,7 @@ t.test("a payload granted CAP_SYS_ADMIN without a filter unmounts its /proc and 
   box.stdout.on('data', (d) => (out += d));
   box.stderr.on('data', (d) => (out += d));
   await box.exited.catch(() => {});
-  t.notMatch(out, /host pid \d+ visible/, `unmount-proc-with-cap-sys-admin: ${out.trim() || 'the host\'s /proc stays out of sight'}`, {
-    todo: "the box's own /proc is mounted over the host's (the root is a recursive bind of the host's, whose mounts are locked underneath); umount2 with CAP_SYS_ADMIN lifts it, and the hidden directories' and socket masks' mounts likewise",
-  });
+  t.notMatch(out, /host pid \d+ visible/, `unmount-proc-with-cap-sys-admin: ${out.trim() || 'the host\'s /proc stays out of sight'}`);
 });
 
 t.test("stdio 'inherit' of the supervisor's own pipes: the box reopens them the other way", async (t) => {
