@@ -2,7 +2,8 @@
 // Node users will run cordon: rootless, through user namespaces.
 //
 // tap writes its state into the project directory, which nobody cannot, so
-// the suite runs from a scratch copy of the built package. node_modules is
+// the suite runs from a scratch copy of the built package (with its sources,
+// so `npm pack` there packs what the real one does). node_modules is
 // linked when nobody can read it where it is, and copied when it cannot (a
 // checkout under /root, or any directory only root may traverse): Node would
 // report that EACCES as "Cannot find module". Run as root; as any other user
@@ -18,7 +19,7 @@ const { closingLine, runTap } = require('./test-run');
 const root = path.join(__dirname, '..');
 const NOBODY = 65534;
 const AS_NOBODY = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
-const ENTRIES = ['package.json', 'dist', 'build', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples'];
+const ENTRIES = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'lib', 'dist', 'build', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples'];
 
 /** Whether nobody can read `file` where it is (every directory above it traversable). */
 function nobodyCanRead(file) {
@@ -31,9 +32,17 @@ function nobodyCanRead(file) {
 
 /**
  * Makes the scratch copy, runs tap in it as nobody and removes it. Resolves
- * with runTap's result; the TAP goes to .tap/cordon-unprivileged.tap.
+ * with runTap's result; the TAP goes to `tapFile` (.tap/cordon-unprivileged.tap).
+ * `node` is the Node binary that runs tap (scripts/test-node-lines.js passes
+ * each Node line's), `label` prefixes the report lines and `env` is the
+ * environment of the run (HOME is set to the scratch copy).
  */
-async function runUnprivileged(tapArgs) {
+async function runUnprivileged(tapArgs, {
+  node = process.execPath,
+  label = 'unprivileged',
+  env = process.env,
+  tapFile = path.join(root, '.tap', 'cordon-unprivileged.tap'),
+} = {}) {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-unprivileged-'));
   try {
     fs.chmodSync(scratch, 0o755);
@@ -45,24 +54,24 @@ async function runUnprivileged(tapArgs) {
     if (nobodyCanRead(path.join(modules, 'tap', 'package.json'))) {
       fs.symlinkSync(modules, path.join(scratch, 'node_modules'));
     } else {
-      console.log(`unprivileged: nobody cannot read ${modules}; copying it into ${scratch}`);
+      console.log(`${label}: nobody cannot read ${modules}; copying it into ${scratch}`);
       fs.cpSync(modules, path.join(scratch, 'node_modules'), { recursive: true, verbatimSymlinks: true });
     }
     // nobody writes tap's state and the tests' files here; node_modules
     // (linked or copied) is only read.
     chownTree(scratch, NOBODY, path.join(scratch, 'node_modules'));
     const tap = path.join(scratch, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs');
-    if (!nobodyCanRead(process.execPath)) {
-      console.error(`unprivileged: nobody cannot run ${process.execPath}: make its directories traversable (chmod o+x) or install Node where every user can run it`);
+    if (!nobodyCanRead(node)) {
+      console.error(`${label}: nobody cannot run ${node}: make its directories traversable (chmod o+x) or install Node where every user can run it`);
       return { status: 1, counts: null, failed: [] };
     }
     return await runTap({
-      label: 'unprivileged',
+      label,
       command: 'setpriv',
-      args: [...AS_NOBODY, process.execPath, tap, ...tapArgs],
+      args: [...AS_NOBODY, node, tap, ...tapArgs],
       cwd: scratch,
-      env: { ...process.env, HOME: scratch },
-      tapFile: path.join(root, '.tap', 'cordon-unprivileged.tap'),
+      env: { ...env, HOME: scratch },
+      tapFile,
     });
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
