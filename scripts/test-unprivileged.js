@@ -19,9 +19,6 @@ const root = path.join(__dirname, '..');
 const NOBODY = 65534;
 const AS_NOBODY = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
 const ENTRIES = ['package.json', 'dist', 'build', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples'];
-// The rest of what the package ships, so `npm pack` in the copy
-// (test/unit/package-types.test.js) packs what it packs in the checkout.
-const PACKED_ONLY = ['lib', 'LICENSE', 'README.md', 'binding.gyp'];
 
 /** Whether nobody can read `file` where it is (every directory above it traversable). */
 function nobodyCanRead(file) {
@@ -31,6 +28,10 @@ function nobodyCanRead(file) {
   }
   return probe.status === 0;
 }
+
+// The rest of what the package ships, so `npm pack` in the copy
+// (test/unit/package-types.test.js) packs what it packs in the checkout.
+const PACKED_ONLY = ['lib', 'LICENSE', 'README.md', 'binding.gyp'];
 
 /**
  * Makes the scratch copy, runs tap in it as nobody and removes it. Resolves
