@@ -42,6 +42,17 @@ const LINES = (process.env.CORDON_NODE_LINES ?? '22,24,26').split(',').map((line
 const FULL = process.env.CORDON_NODE_LINES_FULL ?? LINES[LINES.length - 1];
 const SUBSET = ['test/spawn', 'test/unit'];
 
+/**
+ * The test files under `dirs`, the ones tap's `include` setting would pick
+ * (*.test.js): tap given a directory runs every .js file in it, helpers too.
+ */
+function testFilesIn(dirs) {
+  return dirs.flatMap((dir) => fs.readdirSync(path.join(root, dir), { recursive: true })
+    .filter((file) => file.endsWith('.test.js'))
+    .sort()
+    .map((file) => path.posix.join(dir, file)));
+}
+
 /** Runs `command args` and returns its stdout; throws with its stderr when it fails. */
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
@@ -142,7 +153,7 @@ async function main() {
     const nodes = new Map(LINES.map((line) => [line, installLine(line, dir)]));
     for (const [line, node] of nodes) {
       const whole = tapArgs.length > 0 || FULL === 'all' || FULL === line;
-      const args = tapArgs.length > 0 ? tapArgs : whole ? [] : SUBSET;
+      const args = tapArgs.length > 0 ? tapArgs : whole ? [] : testFilesIn(SUBSET);
       const version = run(node, ['--version']).trim();
       console.log(`\nnode${line}: Node ${version} (N-API ${run(node, ['-p', 'process.versions.napi']).trim()}), ${tapArgs.length > 0 ? tapArgs.join(' ') : whole ? 'the whole suite' : `the subset ${SUBSET.join(' ')}`}`);
       const started = Date.now();
@@ -161,7 +172,7 @@ async function main() {
     const combined = combine(passes);
     if (combined.status !== 0 || combined.counts.fail > 0) failed = true;
     for (const key of Object.keys(total)) total[key] += combined.counts[key];
-    console.log(`  (${version}, ${args.length === 0 ? 'whole suite' : args.join(' ')}, ${minutes(ms)})`);
+    console.log(`  (${version}, ${args.length === 0 ? 'whole suite' : `${args.length} files`}, ${minutes(ms)})`);
     console.log(closingLine(`node${line}`, combined));
   }
   console.log(`total: ${total.pass} passed, ${total.fail} failed, ${total.skip} skipped`);

@@ -29,7 +29,7 @@ t.test('the syntax check agrees with the Node line', async (t) => {
 });
 
 if (skipExpected(t, supported, `Node line (${process.version} has no \`await using\`; it is native from Node 24)`)) {
-  const { boxScope, poolScope } = require('./dispose-scopes');
+  const { boxScope, poolScope } = require('../helpers/await-using-scopes');
 
   t.test('leaving the scope kills a running box and waits for it', async (t) => {
     let settledInScope = false;
