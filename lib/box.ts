@@ -68,7 +68,27 @@ function killSignalNumber(signal: unknown): number {
   throw Object.assign(new TypeError(`Unknown signal: ${shown}`), { code: 'ERR_UNKNOWN_SIGNAL' });
 }
 
-export class Box extends EventEmitter<BoxEvents> {
+/** A listener of a Box event, with that event's arguments. */
+type BoxListener<E extends keyof BoxEvents> = (...args: BoxEvents[E]) => void;
+
+/**
+ * The event methods of a Box, typed by BoxEvents so that a misspelt event
+ * name (`box.on('exitt', ...)`) is a type error whichever @types/node the
+ * user has: from @types/node 25, `EventEmitter<BoxEvents>` alone accepts any
+ * other name with `any[]` arguments. (Merged into the class below.)
+ */
+export interface Box {
+  on<E extends keyof BoxEvents>(eventName: E, listener: BoxListener<E>): this;
+  once<E extends keyof BoxEvents>(eventName: E, listener: BoxListener<E>): this;
+  addListener<E extends keyof BoxEvents>(eventName: E, listener: BoxListener<E>): this;
+  prependListener<E extends keyof BoxEvents>(eventName: E, listener: BoxListener<E>): this;
+  prependOnceListener<E extends keyof BoxEvents>(eventName: E, listener: BoxListener<E>): this;
+  off<E extends keyof BoxEvents>(eventName: E, listener: BoxListener<E>): this;
+  removeListener<E extends keyof BoxEvents>(eventName: E, listener: BoxListener<E>): this;
+  emit<E extends keyof BoxEvents>(eventName: E, ...args: BoxEvents[E]): boolean;
+}
+
+export class Box extends EventEmitter {
   /** Host pid of the box's first process (its init, if it has one); undefined if the spawn failed. */
   pid: number | undefined = undefined;
   /** The box's fd 0, when it is a pipe. */

@@ -29,15 +29,27 @@ function nobodyCanRead(file) {
   return probe.status === 0;
 }
 
+// The rest of what the package ships, so `npm pack` in the copy
+// (test/unit/package-types.test.js) packs what it packs in the checkout.
+const PACKED_ONLY = ['lib', 'LICENSE', 'README.md', 'binding.gyp'];
+
 /**
  * Makes the scratch copy, runs tap in it as nobody and removes it. Resolves
- * with runTap's result; the TAP goes to .tap/cordon-unprivileged.tap.
+ * with runTap's result; the TAP goes to `tapFile` (.tap/cordon-unprivileged.tap).
+ * `node` is the Node binary that runs tap (scripts/test-node-lines.js passes
+ * each Node line's), `label` prefixes the report lines and `env` is the
+ * environment of the run (HOME is set to the scratch copy).
  */
-async function runUnprivileged(tapArgs) {
+async function runUnprivileged(tapArgs, {
+  node = process.execPath,
+  label = 'unprivileged',
+  env = process.env,
+  tapFile = path.join(root, '.tap', 'cordon-unprivileged.tap'),
+} = {}) {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-unprivileged-'));
   try {
     fs.chmodSync(scratch, 0o755);
-    for (const entry of ENTRIES) {
+    for (const entry of new Set([...ENTRIES, ...PACKED_ONLY])) {
       const from = path.join(root, entry);
       if (fs.existsSync(from)) fs.cpSync(from, path.join(scratch, entry), { recursive: true, verbatimSymlinks: true });
     }
@@ -45,24 +57,24 @@ async function runUnprivileged(tapArgs) {
     if (nobodyCanRead(path.join(modules, 'tap', 'package.json'))) {
       fs.symlinkSync(modules, path.join(scratch, 'node_modules'));
     } else {
-      console.log(`unprivileged: nobody cannot read ${modules}; copying it into ${scratch}`);
+      console.log(`${label}: nobody cannot read ${modules}; copying it into ${scratch}`);
       fs.cpSync(modules, path.join(scratch, 'node_modules'), { recursive: true, verbatimSymlinks: true });
     }
     // nobody writes tap's state and the tests' files here; node_modules
     // (linked or copied) is only read.
     chownTree(scratch, NOBODY, path.join(scratch, 'node_modules'));
     const tap = path.join(scratch, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs');
-    if (!nobodyCanRead(process.execPath)) {
-      console.error(`unprivileged: nobody cannot run ${process.execPath}: make its directories traversable (chmod o+x) or install Node where every user can run it`);
+    if (!nobodyCanRead(node)) {
+      console.error(`${label}: nobody cannot run ${node}: make its directories traversable (chmod o+x) or install Node where every user can run it`);
       return { status: 1, counts: null, failed: [] };
     }
     return await runTap({
-      label: 'unprivileged',
+      label,
       command: 'setpriv',
-      args: [...AS_NOBODY, process.execPath, tap, ...tapArgs],
+      args: [...AS_NOBODY, node, tap, ...tapArgs],
       cwd: scratch,
-      env: { ...process.env, HOME: scratch },
-      tapFile: path.join(root, '.tap', 'cordon-unprivileged.tap'),
+      env: { ...env, HOME: scratch },
+      tapFile,
     });
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });

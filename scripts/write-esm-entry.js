@@ -1,6 +1,9 @@
 // Writes dist/index.mjs, the ESM entry: named exports over the CommonJS build,
 // so `import { spawnIsolated } from 'cordon'` and `require('cordon')` share one
-// module instance.
+// module instance. Its types, dist/index.d.mts, say the same to TypeScript: an
+// ESM file re-exporting the CommonJS declarations. Without it an ESM importer
+// would get dist/index.d.ts, which describes a CommonJS module, for an ESM
+// file ("masquerading as CJS" in @arethetypeswrong/cli).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -14,3 +17,12 @@ const lines = [
   '',
 ];
 fs.writeFileSync(path.join(dist, 'index.mjs'), lines.join('\n'));
+
+const types = [
+  '// The types of dist/index.mjs: the CommonJS declarations, as ESM.',
+  "export * from './index.js';",
+  "import cordon from './index.js';",
+  'export default cordon;',
+  '',
+];
+fs.writeFileSync(path.join(dist, 'index.d.mts'), types.join('\n'));

@@ -128,6 +128,22 @@ function badCalls(): void {
   const options: SpawnIsolatedOptions = {};
   // @ts-expect-error options are read-only
   options.cwd = '/';
+  // Box events are the ones in BoxEvents, with their arguments, whichever
+  // @types/node (from 25 on, EventEmitter<T> alone accepts any other name).
+  const box = spawnIsolated('/bin/true');
+  // @ts-expect-error no such event: 'exit'
+  box.on('exitt', () => undefined);
+  // @ts-expect-error no such event: 'spawn'
+  box.once('spwan', () => undefined);
+  // @ts-expect-error no such event
+  box.off('exited', () => undefined);
+  // @ts-expect-error no such event
+  box.prependListener('stdout', () => undefined);
+  // @ts-expect-error 'exit' passes a code that may be null
+  box.on('exit', (code: number) => void code);
+  // @ts-expect-error 'error' passes an Error
+  box.on('error', (error: string) => void error);
+  box.on('oom', (event) => void event.newOomKills);
 }
 
 void goodCalls;
