@@ -103,8 +103,16 @@ export interface SpawnIsolatedOptions {
    * parent's `process.env` is never passed unless given here.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Working directory inside the box (absolute). Default `/`. */
-  readonly cwd?: string;
+  /** Working directory inside the box (absolute; a `file:` URL too, as in child_process). Default `/`. */
+  readonly cwd?: string | URL;
+  /**
+   * child_process's option, for code that passes it along: only `false`
+   * (the default) is accepted, since cordon runs `file` itself with no
+   * shell; for a command line use `spawnIsolated('/bin/sh', ['-c', cmd])`.
+   */
+  readonly shell?: false;
+  /** child_process's option, accepted and ignored, as Node does on Linux. */
+  readonly windowsHide?: boolean;
   /** argv[0] of the payload. Default: `file`. */
   readonly argv0?: string;
   /** Like child_process: `'pipe'` (the default), `'inherit'`, `'ignore'` or one entry per fd. */

@@ -321,14 +321,14 @@ export function trialSpawn(file: string, options: SpawnIsolatedOptions): CordonE
  * of the spawn itself is emitted as 'error' on the returned Box and rejects
  * `box.exited`, like child_process.spawn.
  */
-export function spawnIsolated(file: string, args?: readonly string[], options?: SpawnIsolatedOptions): Box;
-export function spawnIsolated(file: string, options?: SpawnIsolatedOptions): Box;
+export function spawnIsolated(file: string | URL, args?: readonly string[], options?: SpawnIsolatedOptions): Box;
+export function spawnIsolated(file: string | URL, options?: SpawnIsolatedOptions): Box;
 export function spawnIsolated(
-  file: string,
+  file: string | URL,
   argsOrOptions?: readonly string[] | SpawnIsolatedOptions,
   maybeOptions?: SpawnIsolatedOptions,
 ): Box {
-  return traceSpawn(file, argsGiven(argsOrOptions), ({ timer }) => {
+  return traceSpawn(fileName(file), argsGiven(argsOrOptions), ({ timer }) => {
     const launch = prepare(file, argsOrOptions, maybeOptions, timer);
     if (launch instanceof Box) return launch;
     return settle(launch, () => {
@@ -337,6 +337,15 @@ export function spawnIsolated(
       return complete(launch, result);
     });
   });
+}
+
+/** The file of a spawn call for its trace, before validation: a URL as its href. */
+function fileName(file: unknown): string {
+  try {
+    return typeof file === 'string' ? file : file instanceof URL ? file.href : String(file);
+  } catch {
+    return '<unreadable>'; // a revoked Proxy: validation reports it
+  }
 }
 
 /** The args of a spawn call for its trace: the array, when one was given. */
@@ -365,14 +374,14 @@ function spawned(launch: Launch, result: NativeSpawnResult): void {
  * CordonOptionError spawnIsolated() would throw. Spawns from all threads
  * still take turns for the clone-to-exec window.
  */
-export function spawnIsolatedAsync(file: string, args?: readonly string[], options?: SpawnIsolatedOptions): Promise<Box>;
-export function spawnIsolatedAsync(file: string, options?: SpawnIsolatedOptions): Promise<Box>;
+export function spawnIsolatedAsync(file: string | URL, args?: readonly string[], options?: SpawnIsolatedOptions): Promise<Box>;
+export function spawnIsolatedAsync(file: string | URL, options?: SpawnIsolatedOptions): Promise<Box>;
 export async function spawnIsolatedAsync(
-  file: string,
+  file: string | URL,
   argsOrOptions?: readonly string[] | SpawnIsolatedOptions,
   maybeOptions?: SpawnIsolatedOptions,
 ): Promise<Box> {
-  return traceSpawnAsync(file, argsGiven(argsOrOptions), async ({ timer }) => {
+  return traceSpawnAsync(fileName(file), argsGiven(argsOrOptions), async ({ timer }) => {
     const launch = prepare(file, argsOrOptions, maybeOptions, timer);
     const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true).then(
       (result) => settle(launch, () => {
@@ -412,7 +421,7 @@ interface Launch {
  * aborted signal, a host resource that could not be had).
  */
 function prepare(
-  file: string,
+  file: string | URL,
   argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined,
   maybeOptions: SpawnIsolatedOptions | undefined,
   timer: SpawnTimer | undefined,
@@ -425,6 +434,10 @@ function prepare(
     isArgs = Array.isArray(argsOrOptions);
   } catch (error) {
     throw unreadable('args', error); // a revoked Proxy
+  }
+  if (argsOrOptions !== undefined && argsOrOptions !== null && typeof argsOrOptions !== 'object') {
+    // spawnIsolated(file, 'x'): as child_process, a word about args, not options.
+    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', `The "args" argument must be an array of strings. Received type ${typeof argsOrOptions}`);
   }
   if (argsOrOptions !== undefined && !isArgs) {
     if (maybeOptions !== undefined) {

@@ -1,6 +1,7 @@
 // Options → ValidatedOptions. Rejects bad input before anything is created,
 // with one message shape and the option's dotted name.
 import * as os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Stream } from 'node:stream';
 
 import { CordonError, CordonOptionError } from './errors';
@@ -111,7 +112,20 @@ const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
   'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
   'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
+  // child_process options with the same meaning here: `shell` (only false:
+  // cordon runs no shell) and `windowsHide` (ignored on Linux, as by Node).
+  'shell', 'windowsHide',
 ];
+
+/** A `file:` URL as a path, as child_process takes one for `cwd`; anything else as it is. */
+function pathOfUrl(option: string, value: unknown): unknown {
+  if (!(value instanceof URL)) return value;
+  try {
+    return fileURLToPath(value);
+  } catch (error) {
+    throw invalidValue(option, value.href, `must be a file: URL (${(error as Error).message})`);
+  }
+}
 
 function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined, option = `namespaces.${name}`): ResolvedNamespace {
   if (value === undefined) return name === 'time' ? { kind: 'host' } : { kind: 'new' };
@@ -234,7 +248,7 @@ export function checkSignal(option: string, value: unknown): { number: number; n
 }
 
 export function checkArgs(file: unknown, args: unknown): { file: string; args: string[] } {
-  const checkedFile = checkString('file', file);
+  const checkedFile = checkString('file', pathOfUrl('file', file));
   if (args === undefined) return { file: checkedFile, args: [] };
   args = ownSnapshot(args, 'args');
   if (!Array.isArray(args)) throw invalidType('args', 'an array of strings', args);
@@ -253,6 +267,10 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   if (!isPlainObject(options)) throw invalidType('options', 'an object', options);
   rejectUnknownKeys(options, OPTION_KEYS, '');
   const o = options as SpawnIsolatedOptions & Record<string, unknown>;
+  if (o.shell !== undefined && o.shell !== false) {
+    throw invalidValue('shell', o.shell, "is not supported: cordon runs the file itself, with no shell; for a command line use spawnIsolated('/bin/sh', ['-c', command])");
+  }
+  if (o.windowsHide !== undefined) checkBoolean('windowsHide', o.windowsHide);
 
   let nsOptions = Object.create(null) as NamespaceOptions;
   if (o.namespaces !== undefined) {
@@ -337,7 +355,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
 
   const env = checkEnv(o.env);
-  const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', o.cwd);
+  const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', pathOfUrl('cwd', o.cwd));
   const argv0 = o.argv0 === undefined ? checked.file : checkString('argv0', o.argv0, { allowEmpty: true });
   const stdio = checkStdio(o.stdio);
 

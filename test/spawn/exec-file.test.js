@@ -73,3 +73,18 @@ t.test('bad encoding and maxBuffer throw a documented option error', async (t) =
   t.throws(() => execFileIsolated('/bin/true', [], { encoding: 'nope' }), { code: 'ERR_INVALID_ARG_VALUE', option: 'encoding' });
   t.throws(() => execFileIsolated('/bin/true', [], { maxBuffer: -1 }), { code: 'ERR_INVALID_ARG_VALUE', option: 'maxBuffer' });
 });
+
+t.test('child_process options: shell, windowsHide, URL cwd and file, args as a string', async (t) => {
+  const { spawnIsolated, CordonOptionError } = require('../..');
+  const { pathToFileURL } = require('node:url');
+  t.throws(() => spawnIsolated('/bin/echo', ['x'], { shell: true }), { code: 'ERR_INVALID_ARG_VALUE', option: 'shell', message: /\/bin\/sh', \['-c', command\]/ }, 'shell: true says how to run a command line');
+  t.throws(() => spawnIsolated('/bin/echo', 'hello'), { code: 'ERR_INVALID_ARG_TYPE', option: 'args', message: /"args" argument must be an array/ }, 'a string where args go is about args');
+  const box = spawnIsolated(pathToFileURL('/bin/pwd'), [], { cwd: pathToFileURL('/usr'), windowsHide: true, shell: false, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  box.stdout.on('data', (d) => { out += d; });
+  t.equal((await box.exited).code, 0);
+  t.equal(out, '/usr\n', 'a file: URL works as file and as cwd');
+  t.equal(box.spawnfile, '/bin/pwd', 'spawnfile is the path');
+  t.throws(() => spawnIsolated('/bin/true', [], { cwd: new URL('https://example.com/') }), CordonOptionError, 'a non-file URL is refused');
+  t.throws(() => spawnIsolated('/bin/true', [], { windowsHide: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE', option: 'windowsHide' });
+});

@@ -28,7 +28,7 @@ const KEYS = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd', 'argv0',
   'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'cgroup', 'cgroupParent',
   'groups', 'capabilities', 'allowNewPrivileges', 'rlimits', 'umask', 'nice', 'oomScoreAdj', 'landlock', 'listen',
-  'seccomp', 'network', 'netnsPool', 'tmpSize', 'kernelCounters', 'userNamespaceOwner',
+  'seccomp', 'network', 'netnsPool', 'tmpSize', 'kernelCounters', 'userNamespaceOwner', 'shell', 'windowsHide',
   // namespaces.* and { path } / { fd }
   'user', 'pid', 'mount', 'net', 'ipc', 'uts', 'time', 'path', 'fd',
   // uidMap[i].*
