@@ -73,7 +73,9 @@ async function runUnprivileged(tapArgs, {
       command: 'setpriv',
       args: [...AS_NOBODY, node, tap, ...tapArgs],
       cwd: scratch,
-      env: { ...env, HOME: scratch },
+      // npm run sets npm_config_cache (and userconfig) to root's ~/.npm,
+      // which nobody cannot write: the tests that run npm get their own.
+      env: { ...env, HOME: scratch, npm_config_cache: path.join(scratch, '.npm'), npm_config_userconfig: path.join(scratch, '.npmrc') },
       tapFile,
     });
   } finally {
