@@ -36,7 +36,7 @@ long open_in_root(int root_fd, const char* path, unsigned long flags) {
   struct open_how how = {};
   how.flags = flags | O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return sys::sc(__NR_openat2, root_fd, path, &how, sizeof how);
+  return sys::openat2_retry(root_fd, path, &how, sizeof how);
 }
 
 // A plain path opened with openat2 without following any symlink (or magic
@@ -45,7 +45,7 @@ long open_no_symlinks(const char* path, unsigned long flags) {
   struct open_how how = {};
   how.flags = flags | O_CLOEXEC;
   how.resolve = RESOLVE_NO_SYMLINKS;
-  return sys::sc(__NR_openat2, AT_FDCWD, path, &how, sizeof how);
+  return sys::openat2_retry(AT_FDCWD, path, &how, sizeof how);
 }
 
 bool same(const char* a, const char* b) {
@@ -278,7 +278,7 @@ int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t a
       struct open_how how = {};
       how.flags = O_PATH | O_CLOEXEC;
       how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-      fd = sys::sc(__NR_openat2, root, source, &how, sizeof how);
+      fd = sys::openat2_retry(root, source, &how, sizeof how);
       close_fd(root);
     }
     if (fd < 0) return as_errno(fd);

@@ -79,7 +79,7 @@ int idmapped_tree(const char* source, bool recursive, bool follow_symlinks, unsi
     struct open_how how = {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS;
-    resolved = sys::sc(__NR_openat2, AT_FDCWD, source, &how, sizeof how);
+    resolved = sys::openat2_retry(AT_FDCWD, source, &how, sizeof how);
     if (resolved < 0) return int(resolved);
   }
   *part = 1;

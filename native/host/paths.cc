@@ -19,7 +19,7 @@ int open_no_symlinks(int dir_fd, const char* path, int flags) {
   struct open_how how = {};
   how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_NO_SYMLINKS;
-  long fd = sys::sc(__NR_openat2, dir_fd, path, &how, sizeof how);
+  long fd = sys::openat2_retry(dir_fd, path, &how, sizeof how);
   return int(fd);
 }
 

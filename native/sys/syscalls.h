@@ -127,3 +127,19 @@ long clone_run(unsigned long flags, void* stack_top, int* pidfd_out, int (*fn)(v
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif
+
+#include <errno.h>
+
+namespace cordon::sys {
+
+// openat2 as openat2(2) asks: with RESOLVE_IN_ROOT or RESOLVE_BENEATH it
+// fails with EAGAIN when a rename or a mount anywhere on the system raced
+// its walk through "..", and the caller is to retry. Bounded, so a flood of
+// mounts elsewhere cannot hold a spawn forever.
+static inline long openat2_retry(long dir_fd, const char* path, const void* how, unsigned long size) {
+  long r = -EAGAIN;
+  for (int attempt = 0; attempt < 256 && r == -EAGAIN; attempt++) r = sc(__NR_openat2, dir_fd, path, how, size);
+  return r;
+}
+
+}  // namespace cordon::sys
