@@ -3,6 +3,7 @@
 // independent readings, probeCgroups() against probe().cgroup, and
 // findParent()'s refusals, each with its reason.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -200,7 +201,7 @@ t.test('unprivileged: no parent, and an error naming the controller', async (t) 
   // nobody may not be able to read this checkout (one under /root): the
   // cgroup code is plain JS, so it runs from a copy nobody can read.
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-detect-'));
-  t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
+  t.teardown(() => removeTree(copy));
   fs.cpSync(path.join(__dirname, '../../dist'), path.join(copy, 'dist'), { recursive: true });
   fs.chmodSync(copy, 0o755);
   const script = `

@@ -3,6 +3,7 @@
 // (even a frozen box), remove() reports what it could not remove, and the
 // cgroup trees are the same before and after.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -45,7 +46,7 @@ const lastCpu = os.cpus().length - 1;
 t.test('every limit lands in its file (v1 here, v2 where the hierarchy has the controller)', async (t) => {
   if (!needRoot(t)) return;
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cg-'));
-  t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  t.teardown(() => removeTree(scratch));
   const disk = diskOf(scratch);
   const { parent } = makeParent(t, 'files');
   const limits = {
@@ -100,7 +101,7 @@ t.test('every limit lands in its file (v1 here, v2 where the hierarchy has the c
 t.test('stats() numbers move', async (t) => {
   if (!needRoot(t)) return;
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cg-'));
-  t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  t.teardown(() => removeTree(scratch));
   const data = path.join(scratch, 'data');
   fs.writeFileSync(data, Buffer.alloc(4 << 20, 7));
   const { parent, track } = makeParent(t, 'stats');

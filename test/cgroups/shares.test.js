@@ -2,6 +2,7 @@
 // CPU-bound boxes pinned to one CPU with weights 10 and 100 (v1 shares 102
 // and 1024), and a 1 MiB/s block-I/O throttle where the device allows it.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -94,7 +95,7 @@ async function timedRun(box, script) {
 t.test('a 1 MiB/s io throttle holds within tolerance (O_DIRECT reads and writes)', async (t) => {
   if (!needRoot(t)) return;
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-io-'));
-  t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  t.teardown(() => removeTree(scratch));
   const disk = diskOf(scratch);
   if (disk.reason !== undefined) {
     skipExpected(t, false, `host variant: cannot throttle: ${disk.reason}`);

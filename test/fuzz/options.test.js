@@ -16,6 +16,7 @@
 // sockets and upper layers go into a temporary directory removed at the end;
 // the one namespace pool it uses is closed at the end.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -470,4 +471,4 @@ t.test(`fuzzing options: ${ONLY === undefined ? RUNS : 1} case(s), seed ${SEED}`
   t.ok(Object.keys(outcomes).includes('refused') || ONLY !== undefined, 'some inputs were refused');
 });
 
-t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+t.teardown(() => removeTree(tmp));

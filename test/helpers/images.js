@@ -2,6 +2,7 @@
 // busybox (Debian: busybox-static) in a temp dir, and host-state snapshots
 // to prove nothing is left behind.
 'use strict';
+const { removeTree } = require('./remove-tree');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -21,7 +22,7 @@ const busyboxUsable = BUSYBOX !== undefined && isStatic(BUSYBOX);
 function scratch(t, prefix = 'cordon-fs-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755);
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   return dir;
 }
 

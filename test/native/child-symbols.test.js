@@ -2,6 +2,7 @@
 // target) may call nothing outside an allowlist of async-signal-safe
 // functions. Everything else it needs, it does with raw syscalls.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -42,7 +43,7 @@ t.test('the allowlist check itself catches a forbidden call', async (t) => {
   // Build a tiny object that calls malloc and run the same check on it.
   const os = require('node:os');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-nm-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   fs.writeFileSync(path.join(dir, 'bad.cc'), '#include <stdlib.h>\nvoid* f() { return malloc(3); }\n');
   execFileSync('g++', ['-c', '-o', path.join(dir, 'bad.o'), path.join(dir, 'bad.cc')]);
   const text = execFileSync('nm', ['-u', path.join(dir, 'bad.o')], { encoding: 'utf8' });

@@ -3,6 +3,7 @@
 // (no_new_privs, then seccomp(SECCOMP_SET_MODE_FILTER)) and makes one call.
 // Runs as root and as an unprivileged user alike.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -17,7 +18,7 @@ const EXDEV = 18;
 const host = process.arch;
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-seccomp-'));
-t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+t.teardown(() => removeTree(work));
 
 const probe = path.join(work, 'seccomp-probe');
 const build = spawnSync('cc', ['-O1', '-Wall', '-o', probe, path.join(__dirname, 'seccomp-probe.c'), '-pthread'], {

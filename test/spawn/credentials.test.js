@@ -1,5 +1,6 @@
 // Credentials and limits, proven from inside the box.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -35,7 +36,7 @@ t.test('kept capability sets as configured', async (t) => {
 
 t.test('a setuid-root binary does not escalate', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-suid-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   fs.chmodSync(dir, 0o755);
   const suid = path.join(dir, 'id');
   fs.copyFileSync('/usr/bin/id', suid);

@@ -1,6 +1,7 @@
 // One test per failing step: code, errno, syscall, step and path, like
 // child_process's own spawn errors.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -43,7 +44,7 @@ t.test('a file that is not executable: EACCES', async (t) => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-')), 'not-executable');
   fs.writeFileSync(file, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
   fs.chmodSync(path.dirname(file), 0o755);
-  t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  t.teardown(() => removeTree(path.dirname(file)));
   // The box has its own /tmp: the host's temp dir is bound in.
   const { error } = await spawnError(file, [], { mounts: [{ type: 'bind', source: path.dirname(file), target: path.dirname(file) }] });
   checkError(t, error, { code: 'EACCES', step: 'execve', path: file });
@@ -54,7 +55,7 @@ t.test('a binary the kernel cannot run: ENOEXEC', async (t) => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-')), 'garbage');
   fs.writeFileSync(file, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 0]), { mode: 0o755 });
   fs.chmodSync(path.dirname(file), 0o755);
-  t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+  t.teardown(() => removeTree(path.dirname(file)));
   const { error } = await spawnError(file, [], { mounts: [{ type: 'bind', source: path.dirname(file), target: path.dirname(file) }] });
   checkError(t, error, { code: 'ENOEXEC', step: 'execve', path: file });
 });

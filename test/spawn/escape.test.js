@@ -13,6 +13,7 @@
 // that fixes them; each asserts the real condition, so removing the todo
 // once the fix is merged makes it a plain test.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -89,7 +90,7 @@ t.teardown(async () => {
 // Best effort, so one leftover cannot hide the other removals.
 function removeTree(dir) {
   try {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
   } catch (error) {
     t.comment(`could not remove ${dir}: ${error.message}`);
   }

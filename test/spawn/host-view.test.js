@@ -3,6 +3,7 @@
 // sized tmpfs mounts. Each attack is run from inside a box, root and
 // unprivileged.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -63,7 +64,7 @@ async function listener(t, parent) {
   const server = net.createServer((connection) => connection.end());
   t.teardown(() => {
     server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
   });
   await new Promise((resolve, reject) => server.listen(socketPath, resolve).once('error', reject));
   fs.chmodSync(socketPath, 0o777);
@@ -112,7 +113,7 @@ t.test("the top level: the host's allowed directories as they are, the rest abse
   let extra;
   if (isRoot) {
     extra = fs.mkdtempSync('/cordon-test-top-');
-    t.teardown(() => fs.rmSync(extra, { recursive: true, force: true }));
+    t.teardown(() => removeTree(extra));
   }
   const result = await runSh('for f in /* /.[!.]*; do [ -e "$f" ] || [ -L "$f" ] || continue; if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f"; fi; done');
   t.equal(result.code, 0, result.stderr);
@@ -137,7 +138,7 @@ t.test("the top level: the host's allowed directories as they are, the rest abse
 
 t.test('a bind target under a directory the box does not have is made, and the root stays read-only', async (t) => {
   const source = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'cordon-bind-'));
-  t.teardown(() => fs.rmSync(source, { recursive: true, force: true }));
+  t.teardown(() => removeTree(source));
   fs.chmodSync(source, 0o777);
   const result = await runSh('echo written > /work/tenant/app/out && cat /work/tenant/app/out; ls /work; touch /work/x 2>&1; true', {
     mounts: [{ type: 'bind', source, target: '/work/tenant/app', readonly: false }],
@@ -200,7 +201,7 @@ t.test("the caller's home is hidden: $HOME and the passwd entry's", async (t) =>
 
 t.test("a fake home with secrets under an allowed directory: unreadable from a box", { skip: !isRoot && 'needs an allowed directory (/opt) this user may write: root only (the home above covers both)' }, async (t) => {
   const home = fs.mkdtempSync('/opt/cordon-test-home-');
-  t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+  t.teardown(() => removeTree(home));
   fs.chmodSync(home, 0o755);
   fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o755 });
   fs.writeFileSync(path.join(home, '.ssh', 'id_ed25519'), 'PRIVATE KEY\n', { mode: 0o644 });
@@ -223,7 +224,7 @@ t.test("a fake home with secrets under an allowed directory: unreadable from a b
 
 t.test('a bind under a hidden directory works, and the directory stays read-only', async (t) => {
   const source = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'cordon-bind-'));
-  t.teardown(() => fs.rmSync(source, { recursive: true, force: true }));
+  t.teardown(() => removeTree(source));
   fs.chmodSync(source, 0o777);
   const result = await runSh('echo written > /home/tenant/app/out && cat /home/tenant/app/out; touch /home/x 2>&1; touch /var/x 2>&1; ls /var', {
     mounts: [{ type: 'bind', source, target: '/home/tenant/app', readonly: false }],

@@ -1,5 +1,6 @@
 // Idmapped mounts: a tenant's files, owned by its host uid, used by the box's user.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -8,7 +9,7 @@ const { runSh, spawnError, isRoot } = require('../helpers/payload');
 
 t.test('files owned by the tenant\'s host uid appear owned by the box user, and new files get the host uid', { skip: !isRoot && 'root only: idmapped mounts need CAP_SYS_ADMIN on the host' }, async (t) => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-idmap-'));
-  t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
+  t.teardown(() => removeTree(base));
   fs.chmodSync(base, 0o755);
   const data = path.join(base, 'data');
   fs.mkdirSync(data, { mode: 0o700 });

@@ -4,6 +4,7 @@
 // itself, and no way to the host's copy of the init binary. The attacks are a
 // C program (init-attack.c) built static here and bound into the box.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -20,7 +21,7 @@ const EBADF = 9;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-init-seal-'));
 fs.chmodSync(dir, 0o755);
-t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+t.teardown(() => removeTree(dir));
 const attack = path.join(dir, 'init-attack');
 const build = spawnSync('cc', ['-static', '-O1', '-Wall', '-o', attack, path.join(__dirname, 'init-attack.c')], { encoding: 'utf8' });
 const built = build.status === 0;

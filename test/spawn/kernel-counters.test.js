@@ -5,6 +5,7 @@
 // theirs. A small C helper (kernel-counters.c, built here with cc) takes as
 // much of one counter as it is given, in a box and on the host alike.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -19,7 +20,7 @@ const EMFILE = 24;
 const ENOSPC = 28;
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-ucounts-'));
-t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+t.teardown(() => removeTree(work));
 fs.chmodSync(work, 0o755);
 const helper = path.join(work, 'kernel-counters');
 const build = spawnSync('cc', ['-O1', '-Wall', '-o', helper, path.join(__dirname, 'kernel-counters.c')], { encoding: 'utf8' });

@@ -1,5 +1,6 @@
 // Network isolation and socket handoff, from both sides.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -59,7 +60,7 @@ t.test('handed-in TCP and Unix sockets accept connections from the host', async 
   const result = await box.exited;
   t.equal(result.code, 0);
   t.notOk(fs.existsSync(path.join(dir, 'tenant')), 'the socket and the directory cordon made are gone');
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeTree(dir);
 });
 
 t.test('LISTEN_PID is right without an init and in the host pid namespace', async (t) => {

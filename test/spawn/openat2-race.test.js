@@ -4,6 +4,7 @@
 // time: a bind source that follows a relative symlink through ".." must
 // still resolve while another process renames in a loop.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -19,14 +20,14 @@ t.test('bind sources resolve through ".." while renames churn elsewhere', async 
   // mount sequence; a tight loop of them (in a scratch dir of the test's
   // own) races nearly every such walk.
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-churn-'));
-  t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  t.teardown(() => removeTree(scratch));
   const churn = spawn('perl', ['-e', 'my ($a, $b) = @ARGV; open(my $f, ">", $a) or die; close $f; while (1) { rename($a, $b); rename($b, $a); }',
     path.join(scratch, 'a'), path.join(scratch, 'b')], { stdio: 'ignore' });
   t.teardown(() => churn.kill('SIGKILL'));
   await new Promise((resolve, reject) => { churn.once('spawn', resolve); churn.once('error', reject); });
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-openat2-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   fs.chmodSync(dir, 0o755);
   fs.mkdirSync(path.join(dir, 'real'));
   fs.mkdirSync(path.join(dir, 'links'));

@@ -7,6 +7,7 @@
 // Attacks that still get through are marked `todo` with the reason; each
 // asserts the real condition.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -46,7 +47,7 @@ t.teardown(() => {
       t.comment(`cleanup: ${error.message}`);
     }
   }
-  fs.rmSync(base, { recursive: true, force: true });
+  removeTree(base);
 });
 
 const PATH_ENV = { PATH: '/usr/bin:/bin' };
@@ -105,7 +106,7 @@ function writableDirUnder(parents, fits) {
     try {
       const dir = fs.mkdtempSync(path.join(parent, '.cordon-redteam-'));
       fs.chmodSync(dir, 0o755);
-      cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+      cleanups.push(() => removeTree(dir));
       return dir;
     } catch {
       // not writable by this caller

@@ -1,6 +1,7 @@
 // Seccomp, proven from inside the box with a probe that makes one system
 // call and reports the kernel's answer (test/seccomp/seccomp-probe.c).
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -11,7 +12,7 @@ const { requireOrSkip } = require('../helpers/skip');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-seccomp-box-'));
 fs.chmodSync(dir, 0o755);
-t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+t.teardown(() => removeTree(dir));
 const probe = path.join(dir, 'seccomp-probe');
 const build = spawnSync('cc', ['-O1', '-o', probe, path.join(__dirname, '..', 'seccomp', 'seccomp-probe.c'), '-pthread'], { encoding: 'utf8' });
 const built = build.status === 0;

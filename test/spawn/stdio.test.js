@@ -1,6 +1,7 @@
 // stdio of a box, like child_process: pipes (large and many), 'ignore',
 // 'inherit', fds, streams, extra fds, and that nothing else leaks in.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const t = require('tap');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -27,7 +28,7 @@ function tempDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-stdio-'));
   // The box runs as another uid (nobody when the caller is root): let it write here.
   fs.chmodSync(dir, 0o777);
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   return dir;
 }
 

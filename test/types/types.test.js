@@ -1,6 +1,7 @@
 // Runs tsc over the type tests: exact public types, bad options rejected,
 // for CommonJS and ESM users, with each end of the @types/node peer range.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -54,7 +55,7 @@ function typeErrors(project, typesNode) {
     }
     return errors;
   } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+    removeTree(scratch);
   }
 }
 

@@ -1,5 +1,6 @@
 // The CLI: same options as the API, the payload's exit status as its own.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -45,7 +46,7 @@ t.test('run: flags map to options', async (t) => {
 
 t.test('run: --config takes the options as JSON, flags override', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   const config = path.join(dir, 'box.json');
   fs.writeFileSync(config, JSON.stringify({ hostname: 'from-config', env: { PATH: '/bin:/usr/bin', B: '2' }, cwd: '/tmp' }));
   const result = cordon(['run', '--config', config, '--cwd', '/', '--', '/bin/sh', '-c', 'hostname; echo $B; pwd']);
@@ -58,7 +59,7 @@ t.test('run: bad options fail before anything runs', async (t) => {
   t.equal(unknown.status, 125);
   t.match(unknown.stderr, /Unknown option '--hostnme'/);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ hostName: 'x' }));
   const badConfig = cordon(['run', '--config', path.join(dir, 'bad.json'), '--', '/bin/true']);
   t.equal(badConfig.status, 125);
@@ -70,7 +71,7 @@ t.test('run: bad options fail before anything runs', async (t) => {
 
 t.test('run: filesystem flags, in order', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   fs.chmodSync(dir, 0o755);
   fs.writeFileSync(path.join(dir, 'f'), 'bound\n');
   const result = cordon([
@@ -97,7 +98,7 @@ t.test('run: --layer and --upper', async (t) => {
   const { busyboxUsable, busyboxImage } = require('../helpers/images');
   if (!requireOrSkip(t, busyboxUsable, 'needs a static busybox (Debian: busybox-static)')) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   fs.chmodSync(dir, 0o755);
   const layer = busyboxImage(path.join(dir, 'layer'), { 'etc/motd': 'layer\n' });
   const result = cordon(['run', '--layer', layer, '--upper', 'tmpfs', '--env', 'PATH=/bin', '--', '/bin/sh', '-c', 'cat /etc/motd; ls /']);
@@ -189,7 +190,7 @@ t.test('run: network flags and --config', async (t) => {
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-net-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   const config = path.join(dir, 'net.json');
   fs.writeFileSync(config, JSON.stringify({ network: { bridge: 'cdt-cli', subnet: '10.234.0.1/24' } }));
   const bridged = cordon(['run', '--config', config, '--network', 'bridge', '--bridge-address', '10.234.0.40', '--', '/bin/sh', '-c', 'ip -4 -o addr show eth0; ip route show default']);

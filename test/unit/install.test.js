@@ -4,6 +4,7 @@
 // install. The compiler is made missing by pointing CXX and CC (which
 // node-gyp's makefiles run) at a name no machine has.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -28,7 +29,7 @@ function nodeDir() {
 /** A package laid out as npm unpacks the tarball, with `prebuilds` (name -> source file) and no build/. */
 function stagePackage(t, prebuilds) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-install-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   for (const entry of ['package.json', 'binding.gyp']) fs.copyFileSync(path.join(root, entry), path.join(dir, entry));
   fs.cpSync(path.join(root, 'native'), path.join(dir, 'native'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'scripts'));

@@ -4,6 +4,7 @@
 // nothing to say, and the declaration maps point at sources in the package.
 // Both tools are devDependencies, so this runs offline after `npm ci`.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -25,7 +26,7 @@ const attwPackage = resolvable('@arethetypeswrong/cli/package.json');
 const hasPublint = resolvable('publint') !== undefined; // its exports do not list package.json
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-pack-'));
-t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
+t.teardown(() => removeTree(scratch));
 
 /** `npm pack` of the built checkout (no lifecycle scripts: dist/ is built and other tests read it). */
 function pack() {

@@ -9,6 +9,7 @@
 // polluted key either. The two headline attacks from the report run for real
 // in a child process at the end.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -69,7 +70,7 @@ const VALUES = [
 ];
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-pollution-'));
-t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+t.teardown(() => removeTree(tmp));
 
 // Sections present, their optional keys left out: a polluted optional key
 // must not fill the gap.

@@ -6,6 +6,7 @@
 // `npm run prebuilds -- --target linux-x64-glibc`) and npm's cache with the
 // package's dependencies (npm ci filled it): the install prefers it offline.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -63,7 +64,7 @@ t.test(`npm install ${pkg.name}-${pkg.version}.tgz with no compiler (${target})`
   if (!requireOrSkip(t, fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is not built: npm run build')) return;
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-tarball-'));
-  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  t.teardown(() => removeTree(work));
   fs.chmodSync(work, 0o755); // nobody uses the same install below
 
   const packed = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root });
