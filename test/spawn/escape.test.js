@@ -84,11 +84,11 @@ t.teardown(async () => {
   process.env.HOME = savedHome;
   sleeper.kill('SIGKILL');
   for (const server of servers) server.close();
-  for (const dir of [base, visible, ...listenerDirs]) removeTree(dir);
+  for (const dir of [base, visible, ...listenerDirs]) removeBestEffort(dir);
 });
 
 // Best effort, so one leftover cannot hide the other removals.
-function removeTree(dir) {
+function removeBestEffort(dir) {
   try {
     removeTree(dir);
   } catch (error) {
