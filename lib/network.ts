@@ -5,7 +5,7 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-import { CordonError, errnoName } from './errors';
+import { CordonError, errnoName, fdShortageHint } from './errors';
 import { checkAbsolutePath, checkInteger, checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
@@ -173,9 +173,9 @@ function openSocketDir(socketPath: string, i: number, owner: { uid: number; gid:
   const result = native().openSocketDir(dir, 0o750, owner?.uid ?? -1, owner?.gid ?? -1);
   if (result.error !== 0) {
     const code = errnoName(result.error);
-    const hint = code === 'ELOOP'
+    const hint = fdShortageHint(code) ?? (code === 'ELOOP'
       ? 'a component of the socket\'s directory is a symlink: cordon never follows symlinks in a listen path (a tenant could point it anywhere); give the real path (e.g. /run, not /var/run)'
-      : `cordon makes the missing directories of ${dir} (mode 0o750, owned by the box's root); the first one that exists must be a directory the caller can write to`;
+      : `cordon makes the missing directories of ${dir} (mode 0o750, owned by the box's root); the first one that exists must be a directory the caller can write to`);
     throw new CordonError(code, `openat2 ${code}: cannot open or make the directory of the listening socket ${socketPath} (${hint})`, {
       errno: -result.error, syscall: 'openat2', step: `listen ${socketPath}`, path: socketPath, hint,
     });
