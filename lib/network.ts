@@ -87,8 +87,15 @@ export function validateListen(value: unknown): ResolvedListen[] {
 
 function socketError(syscall: string, result: number, what: string, socketPath: string): CordonError {
   const code = errnoName(result);
-  return new CordonError(code, `${syscall} ${code}: cannot make the box's listening socket ${what}`, {
-    errno: result, syscall, step: `listen ${what}`, path: socketPath,
+  const hint = code === 'EADDRINUSE'
+    ? (socketPath.startsWith('/')
+      ? 'the path is in use: a socket there has a listener (another box, maybe of another supervisor); cordon replaces only a stale one, nothing else. Give each box its own path'
+      : 'the address is in use by another socket')
+    : code === 'EEXIST'
+      ? 'a file that is not a socket has this path: cordon replaces only a stale socket'
+      : undefined;
+  return new CordonError(code, `${syscall} ${code}: cannot make the box's listening socket ${what}${hint === undefined ? '' : ` (${hint})`}`, {
+    errno: result, syscall, step: `listen ${what}`, path: socketPath, ...(hint === undefined ? {} : { hint }),
   });
 }
 
@@ -141,11 +148,13 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
         const made = openSocketDir(entry.path, i, owner, ledger);
         const dirFd = made[made.length - 1]!;
         const name = path.basename(entry.path);
-        const fd = native().listenUnixAt(dirFd, name, entry.mode, owner?.uid ?? -1, owner?.gid ?? -1, entry.backlog);
+        const { fd, file } = native().listenUnixAt(dirFd, name, entry.mode, owner?.uid ?? -1, owner?.gid ?? -1, entry.backlog);
         if (fd < 0) throw socketError('bind', fd, entry.path, entry.path);
-        // Removed through the directory's fd: a link planted in its path
-        // meanwhile cannot aim the unlink elsewhere.
-        ledger.add(`listen[${i}] socket file`, () => native().unlinkAt(dirFd, name, false));
+        // Removed through the directory's fd (a link planted in its path
+        // meanwhile cannot aim the unlink elsewhere), and only while it is
+        // the file this box bound: if it was removed, another supervisor
+        // may have bound the path since, and that socket is not ours.
+        ledger.add(`listen[${i}] socket file`, () => native().unlinkSocketAt(dirFd, name, file));
         parentSide.push(`listen[${i}] fd`);
         fds.push(ledger.nativeFd(`listen[${i}] fd`, fd));
         sockets.push({ name: entry.name, fd: 3 + i, path: entry.path });
