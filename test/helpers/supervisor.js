@@ -16,15 +16,19 @@ const fs = require('node:fs');
 const readline = require('node:readline');
 const { spawnIsolated, createNamespacePool } = require(process.env.CORDON_ROOT);
 const boxes = new Map();
+const firstLines = new Map();
 let pool;
 const say = (message) => process.stdout.write(JSON.stringify(message) + '\\n');
 const describeError = (error) => ({ name: error?.name, code: error?.code, step: error?.step, message: error?.message });
 const handlers = {
   async spawn({ id, file, args, options }) {
-    const box = spawnIsolated(file, args, { ...options, ...(options.pool ? { pool: undefined, netnsPool: pool } : {}) });
+    const { usePool, ...rest } = options;
+    const box = spawnIsolated(file, args, usePool ? { ...rest, netnsPool: pool } : rest);
     boxes.set(id, box);
     let out = '';
-    box.stdout?.setEncoding('utf8').on('data', (d) => { out += d; });
+    let gotLine;
+    firstLines.set(id, new Promise((resolve) => { gotLine = resolve; }));
+    box.stdout?.setEncoding('utf8').on('data', (d) => { out += d; if (out.includes('\\n')) gotLine(out.slice(0, out.indexOf('\\n'))); });
     box.stderr?.resume();
     box.on('error', (error) => say({ id, event: 'error', error: describeError(error) }));
     box.exited.then((result) => say({ id, event: 'exit', code: result.code, signal: result.signal, stdout: out }), () => {});
@@ -34,6 +38,7 @@ const handlers = {
     try { cgroups = fs.readFileSync('/proc/' + box.pid + '/cgroup', 'utf8').split('\\n').filter(Boolean); } catch {}
     return { pid: box.pid, cgroups, sockets: box.sockets };
   },
+  async firstLine({ box }) { return { line: await firstLines.get(box) }; },
   async kill({ box }) { boxes.get(box).kill('SIGKILL'); await boxes.get(box).exited.catch(() => {}); return {}; },
   async pool({ kind, size }) { pool = createNamespacePool({ kind, size }); await pool.ready(); return { stats: pool.stats(), available: pool.available }; },
   async poolStats() { return { stats: pool.stats(), available: pool.available, closed: pool.closed }; },

@@ -114,3 +114,122 @@ t.test('a box ending does not remove a socket another supervisor made at its pat
   await b.request('kill', { box: boxB.id });
   t.notOk(fs.existsSync(socketPath), 'B removes its own when its box ends');
 });
+
+/** The box cgroup directory (relative to its hierarchy) of the `pids` controller, from /proc/<pid>/cgroup lines. */
+function pidsCgroup(lines) {
+  const line = lines.find((entry) => /^\d+:([^:]*,)?pids(,[^:]*)?:/.test(entry)) ?? lines.find((entry) => entry.startsWith('0::'));
+  return line?.slice(line.indexOf(':', line.indexOf(':') + 1) + 1);
+}
+
+function pidsMount() {
+  return cgroupMounts().find((mount) => fs.existsSync(path.join(mount, 'pids.max')) || /pids/.test(mount)) ?? cgroupMounts().find((mount) => fs.existsSync(path.join(mount, 'cgroup.controllers')));
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+t.test('two supervisors under one cgroupParent: each makes and removes only its own box cgroups', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass: the shared cgroup parent this test makes needs root')) return;
+  const { name } = testCgroupName(t, 'shared-parent');
+  let made = 0;
+  for (const mount of cgroupMounts()) {
+    try {
+      fs.mkdirSync(path.join(mount, name));
+      made += 1;
+    } catch {
+      // a hierarchy that refuses it (named v1 hierarchies): not used for pids
+    }
+  }
+  if (!requireOrSkip(t, made > 0 && pidsMount() !== undefined, 'no cgroup hierarchy with pids to make the shared parent in')) return;
+  const options = { cgroupParent: `/${name}`, cgroup: { pids: { max: 64 } }, stdio: 'ignore' };
+  const a = await startSupervisor(t);
+  const b = await startSupervisor(t);
+  const sleep = (supervisor) => supervisor.request('spawn', { file: '/bin/sleep', args: ['1000'], options });
+  const boxes = { a: [await sleep(a), await sleep(a)], b: [await sleep(b), await sleep(b)] };
+  const dirOf = (box) => path.join(pidsMount(), pidsCgroup(box.cgroups));
+  const all = [...boxes.a, ...boxes.b];
+  for (const box of all) t.ok(box.pid > 0, `box ${box.pid} runs`);
+  const dirs = all.map(dirOf);
+  t.equal(new Set(dirs).size, 4, `four box cgroups, none shared: ${dirs.map((dir) => path.basename(dir)).join(', ')}`);
+  for (const dir of dirs) t.equal(path.basename(path.dirname(dir)), name, `${path.basename(dir)} is under the shared parent`);
+  t.ok(boxes.a.every((box) => path.basename(dirOf(box)).startsWith(`box-${a.pid}-`)) && boxes.b.every((box) => path.basename(dirOf(box)).startsWith(`box-${b.pid}-`)), 'each name carries its supervisor\'s pid');
+
+  // B makes and removes box cgroups while A's boxes run.
+  const quick = await b.request('spawn', { file: '/bin/true', args: [], options });
+  t.equal((await b.ended(quick.id)).code, 0, 'B runs a box to its end');
+  await b.request('kill', { box: boxes.b[0].id });
+  t.notOk(fs.existsSync(dirOf(boxes.b[0])), 'B removed its ended box\'s cgroup');
+  for (const box of boxes.a) {
+    t.ok(fs.existsSync(dirOf(box)), `A's box cgroup ${path.basename(dirOf(box))} is untouched`);
+    t.ok(fs.readFileSync(path.join(dirOf(box), 'cgroup.procs'), 'utf8').split('\n').includes(String(box.pid)), 'and still holds A\'s box');
+  }
+
+  // A is SIGKILLed: B's box and cgroup are untouched, and B goes on.
+  await a.kill();
+  for (const box of boxes.a) t.ok(await waitDead(box.pid, 10_000), `A's box ${box.pid} dies with its supervisor`);
+  const survivor = boxes.b[1];
+  t.ok(alive(survivor.pid), 'B\'s box still runs');
+  t.ok(fs.readFileSync(path.join(dirOf(survivor), 'cgroup.procs'), 'utf8').split('\n').includes(String(survivor.pid)), 'in its own cgroup');
+  const after = await b.request('spawn', { file: '/bin/true', args: [], options });
+  t.equal((await b.ended(after.id)).code, 0, 'B still makes boxes under the parent');
+  const leftByA = boxes.a.filter((box) => fs.existsSync(dirOf(box))).length;
+  t.comment(`box cgroups A could not remove (it was SIGKILLed): ${leftByA}; the test's teardown removes them`);
+  await b.request('kill', { box: survivor.id });
+  t.notOk(fs.existsSync(dirOf(survivor)), 'B removes its last box cgroup');
+});
+
+/** Spawns a box from the supervisor's pool; resolves with its net namespace (readlink /proc/self/ns/net in the box). */
+async function netnsOfPoolBox(supervisor, extra = {}) {
+  const spawned = await supervisor.request('spawn', { file: '/bin/sh', args: ['-c', 'readlink /proc/self/ns/net; sleep 1000'], options: { usePool: true, stdio: ['ignore', 'pipe', 'pipe'], ...extra } });
+  if (spawned.thrown !== undefined) throw new Error(`pool box refused: ${JSON.stringify(spawned.thrown)}`);
+  if (spawned.pid === undefined) throw new Error(`pool box failed: ${JSON.stringify(await supervisor.ended(spawned.id))}`);
+  return spawned;
+}
+
+for (const kind of ['user+net', 'net']) {
+  t.test(`namespace pools of kind ${kind} in two supervisors: neither uses nor closes the other's entries`, async (t) => {
+    if (kind === 'net' && !skipExpected(t, isRoot, 'unprivileged pass: a \'net\' pool needs root')) return;
+    const a = await startSupervisor(t);
+    const b = await startSupervisor(t);
+    // A 'net' pool's namespaces belong to the caller's user namespace: its boxes stay in it, as an unprivileged uid.
+    const extra = kind === 'net' ? { namespaces: { user: 'host' }, uid: 65534, gid: 65534 } : {};
+    const readyA = await a.request('pool', { kind, size: 2 });
+    const readyB = await b.request('pool', { kind, size: 2 });
+    t.equal(readyA.thrown, undefined, `A's pool is ready: ${JSON.stringify(readyA.thrown)}`);
+    t.equal(readyB.thrown, undefined, `B's pool is ready: ${JSON.stringify(readyB.thrown)}`);
+
+    // Boxes print their namespace and keep running, so no namespace is freed (and its inode reused) meanwhile.
+    const inA = [await netnsOfPoolBox(a, extra), await netnsOfPoolBox(a, extra)];
+    const inB = [await netnsOfPoolBox(b, extra), await netnsOfPoolBox(b, extra)];
+    const readNs = async (supervisor, box) => {
+      const { line } = await supervisor.request('firstLine', { box: box.id });
+      await supervisor.request('kill', { box: box.id });
+      return line;
+    };
+    // Read once all four run, then end each.
+    const nsA = [];
+    const nsB = [];
+    const statsB = await b.request('poolStats');
+    t.equal(statsB.stats.failures, 0, 'B\'s pool made its entries without failures');
+    for (const box of inA) nsA.push(await readNs(a, box));
+    for (const box of inB) nsB.push(await readNs(b, box));
+    for (const ns of [...nsA, ...nsB]) t.match(ns, /^net:\[\d+\]$/, `a box reports its namespace ${ns}`);
+    t.equal(new Set([...nsA, ...nsB]).size, 4, `four boxes, four net namespaces: ${[...nsA, ...nsB].join(' ')}`);
+
+    // B SIGKILLed with entries in its pool: A's pool is untouched and serves on.
+    const before = await a.request('poolStats');
+    await b.kill();
+    const afterKill = await a.request('poolStats');
+    t.equal(afterKill.closed, false, 'A\'s pool is still open');
+    t.equal(afterKill.stats.failures, before.stats.failures, 'and has no new failures');
+    const more = await netnsOfPoolBox(a, extra);
+    t.match(await readNs(a, more), /^net:\[\d+\]$/, 'A still spawns from its pool');
+    await a.request('closePool');
+  });
+}
