@@ -233,3 +233,33 @@ for (const kind of ['user+net', 'net']) {
     await a.request('closePool');
   });
 }
+
+t.test('a generated box cgroup name another supervisor already has is not taken: another is', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass: the cgroup parent this test makes needs root')) return;
+  const { makeParent } = require('../helpers/cgroup-fixture');
+  const { parent } = makeParent(t, 'collide');
+  // Another supervisor with this pid (in its own pid namespace), at the same
+  // sequence, drew the same random part: its box cgroup has the name this
+  // one generates first.
+  const draws = [Buffer.from([1, 2, 3]), Buffer.from([4, 5, 6])];
+  const { createBoxCgroup } = t.mockRequire('../../dist/cgroups/box', {
+    'node:crypto': { ...require('node:crypto'), randomBytes: () => draws.shift() ?? require('node:crypto').randomBytes(3) },
+  });
+  const taken = `box-${process.pid}-1-010203`;
+  const dirs = parent.v2 !== undefined ? [parent.v2.dir] : [parent.v1('pids').dir];
+  for (const dir of dirs) fs.mkdirSync(path.join(dir, taken));
+  const { Ledger } = require('../../dist/internal/resources');
+  const ledger = new Ledger();
+  let box;
+  try {
+    box = createBoxCgroup(parent, undefined, { pids: { max: 16 } }, ledger, { openDirFd: false, accounting: false });
+  } catch (error) {
+    t.fail(`the creation failed: ${error.message}`);
+  }
+  for (const dir of dirs) t.ok(fs.existsSync(path.join(dir, taken)), 'the other supervisor\'s cgroup is still there');
+  if (box !== undefined) {
+    t.equal(box.name, `box-${process.pid}-2-040506`, 'this box took the next name');
+    t.same(ledger.releaseAll(), [], 'and removes it on release');
+  }
+  for (const dir of dirs) fs.rmdirSync(path.join(dir, taken));
+});
