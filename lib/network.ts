@@ -22,7 +22,10 @@ export type ListenEntry =
    * A Unix socket cordon makes at `path` (its missing directories too, 0o750),
    * owned by `owner` (host ids; default: the box's root as the host sees
    * it), mode `mode` (default 0o660); removed when the box ends (the
-   * directories only if empty). `path` is resolved without following
+   * directories only if empty, the socket only while it is still the file
+   * the box bound). A stale socket at `path` (nothing listens on it) is
+   * replaced; a live one (another box's, maybe another supervisor's) fails
+   * the box with EADDRINUSE. `path` is resolved without following
    * symlinks (ELOOP otherwise), and the socket is bound, chmod'ed and
    * chown'ed through fds, so a link a tenant plants cannot aim it elsewhere.
    */
