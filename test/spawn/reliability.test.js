@@ -86,3 +86,16 @@ t.test('EMFILE from any step names the fd shortage, the limit and what to do', a
     t.match(error.hint, /close/, `the hint says to close fds: ${where}`);
   }
 });
+
+t.test('ENFILE names the system file table; a step\'s own hint is kept', async (t) => {
+  const { CordonError } = require('../..');
+  const enfile = new CordonError('ENFILE', 'socketpair ENFILE: cannot create stdio[0]', { errno: -23, step: 'stdio[0]' });
+  t.match(enfile.message, /system ran out of file descriptors/, enfile.message);
+  t.match(enfile.hint, /fs\.file-max/, 'the hint names fs.file-max');
+  t.equal(enfile.step, 'stdio[0]', 'the step is kept');
+  const own = new CordonError('EMFILE', 'x', { hint: 'a hint of its own' });
+  t.equal(own.hint, 'a hint of its own', 'an explicit hint wins');
+  t.equal(own.message, 'x', 'and the message is left alone');
+  const other = new CordonError('ENOENT', 'y');
+  t.equal(other.hint, undefined, 'other codes get no fd hint');
+});
