@@ -1,6 +1,7 @@
 // Errors shaped like Node's own: programmer errors throw synchronously with
 // an ERR_* code; runtime failures of a spawn become a CordonError carrying the
 // errno, the syscall and the plan step that failed.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as util from 'node:util';
 
@@ -35,6 +36,55 @@ export interface CordonErrorDetails {
   cause?: unknown;
 }
 
+/**
+ * The soft and hard RLIMIT_NOFILE of this process, as /proc/self/limits
+ * prints them ('unlimited' or a number). Read when asked; when the process
+ * is too short of fds to open the file, the values read when cordon loaded.
+ */
+function readOpenFileLimits(): { soft: string; hard: string } | undefined {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'latin1').split('\n').find((candidate) => candidate.startsWith('Max open files'));
+    const match = line === undefined ? null : /^Max open files\s+(\S+)\s+(\S+)/.exec(line);
+    return match === null ? undefined : { soft: match[1]!, hard: match[2]! };
+  } catch {
+    return undefined;
+  }
+}
+const openFileLimitsAtLoad = readOpenFileLimits();
+
+function openFdCount(): number | undefined {
+  try {
+    return fs.readdirSync('/proc/self/fd').length - 1; // less the one listing it
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The hint for running out of file descriptors (EMFILE, ENFILE), whichever
+ * step met it: in the supervisor (socketpairs, pidfds, opened directories)
+ * or in the box's setup, which works with a copy of the supervisor's fds and
+ * its RLIMIT_NOFILE until the exec.
+ */
+export function fdShortageHint(code: string): string | undefined {
+  if (code === 'ENFILE') {
+    return 'the system ran out of file descriptors: the kernel\'s file table is full (fs.file-max; in use: /proc/sys/fs/file-nr); ' +
+      'close fds the supervisor (or other processes) no longer need, or raise fs.file-max (sysctl -w fs.file-max=...)';
+  }
+  if (code !== 'EMFILE') return undefined;
+  const now = readOpenFileLimits();
+  const limits = now ?? openFileLimitsAtLoad;
+  const open = openFdCount();
+  const limit = limits === undefined
+    ? 'its RLIMIT_NOFILE (see /proc/self/limits)'
+    : `its RLIMIT_NOFILE soft limit ${limits.soft} (hard limit ${limits.hard}${now === undefined ? ', as read when cordon loaded' : ''}; /proc/self/limits)`;
+  const raise = limits !== undefined && limits.hard !== limits.soft ? `ulimit -n ${limits.hard}` : 'ulimit -n <more>';
+  return `the supervisor ran out of file descriptors: ${open === undefined ? 'it is at' : `it has ${open} open of`} ${limit}, ` +
+    "and a box's setup works with a copy of the supervisor's fds; raise the limit before node starts " +
+    `(${raise}, LimitNOFILE= in a systemd unit, --ulimit nofile= for a container) or close fds the supervisor no longer needs ` +
+    "(streams of ended boxes, idle sockets, open files)";
+}
+
 export class CordonError extends Error {
   readonly code: string;
   readonly errno?: number;
@@ -46,6 +96,12 @@ export class CordonError extends Error {
   readonly hint?: string;
 
   constructor(code: string, message: string, details: CordonErrorDetails = {}) {
+    // Out of fds, whichever step and module met it: say so, and what the limit is.
+    const fdHint = details.hint === undefined ? fdShortageHint(code) : undefined;
+    if (fdHint !== undefined) {
+      message += ` (${fdHint})`;
+      details = { ...details, hint: fdHint };
+    }
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'CordonError';
     this.code = code;
@@ -301,7 +357,7 @@ export function hintFor(kind: string, code: string, context: HintContext): strin
     return "the kernel charges what it allocates for the box's setup (namespaces, mounts) to the box's memory cgroup: the box's memory limit may be too small";
   }
   const rule = HINTS.find((candidate) => candidate.kind === kind && candidate.code === code);
-  return rule?.hint(context);
+  return rule?.hint(context) ?? fdShortageHint(code);
 }
 
 /** Builds the error for a step that failed in the child or in the parent's window. */

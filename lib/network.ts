@@ -5,7 +5,7 @@
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-import { CordonError, errnoName } from './errors';
+import { CordonError, errnoName, fdShortageHint } from './errors';
 import { checkAbsolutePath, checkInteger, checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
@@ -22,7 +22,10 @@ export type ListenEntry =
    * A Unix socket cordon makes at `path` (its missing directories too, 0o750),
    * owned by `owner` (host ids; default: the box's root as the host sees
    * it), mode `mode` (default 0o660); removed when the box ends (the
-   * directories only if empty). `path` is resolved without following
+   * directories only if empty, the socket only while it is still the file
+   * the box bound). A stale socket at `path` (nothing listens on it) is
+   * replaced; a live one (another box's, maybe another supervisor's) fails
+   * the box with EADDRINUSE. `path` is resolved without following
    * symlinks (ELOOP otherwise), and the socket is bound, chmod'ed and
    * chown'ed through fds, so a link a tenant plants cannot aim it elsewhere.
    */
@@ -87,8 +90,15 @@ export function validateListen(value: unknown): ResolvedListen[] {
 
 function socketError(syscall: string, result: number, what: string, socketPath: string): CordonError {
   const code = errnoName(result);
-  return new CordonError(code, `${syscall} ${code}: cannot make the box's listening socket ${what}`, {
-    errno: result, syscall, step: `listen ${what}`, path: socketPath,
+  const hint = code === 'EADDRINUSE'
+    ? (socketPath.startsWith('/')
+      ? 'the path is in use: a socket there has a listener (another box, maybe of another supervisor); cordon replaces only a stale one, nothing else. Give each box its own path'
+      : 'the address is in use by another socket')
+    : code === 'EEXIST'
+      ? 'a file that is not a socket has this path: cordon replaces only a stale socket'
+      : undefined;
+  return new CordonError(code, `${syscall} ${code}: cannot make the box's listening socket ${what}${hint === undefined ? '' : ` (${hint})`}`, {
+    errno: result, syscall, step: `listen ${what}`, path: socketPath, ...(hint === undefined ? {} : { hint }),
   });
 }
 
@@ -141,11 +151,13 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
         const made = openSocketDir(entry.path, i, owner, ledger);
         const dirFd = made[made.length - 1]!;
         const name = path.basename(entry.path);
-        const fd = native().listenUnixAt(dirFd, name, entry.mode, owner?.uid ?? -1, owner?.gid ?? -1, entry.backlog);
+        const { fd, file } = native().listenUnixAt(dirFd, name, entry.mode, owner?.uid ?? -1, owner?.gid ?? -1, entry.backlog);
         if (fd < 0) throw socketError('bind', fd, entry.path, entry.path);
-        // Removed through the directory's fd: a link planted in its path
-        // meanwhile cannot aim the unlink elsewhere.
-        ledger.add(`listen[${i}] socket file`, () => native().unlinkAt(dirFd, name, false));
+        // Removed through the directory's fd (a link planted in its path
+        // meanwhile cannot aim the unlink elsewhere), and only while it is
+        // the file this box bound: if it was removed, another supervisor
+        // may have bound the path since, and that socket is not ours.
+        ledger.add(`listen[${i}] socket file`, () => native().unlinkSocketAt(dirFd, name, file));
         parentSide.push(`listen[${i}] fd`);
         fds.push(ledger.nativeFd(`listen[${i}] fd`, fd));
         sockets.push({ name: entry.name, fd: 3 + i, path: entry.path });
@@ -173,9 +185,9 @@ function openSocketDir(socketPath: string, i: number, owner: { uid: number; gid:
   const result = native().openSocketDir(dir, 0o750, owner?.uid ?? -1, owner?.gid ?? -1);
   if (result.error !== 0) {
     const code = errnoName(result.error);
-    const hint = code === 'ELOOP'
+    const hint = fdShortageHint(code) ?? (code === 'ELOOP'
       ? 'a component of the socket\'s directory is a symlink: cordon never follows symlinks in a listen path (a tenant could point it anywhere); give the real path (e.g. /run, not /var/run)'
-      : `cordon makes the missing directories of ${dir} (mode 0o750, owned by the box's root); the first one that exists must be a directory the caller can write to`;
+      : `cordon makes the missing directories of ${dir} (mode 0o750, owned by the box's root); the first one that exists must be a directory the caller can write to`);
     throw new CordonError(code, `openat2 ${code}: cannot open or make the directory of the listening socket ${socketPath} (${hint})`, {
       errno: -result.error, syscall: 'openat2', step: `listen ${socketPath}`, path: socketPath, hint,
     });

@@ -216,7 +216,8 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), host::listen_tcp(address.c_str(), port, backlog));
 }
 
-// listenUnixAt(dirFd, name, mode, uid, gid, backlog): the fd or -errno.
+// listenUnixAt(dirFd, name, mode, uid, gid, backlog): { fd (or -errno), file }
+// where file is the socket file's "dev:ino", for unlinkSocketAt.
 Napi::Value ListenUnixAt(const Napi::CallbackInfo& info) {
   int dir_fd = info[0].As<Napi::Number>().Int32Value();
   std::string name = info[1].As<Napi::String>().Utf8Value();
@@ -224,7 +225,26 @@ Napi::Value ListenUnixAt(const Napi::CallbackInfo& info) {
   int uid = info[3].As<Napi::Number>().Int32Value();
   int gid = info[4].As<Napi::Number>().Int32Value();
   int backlog = info[5].As<Napi::Number>().Int32Value();
-  return Napi::Number::New(info.Env(), host::listen_unix_at(dir_fd, name.c_str(), mode, uid, gid, backlog));
+  host::FileId made;
+  int fd = host::listen_unix_at(dir_fd, name.c_str(), mode, uid, gid, backlog, &made);
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("fd", fd);
+  result.Set("file", std::to_string(made.dev) + ":" + std::to_string(made.ino));
+  return result;
+}
+
+// unlinkSocketAt(dirFd, name, file): removes the socket file if it is still
+// `file` ("dev:ino" from listenUnixAt); 0, -ESTALE (another file) or -errno.
+Napi::Value UnlinkSocketAt(const Napi::CallbackInfo& info) {
+  int dir_fd = info[0].As<Napi::Number>().Int32Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  std::string file = info[2].As<Napi::String>().Utf8Value();
+  host::FileId made;
+  size_t colon = file.find(':');
+  if (colon == std::string::npos) return Napi::Number::New(info.Env(), -EINVAL);
+  made.dev = std::stoull(file.substr(0, colon));
+  made.ino = std::stoull(file.substr(colon + 1));
+  return Napi::Number::New(info.Env(), host::unlink_socket_at(dir_fd, name.c_str(), made));
 }
 
 // openSocketDir(dir, mode, uid, gid): { error, fds } (see host/paths.h).
@@ -538,6 +558,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenUnixAt", Napi::Function::New(env, ListenUnixAt));
   exports.Set("openSocketDir", Napi::Function::New(env, OpenSocketDir));
   exports.Set("unlinkAt", Napi::Function::New(env, UnlinkAt));
+  exports.Set("unlinkSocketAt", Napi::Function::New(env, UnlinkSocketAt));
   exports.Set("prepareUpper", Napi::Function::New(env, PrepareUpper));
   exports.Set("localPort", Napi::Function::New(env, LocalPort));
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));

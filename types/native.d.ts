@@ -115,7 +115,10 @@ export interface NativeBinding {
   /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */
   listenTcp(host: string, port: number, backlog: number): number;
   /** A listening Unix socket at path with mode and owner (-1: unchanged): the fd, or -errno. */
-  listenUnixAt(dirFd: number, name: string, mode: number, uid: number, gid: number, backlog: number): number;
+  /** fd: the listening socket or -errno; file: the socket file's "dev:ino", for unlinkSocketAt. */
+  listenUnixAt(dirFd: number, name: string, mode: number, uid: number, gid: number, backlog: number): { fd: number; file: string };
+  /** Removes the socket file if it is still `file`: 0, -ESTALE when another file has the name, or -errno. */
+  unlinkSocketAt(dirFd: number, name: string, file: string): number;
   openSocketDir(dir: string, mode: number, uid: number, gid: number): { error: number; fds: number[] };
   unlinkAt(dirFd: number, name: string, directory: boolean): number;
   prepareUpper(dir: string, boxUid: number, boxGid: number, callerUid: number): { error: number; dir: number; part: number };

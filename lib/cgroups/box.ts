@@ -767,7 +767,7 @@ export function createBoxCgroup(
   options: BoxCgroupOptions = {},
 ): BoxCgroup {
   const checked = validateLimits(limits);
-  const boxName = name === undefined ? defaultName() : validateCgroupName(name, 'name');
+  let boxName = name === undefined ? defaultName() : validateCgroupName(name, 'name');
   const required = [...new Set<string>([...controllersFor(checked), ...(options.controllers ?? [])])];
   const plan = planControllers(parent, required, options);
 
@@ -776,13 +776,26 @@ export function createBoxCgroup(
   const placement: Record<string, Placement> = {};
   const v1Boxes: V1Box[] = [];
   let v2Dir: string | undefined;
-  const makeDir = (dir: string, controller?: string): void => {
-    try {
-      fs.mkdirSync(dir);
-    } catch (error) {
-      throw fsFailure(error, 'mkdir', 'create cgroup', dir, controller);
+  const makeDir = (parentDir: string, controller?: string): string => {
+    for (let attempt = 1; ; attempt++) {
+      const dir = path.join(parentDir, boxName);
+      try {
+        fs.mkdirSync(dir);
+        created.push(dir);
+        return dir;
+      } catch (error) {
+        // Another supervisor's box has the generated name (its supervisor has
+        // this pid in another pid namespace, at the same sequence, and drew
+        // the same random part): never share it, take another name, while
+        // nothing is made under this one yet.
+        const collided = (error as NodeJS.ErrnoException).code === 'EEXIST' && name === undefined && created.length === 0;
+        if (collided && attempt < 8) {
+          boxName = defaultName();
+          continue;
+        }
+        throw fsFailure(error, 'mkdir', 'create cgroup', dir, controller);
+      }
     }
-    created.push(dir);
   };
   try {
     if (parent.v2 !== undefined) {
@@ -798,8 +811,7 @@ export function createBoxCgroup(
           plan.skipped.push({ controller, reason: (error as Error).message });
         }
       }
-      v2Dir = path.join(parentDir, boxName);
-      makeDir(v2Dir);
+      v2Dir = makeDir(parentDir);
       for (const controller of [...plan.v2Controllers, ...plan.v2Accounting]) placement[controller] = 'v2';
     }
     const v1Names = [...plan.v1Controllers, ...plan.v1Accounting];
@@ -807,8 +819,7 @@ export function createBoxCgroup(
       const v1Parent = parent.v1(controller);
       let box = v1Boxes.find((entry) => entry.parent === v1Parent);
       if (box === undefined) {
-        box = { controllers: v1Parent.controllers, parent: v1Parent, dir: path.join(v1Parent.dir, boxName) };
-        makeDir(box.dir, controller);
+        box = { controllers: v1Parent.controllers, parent: v1Parent, dir: makeDir(v1Parent.dir, controller) };
         v1Boxes.push(box);
         if (v1Parent.controllers.includes('cpuset')) {
           // v1 cpuset cgroups start empty: copy the parent's unless limits say otherwise.

@@ -8,12 +8,25 @@ namespace cordon::host {
 // Returns the fd or -errno.
 int listen_tcp(const char* host, int port, int backlog);
 
+// Which file a socket was bound to: it is removed only while it is still that one.
+struct FileId {
+  unsigned long long dev = 0;
+  unsigned long long ino = 0;
+};
+
 // A listening Unix stream socket named `name` in the directory open as
 // `dir_fd` (see host/paths.h: opened without following symlinks), bound
 // through /proc/self/fd/N/name so no path is resolved again; a stale socket
-// there is replaced, anything else is not. Its mode and owner (uid/gid when
+// there (nothing listens on it) is replaced, a live one fails with
+// EADDRINUSE, anything else with EEXIST. Its mode and owner (uid/gid when
 // >= 0) are set through an O_PATH|O_NOFOLLOW fd of the file it made, after
-// checking that file is a socket of ours. Returns the fd or -errno.
-int listen_unix_at(int dir_fd, const char* name, int mode, int uid, int gid, int backlog);
+// checking that file is a socket of ours; `made` gets that file's identity.
+// Returns the fd or -errno.
+int listen_unix_at(int dir_fd, const char* name, int mode, int uid, int gid, int backlog, FileId* made);
+
+// Removes the socket file `name` in `dir_fd` if it is still the one `made`
+// (another supervisor may have bound the path since it was removed): 0 when
+// removed or already gone, -ESTALE when another file has the name, or -errno.
+int unlink_socket_at(int dir_fd, const char* name, FileId made);
 
 }  // namespace cordon::host
