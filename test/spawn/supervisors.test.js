@@ -2,6 +2,7 @@
 // cordon, sharing a cgroup parent, a socket directory or pool kinds: neither
 // may use, remove or close what the other made, even when one is SIGKILLed.
 'use strict';
+const { removeTree } = require('../helpers/remove-tree');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -35,7 +36,7 @@ function ask(socketPath) {
 
 function tempDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-supervisors-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.teardown(() => removeTree(dir));
   return dir;
 }
 
