@@ -42,7 +42,11 @@ function tempDir(t) {
 
 async function spawnAnswering(supervisor, reply, socketPath) {
   const { file, args } = answering(reply);
-  const spawned = await supervisor.request('spawn', { file, args, options: { listen: [{ path: socketPath }], stdio: 'ignore' } });
+  // Node itself may live where a default box does not look (a Node line
+  // unpacked under /tmp in CI): its directory is bound in where it is.
+  const nodeDir = fs.realpathSync(path.dirname(process.execPath));
+  const mounts = [{ type: 'bind', source: nodeDir, target: nodeDir }];
+  const spawned = await supervisor.request('spawn', { file, args, options: { listen: [{ path: socketPath }], stdio: 'ignore', mounts } });
   return spawned;
 }
 
