@@ -14,6 +14,7 @@
 // once the fix is merged makes it a plain test.
 'use strict';
 const { removeTree } = require('../helpers/remove-tree');
+const { buildEscapePayload, runToEnd, transcript } = require('../helpers/escape-payload');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -28,7 +29,6 @@ const { isDead, runNode } = require('../helpers/procfs');
 const { cgroupMounts } = require('../helpers/cgroup-fixture');
 const { requireOrSkip } = require('../helpers/skip');
 
-const SOURCE = path.join(__dirname, '..', 'escape', 'escape.c');
 // Where the payload's directory is bound in every box (the box's /tmp is
 // its own, so the host's temp dir is not visible there).
 const BOX_DIR = '/tmp/.escape';
@@ -50,13 +50,7 @@ function todo(name) {
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-escape-'));
 fs.chmodSync(base, 0o755);
-const binDir = path.join(base, 'bin');
-fs.mkdirSync(binDir, { mode: 0o755 });
-const bin = path.join(binDir, 'escape');
-const build = spawnSync('gcc', ['-static', '-O1', '-o', bin, SOURCE], { encoding: 'utf8' });
-const built = build.status === 0;
-const BUILD_PROBLEM = built ? '' : `needs gcc and a static libc (Debian: gcc libc6-dev) to build the payload: ${build.error?.message ?? build.stderr}`;
-if (built) fs.chmodSync(bin, 0o755);
+const { binDir, bin, built, problem: BUILD_PROBLEM } = buildEscapePayload(base);
 
 // A host path no box may see: in the host's temp dir, which every box replaces.
 const hostMarker = path.join(base, 'host-marker');
@@ -234,27 +228,8 @@ async function inputs() {
 // ---------------------------------------------------------------- running boxes
 
 /** Runs the payload in a box; resolves with the result or the spawn error, and the output. */
-async function runBox(file, args, options, { stdin } = {}) {
-  let box;
-  try {
-    box = spawnIsolated(file, args, { timeout: 120_000, killSignal: 'SIGKILL', ...options, stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch (error) {
-    return { error, stdout: '', stderr: '' };
-  }
-  box.on('error', () => {});
-  const out = [];
-  const err = [];
-  box.stdout?.on('data', (d) => out.push(d));
-  box.stderr?.on('data', (d) => err.push(d));
-  box.stdin?.end(stdin);
-  let result;
-  let error;
-  try {
-    result = await box.exited;
-  } catch (e) {
-    error = e;
-  }
-  return { result, error, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+function runBox(file, args, options, { stdin } = {}) {
+  return runToEnd(file, args, options, stdin);
 }
 
 /** `name -> { status, detail }` from the payload's lines. */
@@ -268,9 +243,6 @@ function verdicts(stdout) {
   return lines;
 }
 
-function transcript(run) {
-  return `payload stdout:\n${run.stdout}\npayload stderr:\n${run.stderr}${run.error ? `\nspawn error: ${run.error.stack ?? run.error}` : ''}`;
-}
 
 /** One assertion per attack: each must be BLOCKED. Returns the verdicts. */
 function assertAllBlocked(t, label, run, expected) {

@@ -8,6 +8,7 @@
 // asserts the real condition.
 'use strict';
 const { removeTree } = require('../helpers/remove-tree');
+const { buildEscapePayload, runToEnd, transcript } = require('../helpers/escape-payload');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -20,7 +21,6 @@ const { subordinateRanges } = require('../../dist/identity');
 const { isRoot } = require('../helpers/payload');
 const { requireOrSkip } = require('../helpers/skip');
 
-const SOURCE = path.join(__dirname, '..', 'escape', 'escape.c');
 const BOX_DIR = '/tmp/.escape';
 const BOX_BIN = `${BOX_DIR}/escape`;
 
@@ -31,12 +31,7 @@ const UNLISTED_SOCKETS =
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-redteam-'));
 fs.chmodSync(base, 0o755);
-const binDir = path.join(base, 'bin');
-fs.mkdirSync(binDir, { mode: 0o755 });
-const bin = path.join(binDir, 'escape');
-const build = spawnSync('gcc', ['-static', '-O1', '-o', bin, SOURCE], { encoding: 'utf8' });
-const built = build.status === 0;
-const BUILD_PROBLEM = built ? '' : `needs gcc and a static libc (Debian: gcc libc6-dev) to build the payload: ${build.error?.message ?? build.stderr}`;
+const { binDir, bin, built, problem: BUILD_PROBLEM } = buildEscapePayload(base);
 
 const cleanups = [];
 t.teardown(() => {
@@ -54,31 +49,8 @@ const PATH_ENV = { PATH: '/usr/bin:/bin' };
 const binMount = { type: 'bind', source: binDir, target: BOX_DIR };
 
 /** Runs the payload to its end; resolves with the result or error and the output. */
-async function runBox(args, options, stdin) {
-  let box;
-  try {
-    box = spawnIsolated(BOX_BIN, args, { timeout: 60_000, killSignal: 'SIGKILL', env: PATH_ENV, ...options, stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch (error) {
-    return { error, stdout: '', stderr: '' };
-  }
-  box.on('error', () => {});
-  const out = [];
-  const err = [];
-  box.stdout.on('data', (d) => out.push(d));
-  box.stderr.on('data', (d) => err.push(d));
-  box.stdin.end(stdin);
-  let result;
-  let error;
-  try {
-    result = await box.exited;
-  } catch (e) {
-    error = e;
-  }
-  return { result, error, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
-
-function transcript(run) {
-  return `stdout:\n${run.stdout}\nstderr:\n${run.stderr}${run.error ? `\nerror: ${run.error.stack ?? run.error}` : ''}`;
+function runBox(args, options, stdin) {
+  return runToEnd(BOX_BIN, args, { timeout: 60_000, env: PATH_ENV, ...options }, stdin);
 }
 
 /** `path -> 'OK' | 'BLOCKED <errno>'` from connect-wait's lines. */
