@@ -15,6 +15,7 @@ import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
 import { EXIT_RECORD_SIZE } from './internal/plan-abi';
 import { endedPipe } from './stdio';
+import { checkTtySize, type PtyStreams } from './pty';
 
 /** How a box ended. */
 export interface ExitResult {
@@ -91,9 +92,11 @@ export interface Box {
 export class Box extends EventEmitter {
   /** Host pid of the box's first process (its init, if it has one); undefined if the spawn failed. */
   pid: number | undefined = undefined;
-  /** The box's fd 0, when it is a pipe. */
+  /** The box's fd 0, when it is a pipe (or, with `tty`, its terminal's input). */
   stdin: net.Socket | null = null;
+  /** The box's fd 1, when it is a pipe (or, with `tty`, all its terminal shows: stdout and stderr). */
   stdout: net.Socket | null = null;
+  /** The box's fd 2, when it is a pipe; null with `tty` (fd 2 is the terminal, read through stdout). */
   stderr: net.Socket | null = null;
   /** Parent ends of every stdio pipe, by box fd; null where the fd is not a pipe. */
   stdio: (net.Socket | null)[] = [];
@@ -140,6 +143,7 @@ export class Box extends EventEmitter {
   #oomKillsSeen = 0;
   readonly #killSignal: number;
   readonly #pipes: readonly boolean[];
+  #terminal: PtyStreams | undefined;
 
   constructor(internals: BoxInternals) {
     super();
@@ -191,6 +195,25 @@ export class Box extends EventEmitter {
   network: BridgeNetworkInfo | undefined = undefined;
   /** What the box's Landlock ruleset enforces, when it has one. */
   landlock: LandlockReport | undefined = undefined;
+
+  /** @internal The box's terminal (the tty option), before _started. */
+  _terminal(terminal: PtyStreams): void {
+    this.#terminal = terminal;
+  }
+
+  /**
+   * Sets the size of the box's terminal (the `tty` option), as a terminal
+   * emulator does when its window changes: the payload's foreground process
+   * group gets SIGWINCH. Returns false once the terminal is closed.
+   */
+  resize(cols: number, rows: number): boolean {
+    const size = checkTtySize(cols, rows);
+    if (this.#terminal === undefined) {
+      if (this.pid === undefined) return false;
+      throw new CordonError('ERR_CORDON_NO_TTY', 'box.resize() needs a box with a terminal (the tty option)');
+    }
+    return this.#terminal.resize(size);
+  }
 
   /** @internal */
   _landlock(report: LandlockReport): void {
@@ -296,6 +319,7 @@ export class Box extends EventEmitter {
     this.#referenced = false;
     this.#watch?.unref();
     this.#timer?.unref();
+    this.#terminal?.unref();
     for (const pipe of this.stdio) pipe?.unref();
     return this;
   }
@@ -304,6 +328,7 @@ export class Box extends EventEmitter {
     this.#referenced = true;
     this.#watch?.ref();
     this.#timer?.ref();
+    this.#terminal?.ref();
     for (const pipe of this.stdio) pipe?.ref();
     return this;
   }
@@ -317,6 +342,7 @@ export class Box extends EventEmitter {
       await this.#exited.catch(() => undefined);
     }
     for (const pipe of this.stdio) pipe?.destroy();
+    this.#terminal?.destroy();
     this.#release();
   }
 

@@ -27,6 +27,7 @@ import { readCallerCounterLimits } from './kernel-counters';
 import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
+import { openPty, PtyStreams, slavePath } from './pty';
 import { validateOptions, type ValidatedOptions } from './validate';
 import { NAMESPACE_NAMES } from './options';
 
@@ -84,6 +85,8 @@ function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Reco
 }
 
 const POOLED_USER = 'pooled user namespace';
+const TTY_MASTER = 'tty master';
+const TTY_SLAVE = 'tty slave';
 const POOLED_NET = 'pooled net namespace';
 
 // One entry from the box's pool, its fds owned by the box's ledger from
@@ -451,7 +454,8 @@ function prepare(
   timer?.phase('validate');
 
   const ledger = new Ledger();
-  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes: validated.stdio.map((entry) => entry.kind === 'pipe') });
+  const pipes = validated.tty !== undefined ? [true, true, false] : validated.stdio.map((entry) => entry.kind === 'pipe');
+  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes });
   if (validated.signal?.aborted) {
     const error = new CordonError('ABORT_ERR', 'The operation was aborted', { cause: validated.signal.reason });
     error.name = 'AbortError';
@@ -468,6 +472,15 @@ function prepare(
     timer?.phase('open namespaces');
     const stdio = setupStdio(validated.stdio, ledger);
     runtime.stdio = stdio.childFds;
+    if (validated.tty !== undefined) {
+      // The terminal is the box's fds 0-2; the master stays ours.
+      const pair = openPty(validated.tty);
+      ledger.nativeFd(TTY_MASTER, pair.master);
+      ledger.nativeFd(TTY_SLAVE, pair.slave);
+      stdio.childFds.splice(0, 3, pair.slave, pair.slave, pair.slave);
+      stdio.childSide.push(TTY_SLAVE);
+      runtime.terminal = { master: pair.master, slavePath: slavePath(pair.slave) };
+    }
     timer?.phase('stdio');
     let listenParentSide: string[] = [];
     if (validated.listen.length > 0) {
@@ -542,12 +555,19 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   ledger.nativeFd('pidfd', result.pidfd);
   if (result.exitFd >= 0) ledger.nativeFd('exit pipe', result.exitFd);
   // null, not a hole, where an fd is not a pipe (ChildProcess.stdio's shape).
-  const pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
+  let pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
     const fd = stdio.parentFds[target];
     if (fd === undefined) return null;
     ledger.transfer(`stdio[${target}] parent end`);
     return wrapParentEnd(fd, target);
   });
+  if (runtime.terminal !== undefined) {
+    // The master is the terminal streams' from here (they close it).
+    ledger.transfer(TTY_MASTER);
+    const terminal = new PtyStreams(runtime.terminal.master);
+    box._terminal(terminal);
+    pipes = [terminal.input, terminal.output, null];
+  }
   const spawnMs = Number(process.hrtime.bigint() - launch.startedAt) / 1e6;
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);

@@ -18,6 +18,7 @@
 #include "host/idmapped.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
+#include "host/pty.h"
 #include "host/sealed_init.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
@@ -184,6 +185,34 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   pair.Set(0u, fds[0]);
   pair.Set(1u, fds[1]);
   return pair;
+}
+
+// openPty(cols, rows) -> [master, slave] | { errno: -errno, part }: see host/pty.h.
+Napi::Value OpenPty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto cols = static_cast<unsigned short>(info[0].As<Napi::Number>().Uint32Value());
+  auto rows = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  host::PtyPair pair;
+  int part = 0;
+  int error = host::open_pty(cols, rows, &pair, &part);
+  if (error != 0) {
+    Napi::Object failure = Napi::Object::New(env);
+    failure.Set("errno", -error);
+    failure.Set("part", part);
+    return failure;
+  }
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, pair.master);
+  result.Set(1u, pair.slave);
+  return result;
+}
+
+// resizePty(master, cols, rows) -> 0 | -errno.
+Napi::Value ResizePty(const Napi::CallbackInfo& info) {
+  int master = info[0].As<Napi::Number>().Int32Value();
+  auto cols = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  auto rows = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  return Napi::Number::New(info.Env(), -host::resize_pty(master, cols, rows));
 }
 
 Napi::Value ProbeClone(const Napi::CallbackInfo& info) {
@@ -546,6 +575,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("openPty", Napi::Function::New(env, OpenPty));
+  exports.Set("resizePty", Napi::Function::New(env, ResizePty));
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
