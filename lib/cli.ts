@@ -19,6 +19,7 @@ import type { ListenEntry } from './network';
 import type { SeccompAction } from './seccomp';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
+import { attachTerminal, terminalRefusal, terminalSize } from './cli-tty';
 
 const USAGE_HEAD = `Usage:
   cordon run [options] [--] CMD [ARGS...]  run CMD in a new box; exits with its status (128+N for signal N)
@@ -40,6 +41,7 @@ Examples:
   cordon run --share net -- curl -sI http://127.0.0.1:8080/
   cordon run --layer /srv/templates/site --upper /srv/tenants/42 --memory-max 256M -- /usr/sbin/php-fpm -F
   cordon run --rootfs /srv/images/alpine --listen 8080 -- /bin/busybox httpd -f -p 8080
+  cordon run -t -- /bin/bash              an interactive shell with job control
 `;
 
 const USAGE = `${USAGE_HEAD}
@@ -61,6 +63,8 @@ Options of run (each also a key of --config JSON, as in spawnIsolated's options)
   --kill-signal SIG       default SIGTERM
   --no-die-with-parent    let the box outlive this process
   --no-new-session        stay in this terminal's session
+  -t, --tty               give CMD a pseudo-terminal of its own (job control, ^C, window size); this
+                          terminal goes raw and is restored at the end; stdin must be a terminal (else 125)
   --allow-host-credentials  allow a box without a new user namespace to keep root
 
 Filesystem (mounts apply in command-line order, after any in --config):
@@ -172,6 +176,7 @@ const RUN_FLAGS = {
   'kill-signal': { type: 'string' },
   'no-die-with-parent': { type: 'boolean' },
   'no-new-session': { type: 'boolean' },
+  tty: { type: 'boolean', short: 't' },
   'allow-host-credentials': { type: 'boolean' },
   cap: { type: 'string', multiple: true },
   group: { type: 'string', multiple: true },
@@ -216,7 +221,7 @@ const RUN_FLAGS = {
   upper: { type: 'string' },
   'upper-size': { type: 'string' },
   'tmp-size': { type: 'string' },
-} as const satisfies Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+} as const satisfies Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
 
 /**
  * Where run's own arguments end: at `--` (dropped), or at the first word
@@ -306,7 +311,9 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (rootfs !== undefined) options.rootfs = rootfs;
   if (values['tmp-size'] !== undefined) options.tmpSize = Number(values['tmp-size']);
   if (mounts.length > 0) options.mounts = [...(options.mounts ?? []), ...mounts];
-  options.stdio = 'inherit';
+  if (values.tty === true) options.tty = true;
+  // A terminal is the box's fds 0-2 (the CLI copies its own to it); otherwise the box gets the CLI's.
+  if (options.tty === undefined || options.tty === false) options.stdio = 'inherit';
   return { options, command: split.command };
 }
 
@@ -565,8 +572,15 @@ async function run(argv: string[]): Promise<number> {
   }
   const [file, ...args] = parsed.command;
   if (file === undefined) fail(`run needs a command (cordon run [options] [--] CMD [ARGS...]); see cordon --help`);
+  const wantsTty = parsed.options.tty !== undefined && parsed.options.tty !== false;
+  if (wantsTty) {
+    const refusal = terminalRefusal();
+    if (refusal !== undefined) fail(refusal);
+    if (parsed.options.tty === true) parsed.options = { ...parsed.options, tty: terminalSize() };
+  }
   const box = spawnIsolated(file, args, parsed.options);
   box.on('error', () => undefined); // reported through box.exited below
+  const restoreTerminal = wantsTty && box.pid !== undefined ? attachTerminal(box) : undefined;
   if (box.network !== undefined) {
     const n = box.network;
     process.stderr.write(`cordon: network ${n.bridge} ${n.address}/${n.prefix} via ${n.gateway} (reach ${n.reach})\n`);
@@ -576,7 +590,7 @@ async function run(argv: string[]): Promise<number> {
     process.on(signal, () => box.kill(signal));
   }
   try {
-    const result = await box.exited;
+    const result = await box.exited.finally(() => restoreTerminal?.());
     if (result.signal !== null) return 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0);
     return result.code ?? 1;
   } catch (error) {

@@ -21,6 +21,7 @@ export interface TtySize {
 /** The size a box's terminal starts with when the `tty` option gives none (a VT100's). */
 export const DEFAULT_TTY_SIZE: Readonly<TtySize> = { cols: 80, rows: 24 };
 const MAX_CELLS = 0xffff; // struct winsize holds unsigned shorts
+const OUTPUT_BUFFER = 256 * 1024;
 
 /** A pseudo-terminal pair: both fds close-on-exec, neither the caller's controlling terminal. */
 export interface PtyPair {
@@ -114,7 +115,11 @@ export class PtyStreams {
     // handle (tty.WriteStream would make the fd blocking).
     const terminal = new tty.ReadStream(master);
     this.#terminal = terminal;
-    const output = new net.Socket({ fd: undefined, signal: undefined, readable: true, writable: false } as net.SocketConstructorOpts);
+    // Up to OUTPUT_BUFFER bytes are read ahead even when nobody reads: a
+    // terminal's kernel buffer holds only a few KiB, a socket pair's some
+    // 200 KiB, and output nobody reads must not stop a box before that (it
+    // is drained once the box has exited, as child_process does).
+    const output = new net.Socket({ fd: undefined, signal: undefined, readable: true, writable: false, readableHighWaterMark: OUTPUT_BUFFER } as net.SocketConstructorOpts);
     const input = new net.Socket({ fd: undefined, signal: undefined, readable: false, writable: true } as net.SocketConstructorOpts);
     this.output = output;
     this.input = input;
@@ -165,7 +170,9 @@ export class PtyStreams {
 
   /** Sets the terminal's size (TIOCSWINSZ): the payload's foreground process group gets SIGWINCH. False once the terminal is closed. */
   resize(size: TtySize): boolean {
-    if (!this.#open) return false;
+    // destroyed is set the moment the handle closes the fd: never ioctl a
+    // number the process may have reused since.
+    if (!this.#open || this.#terminal.destroyed) return false;
     const result = native().resizePty(this.#master, size.cols, size.rows);
     if (result === 0) return true;
     throw new CordonError(errnoName(result), `ioctl ${errnoName(result)}: cannot resize the box's terminal`, {
