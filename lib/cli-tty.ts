@@ -3,6 +3,7 @@
 // terminal restored on every way out (the box's exit, an error, a signal,
 // process.exit).
 import type { Box } from './box';
+import { native } from './internal/native';
 import { DEFAULT_TTY_SIZE, type TtySize } from './pty';
 
 /** Why -t cannot be honoured here, or undefined: the CLI's stdin must be a terminal (as `docker run -t` says). */
@@ -22,13 +23,17 @@ export function terminalSize(): TtySize {
 /**
  * Connects the CLI's terminal to the box's: raw mode on stdin (so ^C, ^Z
  * and ^D reach the box's terminal as characters and its line discipline
- * acts on them), stdin into box.stdin, box.stdout onto stdout, SIGWINCH as
+ * acts on them; the settings are saved and put back exactly), stdin into box.stdin, box.stdout onto stdout, SIGWINCH as
  * box.resize(). Returns the function that undoes it all; it runs once,
  * also from process 'exit' (an error or a signal on the way out).
  */
 export function attachTerminal(box: Box): () => void {
   const stdin = process.stdin;
-  stdin.setRawMode(true);
+  // cfmakeraw, not setRawMode(): libuv's raw mode keeps output processing
+  // (ONLCR), which would mangle what the box's terminal has processed.
+  const saved = native().makeRaw(0);
+  if (typeof saved === 'number') stdin.setRawMode(true);
+  stdin.resume();
   let restored = false;
   const onResize = (): void => {
     const size = terminalSize();
@@ -50,10 +55,13 @@ export function attachTerminal(box: Box): () => void {
     process.removeListener('exit', restore);
     sized?.removeListener('resize', onResize);
     if (box.stdin !== null) stdin.unpipe(box.stdin);
-    try {
-      stdin.setRawMode(false);
-    } catch {
-      // stdin already closed
+    if (typeof saved !== 'number') native().restoreTerminal(0, saved);
+    else {
+      try {
+        stdin.setRawMode(false);
+      } catch {
+        // stdin already closed
+      }
     }
     stdin.pause();
   };

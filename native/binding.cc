@@ -215,6 +215,22 @@ Napi::Value ResizePty(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), -host::resize_pty(master, cols, rows));
 }
 
+// makeRaw(fd) -> Buffer (the settings to restore) | -errno.
+Napi::Value MakeRaw(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> saved = Napi::Buffer<uint8_t>::New(info.Env(), host::terminal_settings_size());
+  int error = host::make_raw(fd, saved.Data(), saved.Length());
+  if (error != 0) return Napi::Number::New(info.Env(), -error);
+  return saved;
+}
+
+// restoreTerminal(fd, saved) -> 0 | -errno.
+Napi::Value RestoreTerminal(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> saved = info[1].As<Napi::Buffer<uint8_t>>();
+  return Napi::Number::New(info.Env(), -host::restore_terminal(fd, saved.Data(), saved.Length()));
+}
+
 Napi::Value ProbeClone(const Napi::CallbackInfo& info) {
   int rung = info[0].As<Napi::Number>().Int32Value();
   double ns_flags = info[1].As<Napi::Number>().DoubleValue();
@@ -577,6 +593,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("resizePty", Napi::Function::New(env, ResizePty));
+  exports.Set("makeRaw", Napi::Function::New(env, MakeRaw));
+  exports.Set("restoreTerminal", Napi::Function::New(env, RestoreTerminal));
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));

@@ -104,6 +104,10 @@ export interface NativeBinding {
   openPty(cols: number, rows: number): [number, number] | { errno: number; part: number };
   /** TIOCSWINSZ on a pty master: 0 or -errno. */
   resizePty(master: number, cols: number, rows: number): number;
+  /** cfmakeraw on the terminal at fd: the settings to restore, or -errno. */
+  makeRaw(fd: number): Buffer | number;
+  /** Puts back settings makeRaw saved: 0 or -errno. */
+  restoreTerminal(fd: number, saved: Buffer): number;
   /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */
   probeClone(rung: number, nsFlags: number, cgroupFd: number): number;
   /** The rung spawns settled on, or -1 before the first spawn. */

@@ -53,4 +53,20 @@ int resize_pty(int master, unsigned short cols, unsigned short rows) {
   return ioctl(master, TIOCSWINSZ, &size) == 0 ? 0 : errno;
 }
 
+unsigned long terminal_settings_size() { return sizeof(struct termios); }
+
+int make_raw(int fd, void* saved, unsigned long size) {
+  if (size != sizeof(struct termios)) return EINVAL;
+  struct termios settings;
+  if (tcgetattr(fd, &settings) != 0) return errno;
+  *static_cast<struct termios*>(saved) = settings;
+  cfmakeraw(&settings);
+  return tcsetattr(fd, TCSANOW, &settings) == 0 ? 0 : errno;
+}
+
+int restore_terminal(int fd, const void* saved, unsigned long size) {
+  if (size != sizeof(struct termios)) return EINVAL;
+  return tcsetattr(fd, TCSANOW, static_cast<const struct termios*>(saved)) == 0 ? 0 : errno;
+}
+
 }  // namespace cordon::host

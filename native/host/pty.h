@@ -23,4 +23,14 @@ int open_pty(unsigned short cols, unsigned short rows, PtyPair* pair, int* part)
 // foreground process group. Returns 0 or a positive errno.
 int resize_pty(int master, unsigned short cols, unsigned short rows);
 
+// The CLI's own terminal for `cordon run -t`: `make_raw` saves its settings
+// into `saved` (sizeof(struct termios) bytes) and sets cfmakeraw's: no echo,
+// no line editing, no signals from ^C/^Z, and no output processing (the
+// box's terminal has done that already: ONLCR twice would turn "\n" into
+// "\r\r\n", and a full-screen program's bare "\n" into a carriage return).
+// `restore_terminal` puts `saved` back. 0 or a positive errno.
+int make_raw(int fd, void* saved, unsigned long size);
+int restore_terminal(int fd, const void* saved, unsigned long size);
+unsigned long terminal_settings_size();
+
 }  // namespace cordon::host
