@@ -565,6 +565,7 @@ Napi::Object Ops(Napi::Env env) {
   set("runIdMapHelper", Op::kRunIdMapHelper);
   set("enterPidNamespace", Op::kEnterPidNamespace);
   set("attachVeth", Op::kAttachVeth);
+  set("setControllingTerminal", Op::kSetControllingTerminal);
   return ops;
 }
 
