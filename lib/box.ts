@@ -16,6 +16,7 @@ import type { Ledger } from './internal/resources';
 import { EXIT_RECORD_SIZE } from './internal/plan-abi';
 import { endedPipe } from './stdio';
 import { checkTtySize, type PtyStreams } from './pty';
+import type { BoxExecOptions } from './exec';
 
 /** How a box ended. */
 export interface ExitResult {
@@ -195,6 +196,31 @@ export class Box extends EventEmitter {
   network: BridgeNetworkInfo | undefined = undefined;
   /** What the box's Landlock ruleset enforces, when it has one. */
   landlock: LandlockReport | undefined = undefined;
+
+  #exec: ((file: string | URL, args: readonly string[] | undefined, options: unknown, pid: number, alive: () => boolean) => Box) | undefined;
+
+  /** @internal How exec() starts a process in this box (set by spawnIsolated). */
+  _execWith(exec: (file: string | URL, args: readonly string[] | undefined, options: unknown, pid: number, alive: () => boolean) => Box): void {
+    this.#exec = exec;
+  }
+
+  /**
+   * Starts `file` inside this running box, as `docker exec` would: in all of
+   * its namespaces (its root and cwd), its cgroup, as its user, with its
+   * capabilities, no_new_privs, rlimits, Landlock ruleset and seccomp
+   * filter; with its own stdio (or `tty`), exit and Box. `options` takes
+   * only `env`, `cwd`, `argv0`, `stdio`, `tty`, `timeout`, `killSignal`,
+   * `signal`, `dieWithParent` and `newSession` (defaults as for
+   * spawnIsolated; `cwd` defaults to the box's). Throws
+   * ERR_CORDON_NOT_RUNNING once the box has ended.
+   */
+  exec(file: string | URL, args?: readonly string[], options?: BoxExecOptions): Box {
+    if (!this.#running || this.#exec === undefined || this.pid === undefined) {
+      throw new CordonError('ERR_CORDON_NOT_RUNNING', 'box.exec() needs a running box');
+    }
+    const pidfd = this.#pidfd;
+    return this.#exec(file, args, options, this.pid, () => this.#running && native().sendSignal(pidfd, 0) === 0);
+  }
 
   /** @internal The box's terminal (the tty option), before _started. */
   _terminal(terminal: PtyStreams): void {
