@@ -65,11 +65,13 @@ t.test('an exec\'d process is in the box\'s namespaces, root and cwd, as its use
 t.test('an exec\'d process cannot reach the box\'s init, and dies with the box', async (t) => {
   const { box } = await startBox();
   const ex = await output(box.exec('/bin/sh', ['-c', [
-    'ls /proc/1/fd >/dev/null 2>&1 && echo FD-OPEN || echo FD-DENIED',
+    'for f in /proc/1/fd/*; do readlink $f; done >/dev/null 2>&1 && echo FD-OPEN || echo FD-DENIED',
+    'cat /proc/1/environ >/dev/null 2>&1 && echo ENV-OPEN || echo ENV-DENIED',
     `perl -e 'syscall(${PTRACE}, 16, 1, 0, 0) == -1 and print "PTRACE-ERR:", $!+0, "\\n" or print "PTRACE-OK\\n"'`,
     'kill -9 1 2>/dev/null; kill -0 1 && echo INIT-ALIVE',
   ].join('; ')]));
   t.match(ex.stdout, /FD-DENIED/, 'the init\'s fds are closed to it');
+  t.match(ex.stdout, /ENV-DENIED/, 'and its environment');
   t.match(ex.stdout, /PTRACE-ERR:1\b/, 'ptrace of the init: EPERM');
   t.match(ex.stdout, /INIT-ALIVE/, 'SIGKILL from inside the box does not reach PID 1');
   const long = box.exec('/bin/sh', ['-c', 'echo UP-$((1+1)); exec sleep 1000']);
