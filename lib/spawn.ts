@@ -476,7 +476,10 @@ function prepare(
         stdio.childFds[3 + i] = fd;
       });
       runtime.listenNames = sockets.names;
-      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' ? [3 + i] : [])));
+      // A Listener's socket is blocking for every box: a server that sets
+      // O_NONBLOCK on its copy sets it on the shared file, so the next box
+      // gets it back cleared.
+      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' || entry.kind === 'listener' ? [3 + i] : [])));
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
       timer?.phase('listen sockets');

@@ -34,7 +34,7 @@ import { validateCgroupParent } from './cgroups/parent';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
-import { validateListen, type ResolvedListen } from './network';
+import { listenVariables, validateListen, type ResolvedListen } from './network';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
@@ -390,6 +390,8 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const namespaceOwner = validateNamespaceOwner(o.userNamespaceOwner, { user, uidMap, root: callerIsRoot(), pooled: o.netnsPool !== undefined });
   const landlock = validateLandlock(o.landlock);
   const listen = validateListen(o.listen);
+  // fdEnv and fpmAddress name fds 3 and up for servers that do not read LISTEN_FDS.
+  Object.assign(env, listenVariables(listen, env));
   // A filter needs no_new_privs to install (the payload has no CAP_SYS_ADMIN
   // left): with new privileges allowed there is no default filter.
   if (o.seccomp !== undefined && o.seccomp !== false && credentials.allowNewPrivileges) {

@@ -1,0 +1,18 @@
+// The brand of a lasting listening socket (lib/listener.ts): the spawn side
+// (lib/network.ts) hands its fd to a box without importing the class.
+
+/** Reads a Listener's fd, or undefined once it is closed. */
+export const LASTING_FD: unique symbol = Symbol('cordon.lastingFd');
+
+/** What the spawn side reads of a Listener. */
+export interface LastingSocket {
+  readonly name: string;
+  readonly path: string | undefined;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  [LASTING_FD](): number | undefined;
+}
+
+export function isLastingSocket(value: unknown): value is LastingSocket {
+  return typeof value === 'object' && value !== null && LASTING_FD in value;
+}
