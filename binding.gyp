@@ -50,7 +50,8 @@
             "native/host/netlink.cc",
             "native/host/bridge.cc",
             "native/host/netns_pool.cc",
-            "native/host/sealed_init.cc"
+            "native/host/sealed_init.cc",
+            "native/host/logs.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

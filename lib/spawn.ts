@@ -219,6 +219,19 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
   return failed;
 }
 
+/**
+ * Who pipes and log files cordon makes for a box belong to: the payload's
+ * host uid and gid, so it may reopen them through /proc/self/fd. Only a
+ * root caller can give them away; anyone else's are its own (the box's
+ * root by default).
+ */
+function stdioOwner(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } | undefined {
+  if (caller.euid !== 0) return undefined;
+  if (!options.stdio.some((entry) => entry.kind === 'file' || (entry.kind === 'pipe' && options.stdioPipes === 'pipe'))) return undefined;
+  const ids = boxUserOnHost(options);
+  return { uid: ids.uid, gid: ids.gids[0]! };
+}
+
 /** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
 function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: number[] } {
   const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
@@ -466,7 +479,7 @@ function prepare(
     const pooled = takePooled(validated, ledger);
     if (pooled !== undefined) runtime.pooled = pooled;
     timer?.phase('open namespaces');
-    const stdio = setupStdio(validated.stdio, ledger);
+    const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
     runtime.stdio = stdio.childFds;
     timer?.phase('stdio');
     let listenParentSide: string[] = [];

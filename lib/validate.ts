@@ -46,7 +46,8 @@ export type ResolvedStdio =
   | { kind: 'inherit' }
   | { kind: 'ignore' }
   | { kind: 'fd'; fd: number }
-  | { kind: 'stream'; fd: number; stream: Stream };
+  | { kind: 'stream'; fd: number; stream: Stream }
+  | { kind: 'file'; path: string; mode: number };
 
 export interface ValidatedOptions {
   file: string;
@@ -63,6 +64,8 @@ export interface ValidatedOptions {
   cwd: string;
   argv0: string;
   stdio: ResolvedStdio[];
+  /** What 'pipe' entries for fds 0-2 are. */
+  stdioPipes: 'socketpair' | 'pipe';
   timeout: number | undefined;
   killSignal: number;
   killSignalName: string;
@@ -110,7 +113,7 @@ const BASE_FILESYSTEM_STEPS = 128;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
+  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
   'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
   // child_process options with the same meaning here: `shell` (only false:
   // cordon runs no shell) and `windowsHide` (ignored on Linux, as by Node).
@@ -219,7 +222,14 @@ function checkStdioEntry(index: number, entry: StdioEntry | unknown): ResolvedSt
     return { kind: 'stream', fd, stream: entry };
   }
   if (entry === 'ipc' || entry === 'overlapped') throw invalidValue(option, entry, 'is not supported by cordon');
-  throw invalidType(option, `'pipe', 'inherit', 'ignore', an fd, a stream, null or undefined`, entry);
+  if (isPlainObject(entry) && 'file' in entry) {
+    rejectUnknownKeys(entry, ['file', 'mode'], option);
+    const filePath = checkAbsolutePath(`${option}.file`, entry.file);
+    if (filePath.endsWith('/')) throw invalidValue(`${option}.file`, filePath, 'must name a file, not a directory');
+    if (index === 0) throw invalidValue(option, '{ file }', 'is for output: a log file can be fd 1 and up, not stdin');
+    return { kind: 'file', path: filePath, mode: entry.mode === undefined ? 0o640 : checkInteger(`${option}.mode`, entry.mode, 0, 0o777) };
+  }
+  throw invalidType(option, `'pipe', 'inherit', 'ignore', an fd, a stream, { file }, null or undefined`, entry);
 }
 
 function checkStdio(value: unknown): ResolvedStdio[] {
@@ -358,6 +368,10 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', pathOfUrl('cwd', o.cwd));
   const argv0 = o.argv0 === undefined ? checked.file : checkString('argv0', o.argv0, { allowEmpty: true });
   const stdio = checkStdio(o.stdio);
+  if (o.stdioPipes !== undefined && o.stdioPipes !== 'socketpair' && o.stdioPipes !== 'pipe') {
+    throw invalidValue('stdioPipes', o.stdioPipes, "must be 'socketpair' or 'pipe'");
+  }
+  const stdioPipes = o.stdioPipes ?? 'socketpair';
 
   let timeout: number | undefined;
   if (o.timeout !== undefined) timeout = checkInteger('timeout', o.timeout, 0, 2 ** 31 - 1);
@@ -450,6 +464,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     cwd,
     argv0,
     stdio,
+    stdioPipes,
     timeout,
     killSignal: killSignal.number,
     killSignalName: killSignal.name,

@@ -16,6 +16,7 @@
 #include "exit_watch.h"
 #include "host/bridge.h"
 #include "host/idmapped.h"
+#include "host/logs.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
 #include "host/sealed_init.h"
@@ -180,6 +181,29 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return Napi::Number::New(info.Env(), -errno);
   }
+  Napi::Array pair = Napi::Array::New(info.Env(), 2);
+  pair.Set(0u, fds[0]);
+  pair.Set(1u, fds[1]);
+  return pair;
+}
+
+// openLogFile(path, mode, uid, gid): { fd (or -errno), part, made } (see host/logs.h).
+Napi::Value OpenLogFile(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  host::LogOutcome outcome = host::open_log_file(path.c_str(), info[1].As<Napi::Number>().Int32Value(),
+                                                 info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value());
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("fd", outcome.fd);
+  result.Set("part", outcome.part);
+  result.Set("made", outcome.made);
+  return result;
+}
+
+// makePipe(uid, gid): [read, write] or -errno (see host/logs.h).
+Napi::Value MakePipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  int result = host::make_pipe(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), fds);
+  if (result != 0) return Napi::Number::New(info.Env(), result);
   Napi::Array pair = Napi::Array::New(info.Env(), 2);
   pair.Set(0u, fds[0]);
   pair.Set(1u, fds[1]);
@@ -546,6 +570,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
+  exports.Set("makePipe", Napi::Function::New(env, MakePipe));
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));

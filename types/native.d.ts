@@ -100,6 +100,10 @@ export interface NativeBinding {
   sendSignal(pidfd: number, signal: number): number;
   /** A close-on-exec AF_UNIX stream pair, or -errno. */
   socketPair(): [number, number] | number;
+  /** A log file opened append-only for a box (see native/host/logs.h): fd or -errno, the failing part, whether it was made. */
+  openLogFile(path: string, mode: number, uid: number, gid: number): { fd: number; part: number; made: boolean };
+  /** A pipe whose inode is given to uid:gid (when >= 0): [read, write] or -errno. */
+  makePipe(uid: number, gid: number): [number, number] | number;
   /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */
   probeClone(rung: number, nsFlags: number, cgroupFd: number): number;
   /** The rung spawns settled on, or -1 before the first spawn. */
