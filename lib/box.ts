@@ -14,6 +14,7 @@ import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
 import { EXIT_RECORD_SIZE } from './internal/plan-abi';
+import type { DiskUsage } from './quota';
 import { endedPipe } from './stdio';
 
 /** How a box ended. */
@@ -140,6 +141,7 @@ export class Box extends EventEmitter {
   #oomKillsSeen = 0;
   readonly #killSignal: number;
   readonly #pipes: readonly boolean[];
+  #diskUsage: (() => DiskUsage | undefined) | undefined;
 
   constructor(internals: BoxInternals) {
     super();
@@ -200,6 +202,20 @@ export class Box extends EventEmitter {
   /** @internal The box's cgroup, made before the clone; owned by the ledger. */
   _cgroup(cgroup: BoxCgroup): void {
     this.#cgroup = cgroup;
+  }
+
+  /** @internal Reads the usage of a quota'd upper layer (lib/quota.ts) while its mount fd is held. */
+  _diskUsage(read: () => DiskUsage | undefined): void {
+    this.#diskUsage = read;
+  }
+
+  /**
+   * Bytes and inodes of the box's quota'd upper layer (`rootfs.upper.quota`)
+   * used and free, while the box runs; undefined without a quota, before the
+   * box has started or after it has ended.
+   */
+  diskUsage(): DiskUsage | undefined {
+    return this.#running ? this.#diskUsage?.() : undefined;
   }
 
   /** Resource use of the box's cgroup now, or null without one. */

@@ -26,6 +26,7 @@ export type {
 } from './options';
 export type { ListenEntry, ListenSocket, ListenVariables } from './network';
 export { createListener, Listener } from './listener';
+export type { UpperQuota, DiskUsage } from './quota';
 export type { ListenerOptions, UnixListenerOptions, TcpListenerOptions } from './listener';
 export type { BridgeNetworkOptions, BridgeNetworkInfo } from './bridge';
 export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';

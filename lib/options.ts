@@ -9,6 +9,7 @@ import type { BridgeNetworkOptions } from './bridge';
 import type { ListenEntry } from './network';
 import type { NamespacePool } from './pool';
 import type { SeccompPolicy } from './seccomp';
+import type { UpperQuota } from './quota';
 
 /** The kinds of Linux namespace a box can have. */
 export type NamespaceName = 'user' | 'pid' | 'mount' | 'net' | 'ipc' | 'uts' | 'cgroup' | 'time';
@@ -351,7 +352,12 @@ export type RootfsOption =
   | { readonly dir: string; readonly writable?: boolean }
   | {
       readonly layers: readonly string[];
-      readonly upper: 'tmpfs' | { readonly dir: string };
+      /**
+       * `quota` (root callers): the layer lives in an ext4 image
+       * `<dir>/upper.img` of `quota.bytes`, with `quota.inodes` files at
+       * most, enforced by the kernel (ENOSPC); see UpperQuota.
+       */
+      readonly upper: 'tmpfs' | { readonly dir: string; readonly quota?: UpperQuota };
       /** Size limit of a tmpfs upper, in bytes. Default 64 MiB. */
       readonly upperSize?: number;
     };

@@ -18,6 +18,7 @@ import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { gatherHostView, hiddenInBox } from './host-view';
 import { openListenSockets } from './network';
+import { prepareQuotaLayer, quotaUsage } from './quota';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
@@ -521,7 +522,15 @@ function prepare(
       timer?.phase('host view');
     }
     if (validated.rootfs.kind === 'layers' && validated.rootfs.upper.kind === 'dir') {
-      prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
+      const owner = boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid };
+      const quota = validated.rootfs.upper.quota;
+      if (quota === undefined) {
+        prepareUpperLayer(validated.rootfs, owner, caller.euid);
+      } else {
+        const mount = prepareQuotaLayer(validated.rootfs.upper.dir, quota, owner, ledger);
+        runtime.upperTree = mount;
+        box._diskUsage(() => quotaUsage(mount));
+      }
       timer?.phase('upper layer');
     }
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);

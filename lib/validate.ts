@@ -35,6 +35,7 @@ import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
 import { listenVariables, validateListen, type ResolvedListen } from './network';
+import { quotaRefusal } from './quota';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
@@ -418,6 +419,10 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   // ownSnapshot: the checks below read optional fields (idmap) of what these return.
   const rootfs = ownSnapshot(validateRootfs(o.rootfs), 'rootfs') as ResolvedRootfs;
   const mounts = ownSnapshot(validateMounts(o.mounts), 'mounts') as MountEntry[];
+  if (rootfs.kind === 'layers' && rootfs.upper.kind === 'dir' && rootfs.upper.quota !== undefined) {
+    const refusal = quotaRefusal();
+    if (refusal !== undefined) throw new CordonError('ERR_CORDON_HOST_UNSUPPORTED', `rootfs.upper.quota: ${refusal} (probe().diskQuota)`, { step: 'validate', path: rootfs.upper.dir });
+  }
   const tmpSize = o.tmpSize === undefined ? DEFAULT_TMP_SIZE : checkInteger('tmpSize', o.tmpSize, 4096, Number.MAX_SAFE_INTEGER);
   if (o.tmpSize !== undefined && namespaces.mount.kind !== 'new') throw conflict('tmpSize', 'tmpSize sizes the box\'s own tmpfs mounts: it needs namespaces.mount to be \'new\'');
   if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {

@@ -19,6 +19,7 @@
 #include "host/logs.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
+#include "host/quota.h"
 #include "host/sealed_init.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
@@ -208,6 +209,41 @@ Napi::Value MakePipe(const Napi::CallbackInfo& info) {
   pair.Set(0u, fds[0]);
   pair.Set(1u, fds[1]);
   return pair;
+}
+
+Napi::Object QuotaResult(Napi::Env env, const host::QuotaOutcome& outcome) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("fd", outcome.fd);
+  result.Set("part", outcome.part);
+  result.Set("fresh", outcome.fresh);
+  result.Set("size", double(outcome.size));
+  return result;
+}
+
+// openQuotaImage(dir, name, bytes, waitMs): { fd (or -errno), part, fresh, size } (see host/quota.h).
+Napi::Value OpenQuotaImage(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  return QuotaResult(info.Env(), host::open_quota_image(dir.c_str(), name.c_str(), int64_t(info[2].As<Napi::Number>().DoubleValue()),
+                                                        info[3].As<Napi::Number>().Int32Value()));
+}
+
+// mountQuotaImage(imageFd, uid, gid): { fd (the detached mount, or -errno), part }.
+Napi::Value MountQuotaImage(const Napi::CallbackInfo& info) {
+  return QuotaResult(info.Env(), host::mount_quota_image(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                                                         info[2].As<Napi::Number>().Int32Value()));
+}
+
+// quotaUsage(fd): { error, bytes, bytesFree, inodes, inodesFree }.
+Napi::Value QuotaUsage(const Napi::CallbackInfo& info) {
+  host::QuotaUsage usage = host::quota_usage(info[0].As<Napi::Number>().Int32Value());
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("error", usage.error);
+  result.Set("bytes", double(usage.bytes));
+  result.Set("bytesFree", double(usage.bytes_free));
+  result.Set("inodes", double(usage.inodes));
+  result.Set("inodesFree", double(usage.inodes_free));
+  return result;
 }
 
 Napi::Value ProbeClone(const Napi::CallbackInfo& info) {
@@ -572,6 +608,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
   exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
   exports.Set("makePipe", Napi::Function::New(env, MakePipe));
+  exports.Set("openQuotaImage", Napi::Function::New(env, OpenQuotaImage));
+  exports.Set("mountQuotaImage", Napi::Function::New(env, MountQuotaImage));
+  exports.Set("quotaUsage", Napi::Function::New(env, QuotaUsage));
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));

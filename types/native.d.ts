@@ -104,6 +104,12 @@ export interface NativeBinding {
   openLogFile(path: string, mode: number, uid: number, gid: number): { fd: number; part: number; made: boolean };
   /** A pipe whose inode is given to uid:gid (when >= 0): [read, write] or -errno. */
   makePipe(uid: number, gid: number): [number, number] | number;
+  /** A tenant's quota image, opened (made) and locked (see native/host/quota.h). */
+  openQuotaImage(dir: string, name: string, bytes: number, waitMs: number): { fd: number; part: number; fresh: boolean; size: number };
+  /** The image on an autoclearing loop device, its ext4 mounted as a detached tree with upper/ and work/. */
+  mountQuotaImage(imageFd: number, uid: number, gid: number): { fd: number; part: number; fresh: boolean; size: number };
+  /** fstatfs of an fd: sizes in bytes and inode counts (error: a positive errno or 0). */
+  quotaUsage(fd: number): { error: number; bytes: number; bytesFree: number; inodes: number; inodesFree: number };
   /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */
   probeClone(rung: number, nsFlags: number, cgroupFd: number): number;
   /** The rung spawns settled on, or -1 before the first spawn. */
