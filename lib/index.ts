@@ -27,6 +27,8 @@ export type {
 export type { ListenEntry, ListenSocket, ListenVariables } from './network';
 export { createListener, Listener } from './listener';
 export type { UpperQuota, DiskUsage } from './quota';
+export { createService, Service } from './service';
+export type { ServiceOptions, ServiceState, ServiceReason, ServiceEvents, HealthCheck, HealthTarget } from './service';
 export type { ListenerOptions, UnixListenerOptions, TcpListenerOptions } from './listener';
 export type { BridgeNetworkOptions, BridgeNetworkInfo } from './bridge';
 export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';
