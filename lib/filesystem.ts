@@ -43,7 +43,7 @@ type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string
 export type ResolvedRootfs =
   | { kind: 'host' }
   | { kind: 'dir'; dir: string; writable: boolean }
-  | { kind: 'layers'; layers: string[]; upper: LayeredUpper };
+  | { kind: 'layers'; layers: string[]; upper: LayeredUpper; idmapLayers?: boolean };
 
 export const DEFAULT_UPPER_SIZE = 64 * 1024 * 1024;
 /** Size of each writable tmpfs cordon gives a box (/tmp, /dev/shm, and /run on rootfs 'host'). */
@@ -104,7 +104,7 @@ export function validateRootfs(value: unknown): ResolvedRootfs {
     return { kind: 'dir', dir: path.normalize(checkAbsolutePath('rootfs.dir', value.dir)), writable: checkOptionalBoolean('rootfs.writable', value.writable, false) };
   }
   if ('layers' in value) {
-    rejectUnknownKeys(value, ['layers', 'upper', 'upperSize'], 'rootfs');
+    rejectUnknownKeys(value, ['layers', 'upper', 'upperSize', 'idmapLayers'], 'rootfs');
     if (!Array.isArray(value.layers) || value.layers.length === 0) {
       throw invalidType('rootfs.layers', 'a non-empty array of absolute paths', value.layers);
     }
@@ -127,7 +127,7 @@ export function validateRootfs(value: unknown): ResolvedRootfs {
     } else {
       throw invalidType('rootfs.upper', `'tmpfs' or { dir }`, value.upper);
     }
-    return { kind: 'layers', layers, upper };
+    return checkOptionalBoolean('rootfs.idmapLayers', value.idmapLayers, false) ? { kind: 'layers', layers, upper, idmapLayers: true } : { kind: 'layers', layers, upper };
   }
   throw invalidType('rootfs', `'host', { dir } or { layers, upper }`, value);
 }
@@ -329,6 +329,8 @@ export interface FilesystemContext {
   inUserNamespace: boolean;
   /** Fd slots of idmapped trees the parent made, by index in `mounts`. */
   preparedTrees?: ReadonlyMap<number, number>;
+  /** Fd slots of idmapped template layers the parent made (rootfs.idmapLayers), by index in `rootfs.layers`. */
+  layerTrees?: ReadonlyMap<number, number>;
   /** Fd slot of a quota'd upper layer's filesystem, mounted by the parent (lib/quota.ts): attached at /upper instead of binding the host directory. */
   upperTree?: number;
   /** Bytes of each writable tmpfs cordon makes (/tmp, /dev/shm, /run). Default DEFAULT_TMP_SIZE. */
@@ -370,7 +372,10 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       const lowers = rootfs.layers.map((layer, i) => {
         const staged = `${LAYERS}/${i}`;
         steps.push({ op: 'makeDir', name: `make layer ${i} mount point`, syscall: 'mkdir', kind: 'mount', path: staged, str: [staged], num: [0o755] });
-        steps.push(hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow'));
+        const bind = hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow');
+        const prepared = context.layerTrees?.get(i);
+        if (prepared !== undefined) bind.slot = prepared;
+        steps.push(bind);
         return staged;
       });
       let upperDir: string;

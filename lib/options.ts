@@ -360,6 +360,16 @@ export type RootfsOption =
       readonly upper: 'tmpfs' | { readonly dir: string; readonly quota?: UpperQuota };
       /** Size limit of a tmpfs upper, in bytes. Default 64 MiB. */
       readonly upperSize?: number;
+      /**
+       * Idmapped template layers (root callers, a new user namespace): each
+       * layer is mounted with the box's own uid and gid maps as its
+       * idmapping, so what host root owns in a template shows as the box's
+       * root (and uid 33 as the box's uid 33), and the box's root can create
+       * in a template directory (`/var/tmp`, `/etc/newdir`: copied up into its
+       * upper layer). Without it a template owned by host root shows as
+       * `nobody` and its directories are closed to the box. Default false.
+       */
+      readonly idmapLayers?: boolean;
     };
 
 interface MountTarget {

@@ -428,6 +428,9 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
     throw conflict(o.rootfs !== undefined ? 'rootfs' : 'mounts', 'rootfs and mounts need namespaces.mount to be \'new\'');
   }
+  if (rootfs.kind === 'layers' && rootfs.idmapLayers === true && (!callerIsRoot() || user !== 'new')) {
+    throw conflict('rootfs.idmapLayers', 'idmapped template layers need a root caller and a new user namespace (mount_setattr with MOUNT_ATTR_IDMAP needs the host\'s CAP_SYS_ADMIN; probe().idmappedMounts)');
+  }
   for (const [i, entry] of mounts.entries()) {
     if (entry.type === 'bind' && entry.idmap !== undefined && (!callerIsRoot() || user !== 'new')) {
       throw conflict(`mounts[${i}].idmap`, 'an idmapped mount needs a root caller and a new user namespace');
