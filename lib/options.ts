@@ -62,14 +62,15 @@ export type StdioEntry =
  * a regular file. Opened `O_WRONLY | O_APPEND`, so boxes that share it
  * (or a server that reopens it through /proc/self/fd, as /dev/stderr is)
  * append without overwriting each other. A file cordon creates gets `mode`
- * (not masked by the umask) and, for a root caller, the payload's host uid
- * and gid as owner, so the payload may reopen it; an existing file keeps
- * its owner and mode. Only for fds 1 and up (fd 0 is input).
+ * (not masked by the umask) and, for a root caller, the payload's host gid
+ * as its group (the caller stays its owner), so the payload may reopen it
+ * through the group's write bit but cannot chmod or chown it; an existing
+ * file keeps its owner and mode. Only for fds 1 and up (fd 0 is input).
  */
 export interface StdioFile {
   /** Absolute host path. */
   readonly file: string;
-  /** Permission bits of a file cordon creates. Default 0o640. */
+  /** Permission bits of a file cordon creates. Default 0o620 (the caller reads and writes, the payload's group writes). */
   readonly mode?: number;
 }
 

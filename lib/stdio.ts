@@ -28,14 +28,17 @@ function openDevNull(): number {
 export interface StdioChoices {
   /** What 'pipe' entries for fds 0-2 are. Default 'socketpair'. */
   pipes?: 'socketpair' | 'pipe';
-  /** The host uid:gid to give pipes and log files cordon makes (root callers), so the payload may reopen them. */
+  /** The payload's host uid:gid (root callers): pipes cordon makes are given to it, log files it makes to its gid, so the payload may reopen them. */
   owner?: { uid: number; gid: number } | undefined;
 }
 
 const LOG_PARTS: Record<number, string> = { 1: 'openat2', 2: 'openat', 3: 'fstat', 4: 'fstat', 5: 'fchown', 6: 'fcntl' };
 
 function openLogFile(target: number, filePath: string, mode: number, owner: { uid: number; gid: number } | undefined, ledger: Ledger): number {
-  const outcome = native().openLogFile(filePath, mode, owner?.uid ?? -1, owner?.gid ?? -1);
+  // The group, not the owner: the payload reopens it through its group's
+  // write bit, but cannot chmod it (a setuid file of the tenant's uid on
+  // the host) nor give it away.
+  const outcome = native().openLogFile(filePath, mode, -1, owner?.gid ?? -1);
   if (outcome.fd < 0) {
     const code = errnoName(outcome.fd);
     const syscall = LOG_PARTS[outcome.part] ?? 'open';

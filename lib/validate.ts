@@ -228,7 +228,7 @@ function checkStdioEntry(index: number, entry: StdioEntry | unknown): ResolvedSt
     const filePath = checkAbsolutePath(`${option}.file`, entry.file);
     if (filePath.endsWith('/')) throw invalidValue(`${option}.file`, filePath, 'must name a file, not a directory');
     if (index === 0) throw invalidValue(option, '{ file }', 'is for output: a log file can be fd 1 and up, not stdin');
-    return { kind: 'file', path: filePath, mode: entry.mode === undefined ? 0o640 : checkInteger(`${option}.mode`, entry.mode, 0, 0o777) };
+    return { kind: 'file', path: filePath, mode: entry.mode === undefined ? 0o620 : checkInteger(`${option}.mode`, entry.mode, 0, 0o777) };
   }
   throw invalidType(option, `'pipe', 'inherit', 'ignore', an fd, a stream, { file }, null or undefined`, entry);
 }

@@ -24,7 +24,7 @@ struct LogOutcome {
 // (O_WRONLY|O_APPEND, close-on-exec, blocking) with its directory resolved
 // without following symlinks and the file itself not followed either. A
 // file it creates gets `mode` exactly (not masked by the umask) and, when
-// uid/gid >= 0, that owner, through its fd. An existing file is appended to
+// uid/gid >= 0, that owner and group, through its fd. An existing file is appended to
 // as it is (its owner and mode unchanged); it must be a regular file.
 LogOutcome open_log_file(const char* path, int mode, int uid, int gid);
 

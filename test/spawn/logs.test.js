@@ -16,7 +16,7 @@ function scratch(t) {
   return dir;
 }
 
-const boxRoot = isRoot ? 65534 : process.geteuid();
+
 
 t.test('/dev/stderr and /dev/stdout can be opened with real pipes, not with socket pairs', async (t) => {
   const script = 'echo to-stderr > /dev/stderr && echo to-stdout > /dev/stdout && echo done';
@@ -54,8 +54,9 @@ t.test('a log file: made with its mode and owner, appended by two boxes, reopene
   const expected = ['a', 'b'].flatMap((tag) => [...Array.from({ length: 10 }, (_, i) => `${tag} ${i + 1}`), `${tag} reopened`, `${tag} err`]).sort();
   t.same(written, expected, 'every line of both boxes, none overwritten');
   const stat = fs.statSync(log);
-  t.equal(stat.mode & 0o777, 0o640, 'mode 0640 by default, whatever the umask');
-  t.equal(stat.uid, boxRoot, "owned by the payload's host uid");
+  t.equal(stat.mode & 0o777, 0o620, 'mode 0620 by default, whatever the umask');
+  t.equal(stat.uid, process.geteuid(), 'owned by the caller');
+  t.equal(stat.gid, isRoot ? 65534 : process.getegid(), "its group the payload's host gid (the payload reopens it through the group's write bit)");
 
   const custom = path.join(dir, 'custom.log');
   const old = process.umask(0o077);
@@ -65,6 +66,19 @@ t.test('a log file: made with its mode and owner, appended by two boxes, reopene
     process.umask(old);
   }
   t.equal(fs.statSync(custom).mode & 0o777, 0o604, 'the mode asked for, not masked by the umask');
+});
+
+t.test('the payload cannot chmod or chown its log file (a setuid file of its uid on the host)', async (t) => {
+  const dir = scratch(t);
+  const log = path.join(dir, 'attack.log');
+  const attack = await runSh('chmod 4777 /proc/self/fd/1 2>&1 || echo refused >> /proc/self/fd/1', { stdio: ['ignore', { file: log }, 'ignore'] });
+  t.equal(attack.code, 0);
+  if (isRoot) {
+    t.match(fs.readFileSync(log, 'utf8'), /refused/, 'chmod is refused');
+    t.equal(fs.statSync(log).mode & 0o7777, 0o620, 'the mode is unchanged');
+  } else {
+    t.equal(fs.statSync(log).uid, process.geteuid(), 'an unprivileged caller\'s box root is the caller: its own file');
+  }
 });
 
 t.test('an existing log file keeps its owner and mode and is appended to', async (t) => {
