@@ -216,10 +216,20 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
         break;
       }
       case 'listener': {
-        // The supervisor's own socket: lent to the box, never closed by it.
-        const fd = entry.listener[LASTING_FD]();
-        if (fd === undefined) throw new CordonError('EBADF', `listen[${i}]: the Listener ${entry.listener.name} was closed before the box started`, { errno: -9, syscall: 'listen', step: `listen[${i}]` });
-        fds.push(fd);
+        // The supervisor's own socket, lent to the box through a copy of its
+        // fd: the listener may be closed while an async spawn still uses it.
+        const lent = entry.listener[LASTING_FD]();
+        if (lent === undefined) throw new CordonError('EBADF', `listen[${i}]: the Listener ${entry.listener.name} was closed before the box started`, { errno: -9, syscall: 'listen', step: `listen[${i}]` });
+        const fd = native().dupFd(lent);
+        if (fd < 0) {
+          const code = errnoName(fd);
+          const hint = fdShortageHint(code);
+          throw new CordonError(code, `fcntl ${code}: cannot lend the Listener ${entry.listener.name} to the box${hint === undefined ? '' : ` (${hint})`}`, {
+            errno: fd, syscall: 'fcntl', step: `listen[${i}]`, ...(hint === undefined ? {} : { hint }),
+          });
+        }
+        parentSide.push(`listen[${i}] fd`);
+        fds.push(ledger.nativeFd(`listen[${i}] fd`, fd));
         const { host, port, path: socketPath } = entry.listener;
         sockets.push({ name: entry.name, fd: 3 + i, ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }), ...(socketPath === undefined ? {} : { path: socketPath }) });
         break;

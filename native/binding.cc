@@ -1,6 +1,7 @@
 // The only file that includes napi.h: unpacks arguments, calls the native
 // core, returns plain values. Errors are built in TypeScript from numbers.
 #include <errno.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -198,6 +199,12 @@ Napi::Value OpenLogFile(const Napi::CallbackInfo& info) {
   result.Set("part", outcome.part);
   result.Set("made", outcome.made);
   return result;
+}
+
+// dupFd(fd): a close-on-exec copy (3 or above), or -errno.
+Napi::Value DupFd(const Napi::CallbackInfo& info) {
+  int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+  return Napi::Number::New(info.Env(), fd < 0 ? -errno : fd);
 }
 
 // makePipe(uid, gid): [read, write] or -errno (see host/logs.h).
@@ -608,6 +615,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
   exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
   exports.Set("makePipe", Napi::Function::New(env, MakePipe));
+  exports.Set("dupFd", Napi::Function::New(env, DupFd));
   exports.Set("openQuotaImage", Napi::Function::New(env, OpenQuotaImage));
   exports.Set("mountQuotaImage", Napi::Function::New(env, MountQuotaImage));
   exports.Set("quotaUsage", Napi::Function::New(env, QuotaUsage));

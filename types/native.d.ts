@@ -102,6 +102,8 @@ export interface NativeBinding {
   socketPair(): [number, number] | number;
   /** A log file opened append-only for a box (see native/host/logs.h): fd or -errno, the failing part, whether it was made. */
   openLogFile(path: string, mode: number, uid: number, gid: number): { fd: number; part: number; made: boolean };
+  /** fcntl(F_DUPFD_CLOEXEC, 3): a copy of the fd, or -errno. */
+  dupFd(fd: number): number;
   /** A pipe whose inode is given to uid:gid (when >= 0): [read, write] or -errno. */
   makePipe(uid: number, gid: number): [number, number] | number;
   /** A tenant's quota image, opened (made) and locked (see native/host/quota.h). */

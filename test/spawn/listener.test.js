@@ -224,3 +224,17 @@ t.test('a supervisor that exits without closing leaves no socket file', async (t
   `]);
   t.notOk(fs.existsSync(path.join(dir, 'sub')), 'removed at process exit');
 });
+
+t.test('a listener closed while an async spawn is under way: the box still gets the socket', async (t) => {
+  const { spawnIsolatedAsync } = require('../..');
+  const listener = createListener({ port: 0 });
+  const port = listener.port;
+  const starting = spawnIsolatedAsync('/usr/bin/perl', ['-e', SERVE, 'async'], { listen: [listener], stdio: ['ignore', 'pipe', 'ignore'] });
+  listener.close(); // the box's copy was taken when the spawn began
+  const box = await starting;
+  await new Promise((resolve) => box.stdout.once('data', resolve));
+  t.equal(await fetch({ host: '127.0.0.1', port }), 'ok async', 'the box serves its copy');
+  box.kill('SIGKILL');
+  await box.exited;
+  t.equal(await fetch({ host: '127.0.0.1', port }), 'error ECONNREFUSED', 'gone with the last copy');
+});
