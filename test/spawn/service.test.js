@@ -62,9 +62,14 @@ t.test('restart() loses no request: a client loops through three restarts', asyn
     }
   });
   const served = (gen) => replies.has(`ok ${gen}`);
+  const around = [];
   for (let gen = 1; gen <= 3; gen++) {
     while (!served(gen)) await new Promise((resolve) => setImmediate(resolve));
-    await service.restart();
+    // Requests made right before and while the box is being replaced.
+    around.push(fetch(listener.path));
+    const restarting = service.restart();
+    around.push(fetch(listener.path));
+    await restarting;
   }
   while (!served(4)) await new Promise((resolve) => setImmediate(resolve));
   stop = true;
@@ -72,6 +77,8 @@ t.test('restart() loses no request: a client loops through three restarts', asyn
   const result = await service.stop();
   t.comment(JSON.stringify(Object.fromEntries(replies)));
   t.same([...replies.keys()].sort(), ['ok 1', 'ok 2', 'ok 3', 'ok 4'], 'every request answered, by each generation in turn; none refused or cut');
+  const arounds = await Promise.all(around);
+  t.ok(arounds.every((reply) => /^ok [1-4]$/.test(reply)), `requests made as each restart began are answered: ${arounds.join(', ')}`);
   t.equal(result.signal, null, 'the last box ended by its own graceful stop');
   t.equal(service.state, 'stopped');
 });
