@@ -180,6 +180,8 @@ export interface HintContext {
   onHostOnly?: { path: string; rootfs: 'dir' | 'layers' };
   /** A mount point missing in a template layer that the box's root may not create (the template's directory belongs to a host uid the box does not map). */
   templateMountPoint?: { target: string; idmapped: boolean };
+  /** The overlay of idmapped template layers (rootfs.idmapLayers) was refused. */
+  idmappedLayersRefused?: boolean;
   /** The overlay layer that is missing or not a directory on the host. */
   badLayer?: { index: number; layer: string; problem: string };
 }
@@ -324,6 +326,13 @@ const HINTS: HintRule[] = [
         : `the template layers have no ${target} to mount on, and their directory there belongs to host root, whom the box does not map, so the box's root cannot create it: ` +
           'set rootfs.idmapLayers: true (root callers: host root in the templates is then the box\'s root, and the mount point is made in the box\'s upper layer), or create the mount point in the template';
     },
+  },
+  {
+    kind: 'mount',
+    code: 'EINVAL',
+    hint: (context) => context.idmappedLayersRefused === true
+      ? "this kernel's overlayfs may not take idmapped layers (Linux 5.19 and later do): leave rootfs.idmapLayers off, or create what the box needs in the templates"
+      : undefined,
   },
   { kind: 'layer', code: 'ENOENT', hint: layerHint },
   { kind: 'layer', code: 'ENOTDIR', hint: layerHint },

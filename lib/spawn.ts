@@ -210,6 +210,10 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
   if (failed.kind === 'mount' && code === 'EACCES' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'layers' && step.path !== undefined) {
     context.templateMountPoint = { target: step.path, idmapped: options.rootfs.idmapLayers === true };
   }
+  if (code === 'EINVAL' && failed.kind === 'mount' && options.rootfs.kind === 'layers' && options.rootfs.idmapLayers === true &&
+    step.op === 'mountFs' && step.path === options.rootfs.layers.join(':')) {
+    context.idmappedLayersRefused = true;
+  }
   if (options.rootfs.kind === 'layers') {
     const layers = options.rootfs.layers;
     const overlay = step.op === 'mountFs' && step.path === layers.join(':');
