@@ -142,6 +142,7 @@ export class Box extends EventEmitter {
   readonly #killSignal: number;
   readonly #pipes: readonly boolean[];
   #diskUsage: (() => DiskUsage | undefined) | undefined;
+  readonly #beforeExited: (() => Promise<void> | undefined)[] = [];
 
   constructor(internals: BoxInternals) {
     super();
@@ -202,6 +203,11 @@ export class Box extends EventEmitter {
   /** @internal The box's cgroup, made before the clone; owned by the ledger. */
   _cgroup(cgroup: BoxCgroup): void {
     this.#cgroup = cgroup;
+  }
+
+  /** @internal What `exited` waits for after the box's resources are released (a quota'd layer's loop device going). */
+  _beforeExited(wait: () => Promise<void> | undefined): void {
+    this.#beforeExited.push(wait);
   }
 
   /** @internal Reads the usage of a quota'd upper layer (lib/quota.ts) while its mount fd is held. */
@@ -412,9 +418,12 @@ export class Box extends EventEmitter {
     boxExited(this.spawnfile, result);
     // A cgroup still draining is removed in the background; `exited` waits
     // for it, so nothing of the box is left when it settles.
+    // So is a quota'd layer's loop device, which the kernel lets go of
+    // asynchronously once the box's mount is gone.
     const removal = this.#cgroup?.removal;
-    if (removal === undefined) this.#settle.resolve(result);
-    else void removal.then(() => this.#settle.resolve(result), () => this.#settle.resolve(result));
+    const waits = [removal, ...this.#beforeExited.map((wait) => wait())].filter((wait) => wait !== undefined);
+    if (waits.length === 0) this.#settle.resolve(result);
+    else void Promise.allSettled(waits).then(() => this.#settle.resolve(result));
   }
 
   #release(): void {

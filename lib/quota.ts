@@ -123,13 +123,41 @@ function removeFreshImage(dir: string): void {
   for (const fd of opened.fds) native().closeFd(fd);
 }
 
+/** How long a box's `exited` waits for the kernel to let go of its image. */
+const RELEASED_WAIT_MS = 5000;
+
+/**
+ * Resolves once no loop device holds the image open as `watch` (its lock is
+ * free), or after RELEASED_WAIT_MS; then closes `watch`. The kernel lets go
+ * asynchronously after the box's namespace and cordon's mount fd are gone.
+ */
+async function imageReleased(watch: number): Promise<void> {
+  try {
+    for (let waited = 0; waited < RELEASED_WAIT_MS; waited += 5) {
+      await new Promise((resolve) => setTimeout(resolve, waited === 0 ? 0 : 5));
+      if (native().quotaImageFree(watch) !== -11) return; // free, or cannot tell: no use waiting
+    }
+  } finally {
+    native().closeFd(watch);
+  }
+}
+
+/** A quota'd layer mounted for a box: the mount's fd, and when the kernel has let go of it. */
+export interface QuotaLayer {
+  mount: number;
+  /** Once the ledger has released the layer: settles when its loop device is gone. */
+  released: () => Promise<void> | undefined;
+}
+
 /**
  * Opens (on first use: makes and formats) the tenant's image, locks it,
  * attaches it to a loop device and mounts it as a detached tree with
- * upper/ and work/ owned by the box's root. Returns the mount's fd, owned
- * by the ledger until the box ends (box.diskUsage() reads it).
+ * upper/ and work/ owned by the box's root. The mount's fd is owned by the
+ * ledger until the box ends (box.diskUsage() reads it); `released` tells
+ * when the kernel has let go of the image after that, so the box's
+ * `exited` can wait for it and the next box on the layer need not.
  */
-export function prepareQuotaLayer(dir: string, quota: ResolvedQuota, owner: { uid: number; gid: number }, ledger: Ledger): number {
+export function prepareQuotaLayer(dir: string, quota: ResolvedQuota, owner: { uid: number; gid: number }, ledger: Ledger): QuotaLayer {
   const image = native().openQuotaImage(dir, QUOTA_IMAGE, quota.bytes, RELEASE_WAIT_MS);
   if (image.fd < 0) throw quotaError(image.fd, image.part, dir, 'open');
   try {
@@ -152,9 +180,18 @@ export function prepareQuotaLayer(dir: string, quota: ResolvedQuota, owner: { ui
         });
       }
     }
+    const watch = native().reopenQuotaImage(image.fd);
+    if (watch < 0) throw quotaError(watch, 2, dir, 'open');
+    let released: Promise<void> | undefined;
+    // Released before the mount's fd (the ledger goes newest first): the
+    // first look at the lock comes after the fd is closed.
+    ledger.add('upper layer quota watch', () => {
+      released = imageReleased(watch);
+    });
     const mount = native().mountQuotaImage(image.fd, owner.uid, owner.gid);
     if (mount.fd < 0) throw quotaError(mount.fd, mount.part, dir, 'mount');
-    return ledger.nativeFd('upper layer quota mount', mount.fd);
+    ledger.nativeFd('upper layer quota mount', mount.fd);
+    return { mount: mount.fd, released: () => released };
   } finally {
     // The loop device holds the image (and so its lock) from here.
     native().closeFd(image.fd);

@@ -564,9 +564,10 @@ function prepare(
       if (quota === undefined) {
         prepareUpperLayer(validated.rootfs, owner, caller.euid);
       } else {
-        const mount = prepareQuotaLayer(validated.rootfs.upper.dir, quota, owner, ledger);
-        runtime.upperTree = mount;
-        box._diskUsage(() => quotaUsage(mount));
+        const layer = prepareQuotaLayer(validated.rootfs.upper.dir, quota, owner, ledger);
+        runtime.upperTree = layer.mount;
+        box._diskUsage(() => quotaUsage(layer.mount));
+        box._beforeExited(layer.released);
       }
       timer?.phase('upper layer');
     }

@@ -241,6 +241,16 @@ Napi::Value MountQuotaImage(const Napi::CallbackInfo& info) {
                                                          info[2].As<Napi::Number>().Int32Value()));
 }
 
+// reopenQuotaImage(fd): a second open file description of the image, or -errno.
+Napi::Value ReopenQuotaImage(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::reopen_quota_image(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// quotaImageFree(fd): 0 when no loop device holds the image any more, -EWOULDBLOCK while one does, or -errno.
+Napi::Value QuotaImageFree(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::quota_image_free(info[0].As<Napi::Number>().Int32Value()));
+}
+
 // quotaUsage(fd): { error, bytes, bytesFree, inodes, inodesFree }.
 Napi::Value QuotaUsage(const Napi::CallbackInfo& info) {
   host::QuotaUsage usage = host::quota_usage(info[0].As<Napi::Number>().Int32Value());
@@ -619,6 +629,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openQuotaImage", Napi::Function::New(env, OpenQuotaImage));
   exports.Set("mountQuotaImage", Napi::Function::New(env, MountQuotaImage));
   exports.Set("quotaUsage", Napi::Function::New(env, QuotaUsage));
+  exports.Set("reopenQuotaImage", Napi::Function::New(env, ReopenQuotaImage));
+  exports.Set("quotaImageFree", Napi::Function::New(env, QuotaImageFree));
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));

@@ -110,6 +110,10 @@ export interface NativeBinding {
   openQuotaImage(dir: string, name: string, bytes: number, waitMs: number): { fd: number; part: number; fresh: boolean; size: number };
   /** The image on an autoclearing loop device, its ext4 mounted as a detached tree with upper/ and work/. */
   mountQuotaImage(imageFd: number, uid: number, gid: number): { fd: number; part: number; fresh: boolean; size: number };
+  /** A second open file description of a quota image (its lock tells when the loop device let go), or -errno. */
+  reopenQuotaImage(fd: number): number;
+  /** 0 when no loop device holds the image any more, -EWOULDBLOCK while one does, or -errno. */
+  quotaImageFree(fd: number): number;
   /** fstatfs of an fd: sizes in bytes and inode counts (error: a positive errno or 0). */
   quotaUsage(fd: number): { error: number; bytes: number; bytesFree: number; inodes: number; inodesFree: number };
   /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */

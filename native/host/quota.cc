@@ -149,6 +149,19 @@ QuotaOutcome mount_quota_image(int image_fd, int uid, int gid) {
   return QuotaOutcome{int(mount), 0, false, 0};
 }
 
+int reopen_quota_image(int fd) {
+  char through[64];
+  snprintf(through, sizeof through, "/proc/self/fd/%d", fd);
+  int copy = open(through, O_RDONLY | O_CLOEXEC);  // the magic link to our own fd
+  return copy < 0 ? -errno : copy;
+}
+
+int quota_image_free(int fd) {
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) return -errno;
+  flock(fd, LOCK_UN);
+  return 0;
+}
+
 QuotaUsage quota_usage(int fd) {
   struct statfs info;
   if (fstatfs(fd, &info) != 0) return QuotaUsage{errno, 0, 0, 0, 0};

@@ -42,6 +42,15 @@ QuotaOutcome open_quota_image(const char* dir, const char* name, int64_t bytes, 
 // work/ (0700) in it owned by uid:gid. Returns the mount's fd.
 QuotaOutcome mount_quota_image(int image_fd, int uid, int gid);
 
+// A second open file description of the image open as `fd` (read-only):
+// its flock conflicts with the one the loop device holds, so it tells when
+// the kernel has let go of the image. The fd, or -errno.
+int reopen_quota_image(int fd);
+
+// Whether the image's lock is free now: 0 (taken and dropped at once),
+// -EWOULDBLOCK while a loop device still holds the image, or -errno.
+int quota_image_free(int fd);
+
 struct QuotaUsage {
   int error;
   uint64_t bytes, bytes_free, inodes, inodes_free;
