@@ -267,6 +267,8 @@ export class Service extends EventEmitter {
   #backoff: NodeJS.Timeout | undefined;
   #health: { timer: NodeJS.Timeout | undefined; failures: number; abort: AbortController | undefined } | undefined;
   #stopping: Promise<ExitResult | undefined> | undefined;
+  /** start(), stop() and restart() run one after another, so two calls never make two boxes. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: ServiceOptions) {
     super();
@@ -290,11 +292,13 @@ export class Service extends EventEmitter {
    * left as it is.
    */
   start(): Promise<Box> {
-    if (this.#box !== undefined && (this.#state === 'running' || this.#state === 'starting')) return Promise.resolve(this.#box);
-    this.#clearBackoff();
-    this.#attempt = 0;
-    this.#restartTimes = [];
-    return this.#launch('start');
+    return this.#serial(() => {
+      if (this.#box !== undefined && (this.#state === 'running' || this.#state === 'starting')) return Promise.resolve(this.#box);
+      this.#clearBackoff();
+      this.#attempt = 0;
+      this.#restartTimes = [];
+      return this.#launch('start');
+    });
   }
 
   /**
@@ -302,15 +306,25 @@ export class Service extends EventEmitter {
    * after the timeout, then a fresh box (no backoff). With a lasting
    * listener no connection is refused meanwhile: they queue for the next box.
    */
-  async restart(): Promise<Box> {
-    return this.#restart('restart');
+  restart(): Promise<Box> {
+    this.#clearBackoff();
+    return this.#serial(() => this.#restart('restart'));
   }
 
   /** Sends the stop signal, then SIGKILL after `stop.timeoutMs`; no restart follows. Resolves with the box's exit (undefined if none ran). */
-  async stop(): Promise<ExitResult | undefined> {
+  stop(): Promise<ExitResult | undefined> {
     this.#clearBackoff();
-    const result = await this.#stopBox('stop');
-    this.#setState('stopped', 'stop');
+    return this.#serial(async () => {
+      this.#clearBackoff();
+      const result = await this.#stopBox('stop');
+      this.#setState('stopped', 'stop');
+      return result;
+    });
+  }
+
+  #serial<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(operation, operation);
+    this.#queue = result.catch(() => undefined);
     return result;
   }
 
@@ -399,6 +413,7 @@ export class Service extends EventEmitter {
     this.emit('restart', { attempt: this.#attempt, delayMs });
     this.#backoff = setTimeout(() => {
       this.#backoff = undefined;
+      if (this.#state !== 'backoff') return;
       // A spawn error is reported through 'exit'; nothing to reject to here.
       this.#launch('backoff').catch(() => {});
     }, delayMs);
@@ -452,7 +467,7 @@ export class Service extends EventEmitter {
         this.emit('health', { ok: error === undefined, ...(error === undefined ? {} : { error: abort.signal.aborted ? (abort.signal.reason as Error) : error }), failures: state.failures });
         if (state.failures >= health.failures) {
           this.emit('unhealthy', box);
-          this.#restart('unhealthy').catch(() => {});
+          this.#serial(() => (this.#box === box ? this.#restart('unhealthy') : Promise.resolve(box))).catch(() => {});
           return;
         }
         state.timer = setTimeout(run, health.intervalMs);

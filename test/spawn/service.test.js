@@ -241,3 +241,22 @@ t.test('bad options throw CordonOptionError', async (t) => {
   await t.rejects(badSpawn.start(), { code: 'ERR_INVALID_ARG_TYPE' }, 'bad spawn options reject start()');
   t.equal(badSpawn.state, 'stopped', 'and do not loop');
 });
+
+t.test('calls at once never make two boxes', async (t) => {
+  const service = createService({ file: '/bin/sleep', args: ['1000'], options: { stdio: 'ignore' }, stop: { timeoutMs: 60000 } });
+  const starts = [];
+  service.on('start', (box) => starts.push(box));
+  const [a, b] = await Promise.all([service.start(), service.start()]);
+  t.equal(a, b, 'two start() calls: one box');
+  const [c, d] = await Promise.all([service.restart(), service.restart()]);
+  t.not(c, d, 'two restarts, one after the other');
+  t.equal(starts.length, 3);
+  t.equal(starts.filter((box) => box.exitCode === null && box.signalCode === null).length, 1, 'only the last box runs');
+  const stopping = service.stop();
+  const restarted = service.start();
+  await stopping;
+  const e = await restarted;
+  t.equal(service.box, e, 'a start() after a stop() waits for it');
+  t.equal(service.state, 'running');
+  await service.stop();
+});
