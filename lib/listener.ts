@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 
 import { checkAbsolutePath, checkInteger, checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
-import { LASTING_FD, type LastingSocket } from './internal/lasting';
+import { LASTING_FD, LASTING_LEND, type LastingSocket } from './internal/lasting';
 import { assertLinux, native } from './internal/native';
 import { openSocketDirChain, socketError } from './network';
 
@@ -61,15 +61,21 @@ export class Listener implements LastingSocket {
   readonly port: number | undefined;
   #fd: number | undefined;
   #release: (() => void) | undefined;
+  readonly #renew: (fd: number) => number;
+  #renewals = 0;
 
-  /** @internal made by createListener() */
-  constructor(fd: number, name: string, where: { path?: string; host?: string; port?: number }, release: () => void) {
+  /**
+   * @internal made by createListener(). `renew` makes the socket accept
+   * again after a box shut it down, returning the fd to use from then on.
+   */
+  constructor(fd: number, name: string, where: { path?: string; host?: string; port?: number }, release: () => void, renew: (fd: number) => number) {
     this.#fd = fd;
     this.name = name;
     this.path = where.path;
     this.host = where.host;
     this.port = where.port;
     this.#release = release;
+    this.#renew = renew;
     open.add(this);
     if (!exitHooked) {
       exitHooked = true;
@@ -85,9 +91,32 @@ export class Listener implements LastingSocket {
     return this.#fd === undefined;
   }
 
+  /**
+   * How many times a box had shut the socket down (`shutdown()` on its copy
+   * stops a TCP socket listening, and makes a Unix one refuse connections)
+   * and cordon made it accept again before lending it to the next box. A
+   * tenant whose count grows is breaking its own service.
+   */
+  get renewals(): number {
+    return this.#renewals;
+  }
+
   /** @internal the spawn side reads the fd through this */
   [LASTING_FD](): number | undefined {
     return this.#fd;
+  }
+
+  /** @internal the fd for the next box: made to accept again first if a box shut it down */
+  [LASTING_LEND](): number | undefined {
+    const fd = this.#fd;
+    if (fd === undefined || native().listenerState(fd) !== 0) return fd;
+    const renewed = this.#renew(fd);
+    this.#renewals++;
+    if (renewed !== fd) {
+      native().closeFd(fd);
+      this.#fd = renewed;
+    }
+    return renewed;
   }
 
   /**
@@ -163,9 +192,18 @@ export function createListener(options: ListenerOptions): Listener {
       chain.release();
       throw error;
     }
+    let bound = made.file;
     return new Listener(made.fd, name, { path: socketPath }, () => {
-      native().unlinkSocketAt(dirFd, file, made.file);
+      native().unlinkSocketAt(dirFd, file, bound);
       chain.release();
+    }, () => {
+      // A Unix socket once shut down refuses connections for good: a new
+      // one takes the path (the old file only if it is still ours).
+      native().unlinkSocketAt(dirFd, file, bound);
+      const again = native().listenUnixAt(dirFd, file, mode, owner?.uid ?? -1, owner?.gid ?? -1, backlog);
+      if (again.fd < 0) throw socketError('bind', again.fd, socketPath, socketPath);
+      bound = again.file;
+      return again.fd;
     });
   }
   if ('port' in value) {
@@ -179,7 +217,16 @@ export function createListener(options: ListenerOptions): Listener {
     const fd = native().listenTcp(host, port, backlog);
     const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     if (fd < 0) throw socketError('bind', fd, where, where);
-    return new Listener(fd, name, { host, port: native().localPort(fd) }, () => {});
+    const boundPort = native().localPort(fd);
+    return new Listener(fd, name, { host, port: boundPort }, () => {}, (shut) => {
+      // A TCP socket shut down stops listening; it keeps a port bound
+      // explicitly, and then listens again on it. One bound to port 0 has
+      // lost its port: a new socket takes the port it had.
+      if (native().relisten(shut, backlog) === 0 && native().localPort(shut) === boundPort) return shut;
+      const again = native().listenTcp(host, boundPort, backlog);
+      if (again < 0) throw socketError('bind', again, where, where);
+      return again;
+    });
   }
   throw invalidType('createListener', 'an object { path } or { port, host }', value);
 }

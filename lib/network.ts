@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import { CordonError, errnoName, fdShortageHint } from './errors';
 import { checkAbsolutePath, checkInteger, checkString, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
-import { isLastingSocket, LASTING_FD, type LastingSocket } from './internal/lasting';
+import { isLastingSocket, LASTING_FD, LASTING_LEND, type LastingSocket } from './internal/lasting';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
 import type { Listener } from './listener';
@@ -218,7 +218,7 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
       case 'listener': {
         // The supervisor's own socket, lent to the box through a copy of its
         // fd: the listener may be closed while an async spawn still uses it.
-        const lent = entry.listener[LASTING_FD]();
+        const lent = entry.listener[LASTING_LEND]();
         if (lent === undefined) throw new CordonError('EBADF', `listen[${i}]: the Listener ${entry.listener.name} was closed before the box started`, { errno: -9, syscall: 'listen', step: `listen[${i}]` });
         const fd = native().dupFd(lent);
         if (fd < 0) {

@@ -207,6 +207,16 @@ Napi::Value DupFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd < 0 ? -errno : fd);
 }
 
+// listenerState(fd): 1 listening, 0 shut down, or -errno (see host/sockets.h).
+Napi::Value ListenerState(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::listener_state(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// relisten(fd, backlog): 0 or -errno.
+Napi::Value Relisten(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::relisten(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()));
+}
+
 // makePipe(uid, gid): [read, write] or -errno (see host/logs.h).
 Napi::Value MakePipe(const Napi::CallbackInfo& info) {
   int fds[2];
@@ -626,6 +636,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
   exports.Set("makePipe", Napi::Function::New(env, MakePipe));
   exports.Set("dupFd", Napi::Function::New(env, DupFd));
+  exports.Set("listenerState", Napi::Function::New(env, ListenerState));
+  exports.Set("relisten", Napi::Function::New(env, Relisten));
   exports.Set("openQuotaImage", Napi::Function::New(env, OpenQuotaImage));
   exports.Set("mountQuotaImage", Napi::Function::New(env, MountQuotaImage));
   exports.Set("quotaUsage", Napi::Function::New(env, QuotaUsage));

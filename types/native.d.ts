@@ -102,6 +102,10 @@ export interface NativeBinding {
   socketPair(): [number, number] | number;
   /** A log file opened append-only for a box (see native/host/logs.h): fd or -errno, the failing part, whether it was made. */
   openLogFile(path: string, mode: number, uid: number, gid: number): { fd: number; part: number; made: boolean };
+  /** Whether a listening socket still accepts: 1, 0 (shut down by a holder of a copy), or -errno. */
+  listenerState(fd: number): number;
+  /** listen(fd, backlog) again: 0 or -errno. */
+  relisten(fd: number, backlog: number): number;
   /** fcntl(F_DUPFD_CLOEXEC, 3): a copy of the fd, or -errno. */
   dupFd(fd: number): number;
   /** A pipe whose inode is given to uid:gid (when >= 0): [read, write] or -errno. */

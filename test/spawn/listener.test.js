@@ -238,3 +238,27 @@ t.test('a listener closed while an async spawn is under way: the box still gets 
   await box.exited;
   t.equal(await fetch({ host: '127.0.0.1', port }), 'error ECONNREFUSED', 'gone with the last copy');
 });
+
+t.test('a box that shuts the listener down does not break it for the next box', async (t) => {
+  const dir = scratch(t);
+  const SHUT = 'use Socket; open(my $s, "+<&=3") or die "fd 3: $!"; shutdown($s, 2) or die "shutdown: $!"; print "shut\\n"';
+  const free = createListener({ port: 0 });
+  const explicitPort = free.port;
+  free.close();
+  for (const options of [{ port: 0 }, { port: explicitPort, name: 'explicit' }, { path: path.join(dir, 'shut.sock') }]) {
+    const listener = createListener(options);
+    t.teardown(() => listener.close());
+    const address = listener.path ?? { host: '127.0.0.1', port: listener.port };
+    const attack = await run('/usr/bin/perl', ['-e', SHUT], { listen: [listener] });
+    t.equal(attack.stdout, 'shut\n', `${listener.name}: the box shuts its copy down`);
+    t.match(await fetch(address), /^error ECONNREFUSED$/, 'which stops the shared socket accepting');
+    const { box, ready } = serve(listener, 'after');
+    await ready;
+    t.equal(await fetch(address), 'ok after', 'the next box gets a socket that accepts again');
+    t.equal(listener.renewals, 1, 'and the listener counts the renewal');
+    box.kill('SIGKILL');
+    await box.exited;
+    listener.close();
+    if (listener.path !== undefined) t.notOk(fs.existsSync(listener.path), 'the renewed socket file is removed at close');
+  }
+});
