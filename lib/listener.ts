@@ -62,13 +62,14 @@ export class Listener implements LastingSocket {
   #fd: number | undefined;
   #release: (() => void) | undefined;
   readonly #renew: (fd: number) => number;
+  readonly #backlog: number;
   #renewals = 0;
 
   /**
    * @internal made by createListener(). `renew` makes the socket accept
    * again after a box shut it down, returning the fd to use from then on.
    */
-  constructor(fd: number, name: string, where: { path?: string; host?: string; port?: number }, release: () => void, renew: (fd: number) => number) {
+  constructor(fd: number, name: string, where: { path?: string; host?: string; port?: number; backlog: number }, release: () => void, renew: (fd: number) => number) {
     this.#fd = fd;
     this.name = name;
     this.path = where.path;
@@ -76,6 +77,7 @@ export class Listener implements LastingSocket {
     this.port = where.port;
     this.#release = release;
     this.#renew = renew;
+    this.#backlog = where.backlog;
     open.add(this);
     if (!exitHooked) {
       exitHooked = true;
@@ -109,7 +111,13 @@ export class Listener implements LastingSocket {
   /** @internal the fd for the next box: made to accept again first if a box shut it down */
   [LASTING_LEND](): number | undefined {
     const fd = this.#fd;
-    if (fd === undefined || native().listenerState(fd) !== 0) return fd;
+    if (fd === undefined) return fd;
+    if (native().listenerState(fd) !== 0) {
+      // A box may have called listen() on its copy with a smaller backlog:
+      // the next one gets the listener's own again.
+      native().relisten(fd, this.#backlog);
+      return fd;
+    }
     const renewed = this.#renew(fd);
     this.#renewals++;
     if (renewed !== fd) {
@@ -193,7 +201,7 @@ export function createListener(options: ListenerOptions): Listener {
       throw error;
     }
     let bound = made.file;
-    return new Listener(made.fd, name, { path: socketPath }, () => {
+    return new Listener(made.fd, name, { path: socketPath, backlog }, () => {
       native().unlinkSocketAt(dirFd, file, bound);
       chain.release();
     }, () => {
@@ -218,7 +226,7 @@ export function createListener(options: ListenerOptions): Listener {
     const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     if (fd < 0) throw socketError('bind', fd, where, where);
     const boundPort = native().localPort(fd);
-    return new Listener(fd, name, { host, port: boundPort }, () => {}, (shut) => {
+    return new Listener(fd, name, { host, port: boundPort, backlog }, () => {}, (shut) => {
       // A TCP socket shut down stops listening; it keeps a port bound
       // explicitly, and then listens again on it. One bound to port 0 has
       // lost its port: a new socket takes the port it had.

@@ -262,3 +262,25 @@ t.test('a box that shuts the listener down does not break it for the next box', 
     if (listener.path !== undefined) t.notOk(fs.existsSync(listener.path), 'the renewed socket file is removed at close');
   }
 });
+
+t.test('a box that shrinks the backlog does not shrink it for the next box', async (t) => {
+  const dir = scratch(t);
+  const listener = createListener({ path: path.join(dir, 'backlog.sock'), backlog: 64 });
+  t.teardown(() => listener.close());
+  const shrink = await run('/usr/bin/perl', ['-e', 'use Socket; open(my $s, "+<&=3") or die; listen($s, 0) or die "listen: $!"; print "shrunk\\n"'], { listen: [listener] });
+  t.equal(shrink.stdout, 'shrunk\n');
+  // Nothing accepts now; lend it to a box that does not accept either, then count what queues.
+  const idle = spawnIsolated('/bin/sh', ['-c', 'echo idle; exec sleep 1000'], { listen: [listener], stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((resolve) => idle.stdout.once('data', resolve));
+  const sockets = [];
+  const outcomes = await Promise.all(Array.from({ length: 16 }, () => new Promise((resolve) => {
+    const socket = net.connect(listener.path);
+    sockets.push(socket);
+    socket.once('connect', () => resolve('queued'));
+    socket.once('error', (error) => resolve(error.code));
+  })));
+  for (const socket of sockets) socket.destroy();
+  t.same(outcomes.filter((outcome) => outcome !== 'queued'), [], 'all 16 connections queue: the backlog is the listener\'s own again');
+  idle.kill('SIGKILL');
+  await idle.exited;
+});
