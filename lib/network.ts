@@ -10,7 +10,6 @@ import { checkAbsolutePath, checkInteger, checkString, conflict, invalidType, in
 import { isLastingSocket, LASTING_FD, LASTING_LEND, type LastingSocket } from './internal/lasting';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
-import type { Listener } from './listener';
 
 /**
  * How a server that does not read LISTEN_FDS finds a socket (on every
@@ -30,10 +29,14 @@ export interface ListenVariables {
 
 /** A listening socket for the box (see SpawnIsolatedOptions.listen). */
 export type ListenEntry =
-  /** A lasting listener made by createListener(): the box gets its socket; the supervisor keeps it for the next box. */
-  | Listener
+  /**
+   * A lasting Listener made by createListener(): the box gets its socket;
+   * the supervisor keeps it for the next box. (Typed by what the spawn reads
+   * of it, so this module need not import lib/listener.ts, which imports it.)
+   */
+  | LastingSocket
   /** The same, with a name and variables of this box's own. */
-  | ({ readonly listener: Listener; readonly name?: string } & ListenVariables)
+  | ({ readonly listener: LastingSocket; readonly name?: string } & ListenVariables)
   /** A net.Server that is listening already: the box gets its socket, and cordon closes the server (the box accepts from then on). */
   | net.Server
   /** An open listening socket fd of the caller (not closed by cordon). */
