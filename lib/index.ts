@@ -33,3 +33,6 @@ export type { CgroupLimits, MemoryLimits, CpuLimits, PidsLimits, IoLimits, IoDev
 export type { CgroupStats, OomEvent } from './cgroups/box';
 export type { MountEntry, RootfsOption } from './options';
 export type { SeccompPolicy, SeccompAction, SeccompRule } from './seccomp';
+export { fromOciConfig, loadOciBundle } from './oci/config';
+export type { FromOciConfigOptions, OciRunSpec, OciIgnoredField } from './oci/config';
+export { OciConfigError } from './oci/errors';
