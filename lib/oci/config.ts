@@ -374,9 +374,12 @@ function mapCapabilities(capabilities: Fields, uid: number, ignored: OciIgnoredF
   }
   capabilities.done();
   // What the payload ends up with after its exec: as uid 0, the bounding set
-  // (plus inheritable); as another uid, the ambient set. cordon keeps exactly
+  // (plus inheritable); as another uid, the ambient set, of which the kernel
+  // raises only what is both permitted and inheritable. cordon keeps exactly
   // that and drops the rest from every set, bounding included.
-  const kept = uid === 0 ? new Set([...sets.bounding!, ...sets.inheritable!, ...sets.ambient!]) : sets.ambient!;
+  const kept = uid === 0
+    ? new Set([...sets.bounding!, ...sets.inheritable!, ...sets.ambient!])
+    : new Set([...sets.ambient!].filter((name) => sets.permitted!.has(name) && sets.inheritable!.has(name)));
   if (uid !== 0 && sets.bounding!.size > kept.size) {
     ignored.push({ field: 'process.capabilities.bounding', reason: 'a non-root payload keeps the ambient set only: cordon narrows the bounding set to it' });
   }

@@ -104,6 +104,18 @@ t.test('the process maps field by field', async (t) => {
   t.same(options.rootfs, { dir: '/srv/b/rootfs', writable: true });
 });
 
+t.test('a non-root user keeps the ambient capabilities the kernel would raise', async (t) => {
+  const spec = toolSpec(t, 'runc');
+  if (!requireOrSkip(t, spec !== undefined, 'runc spec (apt-get install runc)')) return;
+  spec.process.terminal = false;
+  spec.process.user = { uid: 1000, gid: 1000 };
+  spec.root.path = '/srv/rootfs';
+  // runc spec lists them ambient but not inheritable: runc's payload ends with none.
+  t.same(fromOciConfig(spec).options.capabilities, []);
+  spec.process.capabilities.inheritable = ['CAP_KILL'];
+  t.same(fromOciConfig(spec).options.capabilities, ['CAP_KILL']);
+});
+
 t.test('namespaces: new, joined by path, or the host\'s', async (t) => {
   const { options } = fromOciConfig(
     config((c) => {
