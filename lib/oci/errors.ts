@@ -1,6 +1,6 @@
 // The error every OCI mapping throws: a CordonOptionError whose `option` is
 // the JSON path of the field at fault in config.json (or in an image layout).
-import { CordonOptionError } from '../errors';
+import { CordonError, CordonOptionError } from '../errors';
 import type { CordonErrorCode } from '../errors';
 
 /**
@@ -48,4 +48,25 @@ export function unknownField(jsonPath: string): OciConfigError {
     jsonPath,
     `Unknown OCI config field "${jsonPath}": the runtime spec (1.x) defines no such field, and cordon does not drop fields it does not know`,
   );
+}
+
+/**
+ * An OCI image (layout, archive, manifest, config or layer) cordon refuses:
+ * a digest that does not match, a layer entry that would escape its
+ * directory, a device node for an unprivileged caller, an unsupported media
+ * type. A CordonError with code `ERR_CORDON_OCI_IMAGE`, `path` the file or
+ * layer entry at fault and `digest` the blob it is in, when known.
+ */
+export class OciImageError extends CordonError {
+  /** The blob (layer, manifest, config) the fault is in. */
+  readonly digest?: string;
+
+  constructor(message: string, details: { path?: string; digest?: string; cause?: unknown } = {}) {
+    super('ERR_CORDON_OCI_IMAGE', message, {
+      ...(details.path === undefined ? {} : { path: details.path }),
+      ...(details.cause === undefined ? {} : { cause: details.cause }),
+    });
+    this.name = 'OciImageError';
+    if (details.digest !== undefined) this.digest = details.digest;
+  }
 }

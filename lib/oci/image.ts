@@ -1,0 +1,536 @@
+// OCI image layouts → a layer store of read-only directories, usable as
+// `rootfs: { layers, upper }`. An image layout (a directory with
+// `oci-layout`, `index.json` and `blobs/`, or the same in a tar archive, as
+// `skopeo copy`, `podman save --format oci-dir|oci-archive` and `buildah
+// push` write) is read; each layer is verified (the blob's digest and size,
+// and the digest of its uncompressed tar against the config's diff_ids),
+// unpacked once into `<store>/layers/<alg>/<diff id>/` and shared by every
+// image that has it. Whiteouts become overlayfs's own form: a `.wh.NAME`
+// entry a character device 0/0 (Linux lets any user make one since 5.8),
+// an opaque directory (`.wh..wh..opq`) the xattr `user.overlay.opaque=y`
+// (what overlayfs reads when cordon mounts it in the box's user namespace,
+// with `userxattr`) and, for a root caller, `trusted.overlay.opaque=y` too
+// (what it reads without a user namespace).
+//
+// Why tar-stream: it hands over each entry's header before anything is
+// written, so every entry is checked (name, type, link target, what its
+// parents are) and then made by cordon itself with O_EXCL | O_NOFOLLOW;
+// a full extractor (`tar`) would make the entries itself and leave the
+// checks to its own options. gzip comes from Node's zlib (and zstd where
+// this Node's zlib has it); no native dependency.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import type { Readable, TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
+
+import { extract } from 'tar-stream';
+import type { Header } from 'tar-stream';
+
+import { CordonError, errnoName } from '../errors';
+import { native } from '../internal/native';
+import { OciImageError } from './errors';
+
+/** Options of importOciImage. */
+export interface ImportOciImageOptions {
+  /**
+   * The layer store: a directory (made if missing, 0755) that keeps each
+   * layer once, under `layers/<alg>/<diff id>/`, for every image imported
+   * into it. Boxes' template layers come from here, so the box's root must
+   * be able to read it (0755 all the way).
+   */
+  readonly store: string;
+  /**
+   * Which image of the layout, by its `org.opencontainers.image.ref.name`
+   * annotation (e.g. `latest`, or the full name `podman save` writes).
+   * Default: the layout's only image.
+   */
+  readonly ref?: string;
+}
+
+/** What importOciImage returns. */
+export interface OciImage {
+  /** The layer directories, top-most first: `rootfs: { layers: image.layers, upper }`. */
+  readonly layers: readonly string[];
+  /** The manifest's digest (`sha256:...`). */
+  readonly digest: string;
+  /** The image config's defaults for the process (`config` of the image config), as given. */
+  readonly config: {
+    readonly env: readonly string[];
+    readonly entrypoint: readonly string[];
+    readonly cmd: readonly string[];
+    readonly workingDir: string;
+    readonly user: string;
+  };
+  /** Entries of the layers cordon left out (as root: device nodes and fifos, which a box's nodev root could not use). */
+  readonly skipped: readonly { readonly layer: string; readonly path: string; readonly reason: string }[];
+}
+
+const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+const LAYER_TYPES: Readonly<Record<string, 'none' | 'gzip' | 'zstd'>> = {
+  'application/vnd.oci.image.layer.v1.tar': 'none',
+  'application/vnd.oci.image.layer.v1.tar+gzip': 'gzip',
+  'application/vnd.oci.image.layer.v1.tar+zstd': 'zstd',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip': 'gzip',
+};
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const GOARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64' };
+
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: { os?: string; architecture?: string };
+}
+
+/**
+ * Imports an OCI image layout (a directory, or a tar archive of one) into
+ * the layer store `options.store`. Throws an OciImageError (a CordonError,
+ * code `ERR_CORDON_OCI_IMAGE`) for a bad or unsupported image, a digest that
+ * does not match, or a layer that would reach outside its directory; a
+ * CordonError with the errno for a host failure. Nothing half-made stays in
+ * the store: a layer is unpacked into a staging directory and moved into
+ * place once verified.
+ */
+export async function importOciImage(source: string, options: ImportOciImageOptions): Promise<OciImage> {
+  try {
+    return await importImage(source, options);
+  } catch (error) {
+    throw asCordonError(error);
+  }
+}
+
+async function importImage(source: string, options: ImportOciImageOptions): Promise<OciImage> {
+  const store = path.resolve(options.store);
+  fs.mkdirSync(path.join(store, 'tmp'), { recursive: true, mode: 0o755 });
+  const stat = fs.statSync(source);
+  if (stat.isDirectory()) return await importLayout(path.resolve(source), store, options.ref);
+  // An archive: its layout files into a staging directory first, read from there.
+  const staging = fs.mkdtempSync(path.join(store, 'tmp', 'archive-'));
+  try {
+    await unpackArchive(source, staging);
+    return await importLayout(staging, store, options.ref);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function asCordonError(error: unknown): Error {
+  if (error instanceof CordonError) return error;
+  const failure = error as NodeJS.ErrnoException;
+  if (typeof failure.code === 'string' && typeof failure.errno === 'number') {
+    return new CordonError(failure.code, `OCI image import: ${failure.message}`, {
+      errno: failure.errno,
+      ...(failure.syscall === undefined ? {} : { syscall: failure.syscall }),
+      ...(failure.path === undefined ? {} : { path: failure.path }),
+      cause: error,
+    });
+  }
+  return new OciImageError(`OCI image import: ${(error as Error).message}`, { cause: error });
+}
+
+/** Only `oci-layout`, `index.json` and `blobs/ALG/HEX` files come out of an archive, at paths cordon builds. */
+async function unpackArchive(archive: string, into: string): Promise<void> {
+  fs.mkdirSync(path.join(into, 'blobs'), { mode: 0o700 });
+  const reader = extract();
+  const done = pipeline(fs.createReadStream(archive), reader);
+  for await (const entry of reader) {
+    const name = entry.header.name.replace(/^(\.\/)+/, '');
+    const blob = /^blobs\/(sha256|sha512)\/([a-f0-9]{64}|[a-f0-9]{128})$/.exec(name);
+    let target: string | undefined;
+    if (entry.header.type === 'file' && (name === 'oci-layout' || name === 'index.json')) target = path.join(into, name);
+    else if (entry.header.type === 'file' && blob !== null) {
+      fs.mkdirSync(path.join(into, 'blobs', blob[1]!), { recursive: true, mode: 0o700 });
+      target = path.join(into, 'blobs', blob[1]!, blob[2]!);
+    }
+    if (target === undefined) {
+      entry.resume();
+      continue;
+    }
+    await pipeline(entry, fs.createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+  }
+  await done;
+}
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OciImageError(`Not an OCI image layout: no ${what}`, { path: file });
+    throw error;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new OciImageError(`The OCI image's ${what} is not JSON: ${(error as Error).message}`, { path: file, cause: error });
+  }
+}
+
+function blobPath(layout: string, digest: string): string {
+  const [alg, hex] = digest.split(':') as [string, string];
+  return path.join(layout, 'blobs', alg, hex);
+}
+
+function checkDescriptor(value: unknown, where: string): Descriptor {
+  const d = value as Partial<Descriptor> | null;
+  if (typeof d !== 'object' || d === null || typeof d.mediaType !== 'string' || typeof d.digest !== 'string' || typeof d.size !== 'number') {
+    throw new OciImageError(`The OCI image's ${where} is not a descriptor { mediaType, digest, size }`);
+  }
+  if (!DIGEST.test(d.digest)) throw new OciImageError(`The OCI image's ${where} has a digest cordon does not take (sha256 or sha512, lowercase hex): ${JSON.stringify(d.digest.slice(0, 80))}`);
+  if (!Number.isSafeInteger(d.size) || d.size < 0) throw new OciImageError(`The OCI image's ${where} has a bad size`, { digest: d.digest });
+  return d as Descriptor;
+}
+
+/** A small JSON blob (index, manifest, config), its size and digest verified. */
+function readBlobJson(layout: string, descriptor: Descriptor, what: string): unknown {
+  const file = blobPath(layout, descriptor.digest);
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OciImageError(`The OCI image's ${what} blob is missing`, { path: file, digest: descriptor.digest });
+    throw error;
+  }
+  const [alg] = descriptor.digest.split(':') as [string];
+  const actual = `${alg}:${crypto.createHash(alg).update(data).digest('hex')}`;
+  if (data.length !== descriptor.size || actual !== descriptor.digest) {
+    throw new OciImageError(`The OCI image's ${what} does not match its digest (${descriptor.digest}, ${descriptor.size} bytes; found ${actual}, ${data.length} bytes)`, { path: file, digest: descriptor.digest });
+  }
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch (error) {
+    throw new OciImageError(`The OCI image's ${what} is not JSON`, { path: file, digest: descriptor.digest, cause: error });
+  }
+}
+
+/** The image manifest's descriptor: by ref name, or the only one; a multi-platform index gives this host's. */
+function pickManifest(layout: string, index: unknown, ref: string | undefined, where: string): Descriptor {
+  const manifests = (index as { manifests?: unknown } | null)?.manifests;
+  if (!Array.isArray(manifests)) throw new OciImageError(`The OCI image's ${where} has no manifests list`);
+  let candidates = manifests.map((entry, i) => checkDescriptor(entry, `${where} manifests[${i}]`));
+  if (ref !== undefined && where === 'index.json') {
+    candidates = candidates.filter((d) => d.annotations?.[REF_NAME] === ref || d.annotations?.[REF_NAME]?.endsWith(`:${ref}`) === true);
+    if (candidates.length === 0) throw new OciImageError(`The OCI image layout has no image named ${JSON.stringify(ref)} (annotation ${REF_NAME})`);
+  }
+  if (candidates.length > 1) {
+    const platform = candidates.filter((d) => d.platform?.os === 'linux' && d.platform.architecture === GOARCH[process.arch]);
+    if (platform.length === 1) candidates = platform;
+  }
+  if (candidates.length !== 1) {
+    throw new OciImageError(`The OCI image's ${where} lists ${candidates.length} images: name one with \`ref\` (its ${REF_NAME} annotation)`);
+  }
+  const chosen = candidates[0]!;
+  if (INDEX_TYPES.has(chosen.mediaType)) return pickManifest(layout, readBlobJson(layout, chosen, 'nested index'), undefined, `index ${chosen.digest}`);
+  if (!MANIFEST_TYPES.has(chosen.mediaType)) throw new OciImageError(`The OCI image's manifest has media type ${JSON.stringify(chosen.mediaType)}, which cordon does not read`, { digest: chosen.digest });
+  return chosen;
+}
+
+async function importLayout(layout: string, store: string, ref: string | undefined): Promise<OciImage> {
+  const marker = readJson(path.join(layout, 'oci-layout'), 'oci-layout file') as { imageLayoutVersion?: unknown } | null;
+  if (typeof marker?.imageLayoutVersion !== 'string' || !marker.imageLayoutVersion.startsWith('1.')) {
+    throw new OciImageError('The OCI image layout version is not 1.x', { path: path.join(layout, 'oci-layout') });
+  }
+  const manifestDescriptor = pickManifest(layout, readJson(path.join(layout, 'index.json'), 'index.json'), ref, 'index.json');
+  const manifest = readBlobJson(layout, manifestDescriptor, 'manifest') as { config?: unknown; layers?: unknown };
+  const configDescriptor = checkDescriptor(manifest.config, 'manifest config');
+  const config = readBlobJson(layout, configDescriptor, 'config') as {
+    rootfs?: { type?: unknown; diff_ids?: unknown };
+    config?: { Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string; User?: string };
+  };
+  if (!Array.isArray(manifest.layers)) throw new OciImageError('The OCI image manifest has no layers list', { digest: manifestDescriptor.digest });
+  const layers = manifest.layers.map((entry, i) => checkDescriptor(entry, `manifest layers[${i}]`));
+  const diffIds = config.rootfs?.diff_ids;
+  if (config.rootfs?.type !== 'layers' || !Array.isArray(diffIds) || diffIds.length !== layers.length) {
+    throw new OciImageError(`The OCI image config's rootfs.diff_ids does not list one diff id per layer (${layers.length})`, { digest: configDescriptor.digest });
+  }
+
+  const skipped: { layer: string; path: string; reason: string }[] = [];
+  const dirs: string[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    const diffId = diffIds[i];
+    if (typeof diffId !== 'string' || !DIGEST.test(diffId)) throw new OciImageError(`The OCI image config's rootfs.diff_ids[${i}] is not a digest`, { digest: configDescriptor.digest });
+    dirs.push(await storeLayer(layout, store, layers[i]!, diffId, skipped));
+  }
+  const process = config.config ?? {};
+  return {
+    layers: dirs.reverse(),
+    digest: manifestDescriptor.digest,
+    config: {
+      env: process.Env ?? [],
+      entrypoint: process.Entrypoint ?? [],
+      cmd: process.Cmd ?? [],
+      workingDir: process.WorkingDir ?? '',
+      user: process.User ?? '',
+    },
+    skipped,
+  };
+}
+
+/** A stream stage that hashes and counts what passes through it. */
+class Measure extends Transform {
+  readonly hash: crypto.Hash;
+  size = 0;
+  constructor(alg: string) {
+    super();
+    this.hash = crypto.createHash(alg);
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+}
+
+/** The layer's directory in the store, unpacked and verified now unless it is there already. */
+async function storeLayer(layout: string, store: string, layer: Descriptor, diffId: string, skipped: { layer: string; path: string; reason: string }[]): Promise<string> {
+  const [diffAlg, diffHex] = diffId.split(':') as [string, string];
+  const final = path.join(store, 'layers', diffAlg, diffHex);
+  if (fs.existsSync(final)) return final; // verified when it was stored
+  const compression = LAYER_TYPES[layer.mediaType];
+  if (compression === undefined) throw new OciImageError(`The OCI image layer has media type ${JSON.stringify(layer.mediaType)}, which cordon does not unpack`, { digest: layer.digest });
+  const zstd = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+  if (compression === 'zstd' && zstd === undefined) {
+    throw new OciImageError(`The OCI image layer is zstd-compressed, and this Node (${process.version}) has no zstd in zlib (Node 22.15 and later have)`, { digest: layer.digest });
+  }
+  const file = blobPath(layout, layer.digest);
+  if (!fs.existsSync(file)) throw new OciImageError('The OCI image layer blob is missing', { path: file, digest: layer.digest });
+
+  const staging = fs.mkdtempSync(path.join(store, 'tmp', 'layer-'));
+  try {
+    const root = path.join(staging, 'root');
+    fs.mkdirSync(root, { mode: 0o755 });
+    const blob = new Measure(layer.digest.split(':')[0]!);
+    const diff = new Measure(diffAlg);
+    const stages: (Readable | Transform)[] = [fs.createReadStream(file), blob];
+    if (compression === 'gzip') stages.push(zlib.createGunzip());
+    if (compression === 'zstd') stages.push(zstd!());
+    stages.push(diff);
+    const unpacker = new LayerUnpacker(root, layer.digest, skipped);
+    const reader = extract();
+    // (tar-stream's streamx Writable takes part in Node's pipeline like any writable)
+    const flowing = pipeline([...stages, reader] as unknown as NodeJS.ReadWriteStream[]);
+    // If the unpacker refuses an entry, stop the flow; whichever failed first is the error.
+    const unpacked = (async () => {
+      for await (const entry of reader) await unpacker.entry(entry.header, entry as unknown as AsyncIterable<Buffer>);
+    })();
+    try {
+      await Promise.all([flowing, unpacked]);
+    } catch (error) {
+      reader.destroy();
+      await Promise.allSettled([flowing, unpacked]);
+      throw (await unpacked.then(() => error, (refusal: unknown) => refusal));
+    }
+    // tar-stream stops at the end-of-archive blocks: what follows (padding) still counts for the digests.
+    const blobDigest = `${layer.digest.split(':')[0]}:${blob.hash.digest('hex')}`;
+    if (blob.size !== layer.size || blobDigest !== layer.digest) {
+      throw new OciImageError(`The OCI image layer does not match its digest (${layer.digest}, ${layer.size} bytes; found ${blobDigest}, ${blob.size} bytes)`, { path: file, digest: layer.digest });
+    }
+    const actualDiff = `${diffAlg}:${diff.hash.digest('hex')}`;
+    if (actualDiff !== diffId) {
+      throw new OciImageError(`The OCI image layer's uncompressed tar does not match its diff id (${diffId}; found ${actualDiff})`, { path: file, digest: layer.digest });
+    }
+    unpacker.finish();
+    fs.mkdirSync(path.dirname(final), { recursive: true, mode: 0o755 });
+    try {
+      fs.renameSync(root, final);
+    } catch (error) {
+      // Another import stored the same layer meanwhile: theirs serves.
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !fs.existsSync(final)) throw error;
+    }
+    return final;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+type Kind = 'dir' | 'file' | 'symlink' | 'other';
+
+/**
+ * Makes one layer's entries under `root`, a fresh directory only cordon
+ * writes: every entry's path is checked (relative, no `..`), its parents
+ * looked up in what this layer made (never a symlink, never a non-directory:
+ * nothing is written through a link), hard links only to files this layer
+ * made, device nodes refused for an unprivileged caller.
+ */
+class LayerUnpacker {
+  private readonly kinds = new Map<string, Kind>([['', 'dir']]);
+  private readonly dirModes = new Map<string, number>();
+  private readonly root: string;
+  private readonly digest: string;
+  private readonly skipped: { layer: string; path: string; reason: string }[];
+  private readonly privileged = process.geteuid?.() === 0;
+
+  constructor(root: string, digest: string, skipped: { layer: string; path: string; reason: string }[]) {
+    this.root = root;
+    this.digest = digest;
+    this.skipped = skipped;
+  }
+
+  private refuse(name: string, why: string): never {
+    throw new OciImageError(`The OCI image layer ${this.digest} has an entry cordon refuses: ${JSON.stringify(name.slice(0, 200))} ${why}`, { path: name, digest: this.digest });
+  }
+
+  /** The entry's path as components, checked. */
+  private components(name: string, what = 'name'): string[] {
+    if (name.includes('\0')) this.refuse(name, `has a null byte in its ${what}`);
+    if (name.startsWith('/')) this.refuse(name, `is an absolute ${what}`);
+    const parts = name.split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..')) this.refuse(name, `has ".." in its ${what}: it would reach outside the layer`);
+    return parts;
+  }
+
+  /** Makes (or checks) the entry's parent directories; returns the host path of the parent. */
+  private parent(name: string, parts: string[]): string {
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      const kind = this.kinds.get(prefix);
+      if (kind === 'symlink') this.refuse(name, `goes through the symbolic link ${JSON.stringify(prefix)} this layer made`);
+      if (kind === 'file' || kind === 'other') this.refuse(name, `goes through ${JSON.stringify(prefix)}, which is not a directory`);
+      if (kind === undefined) {
+        fs.mkdirSync(path.join(this.root, prefix), { mode: 0o755 });
+        this.kinds.set(prefix, 'dir');
+      }
+    }
+    return path.join(this.root, ...parts.slice(0, -1));
+  }
+
+  /** Makes way for an entry at `key`: a later entry of a tar replaces an earlier one. */
+  private replace(key: string, target: string, kind: Kind): boolean {
+    const before = this.kinds.get(key);
+    if (before === undefined) return false;
+    if (before === 'dir' && kind === 'dir') return true; // a directory's entry again: its mode
+    fs.rmSync(target, { recursive: true, force: true }); // rm does not follow a link it removes
+    for (const other of [...this.kinds.keys()]) if (other === key || other.startsWith(`${key}/`)) this.kinds.delete(other);
+    return false;
+  }
+
+  async entry(header: Header, stream: AsyncIterable<Buffer>): Promise<void> {
+    const name = header.name;
+    const parts = this.components(name);
+    const drain = async (): Promise<void> => {
+      for await (const chunk of stream) void chunk;
+    };
+    if (parts.length === 0) {
+      // The layer's root itself: its mode, applied at the end.
+      if (header.type === 'directory') this.dirModes.set('', header.mode & 0o7777);
+      await drain();
+      return;
+    }
+    const base = parts[parts.length - 1]!;
+    const parentDir = this.parent(name, parts);
+    const key = parts.join('/');
+    const target = path.join(this.root, ...parts);
+
+    // Whiteouts: overlayfs's own form.
+    if (base === '.wh..wh..opq') {
+      const dir = parts.slice(0, -1).join('/');
+      await drain();
+      this.setOpaque(name, dir === '' ? this.root : parentDir);
+      return;
+    }
+    if (base.startsWith('.wh..wh.')) this.refuse(name, 'is an AUFS meta entry (.wh..wh.*), which OCI layers do not have');
+    if (base.startsWith('.wh.')) {
+      const hidden = base.slice(4);
+      if (hidden === '' || hidden === '.' || hidden === '..') this.refuse(name, 'whites out nothing');
+      const hiddenKey = [...parts.slice(0, -1), hidden].join('/');
+      if (this.kinds.has(hiddenKey)) this.refuse(name, 'whites out an entry of its own layer');
+      await drain();
+      const result = native().makeWhiteout(path.join(parentDir, hidden));
+      if (result < 0) this.hostError(result, 'mknod', path.join(parentDir, hidden));
+      this.kinds.set(hiddenKey, 'other');
+      return;
+    }
+
+    const mode = header.mode & 0o7777;
+    switch (header.type) {
+      case 'directory':
+        if (!this.replace(key, target, 'dir')) {
+          fs.mkdirSync(target, { mode: 0o755 });
+          this.kinds.set(key, 'dir');
+        }
+        this.dirModes.set(key, mode);
+        this.own(target, header);
+        await drain();
+        return;
+      case 'file':
+      case 'contiguous-file': {
+        this.replace(key, target, 'file');
+        const fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+        this.kinds.set(key, 'file');
+        try {
+          for await (const chunk of stream) fs.writeSync(fd, chunk);
+        } finally {
+          fs.closeSync(fd);
+        }
+        this.own(target, header);
+        fs.chmodSync(target, mode);
+        return;
+      }
+      case 'symlink':
+        this.replace(key, target, 'symlink');
+        // Any target: the box's kernel resolves it inside the box's root.
+        fs.symlinkSync(header.linkname, target);
+        this.kinds.set(key, 'symlink');
+        this.own(target, header);
+        await drain();
+        return;
+      case 'link': {
+        const linkParts = this.components(header.linkname, 'link target');
+        const linkKey = linkParts.join('/');
+        const kind = this.kinds.get(linkKey);
+        if (kind !== 'file' && kind !== 'symlink') {
+          this.refuse(name, `is a hard link to ${JSON.stringify(header.linkname.slice(0, 200))}, which is no file of this layer`);
+        }
+        this.replace(key, target, 'file');
+        fs.linkSync(path.join(this.root, ...linkParts), target); // link() does not follow a symlink
+        this.kinds.set(key, kind);
+        await drain();
+        return;
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo':
+        if (!this.privileged && header.type !== 'fifo') {
+          this.refuse(name, `is a device node (${header.type} ${header.devmajor}:${header.devminor}), which an unprivileged caller's layer may not have`);
+        }
+        this.skipped.push({ layer: this.digest, path: key, reason: `a ${header.type}: a box's root is nodev and gets its own /dev` });
+        await drain();
+        return;
+      default:
+        this.refuse(name, `is of type ${JSON.stringify(header.type)}, which cordon does not unpack`);
+    }
+  }
+
+  private setOpaque(name: string, dir: string): void {
+    const attributes = this.privileged ? ['user.overlay.opaque', 'trusted.overlay.opaque'] : ['user.overlay.opaque'];
+    for (const attribute of attributes) {
+      const result = native().setDirXattr(dir, attribute, 'y');
+      if (result < 0) this.hostError(result, 'setxattr', dir);
+    }
+    void name;
+  }
+
+  /** Keeps the layer's owners when the caller can (root); an unprivileged caller's files are its own. */
+  private own(target: string, header: Header): void {
+    if (this.privileged) fs.lchownSync(target, header.uid, header.gid);
+  }
+
+  private hostError(result: number, syscall: string, where: string): never {
+    const code = errnoName(result);
+    throw new CordonError(code, `OCI image import: ${syscall} ${code} ${where}`, { errno: result, syscall, path: where });
+  }
+
+  /** Directory modes last (deepest first), so a 0555 directory took its entries first. */
+  finish(): void {
+    const keys = [...this.dirModes.keys()].sort((a, b) => b.length - a.length);
+    for (const key of keys) fs.chmodSync(key === '' ? this.root : path.join(this.root, key), this.dirModes.get(key)!);
+    if (!this.dirModes.has('')) fs.chmodSync(this.root, 0o755);
+  }
+}
