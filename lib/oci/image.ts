@@ -29,7 +29,8 @@ import * as zlib from 'node:zlib';
 import { extract } from 'tar-stream';
 import type { Header } from 'tar-stream';
 
-import { CordonError, errnoName } from '../errors';
+import { CordonError, CordonOptionError, errnoName } from '../errors';
+import type { IdMapEntry } from '../options';
 import { native } from '../internal/native';
 import { OciImageError } from './errors';
 
@@ -48,6 +49,21 @@ export interface ImportOciImageOptions {
    * Default: the layout's only image.
    */
   readonly ref?: string;
+  /**
+   * Root callers: who owns the unpacked files on the host, as the uid_map
+   * of the boxes that will run the image (the same `IdMapEntry` lines as
+   * `uidMap`): a file the layer gives to uid N is owned by the host uid
+   * that N maps to, so the box sees it as N's and can copy it up. An id
+   * the map lacks gets the host id of the box's root. Default: cordon's
+   * default map for a root caller, `[{ inside: 0, outside: 65534, count: 1 }]`.
+   * A store keeps the maps it was made with (`idmap.json`): importing with
+   * others into it is refused. Unprivileged callers cannot chown: every
+   * file is the caller's, which is the box's root by default; giving a map
+   * then is an error.
+   */
+  readonly uidMap?: readonly IdMapEntry[];
+  /** Root callers: as `uidMap`, for groups. Default `[{ inside: 0, outside: 65534, count: 1 }]`. */
+  readonly gidMap?: readonly IdMapEntry[];
 }
 
 /** What importOciImage returns. */
@@ -105,16 +121,64 @@ export async function importOciImage(source: string, options: ImportOciImageOpti
   }
 }
 
+/** Who owns what a layer unpacks: host ids for the layer's ids (root callers), or nobody changes them. */
+interface Owners {
+  uid(id: number): number;
+  gid(id: number): number;
+}
+
+const DEFAULT_MAP: readonly IdMapEntry[] = [{ inside: 0, outside: 65534, count: 1 }];
+
+function checkMap(option: string, value: unknown): IdMapEntry[] {
+  if (!Array.isArray(value) || value.length === 0) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', option, `The "${option}" option must be a non-empty array of { inside, outside, count }`);
+  return value.map((entry: unknown, i) => {
+    const e = entry as Partial<IdMapEntry> | null;
+    const ok = (n: unknown, min: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= 0xfffffffe;
+    if (typeof e !== 'object' || e === null || !ok(e.inside, 0) || !ok(e.outside, 0) || !ok(e.count, 1)) {
+      throw new CordonOptionError('ERR_INVALID_ARG_VALUE', `${option}[${i}]`, `The "${option}[${i}]" option must be { inside, outside, count } with ids from 0 and a count from 1`);
+    }
+    return { inside: e.inside, outside: e.outside, count: e.count };
+  });
+}
+
+/** The owners of a store's files, recorded in it so that every layer of it agrees. */
+function storeOwners(store: string, options: ImportOciImageOptions): Owners {
+  const privileged = process.geteuid?.() === 0;
+  if (!privileged && (options.uidMap !== undefined || options.gidMap !== undefined)) {
+    throw new CordonOptionError('ERR_CORDON_CONFLICTING_OPTIONS', options.uidMap !== undefined ? 'uidMap' : 'gidMap', 'An unprivileged caller cannot give layer files other owners: they are its own (the box\'s root, by default)');
+  }
+  const maps = privileged ? { uidMap: checkMap('uidMap', options.uidMap ?? DEFAULT_MAP), gidMap: checkMap('gidMap', options.gidMap ?? DEFAULT_MAP) } : undefined;
+  const record = maps ?? { caller: process.geteuid?.() ?? 0 };
+  const file = path.join(store, 'idmap.json');
+  const text = `${JSON.stringify(record)}\n`;
+  try {
+    fs.writeFileSync(file, text, { flag: 'wx', mode: 0o644 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const before = fs.readFileSync(file, 'utf8');
+    if (before !== text) {
+      throw new CordonOptionError('ERR_CORDON_CONFLICTING_OPTIONS', 'store', `The layer store ${store} holds layers owned for other ids (${before.trim()}); use one store per id mapping`);
+    }
+  }
+  if (maps === undefined) return { uid: (id) => id, gid: (id) => id };
+  const lookup = (map: readonly IdMapEntry[]) => (id: number): number => {
+    const line = map.find((entry) => id >= entry.inside && id < entry.inside + entry.count) ?? map.find((entry) => entry.inside === 0);
+    return line === undefined ? 65534 : line.outside + (id >= line.inside && id < line.inside + line.count ? id - line.inside : 0);
+  };
+  return { uid: lookup(maps.uidMap), gid: lookup(maps.gidMap) };
+}
+
 async function importImage(source: string, options: ImportOciImageOptions): Promise<OciImage> {
   const store = path.resolve(options.store);
   fs.mkdirSync(path.join(store, 'tmp'), { recursive: true, mode: 0o755 });
+  const owners = storeOwners(store, options);
   const stat = fs.statSync(source);
-  if (stat.isDirectory()) return await importLayout(path.resolve(source), store, options.ref);
+  if (stat.isDirectory()) return await importLayout(path.resolve(source), store, options.ref, owners);
   // An archive: its layout files into a staging directory first, read from there.
   const staging = fs.mkdtempSync(path.join(store, 'tmp', 'archive-'));
   try {
     await unpackArchive(source, staging);
-    return await importLayout(staging, store, options.ref);
+    return await importLayout(staging, store, options.ref, owners);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
@@ -231,7 +295,7 @@ function pickManifest(layout: string, index: unknown, ref: string | undefined, w
   return chosen;
 }
 
-async function importLayout(layout: string, store: string, ref: string | undefined): Promise<OciImage> {
+async function importLayout(layout: string, store: string, ref: string | undefined, owners: Owners): Promise<OciImage> {
   const marker = readJson(path.join(layout, 'oci-layout'), 'oci-layout file') as { imageLayoutVersion?: unknown } | null;
   if (typeof marker?.imageLayoutVersion !== 'string' || !marker.imageLayoutVersion.startsWith('1.')) {
     throw new OciImageError('The OCI image layout version is not 1.x', { path: path.join(layout, 'oci-layout') });
@@ -255,7 +319,7 @@ async function importLayout(layout: string, store: string, ref: string | undefin
   for (let i = 0; i < layers.length; i++) {
     const diffId = diffIds[i];
     if (typeof diffId !== 'string' || !DIGEST.test(diffId)) throw new OciImageError(`The OCI image config's rootfs.diff_ids[${i}] is not a digest`, { digest: configDescriptor.digest });
-    dirs.push(await storeLayer(layout, store, layers[i]!, diffId, skipped));
+    dirs.push(await storeLayer(layout, store, layers[i]!, diffId, skipped, owners));
   }
   const process = config.config ?? {};
   return {
@@ -288,7 +352,14 @@ class Measure extends Transform {
 }
 
 /** The layer's directory in the store, unpacked and verified now unless it is there already. */
-async function storeLayer(layout: string, store: string, layer: Descriptor, diffId: string, skipped: { layer: string; path: string; reason: string }[]): Promise<string> {
+async function storeLayer(
+  layout: string,
+  store: string,
+  layer: Descriptor,
+  diffId: string,
+  skipped: { layer: string; path: string; reason: string }[],
+  owners: Owners,
+): Promise<string> {
   const [diffAlg, diffHex] = diffId.split(':') as [string, string];
   const final = path.join(store, 'layers', diffAlg, diffHex);
   if (fs.existsSync(final)) return final; // verified when it was stored
@@ -311,7 +382,7 @@ async function storeLayer(layout: string, store: string, layer: Descriptor, diff
     if (compression === 'gzip') stages.push(zlib.createGunzip());
     if (compression === 'zstd') stages.push(zstd!());
     stages.push(diff);
-    const unpacker = new LayerUnpacker(root, layer.digest, skipped);
+    const unpacker = new LayerUnpacker(root, layer.digest, skipped, owners);
     const reader = extract();
     // (tar-stream's streamx Writable takes part in Node's pipeline like any writable)
     const flowing = pipeline([...stages, reader] as unknown as NodeJS.ReadWriteStream[]);
@@ -366,11 +437,14 @@ class LayerUnpacker {
   private readonly digest: string;
   private readonly skipped: { layer: string; path: string; reason: string }[];
   private readonly privileged = process.geteuid?.() === 0;
+  private readonly owners: Owners;
 
-  constructor(root: string, digest: string, skipped: { layer: string; path: string; reason: string }[]) {
+  constructor(root: string, digest: string, skipped: { layer: string; path: string; reason: string }[], owners: Owners) {
     this.root = root;
     this.digest = digest;
     this.skipped = skipped;
+    this.owners = owners;
+    this.own(root, { uid: 0, gid: 0 });
   }
 
   private refuse(name: string, why: string): never {
@@ -395,6 +469,7 @@ class LayerUnpacker {
       if (kind === 'file' || kind === 'other') this.refuse(name, `goes through ${JSON.stringify(prefix)}, which is not a directory`);
       if (kind === undefined) {
         fs.mkdirSync(path.join(this.root, prefix), { mode: 0o755 });
+        this.own(path.join(this.root, prefix), { uid: 0, gid: 0 });
         this.kinds.set(prefix, 'dir');
       }
     }
@@ -419,7 +494,10 @@ class LayerUnpacker {
     };
     if (parts.length === 0) {
       // The layer's root itself: its mode, applied at the end.
-      if (header.type === 'directory') this.dirModes.set('', header.mode & 0o7777);
+      if (header.type === 'directory') {
+        this.dirModes.set('', header.mode & 0o7777);
+        this.own(this.root, header);
+      }
       await drain();
       return;
     }
@@ -517,9 +595,9 @@ class LayerUnpacker {
     void name;
   }
 
-  /** Keeps the layer's owners when the caller can (root); an unprivileged caller's files are its own. */
-  private own(target: string, header: Header): void {
-    if (this.privileged) fs.lchownSync(target, header.uid, header.gid);
+  /** The layer's owners, as the store maps them (root); an unprivileged caller's files are its own. */
+  private own(target: string, header: { uid: number; gid: number }): void {
+    if (this.privileged) fs.lchownSync(target, this.owners.uid(header.uid), this.owners.gid(header.gid));
   }
 
   private hostError(result: number, syscall: string, where: string): never {
