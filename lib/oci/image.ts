@@ -21,7 +21,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import type { Readable, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
@@ -185,7 +185,7 @@ async function importImage(source: string, options: ImportOciImageOptions): Prom
 }
 
 function asCordonError(error: unknown): Error {
-  if (error instanceof CordonError) return error;
+  if (error instanceof CordonError || error instanceof CordonOptionError) return error;
   const failure = error as NodeJS.ErrnoException;
   if (typeof failure.code === 'string' && typeof failure.errno === 'number') {
     return new CordonError(failure.code, `OCI image import: ${failure.message}`, {
@@ -372,13 +372,20 @@ async function storeLayer(
   const file = blobPath(layout, layer.digest);
   if (!fs.existsSync(file)) throw new OciImageError('The OCI image layer blob is missing', { path: file, digest: layer.digest });
 
+  // The blob is verified before the tar parser sees a byte of it.
+  const blob = new Measure(layer.digest.split(':')[0]!);
+  await pipeline(fs.createReadStream(file), blob, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
+  const blobDigest = `${layer.digest.split(':')[0]}:${blob.hash.digest('hex')}`;
+  if (blob.size !== layer.size || blobDigest !== layer.digest) {
+    throw new OciImageError(`The OCI image layer does not match its digest (${layer.digest}, ${layer.size} bytes; found ${blobDigest}, ${blob.size} bytes)`, { path: file, digest: layer.digest });
+  }
+
   const staging = fs.mkdtempSync(path.join(store, 'tmp', 'layer-'));
   try {
     const root = path.join(staging, 'root');
     fs.mkdirSync(root, { mode: 0o755 });
-    const blob = new Measure(layer.digest.split(':')[0]!);
     const diff = new Measure(diffAlg);
-    const stages: (Readable | Transform)[] = [fs.createReadStream(file), blob];
+    const stages: (Readable | Transform)[] = [fs.createReadStream(file)];
     if (compression === 'gzip') stages.push(zlib.createGunzip());
     if (compression === 'zstd') stages.push(zstd!());
     stages.push(diff);
@@ -395,12 +402,10 @@ async function storeLayer(
     } catch (error) {
       reader.destroy();
       await Promise.allSettled([flowing, unpacked]);
-      throw (await unpacked.then(() => error, (refusal: unknown) => refusal));
-    }
-    // tar-stream stops at the end-of-archive blocks: what follows (padding) still counts for the digests.
-    const blobDigest = `${layer.digest.split(':')[0]}:${blob.hash.digest('hex')}`;
-    if (blob.size !== layer.size || blobDigest !== layer.digest) {
-      throw new OciImageError(`The OCI image layer does not match its digest (${layer.digest}, ${layer.size} bytes; found ${blobDigest}, ${blob.size} bytes)`, { path: file, digest: layer.digest });
+      const first = await unpacked.then(() => error, (refusal: unknown) => refusal);
+      if (first instanceof CordonError) throw first;
+      // A blob that matches its digest but does not decompress or parse: a bad image, not a host failure.
+      throw new OciImageError(`The OCI image layer ${layer.digest} is not a valid ${compression === 'none' ? '' : `${compression} `}tar: ${(first as Error).message}`, { path: file, digest: layer.digest, cause: first });
     }
     const actualDiff = `${diffAlg}:${diff.hash.digest('hex')}`;
     if (actualDiff !== diffId) {

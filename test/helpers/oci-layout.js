@@ -27,6 +27,7 @@ async function tarOf(entries) {
     const { content, ...header } = entry;
     const type = header.type ?? 'file';
     const mode = header.mode ?? (type === 'directory' ? 0o755 : 0o644);
+    header.mtime ??= new Date(0); // the same entries give the same tar, so the same diff id
     await new Promise((resolve, reject) => {
       const done = (error) => (error ? reject(error) : resolve());
       if (type === 'file') archive.entry({ ...header, type, mode }, content ?? '', done);
