@@ -26,7 +26,6 @@ import type { Readable, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 
-import { extract } from 'tar-stream';
 import type { Header } from 'tar-stream';
 
 import { CordonError, CordonOptionError, errnoName } from '../errors';
@@ -82,6 +81,11 @@ export interface OciImage {
   };
   /** Entries of the layers cordon left out (as root: device nodes and fifos, which a box's nodev root could not use). */
   readonly skipped: readonly { readonly layer: string; readonly path: string; readonly reason: string }[];
+}
+
+/** tar-stream, loaded on the first import: `require('cordon')` does not pay for it. */
+function extract(): ReturnType<typeof import('tar-stream').extract> {
+  return (require('tar-stream') as typeof import('tar-stream')).extract();
 }
 
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
