@@ -155,6 +155,17 @@ t.test('resources: memory, cpu, pids, blockIO, cpuset, unified', async (t) => {
   t.equal(none.options.cgroup, undefined, 'no limits: no cgroup of its own');
 });
 
+t.test('devices bind the host\'s node; user.max_* sysctls are kernel counters', async (t) => {
+  const { options } = fromOciConfig(config((c) => {
+    c.linux.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 }];
+    c.linux.sysctl = { 'user.max_user_namespaces': '8', 'user.max_inotify_instances': '16' };
+  }));
+  t.same(options.mounts, [{ type: 'bind', source: '/dev/null', target: '/dev/null', readonly: false, recursive: false, devices: true }]);
+  t.same(options.kernelCounters, { userNamespaces: 8, inotifyInstances: 16 });
+  refused(t, (c) => { c.linux.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 5 }]; }, 'linux.devices[0].path');
+  refused(t, (c) => { c.linux.devices = [{ path: '/dev/null', type: 'p', major: 0, minor: 0 }]; }, 'linux.devices[0].type');
+});
+
 t.test('seccomp: the OCI format into cordon\'s policy', async (t) => {
   const native = process.arch === 'arm64' ? 'SCMP_ARCH_AARCH64' : 'SCMP_ARCH_X86_64';
   const deny = fromOciConfig(config((c) => {

@@ -26,6 +26,7 @@ done
 echo kcore $(cat /proc/kcore 2>/dev/null | wc -c)
 echo write-root $(touch /rootfile 2>/dev/null && echo yes || echo no)
 echo write-data $(touch /data/file 2>/dev/null && echo yes || echo no)
+echo mkdir $(mkdir /dev/shm/made 2>/dev/null && echo yes || echo no)
 `;
 const PIDS = `for i in 1 2 3 4 5 6 7 8 9 10 11 12; do (sleep 30 &); done 2>/dev/null
 n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo procs $n`;
@@ -84,6 +85,13 @@ t.test('the same bundle under a reference runtime and under cordon: the same fac
       c.root.readonly = false;
       c.linux.resources = { ...c.linux.resources, pids: { limit: 6 } };
     },
+    'a seccomp filter that refuses mkdir': (c) => {
+      c.linux.seccomp = {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: [process.arch === 'arm64' ? 'SCMP_ARCH_AARCH64' : 'SCMP_ARCH_X86_64'],
+        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      };
+    },
   };
   let index = 0;
   for (const [name, edit] of Object.entries(payloads)) {
@@ -108,6 +116,7 @@ t.test('the same bundle under a reference runtime and under cordon: the same fac
       const comparable = (text) => (name.includes('tool lists') ? text.replace(/^CapBnd:.*\n/m, '') : text);
       t.equal(comparable(ours.stdout), comparable(reference.stdout), `${name}: the same facts under ${reference.tool} and cordon`);
       if (name.includes('tool lists') && script === FACTS) t.match(ours.stdout, /CapBnd:\s+0{16}\n/, `${name}: bounding narrowed to the (empty) kept set`);
+      if (script === FACTS) t.match(ours.stdout, name.includes('seccomp') ? /mkdir no\n/ : /mkdir yes\n/, `${name}: mkdir as the filter says`);
       if (script === PIDS && index === 6) t.match(ours.stdout, /procs 5\n/, `${name}: a pids limit of 6 bites alike`);
     }
   }
