@@ -239,3 +239,29 @@ t.test('layouts written by skopeo import and run', async (t) => {
     t.equal(box.stdout, 'image\nwhited-out\nnew\n', `${name} written by skopeo: ${box.stderr}`);
   }
 });
+
+t.test('images written by podman (import, then save as oci-dir and oci-archive) import and run', async (t) => {
+  if (!requireOrSkip(t, busyboxUsable, 'needs a static busybox (busybox-static)')) return;
+  const { skipExpected } = require('../helpers/skip');
+  if (!skipExpected(t, isRoot, 'unprivileged pass: rootless podman needs subordinate ids for the test user')) return;
+  const podman = which('podman');
+  if (!requireOrSkip(t, podman !== undefined, 'podman (apt-get install podman) to build an image with a real client')) return;
+  const base = scratch(t, 'cordon-oci-podman-');
+  // podman's own state in the scratch dir: the host's images are not touched.
+  const flags = ['--root', path.join(base, 'storage'), '--runroot', path.join(base, 'run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
+  const podmanRun = (...args) => spawnSync(podman, [...flags, ...args], { encoding: 'utf8', env: { ...process.env, HOME: base } });
+  t.teardown(() => podmanRun('rmi', '--all', '--force'));
+  const rootfs = path.join(base, 'rootfs.tar');
+  const { tarOf } = require('../helpers/oci-layout');
+  fs.writeFileSync(rootfs, await tarOf([...busyboxEntries(), { name: 'etc/motd', content: 'from podman\n' }]));
+  const imported = podmanRun('import', rootfs, 'localhost/cordon-test:latest');
+  t.equal(imported.status, 0, `podman import: ${imported.stderr}`);
+  for (const [format, target] of [['oci-dir', path.join(base, 'oci-dir')], ['oci-archive', path.join(base, 'oci.tar')]]) {
+    const saved = podmanRun('save', '--format', format, '-o', target, 'localhost/cordon-test:latest');
+    t.equal(saved.status, 0, `podman save --format ${format}: ${saved.stderr}`);
+    const image = await importOciImage(target, { store: path.join(base, 'store'), ref: 'latest' });
+    const tenant = tenantDir(base, `tenant-${format}`);
+    const box = await run('/bin/sh', ['-c', 'cat /etc/motd; echo mine > /data/x; cat /data/x'], { rootfs: { layers: image.layers, upper: { dir: tenant } }, env });
+    t.equal(box.stdout, 'from podman\nmine\n', `podman ${format}: ${box.stderr}`);
+  }
+});
