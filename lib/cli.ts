@@ -19,12 +19,14 @@ import type { ListenEntry } from './network';
 import type { SeccompAction } from './seccomp';
 import { fromOciConfig, loadOciBundle } from './oci/config';
 import type { OciRunSpec } from './oci/config';
+import { ociMain } from './oci/runtime';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
 
 const USAGE_HEAD = `Usage:
   cordon run [options] [--] CMD [ARGS...]  run CMD in a new box; exits with its status (128+N for signal N)
   cordon probe [--json]                    print what this host allows
+  cordon oci [--root DIR] run|state|kill|delete|features ...  an OCI runtime's verbs (see docs/oci.md)
   cordon --version                         print cordon's version
   cordon help | --help | run --help        print this help
 
@@ -662,6 +664,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'probe':
       printProbe(rest.includes('--json'));
+      return;
+    case 'oci':
+      process.exitCode = await ociMain(rest);
       return;
     case '--version':
     case '-V':
