@@ -121,3 +121,18 @@ t.test('the same bundle under a reference runtime and under cordon: the same fac
     }
   }
 });
+
+t.test('a mask with ifExists skips a path the box lacks; without, that fails the box', async (t) => {
+  const { spawnError } = require('../helpers/payload');
+  const { spawnIsolated } = require('../..');
+  const env = { PATH: '/bin:/usr/bin' };
+  const skipped = await run('/bin/sh', ['-c', 'cat /etc/hostname >/dev/null 2>&1; echo ran'], { mounts: [{ type: 'mask', target: '/proc/no-such-file', ifExists: true }], env });
+  t.equal(skipped.code, 0, skipped.stderr);
+  t.equal(skipped.stdout, 'ran\n');
+  const { error } = await spawnError('/bin/true', [], { mounts: [{ type: 'mask', target: '/proc/no-such-file' }], env });
+  t.equal(error.code, 'ENOENT');
+  t.match(error.step, /mounts\[0\] mask/);
+  const masked = await run('/bin/sh', ['-c', 'cat /proc/kcore 2>/dev/null | wc -c'], { mounts: [{ type: 'mask', target: '/proc/kcore', ifExists: true }], env });
+  t.equal(masked.stdout.trim(), '0', 'a present path is masked as ever');
+  t.throws(() => spawnIsolated('/bin/true', [], { mounts: [{ type: 'mask', target: '/x', ifExists: 'yes' }] }), { code: 'ERR_INVALID_ARG_TYPE', option: 'mounts[0].ifExists' });
+});
