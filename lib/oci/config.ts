@@ -686,13 +686,15 @@ function mapResources(resources: Fields, ignored: OciIgnoredField[]): CgroupLimi
     if (value === -1) return 'max';
     return integer(at, value, 0, Number.MAX_SAFE_INTEGER);
   };
+  // 0 means "not set" for these numbers, as runc reads them (podman writes them so).
+  const given = (value: unknown): boolean => value !== undefined && value !== null && value !== 0;
   const memory = resources.object('memory');
   if (memory !== undefined) {
     limits.memory = {};
     const limit = memory.get('limit');
-    if (limit !== undefined && limit !== null) limits.memory.max = bytes(memory.path('limit'), limit);
+    if (given(limit)) limits.memory.max = bytes(memory.path('limit'), limit);
     const swap = memory.get('swap');
-    if (swap !== undefined && swap !== null) {
+    if (given(swap)) {
       // OCI swap is memory + swap; v2's memory.swap.max is the swap alone.
       const total = bytes(memory.path('swap'), swap);
       if (total === 'max') limits.memory.swapMax = 'max';
@@ -708,16 +710,18 @@ function mapResources(resources: Fields, ignored: OciIgnoredField[]): CgroupLimi
     memory.ignore('useHierarchy', 'cgroup v2 is always hierarchical', ignored);
     memory.ignore('checkBeforeUpdate', 'about updates; cordon sets limits once, at the spawn', ignored);
     memory.done();
+    if (Object.keys(limits.memory).length === 0) delete limits.memory;
   }
   const cpu = resources.object('cpu');
   if (cpu !== undefined) {
-    const shares = cpu.integer('shares', 2, 262144);
-    const quota = cpu.get('quota');
-    const period = cpu.integer('period', 1000, 1000000);
+    const shares = given(cpu.get('shares')) ? cpu.integer('shares', 2, 262144) : undefined;
+    const rawQuota = cpu.get('quota');
+    const quota = given(rawQuota) ? rawQuota : undefined;
+    const period = given(cpu.get('period')) ? cpu.integer('period', 1000, 1000000) : undefined;
     if (shares !== undefined || quota !== undefined || period !== undefined) limits.cpu = {};
     // runc's conversion of cgroup v1 shares (2..262144) to v2 weight (1..10000).
     if (shares !== undefined) limits.cpu!.weight = 1 + Math.floor(((shares - 2) * 9999) / 262142);
-    if (quota !== undefined && quota !== null) {
+    if (quota !== undefined) {
       const max = quota === -1 ? 'max' : integer(cpu.path('quota'), quota, 1000, Number.MAX_SAFE_INTEGER);
       limits.cpu!.max = period === undefined ? { quota: max } : { quota: max, period };
     } else if (period !== undefined) {
@@ -744,7 +748,7 @@ function mapResources(resources: Fields, ignored: OciIgnoredField[]): CgroupLimi
   }
   const blockIO = resources.object('blockIO');
   if (blockIO !== undefined) {
-    const weight = blockIO.integer('weight', 10, 1000);
+    const weight = given(blockIO.get('weight')) ? blockIO.integer('weight', 10, 1000) : undefined;
     // runc's conversion of v1 blkio.weight (10..1000) to v2 io.weight (1..10000).
     if (weight !== undefined) limits.io = { weight: 1 + Math.floor(((weight - 10) * 9999) / 990) };
     blockIO.refuse('leafWeight', 'no cgroup v2 equivalent');

@@ -151,6 +151,8 @@ t.test('resources: memory, cpu, pids, blockIO, cpuset, unified', async (t) => {
   });
   const unlimited = fromOciConfig(config((c) => { c.linux.resources = { memory: { limit: -1 }, pids: { limit: -1 }, unified: { 'cpu.max': 'max 50000' } }; }));
   t.same(unlimited.options.cgroup, { memory: { max: 'max' }, pids: { max: 'max' }, cpu: { max: { quota: 'max', period: 50000 } } });
+  const zeros = fromOciConfig(config((c) => { c.linux.resources = { memory: { limit: 0, swap: 0 }, cpu: { shares: 0, quota: 0, period: 0 }, blockIO: { weight: 0 }, pids: { limit: 0 } }; }));
+  t.same(zeros.options.cgroup, { pids: { max: 'max' } }, '0 is "not set", as runc reads it');
   const none = fromOciConfig(config((c) => { c.linux.resources = { devices: [{ allow: false, access: 'rwm' }] }; }));
   t.equal(none.options.cgroup, undefined, 'no limits: no cgroup of its own');
 });
