@@ -519,7 +519,7 @@ class LayerUnpacker {
     if (base === '.wh..wh..opq') {
       const dir = parts.slice(0, -1).join('/');
       await drain();
-      this.setOpaque(name, dir === '' ? this.root : parentDir);
+      this.setOpaque(dir === '' ? this.root : parentDir);
       return;
     }
     if (base.startsWith('.wh..wh.')) this.refuse(name, 'is an AUFS meta entry (.wh..wh.*), which OCI layers do not have');
@@ -595,13 +595,12 @@ class LayerUnpacker {
     }
   }
 
-  private setOpaque(name: string, dir: string): void {
+  private setOpaque(dir: string): void {
     const attributes = this.privileged ? ['user.overlay.opaque', 'trusted.overlay.opaque'] : ['user.overlay.opaque'];
     for (const attribute of attributes) {
       const result = native().setDirXattr(dir, attribute, 'y');
       if (result < 0) this.hostError(result, 'setxattr', dir);
     }
-    void name;
   }
 
   /** The layer's owners, as the store maps them (root); an unprivileged caller's files are its own. */
