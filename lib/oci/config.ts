@@ -336,7 +336,7 @@ function mapLinux(
   }
 
   const seccomp = linux.object('seccomp');
-  if (seccomp !== undefined) out.seccomp = mapSeccomp(seccomp);
+  if (seccomp !== undefined) out.seccomp = mapSeccomp(seccomp, ignored);
 
   linux.array('devices').forEach((entry, i) => mounts.push(mapDevice(Fields.of(entry, `linux.devices[${i}]`), ignored)));
 

@@ -28,7 +28,9 @@ export class Fields {
     return new Fields(value as Json, at);
   }
 
+  /** `at.key`, or `at["key.with.dots"]` for a key that is no identifier (sysctl names, cgroup files). */
   path(key: string): string {
+    if (!/^[A-Za-z_$][\w$]*$/.test(key)) return `${this.at}[${JSON.stringify(key)}]`;
     return this.at === '' ? key : `${this.at}.${key}`;
   }
 

@@ -5,6 +5,7 @@ import type { SeccompAction, SeccompPolicy, SeccompRule } from '../seccomp';
 import { isKnownSyscall } from '../seccomp/arch';
 import { badValue, unsupported } from './errors';
 import { Fields } from './fields';
+import type { OciIgnoredField } from './fields';
 
 const SECCOMP_ACTIONS: Readonly<Record<string, SeccompAction | 'errno' | undefined>> = {
   SCMP_ACT_ALLOW: 'allow',
@@ -25,7 +26,7 @@ const EPERM = 1;
  * off (the config's filter is the whole filter, as with runc). Default
  * action allow: a denylist; any other: an allowlist with that default.
  */
-export function mapSeccomp(seccomp: Fields): SeccompPolicy {
+export function mapSeccomp(seccomp: Fields, ignored: OciIgnoredField[]): SeccompPolicy {
   const defaultErrno = seccomp.integer('defaultErrnoRet', 1, 4095) ?? EPERM;
   const action = (at: string, name: unknown, errnoRet: number | undefined): SeccompAction => {
     if (typeof name !== 'string' || !Object.hasOwn(SECCOMP_ACTIONS, name)) throw badValue(at, name, `must be one of ${Object.keys(SECCOMP_ACTIONS).join(', ')}`);
@@ -49,6 +50,7 @@ export function mapSeccomp(seccomp: Fields): SeccompPolicy {
   seccomp.refuse('listenerMetadata', 'cordon\'s filter has no user notification');
 
   const decided = new Map<string, { action: SeccompAction; at: string }>();
+  const unknown: string[] = [];
   seccomp.array('syscalls').forEach((entry, i) => {
     const at = `linux.seccomp.syscalls[${i}]`;
     const fields = Fields.of(entry, at);
@@ -59,8 +61,13 @@ export function mapSeccomp(seccomp: Fields): SeccompPolicy {
       const where = `${at}.names[${j}]`;
       if (!isKnownSyscall(name)) {
         // A name cordon's tables lack (another architecture's, or newer):
-        // permitting it changes nothing; refusing it cannot be promised.
+        // permitting it changes nothing; refusing it is kept only when the
+        // default refuses too (the call then gets the default's action).
         if (JSON.stringify(rule) === JSON.stringify('allow')) return;
+        if (defaultAction !== 'allow') {
+          unknown.push(where);
+          return;
+        }
         throw unsupported(where, `cordon's syscall tables (x86_64, aarch64) have no ${JSON.stringify(name.slice(0, 40))}, so it cannot refuse it`);
       }
       const before = decided.get(name);
@@ -72,6 +79,12 @@ export function mapSeccomp(seccomp: Fields): SeccompPolicy {
     fields.done();
   });
   seccomp.done();
+  if (unknown.length > 0) {
+    ignored.push({
+      field: unknown.length === 1 ? unknown[0]! : `${unknown[0]} and ${unknown.length - 1} more`,
+      reason: 'system calls cordon\'s tables lack (other architectures\', or newer): refused by the default action instead of their own',
+    });
+  }
 
   const others = [...decided].filter(([, rule]) => JSON.stringify(rule.action) !== JSON.stringify(defaultAction));
   const allow = others.filter(([, rule]) => rule.action === 'allow').map(([name]) => name);

@@ -193,6 +193,11 @@ t.test('seccomp: the OCI format into cordon\'s policy', async (t) => {
       syscalls: [{ names: ['execve', 'read', 'write', 'exit_group'], action: 'SCMP_ACT_ALLOW' }, { names: ['kill'], action: 'SCMP_ACT_LOG' }],
     };
   }));
+  const unknownInAllowlist = fromOciConfig(config((c) => {
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['execve', 'read'], action: 'SCMP_ACT_ALLOW' }, { names: ['bdflush', 'kill'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }] };
+  }));
+  t.same(unknownInAllowlist.options.seccomp.deny, [{ syscall: 'kill', action: { errno: 38 } }], 'an unknown name the default refuses anyway is left to the default');
+  t.ok(unknownInAllowlist.ignored.some((entry) => entry.field === 'linux.seccomp.syscalls[1].names[0]'), 'and listed');
   t.same(allow.options.seccomp, { mode: 'allowlist', profile: 'none', allow: ['execve', 'read', 'write', 'exit_group'], deny: [{ syscall: 'kill', action: 'log' }], defaultAction: { errno: 38 } });
   const { compileSeccomp } = require('../../dist/seccomp');
   t.ok(compileSeccomp(allow.options.seccomp).length > 0, 'the mapped policy compiles');
@@ -219,13 +224,13 @@ t.test('every unsupported field is refused with its JSON path', async (t) => {
     [(c) => { c.mounts = [{ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['size=50%'] }]; }, 'mounts[0].options'],
     [(c) => { c.mounts = [{ destination: '/data', type: 'bind', source: '/srv', uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }]; }, 'mounts[0].uidMappings'],
     [(c) => { c.linux.namespaces = [{ type: 'user' }]; }, 'linux.namespaces'],
-    [(c) => { c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }; }, 'linux.sysctl.net.ipv4.ip_forward'],
+    [(c) => { c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }; }, 'linux.sysctl["net.ipv4.ip_forward"]'],
     [(c) => { c.linux.resources = { memory: { reservation: 1 << 20 } }; }, 'linux.resources.memory.reservation'],
     [(c) => { c.linux.resources = { memory: { swappiness: 0 } }; }, 'linux.resources.memory.swappiness'],
     [(c) => { c.linux.resources = { cpu: { realtimeRuntime: 1000 } }; }, 'linux.resources.cpu.realtimeRuntime'],
     [(c) => { c.linux.resources = { hugepageLimits: [{ pageSize: '2MB', limit: 0 }] }; }, 'linux.resources.hugepageLimits'],
     [(c) => { c.linux.resources = { blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 10 }] } }; }, 'linux.resources.blockIO.weightDevice'],
-    [(c) => { c.linux.resources = { unified: { 'memory.low': '1' } }; }, 'linux.resources.unified.memory.low'],
+    [(c) => { c.linux.resources = { unified: { 'memory.low': '1' } }; }, 'linux.resources.unified["memory.low"]'],
     [(c) => { c.linux.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 999 }]; }, 'linux.devices[0].path'],
     [(c) => { c.linux.rootfsPropagation = 'rslave'; }, 'linux.rootfsPropagation'],
     [(c) => { c.linux.mountLabel = 'system_u:object_r:container_file_t:s0'; }, 'linux.mountLabel'],
