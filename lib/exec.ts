@@ -17,9 +17,9 @@ import type { ValidatedOptions } from './validate';
 
 /** The options of box.exec(): the process's own; its confinement is the box's. */
 export type BoxExecOptions = Pick<SpawnIsolatedOptions,
-  'env' | 'cwd' | 'argv0' | 'stdio' | 'tty' | 'timeout' | 'killSignal' | 'signal' | 'dieWithParent' | 'newSession'>;
+  'env' | 'cwd' | 'argv0' | 'stdio' | 'stdioPipes' | 'tty' | 'timeout' | 'killSignal' | 'signal' | 'dieWithParent' | 'newSession'>;
 
-const EXEC_KEYS: readonly string[] = ['env', 'cwd', 'argv0', 'stdio', 'tty', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession'];
+const EXEC_KEYS: readonly string[] = ['env', 'cwd', 'argv0', 'stdio', 'stdioPipes', 'tty', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession'];
 
 /** The names of /proc/PID/ns files. */
 const PROC_NS: Readonly<Record<NamespaceName, string>> = {
