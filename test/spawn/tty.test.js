@@ -208,3 +208,11 @@ t.test('unread output still ends the box, as with pipes', async (t) => {
 function shellQuote(text) {
   return `'${text.replace(/'/g, "'\\''")}'`;
 }
+
+t.test('spawnIsolatedAsync gives the same terminal', async (t) => {
+  const { spawnIsolatedAsync } = require('../..');
+  const box = await spawnIsolatedAsync('/bin/sh', ['-c', 'test -t 0 && echo ASYNC-TTY-$((2*21))'], { tty: true });
+  const term = new TerminalReader(box.stdout);
+  await term.waitFor(/ASYNC-TTY-42/);
+  t.equal((await box.exited).code, 0);
+});
