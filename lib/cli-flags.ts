@@ -401,7 +401,7 @@ export const FLAGS: readonly FlagRow[] = [
   {
     flag: '--uid', values: [int('N')], group: 'general', option: 'uid',
     help: 'uid inside the box (default 0)',
-    bwrap: { flag: '--uid', compared: 'same meaning; the default differs: bwrap keeps the caller\'s uid, cordon runs the payload as the box\'s root (0, mapped to the caller rootless, to 65534 for a root caller)' },
+    bwrap: { flag: '--uid', compared: 'same meaning; bwrap maps the uid it is given to the caller, cordon maps the box\'s root (0) by default and refuses an unmapped --uid (give --uid-map). The default differs: bwrap keeps the caller\'s uid, cordon runs the payload as the box\'s root (mapped to the caller rootless, to 65534 for a root caller)' },
     apply: (context, [value]) => {
       context.options.uid = Number(value);
     },
@@ -715,7 +715,7 @@ export const FLAGS: readonly FlagRow[] = [
   {
     flag: '--cap-add', values: [text('CAP')], group: 'bwrap', repeatable: true, option: 'capabilities',
     help: 'keep CAP too (ALL: every one), in order with --cap-drop',
-    bwrap: { flag: '--cap-add', compared: 'same, for any caller: cordon\'s box starts with none (bwrap keeps all for a sandbox uid 0 unless a --cap-* flag is given); kept ones are also ambient, so they survive exec as a non-root uid' },
+    bwrap: { flag: '--cap-add', compared: 'cordon\'s box starts with no capabilities for every caller, so --cap-add gives exactly what it names; bwrap starts from all of them when a root caller runs the sandbox as uid 0 (and from none otherwise, as cordon). Kept ones are ambient in both, so they survive exec' },
     apply: (context, [name = ''], flag) => {
       const kept = context.list('capabilities', 'append');
       const added = name.toUpperCase() === 'ALL' ? (Object.keys(CAPABILITIES) as CapabilityName[]) : [capabilityName(flag, name)];
@@ -725,7 +725,7 @@ export const FLAGS: readonly FlagRow[] = [
   {
     flag: '--cap-drop', values: [text('CAP')], group: 'bwrap', repeatable: true, option: 'capabilities',
     help: 'drop CAP again (ALL: every one); the box keeps none unless given',
-    bwrap: { flag: '--cap-drop', compared: 'as --cap-add' },
+    bwrap: { flag: '--cap-drop', compared: 'same, in order with --cap-add; see --cap-add for where the two start' },
     apply: (context, [name = ''], flag) => {
       const kept = context.list('capabilities', 'append');
       const dropped = name.toUpperCase() === 'ALL' ? undefined : capabilityName(flag, name);
@@ -775,7 +775,7 @@ export const FLAGS: readonly FlagRow[] = [
   {
     flag: '--disable-userns', values: [], group: 'bwrap', option: 'kernelCounters.userNamespaces: 0',
     help: 'the payload may make no user namespace (--kernel-counter userNamespaces=0)',
-    bwrap: { flag: '--disable-userns', compared: 'same mechanism (user.max_user_namespaces = 0 in the box\'s user namespace); cordon\'s default seccomp profile refuses namespace calls anyway' },
+    bwrap: { flag: '--disable-userns', compared: 'the payload can make no user namespace in either; cordon sets the box\'s own user.max_user_namespaces to 0 (which the payload can read), bwrap limits an outer namespace and runs the payload in a nested one. cordon\'s default seccomp profile refuses namespace calls anyway' },
     apply: (context) => {
       context.options.kernelCounters = { ...(context.options.kernelCounters ?? {}), userNamespaces: 0 };
     },
