@@ -110,8 +110,9 @@ export class FlagContext {
   /** --env/--setenv/--unsetenv/--clearenv in order. */
   readonly env: EnvStep[] = [];
   inheritEnv = false;
-  readonly rootfs: { dir?: string; writable?: boolean; layers?: string[]; upper?: string; upperSize?: number } = {};
-  readonly network: { mode?: string; subnet?: string; address?: string; reach?: 'gateway' | 'any' } = {};
+  // Null-prototype: a key no flag set reads undefined, never a polluted Object.prototype's.
+  readonly rootfs: { dir?: string; writable?: boolean; layers?: string[]; upper?: string; upperSize?: number } = Object.create(null);
+  readonly network: { mode?: string; subnet?: string; address?: string; reach?: 'gateway' | 'any' } = Object.create(null);
   /** bwrap's --perms and --size: for the next flag that makes a file or tmpfs. */
   pendingPerms: { readonly mode: number; readonly flag: string } | undefined;
   pendingSize: { readonly bytes: number; readonly flag: string } | undefined;

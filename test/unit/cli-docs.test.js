@@ -18,8 +18,8 @@ t.test('the README table and the parser agree: every documented flag parses', as
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   const region = readme.slice(readme.indexOf('<!-- cli-flags:begin'), readme.indexOf('<!-- cli-flags:end'));
   // The first cell of each row (cells split at unescaped pipes) names the flags.
-  const documented = region.split('\n').filter((line) => line.startsWith('| `--'))
-    .flatMap((line) => [...line.split(/(?<!\\)\|/)[1].matchAll(/`(--[a-z0-9-]+)/g)].map((match) => match[1]));
+  const documented = region.split('\n').filter((line) => line.startsWith('| `-'))
+    .flatMap((line) => [...line.split(/(?<!\\)\|/)[1].matchAll(/`(--?[a-zA-Z0-9][a-zA-Z0-9-]*)/g)].map((match) => match[1]));
   t.ok(documented.length > 60, `${documented.length} flags documented`);
   for (const flag of documented) t.ok(FLAG_INDEX.has(flag), `${flag} is a flag of the parser`);
   const parsed = new Set(FLAGS.filter((row) => row.group !== 'refused').flatMap((row) => [row.flag, ...(row.aliases ?? [])]));
@@ -37,7 +37,7 @@ t.test('--help lists every flag of the table with its values', async (t) => {
 
 t.test('every row is complete', async (t) => {
   for (const row of FLAGS) {
-    t.match(row.flag, /^--[a-z0-9-]+$/, `${row.flag}: a long flag`);
+    t.match(row.flag, /^--[a-z0-9-]+$/, `${row.flag}: a long flag (short ones are aliases)`);
     t.ok(row.help.length > 0, `${row.flag}: help`);
     t.type(row.apply, 'function', `${row.flag}: apply`);
     if (row.group === 'bwrap' || row.group === 'refused') t.ok(row.bwrap !== undefined, `${row.flag}: says how it compares with bwrap`);

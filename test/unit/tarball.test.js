@@ -48,8 +48,10 @@ console.log(JSON.stringify({ esm: out.trim(), code: exit.code }));
 `;
 const TS_CJS = `
 import cordon = require('cordon');
-// @ts-expect-error an unknown option fails to type-check
-cordon.spawnIsolated('/bin/true', [], { hostName: 'x' }).kill();
+export function neverCalled(): void {
+  // @ts-expect-error an unknown option fails to type-check
+  cordon.spawnIsolated('/bin/true', [], { hostName: 'x' });
+}
 const rung: string = cordon.probe().clone.rung;
 console.log(JSON.stringify({ cjs: typeof rung }));
 `;
