@@ -1027,7 +1027,7 @@ export const FLAGS: readonly FlagRow[] = [
     apply: (context, [target = '']) => context.list('mounts', 'append').push({ type: 'mqueue', target }),
   },
   {
-    flag: '--perms', values: [octal('OCTAL')], group: 'bwrap', option: 'mode',
+    flag: '--perms', values: [octal('OCTAL')], group: 'bwrap', option: "mounts: { type: 'tmpfs' | 'file', mode }",
     help: 'the mode of the next --tmpfs, --file or --file-content',
     bwrap: { flag: '--perms', compared: 'same for --tmpfs and --file; cordon has no --dir or --bind-data to give it to' },
     apply: (context, [mode = ''], flag) => {

@@ -31,18 +31,13 @@ function fail(message: string): never {
 }
 
 async function run(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof optionsFromArgs>;
-  try {
-    const tokens = tokenizeRunArgs(argv);
-    if (tokens.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    parsed = parseRunArgs(tokens);
-  } catch (error) {
-    if (error instanceof UsageError) fail(error.message);
-    throw error;
+  // A UsageError (a command line cordon refuses) ends in main's catch: one line, exit 125.
+  const tokens = tokenizeRunArgs(argv);
+  if (tokens.help) {
+    process.stdout.write(USAGE);
+    return 0;
   }
+  const parsed = parseRunArgs(tokens);
   const [file, ...args] = parsed.command;
   if (file === undefined) fail(`run needs a command (cordon run [options] [--] CMD [ARGS...]); see cordon --help`);
   const box = spawnIsolated(file, args, parsed.options);

@@ -43,3 +43,15 @@ t.test('every row is complete', async (t) => {
     if (row.group === 'bwrap' || row.group === 'refused') t.ok(row.bwrap !== undefined, `${row.flag}: says how it compares with bwrap`);
   }
 });
+
+t.test('every option a flag names is one the README\'s option table documents', async (t) => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('| option | default | meaning |'), readme.indexOf('**Seccomp.**'));
+  const documented = new Set([...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((match) => [...match[1].matchAll(/`(\w+)`/g)].map((m) => m[1])));
+  t.ok(documented.has('hostname') && documented.has('mounts'), 'the option table was found');
+  for (const row of FLAGS) {
+    if (row.option === '' || row.option.startsWith('(')) continue;
+    const key = /^\w+/.exec(row.option)[0];
+    t.ok(documented.has(key), `${row.flag} sets ${row.option}: \`${key}\` is in the option table`);
+  }
+});
