@@ -295,3 +295,62 @@ t.test('bwrap flags mean in cordon run what they mean to bwrap', async (t) => {
     });
   }
 });
+
+/** Host pid of the process whose command line holds `marker`, once there is one. */
+async function findByCmdline(marker, deadline) {
+  while (Date.now() < deadline) {
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) return Number(entry);
+      } catch {
+        // gone meanwhile, or not ours to read
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return undefined;
+}
+
+/** Resolves true once `pid` is gone or a zombie, false at `deadline`. */
+async function ended(pid, deadline) {
+  while (Date.now() < deadline) {
+    let state;
+    try {
+      state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+    } catch {
+      return true;
+    }
+    if (state === 'Z' || state === 'X') return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+t.test('--die-with-parent: killing bwrap, or cordon run, kills the payload', async (t) => {
+  if (!requireOrSkip(t, bwrapWorks, 'needs a working bwrap (see above)')) return;
+  const bwrapRoot = fairBwrapRoot();
+  for (const [name, command, args] of [
+    ['bwrap', BWRAP, [...bwrapRoot, '--unshare-pid', '--die-with-parent', '--']],
+    ['cordon', process.execPath, [cli, 'run', '--unshare-pid', '--die-with-parent', '--']],
+  ]) {
+    // A unique sleep to find on the host: sleep takes a fraction.
+    const marker = `3600.${process.pid}${Math.floor(Math.random() * 1e9)}`;
+    const parent = spawn(command, [...args, '/bin/sh', '-c', `echo ready; exec sleep ${marker}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [chunk] = await once(parent.stdout, 'data');
+    t.equal(String(chunk), 'ready\n', `${name}: the payload runs`);
+    const deadline = Date.now() + 60_000;
+    const payload = await findByCmdline(`sleep\0${marker}`, deadline);
+    t.ok(payload !== undefined, `${name}: found the payload on the host (pid ${payload})`);
+    if (payload === undefined) {
+      parent.kill('SIGKILL');
+      continue;
+    }
+    const exited = once(parent, 'exit');
+    parent.kill('SIGKILL');
+    await exited;
+    const gone = await ended(payload, deadline);
+    if (!gone) process.kill(payload, 'SIGKILL');
+    t.ok(gone, `${name}: SIGKILL to ${name} ended its payload`);
+  }
+});
