@@ -16,6 +16,7 @@ import type { ListenEntry } from './network';
 import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, SpawnIsolatedOptions } from './options';
 import { NAMESPACE_NAMES } from './options';
 import type { SeccompAction } from './seccomp';
+import type { StatusFds } from './cli-status';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Options = Mutable<SpawnIsolatedOptions>;
@@ -113,6 +114,8 @@ export class FlagContext {
   // Null-prototype: a key no flag set reads undefined, never a polluted Object.prototype's.
   readonly rootfs: { dir?: string; writable?: boolean; layers?: string[]; upper?: string; upperSize?: number } = Object.create(null);
   readonly network: { mode?: string; subnet?: string; address?: string; reach?: 'gateway' | 'any' } = Object.create(null);
+  /** What cordon run itself does beside the box (bwrap's --info-fd, --json-status-fd). */
+  readonly cli: StatusFds = Object.create(null);
   /** bwrap's --perms and --size: for the next flag that makes a file or tmpfs. */
   pendingPerms: { readonly mode: number; readonly flag: string } | undefined;
   pendingSize: { readonly bytes: number; readonly flag: string } | undefined;
@@ -1049,6 +1052,22 @@ export const FLAGS: readonly FlagRow[] = [
     apply: () => undefined, // the fd was checked to be the caller's; cordon run holds it until it exits
   },
   {
+    flag: '--info-fd', values: [fdValue('FD')], group: 'bwrap', option: '',
+    help: 'write the box\'s host pid and namespaces to fd FD as JSON once it has started',
+    bwrap: { flag: '--info-fd', compared: 'same format (child-pid and the namespaces made for the box); bwrap writes it before the payload runs, cordon once the box has started, so a box that has already ended then is reported with child-pid only, and cordon says so on stderr' },
+    apply: (context, [fd]) => {
+      context.cli.infoFd = Number(fd);
+    },
+  },
+  {
+    flag: '--json-status-fd', values: [fdValue('FD')], group: 'bwrap', option: '',
+    help: 'write the same on one line to fd FD, then { "exit-code": N } when the box ends',
+    bwrap: { flag: '--json-status-fd', compared: 'same format; see --info-fd for when it is written' },
+    apply: (context, [fd]) => {
+      context.cli.jsonStatusFd = Number(fd);
+    },
+  },
+  {
     flag: '--args', values: [fdValue('FD')], group: 'bwrap', option: '',
     help: 'read more arguments, NUL-separated, from fd FD, in its place',
     bwrap: { flag: '--args', compared: 'same' },
@@ -1059,8 +1078,6 @@ export const FLAGS: readonly FlagRow[] = [
   ...([
     ['--seccomp', [fdValue('FD')], 'cordon compiles its own seccomp filter and takes no BPF program; adjust it with --seccomp-allow, --seccomp-deny or --no-seccomp, or give a policy in --config'],
     ['--add-seccomp-fd', [fdValue('FD')], 'cordon compiles its own seccomp filter and takes no BPF program; adjust it with --seccomp-allow, --seccomp-deny'],
-    ['--json-status-fd', [fdValue('FD')], 'not supported: cordon run reports the box\'s exit as its own exit status'],
-    ['--info-fd', [fdValue('FD')], 'not supported: cordon run prints no information about the running box'],
     ['--dir', [pathValue('DST')], 'cordon cannot make a bare directory: a mount target the box lacks is made for you; for an empty writable directory use --tmpfs DST'],
     ['--chmod', [octal('OCTAL'), pathValue('PATH')], 'cordon does not chmod paths in the box; give --perms before the --tmpfs or --file that makes it'],
     ['--bind-data', [fdValue('FD'), pathValue('DST')], 'cordon\'s file mounts are read-only; use --file FD DST (or --ro-bind-data)'],
@@ -1209,7 +1226,7 @@ export function tokenizeRunArgs(argv: readonly string[]): { flags: ParsedFlag[];
  * order on top of it, so of two flags setting one option the later wins.
  * Throws a UsageError for what cordon refuses.
  */
-export function parseRunArgs(argv: readonly string[] | ReturnType<typeof tokenizeRunArgs>): { options: SpawnIsolatedOptions; command: string[] } {
+export function parseRunArgs(argv: readonly string[] | ReturnType<typeof tokenizeRunArgs>): { options: SpawnIsolatedOptions; command: string[]; cli: StatusFds } {
   // Tokens once only: --args FD reads its fd when tokenized.
   const { flags, command, error } = 'flags' in argv ? argv : tokenizeRunArgs(argv);
   if (error !== undefined) throw error;
@@ -1236,5 +1253,5 @@ export function parseRunArgs(argv: readonly string[] | ReturnType<typeof tokeniz
   }
   const options = context.finish();
   options.stdio = 'inherit';
-  return { options, command };
+  return { options, command, cli: context.cli };
 }

@@ -9,8 +9,8 @@ import * as path from 'node:path';
 
 import { parseRunArgs, tokenizeRunArgs, UsageError } from './cli-flags';
 import { renderHelp } from './cli-docs';
+import { reportStatus } from './cli-status';
 import { CordonError, CordonOptionError } from './errors';
-import type { SpawnIsolatedOptions } from './options';
 import { NAMESPACE_NAMES } from './options';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
@@ -21,7 +21,7 @@ const USAGE = renderHelp();
  * run's arguments → spawnIsolated's options and the command (see
  * lib/cli-flags.ts). Throws a UsageError for a command line cordon refuses.
  */
-export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions; command: string[] } {
+export function optionsFromArgs(argv: string[]): ReturnType<typeof parseRunArgs> {
   return parseRunArgs(argv);
 }
 
@@ -42,6 +42,7 @@ async function run(argv: string[]): Promise<number> {
   if (file === undefined) fail(`run needs a command (cordon run [options] [--] CMD [ARGS...]); see cordon --help`);
   const box = spawnIsolated(file, args, parsed.options);
   box.on('error', () => undefined); // reported through box.exited below
+  const reportExit = reportStatus(box, parsed.cli, (message) => process.stderr.write(`cordon: ${message}\n`));
   if (box.network !== undefined) {
     const n = box.network;
     process.stderr.write(`cordon: network ${n.bridge} ${n.address}/${n.prefix} via ${n.gateway} (reach ${n.reach})\n`);
@@ -52,8 +53,9 @@ async function run(argv: string[]): Promise<number> {
   }
   try {
     const result = await box.exited;
-    if (result.signal !== null) return 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0);
-    return result.code ?? 1;
+    const status = result.signal !== null ? 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0) : (result.code ?? 1);
+    reportExit(status);
+    return status;
   } catch (error) {
     const failure = error as CordonError;
     process.stderr.write(`cordon: ${failure.message}\n`);

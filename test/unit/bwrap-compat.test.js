@@ -354,3 +354,52 @@ t.test('--die-with-parent: killing bwrap, or cordon run, kills the payload', asy
     t.ok(gone, `${name}: SIGKILL to ${name} ended its payload`);
   }
 });
+
+/** Resolves with the text of `file` once `done(text)` holds (a monitor reading what was written for it). */
+async function readWhen(file, done, deadline) {
+  while (Date.now() < deadline) {
+    const text = fs.readFileSync(file, 'utf8');
+    if (done(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return fs.readFileSync(file, 'utf8');
+}
+
+t.test('--info-fd and --json-status-fd: the same records as bwrap', async (t) => {
+  if (!requireOrSkip(t, bwrapWorks, 'needs a working bwrap (see above)')) return;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-bwrap-status-'));
+  t.teardown(() => removeTree(dir));
+  const seen = {};
+  for (const [name, command, args] of [
+    // --unshare-all: bwrap's equivalent of cordon's namespaces.
+    ['bwrap', BWRAP, [...fairBwrapRoot(), '--unshare-all', '--info-fd', '3', '--json-status-fd', '4', '--']],
+    ['cordon', process.execPath, [cli, 'run', '--info-fd', '3', '--json-status-fd', '4', '--']],
+  ]) {
+    const info = path.join(dir, `${name}.info`);
+    const status = path.join(dir, `${name}.status`);
+    const fds = [fs.openSync(info, 'w'), fs.openSync(status, 'w')];
+    // The payload waits for a line on stdin, so the box is alive while its records are checked.
+    const parent = spawn(command, [...args, '/bin/sh', '-c', 'read line; exit 5'], { stdio: ['pipe', 'inherit', 'inherit', ...fds] });
+    for (const fd of fds) fs.closeSync(fd);
+    const deadline = Date.now() + 60_000;
+    const record = JSON.parse(await readWhen(info, (text) => text.trimEnd().endsWith('}'), deadline));
+    const pid = record['child-pid'];
+    t.ok(Number.isInteger(pid) && pid > 0, `${name}: child-pid ${pid}`);
+    for (const [key, value] of Object.entries(record)) {
+      if (key === 'child-pid') continue;
+      t.equal(fs.readlinkSync(`/proc/${pid}/ns/${key.replace(/-namespace$/, '')}`), `${key.replace(/-namespace$/, '')}:[${value}]`, `${name}: ${key} is the box's`);
+    }
+    const firstLine = JSON.parse((await readWhen(status, (text) => text.includes('\n'), deadline)).split('\n')[0]);
+    t.same(firstLine, record, `${name}: --json-status-fd starts with the same record on one line`);
+    const exited = once(parent, 'exit');
+    parent.stdin.end('go\n');
+    const [code] = await exited;
+    t.equal(code, 5, `${name}: exits with the payload's status`);
+    t.same(fs.readFileSync(status, 'utf8').trimEnd().split('\n').slice(1).map((line) => JSON.parse(line)), [{ 'exit-code': 5 }], `${name}: then { "exit-code": 5 }`);
+    seen[name] = { keys: Object.keys(record), info: fs.readFileSync(info, 'utf8'), status: fs.readFileSync(status, 'utf8') };
+  }
+  t.same(seen.cordon.keys, seen.bwrap.keys, 'the same keys, in the same order');
+  const shape = (text) => text.replace(/\d+/g, 'N');
+  t.equal(shape(seen.cordon.info), shape(seen.bwrap.info), 'the same --info-fd text but for the numbers');
+  t.equal(shape(seen.cordon.status), shape(seen.bwrap.status), 'the same --json-status-fd text but for the numbers');
+});

@@ -318,8 +318,8 @@ t.test('the flag table: what cordon cannot do exits 125 and says why', async (t)
     [['--dir', '/x'], /--dir: cordon cannot make a bare directory.*--tmpfs DST/],
     [['--chmod', '0700', '/tmp'], /--chmod: cordon does not chmod/],
     [['--bind-data', '3', '/x'], /--bind-data: cordon's file mounts are read-only/],
-    [['--json-status-fd', '3'], /--json-status-fd: not supported/],
-    [['--info-fd', '3'], /--info-fd: not supported/],
+    [['--info-fd', '9'], /--info-fd 9: fd 9 (is not open|is anon_inode)/],
+    [['--add-seccomp-fd', '3'], /--add-seccomp-fd: cordon compiles its own seccomp filter/],
     [['--exec-label', 'x'], /SELinux/],
     [['--dev', '/mydev'], /--dev \/mydev: cordon gives every box its own \/dev/],
     [['--perms', '0700', '--bind', '/tmp', '/x'], /--perms must be followed by a flag that makes a file or tmpfs/],
@@ -344,4 +344,19 @@ t.test('the flag table: what cordon cannot do exits 125 and says why', async (t)
   t.match(short.stderr, /--setenv needs 2 arguments \(VAR VALUE\)/);
   const help = cordon(['run', '--bogus', '--help']);
   t.equal(help.status, 0, '--help wins over a bad flag');
+});
+
+t.test('--info-fd/--json-status-fd: a box gone before its namespaces are read is reported with its pid only, and says so', async (t) => {
+  const { reportStatus } = require('../../dist/cli-status.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
+  t.teardown(() => removeTree(dir));
+  const file = path.join(dir, 'status');
+  const fd = fs.openSync(file, 'w');
+  const warnings = [];
+  const gone = 0x7ffffff0; // above any pid_max: no /proc entry, as for a box that has ended
+  const exit = reportStatus({ pid: gone }, { jsonStatusFd: fd }, (message) => warnings.push(message));
+  exit(3);
+  fs.closeSync(fd);
+  t.same(fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line)), [{ 'child-pid': gone }, { 'exit-code': 3 }]);
+  t.match(warnings, [/the box ended before its namespaces could be read/]);
 });
