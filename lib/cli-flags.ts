@@ -5,6 +5,7 @@
 // takes, its help line, the spawnIsolated option it sets and how (apply),
 // and, for a flag bubblewrap has too, how cordon's meaning compares.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import type { CgroupLimits, IoDeviceLimit } from './cgroups/limits';
 import type { CapabilityName, RlimitValue } from './credentials';
@@ -17,6 +18,8 @@ import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, SpawnIsol
 import { NAMESPACE_NAMES } from './options';
 import type { SeccompAction } from './seccomp';
 import type { StatusFds } from './cli-status';
+import { fromOciConfig, loadOciBundle } from './oci/config';
+import type { OciRunSpec } from './oci/config';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Options = Mutable<SpawnIsolatedOptions>;
@@ -366,7 +369,12 @@ export const FLAGS: readonly FlagRow[] = [
   // General.
   {
     flag: '--config', values: [pathValue('FILE')], group: 'general', option: '',
-    help: 'options as JSON (command-line flags override it)',
+    help: 'options as JSON (command-line flags override it); an OCI config.json works too',
+    apply: () => undefined, // read before the other flags apply: see parseRunArgs
+  },
+  {
+    flag: '--bundle', values: [pathValue('DIR')], group: 'general', option: '(an OCI bundle, through loadOciBundle)',
+    help: 'run an OCI bundle (DIR/config.json, its rootfs); CMD, if given, replaces process.args',
     apply: () => undefined, // read before the other flags apply: see parseRunArgs
   },
   {
@@ -1230,7 +1238,9 @@ export function parseRunArgs(argv: readonly string[] | ReturnType<typeof tokeniz
   // Tokens once only: --args FD reads its fd when tokenized.
   const { flags, command, error } = 'flags' in argv ? argv : tokenizeRunArgs(argv);
   if (error !== undefined) throw error;
-  const configFile = flags.filter((parsed) => parsed.row.flag === '--config').at(-1)?.values[0];
+  const last = (name: string): string | undefined => flags.filter((parsed) => parsed.row.flag === name).at(-1)?.values[0];
+  const configFile = last('--config');
+  const bundle = last('--bundle');
   let config: unknown;
   if (configFile !== undefined) {
     try {
@@ -1239,6 +1249,24 @@ export function parseRunArgs(argv: readonly string[] | ReturnType<typeof tokeniz
       usageError(`--config ${configFile}: ${(failure as Error).message}`);
     }
     if (!isPlainObject(config)) usageError(`--config ${configFile}: must hold a JSON object of options`);
+  }
+  // An OCI bundle, or an OCI config.json given to --config (it has an
+  // ociVersion): its options are the base and its process the command
+  // unless one is given.
+  let ociCommand: string[] = [];
+  if (bundle !== undefined || (configFile !== undefined && Object.hasOwn(config as object, 'ociVersion'))) {
+    if (bundle !== undefined && configFile !== undefined) usageError('--bundle and --config exclude each other');
+    const hostCredentials = flags.some((parsed) => parsed.row.flag === '--allow-host-credentials');
+    let spec: OciRunSpec;
+    try {
+      spec = bundle !== undefined
+        ? loadOciBundle(bundle, { hostCredentials })
+        : fromOciConfig(config, { bundle: path.dirname(configFile!), hostCredentials });
+    } catch (failure) {
+      usageError((failure as Error).message);
+    }
+    config = spec.options;
+    ociCommand = [spec.file, ...spec.args];
   }
   const context = new FlagContext(config);
   for (const { row, flag, values } of flags) {
@@ -1253,5 +1281,5 @@ export function parseRunArgs(argv: readonly string[] | ReturnType<typeof tokeniz
   }
   const options = context.finish();
   options.stdio = 'inherit';
-  return { options, command, cli: context.cli };
+  return { options, command: command.length > 0 ? command : ociCommand, cli: context.cli };
 }

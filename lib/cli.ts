@@ -12,6 +12,7 @@ import { renderHelp } from './cli-docs';
 import { reportStatus } from './cli-status';
 import { CordonError, CordonOptionError } from './errors';
 import { NAMESPACE_NAMES } from './options';
+import { ociMain } from './oci/runtime';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
 
@@ -118,6 +119,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'probe':
       printProbe(rest.includes('--json'));
+      return;
+    case 'oci':
+      process.exitCode = await ociMain(rest);
       return;
     case '--version':
     case '-V':
