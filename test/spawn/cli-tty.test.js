@@ -102,5 +102,6 @@ t.test('-t without a terminal on stdin fails with 125 and says why', async (t) =
 
 t.test('--help documents -t', async (t) => {
   const result = spawnSync(NODE, [CLI, 'run', '--help'], { encoding: 'utf8' });
-  t.match(result.stdout, /-t, --tty/);
+  t.match(result.stdout, /--tty, -t/);
+  t.match(result.stdout, /cordon run -t -- \/bin\/bash/, 'with an example');
 });
