@@ -683,6 +683,7 @@ Napi::Object Ops(Napi::Env env) {
   set("enterPidNamespace", Op::kEnterPidNamespace);
   set("attachVeth", Op::kAttachVeth);
   set("setControllingTerminal", Op::kSetControllingTerminal);
+  set("awaitStart", Op::kAwaitStart);
   return ops;
 }
 
