@@ -47,6 +47,8 @@ interface Globals {
   root: string;
   log: string | undefined;
   logFormat: 'text' | 'json';
+  /** Honour a config without a user namespace (real host credentials); default: a new one anyway. */
+  hostCredentials: boolean;
 }
 
 function defaultRoot(): string {
@@ -83,7 +85,7 @@ export async function ociMain(argv: string[]): Promise<number> {
 }
 
 function parseGlobals(argv: string[]): { globals: Globals; rest: string[] } {
-  const globals: Globals = { root: defaultRoot(), log: undefined, logFormat: 'text' };
+  const globals: Globals = { root: defaultRoot(), log: undefined, logFormat: 'text', hostCredentials: false };
   let i = 0;
   for (; i < argv.length; i++) {
     const [flag, inline] = splitFlag(argv[i]!);
@@ -108,6 +110,11 @@ function parseGlobals(argv: string[]): { globals: Globals; rest: string[] } {
         break;
       }
       case '--debug':
+        break;
+      case '--host-credentials':
+        // Explicit loosening (podman: --runtime-flag host-credentials): an
+        // engine's config without a user namespace means real host root.
+        globals.hostCredentials = true;
         break;
       case '--systemd-cgroup':
         throw new RuntimeError('--systemd-cgroup: cordon makes and removes its boxes\' cgroups itself (cgroupfs); it does not ask systemd for them');
@@ -300,6 +307,12 @@ function removeCgroup(dir: string): void {
 function deleteContainer(globals: Globals, args: string[]): number {
   const force = args.includes('--force') || args.includes('-f');
   const id = checkId(only(args, 'delete'));
+  // --force of a container that is not there is done (runc's rule): an
+  // engine cleaning up after a failed create calls it.
+  if (force && !fs.existsSync(path.join(stateDir(globals, id), 'state.json'))) {
+    fs.rmSync(stateDir(globals, id), { recursive: true, force: true });
+    return 0;
+  }
   const state = readState(globals, id);
   if (state.status === 'running' || state.status === 'created') {
     // A created container never ran its payload: deleting it is the engine's
@@ -417,7 +430,7 @@ function boxCgroupDirs(pid: number): string[] {
 async function createContainer(globals: Globals, args: string[]): Promise<number> {
   const { bundle, pidFile, consoleSocket, id } = parseCreate(args);
   if (consoleSocket !== undefined) throw new RuntimeError('create --console-socket is not implemented yet');
-  const spec = loadOciBundle(bundle);
+  const spec = loadOciBundle(bundle, { hostCredentials: globals.hostCredentials });
   if (spec.options.namespaces !== undefined && (spec.options.namespaces as Record<string, unknown>).pid === 'host') {
     throw new RuntimeError('create needs a pid namespace of the container\'s own (linux.namespaces: pid): the box\'s init holds it at the start gate');
   }
@@ -541,7 +554,7 @@ async function runContainer(globals: Globals, args: string[]): Promise<number> {
   }
   if (positional.length !== 1) throw new RuntimeError('run takes one container id');
   const id = checkId(positional[0]);
-  const spec = loadOciBundle(bundle);
+  const spec = loadOciBundle(bundle, { hostCredentials: globals.hostCredentials });
 
   fs.mkdirSync(globals.root, { recursive: true, mode: 0o700 });
   try {

@@ -139,3 +139,12 @@ t.test('delete --force ends a running container and removes its cgroup', async (
   t.same(record.cgroupDirs.filter((dir) => fs.existsSync(dir)), [], 'its cgroups are gone');
   t.same(fs.readdirSync(root), [], 'its state is gone');
 });
+
+t.test('delete --force of a container that is not there succeeds (engines clean up so)', async (t) => {
+  const root = path.join(scratch(t, 'cordon-oci-root-'), 'state');
+  const forced = oci(root, ['delete', '--force', 'never-made']);
+  t.equal(forced.status, 0, forced.stderr);
+  const plain = oci(root, ['delete', 'never-made']);
+  t.equal(plain.status, 1);
+  t.match(plain.stderr, /container "never-made" does not exist/);
+});
