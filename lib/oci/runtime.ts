@@ -19,7 +19,8 @@ import { CAPABILITIES } from '../credentials';
 import type { CordonError } from '../errors';
 import { native } from '../internal/native';
 import { spawnIsolated } from '../spawn';
-import { loadOciBundle } from './config';
+import { openPty, slavePath } from '../pty';
+import { fromOciConfig, loadOciBundle } from './config';
 
 /** The spec version of the state cordon reports. */
 const OCI_VERSION = '1.2.0';
@@ -429,8 +430,12 @@ function boxCgroupDirs(pid: number): string[] {
 
 async function createContainer(globals: Globals, args: string[]): Promise<number> {
   const { bundle, pidFile, consoleSocket, id } = parseCreate(args);
-  if (consoleSocket !== undefined) throw new RuntimeError('create --console-socket is not implemented yet');
-  const spec = loadOciBundle(bundle, { hostCredentials: globals.hostCredentials });
+  const terminal = terminalOf(bundle);
+  if (terminal !== undefined && consoleSocket === undefined) throw new RuntimeError('process.terminal is true: create needs --console-socket to hand the terminal to');
+  if (terminal === undefined && consoleSocket !== undefined) throw new RuntimeError('--console-socket is for a config with process.terminal: true');
+  const spec = terminal === undefined
+    ? loadOciBundle(bundle, { hostCredentials: globals.hostCredentials })
+    : fromOciConfig(terminal.config, { bundle, hostCredentials: globals.hostCredentials });
   if (spec.options.namespaces !== undefined && (spec.options.namespaces as Record<string, unknown>).pid === 'host') {
     throw new RuntimeError('create needs a pid namespace of the container\'s own (linux.namespaces: pid): the box\'s init holds it at the start gate');
   }
@@ -443,6 +448,7 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     throw error;
   }
   let gate: number | undefined;
+  let pty: { master: number; slave: number } | undefined;
   let created = false;
   try {
     const fifo = fifoPath(globals, id);
@@ -456,7 +462,14 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     // The OCI process is PID 1 of its pid namespace under `run`; a created
     // one is PID 2, under cordon's init, which holds it at the gate,
     // forwards signals and ends with its status.
-    const box = spawnIsolated(spec.file, spec.args, { ...spec.options, init: true, startGate: gate, dieWithParent: false, stdio: 'inherit' });
+    let stdio: 'inherit' | number[] = 'inherit';
+    if (terminal !== undefined) {
+      // The terminal's master goes to the engine (runc's console-socket
+      // protocol); its slave is the container's fds 0-2.
+      pty = openPty(terminal.size);
+      stdio = [pty.slave, pty.slave, pty.slave];
+    }
+    const box = spawnIsolated(spec.file, spec.args, { ...spec.options, init: true, startGate: gate, dieWithParent: false, stdio });
     await new Promise<void>((resolve, reject) => {
       box.once('spawn', resolve);
       box.once('error', reject);
@@ -468,13 +481,54 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     if (started === undefined) throw new RuntimeError('the container ended while it was created');
     const cgroupDirs = boxCgroupDirs(pid);
     writeState(globals, { ...state, status: 'created', pid, startTime: started, ...(cgroupDirs.length === 0 ? {} : { cgroupDirs }) });
+    if (pty !== undefined) {
+      const sent = native().sendFdToSocket(consoleSocket!, pty.master, slavePath(pty.slave) ?? '/dev/console');
+      if (sent < 0) throw new RuntimeError(`cannot send the terminal to --console-socket ${consoleSocket!}: errno ${-sent}`);
+    }
     if (pidFile !== undefined) writePidFile(pidFile, pid);
     created = true;
     return 0;
   } finally {
     if (gate !== undefined) fs.closeSync(gate);
-    if (!created) fs.rmSync(dir, { recursive: true, force: true });
+    if (pty !== undefined) {
+      native().closeFd(pty.master);
+      native().closeFd(pty.slave);
+    }
+    if (!created) {
+      // A box that got as far as its gate is ours to end.
+      const partial = readStateIfAny(globals, id);
+      if (partial !== undefined) signalContainer(partial, os.constants.signals.SIGKILL);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
+}
+
+function readStateIfAny(globals: Globals, id: string): ContainerState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir(globals, id), 'state.json'), 'utf8')) as ContainerState;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A config with process.terminal: true, that flag cleared for
+ * fromOciConfig (cordon opens the terminal here and hands it over), and
+ * its consoleSize; undefined without a terminal.
+ */
+function terminalOf(bundle: string): { config: Record<string, unknown>; size: { cols: number; rows: number } } | undefined {
+  let config: { process?: { terminal?: unknown; consoleSize?: { width?: unknown; height?: unknown } } };
+  try {
+    config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as typeof config;
+  } catch {
+    return undefined; // loadOciBundle says what is wrong
+  }
+  if (config?.process?.terminal !== true) return undefined;
+  const { consoleSize, ...rest } = config.process;
+  const width = Number(consoleSize?.width ?? 80);
+  const height = Number(consoleSize?.height ?? 24);
+  const size = { cols: Number.isInteger(width) && width > 0 && width < 65536 ? width : 80, rows: Number.isInteger(height) && height > 0 && height < 65536 ? height : 24 };
+  return { config: { ...config, process: { ...rest, terminal: false } }, size };
 }
 
 function makeFifo(file: string): void {

@@ -54,5 +54,12 @@ t.test('podman run --rm: output, exit status, and the runtime verbs it calls', a
   const verbs = fs.readFileSync(argvLog, 'utf8').trim().split('\n').map((line) => line.replace(/^--host-credentials /, '').split(' ')[0]);
   t.same(verbs, ['create', 'start', 'delete'], 'podman created, started and deleted the container through cordon');
   t.match(fs.readFileSync(argvLog, 'utf8'), /^--host-credentials create --bundle \S+ --pid-file \S+ [0-9a-f]{64}$/m, 'create got a bundle and a pid file');
+
+  // -t: podman's conmon passes --console-socket; cordon sends it the pty master.
+  fs.writeFileSync(argvLog, '');
+  const tty = podman(['run', '-t', '--rm', '--network', 'none', '--security-opt', 'seccomp=unconfined', ...limits, image, 'sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo terminal; exit 4']);
+  t.equal(tty.status, 4, tty.stderr);
+  t.equal(tty.stdout, 'terminal\r\n', 'fds 0 and 1 are a terminal (the pty turns \\n into \\r\\n)');
+  t.match(fs.readFileSync(argvLog, 'utf8'), /create .*--console-socket \S+ /, 'conmon asked for the terminal through --console-socket');
   t.equal(spawnSync('podman', ['ps', '-a', '--filter', `ancestor=${image}`, '-q'], { encoding: 'utf8' }).stdout, '', 'nothing left in podman');
 });
