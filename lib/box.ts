@@ -185,6 +185,12 @@ export class Box extends EventEmitter {
     process.nextTick(() => this.emit('spawn'));
   }
 
+  /**
+   * The id of the box's state record (`dieWithParent: false` with a state
+   * directory): what `adopt(id)` takes in a later process. Undefined otherwise.
+   */
+  adoptionId: string | undefined = undefined;
+
   /** The listening sockets handed to the box (the `listen` option). */
   sockets: ListenSocket[] = [];
   /** The bridge, address and gateway of a `network: 'bridge'` box; undefined otherwise. */

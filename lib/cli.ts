@@ -299,7 +299,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   credentialsFromFlags(values, options);
   seccompAndSocketsFromFlags(values, options);
   networkFromFlags(values, options);
-  const cgroup = cgroupFromFlags(values, options.cgroup);
+  const cgroup = cgroupFromFlags(values, options.cgroup as CgroupLimits | undefined);
   if (cgroup !== undefined) options.cgroup = cgroup;
   if (values['cgroup-parent'] !== undefined) options.cgroupParent = values['cgroup-parent'];
   const rootfs = rootfsFromFlags(values);

@@ -120,7 +120,17 @@ export interface ListenSocket {
   path?: string;
 }
 
-export function openListenSockets(entries: readonly ResolvedListen[], ledger: Ledger, boxOwner: { uid: number; gid: number } | undefined): { fds: number[]; names: string[]; parentSide: string[]; sockets: ListenSocket[] } {
+/** A Unix socket file a box's listen entry bound: what a state record needs to remove it later. */
+export interface BoundSocketFile {
+  path: string;
+  /** "dev:ino" of the socket file cordon bound. */
+  file: string;
+  /** The directories cordon made for it, outermost first. */
+  madeDirs: string[];
+}
+
+export function openListenSockets(entries: readonly ResolvedListen[], ledger: Ledger, boxOwner: { uid: number; gid: number } | undefined): { fds: number[]; names: string[]; parentSide: string[]; sockets: ListenSocket[]; files: BoundSocketFile[] } {
+  const files: BoundSocketFile[] = [];
   const fds: number[] = [];
   const sockets: ListenSocket[] = [];
   const parentSide: string[] = [];
@@ -161,11 +171,14 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
         parentSide.push(`listen[${i}] fd`);
         fds.push(ledger.nativeFd(`listen[${i}] fd`, fd));
         sockets.push({ name: entry.name, fd: 3 + i, path: entry.path });
+        const dirParts = path.dirname(entry.path).split('/').filter((part) => part !== '');
+        const madeDirs = made.slice(1).map((_, k) => `/${dirParts.slice(0, dirParts.length - (made.length - 2 - k)).join('/')}`);
+        files.push({ path: entry.path, file, madeDirs });
         break;
       }
     }
   });
-  return { fds, names: entries.map((entry) => entry.name), parentSide, sockets };
+  return { fds, names: entries.map((entry) => entry.name), parentSide, sockets, files };
 }
 
 function describe(name: string, boxFd: number, fd: number): ListenSocket {

@@ -17,11 +17,12 @@ import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { gatherHostView, hiddenInBox } from './host-view';
-import { openListenSockets } from './network';
+import { openListenSockets, type BoundSocketFile } from './network';
+import { endAtProcessExit } from './cleanup';
+import { endNow, recordOutlivingBox } from './adopt';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
-import { detectCgroups } from './cgroups/host';
-import { findParent, type ParentChoice } from './cgroups/parent';
+import { sharedParent } from './cgroups/shared-parent';
 import { InitPart, MountPart } from './internal/plan-abi';
 import { readCallerCounterLimits } from './kernel-counters';
 import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
@@ -41,24 +42,6 @@ function callerFacts(options: ValidatedOptions): Caller {
   }
   return caller;
 }
-const cgroupParents = new Map<string, ParentChoice>();
-
-// One parent per configured path (or the default), found once per process
-// and shared by every box.
-function cgroupParent(configured: string | undefined): ParentChoice {
-  const key = configured ?? '';
-  let parent = cgroupParents.get(key);
-  if (parent === undefined) {
-    parent = findParent(detectCgroups(), configured === undefined ? {} : { cgroupParent: configured });
-    cgroupParents.set(key, parent);
-    // A parent cordon made is removed when this process exits, if it is
-    // empty by then (another process's boxes may still use it).
-    const made = parent;
-    process.once('exit', () => made.release());
-  }
-  return parent;
-}
-
 function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Record<NamespaceName, number>> {
   const fds: Partial<Record<NamespaceName, number>> = {};
   for (const name of NAMESPACE_NAMES) {
@@ -410,6 +393,8 @@ interface Launch {
   encoded: ReturnType<typeof encodePlan>;
   stdio: ReturnType<typeof setupStdio>;
   listenParentSide: string[];
+  /** The Unix socket files bound for `listen` (for a box's state record). */
+  socketFiles: BoundSocketFile[];
   cgroup: BoxCgroup | undefined;
   /** Times the phases and steps while anyone listens (NODE_DEBUG=cordon, diagnostics_channel). */
   timer: SpawnTimer | undefined;
@@ -470,6 +455,7 @@ function prepare(
     runtime.stdio = stdio.childFds;
     timer?.phase('stdio');
     let listenParentSide: string[] = [];
+    let socketFiles: BoundSocketFile[] = [];
     if (validated.listen.length > 0) {
       const sockets = openListenSockets(validated.listen, ledger, boxRootOnHost(validated, caller));
       sockets.fds.forEach((fd, i) => {
@@ -479,12 +465,17 @@ function prepare(
       runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' ? [3 + i] : [])));
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
+      socketFiles = sockets.files;
       timer?.phase('listen sockets');
     }
     if (validated.init) runtime.init = initSource().fd;
     let cgroup: BoxCgroup | undefined;
     if (validated.cgroup !== undefined) {
-      cgroup = createBoxCgroup(cgroupParent(validated.cgroupParent), undefined, validated.cgroup, ledger);
+      const tenant = validated.cgroupTenant;
+      // A tenant's box gets its own leaf under the tenant, in every hierarchy the tenant joined.
+      cgroup = tenant === undefined
+        ? createBoxCgroup(sharedParent(validated.cgroupParent), undefined, validated.cgroup, ledger)
+        : createBoxCgroup(tenant._parent(), undefined, validated.cgroup, ledger, { controllers: tenant._boxControllers() });
       box._cgroup(cgroup);
       // v1 hierarchies always take the pid in the parent's window; v2 only
       // when the clone could not place the box itself (CLONE_INTO_CGROUP).
@@ -514,7 +505,7 @@ function prepare(
     if (plan.landlock !== undefined) box._landlock(plan.landlock);
     const encoded = encodePlan(plan);
     timer?.phase('plan');
-    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, cgroup };
+    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, socketFiles, cgroup };
   });
 }
 
@@ -550,6 +541,11 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   });
   const spawnMs = Number(process.hrtime.bigint() - launch.startedAt) / 1e6;
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
+  // Who releases the box's host resources if this process goes first: at
+  // process.exit() a box that dies with it is ended and released here; one
+  // that outlives it hands them to its state record (adopt(), cleanup()).
+  if (validated.dieWithParent) ledger.add('exit hook', endAtProcessExit(() => endNow(box, cgroup, ledger)));
+  else box.adoptionId = recordOutlivingBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);
   launch.timer?.phase('hand over');

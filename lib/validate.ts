@@ -31,6 +31,23 @@ import type { MountEntry } from './options';
 import { DEFAULT_TMP_SIZE, filesystemSteps, validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
 import { validateLimits, type CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
+import { isTenantCgroup, type TenantCgroup } from './cgroups/tenant';
+
+/** The `cgroup` option: limits, a tenant cgroup, or `{ tenant, ...limits }` (the box's own limits in the tenant). */
+function validateCgroupOption(value: unknown): { limits: CgroupLimits | undefined; tenant: TenantCgroup | undefined } {
+  if (value === undefined) return { limits: undefined, tenant: undefined };
+  if (isTenantCgroup(value)) {
+    if (value.closed) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'cgroup', `The "cgroup" option names tenant cgroup ${value.name}, which is closed`);
+    return { limits: {}, tenant: value };
+  }
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'tenant')) {
+    const { tenant, ...limits } = value as { tenant: unknown };
+    if (!isTenantCgroup(tenant)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'cgroup.tenant', 'The "cgroup.tenant" option must be a tenant cgroup from createTenantCgroup()');
+    if (tenant.closed) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'cgroup.tenant', `The "cgroup.tenant" option names tenant cgroup ${tenant.name}, which is closed`);
+    return { limits: validateLimits(limits, 'cgroup'), tenant };
+  }
+  return { limits: validateLimits(value, 'cgroup'), tenant: undefined };
+}
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
@@ -73,6 +90,8 @@ export interface ValidatedOptions {
   mounts: MountEntry[];
   tmpSize: number;
   cgroup: CgroupLimits | undefined;
+  /** The tenant cgroup the box joins (its own leaf under it), from `cgroup: tenant` or `cgroup: { tenant }`. */
+  cgroupTenant: TenantCgroup | undefined;
   cgroupParent: string | undefined;
   credentials: ResolvedCredentials;
   /** Limits for the box's user namespace's /proc/sys/user, as given (defaults are added in the plan). */
@@ -369,8 +388,11 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
   const dieWithParent = o.dieWithParent === undefined ? true : checkBoolean('dieWithParent', o.dieWithParent);
   const newSession = o.newSession === undefined ? true : checkBoolean('newSession', o.newSession);
-  const cgroup = o.cgroup === undefined ? undefined : validateLimits(o.cgroup, 'cgroup');
+  const { limits: cgroup, tenant: cgroupTenant } = validateCgroupOption(o.cgroup);
   const cgroupParent = o.cgroupParent === undefined ? undefined : validateCgroupParent(o.cgroupParent, 'cgroupParent');
+  if (cgroupParent !== undefined && cgroupTenant !== undefined) {
+    throw conflict('cgroupParent', 'a box in a tenant cgroup is made under the tenant: give cgroupParent to createTenantCgroup() instead');
+  }
   if (cgroupParent !== undefined && cgroup === undefined) {
     throw conflict('cgroupParent', 'cgroupParent needs cgroup (the limits, or {} for a cgroup without limits)');
   }
@@ -458,6 +480,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     mounts,
     tmpSize,
     cgroup,
+    cgroupTenant,
     cgroupParent,
     credentials,
     kernelCounters,
