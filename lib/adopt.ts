@@ -1,6 +1,8 @@
 // Boxes that outlive their supervisor (dieWithParent: false): their state
 // record, their adoption by a later process, and cleanup() of what dead
 // boxes and supervisors left.
+import * as path from 'node:path';
+
 import { Box } from './box';
 import { removeUnusedBridges } from './bridge';
 import { BoxCgroup } from './cgroups/box';
@@ -25,13 +27,14 @@ export function endNow(box: Box, cgroup: BoxCgroup | undefined, ledger: Ledger):
 }
 
 /**
- * Writes the state record of a box that may outlive this process, and
- * registers its removal with the box's ledger (the box ended while this
- * process ran: the ledger released the rest). Returns the record's id, or
- * undefined without a state directory (a warning says so: the box runs, but
- * no later process can adopt it or release what it leaves).
+ * Writes the state record of a box that may outlive this process (or whose
+ * socket files would outlive a SIGKILL of it), and registers its removal
+ * with the box's ledger (the box ended while this process ran: the ledger
+ * released the rest). Returns the record's id, or undefined without a state
+ * directory (a warning says so for a box that outlives this process: it
+ * runs, but no later process can adopt it or release what it leaves).
  */
-export function recordOutlivingBox(
+export function recordBox(
   box: Box,
   pid: number,
   options: ValidatedOptions,
@@ -44,6 +47,7 @@ export function recordOutlivingBox(
     const self = identityOf(pid);
     const supervisor = identityOf(process.pid);
     if (dir === undefined) {
+      if (options.dieWithParent) return undefined;
       process.emitWarning(`cordon: box ${pid} has dieWithParent: false but no state record: ${stateDirChoice().reason ?? 'no state directory'}; no later process can adopt it or clean up after it`, { code: 'CORDON_NO_STATE_DIR' });
       return undefined;
     }
@@ -62,6 +66,7 @@ export function recordOutlivingBox(
       record.cgroup = { name: cgroup.name, ...(cgroup.v2Dir === undefined ? {} : { v2Dir: cgroup.v2Dir }), v1: cgroup.v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir })) };
     }
     if (options.cgroupTenant !== undefined) record.tenant = options.cgroupTenant.name;
+    if (options.dieWithParent) record.diesWithSupervisor = true;
     const file = writeRecord(dir, id, record);
     ledger.add('state record', () => removeRecord(file));
     return id;
@@ -72,6 +77,9 @@ export function recordOutlivingBox(
 }
 
 function adoptRecord(record: BoxRecord, file: string): Box | CordonError {
+  if (record.diesWithSupervisor === true) {
+    return new CordonError('EPERM', `box ${record.id} dies with its supervisor (dieWithParent): it is not adoptable`, { errno: -1, syscall: 'pidfd_open', step: 'adopt box', path: file });
+  }
   const state = liveness(record);
   if (state === 'unknown') {
     return new CordonError('ESRCH', `box ${record.id} was started in another pid namespace (${record.pidns}): it cannot be checked or adopted from here`, {
@@ -82,6 +90,11 @@ function adoptRecord(record: BoxRecord, file: string): Box | CordonError {
     errno: -3, syscall: 'pidfd_open', step: 'adopt box', path: file,
   });
   if (state === 'dead') return gone();
+  if (liveness(record.supervisor) !== 'dead') {
+    return new CordonError('EBUSY', `box ${record.id} is owned by process ${record.supervisor.pid}, which still runs${record.supervisor.pid === process.pid ? ' (this one)' : ''}: a box has one owner`, {
+      errno: -16, syscall: 'pidfd_open', step: 'adopt box', path: file,
+    });
+  }
   const pidfd = native().pidfdOpen(record.pid);
   if (pidfd < 0) return pidfd === -3 ? gone() : new CordonError(errnoName(pidfd), `pidfd_open ${errnoName(pidfd)}: box ${record.id} (pid ${record.pid})`, { errno: pidfd, syscall: 'pidfd_open', step: 'adopt box', path: file });
   // The pidfd pins a process; the pid may have been recycled before it was
@@ -91,6 +104,16 @@ function adoptRecord(record: BoxRecord, file: string): Box | CordonError {
   if (!matches) {
     native().closeFd(pidfd);
     return gone();
+  }
+  // This process owns it now: a third one must not adopt it while this one runs.
+  const owner = identityOf(process.pid);
+  if (owner !== undefined) {
+    try {
+      writeRecord(path.dirname(file), record.id, { ...record, supervisor: owner });
+    } catch (error) {
+      native().closeFd(pidfd);
+      return error as CordonError;
+    }
   }
   const ledger = new Ledger();
   ledger.add('state record', () => removeRecord(file));
@@ -156,6 +179,7 @@ export async function adoptAll(): Promise<Box[]> {
     const adopted = adoptRecord(record, file);
     if (adopted instanceof Box) boxes.push(adopted);
     else if (liveness(record) === 'dead') releaseBoxRecord(record, file, report);
+    // else: another live owner's, or another pid namespace's: not this one's to adopt
   }
   await Promise.all(report.pending);
   return boxes;
@@ -187,7 +211,7 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
   const report = emptyReport();
   let dirs: { v2?: string; v1: { controllers: string[]; dir: string }[] } = { v1: [] };
   try {
-    dirs = sharedParent(options.cgroupParent).existingDirs();
+    dirs = sharedParent(options.cgroupParent, report).existingDirs();
   } catch (error) {
     report.kept.push({ path: '', reason: `no cgroup parent to sweep: ${(error as Error).message}` });
   }

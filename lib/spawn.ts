@@ -19,7 +19,7 @@ import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { gatherHostView, hiddenInBox } from './host-view';
 import { openListenSockets, type BoundSocketFile } from './network';
 import { endAtProcessExit } from './cleanup';
-import { endNow, recordOutlivingBox } from './adopt';
+import { endNow, recordBox } from './adopt';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
@@ -544,8 +544,14 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   // Who releases the box's host resources if this process goes first: at
   // process.exit() a box that dies with it is ended and released here; one
   // that outlives it hands them to its state record (adopt(), cleanup()).
-  if (validated.dieWithParent) ledger.add('exit hook', endAtProcessExit(() => endNow(box, cgroup, ledger)));
-  else box.adoptionId = recordOutlivingBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
+  // A record names what a SIGKILL of this process would leave outside any
+  // cgroup (socket files): written for boxes with Unix listen paths too.
+  if (validated.dieWithParent) {
+    ledger.add('exit hook', endAtProcessExit(() => endNow(box, cgroup, ledger)));
+    if (launch.socketFiles.length > 0) recordBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
+  } else {
+    box.adoptionId = recordBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
+  }
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);
   launch.timer?.phase('hand over');

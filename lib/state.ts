@@ -105,7 +105,11 @@ export function pidNamespace(): string {
   return ownPidns;
 }
 
-/** The start time of `pid` in this pid namespace, or undefined when there is no such process. */
+/**
+ * The start time of `pid` in this pid namespace, or undefined when there is
+ * no such process or it has ended (a zombie nobody has reaped yet: its
+ * parent may be a reaper that is slow, or this very supervisor's ghost).
+ */
 export function startTimeOf(pid: number): string | undefined {
   let text: string;
   try {
@@ -115,7 +119,8 @@ export function startTimeOf(pid: number): string | undefined {
   }
   // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return fields[19]; // field 22 overall: the 20th after state (field 3)
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // field 3: the state
+  return fields[19]; // field 22 overall: the 20th after the state
 }
 
 /** The identity of process `pid` now, in this pid namespace. */
@@ -244,6 +249,8 @@ export interface BoxRecord extends ProcessIdentity {
   sockets: { path: string; file: string; madeDirs: string[] }[];
   /** The tenant cgroup it joined, by name. */
   tenant?: string;
+  /** It dies with its supervisor (recorded for its socket files only): never adopted. */
+  diesWithSupervisor?: boolean;
 }
 
 export function isBoxRecord(value: unknown): value is BoxRecord {

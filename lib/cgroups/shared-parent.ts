@@ -2,15 +2,19 @@
 // shared by every box (and tenant cgroup). The first time a parent is found
 // this process records itself as a supervisor and sweeps what dead
 // supervisors left under it (lib/cleanup.ts).
-import { atProcessExit, sweepLeftovers, sweepTenants } from '../cleanup';
+import { atProcessExit, type CleanupReport, emptyReport, sweepLeftovers, sweepTenants } from '../cleanup';
 import { recordSupervisor } from '../state';
 import { detectCgroups } from './host';
 import { findParent, type ParentChoice } from './parent';
 
 const parents = new Map<string, ParentChoice>();
 
-/** The shared parent for `configured` (a cgroupParent option) or the default; throws a CgroupError. */
-export function sharedParent(configured: string | undefined): ParentChoice {
+/**
+ * The shared parent for `configured` (a cgroupParent option) or the
+ * default; throws a CgroupError. The first call's sweep reports into
+ * `report` when given (cleanup()), else warns about its errors.
+ */
+export function sharedParent(configured: string | undefined, report?: CleanupReport): ParentChoice {
   const key = configured ?? '';
   let parent = parents.get(key);
   if (parent === undefined) {
@@ -22,9 +26,9 @@ export function sharedParent(configured: string | undefined): ParentChoice {
     atProcessExit('parents', () => made.release());
     recordSupervisor();
     try {
-      const report = sweepLeftovers(parent.existingDirs());
-      sweepTenants(report);
-      for (const error of report.errors) process.emitWarning(`cordon: clean-up after a dead supervisor: ${error.message}`, { code: 'CORDON_CLEANUP' });
+      const swept = sweepLeftovers(parent.existingDirs(), {}, report ?? emptyReport());
+      sweepTenants(swept);
+      if (report === undefined) for (const error of swept.errors) process.emitWarning(`cordon: clean-up after a dead supervisor: ${error.message}`, { code: 'CORDON_CLEANUP' });
     } catch (error) {
       process.emitWarning(`cordon: clean-up after a dead supervisor failed: ${(error as Error).message}`, { code: 'CORDON_CLEANUP' });
     }

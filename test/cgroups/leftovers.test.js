@@ -1,0 +1,243 @@
+// What a supervisor leaves on the host when it does not end the ordinary
+// way (SIGKILL, process.exit() with boxes running) and what boxes that
+// outlive it (dieWithParent: false) leave when they end: the next
+// supervisor sweeps it, adopts the boxes that still run, and cleanup()
+// removes the rest. Each test compares the host before and after: box
+// cgroups of the supervisor in every hierarchy, socket files and the
+// directories cordon made for them, state records, and (root) a bridge.
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const t = require('tap');
+
+const { startSupervisor } = require('../helpers/supervisor');
+const { isRoot } = require('../helpers/payload');
+const { waitDead } = require('../helpers/procfs');
+const { requireOrSkip } = require('../helpers/skip');
+const { cgroupMounts } = require('../helpers/cgroup-fixture');
+const { removeTree } = require('../helpers/remove-tree');
+const { probe } = require('../../dist');
+
+const cgroupsUsable = (() => {
+  try {
+    return probe().cgroup.writableControllers.includes('pids');
+  } catch {
+    return false;
+  }
+})();
+
+function tempDir(t, label) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cordon-leftovers-${label}-`));
+  t.teardown(() => removeTree(dir));
+  return dir;
+}
+
+/** Every cgroup directory (any depth up to 4) whose name starts with `box-<pid>-`, in every hierarchy. */
+function boxCgroupsOf(pid) {
+  const found = [];
+  const walk = (dir, depth) => {
+    let entries;
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const child = path.join(dir, entry.name);
+      if (entry.name.startsWith(`box-${pid}-`)) found.push(child);
+      else if (depth < 4) walk(child, depth + 1);
+    }
+  };
+  for (const mount of cgroupMounts()) walk(mount, 0);
+  return found.sort();
+}
+
+function recordsIn(stateDir) {
+  const out = [];
+  for (const kind of ['supervisors', 'boxes', 'tenants']) {
+    try {
+      for (const name of fs.readdirSync(path.join(stateDir, kind))) out.push(`${kind}/${name}`);
+    } catch {
+      // not made
+    }
+  }
+  return out.sort();
+}
+
+function exists(file) {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleeper = { file: '/bin/sleep', args: ['1000'] };
+
+/** Spawn options for a box with what a supervisor can leave behind: a cgroup (where usable) and a listening socket in a directory cordon makes. */
+function leavingOptions(socketPath, extra = {}) {
+  return { ...(cgroupsUsable ? { cgroup: { pids: { max: 64 } } } : {}), listen: [{ path: socketPath }], stdio: 'ignore', ...extra };
+}
+
+t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket files and directories', async (t) => {
+  const stateDir = tempDir(t, 'state');
+  const sockets = tempDir(t, 'sockets');
+  const socketPath = path.join(sockets, 'made', 'by', 'cordon', 'site.sock');
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = await startSupervisor(t, { env });
+  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath) });
+  t.ok(box.pid > 0, 'A runs a box');
+  if (cgroupsUsable) {
+    t.ok(boxCgroupsOf(a.pid).length > 0, `A's box has cgroups: ${boxCgroupsOf(a.pid).join(', ')}`);
+    t.ok(recordsIn(stateDir).some((name) => name.startsWith('supervisors/')), 'A recorded itself as a supervisor');
+  }
+  await a.kill();
+  t.ok(await waitDead(box.pid), 'the box died with its supervisor');
+  // What A left (the bug: nobody ever removed it).
+  const left = { cgroups: boxCgroupsOf(a.pid), socket: exists(socketPath), dir: exists(path.join(sockets, 'made')) };
+  t.ok(left.socket && left.dir, 'A left its socket file and the directories made for it');
+  if (cgroupsUsable) t.ok(left.cgroups.length > 0, `and its box cgroups: ${left.cgroups.join(', ')}`);
+
+  // B takes its cgroup parent (its first box) or cleans up, and sweeps.
+  const b = await startSupervisor(t, { env });
+  if (cgroupsUsable) {
+    const other = await b.request('spawn', { ...sleeper, options: { cgroup: {}, stdio: 'ignore' } });
+    t.ok(other.pid > 0, 'B runs a box');
+    t.same(boxCgroupsOf(a.pid), [], 'B\'s start swept A\'s box cgroups in every hierarchy');
+    await b.request('kill', { box: other.id });
+  }
+  const { report } = await b.request('cleanup', { options: {} });
+  t.same(report.errors, [], 'cleanup() reports no error');
+  t.notOk(exists(socketPath), 'A\'s socket file is gone');
+  t.notOk(exists(path.join(sockets, 'made')), 'and the directories cordon made for it');
+  t.same(boxCgroupsOf(a.pid), [], 'no box cgroup of A is left');
+  t.notOk(recordsIn(stateDir).some((name) => name.includes(`-${a.pid}.json`)), 'nor A\'s supervisor record');
+  await b.end();
+  t.same(boxCgroupsOf(b.pid), [], 'B ended the ordinary way and left no box cgroup');
+});
+
+t.test('process.exit() with boxes running leaves no cgroup, socket file or directory', async (t) => {
+  const stateDir = tempDir(t, 'state');
+  const sockets = tempDir(t, 'sockets');
+  const socketPath = path.join(sockets, 'sub', 'box.sock');
+  const a = await startSupervisor(t, { env: { CORDON_STATE_DIR: stateDir } });
+  const first = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath) });
+  const second = await a.request('spawn', { ...sleeper, options: { ...(cgroupsUsable ? { cgroup: {} } : {}), stdio: 'ignore' } });
+  t.ok(first.pid > 0 && second.pid > 0, 'two boxes run');
+  if (cgroupsUsable) t.ok(boxCgroupsOf(a.pid).length >= 2, 'each has its cgroup');
+  t.ok(exists(socketPath), 'the socket file is there');
+  a.request('exit').catch(() => {});
+  const ended = await a.exited;
+  t.equal(ended.code, 0, `the supervisor exited through process.exit(0) ${ended.stderr}`);
+  t.ok(await waitDead(first.pid) && await waitDead(second.pid), 'its boxes died with it');
+  t.same(boxCgroupsOf(a.pid), [], 'no box cgroup is left in any hierarchy');
+  t.notOk(exists(socketPath), 'no socket file is left');
+  t.notOk(exists(path.join(sockets, 'sub')), 'nor the directory cordon made for it');
+  t.same(recordsIn(stateDir).filter((name) => name.includes(`-${a.pid}.json`)), [], 'nor its supervisor record');
+});
+
+t.test('a box that outlives its SIGKILLed supervisor is adopted, killed, and leaves nothing', async (t) => {
+  const stateDir = tempDir(t, 'state');
+  const sockets = tempDir(t, 'sockets');
+  const socketPath = path.join(sockets, 'lasting', 'site.sock');
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = await startSupervisor(t, { env });
+  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
+  t.teardown(() => {
+    try {
+      process.kill(box.pid, 'SIGKILL');
+    } catch {
+      // ended, as it should have
+    }
+  });
+  t.ok(box.pid > 0 && typeof box.adoptionId === 'string', `the box runs with a state record id: ${box.adoptionId}`);
+  t.ok(recordsIn(stateDir).includes(`boxes/${box.adoptionId}.json`), 'its record is in the state directory');
+  await a.kill();
+  t.notOk(await waitDead(box.pid, 300), 'the box outlives its supervisor');
+
+  const b = await startSupervisor(t, { env });
+  const { boxes } = await b.request('adoptAll');
+  t.equal(boxes.length, 1, 'B adopts one box');
+  t.equal(boxes[0]?.pid, box.pid, 'the one A started');
+  t.equal(boxes[0]?.adoptionId, box.adoptionId, 'under its record id');
+  const cgroups = boxCgroupsOf(a.pid);
+  if (cgroupsUsable) t.ok(cgroups.length > 0, `its cgroups are still there while it runs: ${cgroups.join(', ')}`);
+  const exit = b.ended(boxes[0].key);
+  await b.request('killKey', { key: boxes[0].key });
+  t.ok((await exit).event === 'exit', 'the adopted box emits exit');
+  t.ok(await waitDead(box.pid), 'the box is gone');
+  t.same(boxCgroupsOf(a.pid), [], 'its cgroups are gone in every hierarchy');
+  t.notOk(exists(socketPath), 'its socket file is gone');
+  t.notOk(exists(path.join(sockets, 'lasting')), 'and the directory cordon made for it');
+  t.notOk(recordsIn(stateDir).includes(`boxes/${box.adoptionId}.json`), 'and its record');
+});
+
+t.test('a box that outlived its supervisor and ended since: cleanup() removes what it left', async (t) => {
+  const stateDir = tempDir(t, 'state');
+  const sockets = tempDir(t, 'sockets');
+  const socketPath = path.join(sockets, 'orphan', 'site.sock');
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = await startSupervisor(t, { env });
+  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
+  t.teardown(() => {
+    try {
+      process.kill(box.pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
+  });
+  await a.kill();
+  process.kill(box.pid, 'SIGKILL');
+  t.ok(await waitDead(box.pid), 'the box ended after its supervisor');
+  t.ok(exists(socketPath), 'it left its socket file (nobody was there to remove it)');
+  if (cgroupsUsable) t.ok(boxCgroupsOf(a.pid).length > 0, 'and its cgroups');
+
+  const b = await startSupervisor(t, { env });
+  const { report } = await b.request('cleanup', { options: {} });
+  t.same(report.errors, [], 'cleanup() reports no error');
+  t.ok(report.sockets.includes(socketPath), 'cleanup() reports the socket file');
+  t.notOk(exists(socketPath), 'the socket file is gone');
+  t.notOk(exists(path.join(sockets, 'orphan')), 'and its directory');
+  t.same(boxCgroupsOf(a.pid), [], 'and its cgroups');
+  t.same(recordsIn(stateDir).filter((name) => name.startsWith('boxes/')), [], 'and its record');
+});
+
+t.test('a record whose pid now belongs to another process is never adopted', async (t) => {
+  const stateDir = tempDir(t, 'state');
+  fs.mkdirSync(path.join(stateDir, 'boxes'), { mode: 0o700 });
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  const pidns = /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))[1];
+  // This test process has the recorded pid, but not the recorded start time: a recycled pid.
+  const id = `box-${process.pid}-1-abcdef`;
+  const record = { id, pid: process.pid, startTime: String(Number(startTime) + 1), pidns, file: '/bin/sleep', args: [], createdAt: Date.now(), supervisor: { pid: 1, startTime: '1', pidns }, sockets: [] };
+  fs.writeFileSync(path.join(stateDir, 'boxes', `${id}.json`), JSON.stringify(record), { mode: 0o600 });
+  const b = await startSupervisor(t, { env: { CORDON_STATE_DIR: stateDir } });
+  const reply = await b.request('adopt', { adoptionId: id });
+  t.equal(reply.thrown?.code, 'ESRCH', `adopt() refuses: ${reply.thrown?.message}`);
+  t.equal(reply.thrown?.step, 'adopt box', 'with its step');
+  t.notOk(exists(path.join(stateDir, 'boxes', `${id}.json`)), 'the stale record is removed');
+  const all = await b.request('adoptAll');
+  t.same(all.boxes, [], 'adoptAll() adopts nothing');
+  const missing = await b.request('adopt', { adoptionId: 'box-1-1-000000' });
+  t.equal(missing.thrown?.code, 'ENOENT', 'an unknown id is ENOENT');
+  const bad = await b.request('adopt', { adoptionId: '../etc/passwd' });
+  t.equal(bad.thrown?.code, 'ERR_INVALID_ARG_VALUE', 'an id that is not one is a CordonOptionError');
+});
+
+t.test('the state directory', async (t) => {
+  const { stateDirChoice } = require('../../dist/state');
+  t.equal(stateDirChoice({ CORDON_STATE_DIR: '/x/y' }).dir, '/x/y', 'CORDON_STATE_DIR wins');
+  t.match(stateDirChoice({ CORDON_STATE_DIR: 'rel' }).reason, /absolute/, 'a relative one is refused with a reason');
+  if (isRoot) t.equal(stateDirChoice({}).dir, '/run/cordon', 'root: /run/cordon');
+  else {
+    t.equal(stateDirChoice({ XDG_RUNTIME_DIR: '/run/user/65534' }).dir, '/run/user/65534/cordon', 'unprivileged: $XDG_RUNTIME_DIR/cordon');
+    const none = stateDirChoice({});
+    t.equal(none.dir, undefined, 'unprivileged without XDG_RUNTIME_DIR: none');
+    t.match(none.reason, /XDG_RUNTIME_DIR/, 'and the reason says what to set');
+  }
+  requireOrSkip(t, true, 'always runs');
+});
