@@ -211,7 +211,7 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
   const report = emptyReport();
   let dirs: { v2?: string; v1: { controllers: string[]; dir: string }[] } = { v1: [] };
   try {
-    dirs = sharedParent(options.cgroupParent, report).existingDirs();
+    dirs = sharedParent(options.cgroupParent, false).existingDirs();
   } catch (error) {
     report.kept.push({ path: '', reason: `no cgroup parent to sweep: ${(error as Error).message}` });
   }

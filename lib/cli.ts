@@ -19,10 +19,12 @@ import type { ListenEntry } from './network';
 import type { SeccompAction } from './seccomp';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
+import { GC_USAGE, gcCommand } from './gc-command';
 
 const USAGE_HEAD = `Usage:
   cordon run [options] [--] CMD [ARGS...]  run CMD in a new box; exits with its status (128+N for signal N)
   cordon probe [--json]                    print what this host allows
+${GC_USAGE.trimEnd()}
   cordon --version                         print cordon's version
   cordon help | --help | run --help        print this help
 
@@ -641,6 +643,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'probe':
       printProbe(rest.includes('--json'));
+      return;
+    case 'gc':
+      process.exitCode = await gcCommand(rest);
       return;
     case '--version':
     case '-V':

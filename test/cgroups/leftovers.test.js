@@ -87,9 +87,15 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   const sockets = tempDir(t, 'sockets');
   const socketPath = path.join(sockets, 'made', 'by', 'cordon', 'site.sock');
   const env = { CORDON_STATE_DIR: stateDir };
+  // Root: the box is on a bridge cordon makes, which A's SIGKILL leaves behind.
+  const bridge = `cdl${process.pid % 100000}`;
+  const network = isRoot ? { network: { bridge, subnet: `10.${200 + (process.pid % 50)}.${process.pid % 250}.1/24` } } : {};
+  t.teardown(() => {
+    if (isRoot && exists(`/sys/class/net/${bridge}`)) require('node:child_process').spawnSync('ip', ['link', 'del', bridge]);
+  });
   const a = await startSupervisor(t, { env });
-  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath) });
-  t.ok(box.pid > 0, 'A runs a box');
+  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, network) });
+  t.ok(box.pid > 0, `A runs a box ${JSON.stringify(box.failed ?? '')}`);
   if (cgroupsUsable) {
     t.ok(boxCgroupsOf(a.pid).length > 0, `A's box has cgroups: ${boxCgroupsOf(a.pid).join(', ')}`);
     t.ok(recordsIn(stateDir).some((name) => name.startsWith('supervisors/')), 'A recorded itself as a supervisor');
@@ -101,12 +107,19 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   t.ok(left.socket && left.dir, 'A left its socket file and the directories made for it');
   if (cgroupsUsable) t.ok(left.cgroups.length > 0, `and its box cgroups: ${left.cgroups.join(', ')}`);
 
+  if (isRoot) {
+    t.ok(exists(`/sys/class/net/${bridge}`), 'and the bridge it made');
+    // The box's veth goes with its network namespace, some ms after the box.
+    const until = Date.now() + 10_000;
+    while (fs.readdirSync(`/sys/class/net/${bridge}/brif`).length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   // B takes its cgroup parent (its first box) or cleans up, and sweeps.
   const b = await startSupervisor(t, { env });
   if (cgroupsUsable) {
     const other = await b.request('spawn', { ...sleeper, options: { cgroup: {}, stdio: 'ignore' } });
     t.ok(other.pid > 0, 'B runs a box');
     t.same(boxCgroupsOf(a.pid), [], 'B\'s start swept A\'s box cgroups in every hierarchy');
+    if (isRoot) t.notOk(exists(`/sys/class/net/${bridge}`), 'and the bridge nobody uses any more');
     await b.request('kill', { box: other.id });
   }
   const { report } = await b.request('cleanup', { options: {} });
