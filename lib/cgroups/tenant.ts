@@ -103,7 +103,7 @@ export class TenantCgroup {
         writes = v2Writes(logical, checked, (file) => fs.existsSync(`${inDir}/${file}`));
       } else {
         dir = this.#group.v1Dir(V1_NAME[logical]);
-        if (dir === undefined) throw unsupported(logical, `the tenant cgroup ${this.name} has no ${logical} controller (the host did not offer it when it was made)`);
+        if (dir === undefined) throw unsupported(logical, `the tenant cgroup ${this.name} has no ${logical} controller (it joins memory, cpu, pids and io where the host offers them)`, this.#group.dirs[0]);
         const inDir = dir;
         writes = v1Writes(logical, checked, (file) => fs.existsSync(`${inDir}/${file}`));
       }

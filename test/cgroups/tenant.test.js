@@ -1,0 +1,195 @@
+// Tenant cgroups: one cgroup several boxes join (each in its own leaf under
+// it), limits changed while they run (read back from the kernel files),
+// stats over all of them, and removal when closed and empty.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const t = require('tap');
+
+const { spawnIsolated, createTenantCgroup, TenantCgroup, CordonOptionError, probe } = require('../..');
+const { isRoot } = require('../helpers/payload');
+const { requireOrSkip, skipExpected } = require('../helpers/skip');
+const { testCgroupName, cgroupMounts } = require('../helpers/cgroup-fixture');
+const { waitDead } = require('../helpers/procfs');
+
+const report = probe().cgroup;
+const ROOT_ONLY = 'unprivileged pass: this host delegates no cgroup to an unprivileged user (the refusal is checked below)';
+
+/** A parent for the test's tenants in every hierarchy, removed (with all under it) at teardown. */
+function makeParent(t, label) {
+  const { name } = testCgroupName(t, label);
+  for (const mount of cgroupMounts()) {
+    try {
+      fs.mkdirSync(path.join(mount, name));
+    } catch {
+      // a named v1 hierarchy that refuses it: not one cordon uses
+    }
+  }
+  return `/${name}`;
+}
+
+function read(file) {
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+function cgroupLines(pid) {
+  return read(`/proc/${pid}/cgroup`).split('\n');
+}
+
+async function sleeper(t, options) {
+  const box = spawnIsolated('/bin/sleep', ['1000'], { stdio: 'ignore', ...options });
+  t.teardown(() => box.dispose());
+  await new Promise((resolve, reject) => {
+    box.once('spawn', resolve);
+    box.once('error', reject);
+  });
+  return box;
+}
+
+t.test('several boxes join a tenant; live limits show in the kernel files; stats sum them; close removes it', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'tenant');
+  const tenant = createTenantCgroup('site', { pids: { max: 100 }, memory: { max: 256 * 1024 * 1024 } }, { cgroupParent });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  t.type(tenant, TenantCgroup, 'a TenantCgroup');
+  const dirs = [tenant.path.v2, ...Object.values(tenant.path.v1)].filter(Boolean);
+  t.ok(dirs.length > 0, `its directories: ${[...new Set(dirs)].join(', ')}`);
+  for (const dir of dirs) t.equal(path.basename(dir), 'tenant-site', `${dir} is named after the tenant`);
+  const pidsDir = tenant.path.v1.pids ?? tenant.path.v2;
+  t.equal(read(`${pidsDir}/pids.max`), '100', 'the creation\'s limit is written');
+
+  const site = await sleeper(t, { cgroup: tenant });
+  const cron = await sleeper(t, { cgroup: { tenant, pids: { max: 10 } } });
+  for (const [label, box] of [['site', site], ['cron', cron]]) {
+    const line = cgroupLines(box.pid).find((entry) => (tenant.path.v1.pids !== undefined ? /^\d+:(.*,)?pids(,.*)?:/.test(entry) : entry.startsWith('0::')));
+    t.match(line, /\/tenant-site\/box-\d+-/, `the ${label} box is in its own leaf under the tenant: ${line}`);
+  }
+  const siteLeaf = cgroupLines(site.pid).find((entry) => entry.startsWith('0::'));
+  const cronLeaf = cgroupLines(cron.pid).find((entry) => entry.startsWith('0::'));
+  t.not(siteLeaf, cronLeaf, `each box has a leaf of its own (${siteLeaf}, ${cronLeaf})`);
+  const cronPidsLeaf = path.join(pidsDir, cgroupLines(cron.pid).find((entry) => (tenant.path.v1.pids !== undefined ? /^\d+:(.*,)?pids(,.*)?:/.test(entry) : entry.startsWith('0::'))).split('/').pop());
+  t.equal(read(`${cronPidsLeaf}/pids.max`), '10', 'the cron box\'s own limit is in its leaf');
+
+  // Live limit changes: written while both run, read back from the kernel.
+  tenant.update({ cpu: { weight: 10 } });
+  if (tenant.path.v1.cpu !== undefined && report.v1Controllers.cpu !== undefined && !(report.v2Controllers ?? []).includes('cpu')) {
+    t.equal(read(`${tenant.path.v1.cpu}/cpu.shares`), String(require('../../dist/cgroups').sharesFromWeight(10)), 'cpu weight 10 is v1 cpu.shares');
+  } else {
+    t.equal(read(`${tenant.path.v2}/cpu.weight`), '10', 'cpu.weight is 10');
+  }
+  tenant.update({ pids: { max: 50 } });
+  t.equal(read(`${pidsDir}/pids.max`), '50', 'pids.max is 50 now');
+  const memoryDir = tenant.path.v1.memory ?? tenant.path.v2;
+  tenant.update({ memory: { max: 128 * 1024 * 1024 } });
+  const memoryFile = tenant.path.v1.memory !== undefined ? 'memory.limit_in_bytes' : 'memory.max';
+  t.equal(read(`${memoryDir}/${memoryFile}`), String(128 * 1024 * 1024), `${memoryFile} is 128 MiB now`);
+  t.same(tenant.limits.pids, { max: 50 }, 'limits says what was written last');
+
+  const stats = tenant.stats();
+  t.ok(stats.pids !== null && stats.pids.current >= 2, `stats count both boxes' processes (${stats.pids?.current})`);
+  t.ok(stats.memory !== null && stats.memory.current > 0, `and their memory (${stats.memory?.current} bytes)`);
+  t.ok(tenant.procs().includes(site.pid) && tenant.procs().includes(cron.pid), 'procs() lists both boxes');
+  t.notOk(tenant.procs().includes(process.pid), 'and not Node: nothing that shares Node\'s memory is in the tenant');
+
+  // Closing with boxes in it refuses, clearly.
+  await t.rejects(tenant.close(), { code: 'EBUSY', step: 'close tenant cgroup' }, 'close() with boxes running rejects with EBUSY');
+  t.ok(dirs.every((dir) => fs.existsSync(dir)), 'and removes nothing');
+  // One box ends: the other keeps the tenant.
+  await cron.dispose();
+  t.ok(dirs.every((dir) => fs.existsSync(dir)), 'one box ended: the tenant stays');
+  const closing = tenant.close({ wait: true });
+  await site.dispose();
+  await closing;
+  t.ok(tenant.closed, 'close({ wait: true }) finished once the last box ended');
+  for (const dir of new Set(dirs)) t.notOk(fs.existsSync(dir), `${dir} is removed`);
+  t.throws(() => tenant.update({ pids: { max: 1 } }), { code: 'ERR_CORDON_TENANT_CLOSED' }, 'a closed tenant cannot be updated');
+  t.throws(() => spawnIsolated('/bin/true', [], { cgroup: tenant }), CordonOptionError, 'nor joined');
+});
+
+t.test('a tenant\'s limit binds its boxes together', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'bind');
+  const tenant = createTenantCgroup('forks', { pids: { max: 6 } }, { cgroupParent });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const first = await sleeper(t, { cgroup: tenant, init: false });
+  const second = await sleeper(t, { cgroup: tenant, init: false });
+  t.ok(first.pid > 0 && second.pid > 0, 'two boxes hold 2 of the tenant\'s 6 pids');
+  // A third box tries to start 8 processes: the tenant's pids.max (6, with 2 used) stops it, not its own leaf (no limit).
+  const box = spawnIsolated('/bin/sh', ['-c', 'for i in 1 2 3 4 5 6 7 8; do sleep 100 & done; wait'], { cgroup: tenant, init: false, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  box.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+  const exit = box.exited.catch((error) => ({ error }));
+  // Wait until the tenant is full, then end the box.
+  const until = Date.now() + 10_000;
+  while (!/fork|Resource temporarily|Cannot/i.test(stderr) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.match(stderr, /fork|Resource temporarily unavailable|Cannot/i, `the shell could not start all 8: ${stderr.trim().split('\n')[0]}`);
+  t.ok(tenant.stats().pids.current <= 6, `the tenant never holds more than 6 (${tenant.stats().pids.current})`);
+  box.kill('SIGKILL');
+  await exit;
+});
+
+t.test('a process.exit() with tenant boxes running leaves no tenant cgroup', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'exit');
+  // A supervisor of its own: it makes the tenant and a box, then calls process.exit().
+  const script = `
+    const { createTenantCgroup, spawnIsolated } = require(process.env.CORDON_ROOT);
+    const tenant = createTenantCgroup('exiting', { pids: { max: 20 } }, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+    const box = spawnIsolated('/bin/sleep', ['1000'], { cgroup: tenant, stdio: 'ignore' });
+    box.on('spawn', () => { console.log(JSON.stringify({ pid: box.pid, dirs: [tenant.path.v2, ...Object.values(tenant.path.v1)].filter(Boolean) })); process.exit(0); });
+  `;
+  const { spawnSync } = require('node:child_process');
+  const run = spawnSync('/bin/sh', ['-c', 'unset NODE_OPTIONS && exec "$0" -e "$1"', process.execPath, script], {
+    env: { ...process.env, CORDON_ROOT: path.resolve(__dirname, '../..') }, encoding: 'utf8', timeout: 60_000,
+  });
+  t.equal(run.status, 0, `the supervisor exited with process.exit(0): ${run.stderr}`);
+  const { pid, dirs } = JSON.parse(run.stdout.trim().split('\n').pop());
+  t.ok(await waitDead(pid), 'its box died with it');
+  t.ok(dirs.length > 0, 'it had a tenant cgroup');
+  for (const dir of new Set(dirs)) t.notOk(fs.existsSync(dir), `${dir} is removed`);
+});
+
+t.test('bad tenant names, limits and options are CordonOptionErrors; nothing is made', async (t) => {
+  for (const name of ['../x', '', 'a/b', '.hidden', 'cgroup.procs', 5]) {
+    t.throws(() => createTenantCgroup(name), CordonOptionError, `name ${JSON.stringify(name)}`);
+  }
+  t.throws(() => createTenantCgroup('ok', { memory: { max: -1 } }), CordonOptionError, 'a negative memory limit');
+  t.throws(() => createTenantCgroup('ok', { nope: 1 }), CordonOptionError, 'an unknown controller');
+  t.throws(() => createTenantCgroup('ok', {}, { cgroupParent: 'relative' }), CordonOptionError, 'a relative cgroupParent');
+  t.throws(() => spawnIsolated('/bin/true', [], { cgroup: { tenant: {} } }), { name: 'CordonOptionError', code: 'ERR_INVALID_ARG_TYPE', option: 'cgroup.tenant' }, 'cgroup.tenant that is not a tenant');
+  t.throws(() => spawnIsolated('/bin/true', [], { cgroup: { tenant: null } }), CordonOptionError, 'cgroup.tenant null');
+});
+
+t.test('unprivileged without a delegated cgroup: a clear CgroupError', async (t) => {
+  if (!skipExpected(t, !isRoot, 'root pass: root can always make a cgroup parent')) return;
+  if (!requireOrSkip(t, !report.writableControllers.includes('pids'), 'this unprivileged user has a delegated cgroup (the refusal needs one without)')) return;
+  let error;
+  try {
+    createTenantCgroup('nobody-site', { pids: { max: 10 } });
+  } catch (caught) {
+    error = caught;
+  }
+  t.ok(error, 'createTenantCgroup throws');
+  t.equal(error?.name, 'CgroupError', 'a CgroupError');
+  t.equal(error?.code, 'ERR_CORDON_HOST_UNSUPPORTED', 'the host cannot give it');
+  t.match(error?.message, /delegat/, `saying nothing is delegated: ${error?.message}`);
+});
+
+t.test('update(): bad limits are CordonOptionErrors, a refused write a CgroupError naming the file', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'update');
+  const tenant = createTenantCgroup('limits', {}, { cgroupParent });
+  t.teardown(() => tenant.close().catch(() => {}));
+  t.throws(() => tenant.update({ cpu: { weight: 0 } }), CordonOptionError, 'cpu weight 0');
+  t.throws(() => tenant.update({ memory: { max: 'lots' } }), CordonOptionError, 'a memory max that is not bytes');
+  let refused;
+  try {
+    tenant.update({ cpuset: { cpus: '9999' } });
+  } catch (error) {
+    refused = error;
+  }
+  t.equal(refused?.name, 'CgroupError', `a CPU set the tenant cannot have is a CgroupError: ${refused?.message}`);
+  t.type(refused?.path, 'string', 'naming the path');
+  t.type(refused?.step, 'string', 'and the step');
+  t.throws(() => createTenantCgroup('limits', {}, { cgroupParent }), { code: 'EBUSY' }, 'the same tenant twice in one process: EBUSY (one owner)');
+});
