@@ -633,6 +633,8 @@ function printProbe(json: boolean): void {
   line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
   line("namespace pool 'net'", report.network.pool.net.available, report.network.pool.net.reason);
   line("namespace pool 'user+net'", report.network.pool.userNet.available, report.network.pool.userNet.reason);
+  line('tenant cgroups', report.tenants.cgroups.available, report.tenants.cgroups.reason);
+  line('adoption (dieWithParent: false)', report.tenants.adoption.available, report.tenants.adoption.reason ?? report.tenants.adoption.stateDir);
 }
 
 async function main(argv: string[]): Promise<void> {

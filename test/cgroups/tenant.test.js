@@ -193,3 +193,12 @@ t.test('update(): bad limits are CordonOptionErrors, a refused write a CgroupErr
   t.type(refused?.step, 'string', 'and the step');
   t.throws(() => createTenantCgroup('limits', {}, { cgroupParent }), { code: 'EBUSY' }, 'the same tenant twice in one process: EBUSY (one owner)');
 });
+
+t.test('probe() says whether tenant cgroups and adoption are available here, and why not', async (t) => {
+  const { tenants } = probe();
+  t.equal(tenants.cgroups.available, report.writableControllers.length > 0, `tenant cgroups: ${tenants.cgroups.available} (${tenants.cgroups.reason ?? 'a writable cgroup'})`);
+  if (!tenants.cgroups.available) t.match(tenants.cgroups.reason, /delegat|mounted/, 'the reason names delegation');
+  if (isRoot) t.equal(tenants.adoption.stateDir, process.env.CORDON_STATE_DIR || '/run/cordon', 'root keeps records in /run/cordon');
+  if (tenants.adoption.available) t.type(tenants.adoption.stateDir, 'string', `records go to ${tenants.adoption.stateDir}`);
+  else t.match(tenants.adoption.reason, /XDG_RUNTIME_DIR|pidfd/, `why not: ${tenants.adoption.reason}`);
+});
