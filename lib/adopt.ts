@@ -7,7 +7,7 @@ import { Box } from './box';
 import { removeUnusedBridges } from './bridge';
 import { BoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
-import { type CleanupReport, emptyReport, releaseBoxRecord, removeSocket, sweepLeftovers, sweepTenants } from './cleanup';
+import { type CleanupReport, emptyReport, releaseBoxRecord, removeSocket, sweepLeftovers, sweepRecordsOnce, sweepTenants } from './cleanup';
 import { CordonError, CordonOptionError, errnoName } from './errors';
 import { native } from './internal/native';
 import { Ledger } from './internal/resources';
@@ -42,6 +42,7 @@ export function recordBox(
   sockets: readonly BoundSocketFile[],
   ledger: Ledger,
 ): string | undefined {
+  sweepRecordsOnce();
   try {
     const dir = ensureStateDir('boxes');
     const self = identityOf(pid);

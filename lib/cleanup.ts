@@ -185,6 +185,27 @@ function ageMs(dir: string): number {
 export interface SweepOptions {
   /** The grace period for empty box cgroups of unknown supervisors (default LEFTOVER_GRACE_MS). */
   graceMs?: number;
+  /** Remove the records of dead supervisors (default true): only once their box cgroups were swept too. */
+  supervisorRecords?: boolean;
+}
+
+let recordsSwept = false;
+
+/**
+ * Once per process, at its first box with a state record (socket files,
+ * dieWithParent: false): releases what ended boxes' records name, for a
+ * supervisor that never takes a cgroup parent (an unprivileged one). The
+ * cgroup sweep comes with the cgroup parent.
+ */
+export function sweepRecordsOnce(): void {
+  if (recordsSwept) return;
+  recordsSwept = true;
+  try {
+    const report = sweepLeftovers({ v1: [] }, { supervisorRecords: false });
+    for (const error of report.errors) process.emitWarning(`cordon: clean-up after a dead box: ${error.message}`, { code: 'CORDON_CLEANUP' });
+  } catch (error) {
+    process.emitWarning(`cordon: clean-up after dead boxes failed: ${(error as Error).message}`, { code: 'CORDON_CLEANUP' });
+  }
 }
 
 /**
@@ -256,7 +277,7 @@ export function sweepLeftovers(parents: { v2?: string; v1: { controllers: string
   }
 
   // Records of supervisors that are gone (their cgroups were swept above).
-  for (const [, entry] of supervisors) {
+  for (const [, entry] of options.supervisorRecords === false ? [] : supervisors) {
     if (entry.record.pidns === pidNamespace() && liveness(entry.record) === 'dead') {
       removeRecord(entry.file);
       report.records.push(entry.file);

@@ -19,6 +19,17 @@ const { cgroupMounts } = require('../helpers/cgroup-fixture');
 const { removeTree } = require('../helpers/remove-tree');
 const { probe } = require('../../dist');
 
+// Each case starts two or three node processes: slow in the TCG VM of `npm run test:cgroup2`.
+t.setTimeout(600_000);
+
+const bridgeUsable = (() => {
+  try {
+    return probe().network.bridge.available;
+  } catch {
+    return false;
+  }
+})();
+
 const cgroupsUsable = (() => {
   try {
     return probe().cgroup.writableControllers.includes('pids');
@@ -88,10 +99,11 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   const socketPath = path.join(sockets, 'made', 'by', 'cordon', 'site.sock');
   const env = { CORDON_STATE_DIR: stateDir };
   // Root: the box is on a bridge cordon makes, which A's SIGKILL leaves behind.
+  const withBridge = isRoot && bridgeUsable;
   const bridge = `cdl${process.pid % 100000}`;
-  const network = isRoot ? { network: { bridge, subnet: `10.${200 + (process.pid % 50)}.${process.pid % 250}.1/24` } } : {};
+  const network = withBridge ? { network: { bridge, subnet: `10.${200 + (process.pid % 50)}.${process.pid % 250}.1/24` } } : {};
   t.teardown(() => {
-    if (isRoot && exists(`/sys/class/net/${bridge}`)) require('node:child_process').spawnSync('ip', ['link', 'del', bridge]);
+    if (withBridge && exists(`/sys/class/net/${bridge}`)) require('node:child_process').spawnSync('ip', ['link', 'del', bridge]);
   });
   const a = await startSupervisor(t, { env });
   const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, network) });
@@ -107,7 +119,7 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   t.ok(left.socket && left.dir, 'A left its socket file and the directories made for it');
   if (cgroupsUsable) t.ok(left.cgroups.length > 0, `and its box cgroups: ${left.cgroups.join(', ')}`);
 
-  if (isRoot) {
+  if (withBridge) {
     t.ok(exists(`/sys/class/net/${bridge}`), 'and the bridge it made');
     // The box's veth goes with its network namespace, some ms after the box.
     const until = Date.now() + 10_000;
@@ -115,12 +127,15 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   }
   // B takes its cgroup parent (its first box) or cleans up, and sweeps.
   const b = await startSupervisor(t, { env });
+  const other = await b.request('spawn', { ...sleeper, options: leavingOptions(path.join(sockets, 'b.sock')) });
+  t.ok(other.pid > 0, 'B runs a box');
+  t.notOk(exists(socketPath), 'B\'s first box swept A\'s socket file');
+  t.notOk(exists(path.join(sockets, 'made')), 'and the directories cordon made for it');
+  await b.request('kill', { box: other.id });
   if (cgroupsUsable) {
-    const other = await b.request('spawn', { ...sleeper, options: { cgroup: {}, stdio: 'ignore' } });
-    t.ok(other.pid > 0, 'B runs a box');
     t.same(boxCgroupsOf(a.pid), [], 'B\'s start swept A\'s box cgroups in every hierarchy');
-    if (isRoot) t.notOk(exists(`/sys/class/net/${bridge}`), 'and the bridge nobody uses any more');
-    await b.request('kill', { box: other.id });
+    if (withBridge) t.notOk(exists(`/sys/class/net/${bridge}`), 'and the bridge nobody uses any more');
+    else t.comment(`no bridge checked: ${isRoot ? probe().network.bridge.reason : 'bridges need root'}`);
   }
   const { report } = await b.request('cleanup', { options: {} });
   t.same(report.errors, [], 'cleanup() reports no error');
