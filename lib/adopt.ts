@@ -5,9 +5,9 @@ import * as path from 'node:path';
 
 import { Box } from './box';
 import { removeUnusedBridges } from './bridge';
-import { BoxCgroup } from './cgroups/box';
+import type { BoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
-import { type CleanupReport, emptyReport, releaseBoxRecord, removeSocket, sweepLeftovers, sweepRecordsOnce, sweepTenants } from './cleanup';
+import { type CleanupReport, emptyReport, recordedCgroup, releaseBoxRecord, removeSocket, sweepLeftovers, sweepRecordsOnce, sweepTenants } from './cleanup';
 import { CordonError, CordonOptionError, errnoName } from './errors';
 import { native } from './internal/native';
 import { Ledger } from './internal/resources';
@@ -120,8 +120,8 @@ function adoptRecord(record: BoxRecord, file: string): Box | CordonError {
   ledger.add('state record', () => removeRecord(file));
   for (const socket of record.sockets) ledger.add(`socket ${socket.path}`, () => removeSocket(socket, emptyReport()));
   let cgroup: BoxCgroup | undefined;
-  if (record.cgroup !== undefined) {
-    const made = BoxCgroup.existing(record.cgroup.name, record.cgroup.v2Dir, record.cgroup.v1);
+  const made = recordedCgroup(record);
+  if (made !== undefined) {
     cgroup = made;
     ledger.add('cgroup', () => made.release());
   }

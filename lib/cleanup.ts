@@ -145,9 +145,26 @@ function removeCgroup(cgroup: BoxCgroup, report: CleanupReport): void {
   );
 }
 
+/** Whether a record's cgroup directory is one cordon makes: a box name, on a cgroup filesystem. */
+function isBoxCgroupDir(dir: string | undefined, name: string): boolean {
+  if (dir === undefined) return true;
+  return path.isAbsolute(dir) && path.basename(dir) === name && BOX_NAME.test(name) && fs.existsSync(`${dir}/cgroup.procs`) && !dir.split('/').includes('..');
+}
+
+/** The BoxCgroup a record names, or undefined when it names anything but box cgroups (or they are gone). */
+export function recordedCgroup(record: BoxRecord): BoxCgroup | undefined {
+  const cgroup = record.cgroup;
+  if (cgroup === undefined) return undefined;
+  const v1 = cgroup.v1.filter((entry) => isBoxCgroupDir(entry.dir, cgroup.name));
+  const v2Dir = cgroup.v2Dir !== undefined && isBoxCgroupDir(cgroup.v2Dir, cgroup.name) ? cgroup.v2Dir : undefined;
+  if (v2Dir === undefined && v1.length === 0) return undefined;
+  return BoxCgroup.existing(cgroup.name, v2Dir, v1);
+}
+
 /** Releases what a dead box's record names: its cgroup, sockets, directories, and the record. */
 export function releaseBoxRecord(record: BoxRecord, file: string, report: CleanupReport): void {
-  if (record.cgroup !== undefined) removeCgroup(BoxCgroup.existing(record.cgroup.name, record.cgroup.v2Dir, record.cgroup.v1), report);
+  const cgroup = recordedCgroup(record);
+  if (cgroup !== undefined) removeCgroup(cgroup, report);
   for (const socket of record.sockets) removeSocket(socket, report);
   removeRecord(file);
   report.records.push(file);

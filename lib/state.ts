@@ -160,9 +160,28 @@ export function writeRecord(dir: string, name: string, record: object): string {
   return file;
 }
 
-/** Reads every `*.json` record in `dir` (unreadable or malformed ones are skipped). */
+/**
+ * Whether records in `dir` can be trusted: it and the state directory are
+ * real directories owned by this uid and writable by no one else. A record
+ * names cgroups to kill and files to remove: one planted by another user
+ * (a CORDON_STATE_DIR pointing somewhere shared) must never be acted on.
+ */
+function trusted(dir: string): boolean {
+  const euid = process.geteuid?.() ?? 0;
+  for (const each of [path.dirname(dir), dir]) {
+    try {
+      const info = fs.lstatSync(each);
+      if (!info.isDirectory() || info.uid !== euid || (info.mode & 0o022) !== 0) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Reads every `*.json` record in `dir` (unreadable or malformed ones are skipped; none from a directory that is not trusted). */
 export function readRecords<T>(dir: string | undefined, check: (value: unknown) => value is T): { name: string; file: string; record: T }[] {
-  if (dir === undefined) return [];
+  if (dir === undefined || !trusted(dir)) return [];
   let names: string[];
   try {
     names = fs.readdirSync(dir);

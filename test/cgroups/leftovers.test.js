@@ -105,6 +105,9 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   t.teardown(() => {
     if (withBridge && exists(`/sys/class/net/${bridge}`)) require('node:child_process').spawnSync('ip', ['link', 'del', bridge]);
   });
+  // Mounts that name this test's directories (other work on the host may mount elsewhere meanwhile).
+  const ourMounts = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(stateDir) || line.includes(sockets));
+  const mountsBefore = ourMounts();
   const a = await startSupervisor(t, { env });
   const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, network) });
   t.ok(box.pid > 0, `A runs a box ${JSON.stringify(box.failed ?? '')}`);
@@ -145,6 +148,8 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   t.notOk(recordsIn(stateDir).some((name) => name.includes(`-${a.pid}.json`)), 'nor A\'s supervisor record');
   await b.end();
   t.same(boxCgroupsOf(b.pid), [], 'B ended the ordinary way and left no box cgroup');
+  t.same(ourMounts(), mountsBefore, 'no mount of the test\'s directories came or stayed');
+  t.same(recordsIn(stateDir), [], 'and no state record is left');
 });
 
 t.test('process.exit() with boxes running leaves no cgroup, socket file or directory', async (t) => {
@@ -268,4 +273,29 @@ t.test('the state directory', async (t) => {
     t.match(none.reason, /XDG_RUNTIME_DIR/, 'and the reason says what to set');
   }
   requireOrSkip(t, true, 'always runs');
+});
+
+t.test('records in a state directory others can write are never acted on', async (t) => {
+  const stateDir = tempDir(t, 'shared');
+  fs.mkdirSync(path.join(stateDir, 'boxes'));
+  fs.chmodSync(path.join(stateDir, 'boxes'), 0o777); // anyone could have planted this
+  const sockets = tempDir(t, 'victim');
+  const victim = path.join(sockets, 'victim.sock');
+  const server = require('node:net').createServer();
+  await new Promise((resolve) => server.listen(victim, resolve));
+  t.teardown(() => server.close());
+  const info = fs.statSync(victim);
+  const pidns = /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))[1];
+  const planted = {
+    id: 'box-1-1-abcdef', pid: 2 ** 22 - 1, startTime: '1', pidns, file: '/x', args: [], createdAt: 0,
+    supervisor: { pid: 2 ** 22 - 1, startTime: '1', pidns }, sockets: [{ path: victim, file: `${info.dev}:${info.ino}`, madeDirs: [sockets] }],
+  };
+  fs.writeFileSync(path.join(stateDir, 'boxes', 'box-1-1-abcdef.json'), JSON.stringify(planted));
+  const b = await startSupervisor(t, { env: { CORDON_STATE_DIR: stateDir } });
+  const { report } = await b.request('cleanup', { options: {} });
+  t.same(report.sockets, [], 'cleanup() removed no socket');
+  t.ok(exists(victim), 'the socket the planted record named is still there');
+  t.ok(exists(path.join(stateDir, 'boxes', 'box-1-1-abcdef.json')), 'and the planted record was not read');
+  const adopted = await b.request('adopt', { adoptionId: 'box-1-1-abcdef' });
+  t.equal(adopted.thrown?.code, 'ENOENT', 'adopt() does not see it either');
 });
