@@ -17,11 +17,7 @@ import type { ValidatedOptions } from './validate';
 
 /** process.exit() with the box running: kill it and release what it holds, synchronously. */
 export function endNow(box: Box, cgroup: BoxCgroup | undefined, ledger: Ledger): void {
-  try {
-    box.kill('SIGKILL');
-  } catch {
-    // ended already
-  }
+  box._endAtExit();
   cgroup?.releaseSync();
   ledger.releaseAll();
 }

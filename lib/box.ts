@@ -297,6 +297,23 @@ export class Box extends EventEmitter {
     });
   }
 
+  /**
+   * @internal At process exit with the box running: SIGKILL it (the whole
+   * cgroup with one) and stop watching it, so that its pidfd can be closed
+   * (a watched fd closed under libuv aborts the process at teardown).
+   */
+  _endAtExit(): void {
+    try {
+      this.kill('SIGKILL');
+    } catch {
+      // ended already
+    }
+    this.#watch?.close();
+    this.#watch = undefined;
+    this.#oomWatch?.close();
+    this.#running = false;
+  }
+
   /** Lets the event loop exit while the box runs. */
   unref(): this {
     this.#referenced = false;

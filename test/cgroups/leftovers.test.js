@@ -299,3 +299,26 @@ t.test('records in a state directory others can write are never acted on', async
   const adopted = await b.request('adopt', { adoptionId: 'box-1-1-abcdef' });
   t.equal(adopted.thrown?.code, 'ENOENT', 'adopt() does not see it either');
 });
+
+t.test('the event loop running out with an unref()ed box leaves nothing, and Node exits cleanly', async (t) => {
+  const sockets = tempDir(t, 'unref');
+  const socketPath = path.join(sockets, 'made', 'box.sock');
+  const options = leavingOptions(socketPath, { stdio: 'pipe' });
+  const script = `
+    const { spawnIsolated } = require(process.env.CORDON_ROOT);
+    const box = spawnIsolated('/bin/sleep', ['1000'], ${JSON.stringify(options)});
+    box.on('spawn', () => { console.log(box.pid); box.unref(); });
+  `;
+  const { spawnSync } = require('node:child_process');
+  const run = spawnSync('/bin/sh', ['-c', 'unset NODE_OPTIONS && exec "$0" -e "$1"', process.execPath, script], {
+    env: { ...process.env, CORDON_ROOT: path.resolve(__dirname, '../..') }, encoding: 'utf8', timeout: 60_000,
+  });
+  t.equal(run.status, 0, `node exited 0, not aborted (signal ${run.signal}): ${run.stderr}`);
+  const pid = Number(run.stdout.trim());
+  t.ok(pid > 0, 'the box had started');
+  t.ok(await waitDead(pid), 'the box died with it');
+  t.notOk(exists(socketPath), 'no socket file is left');
+  t.notOk(exists(path.join(sockets, 'made')), 'nor its directory');
+  const supervisorPid = run.pid;
+  t.same(boxCgroupsOf(supervisorPid), [], 'nor a box cgroup');
+});
