@@ -57,7 +57,7 @@ export function recordBox(
       args: box.spawnargs.slice(1),
       createdAt: Date.now(),
       supervisor,
-      sockets: sockets.map((socket) => ({ path: socket.path, file: socket.file, madeDirs: socket.madeDirs })),
+      sockets: sockets.map((socket) => ({ path: socket.path, file: socket.file, madeDirs: socket.madeDirs, born: socket.born })),
     };
     if (cgroup !== undefined) {
       record.cgroup = { name: cgroup.name, ...(cgroup.v2Dir === undefined ? {} : { v2Dir: cgroup.v2Dir }), v1: cgroup.v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir })) };

@@ -20,6 +20,7 @@ import { BoxCgroup } from './cgroups/box';
 import { parseKeyValues, readOptional, readPids } from './cgroups/fsio';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
+import { socketBirth } from './network';
 import {
   boxRecords,
   liveness,
@@ -100,8 +101,16 @@ export function endAtProcessExit(end: () => void): () => void {
 // ---- removing what a record names ----------------------------------------
 
 /** Removes a Unix socket file if it is still the one cordon bound ("dev:ino"), then the directories it made, deepest first. */
-export function removeSocket(socket: { path: string; file: string; madeDirs: readonly string[] }, report: CleanupReport): void {
+export function removeSocket(socket: { path: string; file: string; madeDirs: readonly string[]; born?: string }, report: CleanupReport): void {
   const dir = path.dirname(socket.path);
+  // The same inode number may have been given to a later socket at the
+  // path (ext4 reuses freed ones at once): only the one born when cordon
+  // bound it is removed.
+  const born = socketBirth(socket.path, socket.file);
+  if (born !== '' && (socket.born === undefined || socket.born === '' || born !== socket.born)) {
+    report.kept.push({ path: socket.path, reason: 'another socket is at the path now (same inode number, made later)' });
+    socket = { ...socket, file: '0:0' }; // the made directories are still tried
+  }
   const opened = native().openSocketDir(dir, 0o700, -1, -1);
   if (opened.error === 0) {
     const fds = opened.fds;

@@ -264,8 +264,8 @@ export interface BoxRecord extends ProcessIdentity {
   supervisor: ProcessIdentity;
   /** Its cgroup: the name and every directory (v2 first), when it has one. */
   cgroup?: { name: string; v2Dir?: string; v1: { controllers: string[]; dir: string }[] };
-  /** Its Unix listening sockets: the path and the "dev:ino" cordon bound. */
-  sockets: { path: string; file: string; madeDirs: string[] }[];
+  /** Its Unix listening sockets: the path, the "dev:ino" cordon bound and when it was made (see BoundSocketFile). */
+  sockets: { path: string; file: string; madeDirs: string[]; born?: string }[];
   /** The tenant cgroup it joined, by name. */
   tenant?: string;
   /** It dies with its supervisor (recorded for its socket files only): never adopted. */
