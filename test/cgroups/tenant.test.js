@@ -6,6 +6,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
 
+// Slow in the TCG VM of `npm run test:cgroup2` (over tap's default 30 s there).
+t.setTimeout(600_000);
+
 const { spawnIsolated, createTenantCgroup, TenantCgroup, CordonOptionError, probe } = require('../..');
 const { isRoot } = require('../helpers/payload');
 const { requireOrSkip, skipExpected } = require('../helpers/skip');
