@@ -206,6 +206,8 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
     throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'graceMs', `The "graceMs" option must be a non-negative integer. Received ${String(options.graceMs)}`);
   }
   const report = emptyReport();
+  const state = stateDirChoice();
+  if (state.dir === undefined) report.kept.push({ path: '', reason: `no state records to read: ${state.reason ?? 'no state directory'}` });
   let dirs: { v2?: string; v1: { controllers: string[]; dir: string }[] } = { v1: [] };
   try {
     dirs = sharedParent(options.cgroupParent, false).existingDirs();

@@ -30,7 +30,7 @@ export async function gcCommand(args: readonly string[]): Promise<number> {
     list('directory', report.directories);
     list('record', report.records);
     list('bridge', report.bridges);
-    for (const kept of report.kept) process.stdout.write(`kept ${kept.path}: ${kept.reason}\n`);
+    for (const kept of report.kept) process.stdout.write(kept.path === '' ? `note: ${kept.reason}\n` : `kept ${kept.path}: ${kept.reason}\n`);
     for (const error of report.errors) process.stderr.write(`cordon gc: ${error.message}\n`);
   }
   return report.errors.length === 0 ? 0 : 1;
