@@ -88,9 +88,26 @@ function exists(file) {
 
 const sleeper = { file: '/bin/sleep', args: ['1000'] };
 
+// The box cgroups of this file live under a parent of its own (in every
+// hierarchy), so that the sweeps it triggers look at nothing but its own.
+const { testCgroupName } = require('../helpers/cgroup-fixture');
+let cgroupParent;
+if (cgroupsUsable && isRoot) {
+  const { name } = testCgroupName(t, 'leftovers');
+  for (const mount of cgroupMounts()) {
+    try {
+      fs.mkdirSync(path.join(mount, name));
+    } catch {
+      // a named v1 hierarchy that refuses it: not one cordon uses
+    }
+  }
+  cgroupParent = `/${name}`;
+}
+const parentOption = cgroupParent === undefined ? {} : { cgroupParent };
+
 /** Spawn options for a box with what a supervisor can leave behind: a cgroup (where usable) and a listening socket in a directory cordon makes. */
 function leavingOptions(socketPath, extra = {}) {
-  return { ...(cgroupsUsable ? { cgroup: { pids: { max: 64 } } } : {}), listen: [{ path: socketPath }], stdio: 'ignore', ...extra };
+  return { ...(cgroupsUsable ? { cgroup: { pids: { max: 64 } }, ...parentOption } : {}), listen: [{ path: socketPath }], stdio: 'ignore', ...extra };
 }
 
 t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket files and directories', async (t) => {
@@ -140,7 +157,7 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
     if (withBridge) t.notOk(exists(`/sys/class/net/${bridge}`), 'and the bridge nobody uses any more');
     else t.comment(`no bridge checked: ${isRoot ? probe().network.bridge.reason : 'bridges need root'}`);
   }
-  const { report } = await b.request('cleanup', { options: {} });
+  const { report } = await b.request('cleanup', { options: parentOption });
   t.same(report.errors, [], 'cleanup() reports no error');
   t.notOk(exists(socketPath), 'A\'s socket file is gone');
   t.notOk(exists(path.join(sockets, 'made')), 'and the directories cordon made for it');
@@ -158,7 +175,7 @@ t.test('process.exit() with boxes running leaves no cgroup, socket file or direc
   const socketPath = path.join(sockets, 'sub', 'box.sock');
   const a = await startSupervisor(t, { env: { CORDON_STATE_DIR: stateDir } });
   const first = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath) });
-  const second = await a.request('spawn', { ...sleeper, options: { ...(cgroupsUsable ? { cgroup: {} } : {}), stdio: 'ignore' } });
+  const second = await a.request('spawn', { ...sleeper, options: { ...(cgroupsUsable ? { cgroup: {}, ...parentOption } : {}), stdio: 'ignore' } });
   t.ok(first.pid > 0 && second.pid > 0, 'two boxes run');
   if (cgroupsUsable) t.ok(boxCgroupsOf(a.pid).length >= 2, 'each has its cgroup');
   t.ok(exists(socketPath), 'the socket file is there');
@@ -229,7 +246,7 @@ t.test('a box that outlived its supervisor and ended since: cleanup() removes wh
   if (cgroupsUsable) t.ok(boxCgroupsOf(a.pid).length > 0, 'and its cgroups');
 
   const b = await startSupervisor(t, { env });
-  const { report } = await b.request('cleanup', { options: {} });
+  const { report } = await b.request('cleanup', { options: parentOption });
   t.same(report.errors, [], 'cleanup() reports no error');
   t.ok(report.sockets.includes(socketPath), 'cleanup() reports the socket file');
   t.notOk(exists(socketPath), 'the socket file is gone');
@@ -292,7 +309,7 @@ t.test('records in a state directory others can write are never acted on', async
   };
   fs.writeFileSync(path.join(stateDir, 'boxes', 'box-1-1-abcdef.json'), JSON.stringify(planted));
   const b = await startSupervisor(t, { env: { CORDON_STATE_DIR: stateDir } });
-  const { report } = await b.request('cleanup', { options: {} });
+  const { report } = await b.request('cleanup', { options: parentOption });
   t.same(report.sockets, [], 'cleanup() removed no socket');
   t.ok(exists(victim), 'the socket the planted record named is still there');
   t.ok(exists(path.join(stateDir, 'boxes', 'box-1-1-abcdef.json')), 'and the planted record was not read');
@@ -321,4 +338,38 @@ t.test('the event loop running out with an unref()ed box leaves nothing, and Nod
   t.notOk(exists(path.join(sockets, 'made')), 'nor its directory');
   const supervisorPid = run.pid;
   t.same(boxCgroupsOf(supervisorPid), [], 'nor a box cgroup');
+});
+
+t.test('cordon gc removes what a dead box left and says so', async (t) => {
+  const stateDir = tempDir(t, 'gc');
+  const sockets = tempDir(t, 'gc-sockets');
+  const socketPath = path.join(sockets, 'gc', 'site.sock');
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = await startSupervisor(t, { env });
+  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
+  t.teardown(() => {
+    try {
+      process.kill(box.pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
+  });
+  await a.kill();
+  process.kill(box.pid, 'SIGKILL');
+  t.ok(await waitDead(box.pid), 'the box ended after its supervisor');
+  const { spawnSync } = require('node:child_process');
+  const cli = path.resolve(__dirname, '../../dist/cli.js');
+  const parentArgs = cgroupParent === undefined ? [] : ['--cgroup-parent', cgroupParent];
+  const run = spawnSync(process.execPath, [cli, 'gc', '--json', ...parentArgs], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  t.equal(run.status, 0, `cordon gc exits 0: ${run.stderr}`);
+  const report = JSON.parse(run.stdout);
+  t.ok(report.sockets.includes(socketPath), 'it reports the socket file');
+  t.ok(report.records.some((file) => file.endsWith(`${box.adoptionId}.json`)), 'and the record');
+  t.notOk(exists(socketPath), 'the socket file is gone');
+  if (cgroupsUsable) t.same(boxCgroupsOf(a.pid), [], 'and the box cgroups');
+  const again = spawnSync(process.execPath, [cli, 'gc', ...parentArgs], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  t.equal(again.status, 0, 'a second run exits 0');
+  t.notMatch(again.stdout, /removed/, `and finds nothing left: ${JSON.stringify(again.stdout)}`);
+  const bad = spawnSync(process.execPath, [cli, 'gc', '--bogus'], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(bad.status, 125, 'an unknown option exits 125');
 });
