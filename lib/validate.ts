@@ -29,25 +29,9 @@ import type {
 import { NAMESPACE_NAMES } from './options';
 import type { MountEntry } from './options';
 import { DEFAULT_TMP_SIZE, filesystemSteps, validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
-import { validateLimits, type CgroupLimits } from './cgroups/limits';
+import type { CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
-import { isTenantCgroup, type TenantCgroup } from './cgroups/tenant';
-
-/** The `cgroup` option: limits, a tenant cgroup, or `{ tenant, ...limits }` (the box's own limits in the tenant). */
-function validateCgroupOption(value: unknown): { limits: CgroupLimits | undefined; tenant: TenantCgroup | undefined } {
-  if (value === undefined) return { limits: undefined, tenant: undefined };
-  if (isTenantCgroup(value)) {
-    if (value.closed) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'cgroup', `The "cgroup" option names tenant cgroup ${value.name}, which is closed`);
-    return { limits: {}, tenant: value };
-  }
-  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'tenant')) {
-    const { tenant, ...limits } = value as { tenant: unknown };
-    if (!isTenantCgroup(tenant)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'cgroup.tenant', 'The "cgroup.tenant" option must be a tenant cgroup from createTenantCgroup()');
-    if (tenant.closed) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'cgroup.tenant', `The "cgroup.tenant" option names tenant cgroup ${tenant.name}, which is closed`);
-    return { limits: validateLimits(limits, 'cgroup'), tenant };
-  }
-  return { limits: validateLimits(value, 'cgroup'), tenant: undefined };
-}
+import { validateCgroupOption, type TenantCgroup } from './cgroups/tenant';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';

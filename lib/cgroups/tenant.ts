@@ -309,3 +309,19 @@ export function isTenantCgroup(value: unknown): value is TenantCgroup {
 export function openTenants(): TenantCgroup[] {
   return [...open.values()];
 }
+
+/** The spawn option `cgroup`: limits, a tenant cgroup, or `{ tenant, ...limits }` (the box's own limits in the tenant). Throws a CordonOptionError. */
+export function validateCgroupOption(value: unknown): { limits: CgroupLimits | undefined; tenant: TenantCgroup | undefined } {
+  if (value === undefined) return { limits: undefined, tenant: undefined };
+  if (isTenantCgroup(value)) {
+    if (value.closed) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'cgroup', `The "cgroup" option names tenant cgroup ${value.name}, which is closed`);
+    return { limits: {}, tenant: value };
+  }
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'tenant')) {
+    const { tenant, ...limits } = value as { tenant: unknown };
+    if (!isTenantCgroup(tenant)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'cgroup.tenant', 'The "cgroup.tenant" option must be a tenant cgroup from createTenantCgroup()');
+    if (tenant.closed) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'cgroup.tenant', `The "cgroup.tenant" option names tenant cgroup ${tenant.name}, which is closed`);
+    return { limits: validateLimits(limits, 'cgroup'), tenant };
+  }
+  return { limits: validateLimits(value, 'cgroup'), tenant: undefined };
+}
