@@ -205,3 +205,31 @@ t.test('probe() says whether tenant cgroups and adoption are available here, and
   if (tenants.adoption.available) t.type(tenants.adoption.stateDir, 'string', `records go to ${tenants.adoption.stateDir}`);
   else t.match(tenants.adoption.reason, /XDG_RUNTIME_DIR|pidfd/, `why not: ${tenants.adoption.reason}`);
 });
+
+t.test('attack: a box cannot loosen its tenant\'s limits or leave the tenant', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'attack');
+  const tenant = createTenantCgroup('victim', { pids: { max: 8 }, memory: { max: 64 * 1024 * 1024 } }, { cgroupParent });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const pidsDir = tenant.path.v1.pids ?? tenant.path.v2;
+  // Everything the box can see of cgroups: raise each limit file, move itself up, make a sibling.
+  const script = [
+    'for f in $(find /sys/fs/cgroup -name "*.max" -o -name "*limit_in_bytes" 2>/dev/null); do echo max > "$f" 2>/dev/null && echo "wrote $f"; done',
+    'for d in /sys/fs/cgroup/.. /sys/fs/cgroup/../..; do echo $$ > "$d/cgroup.procs" 2>/dev/null && echo "moved to $d"; done',
+    'mkdir /sys/fs/cgroup/escape 2>/dev/null && echo $$ > /sys/fs/cgroup/escape/cgroup.procs 2>/dev/null && echo "moved to escape"',
+    'cat /proc/self/cgroup',
+  ].join('; ');
+  const box = spawnIsolated('/bin/sh', ['-c', script], { cgroup: tenant, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  box.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
+  box.stderr.resume();
+  const result = await box.exited;
+  t.equal(result.code, 0, 'the box ran its attempts');
+  t.notMatch(out, /moved to/, `it could not move itself anywhere: ${out.trim()}`);
+  t.equal(read(`${pidsDir}/pids.max`), '8', 'the tenant\'s pids.max is still 8');
+  const memoryFile = tenant.path.v1.memory !== undefined ? `${tenant.path.v1.memory}/memory.limit_in_bytes` : `${tenant.path.v2}/memory.max`;
+  t.equal(read(memoryFile), String(64 * 1024 * 1024), 'and its memory limit unchanged');
+  for (const line of out.split('\n').filter((entry) => /^\d+:/.test(entry))) {
+    t.notMatch(line, /:\/\.\.|escape/, `inside, its cgroup is its own leaf: ${line}`);
+  }
+});
