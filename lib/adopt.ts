@@ -97,7 +97,7 @@ function adoptRecord(record: BoxRecord, file: string): Box | CordonError {
   // The pidfd pins a process; the pid may have been recycled before it was
   // opened. The start time read after opening, with the process still
   // there after the read, is the pidfd's process's.
-  const matches = liveness(record) === 'alive' && native().sendSignal(pidfd, 0) === 0;
+  const matches = liveness(record) === 'alive' && native().sendSignal(pidfd, 0) !== -3 /* ESRCH: it ended (EPERM still means it is there) */;
   if (!matches) {
     native().closeFd(pidfd);
     return gone();
