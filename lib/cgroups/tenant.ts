@@ -25,6 +25,7 @@
 // (CLONE_INTO_CGROUP with a leaf fd the tenant keeps ready); today each
 // box's leaf is made on the spawn path and placed through the existing
 // CLONE_INTO_CGROUP (v2) / cgroup.procs fd (v1) placement.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -242,7 +243,9 @@ export function createTenantCgroup(name: string, limits: CgroupLimits = {}, opti
     throw new CordonError('EBUSY', `tenant cgroup ${name} is open in this process already`, { errno: -16, syscall: 'mkdir', step: 'create tenant cgroup', path: open.get(key)!.path.v2 ?? '' });
   }
   const parent = sharedParent(configured);
-  const existing = tenantRecords().find((entry) => entry.record.name === name);
+  // One record per tenant cgroup: its name, and which parent when not the default one.
+  const recordName = configured === undefined ? name : `${name}@${createHash('sha256').update(configured).digest('hex').slice(0, 12)}`;
+  const existing = tenantRecords().find((entry) => path.basename(entry.file) === `${recordName}.json`);
   if (existing !== undefined && liveness(existing.record.owner) !== 'dead' && existing.record.owner.pid !== process.pid) {
     throw new CordonError('EBUSY', `tenant cgroup ${name} belongs to process ${existing.record.owner.pid}, which still runs (or cannot be checked from this pid namespace)`, {
       errno: -16, syscall: 'mkdir', step: 'create tenant cgroup', path: existing.file,
@@ -281,7 +284,7 @@ export function createTenantCgroup(name: string, limits: CgroupLimits = {}, opti
     const owner = identityOf(process.pid);
     if (stateDir !== undefined && owner !== undefined) {
       const content: TenantRecord = { name, owner, dirs: group.dirs };
-      record = writeRecord(stateDir, name, content);
+      record = writeRecord(stateDir, recordName, content);
     }
   } catch (error) {
     process.emitWarning(`cordon: cannot record tenant cgroup ${name}: ${(error as Error).message}`, { code: 'CORDON_STATE_RECORD' });

@@ -233,3 +233,80 @@ t.test('attack: a box cannot loosen its tenant\'s limits or leave the tenant', a
     t.notMatch(line, /:\/\.\.|escape/, `inside, its cgroup is its own leaf: ${line}`);
   }
 });
+
+/** Runs `script` in a node process of its own (CORDON_ROOT set); resolves with its first stdout line as JSON, and the child. */
+function startScript(t, script, env) {
+  const { spawn } = require('node:child_process');
+  const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS && exec "$0" -e "$1"', process.execPath, script], {
+    env: { ...process.env, ...env, CORDON_ROOT: path.resolve(__dirname, '../..') }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  const first = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+    });
+    exited.then((result) => reject(new Error(`the script ended first: ${JSON.stringify(result)}`)));
+  });
+  return { child, first, exited };
+}
+
+t.test('after its owner is SIGKILLed, a tenant is taken over (its lasting box adopted) or, empty, swept', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'takeover');
+  const stateDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'cordon-tenant-state-'));
+  t.teardown(() => fs.rmSync(stateDir, { recursive: true, force: true }));
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = startScript(t, `
+    const { createTenantCgroup, spawnIsolated } = require(process.env.CORDON_ROOT);
+    const kept = createTenantCgroup('kept', { pids: { max: 20 } }, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+    const empty = createTenantCgroup('empty', {}, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+    const box = spawnIsolated('/bin/sleep', ['1000'], { cgroup: kept, dieWithParent: false, stdio: 'ignore' });
+    box.on('spawn', () => console.log(JSON.stringify({ pid: box.pid, id: box.adoptionId, kept: kept.path, empty: empty.path })));
+    setInterval(() => {}, 1000);
+  `, env);
+  const made = await a.first;
+  t.teardown(() => {
+    try {
+      process.kill(made.pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
+  });
+  a.child.kill('SIGKILL');
+  await a.exited;
+  const dirsOf = (where) => [where.v2, ...Object.values(where.v1)].filter(Boolean);
+  t.ok(dirsOf(made.kept).every((dir) => fs.existsSync(dir)), 'the SIGKILL left the tenant with the lasting box');
+  t.ok(dirsOf(made.empty).every((dir) => fs.existsSync(dir)), 'and the empty tenant');
+
+  const b = startScript(t, `
+    const { createTenantCgroup, adoptAll, cleanup } = require(process.env.CORDON_ROOT);
+    (async () => {
+      const report = await cleanup({ cgroupParent: ${JSON.stringify(cgroupParent)} });
+      const kept = createTenantCgroup('kept', { pids: { max: 30 } }, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+      const boxes = await adoptAll();
+      const pidsMax = require('fs').readFileSync((kept.path.v1.pids ?? kept.path.v2) + '/pids.max', 'utf8').trim();
+      const procs = kept.procs();
+      const ended = new Promise((resolve) => boxes[0].on('exit', resolve));
+      boxes[0].kill('SIGKILL');
+      await ended;
+      await kept.close({ wait: true, timeoutMs: 5000 });
+      console.log(JSON.stringify({ swept: report.cgroups, adopted: boxes.map((box) => box.pid), pidsMax, procs, closed: kept.closed }));
+    })().catch((error) => { console.log(JSON.stringify({ error: error.message, code: error.code })); });
+  `, env);
+  const result = await b.first;
+  t.notOk(result.error, `the new supervisor did its part ${result.error ?? ''}`);
+  t.ok(dirsOf(made.empty).every((dir) => result.swept.includes(dir)), 'cleanup() swept the empty tenant of the dead owner');
+  t.ok(dirsOf(made.empty).every((dir) => !fs.existsSync(dir)), 'it is gone');
+  t.same(result.adopted, [made.pid], 'the lasting box was adopted');
+  t.ok(result.procs.includes(made.pid), 'and is in the tenant it took over');
+  t.equal(result.pidsMax, '30', 'which has the new owner\'s limit');
+  t.ok(result.closed, 'the new owner closed it once the box ended');
+  t.ok(dirsOf(made.kept).every((dir) => !fs.existsSync(dir)), 'nothing of the tenant is left');
+  t.same(fs.readdirSync(path.join(stateDir, 'tenants')), [], 'nor any tenant record');
+  t.same(fs.readdirSync(path.join(stateDir, 'boxes')), [], 'nor any box record');
+});
