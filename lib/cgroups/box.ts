@@ -155,7 +155,8 @@ function killPid(pid: number): boolean {
 
 interface V1Box {
   controllers: string[];
-  parent: V1Parent;
+  /** The parent it was made under (undefined for a box cgroup that existed already: BoxCgroup.existing). */
+  parent?: V1Parent;
   dir: string;
 }
 
@@ -210,8 +211,7 @@ export class BoxCgroup {
     const placement: Record<string, Placement> = {};
     for (const entry of v1) for (const controller of entry.controllers) placement[controller] = 'v1';
     if (v2Dir !== undefined) for (const controller of words(readOptional(`${v2Dir}/cgroup.controllers`))) placement[controller] = 'v2';
-    // A V1Box's parent is only read when creating: existing ones have none.
-    const v1Boxes = v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir }) as V1Box);
+    const v1Boxes: V1Box[] = v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir }));
     return new BoxCgroup({ name, v2Dir, v1: v1Boxes, placement, skipped: [], limits: {}, fd: -1 });
   }
 
