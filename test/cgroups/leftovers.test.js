@@ -14,7 +14,7 @@ const t = require('tap');
 const { startSupervisor } = require('../helpers/supervisor');
 const { isRoot } = require('../helpers/payload');
 const { waitDead } = require('../helpers/procfs');
-const { requireOrSkip } = require('../helpers/skip');
+const { requireOrSkip, skipExpected } = require('../helpers/skip');
 const { cgroupMounts } = require('../helpers/cgroup-fixture');
 const { removeTree } = require('../helpers/remove-tree');
 const { probe } = require('../../dist');
@@ -372,4 +372,23 @@ t.test('cordon gc removes what a dead box left and says so', async (t) => {
   t.notMatch(again.stdout, /removed/, `and finds nothing left: ${JSON.stringify(again.stdout)}`);
   const bad = spawnSync(process.execPath, [cli, 'gc', '--bogus'], { encoding: 'utf8', timeout: 60_000 });
   t.equal(bad.status, 125, 'an unknown option exits 125');
+});
+
+t.test('unprivileged without XDG_RUNTIME_DIR: a lasting box runs, with a warning that it cannot be adopted', async (t) => {
+  if (!skipExpected(t, !isRoot, 'root pass: root keeps records in /run/cordon')) return;
+  const a = await startSupervisor(t, { env: { CORDON_STATE_DIR: '', XDG_RUNTIME_DIR: '' } });
+  const box = await a.request('spawn', { ...sleeper, options: { stdio: 'ignore', dieWithParent: false } });
+  t.teardown(() => {
+    try {
+      process.kill(box.pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
+  });
+  t.ok(box.pid > 0, 'the box runs');
+  t.equal(box.adoptionId, undefined, 'without a record id');
+  const { report } = await a.request('cleanup', { options: {} });
+  t.match(report.kept.map((entry) => entry.reason).join('\n'), /XDG_RUNTIME_DIR/, 'cleanup() says there are no records to read, and why');
+  const { stderr } = await a.kill();
+  t.match(stderr, /CORDON_NO_STATE_DIR|no later process can adopt it/, 'the warning says no later process can adopt it');
 });
