@@ -29,7 +29,12 @@ export type {
   StdioOptions,
   NetworkOption,
 } from './options';
-export type { ListenEntry, ListenSocket } from './network';
+export type { ListenEntry, ListenSocket, ListenVariables } from './network';
+export { createListener, Listener } from './listener';
+export type { UpperQuota, DiskUsage } from './quota';
+export { createService, Service } from './service';
+export type { ServiceOptions, ServiceState, ServiceReason, ServiceEvents, HealthCheck, HealthTarget } from './service';
+export type { ListenerOptions, UnixListenerOptions, TcpListenerOptions } from './listener';
 export type { BridgeNetworkOptions, BridgeNetworkInfo } from './bridge';
 export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';
 export type { CapabilityName, RlimitName, RlimitValue } from './credentials';

@@ -20,12 +20,13 @@ import { gatherHostView, hiddenInBox } from './host-view';
 import { openListenSockets, type BoundSocketFile } from './network';
 import { endAtProcessExit } from './cleanup';
 import { endNow, recordBox } from './adopt';
+import { prepareQuotaLayer, quotaUsage } from './quota';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { InitPart, MountPart } from './internal/plan-abi';
 import { readCallerCounterLimits } from './kernel-counters';
-import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
+import { boxIdsOnHost, boxRootOnHost, buildPlan, defaultIdMap, mapText, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
@@ -189,6 +190,13 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
   if (failed.kind === 'mount' && code === 'EROFS' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'dir' && step.path !== undefined) {
     context.missingMountPoint = { image: options.rootfs.dir, target: step.path };
   }
+  if (failed.kind === 'mount' && code === 'EACCES' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'layers' && step.path !== undefined) {
+    context.templateMountPoint = { target: step.path, idmapped: options.rootfs.idmapLayers === true };
+  }
+  if (code === 'EINVAL' && failed.kind === 'mount' && options.rootfs.kind === 'layers' && options.rootfs.idmapLayers === true &&
+    step.op === 'mountFs' && step.path === options.rootfs.layers.join(':')) {
+    context.idmappedLayersRefused = true;
+  }
   if (options.rootfs.kind === 'layers') {
     const layers = options.rootfs.layers;
     const overlay = step.op === 'mountFs' && step.path === layers.join(':');
@@ -200,6 +208,19 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
     }
   }
   return failed;
+}
+
+/**
+ * Who pipes and log files cordon makes for a box belong to: the payload's
+ * host uid and gid, so it may reopen them through /proc/self/fd. Only a
+ * root caller can give them away; anyone else's are its own (the box's
+ * root by default).
+ */
+function stdioOwner(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } | undefined {
+  if (caller.euid !== 0) return undefined;
+  if (!options.stdio.some((entry) => entry.kind === 'file' || (entry.kind === 'pipe' && options.stdioPipes === 'pipe'))) return undefined;
+  const ids = boxUserOnHost(options);
+  return { uid: ids.uid, gid: ids.gids[0]! };
 }
 
 /** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
@@ -266,6 +287,36 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
   });
   return trees;
 }
+
+/**
+ * rootfs.idmapLayers: each template layer as an idmapped tree whose mapping
+ * is the box's own uid and gid maps, so a file host root owns in a template
+ * shows as the box's root (uid 33 as the box's 33, ...). The box's root may
+ * then create in a template directory (overlayfs copies it up). Read-only,
+ * not recursive, symlinks followed as for any layer (the caller's).
+ */
+function prepareLayerTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger): Map<number, number> | undefined {
+  if (options.rootfs.kind !== 'layers' || options.rootfs.idmapLayers !== true) return undefined;
+  const uidMap = mapText(options.uidMap ?? defaultIdMap(caller.euid));
+  const gidMap = mapText(options.gidMap ?? defaultIdMap(caller.egid));
+  const trees = new Map<number, number>();
+  options.rootfs.layers.forEach((layer, i) => {
+    const result = native().idmappedTree(layer, false, MOUNT_ATTR_RDONLY_NOSUID_NODEV, uidMap, gidMap, true);
+    if (result.fd < 0) {
+      const code = errnoName(result.fd);
+      const syscall = ['', 'clone', 'open_tree', 'mount_setattr', 'openat2'][result.part] ?? 'mount_setattr';
+      const hint = syscall === 'mount_setattr' && code === 'EINVAL' ? 'the layer\'s filesystem may not support idmapped mounts (see probe().idmappedMounts)' : undefined;
+      throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped template layer rootfs.layers[${i}], ${layer}${hint === undefined ? '' : ` (${hint})`}`, {
+        errno: result.fd, syscall, step: `bind layer ${i}`, path: layer, ...(hint === undefined ? {} : { hint }),
+      });
+    }
+    trees.set(i, ledger.nativeFd(`rootfs.layers[${i}] idmapped tree`, result.fd));
+  });
+  return trees;
+}
+
+// MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+const MOUNT_ATTR_RDONLY_NOSUID_NODEV = 0x1 | 0x2 | 0x4;
 
 function optionalReason(reason: string | undefined): { userNamespaceReason?: string } {
   return reason === undefined ? {} : { userNamespaceReason: reason };
@@ -451,7 +502,7 @@ function prepare(
     const pooled = takePooled(validated, ledger);
     if (pooled !== undefined) runtime.pooled = pooled;
     timer?.phase('open namespaces');
-    const stdio = setupStdio(validated.stdio, ledger);
+    const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
     runtime.stdio = stdio.childFds;
     timer?.phase('stdio');
     let listenParentSide: string[] = [];
@@ -462,7 +513,10 @@ function prepare(
         stdio.childFds[3 + i] = fd;
       });
       runtime.listenNames = sockets.names;
-      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' ? [3 + i] : [])));
+      // A Listener's socket is blocking for every box: a server that sets
+      // O_NONBLOCK on its copy sets it on the shared file, so the next box
+      // gets it back cleared.
+      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' || entry.kind === 'listener' ? [3 + i] : [])));
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
       socketFiles = sockets.files;
@@ -497,10 +551,21 @@ function prepare(
       timer?.phase('host view');
     }
     if (validated.rootfs.kind === 'layers' && validated.rootfs.upper.kind === 'dir') {
-      prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
+      const owner = boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid };
+      const quota = validated.rootfs.upper.quota;
+      if (quota === undefined) {
+        prepareUpperLayer(validated.rootfs, owner, caller.euid);
+      } else {
+        const layer = prepareQuotaLayer(validated.rootfs.upper.dir, quota, owner, ledger);
+        runtime.upperTree = layer.mount;
+        box._diskUsage(() => quotaUsage(layer.mount));
+        box._beforeExited(layer.released);
+      }
       timer?.phase('upper layer');
     }
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
+    const layerTrees = prepareLayerTrees(validated, caller, ledger);
+    if (layerTrees !== undefined) runtime.layerTrees = layerTrees;
     if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
     const plan = buildPlan(validated, runtime, caller);
     if (plan.landlock !== undefined) box._landlock(plan.landlock);
@@ -516,6 +581,7 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   // The box holds its own copies now; ours of its ends go at once.
   for (const name of [...stdio.childSide, ...launch.listenParentSide]) ledger.releaseOne(name);
   for (const index of runtime.idmappedTrees?.keys() ?? []) ledger.releaseOne(`mounts[${index}] idmapped tree`);
+  for (const index of runtime.layerTrees?.keys() ?? []) ledger.releaseOne(`rootfs.layers[${index}] idmapped tree`);
   // A handed-over net.Server is the box's now: the parent must stop accepting.
   for (const entry of validated.listen) if (entry.kind === 'server') entry.server.close();
   for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);
