@@ -2,8 +2,6 @@
 import { cleanup, type CleanupOptions } from './adopt';
 import { CordonOptionError } from './errors';
 
-export const GC_USAGE = '  cordon gc [--json] [--grace-ms N] [--cgroup-parent P]  remove what dead boxes and supervisors left (cgroups, sockets, records, bridges)\n';
-
 /** Runs `cordon gc ARGS`; resolves with the exit status (0, or 1 when a removal failed). */
 export async function gcCommand(args: readonly string[]): Promise<number> {
   const options: CleanupOptions = {};
