@@ -28,6 +28,7 @@ Examples:
   cordon run --share net -- curl -sI http://127.0.0.1:8080/
   cordon run --layer /srv/templates/site --upper /srv/tenants/42 --memory-max 256M -- /usr/sbin/php-fpm -F
   cordon run --rootfs /srv/images/alpine --listen 8080 -- /bin/busybox httpd -f -p 8080
+  cordon run -t -- /bin/bash              an interactive shell with job control
   cordon run --unshare-all --share-net --setenv HOME /tmp --chdir /tmp -- /bin/sh   (bwrap's spelling)
 `;
 

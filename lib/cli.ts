@@ -16,6 +16,7 @@ import { ociMain } from './oci/runtime';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
 import { gcCommand } from './gc-command';
+import { attachTerminal, terminalRefusal, terminalSize } from './cli-tty';
 
 const USAGE = renderHelp();
 
@@ -42,9 +43,18 @@ async function run(argv: string[]): Promise<number> {
   const parsed = parseRunArgs(tokens);
   const [file, ...args] = parsed.command;
   if (file === undefined) fail(`run needs a command (cordon run [options] [--] CMD [ARGS...]); see cordon --help`);
-  const box = spawnIsolated(file, args, parsed.options);
+  let options = parsed.options;
+  const wantsTty = options.tty !== undefined && options.tty !== false;
+  if (wantsTty) {
+    const refusal = terminalRefusal();
+    if (refusal !== undefined) fail(refusal);
+    if (options.tty === true) options = { ...options, tty: terminalSize() };
+  }
+  const box = spawnIsolated(file, args, options);
   box.on('error', () => undefined); // reported through box.exited below
   const reportExit = reportStatus(box, parsed.cli, (message) => process.stderr.write(`cordon: ${message}\n`));
+  // -t: this terminal drives the box's until the box has ended (restored on every way out).
+  const restoreTerminal = wantsTty && box.pid !== undefined ? attachTerminal(box) : undefined;
   if (box.network !== undefined) {
     const n = box.network;
     process.stderr.write(`cordon: network ${n.bridge} ${n.address}/${n.prefix} via ${n.gateway} (reach ${n.reach})\n`);
@@ -54,7 +64,7 @@ async function run(argv: string[]): Promise<number> {
     process.on(signal, () => box.kill(signal));
   }
   try {
-    const result = await box.exited;
+    const result = await box.exited.finally(() => restoreTerminal?.());
     const status = result.signal !== null ? 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0) : (result.code ?? 1);
     reportExit(status);
     return status;

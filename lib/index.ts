@@ -13,6 +13,8 @@ export type { CleanupReport } from './cleanup';
 export { createTenantCgroup, TenantCgroup } from './cgroups/tenant';
 export type { TenantCgroupOptions, TenantCgroupPath } from './cgroups/tenant';
 export type { ExitResult, BoxEvents } from './box';
+export type { BoxExecOptions } from './exec';
+export type { TtySize } from './pty';
 export { CordonError, CordonOptionError } from './errors';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics';
 export type { SpawnTraceContext, SpawnPhaseMessage, SpawnPhaseName, SpawnStepMessage, BoxExitMessage } from './diagnostics';

@@ -100,6 +100,14 @@ export interface NativeBinding {
   sendSignal(pidfd: number, signal: number): number;
   /** A close-on-exec AF_UNIX stream pair, or -errno. */
   socketPair(): [number, number] | number;
+  /** A pseudo-terminal pair from /dev/ptmx (master, slave; both close-on-exec, neither our controlling tty) sized cols x rows, or the failing errno and part (1 open, 2 unlock, 3 TIOCGPTPEER, 4 TIOCSWINSZ). */
+  openPty(cols: number, rows: number): [number, number] | { errno: number; part: number };
+  /** TIOCSWINSZ on a pty master: 0 or -errno. */
+  resizePty(master: number, cols: number, rows: number): number;
+  /** cfmakeraw on the terminal at fd: the settings to restore, or -errno. */
+  makeRaw(fd: number): Buffer | number;
+  /** Puts back settings makeRaw saved: 0 or -errno. */
+  restoreTerminal(fd: number, saved: Buffer): number;
   /** A log file opened append-only for a box (see native/host/logs.h): fd or -errno, the failing part, whether it was made. */
   openLogFile(path: string, mode: number, uid: number, gid: number): { fd: number; part: number; made: boolean };
   /** Whether a listening socket still accepts: 1, 0 (shut down by a holder of a copy), or -errno. */
