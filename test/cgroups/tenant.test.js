@@ -310,3 +310,19 @@ t.test('after its owner is SIGKILLed, a tenant is taken over (its lasting box ad
   t.same(fs.readdirSync(path.join(stateDir, 'tenants')), [], 'nor any tenant record');
   t.same(fs.readdirSync(path.join(stateDir, 'boxes')), [], 'nor any box record');
 });
+
+t.test('box.exec() into a box of a tenant runs under the tenant\'s limits', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'exec');
+  const tenant = createTenantCgroup('shell', { pids: { max: 40 } }, { cgroupParent });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const site = await sleeper(t, { cgroup: tenant });
+  const shell = site.exec('/bin/sleep', ['1000'], { stdio: 'ignore' });
+  t.teardown(() => shell.dispose());
+  await new Promise((resolve, reject) => {
+    shell.once('spawn', resolve);
+    shell.once('error', reject);
+  });
+  t.ok(tenant.procs().includes(shell.pid), `the exec'd process ${shell.pid} is in the tenant`);
+  t.ok(tenant.stats().pids.current >= 2, 'and counted in its stats');
+});
