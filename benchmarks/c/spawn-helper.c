@@ -25,7 +25,10 @@
  *   bind SRC DST           bind-mount SRC on DST in it -> ok
  *   quit
  *
- * MODE is fork or vfork. Payloads get /dev/null as fds 0-2 and an
+ * MODE is fork, vfork, floor or stage. floor and stage run the payload in
+ * the C isolation floor (isolation-floor.c): floor clones the box from this
+ * process, stage execs the static isolation-stage program next to this
+ * helper in the box's namespaces and sets up there. Payloads get /dev/null as fds 0-2 and an
  * environment of only PATH, as cordon's boxes do with stdio 'ignore'.
  * Any failure replies `err MESSAGE`.
  */
@@ -45,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "isolation-floor.c"
+
 #define MAX_CMDS 64
 #define MAX_ARGS 64
 #define MAX_RUN 100000
@@ -62,6 +67,7 @@ static char *const envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr
 static int devnull = -1;
 static unsigned long counter = 0;
 static uint64_t samples[MAX_RUN];
+static char stage_path[4096];
 
 /* A spawn's argv: the template's, or a copy with {n} filled in. */
 struct argv_buf {
@@ -111,6 +117,8 @@ static char *const *argv_for(struct command *c) {
 /* Starts one payload; returns its pid or -errno. out_fd >= 0 captures stdout+stderr. */
 static pid_t start(char *const *argv, int vfork_mode, int out_fd) {
   int out = out_fd >= 0 ? out_fd : devnull;
+  if (vfork_mode == 2) return floor_start(argv, envp, devnull);
+  if (vfork_mode == 3) return stage_start(stage_path, argv, envp, devnull);
   if (vfork_mode) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -149,6 +157,8 @@ static struct command *lookup(const char *id_text) {
 static int parse_mode(const char *mode) {
   if (strcmp(mode, "fork") == 0) return 0;
   if (strcmp(mode, "vfork") == 0) return 1;
+  if (strcmp(mode, "floor") == 0) return 2;
+  if (strcmp(mode, "stage") == 0) return 3;
   return -1;
 }
 
@@ -284,6 +294,12 @@ static void cmd_probe(struct command *c, int vfork_mode) {
 
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
+  ssize_t self = readlink("/proc/self/exe", stage_path, sizeof stage_path - 32);
+  if (self > 0) {
+    stage_path[self] = '\0';
+    char *slash = strrchr(stage_path, '/');
+    if (slash != NULL) strcpy(slash + 1, "isolation-stage");
+  }
   devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) {
     perror("spawn-helper: /dev/null");
