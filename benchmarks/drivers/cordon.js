@@ -64,8 +64,20 @@ module.exports = {
       if (caseDef.feature && error.code === 'ERR_CORDON_UNKNOWN_OPTION') throw notImplemented(caseDef.feature);
       throw new Skip(`cordon cannot run it here: ${error.message}`);
     }
+    // An experimental engine switch (caseDef.concurrentSetup): on only while
+    // this case runs, so the other cases in this worker keep the default.
+    const engine = async (fn) => {
+      if (!caseDef.concurrentSetup) return fn();
+      const { native } = require(path.join(ctx.cordonRoot, 'dist', 'internal', 'native'));
+      native().setConcurrentSetup(true);
+      try {
+        return await fn();
+      } finally {
+        native().setConcurrentSetup(false);
+      }
+    };
     return {
-      async trial(n) {
+      trial: (n) => engine(async () => {
         const before = pool?.stats();
         const { ns, results } = await loop.sequential(startOne, n);
         if (pool !== undefined) {
@@ -74,8 +86,8 @@ module.exports = {
           latencyPhase.misses += after.misses - before.misses;
         }
         return { ns, spawnMs: results.map((r) => r.spawnMs), runMs: results.map((r) => r.runMs) };
-      },
-      throughput: (concurrency, minCount, minMs) => loop.throughput(startOne, concurrency, minCount, minMs),
+      }),
+      throughput: (concurrency, minCount, minMs) => engine(() => loop.throughput(startOne, concurrency, minCount, minMs)),
       async close() {
         if (pool === undefined) return;
         const { taken, misses, created, size } = pool.stats();
