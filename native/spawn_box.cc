@@ -297,14 +297,20 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
+  CloneRequest request{decoded.clone_flags, -1,
                        child::run, &decoded.view, !(decoded.own_memory || g_force_own_memory.load())};
   CloneOutcome cloned;
   record_end(decoded.view.count);
   {
     NamespaceOwner owner;
     int error = owner.become(decoded.namespace_owner);
-    cloned = error != 0 ? CloneOutcome{-error, -1, Rung::kClone3, false} : clone_child(request);
+    if (error != 0) {
+      cloned = CloneOutcome{-error, -1, Rung::kClone3, false};
+    } else if (decoded.into_cgroup) {
+      cloned = clone_into_cgroup(decoded.cgroup_fd, decoded.clone_flags, child::run, &decoded.view);
+    } else {
+      cloned = clone_child(request);
+    }
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   outcome.rung = int(cloned.rung);
