@@ -3,12 +3,15 @@
 // many system calls each process makes, printed as Markdown tables for
 // benchmarks/RESULTS.md.
 //
-//   node benchmarks/anatomy.js [--steps N] [--syscalls K] [--payload FILE]
+//   node benchmarks/anatomy.js [--steps N] [--blocked N] [--syscalls K] [--payload FILE]
 //
 // --steps N     N default boxes (spawnIsolated, stdio 'ignore') with the
 //               diagnostics channels on: the median time of each parent
 //               phase and of each plan step (µs), from the step marks the
 //               native side records only when someone listens. Default 200.
+// --blocked N   N spawnIsolatedAsync() calls: how long each holds the JS
+//               thread (the call until it returns, and the settling
+//               callback). Default 200.
 // --syscalls K  K default boxes and K C-floor boxes under `strace -f -ff`
 //               (needs strace): system calls per box, split by process:
 //               Node's main thread between two markers, the box child
@@ -66,6 +69,38 @@ async function steps(n, payload) {
   lines.push('| step (side: name) | µs |', '|---|---:|');
   for (const [step, values] of [...byStep].sort()) lines.push(`| ${step} | ${median(values).toFixed(1)} |`);
   return lines.join('\n');
+}
+
+/**
+ * How long spawnIsolatedAsync() holds the JS thread per call: the
+ * synchronous part of the call (validation, planning, encoding, queueing
+ * the native work) and the settling callback (the 'hand over' phase).
+ */
+async function blocked(n, payload) {
+  const { spawnIsolatedAsync } = require(root);
+  const calls = [];
+  for (let i = 0; i < n + 5; i++) {
+    const started = process.hrtime.bigint();
+    const pending = spawnIsolatedAsync(payload, [], { stdio: 'ignore' });
+    const held = Number(process.hrtime.bigint() - started) / 1e3;
+    const box = await pending;
+    await box.exited;
+    if (i >= 5) calls.push(held);
+  }
+  const handOver = [];
+  const onPhase = (m) => {
+    if (m.phase === 'hand over') handOver.push(m.ms * 1000);
+  };
+  dc.subscribe('cordon:spawn:phase', onPhase);
+  for (let i = 0; i < n; i++) await (await spawnIsolatedAsync(payload, [], { stdio: 'ignore' })).exited;
+  dc.unsubscribe('cordon:spawn:phase', onPhase);
+  return [
+    `JS thread held per spawnIsolatedAsync() call (${payload}, ${n} calls, median µs; load ${os.loadavg()[0].toFixed(2)}):`, '',
+    '| part | µs |', '|---|---:|',
+    `| the call itself, until it returns its promise | ${median(calls).toFixed(0)} |`,
+    `| the settling callback ('hand over' phase) | ${median(handOver).toFixed(0)} |`,
+    `| **in all** | **${(median(calls) + median(handOver)).toFixed(0)}** |`,
+  ].join('\n');
 }
 
 /** Lines of a strace -ff file, split at its first line matching `at` (before, after). */
@@ -167,6 +202,8 @@ async function main() {
   const n = Number(arg('--steps', 200));
   const k = Number(arg('--syscalls', 10));
   if (n > 0) console.log(await steps(n, payload), '\n');
+  const b = Number(arg('--blocked', 200));
+  if (b > 0) console.log(await blocked(b, payload), '\n');
   if (k > 0) {
     const strace = which('strace');
     if (!strace) {
