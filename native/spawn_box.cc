@@ -157,14 +157,14 @@ class NamespaceOwner {
 // when the last child in the window has left it (exec'd or been reaped):
 // an in-flight count, not a per-call restore.
 //
-// Serial (the default): one spawn at a time, whichever thread
-// (worker_threads, the threadpool) started it, as before.
-// Concurrent (set_concurrent_setup): spawns overlap and only the count
-// guards the flag; a spawn still takes the window alone when it needs a
+// Concurrent (the default): spawns overlap and only the count guards the
+// flag; a spawn still takes the window alone when it needs a
 // box child's /proc files to belong to us: an unprivileged caller whose
 // child changes its host uid (setuid id-map helpers, newuidmap checks the
 // owner of /proc/<pid>) would make every other child's /proc files root's
 // while the flag is off, and the parent's id-map writes would then fail.
+// Serial (set_concurrent_setup(false)): one spawn at a time, whichever
+// thread (worker_threads, the threadpool) started it, as before issue 15.
 class SpawnWindow {
  public:
   class Turn {
@@ -205,7 +205,7 @@ class SpawnWindow {
 };
 
 static SpawnWindow g_spawn_window;
-static std::atomic<bool> g_concurrent_setup{false};
+static std::atomic<bool> g_concurrent_setup{true};  // on by default since issue 15
 
 void set_concurrent_setup(bool on) { g_concurrent_setup.store(on); }
 

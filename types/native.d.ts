@@ -108,7 +108,7 @@ export interface NativeBinding {
   forceRung(rung: number): void;
   /** Benchmarks and tests: every box child gets its own memory (no CLONE_VM), as one in a cgroup always does. */
   forceOwnMemory(on: boolean): void;
-  /** Experimental (issue 15), off by default: spawns from several threads set their boxes up at the same time (an in-flight count guards the dumpable flag). */
+  /** On by default (issue 15): spawns from several threads set their boxes up at the same time (an in-flight count guards the dumpable flag); false: one at a time. */
   setConcurrentSetup(on: boolean): void;
   /** Tests: whether this process is dumpable (PR_GET_DUMPABLE). */
   isDumpable(): boolean;

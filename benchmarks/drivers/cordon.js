@@ -64,16 +64,17 @@ module.exports = {
       if (caseDef.feature && error.code === 'ERR_CORDON_UNKNOWN_OPTION') throw notImplemented(caseDef.feature);
       throw new Skip(`cordon cannot run it here: ${error.message}`);
     }
-    // An experimental engine switch (caseDef.concurrentSetup): on only while
-    // this case runs, so the other cases in this worker keep the default.
+    // An engine switch (caseDef.concurrentSetup: false measures the old
+    // serial window): set only while this case runs, so the other cases in
+    // this worker keep the default (concurrent).
     const engine = async (fn) => {
-      if (!caseDef.concurrentSetup) return fn();
+      if (caseDef.concurrentSetup === undefined) return fn();
       const { native } = require(path.join(ctx.cordonRoot, 'dist', 'internal', 'native'));
-      native().setConcurrentSetup(true);
+      native().setConcurrentSetup(caseDef.concurrentSetup);
       try {
         return await fn();
       } finally {
-        native().setConcurrentSetup(false);
+        native().setConcurrentSetup(true);
       }
     };
     return {

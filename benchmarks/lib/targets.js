@@ -107,11 +107,13 @@ const TARGETS = [
       const rising = levels.every(ok) && levels[1] > levels[0] && levels[2] >= levels[1] * 0.95;
       const shownLevels = levels.map((v) => (ok(v) ? Math.round(v) : 'n/a')).join(' / ');
       const floorLevels = [1, 2, 8].map((c) => perSecond('c-isolation-floor', c)).map((v) => (ok(v) ? Math.round(v) : 'n/a')).join(' / ');
+      const serial = perSecond('cordon-full-async-serial', 8);
+      const gain = ok(own) && ok(serial) ? `; ${times(own / serial)} the serial window's at 8` : '';
       return {
         value,
         shown: times(value),
         verdict: verdict(value, (v) => v >= 0.8 && rising),
-        note: `cordon async at 1/2/8: ${shownLevels}/s (${rising ? 'rising' : 'not rising'}); C floor at 1/2/8: ${floorLevels}/s`,
+        note: `cordon async at 1/2/8: ${shownLevels}/s (${rising ? 'rising' : 'not rising'}); C floor at 1/2/8: ${floorLevels}/s${gain}`,
       };
     },
   },
