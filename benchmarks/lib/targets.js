@@ -85,11 +85,12 @@ const TARGETS = [
       const value = ratio('cordon-full', 'c-isolation-floor', payload);
       const stage = ratio('c-isolation-stage', 'c-isolation-floor', payload);
       const floor = ratio('c-isolation-floor', 'c-fork-exec', payload);
+      const cgroup = ratio('c-isolation-floor-cgroup', 'c-isolation-floor', payload);
       return {
         value,
         shown: times(value),
         verdict: verdict(value, (v) => v <= 1.2),
-        note: `the floor itself is ${times(floor)} C fork+exec; the floor as a stage program ${times(stage)} the floor`,
+        note: `the floor itself is ${times(floor)} C fork+exec; the floor as a stage program ${times(stage)} the floor; cloned into a pre-created cgroup ${times(cgroup)} the floor`,
       };
     },
   },
