@@ -119,6 +119,23 @@ const TARGETS = [
     },
   },
   {
+    id: 'throughput-net-host',
+    target: "throughput at concurrency 8, async, net 'host'",
+    figure: '≥ 2,000 boxes/s on a calm 2-core machine, or ≥ 0.8× C fork+exec',
+    evaluate(results, payload) {
+      const { find } = lookup(results);
+      const own = find('cordon-full-async-net-host', payload)?.throughput?.[8]?.perSecond;
+      const fork = find('c-fork-exec', payload)?.throughput?.[8]?.perSecond;
+      const value = ok(own) && ok(fork) ? own / fork : undefined;
+      return {
+        value,
+        shown: ok(own) ? `${Math.round(own)}/s = ${times(value)} C fork+exec` : 'n/a',
+        verdict: ok(own) ? (own >= 2000 || value >= 0.8 ? 'PASS' : 'MISS') : 'n/a',
+        note: ok(fork) ? `C fork+exec at 8: ${Math.round(fork)}/s` : undefined,
+      };
+    },
+  },
+  {
     id: 'heap-growth',
     target: 'cost growth with Node heap (+150 MB)',
     figure: '≤ 1.1× (child_process grows about 3.8×)',
