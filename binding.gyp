@@ -46,6 +46,7 @@
             "native/host/idmap.cc",
             "native/host/sockets.cc",
             "native/host/paths.cc",
+            "native/host/layers.cc",
             "native/host/idmapped.cc",
             "native/host/netlink.cc",
             "native/host/bridge.cc",

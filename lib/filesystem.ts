@@ -146,7 +146,7 @@ const MOUNT_KEYS: Record<MountEntry['type'], readonly string[]> = {
   symlink: ['type', 'target', 'linkTo'],
   file: ['type', 'target', 'content', 'mode'],
   'remount-ro': ['type', 'target'],
-  mask: ['type', 'target'],
+  mask: ['type', 'target', 'ifExists'],
 };
 
 export function validateMounts(value: unknown): MountEntry[] {
@@ -211,8 +211,10 @@ export function validateMounts(value: unknown): MountEntry[] {
           content: checkString(`${at}.content`, entry.content, { allowEmpty: true }),
           mode: entry.mode === undefined ? 0o644 : checkInteger(`${at}.mode`, entry.mode, 0, 0o7777),
         };
+      case 'mask':
+        return checkOptionalBoolean(`${at}.ifExists`, entry.ifExists, false) ? { type: 'mask', target, ifExists: true } : { type: 'mask', target };
       default:
-        return { type: type as 'sysfs' | 'mqueue' | 'remount-ro' | 'mask', target };
+        return { type: type as 'sysfs' | 'mqueue' | 'remount-ro', target };
     }
   });
 }
@@ -473,7 +475,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
           steps.push({ op: 'writeFile', name: 'empty file for masks', syscall: 'write', kind: 'mount', path: empty, str: ['', undefined, empty], num: [0, 0, plain] });
         }
         // Under a directory the default view hides, the path may be gone already: hidden, as asked.
-        const optional = hidden(entry.target) ? 1 : 0;
+        const optional = hidden(entry.target) || entry.ifExists === true ? 1 : 0;
         steps.push({ op: 'mask', name: label, syscall: 'mount', kind: 'mount', path: entry.target, str: [empty, undefined, entry.target], num: [0, optional, TargetMode.mustExist] });
         break;
       }

@@ -33,3 +33,9 @@ export type { CgroupLimits, MemoryLimits, CpuLimits, PidsLimits, IoLimits, IoDev
 export type { CgroupStats, OomEvent } from './cgroups/box';
 export type { MountEntry, RootfsOption } from './options';
 export type { SeccompPolicy, SeccompAction, SeccompRule } from './seccomp';
+export { fromOciConfig, loadOciBundle } from './oci/config';
+export type { FromOciConfigOptions, OciRunSpec, OciIgnoredField } from './oci/config';
+export { OciConfigError } from './oci/errors';
+export { importOciImage } from './oci/image';
+export type { ImportOciImageOptions, OciImage } from './oci/image';
+export { OciImageError } from './oci/errors';

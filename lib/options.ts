@@ -416,6 +416,12 @@ export interface RemountReadOnly extends MountTarget {
 /** Hides a file (an empty file over it) or a directory (an empty read-only tmpfs over it). */
 export interface MaskMount extends MountTarget {
   readonly type: 'mask';
+  /**
+   * Skip a target the box does not have (or cannot reach) instead of
+   * failing: nothing there to hide. For lists written for many kernels,
+   * like an OCI config's `maskedPaths` (`/proc/timer_stats`). Default false.
+   */
+  readonly ifExists?: boolean;
 }
 
 export type MountEntry =

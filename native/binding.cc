@@ -17,6 +17,7 @@
 #include "exit_watch.h"
 #include "host/bridge.h"
 #include "host/idmapped.h"
+#include "host/layers.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
 #include "host/sealed_init.h"
@@ -280,6 +281,35 @@ Napi::Value UnlinkAt(const Napi::CallbackInfo& info) {
   std::string name = info[1].As<Napi::String>().Utf8Value();
   bool directory = info[2].As<Napi::Boolean>().Value();
   return Napi::Number::New(info.Env(), host::unlink_at(dir_fd, name.c_str(), directory));
+}
+
+// makeWhiteout(path): 0 or -errno (see host/layers.h).
+Napi::Value MakeWhiteout(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "makeWhiteout(path: string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(info.Env(), host::make_whiteout(path.c_str()));
+}
+
+// setDirXattr(path, name, value): 0 or -errno (see host/layers.h).
+Napi::Value SetDirXattr(const Napi::CallbackInfo& info) {
+  if (info.Length() != 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString()) {
+    throw Napi::TypeError::New(info.Env(), "setDirXattr(path: string, name: string, value: string)");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  std::string value = info[2].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(info.Env(), host::set_dir_xattr(path.c_str(), name.c_str(), value));
+}
+
+// getXattr(path, name): the value, or -errno.
+Napi::Value GetXattr(const Napi::CallbackInfo& info) {
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(info.Env(), "getXattr(path: string, name: string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  std::string value;
+  int error = host::get_xattr(path.c_str(), name.c_str(), &value);
+  if (error != 0) return Napi::Number::New(info.Env(), error);
+  return Napi::String::New(info.Env(), value);
 }
 
 // prepareUpper(dir, boxUid, boxGid, callerUid): { error, dir, part } (see host/paths.h).
@@ -581,6 +611,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ipv4Address", Napi::Function::New(env, Ipv4Address));
   exports.Set("probeBridge", Napi::Function::New(env, ProbeBridge));
   exports.Set("deleteLinkAsync", Napi::Function::New(env, DeleteLinkAsync));
+  exports.Set("makeWhiteout", Napi::Function::New(env, MakeWhiteout));
+  exports.Set("setDirXattr", Napi::Function::New(env, SetDirXattr));
+  exports.Set("getXattr", Napi::Function::New(env, GetXattr));
   return exports;
 }
 

@@ -125,6 +125,12 @@ export interface NativeBinding {
   unlinkSocketAt(dirFd: number, name: string, file: string): number;
   openSocketDir(dir: string, mode: number, uid: number, gid: number): { error: number; fds: number[] };
   unlinkAt(dirFd: number, name: string, directory: boolean): number;
+  /** An overlayfs whiteout (char device 0/0) at `path`, not through a symlink: 0 or -errno. */
+  makeWhiteout(path: string): number;
+  /** Sets xattr `name` on the directory at `path` (O_NOFOLLOW): 0 or -errno. */
+  setDirXattr(path: string, name: string, value: string): number;
+  /** The xattr `name` of `path` (not following a symlink), or -errno. */
+  getXattr(path: string, name: string): string | number;
   prepareUpper(dir: string, boxUid: number, boxGid: number, callerUid: number): { error: number; dir: number; part: number };
   /** The local port of a bound socket, or -errno. */
   localPort(fd: number): number;

@@ -148,3 +148,20 @@ function badCalls(): void {
 
 void goodCalls;
 void badCalls;
+
+// OCI: a mapped config spawns; an image's layers are a rootfs.
+import { fromOciConfig, loadOciBundle, importOciImage, OciConfigError, OciImageError, type OciRunSpec, type OciImage } from '../../dist';
+
+async function oci(): Promise<void> {
+  const spec: OciRunSpec = fromOciConfig({ ociVersion: '1.2.0' }, { bundle: '/srv/b', hostCredentials: false });
+  spawnIsolated(spec.file, spec.args, spec.options);
+  const ignored: string[] = loadOciBundle('/srv/b').ignored.map((entry) => `${entry.field}: ${entry.reason}`);
+  const image: OciImage = await importOciImage('/srv/image.tar', { store: '/srv/layers', ref: 'latest', uidMap: [{ inside: 0, outside: 100000, count: 65536 }] });
+  spawnIsolated('/bin/sh', [], { rootfs: { layers: image.layers, upper: 'tmpfs' } });
+  // @ts-expect-error the store is required
+  await importOciImage('/srv/image.tar', {});
+  const path: string = new OciConfigError('ERR_CORDON_OCI_UNSUPPORTED', 'process.terminal', 'x').jsonPath;
+  const digest: string | undefined = new OciImageError('x').digest;
+  void [ignored, path, digest];
+}
+void oci;
