@@ -51,7 +51,10 @@
             "native/host/netlink.cc",
             "native/host/bridge.cc",
             "native/host/netns_pool.cc",
-            "native/host/sealed_init.cc"
+            "native/host/sealed_init.cc",
+            "native/host/pty.cc",
+            "native/host/logs.cc",
+            "native/host/quota.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

@@ -36,13 +36,14 @@ import { BOX_OWN, FRESH_DIRS, HIDDEN_DIRS, type HostView, hiddenInBox, isWithin,
 import { TargetMode } from './internal/plan-abi';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
 import type { PlanStep } from './plan';
+import { validateQuota, type ResolvedQuota } from './quota';
 
-type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string };
+type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string; quota?: ResolvedQuota };
 
 export type ResolvedRootfs =
   | { kind: 'host' }
   | { kind: 'dir'; dir: string; writable: boolean }
-  | { kind: 'layers'; layers: string[]; upper: LayeredUpper };
+  | { kind: 'layers'; layers: string[]; upper: LayeredUpper; idmapLayers?: boolean };
 
 export const DEFAULT_UPPER_SIZE = 64 * 1024 * 1024;
 /** Size of each writable tmpfs cordon gives a box (/tmp, /dev/shm, and /run on rootfs 'host'). */
@@ -103,7 +104,7 @@ export function validateRootfs(value: unknown): ResolvedRootfs {
     return { kind: 'dir', dir: path.normalize(checkAbsolutePath('rootfs.dir', value.dir)), writable: checkOptionalBoolean('rootfs.writable', value.writable, false) };
   }
   if ('layers' in value) {
-    rejectUnknownKeys(value, ['layers', 'upper', 'upperSize'], 'rootfs');
+    rejectUnknownKeys(value, ['layers', 'upper', 'upperSize', 'idmapLayers'], 'rootfs');
     if (!Array.isArray(value.layers) || value.layers.length === 0) {
       throw invalidType('rootfs.layers', 'a non-empty array of absolute paths', value.layers);
     }
@@ -114,7 +115,7 @@ export function validateRootfs(value: unknown): ResolvedRootfs {
       const size = value.upperSize === undefined ? DEFAULT_UPPER_SIZE : checkInteger('rootfs.upperSize', value.upperSize, 4096, Number.MAX_SAFE_INTEGER);
       upper = { kind: 'tmpfs', size };
     } else if (isPlainObject(value.upper)) {
-      rejectUnknownKeys(value.upper, ['dir'], 'rootfs.upper');
+      rejectUnknownKeys(value.upper, ['dir', 'quota'], 'rootfs.upper');
       if (value.upperSize !== undefined) {
         throw conflict('rootfs.upperSize', 'upperSize applies to a tmpfs upper only');
       }
@@ -122,11 +123,11 @@ export function validateRootfs(value: unknown): ResolvedRootfs {
       if (layers.some((layer) => isInside(layer, dir) || isInside(dir, layer))) {
         throw conflict('rootfs.upper.dir', 'the upper layer must not be inside a template layer, nor contain one');
       }
-      upper = { kind: 'dir', dir };
+      upper = value.upper.quota === undefined ? { kind: 'dir', dir } : { kind: 'dir', dir, quota: validateQuota(value.upper.quota) };
     } else {
       throw invalidType('rootfs.upper', `'tmpfs' or { dir }`, value.upper);
     }
-    return { kind: 'layers', layers, upper };
+    return checkOptionalBoolean('rootfs.idmapLayers', value.idmapLayers, false) ? { kind: 'layers', layers, upper, idmapLayers: true } : { kind: 'layers', layers, upper };
   }
   throw invalidType('rootfs', `'host', { dir } or { layers, upper }`, value);
 }
@@ -330,10 +331,16 @@ export interface FilesystemContext {
   inUserNamespace: boolean;
   /** Fd slots of idmapped trees the parent made, by index in `mounts`. */
   preparedTrees?: ReadonlyMap<number, number>;
+  /** Fd slots of idmapped template layers the parent made (rootfs.idmapLayers), by index in `rootfs.layers`. */
+  layerTrees?: ReadonlyMap<number, number>;
+  /** Fd slot of a quota'd upper layer's filesystem, mounted by the parent (lib/quota.ts): attached at /upper instead of binding the host directory. */
+  upperTree?: number;
   /** Bytes of each writable tmpfs cordon makes (/tmp, /dev/shm, /run). Default DEFAULT_TMP_SIZE. */
   tmpSize?: number;
   /** The box has a v2 cgroup of its own as the root of a new cgroup namespace (it may see that one). */
   ownCgroup2?: boolean;
+  /** The host path of the box's terminal (`/dev/pts/N`, the tty option), bound at its /dev/console so ttyname() finds it. */
+  console?: string;
   /** Host facts for rootfs 'host' (its allowed directories, the caller's homes, listed sockets); without them the allowed directories are looked up here and no home or socket is hidden. */
   hostView?: HostView;
 }
@@ -369,7 +376,10 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       const lowers = rootfs.layers.map((layer, i) => {
         const staged = `${LAYERS}/${i}`;
         steps.push({ op: 'makeDir', name: `make layer ${i} mount point`, syscall: 'mkdir', kind: 'mount', path: staged, str: [staged], num: [0o755] });
-        steps.push(hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow'));
+        const bind = hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow');
+        const prepared = context.layerTrees?.get(i);
+        if (prepared !== undefined) bind.slot = prepared;
+        steps.push(bind);
         return staged;
       });
       let upperDir: string;
@@ -387,6 +397,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         steps.push({ op: 'makeDir', name: 'make upper layer mount point', syscall: 'mkdir', kind: 'mount', path: UPPER_FS, str: [UPPER_FS], num: [0o755] });
         const bind = hostBindStep('bind upper layer directory', rootfs.upper.dir, UPPER_FS, 0, false, plain, 'refuse');
         bind.kind = 'upper';
+        if (context.upperTree !== undefined) bind.slot = context.upperTree;
         steps.push(bind);
         upperDir = `${UPPER_FS}/upper`;
         workDir = `${UPPER_FS}/work`;
@@ -416,6 +427,11 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
   steps.push(mountStep('mount /dev tmpfs', 'tmpfs', '/dev', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '65536', 'nr_inodes', tmpfsInodes(65536)], create));
   for (const device of DEVICES) {
     steps.push(bindStep(`bind /dev/${device}`, host(`/dev/${device}`), `/dev/${device}`, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, `/dev/${device}`));
+  }
+  if (context.console !== undefined) {
+    // The box's /dev/pts is its own instance, where the host's pty has no
+    // name: as bubblewrap and Docker do, the terminal is its /dev/console.
+    steps.push(hostBindStep('bind /dev/console', context.console, '/dev/console', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, 'refuse'));
   }
   const tmpSize = String(context.tmpSize ?? DEFAULT_TMP_SIZE);
   const tmpInodes = tmpfsInodes(context.tmpSize ?? DEFAULT_TMP_SIZE);

@@ -8,6 +8,8 @@ export type { NamespacePoolKind, NamespacePoolOptions, NamespacePoolStats } from
 export type { ProbeReport, Capability, CgroupReport, CloneRung } from './probe';
 export { Box } from './box';
 export type { ExitResult, BoxEvents } from './box';
+export type { BoxExecOptions } from './exec';
+export type { TtySize } from './pty';
 export { CordonError, CordonOptionError } from './errors';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics';
 export type { SpawnTraceContext, SpawnPhaseMessage, SpawnPhaseName, SpawnStepMessage, BoxExitMessage } from './diagnostics';
@@ -24,7 +26,12 @@ export type {
   StdioOptions,
   NetworkOption,
 } from './options';
-export type { ListenEntry, ListenSocket } from './network';
+export type { ListenEntry, ListenSocket, ListenVariables } from './network';
+export { createListener, Listener } from './listener';
+export type { UpperQuota, DiskUsage } from './quota';
+export { createService, Service } from './service';
+export type { ServiceOptions, ServiceState, ServiceReason, ServiceEvents, HealthCheck, HealthTarget } from './service';
+export type { ListenerOptions, UnixListenerOptions, TcpListenerOptions } from './listener';
 export type { BridgeNetworkOptions, BridgeNetworkInfo } from './bridge';
 export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';
 export type { CapabilityName, RlimitName, RlimitValue } from './credentials';

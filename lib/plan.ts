@@ -77,6 +77,10 @@ export interface RuntimeFds {
   listenNames?: readonly string[];
   /** Box fds to make blocking (sockets taken from Node's event loop). */
   blocking?: ReadonlySet<number>;
+  /** Idmapped template layers made by the parent (rootfs.idmapLayers), by index in `rootfs.layers`. */
+  layerTrees?: ReadonlyMap<number, number>;
+  /** A quota'd upper layer's filesystem, mounted by the parent as a detached tree. */
+  upperTree?: number;
   /** Idmapped trees made by the parent, by index in `mounts`. */
   idmappedTrees?: ReadonlyMap<number, number>;
   /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1) and the cgroup.procs files to write the pid to. */
@@ -88,6 +92,8 @@ export interface RuntimeFds {
   bridge?: BridgeLease;
   /** What the default view hides beyond the fixed directories (rootfs 'host'). */
   hostView?: HostView;
+  /** The box's terminal (the tty option): its master, and its slave's host path (bound at the box's /dev/console) when it has one. */
+  terminal?: { master: number; slavePath: string | undefined };
 }
 
 export interface Caller {
@@ -149,7 +155,7 @@ function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside:
   };
 }
 
-function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
+export function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
   return map.map((entry) => `${entry.inside} ${entry.outside} ${entry.count}\n`).join('');
 }
 
@@ -278,8 +284,11 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
         inUserNamespace: isNew('user') || joined('user') || !root,
         preparedTrees: new Map([...(runtime.idmappedTrees ?? new Map<number, number>())].map(([index, fd]) => [index, slot(fd)])),
         tmpSize: options.tmpSize,
+        ...(runtime.upperTree !== undefined ? { upperTree: slot(runtime.upperTree) } : {}),
+        ...(runtime.layerTrees !== undefined ? { layerTrees: new Map([...runtime.layerTrees].map(([index, fd]) => [index, slot(fd)])) } : {}),
         ownCgroup2: isNew('cgroup') && lateAttach && (cgroup?.procs.some((entry) => entry.hierarchy === 'v2') ?? false),
         ...(runtime.hostView !== undefined ? { hostView: runtime.hostView } : {}),
+        ...(runtime.terminal?.slavePath !== undefined ? { console: runtime.terminal.slavePath } : {}),
       }),
     );
   }
@@ -338,6 +347,11 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     });
   });
   steps.push({ op: 'closeOtherFds', name: 'close other fds', syscall: 'close_range', kind: 'fd' });
+  // The terminal (fds 0-2) becomes the controlling terminal of the session
+  // the setSid step made; with an init, of the payload's own (the init's doing).
+  if (options.tty !== undefined) {
+    steps.push({ op: 'setControllingTerminal', name: 'set controlling terminal', syscall: 'ioctl TIOCSCTTY', kind: 'session', num: [0] });
+  }
   steps.push(...rlimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
   if (options.seccomp !== undefined) {
     const program = compileCached(options.seccomp);

@@ -14,6 +14,7 @@ import { initSource } from './internal/sealed-init';
 import { initBinaryPath } from './internal/native';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, type IdRange } from './identity';
 import { probeBridge } from './bridge';
+import { probeQuota } from './quota';
 import type { RlimitName } from './credentials';
 import {
   defaultCountedRlimits, defaultKernelCounters, readCallerCounterLimits, type KernelCounterName,
@@ -97,6 +98,8 @@ export interface ProbeReport {
    * and then boxes exec the file at `path` (the reason says what that means).
    */
   init: { sealed: Capability; path: string };
+  /** `rootfs.upper.quota`: root, loop devices, mkfs.ext4 and ext4 (judged from the host, nothing made). */
+  diskQuota: Capability;
   network: {
     /** `network: 'bridge'`: root, veth, bridges and the cls_bpf filter (tried in a throwaway namespace). */
     bridge: Capability;
@@ -340,6 +343,7 @@ export function probe(): ProbeReport {
     seccomp: probeSeccomp(),
     kernelCounters: probeKernelCounters(userNamespaces),
     init: probeInit(),
+    diskQuota: probeQuota(),
     network: {
       bridge: probeBridge(),
       pool: {

@@ -18,15 +18,18 @@ import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { gatherHostView, hiddenInBox } from './host-view';
 import { openListenSockets } from './network';
+import { prepareQuotaLayer, quotaUsage } from './quota';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { InitPart, MountPart } from './internal/plan-abi';
-import { readCallerCounterLimits } from './kernel-counters';
-import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
+import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
+import { boxIdsOnHost, boxRootOnHost, buildPlan, defaultIdMap, mapText, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
 import { setupStdio, wrapParentEnd } from './stdio';
+import { openPty, PtyStreams, slavePath } from './pty';
+import { execSpawnOptions, joinTarget, openBoxNamespaces, type ExecRecipe, type JoinTarget } from './exec';
 import { validateOptions, type ValidatedOptions } from './validate';
 import { NAMESPACE_NAMES } from './options';
 
@@ -84,6 +87,9 @@ function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Reco
 }
 
 const POOLED_USER = 'pooled user namespace';
+const TTY_MASTER = 'tty master';
+const EXEC_CGROUP_DIR = 'box cgroup dir fd';
+const TTY_SLAVE = 'tty slave';
 const POOLED_NET = 'pooled net namespace';
 
 // One entry from the box's pool, its fds owned by the box's ledger from
@@ -206,6 +212,13 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
   if (failed.kind === 'mount' && code === 'EROFS' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'dir' && step.path !== undefined) {
     context.missingMountPoint = { image: options.rootfs.dir, target: step.path };
   }
+  if (failed.kind === 'mount' && code === 'EACCES' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'layers' && step.path !== undefined) {
+    context.templateMountPoint = { target: step.path, idmapped: options.rootfs.idmapLayers === true };
+  }
+  if (code === 'EINVAL' && failed.kind === 'mount' && options.rootfs.kind === 'layers' && options.rootfs.idmapLayers === true &&
+    step.op === 'mountFs' && step.path === options.rootfs.layers.join(':')) {
+    context.idmappedLayersRefused = true;
+  }
   if (options.rootfs.kind === 'layers') {
     const layers = options.rootfs.layers;
     const overlay = step.op === 'mountFs' && step.path === layers.join(':');
@@ -217,6 +230,19 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
     }
   }
   return failed;
+}
+
+/**
+ * Who pipes and log files cordon makes for a box belong to: the payload's
+ * host uid and gid, so it may reopen them through /proc/self/fd. Only a
+ * root caller can give them away; anyone else's are its own (the box's
+ * root by default).
+ */
+function stdioOwner(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } | undefined {
+  if (caller.euid !== 0) return undefined;
+  if (!options.stdio.some((entry) => entry.kind === 'file' || (entry.kind === 'pipe' && options.stdioPipes === 'pipe'))) return undefined;
+  const ids = boxUserOnHost(options);
+  return { uid: ids.uid, gid: ids.gids[0]! };
 }
 
 /** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
@@ -283,6 +309,36 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
   });
   return trees;
 }
+
+/**
+ * rootfs.idmapLayers: each template layer as an idmapped tree whose mapping
+ * is the box's own uid and gid maps, so a file host root owns in a template
+ * shows as the box's root (uid 33 as the box's 33, ...). The box's root may
+ * then create in a template directory (overlayfs copies it up). Read-only,
+ * not recursive, symlinks followed as for any layer (the caller's).
+ */
+function prepareLayerTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger): Map<number, number> | undefined {
+  if (options.rootfs.kind !== 'layers' || options.rootfs.idmapLayers !== true) return undefined;
+  const uidMap = mapText(options.uidMap ?? defaultIdMap(caller.euid));
+  const gidMap = mapText(options.gidMap ?? defaultIdMap(caller.egid));
+  const trees = new Map<number, number>();
+  options.rootfs.layers.forEach((layer, i) => {
+    const result = native().idmappedTree(layer, false, MOUNT_ATTR_RDONLY_NOSUID_NODEV, uidMap, gidMap, true);
+    if (result.fd < 0) {
+      const code = errnoName(result.fd);
+      const syscall = ['', 'clone', 'open_tree', 'mount_setattr', 'openat2'][result.part] ?? 'mount_setattr';
+      const hint = syscall === 'mount_setattr' && code === 'EINVAL' ? 'the layer\'s filesystem may not support idmapped mounts (see probe().idmappedMounts)' : undefined;
+      throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped template layer rootfs.layers[${i}], ${layer}${hint === undefined ? '' : ` (${hint})`}`, {
+        errno: result.fd, syscall, step: `bind layer ${i}`, path: layer, ...(hint === undefined ? {} : { hint }),
+      });
+    }
+    trees.set(i, ledger.nativeFd(`rootfs.layers[${i}] idmapped tree`, result.fd));
+  });
+  return trees;
+}
+
+// MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+const MOUNT_ATTR_RDONLY_NOSUID_NODEV = 0x1 | 0x2 | 0x4;
 
 function optionalReason(reason: string | undefined): { userNamespaceReason?: string } {
   return reason === undefined ? {} : { userNamespaceReason: reason };
@@ -413,6 +469,8 @@ interface Launch {
   cgroup: BoxCgroup | undefined;
   /** Times the phases and steps while anyone listens (NODE_DEBUG=cordon, diagnostics_channel). */
   timer: SpawnTimer | undefined;
+  /** The caller's per-user limits the box got a share of (its own user namespace), for box.exec(). */
+  counterLimits: CallerCounterLimits | undefined;
 }
 
 /**
@@ -425,6 +483,7 @@ function prepare(
   argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined,
   maybeOptions: SpawnIsolatedOptions | undefined,
   timer: SpawnTimer | undefined,
+  join?: JoinTarget,
 ): Launch | Box {
   const startedAt = process.hrtime.bigint();
   let args: unknown = argsOrOptions;
@@ -446,12 +505,13 @@ function prepare(
     args = undefined;
     options = argsOrOptions;
   }
-  const validated = validateOptions(file, args, options);
+  const validated = join === undefined ? validateOptions(file, args, options) : join.confine(validateOptions(file, args, options));
   assertLinux();
   timer?.phase('validate');
 
   const ledger = new Ledger();
-  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes: validated.stdio.map((entry) => entry.kind === 'pipe') });
+  const pipes = validated.tty !== undefined ? [true, true, false] : validated.stdio.map((entry) => entry.kind === 'pipe');
+  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes });
   if (validated.signal?.aborted) {
     const error = new CordonError('ABORT_ERR', 'The operation was aborted', { cause: validated.signal.reason });
     error.name = 'AbortError';
@@ -466,8 +526,17 @@ function prepare(
     const pooled = takePooled(validated, ledger);
     if (pooled !== undefined) runtime.pooled = pooled;
     timer?.phase('open namespaces');
-    const stdio = setupStdio(validated.stdio, ledger);
+    const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
     runtime.stdio = stdio.childFds;
+    if (validated.tty !== undefined) {
+      // The terminal is the box's fds 0-2; the master stays ours.
+      const pair = openPty(validated.tty);
+      ledger.nativeFd(TTY_MASTER, pair.master);
+      ledger.nativeFd(TTY_SLAVE, pair.slave);
+      stdio.childFds.splice(0, 3, pair.slave, pair.slave, pair.slave);
+      stdio.childSide.push(TTY_SLAVE);
+      runtime.terminal = { master: pair.master, slavePath: slavePath(pair.slave) };
+    }
     timer?.phase('stdio');
     let listenParentSide: string[] = [];
     if (validated.listen.length > 0) {
@@ -476,7 +545,10 @@ function prepare(
         stdio.childFds[3 + i] = fd;
       });
       runtime.listenNames = sockets.names;
-      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' ? [3 + i] : [])));
+      // A Listener's socket is blocking for every box: a server that sets
+      // O_NONBLOCK on its copy sets it on the shared file, so the next box
+      // gets it back cleared.
+      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' || entry.kind === 'listener' ? [3 + i] : [])));
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
       timer?.phase('listen sockets');
@@ -495,6 +567,13 @@ function prepare(
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
       timer?.phase('cgroup');
     }
+    if (join?.cgroup !== undefined) {
+      // box.exec(): the box's own cgroup, so its limits bind this process too.
+      const target = join.cgroup;
+      const dirFd = target.v2Dir === undefined ? -1 : ledger.fd(EXEC_CGROUP_DIR, fs.openSync(target.v2Dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
+      const procs = target.openAttachFds({ v2: dirFd < 0 }, ledger).map((entry) => ({ ...entry, unlessPlaced: entry.hierarchy === 'v2' && dirFd >= 0 }));
+      runtime.cgroup = { dirFd, procs };
+    }
     if (validated.bridge !== undefined) {
       runtime.bridge = leaseBridge(validated.bridge, ledger, validated.dieWithParent);
       box.network = runtime.bridge.info;
@@ -505,16 +584,28 @@ function prepare(
       timer?.phase('host view');
     }
     if (validated.rootfs.kind === 'layers' && validated.rootfs.upper.kind === 'dir') {
-      prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
+      const owner = boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid };
+      const quota = validated.rootfs.upper.quota;
+      if (quota === undefined) {
+        prepareUpperLayer(validated.rootfs, owner, caller.euid);
+      } else {
+        const layer = prepareQuotaLayer(validated.rootfs.upper.dir, quota, owner, ledger);
+        runtime.upperTree = layer.mount;
+        box._diskUsage(() => quotaUsage(layer.mount));
+        box._beforeExited(layer.released);
+      }
       timer?.phase('upper layer');
     }
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
+    const layerTrees = prepareLayerTrees(validated, caller, ledger);
+    if (layerTrees !== undefined) runtime.layerTrees = layerTrees;
     if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
     const plan = buildPlan(validated, runtime, caller);
     if (plan.landlock !== undefined) box._landlock(plan.landlock);
     const encoded = encodePlan(plan);
     timer?.phase('plan');
-    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, cgroup };
+    const counterLimits = validated.namespaces.user.kind === 'new' ? caller.counterLimits : undefined;
+    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, cgroup, counterLimits };
   });
 }
 
@@ -524,16 +615,16 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   // The box holds its own copies now; ours of its ends go at once.
   for (const name of [...stdio.childSide, ...launch.listenParentSide]) ledger.releaseOne(name);
   for (const index of runtime.idmappedTrees?.keys() ?? []) ledger.releaseOne(`mounts[${index}] idmapped tree`);
+  for (const index of runtime.layerTrees?.keys() ?? []) ledger.releaseOne(`rootfs.layers[${index}] idmapped tree`);
   // A handed-over net.Server is the box's now: the parent must stop accepting.
   for (const entry of validated.listen) if (entry.kind === 'server') entry.server.close();
   for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);
   // A pool entry is never reused: the box has joined it or failed.
   ledger.releaseOne(POOLED_USER);
   ledger.releaseOne(POOLED_NET);
-  if (cgroup !== undefined) {
-    ledger.releaseOne(CGROUP_LEDGER.dirFd);
-    for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
-  }
+  if (cgroup !== undefined) ledger.releaseOne(CGROUP_LEDGER.dirFd);
+  ledger.releaseOne(EXEC_CGROUP_DIR);
+  for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
   if ('failedStep' in result) {
     box._failed(failure(launch.plan, result, cgroup, validated));
     ledger.releaseAll();
@@ -542,18 +633,68 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   ledger.nativeFd('pidfd', result.pidfd);
   if (result.exitFd >= 0) ledger.nativeFd('exit pipe', result.exitFd);
   // null, not a hole, where an fd is not a pipe (ChildProcess.stdio's shape).
-  const pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
+  let pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
     const fd = stdio.parentFds[target];
     if (fd === undefined) return null;
     ledger.transfer(`stdio[${target}] parent end`);
     return wrapParentEnd(fd, target);
   });
+  if (runtime.terminal !== undefined) {
+    // The master is the terminal streams' from here (they close it).
+    ledger.transfer(TTY_MASTER);
+    const terminal = new PtyStreams(runtime.terminal.master);
+    box._terminal(terminal);
+    pipes = [terminal.input, terminal.output, null];
+  }
   const spawnMs = Number(process.hrtime.bigint() - launch.startedAt) / 1e6;
+  const recipe: ExecRecipe = { validated, counterLimits: launch.counterLimits, cgroup };
+  box._execWith((file, args, options, pid, alive) => spawnJoined(recipe, pid, alive, file, args, options));
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);
   launch.timer?.phase('hand over');
   return box;
+}
+
+/**
+ * box.exec(): `file` started inside the running box whose first process is
+ * `pid`, through the ordinary spawn with every namespace of the box joined
+ * (user first) and the box's cgroup and confinement. Bad options throw;
+ * a failure of the spawn is reported on the returned box.
+ */
+function spawnJoined(recipe: ExecRecipe, pid: number, alive: () => boolean, file: string | URL, args: readonly string[] | undefined, options: unknown): Box {
+  return traceSpawn(fileName(file), args ?? [], ({ timer }) => {
+    // The namespace fds are opened into a ledger of their own, handed to the launch's below.
+    const opening = new Ledger();
+    let namespaces: Partial<Record<NamespaceName, number>>;
+    try {
+      namespaces = openBoxNamespaces(pid, alive, opening);
+    } catch (error) {
+      opening.releaseAll();
+      throw error;
+    }
+    let launch: Launch | Box;
+    try {
+      launch = prepare(file, args ?? [], execSpawnOptions(options, namespaces, recipe.validated.cwd), timer, joinTarget(recipe));
+    } catch (error) {
+      opening.releaseAll();
+      throw error;
+    }
+    if (launch instanceof Box) {
+      opening.releaseAll();
+      return launch;
+    }
+    // The launch owns them now: complete() closes them right after the spawn.
+    for (const [name, fd] of Object.entries(namespaces) as [NamespaceName, number][]) {
+      opening.transfer(`${name} namespace file`);
+      launch.ledger.fd(`${name} namespace file`, fd);
+    }
+    return settle(launch, () => {
+      const result = native().spawn(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true);
+      spawned(launch, result);
+      return complete(launch, result);
+    });
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 // The only file that includes napi.h: unpacks arguments, calls the native
 // core, returns plain values. Errors are built in TypeScript from numbers.
 #include <errno.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -18,8 +19,11 @@
 #include "host/bridge.h"
 #include "host/idmapped.h"
 #include "host/layers.h"
+#include "host/logs.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
+#include "host/pty.h"
+#include "host/quota.h"
 #include "host/sealed_init.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
@@ -186,6 +190,134 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   pair.Set(0u, fds[0]);
   pair.Set(1u, fds[1]);
   return pair;
+}
+
+// openPty(cols, rows) -> [master, slave] | { errno: -errno, part }: see host/pty.h.
+Napi::Value OpenPty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto cols = static_cast<unsigned short>(info[0].As<Napi::Number>().Uint32Value());
+  auto rows = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  host::PtyPair pair;
+  int part = 0;
+  int error = host::open_pty(cols, rows, &pair, &part);
+  if (error != 0) {
+    Napi::Object failure = Napi::Object::New(env);
+    failure.Set("errno", -error);
+    failure.Set("part", part);
+    return failure;
+  }
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, pair.master);
+  result.Set(1u, pair.slave);
+  return result;
+}
+
+// resizePty(master, cols, rows) -> 0 | -errno.
+Napi::Value ResizePty(const Napi::CallbackInfo& info) {
+  int master = info[0].As<Napi::Number>().Int32Value();
+  auto cols = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  auto rows = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  return Napi::Number::New(info.Env(), -host::resize_pty(master, cols, rows));
+}
+
+// makeRaw(fd) -> Buffer (the settings to restore) | -errno.
+Napi::Value MakeRaw(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> saved = Napi::Buffer<uint8_t>::New(info.Env(), host::terminal_settings_size());
+  int error = host::make_raw(fd, saved.Data(), saved.Length());
+  if (error != 0) return Napi::Number::New(info.Env(), -error);
+  return saved;
+}
+
+// restoreTerminal(fd, saved) -> 0 | -errno.
+Napi::Value RestoreTerminal(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> saved = info[1].As<Napi::Buffer<uint8_t>>();
+  return Napi::Number::New(info.Env(), -host::restore_terminal(fd, saved.Data(), saved.Length()));
+}
+
+// openLogFile(path, mode, uid, gid): { fd (or -errno), part, made } (see host/logs.h).
+Napi::Value OpenLogFile(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  host::LogOutcome outcome = host::open_log_file(path.c_str(), info[1].As<Napi::Number>().Int32Value(),
+                                                 info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value());
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("fd", outcome.fd);
+  result.Set("part", outcome.part);
+  result.Set("made", outcome.made);
+  return result;
+}
+
+// dupFd(fd): a close-on-exec copy (3 or above), or -errno.
+Napi::Value DupFd(const Napi::CallbackInfo& info) {
+  int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+  return Napi::Number::New(info.Env(), fd < 0 ? -errno : fd);
+}
+
+// listenerState(fd): 1 listening, 0 shut down, or -errno (see host/sockets.h).
+Napi::Value ListenerState(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::listener_state(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// relisten(fd, backlog): 0 or -errno.
+Napi::Value Relisten(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::relisten(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()));
+}
+
+// makePipe(uid, gid): [read, write] or -errno (see host/logs.h).
+Napi::Value MakePipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  int result = host::make_pipe(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), fds);
+  if (result != 0) return Napi::Number::New(info.Env(), result);
+  Napi::Array pair = Napi::Array::New(info.Env(), 2);
+  pair.Set(0u, fds[0]);
+  pair.Set(1u, fds[1]);
+  return pair;
+}
+
+Napi::Object QuotaResult(Napi::Env env, const host::QuotaOutcome& outcome) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("fd", outcome.fd);
+  result.Set("part", outcome.part);
+  result.Set("fresh", outcome.fresh);
+  result.Set("size", double(outcome.size));
+  return result;
+}
+
+// openQuotaImage(dir, name, bytes, waitMs): { fd (or -errno), part, fresh, size } (see host/quota.h).
+Napi::Value OpenQuotaImage(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  return QuotaResult(info.Env(), host::open_quota_image(dir.c_str(), name.c_str(), int64_t(info[2].As<Napi::Number>().DoubleValue()),
+                                                        info[3].As<Napi::Number>().Int32Value()));
+}
+
+// mountQuotaImage(imageFd, uid, gid): { fd (the detached mount, or -errno), part }.
+Napi::Value MountQuotaImage(const Napi::CallbackInfo& info) {
+  return QuotaResult(info.Env(), host::mount_quota_image(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                                                         info[2].As<Napi::Number>().Int32Value()));
+}
+
+// reopenQuotaImage(fd): a second open file description of the image, or -errno.
+Napi::Value ReopenQuotaImage(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::reopen_quota_image(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// quotaImageFree(fd): 0 when no loop device holds the image any more, -EWOULDBLOCK while one does, or -errno.
+Napi::Value QuotaImageFree(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::quota_image_free(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// quotaUsage(fd): { error, bytes, bytesFree, inodes, inodesFree }.
+Napi::Value QuotaUsage(const Napi::CallbackInfo& info) {
+  host::QuotaUsage usage = host::quota_usage(info[0].As<Napi::Number>().Int32Value());
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("error", usage.error);
+  result.Set("bytes", double(usage.bytes));
+  result.Set("bytesFree", double(usage.bytes_free));
+  result.Set("inodes", double(usage.inodes));
+  result.Set("inodesFree", double(usage.inodes_free));
+  return result;
 }
 
 Napi::Value ProbeClone(const Napi::CallbackInfo& info) {
@@ -560,6 +692,7 @@ Napi::Object Ops(Napi::Env env) {
   set("runIdMapHelper", Op::kRunIdMapHelper);
   set("enterPidNamespace", Op::kEnterPidNamespace);
   set("attachVeth", Op::kAttachVeth);
+  set("setControllingTerminal", Op::kSetControllingTerminal);
   return ops;
 }
 
@@ -586,6 +719,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("openPty", Napi::Function::New(env, OpenPty));
+  exports.Set("resizePty", Napi::Function::New(env, ResizePty));
+  exports.Set("makeRaw", Napi::Function::New(env, MakeRaw));
+  exports.Set("restoreTerminal", Napi::Function::New(env, RestoreTerminal));
+  exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
+  exports.Set("makePipe", Napi::Function::New(env, MakePipe));
+  exports.Set("dupFd", Napi::Function::New(env, DupFd));
+  exports.Set("listenerState", Napi::Function::New(env, ListenerState));
+  exports.Set("relisten", Napi::Function::New(env, Relisten));
+  exports.Set("openQuotaImage", Napi::Function::New(env, OpenQuotaImage));
+  exports.Set("mountQuotaImage", Napi::Function::New(env, MountQuotaImage));
+  exports.Set("quotaUsage", Napi::Function::New(env, QuotaUsage));
+  exports.Set("reopenQuotaImage", Napi::Function::New(env, ReopenQuotaImage));
+  exports.Set("quotaImageFree", Napi::Function::New(env, QuotaImageFree));
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));

@@ -100,6 +100,34 @@ export interface NativeBinding {
   sendSignal(pidfd: number, signal: number): number;
   /** A close-on-exec AF_UNIX stream pair, or -errno. */
   socketPair(): [number, number] | number;
+  /** A pseudo-terminal pair from /dev/ptmx (master, slave; both close-on-exec, neither our controlling tty) sized cols x rows, or the failing errno and part (1 open, 2 unlock, 3 TIOCGPTPEER, 4 TIOCSWINSZ). */
+  openPty(cols: number, rows: number): [number, number] | { errno: number; part: number };
+  /** TIOCSWINSZ on a pty master: 0 or -errno. */
+  resizePty(master: number, cols: number, rows: number): number;
+  /** cfmakeraw on the terminal at fd: the settings to restore, or -errno. */
+  makeRaw(fd: number): Buffer | number;
+  /** Puts back settings makeRaw saved: 0 or -errno. */
+  restoreTerminal(fd: number, saved: Buffer): number;
+  /** A log file opened append-only for a box (see native/host/logs.h): fd or -errno, the failing part, whether it was made. */
+  openLogFile(path: string, mode: number, uid: number, gid: number): { fd: number; part: number; made: boolean };
+  /** Whether a listening socket still accepts: 1, 0 (shut down by a holder of a copy), or -errno. */
+  listenerState(fd: number): number;
+  /** listen(fd, backlog) again: 0 or -errno. */
+  relisten(fd: number, backlog: number): number;
+  /** fcntl(F_DUPFD_CLOEXEC, 3): a copy of the fd, or -errno. */
+  dupFd(fd: number): number;
+  /** A pipe whose inode is given to uid:gid (when >= 0): [read, write] or -errno. */
+  makePipe(uid: number, gid: number): [number, number] | number;
+  /** A tenant's quota image, opened (made) and locked (see native/host/quota.h). */
+  openQuotaImage(dir: string, name: string, bytes: number, waitMs: number): { fd: number; part: number; fresh: boolean; size: number };
+  /** The image on an autoclearing loop device, its ext4 mounted as a detached tree with upper/ and work/. */
+  mountQuotaImage(imageFd: number, uid: number, gid: number): { fd: number; part: number; fresh: boolean; size: number };
+  /** A second open file description of a quota image (its lock tells when the loop device let go), or -errno. */
+  reopenQuotaImage(fd: number): number;
+  /** 0 when no loop device holds the image any more, -EWOULDBLOCK while one does, or -errno. */
+  quotaImageFree(fd: number): number;
+  /** fstatfs of an fd: sizes in bytes and inode counts (error: a positive errno or 0). */
+  quotaUsage(fd: number): { error: number; bytes: number; bytesFree: number; inodes: number; inodesFree: number };
   /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */
   probeClone(rung: number, nsFlags: number, cgroupFd: number): number;
   /** The rung spawns settled on, or -1 before the first spawn. */
