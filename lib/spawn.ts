@@ -410,8 +410,8 @@ function spawned(launch: Launch, result: NativeSpawnResult): void {
  * meanwhile (spawnIsolated() holds it for about 2 ms). Resolves with the
  * started box once the payload runs; rejects with the spawn error (the same
  * CordonError spawnIsolated() would emit) or, for bad options, with the
- * CordonOptionError spawnIsolated() would throw. Spawns from all threads
- * still take turns for the clone-to-exec window.
+ * CordonOptionError spawnIsolated() would throw. Spawns from the
+ * threadpool (and from worker threads) set their boxes up at the same time.
  */
 export function spawnIsolatedAsync(file: string | URL, args?: readonly string[], options?: SpawnIsolatedOptions): Promise<Box>;
 export function spawnIsolatedAsync(file: string | URL, options?: SpawnIsolatedOptions): Promise<Box>;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -342,6 +343,15 @@ Napi::Value ForceOwnMemory(const Napi::CallbackInfo& info) {
   force_own_memory(info[0].ToBoolean().Value());
   return info.Env().Undefined();
 }
+
+Napi::Value SetConcurrentSetup(const Napi::CallbackInfo& info) {
+  set_concurrent_setup(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+// Tests: whether this process is dumpable (PR_GET_DUMPABLE), which a box
+// child changing its host uid in our memory turns off until spawn restores it.
+Napi::Value IsDumpable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), prctl(PR_GET_DUMPABLE) == 1); }
 
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   std::string address = info[0].As<Napi::String>().Utf8Value();
@@ -737,6 +747,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
   exports.Set("forceOwnMemory", Napi::Function::New(env, ForceOwnMemory));
+  exports.Set("setConcurrentSetup", Napi::Function::New(env, SetConcurrentSetup));
+  exports.Set("isDumpable", Napi::Function::New(env, IsDumpable));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
