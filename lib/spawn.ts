@@ -545,7 +545,7 @@ function prepare(
     if (validated.cgroup !== undefined) {
       const tenant = validated.cgroupTenant;
       // A tenant's box gets its own leaf under the tenant, in every hierarchy the tenant joined.
-      // TODO(engine): a pre-created leaf through native/clone.cc's clone-into-cgroup primitive (see lib/cgroups/tenant.ts).
+      // Cloned into the leaf by native/clone.cc's clone_into_cgroup (v2), like any box cgroup (see lib/cgroups/tenant.ts).
       cgroup = tenant === undefined
         ? createBoxCgroup(sharedParent(validated.cgroupParent), undefined, validated.cgroup, ledger)
         : createBoxCgroup(tenant._parent(), undefined, validated.cgroup, ledger, { controllers: tenant._boxControllers() });

@@ -12,19 +12,18 @@
 // hierarchical counters (v2 memory.current, cpu.stat, pids.current, io.stat;
 // v1 memory.usage_in_bytes, cpuacct, pids.current, blkio ..._recursive).
 //
-// Joining: on v2 the box's process is cloned straight into its leaf
-// (clone3 CLONE_INTO_CGROUP with the leaf's directory fd): no cgroup.procs
-// write. v1 has no clone-into: the only way without a write would be to
-// fork from a process already in the tenant (a zygote), which cordon does
-// not have; so each v1 hierarchy takes one cgroup.procs write, through an
-// fd opened before the clone, in the parent's window before the child's
-// "go" (no path lookup there).
+// Joining: on v2 the box's process is cloned straight into its leaf by
+// native/clone.cc's clone_into_cgroup (clone3 CLONE_INTO_CGROUP with the
+// leaf's directory fd, handed over as runtime.cgroup.dirFd like any box
+// cgroup's): no cgroup.procs write, and never with Node's memory. v1 has no
+// clone-into: the only way without a write would be to fork from a process
+// already in the tenant (a zygote), which cordon does not have; so each v1
+// hierarchy takes one cgroup.procs write, through an fd opened before the
+// clone, in the parent's window before the child's "go" (no path lookup).
 //
-// TODO(engine): join a pre-created leaf without the per-spawn mkdir/rmdir
-// once native/clone.cc has the "clone into a pre-created cgroup" primitive
-// (CLONE_INTO_CGROUP with a leaf fd the tenant keeps ready); today each
-// box's leaf is made on the spawn path and placed through the existing
-// CLONE_INTO_CGROUP (v2) / cgroup.procs fd (v1) placement.
+// Not done: leaves made ahead of time (a small pool per tenant) would take
+// the leaf's mkdir, and its rmdir, off the spawn path; the clone would join
+// such a leaf the same way.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
