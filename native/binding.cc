@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -392,6 +394,15 @@ Napi::Value ForceOwnMemory(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetConcurrentSetup(const Napi::CallbackInfo& info) {
+  set_concurrent_setup(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+// Tests: whether this process is dumpable (PR_GET_DUMPABLE), which a box
+// child changing its host uid in our memory turns off until spawn restores it.
+Napi::Value IsDumpable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), prctl(PR_GET_DUMPABLE) == 1); }
+
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   std::string address = info[0].As<Napi::String>().Utf8Value();
   int port = info[1].As<Napi::Number>().Int32Value();
@@ -605,6 +616,15 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), close(fd) == 0 ? 0 : -errno);
 }
 
+// pidfdOpen(pid): a pidfd (close-on-exec) for a process this one did not
+// start (an adopted box), or -errno. The caller checks the process's start
+// time after opening: a pidfd pins the process, a pid does not.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  long pid = long(info[0].As<Napi::Number>().Int64Value());
+  long fd = pid > 0 ? syscall(SYS_pidfd_open, pid, 0) : (errno = ESRCH, -1L);
+  return Napi::Number::New(info.Env(), fd < 0 ? -errno : double(fd));
+}
+
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
   siginfo_t status{};
@@ -780,8 +800,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
   exports.Set("forceOwnMemory", Napi::Function::New(env, ForceOwnMemory));
+  exports.Set("setConcurrentSetup", Napi::Function::New(env, SetConcurrentSetup));
+  exports.Set("isDumpable", Napi::Function::New(env, IsDumpable));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("spawnAsync", Napi::Function::New(env, SpawnAsync));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));

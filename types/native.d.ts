@@ -140,8 +140,14 @@ export interface NativeBinding {
   forceRung(rung: number): void;
   /** Benchmarks and tests: every box child gets its own memory (no CLONE_VM), as one in a cgroup always does. */
   forceOwnMemory(on: boolean): void;
+  /** On by default (issue 15): spawns from several threads set their boxes up at the same time (an in-flight count guards the dumpable flag); false: one at a time. */
+  setConcurrentSetup(on: boolean): void;
+  /** Tests: whether this process is dumpable (PR_GET_DUMPABLE). */
+  isDumpable(): boolean;
   /** Waits for the process behind pidfd to end and reaps it (blocking): 0 or -errno. */
   reap(pidfd: number): number;
+  /** pidfd_open(pid, 0) for a process this one did not start: the fd (close-on-exec), or -errno. */
+  pidfdOpen(pid: number): number;
   /** close(2) for an fd the addon made: 0 or -errno. */
   closeFd(fd: number): number;
   /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */

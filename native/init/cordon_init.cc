@@ -270,13 +270,6 @@ void close_all_but(const int* keep, int count) {
   sc(__NR_close_range, from, ~0U, 0);
 }
 
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  uint64_t mask;
-};
-
 // One `--rlimit STEP RESOURCE SOFT HARD` of the argv: its four strings.
 constexpr int kMaxRlimits = 16;
 
@@ -315,10 +308,10 @@ struct Args {
     if (r >= 0) r = sc(__NR_ioctl, args.ctty_fd, TIOCSCTTY, 0);
     if (r < 0) report(args.status_fd, args.ctty_step, kOpSetControllingTerminal, int(-r), 0);
   }
-  KernelSigaction dfl{SIG_DFL, 0, nullptr, 0};
-  for (int sig = 1; sig < 65; sig++) {
-    if (sig != SIGKILL && sig != SIGSTOP) sc(__NR_rt_sigaction, sig, &dfl, 0, 8);
-  }
+  // No signal disposition to reset: cordon's child set every one to the
+  // default before it exec'd the init, and the init installs no handler and
+  // ignores nothing (it only blocks signals and takes them with
+  // rt_sigtimedwait), so the payload's process starts with the defaults.
   patch_listen_pid(args.envp);
   sc(__NR_rt_sigprocmask, SIG_SETMASK, &old_mask, 0, 8);
   // The payload's limits, set here and nowhere else: neither cordon's child
