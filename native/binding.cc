@@ -183,15 +183,6 @@ Napi::Value SendSignal(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), double(r));
 }
 
-// pidfdOpen(pid) -> a pidfd (close-on-exec) | -errno. For `cordon oci`:
-// a container recorded by pid is signalled through a pidfd opened and then
-// checked against the recorded start time, so a reused pid is never hit.
-Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
-  long pid = long(info[0].As<Napi::Number>().Int64Value());
-  long fd = sys::sc(__NR_pidfd_open, pid, 0);
-  return Napi::Number::New(info.Env(), double(fd));
-}
-
 // sendFdToSocket(path, fd, name) -> 0 | -errno: connect to the Unix socket
 // at `path` and send `fd` with SCM_RIGHTS, `name` as the data (the OCI
 // --console-socket protocol: runc sends the pty master this way). Node's
@@ -780,7 +771,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
-  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("sendFdToSocket", Napi::Function::New(env, SendFdToSocket));
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("resizePty", Napi::Function::New(env, ResizePty));
