@@ -154,7 +154,11 @@ export class LayerUnpacker {
           fs.closeSync(fd);
         }
         this.own(target, header);
-        fs.chmodSync(target, mode);
+        // No setuid or setgid file in the store: a box's root is nosuid, so
+        // the bits serve no box, and on the host (the store is 0755 all the
+        // way) any local user could run the file as its owner: the box's
+        // root's host uid, or the unprivileged importer.
+        fs.chmodSync(target, mode & ~0o6000);
         return;
       }
       case 'symlink':

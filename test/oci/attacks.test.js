@@ -38,3 +38,22 @@ t.test('a directory entry later replaced by a symlink: its mode is never applied
     t.equal(fs.statSync(path.join(outside, 'sub')).mode & 0o7777, 0o700, `${name}: and what is under it`);
   }
 });
+
+t.test('setuid and setgid bits stay out of the store: on the host they would hand any local user the box root\'s (or the importer\'s) uid', async (t) => {
+  const base = scratch(t, 'cordon-oci-redteam-');
+  const { image, error } = await importOne(base, 'suid', [
+    { name: 'bin/', type: 'directory' },
+    { name: 'bin/rootshell', content: '#!/bin/sh\n', mode: 0o4755 },
+    { name: 'bin/groupshell', content: '#!/bin/sh\n', mode: 0o2755 },
+    { name: 'bin/both', content: '#!/bin/sh\n', mode: 0o6711 },
+    { name: 'bin/hard', type: 'link', linkname: 'bin/rootshell' },
+    { name: 'shared/', type: 'directory', mode: 0o2775 },
+  ]);
+  t.error(error);
+  const mode = (name) => fs.lstatSync(path.join(image.layers[0], name)).mode & 0o7777;
+  t.equal(mode('bin/rootshell'), 0o755, 'setuid dropped (the box\'s root is nosuid: nothing in a box loses)');
+  t.equal(mode('bin/groupshell'), 0o755, 'setgid dropped');
+  t.equal(mode('bin/both'), 0o711, 'both dropped, the rest kept');
+  t.equal(mode('bin/hard'), 0o755, 'a hard link to it is the same file');
+  t.equal(mode('shared'), 0o2775, 'a setgid directory keeps its bit (it only sets new files\' group)');
+});
