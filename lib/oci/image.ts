@@ -98,6 +98,8 @@ const LAYER_TYPES: Readonly<Record<string, 'none' | 'gzip' | 'zstd'>> = {
   'application/vnd.docker.image.rootfs.diff.tar.gzip': 'gzip',
 };
 const REF_NAME = 'org.opencontainers.image.ref.name';
+/** The largest index, manifest or config read (containers/image's limit too): an image's JSON is never read whole into memory unbounded. */
+const MAX_JSON_BLOB = 4 * 1024 * 1024;
 const GOARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64' };
 
 interface Descriptor {
@@ -167,8 +169,26 @@ function storeOwners(store: string, options: ImportOciImageOptions): Owners {
   return { uid: lookup(maps.uidMap), gid: lookup(maps.gidMap) };
 }
 
+/**
+ * A stored layer is taken as verified: the store must be the caller's own
+ * directory (not a link), writable by no one else, or another user could
+ * plant a layer under a popular image's diff id.
+ */
+function checkStore(store: string): void {
+  const stat = fs.lstatSync(store);
+  const uid = process.geteuid?.() ?? 0;
+  const why = stat.isSymbolicLink() || !stat.isDirectory()
+    ? 'is not a directory (a symbolic link is not followed)'
+    : stat.uid !== uid
+      ? `is owned by uid ${stat.uid}, not by this user (${uid})`
+      : (stat.mode & 0o022) !== 0 ? `is writable by others (mode ${(stat.mode & 0o7777).toString(8)})` : undefined;
+  if (why !== undefined) throw new OciImageError(`The layer store ${store} ${why}: a layer found there is trusted as verified`, { path: store });
+}
+
 async function importImage(source: string, options: ImportOciImageOptions): Promise<OciImage> {
   const store = path.resolve(options.store);
+  fs.mkdirSync(store, { recursive: true, mode: 0o755 });
+  checkStore(store);
   fs.mkdirSync(path.join(store, 'tmp'), { recursive: true, mode: 0o755 });
   const owners = storeOwners(store, options);
   const stat = fs.statSync(source);
@@ -223,6 +243,7 @@ async function unpackArchive(archive: string, into: string): Promise<void> {
 function readJson(file: string, what: string): unknown {
   let text: string;
   try {
+    if (fs.statSync(file).size > MAX_JSON_BLOB) throw new OciImageError(`The OCI image's ${what} is over 4 MiB, which cordon does not read`, { path: file });
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OciImageError(`Not an OCI image layout: no ${what}`, { path: file });
@@ -253,9 +274,19 @@ function checkDescriptor(value: unknown, where: string): Descriptor {
 /** A small JSON blob (index, manifest, config), its size and digest verified. */
 function readBlobJson(layout: string, descriptor: Descriptor, what: string): unknown {
   const file = blobPath(layout, descriptor.digest);
+  if (descriptor.size > MAX_JSON_BLOB) {
+    throw new OciImageError(`The OCI image's ${what} claims ${descriptor.size} bytes: cordon reads JSON blobs of up to 4 MiB`, { path: file, digest: descriptor.digest });
+  }
   let data: Buffer;
   try {
-    data = fs.readFileSync(file);
+    // No more than its descriptor says is read (a blob grown past it fails its digest).
+    const fd = fs.openSync(file, 'r');
+    try {
+      data = Buffer.alloc(descriptor.size + 1);
+      data = data.subarray(0, fs.readSync(fd, data, 0, data.length, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OciImageError(`The OCI image's ${what} blob is missing`, { path: file, digest: descriptor.digest });
     throw error;

@@ -57,3 +57,60 @@ t.test('setuid and setgid bits stay out of the store: on the host they would han
   t.equal(mode('bin/hard'), 0o755, 'a hard link to it is the same file');
   t.equal(mode('shared'), 0o2775, 'a setgid directory keeps its bit (it only sets new files\' group)');
 });
+
+t.test('a layer store someone else could write is refused: a planted layer would be taken as verified', async (t) => {
+  const { writeLayout: write } = require('../helpers/oci-layout');
+  const base = scratch(t, 'cordon-oci-redteam-');
+  const layout = path.join(base, 'layout');
+  const written = await write(layout, [[{ name: 'etc/', type: 'directory' }, { name: 'etc/motd', content: 'genuine\n' }]]);
+  const poison = (store) => {
+    const planted = path.join(store, 'layers', 'sha256', written.diffIds[0].slice(7));
+    fs.mkdirSync(path.join(planted, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(planted, 'etc', 'motd'), 'planted\n');
+  };
+  const plants = {
+    'a world-writable store': () => {
+      const store = path.join(base, 'open');
+      fs.mkdirSync(store);
+      fs.chmodSync(store, 0o777);
+      return store;
+    },
+    'a store that is a symbolic link': () => {
+      fs.mkdirSync(path.join(base, 'elsewhere'), { mode: 0o755 });
+      fs.symlinkSync(path.join(base, 'elsewhere'), path.join(base, 'link'));
+      return path.join(base, 'link');
+    },
+  };
+  if (isRoot) {
+    plants['a store another user owns'] = () => {
+      const store = path.join(base, 'theirs');
+      fs.mkdirSync(store, { mode: 0o755 });
+      fs.chownSync(store, 12345, 12345);
+      return store;
+    };
+  }
+  for (const [name, plant] of Object.entries(plants)) {
+    const store = plant();
+    poison(store);
+    const result = await importOciImage(layout, { store }).then((image) => ({ image }), (error) => ({ error }));
+    if (result.image !== undefined) {
+      t.fail(`${name}: refused`, { motd: fs.readFileSync(path.join(result.image.layers[0], 'etc', 'motd'), 'utf8') });
+      continue;
+    }
+    t.match(result.error, { code: 'ERR_CORDON_OCI_IMAGE', message: /store/ }, `${name}: refused (${result.error.message})`);
+  }
+});
+
+t.test('a manifest or config blob that claims (or is) more than 4 MiB is not read into memory', async (t) => {
+  const base = scratch(t, 'cordon-oci-redteam-');
+  const layout = path.join(base, 'layout');
+  const written = await writeLayout(layout, [[{ name: 'a', content: 'a' }]]);
+  // The manifest blob grows past the cap (its digest then fails, but only after a read of all of it).
+  const manifest = path.join(layout, 'blobs', 'sha256', written.manifest.digest.slice(7));
+  fs.truncateSync(manifest, 64 * 1024 * 1024);
+  const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8'));
+  index.manifests[0].size = 64 * 1024 * 1024;
+  fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
+  const error = await importOciImage(layout, { store: path.join(base, 'store') }).then(() => undefined, (e) => e);
+  t.match(error, { code: 'ERR_CORDON_OCI_IMAGE', message: /4 MiB|too (big|large)/ }, error?.message);
+});
