@@ -39,7 +39,9 @@ export interface ImportOciImageOptions {
    * The layer store: a directory (made if missing, 0755) that keeps each
    * layer once, under `layers/<alg>/<diff id>/`, for every image imported
    * into it. Boxes' template layers come from here, so the box's root must
-   * be able to read it (0755 all the way).
+   * be able to reach it (0755 down to the store). It must be the caller's,
+   * not a symbolic link, writable by no one else; `layers/` is opened to
+   * the box's root alone (root callers: its group the box root's gid, 0750).
    */
   readonly store: string;
   /**
@@ -185,12 +187,31 @@ function checkStore(store: string): void {
   if (why !== undefined) throw new OciImageError(`The layer store ${store} ${why}: a layer found there is trusted as verified`, { path: store });
 }
 
+/**
+ * `<store>/layers` is open to the boxes' root alone (root callers: its
+ * group is the box root's host gid, 0750; unprivileged: the caller, who is
+ * the box's root, 0700): the box's root looks the layers up when it binds
+ * them, and no other host user may reach an image's world-writable
+ * directories or files, which every box of the image would see.
+ */
+function closeLayers(store: string, owners: Owners): void {
+  const layers = path.join(store, 'layers');
+  fs.mkdirSync(layers, { recursive: true, mode: 0o700 });
+  if (process.geteuid?.() === 0) {
+    fs.lchownSync(layers, 0, owners.gid(0));
+    fs.chmodSync(layers, 0o750);
+  } else {
+    fs.chmodSync(layers, 0o700);
+  }
+}
+
 async function importImage(source: string, options: ImportOciImageOptions): Promise<OciImage> {
   const store = path.resolve(options.store);
   fs.mkdirSync(store, { recursive: true, mode: 0o755 });
   checkStore(store);
   fs.mkdirSync(path.join(store, 'tmp'), { recursive: true, mode: 0o755 });
   const owners = storeOwners(store, options);
+  closeLayers(store, owners);
   const stat = fs.statSync(source);
   if (stat.isDirectory()) return await importLayout(path.resolve(source), store, options.ref, owners);
   // An archive: its layout files into a staging directory first, read from there.

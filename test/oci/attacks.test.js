@@ -114,3 +114,21 @@ t.test('a manifest or config blob that claims (or is) more than 4 MiB is not rea
   const error = await importOciImage(layout, { store: path.join(base, 'store') }).then(() => undefined, (e) => e);
   t.match(error, { code: 'ERR_CORDON_OCI_IMAGE', message: /4 MiB|too (big|large)/ }, error?.message);
 });
+
+t.test('another host user cannot reach the layers: an image\'s world-writable directories and files are the image\'s, not theirs', async (t) => {
+  const base = scratch(t, 'cordon-oci-redteam-');
+  const { image, error } = await importOne(base, 'open', [
+    { name: 'data/', type: 'directory', mode: 0o1777 },
+    { name: 'shared', content: 'image\n', mode: 0o666 },
+  ]);
+  t.error(error);
+  const layers = path.dirname(path.dirname(image.layers[0]));
+  t.equal(fs.statSync(layers).mode & 0o007, 0, 'the store\'s layers/ is closed to others');
+  if (isRoot) {
+    const { spawnSync } = require('node:child_process');
+    const planted = spawnSync('setpriv', ['--reuid=12345', '--regid=12345', '--clear-groups', '/bin/sh', '-c', `echo planted > '${image.layers[0]}/data/planted'; echo changed > '${image.layers[0]}/shared'`], { encoding: 'utf8' });
+    t.not(planted.status, 0, 'another user\'s writes fail');
+    t.notOk(fs.existsSync(path.join(image.layers[0], 'data', 'planted')), 'nothing planted in the layer\'s 1777 directory');
+    t.equal(fs.readFileSync(path.join(image.layers[0], 'shared'), 'utf8'), 'image\n', 'its 0666 file unchanged');
+  }
+});
