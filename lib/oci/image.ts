@@ -263,18 +263,42 @@ async function unpackArchive(archive: string, into: string): Promise<void> {
 
 function readJson(file: string, what: string): unknown {
   let text: string;
+  if (!fs.existsSync(file)) throw new OciImageError(`Not an OCI image layout: no ${what}`, { path: file });
+  const fd = openLayoutFile(file, what);
   try {
-    if (fs.statSync(file).size > MAX_JSON_BLOB) throw new OciImageError(`The OCI image's ${what} is over 4 MiB, which cordon does not read`, { path: file });
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OciImageError(`Not an OCI image layout: no ${what}`, { path: file });
-    throw error;
+    if (fs.fstatSync(fd).size > MAX_JSON_BLOB) throw new OciImageError(`The OCI image's ${what} is over 4 MiB, which cordon does not read`, { path: file });
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new OciImageError(`The OCI image's ${what} is not JSON: ${(error as Error).message}`, { path: file, cause: error });
   }
+}
+
+/**
+ * Opens a file of the layout: its own regular file, never a symbolic link
+ * (a layout directory may come from someone else: a link to a host file
+ * would have cordon read and hash it, a link to /dev/zero or a FIFO would
+ * never end). Returns the fd, or throws an OciImageError.
+ */
+function openLayoutFile(file: string, what: string, digest?: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new OciImageError(`The OCI image's ${what} is missing`, { path: file, ...(digest === undefined ? {} : { digest }) });
+    if (code === 'ELOOP') throw new OciImageError(`The OCI image's ${what} is a symbolic link, not a regular file of the layout`, { path: file, ...(digest === undefined ? {} : { digest }) });
+    throw error;
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw new OciImageError(`The OCI image's ${what} is not a regular file`, { path: file, ...(digest === undefined ? {} : { digest }) });
+  }
+  return fd;
 }
 
 function blobPath(layout: string, digest: string): string {
@@ -299,18 +323,13 @@ function readBlobJson(layout: string, descriptor: Descriptor, what: string): unk
     throw new OciImageError(`The OCI image's ${what} claims ${descriptor.size} bytes: cordon reads JSON blobs of up to 4 MiB`, { path: file, digest: descriptor.digest });
   }
   let data: Buffer;
+  // No more than its descriptor says is read (a blob grown past it fails its digest).
+  const fd = openLayoutFile(file, `${what} blob`, descriptor.digest);
   try {
-    // No more than its descriptor says is read (a blob grown past it fails its digest).
-    const fd = fs.openSync(file, 'r');
-    try {
-      data = Buffer.alloc(descriptor.size + 1);
-      data = data.subarray(0, fs.readSync(fd, data, 0, data.length, 0));
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OciImageError(`The OCI image's ${what} blob is missing`, { path: file, digest: descriptor.digest });
-    throw error;
+    data = Buffer.alloc(descriptor.size + 1);
+    data = data.subarray(0, fs.readSync(fd, data, 0, data.length, 0));
+  } finally {
+    fs.closeSync(fd);
   }
   const [alg] = descriptor.digest.split(':') as [string];
   const actual = `${alg}:${crypto.createHash(alg).update(data).digest('hex')}`;
@@ -421,11 +440,26 @@ async function storeLayer(
     throw new OciImageError(`The OCI image layer is zstd-compressed, and this Node (${process.version}) has no zstd in zlib (Node 22.15 and later have)`, { digest: layer.digest });
   }
   const file = blobPath(layout, layer.digest);
-  if (!fs.existsSync(file)) throw new OciImageError('The OCI image layer blob is missing', { path: file, digest: layer.digest });
+  return await unpackLayer(file, store, final, layer, diffId, compression, zstd, skipped, owners);
+}
 
+async function unpackLayer(
+  file: string,
+  store: string,
+  final: string,
+  layer: Descriptor,
+  diffId: string,
+  compression: 'none' | 'gzip' | 'zstd',
+  zstd: (() => Transform) | undefined,
+  skipped: SkippedEntry[],
+  owners: Owners,
+): Promise<string> {
+  const [diffAlg] = diffId.split(':') as [string, string];
+  // Each read by an fd of the layout's own regular file (a blob changed between the two fails the diff id).
+  const read = (): Readable => fs.createReadStream('', { fd: openLayoutFile(file, 'layer blob', layer.digest) });
   // The blob is verified before the tar parser sees a byte of it.
   const blob = new Measure(layer.digest.split(':')[0]!);
-  await pipeline(fs.createReadStream(file), blob, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
+  await pipeline(read(), blob, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
   const blobDigest = `${layer.digest.split(':')[0]}:${blob.hash.digest('hex')}`;
   if (blob.size !== layer.size || blobDigest !== layer.digest) {
     throw new OciImageError(`The OCI image layer does not match its digest (${layer.digest}, ${layer.size} bytes; found ${blobDigest}, ${blob.size} bytes)`, { path: file, digest: layer.digest });
@@ -436,7 +470,7 @@ async function storeLayer(
     const root = path.join(staging, 'root');
     fs.mkdirSync(root, { mode: 0o755 });
     const diff = new Measure(diffAlg);
-    const stages: (Readable | Transform)[] = [fs.createReadStream(file)];
+    const stages: (Readable | Transform)[] = [read()];
     if (compression === 'gzip') stages.push(zlib.createGunzip());
     if (compression === 'zstd') stages.push(zstd!());
     stages.push(diff);

@@ -183,3 +183,36 @@ t.test('aliases: a PAX path with .., a hard link then a write through its name, 
   t.equal(fs.readFileSync(path.join(image.layers[0], 'c'), 'utf8'), 'second\n', 'of duplicates the last wins');
   t.equal(fs.readFileSync(path.join(image.layers[0], ...'d/'.repeat(60).split('/').filter(Boolean), 'deep'), 'utf8'), 'deep\n', 'a long (PAX) name is made where it says');
 });
+
+t.test('a layout directory\'s blobs are its own regular files: a symlink to a host file, a FIFO, a device are refused, never read', async (t) => {
+  const crypto = require('node:crypto');
+  const { execFileSync } = require('node:child_process');
+  const base = scratch(t, 'cordon-oci-redteam-');
+  const secret = path.join(base, 'secret');
+  fs.writeFileSync(secret, 'host secret\n');
+  const secretDigest = crypto.createHash('sha256').update('host secret\n').digest('hex');
+  const swaps = {
+    'a layer blob that is a symlink to a host file': (file) => fs.symlinkSync(secret, file),
+    'a layer blob that is a symlink to /dev/zero': (file) => fs.symlinkSync('/dev/zero', file),
+    'a layer blob that is a FIFO': (file) => execFileSync('mkfifo', [file]),
+  };
+  let i = 0;
+  for (const [name, swap] of Object.entries(swaps)) {
+    const layout = path.join(base, `layout-${i++}`);
+    const written = await writeLayout(layout, [[{ name: 'a', content: 'a' }]]);
+    const blob = path.join(layout, 'blobs', 'sha256', written.layers[0].digest.slice(7));
+    fs.rmSync(blob);
+    swap(blob);
+    const error = await importOciImage(layout, { store: path.join(base, `store-${i}`) }).then(() => undefined, (e) => e);
+    t.match(error, { code: 'ERR_CORDON_OCI_IMAGE', message: /regular file/ }, `${name}: refused (${error?.message})`);
+    t.notOk(String(error?.message).includes(secretDigest), `${name}: the error tells nothing of what the link points to`);
+  }
+  // A manifest blob as a symlink too.
+  const layout = path.join(base, 'layout-manifest');
+  const written = await writeLayout(layout, [[{ name: 'a', content: 'a' }]]);
+  const manifest = path.join(layout, 'blobs', 'sha256', written.manifest.digest.slice(7));
+  fs.renameSync(manifest, path.join(base, 'real-manifest'));
+  fs.symlinkSync(path.join(base, 'real-manifest'), manifest);
+  const error = await importOciImage(layout, { store: path.join(base, 'store-manifest') }).then(() => undefined, (e) => e);
+  t.match(error, { code: 'ERR_CORDON_OCI_IMAGE', message: /regular file/ }, `a manifest blob that is a symlink: refused (${error?.message})`);
+});
