@@ -216,3 +216,24 @@ t.test('a layout directory\'s blobs are its own regular files: a symlink to a ho
   const error = await importOciImage(layout, { store: path.join(base, 'store-manifest') }).then(() => undefined, (e) => e);
   t.match(error, { code: 'ERR_CORDON_OCI_IMAGE', message: /regular file/ }, `a manifest blob that is a symlink: refused (${error?.message})`);
 });
+
+t.test('a bundle\'s bind source that is a symlink in the bundle is not followed out of it', async (t) => {
+  const { fromOciConfig } = require('../..');
+  const { run } = require('../helpers/payload');
+  const { requireOrSkip } = require('../helpers/skip');
+  const { busyboxUsable, busyboxImage } = require('../helpers/images');
+  if (!requireOrSkip(t, busyboxUsable, 'needs a static busybox (busybox-static)')) return;
+  const bundle = scratch(t, 'cordon-oci-redteam-');
+  busyboxImage(path.join(bundle, 'rootfs'));
+  fs.mkdirSync(path.join(bundle, 'rootfs', 'x'));
+  fs.symlinkSync('/etc', path.join(bundle, 'link'));
+  const spec = fromOciConfig({
+    ociVersion: '1.0.2',
+    process: { args: ['/bin/cat', '/x/hostname'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] },
+    root: { path: 'rootfs' },
+    mounts: [{ destination: '/x', type: 'bind', source: 'link', options: ['rbind', 'ro'] }],
+    linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }, { type: 'user' }] },
+  }, { bundle });
+  const result = await run(spec.file, spec.args, spec.options).then((r) => ({ r }), (error) => ({ error }));
+  t.match(result.error ?? result.r?.error, { code: 'ELOOP', step: 'mounts[0] bind' }, 'the link is refused, the host\'s /etc never bound');
+});
