@@ -35,3 +35,42 @@ t.test('an fd the caller did pass is still taken', async (t) => {
   t.equal(result.status, 0, result.stderr);
   t.equal(result.stdout, 'passed\n');
 });
+
+t.test('a tenant\'s server that answers a health check with an endless body does not keep the supervisor\'s connections', async (t) => {
+  const http = require('node:http');
+  const { createService } = require('../..');
+  // The tenant's answer: 200 at once, then a body that never ends.
+  const closed = [];
+  const server = http.createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    const timer = setInterval(() => response.write('x'.repeat(65536)), 1);
+    const done = new Promise((resolve) => request.socket.once('close', resolve));
+    closed.push(done);
+    done.then(() => clearInterval(timer));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const service = createService({
+    file: '/bin/sleep', args: ['1000'], options: { stdio: 'ignore' },
+    health: { check: { http: { target: { host: '127.0.0.1', port: server.address().port } } }, intervalMs: 10, startPeriodMs: 0, timeoutMs: 60_000, failures: 3 },
+    stop: { signal: 'SIGKILL' },
+  });
+  await service.start();
+  t.teardown(() => service.stop());
+  for (let i = 0; i < 3; i++) {
+    const [result] = await new Promise((resolve) => service.once('health', (...args) => resolve(args)));
+    t.equal(result.ok, true, `check ${i + 1} passes on the status`);
+  }
+  // Each check's connection is closed by the supervisor once it has the
+  // status (a guard timer only turns a hang into a failure).
+  const guard = new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('still open'), 60_000);
+    timer.unref();
+  });
+  for (const [i, done] of closed.slice(0, 3).entries()) {
+    t.equal(await Promise.race([done.then(() => 'closed'), guard]), 'closed', `check ${i + 1}'s connection was closed by the supervisor`);
+  }
+});
