@@ -8,6 +8,7 @@ import { FLAG_GROUPS, FLAGS } from './cli-flags';
 export const USAGE_HEAD = `Usage:
   cordon run [options] [--] CMD [ARGS...]  run CMD in a new box; exits with its status (128+N for signal N)
   cordon probe [--json]                    print what this host allows
+  cordon gc [--json] [--grace-ms N] [--cgroup-parent P]  remove what dead boxes and supervisors left (cgroups, sockets, records, bridges)
   cordon oci [--root DIR] run|state|kill|delete|features ...  an OCI runtime's verbs (see docs/oci.md)
   cordon --version                         print cordon's version
   cordon help | --help | run --help        print this help
@@ -27,6 +28,7 @@ Examples:
   cordon run --share net -- curl -sI http://127.0.0.1:8080/
   cordon run --layer /srv/templates/site --upper /srv/tenants/42 --memory-max 256M -- /usr/sbin/php-fpm -F
   cordon run --rootfs /srv/images/alpine --listen 8080 -- /bin/busybox httpd -f -p 8080
+  cordon run -t -- /bin/bash              an interactive shell with job control
   cordon run --unshare-all --share-net --setenv HOME /tmp --chdir /tmp -- /bin/sh   (bwrap's spelling)
 `;
 

@@ -531,6 +531,13 @@ export const FLAGS: readonly FlagRow[] = [
     },
   },
   {
+    flag: '--tty', aliases: ['-t'], values: [], group: 'general', option: 'tty',
+    help: 'give CMD a pseudo-terminal of its own (job control, ^C, window size); this terminal goes raw and is restored at the end; stdin must be a terminal (else 125)',
+    apply: (context) => {
+      context.options.tty = true;
+    },
+  },
+  {
     flag: '--allow-host-credentials', values: [], group: 'general', option: 'allowHostCredentials',
     help: 'allow a box without a new user namespace to keep root',
     apply: (context) => {
@@ -1310,6 +1317,7 @@ export function parseRunArgs(argv: readonly string[] | ReturnType<typeof tokeniz
     }
   }
   const options = context.finish();
-  options.stdio = 'inherit';
+  // A terminal is the box's fds 0-2 (the CLI copies its own to it); otherwise the box gets the CLI's.
+  if (options.tty === undefined || options.tty === false) options.stdio = 'inherit';
   return { options, command: command.length > 0 ? command : ociCommand, cli: context.cli };
 }

@@ -15,6 +15,8 @@ import { NAMESPACE_NAMES } from './options';
 import { ociMain } from './oci/runtime';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
+import { gcCommand } from './gc-command';
+import { attachTerminal, terminalRefusal, terminalSize } from './cli-tty';
 
 const USAGE = renderHelp();
 
@@ -41,9 +43,18 @@ async function run(argv: string[]): Promise<number> {
   const parsed = parseRunArgs(tokens);
   const [file, ...args] = parsed.command;
   if (file === undefined) fail(`run needs a command (cordon run [options] [--] CMD [ARGS...]); see cordon --help`);
-  const box = spawnIsolated(file, args, parsed.options);
+  let options = parsed.options;
+  const wantsTty = options.tty !== undefined && options.tty !== false;
+  if (wantsTty) {
+    const refusal = terminalRefusal();
+    if (refusal !== undefined) fail(refusal);
+    if (options.tty === true) options = { ...options, tty: terminalSize() };
+  }
+  const box = spawnIsolated(file, args, options);
   box.on('error', () => undefined); // reported through box.exited below
   const reportExit = reportStatus(box, parsed.cli, (message) => process.stderr.write(`cordon: ${message}\n`));
+  // -t: this terminal drives the box's until the box has ended (restored on every way out).
+  const restoreTerminal = wantsTty && box.pid !== undefined ? attachTerminal(box) : undefined;
   if (box.network !== undefined) {
     const n = box.network;
     process.stderr.write(`cordon: network ${n.bridge} ${n.address}/${n.prefix} via ${n.gateway} (reach ${n.reach})\n`);
@@ -53,7 +64,7 @@ async function run(argv: string[]): Promise<number> {
     process.on(signal, () => box.kill(signal));
   }
   try {
-    const result = await box.exited;
+    const result = await box.exited.finally(() => restoreTerminal?.());
     const status = result.signal !== null ? 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0) : (result.code ?? 1);
     reportExit(status);
     return status;
@@ -109,6 +120,8 @@ function printProbe(json: boolean): void {
   line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
   line("namespace pool 'net'", report.network.pool.net.available, report.network.pool.net.reason);
   line("namespace pool 'user+net'", report.network.pool.userNet.available, report.network.pool.userNet.reason);
+  line('tenant cgroups', report.tenants.cgroups.available, report.tenants.cgroups.reason);
+  line('adoption (dieWithParent: false)', report.tenants.adoption.available, report.tenants.adoption.reason ?? report.tenants.adoption.stateDir);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -119,6 +132,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'probe':
       printProbe(rest.includes('--json'));
+      return;
+    case 'gc':
+      process.exitCode = await gcCommand(rest);
       return;
     case 'oci':
       process.exitCode = await ociMain(rest);

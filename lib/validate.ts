@@ -29,8 +29,9 @@ import type {
 import { NAMESPACE_NAMES } from './options';
 import type { MountEntry } from './options';
 import { DEFAULT_TMP_SIZE, filesystemSteps, validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
-import { validateLimits, type CgroupLimits } from './cgroups/limits';
+import type { CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
+import { validateCgroupOption, type TenantCgroup } from './cgroups/tenant';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
@@ -39,6 +40,7 @@ import { quotaRefusal } from './quota';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
+import { validateTty, type TtySize } from './pty';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -64,7 +66,10 @@ export interface ValidatedOptions {
   env: Record<string, string>;
   cwd: string;
   argv0: string;
+  /** Box fds from 0 up; empty with a terminal (tty), which is fds 0-2. */
   stdio: ResolvedStdio[];
+  /** The box's terminal and its first size, or undefined without one. */
+  tty: TtySize | undefined;
   /** What 'pipe' entries for fds 0-2 are. */
   stdioPipes: 'socketpair' | 'pipe';
   timeout: number | undefined;
@@ -77,6 +82,8 @@ export interface ValidatedOptions {
   mounts: MountEntry[];
   tmpSize: number;
   cgroup: CgroupLimits | undefined;
+  /** The tenant cgroup the box joins (its own leaf under it), from `cgroup: tenant` or `cgroup: { tenant }`. */
+  cgroupTenant: TenantCgroup | undefined;
   cgroupParent: string | undefined;
   credentials: ResolvedCredentials;
   /** Limits for the box's user namespace's /proc/sys/user, as given (defaults are added in the plan). */
@@ -114,7 +121,7 @@ const BASE_FILESYSTEM_STEPS = 128;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
+  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'tty', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
   'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
   // child_process options with the same meaning here: `shell` (only false:
   // cordon runs no shell) and `windowsHide` (ignored on Linux, as by Node).
@@ -368,7 +375,8 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const env = checkEnv(o.env);
   const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', pathOfUrl('cwd', o.cwd));
   const argv0 = o.argv0 === undefined ? checked.file : checkString('argv0', o.argv0, { allowEmpty: true });
-  const stdio = checkStdio(o.stdio);
+  const tty = validateTty(o.tty, { stdio: o.stdio, newSession: o.newSession });
+  const stdio = tty === undefined ? checkStdio(o.stdio) : [];
   if (o.stdioPipes !== undefined && o.stdioPipes !== 'socketpair' && o.stdioPipes !== 'pipe') {
     throw invalidValue('stdioPipes', o.stdioPipes, "must be 'socketpair' or 'pipe'");
   }
@@ -384,8 +392,11 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
   const dieWithParent = o.dieWithParent === undefined ? true : checkBoolean('dieWithParent', o.dieWithParent);
   const newSession = o.newSession === undefined ? true : checkBoolean('newSession', o.newSession);
-  const cgroup = o.cgroup === undefined ? undefined : validateLimits(o.cgroup, 'cgroup');
+  const { limits: cgroup, tenant: cgroupTenant } = validateCgroupOption(o.cgroup);
   const cgroupParent = o.cgroupParent === undefined ? undefined : validateCgroupParent(o.cgroupParent, 'cgroupParent');
+  if (cgroupParent !== undefined && cgroupTenant !== undefined) {
+    throw conflict('cgroupParent', 'a box in a tenant cgroup is made under the tenant: give cgroupParent to createTenantCgroup() instead');
+  }
   if (cgroupParent !== undefined && cgroup === undefined) {
     throw conflict('cgroupParent', 'cgroupParent needs cgroup (the limits, or {} for a cgroup without limits)');
   }
@@ -472,6 +483,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     cwd,
     argv0,
     stdio,
+    tty,
     stdioPipes,
     timeout,
     killSignal: killSignal.number,
@@ -483,6 +495,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     mounts,
     tmpSize,
     cgroup,
+    cgroupTenant,
     cgroupParent,
     credentials,
     kernelCounters,

@@ -179,6 +179,12 @@ enum class Op : uint32_t {
   // route via num[2] (addresses in host byte order). Fails with the part
   // (host::VethPart) in the detail.
   kAttachVeth = 43,
+  // Child: make the terminal at box fd num[0] (a pty slave installed by
+  // kInstallFd) the controlling terminal of the session a kSetSid step made
+  // (ioctl TIOCSCTTY). With an init, the init does it instead in the
+  // payload's process after a setsid of its own, so the payload (not the
+  // init) leads the terminal's session and gets its job control signals.
+  kSetControllingTerminal = 44,
 };
 
 // StatusRecord::detail of a failed filesystem step: which part failed.

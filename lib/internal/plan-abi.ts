@@ -60,6 +60,7 @@ export const Op = {
   runIdMapHelper: 41,
   enterPidNamespace: 42,
   attachVeth: 43,
+  setControllingTerminal: 44,
 } as const;
 export type OpName = keyof typeof Op;
 
