@@ -155,9 +155,9 @@ export class LayerUnpacker {
         }
         this.own(target, header);
         // No setuid or setgid file in the store: a box's root is nosuid, so
-        // the bits serve no box, and on the host (the store is 0755 all the
-        // way) any local user could run the file as its owner: the box's
-        // root's host uid, or the unprivileged importer.
+        // the bits serve no box, and on the host whoever reaches the file
+        // could run it as its owner: the box's root's host uid, or the
+        // unprivileged importer.
         fs.chmodSync(target, mode & ~0o6000);
         return;
       }
