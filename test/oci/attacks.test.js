@@ -237,3 +237,28 @@ t.test('a bundle\'s bind source that is a symlink in the bundle is not followed 
   const result = await run(spec.file, spec.args, spec.options).then((r) => ({ r }), (error) => ({ error }));
   t.match(result.error ?? result.r?.error, { code: 'ELOOP', step: 'mounts[0] bind' }, 'the link is refused, the host\'s /etc never bound');
 });
+
+t.test('a digest string never builds a path outside blobs/: traversal, other algorithms, case, a diff id as a path', async (t) => {
+  const base = scratch(t, 'cordon-oci-redteam-');
+  const outside = path.join(base, 'outside.json');
+  fs.writeFileSync(outside, '{}');
+  const digests = [
+    `sha256:../../../${path.relative(path.join(base, 'layout', 'blobs', 'sha256'), outside)}`,
+    'sha256/../../outside.json:x',
+    'md5:d41d8cd98f00b204e9800998ecf8427e',
+    `SHA256:${'a'.repeat(64)}`,
+    `sha256:${'A'.repeat(64)}`,
+    `sha512:${'a'.repeat(64)}`,
+    `sha256:${'a'.repeat(64)}\n`,
+  ];
+  let i = 0;
+  for (const digest of digests) {
+    const layout = path.join(base, `layout-${i}`);
+    await writeLayout(layout, [[{ name: 'a', content: 'a' }]]);
+    const index = JSON.parse(fs.readFileSync(path.join(layout, 'index.json'), 'utf8'));
+    index.manifests[0].digest = digest;
+    fs.writeFileSync(path.join(layout, 'index.json'), JSON.stringify(index));
+    const error = await importOciImage(layout, { store: path.join(base, `store-${i++}`) }).then(() => undefined, (e) => e);
+    t.match(error, { code: 'ERR_CORDON_OCI_IMAGE', message: /digest cordon does not take/ }, `${JSON.stringify(digest)}: refused before any path is made of it`);
+  }
+});
