@@ -1,8 +1,9 @@
 // `cordon oci ...`: an OCI runtime command line (runc's verbs), with
 // container state under --root. Done: run (in the foreground, the CLI the
 // box's parent), create/start (the box waits at its start gate, a FIFO in
-// the state dir, and outlives `create`), state, kill, delete, features.
-// Not yet: exec, ps, pause, resume: refused with a message saying so.
+// the state dir, and outlives `create`), state, kill, delete, features,
+// ps (lib/oci/ps.ts). Not yet: exec, pause, resume: refused with a message
+// saying so.
 //
 // A created container has no supervisor: `create` exits and the box is
 // reparented (to the engine's subreaper: podman's conmon, containerd's
@@ -21,6 +22,7 @@ import { native } from '../internal/native';
 import { spawnIsolated } from '../spawn';
 import { openPty, slavePath } from '../pty';
 import { fromOciConfig, loadOciBundle } from './config';
+import { formatPids, pidsInNamespaceOf } from './ps';
 
 /** The spec version of the state cordon reports. */
 const OCI_VERSION = '1.2.0';
@@ -156,8 +158,9 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'features':
       process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`);
       return 0;
-    case 'exec':
     case 'ps':
+      return psContainer(globals, rest);
+    case 'exec':
     case 'pause':
     case 'resume':
     case 'update':
@@ -285,6 +288,27 @@ function signalNumber(text: string | undefined): number {
   const number = (os.constants.signals as Record<string, number | undefined>)[name];
   if (number === undefined) throw new RuntimeError(`unknown signal ${JSON.stringify(text.slice(0, 40))}`);
   return number;
+}
+
+function psContainer(globals: Globals, args: string[]): number {
+  let format: 'json' | 'table' = 'table';
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = splitFlag(args[i]!);
+    if (flag === '--format' || flag === '-f') {
+      const value = inline ?? args[++i];
+      if (value !== 'json' && value !== 'table') throw new RuntimeError(`ps --format must be json or table, not ${JSON.stringify(value)}`);
+      format = value;
+    } else if (flag.startsWith('-')) {
+      throw new RuntimeError(`unknown option of ps: ${flag} (ps arguments are not passed on)`);
+    } else positional.push(flag);
+  }
+  // runc passes words after the id to ps(1); cordon does not run ps(1).
+  if (positional.length !== 1) throw new RuntimeError('ps takes one container id (cordon runs no ps(1) with further arguments)');
+  const state = readState(globals, checkId(positional[0]));
+  const pids = state.status === 'stopped' || state.pid === undefined ? [] : pidsInNamespaceOf(state.pid, () => alive(state)) ?? [];
+  process.stdout.write(formatPids(pids, format));
+  return 0;
 }
 
 function killContainer(globals: Globals, args: string[]): number {
@@ -687,6 +711,6 @@ function features(): Record<string, unknown> {
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },
-    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, features' },
+    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, ps, features' },
   };
 }

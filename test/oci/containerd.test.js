@@ -139,6 +139,12 @@ t.test('ctr run through containerd\'s runc shim with cordon as BinaryName', asyn
   const record = JSON.parse(fs.readFileSync(path.join(runcRoot, 'cordontest', 'k1', 'state.json'), 'utf8'));
   t.ok(record.cgroupDirs?.length > 0 && record.cgroupDirs.every((cgroup) => fs.existsSync(cgroup)), 'the running container has the cgroups cordon made');
   t.match(ctr(['task', 'ls']).stdout, /^k1\s+\d+\s+RUNNING$/m, 'containerd sees it running');
+  // ctr task ps: the shim's `ps --format json`, the container's pid namespace.
+  const ps = ctr(['task', 'ps', 'k1']);
+  t.equal(ps.status, 0, ps.stderr);
+  const pids = [...ps.stdout.matchAll(/^(\d+)\s/gm)].map((match) => Number(match[1]));
+  t.ok(pids.includes(record.pid), `ctr task ps lists the container's process (${record.pid}): ${ps.stdout}`);
+  t.ok(pids.length >= 2 && pids.every((pid) => fs.readlinkSync(`/proc/${pid}/ns/pid`) === fs.readlinkSync(`/proc/${record.pid}/ns/pid`)), 'and the others of its pid namespace (cordon\'s init, sh, sleep)');
   // exec is not there yet: the shim reports cordon's reason, not a silent failure.
   const exec = ctr(['task', 'exec', '--exec-id', 'e1', 'k1', 'echo', 'in']);
   t.not(exec.status, 0, 'ctr task exec fails');
@@ -148,8 +154,9 @@ t.test('ctr run through containerd\'s runc shim with cordon as BinaryName', asyn
   const deleted = ctr(['task', 'delete', 'k1']);
   t.match(deleted.stderr, /exit code 7/, 'its status came through the shim: the trap\'s 7');
   t.equal(ctr(['container', 'delete', 'k1']).status, 0);
-  t.same(calls().map((line) => line.split(' ')[0]), ['create', 'start', 'exec', 'kill', 'delete', 'delete'], 'the verbs the shim called');
+  t.same(calls().map((line) => line.split(' ')[0]), ['create', 'start', 'ps', 'exec', 'kill', 'delete', 'delete'], 'the verbs the shim called');
   t.match(calls().find((line) => line.startsWith('exec ')), /^exec --process \S+ --detach --pid-file \S+ k1$/, 'exec: what the shim asks for');
+  t.ok(calls().includes('ps --format json k1'), 'ps: json');
   t.notOk(record.cgroupDirs.some((cgroup) => fs.existsSync(cgroup)), 'delete removed the container\'s cgroups');
   t.same(fs.readdirSync(path.join(runcRoot, 'cordontest')), [], 'no container state left under the runtime root');
 
