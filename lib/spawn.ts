@@ -23,6 +23,7 @@ import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { InitPart, MountPart } from './internal/plan-abi';
+import { fieldOf } from './internal/steps';
 import { readCallerCounterLimits } from './kernel-counters';
 import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
 import { userNamespaceRefusal } from './probe';
@@ -149,7 +150,7 @@ function stepFailure(
   if (step.op === 'landlock') {
     const rule = (detail >> 8) - 1;
     failed.syscall = ['landlock_create_ruleset', 'landlock_create_ruleset', 'landlock_add_rule', 'open', 'landlock_restrict_self'][detail & 0xff] ?? 'landlock';
-    const target = step.lists?.[0]?.[rule * 3 + 2];
+    const target = fieldOf(step, 'landlock', 'rules')?.[rule * 3 + 2];
     if (rule >= 0 && target !== undefined) failed.path = target;
   }
   if (step.op === 'attachVeth') {
@@ -162,7 +163,7 @@ function stepFailure(
     failed = { name: initPart.name, syscall: initPart.syscall, kind: 'init', ...(detail === -1 ? { path: initSource().path } : {}) };
   } else if (step.op === 'exec' || step.op === 'execInit') {
     // For a PATH search, name the candidate that decided the error, as execvp would.
-    const candidates = step.lists?.[2] ?? [];
+    const candidates = fieldOf(step, step.op, 'candidates') ?? [];
     const decided = candidates[detail];
     if (decided !== undefined && candidates.length > 1 && errno !== 2) failed.path = decided;
   }

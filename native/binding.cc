@@ -474,53 +474,89 @@ Napi::Value MakeNamespaces(const Napi::CallbackInfo& info) {
 Napi::Value LandlockAbi(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), landlock_abi()); }
 
 Napi::Object Ops(Napi::Env env) {
-  using abi::Op;
   Napi::Object ops = Napi::Object::New(env);
-  auto set = [&](const char* name, Op op) { ops.Set(name, uint32_t(op)); };
-  set("clone", Op::kClone);
-  set("writeSetgroups", Op::kWriteSetgroups);
-  set("writeUidMap", Op::kWriteUidMap);
-  set("writeGidMap", Op::kWriteGidMap);
-  set("waitForParent", Op::kWaitForParent);
-  set("setParentDeathSignal", Op::kSetParentDeathSignal);
-  set("joinNamespace", Op::kJoinNamespace);
-  set("setMountPropagation", Op::kSetMountPropagation);
-  set("mountProcRetired", Op::kMountProcRetired);
-  set("loopbackUp", Op::kLoopbackUp);
-  set("setHostname", Op::kSetHostname);
-  set("setNoNewPrivs", Op::kSetNoNewPrivs);
-  set("setSid", Op::kSetSid);
-  set("chdir", Op::kChdir);
-  set("installFd", Op::kInstallFd);
-  set("closeOtherFds", Op::kCloseOtherFds);
-  set("exec", Op::kExec);
-  set("execInit", Op::kExecInit);
-  set("dropCapabilities", Op::kDropCapabilities);
-  set("setIds", Op::kSetIds);
-  set("unshare", Op::kUnshare);
-  set("mountFs", Op::kMountFs);
-  set("bindMount", Op::kBindMount);
-  set("makeDir", Op::kMakeDir);
-  set("pivotRoot", Op::kPivotRoot);
-  set("enterRoot", Op::kEnterRoot);
-  set("symlink", Op::kSymlink);
-  set("writeFile", Op::kWriteFile);
-  set("setMountAttr", Op::kSetMountAttr);
-  set("openRoot", Op::kOpenRoot);
-  set("mask", Op::kMask);
-  set("writeCgroupProcs", Op::kWriteCgroupProcs);
-  set("setRlimit", Op::kSetRlimit);
-  set("umask", Op::kUmask);
-  set("setPriority", Op::kSetPriority);
-  set("writeExisting", Op::kWriteExisting);
-  set("setGroups", Op::kSetGroups);
-  set("raiseAmbient", Op::kRaiseAmbient);
-  set("landlock", Op::kLandlock);
-  set("seccomp", Op::kSeccomp);
-  set("runIdMapHelper", Op::kRunIdMapHelper);
-  set("enterPidNamespace", Op::kEnterPidNamespace);
-  set("attachVeth", Op::kAttachVeth);
+  for (const abi::OpLayout& op : abi::kOpLayouts) ops.Set(op.name, op.number);
   return ops;
+}
+
+// The op table as lib/internal/plan-ops.ts declares it (scripts/gen-plan-ops.js
+// writes that file from this; test/unit/plan-abi.test.js checks it is current).
+Napi::Array OpTable(Napi::Env env) {
+  static const char* const kFdUse[] = {"none", "required", "optional"};
+  static const char* const kStrUse[] = {"none", "required", "optional", "list", "optionalList"};
+  Napi::Array table = Napi::Array::New(env, abi::kOpCount);
+  uint32_t i = 0;
+  for (const abi::OpLayout& op : abi::kOpLayouts) {
+    Napi::Object row = Napi::Object::New(env);
+    row.Set("name", op.name);
+    row.Set("number", op.number);
+    row.Set("side", op.side == abi::Side::kParent ? "parent" : "child");
+    row.Set("fd", kFdUse[int(op.fd)]);
+    Napi::Array num = Napi::Array::New(env, 4), str = Napi::Array::New(env, 4);
+    for (uint32_t k = 0; k < 4; k++) {
+      const abi::NumField& n = op.num[k];
+      if (n.name == nullptr) {
+        num.Set(k, env.Null());
+      } else {
+        Napi::Object field = Napi::Object::New(env);
+        field.Set("name", n.name);
+        if (n.count) field.Set("count", true);
+        if (n.checked) {
+          field.Set("min", double(n.min));
+          field.Set("max", double(n.max));
+        }
+        num.Set(k, field);
+      }
+      const abi::StrField& s = op.str[k];
+      if (s.name == nullptr) {
+        str.Set(k, env.Null());
+      } else {
+        Napi::Object field = Napi::Object::New(env);
+        field.Set("name", s.name);
+        field.Set("use", kStrUse[int(s.use)]);
+        if (s.count_slot >= 0) field.Set("count", int(s.count_slot));
+        str.Set(k, field);
+      }
+    }
+    row.Set("num", num);
+    row.Set("str", str);
+    table.Set(i++, row);
+  }
+  return table;
+}
+
+// The value enums of op fields and status details (plan_abi.h).
+Napi::Object Enums(Napi::Env env) {
+  Napi::Object enums = Napi::Object::New(env);
+  auto values = [&](const char* name) {
+    Napi::Object object = Napi::Object::New(env);
+    enums.Set(name, object);
+    return object;
+  };
+  Napi::Object target_mode = values("TargetMode"), source_links = values("SourceLinks"), attr_scope = values("AttrScope");
+#define CORDON_TM(Name, js, value) target_mode.Set(#js, value);
+#define CORDON_SL(Name, js, value) source_links.Set(#js, value);
+#define CORDON_AS(Name, js, value) attr_scope.Set(#js, value);
+  CORDON_TARGET_MODE(CORDON_TM)
+  CORDON_SOURCE_LINKS(CORDON_SL)
+  CORDON_ATTR_SCOPE(CORDON_AS)
+#undef CORDON_TM
+#undef CORDON_SL
+#undef CORDON_AS
+  Napi::Object mount_part = values("MountPart"), init_part = values("InitPart");
+#define CORDON_MP(Name, value, what) mount_part.Set(uint32_t(value), what);
+  CORDON_MOUNT_PART(CORDON_MP)
+#undef CORDON_MP
+#define CORDON_IP(Name, value, name, syscall)                 \
+  {                                                           \
+    Napi::Object part = Napi::Object::New(env);               \
+    part.Set("name", name);                                   \
+    part.Set("syscall", syscall);                             \
+    init_part.Set(std::to_string(value), part);               \
+  }
+  CORDON_INIT_PART(CORDON_IP)
+#undef CORDON_IP
+  return enums;
 }
 
 Napi::Object Layout(Napi::Env env) {
@@ -541,6 +577,8 @@ Napi::Object Layout(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", abi::kPlanAbiVersion);
   exports.Set("ops", Ops(env));
+  exports.Set("opTable", OpTable(env));
+  exports.Set("enums", Enums(env));
   exports.Set("layout", Layout(env));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));

@@ -81,9 +81,25 @@ export interface NativeNamespaceBatch {
   part: number;
 }
 
+/** One row of the op table (CORDON_OP_TABLE in native/plan_abi.h). */
+export interface NativeOpRow {
+  name: string;
+  number: number;
+  side: 'parent' | 'child';
+  fd: 'none' | 'required' | 'optional';
+  /** Each num slot: null when unused; min and max when range-checked; count when a list's length. */
+  num: ({ name: string; min?: number; max?: number; count?: true } | null)[];
+  /** Each str slot: null when unused; count is the num slot holding a list's length. */
+  str: ({ name: string; use: 'required' | 'optional' | 'list' | 'optionalList'; count?: number } | null)[];
+}
+
 export interface NativeBinding {
   abiVersion: number;
   ops: Readonly<Record<string, number>>;
+  /** The op table, from which scripts/gen-plan-ops.js writes lib/internal/plan-ops.ts. */
+  opTable: readonly NativeOpRow[];
+  /** The value enums of op fields and status details (TargetMode, SourceLinks, AttrScope, MountPart, InitPart). */
+  enums: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   layout: NativePlanLayout;
   /**
    * Throws on a malformed plan (a bug in lib/), never on a runtime failure.
