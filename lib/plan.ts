@@ -5,7 +5,7 @@ import { oomScoreSteps, processLimitSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { type HostView } from './host-view';
-import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
+import { defaultIdMap, NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
 import { compileCached } from './seccomp';
@@ -13,7 +13,7 @@ import type { NamespaceName } from './options';
 import { step, type PlanStep } from './internal/steps';
 
 export type { PlanStep, StepKind } from './internal/steps';
-import { DEFAULT_PATH, type ValidatedOptions } from './validate';
+import type { ValidatedOptions } from './validate';
 
 export const CLONE_FLAGS: Readonly<Record<NamespaceName, number>> = {
   mount: 0x00020000,
@@ -30,8 +30,6 @@ const MS_PRIVATE = 1 << 18;
 const SIGKILL = 9;
 /** Where execvp looks when the environment has no PATH. */
 const EXECVP_DEFAULT_PATH = '/bin:/usr/bin';
-/** The uid and gid a root caller's box maps its root to. */
-export const ROOT_CALLER_BOX_ID = 65534;
 
 export interface Plan {
   steps: PlanStep[];
@@ -111,10 +109,6 @@ export function boxIdsOnHost(options: ValidatedOptions, caller: Caller, uid = op
 export function boxRootOnHost(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } | undefined {
   if (options.namespaces.user.kind !== 'new') return undefined;
   return boxIdsOnHost(options, caller, 0, 0);
-}
-
-export function defaultIdMap(callerId: number): { inside: number; outside: number; count: number }[] {
-  return [{ inside: 0, outside: callerId === 0 ? ROOT_CALLER_BOX_ID : callerId, count: 1 }];
 }
 
 function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside: number; count: number }[], helper: boolean): PlanStep {
@@ -332,4 +326,3 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   };
 }
 
-export { DEFAULT_PATH };

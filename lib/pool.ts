@@ -10,8 +10,8 @@ import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { assertLinux, native } from './internal/native';
 import type { IdMapEntry } from './options';
-import { defaultIdMap } from './plan';
-import { checkIdMap, type ResolvedNamespace } from './validate';
+import { checkIdMap, defaultIdMap } from './identity';
+import type { ResolvedNamespace } from './validate';
 
 /**
  * What a pool entry holds:

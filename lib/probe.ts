@@ -12,7 +12,7 @@ import { CLONE_FLAGS } from './plan';
 import { trialSpawn } from './spawn';
 import { initSource } from './internal/sealed-init';
 import { initBinaryPath } from './internal/native';
-import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, type IdRange } from './identity';
+import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, userNamespaceRefusal, type IdRange } from './identity';
 import { probeBridge } from './bridge';
 import type { RlimitName } from './credentials';
 import {
@@ -113,22 +113,6 @@ function readText(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Why this caller cannot make a user namespace, judged from sysctls alone; undefined if none says no. */
-export function userNamespaceRefusal(): string | undefined {
-  if (readText('/proc/sys/user/max_user_namespaces') === '0') {
-    return 'user namespaces are disabled: /proc/sys/user/max_user_namespaces is 0';
-  }
-  if (process.geteuid?.() === 0) return undefined;
-  if (readText('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
-    return 'unprivileged user namespaces are disabled: /proc/sys/kernel/unprivileged_userns_clone is 0';
-  }
-  if (readText('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
-    return 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1); ' +
-      'allow it with an AppArmor profile for node granting "userns", or set the sysctl to 0';
-  }
-  return undefined;
 }
 
 function fromResult(result: number, what: string): Capability {

@@ -300,7 +300,11 @@ t.test('each limit is a named step with its file, so a refusal names it', async 
   const caller = { euid: 1000, egid: 1000, counterLimits };
   const plan = (options) => buildPlan(validateOptions('/bin/true', [], { init: false, ...options }), { stdio: [], namespaces: {} }, caller).steps;
   const limits = plan({}).filter((step) => step.kind === 'ucount' || step.op === 'setRlimit');
-  t.same(limits.map((step) => [step.name, step.path, step.str?.[0] ?? step.num]), [
+  const { fieldOf } = require('../../dist/internal/steps');
+  const value = (step) => step.op === 'setRlimit'
+    ? ['resource', 'soft', 'hard'].map((name) => fieldOf(step, 'setRlimit', name))
+    : fieldOf(step, 'writeExisting', 'text');
+  t.same(limits.map((step) => [step.name, step.path, value(step)]), [
     ['limit user.max_inotify_instances', '/proc/sys/user/max_inotify_instances', '32'],
     ['limit user.max_time_namespaces', '/proc/sys/user/max_time_namespaces', '64'],
     ['set rlimit core', undefined, [4, 0, 0]],
