@@ -7,10 +7,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 
-import { CordonError, errnoName } from './errors';
+import { CordonError, errnoName, type FailedStep } from './errors';
 import { checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
+import type { PlanStep } from './internal/steps';
 import type { Capability } from './probe';
 
 /** A box on a host bridge (see SpawnIsolatedOptions.network). */
@@ -349,3 +350,10 @@ export const VETH_PARTS: Record<number, { syscall: string; what: string }> = {
   8: { syscall: 'netlink RTM_NEWLINK', what: "bring the box's interface up" },
   9: { syscall: 'netlink RTM_NEWROUTE', what: 'add the default route' },
 };
+
+/** A failed attachVeth step, told by its part (native host::VethPart in the status detail). */
+export function explainVeth(step: PlanStep, detail: number, failed: FailedStep): FailedStep {
+  if (step.op !== 'attachVeth') return failed;
+  const part = VETH_PARTS[detail];
+  return part === undefined ? failed : { ...failed, name: `attach veth to bridge: ${part.what}`, syscall: part.syscall };
+}

@@ -30,10 +30,10 @@ import {
   ownSnapshot,
   rejectUnknownKeys,
 } from './internal/checks';
-import { CordonError, errnoName } from './errors';
+import { CordonError, errnoName, type FailedStep } from './errors';
 import { native } from './internal/native';
 import { BOX_OWN, FRESH_DIRS, HIDDEN_DIRS, type HostView, hiddenInBox, isWithin, topLevel, VAR_LINKS } from './host-view';
-import { AttrScope, SourceLinks, TargetMode } from './internal/plan-abi';
+import { AttrScope, MountPart, SourceLinks, TargetMode, type OpName } from './internal/plan-abi';
 import { step, type PlanStep } from './internal/steps';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
 
@@ -407,9 +407,9 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
 
   // The standard mounts every box gets.
   if (context.newPid) {
-    steps.push(mountStep('mount proc', 'proc', '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, [], create));
+    steps.push({ ...mountStep('mount proc', 'proc', '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, [], create), kind: 'proc' });
   } else {
-    steps.push(bindStep('bind host proc', host('/proc'), '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, true, create, '/proc'));
+    steps.push({ ...bindStep('bind host proc', host('/proc'), '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, true, create, '/proc'), kind: 'proc' });
   }
   steps.push(mountStep('mount /dev tmpfs', 'tmpfs', '/dev', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '65536', 'nr_inodes', tmpfsInodes(65536)], create));
   for (const device of DEVICES) {
@@ -448,7 +448,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         break;
       }
       case 'proc':
-        steps.push(mountStep(label, 'proc', entry.target, nosuidNodev | MOUNT_ATTR_NOEXEC, entry.hidepid && entry.hidepid !== 'off' ? ['hidepid', entry.hidepid] : [], create));
+        steps.push({ ...mountStep(label, 'proc', entry.target, nosuidNodev | MOUNT_ATTR_NOEXEC, entry.hidepid && entry.hidepid !== 'off' ? ['hidepid', entry.hidepid] : [], create), kind: 'proc' });
         break;
       case 'sysfs':
         steps.push(mountStep(label, 'sysfs', entry.target, MOUNT_ATTR_RDONLY | nosuidNodev | MOUNT_ATTR_NOEXEC, [], create));
@@ -591,4 +591,43 @@ function hostViewSteps(
     return dir !== undefined && !BOX_OWN.includes(dir);
   };
   return { sealLater, hidden };
+}
+
+const FILESYSTEM_OPS: ReadonlySet<OpName> = new Set<OpName>([
+  'mountFs', 'bindMount', 'makeDir', 'pivotRoot', 'enterRoot', 'symlink', 'writeFile', 'setMountAttr', 'openRoot', 'mask',
+]);
+
+// Which system call each part of a filesystem step is, for error.syscall.
+const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], string> = {
+  none: 'mount',
+  'resolve target': 'openat2',
+  'create target': 'mkdirat',
+  'open source': 'open_tree',
+  fsopen: 'fsopen',
+  fsconfig: 'fsconfig',
+  'create filesystem': 'fsconfig',
+  fsmount: 'fsmount',
+  attach: 'move_mount',
+  'set attributes': 'mount_setattr',
+  mkdir: 'mkdir',
+  pivot_root: 'pivot_root',
+  'detach old root': 'umount2',
+  write: 'write',
+  symlink: 'symlinkat',
+  'open root': 'open',
+  chdir: 'chdir',
+  'resolve source': 'openat2',
+  'check owner': 'statx',
+};
+
+/** A failed filesystem step, told by its part (native MountPart in the status detail): the system call, and the path at fault. */
+export function explainFilesystem(step: PlanStep, detail: number, failed: FailedStep): FailedStep {
+  if (!FILESYSTEM_OPS.has(step.op)) return failed;
+  const part = MountPart[detail as keyof typeof MountPart];
+  if (part === undefined || part === 'none') return failed;
+  const explained: FailedStep = { ...failed, syscall: MOUNT_PART_SYSCALLS[part] };
+  if ((part === 'open source' || part === 'resolve source' || part === 'check owner') && step.source !== undefined) explained.path = step.source;
+  // The symlink and owner advice of a bind or upper step is for those parts only.
+  if ((failed.kind === 'bind' || failed.kind === 'upper') && part !== 'resolve source' && part !== 'check owner') explained.kind = 'mount';
+  return explained;
 }

@@ -3,8 +3,8 @@
 // child step, run after no_new_privs, that builds the ruleset from paths of
 // the box's own root and restricts itself.
 import { checkAbsolutePath, checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
-import { step, type PlanStep } from './internal/steps';
-import { CordonError } from './errors';
+import { fieldOf, step, type PlanStep } from './internal/steps';
+import { CordonError, type FailedStep } from './errors';
 
 export type LandlockAccess = 'read' | 'write' | 'execute';
 export type LandlockScope = 'abstract-unix-socket' | 'signal';
@@ -170,4 +170,17 @@ export function landlockStep(options: ResolvedLandlock, masks: { fs: number; net
   return step('landlock', { name: 'landlock_restrict_self', syscall: 'landlock_restrict_self', kind: 'landlock' }, {
     fs: masks.fs, net: masks.net, scoped: masks.scoped, rules,
   });
+}
+
+/** A failed landlock step: the part (low byte of the detail) and the rule at fault (the rest, 1-based). */
+export function explainLandlock(step: PlanStep, detail: number, failed: FailedStep): FailedStep {
+  if (step.op !== 'landlock') return failed;
+  const rule = (detail >> 8) - 1;
+  const explained: FailedStep = {
+    ...failed,
+    syscall: ['landlock_create_ruleset', 'landlock_create_ruleset', 'landlock_add_rule', 'open', 'landlock_restrict_self'][detail & 0xff] ?? 'landlock',
+  };
+  const target = fieldOf(step, 'landlock', 'rules')?.[rule * 3 + 2];
+  if (rule >= 0 && target !== undefined) explained.path = target;
+  return explained;
 }

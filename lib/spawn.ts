@@ -1,14 +1,12 @@
 // spawnIsolated(): validate, acquire, plan, spawn, hand over to a Box.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as os from 'node:os';
 import type * as net from 'node:net';
 
-import type { NativeSpawnFailure, NativeSpawnResult } from '../types/native';
+import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
 import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
-import { CordonError, CordonOptionError, errnoName, hintFor, stepError, type FailedStep, type HintContext } from './errors';
-import { badLayer, existsOnHost, hostPathOf, untraversableDir } from './diagnose';
+import { CordonError, CordonOptionError, errnoName, hintFor } from './errors';
+import { failure } from './explain';
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
 import { encodePlan } from './internal/encode';
@@ -16,17 +14,14 @@ import { unreadable } from './internal/checks';
 import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
-import { gatherHostView, hiddenInBox } from './host-view';
+import { gatherHostView } from './host-view';
 import { openListenSockets } from './network';
-import { leaseBridge, VETH_PARTS } from './bridge';
+import { leaseBridge } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
-import { InitPart, MountPart } from './internal/plan-abi';
-import { fieldOf } from './internal/steps';
-import { userNamespaceRefusal } from './identity';
 import { readCallerCounterLimits } from './kernel-counters';
-import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
+import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
 import { NAMESPACE_NAMES } from './options';
@@ -97,168 +92,6 @@ function takePooled(options: ValidatedOptions, ledger: Ledger): RuntimeFds['pool
   return { user: ledger.nativeFd(POOLED_USER, entry.user), net };
 }
 
-const SIGKILL = 9;
-const ENOMEM = 12;
-
-/**
- * The error of a native spawn that failed. A child that died before its
- * exec without a record (killedSignal) was killed on the way: with SIGKILL
- * in a box with a memory controller whose OOM killer has killed (or whose
- * counter cannot be read), the box's memory limit is too small for its
- * setup, and the error says so as ENOMEM. So does any failure in a box
- * whose fresh memory cgroup counted an OOM kill: the box's process was
- * killed while the parent worked for it (a parent step then fails on a
- * dead process, e.g. EACCES writing its setgroups).
- */
-function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup, options?: ValidatedOptions): CordonError {
-  let { errno } = result;
-  const { failedStep: stepIndex, detail, killedSignal } = result;
-  const memoryLimited = cgroup?.placement.memory !== undefined;
-  const oomKills = memoryLimited ? cgroup?.oomEvents()?.oomKill : 0;
-  let killedInSetup: string | undefined;
-  if (killedSignal !== undefined) {
-    const oom = killedSignal === SIGKILL && memoryLimited && (oomKills ?? 1) > 0;
-    if (oom) errno = ENOMEM;
-    killedInSetup = oom ? 'oom' : killedSignal > 0 ? signalName(killedSignal) : 'exit';
-  } else if ((oomKills ?? 0) > 0) {
-    errno = ENOMEM;
-    killedInSetup = 'oom';
-  }
-  return stepFailure(plan, stepIndex, errno, detail, { memoryLimited, ...(killedInSetup === undefined ? {} : { killedInSetup }) }, options);
-}
-
-function signalName(signal: number): string {
-  return Object.entries(os.constants.signals).find(([, number]) => number === signal)?.[0] ?? `signal ${signal}`;
-}
-
-function stepFailure(
-  plan: Plan, stepIndex: number, errno: number, detail: number, extra: { memoryLimited?: boolean; killedInSetup?: string } = {},
-  options?: ValidatedOptions,
-): CordonError {
-  const step = plan.steps[stepIndex];
-  if (step === undefined) {
-    return new CordonError('ERR_CORDON_INTERNAL', `cordon: the child reported step ${stepIndex}, which the plan lacks`);
-  }
-  let failed: FailedStep = { name: step.name, syscall: step.syscall, kind: step.kind, ...(step.path === undefined ? {} : { path: step.path }) };
-  const part = FILESYSTEM_OPS.has(step.op) ? MountPart[detail as keyof typeof MountPart] : undefined;
-  if (part !== undefined && part !== 'none') {
-    failed.syscall = MOUNT_PART_SYSCALLS[part];
-    if ((part === 'open source' || part === 'resolve source' || part === 'check owner') && step.source !== undefined) failed.path = step.source;
-    // The symlink and owner advice of a bind or upper step is for those parts only.
-    if (part !== 'resolve source' && part !== 'check owner') failed.kind = 'mount';
-  }
-  if (step.op === 'landlock') {
-    const rule = (detail >> 8) - 1;
-    failed.syscall = ['landlock_create_ruleset', 'landlock_create_ruleset', 'landlock_add_rule', 'open', 'landlock_restrict_self'][detail & 0xff] ?? 'landlock';
-    const target = fieldOf(step, 'landlock', 'rules')?.[rule * 3 + 2];
-    if (rule >= 0 && target !== undefined) failed.path = target;
-  }
-  if (step.op === 'attachVeth') {
-    const part = VETH_PARTS[detail];
-    if (part !== undefined) failed = { ...failed, name: `attach veth to bridge: ${part.what}`, syscall: part.syscall };
-  }
-  const initPart = step.op === 'execInit' ? InitPart[detail as keyof typeof InitPart] : undefined;
-  if (initPart !== undefined) {
-    // The init itself failed (not the payload's exec): to start, or to seal itself.
-    failed = { name: initPart.name, syscall: initPart.syscall, kind: 'init', ...(detail === -1 ? { path: initSource().path } : {}) };
-  } else if (step.op === 'exec' || step.op === 'execInit') {
-    // For a PATH search, name the candidate that decided the error, as execvp would.
-    const candidates = fieldOf(step, step.op, 'candidates') ?? [];
-    const decided = candidates[detail];
-    if (decided !== undefined && candidates.length > 1 && errno !== 2) failed.path = decided;
-  }
-  const hiddenDir = errno === 2 && failed.path?.startsWith('/') && plan.hiddenView !== undefined
-    ? hiddenInBox(failed.path, plan.hiddenView.homes, plan.hiddenView.mountTargets)
-    : undefined;
-  // (/proc, /dev and /sys are the box's own: a missing file there is no view's doing)
-  const hiddenBy = hiddenDir === '/proc' || hiddenDir === '/dev' || hiddenDir === '/sys' ? undefined : hiddenDir;
-  const context: HintContext = {
-    privileged: process.geteuid?.() === 0,
-    ...(hiddenBy !== undefined && (step.kind === 'exec' || step.kind === 'chdir')
-      ? { hiddenBy: { dir: hiddenBy, path: failed.path!, bind: step.kind === 'exec' ? path.dirname(failed.path!) : failed.path! } }
-      : {}),
-    ...extra,
-    ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
-  };
-  if (options !== undefined) failed = hostFacts(options, step, failed, errno, context);
-  return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), context);
-}
-
-/**
- * Looks at the host after a failed step for what newcomers hit: a directory
- * the box user cannot enter on the way to the program, a mount point a
- * read-only image lacks, an overlay layer that is not there. Fills the hint
- * context, and names the layer at fault rather than the joined lowerdir.
- */
-function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep, errno: number, context: HintContext): FailedStep {
-  const code = errnoName(errno);
-  // The mounts that put something else than the root's own files at their target.
-  const covering = options.mounts.filter((entry) => entry.type !== 'remount-ro');
-  if (failed.kind === 'exec' && code === 'EACCES' && failed.path?.startsWith('/')) {
-    const ids = boxUserOnHost(options);
-    const onHost = hostPathOf(failed.path, options.rootfs, covering);
-    const blocked = onHost === undefined ? undefined : untraversableDir(onHost, ids.uid, ids.gids);
-    if (blocked !== undefined) context.untraversable = { dir: blocked.dir, mode: blocked.mode, owner: blocked.owner, uid: ids.uid };
-  }
-  if (failed.kind === 'exec' && code === 'ENOENT' && options.rootfs.kind !== 'host' && failed.path?.startsWith('/') &&
-    hostPathOf(failed.path, { kind: 'layers' }, covering) === undefined && existsOnHost(failed.path)) {
-    context.onHostOnly = { path: failed.path, rootfs: options.rootfs.kind };
-  }
-  if (failed.kind === 'mount' && code === 'EROFS' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'dir' && step.path !== undefined) {
-    context.missingMountPoint = { image: options.rootfs.dir, target: step.path };
-  }
-  if (options.rootfs.kind === 'layers') {
-    const layers = options.rootfs.layers;
-    const overlay = step.op === 'mountFs' && step.path === layers.join(':');
-    const bound = step.source === undefined ? -1 : layers.indexOf(step.source);
-    const bad = overlay ? badLayer(layers) : bound >= 0 ? badLayer([layers[bound]!]) : undefined;
-    if (bad !== undefined) {
-      context.badLayer = { index: overlay ? bad.index : bound, layer: bad.layer, problem: bad.problem };
-      return { ...failed, kind: 'layer', path: bad.layer };
-    }
-  }
-  return failed;
-}
-
-/** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
-function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: number[] } {
-  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
-  const groups = options.credentials.groups ?? [];
-  if (options.namespaces.user.kind === 'new') {
-    const ids = boxIdsOnHost(options, caller);
-    return { uid: ids.uid, gids: [ids.gid, ...groups.map((group) => boxIdsOnHost(options, caller, options.uid, group).gid)] };
-  }
-  if (caller.euid !== 0) return { uid: caller.euid, gids: [caller.egid] };
-  return { uid: options.uid, gids: [options.gid, ...groups] };
-}
-
-const FILESYSTEM_OPS: ReadonlySet<string> = new Set([
-  'mountFs', 'bindMount', 'makeDir', 'pivotRoot', 'enterRoot', 'symlink', 'writeFile', 'setMountAttr', 'openRoot', 'mask',
-]);
-
-// Which system call each part of a filesystem step is, for error.syscall.
-const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], string> = {
-  none: 'mount',
-  'resolve target': 'openat2',
-  'create target': 'mkdirat',
-  'open source': 'open_tree',
-  fsopen: 'fsopen',
-  fsconfig: 'fsconfig',
-  'create filesystem': 'fsconfig',
-  fsmount: 'fsmount',
-  attach: 'move_mount',
-  'set attributes': 'mount_setattr',
-  mkdir: 'mkdir',
-  pivot_root: 'pivot_root',
-  'detach old root': 'umount2',
-  write: 'write',
-  symlink: 'symlinkat',
-  'open root': 'open',
-  chdir: 'chdir',
-  'resolve source': 'openat2',
-  'check owner': 'statx',
-};
-
 // Idmapped binds need the host's CAP_SYS_ADMIN: the parent makes each
 // detached tree, the child attaches it.
 function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger): Map<number, number> {
@@ -283,10 +116,6 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
     trees.set(i, ledger.nativeFd(`mounts[${i}] idmapped tree`, result.fd));
   });
   return trees;
-}
-
-function optionalReason(reason: string | undefined): { userNamespaceReason?: string } {
-  return reason === undefined ? {} : { userNamespaceReason: reason };
 }
 
 /**
