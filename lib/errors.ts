@@ -145,10 +145,6 @@ export function errnoName(errno: number): string {
   }
 }
 
-export function errnoNumber(name: string): number | undefined {
-  const value = (os.constants.errno as Record<string, number | undefined>)[name];
-  return value;
-}
 
 /** What a failing step was doing, for the error. */
 export interface FailedStep {

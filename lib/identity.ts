@@ -1,7 +1,6 @@
 // Users and groups: subordinate id ranges (/etc/subuid, /etc/subgid) for
 // unprivileged callers, and per-tenant range allocation for supervisors.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 
 import { CordonError } from './errors';
 import { checkInteger, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
@@ -209,6 +208,3 @@ function hostSubordinateRanges(): IdRange[] {
   return ranges;
 }
 
-export function currentUserName(): string {
-  return userName(process.geteuid?.() ?? 0) ?? os.userInfo().username;
-}

@@ -45,7 +45,6 @@ int drop_capabilities(uint64_t keep);
 int new_session();
 int set_ids(long uid, long gid, bool clear_groups);
 int set_groups(const char* const* gids);
-int keep_capabilities_across_setuid();
 int raise_ambient(uint64_t mask);
 
 // limits.cc
