@@ -122,9 +122,13 @@ const EPERM: NormalizedAction = { errno: errnoValue('EPERM') };
 export function validateSeccomp(value: unknown, option = 'seccomp'): Validated<NormalizedSeccompPolicy> {
   // Validated once: what this returned is taken as it is (compileCached, the spawn).
   if (typeof value === 'object' && value !== null && isValidated(value)) return value as Validated<NormalizedSeccompPolicy>;
+  // The default policy (most boxes) is made and frozen once.
+  if (value === undefined) return (defaultPolicy ??= markValidated(ownSnapshot(checkPolicy(undefined, option), option) as NormalizedSeccompPolicy));
   // Own keys read once in; null-prototype objects out (see ownSnapshot).
   return markValidated(ownSnapshot(checkPolicy(ownSnapshot(value, option), option), option) as NormalizedSeccompPolicy);
 }
+
+let defaultPolicy: Validated<NormalizedSeccompPolicy> | undefined;
 
 function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
   if (value === undefined) return { mode: 'denylist', profile: 'default', deny: [], allow: [] };
