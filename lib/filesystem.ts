@@ -35,6 +35,7 @@ import { native } from './internal/native';
 import { BOX_OWN, FRESH_DIRS, HIDDEN_DIRS, type HostView, hiddenInBox, isWithin, topLevel, VAR_LINKS } from './host-view';
 import { AttrScope, MountPart, SourceLinks, TargetMode, type OpName } from './internal/plan-abi';
 import { step, type PlanStep } from './internal/steps';
+import { PLAN_ENUMS } from './internal/plan-ops';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
 
 type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string };
@@ -218,8 +219,8 @@ export function validateMounts(value: unknown): MountEntry[] {
 
 // What host::prepare_upper() reports (native/host/paths.h).
 const UPPER_DIRS = ['', 'upper', 'work'];
-const UPPER_PART_SYSCALLS = ['', 'openat2', 'fstat', 'fstat', 'fchmod', 'mkdirat', 'fchown'];
-const UPPER_OWNER_PART = 3;
+/** Which part of readying the upper layer failed (native host::UpperPart, declared once in host/paths.h). */
+const UPPER_PARTS: Readonly<Record<number, { readonly name: string; readonly syscall: string }>> = PLAN_ENUMS.UpperPart;
 
 /**
  * Readies the persistent upper layer on the host, before the spawn: opens
@@ -238,11 +239,11 @@ export function prepareUpperLayer(rootfs: ResolvedRootfs, owner: { uid: number; 
   const sub = UPPER_DIRS[result.dir] ?? '';
   const where = sub === '' ? dir : path.join(dir, sub);
   const code = errnoName(result.error);
-  const syscall = UPPER_PART_SYSCALLS[result.part] ?? 'openat2';
+  const syscall = UPPER_PARTS[result.part]?.syscall ?? 'openat2';
   let hint: string | undefined;
   if (code === 'ELOOP') {
     hint = 'a component of the path is a symlink: cordon never follows symlinks in a tenant\'s upper layer; give rootfs.upper.dir as a real path (fs.realpathSync) and remove links named upper or work';
-  } else if (result.part === UPPER_OWNER_PART) {
+  } else if (UPPER_PARTS[result.part]?.name === 'Owner') {
     hint = sub === ''
       ? `rootfs.upper.dir must be owned by the box's root (host uid ${owner.uid}) or by the caller (uid ${callerUid})`
       : `${sub}/ must be owned by the box's root (host uid ${owner.uid}, gid ${owner.gid}) or be made by cordon; it will not take over another owner's directory`;

@@ -12,6 +12,7 @@ import { initSource } from './internal/sealed-init';
 import { encodePlan } from './internal/encode';
 import { unreadable } from './internal/checks';
 import { Ledger } from './internal/resources';
+import { PLAN_ENUMS } from './internal/plan-ops';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { gatherHostView } from './host-view';
@@ -105,7 +106,7 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
     );
     if (result.fd < 0) {
       const code = errnoName(result.fd);
-      const syscall = ['', 'clone', 'open_tree', 'mount_setattr', 'openat2'][result.part] ?? 'mount_setattr';
+      const syscall = (PLAN_ENUMS.IdmappedPart as Readonly<Record<number, { syscall: string }>>)[result.part]?.syscall ?? 'mount_setattr';
       const hint = code === 'ELOOP' && syscall === 'openat2' ? hintFor('bind', code, { privileged: true }) : undefined;
       throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped mount mounts[${i}] of ${entry.source}`, {
         errno: result.fd, syscall, step: `mounts[${i}] bind`, path: entry.source,

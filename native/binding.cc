@@ -556,6 +556,34 @@ Napi::Object Enums(Napi::Env env) {
   }
   CORDON_INIT_PART(CORDON_IP)
 #undef CORDON_IP
+  // The parts of the host-side calls (which part failed, with the errno).
+  auto part = [&](Napi::Object object, int value, const char* name, const char* syscall, const char* what) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", name);
+    entry.Set("syscall", syscall);
+    entry.Set("what", what);
+    object.Set(uint32_t(value), entry);
+  };
+  Napi::Object veth = values("VethPart"), pool = values("PoolPart"), idmapped = values("IdmappedPart"),
+               upper = values("UpperPart");
+#define CORDON_HP(object) [&](const char* name, int value, const char* syscall, const char* what) { part(object, value, name, syscall, what); }
+  auto veth_part = CORDON_HP(veth);
+  auto pool_part = CORDON_HP(pool);
+  auto idmapped_part = CORDON_HP(idmapped);
+  auto upper_part = CORDON_HP(upper);
+#undef CORDON_HP
+#define CORDON_VP(Name, value, syscall, what) veth_part(#Name, value, syscall, what);
+#define CORDON_PP(Name, value, syscall, what) pool_part(#Name, value, syscall, what);
+#define CORDON_MP2(Name, value, syscall, what) idmapped_part(#Name, value, syscall, what);
+#define CORDON_UP(Name, value, syscall, what) upper_part(#Name, value, syscall, what);
+  CORDON_VETH_PART(CORDON_VP)
+  CORDON_POOL_PART(CORDON_PP)
+  CORDON_IDMAPPED_PART(CORDON_MP2)
+  CORDON_UPPER_PART(CORDON_UP)
+#undef CORDON_VP
+#undef CORDON_PP
+#undef CORDON_MP2
+#undef CORDON_UP
   return enums;
 }
 
