@@ -11,7 +11,7 @@ import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
 import { encodePlan } from './internal/encode';
 import { unreadable } from './internal/checks';
-import { Ledger } from './internal/resources';
+import { Ledger, type LedgerEntry } from './internal/resources';
 import { PLAN_ENUMS } from './internal/plan-ops';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
@@ -56,14 +56,17 @@ function cgroupParent(configured: string | undefined): ParentChoice {
   return parent;
 }
 
-function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Record<NamespaceName, number>> {
+// The namespace files to join; their entries go to `spawnOnly` (ours to close after the spawn).
+function openNamespaces(options: ValidatedOptions, ledger: Ledger, spawnOnly: LedgerEntry[]): Partial<Record<NamespaceName, number>> {
   const fds: Partial<Record<NamespaceName, number>> = {};
   for (const name of NAMESPACE_NAMES) {
     const setting = options.namespaces[name];
     if (setting.kind === 'fd') fds[name] = setting.fd;
     if (setting.kind !== 'path') continue;
     try {
-      fds[name] = ledger.fd(`${name} namespace file`, fs.openSync(setting.path, 'r'));
+      const file = ledger.hold(`${name} namespace file`, fs.openSync(setting.path, 'r'), 'fs');
+      spawnOnly.push(file);
+      fds[name] = file.fd;
     } catch (error) {
       const cause = error as NodeJS.ErrnoException;
       const code = cause.code ?? 'EIO';
@@ -80,22 +83,24 @@ function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Reco
   return fds;
 }
 
-const POOLED_USER = 'pooled user namespace';
-const POOLED_NET = 'pooled net namespace';
 
 // One entry from the box's pool, its fds owned by the box's ledger from
 // here; undefined on a miss (the box then makes its own namespaces).
-function takePooled(options: ValidatedOptions, ledger: Ledger): RuntimeFds['pooled'] {
+// A pool entry is never reused: the box joins it or fails, so its fds are spawnOnly.
+function takePooled(options: ValidatedOptions, ledger: Ledger, spawnOnly: LedgerEntry[]): RuntimeFds['pooled'] {
   const entry = options.netnsPool?._take();
   if (entry === undefined) return undefined;
-  const net = ledger.nativeFd(POOLED_NET, entry.net);
-  if (entry.user === undefined) return { net };
-  return { user: ledger.nativeFd(POOLED_USER, entry.user), net };
+  const net = ledger.hold('pooled net namespace', entry.net, 'native');
+  spawnOnly.push(net);
+  if (entry.user === undefined) return { net: net.fd };
+  const user = ledger.hold('pooled user namespace', entry.user, 'native');
+  spawnOnly.push(user);
+  return { user: user.fd, net: net.fd };
 }
 
 // Idmapped binds need the host's CAP_SYS_ADMIN: the parent makes each
 // detached tree, the child attaches it.
-function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger): Map<number, number> {
+function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger, spawnOnly: LedgerEntry[]): Map<number, number> {
   const trees = new Map<number, number>();
   options.mounts.forEach((entry, i) => {
     if (entry.type !== 'bind' || entry.idmap === undefined) return;
@@ -114,7 +119,9 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
         ...(hint === undefined ? {} : { hint }),
       });
     }
-    trees.set(i, ledger.nativeFd(`mounts[${i}] idmapped tree`, result.fd));
+    const tree = ledger.hold(`mounts[${i}] idmapped tree`, result.fd, 'native');
+    spawnOnly.push(tree);
+    trees.set(i, tree.fd);
   });
   return trees;
 }
@@ -241,6 +248,8 @@ interface Launch {
   encoded: ReturnType<typeof encodePlan>;
   stdio: ReturnType<typeof setupStdio>;
   listenParentSide: string[];
+  /** What the parent held for the spawn alone (namespace files, a pool entry, idmapped trees): released right after it. */
+  spawnOnly: LedgerEntry[];
   cgroup: BoxCgroup | undefined;
   /** Times the phases and steps while anyone listens (NODE_DEBUG=cordon, diagnostics_channel). */
   timer: SpawnTimer | undefined;
@@ -289,12 +298,13 @@ function prepare(
     box._failed(error);
     return box;
   }
-  const partial = { startedAt, validated, ledger, box, timer };
+  const spawnOnly: LedgerEntry[] = [];
+  const partial = { startedAt, validated, ledger, box, timer, spawnOnly };
   return settle(partial, () => {
     const caller = callerFacts(validated);
     // No prototype: buildPlan reads optional fields (cgroup, bridge, init, ...) a polluted Object.prototype could fill.
-    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: [], namespaces: openNamespaces(validated, ledger) } as RuntimeFds);
-    const pooled = takePooled(validated, ledger);
+    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: [], namespaces: openNamespaces(validated, ledger, spawnOnly) } as RuntimeFds);
+    const pooled = takePooled(validated, ledger, spawnOnly);
     if (pooled !== undefined) runtime.pooled = pooled;
     timer?.phase('open namespaces');
     const stdio = setupStdio(validated.stdio, ledger);
@@ -339,7 +349,7 @@ function prepare(
       prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
       timer?.phase('upper layer');
     }
-    runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
+    runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger, spawnOnly);
     if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
     const plan = buildPlan(validated, runtime, caller);
     if (plan.landlock !== undefined) box._landlock(plan.landlock);
@@ -354,13 +364,10 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   const { validated, ledger, box, runtime, stdio, cgroup } = launch;
   // The box holds its own copies now; ours of its ends go at once.
   for (const name of [...stdio.childSide, ...launch.listenParentSide]) ledger.releaseOne(name);
-  for (const index of runtime.idmappedTrees?.keys() ?? []) ledger.releaseOne(`mounts[${index}] idmapped tree`);
   // A handed-over net.Server is the box's now: the parent must stop accepting.
   for (const entry of validated.listen) if (entry.kind === 'server') entry.server.close();
-  for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);
-  // A pool entry is never reused: the box has joined it or failed.
-  ledger.releaseOne(POOLED_USER);
-  ledger.releaseOne(POOLED_NET);
+  // The namespace files, pool entry and idmapped trees were the spawn's alone.
+  for (const entry of launch.spawnOnly) entry.release();
   if (cgroup !== undefined) {
     ledger.releaseOne(CGROUP_LEDGER.dirFd);
     for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
