@@ -230,8 +230,8 @@ function findOrMakeBridge(resolved: ResolvedBridge): BridgeState {
   if (!fs.existsSync(`/sys/class/net/${name}`)) {
     const subnet = resolved.subnet ?? parseSubnet('subnet', DEFAULT_SUBNET);
     const result = native().createBridge(name, subnet.address, subnet.prefix);
-    if (result !== 0 && result !== 17 /* EEXIST: made by someone else meanwhile */) {
-      throw hostError(`netlink ${errnoName(result)}: cannot make bridge ${name}`, { errno: -result, path: name });
+    if (result !== 0 && result !== -17 /* EEXIST: made by someone else meanwhile */) {
+      throw hostError(`netlink ${errnoName(result)}: cannot make bridge ${name}`, { errno: result, path: name });
     }
     made = result === 0;
     if (made) {

@@ -40,7 +40,8 @@ const ENOMEM = 12;
  * dead process, e.g. EACCES writing its setgroups).
  */
 export function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup, options?: ValidatedOptions): CordonError {
-  let { errno } = result;
+  // Native exports give -errno; the explanation works with the positive number.
+  let errno = -result.errno;
   const { failedStep: stepIndex, detail, killedSignal } = result;
   const memoryLimited = cgroup?.placement.memory !== undefined;
   const oomKills = memoryLimited ? cgroup?.oomEvents()?.oomKill : 0;

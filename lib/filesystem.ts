@@ -253,7 +253,7 @@ export function prepareUpperLayer(rootfs: ResolvedRootfs, owner: { uid: number; 
     hint = 'the caller may not change this directory; make it owned by the caller or the box\'s root';
   }
   throw new CordonError(code, `${syscall} ${code}: cannot prepare the upper layer ${where}${hint === undefined ? '' : ` (${hint})`}`, {
-    errno: -result.error,
+    errno: result.error,
     syscall,
     step: 'prepare upper layer',
     path: where,

@@ -38,7 +38,7 @@ Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
   }
   if (!outcome.ok()) {
     result.Set("failedStep", outcome.failed_step);
-    result.Set("errno", outcome.error);
+    result.Set("errno", -outcome.error);  // every export: -errno (the status record carries it positive)
     result.Set("detail", outcome.detail);
     if (outcome.killed_signal != 0) result.Set("killedSignal", outcome.killed_signal);
     return result;
@@ -259,7 +259,7 @@ Napi::Value OpenSocketDir(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(info.Env());
   Napi::Array list = Napi::Array::New(info.Env(), size_t(count));
   for (int i = 0; i < count; i++) list.Set(uint32_t(i), fds[i]);
-  result.Set("error", error);
+  result.Set("error", -error);  // every export: 0 or -errno
   result.Set("fds", list);
   return result;
 }
@@ -280,7 +280,7 @@ Napi::Value PrepareUpper(const Napi::CallbackInfo& info) {
   int caller_uid = info[3].As<Napi::Number>().Int32Value();
   host::UpperOutcome outcome = host::prepare_upper(dir.c_str(), box_uid, box_gid, caller_uid);
   Napi::Object result = Napi::Object::New(info.Env());
-  result.Set("error", outcome.error);
+  result.Set("error", -outcome.error);  // every export: 0 or -errno
   result.Set("dir", outcome.dir);
   result.Set("part", outcome.part);
   return result;
@@ -291,7 +291,7 @@ Napi::Value CreateBridge(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   uint32_t address = info[1].As<Napi::Number>().Uint32Value();
   int prefix = info[2].As<Napi::Number>().Int32Value();
-  return Napi::Number::New(info.Env(), host::create_bridge(name.c_str(), htonl(address), prefix));
+  return Napi::Number::New(info.Env(), -host::create_bridge(name.c_str(), htonl(address), prefix));
 }
 
 // Deleting a link waits for RCU grace periods under the rtnl lock (tens of
@@ -301,7 +301,7 @@ class DeleteLinkWorker : public Napi::AsyncWorker {
   DeleteLinkWorker(Napi::Env env, std::string name)
       : Napi::AsyncWorker(env), name_(std::move(name)), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = host::delete_link(name_.c_str()); }
+  void Execute() override { result_ = -host::delete_link(name_.c_str()); }
   void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), result_)); }
 
  private:
@@ -310,7 +310,7 @@ class DeleteLinkWorker : public Napi::AsyncWorker {
   int result_ = 0;
 };
 
-// deleteLinkAsync(name): a promise of 0 or a positive errno.
+// deleteLinkAsync(name): a promise of 0 or -errno.
 Napi::Value DeleteLinkAsync(const Napi::CallbackInfo& info) {
   auto* worker = new DeleteLinkWorker(info.Env(), info[0].As<Napi::String>().Utf8Value());
   Napi::Promise promise = worker->promise();
@@ -321,7 +321,7 @@ Napi::Value DeleteLinkAsync(const Napi::CallbackInfo& info) {
 // probeBridge(): { error, part } (see host::probe_bridge).
 Napi::Value ProbeBridge(const Napi::CallbackInfo& info) {
   int part = 0;
-  int error = host::probe_bridge(&part);
+  int error = -host::probe_bridge(&part);
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("error", error);
   result.Set("part", part);
@@ -334,7 +334,7 @@ Napi::Value Ipv4Address(const Napi::CallbackInfo& info) {
   uint32_t address = 0;
   int prefix = 0;
   int error = host::ipv4_address(name.c_str(), &address, &prefix);
-  if (error != 0) return Napi::Number::New(info.Env(), error);
+  if (error != 0) return Napi::Number::New(info.Env(), -error);
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("address", Napi::Number::New(info.Env(), address));
   result.Set("prefix", prefix);
@@ -344,7 +344,7 @@ Napi::Value Ipv4Address(const Napi::CallbackInfo& info) {
 // deleteLink(name): 0 or a positive errno (ENODEV when it is gone).
 Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  return Napi::Number::New(info.Env(), host::delete_link(name.c_str()));
+  return Napi::Number::New(info.Env(), -host::delete_link(name.c_str()));
 }
 
 Napi::Value LocalPort(const Napi::CallbackInfo& info) {

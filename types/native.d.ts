@@ -18,7 +18,7 @@ export interface NativeSpawnFailure {
   rung: number;
   /** Index of the failing step in the plan. */
   failedStep: number;
-  /** Positive errno. */
+  /** -errno, as every native export reports an error. */
   errno: number;
   /** Op-specific detail, e.g. which exec candidate decided the error. */
   detail: number;
@@ -135,8 +135,10 @@ export interface NativeBinding {
   listenUnixAt(dirFd: number, name: string, mode: number, uid: number, gid: number, backlog: number): { fd: number; file: string };
   /** Removes the socket file if it is still `file`: 0, -ESTALE when another file has the name, or -errno. */
   unlinkSocketAt(dirFd: number, name: string, file: string): number;
+  /** The socket's directory and those cordon made on the way: error 0, or -errno. */
   openSocketDir(dir: string, mode: number, uid: number, gid: number): { error: number; fds: number[] };
   unlinkAt(dirFd: number, name: string, directory: boolean): number;
+  /** Readies a persistent upper layer: error 0, or -errno with the directory and part (UpperPart). */
   prepareUpper(dir: string, boxUid: number, boxGid: number, callerUid: number): { error: number; dir: number; part: number };
   /** The local port of a bound socket, or -errno. */
   localPort(fd: number): number;
@@ -151,15 +153,15 @@ export interface NativeBinding {
    * EACCES: vm.memfd_noexec=2), 3 (copy), 4 (fchmod), 5 (F_ADD_SEALS).
    */
   sealedInit(path: string): { fd: number; part: number };
-  /** A bridge with one IPv4 address (host byte order), up: 0 or a positive errno. */
+  /** A bridge with one IPv4 address (host byte order), up: 0 or -errno. */
   createBridge(name: string, address: number, prefix: number): number;
-  /** Deletes a network link by name: 0 or a positive errno (ENODEV when gone). */
+  /** Deletes a network link by name: 0 or -errno (-ENODEV when gone). */
   deleteLink(name: string): number;
-  /** A link's primary IPv4 address (host byte order) and prefix, whatever its carrier, or a positive errno. */
+  /** A link's primary IPv4 address (host byte order) and prefix, whatever its carrier, or -errno. */
   ipv4Address(name: string): { address: number; prefix: number } | number;
   /** deleteLink on a libuv worker thread. */
   deleteLinkAsync(name: string): Promise<number>;
-  /** Tries a bridge, a veth pair and the filter in a throwaway network namespace: error 0, or a positive errno and the failing part. */
+  /** Tries a bridge, a veth pair and the filter in a throwaway network namespace: error 0, or -errno and the failing part. */
   probeBridge(): { error: number; part: number };
   /**
    * Makes `count` namespace pool entries on a libuv worker thread and calls
