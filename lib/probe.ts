@@ -14,6 +14,7 @@ import { initSource } from './internal/sealed-init';
 import { initBinaryPath } from './internal/native';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, userNamespaceRefusal, type IdRange } from './identity';
 import { probeBridge } from './bridge';
+import { probeCgroups } from './cgroups/report';
 import type { RlimitName } from './credentials';
 import {
   defaultCountedRlimits, defaultKernelCounters, readCallerCounterLimits, type KernelCounterName,
@@ -122,47 +123,6 @@ function fromResult(result: number, what: string): Capability {
 
 const RUNGS: CloneRung[] = ['clone3', 'clone3-basic', 'clone'];
 
-function probeCgroups(): CgroupReport {
-  const report: CgroupReport = { mode: 'none', v2Controllers: [], v1Controllers: {}, writableControllers: [] };
-  const mounts = (readText('/proc/self/mountinfo') ?? '').split('\n');
-  for (const line of mounts) {
-    const [left, right] = line.split(' - ');
-    if (left === undefined || right === undefined) continue;
-    const mountPoint = left.split(' ')[4];
-    const [fstype, , superOptions] = right.split(' ');
-    if (mountPoint === undefined) continue;
-    if (fstype === 'cgroup2' && report.v2Mount === undefined) report.v2Mount = mountPoint;
-    if (fstype === 'cgroup') {
-      for (const option of (superOptions ?? '').split(',')) {
-        if (['rw', 'ro'].includes(option) || option.startsWith('name=') || option.includes('=')) continue;
-        report.v1Controllers[option] = mountPoint;
-      }
-    }
-  }
-  const hasV1 = Object.keys(report.v1Controllers).length > 0;
-  report.mode = report.v2Mount ? (hasV1 ? 'hybrid' : 'v2') : hasV1 ? 'v1' : 'none';
-  const ownLine = (readText('/proc/self/cgroup') ?? '').split('\n').find((line) => line.startsWith('0::'));
-  if (ownLine !== undefined) report.v2Path = ownLine.slice(3);
-  if (report.v2Mount !== undefined) {
-    const dir = `${report.v2Mount}${report.v2Path && report.v2Path !== '/' ? report.v2Path : ''}`;
-    report.v2Controllers = (readText(`${dir}/cgroup.controllers`) ?? '').split(' ').filter(Boolean);
-    if (canWrite(dir)) report.writableControllers.push(...report.v2Controllers);
-  }
-  for (const [controller, mountPoint] of Object.entries(report.v1Controllers)) {
-    if (report.writableControllers.includes(controller)) continue;
-    if (canWrite(mountPoint)) report.writableControllers.push(controller);
-  }
-  return report;
-}
-
-function canWrite(dir: string): boolean {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function probeIntoCgroup(cgroup: CgroupReport): Capability {
   if (cgroup.v2Mount === undefined) return { available: false, reason: 'no cgroup v2 hierarchy' };
