@@ -46,11 +46,14 @@
             "native/host/idmap.cc",
             "native/host/sockets.cc",
             "native/host/paths.cc",
+            "native/host/layers.cc",
             "native/host/idmapped.cc",
             "native/host/netlink.cc",
             "native/host/bridge.cc",
             "native/host/netns_pool.cc",
-            "native/host/sealed_init.cc"
+            "native/host/sealed_init.cc",
+            "native/host/logs.cc",
+            "native/host/quota.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

@@ -14,6 +14,7 @@ import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
 import { EXIT_RECORD_SIZE } from './internal/plan-abi';
+import type { DiskUsage } from './quota';
 import { endedPipe } from './stdio';
 
 /** How a box ended. */
@@ -140,6 +141,8 @@ export class Box extends EventEmitter {
   #oomKillsSeen = 0;
   readonly #killSignal: number;
   readonly #pipes: readonly boolean[];
+  #diskUsage: (() => DiskUsage | undefined) | undefined;
+  readonly #beforeExited: (() => Promise<void> | undefined)[] = [];
 
   constructor(internals: BoxInternals) {
     super();
@@ -200,6 +203,25 @@ export class Box extends EventEmitter {
   /** @internal The box's cgroup, made before the clone; owned by the ledger. */
   _cgroup(cgroup: BoxCgroup): void {
     this.#cgroup = cgroup;
+  }
+
+  /** @internal What `exited` waits for after the box's resources are released (a quota'd layer's loop device going). */
+  _beforeExited(wait: () => Promise<void> | undefined): void {
+    this.#beforeExited.push(wait);
+  }
+
+  /** @internal Reads the usage of a quota'd upper layer (lib/quota.ts) while its mount fd is held. */
+  _diskUsage(read: () => DiskUsage | undefined): void {
+    this.#diskUsage = read;
+  }
+
+  /**
+   * Bytes and inodes of the box's quota'd upper layer (`rootfs.upper.quota`)
+   * used and free, while the box runs; undefined without a quota, before the
+   * box has started or after it has ended.
+   */
+  diskUsage(): DiskUsage | undefined {
+    return this.#running ? this.#diskUsage?.() : undefined;
   }
 
   /** Resource use of the box's cgroup now, or null without one. */
@@ -396,9 +418,12 @@ export class Box extends EventEmitter {
     boxExited(this.spawnfile, result);
     // A cgroup still draining is removed in the background; `exited` waits
     // for it, so nothing of the box is left when it settles.
+    // So is a quota'd layer's loop device, which the kernel lets go of
+    // asynchronously once the box's mount is gone.
     const removal = this.#cgroup?.removal;
-    if (removal === undefined) this.#settle.resolve(result);
-    else void removal.then(() => this.#settle.resolve(result), () => this.#settle.resolve(result));
+    const waits = [removal, ...this.#beforeExited.map((wait) => wait())].filter((wait) => wait !== undefined);
+    if (waits.length === 0) this.#settle.resolve(result);
+    else void Promise.allSettled(waits).then(() => this.#settle.resolve(result));
   }
 
   #release(): void {

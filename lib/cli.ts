@@ -17,12 +17,16 @@ import type { KernelCounterLimit } from './kernel-counters';
 import type { LandlockAccess, LandlockScope } from './landlock';
 import type { ListenEntry } from './network';
 import type { SeccompAction } from './seccomp';
+import { fromOciConfig, loadOciBundle } from './oci/config';
+import type { OciRunSpec } from './oci/config';
+import { ociMain } from './oci/runtime';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
 
 const USAGE_HEAD = `Usage:
   cordon run [options] [--] CMD [ARGS...]  run CMD in a new box; exits with its status (128+N for signal N)
   cordon probe [--json]                    print what this host allows
+  cordon oci [--root DIR] run|state|kill|delete|features ...  an OCI runtime's verbs (see docs/oci.md)
   cordon --version                         print cordon's version
   cordon help | --help | run --help        print this help
 
@@ -44,7 +48,8 @@ Examples:
 
 const USAGE = `${USAGE_HEAD}
 Options of run (each also a key of --config JSON, as in spawnIsolated's options):
-  --config FILE           options as JSON (command-line flags override it)
+  --config FILE           options as JSON (command-line flags override it); an OCI config.json works too
+  --bundle DIR            run an OCI bundle (DIR/config.json, its rootfs); CMD, if given, replaces process.args
   --share NS              keep the host's namespace NS (user, pid, mount, net, ipc, uts, cgroup, time); repeatable
   --new NS                make a new namespace NS (e.g. --new time); repeatable
   --join NS=PATH          join the namespace at PATH (e.g. --join net=/run/netns/blue); repeatable
@@ -155,6 +160,7 @@ function namespaceName(flag: string, name: string): NamespaceName {
 /** run's flags for parseArgs; mount flags (several values, order kept) are in MOUNT_FLAGS. */
 const RUN_FLAGS = {
   config: { type: 'string' },
+  bundle: { type: 'string' },
   share: { type: 'string', multiple: true },
   new: { type: 'string', multiple: true },
   join: { type: 'string', multiple: true },
@@ -259,6 +265,23 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
     if (!isPlainObject(parsed)) fail(`--config ${values.config}: must hold a JSON object of options`);
     options = own<Mutable<SpawnIsolatedOptions>>(parsed);
   }
+  // An OCI bundle, or an OCI config.json given to --config (it has an
+  // ociVersion): its process is the command unless one is given.
+  let ociCommand: string[] = [];
+  if (values.bundle !== undefined || (values.config !== undefined && 'ociVersion' in options)) {
+    if (values.bundle !== undefined && values.config !== undefined) fail('--bundle and --config exclude each other');
+    const hostCredentials = values['allow-host-credentials'] === true;
+    let spec: OciRunSpec;
+    try {
+      spec = values.bundle !== undefined
+        ? loadOciBundle(values.bundle, { hostCredentials })
+        : fromOciConfig(options, { bundle: path.dirname(values.config!), hostCredentials });
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    options = own<Mutable<SpawnIsolatedOptions>>(spec.options);
+    ociCommand = [spec.file, ...spec.args];
+  }
   const namespaces: Partial<Record<NamespaceName, NamespaceSetting>> = { ...(options.namespaces ?? {}) };
   for (const name of values.share ?? []) namespaces[namespaceName('--share', name)] = 'host';
   for (const name of values.new ?? []) namespaces[namespaceName('--new', name)] = 'new';
@@ -307,7 +330,7 @@ export function optionsFromArgs(argv: string[]): { options: SpawnIsolatedOptions
   if (values['tmp-size'] !== undefined) options.tmpSize = Number(values['tmp-size']);
   if (mounts.length > 0) options.mounts = [...(options.mounts ?? []), ...mounts];
   options.stdio = 'inherit';
-  return { options, command: split.command };
+  return { options, command: split.command.length > 0 ? split.command : ociCommand };
 }
 
 function credentialsFromFlags(values: Record<string, string | string[] | boolean | undefined>, options: Mutable<SpawnIsolatedOptions>): void {
@@ -641,6 +664,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'probe':
       printProbe(rest.includes('--json'));
+      return;
+    case 'oci':
+      process.exitCode = await ociMain(rest);
       return;
     case '--version':
     case '-V':

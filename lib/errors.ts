@@ -15,6 +15,7 @@ export type CordonErrorCode =
   | 'ERR_CORDON_CONFLICTING_OPTIONS'
   | 'ERR_CORDON_HOST_UNSUPPORTED'
   | 'ERR_CORDON_POOL_CLOSED'
+  | 'ERR_CORDON_OCI_UNSUPPORTED'
   | 'ERR_INVALID_ARG_TYPE'
   | 'ERR_INVALID_ARG_VALUE'
   | 'ABORT_ERR';
@@ -176,6 +177,10 @@ export interface HintContext {
   missingMountPoint?: { image: string; target: string };
   /** The missing file exists on the host, but the box's root is an image (rootfs { dir } or { layers }). */
   onHostOnly?: { path: string; rootfs: 'dir' | 'layers' };
+  /** A mount point missing in a template layer that the box's root may not create (the template's directory belongs to a host uid the box does not map). */
+  templateMountPoint?: { target: string; idmapped: boolean };
+  /** The overlay of idmapped template layers (rootfs.idmapLayers) was refused. */
+  idmappedLayersRefused?: boolean;
   /** The overlay layer that is missing or not a directory on the host. */
   badLayer?: { index: number; layer: string; problem: string };
 }
@@ -308,6 +313,25 @@ const HINTS: HintRule[] = [
       return `the image ${image} has no ${target} to mount on, and its root is read-only in the box: ` +
         `create the mount point in the image (mkdir -p ${image === '/' ? '' : image}${target}), or set rootfs.writable: true`;
     },
+  },
+  {
+    kind: 'mount',
+    code: 'EACCES',
+    hint: (context) => {
+      if (context.templateMountPoint === undefined) return undefined;
+      const { target, idmapped } = context.templateMountPoint;
+      return idmapped
+        ? `the box's root may not create the mount point ${target} in its template layers (their directory there is not the box's): create it in the template`
+        : `the template layers have no ${target} to mount on, and their directory there belongs to host root, whom the box does not map, so the box's root cannot create it: ` +
+          'set rootfs.idmapLayers: true (root callers: host root in the templates is then the box\'s root, and the mount point is made in the box\'s upper layer), or create the mount point in the template';
+    },
+  },
+  {
+    kind: 'mount',
+    code: 'EINVAL',
+    hint: (context) => context.idmappedLayersRefused === true
+      ? "this kernel's overlayfs may not take idmapped layers (Linux 5.19 and later do): leave rootfs.idmapLayers off, or create what the box needs in the templates"
+      : undefined,
   },
   { kind: 'layer', code: 'ENOENT', hint: layerHint },
   { kind: 'layer', code: 'ENOTDIR', hint: layerHint },

@@ -19,7 +19,7 @@ import { InitPart } from './internal/plan-abi';
 import { initSource } from './internal/sealed-init';
 import { fieldOf, type PlanStep } from './internal/steps';
 import { explainLandlock } from './landlock';
-import { boxIdsOnHost, type Plan } from './plan';
+import { boxUserOnHost, type Plan } from './plan';
 import type { ValidatedOptions } from './validate';
 
 const MECHANISM_EXPLAINS: readonly ((step: PlanStep, detail: number, failed: FailedStep) => FailedStep)[] = [
@@ -122,6 +122,13 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
   if (isMountKind(failed.kind) && code === 'EROFS' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'dir' && step.path !== undefined) {
     context.missingMountPoint = { image: options.rootfs.dir, target: step.path };
   }
+  if (isMountKind(failed.kind) && code === 'EACCES' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'layers' && step.path !== undefined) {
+    context.templateMountPoint = { target: step.path, idmapped: options.rootfs.idmapLayers === true };
+  }
+  if (code === 'EINVAL' && failed.kind === 'mount' && options.rootfs.kind === 'layers' && options.rootfs.idmapLayers === true &&
+    step.op === 'mountFs' && step.path === options.rootfs.layers.join(':')) {
+    context.idmappedLayersRefused = true;
+  }
   if (options.rootfs.kind === 'layers') {
     const layers = options.rootfs.layers;
     const overlay = step.op === 'mountFs' && step.path === layers.join(':');
@@ -135,17 +142,6 @@ function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep
   return failed;
 }
 
-/** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
-function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: number[] } {
-  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
-  const groups = options.credentials.groups ?? [];
-  if (options.namespaces.user.kind === 'new') {
-    const ids = boxIdsOnHost(options, caller);
-    return { uid: ids.uid, gids: [ids.gid, ...groups.map((group) => boxIdsOnHost(options, caller, options.uid, group).gid)] };
-  }
-  if (caller.euid !== 0) return { uid: caller.euid, gids: [caller.egid] };
-  return { uid: options.uid, gids: [options.gid, ...groups] };
-}
 
 function optionalReason(reason: string | undefined): { userNamespaceReason?: string } {
   return reason === undefined ? {} : { userNamespaceReason: reason };

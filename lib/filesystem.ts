@@ -37,13 +37,14 @@ import { AttrScope, MountPart, SourceLinks, TargetMode, type OpName } from './in
 import { step, type PlanStep } from './internal/steps';
 import { PLAN_ENUMS } from './internal/plan-ops';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
+import { validateQuota, type ResolvedQuota } from './quota';
 
-type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string };
+type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string; quota?: ResolvedQuota };
 
 export type ResolvedRootfs =
   | { kind: 'host' }
   | { kind: 'dir'; dir: string; writable: boolean }
-  | { kind: 'layers'; layers: string[]; upper: LayeredUpper };
+  | { kind: 'layers'; layers: string[]; upper: LayeredUpper; idmapLayers?: boolean };
 
 export const DEFAULT_UPPER_SIZE = 64 * 1024 * 1024;
 /** Size of each writable tmpfs cordon gives a box (/tmp, /dev/shm, and /run on rootfs 'host'). */
@@ -103,7 +104,7 @@ export function validateRootfs(value: unknown): ResolvedRootfs {
     return { kind: 'dir', dir: path.normalize(checkAbsolutePath('rootfs.dir', value.dir)), writable: checkOptionalBoolean('rootfs.writable', value.writable, false) };
   }
   if ('layers' in value) {
-    rejectUnknownKeys(value, ['layers', 'upper', 'upperSize'], 'rootfs');
+    rejectUnknownKeys(value, ['layers', 'upper', 'upperSize', 'idmapLayers'], 'rootfs');
     if (!Array.isArray(value.layers) || value.layers.length === 0) {
       throw invalidType('rootfs.layers', 'a non-empty array of absolute paths', value.layers);
     }
@@ -114,7 +115,7 @@ export function validateRootfs(value: unknown): ResolvedRootfs {
       const size = value.upperSize === undefined ? DEFAULT_UPPER_SIZE : checkInteger('rootfs.upperSize', value.upperSize, 4096, Number.MAX_SAFE_INTEGER);
       upper = { kind: 'tmpfs', size };
     } else if (isPlainObject(value.upper)) {
-      rejectUnknownKeys(value.upper, ['dir'], 'rootfs.upper');
+      rejectUnknownKeys(value.upper, ['dir', 'quota'], 'rootfs.upper');
       if (value.upperSize !== undefined) {
         throw conflict('rootfs.upperSize', 'upperSize applies to a tmpfs upper only');
       }
@@ -122,11 +123,11 @@ export function validateRootfs(value: unknown): ResolvedRootfs {
       if (layers.some((layer) => isInside(layer, dir) || isInside(dir, layer))) {
         throw conflict('rootfs.upper.dir', 'the upper layer must not be inside a template layer, nor contain one');
       }
-      upper = { kind: 'dir', dir };
+      upper = value.upper.quota === undefined ? { kind: 'dir', dir } : { kind: 'dir', dir, quota: validateQuota(value.upper.quota) };
     } else {
       throw invalidType('rootfs.upper', `'tmpfs' or { dir }`, value.upper);
     }
-    return { kind: 'layers', layers, upper };
+    return checkOptionalBoolean('rootfs.idmapLayers', value.idmapLayers, false) ? { kind: 'layers', layers, upper, idmapLayers: true } : { kind: 'layers', layers, upper };
   }
   throw invalidType('rootfs', `'host', { dir } or { layers, upper }`, value);
 }
@@ -146,7 +147,7 @@ const MOUNT_KEYS: Record<MountEntry['type'], readonly string[]> = {
   symlink: ['type', 'target', 'linkTo'],
   file: ['type', 'target', 'content', 'mode'],
   'remount-ro': ['type', 'target'],
-  mask: ['type', 'target'],
+  mask: ['type', 'target', 'ifExists'],
 };
 
 export function validateMounts(value: unknown): MountEntry[] {
@@ -211,8 +212,10 @@ export function validateMounts(value: unknown): MountEntry[] {
           content: checkString(`${at}.content`, entry.content, { allowEmpty: true }),
           mode: entry.mode === undefined ? 0o644 : checkInteger(`${at}.mode`, entry.mode, 0, 0o7777),
         };
+      case 'mask':
+        return checkOptionalBoolean(`${at}.ifExists`, entry.ifExists, false) ? { type: 'mask', target, ifExists: true } : { type: 'mask', target };
       default:
-        return { type: type as 'sysfs' | 'mqueue' | 'remount-ro' | 'mask', target };
+        return { type: type as 'sysfs' | 'mqueue' | 'remount-ro', target };
     }
   });
 }
@@ -332,6 +335,10 @@ export interface FilesystemContext {
   inUserNamespace: boolean;
   /** Fd slots of idmapped trees the parent made, by index in `mounts`. */
   preparedTrees?: ReadonlyMap<number, number>;
+  /** Fd slots of idmapped template layers the parent made (rootfs.idmapLayers), by index in `rootfs.layers`. */
+  layerTrees?: ReadonlyMap<number, number>;
+  /** Fd slot of a quota'd upper layer's filesystem, mounted by the parent (lib/quota.ts): attached at /upper instead of binding the host directory. */
+  upperTree?: number;
   /** Bytes of each writable tmpfs cordon makes (/tmp, /dev/shm, /run). Default DEFAULT_TMP_SIZE. */
   tmpSize?: number;
   /** The box has a v2 cgroup of its own as the root of a new cgroup namespace (it may see that one). */
@@ -371,7 +378,10 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       const lowers = rootfs.layers.map((layer, i) => {
         const staged = `${LAYERS}/${i}`;
         steps.push(makeDirStep(`make layer ${i} mount point`, staged, staged));
-        steps.push(hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow'));
+        const bind = hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow');
+        const prepared = context.layerTrees?.get(i);
+        if (prepared !== undefined) bind.slot = prepared;
+        steps.push(bind);
         return staged;
       });
       let upperDir: string;
@@ -389,6 +399,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         steps.push(makeDirStep('make upper layer mount point', UPPER_FS, UPPER_FS));
         const bind = hostBindStep('bind upper layer directory', rootfs.upper.dir, UPPER_FS, 0, false, plain, 'refuse');
         bind.kind = 'upper';
+        if (context.upperTree !== undefined) bind.slot = context.upperTree;
         steps.push(bind);
         upperDir = `${UPPER_FS}/upper`;
         workDir = `${UPPER_FS}/work`;
@@ -476,7 +487,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
           maskFileWritten = true;
         }
         // Under a directory the default view hides, the path may be gone already: hidden, as asked.
-        steps.push(maskStep(label, empty, entry.target, hidden(entry.target)));
+        steps.push(maskStep(label, empty, entry.target, hidden(entry.target) || entry.ifExists === true));
         break;
       }
     }

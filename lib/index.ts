@@ -24,7 +24,12 @@ export type {
   StdioOptions,
   NetworkOption,
 } from './options';
-export type { ListenEntry, ListenSocket } from './network';
+export type { ListenEntry, ListenSocket, ListenVariables } from './network';
+export { createListener, Listener } from './listener';
+export type { UpperQuota, DiskUsage } from './quota';
+export { createService, Service } from './service';
+export type { ServiceOptions, ServiceState, ServiceReason, ServiceEvents, HealthCheck, HealthTarget } from './service';
+export type { ListenerOptions, UnixListenerOptions, TcpListenerOptions } from './listener';
 export type { BridgeNetworkOptions, BridgeNetworkInfo } from './bridge';
 export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';
 export type { CapabilityName, RlimitName, RlimitValue } from './credentials';
@@ -33,3 +38,9 @@ export type { CgroupLimits, MemoryLimits, CpuLimits, PidsLimits, IoLimits, IoDev
 export type { CgroupStats, OomEvent } from './cgroups/box';
 export type { MountEntry, RootfsOption } from './options';
 export type { SeccompPolicy, SeccompAction, SeccompRule } from './seccomp';
+export { fromOciConfig, loadOciBundle } from './oci/config';
+export type { FromOciConfigOptions, OciRunSpec, OciIgnoredField } from './oci/config';
+export { OciConfigError } from './oci/errors';
+export { importOciImage } from './oci/image';
+export type { ImportOciImageOptions, OciImage } from './oci/image';
+export { OciImageError } from './oci/errors';

@@ -9,6 +9,7 @@ import type { BridgeNetworkOptions } from './bridge';
 import type { ListenEntry } from './network';
 import type { NamespacePool } from './pool';
 import type { SeccompPolicy } from './seccomp';
+import type { UpperQuota } from './quota';
 
 /** The kinds of Linux namespace a box can have. */
 export type NamespaceName = 'user' | 'pid' | 'mount' | 'net' | 'ipc' | 'uts' | 'cgroup' | 'time';
@@ -48,9 +49,30 @@ export type StdioEntry =
   | number
   /** A stream with an underlying fd (a socket, a file stream opened already, process.stdout, ...). */
   | Stream
+  /** A log file on the host, opened by cordon for appending (fds 1 and up); see StdioFile. */
+  | StdioFile
   /** The default: 'pipe' for 0-2, 'ignore' above. */
   | null
   | undefined;
+
+/**
+ * A host file the box's fd appends to (a log). cordon opens it in the
+ * parent: its directory must exist and is resolved without following
+ * symlinks, the file itself is not followed either (ELOOP), and it must be
+ * a regular file. Opened `O_WRONLY | O_APPEND`, so boxes that share it
+ * (or a server that reopens it through /proc/self/fd, as /dev/stderr is)
+ * append without overwriting each other. A file cordon creates gets `mode`
+ * (not masked by the umask) and, for a root caller, the payload's host gid
+ * as its group (the caller stays its owner), so the payload may reopen it
+ * through the group's write bit but cannot chmod or chown it; an existing
+ * file keeps its owner and mode. Only for fds 1 and up (fd 0 is input).
+ */
+export interface StdioFile {
+  /** Absolute host path. */
+  readonly file: string;
+  /** Permission bits of a file cordon creates. Default 0o620 (the caller reads and writes, the payload's group writes). */
+  readonly mode?: number;
+}
 
 export type StdioOptions = 'pipe' | 'inherit' | 'ignore' | readonly StdioEntry[];
 
@@ -117,6 +139,17 @@ export interface SpawnIsolatedOptions {
   readonly argv0?: string;
   /** Like child_process: `'pipe'` (the default), `'inherit'`, `'ignore'` or one entry per fd. */
   readonly stdio?: StdioOptions;
+  /**
+   * What a `'pipe'` entry for fds 0, 1 and 2 is: `'socketpair'` (the
+   * default, as child_process) or `'pipe'`: a real pipe, which a payload can
+   * reopen as `/dev/stdin`, `/dev/stdout` or `/dev/stderr` (servers such as
+   * php-fpm and nginx open `/dev/stderr` to log; on a socket pair that open
+   * fails with ENXIO). The pipe's inode is given to the payload's host uid
+   * for a root caller (the kernel checks it on that reopen); an unprivileged
+   * caller's pipes are its own uid's, which is the box's root by default.
+   * `'pipe'` entries above fd 2 stay socket pairs (both directions).
+   */
+  readonly stdioPipes?: 'socketpair' | 'pipe';
   /** Milliseconds after which the box is sent `killSignal`. Default: none. */
   readonly timeout?: number;
   /** The signal for `timeout` and `signal`. Default `'SIGTERM'`. */
@@ -320,9 +353,24 @@ export type RootfsOption =
   | { readonly dir: string; readonly writable?: boolean }
   | {
       readonly layers: readonly string[];
-      readonly upper: 'tmpfs' | { readonly dir: string };
+      /**
+       * `quota` (root callers): the layer lives in an ext4 image
+       * `<dir>/upper.img` of `quota.bytes`, with `quota.inodes` files at
+       * most, enforced by the kernel (ENOSPC); see UpperQuota.
+       */
+      readonly upper: 'tmpfs' | { readonly dir: string; readonly quota?: UpperQuota };
       /** Size limit of a tmpfs upper, in bytes. Default 64 MiB. */
       readonly upperSize?: number;
+      /**
+       * Idmapped template layers (root callers, a new user namespace): each
+       * layer is mounted with the box's own uid and gid maps as its
+       * idmapping, so what host root owns in a template shows as the box's
+       * root (and uid 33 as the box's uid 33), and the box's root can create
+       * in a template directory (`/var/tmp`, `/etc/newdir`: copied up into its
+       * upper layer). Without it a template owned by host root shows as
+       * `nobody` and its directories are closed to the box. Default false.
+       */
+      readonly idmapLayers?: boolean;
     };
 
 interface MountTarget {
@@ -416,6 +464,12 @@ export interface RemountReadOnly extends MountTarget {
 /** Hides a file (an empty file over it) or a directory (an empty read-only tmpfs over it). */
 export interface MaskMount extends MountTarget {
   readonly type: 'mask';
+  /**
+   * Skip a target the box does not have (or cannot reach) instead of
+   * failing: nothing there to hide. For lists written for many kernels,
+   * like an OCI config's `maskedPaths` (`/proc/timer_stats`). Default false.
+   */
+  readonly ifExists?: boolean;
 }
 
 export type MountEntry =

@@ -58,6 +58,10 @@ export interface RuntimeFds {
   listenNames?: readonly string[];
   /** Box fds to make blocking (sockets taken from Node's event loop). */
   blocking?: ReadonlySet<number>;
+  /** Idmapped template layers made by the parent (rootfs.idmapLayers), by index in `rootfs.layers`. */
+  layerTrees?: ReadonlyMap<number, number>;
+  /** A quota'd upper layer's filesystem, mounted by the parent as a detached tree. */
+  upperTree?: number;
   /** Idmapped trees made by the parent, by index in `mounts`. */
   idmappedTrees?: ReadonlyMap<number, number>;
   /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1) and the cgroup.procs files to write the pid to. */
@@ -111,6 +115,18 @@ export function boxRootOnHost(options: ValidatedOptions, caller: Caller): { uid:
   return boxIdsOnHost(options, caller, 0, 0);
 }
 
+/** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
+export function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: number[] } {
+  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  const groups = options.credentials.groups ?? [];
+  if (options.namespaces.user.kind === 'new') {
+    const ids = boxIdsOnHost(options, caller);
+    return { uid: ids.uid, gids: [ids.gid, ...groups.map((group) => boxIdsOnHost(options, caller, options.uid, group).gid)] };
+  }
+  if (caller.euid !== 0) return { uid: caller.euid, gids: [caller.egid] };
+  return { uid: options.uid, gids: [options.gid, ...groups] };
+}
+
 function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside: number; count: number }[], helper: boolean): PlanStep {
   if (helper) {
     const program = kind === 'uid' ? NEWUIDMAP : NEWGIDMAP;
@@ -124,7 +140,7 @@ function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside:
   });
 }
 
-function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
+export function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
   return map.map((entry) => `${entry.inside} ${entry.outside} ${entry.count}\n`).join('');
 }
 
@@ -244,6 +260,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
         inUserNamespace: isNew('user') || joined('user') || !root,
         preparedTrees: new Map([...(runtime.idmappedTrees ?? new Map<number, number>())].map(([index, fd]) => [index, slot(fd)])),
         tmpSize: options.tmpSize,
+        ...(runtime.upperTree !== undefined ? { upperTree: slot(runtime.upperTree) } : {}),
+        ...(runtime.layerTrees !== undefined ? { layerTrees: new Map([...runtime.layerTrees].map(([index, fd]) => [index, slot(fd)])) } : {}),
         ownCgroup2: isNew('cgroup') && lateAttach && (cgroup?.procs.some((entry) => entry.hierarchy === 'v2') ?? false),
         ...(runtime.hostView !== undefined ? { hostView: runtime.hostView } : {}),
       }),

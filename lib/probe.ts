@@ -15,6 +15,7 @@ import { initBinaryPath } from './internal/native';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, userNamespaceRefusal, type IdRange } from './identity';
 import { probeBridge } from './bridge';
 import { probeCgroups } from './cgroups/report';
+import { probeQuota } from './quota';
 import type { RlimitName } from './credentials';
 import {
   defaultCountedRlimits, defaultKernelCounters, readCallerCounterLimits, type KernelCounterName,
@@ -98,6 +99,8 @@ export interface ProbeReport {
    * and then boxes exec the file at `path` (the reason says what that means).
    */
   init: { sealed: Capability; path: string };
+  /** `rootfs.upper.quota`: root, loop devices, mkfs.ext4 and ext4 (judged from the host, nothing made). */
+  diskQuota: Capability;
   network: {
     /** `network: 'bridge'`: root, veth, bridges and the cls_bpf filter (tried in a throwaway namespace). */
     bridge: Capability;
@@ -284,6 +287,7 @@ export function probe(): ProbeReport {
     seccomp: probeSeccomp(),
     kernelCounters: probeKernelCounters(userNamespaces),
     init: probeInit(),
+    diskQuota: probeQuota(),
     network: {
       bridge: probeBridge(),
       pool: {

@@ -17,12 +17,14 @@ import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { gatherHostView } from './host-view';
 import { openListenSockets } from './network';
+import { prepareQuotaLayer, quotaUsage } from './quota';
 import { leaseBridge } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
 import { readCallerCounterLimits } from './kernel-counters';
-import { boxIdsOnHost, boxRootOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
+import { boxIdsOnHost, boxRootOnHost, boxUserOnHost, buildPlan, mapText, type Caller, type Plan, type RuntimeFds } from './plan';
+import { defaultIdMap } from './identity';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { validateOptions, type ValidatedOptions } from './validate';
 import { NAMESPACE_NAMES } from './options';
@@ -125,6 +127,51 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
   });
   return trees;
 }
+
+/**
+ * Who pipes and log files cordon makes for a box belong to: the payload's
+ * host uid and gid, so it may reopen them through /proc/self/fd. Only a
+ * root caller can give them away; anyone else's are its own (the box's
+ * root by default).
+ */
+function stdioOwner(options: ValidatedOptions, caller: Caller): { uid: number; gid: number } | undefined {
+  if (caller.euid !== 0) return undefined;
+  if (!options.stdio.some((entry) => entry.kind === 'file' || (entry.kind === 'pipe' && options.stdioPipes === 'pipe'))) return undefined;
+  const ids = boxUserOnHost(options);
+  return { uid: ids.uid, gid: ids.gids[0]! };
+}
+
+/**
+ * rootfs.idmapLayers: each template layer as an idmapped tree whose mapping
+ * is the box's own uid and gid maps, so a file host root owns in a template
+ * shows as the box's root (uid 33 as the box's 33, ...). The box's root may
+ * then create in a template directory (overlayfs copies it up). Read-only,
+ * not recursive, symlinks followed as for any layer (the caller's).
+ */
+function prepareLayerTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger, spawnOnly: LedgerEntry[]): Map<number, number> | undefined {
+  if (options.rootfs.kind !== 'layers' || options.rootfs.idmapLayers !== true) return undefined;
+  const uidMap = mapText(options.uidMap ?? defaultIdMap(caller.euid));
+  const gidMap = mapText(options.gidMap ?? defaultIdMap(caller.egid));
+  const trees = new Map<number, number>();
+  options.rootfs.layers.forEach((layer, i) => {
+    const result = native().idmappedTree(layer, false, MOUNT_ATTR_RDONLY_NOSUID_NODEV, uidMap, gidMap, true);
+    if (result.fd < 0) {
+      const code = errnoName(result.fd);
+      const syscall = (PLAN_ENUMS.IdmappedPart as Readonly<Record<number, { syscall: string }>>)[result.part]?.syscall ?? 'mount_setattr';
+      const hint = syscall === 'mount_setattr' && code === 'EINVAL' ? 'the layer\'s filesystem may not support idmapped mounts (see probe().idmappedMounts)' : undefined;
+      throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped template layer rootfs.layers[${i}], ${layer}${hint === undefined ? '' : ` (${hint})`}`, {
+        errno: result.fd, syscall, step: `bind layer ${i}`, path: layer, ...(hint === undefined ? {} : { hint }),
+      });
+    }
+    const tree = ledger.hold(`rootfs.layers[${i}] idmapped tree`, result.fd, 'native');
+    spawnOnly.push(tree);
+    trees.set(i, tree.fd);
+  });
+  return trees;
+}
+
+// MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+const MOUNT_ATTR_RDONLY_NOSUID_NODEV = 0x1 | 0x2 | 0x4;
 
 /**
  * Starts a throwaway box up to its exec, synchronously, to learn whether the
@@ -307,7 +354,7 @@ function prepare(
     const pooled = takePooled(validated, ledger, spawnOnly);
     if (pooled !== undefined) runtime.pooled = pooled;
     timer?.phase('open namespaces');
-    const stdio = setupStdio(validated.stdio, ledger);
+    const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
     runtime.stdio = stdio.childFds;
     timer?.phase('stdio');
     let listenParentSide: string[] = [];
@@ -317,7 +364,10 @@ function prepare(
         stdio.childFds[3 + i] = fd;
       });
       runtime.listenNames = sockets.names;
-      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' ? [3 + i] : [])));
+      // A Listener's socket is blocking for every box: a server that sets
+      // O_NONBLOCK on its copy sets it on the shared file, so the next box
+      // gets it back cleared.
+      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' || entry.kind === 'listener' ? [3 + i] : [])));
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
       timer?.phase('listen sockets');
@@ -346,10 +396,21 @@ function prepare(
       timer?.phase('host view');
     }
     if (validated.rootfs.kind === 'layers' && validated.rootfs.upper.kind === 'dir') {
-      prepareUpperLayer(validated.rootfs, boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid }, caller.euid);
+      const owner = boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid };
+      const quota = validated.rootfs.upper.quota;
+      if (quota === undefined) {
+        prepareUpperLayer(validated.rootfs, owner, caller.euid);
+      } else {
+        const layer = prepareQuotaLayer(validated.rootfs.upper.dir, quota, owner, ledger);
+        runtime.upperTree = layer.mount;
+        box._diskUsage(() => quotaUsage(layer.mount));
+        box._beforeExited(layer.released);
+      }
       timer?.phase('upper layer');
     }
     runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger, spawnOnly);
+    const layerTrees = prepareLayerTrees(validated, caller, ledger, spawnOnly);
+    if (layerTrees !== undefined) runtime.layerTrees = layerTrees;
     if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
     const plan = buildPlan(validated, runtime, caller);
     if (plan.landlock !== undefined) box._landlock(plan.landlock);

@@ -24,12 +24,71 @@ function openDevNull(): number {
   return devNull;
 }
 
-export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger): StdioSetup {
+/** How setupStdio makes what is not a socket pair. */
+export interface StdioChoices {
+  /** What 'pipe' entries for fds 0-2 are. Default 'socketpair'. */
+  pipes?: 'socketpair' | 'pipe';
+  /** The payload's host uid:gid (root callers): pipes cordon makes are given to it, log files it makes to its gid, so the payload may reopen them. */
+  owner?: { uid: number; gid: number } | undefined;
+}
+
+const LOG_PARTS: Record<number, string> = { 1: 'openat2', 2: 'openat', 3: 'fstat', 4: 'fstat', 5: 'fchown', 6: 'fcntl' };
+
+function openLogFile(target: number, filePath: string, mode: number, owner: { uid: number; gid: number } | undefined, ledger: Ledger): number {
+  // The group, not the owner: the payload reopens it through its group's
+  // write bit, but cannot chmod it (a setuid file of the tenant's uid on
+  // the host) nor give it away.
+  const outcome = native().openLogFile(filePath, mode, -1, owner?.gid ?? -1);
+  if (outcome.fd < 0) {
+    const code = errnoName(outcome.fd);
+    const syscall = LOG_PARTS[outcome.part] ?? 'open';
+    const hint = outcome.part === 4
+      ? 'it is not a regular file: a stdio file entry appends to a regular file only'
+      : code === 'ELOOP'
+        ? 'a component of the path is a symlink: cordon never follows symlinks to a log file (a tenant could point it anywhere); give the real path'
+        : code === 'ENOENT' && outcome.part === 1
+          ? 'the log file\'s directory must exist'
+          : undefined;
+    throw new CordonError(code, `${syscall} ${code}: cannot open the log file of stdio[${target}], ${filePath}${hint === undefined ? '' : ` (${hint})`}`, {
+      errno: outcome.fd, syscall, step: `stdio[${target}] file`, path: filePath, ...(hint === undefined ? {} : { hint }),
+    });
+  }
+  return ledger.nativeFd(`stdio[${target}] file`, outcome.fd);
+}
+
+function makePipe(target: number, owner: { uid: number; gid: number } | undefined): [number, number] {
+  const pipe = native().makePipe(owner?.uid ?? -1, owner?.gid ?? -1);
+  if (typeof pipe === 'number') {
+    const code = errnoName(pipe);
+    throw new CordonError(code, `pipe2 ${code}: cannot create stdio[${target}]`, { errno: pipe, syscall: 'pipe2', step: `stdio[${target}]` });
+  }
+  return pipe;
+}
+
+export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger, choices: StdioChoices = {}): StdioSetup {
   // Dense: an fd left out is undefined, never read from Array.prototype.
   const setup: StdioSetup = { childFds: new Array<number | undefined>(entries.length).fill(undefined), parentFds: new Array<number | undefined>(entries.length).fill(undefined), childSide: [] };
   entries.forEach((entry, target) => {
     switch (entry.kind) {
+      case 'file': {
+        const name = `stdio[${target}] file`;
+        setup.childFds[target] = openLogFile(target, entry.path, entry.mode, choices.owner, ledger);
+        setup.childSide.push(name);
+        break;
+      }
       case 'pipe': {
+        if (choices.pipes === 'pipe' && target <= 2) {
+          // stdin: the box reads, the parent writes; stdout and stderr the other way.
+          const [read, write] = makePipe(target, choices.owner);
+          const [parentEnd, childEnd] = target === 0 ? [write, read] : [read, write];
+          ledger.nativeFd(`stdio[${target}] parent end`, parentEnd);
+          const childName = `stdio[${target}] child end`;
+          ledger.nativeFd(childName, childEnd);
+          setup.parentFds[target] = parentEnd;
+          setup.childFds[target] = childEnd;
+          setup.childSide.push(childName);
+          break;
+        }
         const pair = native().socketPair();
         if (typeof pair === 'number') {
           throw new CordonError(errnoName(pair), `socketpair ${errnoName(pair)}: cannot create stdio[${target}]`, {

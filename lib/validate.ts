@@ -34,7 +34,8 @@ import { validateCgroupParent } from './cgroups/parent';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
-import { validateListen, type ResolvedListen } from './network';
+import { listenVariables, validateListen, type ResolvedListen } from './network';
+import { quotaRefusal } from './quota';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
@@ -47,7 +48,8 @@ export type ResolvedStdio =
   | { kind: 'inherit' }
   | { kind: 'ignore' }
   | { kind: 'fd'; fd: number }
-  | { kind: 'stream'; fd: number; stream: Stream };
+  | { kind: 'stream'; fd: number; stream: Stream }
+  | { kind: 'file'; path: string; mode: number };
 
 export interface ValidatedOptions {
   file: string;
@@ -64,6 +66,8 @@ export interface ValidatedOptions {
   cwd: string;
   argv0: string;
   stdio: ResolvedStdio[];
+  /** What 'pipe' entries for fds 0-2 are. */
+  stdioPipes: 'socketpair' | 'pipe';
   timeout: number | undefined;
   killSignal: number;
   killSignalName: string;
@@ -106,7 +110,7 @@ const BASE_FILESYSTEM_STEPS = 128;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
+  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
   'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
   // child_process options with the same meaning here: `shell` (only false:
   // cordon runs no shell) and `windowsHide` (ignored on Linux, as by Node).
@@ -180,7 +184,14 @@ function checkStdioEntry(index: number, entry: StdioEntry | unknown): ResolvedSt
     return { kind: 'stream', fd, stream: entry };
   }
   if (entry === 'ipc' || entry === 'overlapped') throw invalidValue(option, entry, 'is not supported by cordon');
-  throw invalidType(option, `'pipe', 'inherit', 'ignore', an fd, a stream, null or undefined`, entry);
+  if (isPlainObject(entry) && 'file' in entry) {
+    rejectUnknownKeys(entry, ['file', 'mode'], option);
+    const filePath = checkAbsolutePath(`${option}.file`, entry.file);
+    if (filePath.endsWith('/')) throw invalidValue(`${option}.file`, filePath, 'must name a file, not a directory');
+    if (index === 0) throw invalidValue(option, '{ file }', 'is for output: a log file can be fd 1 and up, not stdin');
+    return { kind: 'file', path: filePath, mode: entry.mode === undefined ? 0o620 : checkInteger(`${option}.mode`, entry.mode, 0, 0o777) };
+  }
+  throw invalidType(option, `'pipe', 'inherit', 'ignore', an fd, a stream, { file }, null or undefined`, entry);
 }
 
 function checkStdio(value: unknown): ResolvedStdio[] {
@@ -319,6 +330,10 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', pathOfUrl('cwd', o.cwd));
   const argv0 = o.argv0 === undefined ? checked.file : checkString('argv0', o.argv0, { allowEmpty: true });
   const stdio = checkStdio(o.stdio);
+  if (o.stdioPipes !== undefined && o.stdioPipes !== 'socketpair' && o.stdioPipes !== 'pipe') {
+    throw invalidValue('stdioPipes', o.stdioPipes, "must be 'socketpair' or 'pipe'");
+  }
+  const stdioPipes = o.stdioPipes ?? 'socketpair';
 
   let timeout: number | undefined;
   if (o.timeout !== undefined) timeout = checkInteger('timeout', o.timeout, 0, 2 ** 31 - 1);
@@ -351,6 +366,8 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const namespaceOwner = validateNamespaceOwner(o.userNamespaceOwner, { user, uidMap, root: callerIsRoot(), pooled: o.netnsPool !== undefined });
   const landlock = validateLandlock(o.landlock);
   const listen = validateListen(o.listen);
+  // fdEnv and fpmAddress name fds 3 and up for servers that do not read LISTEN_FDS.
+  Object.assign(env, listenVariables(listen, env));
   // A filter needs no_new_privs to install (the payload has no CAP_SYS_ADMIN
   // left): with new privileges allowed there is no default filter.
   if (o.seccomp !== undefined && o.seccomp !== false && credentials.allowNewPrivileges) {
@@ -363,10 +380,17 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   // ownSnapshot: the checks below read optional fields (idmap) of what these return.
   const rootfs = ownSnapshot(validateRootfs(o.rootfs), 'rootfs') as ResolvedRootfs;
   const mounts = ownSnapshot(validateMounts(o.mounts), 'mounts') as MountEntry[];
+  if (rootfs.kind === 'layers' && rootfs.upper.kind === 'dir' && rootfs.upper.quota !== undefined) {
+    const refusal = quotaRefusal();
+    if (refusal !== undefined) throw new CordonError('ERR_CORDON_HOST_UNSUPPORTED', `rootfs.upper.quota: ${refusal} (probe().diskQuota)`, { step: 'validate', path: rootfs.upper.dir });
+  }
   const tmpSize = o.tmpSize === undefined ? DEFAULT_TMP_SIZE : checkInteger('tmpSize', o.tmpSize, 4096, Number.MAX_SAFE_INTEGER);
   if (o.tmpSize !== undefined && namespaces.mount.kind !== 'new') throw conflict('tmpSize', 'tmpSize sizes the box\'s own tmpfs mounts: it needs namespaces.mount to be \'new\'');
   if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
     throw conflict(o.rootfs !== undefined ? 'rootfs' : 'mounts', 'rootfs and mounts need namespaces.mount to be \'new\'');
+  }
+  if (rootfs.kind === 'layers' && rootfs.idmapLayers === true && (!callerIsRoot() || user !== 'new')) {
+    throw conflict('rootfs.idmapLayers', 'idmapped template layers need a root caller and a new user namespace (mount_setattr with MOUNT_ATTR_IDMAP needs the host\'s CAP_SYS_ADMIN; probe().idmappedMounts)');
   }
   for (const [i, entry] of mounts.entries()) {
     if (entry.type === 'bind' && entry.idmap !== undefined && (!callerIsRoot() || user !== 'new')) {
@@ -409,6 +433,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     cwd,
     argv0,
     stdio,
+    stdioPipes,
     timeout,
     killSignal: killSignal.number,
     killSignalName: killSignal.name,

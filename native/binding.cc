@@ -1,6 +1,7 @@
 // The only file that includes napi.h: unpacks arguments, calls the native
 // core, returns plain values. Errors are built in TypeScript from numbers.
 #include <errno.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,8 +17,11 @@
 #include "exit_watch.h"
 #include "host/bridge.h"
 #include "host/idmapped.h"
+#include "host/layers.h"
+#include "host/logs.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
+#include "host/quota.h"
 #include "host/sealed_init.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
@@ -186,6 +190,90 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   return pair;
 }
 
+// openLogFile(path, mode, uid, gid): { fd (or -errno), part, made } (see host/logs.h).
+Napi::Value OpenLogFile(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  host::LogOutcome outcome = host::open_log_file(path.c_str(), info[1].As<Napi::Number>().Int32Value(),
+                                                 info[2].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value());
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("fd", outcome.fd);
+  result.Set("part", outcome.part);
+  result.Set("made", outcome.made);
+  return result;
+}
+
+// dupFd(fd): a close-on-exec copy (3 or above), or -errno.
+Napi::Value DupFd(const Napi::CallbackInfo& info) {
+  int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 3);
+  return Napi::Number::New(info.Env(), fd < 0 ? -errno : fd);
+}
+
+// listenerState(fd): 1 listening, 0 shut down, or -errno (see host/sockets.h).
+Napi::Value ListenerState(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::listener_state(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// relisten(fd, backlog): 0 or -errno.
+Napi::Value Relisten(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::relisten(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()));
+}
+
+// makePipe(uid, gid): [read, write] or -errno (see host/logs.h).
+Napi::Value MakePipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  int result = host::make_pipe(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), fds);
+  if (result != 0) return Napi::Number::New(info.Env(), result);
+  Napi::Array pair = Napi::Array::New(info.Env(), 2);
+  pair.Set(0u, fds[0]);
+  pair.Set(1u, fds[1]);
+  return pair;
+}
+
+Napi::Object QuotaResult(Napi::Env env, const host::QuotaOutcome& outcome) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("fd", outcome.fd);
+  result.Set("part", outcome.part);
+  result.Set("fresh", outcome.fresh);
+  result.Set("size", double(outcome.size));
+  return result;
+}
+
+// openQuotaImage(dir, name, bytes, waitMs): { fd (or -errno), part, fresh, size } (see host/quota.h).
+Napi::Value OpenQuotaImage(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  return QuotaResult(info.Env(), host::open_quota_image(dir.c_str(), name.c_str(), int64_t(info[2].As<Napi::Number>().DoubleValue()),
+                                                        info[3].As<Napi::Number>().Int32Value()));
+}
+
+// mountQuotaImage(imageFd, uid, gid): { fd (the detached mount, or -errno), part }.
+Napi::Value MountQuotaImage(const Napi::CallbackInfo& info) {
+  return QuotaResult(info.Env(), host::mount_quota_image(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                                                         info[2].As<Napi::Number>().Int32Value()));
+}
+
+// reopenQuotaImage(fd): a second open file description of the image, or -errno.
+Napi::Value ReopenQuotaImage(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::reopen_quota_image(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// quotaImageFree(fd): 0 when no loop device holds the image any more, -EWOULDBLOCK while one does, or -errno.
+Napi::Value QuotaImageFree(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), host::quota_image_free(info[0].As<Napi::Number>().Int32Value()));
+}
+
+// quotaUsage(fd): { error, bytes, bytesFree, inodes, inodesFree }.
+Napi::Value QuotaUsage(const Napi::CallbackInfo& info) {
+  host::QuotaUsage usage = host::quota_usage(info[0].As<Napi::Number>().Int32Value());
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("error", usage.error);
+  result.Set("bytes", double(usage.bytes));
+  result.Set("bytesFree", double(usage.bytes_free));
+  result.Set("inodes", double(usage.inodes));
+  result.Set("inodesFree", double(usage.inodes_free));
+  return result;
+}
+
 Napi::Value ProbeClone(const Napi::CallbackInfo& info) {
   int rung = info[0].As<Napi::Number>().Int32Value();
   double ns_flags = info[1].As<Napi::Number>().DoubleValue();
@@ -270,6 +358,35 @@ Napi::Value UnlinkAt(const Napi::CallbackInfo& info) {
   std::string name = info[1].As<Napi::String>().Utf8Value();
   bool directory = info[2].As<Napi::Boolean>().Value();
   return Napi::Number::New(info.Env(), host::unlink_at(dir_fd, name.c_str(), directory));
+}
+
+// makeWhiteout(path): 0 or -errno (see host/layers.h).
+Napi::Value MakeWhiteout(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "makeWhiteout(path: string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(info.Env(), host::make_whiteout(path.c_str()));
+}
+
+// setDirXattr(path, name, value): 0 or -errno (see host/layers.h).
+Napi::Value SetDirXattr(const Napi::CallbackInfo& info) {
+  if (info.Length() != 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString()) {
+    throw Napi::TypeError::New(info.Env(), "setDirXattr(path: string, name: string, value: string)");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  std::string value = info[2].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(info.Env(), host::set_dir_xattr(path.c_str(), name.c_str(), value));
+}
+
+// getXattr(path, name): the value, or -errno.
+Napi::Value GetXattr(const Napi::CallbackInfo& info) {
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(info.Env(), "getXattr(path: string, name: string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  std::string value;
+  int error = host::get_xattr(path.c_str(), name.c_str(), &value);
+  if (error != 0) return Napi::Number::New(info.Env(), error);
+  return Napi::String::New(info.Env(), value);
 }
 
 // prepareUpper(dir, boxUid, boxGid, callerUid): { error, dir, part } (see host/paths.h).
@@ -612,6 +729,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
+  exports.Set("makePipe", Napi::Function::New(env, MakePipe));
+  exports.Set("dupFd", Napi::Function::New(env, DupFd));
+  exports.Set("listenerState", Napi::Function::New(env, ListenerState));
+  exports.Set("relisten", Napi::Function::New(env, Relisten));
+  exports.Set("openQuotaImage", Napi::Function::New(env, OpenQuotaImage));
+  exports.Set("mountQuotaImage", Napi::Function::New(env, MountQuotaImage));
+  exports.Set("quotaUsage", Napi::Function::New(env, QuotaUsage));
+  exports.Set("reopenQuotaImage", Napi::Function::New(env, ReopenQuotaImage));
+  exports.Set("quotaImageFree", Napi::Function::New(env, QuotaImageFree));
   exports.Set("probeClone", Napi::Function::New(env, ProbeClone));
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
@@ -635,6 +762,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ipv4Address", Napi::Function::New(env, Ipv4Address));
   exports.Set("probeBridge", Napi::Function::New(env, ProbeBridge));
   exports.Set("deleteLinkAsync", Napi::Function::New(env, DeleteLinkAsync));
+  exports.Set("makeWhiteout", Napi::Function::New(env, MakeWhiteout));
+  exports.Set("setDirXattr", Napi::Function::New(env, SetDirXattr));
+  exports.Set("getXattr", Napi::Function::New(env, GetXattr));
   return exports;
 }
 

@@ -116,6 +116,26 @@ export interface NativeBinding {
   sendSignal(pidfd: number, signal: number): number;
   /** A close-on-exec AF_UNIX stream pair, or -errno. */
   socketPair(): [number, number] | number;
+  /** A log file opened append-only for a box (see native/host/logs.h): fd or -errno, the failing part, whether it was made. */
+  openLogFile(path: string, mode: number, uid: number, gid: number): { fd: number; part: number; made: boolean };
+  /** Whether a listening socket still accepts: 1, 0 (shut down by a holder of a copy), or -errno. */
+  listenerState(fd: number): number;
+  /** listen(fd, backlog) again: 0 or -errno. */
+  relisten(fd: number, backlog: number): number;
+  /** fcntl(F_DUPFD_CLOEXEC, 3): a copy of the fd, or -errno. */
+  dupFd(fd: number): number;
+  /** A pipe whose inode is given to uid:gid (when >= 0): [read, write] or -errno. */
+  makePipe(uid: number, gid: number): [number, number] | number;
+  /** A tenant's quota image, opened (made) and locked (see native/host/quota.h). */
+  openQuotaImage(dir: string, name: string, bytes: number, waitMs: number): { fd: number; part: number; fresh: boolean; size: number };
+  /** The image on an autoclearing loop device, its ext4 mounted as a detached tree with upper/ and work/. */
+  mountQuotaImage(imageFd: number, uid: number, gid: number): { fd: number; part: number; fresh: boolean; size: number };
+  /** A second open file description of a quota image (its lock tells when the loop device let go), or -errno. */
+  reopenQuotaImage(fd: number): number;
+  /** 0 when no loop device holds the image any more, -EWOULDBLOCK while one does, or -errno. */
+  quotaImageFree(fd: number): number;
+  /** fstatfs of an fd: sizes in bytes and inode counts (error: a positive errno or 0). */
+  quotaUsage(fd: number): { error: number; bytes: number; bytesFree: number; inodes: number; inodesFree: number };
   /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */
   probeClone(rung: number, nsFlags: number, cgroupFd: number): number;
   /** The rung spawns settled on, or -1 before the first spawn. */
@@ -138,6 +158,12 @@ export interface NativeBinding {
   /** The socket's directory and those cordon made on the way: error 0, or -errno. */
   openSocketDir(dir: string, mode: number, uid: number, gid: number): { error: number; fds: number[] };
   unlinkAt(dirFd: number, name: string, directory: boolean): number;
+  /** An overlayfs whiteout (char device 0/0) at `path`, not through a symlink: 0 or -errno. */
+  makeWhiteout(path: string): number;
+  /** Sets xattr `name` on the directory at `path` (O_NOFOLLOW): 0 or -errno. */
+  setDirXattr(path: string, name: string, value: string): number;
+  /** The xattr `name` of `path` (not following a symlink), or -errno. */
+  getXattr(path: string, name: string): string | number;
   /** Readies a persistent upper layer: error 0, or -errno with the directory and part (UpperPart). */
   prepareUpper(dir: string, boxUid: number, boxGid: number, callerUid: number): { error: number; dir: number; part: number };
   /** The local port of a bound socket, or -errno. */

@@ -93,7 +93,59 @@ bool socket_in_use(const char* address_path, const struct stat& info) {
   return error != ECONNREFUSED && error != ENOENT;
 }
 
+// The shutdown flags of the Unix socket with inode `ino`, asked of the
+// kernel through sock_diag: -1 when it cannot tell.
+int unix_shutdown_flags(ino_t ino) {
+  int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (sock < 0) return -1;
+  struct {
+    nlmsghdr header;
+    unix_diag_req request;
+  } message{};
+  message.header.nlmsg_len = sizeof message;
+  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  message.header.nlmsg_flags = NLM_F_REQUEST;
+  message.request.sdiag_family = AF_UNIX;
+  message.request.udiag_states = ~0u;
+  message.request.udiag_ino = static_cast<unsigned int>(ino);
+  message.request.udiag_cookie[0] = ~0u;  // no cookie: find it by inode
+  message.request.udiag_cookie[1] = ~0u;
+  int flags = -1;
+  if (send(sock, &message, sizeof message, 0) == ssize_t(sizeof message)) {
+    alignas(nlmsghdr) char buffer[4096];
+    ssize_t length = recv(sock, buffer, sizeof buffer, 0);
+    auto* header = reinterpret_cast<nlmsghdr*>(buffer);
+    if (length > 0 && NLMSG_OK(header, size_t(length)) && header->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+      auto* entry = reinterpret_cast<unix_diag_msg*>(NLMSG_DATA(header));
+      int rest = int(header->nlmsg_len) - int(NLMSG_LENGTH(sizeof *entry));
+      for (auto* attribute = reinterpret_cast<rtattr*>(entry + 1); RTA_OK(attribute, rest); attribute = RTA_NEXT(attribute, rest)) {
+        if (attribute->rta_type == UNIX_DIAG_SHUTDOWN) flags = *reinterpret_cast<unsigned char*>(RTA_DATA(attribute));
+      }
+    }
+  }
+  close(sock);
+  return flags;
+}
+
 }  // namespace
+
+int listener_state(int fd) {
+  int accepting = 0;
+  socklen_t size = sizeof accepting;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &size) != 0) return -errno;
+  if (!accepting) return 0;
+  int domain = 0;
+  size = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0) return -errno;
+  if (domain != AF_UNIX) return 1;
+  // A Unix socket shut down still says it listens, but refuses connections.
+  struct stat info;
+  if (fstat(fd, &info) != 0) return -errno;
+  int flags = unix_shutdown_flags(info.st_ino);
+  return flags > 0 ? 0 : 1;
+}
+
+int relisten(int fd, int backlog) { return listen(fd, backlog) == 0 ? 0 : -errno; }
 
 int listen_tcp(const char* host, int port, int backlog) {
   sockaddr_storage address{};

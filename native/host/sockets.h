@@ -4,6 +4,14 @@
 
 namespace cordon::host {
 
+// Whether a listening socket still accepts connections: 1 yes, 0 no (a
+// process holding a copy shut it down: TCP then stops listening, a Unix
+// socket refuses connections), or -errno.
+int listener_state(int fd);
+
+// listen() again (a TCP socket a box shut down is still bound). 0 or -errno.
+int relisten(int fd, int backlog);
+
 // A listening TCP socket on host:port (IPv4 or IPv6 literal), close-on-exec.
 // Returns the fd or -errno.
 int listen_tcp(const char* host, int port, int backlog);

@@ -7,8 +7,46 @@ import type { Socket } from 'node:net';
 import {
   spawnIsolated, spawnIsolatedAsync, execFileIsolated, probe, createNamespacePool, CordonError, type Box, type ExitResult, type NamespacePool, type NamespacePoolStats,
   type ProbeReport, type SpawnIsolatedOptions, DIAGNOSTICS_CHANNELS, type SpawnTraceContext, type SpawnPhaseMessage,
-  type SpawnStepMessage, type BoxExitMessage,
+  type SpawnStepMessage, type BoxExitMessage, createListener, createService, type Listener, type ServiceState, type DiskUsage,
 } from '../../dist';
+
+function hosting(): void {
+  const listener: Listener = createListener({ path: '/run/t/app.sock', owner: { uid: 33, gid: 33 }, mode: 0o660 });
+  const tcp = createListener({ port: 0, host: '127.0.0.1', backlog: 128, name: 'web' });
+  const port: number | undefined = tcp.port;
+  const box = spawnIsolated('/usr/sbin/php-fpm', ['-F'], {
+    listen: [listener, { listener: tcp, name: 'admin', fdEnv: 'ADMIN_FD', fpmAddress: '127.0.0.1:9000' }],
+    stdio: ['ignore', { file: '/var/log/t.log' }, { file: '/var/log/t.log', mode: 0o600 }],
+    stdioPipes: 'pipe',
+    rootfs: { layers: ['/srv/t'], upper: { dir: '/srv/u', quota: { bytes: 64 << 20, inodes: 4096 } }, idmapLayers: true },
+  });
+  const usage: DiskUsage | undefined = box.diskUsage();
+  void [port, usage?.inodesUsed];
+  // @ts-expect-error a listener's path is read-only
+  listener.path = '/x';
+  // @ts-expect-error stdioPipes is 'socketpair' or 'pipe'
+  spawnIsolated('/bin/true', [], { stdioPipes: 'fifo' });
+  // @ts-expect-error a quota needs bytes
+  spawnIsolated('/bin/true', [], { rootfs: { layers: ['/a'], upper: { dir: '/b', quota: { inodes: 10 } } } });
+  const service = createService({
+    file: '/usr/bin/python3', args: ['-m', 'http.server'],
+    options: () => ({ listen: [listener] }),
+    restart: { policy: 'on-failure', initialMs: 50, maxRestarts: 3, windowMs: 1000 },
+    stop: { signal: 'SIGTERM', timeoutMs: 5000 },
+    health: { check: { http: { target: listener, path: '/health' } }, intervalMs: 1000 },
+  });
+  service.on('state', (to, from, reason) => {
+    const state: ServiceState = to;
+    void [state, from, reason];
+  });
+  service.on('exit', (exited, result, error) => void [exited.pid, result?.code, error?.message]);
+  // @ts-expect-error no such event
+  service.on('restarted', () => undefined);
+  // @ts-expect-error no such policy
+  createService({ file: '/bin/true', restart: { policy: 'sometimes' } });
+  void service.start().then((started) => started.pid);
+}
+void hosting;
 
 function diagnostics(): void {
   const spawns = diagnosticsChannel.tracingChannel<SpawnTraceContext>(DIAGNOSTICS_CHANNELS.spawn);
@@ -148,3 +186,20 @@ function badCalls(): void {
 
 void goodCalls;
 void badCalls;
+
+// OCI: a mapped config spawns; an image's layers are a rootfs.
+import { fromOciConfig, loadOciBundle, importOciImage, OciConfigError, OciImageError, type OciRunSpec, type OciImage } from '../../dist';
+
+async function oci(): Promise<void> {
+  const spec: OciRunSpec = fromOciConfig({ ociVersion: '1.2.0' }, { bundle: '/srv/b', hostCredentials: false });
+  spawnIsolated(spec.file, spec.args, spec.options);
+  const ignored: string[] = loadOciBundle('/srv/b').ignored.map((entry) => `${entry.field}: ${entry.reason}`);
+  const image: OciImage = await importOciImage('/srv/image.tar', { store: '/srv/layers', ref: 'latest', uidMap: [{ inside: 0, outside: 100000, count: 65536 }] });
+  spawnIsolated('/bin/sh', [], { rootfs: { layers: image.layers, upper: 'tmpfs' } });
+  // @ts-expect-error the store is required
+  await importOciImage('/srv/image.tar', {});
+  const path: string = new OciConfigError('ERR_CORDON_OCI_UNSUPPORTED', 'process.terminal', 'x').jsonPath;
+  const digest: string | undefined = new OciImageError('x').digest;
+  void [ignored, path, digest];
+}
+void oci;
