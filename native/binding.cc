@@ -266,7 +266,7 @@ Napi::Value QuotaImageFree(const Napi::CallbackInfo& info) {
 Napi::Value QuotaUsage(const Napi::CallbackInfo& info) {
   host::QuotaUsage usage = host::quota_usage(info[0].As<Napi::Number>().Int32Value());
   Napi::Object result = Napi::Object::New(info.Env());
-  result.Set("error", usage.error);
+  result.Set("error", -usage.error);  // every export: 0 or -errno
   result.Set("bytes", double(usage.bytes));
   result.Set("bytesFree", double(usage.bytes_free));
   result.Set("inodes", double(usage.inodes));

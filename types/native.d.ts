@@ -134,7 +134,7 @@ export interface NativeBinding {
   reopenQuotaImage(fd: number): number;
   /** 0 when no loop device holds the image any more, -EWOULDBLOCK while one does, or -errno. */
   quotaImageFree(fd: number): number;
-  /** fstatfs of an fd: sizes in bytes and inode counts (error: a positive errno or 0). */
+  /** fstatfs of an fd: sizes in bytes and inode counts (error: 0 or -errno). */
   quotaUsage(fd: number): { error: number; bytes: number; bytesFree: number; inodes: number; inodesFree: number };
   /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */
   probeClone(rung: number, nsFlags: number, cgroupFd: number): number;
