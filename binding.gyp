@@ -52,6 +52,7 @@
             "native/host/bridge.cc",
             "native/host/netns_pool.cc",
             "native/host/sealed_init.cc",
+            "native/host/pty.cc",
             "native/host/logs.cc",
             "native/host/quota.cc"
           ],

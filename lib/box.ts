@@ -16,6 +16,8 @@ import type { Ledger } from './internal/resources';
 import { EXIT_RECORD_SIZE } from './internal/plan-abi';
 import type { DiskUsage } from './quota';
 import { endedPipe } from './stdio';
+import { checkTtySize, type PtyStreams } from './pty';
+import type { BoxExecOptions } from './exec';
 
 /** How a box ended. */
 export interface ExitResult {
@@ -92,9 +94,11 @@ export interface Box {
 export class Box extends EventEmitter {
   /** Host pid of the box's first process (its init, if it has one); undefined if the spawn failed. */
   pid: number | undefined = undefined;
-  /** The box's fd 0, when it is a pipe. */
+  /** The box's fd 0, when it is a pipe (or, with `tty`, its terminal's input). */
   stdin: net.Socket | null = null;
+  /** The box's fd 1, when it is a pipe (or, with `tty`, all its terminal shows: stdout and stderr). */
   stdout: net.Socket | null = null;
+  /** The box's fd 2, when it is a pipe; null with `tty` (fd 2 is the terminal, read through stdout). */
   stderr: net.Socket | null = null;
   /** Parent ends of every stdio pipe, by box fd; null where the fd is not a pipe. */
   stdio: (net.Socket | null)[] = [];
@@ -141,6 +145,7 @@ export class Box extends EventEmitter {
   #oomKillsSeen = 0;
   readonly #killSignal: number;
   readonly #pipes: readonly boolean[];
+  #terminal: PtyStreams | undefined;
   #diskUsage: (() => DiskUsage | undefined) | undefined;
   readonly #beforeExited: (() => Promise<void> | undefined)[] = [];
 
@@ -194,6 +199,50 @@ export class Box extends EventEmitter {
   network: BridgeNetworkInfo | undefined = undefined;
   /** What the box's Landlock ruleset enforces, when it has one. */
   landlock: LandlockReport | undefined = undefined;
+
+  #exec: ((file: string | URL, args: readonly string[] | undefined, options: unknown, pid: number, alive: () => boolean) => Box) | undefined;
+
+  /** @internal How exec() starts a process in this box (set by spawnIsolated). */
+  _execWith(exec: (file: string | URL, args: readonly string[] | undefined, options: unknown, pid: number, alive: () => boolean) => Box): void {
+    this.#exec = exec;
+  }
+
+  /**
+   * Starts `file` inside this running box, as `docker exec` would: in all of
+   * its namespaces (its root and cwd), its cgroup, as its user, with its
+   * capabilities, no_new_privs, rlimits, Landlock ruleset and seccomp
+   * filter; with its own stdio (or `tty`), exit and Box. `options` takes
+   * only `env`, `cwd`, `argv0`, `stdio`, `tty`, `timeout`, `killSignal`,
+   * `signal`, `dieWithParent` and `newSession` (defaults as for
+   * spawnIsolated; `cwd` defaults to the box's). Throws
+   * ERR_CORDON_NOT_RUNNING once the box has ended.
+   */
+  exec(file: string | URL, args?: readonly string[], options?: BoxExecOptions): Box {
+    if (!this.#running || this.#exec === undefined || this.pid === undefined) {
+      throw new CordonError('ERR_CORDON_NOT_RUNNING', 'box.exec() needs a running box');
+    }
+    const pidfd = this.#pidfd;
+    return this.#exec(file, args, options, this.pid, () => this.#running && native().sendSignal(pidfd, 0) === 0);
+  }
+
+  /** @internal The box's terminal (the tty option), before _started. */
+  _terminal(terminal: PtyStreams): void {
+    this.#terminal = terminal;
+  }
+
+  /**
+   * Sets the size of the box's terminal (the `tty` option), as a terminal
+   * emulator does when its window changes: the payload's foreground process
+   * group gets SIGWINCH. Returns false once the terminal is closed.
+   */
+  resize(cols: number, rows: number): boolean {
+    const size = checkTtySize(cols, rows);
+    if (this.#terminal === undefined) {
+      if (this.pid === undefined) return false;
+      throw new CordonError('ERR_CORDON_NO_TTY', 'box.resize() needs a box with a terminal (the tty option)');
+    }
+    return this.#terminal.resize(size);
+  }
 
   /** @internal */
   _landlock(report: LandlockReport): void {
@@ -318,6 +367,7 @@ export class Box extends EventEmitter {
     this.#referenced = false;
     this.#watch?.unref();
     this.#timer?.unref();
+    this.#terminal?.unref();
     for (const pipe of this.stdio) pipe?.unref();
     return this;
   }
@@ -326,6 +376,7 @@ export class Box extends EventEmitter {
     this.#referenced = true;
     this.#watch?.ref();
     this.#timer?.ref();
+    this.#terminal?.ref();
     for (const pipe of this.stdio) pipe?.ref();
     return this;
   }
@@ -339,6 +390,7 @@ export class Box extends EventEmitter {
       await this.#exited.catch(() => undefined);
     }
     for (const pipe of this.stdio) pipe?.destroy();
+    this.#terminal?.destroy();
     this.#release();
   }
 

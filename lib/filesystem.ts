@@ -343,6 +343,8 @@ export interface FilesystemContext {
   tmpSize?: number;
   /** The box has a v2 cgroup of its own as the root of a new cgroup namespace (it may see that one). */
   ownCgroup2?: boolean;
+  /** The host path of the box's terminal (`/dev/pts/N`, the tty option), bound at its /dev/console so ttyname() finds it. */
+  console?: string;
   /** Host facts for rootfs 'host' (its allowed directories, the caller's homes, listed sockets); without them the allowed directories are looked up here and no home or socket is hidden. */
   hostView?: HostView;
 }
@@ -426,6 +428,11 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
   steps.push(mountStep('mount /dev tmpfs', 'tmpfs', '/dev', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '65536', 'nr_inodes', tmpfsInodes(65536)], create));
   for (const device of DEVICES) {
     steps.push(bindStep(`bind /dev/${device}`, host(`/dev/${device}`), `/dev/${device}`, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, `/dev/${device}`));
+  }
+  if (context.console !== undefined) {
+    // The box's /dev/pts is its own instance, where the host's pty has no
+    // name: as bubblewrap and Docker do, the terminal is its /dev/console.
+    steps.push(hostBindStep('bind /dev/console', context.console, '/dev/console', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, 'refuse'));
   }
   const tmpSize = String(context.tmpSize ?? DEFAULT_TMP_SIZE);
   const tmpInodes = tmpfsInodes(context.tmpSize ?? DEFAULT_TMP_SIZE);

@@ -8,6 +8,8 @@ export type { NamespacePoolKind, NamespacePoolOptions, NamespacePoolStats } from
 export type { ProbeReport, Capability, CgroupReport, CloneRung } from './probe';
 export { Box } from './box';
 export type { ExitResult, BoxEvents } from './box';
+export type { BoxExecOptions } from './exec';
+export type { TtySize } from './pty';
 export { CordonError, CordonOptionError } from './errors';
 export { DIAGNOSTICS_CHANNELS } from './diagnostics';
 export type { SpawnTraceContext, SpawnPhaseMessage, SpawnPhaseName, SpawnStepMessage, BoxExitMessage } from './diagnostics';

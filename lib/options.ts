@@ -160,6 +160,16 @@ export interface SpawnIsolatedOptions {
   readonly dieWithParent?: boolean;
   /** Start the payload in a new session (setsid), away from the caller's terminal. Default true. */
   readonly newSession?: boolean;
+  /**
+   * A pseudo-terminal for the payload: `true` (80x24) or `{ cols, rows }`.
+   * Its slave is the box's fds 0, 1 and 2 and the controlling terminal of
+   * the payload's own session (job control, ^C, SIGWINCH work as in a
+   * terminal); `box.stdout` reads the master (stdout and stderr together:
+   * `box.stderr` is null), `box.stdin` types into it, `box.resize(cols,
+   * rows)` sets its size. Replaces `stdio` (leave it unset); needs
+   * `newSession`. Default false.
+   */
+  readonly tty?: boolean | { readonly cols?: number; readonly rows?: number };
   /** The root filesystem; see RootfsOption. Default `'host'` (read-only). */
   readonly rootfs?: RootfsOption;
   /**

@@ -73,6 +73,8 @@ export interface RuntimeFds {
   bridge?: BridgeLease;
   /** What the default view hides beyond the fixed directories (rootfs 'host'). */
   hostView?: HostView;
+  /** The box's terminal (the tty option): its master, and its slave's host path (bound at the box's /dev/console) when it has one. */
+  terminal?: { master: number; slavePath: string | undefined };
 }
 
 export interface Caller {
@@ -264,6 +266,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
         ...(runtime.layerTrees !== undefined ? { layerTrees: new Map([...runtime.layerTrees].map(([index, fd]) => [index, slot(fd)])) } : {}),
         ownCgroup2: isNew('cgroup') && lateAttach && (cgroup?.procs.some((entry) => entry.hierarchy === 'v2') ?? false),
         ...(runtime.hostView !== undefined ? { hostView: runtime.hostView } : {}),
+        ...(runtime.terminal?.slavePath !== undefined ? { console: runtime.terminal.slavePath } : {}),
       }),
     );
   }
@@ -317,6 +320,11 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     }));
   });
   steps.push(step('closeOtherFds', { name: 'close other fds', syscall: 'close_range', kind: 'fd' }, {}));
+  // The terminal (fds 0-2) becomes the controlling terminal of the session
+  // the setSid step made; with an init, of the payload's own (the init's doing).
+  if (options.tty !== undefined) {
+    steps.push(step('setControllingTerminal', { name: 'set controlling terminal', syscall: 'ioctl TIOCSCTTY', kind: 'session' }, { terminal: 0 }));
+  }
   steps.push(...rlimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
   if (options.seccomp !== undefined) {
     const program = compileCached(options.seccomp);

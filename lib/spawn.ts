@@ -22,10 +22,12 @@ import { leaseBridge } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { detectCgroups } from './cgroups/host';
 import { findParent, type ParentChoice } from './cgroups/parent';
-import { readCallerCounterLimits } from './kernel-counters';
+import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
 import { boxIdsOnHost, boxRootOnHost, boxUserOnHost, buildPlan, mapText, type Caller, type Plan, type RuntimeFds } from './plan';
 import { defaultIdMap } from './identity';
 import { setupStdio, wrapParentEnd } from './stdio';
+import { openPty, PtyStreams, slavePath } from './pty';
+import { execSpawnOptions, joinTarget, openBoxNamespaces, type ExecRecipe, type JoinTarget } from './exec';
 import { validateOptions, type ValidatedOptions } from './validate';
 import { NAMESPACE_NAMES } from './options';
 
@@ -85,6 +87,9 @@ function openNamespaces(options: ValidatedOptions, ledger: Ledger, spawnOnly: Le
   return fds;
 }
 
+const TTY_MASTER = 'tty master';
+const EXEC_CGROUP_DIR = 'box cgroup dir fd';
+const TTY_SLAVE = 'tty slave';
 
 // One entry from the box's pool, its fds owned by the box's ledger from
 // here; undefined on a miss (the box then makes its own namespaces).
@@ -256,8 +261,8 @@ function spawned(launch: Launch, result: NativeSpawnResult): void {
  * meanwhile (spawnIsolated() holds it for about 2 ms). Resolves with the
  * started box once the payload runs; rejects with the spawn error (the same
  * CordonError spawnIsolated() would emit) or, for bad options, with the
- * CordonOptionError spawnIsolated() would throw. Spawns from all threads
- * still take turns for the clone-to-exec window.
+ * CordonOptionError spawnIsolated() would throw. Spawns from the
+ * threadpool (and from worker threads) set their boxes up at the same time.
  */
 export function spawnIsolatedAsync(file: string | URL, args?: readonly string[], options?: SpawnIsolatedOptions): Promise<Box>;
 export function spawnIsolatedAsync(file: string | URL, options?: SpawnIsolatedOptions): Promise<Box>;
@@ -300,6 +305,8 @@ interface Launch {
   cgroup: BoxCgroup | undefined;
   /** Times the phases and steps while anyone listens (NODE_DEBUG=cordon, diagnostics_channel). */
   timer: SpawnTimer | undefined;
+  /** The caller's per-user limits the box got a share of (its own user namespace), for box.exec(). */
+  counterLimits: CallerCounterLimits | undefined;
 }
 
 /**
@@ -312,6 +319,7 @@ function prepare(
   argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined,
   maybeOptions: SpawnIsolatedOptions | undefined,
   timer: SpawnTimer | undefined,
+  join?: JoinTarget,
 ): Launch | Box {
   const startedAt = process.hrtime.bigint();
   let args: unknown = argsOrOptions;
@@ -333,12 +341,13 @@ function prepare(
     args = undefined;
     options = argsOrOptions;
   }
-  const validated = validateOptions(file, args, options);
+  const validated = join === undefined ? validateOptions(file, args, options) : join.confine(validateOptions(file, args, options));
   assertLinux();
   timer?.phase('validate');
 
   const ledger = new Ledger();
-  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes: validated.stdio.map((entry) => entry.kind === 'pipe') });
+  const pipes = validated.tty !== undefined ? [true, true, false] : validated.stdio.map((entry) => entry.kind === 'pipe');
+  const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes });
   if (validated.signal?.aborted) {
     const error = new CordonError('ABORT_ERR', 'The operation was aborted', { cause: validated.signal.reason });
     error.name = 'AbortError';
@@ -356,6 +365,15 @@ function prepare(
     timer?.phase('open namespaces');
     const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
     runtime.stdio = stdio.childFds;
+    if (validated.tty !== undefined) {
+      // The terminal is the box's fds 0-2; the master stays ours.
+      const pair = openPty(validated.tty);
+      ledger.nativeFd(TTY_MASTER, pair.master);
+      ledger.nativeFd(TTY_SLAVE, pair.slave);
+      stdio.childFds.splice(0, 3, pair.slave, pair.slave, pair.slave);
+      stdio.childSide.push(TTY_SLAVE);
+      runtime.terminal = { master: pair.master, slavePath: slavePath(pair.slave) };
+    }
     timer?.phase('stdio');
     let listenParentSide: string[] = [];
     if (validated.listen.length > 0) {
@@ -385,6 +403,13 @@ function prepare(
       }));
       runtime.cgroup = { dirFd: cgroup.dirFd, procs };
       timer?.phase('cgroup');
+    }
+    if (join?.cgroup !== undefined) {
+      // box.exec(): the box's own cgroup, so its limits bind this process too.
+      const target = join.cgroup;
+      const dirFd = target.v2Dir === undefined ? -1 : ledger.fd(EXEC_CGROUP_DIR, fs.openSync(target.v2Dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
+      const procs = target.openAttachFds({ v2: dirFd < 0 }, ledger).map((entry) => ({ ...entry, unlessPlaced: entry.hierarchy === 'v2' && dirFd >= 0 }));
+      runtime.cgroup = { dirFd, procs };
     }
     if (validated.bridge !== undefined) {
       runtime.bridge = leaseBridge(validated.bridge, ledger, validated.dieWithParent);
@@ -416,7 +441,8 @@ function prepare(
     if (plan.landlock !== undefined) box._landlock(plan.landlock);
     const encoded = encodePlan(plan);
     timer?.phase('plan');
-    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, cgroup };
+    const counterLimits = validated.namespaces.user.kind === 'new' ? caller.counterLimits : undefined;
+    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, cgroup, counterLimits };
   });
 }
 
@@ -429,10 +455,9 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   for (const entry of validated.listen) if (entry.kind === 'server') entry.server.close();
   // The namespace files, pool entry and idmapped trees were the spawn's alone.
   for (const entry of launch.spawnOnly) entry.release();
-  if (cgroup !== undefined) {
-    ledger.releaseOne(CGROUP_LEDGER.dirFd);
-    for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
-  }
+  if (cgroup !== undefined) ledger.releaseOne(CGROUP_LEDGER.dirFd);
+  ledger.releaseOne(EXEC_CGROUP_DIR);
+  for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
   if ('failedStep' in result) {
     box._failed(failure(launch.plan, result, cgroup, validated));
     ledger.releaseAll();
@@ -441,18 +466,68 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   ledger.nativeFd('pidfd', result.pidfd);
   if (result.exitFd >= 0) ledger.nativeFd('exit pipe', result.exitFd);
   // null, not a hole, where an fd is not a pipe (ChildProcess.stdio's shape).
-  const pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
+  let pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
     const fd = stdio.parentFds[target];
     if (fd === undefined) return null;
     ledger.transfer(`stdio[${target}] parent end`);
     return wrapParentEnd(fd, target);
   });
+  if (runtime.terminal !== undefined) {
+    // The master is the terminal streams' from here (they close it).
+    ledger.transfer(TTY_MASTER);
+    const terminal = new PtyStreams(runtime.terminal.master);
+    box._terminal(terminal);
+    pipes = [terminal.input, terminal.output, null];
+  }
   const spawnMs = Number(process.hrtime.bigint() - launch.startedAt) / 1e6;
+  const recipe: ExecRecipe = { validated, counterLimits: launch.counterLimits, cgroup };
+  box._execWith((file, args, options, pid, alive) => spawnJoined(recipe, pid, alive, file, args, options));
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);
   launch.timer?.phase('hand over');
   return box;
+}
+
+/**
+ * box.exec(): `file` started inside the running box whose first process is
+ * `pid`, through the ordinary spawn with every namespace of the box joined
+ * (user first) and the box's cgroup and confinement. Bad options throw;
+ * a failure of the spawn is reported on the returned box.
+ */
+function spawnJoined(recipe: ExecRecipe, pid: number, alive: () => boolean, file: string | URL, args: readonly string[] | undefined, options: unknown): Box {
+  return traceSpawn(fileName(file), args ?? [], ({ timer }) => {
+    // The namespace fds are opened into a ledger of their own, handed to the launch's below.
+    const opening = new Ledger();
+    let namespaces: Partial<Record<NamespaceName, number>>;
+    try {
+      namespaces = openBoxNamespaces(pid, alive, opening);
+    } catch (error) {
+      opening.releaseAll();
+      throw error;
+    }
+    let launch: Launch | Box;
+    try {
+      launch = prepare(file, args ?? [], execSpawnOptions(options, namespaces, recipe.validated.cwd), timer, joinTarget(recipe));
+    } catch (error) {
+      opening.releaseAll();
+      throw error;
+    }
+    if (launch instanceof Box) {
+      opening.releaseAll();
+      return launch;
+    }
+    // The launch owns them now: complete() closes them right after the spawn.
+    for (const [name, fd] of Object.entries(namespaces) as [NamespaceName, number][]) {
+      opening.transfer(`${name} namespace file`);
+      launch.ledger.fd(`${name} namespace file`, fd);
+    }
+    return settle(launch, () => {
+      const result = native().spawn(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true);
+      spawned(launch, result);
+      return complete(launch, result);
+    });
+  });
 }
 
 /**

@@ -40,6 +40,7 @@ import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
 import { checkIdMap, MAX_ID } from './identity';
+import { validateTty, type TtySize } from './pty';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -65,7 +66,10 @@ export interface ValidatedOptions {
   env: Record<string, string>;
   cwd: string;
   argv0: string;
+  /** Box fds from 0 up; empty with a terminal (tty), which is fds 0-2. */
   stdio: ResolvedStdio[];
+  /** The box's terminal and its first size, or undefined without one. */
+  tty: TtySize | undefined;
   /** What 'pipe' entries for fds 0-2 are. */
   stdioPipes: 'socketpair' | 'pipe';
   timeout: number | undefined;
@@ -110,7 +114,7 @@ const BASE_FILESYSTEM_STEPS = 128;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
+  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'tty', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
   'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
   // child_process options with the same meaning here: `shell` (only false:
   // cordon runs no shell) and `windowsHide` (ignored on Linux, as by Node).
@@ -329,7 +333,8 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const env = checkEnv(o.env);
   const cwd = o.cwd === undefined ? '/' : checkAbsolutePath('cwd', pathOfUrl('cwd', o.cwd));
   const argv0 = o.argv0 === undefined ? checked.file : checkString('argv0', o.argv0, { allowEmpty: true });
-  const stdio = checkStdio(o.stdio);
+  const tty = validateTty(o.tty, { stdio: o.stdio, newSession: o.newSession });
+  const stdio = tty === undefined ? checkStdio(o.stdio) : [];
   if (o.stdioPipes !== undefined && o.stdioPipes !== 'socketpair' && o.stdioPipes !== 'pipe') {
     throw invalidValue('stdioPipes', o.stdioPipes, "must be 'socketpair' or 'pipe'");
   }
@@ -433,6 +438,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     cwd,
     argv0,
     stdio,
+    tty,
     stdioPipes,
     timeout,
     killSignal: killSignal.number,

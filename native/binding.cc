@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "host/logs.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
+#include "host/pty.h"
 #include "host/quota.h"
 #include "host/sealed_init.h"
 #include "host/sockets.h"
@@ -190,6 +192,50 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   return pair;
 }
 
+// openPty(cols, rows) -> [master, slave] | { errno: -errno, part }: see host/pty.h.
+Napi::Value OpenPty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto cols = static_cast<unsigned short>(info[0].As<Napi::Number>().Uint32Value());
+  auto rows = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  host::PtyPair pair;
+  int part = 0;
+  int error = host::open_pty(cols, rows, &pair, &part);
+  if (error != 0) {
+    Napi::Object failure = Napi::Object::New(env);
+    failure.Set("errno", -error);
+    failure.Set("part", part);
+    return failure;
+  }
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, pair.master);
+  result.Set(1u, pair.slave);
+  return result;
+}
+
+// resizePty(master, cols, rows) -> 0 | -errno.
+Napi::Value ResizePty(const Napi::CallbackInfo& info) {
+  int master = info[0].As<Napi::Number>().Int32Value();
+  auto cols = static_cast<unsigned short>(info[1].As<Napi::Number>().Uint32Value());
+  auto rows = static_cast<unsigned short>(info[2].As<Napi::Number>().Uint32Value());
+  return Napi::Number::New(info.Env(), -host::resize_pty(master, cols, rows));
+}
+
+// makeRaw(fd) -> Buffer (the settings to restore) | -errno.
+Napi::Value MakeRaw(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> saved = Napi::Buffer<uint8_t>::New(info.Env(), host::terminal_settings_size());
+  int error = host::make_raw(fd, saved.Data(), saved.Length());
+  if (error != 0) return Napi::Number::New(info.Env(), -error);
+  return saved;
+}
+
+// restoreTerminal(fd, saved) -> 0 | -errno.
+Napi::Value RestoreTerminal(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> saved = info[1].As<Napi::Buffer<uint8_t>>();
+  return Napi::Number::New(info.Env(), -host::restore_terminal(fd, saved.Data(), saved.Length()));
+}
+
 // openLogFile(path, mode, uid, gid): { fd (or -errno), part, made } (see host/logs.h).
 Napi::Value OpenLogFile(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -296,6 +342,15 @@ Napi::Value ForceOwnMemory(const Napi::CallbackInfo& info) {
   force_own_memory(info[0].ToBoolean().Value());
   return info.Env().Undefined();
 }
+
+Napi::Value SetConcurrentSetup(const Napi::CallbackInfo& info) {
+  set_concurrent_setup(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+
+// Tests: whether this process is dumpable (PR_GET_DUMPABLE), which a box
+// child changing its host uid in our memory turns off until spawn restores it.
+Napi::Value IsDumpable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), prctl(PR_GET_DUMPABLE) == 1); }
 
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   std::string address = info[0].As<Napi::String>().Utf8Value();
@@ -729,6 +784,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("openPty", Napi::Function::New(env, OpenPty));
+  exports.Set("resizePty", Napi::Function::New(env, ResizePty));
+  exports.Set("makeRaw", Napi::Function::New(env, MakeRaw));
+  exports.Set("restoreTerminal", Napi::Function::New(env, RestoreTerminal));
   exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
   exports.Set("makePipe", Napi::Function::New(env, MakePipe));
   exports.Set("dupFd", Napi::Function::New(env, DupFd));
@@ -743,6 +802,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("settledRung", Napi::Function::New(env, SettledRung));
   exports.Set("forceRung", Napi::Function::New(env, ForceRung));
   exports.Set("forceOwnMemory", Napi::Function::New(env, ForceOwnMemory));
+  exports.Set("setConcurrentSetup", Napi::Function::New(env, SetConcurrentSetup));
+  exports.Set("isDumpable", Napi::Function::New(env, IsDumpable));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));

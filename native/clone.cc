@@ -106,6 +106,11 @@ CloneOutcome clone_child(const CloneRequest& request) {
   return outcome;
 }
 
+CloneOutcome clone_into_cgroup(int cgroup_fd, uint64_t ns_flags, int (*fn)(void*), void* arg) {
+  if (cgroup_fd < 0) return CloneOutcome{-EBADF, -1, Rung::kClone3, false};
+  return clone_child(CloneRequest{ns_flags, cgroup_fd, fn, arg, false});
+}
+
 void* shared_window(size_t* size) {
   if (t_shared.base == nullptr) {
     void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -41,6 +41,23 @@ struct CloneOutcome {
 // child has exec'd or exited.
 CloneOutcome clone_child(const CloneRequest& request);
 
+// CLONE_INTO_CGROUP as a primitive: clones a box child straight into the
+// cgroup v2 directory `cgroup_fd` (an O_RDONLY|O_DIRECTORY fd of it), so
+// there is no moment in which the child runs outside it, and never with our
+// memory (a box in a cgroup must not share Node's: the OOM killer kills
+// every process sharing its victim's memory). For a box's fresh cgroup, a
+// tenant's shared one or a pre-created pool entry alike; joining costs the
+// kernel about as much as a clone without it.
+//   CloneOutcome out = clone_into_cgroup(cgroup_fd, CLONE_NEWUSER | ..., fn, arg);
+//   out.placed: the child started in the cgroup (the clone3 rung). False on
+//   a kernel below it (Linux < 5.7): the child runs where we are, and the
+//   caller must write its pid to the cgroup's cgroup.procs before it goes
+//   on (spawn_box's plan does, with its conditional cgroup.procs step).
+// From TS, a spawn reaches it through buildPlan's runtime fds:
+// `runtime.cgroup = { dirFd, procs: [] }` (lib/plan.ts RuntimeFds) makes the
+// clone step carry the fd, and spawn_box calls this.
+CloneOutcome clone_into_cgroup(int cgroup_fd, uint64_t ns_flags, int (*fn)(void*), void* arg);
+
 // The top of a second stack region for a process the child itself clones
 // sharing our memory (kEnterPidNamespace), below a guard page, on the
 // calling thread's child stack mapping; nullptr if it cannot be mapped.

@@ -223,7 +223,14 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
   X(43, AttachVeth, attachVeth, kParent, kNone, CORDON_NUM(address, 0, 0xffffffffLL, "IPv4 address"),              \
     CORDON_NUM(prefix, 1, 30, "prefix length"), CORDON_NUM(gateway, 0, 0xffffffffLL, "IPv4 address"),              \
     CORDON_NUM(gatewayOnly, 0, 1, "filter flag"), CORDON_STR(bridge), CORDON_STR(hostName), CORDON_STR(boxName),   \
-    CORDON_NO_STR)
+    CORDON_NO_STR)                                                                                                  \
+  /* make the terminal at box fd `terminal` (a pty slave installed by InstallFd) the controlling terminal of the    \
+     session a SetSid step made (ioctl TIOCSCTTY). With an init, the init does it instead in the payload's process  \
+     after a setsid of its own, so the payload (not the init) leads the terminal's session and gets its job         \
+     control signals. */                                                                                            \
+  X(44, SetControllingTerminal, setControllingTerminal, kChild, kNone,                                             \
+    CORDON_NUM(terminal, 0, kMaxInstalledFds - 1, "controlling terminal: must be an installed fd"), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,     \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
 
 
 // What an op does with its fd slot.

@@ -72,7 +72,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   out->blobs.reserve(header.step_count);
   int install_group_end = -1;
   bool seen_install = false, seen_exec = false, seen_child = false, maps_written = false, root_open = false;
-  bool unshared_pid = false;
+  bool unshared_pid = false, seen_setsid = false;
   int rlimits = 0;
   bool target_taken[abi::kMaxInstalledFds] = {};
   int highest_target = 2;
@@ -235,6 +235,18 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         // One per resource (RLIM_NLIMITS is 16): what the init's argv takes.
         if (++rlimits > 16) return where + "more than 16 rlimits";
         break;
+      case Op::kSetSid:
+        seen_setsid = true;
+        break;
+      case Op::kSetControllingTerminal:
+        // TIOCSCTTY needs a session leader, and the terminal in the fd table.
+        if (!seen_setsid) return where + "a controlling terminal needs a new session before";
+        if (!seen_install) return where + "a controlling terminal needs the fd table before";
+        // (The table checked its range.)
+        if (!target_taken[CORDON_ARG_NUM(step, SetControllingTerminal, terminal)]) {
+          return where + "the controlling terminal must be an installed fd";
+        }
+        break;
       case Op::kUnshare:
         if ((uint64_t(CORDON_ARG_NUM(step, Unshare, cloneFlags)) & CLONE_NEWPID_FLAG) != 0) unshared_pid = true;
         break;
@@ -307,6 +319,15 @@ void finish_init_argv(DecodedPlan* decoded) {
                              std::to_string(limit.soft), std::to_string(limit.hard)}) {
       owned.push_back(std::move(text));
     }
+  }
+  // The payload leads the terminal's session: the init makes its process a
+  // session of its own and gives it the terminal, right before its execve.
+  for (uint32_t i = 0; i < last; i++) {
+    const child::Step& step = decoded->steps[i];
+    if (step.op != Op::kSetControllingTerminal) continue;
+    owned.push_back("--ctty");
+    owned.push_back(std::to_string(i));
+    owned.push_back(std::to_string(CORDON_ARG_NUM(step, SetControllingTerminal, terminal)));
   }
   // The payload's seccomp filter is the init's to install, in the payload's
   // process just before its execve (the init installs a stricter one of its

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <shared_mutex>
 #include <new>
 
 #include "child/executor.h"
@@ -151,12 +152,76 @@ class NamespaceOwner {
   bool switched_ = false;
 };
 
-// One box child at a time shares our memory, whichever thread (worker_threads)
-// started it: a child that changes its host uid makes our memory
-// non-dumpable, and the dumpable flag spawn() restores on return must not be
-// restored while another thread's child still runs in that memory as the
-// box's uid (other processes of that uid could then ptrace it and read Node).
-static std::mutex g_spawn_window;
+// The spawn window: from the clone until the box child has exec'd (or died),
+// a child that changes its host uid or gid shares our memory, and the
+// kernel marks that memory non-dumpable at the change (commit_creds). While
+// any such child runs in our memory as the box's uid, the flag must stay
+// off: otherwise other processes of that uid could ptrace the child or open
+// its /proc/<pid>/mem and read or write Node. So the flag is restored only
+// when the last child in the window has left it (exec'd or been reaped):
+// an in-flight count, not a per-call restore.
+//
+// Concurrent (the default): spawns overlap and only the count guards the
+// flag; a spawn still takes the window alone when it needs a
+// box child's /proc files to belong to us: an unprivileged caller whose
+// child changes its host uid (setuid id-map helpers, newuidmap checks the
+// owner of /proc/<pid>) would make every other child's /proc files root's
+// while the flag is off, and the parent's id-map writes would then fail.
+// Serial (set_concurrent_setup(false)): one spawn at a time, whichever
+// thread (worker_threads, the threadpool) started it, as before issue 15.
+class SpawnWindow {
+ public:
+  class Turn {
+   public:
+    Turn(SpawnWindow& window, bool alone) : window_(window), alone_(alone) {
+      if (alone_) {
+        window_.gate_.lock();
+      } else {
+        window_.gate_.lock_shared();
+      }
+      std::lock_guard<std::mutex> count(window_.count_mutex_);
+      if (window_.in_flight_++ == 0) window_.was_dumpable_ = prctl(PR_GET_DUMPABLE) == 1;
+    }
+    ~Turn() {
+      {
+        std::lock_guard<std::mutex> count(window_.count_mutex_);
+        if (--window_.in_flight_ == 0 && window_.was_dumpable_ && prctl(PR_GET_DUMPABLE) != 1) prctl(PR_SET_DUMPABLE, 1);
+      }
+      if (alone_) {
+        window_.gate_.unlock();
+      } else {
+        window_.gate_.unlock_shared();
+      }
+    }
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+
+   private:
+    SpawnWindow& window_;
+    bool alone_;
+  };
+
+ private:
+  std::shared_mutex gate_;
+  std::mutex count_mutex_;
+  int in_flight_ = 0;
+  bool was_dumpable_ = false;
+};
+
+static SpawnWindow g_spawn_window;
+static std::atomic<bool> g_concurrent_setup{true};  // on by default since issue 15
+
+void set_concurrent_setup(bool on) { g_concurrent_setup.store(on); }
+
+// Whether this spawn must have the window to itself (see SpawnWindow).
+static bool needs_window_alone(const DecodedPlan& decoded) {
+  if (!g_concurrent_setup.load()) return true;
+  if (geteuid() == 0) return false;
+  for (uint32_t i = 0; i < decoded.view.count; i++) {
+    if (decoded.steps[i].op == Op::kRunIdMapHelper) return true;
+  }
+  return false;
+}
 
 // Benchmarks and tests: every box child gets its own memory, cgroup or not.
 static std::atomic<bool> g_force_own_memory{false};
@@ -168,7 +233,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   DecodedPlan decoded;
   outcome.malformed = decode_plan(plan, size, fds, fd_count, &decoded);
   if (!outcome.malformed.empty()) return outcome;
-  std::lock_guard<std::mutex> window(g_spawn_window);
+  SpawnWindow::Turn turn(g_spawn_window, needs_window_alone(decoded));
   // Step timings (when asked for) in memory the child shares even when it
   // has its own: copied into the outcome on every return, then unmapped.
   struct TimingMap {
@@ -228,28 +293,28 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   // A child that changes its uid or gid makes the memory it shares with us
   // non-dumpable, and with it this process: its /proc files then belong to
   // root, and an unprivileged caller could no longer write the next box's
-  // id maps. Undone on every return, when the child has left our memory.
-  const bool was_dumpable = prctl(PR_GET_DUMPABLE) == 1;
-  struct RestoreDumpable {
-    bool was;
-    ~RestoreDumpable() {
-      if (was && prctl(PR_GET_DUMPABLE) != 1) prctl(PR_SET_DUMPABLE, 1);
-    }
-  } restore_dumpable{was_dumpable};
+  // id maps. The window's turn restores it when the last child has left
+  // our memory (see SpawnWindow).
 
   // Every signal stays blocked while the child shares our memory: a handler
   // running in the child would run Node's code on the child's stack.
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  CloneRequest request{decoded.clone_flags, decoded.into_cgroup ? decoded.cgroup_fd : -1,
+  CloneRequest request{decoded.clone_flags, -1,
                        child::run, &decoded.view, !(decoded.own_memory || g_force_own_memory.load())};
   CloneOutcome cloned;
   record_end(decoded.view.count);
   {
     NamespaceOwner owner;
     int error = owner.become(decoded.namespace_owner);
-    cloned = error != 0 ? CloneOutcome{-error, -1, Rung::kClone3, false} : clone_child(request);
+    if (error != 0) {
+      cloned = CloneOutcome{-error, -1, Rung::kClone3, false};
+    } else if (decoded.into_cgroup) {
+      cloned = clone_into_cgroup(decoded.cgroup_fd, decoded.clone_flags, child::run, &decoded.view);
+    } else {
+      cloned = clone_child(request);
+    }
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   outcome.rung = int(cloned.rung);

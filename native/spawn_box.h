@@ -37,4 +37,10 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
 // in a cgroup always is), to measure or exercise that path alone.
 void force_own_memory(bool on);
 
+// On by default (issue 15): spawns from several threads (spawnIsolatedAsync's
+// threadpool, worker_threads) set their boxes up at the same time instead of
+// one after another, an in-flight count guarding the dumpable flag (see
+// SpawnWindow in spawn_box.cc). Off: one at a time (benchmarks, tests).
+void set_concurrent_setup(bool on);
+
 }  // namespace cordon

@@ -20,8 +20,10 @@
 // CORDON_NODE_LINES_FULL (default: the newest, the Active LTS) runs the whole
 // suite; the others run SUBSET, the tests that exercise what differs between
 // Node versions (the addon through N-API, streams, child processes, ESM/CJS
-// loading, the CLI, disposal). CORDON_NODE_LINES_FULL=all runs the whole
-// suite on every line. TAP ARGS (e.g. a test file) replace both.
+// loading, the CLI, disposal, and test/unit/tarball.test.js: the packed
+// tarball installed with no compiler and used from CJS, ESM and strict TS).
+// CORDON_NODE_LINES_FULL=all runs the whole suite on every line. TAP ARGS
+// (e.g. a test file) replace both.
 //
 // Output: the per-file lines of scripts/test-run.js labelled `node22/root`,
 // `node22/unprivileged`, ..., then a summary with one plain closing line per

@@ -116,6 +116,14 @@ export interface NativeBinding {
   sendSignal(pidfd: number, signal: number): number;
   /** A close-on-exec AF_UNIX stream pair, or -errno. */
   socketPair(): [number, number] | number;
+  /** A pseudo-terminal pair from /dev/ptmx (master, slave; both close-on-exec, neither our controlling tty) sized cols x rows, or the failing errno and part (1 open, 2 unlock, 3 TIOCGPTPEER, 4 TIOCSWINSZ). */
+  openPty(cols: number, rows: number): [number, number] | { errno: number; part: number };
+  /** TIOCSWINSZ on a pty master: 0 or -errno. */
+  resizePty(master: number, cols: number, rows: number): number;
+  /** cfmakeraw on the terminal at fd: the settings to restore, or -errno. */
+  makeRaw(fd: number): Buffer | number;
+  /** Puts back settings makeRaw saved: 0 or -errno. */
+  restoreTerminal(fd: number, saved: Buffer): number;
   /** A log file opened append-only for a box (see native/host/logs.h): fd or -errno, the failing part, whether it was made. */
   openLogFile(path: string, mode: number, uid: number, gid: number): { fd: number; part: number; made: boolean };
   /** Whether a listening socket still accepts: 1, 0 (shut down by a holder of a copy), or -errno. */
@@ -144,6 +152,10 @@ export interface NativeBinding {
   forceRung(rung: number): void;
   /** Benchmarks and tests: every box child gets its own memory (no CLONE_VM), as one in a cgroup always does. */
   forceOwnMemory(on: boolean): void;
+  /** On by default (issue 15): spawns from several threads set their boxes up at the same time (an in-flight count guards the dumpable flag); false: one at a time. */
+  setConcurrentSetup(on: boolean): void;
+  /** Tests: whether this process is dumpable (PR_GET_DUMPABLE). */
+  isDumpable(): boolean;
   /** Waits for the process behind pidfd to end and reaps it (blocking): 0 or -errno. */
   reap(pidfd: number): number;
   /** close(2) for an fd the addon made: 0 or -errno. */

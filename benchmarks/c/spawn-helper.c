@@ -25,7 +25,14 @@
  *   bind SRC DST           bind-mount SRC on DST in it -> ok
  *   quit
  *
- * MODE is fork or vfork. Payloads get /dev/null as fds 0-2 and an
+ *   cgroup-make            a cgroup v2 directory for mode floor-cgroup, under
+ *                          this helper's own v2 cgroup, removed at quit -> ok
+ *
+ * MODE is fork, vfork, floor, stage or floor-cgroup (the floor cloned into
+ * the cgroup-make directory with CLONE_INTO_CGROUP). floor and stage run the payload in
+ * the C isolation floor (isolation-floor.c): floor clones the box from this
+ * process, stage execs the static isolation-stage program next to this
+ * helper in the box's namespaces and sets up there. Payloads get /dev/null as fds 0-2 and an
  * environment of only PATH, as cordon's boxes do with stdio 'ignore'.
  * Any failure replies `err MESSAGE`.
  */
@@ -45,6 +52,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "isolation-floor.c"
+
 #define MAX_CMDS 64
 #define MAX_ARGS 64
 #define MAX_RUN 100000
@@ -62,6 +71,9 @@ static char *const envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr
 static int devnull = -1;
 static unsigned long counter = 0;
 static uint64_t samples[MAX_RUN];
+static char stage_path[4096];
+static int cgroup_fd = -1;
+static char cgroup_dir[4096];
 
 /* A spawn's argv: the template's, or a copy with {n} filled in. */
 struct argv_buf {
@@ -111,6 +123,9 @@ static char *const *argv_for(struct command *c) {
 /* Starts one payload; returns its pid or -errno. out_fd >= 0 captures stdout+stderr. */
 static pid_t start(char *const *argv, int vfork_mode, int out_fd) {
   int out = out_fd >= 0 ? out_fd : devnull;
+  if (vfork_mode == 2) return floor_start(argv, envp, devnull);
+  if (vfork_mode == 3) return stage_start(stage_path, argv, envp, devnull);
+  if (vfork_mode == 4) return cgroup_fd < 0 ? -EBADF : floor_start_in_cgroup(argv, envp, devnull, cgroup_fd);
   if (vfork_mode) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -149,6 +164,9 @@ static struct command *lookup(const char *id_text) {
 static int parse_mode(const char *mode) {
   if (strcmp(mode, "fork") == 0) return 0;
   if (strcmp(mode, "vfork") == 0) return 1;
+  if (strcmp(mode, "floor") == 0) return 2;
+  if (strcmp(mode, "stage") == 0) return 3;
+  if (strcmp(mode, "floor-cgroup") == 0) return 4;
   return -1;
 }
 
@@ -282,8 +300,55 @@ static void cmd_probe(struct command *c, int vfork_mode) {
   fflush(stdout);
 }
 
+/* cgroup-make: a cgroup v2 directory of our own for mode floor-cgroup, made
+ * under this helper's own v2 cgroup and removed at quit. */
+static void cmd_cgroup_make(void) {
+  char mount_point[1024] = "", own[2048] = "", line[4096];
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  while (f && fgets(line, sizeof line, f)) {
+    char *sep = strstr(line, " - cgroup2 ");
+    if (sep == NULL) continue;
+    char point[1024];
+    if (sscanf(line, "%*s %*s %*s %*s %1023s", point) == 1) snprintf(mount_point, sizeof mount_point, "%s", point);
+    break;
+  }
+  if (f) fclose(f);
+  f = fopen("/proc/self/cgroup", "re");
+  while (f && fgets(line, sizeof line, f)) {
+    if (strncmp(line, "0::", 3) == 0) {
+      line[strcspn(line, "\n")] = '\0';
+      snprintf(own, sizeof own, "%.2000s", line + 3);
+    }
+  }
+  if (f) fclose(f);
+  if (mount_point[0] == '\0' || own[0] == '\0') {
+    reply("err no cgroup v2 hierarchy or no v2 cgroup of our own");
+    return;
+  }
+  snprintf(cgroup_dir, sizeof cgroup_dir, "%s%s/cordon-bench-floor-%d", mount_point, strcmp(own, "/") == 0 ? "" : own, (int)getpid());
+  if (mkdir(cgroup_dir, 0755) != 0) {
+    reply("err mkdir %s: %s", cgroup_dir, strerror(errno));
+    cgroup_dir[0] = '\0';
+    return;
+  }
+  cgroup_fd = open(cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cgroup_fd < 0) {
+    reply("err open %s: %s", cgroup_dir, strerror(errno));
+    rmdir(cgroup_dir);
+    cgroup_dir[0] = '\0';
+    return;
+  }
+  reply("ok");
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
+  ssize_t self = readlink("/proc/self/exe", stage_path, sizeof stage_path - 32);
+  if (self > 0) {
+    stage_path[self] = '\0';
+    char *slash = strrchr(stage_path, '/');
+    if (slash != NULL) strcpy(slash + 1, "isolation-stage");
+  }
   devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) {
     perror("spawn-helper: /dev/null");
@@ -313,6 +378,8 @@ int main(void) {
       } else {
         cmd_probe(c, mode);
       }
+    } else if (strcmp(cmd, "cgroup-make") == 0 && nw == 1) {
+      cmd_cgroup_make();
     } else if (strcmp(cmd, "unshare-mounts") == 0 && nw == 1) {
       if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
         reply("err unshare-mounts: %s", strerror(errno));
@@ -336,5 +403,7 @@ int main(void) {
       reply("err unknown command: %s", cmd);
     }
   }
+  /* Every box has been waited for: the cgroup is empty. */
+  if (cgroup_dir[0] != '\0') rmdir(cgroup_dir);
   return 0;
 }

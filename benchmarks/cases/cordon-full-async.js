@@ -1,6 +1,6 @@
 // cordon's defaults through spawnIsolatedAsync(): the clone and the box's
-// setup run on a libuv worker thread, so the JS thread is free meanwhile
-// (spawns still take turns for the clone-to-exec window).
+// setup run on a libuv worker thread, so the JS thread is free meanwhile,
+// and spawns from the threadpool set their boxes up at the same time.
 'use strict';
 module.exports = {
   id: 'cordon-full-async',

@@ -64,8 +64,21 @@ module.exports = {
       if (caseDef.feature && error.code === 'ERR_CORDON_UNKNOWN_OPTION') throw notImplemented(caseDef.feature);
       throw new Skip(`cordon cannot run it here: ${error.message}`);
     }
+    // An engine switch (caseDef.concurrentSetup: false measures the old
+    // serial window): set only while this case runs, so the other cases in
+    // this worker keep the default (concurrent).
+    const engine = async (fn) => {
+      if (caseDef.concurrentSetup === undefined) return fn();
+      const { native } = require(path.join(ctx.cordonRoot, 'dist', 'internal', 'native'));
+      native().setConcurrentSetup(caseDef.concurrentSetup);
+      try {
+        return await fn();
+      } finally {
+        native().setConcurrentSetup(true);
+      }
+    };
     return {
-      async trial(n) {
+      trial: (n) => engine(async () => {
         const before = pool?.stats();
         const { ns, results } = await loop.sequential(startOne, n);
         if (pool !== undefined) {
@@ -74,8 +87,8 @@ module.exports = {
           latencyPhase.misses += after.misses - before.misses;
         }
         return { ns, spawnMs: results.map((r) => r.spawnMs), runMs: results.map((r) => r.runMs) };
-      },
-      throughput: (concurrency, minCount, minMs) => loop.throughput(startOne, concurrency, minCount, minMs),
+      }),
+      throughput: (concurrency, minCount, minMs) => engine(() => loop.throughput(startOne, concurrency, minCount, minMs)),
       async close() {
         if (pool === undefined) return;
         const { taken, misses, created, size } = pool.stats();

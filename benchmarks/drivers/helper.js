@@ -17,7 +17,14 @@ async function helperFor(caseDef, ctx) {
   if (!ctx.helpers.has(key)) {
     ctx.helpers.set(key, (async () => {
       const client = new HelperClient(ctx.native.helper);
-      if (caseDef.helper?.setup) await caseDef.helper.setup(client, ctx);
+      try {
+        if (caseDef.helper?.setup) await caseDef.helper.setup(client, ctx);
+      } catch (error) {
+        // A helper whose setup failed is never handed out (closeAll skips
+        // it): end it here, or its open stdin keeps the bench alive.
+        client.close();
+        throw error;
+      }
       return client;
     })());
   }

@@ -61,8 +61,8 @@ function parseArgs(argv, env = process.env) {
 /** Sample counts and durations for a full run and for --quick. */
 function budget(opts) {
   const base = opts.quick
-    ? { rounds: 4, minSamples: 8, maxSamples: 40, latencyBudgetMs: 120, warmup: 2, tputMs: 20, tputRounds: 1, concurrency: [1, 8, 64] }
-    : { rounds: 20, minSamples: 60, maxSamples: 400, latencyBudgetMs: 1100, warmup: 5, tputMs: 220, tputRounds: 2, concurrency: [1, 8, 64] };
+    ? { rounds: 4, minSamples: 8, maxSamples: 40, latencyBudgetMs: 120, warmup: 2, tputMs: 20, tputRounds: 1, concurrency: [1, 2, 8, 64] }
+    : { rounds: 20, minSamples: 60, maxSamples: 400, latencyBudgetMs: 1100, warmup: 5, tputMs: 220, tputRounds: 2, concurrency: [1, 2, 8, 64] };
   if (opts.rounds) base.rounds = opts.rounds;
   if (opts.samples) {
     base.minSamples = opts.samples;

@@ -44,6 +44,9 @@ function buildNative(dir, cc) {
   const helper = path.join(dir, 'spawn-helper');
   out.helperError = compile(cc, ['-O2', '-Wall', '-o', helper, path.join(SOURCES, 'spawn-helper.c')]);
   if (!out.helperError) out.helper = helper;
+  // The C isolation floor's stage program, next to the helper (which finds
+  // it there); without it only the stage mode fails its probe.
+  compile(cc, ['-static', '-O2', '-Wall', '-DFLOOR_MAIN', '-o', path.join(dir, 'isolation-stage'), path.join(SOURCES, 'isolation-floor.c')]);
   const tiny = path.join(dir, 'tiny-static');
   out.tinyError = compile(cc, ['-static', '-nostdlib', '-O2', '-o', tiny, path.join(SOURCES, 'tiny.c')]);
   if (!out.tinyError) {

@@ -66,7 +66,7 @@ with \`process.hrtime.bigint()\` around \`spawn()\` … \`'exit'\` /
 and paired by round: the median, over rounds, of the case's median in that
 round divided by the baseline's in the same round, which cancels this
 machine's slow drifts (so a ratio can differ a little from the quotient of
-the two overall medians). Throughput keeps 1, 8 or 64 spawns in flight.
+the two overall medians). Throughput keeps 1, 2, 8 or 64 spawns in flight.
 ${heapLine}
 The latency chart is written to \`benchmarks/results/latency.svg\` and the raw
 samples to \`benchmarks/results/latest.json\` (both git-ignored).

@@ -1,8 +1,8 @@
 // Tables: one set of rows, rendered for the terminal and for Markdown.
 'use strict';
 
-const HEADERS = ['case', 'n', 'median ms', 'p90 ms', 'p99 ms', '× C fork+exec', '× child_process', 'boxes/s c=1', 'c=8', 'c=64'];
-const RIGHT = [false, true, true, true, true, true, true, true, true, true];
+const HEADERS = ['case', 'n', 'median ms', 'p90 ms', 'p99 ms', '× C fork+exec', '× child_process', 'boxes/s c=1', 'c=2', 'c=8', 'c=64'];
+const RIGHT = [false, true, true, true, true, true, true, true, true, true, true];
 
 const ms = (x) => (x === undefined ? '' : x < 10 ? x.toFixed(3) : x < 100 ? x.toFixed(2) : x.toFixed(1));
 const ratio = (x) => (x === undefined || x === null ? '' : x.toFixed(2));
@@ -26,7 +26,7 @@ function rowsFor(results, payloadId) {
       rows.push([
         r.title, String(r.stats.n), ms(r.stats.median), ms(r.stats.p90), ms(r.stats.p99),
         ratio(r.ratios?.forkExec), ratio(r.ratios?.childProcess),
-        rate(r.throughput?.[1]), rate(r.throughput?.[8]), rate(r.throughput?.[64]),
+        rate(r.throughput?.[1]), rate(r.throughput?.[2]), rate(r.throughput?.[8]), rate(r.throughput?.[64]),
       ]);
     } else {
       const label = r.status === 'not-implemented' ? 'not yet measurable' : r.status;
@@ -75,7 +75,7 @@ function terminalReport(run, targets) {
     if (rows.length > 0) out.push(textTable(HEADERS, rows, RIGHT));
     for (const other of others) out.push(`  ${other.label}: ${other.title}: ${other.reason}`);
   }
-  out.push('', 'Targets (issue 7)', '');
+  out.push('', 'Targets (issues 7 and 15)', '');
   const headers = targetHeaders(run.payloads);
   out.push(textTable(headers, targetRows(targets, run.payloads), headers.map(() => false)));
   const notes = targets.flatMap((t) => {

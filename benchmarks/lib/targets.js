@@ -1,4 +1,4 @@
-// The targets of issue 7, evaluated against one run's results.
+// The targets of issues 7 and 15, evaluated against one run's results.
 'use strict';
 const { pairedRatio } = require('./stats');
 
@@ -73,6 +73,65 @@ const TARGETS = [
         shown: times(withoutCgroup),
         verdict: verdict(withoutCgroup, (v) => v <= 1.5),
         note: `without a cgroup (not implemented), so it understates the full cost; ${rootfs}`,
+      };
+    },
+  },
+  {
+    id: 'vs-floor',
+    target: 'full isolation against the C isolation floor (same work, plain C)',
+    figure: '≤ 1.2×',
+    evaluate(results, payload) {
+      const { ratio } = lookup(results);
+      const value = ratio('cordon-full', 'c-isolation-floor', payload);
+      const stage = ratio('c-isolation-stage', 'c-isolation-floor', payload);
+      const floor = ratio('c-isolation-floor', 'c-fork-exec', payload);
+      const cgroup = ratio('c-isolation-floor-cgroup', 'c-isolation-floor', payload);
+      return {
+        value,
+        shown: times(value),
+        verdict: verdict(value, (v) => v <= 1.2),
+        note: `the floor itself is ${times(floor)} C fork+exec; the floor as a stage program ${times(stage)} the floor; cloned into a pre-created cgroup ${times(cgroup)} the floor`,
+      };
+    },
+  },
+  {
+    id: 'throughput-vs-floor',
+    target: 'throughput at concurrency 8, async, against the C floor at 8',
+    figure: '≥ 0.8×, rising with concurrency up to the cores',
+    evaluate(results, payload) {
+      const { find } = lookup(results);
+      const perSecond = (id, c) => find(id, payload)?.throughput?.[c]?.perSecond;
+      const own = perSecond('cordon-full-async', 8);
+      const floor = perSecond('c-isolation-floor', 8);
+      const value = ok(own) && ok(floor) ? own / floor : undefined;
+      const levels = [1, 2, 8].map((c) => perSecond('cordon-full-async', c));
+      const rising = levels.every(ok) && levels[1] > levels[0] && levels[2] >= levels[1] * 0.95;
+      const shownLevels = levels.map((v) => (ok(v) ? Math.round(v) : 'n/a')).join(' / ');
+      const floorLevels = [1, 2, 8].map((c) => perSecond('c-isolation-floor', c)).map((v) => (ok(v) ? Math.round(v) : 'n/a')).join(' / ');
+      const serial = perSecond('cordon-full-async-serial', 8);
+      const gain = ok(own) && ok(serial) ? `; ${times(own / serial)} the serial window's at 8` : '';
+      return {
+        value,
+        shown: times(value),
+        verdict: verdict(value, (v) => v >= 0.8 && rising),
+        note: `cordon async at 1/2/8: ${shownLevels}/s (${rising ? 'rising' : 'not rising'}); C floor at 1/2/8: ${floorLevels}/s${gain}`,
+      };
+    },
+  },
+  {
+    id: 'throughput-net-host',
+    target: "throughput at concurrency 8, async, net 'host'",
+    figure: '≥ 2,000 boxes/s on a calm 2-core machine, or ≥ 0.8× C fork+exec',
+    evaluate(results, payload) {
+      const { find } = lookup(results);
+      const own = find('cordon-full-async-net-host', payload)?.throughput?.[8]?.perSecond;
+      const fork = find('c-fork-exec', payload)?.throughput?.[8]?.perSecond;
+      const value = ok(own) && ok(fork) ? own / fork : undefined;
+      return {
+        value,
+        shown: ok(own) ? `${Math.round(own)}/s = ${times(value)} C fork+exec` : 'n/a',
+        verdict: ok(own) ? (own >= 2000 || value >= 0.8 ? 'PASS' : 'MISS') : 'n/a',
+        note: ok(fork) ? `C fork+exec at 8: ${Math.round(fork)}/s` : undefined,
       };
     },
   },

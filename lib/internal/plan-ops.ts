@@ -218,6 +218,11 @@ export const OP_TABLE = {
     num: [{"name":"address","min":0,"max":4294967295},{"name":"prefix","min":1,"max":30},{"name":"gateway","min":0,"max":4294967295},{"name":"gatewayOnly","min":0,"max":1}],
     str: [{"name":"bridge","use":"required"},{"name":"hostName","use":"required"},{"name":"boxName","use":"required"},null],
   },
+  setControllingTerminal: {
+    number: 44, side: "child", fd: "none",
+    num: [{"name":"terminal","min":0,"max":255},null,null,null],
+    str: [null,null,null,null],
+  },
 } as const;
 
 export const PLAN_ENUMS = {

@@ -1,6 +1,7 @@
 // Child half of credentials: privileges the payload must not keep.
 #include <errno.h>
 #include <linux/capability.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 
 #include "child/mechanisms.h"
@@ -28,6 +29,8 @@ int new_session() {
   long r = sys::sc(__NR_setsid);
   return r < 0 ? as_errno(r) : 0;
 }
+
+int set_controlling_terminal(int fd) { return as_errno(sys::sc(__NR_ioctl, fd, TIOCSCTTY, 0)); }
 
 int set_ids(long uid, long gid, bool clear_groups) {
   if (clear_groups) {

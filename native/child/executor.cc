@@ -152,6 +152,11 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       return set_no_new_privs();
     case abi::Op::kSetSid:
       return new_session();
+    case abi::Op::kSetControllingTerminal:
+      // With an init, the init does it in the payload's process: the payload
+      // must lead the terminal's session, not PID 1.
+      if (plan.steps[plan.count - 1].op == abi::Op::kExecInit) return 0;
+      return set_controlling_terminal(int(CORDON_ARG_NUM(step, SetControllingTerminal, terminal)));
     case abi::Op::kChdir: {
       long r = sys::sc(__NR_chdir, CORDON_ARG_STR(step, Chdir, path));
       return r < 0 ? static_cast<int>(-r) : 0;

@@ -43,6 +43,9 @@ int set_no_new_privs();
 int set_parent_death_signal(int signal);
 int drop_capabilities(uint64_t keep);
 int new_session();
+// TIOCSCTTY: the terminal at `fd` becomes the controlling terminal of the
+// session this process leads.
+int set_controlling_terminal(int fd);
 int set_ids(long uid, long gid, bool clear_groups);
 int set_groups(const char* const* gids);
 int raise_ambient(uint64_t mask);

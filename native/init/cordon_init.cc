@@ -5,13 +5,19 @@
 // reaps orphans, forwards signals to the payload and ends with its status.
 //
 // argv: cordon-init STATUS_FD EXIT_FD STEP_INDEX N CANDIDATE...
-//         [--rlimit STEP RESOURCE SOFT HARD]... [--seccomp STEP HEX] -- ARGV...
+//         [--rlimit STEP RESOURCE SOFT HARD]... [--ctty STEP FD] [--seccomp STEP HEX]
+//         -- ARGV...
 //   STATUS_FD  the status pipe: a failed payload exec is reported there as a
 //              StatusRecord for plan step STEP_INDEX (see plan_abi.h)
 //   EXIT_FD    the exit pipe: one ExitRecord {code, signal} when the payload ends
 //   N          how many exec candidates follow (the PATH search done by cordon)
 //   --rlimit   a limit (-1: unlimited) to set in the payload's process right
 //              before its execve; a failure is reported as plan step STEP
+//   --ctty     the payload's process makes a session of its own and takes the
+//              terminal at FD as its controlling terminal (TIOCSCTTY) right
+//              before its execve, so the payload, not the init, leads the
+//              terminal's session (job control, ^C, SIGWINCH, SIGHUP); a
+//              failure is reported as plan step STEP
 //   --seccomp  a classic-BPF program (hex) to install in the payload's process
 //              right before its execve; a failure is reported as plan step STEP
 // The environment is passed to the payload unchanged, except LISTEN_PID.
@@ -36,6 +42,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -65,6 +72,7 @@ constexpr int kOpExec = int(cordon::abi::Op::kExec);
 constexpr int kOpExecInit = int(cordon::abi::Op::kExecInit);
 constexpr int kOpSeccomp = int(cordon::abi::Op::kSeccomp);
 constexpr int kOpSetRlimit = int(cordon::abi::Op::kSetRlimit);
+constexpr int kOpSetControllingTerminal = int(cordon::abi::Op::kSetControllingTerminal);
 
 struct KernelRlimit {
   uint64_t soft, hard;
@@ -257,13 +265,6 @@ void close_all_but(const int* keep, int count) {
   sc(__NR_close_range, from, ~0U, 0);
 }
 
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  uint64_t mask;
-};
-
 // One `--rlimit STEP RESOURCE SOFT HARD` of the argv: its four strings.
 constexpr int kMaxRlimits = 16;
 
@@ -273,6 +274,8 @@ struct Args {
   int candidate_count;
   char** rlimits[kMaxRlimits];
   int rlimit_count;
+  int ctty_step;
+  int ctty_fd;  // -1: no terminal
   int seccomp_step;
   const char* seccomp_hex;
   char** argv;
@@ -293,10 +296,16 @@ struct Args {
   while (n == -EINTR);
   if (n != 1) exit_now(127);
   sc(__NR_close, gate);
-  KernelSigaction dfl{SIG_DFL, 0, nullptr, 0};
-  for (int sig = 1; sig < 65; sig++) {
-    if (sig != SIGKILL && sig != SIGSTOP) sc(__NR_rt_sigaction, sig, &dfl, 0, 8);
+  if (args.ctty_fd >= 0) {
+    // Not a process group leader (the init leads its group), so setsid works.
+    long r = sc(__NR_setsid);
+    if (r >= 0) r = sc(__NR_ioctl, args.ctty_fd, TIOCSCTTY, 0);
+    if (r < 0) report(args.status_fd, args.ctty_step, kOpSetControllingTerminal, int(-r), 0);
   }
+  // No signal disposition to reset: cordon's child set every one to the
+  // default before it exec'd the init, and the init installs no handler and
+  // ignores nothing (it only blocks signals and takes them with
+  // rt_sigtimedwait), so the payload's process starts with the defaults.
   patch_listen_pid(args.envp);
   sc(__NR_rt_sigprocmask, SIG_SETMASK, &old_mask, 0, 8);
   // The payload's limits, set here and nowhere else: neither cordon's child
@@ -346,12 +355,19 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   args.candidate_count = parse_int(argv[4]);
   args.candidates = argv + 5;
   args.seccomp_step = -1;
+  args.ctty_fd = -1;
   int next = 5 + args.candidate_count;
   if (next >= argc) exit_now(126);
   while (same(argv[next], "--rlimit")) {
     if (next + 5 >= argc || args.rlimit_count == kMaxRlimits) exit_now(126);
     args.rlimits[args.rlimit_count++] = argv + next + 1;
     next += 5;
+  }
+  if (same(argv[next], "--ctty")) {
+    if (next + 3 >= argc) exit_now(126);
+    args.ctty_step = parse_int(argv[next + 1]);
+    args.ctty_fd = parse_int(argv[next + 2]);
+    next += 3;
   }
   if (same(argv[next], "--seccomp")) {
     if (next + 3 >= argc) exit_now(126);

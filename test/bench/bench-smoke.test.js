@@ -32,5 +32,5 @@ t.test('a quick bench run prints the table with the C baseline and cordon full i
   if (requireOrSkip(t, !skipped, `cordon full isolation was skipped: ${skipped?.[1]}`)) {
     t.match(stdout, /^cordon: full isolation\s+\d+\s+\d+\.\d+/m, 'the cordon full-isolation row');
   }
-  t.match(stdout, /^Targets \(issue 7\)/m, 'the targets table');
+  t.match(stdout, /^Targets \(issues 7 and 15\)/m, 'the targets table');
 });

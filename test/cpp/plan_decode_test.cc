@@ -800,7 +800,46 @@ static void test_symlink_modes() {
   expect_reject("overlay with layer fds but no prefix", plan(Op::kMountFs, 1, false), fds, "missing string");
 }
 
+// The tty option's step: after a new session and the fd table, on an
+// installed fd; with an init it becomes the init's `--ctty STEP FD`.
+static void test_controlling_terminal() {
+  auto plan = [](bool setsid, bool after_install, int64_t fd, Op exec) {
+    PlanBuilder b;
+    b.fd_slots = 2;
+    b.clone();
+    if (setsid) b.step(Op::kSetSid, Side::kChild);
+    if (!after_install) b.step(Op::kSetControllingTerminal, Side::kChild).num[0] = fd;
+    b.install(0, 0);
+    b.install(0, 1);
+    b.install(0, 2);
+    b.step(Op::kCloseOtherFds, Side::kChild);
+    if (after_install) b.step(Op::kSetControllingTerminal, Side::kChild).num[0] = fd;
+    b.exec({"sh"}, {}, {"/bin/sh"}, exec, exec == Op::kExecInit ? 1 : -1);
+    return b;
+  };
+  {
+    g_case = "a controlling terminal after setsid and the fd table";
+    Decoded d = decode(plan(true, true, 0, Op::kExec).build(), {30, 31});
+    CHECK_EQ_STR(d.error, "");
+  }
+  expect_reject("a controlling terminal without a new session", plan(false, true, 0, Op::kExec), {30, 31}, "new session");
+  expect_reject("a controlling terminal before the fd table", plan(true, false, 0, Op::kExec), {30, 31}, "fd table");
+  expect_reject("a controlling terminal on an fd not installed", plan(true, true, 5, Op::kExec), {30, 31}, "installed fd");
+  expect_reject("a controlling terminal on a negative fd", plan(true, true, -1, Op::kExec), {30, 31}, "installed fd");
+  {
+    g_case = "with an init the terminal is the init's --ctty";
+    Decoded d = decode(plan(true, true, 0, Op::kExecInit).build(), {30, 31});
+    CHECK_EQ_STR(d.error, "");
+    if (!d.error.empty()) return;
+    finish_init_argv(d.plan.get());
+    const auto argv = list_of(d.plan->steps.back().list[0]);
+    const std::vector<std::string> want = {"cordon-init", "3", "4", "7", "1", "/bin/sh", "--ctty", "6", "0", "--", "sh"};
+    CHECK(argv == want);
+  }
+}
+
 int main() {
+  test_controlling_terminal();
   test_minimal_valid();
   test_symlink_modes();
   test_enter_pid_namespace();

@@ -26,6 +26,7 @@ const t = require('tap');
 const cordon = require('../..');
 const { validateOptions } = require('../../dist/validate');
 const { optionsFromArgs } = require('../../dist/cli');
+const { UsageError } = require('../../dist/cli-flags');
 
 const { spawnIsolated, spawnIsolatedAsync, createNamespacePool, CordonOptionError, CordonError } = cordon;
 
@@ -347,7 +348,8 @@ async function runCase(item) {
     try {
       options = optionsFromArgs(['--config', file, '--', '/bin/true']).options;
     } catch (error) {
-      if (error instanceof FuzzExit && error.message === 'exit 125') return 'cli refused';
+      // A command line the CLI refuses throws a UsageError (cordon run prints it and exits 125).
+      if (error instanceof UsageError || (error instanceof FuzzExit && error.message === 'exit 125')) return 'cli refused';
       throw error;
     } finally {
       process.exit = realExit;

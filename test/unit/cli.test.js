@@ -75,7 +75,7 @@ t.test('run: filesystem flags, in order', async (t) => {
   fs.chmodSync(dir, 0o755);
   fs.writeFileSync(path.join(dir, 'f'), 'bound\n');
   const result = cordon([
-    'run', '--ro-bind', dir, '/mnt', '--tmpfs', '/tmp/t', '--file', '/etc/hosts', '10.0.0.1 h',
+    'run', '--ro-bind', dir, '/mnt', '--tmpfs', '/tmp/t', '--file-content', '/etc/hosts', '10.0.0.1 h',
     '--symlink', '/mnt/f', '/tmp/l', '--mask', '/etc/passwd', '--remount-ro', '/tmp/t', '--',
     '/bin/sh', '-c', 'cat /mnt/f; cat /etc/hosts; echo; cat /tmp/l; cat /etc/passwd 2>/dev/null | wc -c; touch /tmp/t/x 2>/dev/null || echo ro',
   ]);
@@ -268,4 +268,97 @@ t.test('probe as root does not flag what root does not need', async (t) => {
   const result = cordon(['probe']);
   t.equal(result.status, 0);
   t.match(result.stdout, /^yes +subordinate id ranges +\(not needed: root maps any ids\)$/m);
+});
+
+t.test('the flag table: bwrap spellings map to the same options', async (t) => {
+  const { optionsFromArgs } = require('../../dist/cli.js');
+  const parse = (...args) => optionsFromArgs([...args, '--', '/bin/true']).options;
+  t.same(parse('--unshare-all', '--share-net').namespaces, { user: 'new', ipc: 'new', pid: 'new', net: 'host', uts: 'new', cgroup: 'new' });
+  t.same(parse('--share-net', '--unshare-net').namespaces, { net: 'new' }, 'flags apply in command-line order');
+  t.same(parse('--chdir', '/tmp').cwd, '/tmp');
+  t.same(parse('--as-pid-1').init, false);
+  t.same(parse('--setenv', 'A', '1', '--env', 'B=2', '--unsetenv', 'PATH').env, { A: '1', B: '2' });
+  t.same(parse('--setenv', 'A', '1', '--clearenv', '--setenv', 'B', 'x y').env, { B: 'x y' }, '--clearenv drops PATH and what came before');
+  t.same(parse('--perms', '0700', '--size', '4096', '--tmpfs', '/w', '--tmpfs', '/v').mounts,
+    [{ type: 'tmpfs', target: '/w', mode: 0o700, size: 4096 }, { type: 'tmpfs', target: '/v' }], '--perms and --size apply to the next --tmpfs only');
+  t.same(parse('--dev-bind', '/dev/null', '/x', '--mqueue', '/dev/mqueue').mounts,
+    [{ type: 'bind', source: '/dev/null', target: '/x', readonly: false, devices: true }, { type: 'mqueue', target: '/dev/mqueue' }]);
+  t.same(parse('--ro-bind-try', '/nonexistent', '/a', '--bind-try', '/tmp', '/b', '--dev-bind-try', '/nonexistent', '/c').mounts,
+    [{ type: 'bind', source: '/tmp', target: '/b', readonly: false }], '-try binds of missing sources are left out');
+  t.same(parse('--cap-add', 'ALL', '--cap-drop', 'ALL', '--cap-add', 'net_raw', '--cap-add', 'CAP_CHOWN', '--cap-drop', 'CAP_NET_RAW').capabilities, ['CAP_CHOWN']);
+  t.same(parse('--die-with-parent', '--new-session'), { dieWithParent: true, newSession: true, stdio: 'inherit' });
+  t.same(parse('--userns', '0', '--pidns', '2').namespaces, { user: { fd: 0 }, pid: { fd: 2 } });
+  t.same(parse('--disable-userns').kernelCounters, { userNamespaces: 0 });
+  t.same(parse('--dev', '/dev'), { stdio: 'inherit' }, '--dev /dev is what the box has anyway');
+  t.same(parse('--nice', '-5').nice, -5, 'a value may start with a dash');
+});
+
+t.test('the flag table: --file FD DST and --args FD read what the caller opened', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
+  t.teardown(() => removeTree(dir));
+  fs.chmodSync(dir, 0o755);
+  fs.writeFileSync(path.join(dir, 'content'), 'from fd 3\n');
+  fs.writeFileSync(path.join(dir, 'args'), '--hostname\0from-args\0--setenv\0A\0a b\0');
+  const result = spawnSync('/bin/sh', ['-c', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} run --perms 0640 --file 3 /etc/motd --args 4 -- /bin/sh -c 'cat /etc/motd; stat -c %a /etc/motd; hostname; echo "$A"' 3<${dir}/content 4<${dir}/args`], { encoding: 'utf8' });
+  t.equal(result.status, 0, result.stderr);
+  t.same(result.stdout.trim().split('\n'), ['from fd 3', '640', 'from-args', 'a b']);
+  const closed = cordon(['run', '--file', '9', '/etc/motd', '--', '/bin/true']);
+  t.equal(closed.status, 125);
+  t.match(closed.stderr, /--file 9: fd 9 (is not open|is anon_inode:.*one of Node's own)/);
+  const own = spawnSync('/bin/sh', ['-c', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} run --args 3 -- /bin/true 3</dev/null`], { encoding: 'utf8' });
+  t.equal(own.status, 0, own.stderr);
+  fs.writeFileSync(path.join(dir, 'binary'), Buffer.from([0xff, 0xfe, 0]));
+  const binary = spawnSync('/bin/sh', ['-c', `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} run --file 3 /x -- /bin/true 3<${dir}/binary`], { encoding: 'utf8' });
+  t.equal(binary.status, 125);
+  t.match(binary.stderr, /not UTF-8 text/);
+});
+
+t.test('the flag table: what cordon cannot do exits 125 and says why', async (t) => {
+  const cases = [
+    [['--file', '/etc/hosts', 'x'], /--file wants FD as an fd number.*--file-content DST CONTENT/],
+    [['--seccomp', '3'], /--seccomp: cordon compiles its own seccomp filter/],
+    [['--dir', '/x'], /--dir: cordon cannot make a bare directory.*--tmpfs DST/],
+    [['--chmod', '0700', '/tmp'], /--chmod: cordon does not chmod/],
+    [['--bind-data', '3', '/x'], /--bind-data: cordon's file mounts are read-only/],
+    [['--info-fd', '9'], /--info-fd 9: fd 9 (is not open|is anon_inode)/],
+    [['--add-seccomp-fd', '3'], /--add-seccomp-fd: cordon compiles its own seccomp filter/],
+    [['--exec-label', 'x'], /SELinux/],
+    [['--dev', '/mydev'], /--dev \/mydev: cordon gives every box its own \/dev/],
+    [['--perms', '0700', '--bind', '/tmp', '/x'], /--perms must be followed by a flag that makes a file or tmpfs/],
+    [['--size', '10', '--proc', '/x'], /--size must be followed by --tmpfs/],
+    [['--size', '10', '--file-content', '/x', 'y'], /--size must be followed by --tmpfs, not --file-content/],
+    [['--perms', '0700', '--bind', '/tmp', '/x', '--tmpfs', '/y'], /--perms must be followed by a flag that makes a file or tmpfs .*not --bind/],
+    [['--pidns', '0', '--unshare-all'], /--pidns joins a pid namespace and --unshare-pid \(or --unshare-all\) asks for a new one/],
+    [['--perms', '999', '--tmpfs', '/x'], /--perms wants OCTAL as an octal mode/],
+    [['--uid', 'root'], /--uid wants N as an integer/],
+    [['--rootfs-writable'], /--rootfs-writable needs --rootfs/],
+    [['--unshare-al'], /Unknown option '--unshare-al' \(did you mean '--unshare-all'\?\)/],
+    [['--no-init=yes'], /--no-init takes no value/],
+  ];
+  for (const [flags, message] of cases) {
+    const result = cordon(['run', ...flags, '--', '/bin/true']);
+    t.equal(result.status, 125, `${flags.join(' ')}: exit 125`);
+    t.match(result.stderr, message, `${flags.join(' ')}: says why`);
+    t.notMatch(result.stderr, /\n\s+at .*:\d+:\d+/, `${flags.join(' ')}: no stack trace`);
+  }
+  const short = cordon(['run', '--setenv', 'A']);
+  t.equal(short.status, 125);
+  t.match(short.stderr, /--setenv needs 2 arguments \(VAR VALUE\)/);
+  const help = cordon(['run', '--bogus', '--help']);
+  t.equal(help.status, 0, '--help wins over a bad flag');
+});
+
+t.test('--info-fd/--json-status-fd: a box gone before its namespaces are read is reported with its pid only, and says so', async (t) => {
+  const { reportStatus } = require('../../dist/cli-status.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-cli-'));
+  t.teardown(() => removeTree(dir));
+  const file = path.join(dir, 'status');
+  const fd = fs.openSync(file, 'w');
+  const warnings = [];
+  const gone = 0x7ffffff0; // above any pid_max: no /proc entry, as for a box that has ended
+  const exit = reportStatus({ pid: gone }, { jsonStatusFd: fd }, (message) => warnings.push(message));
+  exit(3);
+  fs.closeSync(fd);
+  t.same(fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line)), [{ 'child-pid': gone }, { 'exit-code': 3 }]);
+  t.match(warnings, [/the box ended before its namespaces could be read/]);
 });

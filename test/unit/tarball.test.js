@@ -1,7 +1,11 @@
 // The packed tarball installs on a machine with no compiler and works: `npm
 // pack`, then `npm install cordon-x.y.z.tgz` into a fresh project with every
 // compiler taken off PATH (and CC/CXX unset), then require and import it and
-// spawn a box, as root and, from the same install, as nobody (rootless).
+// spawn a box, as root and, from the same install, as nobody (rootless), and
+// type-check a strict TypeScript project using it (ESM .mts and CJS .cts,
+// module nodenext) with tsc and run what tsc made. On every Node line: the
+// test runs with the Node that runs it (process.execPath), and
+// scripts/test-node-lines.js (.ci/run) runs test/unit on Node 22, 24 and 26.
 // Needs this machine's prebuild in prebuilds/ (.ci/run builds it; locally
 // `npm run prebuilds -- --target linux-x64-glibc`) and npm's cache with the
 // package's dependencies (npm ci filled it): the install prefers it offline.
@@ -24,6 +28,33 @@ const addonInTarball = `prebuilds/linux-${process.arch}/node.napi.${libc}.node`;
 const initInTarball = `prebuilds/linux-${process.arch}/cordon_init`;
 const COMPILER = /^(cc|c\+\+|gcc|g\+\+|cpp|clang|clang\+\+|tcc)(-[0-9.]+)?$|-(gcc|g\+\+|cc|c\+\+|cpp)(-[0-9.]+)?$|^clang/;
 const NOBODY = 65534;
+// The TypeScript and @types/node the project itself uses: npm ci put them in npm's cache.
+const TYPESCRIPT = require('typescript/package.json').version;
+const TYPES_NODE = require('@types/node/package.json').version;
+
+// Strict TypeScript using the package, both ways Node loads it. The
+// @ts-expect-error lines prove the types are real: if 'cordon' resolved to
+// an untyped module (any), they would be unused and tsc would fail.
+const TS_ESM = `
+import { spawnIsolated, type SpawnIsolatedOptions } from 'cordon';
+const options: SpawnIsolatedOptions = { stdio: ['ignore', 'pipe', 'inherit'] };
+const box = spawnIsolated('/bin/sh', ['-c', 'echo typed'], options);
+// @ts-expect-error unknown event names fail to type-check
+box.on('exitt', () => undefined);
+let out = '';
+box.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+const exit = await box.exited;
+console.log(JSON.stringify({ esm: out.trim(), code: exit.code }));
+`;
+const TS_CJS = `
+import cordon = require('cordon');
+export function neverCalled(): void {
+  // @ts-expect-error an unknown option fails to type-check
+  cordon.spawnIsolated('/bin/true', [], { hostName: 'x' });
+}
+const rung: string = cordon.probe().clone.rung;
+console.log(JSON.stringify({ cjs: typeof rung }));
+`;
 
 /** A directory of links to every program on PATH except the compilers. */
 function pathWithoutCompilers(dir) {
@@ -90,7 +121,7 @@ t.test(`npm install ${pkg.name}-${pkg.version}.tgz with no compiler (${target})`
     path.join(project, 'package.json'),
     JSON.stringify({ name: 'tarball-test', version: '1.0.0', private: true, allowScripts: { [`file:${tarball}`]: true } }),
   );
-  const installed = run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], {
+  const installed = run('npm', ['install', tarball, `typescript@${TYPESCRIPT}`, `@types/node@${TYPES_NODE}`, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], {
     cwd: project,
     env,
   });
@@ -112,6 +143,22 @@ t.test(`npm install ${pkg.name}-${pkg.version}.tgz with no compiler (${target})`
   `], { cwd: project, env });
   t.equal(imported.status, 0, imported.stderr);
   t.equal(imported.stdout.trim(), '0', 'import { spawnIsolated } from "cordon" runs a box');
+
+  // Strict TypeScript, type-checked by tsc (with this line's Node) and run.
+  fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, exactOptionalPropertyTypes: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: ['node'], outDir: 'out', skipLibCheck: false },
+    files: ['use.mts', 'use.cts'],
+  }));
+  fs.writeFileSync(path.join(project, 'use.mts'), TS_ESM);
+  fs.writeFileSync(path.join(project, 'use.cts'), TS_CJS);
+  const compiled = run(process.execPath, [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project, env });
+  t.equal(compiled.status, 0, `tsc --strict: ${compiled.stdout}${compiled.stderr}`);
+  const esm = run(process.execPath, [path.join(project, 'out', 'use.mjs')], { cwd: project, env });
+  t.equal(esm.status, 0, esm.stderr);
+  t.same(JSON.parse(esm.stdout), { esm: 'typed', code: 0 }, 'strict TS as ESM: type-checks, and a box runs');
+  const cjs = run(process.execPath, [path.join(project, 'out', 'use.cjs')], { cwd: project, env });
+  t.equal(cjs.status, 0, cjs.stderr);
+  t.same(JSON.parse(cjs.stdout), { cjs: 'string' }, 'strict TS as CommonJS: type-checks and runs');
 
   const asNobody = run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', process.execPath, '-e', USE], {
     cwd: project,
