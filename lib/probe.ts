@@ -15,6 +15,7 @@ import { initBinaryPath } from './internal/native';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, userNamespaceRefusal, type IdRange } from './identity';
 import { probeBridge } from './bridge';
 import { probeCgroups } from './cgroups/report';
+import { probeTenants, type TenantsReport } from './probe-tenants';
 import { probeQuota } from './quota';
 import type { RlimitName } from './credentials';
 import {
@@ -107,6 +108,8 @@ export interface ProbeReport {
     /** createNamespacePool(): `'net'` entries (root callers) and `'user+net'` pairs (anyone with user namespaces). */
     pool: { net: Capability; userNet: Capability };
   };
+  /** Tenant cgroups (createTenantCgroup) and adoption (dieWithParent: false, adopt()): see README, Tenants. */
+  tenants: TenantsReport;
 }
 
 let cached: ProbeReport | undefined;
@@ -297,6 +300,7 @@ export function probe(): ProbeReport {
           : { available: false, reason: userNamespaces.reason ?? namespaces.net.reason ?? 'no user or network namespaces' },
       },
     },
+    tenants: probeTenants(cgroup, fromResult(rungResults[2] ?? -38, 'clone(CLONE_PIDFD)')),
     idRanges: {
       uid: subordinateRanges('/etc/subuid'),
       gid: subordinateRanges('/etc/subgid'),
