@@ -230,7 +230,14 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
      control signals. */                                                                                            \
   X(44, SetControllingTerminal, setControllingTerminal, kChild, kNone,                                             \
     CORDON_NUM(terminal, 0, kMaxInstalledFds - 1, "controlling terminal: must be an installed fd"), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,     \
-    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* Init: the start gate (OCI create/start). Once the init is sealed, the payload's process closes the status      \
+     pipe, so the parent learns the box is set up and waiting, then reads one byte from box fd `gate` (an installed  \
+     fd, e.g. a FIFO that `start` writes to), closes it and goes on to its exec. EOF without a byte: exit 127,       \
+     nothing runs. A failure after the gate (exec, seccomp) is no status record any more: the payload's status is   \
+     127. Needs an init (the child shares the parent's memory until its exec and cannot wait). */                   \
+  X(45, AwaitStart, awaitStart, kChild, kNone, CORDON_NUM(gate, 0, kMaxInstalledFds - 1, "start gate: must be an installed fd"), \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
 
 
 // What an op does with its fd slot.

@@ -247,6 +247,11 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
           return where + "the controlling terminal must be an installed fd";
         }
         break;
+      case Op::kAwaitStart:
+        if (!seen_install) return where + "a start gate needs the fd table before";
+        // (The table checked its range.)
+        if (!target_taken[CORDON_ARG_NUM(step, AwaitStart, gate)]) return where + "the start gate must be an installed fd";
+        break;
       case Op::kUnshare:
         if ((uint64_t(CORDON_ARG_NUM(step, Unshare, cloneFlags)) & CLONE_NEWPID_FLAG) != 0) unshared_pid = true;
         break;
@@ -328,6 +333,15 @@ void finish_init_argv(DecodedPlan* decoded) {
     owned.push_back("--ctty");
     owned.push_back(std::to_string(i));
     owned.push_back(std::to_string(CORDON_ARG_NUM(step, SetControllingTerminal, terminal)));
+  }
+  // The start gate is the init's too: it holds the payload's process there
+  // once the init is sealed (the child shares our memory until its exec).
+  for (uint32_t i = 0; i < last; i++) {
+    const child::Step& step = decoded->steps[i];
+    if (step.op != Op::kAwaitStart) continue;
+    owned.push_back("--start");
+    owned.push_back(std::to_string(i));
+    owned.push_back(std::to_string(CORDON_ARG_NUM(step, AwaitStart, gate)));
   }
   // The payload's seccomp filter is the init's to install, in the payload's
   // process just before its execve (the init installs a stricter one of its

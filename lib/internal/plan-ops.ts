@@ -223,6 +223,11 @@ export const OP_TABLE = {
     num: [{"name":"terminal","min":0,"max":255},null,null,null],
     str: [null,null,null,null],
   },
+  awaitStart: {
+    number: 45, side: "child", fd: "none",
+    num: [{"name":"gate","min":0,"max":255},null,null,null],
+    str: [null,null,null,null],
+  },
 } as const;
 
 export const PLAN_ENUMS = {
