@@ -27,6 +27,10 @@
 //                                                 looping client, crash another,
 //                                                 then stop; exit status 1 if a
 //                                                 tenant or a request failed
+//   node examples/hosting-supervisor.js --check --break alice
+//                                                 the same with alice's server
+//                                                 exiting at once: checks that
+//                                                 the check fails (exit 1)
 // Give each platform its own CORDON_STATE_DIR so that adoptAll() adopts
 // only its own boxes.
 'use strict';
@@ -45,6 +49,7 @@ const TENANTS = ['alice', 'bob', 'carol'];
 // its socket from LISTEN_FDS; on SIGTERM it finishes what it accepted and
 // exits (the service's graceful stop).
 const BACKEND = `
+  if (process.env.BROKEN === '1') process.exit(3);
   const http = require('node:http');
   const server = http.createServer((req, res) => {
     res.setHeader('connection', 'close');
@@ -78,7 +83,7 @@ function makeTemplate(dir) {
   return template;
 }
 
-function tenantService(tenant, dir, parts, template) {
+function tenantService(tenant, dir, parts, template, broken) {
   // Every box of the tenant (the site, a cron job, a deploy shell) joins
   // this cgroup, in a leaf of its own; its limits bound them together.
   let cgroup;
@@ -107,7 +112,7 @@ function tenantService(tenant, dir, parts, template) {
     file: process.execPath,
     args: ['-e', BACKEND],
     options: () => ({
-      env: { TENANT: tenant, GENERATION: String(++generation), PATH: '/usr/bin:/bin' },
+      env: { TENANT: tenant, GENERATION: String(++generation), PATH: '/usr/bin:/bin', BROKEN: broken === tenant ? '1' : '0' },
       listen: [listener],
       ...(cgroup === undefined ? {} : { cgroup }),
       ...(rootfs === undefined ? { mounts: nodeMounts } : { rootfs, mounts: [{ type: 'bind', source: '/usr', target: '/usr' }, ...nodeMounts] }),
@@ -117,10 +122,13 @@ function tenantService(tenant, dir, parts, template) {
     stop: { signal: 'SIGTERM', timeoutMs: 5000 },
     health: { check: { http: { target: listener, path: '/health' } }, intervalMs: 5000, timeoutMs: 2000, failures: 3 },
   });
+  // A tenant whose server keeps crashing is given up on: a failure to report.
+  const failures = [];
+  service.on('crash-loop', ({ restarts, windowMs }) => failures.push(`${tenant}: crash loop (${restarts} restarts in ${windowMs} ms)`));
   service.on('state', (to, from, reason) => {
     if (!process.argv.includes('--check')) console.log(`${tenant}: ${from} -> ${to} (${reason})`);
   });
-  return { tenant, listener, service, log, cgroup, quota: rootfs !== undefined };
+  return { tenant, listener, service, log, cgroup, quota: rootfs !== undefined, failures };
 }
 
 function forward(tenant, req, res) {
@@ -137,11 +145,14 @@ function forward(tenant, req, res) {
 
 function get(port, host, url) {
   return new Promise((resolve) => {
-    http.get({ host: '127.0.0.1', port, path: url, headers: { host }, agent: false }, (res) => {
+    // A request a tenant never answers (its connection waits in a backlog nobody accepts) fails after 5 s.
+    const request = http.get({ host: '127.0.0.1', port, path: url, headers: { host }, agent: false, timeout: 5000 }, (res) => {
       let data = '';
       res.on('data', (chunk) => (data += chunk));
       res.on('end', () => resolve({ status: res.statusCode, body: data }));
-    }).on('error', (error) => resolve({ status: 0, body: error.message }));
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within 5 s')));
+    request.on('error', (error) => resolve({ status: 0, body: error.message }));
   });
 }
 
@@ -165,7 +176,7 @@ async function check(port, tenants) {
     summary.limit = { file, before, after, procs: alice.cgroup.procs().length, memoryBytes: alice.cgroup.stats().memory?.current };
   }
   // The quota'd layer's use, as the kernel counts it in the tenant's image.
-  if (alice.quota) summary.disk = alice.service.box.diskUsage();
+  if (alice.quota && alice.service.box !== undefined) summary.disk = alice.service.box.diskUsage();
   // A client loops over every tenant while bob is restarted: the old box
   // finishes what it accepted, the rest waits in the listener's backlog.
   let looping = true;
@@ -187,16 +198,17 @@ async function check(port, tenants) {
   // carol crashes: a request made before her service has restarted her
   // waits in the backlog and is answered by the next box.
   const dead = carol.service.box;
-  dead.kill('SIGKILL');
-  await dead.exited;
+  dead?.kill('SIGKILL');
+  await dead?.exited;
   const { status, body } = await get(port, 'carol.localhost', '/after-crash');
   if (status !== 200) summary.failed.push(`carol after her crash: HTTP ${status}: ${body.trim()}`);
   summary.requests = requests;
   for (const { tenant } of tenants) {
-    const { body } = await get(port, `${tenant}.localhost`, '/after');
-    summary[tenant] = JSON.parse(body).generation;
+    const { status, body } = await get(port, `${tenant}.localhost`, '/after');
+    summary[tenant] = status === 200 ? JSON.parse(body).generation : null;
   }
   summary.logged = fs.readFileSync(tenants[1].log, 'utf8').trim().split('\n');
+  for (const { failures } of tenants) summary.failed.push(...failures);
   return summary;
 }
 
@@ -229,13 +241,20 @@ async function main() {
     fs.mkdirSync(path.join(dir, 'logs'));
     const parts = hostParts();
     const template = parts.quota ? makeTemplate(dir) : undefined;
-    for (const tenant of TENANTS) tenants.push(tenantService(tenant, dir, parts, template));
+    const broken = process.argv.includes('--break') ? process.argv[process.argv.indexOf('--break') + 1] : undefined;
+    for (const tenant of TENANTS) tenants.push(tenantService(tenant, dir, parts, template, broken));
     const byHost = new Map(tenants.map((tenant) => [`${tenant.tenant}.localhost`, tenant]));
     frontend = http.createServer((req, res) => {
       const tenant = byHost.get((req.headers.host ?? '').replace(/:\d+$/, ''));
       if (tenant === undefined) {
         res.writeHead(404);
         res.end('no such tenant\n');
+        return;
+      }
+      // A tenant given up on answers at once instead of queueing the request.
+      if (tenant.service.state === 'crash-loop') {
+        res.writeHead(503);
+        res.end(`${tenant.tenant} is down (crash loop)\n`);
         return;
       }
       forward(tenant, req, res);

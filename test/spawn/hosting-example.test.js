@@ -39,9 +39,12 @@ async function settled(dir) {
   for (let i = 0; i < 500 && loopsBacking(dir).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
-t.test('examples/hosting-supervisor.js --check', async (t) => {
-  // The example's files (TMPDIR) and state records (CORDON_STATE_DIR) live
-  // in a directory of this test's own, removed on every path.
+/**
+ * Runs the example with `args`; its files (TMPDIR) and state records
+ * (CORDON_STATE_DIR) live in a directory of this test's own, removed on
+ * every path.
+ */
+function runExample(t, args) {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-hosting-test-'));
   fs.chmodSync(scratch, 0o755);
   t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -49,11 +52,36 @@ t.test('examples/hosting-supervisor.js --check', async (t) => {
   const state = path.join(scratch, 'state');
   fs.mkdirSync(tmp, { mode: 0o755 });
   fs.mkdirSync(state, { mode: 0o700 });
-  const result = spawnSync(process.execPath, [example, '--check'], {
+  const result = spawnSync(process.execPath, [example, ...args], {
     encoding: 'utf8', timeout: 180000, env: { ...process.env, TMPDIR: tmp, CORDON_STATE_DIR: state },
   });
+  let summary;
+  try {
+    summary = JSON.parse(result.stdout.trim().split('\n').pop());
+  } catch {
+    summary = undefined;
+  }
+  return { result, summary, tmp, state };
+}
+
+/** Nothing the example made is left: tenant cgroups, its files and sockets, loop devices, mounts, records. */
+async function hostIsClean(t, { summary, tmp, state }) {
+  await settled(tmp);
+  for (const paths of summary?.cgroups ?? []) {
+    for (const dir of [paths.v2, ...Object.values(paths.v1)].filter(Boolean)) t.notOk(fs.existsSync(dir), `tenant cgroup ${dir} is removed`);
+  }
+  t.same(fs.readdirSync(tmp), [], "the example's directory (sockets, logs, layers, images) is removed");
+  t.same(loopsBacking(tmp), [], 'no loop device is left');
+  t.same(mountsUnder(tmp), [], 'no mount is left');
+  const records = ['boxes', 'supervisors', 'tenants'].flatMap((kind) => (fs.existsSync(path.join(state, kind)) ? fs.readdirSync(path.join(state, kind)).map((name) => `${kind}/${name}`) : []));
+  t.same(records, [], 'no state record is left');
+}
+
+t.test('examples/hosting-supervisor.js --check', async (t) => {
+  const run = runExample(t, ['--check']);
+  const { result, summary } = run;
   t.equal(result.status, 0, result.stderr);
-  const summary = JSON.parse(result.stdout.trim().split('\n').pop());
+  if (summary === undefined) return t.fail(`no summary: ${result.stdout}`);
   t.same(summary.failed, [], 'no request failed, through the restart and the crash');
   t.same(Object.keys(summary.answered), ['alice', 'bob', 'carol'], 'each tenant answers through the frontend, by Host');
   t.ok(summary.requests >= 6, 'the client looped during the restart');
@@ -76,13 +104,16 @@ t.test('examples/hosting-supervisor.js --check', async (t) => {
     if (summary.cgroups.length === 0) t.match(result.stderr, /no tenant cgroups here/, 'and, without a delegated cgroup, without tenant cgroups, saying why');
   }
 
-  // Nothing is left on the host.
-  await settled(tmp);
-  for (const paths of summary.cgroups) {
-    for (const dir of [paths.v2, ...Object.values(paths.v1)].filter(Boolean)) t.notOk(fs.existsSync(dir), `tenant cgroup ${dir} is removed`);
-  }
-  t.same(fs.readdirSync(tmp), [], "the example's directory (sockets, logs, layers, images) is removed");
-  t.same(loopsBacking(tmp), [], 'no loop device is left');
-  t.same(mountsUnder(tmp), [], 'no mount is left');
-  t.same(fs.readdirSync(state).filter((name) => name.endsWith('.json')), [], 'no state record is left');
+  await hostIsClean(t, run);
+});
+
+t.test('--check fails when a tenant fails, and still leaves nothing', async (t) => {
+  const run = runExample(t, ['--check', '--break', 'alice']);
+  const { result, summary } = run;
+  t.equal(result.status, 1, 'exit status 1');
+  if (summary === undefined) return t.fail(`no summary: ${result.stdout} ${result.stderr}`);
+  t.ok(summary.failed.some((line) => line.startsWith('alice')), 'the failures name alice', summary.failed);
+  t.notOk(summary.failed.some((line) => /^(bob|carol)/.test(line)), 'and only alice: the others are untouched', summary.failed);
+  t.equal(summary.bob, 2, 'bob was restarted as usual');
+  await hostIsClean(t, run);
 });
