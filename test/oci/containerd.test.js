@@ -157,10 +157,16 @@ t.test('ctr run through containerd\'s runc shim with cordon as BinaryName', asyn
   const pids = [...ps.stdout.matchAll(/^(\d+)\s/gm)].map((match) => Number(match[1]));
   t.ok(pids.includes(record.pid), `ctr task ps lists the container's process (${record.pid}): ${ps.stdout}`);
   t.ok(pids.length >= 2 && pids.every((pid) => fs.readlinkSync(`/proc/${pid}/ns/pid`) === fs.readlinkSync(`/proc/${record.pid}/ns/pid`)), 'and the others of its pid namespace (cordon\'s init, sh, sleep)');
-  // exec is not there yet: the shim reports cordon's reason, not a silent failure.
-  const exec = ctr(['task', 'exec', '--fifo-dir', path.join(dir, 'fifo'), '--exec-id', 'e1', 'k1', 'echo', 'in']);
-  t.not(exec.status, 0, 'ctr task exec fails');
-  t.match(exec.stderr, /OCI runtime exec failed: "exec" is not implemented yet/, 'with cordon\'s reason');
+  // ctr task exec: the shim's `exec --process FILE --detach`; the process
+  // joins the container (its pid namespace, its cgroups) and its status
+  // comes back through the shim, which reaps it.
+  const exec = ctr(['task', 'exec', '--fifo-dir', path.join(dir, 'fifo'), '--exec-id', 'e1', 'k1', 'sh', '-c', 'readlink /proc/self/ns/pid; cat /proc/self/cgroup; exit 5']);
+  t.equal(exec.status, 5, `ctr task exec's status is the exec'd process's: ${exec.stderr}`);
+  const [execNs, ...execCgroups] = exec.stdout.trim().split('\n');
+  t.equal(execNs, fs.readlinkSync(`/proc/${record.pid}/ns/pid`), 'it ran in the container\'s pid namespace');
+  const boxLines = (lines) => lines.filter((line) => line.includes('/box-')).sort();
+  t.ok(boxLines(execCgroups).length > 0, 'in cordon\'s box cgroups');
+  t.same(boxLines(execCgroups), boxLines(fs.readFileSync(`/proc/${record.pid}/cgroup`, 'utf8').trim().split('\n')), 'the container\'s own');
   t.equal(ctr(['task', 'kill', 'k1']).status, 0, 'ctr task kill (SIGTERM)');
   until(() => /^k1\s+\d+\s+STOPPED$/m.test(ctr(['task', 'ls']).stdout), 'the task to stop');
   const deleted = ctr(['task', 'delete', 'k1']);

@@ -1,5 +1,6 @@
-// cordon oci ps: the container's processes by its pid namespace (what
-// containerd's runc shim calls for `ctr task ps`), root and unprivileged.
+// cordon oci ps and exec --process: the container's processes by its pid
+// namespace, and a process started in it (what containerd's runc shim calls
+// for `ctr task ps` and `ctr task exec`), root and unprivileged.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -56,6 +57,16 @@ t.test('ps lists the processes of the container\'s pid namespace', async (t) => 
   const extra = oci(root, ['ps', 'p1', '-ef']);
   t.equal(extra.status, 1);
   t.match(extra.stderr, /unknown option of ps: -ef/, 'ps(1) arguments are refused, not dropped');
+  // exec --process: the OCI process JSON run in the container, in the foreground.
+  const processFile = path.join(dir, 'process.json');
+  const written = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  fs.writeFileSync(processFile, JSON.stringify({ ...written.process, args: ['sh', '-c', 'readlink /proc/self/ns/pid; exit 6'] }));
+  const exec = oci(root, ['exec', '--process', processFile, 'p1']);
+  t.equal(exec.status, 6, `exec's status is the process's: ${exec.stderr}`);
+  t.equal(exec.stdout, `${fs.readlinkSync(`/proc/${pid}/ns/pid`)}\n`, 'it ran in the container\'s pid namespace');
+  const tty = oci(root, ['exec', '--process', processFile, '--console-socket', path.join(dir, 'sock'), 'p1']);
+  t.equal(tty.status, 1);
+  t.match(tty.stderr, /a terminal for an exec'd process is not implemented yet/, 'a terminal for exec is refused, saying so');
   t.equal(oci(root, ['kill', 'p1', 'KILL']).status, 0);
   until(() => JSON.parse(oci(root, ['state', 'p1']).stdout).status === 'stopped', 'the container to stop');
   t.same(JSON.parse(oci(root, ['ps', '--format', 'json', 'p1']).stdout), [], 'a stopped container has no processes');
