@@ -8,7 +8,7 @@ import { type HostView } from './host-view';
 import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
-import { compileCached } from './seccomp';
+import { filterFor } from './seccomp';
 import type { NamespaceName } from './options';
 import type { OpName } from './internal/plan-abi';
 import { DEFAULT_PATH, type ValidatedOptions } from './validate';
@@ -354,8 +354,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   }
   steps.push(...rlimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
   if (options.seccomp !== undefined) {
-    const program = compileCached(options.seccomp);
-    steps.push({ op: 'seccomp', name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp', str: [program.toString('hex')], num: [program.length / 8] });
+    const filter = filterFor(options.seccomp);
+    steps.push({ op: 'seccomp', name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp', str: [filter.hex], num: [filter.instructions] });
   }
 
   const argv = [options.argv0, ...options.args];
