@@ -210,6 +210,12 @@ export class Box extends EventEmitter {
     process.nextTick(() => this.emit('spawn'));
   }
 
+  /**
+   * The id of the box's state record (`dieWithParent: false` with a state
+   * directory): what `adopt(id)` takes in a later process. Undefined otherwise.
+   */
+  adoptionId: string | undefined = undefined;
+
   /** The listening sockets handed to the box (the `listen` option). */
   sockets: ListenSocket[] = [];
   /** The bridge, address and gateway of a `network: 'bridge'` box; undefined otherwise. */
@@ -378,6 +384,23 @@ export class Box extends EventEmitter {
       errno: result,
       syscall: 'pidfd_send_signal',
     });
+  }
+
+  /**
+   * @internal At process exit with the box running: SIGKILL it (the whole
+   * cgroup with one) and stop watching it, so that its pidfd can be closed
+   * (a watched fd closed under libuv aborts the process at teardown).
+   */
+  _endAtExit(): void {
+    try {
+      this.kill('SIGKILL');
+    } catch {
+      // ended already
+    }
+    this.#watch?.close();
+    this.#watch = undefined;
+    this.#oomWatch?.close();
+    this.#running = false;
   }
 
   /** Lets the event loop exit while the box runs. */

@@ -349,3 +349,30 @@ export const VETH_PARTS: Record<number, { syscall: string; what: string }> = {
   8: { syscall: 'netlink RTM_NEWLINK', what: "bring the box's interface up" },
   9: { syscall: 'netlink RTM_NEWROUTE', what: 'add the default route' },
 };
+
+/**
+ * Removes the bridges cordon made (alias `cordon`) that have no port at
+ * all: nobody's box uses them. For clean-up after supervisors that could
+ * not remove theirs (SIGKILL). Needs CAP_NET_ADMIN in the host's network
+ * namespace; returns the names removed.
+ */
+export function removeUnusedBridges(): string[] {
+  let links: string[];
+  try {
+    links = fs.readdirSync('/sys/class/net');
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of links) {
+    if (!isCordonBridge(name)) continue;
+    let ports: string[];
+    try {
+      ports = fs.readdirSync(`/sys/class/net/${name}/brif`);
+    } catch {
+      continue;
+    }
+    if (ports.length === 0 && native().deleteLink(name) === 0) removed.push(name);
+  }
+  return removed;
+}

@@ -307,9 +307,39 @@ function checkCallerFd(flag: string, fd: string): void {
   } catch {
     usageError(`${flag} ${fd}: fd ${fd} is not open; open it for cordon, e.g. \`${flag} 3 ... 3<FILE\``);
   }
-  if (target.startsWith('anon_inode:')) {
+  if (target.startsWith('anon_inode:') || bothPipeEnds(fd, target)) {
     usageError(`${flag} ${fd}: fd ${fd} is ${target}, one of Node's own, not an fd passed to cordon; open one for cordon, e.g. \`${flag} 3 ... 3<FILE\``);
   }
+}
+
+/**
+ * Whether this process holds the other end of the pipe at `fd` too: libuv's
+ * signal and async pipes (written as pointers, read by the event loop) are
+ * such pairs; a pipe the caller passes has one end here (or copies of one
+ * end, as `3>&1` makes).
+ */
+function bothPipeEnds(fd: string, target: string): boolean {
+  if (!target.startsWith('pipe:')) return false;
+  const access = (other: string): number | undefined => {
+    try {
+      const flags = /^flags:\s*([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${other}`, 'utf8'));
+      return flags === null ? undefined : Number.parseInt(flags[1]!, 8) & 3;
+    } catch {
+      return undefined;
+    }
+  };
+  const mine = access(fd);
+  for (const other of fs.readdirSync('/proc/self/fd')) {
+    if (other === fd) continue;
+    let link: string;
+    try {
+      link = fs.readlinkSync(`/proc/self/fd/${other}`);
+    } catch {
+      continue; // the directory's own fd, gone once read
+    }
+    if (link === target && access(other) !== mine) return true;
+  }
+  return false;
 }
 
 /** The whole content of an fd the caller opened for us (bwrap's --file FD, --args FD). */

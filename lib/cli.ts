@@ -15,6 +15,7 @@ import { NAMESPACE_NAMES } from './options';
 import { ociMain } from './oci/runtime';
 import { probe } from './probe';
 import { spawnIsolated } from './spawn';
+import { gcCommand } from './gc-command';
 import { attachTerminal, terminalRefusal, terminalSize } from './cli-tty';
 
 const USAGE = renderHelp();
@@ -119,6 +120,8 @@ function printProbe(json: boolean): void {
   line('bridge networking', report.network.bridge.available, report.network.bridge.reason);
   line("namespace pool 'net'", report.network.pool.net.available, report.network.pool.net.reason);
   line("namespace pool 'user+net'", report.network.pool.userNet.available, report.network.pool.userNet.reason);
+  line('tenant cgroups', report.tenants.cgroups.available, report.tenants.cgroups.reason);
+  line('adoption (dieWithParent: false)', report.tenants.adoption.available, report.tenants.adoption.reason ?? report.tenants.adoption.stateDir);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -129,6 +132,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'probe':
       printProbe(rest.includes('--json'));
+      return;
+    case 'gc':
+      process.exitCode = await gcCommand(rest);
       return;
     case 'oci':
       process.exitCode = await ociMain(rest);

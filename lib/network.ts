@@ -3,6 +3,7 @@
 // variables, so a server in a box without a network of its own serves the
 // host. cordon binds as the caller: a root supervisor can hand out port 80.
 import * as net from 'node:net';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CordonError, errnoName, fdShortageHint } from './errors';
@@ -205,7 +206,34 @@ export interface ListenSocket {
   path?: string;
 }
 
-export function openListenSockets(entries: readonly ResolvedListen[], ledger: Ledger, boxOwner: { uid: number; gid: number } | undefined): { fds: number[]; names: string[]; parentSide: string[]; sockets: ListenSocket[] } {
+/** A Unix socket file a box's listen entry bound: what a state record needs to remove it later. */
+export interface BoundSocketFile {
+  path: string;
+  /** "dev:ino" of the socket file cordon bound. */
+  file: string;
+  /** The directories cordon made for it, outermost first. */
+  madeDirs: string[];
+  /**
+   * When the file was made (ns since the epoch: its birth time, or its
+   * ctime where the filesystem keeps none): with "dev:ino", what tells it
+   * from a later socket at the path that got the same inode number back.
+   */
+  born: string;
+}
+
+/** The birth (else change) time of the socket file `file` ("dev:ino") at `socketPath`, or '' if another file is there. */
+export function socketBirth(socketPath: string, file: string): string {
+  try {
+    const info = fs.lstatSync(socketPath, { bigint: true });
+    if (`${info.dev}:${info.ino}` !== file) return '';
+    return String(info.birthtimeNs > 0n ? info.birthtimeNs : info.ctimeNs);
+  } catch {
+    return '';
+  }
+}
+
+export function openListenSockets(entries: readonly ResolvedListen[], ledger: Ledger, boxOwner: { uid: number; gid: number } | undefined): { fds: number[]; names: string[]; parentSide: string[]; sockets: ListenSocket[]; files: BoundSocketFile[] } {
+  const files: BoundSocketFile[] = [];
   const fds: number[] = [];
   const sockets: ListenSocket[] = [];
   const parentSide: string[] = [];
@@ -265,11 +293,14 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
         parentSide.push(`listen[${i}] fd`);
         fds.push(ledger.nativeFd(`listen[${i}] fd`, fd));
         sockets.push({ name: entry.name, fd: 3 + i, path: entry.path });
+        const dirParts = path.dirname(entry.path).split('/').filter((part) => part !== '');
+        const madeDirs = made.slice(1).map((_, k) => `/${dirParts.slice(0, dirParts.length - (made.length - 2 - k)).join('/')}`);
+        files.push({ path: entry.path, file, madeDirs, born: socketBirth(entry.path, file) });
         break;
       }
     }
   });
-  return { fds, names: entries.map((entry) => entry.name), parentSide, sockets };
+  return { fds, names: entries.map((entry) => entry.name), parentSide, sockets, files };
 }
 
 function describe(name: string, boxFd: number, fd: number): ListenSocket {

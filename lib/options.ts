@@ -2,6 +2,7 @@
 import type { Stream } from 'node:stream';
 
 import type { CgroupLimits } from './cgroups/limits';
+import type { TenantCgroup } from './cgroups/tenant';
 import type { CapabilityName, RlimitName, RlimitValue } from './credentials';
 import type { KernelCounterLimits } from './kernel-counters';
 import type { LandlockOptions } from './landlock';
@@ -201,8 +202,13 @@ export interface SpawnIsolatedOptions {
    * small for the box's setup fails the box with `ENOMEM` at the step it
    * reached, never Node; that clone copies Node's page tables, so it costs
    * more as Node's heap grows.
+   *
+   * A tenant cgroup (`createTenantCgroup()`), or `{ tenant, ...limits }`:
+   * the box gets its own leaf cgroup under the tenant (with these limits,
+   * if any), so the tenant's limits bound it together with the tenant's
+   * other boxes. Not with `cgroupParent` (the tenant has its own).
    */
-  readonly cgroup?: CgroupLimits;
+  readonly cgroup?: CgroupLimits | TenantCgroup | (CgroupLimits & { readonly tenant: TenantCgroup });
   /**
    * The cgroup under which box cgroups are made (an absolute path in the v2
    * hierarchy, e.g. `/sys/fs/cgroup/tenants`). Default: a delegated subtree

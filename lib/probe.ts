@@ -14,6 +14,7 @@ import { initSource } from './internal/sealed-init';
 import { initBinaryPath } from './internal/native';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, type IdRange } from './identity';
 import { probeBridge } from './bridge';
+import { probeTenants, type TenantsReport } from './probe-tenants';
 import { probeQuota } from './quota';
 import type { RlimitName } from './credentials';
 import {
@@ -106,6 +107,8 @@ export interface ProbeReport {
     /** createNamespacePool(): `'net'` entries (root callers) and `'user+net'` pairs (anyone with user namespaces). */
     pool: { net: Capability; userNet: Capability };
   };
+  /** Tenant cgroups (createTenantCgroup) and adoption (dieWithParent: false, adopt()): see README, Tenants. */
+  tenants: TenantsReport;
 }
 
 let cached: ProbeReport | undefined;
@@ -353,6 +356,7 @@ export function probe(): ProbeReport {
           : { available: false, reason: userNamespaces.reason ?? namespaces.net.reason ?? 'no user or network namespaces' },
       },
     },
+    tenants: probeTenants(cgroup, fromResult(rungResults[2] ?? -38, 'clone(CLONE_PIDFD)')),
     idRanges: {
       uid: subordinateRanges('/etc/subuid'),
       gid: subordinateRanges('/etc/subgid'),

@@ -244,12 +244,16 @@ function httpCheck(check: { target: HealthTarget; path?: string; host?: string }
       ...(address.path !== undefined ? { socketPath: address.path } : { host: address.host, port: address.port }),
       path: check.path ?? '/', headers: { host: check.host ?? 'localhost', connection: 'close' }, signal, agent: false,
     }, (response) => {
-      response.resume();
+      // The status is all a check needs: the connection goes now, so a
+      // tenant whose server answers with an endless body cannot keep one
+      // open per check (and exhaust the supervisor's fds).
+      response.on('error', () => undefined); // its end, by the destroy: nothing to report
+      request.destroy();
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 400) resolve();
       else reject(new Error(`health check: HTTP ${status}`));
     });
-    request.once('error', reject);
+    request.on('error', reject);
   });
 }
 

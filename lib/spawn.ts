@@ -17,12 +17,13 @@ import { Ledger } from './internal/resources';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { gatherHostView, hiddenInBox } from './host-view';
-import { openListenSockets } from './network';
+import { openListenSockets, type BoundSocketFile } from './network';
+import { endAtProcessExit } from './cleanup';
+import { endNow, recordBox } from './adopt';
 import { prepareQuotaLayer, quotaUsage } from './quota';
 import { leaseBridge, VETH_PARTS } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
-import { detectCgroups } from './cgroups/host';
-import { findParent, type ParentChoice } from './cgroups/parent';
+import { sharedParent } from './cgroups/shared-parent';
 import { InitPart, MountPart } from './internal/plan-abi';
 import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
 import { boxIdsOnHost, boxRootOnHost, buildPlan, defaultIdMap, mapText, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
@@ -44,24 +45,6 @@ function callerFacts(options: ValidatedOptions): Caller {
   }
   return caller;
 }
-const cgroupParents = new Map<string, ParentChoice>();
-
-// One parent per configured path (or the default), found once per process
-// and shared by every box.
-function cgroupParent(configured: string | undefined): ParentChoice {
-  const key = configured ?? '';
-  let parent = cgroupParents.get(key);
-  if (parent === undefined) {
-    parent = findParent(detectCgroups(), configured === undefined ? {} : { cgroupParent: configured });
-    cgroupParents.set(key, parent);
-    // A parent cordon made is removed when this process exits, if it is
-    // empty by then (another process's boxes may still use it).
-    const made = parent;
-    process.once('exit', () => made.release());
-  }
-  return parent;
-}
-
 function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Record<NamespaceName, number>> {
   const fds: Partial<Record<NamespaceName, number>> = {};
   for (const name of NAMESPACE_NAMES) {
@@ -466,6 +449,8 @@ interface Launch {
   encoded: ReturnType<typeof encodePlan>;
   stdio: ReturnType<typeof setupStdio>;
   listenParentSide: string[];
+  /** The Unix socket files bound for `listen` (for a box's state record). */
+  socketFiles: BoundSocketFile[];
   cgroup: BoxCgroup | undefined;
   /** Times the phases and steps while anyone listens (NODE_DEBUG=cordon, diagnostics_channel). */
   timer: SpawnTimer | undefined;
@@ -539,6 +524,7 @@ function prepare(
     }
     timer?.phase('stdio');
     let listenParentSide: string[] = [];
+    let socketFiles: BoundSocketFile[] = [];
     if (validated.listen.length > 0) {
       const sockets = openListenSockets(validated.listen, ledger, boxRootOnHost(validated, caller));
       sockets.fds.forEach((fd, i) => {
@@ -551,12 +537,18 @@ function prepare(
       runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' || entry.kind === 'listener' ? [3 + i] : [])));
       box.sockets = sockets.sockets;
       listenParentSide = sockets.parentSide;
+      socketFiles = sockets.files;
       timer?.phase('listen sockets');
     }
     if (validated.init) runtime.init = initSource().fd;
     let cgroup: BoxCgroup | undefined;
     if (validated.cgroup !== undefined) {
-      cgroup = createBoxCgroup(cgroupParent(validated.cgroupParent), undefined, validated.cgroup, ledger);
+      const tenant = validated.cgroupTenant;
+      // A tenant's box gets its own leaf under the tenant, in every hierarchy the tenant joined.
+      // Cloned into the leaf by native/clone.cc's clone_into_cgroup (v2), like any box cgroup (see lib/cgroups/tenant.ts).
+      cgroup = tenant === undefined
+        ? createBoxCgroup(sharedParent(validated.cgroupParent), undefined, validated.cgroup, ledger)
+        : createBoxCgroup(tenant._parent(), undefined, validated.cgroup, ledger, { controllers: tenant._boxControllers() });
       box._cgroup(cgroup);
       // v1 hierarchies always take the pid in the parent's window; v2 only
       // when the clone could not place the box itself (CLONE_INTO_CGROUP).
@@ -605,7 +597,7 @@ function prepare(
     const encoded = encodePlan(plan);
     timer?.phase('plan');
     const counterLimits = validated.namespaces.user.kind === 'new' ? caller.counterLimits : undefined;
-    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, cgroup, counterLimits };
+    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, socketFiles, cgroup, counterLimits };
   });
 }
 
@@ -650,6 +642,17 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   const recipe: ExecRecipe = { validated, counterLimits: launch.counterLimits, cgroup };
   box._execWith((file, args, options, pid, alive) => spawnJoined(recipe, pid, alive, file, args, options));
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
+  // Who releases the box's host resources if this process goes first: at
+  // process.exit() a box that dies with it is ended and released here; one
+  // that outlives it hands them to its state record (adopt(), cleanup()).
+  // A record names what a SIGKILL of this process would leave outside any
+  // cgroup (socket files): written for boxes with Unix listen paths too.
+  if (validated.dieWithParent) {
+    ledger.add('exit hook', endAtProcessExit(() => endNow(box, cgroup, ledger)));
+    if (launch.socketFiles.length > 0) recordBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
+  } else {
+    box.adoptionId = recordBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
+  }
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);
   launch.timer?.phase('hand over');

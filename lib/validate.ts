@@ -29,8 +29,9 @@ import type {
 import { NAMESPACE_NAMES } from './options';
 import type { MountEntry } from './options';
 import { DEFAULT_TMP_SIZE, filesystemSteps, validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
-import { validateLimits, type CgroupLimits } from './cgroups/limits';
+import type { CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
+import { validateCgroupOption, type TenantCgroup } from './cgroups/tenant';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
@@ -81,6 +82,8 @@ export interface ValidatedOptions {
   mounts: MountEntry[];
   tmpSize: number;
   cgroup: CgroupLimits | undefined;
+  /** The tenant cgroup the box joins (its own leaf under it), from `cgroup: tenant` or `cgroup: { tenant }`. */
+  cgroupTenant: TenantCgroup | undefined;
   cgroupParent: string | undefined;
   credentials: ResolvedCredentials;
   /** Limits for the box's user namespace's /proc/sys/user, as given (defaults are added in the plan). */
@@ -389,8 +392,11 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
   const dieWithParent = o.dieWithParent === undefined ? true : checkBoolean('dieWithParent', o.dieWithParent);
   const newSession = o.newSession === undefined ? true : checkBoolean('newSession', o.newSession);
-  const cgroup = o.cgroup === undefined ? undefined : validateLimits(o.cgroup, 'cgroup');
+  const { limits: cgroup, tenant: cgroupTenant } = validateCgroupOption(o.cgroup);
   const cgroupParent = o.cgroupParent === undefined ? undefined : validateCgroupParent(o.cgroupParent, 'cgroupParent');
+  if (cgroupParent !== undefined && cgroupTenant !== undefined) {
+    throw conflict('cgroupParent', 'a box in a tenant cgroup is made under the tenant: give cgroupParent to createTenantCgroup() instead');
+  }
   if (cgroupParent !== undefined && cgroup === undefined) {
     throw conflict('cgroupParent', 'cgroupParent needs cgroup (the limits, or {} for a cgroup without limits)');
   }
@@ -489,6 +495,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     mounts,
     tmpSize,
     cgroup,
+    cgroupTenant,
     cgroupParent,
     credentials,
     kernelCounters,

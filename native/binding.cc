@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -624,6 +625,15 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), close(fd) == 0 ? 0 : -errno);
 }
 
+// pidfdOpen(pid): a pidfd (close-on-exec) for a process this one did not
+// start (an adopted box), or -errno. The caller checks the process's start
+// time after opening: a pidfd pins the process, a pid does not.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  long pid = long(info[0].As<Napi::Number>().Int64Value());
+  long fd = pid > 0 ? syscall(SYS_pidfd_open, pid, 0) : (errno = ESRCH, -1L);
+  return Napi::Number::New(info.Env(), fd < 0 ? -errno : double(fd));
+}
+
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
   siginfo_t status{};
@@ -801,6 +811,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isDumpable", Napi::Function::New(env, IsDumpable));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi));
   exports.Set("reap", Napi::Function::New(env, Reap));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("spawnAsync", Napi::Function::New(env, SpawnAsync));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));

@@ -152,6 +152,8 @@ export interface NativeBinding {
   isDumpable(): boolean;
   /** Waits for the process behind pidfd to end and reaps it (blocking): 0 or -errno. */
   reap(pidfd: number): number;
+  /** pidfd_open(pid, 0) for a process this one did not start: the fd (close-on-exec), or -errno. */
+  pidfdOpen(pid: number): number;
   /** close(2) for an fd the addon made: 0 or -errno. */
   closeFd(fd: number): number;
   /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */

@@ -155,7 +155,8 @@ function killPid(pid: number): boolean {
 
 interface V1Box {
   controllers: string[];
-  parent: V1Parent;
+  /** The parent it was made under (undefined for a box cgroup that existed already: BoxCgroup.existing). */
+  parent?: V1Parent;
   dir: string;
 }
 
@@ -199,6 +200,19 @@ export class BoxCgroup {
     this.limits = init.limits;
     this.fd = init.fd;
     this.attachesV2ByDefault = init.v2Dir !== undefined && init.fd < 0;
+  }
+
+  /**
+   * A BoxCgroup over directories that exist already (a box of a dead
+   * supervisor, a tenant cgroup): placement read from the hierarchies, no
+   * directory fd. Used to read, kill and remove what cordon made earlier.
+   */
+  static existing(name: string, v2Dir: string | undefined, v1: readonly { controllers: readonly string[]; dir: string }[]): BoxCgroup {
+    const placement: Record<string, Placement> = {};
+    for (const entry of v1) for (const controller of entry.controllers) placement[controller] = 'v1';
+    if (v2Dir !== undefined) for (const controller of words(readOptional(`${v2Dir}/cgroup.controllers`))) placement[controller] = 'v2';
+    const v1Boxes: V1Box[] = v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir }));
+    return new BoxCgroup({ name, v2Dir, v1: v1Boxes, placement, skipped: [], limits: {}, fd: -1 });
   }
 
   /** The v2 directory fd (O_RDONLY|O_DIRECTORY|O_CLOEXEC) for clone3's CLONE_INTO_CGROUP, or -1. */
@@ -635,6 +649,34 @@ export class BoxCgroup {
     report.removed = report.remaining.length === 0;
     if (report.removed) this.gone = true;
     return report;
+  }
+
+  /**
+   * Kills what is left and removes the directories, waiting synchronously
+   * (up to timeoutMs) for the processes to leave: for `process.on('exit')`,
+   * where no timer will run again. Returns whether everything is gone.
+   */
+  releaseSync(timeoutMs = 2000): boolean {
+    this.closeDirFd();
+    if (this.gone) return true;
+    try {
+      if (this.populated()) this.kill();
+    } catch {
+      // the rmdir attempts below say what stays
+    }
+    const deadline = Date.now() + timeoutMs;
+    let pending = this.dirs;
+    let pause = 0.5;
+    for (;;) {
+      pending = pending.filter((dir) => !this.tryRemove(dir).done);
+      if (pending.length === 0) {
+        this.gone = true;
+        return true;
+      }
+      if (Date.now() >= deadline) return false;
+      sleepSync(pause);
+      pause = Math.min(pause * 2, 20);
+    }
   }
 
   /**

@@ -46,6 +46,7 @@ const HINTS: HintRule[] = [
   { step: 'create cgroup', code: 'EACCES', hint: 'the parent cgroup is not writable by this user: run as root, pass a delegated cgroupParent, or run under systemd with Delegate=yes' },
   { step: 'create cgroup', code: 'EEXIST', hint: 'a cgroup of that name exists already; cordon never reuses a box cgroup it did not create' },
   { step: 'create cgroup', code: 'EROFS', hint: 'the cgroup filesystem is mounted read-only (as in many containers): give the container a writable, delegated cgroup' },
+  { step: 'create cgroup', code: 'ENOMEM', hint: 'the memory limit of the parent cgroup (a tenant cgroup\'s memory.max) leaves no room for a new cgroup: the kernel charges it there' },
   { step: 'create cgroup', code: 'EAGAIN', hint: 'cgroup.max.descendants or cgroup.max.depth of an ancestor is reached' },
   { step: 'attach', code: 'ENOSPC', hint: 'a v1 cpuset cgroup with empty cpuset.cpus or cpuset.mems cannot take processes' },
   { step: 'attach', code: 'EOPNOTSUPP', hint: 'the target is not a domain cgroup that can take processes (threaded or invalid type)' },

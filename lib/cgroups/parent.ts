@@ -78,6 +78,12 @@ export interface ParentChoice {
   v1Parents(): V1Parent[];
   /** Removes the directories this choice created, if empty. Errors other than "busy" are returned. */
   release(): Error[];
+  /**
+   * The directories box cgroups of this choice live in, in every hierarchy,
+   * that exist now (v2 first; v1 ones by the same rules as v1(), but never
+   * created): where a sweep looks for what dead supervisors left.
+   */
+  existingDirs(): { v2?: string; v1: { controllers: string[]; dir: string }[] };
 }
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$/;
@@ -224,6 +230,27 @@ class Choice implements ParentChoice {
 
   v1Parents(): V1Parent[] {
     return [...this.v1Cache.values()];
+  }
+
+  existingDirs(): { v2?: string; v1: { controllers: string[]; dir: string }[] } {
+    const v1: { controllers: string[]; dir: string }[] = [];
+    const seen = new Set<string>();
+    if (this.v1Enabled) {
+      for (const hierarchy of Object.values(this.host.v1)) {
+        if (seen.has(hierarchy.mount)) continue;
+        seen.add(hierarchy.mount);
+        const cached = this.v1Cache.get(hierarchy.mount);
+        let dir = cached?.dir;
+        if (dir === undefined) {
+          const { cgroupParent } = this.options;
+          if (cgroupParent !== undefined) dir = configuredDir(this.host, cgroupParent, hierarchy.mount, hierarchy.mountRoot);
+          else if (this.host.euid === 0) dir = path.join(hierarchy.mount, this.options.name ?? 'cordon');
+          else if (hierarchy.ownDir !== undefined && hierarchy.ownPath !== '/' && hierarchy.ownUid === this.host.euid && hierarchy.ownWritable) dir = hierarchy.ownDir;
+        }
+        if (dir !== undefined && isDirectory(dir)) v1.push({ controllers: hierarchy.controllers, dir });
+      }
+    }
+    return this.v2 === undefined ? { v1 } : { v2: this.v2.dir, v1 };
   }
 
   release(): Error[] {

@@ -39,7 +39,9 @@ export interface ImportOciImageOptions {
    * The layer store: a directory (made if missing, 0755) that keeps each
    * layer once, under `layers/<alg>/<diff id>/`, for every image imported
    * into it. Boxes' template layers come from here, so the box's root must
-   * be able to read it (0755 all the way).
+   * be able to reach it (0755 down to the store). It must be the caller's,
+   * not a symbolic link, writable by no one else; `layers/` is opened to
+   * the box's root alone (root callers: its group the box root's gid, 0750).
    */
   readonly store: string;
   /**
@@ -98,6 +100,8 @@ const LAYER_TYPES: Readonly<Record<string, 'none' | 'gzip' | 'zstd'>> = {
   'application/vnd.docker.image.rootfs.diff.tar.gzip': 'gzip',
 };
 const REF_NAME = 'org.opencontainers.image.ref.name';
+/** The largest index, manifest or config read (containers/image's limit too): an image's JSON is never read whole into memory unbounded. */
+const MAX_JSON_BLOB = 4 * 1024 * 1024;
 const GOARCH: Readonly<Record<string, string>> = { x64: 'amd64', arm64: 'arm64' };
 
 interface Descriptor {
@@ -167,10 +171,47 @@ function storeOwners(store: string, options: ImportOciImageOptions): Owners {
   return { uid: lookup(maps.uidMap), gid: lookup(maps.gidMap) };
 }
 
+/**
+ * A stored layer is taken as verified: the store must be the caller's own
+ * directory (not a link), writable by no one else, or another user could
+ * plant a layer under a popular image's diff id.
+ */
+function checkStore(store: string): void {
+  const stat = fs.lstatSync(store);
+  const uid = process.geteuid?.() ?? 0;
+  const why = stat.isSymbolicLink() || !stat.isDirectory()
+    ? 'is not a directory (a symbolic link is not followed)'
+    : stat.uid !== uid
+      ? `is owned by uid ${stat.uid}, not by this user (${uid})`
+      : (stat.mode & 0o022) !== 0 ? `is writable by others (mode ${(stat.mode & 0o7777).toString(8)})` : undefined;
+  if (why !== undefined) throw new OciImageError(`The layer store ${store} ${why}: a layer found there is trusted as verified`, { path: store });
+}
+
+/**
+ * `<store>/layers` is open to the boxes' root alone (root callers: its
+ * group is the box root's host gid, 0750; unprivileged: the caller, who is
+ * the box's root, 0700): the box's root looks the layers up when it binds
+ * them, and no other host user may reach an image's world-writable
+ * directories or files, which every box of the image would see.
+ */
+function closeLayers(store: string, owners: Owners): void {
+  const layers = path.join(store, 'layers');
+  fs.mkdirSync(layers, { recursive: true, mode: 0o700 });
+  if (process.geteuid?.() === 0) {
+    fs.lchownSync(layers, 0, owners.gid(0));
+    fs.chmodSync(layers, 0o750);
+  } else {
+    fs.chmodSync(layers, 0o700);
+  }
+}
+
 async function importImage(source: string, options: ImportOciImageOptions): Promise<OciImage> {
   const store = path.resolve(options.store);
+  fs.mkdirSync(store, { recursive: true, mode: 0o755 });
+  checkStore(store);
   fs.mkdirSync(path.join(store, 'tmp'), { recursive: true, mode: 0o755 });
   const owners = storeOwners(store, options);
+  closeLayers(store, owners);
   const stat = fs.statSync(source);
   if (stat.isDirectory()) return await importLayout(path.resolve(source), store, options.ref, owners);
   // An archive: its layout files into a staging directory first, read from there.
@@ -222,17 +263,42 @@ async function unpackArchive(archive: string, into: string): Promise<void> {
 
 function readJson(file: string, what: string): unknown {
   let text: string;
+  if (!fs.existsSync(file)) throw new OciImageError(`Not an OCI image layout: no ${what}`, { path: file });
+  const fd = openLayoutFile(file, what);
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OciImageError(`Not an OCI image layout: no ${what}`, { path: file });
-    throw error;
+    if (fs.fstatSync(fd).size > MAX_JSON_BLOB) throw new OciImageError(`The OCI image's ${what} is over 4 MiB, which cordon does not read`, { path: file });
+    text = fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new OciImageError(`The OCI image's ${what} is not JSON: ${(error as Error).message}`, { path: file, cause: error });
   }
+}
+
+/**
+ * Opens a file of the layout: its own regular file, never a symbolic link
+ * (a layout directory may come from someone else: a link to a host file
+ * would have cordon read and hash it, a link to /dev/zero or a FIFO would
+ * never end). Returns the fd, or throws an OciImageError.
+ */
+function openLayoutFile(file: string, what: string, digest?: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new OciImageError(`The OCI image's ${what} is missing`, { path: file, ...(digest === undefined ? {} : { digest }) });
+    if (code === 'ELOOP') throw new OciImageError(`The OCI image's ${what} is a symbolic link, not a regular file of the layout`, { path: file, ...(digest === undefined ? {} : { digest }) });
+    throw error;
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw new OciImageError(`The OCI image's ${what} is not a regular file`, { path: file, ...(digest === undefined ? {} : { digest }) });
+  }
+  return fd;
 }
 
 function blobPath(layout: string, digest: string): string {
@@ -253,12 +319,17 @@ function checkDescriptor(value: unknown, where: string): Descriptor {
 /** A small JSON blob (index, manifest, config), its size and digest verified. */
 function readBlobJson(layout: string, descriptor: Descriptor, what: string): unknown {
   const file = blobPath(layout, descriptor.digest);
+  if (descriptor.size > MAX_JSON_BLOB) {
+    throw new OciImageError(`The OCI image's ${what} claims ${descriptor.size} bytes: cordon reads JSON blobs of up to 4 MiB`, { path: file, digest: descriptor.digest });
+  }
   let data: Buffer;
+  // No more than its descriptor says is read (a blob grown past it fails its digest).
+  const fd = openLayoutFile(file, `${what} blob`, descriptor.digest);
   try {
-    data = fs.readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new OciImageError(`The OCI image's ${what} blob is missing`, { path: file, digest: descriptor.digest });
-    throw error;
+    data = Buffer.alloc(descriptor.size + 1);
+    data = data.subarray(0, fs.readSync(fd, data, 0, data.length, 0));
+  } finally {
+    fs.closeSync(fd);
   }
   const [alg] = descriptor.digest.split(':') as [string];
   const actual = `${alg}:${crypto.createHash(alg).update(data).digest('hex')}`;
@@ -369,11 +440,26 @@ async function storeLayer(
     throw new OciImageError(`The OCI image layer is zstd-compressed, and this Node (${process.version}) has no zstd in zlib (Node 22.15 and later have)`, { digest: layer.digest });
   }
   const file = blobPath(layout, layer.digest);
-  if (!fs.existsSync(file)) throw new OciImageError('The OCI image layer blob is missing', { path: file, digest: layer.digest });
+  return await unpackLayer(file, store, final, layer, diffId, compression, zstd, skipped, owners);
+}
 
+async function unpackLayer(
+  file: string,
+  store: string,
+  final: string,
+  layer: Descriptor,
+  diffId: string,
+  compression: 'none' | 'gzip' | 'zstd',
+  zstd: (() => Transform) | undefined,
+  skipped: SkippedEntry[],
+  owners: Owners,
+): Promise<string> {
+  const [diffAlg] = diffId.split(':') as [string, string];
+  // Each read by an fd of the layout's own regular file (a blob changed between the two fails the diff id).
+  const read = (): Readable => fs.createReadStream('', { fd: openLayoutFile(file, 'layer blob', layer.digest) });
   // The blob is verified before the tar parser sees a byte of it.
   const blob = new Measure(layer.digest.split(':')[0]!);
-  await pipeline(fs.createReadStream(file), blob, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
+  await pipeline(read(), blob, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
   const blobDigest = `${layer.digest.split(':')[0]}:${blob.hash.digest('hex')}`;
   if (blob.size !== layer.size || blobDigest !== layer.digest) {
     throw new OciImageError(`The OCI image layer does not match its digest (${layer.digest}, ${layer.size} bytes; found ${blobDigest}, ${blob.size} bytes)`, { path: file, digest: layer.digest });
@@ -384,7 +470,7 @@ async function storeLayer(
     const root = path.join(staging, 'root');
     fs.mkdirSync(root, { mode: 0o755 });
     const diff = new Measure(diffAlg);
-    const stages: (Readable | Transform)[] = [fs.createReadStream(file)];
+    const stages: (Readable | Transform)[] = [read()];
     if (compression === 'gzip') stages.push(zlib.createGunzip());
     if (compression === 'zstd') stages.push(zstd!());
     stages.push(diff);

@@ -85,6 +85,10 @@ export class LayerUnpacker {
     if (before === 'dir' && kind === 'dir') return true; // a directory's entry again: its mode
     fs.rmSync(target, { recursive: true, force: true }); // rm does not follow a link it removes
     for (const other of [...this.kinds.keys()]) if (other === key || other.startsWith(`${key}/`)) this.kinds.delete(other);
+    // A replaced directory's mode (and its subdirectories') must not be
+    // applied at the end to whatever now has its name: a symlink there
+    // would carry the chmod out of the layer.
+    for (const other of [...this.dirModes.keys()]) if (other === key || other.startsWith(`${key}/`)) this.dirModes.delete(other);
     return false;
   }
 
@@ -150,7 +154,11 @@ export class LayerUnpacker {
           fs.closeSync(fd);
         }
         this.own(target, header);
-        fs.chmodSync(target, mode);
+        // No setuid or setgid file in the store: a box's root is nosuid, so
+        // the bits serve no box, and on the host whoever reaches the file
+        // could run it as its owner: the box's root's host uid, or the
+        // unprivileged importer.
+        fs.chmodSync(target, mode & ~0o6000);
         return;
       }
       case 'symlink':
@@ -209,7 +217,16 @@ export class LayerUnpacker {
   /** Directory modes last (deepest first), so a 0555 directory took its entries first. */
   finish(): void {
     const keys = [...this.dirModes.keys()].sort((a, b) => b.length - a.length);
-    for (const key of keys) fs.chmodSync(key === '' ? this.root : path.join(this.root, key), this.dirModes.get(key)!);
+    for (const key of keys) {
+      if (key !== '' && this.kinds.get(key) !== 'dir') continue;
+      // Opened without following a link, changed by fd: never a chmod through a symlink.
+      const fd = fs.openSync(key === '' ? this.root : path.join(this.root, key), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+      try {
+        fs.fchmodSync(fd, this.dirModes.get(key)!);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
     if (!this.dirModes.has('')) fs.chmodSync(this.root, 0o755);
   }
 }

@@ -161,6 +161,26 @@ function stateDir(globals: Globals, id: string): string {
   return path.join(globals.root, id);
 }
 
+/**
+ * The state root must be the caller's own directory (not a link), writable
+ * by no one else: a state.json is trusted to name the pid that kill and
+ * delete signal, and the default root of an unprivileged caller without
+ * XDG_RUNTIME_DIR is in the shared /tmp, where another user could plant it.
+ */
+function checkRoot(globals: Globals): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(globals.root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // nothing in it to trust
+    throw error;
+  }
+  const uid = process.geteuid?.() ?? 0;
+  if (stat.isSymbolicLink() || !stat.isDirectory()) throw new RuntimeError(`the state root ${globals.root} is not a directory (a symbolic link is not followed)`);
+  if (stat.uid !== uid) throw new RuntimeError(`the state root ${globals.root} is owned by uid ${stat.uid}, not by this user (${uid})`);
+  if ((stat.mode & 0o022) !== 0) throw new RuntimeError(`the state root ${globals.root} is writable by others (mode ${(stat.mode & 0o7777).toString(8)})`);
+}
+
 function writeState(globals: Globals, state: ContainerState): void {
   const dir = stateDir(globals, state.id);
   const temporary = path.join(dir, `.state.json.${process.pid}`);
@@ -184,6 +204,7 @@ function alive(state: ContainerState): boolean {
 }
 
 function readState(globals: Globals, id: string): ContainerState {
+  checkRoot(globals);
   let state: ContainerState;
   try {
     state = JSON.parse(fs.readFileSync(path.join(stateDir(globals, id), 'state.json'), 'utf8')) as ContainerState;
@@ -276,6 +297,7 @@ async function runContainer(globals: Globals, args: string[]): Promise<number> {
   const spec = loadOciBundle(bundle);
 
   fs.mkdirSync(globals.root, { recursive: true, mode: 0o700 });
+  checkRoot(globals);
   try {
     fs.mkdirSync(stateDir(globals, id), { mode: 0o700 });
   } catch (error) {

@@ -8,6 +8,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const t = require('tap');
+
+// Slow in the TCG VM of `npm run test:cgroup2` (over tap's default 30 s there).
+t.setTimeout(600_000);
 const { skipExpected } = require('../helpers/skip');
 const { Ledger } = require('../../dist/internal/resources');
 const {

@@ -28,11 +28,13 @@ const ROOT_ONLY = 'root only: this host delegates no cgroup to an unprivileged u
 
 // Runs in the child node: one box, then one line of JSON about how it ended.
 const SUPERVISOR = `
-const { spawnIsolated } = require(${JSON.stringify(ROOT)});
-const { file, args, options, mountCount, joinUser } = JSON.parse(process.env.OOM_CASE);
+const { spawnIsolated, createTenantCgroup } = require(${JSON.stringify(ROOT)});
+const { file, args, options, mountCount, joinUser, tenantLimits } = JSON.parse(process.env.OOM_CASE);
 (async () => {
   let holder;
   const more = {};
+  // A box in a tenant cgroup whose limit is the small one (its own leaf has none).
+  if (tenantLimits !== undefined) more.cgroup = createTenantCgroup('oom-' + process.pid, tenantLimits);
   if (mountCount > 0) more.mounts = Array.from({ length: mountCount }, (_, i) => ({ type: 'tmpfs', target: '/tmp/m' + i }));
   if (joinUser) {
     // A joined user namespace: the new pid namespace is unshared, and the
@@ -148,6 +150,22 @@ for (const limit of LIMITS) {
     const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: limit.max } } }, joinUser: true });
     const result = checkSurvived(t, child);
     if (result !== undefined) checkBoxOutcome(t, result, limit);
+  });
+}
+
+for (const limit of LIMITS) {
+  t.test(`a tenant cgroup with memory max ${limit.label}: its box fails alone, the supervisor lives`, { skip: !isRoot && ROOT_ONLY }, async (t) => {
+    if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
+    const child = supervise({ file: '/bin/true', options: {}, tenantLimits: { memory: { max: limit.max } } });
+    const result = checkSurvived(t, child);
+    // The box's own leaf cgroup is charged to the tenant: with no room at
+    // all its mkdir fails (a CgroupError, step 'create cgroup') before any
+    // process exists.
+    if (result?.outcome === 'error' && result.name === 'CgroupError') {
+      t.equal(result.code, 'ENOMEM', `ENOMEM: ${result.message}`);
+      t.equal(result.step, 'create cgroup', 'at the creation of the box\'s leaf');
+      t.match(result.message, /memory limit/, 'says the memory limit is the cause');
+    } else if (result !== undefined) checkBoxOutcome(t, result, limit);
   });
 }
 

@@ -14,7 +14,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const SCRIPT = `
 const fs = require('node:fs');
 const readline = require('node:readline');
-const { spawnIsolated, createNamespacePool } = require(process.env.CORDON_ROOT);
+const { spawnIsolated, createNamespacePool, adopt, adoptAll, cleanup } = require(process.env.CORDON_ROOT);
 const boxes = new Map();
 const firstLines = new Map();
 let pool;
@@ -36,13 +36,32 @@ const handlers = {
     if (box.pid === undefined) return { failed: true };
     let cgroups = [];
     try { cgroups = fs.readFileSync('/proc/' + box.pid + '/cgroup', 'utf8').split('\\n').filter(Boolean); } catch {}
-    return { pid: box.pid, cgroups, sockets: box.sockets };
+    return { pid: box.pid, cgroups, sockets: box.sockets, adoptionId: box.adoptionId };
   },
   async firstLine({ box }) { return { line: await firstLines.get(box) }; },
   async kill({ box }) { boxes.get(box).kill('SIGKILL'); await boxes.get(box).exited.catch(() => {}); return {}; },
   async pool({ kind, size }) { pool = createNamespacePool({ kind, size }); await pool.ready(); return { stats: pool.stats(), available: pool.available }; },
   async poolStats() { return { stats: pool.stats(), available: pool.available, closed: pool.closed }; },
   async closePool() { await pool.close(); return {}; },
+  // Adoption (lib/adopt.ts): adopted boxes are kept by the request id too.
+  async adopt({ id, adoptionId }) {
+    const box = await adopt(adoptionId);
+    boxes.set(id, box);
+    box.exited.then((result) => say({ id, event: 'exit', code: result.code, signal: result.signal }), () => {});
+    return { pid: box.pid };
+  },
+  async adoptAll({ id }) {
+    const adopted = await adoptAll();
+    adopted.forEach((box, i) => {
+      boxes.set(id + ':' + i, box);
+      box.exited.then((result) => say({ id: id + ':' + i, event: 'exit', code: result.code, signal: result.signal }), () => {});
+    });
+    return { boxes: adopted.map((box, i) => ({ key: id + ':' + i, pid: box.pid, adoptionId: box.adoptionId })) };
+  },
+  async killKey({ key }) { const box = boxes.get(key); box.kill('SIGKILL'); await box.exited.catch(() => {}); return {}; },
+  async cleanup({ options }) { const report = await cleanup(options); return { report: { ...report, errors: report.errors.map(describeError) } }; },
+  // process.exit() with boxes running: what cordon releases on that path.
+  async exit() { process.exit(0); },
 };
 readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   const request = JSON.parse(line);
@@ -59,13 +78,13 @@ say({ id: 0, ready: process.pid });
  * Starts a supervisor; `t` gets a teardown that SIGKILLs it if it still runs.
  * Returns { pid, request(op, fields), events(id), kill(), exited }.
  */
-async function startSupervisor(t, { uid, gid } = {}) {
+async function startSupervisor(t, { uid, gid, env = {} } = {}) {
   const argv = ['-e', SCRIPT];
   // Without tap's loaders (NODE_OPTIONS), which tap re-adds to a child's env.
   const command = uid === undefined ? '/bin/sh' : 'setpriv';
   const shell = ['-c', 'unset NODE_OPTIONS && exec "$0" "$@"', process.execPath, ...argv];
   const args = uid === undefined ? shell : [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '/bin/sh', ...shell];
-  const child = spawn(command, args, { env: { ...process.env, CORDON_ROOT: ROOT }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { env: { ...process.env, ...env, CORDON_ROOT: ROOT }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
   const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));

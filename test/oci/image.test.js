@@ -179,7 +179,7 @@ t.test('a layer that escapes its directory is refused, one attack at a time', as
     t.equal(error?.code, 'ERR_CORDON_OCI_IMAGE', name);
     t.same(fs.readdirSync(outside), ['secret'], `${name}: nothing made outside`);
     t.equal(fs.readFileSync(path.join(outside, 'secret'), 'utf8'), 'secret\n', `${name}: nothing changed outside`);
-    t.notOk(fs.existsSync(path.join(store, 'layers')) && fs.readdirSync(path.join(store, 'layers', 'sha256')).length > 0, `${name}: no layer stored`);
+    t.notOk(fs.existsSync(path.join(store, 'layers', 'sha256')) && fs.readdirSync(path.join(store, 'layers', 'sha256')).length > 0, `${name}: no layer stored`);
     t.same(fs.readdirSync(path.join(store, 'tmp')), [], `${name}: no staging left behind`);
   }
   if (isRoot) {

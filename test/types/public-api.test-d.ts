@@ -7,8 +7,30 @@ import type { Socket } from 'node:net';
 import {
   spawnIsolated, spawnIsolatedAsync, execFileIsolated, probe, createNamespacePool, CordonError, type Box, type ExitResult, type NamespacePool, type NamespacePoolStats,
   type ProbeReport, type SpawnIsolatedOptions, DIAGNOSTICS_CHANNELS, type SpawnTraceContext, type SpawnPhaseMessage,
-  type SpawnStepMessage, type BoxExitMessage, createListener, createService, type Listener, type ServiceState, type DiskUsage,
+  type SpawnStepMessage, type BoxExitMessage, createListener, createService, type Listener, type ServiceState, type DiskUsage, createTenantCgroup, TenantCgroup, adopt, adoptAll, cleanup, type CleanupReport,
 } from '../../dist';
+
+async function tenants(): Promise<void> {
+  const tenant: TenantCgroup = createTenantCgroup('site', { memory: { max: 2 ** 29 } }, { cgroupParent: '/boxes' });
+  spawnIsolated('/bin/true', [], { cgroup: tenant });
+  spawnIsolated('/bin/true', [], { cgroup: { tenant, pids: { max: 10 } } });
+  tenant.update({ cpu: { weight: 10 } });
+  const memory: number | undefined = tenant.stats().memory?.current;
+  const v2: string | undefined = tenant.path.v2;
+  await tenant.close({ wait: true, timeoutMs: 1000 });
+  // @ts-expect-error not a limit
+  tenant.update({ cpu: { weighty: 10 } });
+  // @ts-expect-error a tenant is made by createTenantCgroup, not given by name
+  spawnIsolated('/bin/true', [], { cgroup: { tenant: 'site' } });
+  const box: Box = await adopt('box-1-1-abcdef');
+  const id: string | undefined = box.adoptionId;
+  const all: Box[] = await adoptAll();
+  const report: CleanupReport = await cleanup({ graceMs: 0, bridges: false });
+  const removed: string[] = report.cgroups;
+  const usable: boolean = probe().tenants.cgroups.available && probe().tenants.adoption.available;
+  void [memory, v2, id, all, removed, usable];
+}
+void tenants;
 
 function hosting(): void {
   const listener: Listener = createListener({ path: '/run/t/app.sock', owner: { uid: 33, gid: 33 }, mode: 0o660 });

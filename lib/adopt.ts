@@ -1,0 +1,223 @@
+// Boxes that outlive their supervisor (dieWithParent: false): their state
+// record, their adoption by a later process, and cleanup() of what dead
+// boxes and supervisors left.
+import * as path from 'node:path';
+
+import { Box } from './box';
+import { removeUnusedBridges } from './bridge';
+import type { BoxCgroup } from './cgroups/box';
+import { sharedParent } from './cgroups/shared-parent';
+import { type CleanupReport, emptyReport, recordedCgroup, releaseBoxRecord, removeSocket, sweepLeftovers, sweepRecordsOnce, sweepTenants } from './cleanup';
+import { CordonError, CordonOptionError, errnoName } from './errors';
+import { native } from './internal/native';
+import { Ledger } from './internal/resources';
+import type { BoundSocketFile } from './network';
+import { boxRecords, type BoxRecord, ensureStateDir, identityOf, liveness, removeRecord, stateDirChoice, stateSubdir, writeRecord } from './state';
+import type { ValidatedOptions } from './validate';
+
+/** process.exit() with the box running: kill it and release what it holds, synchronously. */
+export function endNow(box: Box, cgroup: BoxCgroup | undefined, ledger: Ledger): void {
+  box._endAtExit();
+  cgroup?.releaseSync();
+  ledger.releaseAll();
+}
+
+/**
+ * Writes the state record of a box that may outlive this process (or whose
+ * socket files would outlive a SIGKILL of it), and registers its removal
+ * with the box's ledger (the box ended while this process ran: the ledger
+ * released the rest). Returns the record's id, or undefined without a state
+ * directory (a warning says so for a box that outlives this process: it
+ * runs, but no later process can adopt it or release what it leaves).
+ */
+export function recordBox(
+  box: Box,
+  pid: number,
+  options: ValidatedOptions,
+  cgroup: BoxCgroup | undefined,
+  sockets: readonly BoundSocketFile[],
+  ledger: Ledger,
+): string | undefined {
+  sweepRecordsOnce();
+  try {
+    const dir = ensureStateDir('boxes');
+    const self = identityOf(pid);
+    const supervisor = identityOf(process.pid);
+    if (dir === undefined) {
+      if (options.dieWithParent) return undefined;
+      process.emitWarning(`cordon: box ${pid} has dieWithParent: false but no state record: ${stateDirChoice().reason ?? 'no state directory'}; no later process can adopt it or clean up after it`, { code: 'CORDON_NO_STATE_DIR' });
+      return undefined;
+    }
+    if (self === undefined || supervisor === undefined) return undefined; // it ended already: the ledger releases it
+    const id = cgroup?.name ?? `box-${pid}-${self.startTime}`;
+    const record: BoxRecord = {
+      ...self,
+      id,
+      file: box.spawnfile,
+      args: box.spawnargs.slice(1),
+      createdAt: Date.now(),
+      supervisor,
+      sockets: sockets.map((socket) => ({ path: socket.path, file: socket.file, madeDirs: socket.madeDirs, born: socket.born })),
+    };
+    if (cgroup !== undefined) {
+      record.cgroup = { name: cgroup.name, ...(cgroup.v2Dir === undefined ? {} : { v2Dir: cgroup.v2Dir }), v1: cgroup.v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir })) };
+    }
+    if (options.cgroupTenant !== undefined) record.tenant = options.cgroupTenant.name;
+    if (options.dieWithParent) record.diesWithSupervisor = true;
+    const file = writeRecord(dir, id, record);
+    ledger.add('state record', () => removeRecord(file));
+    return id;
+  } catch (error) {
+    process.emitWarning(`cordon: cannot write the state record of box ${pid}: ${(error as Error).message}`, { code: 'CORDON_STATE_RECORD' });
+    return undefined;
+  }
+}
+
+function adoptRecord(record: BoxRecord, file: string): Box | CordonError {
+  if (record.diesWithSupervisor === true) {
+    return new CordonError('EPERM', `box ${record.id} dies with its supervisor (dieWithParent): it is not adoptable`, { errno: -1, syscall: 'pidfd_open', step: 'adopt box', path: file });
+  }
+  const state = liveness(record);
+  if (state === 'unknown') {
+    return new CordonError('ESRCH', `box ${record.id} was started in another pid namespace (${record.pidns}): it cannot be checked or adopted from here`, {
+      errno: -3, syscall: 'pidfd_open', step: 'adopt box', path: file,
+    });
+  }
+  const gone = (): CordonError => new CordonError('ESRCH', `box ${record.id} (pid ${record.pid}) has ended; what it left was removed`, {
+    errno: -3, syscall: 'pidfd_open', step: 'adopt box', path: file,
+  });
+  if (state === 'dead') return gone();
+  if (liveness(record.supervisor) !== 'dead') {
+    return new CordonError('EBUSY', `box ${record.id} is owned by process ${record.supervisor.pid}, which still runs${record.supervisor.pid === process.pid ? ' (this one)' : ''}: a box has one owner`, {
+      errno: -16, syscall: 'pidfd_open', step: 'adopt box', path: file,
+    });
+  }
+  const pidfd = native().pidfdOpen(record.pid);
+  if (pidfd < 0) return pidfd === -3 ? gone() : new CordonError(errnoName(pidfd), `pidfd_open ${errnoName(pidfd)}: box ${record.id} (pid ${record.pid})`, { errno: pidfd, syscall: 'pidfd_open', step: 'adopt box', path: file });
+  // The pidfd pins a process; the pid may have been recycled before it was
+  // opened. The start time read after opening, with the process still
+  // there after the read, is the pidfd's process's.
+  const matches = liveness(record) === 'alive' && native().sendSignal(pidfd, 0) !== -3 /* ESRCH: it ended (EPERM still means it is there) */;
+  if (!matches) {
+    native().closeFd(pidfd);
+    return gone();
+  }
+  // This process owns it now: a third one must not adopt it while this one runs.
+  const owner = identityOf(process.pid);
+  if (owner !== undefined) {
+    try {
+      writeRecord(path.dirname(file), record.id, { ...record, supervisor: owner });
+    } catch (error) {
+      native().closeFd(pidfd);
+      return error as CordonError;
+    }
+  }
+  const ledger = new Ledger();
+  ledger.add('state record', () => removeRecord(file));
+  for (const socket of record.sockets) ledger.add(`socket ${socket.path}`, () => removeSocket(socket, emptyReport()));
+  let cgroup: BoxCgroup | undefined;
+  const made = recordedCgroup(record);
+  if (made !== undefined) {
+    cgroup = made;
+    ledger.add('cgroup', () => made.release());
+  }
+  ledger.nativeFd('pidfd', pidfd);
+  const box = new Box({ file: record.file, args: record.args, ledger, killSignal: 15, pipes: [] });
+  if (cgroup !== undefined) box._cgroup(cgroup);
+  box.adoptionId = record.id;
+  box._started(record.pid, pidfd, -1, 0, []);
+  return box;
+}
+
+function checkId(id: unknown): string {
+  if (typeof id !== 'string') throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'id', `The "id" argument must be a string. Received type ${id === null ? 'null' : typeof id}`);
+  if (!/^box-[0-9a-f.-]+$/.test(id)) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'id', `The "id" argument must be a box id (box.adoptionId). Received ${JSON.stringify(id)}`);
+  return id;
+}
+
+/**
+ * Adopts a box another (now gone, or still running) process started with
+ * `dieWithParent: false`: a Box watching the same process through a pidfd
+ * (checked against the recorded start time, so a recycled pid is never
+ * adopted), with its cgroup (stats, kill, freeze) and its clean-up (cgroup,
+ * socket files, record) when it ends. It has no stdio, and its exit status
+ * is not known (the process is not this one's child): 'exit' and 'close'
+ * come with (null, null) unless this process killed it. Rejects with a
+ * CordonError: ENOENT (no record), ESRCH (it has ended: what it left is
+ * removed; or another pid namespace).
+ */
+export async function adopt(id: string): Promise<Box> {
+  checkId(id);
+  const entry = boxRecords().find((candidate) => candidate.record.id === id);
+  if (entry === undefined) {
+    const where = stateSubdir('boxes');
+    throw new CordonError('ENOENT', `no state record for box ${id}${where === undefined ? `: ${stateDirChoice().reason ?? 'no state directory'}` : ` in ${where}`}`, {
+      errno: -2, syscall: 'open', step: 'adopt box', path: where ?? '',
+    });
+  }
+  const adopted = adoptRecord(entry.record, entry.file);
+  if (adopted instanceof Box) return adopted;
+  if (liveness(entry.record) === 'dead') {
+    const report = emptyReport();
+    releaseBoxRecord(entry.record, entry.file, report);
+    await Promise.all(report.pending);
+  }
+  throw adopted;
+}
+
+/**
+ * Adopts every recorded box that still runs (see adopt()); releases what
+ * the ended ones left. Boxes of another pid namespace are left alone.
+ */
+export async function adoptAll(): Promise<Box[]> {
+  const boxes: Box[] = [];
+  const report = emptyReport();
+  for (const { file, record } of boxRecords()) {
+    const adopted = adoptRecord(record, file);
+    if (adopted instanceof Box) boxes.push(adopted);
+    else if (liveness(record) === 'dead') releaseBoxRecord(record, file, report);
+    // else: another live owner's, or another pid namespace's: not this one's to adopt
+  }
+  await Promise.all(report.pending);
+  return boxes;
+}
+
+export interface CleanupOptions {
+  /** The box cgroup parent to sweep (as the spawn option); default: the default parent. */
+  cgroupParent?: string;
+  /** Empty box cgroups of supervisors that cannot be checked are removed once this old (default 60000 ms). */
+  graceMs?: number;
+  /** Also remove bridges cordon made that have no port (default true; needs root). */
+  bridges?: boolean;
+}
+
+/**
+ * Removes what dead boxes and dead supervisors left on the host: ended
+ * boxes' records and what they name (cgroups, socket files, the
+ * directories cordon made), box cgroups of supervisors that are gone,
+ * tenant cgroups whose owner is gone and that are empty, and (root) bridges
+ * cordon made that no box uses. Never touches a live box or supervisor's.
+ * Resolves with a report; a host without a usable cgroup parent is swept
+ * for records only (`kept` says why).
+ */
+export async function cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+  if (typeof options !== 'object' || options === null) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  if (options.graceMs !== undefined && (!Number.isInteger(options.graceMs) || options.graceMs < 0)) {
+    throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'graceMs', `The "graceMs" option must be a non-negative integer. Received ${String(options.graceMs)}`);
+  }
+  const report = emptyReport();
+  const state = stateDirChoice();
+  if (state.dir === undefined) report.kept.push({ path: '', reason: `no state records to read: ${state.reason ?? 'no state directory'}` });
+  let dirs: { v2?: string; v1: { controllers: string[]; dir: string }[] } = { v1: [] };
+  try {
+    dirs = sharedParent(options.cgroupParent, false).existingDirs();
+  } catch (error) {
+    report.kept.push({ path: '', reason: `no cgroup parent to sweep: ${(error as Error).message}` });
+  }
+  sweepLeftovers(dirs, options.graceMs === undefined ? {} : { graceMs: options.graceMs }, report);
+  sweepTenants(report);
+  if (options.bridges !== false && (process.geteuid?.() ?? 0) === 0) report.bridges.push(...removeUnusedBridges());
+  await Promise.all(report.pending);
+  report.pending = [];
+  return report;
+}

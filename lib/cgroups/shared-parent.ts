@@ -1,0 +1,42 @@
+// The box cgroup parent of this process: found once per configured path and
+// shared by every box (and tenant cgroup). The first time a parent is found
+// this process records itself as a supervisor and sweeps what dead
+// supervisors left under it (lib/cleanup.ts).
+import { atProcessExit, sweepLeftovers, sweepTenants } from '../cleanup';
+import { removeUnusedBridges } from '../bridge';
+import { recordSupervisor } from '../state';
+import { detectCgroups } from './host';
+import { findParent, type ParentChoice } from './parent';
+
+const parents = new Map<string, ParentChoice>();
+
+/**
+ * The shared parent for `configured` (a cgroupParent option) or the
+ * default; throws a CgroupError. The first call sweeps, unless `sweep` is
+ * false (cleanup(), which sweeps with its own options).
+ */
+export function sharedParent(configured: string | undefined, sweep = true): ParentChoice {
+  const key = configured ?? '';
+  let parent = parents.get(key);
+  if (parent === undefined) {
+    parent = findParent(detectCgroups(), configured === undefined ? {} : { cgroupParent: configured });
+    parents.set(key, parent);
+    // A parent cordon made is removed when this process exits, if it is
+    // empty by then (another process's boxes may still use it).
+    const made = parent;
+    atProcessExit('parents', () => made.release());
+    recordSupervisor();
+    if (!sweep) return parent;
+    try {
+      const swept = sweepLeftovers(parent.existingDirs());
+      sweepTenants(swept);
+      // A dead supervisor may have left a bridge its boxes' veths were on:
+      // removed when no port at all is on it (a live box's keeps it).
+      if (swept.records.some((file) => file.includes('/supervisors/')) && (process.geteuid?.() ?? 0) === 0) removeUnusedBridges();
+      for (const error of swept.errors) process.emitWarning(`cordon: clean-up after a dead supervisor: ${error.message}`, { code: 'CORDON_CLEANUP' });
+    } catch (error) {
+      process.emitWarning(`cordon: clean-up after a dead supervisor failed: ${(error as Error).message}`, { code: 'CORDON_CLEANUP' });
+    }
+  }
+  return parent;
+}

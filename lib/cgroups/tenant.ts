@@ -1,0 +1,329 @@
+// Tenant cgroups: one cgroup that cordon makes once and several boxes join
+// (a site, its cron jobs, a deploy shell), with limits that can change
+// while they run and stats over all of them.
+//
+// Layout: `<box parent>/tenant-<name>` in the v2 hierarchy and in each v1
+// hierarchy it joins; each box gets its own leaf under it (`box-...`), made
+// before the clone and placed with CLONE_INTO_CGROUP on v2 as any box
+// cgroup. The leaf is needed: on v2 a cgroup that hands controllers to its
+// children may hold no process itself (the no-internal-processes rule), and
+// the leaf keeps per-box kill (cgroup.kill), freeze, stats and limits. The
+// tenant's limits bound the whole subtree; its stats are the kernel's
+// hierarchical counters (v2 memory.current, cpu.stat, pids.current, io.stat;
+// v1 memory.usage_in_bytes, cpuacct, pids.current, blkio ..._recursive).
+//
+// Joining: on v2 the box's process is cloned straight into its leaf by
+// native/clone.cc's clone_into_cgroup (clone3 CLONE_INTO_CGROUP with the
+// leaf's directory fd, handed over as runtime.cgroup.dirFd like any box
+// cgroup's): no cgroup.procs write, and never with Node's memory. v1 has no
+// clone-into: the only way without a write would be to fork from a process
+// already in the tenant (a zygote), which cordon does not have; so each v1
+// hierarchy takes one cgroup.procs write, through an fd opened before the
+// clone, in the parent's window before the child's "go" (no path lookup).
+//
+// Not done: leaves made ahead of time (a small pool per tenant) would take
+// the leaf's mkdir, and its rmdir, off the spawn path; the clone would join
+// such a leaf the same way.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { CordonError, CordonOptionError } from '../errors';
+import { ensureStateDir, identityOf, liveness, removeRecord, type TenantRecord, tenantRecords, writeRecord } from '../state';
+import { BoxCgroup, type CgroupStats, createBoxCgroup } from './box';
+import { CgroupError, fsFailure, sleepSync, unsupported, writeCgroupFile } from './fsio';
+import { type CgroupLimits, controllersFor, V1_NAME, v1Writes, v2Writes, validateLimits } from './limits';
+import { type ParentChoice, type V1Parent, validateCgroupName, validateCgroupParent } from './parent';
+import { sharedParent } from './shared-parent';
+import { atProcessExit } from '../cleanup';
+
+export interface TenantCgroupOptions {
+  /** The box cgroup parent the tenant cgroup is made under (as the spawn option); default: the default parent. */
+  cgroupParent?: string;
+}
+
+/** Where a tenant cgroup lives in each hierarchy. */
+export interface TenantCgroupPath {
+  /** The v2 directory, when v2 is used. */
+  v2?: string;
+  /** v1 directories by controller (co-mounted ones share one). */
+  v1: Record<string, string>;
+}
+
+// v1 controllers a tenant joins when the host has them, so that update()
+// can set any limit later without moving running boxes.
+const V1_TENANT_CONTROLLERS = ['memory', 'cpu', 'pids', 'blkio'];
+const V2_TENANT_CONTROLLERS = ['memory', 'cpu', 'pids', 'io'];
+
+const open = new Map<string, TenantCgroup>();
+const closing = new WeakMap<TenantCgroup, () => void>();
+
+/** A shared cgroup for several boxes. Create with createTenantCgroup(). */
+export class TenantCgroup {
+  /** The name given. */
+  readonly name: string;
+  /** Its directories. */
+  readonly path: TenantCgroupPath;
+  /** Whether close() has removed it. */
+  closed = false;
+
+  readonly #group: BoxCgroup;
+  readonly #parent: ParentChoice;
+  readonly #key: string;
+  #record: string | undefined;
+  #limits: CgroupLimits;
+
+  /** @internal */
+  constructor(name: string, key: string, group: BoxCgroup, parent: ParentChoice, limits: CgroupLimits, record: string | undefined) {
+    this.name = name;
+    this.#key = key;
+    this.#group = group;
+    this.#parent = parent;
+    this.#limits = limits;
+    this.#record = record;
+    const v1: Record<string, string> = {};
+    for (const entry of group.v1) for (const controller of entry.controllers) v1[controller] = entry.dir;
+    this.path = group.v2Dir === undefined ? { v1 } : { v2: group.v2Dir, v1 };
+  }
+
+  /** The limits written so far (the creation's, updated by update()). */
+  get limits(): CgroupLimits {
+    return this.#limits;
+  }
+
+  /**
+   * Changes limits while boxes run: writes the kernel files of each
+   * controller named (others keep their values). Bad limits throw a
+   * CordonOptionError; a controller the tenant did not join, or a write
+   * the kernel refuses (e.g. EBUSY lowering memory.max below use), throws a
+   * CgroupError naming the file.
+   */
+  update(limits: CgroupLimits): void {
+    this.#checkOpen('update');
+    const checked = validateLimits(limits, 'limits');
+    for (const logical of controllersFor(checked)) {
+      const where = this.#group.placement[logical === 'io' && this.#group.placement.io === undefined ? 'blkio' : logical];
+      let dir: string | undefined;
+      let writes;
+      if (where === 'v2' && this.#group.v2Dir !== undefined) {
+        dir = this.#group.v2Dir;
+        const inDir = dir;
+        writes = v2Writes(logical, checked, (file) => fs.existsSync(`${inDir}/${file}`));
+      } else {
+        dir = this.#group.v1Dir(V1_NAME[logical]);
+        if (dir === undefined) throw unsupported(logical, `the tenant cgroup ${this.name} has no ${logical} controller (it joins memory, cpu, pids and io where the host offers them)`, this.#group.dirs[0]);
+        const inDir = dir;
+        writes = v1Writes(logical, checked, (file) => fs.existsSync(`${inDir}/${file}`));
+      }
+      if (typeof writes === 'string') throw unsupported(logical, writes, dir);
+      for (const write of writes) writeCgroupFile(path.join(dir, write.file), write.value, `write ${write.file} (limits.${write.option})`, write.controller);
+      this.#limits = { ...this.#limits, [logical]: { ...(this.#limits[logical] as object | undefined), ...(checked[logical] as object) } };
+    }
+  }
+
+  /** Resource use of every box in the tenant together (the kernel's hierarchical counters). */
+  stats(): CgroupStats {
+    return this.#group.stats();
+  }
+
+  /** The pids of every process in the tenant's boxes. */
+  procs(): number[] {
+    return this.#group.procs();
+  }
+
+  /**
+   * Removes the tenant cgroup. With boxes still in it, rejects with a
+   * CordonError EBUSY naming them, or, with `wait: true`, waits (up to
+   * timeoutMs, default unlimited) for them to end first. Idempotent.
+   */
+  async close(options: { wait?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    let pause = 5;
+    while (this.#group.populated()) {
+      if (options.wait !== true || Date.now() >= deadline) {
+        const pids = this.procs();
+        throw new CordonError('EBUSY', `tenant cgroup ${this.name} still has ${pids.length} process(es) (${pids.slice(0, 5).join(', ')}): end its boxes first, or close({ wait: true })`, {
+          errno: -16, syscall: 'rmdir', step: 'close tenant cgroup', path: this.#group.dirs[0] ?? '',
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 100);
+    }
+    this.#removeSync(2000);
+  }
+
+  /** @internal The parent boxes of this tenant are made under. */
+  _parent(): ParentChoice {
+    this.#checkOpen('spawn a box in');
+    return this.#parent;
+  }
+
+  /** @internal The v1 controllers a box must join (the tenant's), so the tenant's v1 limits cover it. */
+  _boxControllers(): string[] {
+    return this.#group.v1.flatMap((entry) => entry.controllers.filter((controller) => V1_TENANT_CONTROLLERS.includes(controller)).slice(0, 1));
+  }
+
+  /** @internal At process exit: removed if empty (boxes that outlive this process keep it, with its record). */
+  _removeIfEmpty(): void {
+    if (!this.closed && !this.#group.populated()) this.#removeSync(500);
+  }
+
+  #removeSync(timeoutMs: number): void {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const left: { dir: string; error: unknown }[] = [];
+      for (const dir of this.#group.dirs) {
+        try {
+          // Leaves of boxes that ended (their own ledgers remove them too).
+          for (const entry of fs.readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) fs.rmdirSync(path.join(dir, entry.name));
+          fs.rmdirSync(dir);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') left.push({ dir, error });
+        }
+      }
+      if (left.length === 0) break;
+      const busy = left.every((entry) => ['EBUSY', 'ENOTEMPTY'].includes((entry.error as NodeJS.ErrnoException).code ?? ''));
+      if (!busy || Date.now() >= deadline) throw fsFailure(left[0]!.error, 'rmdir', 'close tenant cgroup', left[0]!.dir);
+      sleepSync(5);
+    }
+    this.closed = true;
+    open.delete(this.#key);
+    closing.get(this)?.();
+    if (this.#record !== undefined) removeRecord(this.#record);
+    this.#record = undefined;
+  }
+
+  #checkOpen(what: string): void {
+    if (this.closed) throw new CordonError('ERR_CORDON_TENANT_CLOSED', `cannot ${what} tenant cgroup ${this.name}: it is closed`);
+  }
+}
+
+function viewOf(tenant: BoxCgroup, parent: ParentChoice): ParentChoice {
+  const v1Parent = (controller: string): V1Parent => {
+    const entry = tenant.v1.find((candidate) => candidate.controllers.includes(controller));
+    if (entry === undefined) throw unsupported(controller, `the tenant cgroup ${tenant.name} did not join it`);
+    return { controllers: [...entry.controllers], dir: entry.dir, source: 'configured', created: false };
+  };
+  const view: ParentChoice = {
+    host: parent.host,
+    ...(tenant.v2Dir === undefined ? {} : { v2: { dir: tenant.v2Dir, source: 'configured' as const, created: false, containsSelf: false } }),
+    ...(parent.v2Reason === undefined ? {} : { v2Reason: parent.v2Reason }),
+    v1Enabled: tenant.v1.length > 0,
+    v1: v1Parent,
+    v1Parents: () => tenant.v1.map((entry) => v1Parent(entry.controllers[0]!)),
+    release: () => [],
+    existingDirs: () => (tenant.v2Dir === undefined ? { v1: tenant.v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir })) } : { v2: tenant.v2Dir, v1: tenant.v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir })) }),
+  };
+  return view;
+}
+
+/**
+ * Makes (or, when a dead supervisor left it, takes over) the tenant cgroup
+ * `tenant-<name>` under the box cgroup parent, with `limits`, for boxes to
+ * join with `cgroup: tenant` or `cgroup: { tenant, ...ownLimits }`. It
+ * joins every controller the host offers among memory, cpu, pids and io
+ * (blkio on v1), so update() can set any of them later.
+ *
+ * Throws a CordonOptionError for a bad name, limits or options; a
+ * CgroupError when the host has no usable cgroup (unprivileged callers
+ * usually have none delegated: the error says so) or a limit's controller
+ * is missing; a CordonError EBUSY when a live process (this one included)
+ * has the tenant open already.
+ */
+export function createTenantCgroup(name: string, limits: CgroupLimits = {}, options: TenantCgroupOptions = {}): TenantCgroup {
+  validateCgroupName(name, 'name');
+  const checked = validateLimits(limits, 'limits');
+  if (typeof options !== 'object' || options === null) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  const configured = options.cgroupParent === undefined ? undefined : validateCgroupParent(options.cgroupParent);
+  const dirName = `tenant-${name}`;
+  const key = `${configured ?? ''}\0${name}`;
+  if (open.has(key)) {
+    throw new CordonError('EBUSY', `tenant cgroup ${name} is open in this process already`, { errno: -16, syscall: 'mkdir', step: 'create tenant cgroup', path: open.get(key)!.path.v2 ?? '' });
+  }
+  const parent = sharedParent(configured);
+  // One record per tenant cgroup: its name, and which parent when not the default one.
+  const recordName = configured === undefined ? name : `${name}@${createHash('sha256').update(configured).digest('hex').slice(0, 12)}`;
+  const existing = tenantRecords().find((entry) => path.basename(entry.file) === `${recordName}.json`);
+  if (existing !== undefined && liveness(existing.record.owner) !== 'dead' && existing.record.owner.pid !== process.pid) {
+    throw new CordonError('EBUSY', `tenant cgroup ${name} belongs to process ${existing.record.owner.pid}, which still runs (or cannot be checked from this pid namespace)`, {
+      errno: -16, syscall: 'mkdir', step: 'create tenant cgroup', path: existing.file,
+    });
+  }
+
+  // Controllers it joins: those the limits need (must be had), and the rest of the usual four where offered.
+  const v2Offered = parent.v2 === undefined ? [] : (fs.readFileSync(`${parent.v2.dir}/cgroup.controllers`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  const extra = [
+    ...V2_TENANT_CONTROLLERS.filter((controller) => v2Offered.includes(controller)),
+    ...V1_TENANT_CONTROLLERS.filter((controller) => parent.v1Enabled && parent.host.v1[controller] !== undefined && !v2Offered.includes(controller === 'blkio' ? 'io' : controller)),
+  ];
+  const usable = extra.filter((controller) => {
+    if (v2Offered.includes(controller)) return true;
+    try {
+      parent.v1(controller);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  let group: BoxCgroup;
+  try {
+    group = createBoxCgroup(parent, dirName, checked, undefined, { openDirFd: false, controllers: usable });
+  } catch (error) {
+    if (!(error instanceof CgroupError) || error.code !== 'EEXIST') throw error;
+    // Left by a supervisor that is gone (its boxes may still run in it): take it over.
+    const dirs = parent.existingDirs();
+    const v2Dir = dirs.v2 !== undefined && fs.existsSync(path.join(dirs.v2, dirName)) ? path.join(dirs.v2, dirName) : undefined;
+    const v1 = dirs.v1.filter((entry) => fs.existsSync(path.join(entry.dir, dirName))).map((entry) => ({ controllers: entry.controllers, dir: path.join(entry.dir, dirName) }));
+    group = BoxCgroup.existing(dirName, v2Dir, v1);
+  }
+  let record: string | undefined;
+  try {
+    const stateDir = ensureStateDir('tenants');
+    const owner = identityOf(process.pid);
+    if (stateDir !== undefined && owner !== undefined) {
+      const content: TenantRecord = { name, owner, dirs: group.dirs };
+      record = writeRecord(stateDir, recordName, content);
+    }
+  } catch (error) {
+    process.emitWarning(`cordon: cannot record tenant cgroup ${name}: ${(error as Error).message}`, { code: 'CORDON_STATE_RECORD' });
+  }
+  const tenant = new TenantCgroup(name, key, group, viewOf(group, parent), checked, record);
+  if (existing !== undefined && record === undefined) removeRecord(existing.file);
+  try {
+    tenant.update(checked); // a taken-over tenant gets this creation's limits
+  } catch (error) {
+    tenant._removeIfEmpty();
+    throw error;
+  }
+  open.set(key, tenant);
+  const unregister = atProcessExit('groups', () => tenant._removeIfEmpty());
+  closing.set(tenant, unregister);
+  return tenant;
+}
+
+/** Whether a value is a tenant cgroup (the spawn option's check). */
+export function isTenantCgroup(value: unknown): value is TenantCgroup {
+  return value instanceof TenantCgroup;
+}
+
+/** The tenant cgroups this process has open. */
+export function openTenants(): TenantCgroup[] {
+  return [...open.values()];
+}
+
+/** The spawn option `cgroup`: limits, a tenant cgroup, or `{ tenant, ...limits }` (the box's own limits in the tenant). Throws a CordonOptionError. */
+export function validateCgroupOption(value: unknown): { limits: CgroupLimits | undefined; tenant: TenantCgroup | undefined } {
+  if (value === undefined) return { limits: undefined, tenant: undefined };
+  if (isTenantCgroup(value)) {
+    if (value.closed) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'cgroup', `The "cgroup" option names tenant cgroup ${value.name}, which is closed`);
+    return { limits: {}, tenant: value };
+  }
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'tenant')) {
+    const { tenant, ...limits } = value as { tenant: unknown };
+    if (!isTenantCgroup(tenant)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'cgroup.tenant', 'The "cgroup.tenant" option must be a tenant cgroup from createTenantCgroup()');
+    if (tenant.closed) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'cgroup.tenant', `The "cgroup.tenant" option names tenant cgroup ${tenant.name}, which is closed`);
+    return { limits: validateLimits(limits, 'cgroup'), tenant };
+  }
+  return { limits: validateLimits(value, 'cgroup'), tenant: undefined };
+}

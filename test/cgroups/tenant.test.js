@@ -1,0 +1,328 @@
+// Tenant cgroups: one cgroup several boxes join (each in its own leaf under
+// it), limits changed while they run (read back from the kernel files),
+// stats over all of them, and removal when closed and empty.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const t = require('tap');
+
+// Slow in the TCG VM of `npm run test:cgroup2` (over tap's default 30 s there).
+t.setTimeout(600_000);
+
+const { spawnIsolated, createTenantCgroup, TenantCgroup, CordonOptionError, probe } = require('../..');
+const { isRoot } = require('../helpers/payload');
+const { requireOrSkip, skipExpected } = require('../helpers/skip');
+const { testCgroupName, cgroupMounts } = require('../helpers/cgroup-fixture');
+const { waitDead } = require('../helpers/procfs');
+
+const report = probe().cgroup;
+const ROOT_ONLY = 'unprivileged pass: this host delegates no cgroup to an unprivileged user (the refusal is checked below)';
+
+/** A parent for the test's tenants in every hierarchy, removed (with all under it) at teardown. */
+function makeParent(t, label) {
+  const { name } = testCgroupName(t, label);
+  for (const mount of cgroupMounts()) {
+    try {
+      fs.mkdirSync(path.join(mount, name));
+    } catch {
+      // a named v1 hierarchy that refuses it: not one cordon uses
+    }
+  }
+  return `/${name}`;
+}
+
+function read(file) {
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+function cgroupLines(pid) {
+  return read(`/proc/${pid}/cgroup`).split('\n');
+}
+
+async function sleeper(t, options) {
+  const box = spawnIsolated('/bin/sleep', ['1000'], { stdio: 'ignore', ...options });
+  t.teardown(() => box.dispose());
+  await new Promise((resolve, reject) => {
+    box.once('spawn', resolve);
+    box.once('error', reject);
+  });
+  return box;
+}
+
+t.test('several boxes join a tenant; live limits show in the kernel files; stats sum them; close removes it', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'tenant');
+  const tenant = createTenantCgroup('site', { pids: { max: 100 }, memory: { max: 256 * 1024 * 1024 } }, { cgroupParent });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  t.type(tenant, TenantCgroup, 'a TenantCgroup');
+  const dirs = [tenant.path.v2, ...Object.values(tenant.path.v1)].filter(Boolean);
+  t.ok(dirs.length > 0, `its directories: ${[...new Set(dirs)].join(', ')}`);
+  for (const dir of dirs) t.equal(path.basename(dir), 'tenant-site', `${dir} is named after the tenant`);
+  const pidsDir = tenant.path.v1.pids ?? tenant.path.v2;
+  t.equal(read(`${pidsDir}/pids.max`), '100', 'the creation\'s limit is written');
+
+  const site = await sleeper(t, { cgroup: tenant });
+  const cron = await sleeper(t, { cgroup: { tenant, pids: { max: 10 } } });
+  for (const [label, box] of [['site', site], ['cron', cron]]) {
+    const line = cgroupLines(box.pid).find((entry) => (tenant.path.v1.pids !== undefined ? /^\d+:(.*,)?pids(,.*)?:/.test(entry) : entry.startsWith('0::')));
+    t.match(line, /\/tenant-site\/box-\d+-/, `the ${label} box is in its own leaf under the tenant: ${line}`);
+  }
+  const siteLeaf = cgroupLines(site.pid).find((entry) => entry.startsWith('0::'));
+  const cronLeaf = cgroupLines(cron.pid).find((entry) => entry.startsWith('0::'));
+  t.not(siteLeaf, cronLeaf, `each box has a leaf of its own (${siteLeaf}, ${cronLeaf})`);
+  const cronPidsLeaf = path.join(pidsDir, cgroupLines(cron.pid).find((entry) => (tenant.path.v1.pids !== undefined ? /^\d+:(.*,)?pids(,.*)?:/.test(entry) : entry.startsWith('0::'))).split('/').pop());
+  t.equal(read(`${cronPidsLeaf}/pids.max`), '10', 'the cron box\'s own limit is in its leaf');
+
+  // Live limit changes: written while both run, read back from the kernel.
+  tenant.update({ cpu: { weight: 10 } });
+  if (tenant.path.v1.cpu !== undefined && report.v1Controllers.cpu !== undefined && !(report.v2Controllers ?? []).includes('cpu')) {
+    t.equal(read(`${tenant.path.v1.cpu}/cpu.shares`), String(require('../../dist/cgroups').sharesFromWeight(10)), 'cpu weight 10 is v1 cpu.shares');
+  } else {
+    t.equal(read(`${tenant.path.v2}/cpu.weight`), '10', 'cpu.weight is 10');
+  }
+  tenant.update({ pids: { max: 50 } });
+  t.equal(read(`${pidsDir}/pids.max`), '50', 'pids.max is 50 now');
+  const memoryDir = tenant.path.v1.memory ?? tenant.path.v2;
+  tenant.update({ memory: { max: 128 * 1024 * 1024 } });
+  const memoryFile = tenant.path.v1.memory !== undefined ? 'memory.limit_in_bytes' : 'memory.max';
+  t.equal(read(`${memoryDir}/${memoryFile}`), String(128 * 1024 * 1024), `${memoryFile} is 128 MiB now`);
+  t.same(tenant.limits.pids, { max: 50 }, 'limits says what was written last');
+
+  const stats = tenant.stats();
+  t.ok(stats.pids !== null && stats.pids.current >= 2, `stats count both boxes' processes (${stats.pids?.current})`);
+  t.ok(stats.memory !== null && stats.memory.current > 0, `and their memory (${stats.memory?.current} bytes)`);
+  t.ok(tenant.procs().includes(site.pid) && tenant.procs().includes(cron.pid), 'procs() lists both boxes');
+  t.notOk(tenant.procs().includes(process.pid), 'and not Node: nothing that shares Node\'s memory is in the tenant');
+
+  // Closing with boxes in it refuses, clearly.
+  await t.rejects(tenant.close(), { code: 'EBUSY', step: 'close tenant cgroup' }, 'close() with boxes running rejects with EBUSY');
+  t.ok(dirs.every((dir) => fs.existsSync(dir)), 'and removes nothing');
+  // One box ends: the other keeps the tenant.
+  await cron.dispose();
+  t.ok(dirs.every((dir) => fs.existsSync(dir)), 'one box ended: the tenant stays');
+  const closing = tenant.close({ wait: true });
+  await site.dispose();
+  await closing;
+  t.ok(tenant.closed, 'close({ wait: true }) finished once the last box ended');
+  for (const dir of new Set(dirs)) t.notOk(fs.existsSync(dir), `${dir} is removed`);
+  t.throws(() => tenant.update({ pids: { max: 1 } }), { code: 'ERR_CORDON_TENANT_CLOSED' }, 'a closed tenant cannot be updated');
+  t.throws(() => spawnIsolated('/bin/true', [], { cgroup: tenant }), CordonOptionError, 'nor joined');
+});
+
+t.test('a tenant\'s limit binds its boxes together', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'bind');
+  const tenant = createTenantCgroup('forks', { pids: { max: 6 } }, { cgroupParent });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const first = await sleeper(t, { cgroup: tenant, init: false });
+  const second = await sleeper(t, { cgroup: tenant, init: false });
+  t.ok(first.pid > 0 && second.pid > 0, 'two boxes hold 2 of the tenant\'s 6 pids');
+  // A third box tries to start 8 processes: the tenant's pids.max (6, with 2 used) stops it, not its own leaf (no limit).
+  const box = spawnIsolated('/bin/sh', ['-c', 'for i in 1 2 3 4 5 6 7 8; do sleep 100 & done; wait'], { cgroup: tenant, init: false, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  box.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+  const exit = box.exited.catch((error) => ({ error }));
+  // Wait until the tenant is full, then end the box.
+  const until = Date.now() + 10_000;
+  while (!/fork|Resource temporarily|Cannot/i.test(stderr) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.match(stderr, /fork|Resource temporarily unavailable|Cannot/i, `the shell could not start all 8: ${stderr.trim().split('\n')[0]}`);
+  t.ok(tenant.stats().pids.current <= 6, `the tenant never holds more than 6 (${tenant.stats().pids.current})`);
+  box.kill('SIGKILL');
+  await exit;
+});
+
+t.test('a process.exit() with tenant boxes running leaves no tenant cgroup', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'exit');
+  // A supervisor of its own: it makes the tenant and a box, then calls process.exit().
+  const script = `
+    const { createTenantCgroup, spawnIsolated } = require(process.env.CORDON_ROOT);
+    const tenant = createTenantCgroup('exiting', { pids: { max: 20 } }, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+    const box = spawnIsolated('/bin/sleep', ['1000'], { cgroup: tenant, stdio: 'ignore' });
+    box.on('spawn', () => { console.log(JSON.stringify({ pid: box.pid, dirs: [tenant.path.v2, ...Object.values(tenant.path.v1)].filter(Boolean) })); process.exit(0); });
+  `;
+  const { spawnSync } = require('node:child_process');
+  const run = spawnSync('/bin/sh', ['-c', 'unset NODE_OPTIONS && exec "$0" -e "$1"', process.execPath, script], {
+    env: { ...process.env, CORDON_ROOT: path.resolve(__dirname, '../..') }, encoding: 'utf8', timeout: 60_000,
+  });
+  t.equal(run.status, 0, `the supervisor exited with process.exit(0): ${run.stderr}`);
+  const { pid, dirs } = JSON.parse(run.stdout.trim().split('\n').pop());
+  t.ok(await waitDead(pid), 'its box died with it');
+  t.ok(dirs.length > 0, 'it had a tenant cgroup');
+  for (const dir of new Set(dirs)) t.notOk(fs.existsSync(dir), `${dir} is removed`);
+});
+
+t.test('bad tenant names, limits and options are CordonOptionErrors; nothing is made', async (t) => {
+  for (const name of ['../x', '', 'a/b', '.hidden', 'cgroup.procs', 5]) {
+    t.throws(() => createTenantCgroup(name), CordonOptionError, `name ${JSON.stringify(name)}`);
+  }
+  t.throws(() => createTenantCgroup('ok', { memory: { max: -1 } }), CordonOptionError, 'a negative memory limit');
+  t.throws(() => createTenantCgroup('ok', { nope: 1 }), CordonOptionError, 'an unknown controller');
+  t.throws(() => createTenantCgroup('ok', {}, { cgroupParent: 'relative' }), CordonOptionError, 'a relative cgroupParent');
+  t.throws(() => spawnIsolated('/bin/true', [], { cgroup: { tenant: {} } }), { name: 'CordonOptionError', code: 'ERR_INVALID_ARG_TYPE', option: 'cgroup.tenant' }, 'cgroup.tenant that is not a tenant');
+  t.throws(() => spawnIsolated('/bin/true', [], { cgroup: { tenant: null } }), CordonOptionError, 'cgroup.tenant null');
+});
+
+t.test('unprivileged without a delegated cgroup: a clear CgroupError', async (t) => {
+  if (!skipExpected(t, !isRoot, 'root pass: root can always make a cgroup parent')) return;
+  if (!requireOrSkip(t, !report.writableControllers.includes('pids'), 'this unprivileged user has a delegated cgroup (the refusal needs one without)')) return;
+  let error;
+  try {
+    createTenantCgroup('nobody-site', { pids: { max: 10 } });
+  } catch (caught) {
+    error = caught;
+  }
+  t.ok(error, 'createTenantCgroup throws');
+  t.equal(error?.name, 'CgroupError', 'a CgroupError');
+  t.equal(error?.code, 'ERR_CORDON_HOST_UNSUPPORTED', 'the host cannot give it');
+  t.match(error?.message, /delegat/, `saying nothing is delegated: ${error?.message}`);
+});
+
+t.test('update(): bad limits are CordonOptionErrors, a refused write a CgroupError naming the file', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'update');
+  const tenant = createTenantCgroup('limits', {}, { cgroupParent });
+  t.teardown(() => tenant.close().catch(() => {}));
+  t.throws(() => tenant.update({ cpu: { weight: 0 } }), CordonOptionError, 'cpu weight 0');
+  t.throws(() => tenant.update({ memory: { max: 'lots' } }), CordonOptionError, 'a memory max that is not bytes');
+  let refused;
+  try {
+    tenant.update({ cpuset: { cpus: '9999' } });
+  } catch (error) {
+    refused = error;
+  }
+  t.equal(refused?.name, 'CgroupError', `a CPU set the tenant cannot have is a CgroupError: ${refused?.message}`);
+  t.type(refused?.path, 'string', 'naming the path');
+  t.type(refused?.step, 'string', 'and the step');
+  t.throws(() => createTenantCgroup('limits', {}, { cgroupParent }), { code: 'EBUSY' }, 'the same tenant twice in one process: EBUSY (one owner)');
+});
+
+t.test('probe() says whether tenant cgroups and adoption are available here, and why not', async (t) => {
+  const { tenants } = probe();
+  t.equal(tenants.cgroups.available, report.writableControllers.length > 0, `tenant cgroups: ${tenants.cgroups.available} (${tenants.cgroups.reason ?? 'a writable cgroup'})`);
+  if (!tenants.cgroups.available) t.match(tenants.cgroups.reason, /delegat|mounted/, 'the reason names delegation');
+  if (isRoot) t.equal(tenants.adoption.stateDir, process.env.CORDON_STATE_DIR || '/run/cordon', 'root keeps records in /run/cordon');
+  if (tenants.adoption.available) t.type(tenants.adoption.stateDir, 'string', `records go to ${tenants.adoption.stateDir}`);
+  else t.match(tenants.adoption.reason, /XDG_RUNTIME_DIR|pidfd/, `why not: ${tenants.adoption.reason}`);
+});
+
+t.test('attack: a box cannot loosen its tenant\'s limits or leave the tenant', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'attack');
+  const tenant = createTenantCgroup('victim', { pids: { max: 8 }, memory: { max: 64 * 1024 * 1024 } }, { cgroupParent });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const pidsDir = tenant.path.v1.pids ?? tenant.path.v2;
+  // Everything the box can see of cgroups: raise each limit file, move itself up, make a sibling.
+  const script = [
+    'for f in $(find /sys/fs/cgroup -name "*.max" -o -name "*limit_in_bytes" 2>/dev/null); do echo max > "$f" 2>/dev/null && echo "wrote $f"; done',
+    'for d in /sys/fs/cgroup/.. /sys/fs/cgroup/../..; do echo $$ > "$d/cgroup.procs" 2>/dev/null && echo "moved to $d"; done',
+    'mkdir /sys/fs/cgroup/escape 2>/dev/null && echo $$ > /sys/fs/cgroup/escape/cgroup.procs 2>/dev/null && echo "moved to escape"',
+    'cat /proc/self/cgroup',
+  ].join('; ');
+  const box = spawnIsolated('/bin/sh', ['-c', script], { cgroup: tenant, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  box.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
+  box.stderr.resume();
+  const result = await box.exited;
+  t.equal(result.code, 0, 'the box ran its attempts');
+  t.notMatch(out, /moved to/, `it could not move itself anywhere: ${out.trim()}`);
+  t.equal(read(`${pidsDir}/pids.max`), '8', 'the tenant\'s pids.max is still 8');
+  const memoryFile = tenant.path.v1.memory !== undefined ? `${tenant.path.v1.memory}/memory.limit_in_bytes` : `${tenant.path.v2}/memory.max`;
+  t.equal(read(memoryFile), String(64 * 1024 * 1024), 'and its memory limit unchanged');
+  for (const line of out.split('\n').filter((entry) => /^\d+:/.test(entry))) {
+    t.notMatch(line, /:\/\.\.|escape/, `inside, its cgroup is its own leaf: ${line}`);
+  }
+});
+
+/** Runs `script` in a node process of its own (CORDON_ROOT set); resolves with its first stdout line as JSON, and the child. */
+function startScript(t, script, env) {
+  const { spawn } = require('node:child_process');
+  const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS && exec "$0" -e "$1"', process.execPath, script], {
+    env: { ...process.env, ...env, CORDON_ROOT: path.resolve(__dirname, '../..') }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+  const first = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+    });
+    exited.then((result) => reject(new Error(`the script ended first: ${JSON.stringify(result)}`)));
+  });
+  return { child, first, exited };
+}
+
+t.test('after its owner is SIGKILLed, a tenant is taken over (its lasting box adopted) or, empty, swept', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'takeover');
+  const stateDir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'cordon-tenant-state-'));
+  t.teardown(() => fs.rmSync(stateDir, { recursive: true, force: true }));
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = startScript(t, `
+    const { createTenantCgroup, spawnIsolated } = require(process.env.CORDON_ROOT);
+    const kept = createTenantCgroup('kept', { pids: { max: 20 } }, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+    const empty = createTenantCgroup('empty', {}, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+    const box = spawnIsolated('/bin/sleep', ['1000'], { cgroup: kept, dieWithParent: false, stdio: 'ignore' });
+    box.on('spawn', () => console.log(JSON.stringify({ pid: box.pid, id: box.adoptionId, kept: kept.path, empty: empty.path })));
+    setInterval(() => {}, 1000);
+  `, env);
+  const made = await a.first;
+  t.teardown(() => {
+    try {
+      process.kill(made.pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
+  });
+  a.child.kill('SIGKILL');
+  await a.exited;
+  const dirsOf = (where) => [where.v2, ...Object.values(where.v1)].filter(Boolean);
+  t.ok(dirsOf(made.kept).every((dir) => fs.existsSync(dir)), 'the SIGKILL left the tenant with the lasting box');
+  t.ok(dirsOf(made.empty).every((dir) => fs.existsSync(dir)), 'and the empty tenant');
+
+  const b = startScript(t, `
+    const { createTenantCgroup, adoptAll, cleanup } = require(process.env.CORDON_ROOT);
+    (async () => {
+      const report = await cleanup({ cgroupParent: ${JSON.stringify(cgroupParent)} });
+      const kept = createTenantCgroup('kept', { pids: { max: 30 } }, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+      const boxes = await adoptAll();
+      const pidsMax = require('fs').readFileSync((kept.path.v1.pids ?? kept.path.v2) + '/pids.max', 'utf8').trim();
+      const procs = kept.procs();
+      const ended = new Promise((resolve) => boxes[0].on('exit', resolve));
+      boxes[0].kill('SIGKILL');
+      await ended;
+      await kept.close({ wait: true, timeoutMs: 5000 });
+      console.log(JSON.stringify({ swept: report.cgroups, adopted: boxes.map((box) => box.pid), pidsMax, procs, closed: kept.closed }));
+    })().catch((error) => { console.log(JSON.stringify({ error: error.message, code: error.code })); });
+  `, env);
+  const result = await b.first;
+  t.notOk(result.error, `the new supervisor did its part ${result.error ?? ''}`);
+  t.ok(dirsOf(made.empty).every((dir) => result.swept.includes(dir)), 'cleanup() swept the empty tenant of the dead owner');
+  t.ok(dirsOf(made.empty).every((dir) => !fs.existsSync(dir)), 'it is gone');
+  t.same(result.adopted, [made.pid], 'the lasting box was adopted');
+  t.ok(result.procs.includes(made.pid), 'and is in the tenant it took over');
+  t.equal(result.pidsMax, '30', 'which has the new owner\'s limit');
+  t.ok(result.closed, 'the new owner closed it once the box ended');
+  t.ok(dirsOf(made.kept).every((dir) => !fs.existsSync(dir)), 'nothing of the tenant is left');
+  t.same(fs.readdirSync(path.join(stateDir, 'tenants')), [], 'nor any tenant record');
+  t.same(fs.readdirSync(path.join(stateDir, 'boxes')), [], 'nor any box record');
+});
+
+t.test('box.exec() into a box of a tenant runs under the tenant\'s limits', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'exec');
+  const tenant = createTenantCgroup('shell', { pids: { max: 40 } }, { cgroupParent });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const site = await sleeper(t, { cgroup: tenant });
+  const shell = site.exec('/bin/sleep', ['1000'], { stdio: 'ignore' });
+  t.teardown(() => shell.dispose());
+  await new Promise((resolve, reject) => {
+    shell.once('spawn', resolve);
+    shell.once('error', reject);
+  });
+  t.ok(tenant.procs().includes(shell.pid), `the exec'd process ${shell.pid} is in the tenant`);
+  t.ok(tenant.stats().pids.current >= 2, 'and counted in its stats');
+});
