@@ -388,8 +388,9 @@ export class Box extends EventEmitter {
 
   /**
    * @internal At process exit with the box running: SIGKILL it (the whole
-   * cgroup with one) and stop watching it, so that its pidfd can be closed
-   * (a watched fd closed under libuv aborts the process at teardown).
+   * cgroup with one) and stop watching it, so that its pidfd and exit pipe
+   * can be closed (a watched fd closed under libuv aborts the process at
+   * teardown).
    */
   _endAtExit(): void {
     try {
@@ -399,6 +400,8 @@ export class Box extends EventEmitter {
     }
     this.#watch?.close();
     this.#watch = undefined;
+    this.#recordWatch?.close(); // the exit pipe is closed with the pidfd
+    this.#recordWatch = undefined;
     this.#oomWatch?.close();
     this.#running = false;
   }

@@ -95,3 +95,18 @@ t.test("'close' still waits for the box's output, and the output is whole", asyn
   t.equal(atClose, 300000, "every byte read by 'close'");
   t.equal(result.code, 5);
 });
+
+t.test("process.exit() from an 'exit' listener, before the box is gone, exits cleanly", async (t) => {
+  const { runNode } = require('../helpers/procfs');
+  for (const unref of [false, true]) {
+    const script = `
+      const { spawnIsolated } = require(process.env.CORDON);
+      const box = spawnIsolated('/bin/sh', ['-c', 'exit 6'], { stdio: 'pipe' });
+      box.on('exit', (code) => { console.log(code); process.exit(0); });
+      ${unref ? "box.unref(); setTimeout(() => {}, 5000);" : ''}
+    `;
+    const result = await runNode(script).done;
+    t.equal(result.code, 0, `exit code 0${unref ? ' (unref)' : ''}; ${result.stderr}`);
+    t.equal(result.stdout, '6\n', "the payload's status was seen");
+  }
+});
