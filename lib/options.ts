@@ -171,6 +171,16 @@ export interface SpawnIsolatedOptions {
    * `newSession`. Default false.
    */
   readonly tty?: boolean | { readonly cols?: number; readonly rows?: number };
+  /**
+   * A start gate (OCI create/start): an fd of this process (typically a FIFO
+   * opened read-write) from which the box's process reads one byte after
+   * its set-up and before its exec. The box reports `'spawn'` once it waits
+   * there; nothing of the payload runs until a byte arrives, and EOF ends it
+   * with status 127. A failed exec after the gate is exit status 127, not a
+   * spawn error. The fd is installed above the box's stdio and closed before
+   * the exec. Default: none.
+   */
+  readonly startGate?: number;
   /** The root filesystem; see RootfsOption. Default `'host'` (read-only). */
   readonly rootfs?: RootfsOption;
   /**

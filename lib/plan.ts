@@ -94,6 +94,8 @@ export interface RuntimeFds {
   hostView?: HostView;
   /** The box's terminal (the tty option): its master, and its slave's host path (bound at the box's /dev/console) when it has one. */
   terminal?: { master: number; slavePath: string | undefined };
+  /** The box fd of the start gate (the startGate option), installed with the stdio. */
+  startGate?: number;
 }
 
 export interface Caller {
@@ -353,6 +355,11 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     steps.push({ op: 'setControllingTerminal', name: 'set controlling terminal', syscall: 'ioctl TIOCSCTTY', kind: 'session', num: [0] });
   }
   steps.push(...rlimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
+  // Last before the filter and the exec: everything that can fail in set-up
+  // has been reported when the box waits here for `start`.
+  if (runtime.startGate !== undefined) {
+    steps.push({ op: 'awaitStart', name: 'await start', syscall: 'read', kind: 'fd', num: [runtime.startGate] });
+  }
   if (options.seccomp !== undefined) {
     const filter = filterFor(options.seccomp);
     steps.push({ op: 'seccomp', name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp', str: [filter.hex], num: [filter.instructions] });

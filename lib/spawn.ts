@@ -540,6 +540,12 @@ function prepare(
       socketFiles = sockets.files;
       timer?.phase('listen sockets');
     }
+    if (validated.startGate !== undefined) {
+      // Above every other box fd; closed in the box before the exec.
+      const target = Math.max(3, stdio.childFds.length);
+      stdio.childFds[target] = validated.startGate;
+      runtime.startGate = target;
+    }
     if (validated.init) runtime.init = initSource().fd;
     let cgroup: BoxCgroup | undefined;
     if (validated.cgroup !== undefined) {

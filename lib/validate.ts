@@ -70,6 +70,8 @@ export interface ValidatedOptions {
   stdio: ResolvedStdio[];
   /** The box's terminal and its first size, or undefined without one. */
   tty: TtySize | undefined;
+  /** The start gate's fd (of this process), or undefined. */
+  startGate: number | undefined;
   /** What 'pipe' entries for fds 0-2 are. */
   stdioPipes: 'socketpair' | 'pipe';
   timeout: number | undefined;
@@ -121,7 +123,7 @@ const BASE_FILESYSTEM_STEPS = 128;
 
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
-  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'tty', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
+  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'tty', 'startGate', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
   'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
   // child_process options with the same meaning here: `shell` (only false:
   // cordon runs no shell) and `windowsHide` (ignored on Linux, as by Node).
@@ -377,6 +379,13 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const argv0 = o.argv0 === undefined ? checked.file : checkString('argv0', o.argv0, { allowEmpty: true });
   const tty = validateTty(o.tty, { stdio: o.stdio, newSession: o.newSession });
   const stdio = tty === undefined ? checkStdio(o.stdio) : [];
+  if (o.startGate !== undefined && (typeof o.startGate !== 'number' || !Number.isInteger(o.startGate) || o.startGate < 0)) {
+    throw invalidValue('startGate', o.startGate, 'must be an open fd (a non-negative integer)');
+  }
+  const startGate = o.startGate;
+  if (startGate !== undefined && !init) {
+    throw conflict('startGate', 'the init holds the payload at the start gate: it needs init (and a pid namespace of the box\'s own)');
+  }
   if (o.stdioPipes !== undefined && o.stdioPipes !== 'socketpair' && o.stdioPipes !== 'pipe') {
     throw invalidValue('stdioPipes', o.stdioPipes, "must be 'socketpair' or 'pipe'");
   }
@@ -484,6 +493,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     argv0,
     stdio,
     tty,
+    startGate,
     stdioPipes,
     timeout,
     killSignal: killSignal.number,

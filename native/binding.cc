@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -239,6 +240,46 @@ Napi::Value SendSignal(const Napi::CallbackInfo& info) {
   int signal = info[1].As<Napi::Number>().Int32Value();
   long r = sys::sc(__NR_pidfd_send_signal, pidfd, signal, 0, 0);
   return Napi::Number::New(info.Env(), double(r));
+}
+
+// sendFdToSocket(path, fd, name) -> 0 | -errno: connect to the Unix socket
+// at `path` and send `fd` with SCM_RIGHTS, `name` as the data (the OCI
+// --console-socket protocol: runc sends the pty master this way). Node's
+// net module cannot pass fds.
+Napi::Value SendFdToSocket(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = info[1].As<Napi::Number>().Int32Value();
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return Napi::Number::New(info.Env(), -ENAMETOOLONG);
+  path.copy(address.sun_path, path.size());
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return Napi::Number::New(info.Env(), -errno);
+  int result = 0;
+  if (connect(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    result = -errno;
+  } else {
+    if (name.empty()) name = " ";
+    iovec data{const_cast<char*>(name.data()), name.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    __builtin_memcpy(CMSG_DATA(header), &fd, sizeof fd);
+    ssize_t sent;
+    do sent = sendmsg(sock, &message, MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    if (sent < 0) result = -errno;
+  }
+  close(sock);
+  return Napi::Number::New(info.Env(), result);
 }
 
 Napi::Value SocketPair(const Napi::CallbackInfo& info) {
@@ -762,6 +803,7 @@ Napi::Object Ops(Napi::Env env) {
   set("enterPidNamespace", Op::kEnterPidNamespace);
   set("attachVeth", Op::kAttachVeth);
   set("setControllingTerminal", Op::kSetControllingTerminal);
+  set("awaitStart", Op::kAwaitStart);
   return ops;
 }
 
@@ -789,6 +831,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ExitRecordWatch", ExitRecordWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("sendFdToSocket", Napi::Function::New(env, SendFdToSocket));
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("resizePty", Napi::Function::New(env, ResizePty));
   exports.Set("makeRaw", Napi::Function::New(env, MakeRaw));

@@ -185,6 +185,15 @@ enum class Op : uint32_t {
   // payload's process after a setsid of its own, so the payload (not the
   // init) leads the terminal's session and gets its job control signals.
   kSetControllingTerminal = 44,
+  // Init: the start gate (OCI create/start). Once the init is sealed, the
+  // payload's process closes the status pipe, so the parent learns the box
+  // is set up and waiting, then reads one byte from box fd num[0] (an
+  // installed fd, e.g. a FIFO that `start` writes to), closes it and goes
+  // on to its exec. EOF without a byte: exit 127, nothing runs. A failure
+  // after the gate (exec, seccomp) is no status record any more: the
+  // payload's status is 127. Needs an init (the child shares the parent's
+  // memory until its exec and cannot wait).
+  kAwaitStart = 45,
 };
 
 // StatusRecord::detail of a failed filesystem step: which part failed.

@@ -10,7 +10,7 @@ constexpr uint64_t CLONE_NEWPID_FLAG = 0x20000000;
 
 using abi::Op;
 
-bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kSetControllingTerminal); }
+bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kAwaitStart); }
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -253,6 +253,12 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
           return where + "the controlling terminal must be an installed fd";
         }
         break;
+      case Op::kAwaitStart:
+        if (!seen_install) return where + "a start gate needs the fd table before";
+        if (record.num[0] < 0 || record.num[0] >= int64_t(abi::kMaxInstalledFds) || !target_taken[record.num[0]]) {
+          return where + "the start gate must be an installed fd";
+        }
+        break;
       case Op::kUnshare:
         if ((uint64_t(record.num[0]) & CLONE_NEWPID_FLAG) != 0) unshared_pid = true;
         break;
@@ -333,6 +339,15 @@ void finish_init_argv(DecodedPlan* decoded) {
     const child::Step& step = decoded->steps[i];
     if (step.op != Op::kSetControllingTerminal) continue;
     owned.push_back("--ctty");
+    owned.push_back(std::to_string(i));
+    owned.push_back(std::to_string(step.num[0]));
+  }
+  // The start gate is the init's too: it holds the payload's process there
+  // once the init is sealed (the child shares our memory until its exec).
+  for (uint32_t i = 0; i < last; i++) {
+    const child::Step& step = decoded->steps[i];
+    if (step.op != Op::kAwaitStart) continue;
+    owned.push_back("--start");
     owned.push_back(std::to_string(i));
     owned.push_back(std::to_string(step.num[0]));
   }

@@ -110,6 +110,8 @@ export interface NativeBinding {
   sendSignal(pidfd: number, signal: number): number;
   /** A close-on-exec AF_UNIX stream pair, or -errno. */
   socketPair(): [number, number] | number;
+  /** Connects to the Unix socket at path and sends fd (SCM_RIGHTS) with name as the data; 0 or -errno. */
+  sendFdToSocket(path: string, fd: number, name: string): number;
   /** A pseudo-terminal pair from /dev/ptmx (master, slave; both close-on-exec, neither our controlling tty) sized cols x rows, or the failing errno and part (1 open, 2 unlock, 3 TIOCGPTPEER, 4 TIOCSWINSZ). */
   openPty(cols: number, rows: number): [number, number] | { errno: number; part: number };
   /** TIOCSWINSZ on a pty master: 0 or -errno. */

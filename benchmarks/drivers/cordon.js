@@ -13,10 +13,13 @@
 // their network namespace from a pool made (and filled) before the first
 // spawn and closed with the case; its hits and misses go to stderr. async
 // (optional, true): spawn with spawnIsolatedAsync() (set up on a libuv
-// worker thread) instead of spawnIsolated(). until (optional, 'exit'): the
-// latency ends at the box's 'exit' event (the payload's status known, as
-// child_process is measured) instead of `box.exited` (everything of the box
-// released); the next spawn still waits for `exited`. baseline (optional,
+// worker thread) instead of spawnIsolated(). tenant (optional, (ctx) =>
+// { limits }): the case's boxes join a tenant cgroup (createTenantCgroup)
+// made when the case opens and closed with it: a pre-created cgroup.
+// until (optional, 'exit'): the latency ends at the box's 'exit' event (the
+// payload's status known, as child_process is measured) instead of
+// `box.exited` (everything of the box released); the next spawn still
+// waits for `exited`. baseline (optional,
 // true): the case runs the cordon checkout named by BENCH_BASELINE_CORDON
 // (built: dist/ and build/Release/) instead of this one, so a change can be
 // measured against the code before it in one interleaved run; skipped
@@ -62,6 +65,26 @@ module.exports = {
       await pool.ready();
       options.netnsPool = pool;
     }
+    let tenant;
+    if (caseDef.tenant) {
+      const { createTenantCgroup } = require(cordonRoot);
+      if (typeof createTenantCgroup !== 'function') {
+        await pool?.close();
+        throw notImplemented(caseDef.feature ?? 'tenant cgroups');
+      }
+      try {
+        // One tenant per (worker, payload): names are unique per host.
+        tenant = createTenantCgroup(`bench-${process.pid}-${payload.id}`.replace(/[^A-Za-z0-9_.-]/g, '_'), caseDef.tenant(ctx).limits);
+      } catch (error) {
+        await pool?.close();
+        throw new Skip(`cordon cannot make a tenant cgroup here: ${error.message}`);
+      }
+      options.cgroup = tenant;
+    }
+    const release = async () => {
+      await pool?.close();
+      await tenant?.close({ wait: true, timeoutMs: 10_000 });
+    };
     const startOne = async () => {
       const started = process.hrtime.bigint();
       const box = caseDef.async ? await spawnIsolatedAsync(file, [], options) : spawnIsolated(file, [], options);
@@ -77,7 +100,7 @@ module.exports = {
     try {
       await startOne();
     } catch (error) {
-      await pool?.close();
+      await release();
       if (caseDef.feature && error.code === 'ERR_CORDON_UNKNOWN_OPTION') throw notImplemented(caseDef.feature);
       throw new Skip(`cordon cannot run it here: ${error.message}`);
     }
@@ -107,11 +130,11 @@ module.exports = {
       }),
       throughput: (concurrency, minCount, minMs) => engine(() => loop.throughput(startOne, concurrency, minCount, minMs)),
       async close() {
-        if (pool === undefined) return;
+        if (pool === undefined) return release();
         const { taken, misses, created, size } = pool.stats();
         process.stderr.write(`${caseDef.id} (${payload.id}): pool of ${size}: latency trials ${latencyPhase.taken} taken, ${latencyPhase.misses} misses; ` +
           `in all (with throughput at concurrency 8 and 64) ${taken} taken, ${misses} misses, ${created} made\n`);
-        await pool.close();
+        await release();
       },
     };
   },

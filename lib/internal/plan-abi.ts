@@ -61,6 +61,7 @@ export const Op = {
   enterPidNamespace: 42,
   attachVeth: 43,
   setControllingTerminal: 44,
+  awaitStart: 45,
 } as const;
 export type OpName = keyof typeof Op;
 

@@ -1,17 +1,26 @@
-// `cordon oci ...`: the start of an OCI runtime command line (runc's verbs),
-// with container state under --root. Done: run (in the foreground, the CLI
-// the box's parent), state, kill, delete, features. Not yet: create/start
-// (a box that waits at a start gate before its exec, reported created to
-// the parent: an engine step cordon does not have), exec, ps, pause,
-// resume: refused with a message saying so.
+// `cordon oci ...`: an OCI runtime command line (runc's verbs), with
+// container state under --root. Done: run (in the foreground, the CLI the
+// box's parent), create/start (the box waits at its start gate, a FIFO in
+// the state dir, and outlives `create`), state, kill, delete, features.
+// Not yet: exec, ps, pause, resume: refused with a message saying so.
+//
+// A created container has no supervisor: `create` exits and the box is
+// reparented (to the engine's subreaper: podman's conmon, containerd's
+// shim). Its record (pid + start time, its cgroup) is all later verbs have;
+// they reach the process through a pidfd checked against the start time.
+// The tenant work (state records, adopt(), cleanup()) should later own
+// this record and the cgroup removal; until then they live here.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { CAPABILITIES } from '../credentials';
 import type { CordonError } from '../errors';
+import { native } from '../internal/native';
 import { spawnIsolated } from '../spawn';
-import { loadOciBundle } from './config';
+import { openPty, slavePath } from '../pty';
+import { fromOciConfig, loadOciBundle } from './config';
 
 /** The spec version of the state cordon reports. */
 const OCI_VERSION = '1.2.0';
@@ -29,6 +38,8 @@ interface ContainerState {
   startTime?: string;
   /** The pid of the `cordon oci run` process that owns the box. */
   ownerPid?: number;
+  /** A created container's cgroups (directories cordon made, one per hierarchy), removed by delete. */
+  cgroupDirs?: string[];
 }
 
 class RuntimeError extends Error {}
@@ -37,6 +48,8 @@ interface Globals {
   root: string;
   log: string | undefined;
   logFormat: 'text' | 'json';
+  /** Honour a config without a user namespace (real host credentials); default: a new one anyway. */
+  hostCredentials: boolean;
 }
 
 function defaultRoot(): string {
@@ -73,7 +86,7 @@ export async function ociMain(argv: string[]): Promise<number> {
 }
 
 function parseGlobals(argv: string[]): { globals: Globals; rest: string[] } {
-  const globals: Globals = { root: defaultRoot(), log: undefined, logFormat: 'text' };
+  const globals: Globals = { root: defaultRoot(), log: undefined, logFormat: 'text', hostCredentials: false };
   let i = 0;
   for (; i < argv.length; i++) {
     const [flag, inline] = splitFlag(argv[i]!);
@@ -98,6 +111,11 @@ function parseGlobals(argv: string[]): { globals: Globals; rest: string[] } {
         break;
       }
       case '--debug':
+        break;
+      case '--host-credentials':
+        // Explicit loosening (podman: --runtime-flag host-credentials): an
+        // engine's config without a user namespace means real host root.
+        globals.hostCredentials = true;
         break;
       case '--systemd-cgroup':
         throw new RuntimeError('--systemd-cgroup: cordon makes and removes its boxes\' cgroups itself (cgroupfs); it does not ask systemd for them');
@@ -124,6 +142,10 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
   switch (verb) {
     case 'run':
       return await runContainer(globals, rest);
+    case 'create':
+      return await createContainer(globals, rest);
+    case 'start':
+      return startContainer(globals, rest);
     case 'state':
       process.stdout.write(`${JSON.stringify(publicState(readState(globals, checkId(only(rest, 'state')))), null, 2)}\n`);
       return 0;
@@ -134,8 +156,6 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'features':
       process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`);
       return 0;
-    case 'create':
-    case 'start':
     case 'exec':
     case 'ps':
     case 'pause':
@@ -143,9 +163,9 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'update':
     case 'checkpoint':
     case 'restore':
-      throw new RuntimeError(`"${verb}" is not implemented yet: cordon oci runs a container in the foreground (run), and reports, signals and deletes it (state, kill, delete)`);
+      throw new RuntimeError(`"${verb}" is not implemented yet: cordon oci creates, starts and runs containers (create, start, run), and reports, signals and deletes them (state, kill, delete)`);
     case undefined:
-      throw new RuntimeError('a command is needed: run, state, kill, delete, features');
+      throw new RuntimeError('a command is needed: create, start, run, state, kill, delete, features');
     default:
       throw new RuntimeError(`unknown command ${JSON.stringify(verb)}`);
   }
@@ -188,12 +208,14 @@ function writeState(globals: Globals, state: ContainerState): void {
   fs.renameSync(temporary, path.join(dir, 'state.json'));
 }
 
-/** The pid's start time, or undefined when it is gone. */
+/** The pid's start time, or undefined when it is gone (or a zombie: it has ended). */
 function startTime(pid: number): string | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
     // Fields after the command (in parentheses, which may hold spaces): state is field 3, starttime field 22.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return fields[19];
   } catch {
     return undefined;
   }
@@ -201,6 +223,37 @@ function startTime(pid: number): string | undefined {
 
 function alive(state: ContainerState): boolean {
   return state.pid !== undefined && state.startTime !== undefined && startTime(state.pid) === state.startTime;
+}
+
+/**
+ * A pidfd for the container's process, or undefined when it has ended. The
+ * start time is checked after the pidfd is open: from then on the pidfd
+ * names that process even if the pid is reused, so a matching start time
+ * means it is the container's.
+ */
+function openContainer(state: ContainerState): number | undefined {
+  if (state.pid === undefined || state.startTime === undefined) return undefined;
+  const fd = native().pidfdOpen(state.pid);
+  if (fd < 0) return undefined;
+  if (startTime(state.pid) === state.startTime) return fd;
+  native().closeFd(fd);
+  return undefined;
+}
+
+function signalContainer(state: ContainerState, signal: number): boolean {
+  const fd = openContainer(state);
+  if (fd === undefined) return false;
+  try {
+    const result = native().sendSignal(fd, signal);
+    if (result < 0 && result !== -3 /* ESRCH: it just ended */) throw new RuntimeError(`cannot signal container ${JSON.stringify(state.id)}: errno ${-result}`);
+    return result === 0;
+  } finally {
+    native().closeFd(fd);
+  }
+}
+
+function fifoPath(globals: Globals, id: string): string {
+  return path.join(stateDir(globals, id), 'exec.fifo');
 }
 
 function readState(globals: Globals, id: string): ContainerState {
@@ -212,12 +265,16 @@ function readState(globals: Globals, id: string): ContainerState {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RuntimeError(`container ${JSON.stringify(id)} does not exist`);
     throw error;
   }
-  if (state.status === 'running' && !alive(state)) state.status = 'stopped';
+  if (state.status === 'running' || state.status === 'created') {
+    // Created until `start` takes the FIFO away (runc's exec.fifo rule).
+    if (!alive(state)) state.status = 'stopped';
+    else if (state.status === 'created' && !fs.existsSync(fifoPath(globals, id))) state.status = 'running';
+  }
   return state;
 }
 
-function publicState(state: ContainerState): Omit<ContainerState, 'startTime' | 'ownerPid'> {
-  const { startTime: _startTime, ownerPid: _ownerPid, ...rest } = state;
+function publicState(state: ContainerState): Omit<ContainerState, 'startTime' | 'ownerPid' | 'cgroupDirs'> {
+  const { startTime: _startTime, ownerPid: _ownerPid, cgroupDirs: _cgroupDirs, ...rest } = state;
   return state.status === 'stopped' ? { ...rest, pid: 0 } : rest;
 }
 
@@ -231,26 +288,306 @@ function signalNumber(text: string | undefined): number {
 }
 
 function killContainer(globals: Globals, args: string[]): number {
+  // --all (-a): every process of the container; the box's pid namespace
+  // ends with its PID 1 anyway, so the one signal serves.
   const positional = args.filter((arg) => !arg.startsWith('-'));
   if (positional.length < 1 || positional.length > 2) throw new RuntimeError('kill takes a container id and a signal');
   const state = readState(globals, checkId(positional[0]));
   const signal = signalNumber(positional[1]);
   if (state.status !== 'running' && state.status !== 'created') throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}`);
-  process.kill(state.pid!, signal);
+  if (!signalContainer(state, signal)) throw new RuntimeError(`container ${JSON.stringify(state.id)} is stopped`);
   return 0;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Waits (bounded) until the container's process has ended. */
+function awaitEnd(state: ContainerState): boolean {
+  for (let i = 0; i < 1000; i++) {
+    if (!alive(state)) return true;
+    Atomics.wait(sleeper, 0, 0, 10);
+  }
+  return false;
+}
+
+/** Removes a created container's cgroup once its processes are gone (EBUSY until the kernel has let them go). */
+function removeCgroup(dir: string): void {
+  for (let i = 0; i < 500; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY') throw new RuntimeError(`cannot remove the container's cgroup ${dir}: ${code}`);
+    }
+    Atomics.wait(sleeper, 0, 0, 10);
+  }
+  throw new RuntimeError(`the container's cgroup ${dir} stays busy`);
 }
 
 function deleteContainer(globals: Globals, args: string[]): number {
   const force = args.includes('--force') || args.includes('-f');
   const id = checkId(only(args, 'delete'));
+  checkRoot(globals);
+  // --force of a container that is not there is done (runc's rule): an
+  // engine cleaning up after a failed create calls it.
+  if (force && !fs.existsSync(path.join(stateDir(globals, id), 'state.json'))) {
+    fs.rmSync(stateDir(globals, id), { recursive: true, force: true });
+    return 0;
+  }
   const state = readState(globals, id);
   if (state.status === 'running' || state.status === 'created') {
-    if (!force) throw new RuntimeError(`container ${JSON.stringify(id)} is ${state.status}: stop it first, or delete --force`);
-    // The box is the run process's child: SIGKILL to it, and the run
-    // process (its owner) reaps it and releases its cgroup and mounts.
-    process.kill(state.pid!, 'SIGKILL');
+    // A created container never ran its payload: deleting it is the engine's
+    // way to abandon it (runc does the same). A running one needs --force.
+    if (state.status === 'running' && !force) throw new RuntimeError(`container ${JSON.stringify(id)} is running: stop it first, or delete --force`);
+    // With an owner (`run`), SIGKILL is enough: it reaps the box and
+    // releases its cgroup and mounts. Without (create), delete does.
+    signalContainer(state, os.constants.signals.SIGKILL);
+    if (!awaitEnd(state)) throw new RuntimeError(`container ${JSON.stringify(id)} did not end after SIGKILL`);
   }
+  for (const dir of state.cgroupDirs ?? []) removeCgroup(dir);
   fs.rmSync(stateDir(globals, id), { recursive: true, force: true });
+  return 0;
+}
+
+interface CreateArgs {
+  bundle: string;
+  pidFile: string | undefined;
+  consoleSocket: string | undefined;
+  id: string;
+}
+
+function parseCreate(args: string[]): CreateArgs {
+  let bundle = process.cwd();
+  let pidFile: string | undefined;
+  let consoleSocket: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = splitFlag(args[i]!);
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = args[++i];
+      if (next === undefined) throw new RuntimeError(`${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case '--bundle':
+      case '-b':
+        bundle = path.resolve(value());
+        break;
+      case '--pid-file':
+        pidFile = path.resolve(value());
+        break;
+      case '--console-socket':
+        consoleSocket = path.resolve(value());
+        break;
+      case '--no-pivot':
+      case '--no-new-keyring':
+        break; // cordon always pivots; it makes no keyring
+      case '--preserve-fds': {
+        const count = value();
+        if (count !== '0') throw new RuntimeError(`create --preserve-fds ${count} is not implemented yet`);
+        break;
+      }
+      default:
+        if (flag.startsWith('-')) throw new RuntimeError(`unknown option of create: ${flag}`);
+        positional.push(flag);
+    }
+  }
+  if (positional.length !== 1) throw new RuntimeError('create takes one container id');
+  return { bundle, pidFile, consoleSocket, id: checkId(positional[0]) };
+}
+
+/** The config's annotations, as the state reports them. */
+function annotationsOf(bundle: string): Record<string, string> | undefined {
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { annotations?: unknown };
+    const found = config.annotations;
+    if (found === null || typeof found !== 'object') return undefined;
+    return Object.fromEntries(Object.entries(found).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  } catch {
+    return undefined; // loadOciBundle has said what is wrong with it
+  }
+}
+
+/** Where each cgroup hierarchy is mounted: 'v2', or a v1 hierarchy's controllers as /proc/PID/cgroup names them. */
+function cgroupMounts(): Map<string, string> {
+  const mounts = new Map<string, string>();
+  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const [, where, type, options] = line.split(' ');
+    if (where === undefined || options === undefined) continue;
+    if (type === 'cgroup2' && !mounts.has('v2')) mounts.set('v2', where);
+    if (type !== 'cgroup') continue;
+    const names = options.split(',').filter((option) => !['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec'].includes(option) && !option.startsWith('release_agent') && option !== 'clone_children');
+    if (!mounts.has(names.join(','))) mounts.set(names.join(','), where);
+  }
+  return mounts;
+}
+
+/**
+ * The cgroups cordon made for the box (those it is in and `create` is not),
+ * one per hierarchy, as host paths: delete removes them once the box is gone.
+ */
+function boxCgroupDirs(pid: number): string[] {
+  const parse = (text: string): Map<string, string> => new Map(text.split('\n').filter(Boolean).map((line) => {
+    const [, controllers, where] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    return [controllers === '' ? 'v2' : controllers ?? '', where ?? ''];
+  }));
+  try {
+    const box = parse(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    const ours = parse(fs.readFileSync('/proc/self/cgroup', 'utf8'));
+    const mounts = cgroupMounts();
+    const dirs: string[] = [];
+    for (const [hierarchy, where] of box) {
+      const mount = mounts.get(hierarchy);
+      if (mount === undefined || where === '/' || where === ours.get(hierarchy)) continue;
+      dirs.push(path.join(mount, where));
+    }
+    return dirs;
+  } catch {
+    return [];
+  }
+}
+
+async function createContainer(globals: Globals, args: string[]): Promise<number> {
+  const { bundle, pidFile, consoleSocket, id } = parseCreate(args);
+  const terminal = terminalOf(bundle);
+  if (terminal !== undefined && consoleSocket === undefined) throw new RuntimeError('process.terminal is true: create needs --console-socket to hand the terminal to');
+  if (terminal === undefined && consoleSocket !== undefined) throw new RuntimeError('--console-socket is for a config with process.terminal: true');
+  const spec = terminal === undefined
+    ? loadOciBundle(bundle, { hostCredentials: globals.hostCredentials })
+    : fromOciConfig(terminal.config, { bundle, hostCredentials: globals.hostCredentials });
+  if (spec.options.namespaces !== undefined && (spec.options.namespaces as Record<string, unknown>).pid === 'host') {
+    throw new RuntimeError('create needs a pid namespace of the container\'s own (linux.namespaces: pid): the box\'s init holds it at the start gate');
+  }
+  fs.mkdirSync(globals.root, { recursive: true, mode: 0o700 });
+  checkRoot(globals);
+  const dir = stateDir(globals, id);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntimeError(`container ${JSON.stringify(id)} exists already`);
+    throw error;
+  }
+  let gate: number | undefined;
+  let pty: { master: number; slave: number } | undefined;
+  let created = false;
+  try {
+    const fifo = fifoPath(globals, id);
+    makeFifo(fifo);
+    // Read-write: opening never blocks, and the box's copy keeps the FIFO
+    // open for `start`'s writer after this process is gone.
+    gate = fs.openSync(fifo, fs.constants.O_RDWR);
+    const annotations = annotationsOf(bundle);
+    const state: ContainerState = { ociVersion: OCI_VERSION, id, status: 'creating', bundle, ...(annotations === undefined ? {} : { annotations }) };
+    writeState(globals, state);
+    // The OCI process is PID 1 of its pid namespace under `run`; a created
+    // one is PID 2, under cordon's init, which holds it at the gate,
+    // forwards signals and ends with its status.
+    let stdio: 'inherit' | number[] = 'inherit';
+    if (terminal !== undefined) {
+      // The terminal's master goes to the engine (runc's console-socket
+      // protocol); its slave is the container's fds 0-2.
+      pty = openPty(terminal.size);
+      stdio = [pty.slave, pty.slave, pty.slave];
+    }
+    const box = spawnIsolated(spec.file, spec.args, { ...spec.options, init: true, startGate: gate, dieWithParent: false, stdio });
+    await new Promise<void>((resolve, reject) => {
+      box.once('spawn', resolve);
+      box.once('error', reject);
+    });
+    // The box outlives this process: nothing of it keeps `create` alive.
+    box.unref();
+    const pid = box.pid!;
+    const started = startTime(pid);
+    if (started === undefined) throw new RuntimeError('the container ended while it was created');
+    const cgroupDirs = boxCgroupDirs(pid);
+    writeState(globals, { ...state, status: 'created', pid, startTime: started, ...(cgroupDirs.length === 0 ? {} : { cgroupDirs }) });
+    if (pty !== undefined) {
+      const sent = native().sendFdToSocket(consoleSocket!, pty.master, slavePath(pty.slave) ?? '/dev/console');
+      if (sent < 0) throw new RuntimeError(`cannot send the terminal to --console-socket ${consoleSocket!}: errno ${-sent}`);
+    }
+    if (pidFile !== undefined) writePidFile(pidFile, pid);
+    created = true;
+    return 0;
+  } finally {
+    if (gate !== undefined) fs.closeSync(gate);
+    if (pty !== undefined) {
+      native().closeFd(pty.master);
+      native().closeFd(pty.slave);
+    }
+    if (!created) {
+      // A box that got as far as its gate is ours to end.
+      const partial = readStateIfAny(globals, id);
+      if (partial !== undefined) signalContainer(partial, os.constants.signals.SIGKILL);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function readStateIfAny(globals: Globals, id: string): ContainerState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir(globals, id), 'state.json'), 'utf8')) as ContainerState;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A config with process.terminal: true, that flag cleared for
+ * fromOciConfig (cordon opens the terminal here and hands it over), and
+ * its consoleSize; undefined without a terminal.
+ */
+function terminalOf(bundle: string): { config: Record<string, unknown>; size: { cols: number; rows: number } } | undefined {
+  let config: { process?: { terminal?: unknown; consoleSize?: { width?: unknown; height?: unknown } } };
+  try {
+    config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as typeof config;
+  } catch {
+    return undefined; // loadOciBundle says what is wrong
+  }
+  if (config?.process?.terminal !== true) return undefined;
+  const { consoleSize, ...rest } = config.process;
+  const width = Number(consoleSize?.width ?? 80);
+  const height = Number(consoleSize?.height ?? 24);
+  const size = { cols: Number.isInteger(width) && width > 0 && width < 65536 ? width : 80, rows: Number.isInteger(height) && height > 0 && height < 65536 ? height : 24 };
+  return { config: { ...config, process: { ...rest, terminal: false } }, size };
+}
+
+function makeFifo(file: string): void {
+  // Node has no mkfifo; mknod(1) would be a process per create. The
+  // coreutils tool is everywhere a container engine is.
+  const result = spawnSync('mkfifo', ['-m', '0600', file], { encoding: 'utf8' });
+  if (result.status !== 0) throw new RuntimeError(`cannot make the start FIFO ${file}: ${(result.stderr ?? String(result.error)).trim()}`);
+}
+
+/** Written whole, then renamed: an engine polling the file never reads half a pid. */
+function writePidFile(file: string, pid: number): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, String(pid));
+  fs.renameSync(temporary, file);
+}
+
+function startContainer(globals: Globals, args: string[]): number {
+  const id = checkId(only(args, 'start'));
+  const state = readState(globals, id);
+  if (state.status !== 'created') throw new RuntimeError(`container ${JSON.stringify(id)} is ${state.status}, not created`);
+  const fifo = fifoPath(globals, id);
+  let writer: number;
+  try {
+    // Non-blocking: ENXIO when no reader is left (the box has ended).
+    writer = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') throw new RuntimeError(`container ${JSON.stringify(id)} is stopped`);
+    throw error;
+  }
+  try {
+    fs.writeSync(writer, '0');
+  } finally {
+    fs.closeSync(writer);
+  }
+  fs.rmSync(fifo, { force: true });
+  writeState(globals, { ...state, status: 'running' });
   return 0;
 }
 
@@ -294,7 +631,7 @@ async function runContainer(globals: Globals, args: string[]): Promise<number> {
   }
   if (positional.length !== 1) throw new RuntimeError('run takes one container id');
   const id = checkId(positional[0]);
-  const spec = loadOciBundle(bundle);
+  const spec = loadOciBundle(bundle, { hostCredentials: globals.hostCredentials });
 
   fs.mkdirSync(globals.root, { recursive: true, mode: 0o700 });
   checkRoot(globals);
@@ -312,7 +649,7 @@ async function runContainer(globals: Globals, args: string[]): Promise<number> {
     if (box.pid !== undefined) {
       const started = startTime(box.pid);
       writeState(globals, { ...state, status: 'running', pid: box.pid, ...(started === undefined ? {} : { startTime: started }) });
-      if (pidFile !== undefined) fs.writeFileSync(pidFile, String(box.pid));
+      if (pidFile !== undefined) writePidFile(pidFile, box.pid);
     }
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => box.kill(signal));
     let status: number;
@@ -350,6 +687,6 @@ function features(): Record<string, unknown> {
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },
-    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: run, state, kill, delete, features' },
+    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, features' },
   };
 }

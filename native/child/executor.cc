@@ -134,6 +134,10 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       // must lead the terminal's session, not PID 1.
       if (plan.steps[plan.count - 1].op == abi::Op::kExecInit) return 0;
       return set_controlling_terminal(int(step.num[0]));
+    case abi::Op::kAwaitStart:
+      // The init's to do (in the payload's process): this process shares
+      // the parent's memory until its exec, so it cannot wait.
+      return plan.steps[plan.count - 1].op == abi::Op::kExecInit ? 0 : EINVAL;
     case abi::Op::kChdir: {
       long r = sys::sc(__NR_chdir, step.str[0]);
       return r < 0 ? static_cast<int>(-r) : 0;

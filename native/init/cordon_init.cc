@@ -5,7 +5,8 @@
 // reaps orphans, forwards signals to the payload and ends with its status.
 //
 // argv: cordon-init STATUS_FD EXIT_FD STEP_INDEX N CANDIDATE...
-//         [--rlimit STEP RESOURCE SOFT HARD]... [--ctty STEP FD] [--seccomp STEP HEX]
+//         [--rlimit STEP RESOURCE SOFT HARD]... [--ctty STEP FD] [--start STEP FD]
+//         [--seccomp STEP HEX]
 //         -- ARGV...
 //   STATUS_FD  the status pipe: a failed payload exec is reported there as a
 //              StatusRecord for plan step STEP_INDEX (see plan_abi.h)
@@ -18,6 +19,10 @@
 //              before its execve, so the payload, not the init, leads the
 //              terminal's session (job control, ^C, SIGWINCH, SIGHUP); a
 //              failure is reported as plan step STEP
+//   --start    the start gate (OCI create/start): the payload's process
+//              closes the status pipe (the parent sees the box set up) and
+//              waits for one byte on FD before its filter and execve; EOF
+//              without a byte ends it with 127
 //   --seccomp  a classic-BPF program (hex) to install in the payload's process
 //              right before its execve; a failure is reported as plan step STEP
 // The environment is passed to the payload unchanged, except LISTEN_PID.
@@ -276,6 +281,7 @@ struct Args {
   int rlimit_count;
   int ctty_step;
   int ctty_fd;  // -1: no terminal
+  int start_fd;  // -1: no start gate
   int seccomp_step;
   const char* seccomp_hex;
   char** argv;
@@ -318,6 +324,16 @@ struct Args {
     long r = sc(__NR_prlimit64, 0, parse_int(entry[1]), &limit, 0);
     if (r < 0) report(args.status_fd, parse_int(entry[0]), kOpSetRlimit, int(-r), 0);
   }
+  if (args.start_fd >= 0) {
+    // Set up: the parent may report the box created. Signals act by default
+    // here already, so `kill` of a created container ends it.
+    sc(__NR_close, args.status_fd);
+    char start = 0;
+    do n = sc(__NR_read, args.start_fd, &start, 1);
+    while (n == -EINTR);
+    if (n != 1) exit_now(127);
+    sc(__NR_close, args.start_fd);
+  }
   if (args.seccomp_hex != nullptr) {
     int error = install_seccomp(args.seccomp_hex);
     if (error != 0) report(args.status_fd, args.seccomp_step, kOpSeccomp, error, 0);
@@ -356,6 +372,7 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   args.candidates = argv + 5;
   args.seccomp_step = -1;
   args.ctty_fd = -1;
+  args.start_fd = -1;
   int next = 5 + args.candidate_count;
   if (next >= argc) exit_now(126);
   while (same(argv[next], "--rlimit")) {
@@ -367,6 +384,11 @@ extern "C" [[noreturn]] void init_main(long* stack) {
     if (next + 3 >= argc) exit_now(126);
     args.ctty_step = parse_int(argv[next + 1]);
     args.ctty_fd = parse_int(argv[next + 2]);
+    next += 3;
+  }
+  if (same(argv[next], "--start")) {
+    if (next + 3 >= argc) exit_now(126);
+    args.start_fd = parse_int(argv[next + 2]);
     next += 3;
   }
   if (same(argv[next], "--seccomp")) {

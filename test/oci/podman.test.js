@@ -1,0 +1,65 @@
+// podman with cordon as its OCI runtime (--runtime): a locally imported
+// busybox image (no registry), the argv podman calls recorded by a wrapper.
+// Root only: rootless podman needs newuidmap/subuid set up for the user.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const t = require('tap');
+
+const { requireOrSkip } = require('../helpers/skip');
+const { isRoot } = require('../helpers/payload');
+const { busyboxImage, scratch } = require('../helpers/images');
+
+const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+
+function podmanPresent() {
+  return spawnSync('podman', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+t.test('podman run --rm: output, exit status, and the runtime verbs it calls', async (t) => {
+  if (!requireOrSkip(t, isRoot, 'podman as root (rootless podman needs subuid/newuidmap for this user)')) return;
+  if (!requireOrSkip(t, podmanPresent(), 'podman (apt-get install podman)')) return;
+  const dir = scratch(t, 'cordon-podman-');
+  const argvLog = path.join(dir, 'argv.log');
+  // podman starts the runtime with an environment of its own: the log path
+  // is written into this wrapper (what bin/cordon-oci-wrapper does with
+  // CORDON_OCI_ARGV_LOG).
+  const wrapper = path.join(dir, 'cordon-oci');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${process.execPath}' '${cli}' oci "$@"\n`, { mode: 0o755 });
+  // podman's default net.ipv4.ping_group_range sysctl: cordon maps no net sysctls yet.
+  const conf = path.join(dir, 'containers.conf');
+  fs.writeFileSync(conf, '[containers]\ndefault_sysctls = []\n');
+  const rootfs = path.join(dir, 'rootfs');
+  busyboxImage(rootfs);
+  const tar = path.join(dir, 'rootfs.tar');
+  t.equal(spawnSync('tar', ['-C', rootfs, '-cf', tar, '.']).status, 0);
+  const image = `localhost/cordon-test-busybox:${process.pid}`;
+  const imported = spawnSync('podman', ['import', tar, image], { encoding: 'utf8' });
+  t.equal(imported.status, 0, imported.stderr);
+  t.teardown(() => spawnSync('podman', ['rmi', '--force', image]));
+  const env = { ...process.env, CONTAINERS_CONF: conf };
+  const podman = (args) => spawnSync('podman', ['--runtime', wrapper, '--runtime-flag', 'host-credentials', ...args], { encoding: 'utf8', env, timeout: 120000 });
+
+  // What podman's defaults still need cordon to learn: its seccomp profile
+  // lists the x86 and x32 ABIs too (cordon's filter serves the native one),
+  // a net namespace it made itself (the default network) refuses sysfs, and
+  // its nofile limit (1048576) is above this process's hard limit: raising
+  // it needs CAP_SYS_RESOURCE where cordon sets it (the payload's process,
+  // with the config's capabilities already).
+  const limits = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
+  const result = podman(['run', '--rm', '--network', 'none', '--security-opt', 'seccomp=unconfined', ...limits, image, 'sh', '-c', 'echo hi from $$; id -u; exit 3']);
+  t.equal(result.status, 3, `podman run's status is the container's: ${result.stderr}`);
+  t.equal(result.stdout, 'hi from 2\n0\n', 'its output; PID 2 under cordon\'s init');
+  const verbs = fs.readFileSync(argvLog, 'utf8').trim().split('\n').map((line) => line.replace(/^--host-credentials /, '').split(' ')[0]);
+  t.same(verbs, ['create', 'start', 'delete'], 'podman created, started and deleted the container through cordon');
+  t.match(fs.readFileSync(argvLog, 'utf8'), /^--host-credentials create --bundle \S+ --pid-file \S+ [0-9a-f]{64}$/m, 'create got a bundle and a pid file');
+
+  // -t: podman's conmon passes --console-socket; cordon sends it the pty master.
+  fs.writeFileSync(argvLog, '');
+  const tty = podman(['run', '-t', '--rm', '--network', 'none', '--security-opt', 'seccomp=unconfined', ...limits, image, 'sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo terminal; exit 4']);
+  t.equal(tty.status, 4, tty.stderr);
+  t.equal(tty.stdout, 'terminal\r\n', 'fds 0 and 1 are a terminal (the pty turns \\n into \\r\\n)');
+  t.match(fs.readFileSync(argvLog, 'utf8'), /create .*--console-socket \S+ /, 'conmon asked for the terminal through --console-socket');
+  t.equal(spawnSync('podman', ['ps', '-a', '--filter', `ancestor=${image}`, '-q'], { encoding: 'utf8' }).stdout, '', 'nothing left in podman');
+});
