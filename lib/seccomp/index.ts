@@ -118,7 +118,3 @@ export function filterFor(policy: NormalizedSeccompPolicy, arch?: SeccompArch): 
   return cachedFilter(`${info.arch} ${canonicalKey(policy)}`, () => compileSeccomp(policy, info.arch));
 }
 
-/** How many instructions a compiled program has (its byte length / 8): `num[0]` of the plan step. */
-export function instructionCount(program: Buffer): number {
-  return program.length / 8;
-}

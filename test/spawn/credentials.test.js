@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const t = require('tap');
+const { skipExpected } = require('../helpers/skip');
 const { runSh, run, spawnError, isRoot } = require('../helpers/payload');
 const { spawnIsolated } = require('../..');
 
@@ -20,7 +21,8 @@ t.test('no capabilities by default, and no_new_privs', async (t) => {
   t.same(fields, { CapInh: '0000000000000000', CapPrm: '0000000000000000', CapEff: '0000000000000000', CapBnd: '0000000000000000', CapAmb: '0000000000000000', NoNewPrivs: '1' });
 });
 
-t.test('a kept capability is ambient and works for a non-root uid', { skip: !isRoot && 'root only: an unprivileged caller maps one uid only' }, async (t) => {
+t.test('a kept capability is ambient and works for a non-root uid', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (root only: an unprivileged caller maps one uid only)')) return;
   const result = await run('/usr/bin/perl', ['-e', `print "uid $<\\n"; ${BIND_80}`], { ...tenantMaps, uid: 1000, gid: 1000, capabilities: ['CAP_NET_BIND_SERVICE'] });
   t.equal(result.code, 0, result.stderr);
   t.equal(result.stdout, 'uid 1000\nbound\n');
@@ -100,7 +102,8 @@ t.test('umask, nice and oom_score_adj', async (t) => {
   t.equal(lower.error.path, '/proc/self/oom_score_adj');
 });
 
-t.test('supplementary groups as configured', { skip: !isRoot && 'root only: a rootless box cannot setgroups' }, async (t) => {
+t.test('supplementary groups as configured', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (root only: a rootless box cannot setgroups)')) return;
   const result = await runSh('grep ^Groups /proc/self/status', {
     gidMap: [{ inside: 0, outside: 65534, count: 1 }, { inside: 100, outside: 200100, count: 10 }],
     groups: [100, 105],
@@ -108,7 +111,8 @@ t.test('supplementary groups as configured', { skip: !isRoot && 'root only: a ro
   t.equal(result.stdout.trim().replace(/\s+/g, ' '), 'Groups: 100 105');
 });
 
-t.test('a root supervisor runs a box under a host uid without a user namespace', { skip: !isRoot && 'root only' }, async (t) => {
+t.test('a root supervisor runs a box under a host uid without a user namespace', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (root only)')) return;
   const result = await runSh('id -u; id -g; grep ^Groups /proc/self/status; grep ^CapEff /proc/self/status', {
     namespaces: { user: 'host' },
     uid: 4242,
