@@ -199,6 +199,16 @@ t.test('seccomp: the OCI format into cordon\'s policy', async (t) => {
   t.same(unknownInAllowlist.options.seccomp.deny, [{ syscall: 'kill', action: { errno: 38 } }], 'an unknown name the default refuses anyway is left to the default');
   t.ok(unknownInAllowlist.ignored.some((entry) => entry.field === 'linux.seccomp.syscalls[1].names[0]'), 'and listed');
   t.same(allow.options.seccomp, { mode: 'allowlist', profile: 'none', allow: ['execve', 'read', 'write', 'exit_group'], deny: [{ syscall: 'kill', action: 'log' }], defaultAction: { errno: 38 } });
+  // podman's and Docker's profiles list the compatibility ABIs beside the
+  // native one: cordon kills every call made through them, so they are
+  // accepted (stricter) and listed as ignored; a foreign ABI is still refused.
+  const compat = process.arch === 'arm64' ? ['SCMP_ARCH_ARM'] : ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+  const withCompat = fromOciConfig(config((c) => {
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', architectures: [native, ...compat], syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+  }));
+  t.same(withCompat.options.seccomp.deny, [{ syscall: 'mkdir', action: { errno: 1 } }], 'the compatibility ABIs change nothing in the policy');
+  t.ok(withCompat.ignored.some((entry) => entry.field.startsWith('linux.seccomp.architectures[1]') && /kills every call/.test(entry.reason)), 'and are listed as ignored, with the reason');
+  refused(t, (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', architectures: [native, 'SCMP_ARCH_PPC64LE'] }; }, 'linux.seccomp.architectures[1]');
   const { compileSeccomp } = require('../../dist/seccomp');
   t.ok(compileSeccomp(allow.options.seccomp).length > 0, 'the mapped policy compiles');
   t.ok(compileSeccomp(deny.options.seccomp).length > 0, 'the mapped policy compiles');
@@ -237,7 +247,7 @@ t.test('every unsupported field is refused with its JSON path', async (t) => {
     [(c) => { c.linux.intelRdt = { closID: 'x' }; }, 'linux.intelRdt'],
     [(c) => { c.linux.timeOffsets = { monotonic: { secs: 1 } }; }, 'linux.timeOffsets'],
     [(c) => { c.linux.personality = { domain: 'LINUX32' }; }, 'linux.personality.domain'],
-    [seccomp({ architectures: ['SCMP_ARCH_X86'] }), 'linux.seccomp.architectures[0]'],
+    [seccomp({ architectures: ['SCMP_ARCH_S390X'] }), 'linux.seccomp.architectures[0]'],
     [seccomp({ flags: ['SECCOMP_FILTER_FLAG_LOG'] }), 'linux.seccomp.flags[0]'],
     [seccomp({ listenerPath: '/run/notify.sock' }), 'linux.seccomp.listenerPath'],
     [seccomp({ defaultAction: 'SCMP_ACT_TRACE' }), 'linux.seccomp.defaultAction'],
