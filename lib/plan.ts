@@ -1,7 +1,7 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
 import type { BridgeLease } from './bridge';
-import { oomScoreSteps, processLimitSteps, rlimitSteps } from './credentials';
+import { oomScoreSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { type HostView } from './host-view';
@@ -303,6 +303,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   // bounding set into what the payload has (nothing, unless some are kept).
   const credentials = options.credentials;
   const keep = Number(credentials.capabilityMask);
+  steps.push(...rlimitRaiseSteps(credentials));
   steps.push({ op: 'dropCapabilities', name: 'drop capabilities', syscall: 'prctl', kind: 'caps', num: [keep] });
   if (credentials.groups !== undefined) {
     steps.push({

@@ -141,6 +141,9 @@ enum class Op : uint32_t {
   // Child: prlimit(resource num[0], soft num[1], hard num[2]); -1 is unlimited.
   // Right before the exec; with an init, the init sets it in the payload's
   // process instead (the child skips it), so only the payload runs under it.
+  // num[3] == 1: only raise the hard limit to num[2] if it is below, keeping
+  // the soft one (clamped), even with an init: placed before the capabilities
+  // drop, since a raise needs CAP_SYS_RESOURCE.
   kSetRlimit = 33,
   // Child: umask(num[0]).
   kUmask = 34,

@@ -105,6 +105,7 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
     case abi::Op::kRaiseAmbient:
       return raise_ambient(uint64_t(step.num[0]));
     case abi::Op::kSetRlimit:
+      if (step.num[3] == 1) return raise_hard_rlimit(int(step.num[0]), step.num[2]);
       // With an init, the init sets them in the payload's process instead.
       // Except a stack limit the init can run under (1 MiB or more, or
       // unlimited): it also sizes execve's room for argv and envp, which the
