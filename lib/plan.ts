@@ -1,6 +1,7 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
 import type { BridgeLease } from './bridge';
+import { sysctlSteps } from './sysctl';
 import { oomScoreSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
@@ -277,6 +278,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (userNamespace) {
     steps.push(...kernelCounterSteps(options.kernelCounters, callerLimits === undefined ? {} : defaultKernelCounters(callerLimits)));
   }
+  // In the box's namespaces already, and still with its capabilities.
+  steps.push(...sysctlSteps(options.sysctl));
   if (isNew('mount')) {
     steps.push({ op: 'setMountPropagation', name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/', num: [MS_PRIVATE] });
     steps.push(

@@ -164,6 +164,13 @@ t.test('devices bind the host\'s node; user.max_* sysctls are kernel counters', 
   }));
   t.same(options.mounts, [{ type: 'bind', source: '/dev/null', target: '/dev/null', readonly: false, recursive: false, devices: true }]);
   t.same(options.kernelCounters, { userNamespaces: 8, inotifyInstances: 16 });
+  // The box's own net and IPC namespaces' parameters: the sysctl option
+  // (podman's default net.ipv4.ping_group_range among them).
+  const namespaced = fromOciConfig(config((c) => {
+    c.linux.sysctl = { 'net.ipv4.ping_group_range': '0 0', 'kernel.shmmax': '65536', 'user.max_user_namespaces': '8' };
+  }));
+  t.same(namespaced.options.sysctl, { 'net.ipv4.ping_group_range': '0 0', 'kernel.shmmax': '65536' });
+  t.same(namespaced.options.kernelCounters, { userNamespaces: 8 });
   refused(t, (c) => { c.linux.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 5 }]; }, 'linux.devices[0].path');
   refused(t, (c) => { c.linux.devices = [{ path: '/dev/null', type: 'p', major: 0, minor: 0 }]; }, 'linux.devices[0].type');
 });
@@ -234,7 +241,8 @@ t.test('every unsupported field is refused with its JSON path', async (t) => {
     [(c) => { c.mounts = [{ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['size=50%'] }]; }, 'mounts[0].options'],
     [(c) => { c.mounts = [{ destination: '/data', type: 'bind', source: '/srv', uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }]; }, 'mounts[0].uidMappings'],
     [(c) => { c.linux.namespaces = [{ type: 'user' }]; }, 'linux.namespaces'],
-    [(c) => { c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }; }, 'linux.sysctl["net.ipv4.ip_forward"]'],
+    [(c) => { c.linux.sysctl = { 'vm.overcommit_memory': '1' }; }, 'linux.sysctl["vm.overcommit_memory"]'],
+    [(c) => { c.linux.sysctl = { 'kernel.pid_max': '4096' }; }, 'linux.sysctl["kernel.pid_max"]'],
     [(c) => { c.linux.resources = { memory: { reservation: 1 << 20 } }; }, 'linux.resources.memory.reservation'],
     [(c) => { c.linux.resources = { memory: { swappiness: 0 } }; }, 'linux.resources.memory.swappiness'],
     [(c) => { c.linux.resources = { cpu: { realtimeRuntime: 1000 } }; }, 'linux.resources.cpu.realtimeRuntime'],
