@@ -459,8 +459,11 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     if (entry.type === 'bind' && entry.idmap !== undefined && (!callerIsRoot() || user !== 'new')) {
       throw conflict(`mounts[${i}].idmap`, 'an idmapped mount needs a root caller and a new user namespace');
     }
-    if (entry.type === 'sysfs' && namespaces.net.kind !== 'new') {
-      throw conflict(`mounts[${i}]`, 'sysfs needs namespaces.net to be \'new\' (it shows the net namespace of its mounter)');
+    // sysfs shows the net namespace of its mounter: the box's own (new, or
+    // joined by path or fd: the one it is in anyway) but never the host's.
+    // A joined one its user namespace does not own refuses the mount (EPERM).
+    if (entry.type === 'sysfs' && namespaces.net.kind === 'host') {
+      throw conflict(`mounts[${i}]`, 'sysfs needs a network namespace of the box\'s own (\'new\', or joined by path or fd): it shows the net namespace of its mounter, here the host\'s');
     }
     if (entry.type === 'mqueue' && namespaces.ipc.kind !== 'new') {
       throw conflict(`mounts[${i}]`, 'mqueue needs namespaces.ipc to be \'new\'');
