@@ -7,10 +7,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 
-import { CordonError, errnoName } from './errors';
+import { CordonError, errnoName, type FailedStep } from './errors';
 import { checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
+import type { PlanStep } from './internal/steps';
+import { PLAN_ENUMS } from './internal/plan-ops';
 import type { Capability } from './probe';
 
 /** A box on a host bridge (see SpawnIsolatedOptions.network). */
@@ -228,8 +230,8 @@ function findOrMakeBridge(resolved: ResolvedBridge): BridgeState {
   if (!fs.existsSync(`/sys/class/net/${name}`)) {
     const subnet = resolved.subnet ?? parseSubnet('subnet', DEFAULT_SUBNET);
     const result = native().createBridge(name, subnet.address, subnet.prefix);
-    if (result !== 0 && result !== 17 /* EEXIST: made by someone else meanwhile */) {
-      throw hostError(`netlink ${errnoName(result)}: cannot make bridge ${name}`, { errno: -result, path: name });
+    if (result !== 0 && result !== -17 /* EEXIST: made by someone else meanwhile */) {
+      throw hostError(`netlink ${errnoName(result)}: cannot make bridge ${name}`, { errno: result, path: name });
     }
     made = result === 0;
     if (made) {
@@ -337,18 +339,15 @@ export function leaseBridge(resolved: ResolvedBridge, ledger: Ledger, diesWithPa
   return lease;
 }
 
-/** What each part of the attachVeth step is (native host::VethPart), for error.syscall. */
-export const VETH_PARTS: Record<number, { syscall: string; what: string }> = {
-  1: { syscall: 'setns', what: "enter the box's network namespace" },
-  2: { syscall: 'netlink RTM_NEWLINK', what: 'create the veth pair' },
-  3: { syscall: 'netlink RTM_NEWLINK', what: 'put the host end on the bridge' },
-  4: { syscall: 'netlink RTM_NEWQDISC', what: 'add the clsact qdisc for the filter' },
-  5: { syscall: 'netlink RTM_NEWTFILTER', what: 'add the gateway-only filter' },
-  6: { syscall: 'if_nametoindex', what: 'find the box end' },
-  7: { syscall: 'netlink RTM_NEWADDR', what: "set the box's address" },
-  8: { syscall: 'netlink RTM_NEWLINK', what: "bring the box's interface up" },
-  9: { syscall: 'netlink RTM_NEWROUTE', what: 'add the default route' },
-};
+/** What each part of the attachVeth step is (native host::VethPart, declared once in host/bridge.h), for error.syscall. */
+export const VETH_PARTS: Readonly<Record<number, { readonly syscall: string; readonly what: string }>> = PLAN_ENUMS.VethPart;
+
+/** A failed attachVeth step, told by its part (native host::VethPart in the status detail). */
+export function explainVeth(step: PlanStep, detail: number, failed: FailedStep): FailedStep {
+  if (step.op !== 'attachVeth') return failed;
+  const part = VETH_PARTS[detail];
+  return part === undefined ? failed : { ...failed, name: `attach veth to bridge: ${part.what}`, syscall: part.syscall };
+}
 
 /**
  * Removes the bridges cordon made (alias `cordon`) that have no port at

@@ -2,7 +2,7 @@
 // capabilities, rlimits, umask, nice and OOM score → validated values and
 // plan steps.
 import { checkBoolean, checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
-import type { PlanStep } from './plan';
+import { step, type PlanStep } from './internal/steps';
 
 /** Linux capabilities by number (linux/capability.h). */
 export const CAPABILITIES = {
@@ -111,9 +111,9 @@ export function validateCredentials(o: {
 /** Per-process settings that need no privilege, applied after the ids. */
 export function processLimitSteps(credentials: ResolvedCredentials): PlanStep[] {
   const steps: PlanStep[] = [];
-  if (credentials.umask !== undefined) steps.push({ op: 'umask', name: 'set umask', syscall: 'umask', kind: 'umask', num: [credentials.umask] });
+  if (credentials.umask !== undefined) steps.push(step('umask', { name: 'set umask', syscall: 'umask', kind: 'umask' }, { mask: credentials.umask }));
   if (credentials.nice !== undefined) {
-    steps.push({ op: 'setPriority', name: 'set nice value', syscall: 'setpriority', kind: 'nice', num: [credentials.nice] });
+    steps.push(step('setPriority', { name: 'set nice value', syscall: 'setpriority', kind: 'nice' }, { nice: credentials.nice }));
   }
   return steps;
 }
@@ -129,8 +129,8 @@ export function rlimitSteps(credentials: ResolvedCredentials, defaults: Partial<
   for (const [name, value] of Object.entries(defaults) as [RlimitName, number][]) {
     if (!limits.some((limit) => limit.name === name)) limits.push({ resource: RLIMITS[name], name, soft: value, hard: value });
   }
-  return limits.map((limit) => ({
-    op: 'setRlimit', name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit', num: [limit.resource, limit.soft, limit.hard],
+  return limits.map((limit) => step('setRlimit', { name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit' }, {
+    resource: limit.resource, soft: limit.soft, hard: limit.hard,
   }));
 }
 
@@ -143,8 +143,8 @@ export function rlimitSteps(credentials: ResolvedCredentials, defaults: Partial<
  * A raise the host refuses fails here, before anything runs.
  */
 export function rlimitRaiseSteps(credentials: ResolvedCredentials): PlanStep[] {
-  return credentials.rlimits.map((limit) => ({
-    op: 'setRlimit', name: `raise rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit', num: [limit.resource, 0, limit.hard, 1],
+  return credentials.rlimits.map((limit) => step('raiseRlimit', { name: `raise rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit' }, {
+    resource: limit.resource, hard: limit.hard,
   }));
 }
 
@@ -154,8 +154,6 @@ export function rlimitRaiseSteps(credentials: ResolvedCredentials): PlanStep[] {
  */
 export function oomScoreSteps(credentials: ResolvedCredentials): PlanStep[] {
   if (credentials.oomScoreAdj === undefined) return [];
-  return [{
-    op: 'writeExisting', name: 'set oom_score_adj', syscall: 'write', kind: 'oom', path: '/proc/self/oom_score_adj',
-    str: [String(credentials.oomScoreAdj), undefined, '/proc/self/oom_score_adj'],
-  }];
+  const file = '/proc/self/oom_score_adj';
+  return [step('writeExisting', { name: 'set oom_score_adj', syscall: 'write', kind: 'oom', path: file }, { text: String(credentials.oomScoreAdj), path: file })];
 }

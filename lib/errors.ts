@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as util from 'node:util';
+import type { StepKind } from './internal/steps';
 
 /** Codes cordon uses besides errno names. */
 export type CordonErrorCode =
@@ -145,21 +146,18 @@ export function errnoName(errno: number): string {
   }
 }
 
-export function errnoNumber(name: string): number | undefined {
-  const value = (os.constants.errno as Record<string, number | undefined>)[name];
-  return value;
-}
 
 /** What a failing step was doing, for the error. */
 export interface FailedStep {
   name: string;
   syscall: string;
   path?: string;
-  kind: string;
+  /** The failed step's kind, or 'init' when the init itself failed. */
+  kind: StepKind | 'init';
 }
 
 interface HintRule {
-  kind: string;
+  kind: StepKind;
   code: string;
   hint: (context: HintContext) => string | undefined;
 }
@@ -368,6 +366,11 @@ const HINTS: HintRule[] = [
   },
 ];
 
+/** Step kinds that are mounts of a particular sort: what is true of any mount is true of them. */
+export function isMountKind(kind: string): boolean {
+  return kind === 'mount' || kind === 'proc' || kind === 'sysfs';
+}
+
 export function hintFor(kind: string, code: string, context: HintContext): string | undefined {
   if (context.killedInSetup === 'oom') {
     return "the OOM killer of the box's memory cgroup killed the box's process during its setup: the box's memory limit is too small";
@@ -381,7 +384,9 @@ export function hintFor(kind: string, code: string, context: HintContext): strin
     return "the kernel charges what it allocates for the box's setup (namespaces, mounts) to the box's memory cgroup: the box's memory limit may be too small";
   }
   const rule = HINTS.find((candidate) => candidate.kind === kind && candidate.code === code);
-  return rule?.hint(context) ?? fdShortageHint(code);
+  // A mount of a particular kind (its own /proc, /sys) also gets the advice for any mount.
+  const general = isMountKind(kind) && kind !== 'mount' ? HINTS.find((candidate) => candidate.kind === 'mount' && candidate.code === code) : undefined;
+  return rule?.hint(context) ?? general?.hint(context) ?? fdShortageHint(code);
 }
 
 /** Builds the error for a step that failed in the child or in the parent's window. */

@@ -30,12 +30,13 @@ import {
   ownSnapshot,
   rejectUnknownKeys,
 } from './internal/checks';
-import { CordonError, errnoName } from './errors';
+import { CordonError, errnoName, type FailedStep } from './errors';
 import { native } from './internal/native';
 import { BOX_OWN, FRESH_DIRS, HIDDEN_DIRS, type HostView, hiddenInBox, isWithin, topLevel, VAR_LINKS } from './host-view';
-import { TargetMode } from './internal/plan-abi';
+import { AttrScope, MountPart, SourceLinks, TargetMode, type OpName } from './internal/plan-abi';
+import { step, type PlanStep } from './internal/steps';
+import { PLAN_ENUMS } from './internal/plan-ops';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
-import type { PlanStep } from './plan';
 import { validateQuota, type ResolvedQuota } from './quota';
 
 type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string; quota?: ResolvedQuota };
@@ -65,7 +66,6 @@ const MOUNT_ATTR_NOSUID = 0x2;
 const MOUNT_ATTR_NODEV = 0x4;
 const MOUNT_ATTR_NOEXEC = 0x8;
 /** setMountAttr num[3]: change the mount at the target itself, in place (native AttrScope::kTopMount). */
-const ATTR_SCOPE_TOP_MOUNT = 2;
 
 const STAGE = '/tmp';
 const NEWROOT = '/newroot';
@@ -222,8 +222,8 @@ export function validateMounts(value: unknown): MountEntry[] {
 
 // What host::prepare_upper() reports (native/host/paths.h).
 const UPPER_DIRS = ['', 'upper', 'work'];
-const UPPER_PART_SYSCALLS = ['', 'openat2', 'fstat', 'fstat', 'fchmod', 'mkdirat', 'fchown'];
-const UPPER_OWNER_PART = 3;
+/** Which part of readying the upper layer failed (native host::UpperPart, declared once in host/paths.h). */
+const UPPER_PARTS: Readonly<Record<number, { readonly name: string; readonly syscall: string }>> = PLAN_ENUMS.UpperPart;
 
 /**
  * Readies the persistent upper layer on the host, before the spawn: opens
@@ -242,11 +242,11 @@ export function prepareUpperLayer(rootfs: ResolvedRootfs, owner: { uid: number; 
   const sub = UPPER_DIRS[result.dir] ?? '';
   const where = sub === '' ? dir : path.join(dir, sub);
   const code = errnoName(result.error);
-  const syscall = UPPER_PART_SYSCALLS[result.part] ?? 'openat2';
+  const syscall = UPPER_PARTS[result.part]?.syscall ?? 'openat2';
   let hint: string | undefined;
   if (code === 'ELOOP') {
     hint = 'a component of the path is a symlink: cordon never follows symlinks in a tenant\'s upper layer; give rootfs.upper.dir as a real path (fs.realpathSync) and remove links named upper or work';
-  } else if (result.part === UPPER_OWNER_PART) {
+  } else if (UPPER_PARTS[result.part]?.name === 'Owner') {
     hint = sub === ''
       ? `rootfs.upper.dir must be owned by the box's root (host uid ${owner.uid}) or by the caller (uid ${callerUid})`
       : `${sub}/ must be owned by the box's root (host uid ${owner.uid}, gid ${owner.gid}) or be made by cordon; it will not take over another owner's directory`;
@@ -256,7 +256,7 @@ export function prepareUpperLayer(rootfs: ResolvedRootfs, owner: { uid: number; 
     hint = 'the caller may not change this directory; make it owned by the caller or the box\'s root';
   }
   throw new CordonError(code, `${syscall} ${code}: cannot prepare the upper layer ${where}${hint === undefined ? '' : ` (${hint})`}`, {
-    errno: -result.error,
+    errno: result.error,
     syscall,
     step: 'prepare upper layer',
     path: where,
@@ -269,30 +269,40 @@ function host(hostPath: string): string {
   return hostPath === '/' ? OLDROOT : `${OLDROOT}${hostPath}`;
 }
 
-function mountStep(name: string, fstype: string, target: string, attrs: number, config: string[], mode: number): PlanStep {
-  return {
-    op: 'mountFs',
-    name,
-    syscall: 'mount',
-    kind: 'mount',
-    path: target,
-    str: [fstype, undefined, target],
-    num: [attrs, config.length, mode],
-    ...(config.length > 0 ? { lists: [undefined, config] } : {}),
-  };
+type TargetModeValue = (typeof TargetMode)[keyof typeof TargetMode];
+
+function mountStep(name: string, fstype: string, target: string, attrs: number, config: string[], mode: TargetModeValue): PlanStep {
+  return step('mountFs', { name, syscall: 'mount', kind: 'mount', path: target }, {
+    fstype, config, target, attrs, targetMode: mode, upperByFd: false,
+  });
 }
 
-function bindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: number, shownSource?: string): PlanStep {
-  return {
-    op: 'bindMount',
-    name,
-    syscall: 'mount',
-    kind: 'mount',
-    path: target,
-    source: shownSource ?? source,
-    str: [source, undefined, target],
-    num: [attrs, recursive ? 1 : 0, mode],
-  };
+function bindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: TargetModeValue, shownSource?: string): PlanStep {
+  return step('bindMount', { name, syscall: 'mount', kind: 'mount', path: target, source: shownSource ?? source }, {
+    source, target, attrs, recursive, targetMode: mode, sourceLinks: SourceLinks.plain,
+  });
+}
+
+function makeDirStep(name: string, path: string, dir: string): PlanStep {
+  return step('makeDir', { name, syscall: 'mkdir', kind: 'mount', path }, { path: dir, mode: 0o755 });
+}
+
+function symlinkStep(name: string, linkTo: string, target: string): PlanStep {
+  return step('symlink', { name, syscall: 'symlinkat', kind: 'mount', path: target }, { linkTo, target });
+}
+
+function writeFileStep(name: string, path: string, staged: string, content: string, mode: number): PlanStep {
+  return step('writeFile', { name, syscall: 'write', kind: 'mount', path }, { path: staged, content, mode });
+}
+
+function readOnlyStep(name: string, target: string, scope: (typeof AttrScope)[keyof typeof AttrScope]): PlanStep {
+  return step('setMountAttr', { name, syscall: 'mount_setattr', kind: 'mount', path: target }, {
+    target, set: MOUNT_ATTR_RDONLY, clear: 0, targetMode: TargetMode.mustExist, scope,
+  });
+}
+
+function maskStep(name: string, cover: string, target: string, optional: boolean): PlanStep {
+  return step('mask', { name, syscall: 'mount', kind: 'mount', path: target }, { cover, target, optional, targetMode: TargetMode.mustExist });
 }
 
 /**
@@ -301,17 +311,11 @@ function bindStep(name: string, source: string, target: string, attrs: number, r
  * below; `'follow'` follows its links beneath the host's root (/oldroot,
  * RESOLVE_IN_ROOT), so an absolute link means what it means on the host.
  */
-function hostBindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: number, links: 'refuse' | 'follow'): PlanStep {
-  return {
-    op: 'bindMount',
-    name,
-    syscall: 'mount',
-    kind: links === 'refuse' ? 'bind' : 'mount',
-    path: target,
-    source,
-    str: links === 'refuse' ? [host(source), undefined, target] : [source, OLDROOT, target],
-    num: [attrs, recursive ? 1 : 0, mode, links === 'refuse' ? 1 : 2],
-  };
+function hostBindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: TargetModeValue, links: 'refuse' | 'follow'): PlanStep {
+  const label = { name, syscall: 'mount', kind: links === 'refuse' ? 'bind' : 'mount', path: target, source } as const;
+  return links === 'refuse'
+    ? step('bindMount', label, { source: host(source), target, attrs, recursive, targetMode: mode, sourceLinks: SourceLinks.refuse })
+    : step('bindMount', label, { source, hostRoot: OLDROOT, target, attrs, recursive, targetMode: mode, sourceLinks: SourceLinks.followInHostRoot });
 }
 
 /** The MOUNT_ATTR_* flags of a bind entry. */
@@ -354,9 +358,9 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
 
   steps.push(mountStep('mount staging tmpfs', 'tmpfs', STAGE, nosuidNodev, ['mode', '0755', 'size', '1048576'], plain));
   for (const dir of [NEWROOT, OLDROOT, FILES]) {
-    steps.push({ op: 'makeDir', name: `make ${dir}`, syscall: 'mkdir', kind: 'mount', path: dir, str: [`${STAGE}${dir}`], num: [0o755] });
+    steps.push(makeDirStep(`make ${dir}`, dir, `${STAGE}${dir}`));
   }
-  steps.push({ op: 'pivotRoot', name: 'pivot into staging', syscall: 'pivot_root', kind: 'pivot', path: STAGE, str: [STAGE, `${STAGE}${OLDROOT}`] });
+  steps.push(step('pivotRoot', { name: 'pivot into staging', syscall: 'pivot_root', kind: 'pivot', path: STAGE }, { newRoot: STAGE, putOld: `${STAGE}${OLDROOT}` }));
 
   switch (rootfs.kind) {
     case 'host':
@@ -372,10 +376,10 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       // Each layer is bound into the staging area under a neutral name
       // first, so the overlay's options (the box's mountinfo) name no host
       // path; the staging area is gone once the box enters its root.
-      steps.push({ op: 'makeDir', name: `make ${LAYERS}`, syscall: 'mkdir', kind: 'mount', path: LAYERS, str: [LAYERS], num: [0o755] });
+      steps.push(makeDirStep(`make ${LAYERS}`, LAYERS, LAYERS));
       const lowers = rootfs.layers.map((layer, i) => {
         const staged = `${LAYERS}/${i}`;
-        steps.push({ op: 'makeDir', name: `make layer ${i} mount point`, syscall: 'mkdir', kind: 'mount', path: staged, str: [staged], num: [0o755] });
+        steps.push(makeDirStep(`make layer ${i} mount point`, staged, staged));
         const bind = hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow');
         const prepared = context.layerTrees?.get(i);
         if (prepared !== undefined) bind.slot = prepared;
@@ -385,16 +389,16 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       let upperDir: string;
       let workDir: string;
       if (rootfs.upper.kind === 'tmpfs') {
-        steps.push({ op: 'makeDir', name: 'make upper mount point', syscall: 'mkdir', kind: 'mount', path: UPPER_FS, str: [UPPER_FS], num: [0o755] });
+        steps.push(makeDirStep('make upper mount point', UPPER_FS, UPPER_FS));
         steps.push(mountStep('mount tmpfs upper layer', 'tmpfs', UPPER_FS, nosuidNodev, ['mode', '0755', 'size', String(rootfs.upper.size), 'nr_inodes', tmpfsInodes(rootfs.upper.size)], plain));
         upperDir = `${UPPER_FS}/upper`;
         workDir = `${UPPER_FS}/work`;
-        steps.push({ op: 'makeDir', name: 'make upper dir', syscall: 'mkdir', kind: 'mount', path: upperDir, str: [upperDir], num: [0o755] });
-        steps.push({ op: 'makeDir', name: 'make work dir', syscall: 'mkdir', kind: 'mount', path: workDir, str: [workDir], num: [0o755] });
+        steps.push(makeDirStep('make upper dir', upperDir, upperDir));
+        steps.push(makeDirStep('make work dir', workDir, workDir));
       } else {
         // The tenant's directory: bound without following symlinks, and its
         // upper/ and work/ handed to overlayfs by fd (see kMountFs).
-        steps.push({ op: 'makeDir', name: 'make upper layer mount point', syscall: 'mkdir', kind: 'mount', path: UPPER_FS, str: [UPPER_FS], num: [0o755] });
+        steps.push(makeDirStep('make upper layer mount point', UPPER_FS, UPPER_FS));
         const bind = hostBindStep('bind upper layer directory', rootfs.upper.dir, UPPER_FS, 0, false, plain, 'refuse');
         bind.kind = 'upper';
         if (context.upperTree !== undefined) bind.slot = context.upperTree;
@@ -404,25 +408,22 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       }
       const config = ['lowerdir', lowers.join(':'), 'upperdir', upperDir, 'workdir', workDir];
       if (context.inUserNamespace) config.push('userxattr', '');
-      const step = mountStep('mount overlay root', 'overlay', NEWROOT, nosuidNodev, config, plain);
-      step.path = rootfs.layers.join(':');
-      if (rootfs.upper.kind === 'dir') {
-        step.kind = 'upper';
-        step.source = rootfs.upper.dir;
-        step.str = [...(step.str ?? []), `${OLDROOT}/proc/self/fd/`];
-        step.num = [...(step.num ?? []), 1];
-      }
-      steps.push(step);
+      const fields = { fstype: 'overlay', config, target: NEWROOT, attrs: nosuidNodev, targetMode: plain } as const;
+      const label = { name: 'mount overlay root', syscall: 'mount', path: rootfs.layers.join(':') } as const;
+      steps.push(rootfs.upper.kind === 'dir'
+        // The upper layer's dirs go by fd (see kMountFs), or as this prefix and the fd's number.
+        ? step('mountFs', { ...label, kind: 'upper', source: rootfs.upper.dir }, { ...fields, upperByFd: true, fdPrefix: `${OLDROOT}/proc/self/fd/` })
+        : step('mountFs', { ...label, kind: 'mount' }, { ...fields, upperByFd: false }));
       break;
     }
   }
-  steps.push({ op: 'openRoot', name: 'open new root', syscall: 'open', kind: 'mount', path: NEWROOT, str: [NEWROOT] });
+  steps.push(step('openRoot', { name: 'open new root', syscall: 'open', kind: 'mount', path: NEWROOT }, { path: NEWROOT }));
 
   // The standard mounts every box gets.
   if (context.newPid) {
-    steps.push(mountStep('mount proc', 'proc', '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, [], create));
+    steps.push({ ...mountStep('mount proc', 'proc', '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, [], create), kind: 'proc' });
   } else {
-    steps.push(bindStep('bind host proc', host('/proc'), '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, true, create, '/proc'));
+    steps.push({ ...bindStep('bind host proc', host('/proc'), '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, true, create, '/proc'), kind: 'proc' });
   }
   steps.push(mountStep('mount /dev tmpfs', 'tmpfs', '/dev', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '65536', 'nr_inodes', tmpfsInodes(65536)], create));
   for (const device of DEVICES) {
@@ -438,7 +439,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
   steps.push(mountStep('mount devpts', 'devpts', '/dev/pts', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['newinstance', '', 'ptmxmode', '0666', 'mode', '0620'], create));
   steps.push(mountStep('mount /dev/shm', 'tmpfs', '/dev/shm', nosuidNodev, ['mode', '1777', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
   for (const [link, to] of [['/dev/ptmx', 'pts/ptmx'], ['/dev/fd', '/proc/self/fd'], ['/dev/stdin', '/proc/self/fd/0'], ['/dev/stdout', '/proc/self/fd/1'], ['/dev/stderr', '/proc/self/fd/2']] as const) {
-    steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
+    steps.push(symlinkStep(`link ${link}`, to, link));
   }
   steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
   const { sealLater, hidden } = rootfs.kind === 'host'
@@ -446,14 +447,15 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     : { sealLater: [], hidden: (): boolean => false };
 
   let files = 0;
+  let maskFileWritten = false;
   mounts.forEach((entry, i) => {
     const label = `mounts[${i}] ${entry.type}`;
     switch (entry.type) {
       case 'bind': {
-        const step = hostBindStep(label, entry.source, entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.followSymlinks === true ? 'follow' : 'refuse');
+        const bind = hostBindStep(label, entry.source, entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.followSymlinks === true ? 'follow' : 'refuse');
         const prepared = context.preparedTrees?.get(i);
-        if (prepared !== undefined) step.slot = prepared;
-        steps.push(step);
+        if (prepared !== undefined) bind.slot = prepared;
+        steps.push(bind);
         break;
       }
       case 'tmpfs': {
@@ -465,7 +467,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         break;
       }
       case 'proc':
-        steps.push(mountStep(label, 'proc', entry.target, nosuidNodev | MOUNT_ATTR_NOEXEC, entry.hidepid && entry.hidepid !== 'off' ? ['hidepid', entry.hidepid] : [], create));
+        steps.push({ ...mountStep(label, 'proc', entry.target, nosuidNodev | MOUNT_ATTR_NOEXEC, entry.hidepid && entry.hidepid !== 'off' ? ['hidepid', entry.hidepid] : [], create), kind: 'proc' });
         break;
       case 'sysfs':
         steps.push(mountStep(label, 'sysfs', entry.target, MOUNT_ATTR_RDONLY | nosuidNodev | MOUNT_ATTR_NOEXEC, [], create));
@@ -474,31 +476,31 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         steps.push(mountStep(label, 'mqueue', entry.target, nosuidNodev | MOUNT_ATTR_NOEXEC, [], create));
         break;
       case 'symlink':
-        steps.push({ op: 'symlink', name: label, syscall: 'symlinkat', kind: 'mount', path: entry.target, str: [entry.linkTo, undefined, entry.target] });
+        steps.push(symlinkStep(label, entry.linkTo, entry.target));
         break;
       case 'file': {
         const staged = `${FILES}/${files++}`;
-        steps.push({ op: 'writeFile', name: `${label} content`, syscall: 'write', kind: 'mount', path: entry.target, str: [entry.content, undefined, staged], num: [entry.mode ?? 0o644, 0, plain] });
+        steps.push(writeFileStep(`${label} content`, entry.target, staged, entry.content, entry.mode ?? 0o644));
         steps.push(bindStep(label, staged, entry.target, MOUNT_ATTR_RDONLY | nosuidNodev | MOUNT_ATTR_NOEXEC, false, create, entry.target));
         break;
       }
       case 'remount-ro':
-        steps.push({ op: 'setMountAttr', name: label, syscall: 'mount_setattr', kind: 'mount', path: entry.target, str: [undefined, undefined, entry.target], num: [MOUNT_ATTR_RDONLY, 0, TargetMode.mustExist, 1] });
+        steps.push(readOnlyStep(label, entry.target, AttrScope.subtree));
         break;
       case 'mask': {
         const empty = `${FILES}/empty`;
-        if (!steps.some((step) => step.op === 'writeFile' && step.str?.[2] === empty)) {
-          steps.push({ op: 'writeFile', name: 'empty file for masks', syscall: 'write', kind: 'mount', path: empty, str: ['', undefined, empty], num: [0, 0, plain] });
+        if (!maskFileWritten) {
+          steps.push(writeFileStep('empty file for masks', empty, empty, '', 0));
+          maskFileWritten = true;
         }
         // Under a directory the default view hides, the path may be gone already: hidden, as asked.
-        const optional = hidden(entry.target) || entry.ifExists === true ? 1 : 0;
-        steps.push({ op: 'mask', name: label, syscall: 'mount', kind: 'mount', path: entry.target, str: [empty, undefined, entry.target], num: [0, optional, TargetMode.mustExist] });
+        steps.push(maskStep(label, empty, entry.target, hidden(entry.target) || entry.ifExists === true));
         break;
       }
     }
   });
   steps.push(...sealLater);
-  steps.push({ op: 'enterRoot', name: 'enter new root', syscall: 'pivot_root', kind: 'pivot', path: NEWROOT, str: [NEWROOT] });
+  steps.push(step('enterRoot', { name: 'enter new root', syscall: 'pivot_root', kind: 'pivot', path: NEWROOT }, { root: NEWROOT }));
   return steps;
 }
 
@@ -540,7 +542,7 @@ function hostViewSteps(
   // ENOTDIR; a target under /bin goes through the link).
   for (const entry of top) {
     if (entry.kind === 'link') {
-      steps.push({ op: 'symlink', name: `link ${entry.name}`, syscall: 'symlinkat', kind: 'mount', path: entry.name, str: [entry.to, undefined, entry.name] });
+      steps.push(symlinkStep(`link ${entry.name}`, entry.to, entry.name));
     } else {
       steps.push(hostBindStep(`bind host ${entry.name}`, entry.name, entry.name, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, create, 'follow'));
     }
@@ -553,11 +555,11 @@ function hostViewSteps(
   const emptyDirs = HIDDEN_DIRS.filter((dir) => present(dir) && !replaced(dir));
   if (!context.newNet && !replaced('/sys')) emptyDirs.push('/sys');
   for (const dir of emptyDirs) {
-    steps.push({ op: 'makeDir', name: `make ${dir}`, syscall: 'mkdir', kind: 'mount', path: dir, str: [`${NEWROOT}${dir}`], num: [0o755] });
+    steps.push(makeDirStep(`make ${dir}`, dir, `${NEWROOT}${dir}`));
   }
   if (emptyDirs.includes('/var')) {
     for (const [link, to] of VAR_LINKS.filter(([link]) => !targets.includes(link))) {
-      steps.push({ op: 'symlink', name: `link ${link}`, syscall: 'symlinkat', kind: 'mount', path: link, str: [to, undefined, link] });
+      steps.push(symlinkStep(`link ${link}`, to, link));
     }
   }
 
@@ -567,7 +569,7 @@ function hostViewSteps(
   let emptyMade = false;
   const emptyDir = (): string => {
     if (!emptyMade) {
-      steps.push({ op: 'makeDir', name: `make ${EMPTY}`, syscall: 'mkdir', kind: 'mount', path: EMPTY, str: [EMPTY], num: [0o755] });
+      steps.push(makeDirStep(`make ${EMPTY}`, EMPTY, EMPTY));
       steps.push(mountStep('mount empty tmpfs for hidden directories', 'tmpfs', EMPTY, MOUNT_ATTR_RDONLY | hide, ['mode', '0755', 'size', '4096'], TargetMode.plain));
       emptyMade = true;
     }
@@ -580,15 +582,9 @@ function hostViewSteps(
       continue;
     }
     steps.push(mountStep(`hide ${dir}`, 'tmpfs', dir, hide, ['mode', '0755', 'size', '65536'], create));
-    sealLater.push({
-      op: 'setMountAttr', name: `make ${dir} read-only`, syscall: 'mount_setattr', kind: 'mount', path: dir,
-      str: [undefined, undefined, dir], num: [MOUNT_ATTR_RDONLY, 0, TargetMode.mustExist, ATTR_SCOPE_TOP_MOUNT],
-    });
+    sealLater.push(readOnlyStep(`make ${dir} read-only`, dir, AttrScope.topMount));
   }
-  sealLater.push({
-    op: 'setMountAttr', name: 'make the box root read-only', syscall: 'mount_setattr', kind: 'mount', path: '/',
-    str: [undefined, undefined, '/'], num: [MOUNT_ATTR_RDONLY, 0, TargetMode.mustExist, ATTR_SCOPE_TOP_MOUNT],
-  });
+  sealLater.push(readOnlyStep('make the box root read-only', '/', AttrScope.topMount));
 
   // sysfs shows the net namespace of its mounter: a box with a network of
   // its own gets a fresh one (its own interfaces only), any other box an
@@ -605,10 +601,8 @@ function hostViewSteps(
   const sockets = view?.sockets ?? [];
   if (sockets.length > 0) {
     const empty = `${FILES}/empty`;
-    steps.push({ op: 'writeFile', name: 'empty file for masks', syscall: 'write', kind: 'mount', path: empty, str: ['', undefined, empty], num: [0, 0, TargetMode.plain] });
-    for (const socketPath of sockets) {
-      steps.push({ op: 'mask', name: 'mask host socket', syscall: 'mount', kind: 'mount', path: socketPath, str: [empty, undefined, socketPath], num: [0, 1, TargetMode.mustExist] });
-    }
+    steps.push(writeFileStep('empty file for masks', empty, empty, '', 0));
+    for (const socketPath of sockets) steps.push(maskStep('mask host socket', empty, socketPath, true));
   }
   // A `mask` under a directory the view leaves out may find nothing there: hidden, as asked.
   const hidden = (target: string): boolean => {
@@ -616,4 +610,43 @@ function hostViewSteps(
     return dir !== undefined && !BOX_OWN.includes(dir);
   };
   return { sealLater, hidden };
+}
+
+const FILESYSTEM_OPS: ReadonlySet<OpName> = new Set<OpName>([
+  'mountFs', 'bindMount', 'makeDir', 'pivotRoot', 'enterRoot', 'symlink', 'writeFile', 'setMountAttr', 'openRoot', 'mask',
+]);
+
+// Which system call each part of a filesystem step is, for error.syscall.
+const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], string> = {
+  none: 'mount',
+  'resolve target': 'openat2',
+  'create target': 'mkdirat',
+  'open source': 'open_tree',
+  fsopen: 'fsopen',
+  fsconfig: 'fsconfig',
+  'create filesystem': 'fsconfig',
+  fsmount: 'fsmount',
+  attach: 'move_mount',
+  'set attributes': 'mount_setattr',
+  mkdir: 'mkdir',
+  pivot_root: 'pivot_root',
+  'detach old root': 'umount2',
+  write: 'write',
+  symlink: 'symlinkat',
+  'open root': 'open',
+  chdir: 'chdir',
+  'resolve source': 'openat2',
+  'check owner': 'statx',
+};
+
+/** A failed filesystem step, told by its part (native MountPart in the status detail): the system call, and the path at fault. */
+export function explainFilesystem(step: PlanStep, detail: number, failed: FailedStep): FailedStep {
+  if (!FILESYSTEM_OPS.has(step.op)) return failed;
+  const part = MountPart[detail as keyof typeof MountPart];
+  if (part === undefined || part === 'none') return failed;
+  const explained: FailedStep = { ...failed, syscall: MOUNT_PART_SYSCALLS[part] };
+  if ((part === 'open source' || part === 'resolve source' || part === 'check owner') && step.source !== undefined) explained.path = step.source;
+  // The symlink and owner advice of a bind or upper step is for those parts only.
+  if ((failed.kind === 'bind' || failed.kind === 'upper') && part !== 'resolve source' && part !== 'check owner') explained.kind = 'mount';
+  return explained;
 }

@@ -1,9 +1,9 @@
 // Users and groups: subordinate id ranges (/etc/subuid, /etc/subgid) for
 // unprivileged callers, and per-tenant range allocation for supervisors.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 
 import { CordonError } from './errors';
+import { checkInteger, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import type { IdMapEntry } from './options';
 
 export interface IdRange {
@@ -13,6 +13,80 @@ export interface IdRange {
 
 export const NEWUIDMAP = '/usr/bin/newuidmap';
 export const NEWGIDMAP = '/usr/bin/newgidmap';
+
+/** The largest uid or gid ((uid_t)-1 is "no id"). */
+export const MAX_ID = 0xfffffffe;
+/** The kernel's UID_GID_MAP_MAX_EXTENTS: lines of a uid_map or gid_map. */
+const MAX_MAP_LINES = 340;
+/** The kernel takes a map in one write of less than a page (map_write: count >= PAGE_SIZE is EINVAL; 4 KiB pages). */
+const MAX_MAP_BYTES = 4095;
+/** The uid and gid a root caller's box maps its root to. */
+export const ROOT_CALLER_BOX_ID = 65534;
+
+/** The map of a box's new user namespace when the options give none: its root is the caller (65534 for a root caller). */
+export function defaultIdMap(callerId: number): { inside: number; outside: number; count: number }[] {
+  return [{ inside: 0, outside: callerId === 0 ? ROOT_CALLER_BOX_ID : callerId, count: 1 }];
+}
+
+/** The uidMap or gidMap option, checked as the kernel will: ranges in bounds, not overlapping, one write. */
+export function checkIdMap(option: string, value: unknown): IdMapEntry[] {
+  value = ownSnapshot(value, option);
+  if (!Array.isArray(value)) throw invalidType(option, 'an array of { inside, outside, count }', value);
+  if (value.length === 0 || value.length > MAX_MAP_LINES) {
+    throw invalidValue(option, value.length, `must have 1 to ${MAX_MAP_LINES} entries (the kernel's UID_GID_MAP_MAX_EXTENTS)`);
+  }
+  const entries = value.map((entry: unknown, i): IdMapEntry => {
+    const at = `${option}[${i}]`;
+    if (!isPlainObject(entry)) throw invalidType(at, 'an object { inside, outside, count }', entry);
+    rejectUnknownKeys(entry, ['inside', 'outside', 'count'], at);
+    const inside = checkInteger(`${at}.inside`, entry.inside, 0, MAX_ID);
+    const outside = checkInteger(`${at}.outside`, entry.outside, 0, MAX_ID);
+    const count = checkInteger(`${at}.count`, entry.count, 1, MAX_ID + 1);
+    if (inside + count - 1 > MAX_ID || outside + count - 1 > MAX_ID) {
+      throw invalidValue(`${at}.count`, count, 'reaches past the largest id (4294967294)');
+    }
+    return { inside, outside, count };
+  });
+  // The kernel refuses a map whose inside or outside ranges overlap.
+  for (const side of ['inside', 'outside'] as const) {
+    const sorted = [...entries].sort((a, b) => a[side] - b[side]);
+    for (let i = 1; i < sorted.length; i++) {
+      const before = sorted[i - 1]!;
+      if (before[side] + before.count > sorted[i]![side]) {
+        throw invalidValue(option, `${before[side]}+${before.count}`, `has overlapping ${side} ranges`);
+      }
+    }
+  }
+  const bytes = entries.reduce((sum, entry) => sum + `${entry.inside} ${entry.outside} ${entry.count}\n`.length, 0);
+  if (bytes > MAX_MAP_BYTES) {
+    throw invalidValue(option, bytes, `makes ${bytes} bytes of map text; the kernel takes at most ${MAX_MAP_BYTES} (one write of less than a 4 KiB page)`);
+  }
+  return entries;
+}
+
+function readSysctl(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why this caller cannot make a user namespace, judged from sysctls alone; undefined if none says no. */
+export function userNamespaceRefusal(): string | undefined {
+  if (readSysctl('/proc/sys/user/max_user_namespaces') === '0') {
+    return 'user namespaces are disabled: /proc/sys/user/max_user_namespaces is 0';
+  }
+  if (process.geteuid?.() === 0) return undefined;
+  if (readSysctl('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
+    return 'unprivileged user namespaces are disabled: /proc/sys/kernel/unprivileged_userns_clone is 0';
+  }
+  if (readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
+    return 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1); ' +
+      'allow it with an AppArmor profile for node granting "userns", or set the sysctl to 0';
+  }
+  return undefined;
+}
 
 function userName(uid: number): string | undefined {
   try {
@@ -134,6 +208,3 @@ function hostSubordinateRanges(): IdRange[] {
   return ranges;
 }
 
-export function currentUserName(): string {
-  return userName(process.geteuid?.() ?? 0) ?? os.userInfo().username;
-}

@@ -50,8 +50,8 @@
 import * as fs from 'node:fs';
 
 import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import { step, type PlanStep } from './internal/steps';
 import type { IdMapEntry } from './options';
-import type { PlanStep } from './plan';
 import type { RlimitName } from './credentials';
 
 /** The per-user limits of /proc/sys/user, by option name. */
@@ -229,10 +229,9 @@ export function kernelCounterSteps(given: KernelCounterLimits | undefined, defau
     const limit = given?.[name] ?? defaults[name];
     if (limit === undefined || limit === 'unlimited') continue;
     const file = `${USER_SYSCTL_DIR}/${KERNEL_COUNTER_FILES[name]}`;
-    steps.push({
-      op: 'writeExisting', name: `limit user.${KERNEL_COUNTER_FILES[name]}`, syscall: 'write', kind: 'ucount', path: file,
-      str: [String(limit), undefined, file],
-    });
+    steps.push(step('writeExisting', { name: `limit user.${KERNEL_COUNTER_FILES[name]}`, syscall: 'write', kind: 'ucount', path: file }, {
+      text: String(limit), path: file,
+    }));
   }
   return steps;
 }

@@ -3,8 +3,8 @@
 // child step, run after no_new_privs, that builds the ruleset from paths of
 // the box's own root and restricts itself.
 import { checkAbsolutePath, checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
-import { CordonError } from './errors';
-import type { PlanStep } from './plan';
+import { fieldOf, step, type PlanStep } from './internal/steps';
+import { CordonError, type FailedStep } from './errors';
 
 export type LandlockAccess = 'read' | 'write' | 'execute';
 export type LandlockScope = 'abstract-unix-socket' | 'signal';
@@ -167,9 +167,20 @@ export function landlockStep(options: ResolvedLandlock, masks: { fs: number; net
   for (const rule of options.paths) rules.push('path', String(rule.access & masks.fs), rule.path);
   if (masks.net & NET_BIND) for (const port of options.bindTcp ?? []) rules.push('port', String(NET_BIND), String(port));
   if (masks.net & NET_CONNECT) for (const port of options.connectTcp ?? []) rules.push('port', String(NET_CONNECT), String(port));
-  return {
-    op: 'landlock', name: 'landlock_restrict_self', syscall: 'landlock_restrict_self', kind: 'landlock',
-    num: [masks.fs, masks.net, masks.scoped, rules.length],
-    lists: [rules],
+  return step('landlock', { name: 'landlock_restrict_self', syscall: 'landlock_restrict_self', kind: 'landlock' }, {
+    fs: masks.fs, net: masks.net, scoped: masks.scoped, rules,
+  });
+}
+
+/** A failed landlock step: the part (low byte of the detail) and the rule at fault (the rest, 1-based). */
+export function explainLandlock(step: PlanStep, detail: number, failed: FailedStep): FailedStep {
+  if (step.op !== 'landlock') return failed;
+  const rule = (detail >> 8) - 1;
+  const explained: FailedStep = {
+    ...failed,
+    syscall: ['landlock_create_ruleset', 'landlock_create_ruleset', 'landlock_add_rule', 'open', 'landlock_restrict_self'][detail & 0xff] ?? 'landlock',
   };
+  const target = fieldOf(step, 'landlock', 'rules')?.[rule * 3 + 2];
+  if (rule >= 0 && target !== undefined) explained.path = target;
+  return explained;
 }

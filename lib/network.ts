@@ -334,7 +334,7 @@ export function openSocketDirChain(socketPath: string, owner: { uid: number; gid
       ? 'a component of the socket\'s directory is a symlink: cordon never follows symlinks in a listen path (a tenant could point it anywhere); give the real path (e.g. /run, not /var/run)'
       : `cordon makes the missing directories of ${dir} (mode 0o750, owned by the box's root); the first one that exists must be a directory the caller can write to`);
     throw new CordonError(code, `openat2 ${code}: cannot open or make the directory of the listening socket ${socketPath} (${hint})`, {
-      errno: -result.error, syscall: 'openat2', step: `listen ${socketPath}`, path: socketPath, hint,
+      errno: result.error, syscall: 'openat2', step: `listen ${socketPath}`, path: socketPath, hint,
     });
   }
   const fds = result.fds;

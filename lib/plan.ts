@@ -6,13 +6,15 @@ import { oomScoreSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from 
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { type HostView } from './host-view';
-import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
+import { defaultIdMap, NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
 import { compileCached } from './seccomp';
 import type { NamespaceName } from './options';
-import type { OpName } from './internal/plan-abi';
-import { DEFAULT_PATH, type ValidatedOptions } from './validate';
+import { step, type PlanStep } from './internal/steps';
+
+export type { PlanStep, StepKind } from './internal/steps';
+import type { ValidatedOptions } from './validate';
 
 export const CLONE_FLAGS: Readonly<Record<NamespaceName, number>> = {
   mount: 0x00020000,
@@ -29,27 +31,6 @@ const MS_PRIVATE = 1 << 18;
 const SIGKILL = 9;
 /** Where execvp looks when the environment has no PATH. */
 const EXECVP_DEFAULT_PATH = '/bin:/usr/bin';
-/** The uid and gid a root caller's box maps its root to. */
-export const ROOT_CALLER_BOX_ID = 65534;
-
-export interface PlanStep {
-  op: OpName;
-  /** Shown in errors: `step 3/17 'mount proc' /proc`. */
-  name: string;
-  /** The system call behind it, for error.syscall. */
-  syscall: string;
-  /** Groups steps for the hint table. */
-  kind: string;
-  path?: string;
-  /** The host path a bind step reads, for errors about it. */
-  source?: string;
-  /** Index into the spawn's fd slots. */
-  slot?: number;
-  num?: readonly number[];
-  str?: readonly (string | undefined)[];
-  /** String lists by slot: argv, envp and exec candidates of an exec step; the fs config of a mount. */
-  lists?: readonly (readonly string[] | undefined)[];
-}
 
 export interface Plan {
   steps: PlanStep[];
@@ -139,23 +120,29 @@ export function boxRootOnHost(options: ValidatedOptions, caller: Caller): { uid:
   return boxIdsOnHost(options, caller, 0, 0);
 }
 
-export function defaultIdMap(callerId: number): { inside: number; outside: number; count: number }[] {
-  return [{ inside: 0, outside: callerId === 0 ? ROOT_CALLER_BOX_ID : callerId, count: 1 }];
+/** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
+export function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: number[] } {
+  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
+  const groups = options.credentials.groups ?? [];
+  if (options.namespaces.user.kind === 'new') {
+    const ids = boxIdsOnHost(options, caller);
+    return { uid: ids.uid, gids: [ids.gid, ...groups.map((group) => boxIdsOnHost(options, caller, options.uid, group).gid)] };
+  }
+  if (caller.euid !== 0) return { uid: caller.euid, gids: [caller.egid] };
+  return { uid: options.uid, gids: [options.gid, ...groups] };
 }
 
 function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside: number; count: number }[], helper: boolean): PlanStep {
   if (helper) {
     const program = kind === 'uid' ? NEWUIDMAP : NEWGIDMAP;
     const args = map.flatMap((entry) => [String(entry.inside), String(entry.outside), String(entry.count)]);
-    return {
-      op: 'runIdMapHelper', name: `write ${kind}_map`, syscall: `spawn ${program}`, kind: 'idhelper', path: program,
-      str: [program], num: [kind === 'uid' ? 0 : 1, args.length], lists: [undefined, args],
-    };
+    return step('runIdMapHelper', { name: `write ${kind}_map`, syscall: `spawn ${program}`, kind: 'idhelper', path: program }, {
+      which: kind === 'uid' ? 0 : 1, helper: program, map: args,
+    });
   }
-  return {
-    op: kind === 'uid' ? 'writeUidMap' : 'writeGidMap', name: `write ${kind}_map`, syscall: 'write', kind: 'idmap',
-    path: `/proc/<pid>/${kind}_map`, str: [mapText(map)],
-  };
+  return step(kind === 'uid' ? 'writeUidMap' : 'writeGidMap', { name: `write ${kind}_map`, syscall: 'write', kind: 'idmap', path: `/proc/<pid>/${kind}_map` }, {
+    map: mapText(map),
+  });
 }
 
 export function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
@@ -195,11 +182,11 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   const lateAttach = (cgroup?.procs.length ?? 0) > 0;
   const lateFlags = joined('user') || pooledUser ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
   const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
-  steps.push({
-    op: 'clone', name: 'clone', syscall: 'clone3', kind: 'clone',
-    num: [flags & ~lateFlags, intoCgroup ? 1 : 0, options.namespaceOwner !== undefined && (flags & ~lateFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0],
-    ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}),
-  });
+  steps.push(step('clone', { name: 'clone', syscall: 'clone3', kind: 'clone', ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}) }, {
+    cloneFlags: flags & ~lateFlags,
+    intoCgroup,
+    namespaceOwner: options.namespaceOwner !== undefined && (flags & ~lateFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0,
+  }));
 
   if (isNew('user') && !pooledUser) {
     const uidMap = options.uidMap ?? defaultIdMap(caller.euid);
@@ -209,67 +196,58 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     const uidHelper = !root && unprivilegedMapMethod('uid', uidMap, caller.euid) === 'helper';
     const gidHelper = !root && unprivilegedMapMethod('gid', gidMap, caller.egid) === 'helper';
     if (!root && !gidHelper) {
-      steps.push({
-        op: 'writeSetgroups', name: 'write setgroups', syscall: 'write', kind: 'idmap',
-        path: '/proc/<pid>/setgroups', str: ['deny'],
-      });
+      steps.push(step('writeSetgroups', { name: 'write setgroups', syscall: 'write', kind: 'idmap', path: '/proc/<pid>/setgroups' }, { text: 'deny' }));
     }
     steps.push(idMapStep('uid', uidMap, uidHelper));
     steps.push(idMapStep('gid', gidMap, gidHelper));
   }
   for (const entry of cgroup?.procs ?? []) {
-    steps.push({
-      op: 'writeCgroupProcs', name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup',
-      path: entry.path, slot: slot(entry.fd), num: [entry.unlessPlaced ? 1 : 0],
-    });
+    steps.push(step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
+      unlessPlaced: entry.unlessPlaced,
+    }));
   }
   const bridge = runtime.bridge;
   if (bridge !== undefined) {
-    steps.push({
-      op: 'attachVeth', name: 'attach veth to bridge', syscall: 'netlink', kind: 'net', path: bridge.hostName,
-      str: [bridge.bridge, bridge.hostName, bridge.boxName], num: [bridge.address, bridge.prefix, bridge.gateway, bridge.gatewayOnly ? 1 : 0],
-    });
+    steps.push(step('attachVeth', { name: 'attach veth to bridge', syscall: 'netlink', kind: 'net', path: bridge.hostName }, {
+      bridge: bridge.bridge, hostName: bridge.hostName, boxName: bridge.boxName,
+      address: bridge.address, prefix: bridge.prefix, gateway: bridge.gateway, gatewayOnly: bridge.gatewayOnly,
+    }));
   }
   if ((isNew('user') && !pooledUser) || (cgroup?.procs.length ?? 0) > 0 || bridge !== undefined) {
-    steps.push({ op: 'waitForParent', name: 'wait for parent', syscall: 'read', kind: 'sync' });
+    steps.push(step('waitForParent', { name: 'wait for parent', syscall: 'read', kind: 'sync' }, {}));
   }
   for (const name of NAMESPACE_JOIN_ORDER) {
     const pooledFd = name === 'user' ? pooled?.user : name === 'net' ? pooled?.net : undefined;
     if (pooledFd !== undefined) {
-      steps.push({
-        op: 'joinNamespace', name: `join pooled ${name} namespace`, syscall: 'setns', kind: 'join',
-        path: `namespace pool`, slot: slot(pooledFd), num: [CLONE_FLAGS[name]],
-      });
+      steps.push(step('joinNamespace', { name: `join pooled ${name} namespace`, syscall: 'setns', kind: 'join', path: `namespace pool`, slot: slot(pooledFd) }, {
+        namespaceType: CLONE_FLAGS[name],
+      }));
       continue;
     }
     const setting = ns[name];
     if (setting.kind !== 'path' && setting.kind !== 'fd') continue;
     const fd = runtime.namespaces[name];
     if (fd === undefined) throw new Error(`cordon: no fd for the ${name} namespace to join`);
-    steps.push({
-      op: 'joinNamespace', name: `join ${name} namespace`, syscall: 'setns', kind: 'join',
-      path: setting.kind === 'path' ? setting.path : `fd ${setting.fd}`, slot: slot(fd), num: [CLONE_FLAGS[name]],
-    });
+    steps.push(step('joinNamespace', {
+      name: `join ${name} namespace`, syscall: 'setns', kind: 'join', path: setting.kind === 'path' ? setting.path : `fd ${setting.fd}`, slot: slot(fd),
+    }, { namespaceType: CLONE_FLAGS[name] }));
   }
   if (lateFlags !== 0) {
-    steps.push({ op: 'unshare', name: 'unshare namespaces', syscall: 'unshare', kind: 'clone', num: [lateFlags] });
+    steps.push(step('unshare', { name: 'unshare namespaces', syscall: 'unshare', kind: 'clone' }, { cloneFlags: lateFlags }));
   }
   // A pid namespace made by unshare holds only later children: with a pooled
   // or joined user namespace, the box's process is cloned into it from here
   // and walks the rest of the plan as its PID 1 (the parent's own child, so
   // it is the box as if cloned directly).
   if ((pooledUser || joined('user')) && (lateFlags & CLONE_FLAGS.pid) !== 0) {
-    steps.push({ op: 'enterPidNamespace', name: 'enter pid namespace', syscall: 'clone', kind: 'clone' });
+    steps.push(step('enterPidNamespace', { name: 'enter pid namespace', syscall: 'clone', kind: 'clone' }, {}));
   }
   steps.push(...oomScoreSteps(options.credentials));
   // Become the box's root first: a root caller's own uid is not mapped in
   // the box, and files the mounts create must belong to someone who is.
   const userNamespace = isNew('user') || joined('user');
   if (userNamespace) {
-    steps.push({
-      op: 'setIds', name: 'become box root', syscall: 'setresuid', kind: 'ids',
-      num: [0, 0, root && isNew('user') ? 1 : 0],
-    });
+    steps.push(step('setIds', { name: 'become box root', syscall: 'setresuid', kind: 'ids' }, { uid: 0, gid: 0, clearGroups: root && isNew('user') }));
   }
   // The box's own user namespace (made for it, or pooled: fresh per box)
   // gets a share of the caller's per-user limits unless the options say
@@ -281,7 +259,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   // In the box's namespaces already, and still with its capabilities.
   steps.push(...sysctlSteps(options.sysctl));
   if (isNew('mount')) {
-    steps.push({ op: 'setMountPropagation', name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/', num: [MS_PRIVATE] });
+    steps.push(step('setMountPropagation', { name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/' }, { propagation: MS_PRIVATE }));
     steps.push(
       ...filesystemSteps(options.rootfs, options.mounts, {
         newPid: isNew('pid'),
@@ -298,93 +276,82 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     );
   }
   // A pooled net namespace has lo up already.
-  if (isNew('net') && pooled === undefined) steps.push({ op: 'loopbackUp', name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' });
+  if (isNew('net') && pooled === undefined) steps.push(step('loopbackUp', { name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' }, {}));
   if (options.hostname !== undefined) {
-    steps.push({ op: 'setHostname', name: 'set hostname', syscall: 'sethostname', kind: 'uts', str: [options.hostname] });
+    steps.push(step('setHostname', { name: 'set hostname', syscall: 'sethostname', kind: 'uts' }, { hostname: options.hostname }));
   }
   // The bounding set goes while CAP_SETPCAP is still there; exec turns the
   // bounding set into what the payload has (nothing, unless some are kept).
   const credentials = options.credentials;
   const keep = Number(credentials.capabilityMask);
   steps.push(...rlimitRaiseSteps(credentials));
-  steps.push({ op: 'dropCapabilities', name: 'drop capabilities', syscall: 'prctl', kind: 'caps', num: [keep] });
+  steps.push(step('dropCapabilities', { name: 'drop capabilities', syscall: 'prctl', kind: 'caps' }, { keep }));
   if (credentials.groups !== undefined) {
-    steps.push({
-      op: 'setGroups', name: 'set groups', syscall: 'setgroups', kind: 'ids',
-      num: [credentials.groups.length], lists: [credentials.groups.map(String)],
-    });
+    steps.push(step('setGroups', { name: 'set groups', syscall: 'setgroups', kind: 'ids' }, { gids: credentials.groups.map(String) }));
   }
   // The payload's own ids once nothing needs root any more (a non-zero uid
   // loses the capabilities the mounts need). Without a user namespace a root
   // caller switches to a host uid here, dropping its own groups.
   const hostIds = ns.user.kind === 'host' && root && (options.uid !== 0 || options.gid !== 0);
   if ((userNamespace || hostIds) && (options.uid !== 0 || options.gid !== 0)) {
-    steps.push({
-      op: 'setIds', name: 'set uid and gid', syscall: 'setresuid', kind: 'ids',
-      num: [options.uid, options.gid, hostIds && credentials.groups === undefined ? 1 : 0],
-    });
+    steps.push(step('setIds', { name: 'set uid and gid', syscall: 'setresuid', kind: 'ids' }, {
+      uid: options.uid, gid: options.gid, clearGroups: hostIds && credentials.groups === undefined,
+    }));
   }
-  if (keep !== 0) steps.push({ op: 'raiseAmbient', name: 'raise kept capabilities', syscall: 'prctl', kind: 'caps', num: [keep] });
+  if (keep !== 0) steps.push(step('raiseAmbient', { name: 'raise kept capabilities', syscall: 'prctl', kind: 'caps' }, { mask: keep }));
   // After the ids: the kernel clears the parent-death signal whenever the
   // effective uid or gid changes.
   if (options.dieWithParent) {
-    steps.push({ op: 'setParentDeathSignal', name: 'set parent death signal', syscall: 'prctl', kind: 'prctl', num: [SIGKILL] });
+    steps.push(step('setParentDeathSignal', { name: 'set parent death signal', syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL }));
   }
   steps.push(...processLimitSteps(credentials));
-  if (!credentials.allowNewPrivileges) steps.push({ op: 'setNoNewPrivs', name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' });
+  if (!credentials.allowNewPrivileges) steps.push(step('setNoNewPrivs', { name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' }, {}));
   let landlock: LandlockReport | undefined;
   if (options.landlock !== undefined) {
     const masks = landlockMasks(options.landlock, caller.landlockAbi ?? 0);
     landlock = masks.report;
     if (masks.fs !== 0 || masks.net !== 0 || masks.scoped !== 0) {
-      const step = landlockStep(options.landlock, masks);
-      if (options.init && runtime.init !== undefined) step.slot = slot(runtime.init);
-      steps.push(step);
+      const ruleset = landlockStep(options.landlock, masks);
+      if (options.init && runtime.init !== undefined) ruleset.slot = slot(runtime.init);
+      steps.push(ruleset);
     }
   }
-  if (options.newSession) steps.push({ op: 'setSid', name: 'new session', syscall: 'setsid', kind: 'session' });
-  steps.push({ op: 'chdir', name: 'chdir', syscall: 'chdir', kind: 'chdir', path: options.cwd, str: [options.cwd] });
+  if (options.newSession) steps.push(step('setSid', { name: 'new session', syscall: 'setsid', kind: 'session' }, {}));
+  steps.push(step('chdir', { name: 'chdir', syscall: 'chdir', kind: 'chdir', path: options.cwd }, { path: options.cwd }));
 
   runtime.stdio.forEach((source, target) => {
     if (source === undefined) return;
-    steps.push({
-      op: 'installFd', name: `install fd ${target}`, syscall: 'dup3', kind: 'fd', slot: slot(source),
-      num: [target, runtime.blocking?.has(target) ? 1 : 0],
-    });
+    steps.push(step('installFd', { name: `install fd ${target}`, syscall: 'dup3', kind: 'fd', slot: slot(source) }, {
+      target, clearNonblock: runtime.blocking?.has(target) ?? false,
+    }));
   });
-  steps.push({ op: 'closeOtherFds', name: 'close other fds', syscall: 'close_range', kind: 'fd' });
+  steps.push(step('closeOtherFds', { name: 'close other fds', syscall: 'close_range', kind: 'fd' }, {}));
   // The terminal (fds 0-2) becomes the controlling terminal of the session
   // the setSid step made; with an init, of the payload's own (the init's doing).
   if (options.tty !== undefined) {
-    steps.push({ op: 'setControllingTerminal', name: 'set controlling terminal', syscall: 'ioctl TIOCSCTTY', kind: 'session', num: [0] });
+    steps.push(step('setControllingTerminal', { name: 'set controlling terminal', syscall: 'ioctl TIOCSCTTY', kind: 'session' }, { terminal: 0 }));
   }
   steps.push(...rlimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
   // Last before the filter and the exec: everything that can fail in set-up
   // has been reported when the box waits here for `start`.
   if (runtime.startGate !== undefined) {
-    steps.push({ op: 'awaitStart', name: 'await start', syscall: 'read', kind: 'fd', num: [runtime.startGate] });
+    steps.push(step('awaitStart', { name: 'await start', syscall: 'read', kind: 'fd' }, { gate: runtime.startGate }));
   }
   if (options.seccomp !== undefined) {
     const program = compileCached(options.seccomp);
-    steps.push({ op: 'seccomp', name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp', str: [program.toString('hex')], num: [program.length / 8] });
+    steps.push(step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: program.toString('hex'), instructions: program.length / 8 }));
   }
 
   const argv = [options.argv0, ...options.args];
   const env = runtime.listenNames && runtime.listenNames.length > 0 ? { ...options.env, ...listenEnv(runtime.listenNames) } : options.env;
   const envp = Object.entries(env).map(([key, value]) => `${key}=${value}`);
   const candidates = execCandidates(options.file, options.env);
-  const lists = [argv, envp, candidates] as const;
+  const exec = { name: 'execve', syscall: `spawn ${options.file}`, kind: 'exec', path: options.file } as const;
   if (options.init) {
     if (runtime.init === undefined) throw new Error('cordon: the plan needs the init binary fd');
-    steps.push({
-      op: 'execInit', name: 'execve', syscall: `spawn ${options.file}`, kind: 'exec', path: options.file,
-      slot: slot(runtime.init), num: [argv.length, envp.length, candidates.length], lists,
-    });
+    steps.push(step('execInit', { ...exec, slot: slot(runtime.init) }, { argv, envp, candidates }));
   } else {
-    steps.push({
-      op: 'exec', name: 'execve', syscall: `spawn ${options.file}`, kind: 'exec', path: options.file,
-      num: [argv.length, envp.length, candidates.length], lists,
-    });
+    steps.push(step('exec', exec, { argv, envp, candidates }));
   }
   const hiddenView = isNew('mount') && options.rootfs.kind === 'host'
     ? { homes: runtime.hostView?.homes ?? [], mountTargets: options.mounts.map((entry) => entry.target) }
@@ -396,4 +363,3 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   };
 }
 
-export { DEFAULT_PATH };

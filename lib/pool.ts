@@ -6,12 +6,12 @@
 
 import type { NativeIdMapPlan, NativeNamespaceBatch, NativePairIds } from '../types/native';
 import { CordonError, CordonOptionError, errnoName } from './errors';
-import { NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { assertLinux, native } from './internal/native';
+import { PLAN_ENUMS } from './internal/plan-ops';
 import type { IdMapEntry } from './options';
-import { defaultIdMap } from './plan';
-import { checkIdMap, type ResolvedNamespace } from './validate';
+import { checkIdMap, defaultIdMap, NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
+import type { ResolvedNamespace } from './validate';
 
 /**
  * What a pool entry holds:
@@ -74,9 +74,8 @@ const DEFAULT_SIZE = 4;
 const MAX_SIZE = 256;
 /** Entries made per worker call: small, so the first ones are ready early. */
 const BATCH = 4;
-const PARTS = ['', 'pthread_create', 'unshare', 'clone', 'ioctl', 'write', 'write', 'write', 'open'];
-const PART_STEPS = ['', 'start thread', 'unshare net namespace', 'clone helper', 'bring up loopback',
-  'write setgroups', 'write uid_map', 'write gid_map', 'open namespace file'];
+/** Which part of making an entry failed (native host::PoolPart, declared once in host/netns_pool.h). */
+const PARTS: Readonly<Record<number, { readonly syscall: string; readonly what: string }>> = PLAN_ENUMS.PoolPart;
 
 const constructing = Symbol('NamespacePool');
 
@@ -248,9 +247,10 @@ export class NamespacePool {
     this.#entries.push(...entries);
     if (batch.errno < 0) {
       const code = errnoName(batch.errno);
-      const syscall = PARTS[batch.part] ?? 'unshare';
-      this.#lastError = new CordonError(code, `${syscall} ${code}: the namespace pool could not make a ${this.kind} entry (${PART_STEPS[batch.part] ?? 'unknown step'})`, {
-        errno: batch.errno, syscall, step: `namespace pool: ${PART_STEPS[batch.part] ?? 'make entry'}`,
+      const part = PARTS[batch.part] ?? PARTS[0]!;
+      const syscall = part.syscall;
+      this.#lastError = new CordonError(code, `${syscall} ${code}: the namespace pool could not make a ${this.kind} entry (${part.what})`, {
+        errno: batch.errno, syscall, step: `namespace pool: ${part.what}`,
       });
       this.#counts.failures++;
       this.#stale = true;

@@ -12,8 +12,9 @@ import { CLONE_FLAGS } from './plan';
 import { trialSpawn } from './spawn';
 import { initSource } from './internal/sealed-init';
 import { initBinaryPath } from './internal/native';
-import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, type IdRange } from './identity';
+import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, userNamespaceRefusal, type IdRange } from './identity';
 import { probeBridge } from './bridge';
+import { probeCgroups } from './cgroups/report';
 import { probeTenants, type TenantsReport } from './probe-tenants';
 import { probeQuota } from './quota';
 import type { RlimitName } from './credentials';
@@ -121,22 +122,6 @@ function readText(file: string): string | undefined {
   }
 }
 
-/** Why this caller cannot make a user namespace, judged from sysctls alone; undefined if none says no. */
-export function userNamespaceRefusal(): string | undefined {
-  if (readText('/proc/sys/user/max_user_namespaces') === '0') {
-    return 'user namespaces are disabled: /proc/sys/user/max_user_namespaces is 0';
-  }
-  if (process.geteuid?.() === 0) return undefined;
-  if (readText('/proc/sys/kernel/unprivileged_userns_clone') === '0') {
-    return 'unprivileged user namespaces are disabled: /proc/sys/kernel/unprivileged_userns_clone is 0';
-  }
-  if (readText('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1') {
-    return 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1); ' +
-      'allow it with an AppArmor profile for node granting "userns", or set the sysctl to 0';
-  }
-  return undefined;
-}
-
 function fromResult(result: number, what: string): Capability {
   if (result === 0) return { available: true };
   return { available: false, reason: `${what} failed with ${errnoName(result)}` };
@@ -144,47 +129,6 @@ function fromResult(result: number, what: string): Capability {
 
 const RUNGS: CloneRung[] = ['clone3', 'clone3-basic', 'clone'];
 
-function probeCgroups(): CgroupReport {
-  const report: CgroupReport = { mode: 'none', v2Controllers: [], v1Controllers: {}, writableControllers: [] };
-  const mounts = (readText('/proc/self/mountinfo') ?? '').split('\n');
-  for (const line of mounts) {
-    const [left, right] = line.split(' - ');
-    if (left === undefined || right === undefined) continue;
-    const mountPoint = left.split(' ')[4];
-    const [fstype, , superOptions] = right.split(' ');
-    if (mountPoint === undefined) continue;
-    if (fstype === 'cgroup2' && report.v2Mount === undefined) report.v2Mount = mountPoint;
-    if (fstype === 'cgroup') {
-      for (const option of (superOptions ?? '').split(',')) {
-        if (['rw', 'ro'].includes(option) || option.startsWith('name=') || option.includes('=')) continue;
-        report.v1Controllers[option] = mountPoint;
-      }
-    }
-  }
-  const hasV1 = Object.keys(report.v1Controllers).length > 0;
-  report.mode = report.v2Mount ? (hasV1 ? 'hybrid' : 'v2') : hasV1 ? 'v1' : 'none';
-  const ownLine = (readText('/proc/self/cgroup') ?? '').split('\n').find((line) => line.startsWith('0::'));
-  if (ownLine !== undefined) report.v2Path = ownLine.slice(3);
-  if (report.v2Mount !== undefined) {
-    const dir = `${report.v2Mount}${report.v2Path && report.v2Path !== '/' ? report.v2Path : ''}`;
-    report.v2Controllers = (readText(`${dir}/cgroup.controllers`) ?? '').split(' ').filter(Boolean);
-    if (canWrite(dir)) report.writableControllers.push(...report.v2Controllers);
-  }
-  for (const [controller, mountPoint] of Object.entries(report.v1Controllers)) {
-    if (report.writableControllers.includes(controller)) continue;
-    if (canWrite(mountPoint)) report.writableControllers.push(controller);
-  }
-  return report;
-}
-
-function canWrite(dir: string): boolean {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function probeIntoCgroup(cgroup: CgroupReport): Capability {
   if (cgroup.v2Mount === undefined) return { available: false, reason: 'no cgroup v2 hierarchy' };

@@ -1,33 +1,31 @@
 // spawnIsolated(): validate, acquire, plan, spawn, hand over to a Box.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as os from 'node:os';
 import type * as net from 'node:net';
 
-import type { NativeSpawnFailure, NativeSpawnResult } from '../types/native';
+import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
 import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
-import { CordonError, CordonOptionError, errnoName, hintFor, stepError, type FailedStep, type HintContext } from './errors';
-import { badLayer, existsOnHost, hostPathOf, untraversableDir } from './diagnose';
+import { CordonError, CordonOptionError, errnoName, hintFor } from './errors';
+import { failure } from './explain';
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
 import { encodePlan } from './internal/encode';
 import { unreadable } from './internal/checks';
-import { Ledger } from './internal/resources';
+import { Ledger, type LedgerEntry } from './internal/resources';
+import { PLAN_ENUMS } from './internal/plan-ops';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
-import { gatherHostView, hiddenInBox } from './host-view';
+import { gatherHostView } from './host-view';
 import { openListenSockets, type BoundSocketFile } from './network';
 import { endAtProcessExit } from './cleanup';
 import { endNow, recordBox } from './adopt';
 import { prepareQuotaLayer, quotaUsage } from './quota';
-import { leaseBridge, VETH_PARTS } from './bridge';
+import { leaseBridge } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
-import { InitPart, MountPart } from './internal/plan-abi';
 import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
-import { boxIdsOnHost, boxRootOnHost, buildPlan, defaultIdMap, mapText, type Caller, type Plan, type PlanStep, type RuntimeFds } from './plan';
-import { userNamespaceRefusal } from './probe';
+import { boxIdsOnHost, boxRootOnHost, boxUserOnHost, buildPlan, mapText, type Caller, type Plan, type RuntimeFds } from './plan';
+import { defaultIdMap } from './identity';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { openPty, PtyStreams, slavePath } from './pty';
 import { execSpawnOptions, joinTarget, openBoxNamespaces, type ExecRecipe, type JoinTarget } from './exec';
@@ -45,14 +43,17 @@ function callerFacts(options: ValidatedOptions): Caller {
   }
   return caller;
 }
-function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Record<NamespaceName, number>> {
+// The namespace files to join; their entries go to `spawnOnly` (ours to close after the spawn).
+function openNamespaces(options: ValidatedOptions, ledger: Ledger, spawnOnly: LedgerEntry[]): Partial<Record<NamespaceName, number>> {
   const fds: Partial<Record<NamespaceName, number>> = {};
   for (const name of NAMESPACE_NAMES) {
     const setting = options.namespaces[name];
     if (setting.kind === 'fd') fds[name] = setting.fd;
     if (setting.kind !== 'path') continue;
     try {
-      fds[name] = ledger.fd(`${name} namespace file`, fs.openSync(setting.path, 'r'));
+      const file = ledger.hold(`${name} namespace file`, fs.openSync(setting.path, 'r'), 'fs');
+      spawnOnly.push(file);
+      fds[name] = file.fd;
     } catch (error) {
       const cause = error as NodeJS.ErrnoException;
       const code = cause.code ?? 'EIO';
@@ -69,150 +70,50 @@ function openNamespaces(options: ValidatedOptions, ledger: Ledger): Partial<Reco
   return fds;
 }
 
-const POOLED_USER = 'pooled user namespace';
 const TTY_MASTER = 'tty master';
 const EXEC_CGROUP_DIR = 'box cgroup dir fd';
 const TTY_SLAVE = 'tty slave';
-const POOLED_NET = 'pooled net namespace';
 
 // One entry from the box's pool, its fds owned by the box's ledger from
 // here; undefined on a miss (the box then makes its own namespaces).
-function takePooled(options: ValidatedOptions, ledger: Ledger): RuntimeFds['pooled'] {
+// A pool entry is never reused: the box joins it or fails, so its fds are spawnOnly.
+function takePooled(options: ValidatedOptions, ledger: Ledger, spawnOnly: LedgerEntry[]): RuntimeFds['pooled'] {
   const entry = options.netnsPool?._take();
   if (entry === undefined) return undefined;
-  const net = ledger.nativeFd(POOLED_NET, entry.net);
-  if (entry.user === undefined) return { net };
-  return { user: ledger.nativeFd(POOLED_USER, entry.user), net };
+  const net = ledger.hold('pooled net namespace', entry.net, 'native');
+  spawnOnly.push(net);
+  if (entry.user === undefined) return { net: net.fd };
+  const user = ledger.hold('pooled user namespace', entry.user, 'native');
+  spawnOnly.push(user);
+  return { user: user.fd, net: net.fd };
 }
 
-const SIGKILL = 9;
-const ENOMEM = 12;
-
-/**
- * The error of a native spawn that failed. A child that died before its
- * exec without a record (killedSignal) was killed on the way: with SIGKILL
- * in a box with a memory controller whose OOM killer has killed (or whose
- * counter cannot be read), the box's memory limit is too small for its
- * setup, and the error says so as ENOMEM. So does any failure in a box
- * whose fresh memory cgroup counted an OOM kill: the box's process was
- * killed while the parent worked for it (a parent step then fails on a
- * dead process, e.g. EACCES writing its setgroups).
- */
-function failure(plan: Plan, result: NativeSpawnFailure, cgroup?: BoxCgroup, options?: ValidatedOptions): CordonError {
-  let { errno } = result;
-  const { failedStep: stepIndex, detail, killedSignal } = result;
-  const memoryLimited = cgroup?.placement.memory !== undefined;
-  const oomKills = memoryLimited ? cgroup?.oomEvents()?.oomKill : 0;
-  let killedInSetup: string | undefined;
-  if (killedSignal !== undefined) {
-    const oom = killedSignal === SIGKILL && memoryLimited && (oomKills ?? 1) > 0;
-    if (oom) errno = ENOMEM;
-    killedInSetup = oom ? 'oom' : killedSignal > 0 ? signalName(killedSignal) : 'exit';
-  } else if ((oomKills ?? 0) > 0) {
-    errno = ENOMEM;
-    killedInSetup = 'oom';
-  }
-  return stepFailure(plan, stepIndex, errno, detail, { memoryLimited, ...(killedInSetup === undefined ? {} : { killedInSetup }) }, options);
-}
-
-function signalName(signal: number): string {
-  return Object.entries(os.constants.signals).find(([, number]) => number === signal)?.[0] ?? `signal ${signal}`;
-}
-
-function stepFailure(
-  plan: Plan, stepIndex: number, errno: number, detail: number, extra: { memoryLimited?: boolean; killedInSetup?: string } = {},
-  options?: ValidatedOptions,
-): CordonError {
-  const step = plan.steps[stepIndex];
-  if (step === undefined) {
-    return new CordonError('ERR_CORDON_INTERNAL', `cordon: the child reported step ${stepIndex}, which the plan lacks`);
-  }
-  let failed: FailedStep = { name: step.name, syscall: step.syscall, kind: step.kind, ...(step.path === undefined ? {} : { path: step.path }) };
-  const part = FILESYSTEM_OPS.has(step.op) ? MountPart[detail as keyof typeof MountPart] : undefined;
-  if (part !== undefined && part !== 'none') {
-    failed.syscall = MOUNT_PART_SYSCALLS[part];
-    if ((part === 'open source' || part === 'resolve source' || part === 'check owner') && step.source !== undefined) failed.path = step.source;
-    // The symlink and owner advice of a bind or upper step is for those parts only.
-    if (part !== 'resolve source' && part !== 'check owner') failed.kind = 'mount';
-  }
-  if (step.op === 'landlock') {
-    const rule = (detail >> 8) - 1;
-    failed.syscall = ['landlock_create_ruleset', 'landlock_create_ruleset', 'landlock_add_rule', 'open', 'landlock_restrict_self'][detail & 0xff] ?? 'landlock';
-    const target = step.lists?.[0]?.[rule * 3 + 2];
-    if (rule >= 0 && target !== undefined) failed.path = target;
-  }
-  if (step.op === 'attachVeth') {
-    const part = VETH_PARTS[detail];
-    if (part !== undefined) failed = { ...failed, name: `attach veth to bridge: ${part.what}`, syscall: part.syscall };
-  }
-  const initPart = step.op === 'execInit' ? InitPart[detail as keyof typeof InitPart] : undefined;
-  if (initPart !== undefined) {
-    // The init itself failed (not the payload's exec): to start, or to seal itself.
-    failed = { name: initPart.name, syscall: initPart.syscall, kind: 'init', ...(detail === -1 ? { path: initSource().path } : {}) };
-  } else if (step.op === 'exec' || step.op === 'execInit') {
-    // For a PATH search, name the candidate that decided the error, as execvp would.
-    const candidates = step.lists?.[2] ?? [];
-    const decided = candidates[detail];
-    if (decided !== undefined && candidates.length > 1 && errno !== 2) failed.path = decided;
-  }
-  const hiddenDir = errno === 2 && failed.path?.startsWith('/') && plan.hiddenView !== undefined
-    ? hiddenInBox(failed.path, plan.hiddenView.homes, plan.hiddenView.mountTargets)
-    : undefined;
-  // (/proc, /dev and /sys are the box's own: a missing file there is no view's doing)
-  const hiddenBy = hiddenDir === '/proc' || hiddenDir === '/dev' || hiddenDir === '/sys' ? undefined : hiddenDir;
-  const context: HintContext = {
-    privileged: process.geteuid?.() === 0,
-    ...(hiddenBy !== undefined && (step.kind === 'exec' || step.kind === 'chdir')
-      ? { hiddenBy: { dir: hiddenBy, path: failed.path!, bind: step.kind === 'exec' ? path.dirname(failed.path!) : failed.path! } }
-      : {}),
-    ...extra,
-    ...(step.kind === 'clone' ? optionalReason(userNamespaceRefusal()) : {}),
-  };
-  if (options !== undefined) failed = hostFacts(options, step, failed, errno, context);
-  return stepError(failed, stepIndex, plan.steps.length, errno, plan.spawnargs.slice(1), context);
-}
-
-/**
- * Looks at the host after a failed step for what newcomers hit: a directory
- * the box user cannot enter on the way to the program, a mount point a
- * read-only image lacks, an overlay layer that is not there. Fills the hint
- * context, and names the layer at fault rather than the joined lowerdir.
- */
-function hostFacts(options: ValidatedOptions, step: PlanStep, failed: FailedStep, errno: number, context: HintContext): FailedStep {
-  const code = errnoName(errno);
-  // The mounts that put something else than the root's own files at their target.
-  const covering = options.mounts.filter((entry) => entry.type !== 'remount-ro');
-  if (failed.kind === 'exec' && code === 'EACCES' && failed.path?.startsWith('/')) {
-    const ids = boxUserOnHost(options);
-    const onHost = hostPathOf(failed.path, options.rootfs, covering);
-    const blocked = onHost === undefined ? undefined : untraversableDir(onHost, ids.uid, ids.gids);
-    if (blocked !== undefined) context.untraversable = { dir: blocked.dir, mode: blocked.mode, owner: blocked.owner, uid: ids.uid };
-  }
-  if (failed.kind === 'exec' && code === 'ENOENT' && options.rootfs.kind !== 'host' && failed.path?.startsWith('/') &&
-    hostPathOf(failed.path, { kind: 'layers' }, covering) === undefined && existsOnHost(failed.path)) {
-    context.onHostOnly = { path: failed.path, rootfs: options.rootfs.kind };
-  }
-  if (failed.kind === 'mount' && code === 'EROFS' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'dir' && step.path !== undefined) {
-    context.missingMountPoint = { image: options.rootfs.dir, target: step.path };
-  }
-  if (failed.kind === 'mount' && code === 'EACCES' && failed.syscall === 'mkdirat' && options.rootfs.kind === 'layers' && step.path !== undefined) {
-    context.templateMountPoint = { target: step.path, idmapped: options.rootfs.idmapLayers === true };
-  }
-  if (code === 'EINVAL' && failed.kind === 'mount' && options.rootfs.kind === 'layers' && options.rootfs.idmapLayers === true &&
-    step.op === 'mountFs' && step.path === options.rootfs.layers.join(':')) {
-    context.idmappedLayersRefused = true;
-  }
-  if (options.rootfs.kind === 'layers') {
-    const layers = options.rootfs.layers;
-    const overlay = step.op === 'mountFs' && step.path === layers.join(':');
-    const bound = step.source === undefined ? -1 : layers.indexOf(step.source);
-    const bad = overlay ? badLayer(layers) : bound >= 0 ? badLayer([layers[bound]!]) : undefined;
-    if (bad !== undefined) {
-      context.badLayer = { index: overlay ? bad.index : bound, layer: bad.layer, problem: bad.problem };
-      return { ...failed, kind: 'layer', path: bad.layer };
+// Idmapped binds need the host's CAP_SYS_ADMIN: the parent makes each
+// detached tree, the child attaches it.
+function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger, spawnOnly: LedgerEntry[]): Map<number, number> {
+  const trees = new Map<number, number>();
+  options.mounts.forEach((entry, i) => {
+    if (entry.type !== 'bind' || entry.idmap === undefined) return;
+    const box = boxIdsOnHost(options, caller);
+    const result = native().idmappedTree(
+      entry.source, entry.recursive !== false, bindAttributes(entry),
+      `${entry.idmap.uid} ${box.uid} 1\n`, `${entry.idmap.gid} ${box.gid} 1\n`, entry.followSymlinks === true,
+    );
+    if (result.fd < 0) {
+      const code = errnoName(result.fd);
+      const syscall = (PLAN_ENUMS.IdmappedPart as Readonly<Record<number, { syscall: string }>>)[result.part]?.syscall ?? 'mount_setattr';
+      const hint = code === 'ELOOP' && syscall === 'openat2' ? hintFor('bind', code, { privileged: true }) : undefined;
+      throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped mount mounts[${i}] of ${entry.source}`, {
+        errno: result.fd, syscall, step: `mounts[${i}] bind`, path: entry.source,
+        ...(syscall === 'mount_setattr' && code === 'EINVAL' ? { hint: 'the filesystem may not support idmapped mounts (see probe().idmappedMounts)' } : {}),
+        ...(hint === undefined ? {} : { hint }),
+      });
     }
-  }
-  return failed;
+    const tree = ledger.hold(`mounts[${i}] idmapped tree`, result.fd, 'native');
+    spawnOnly.push(tree);
+    trees.set(i, tree.fd);
+  });
+  return trees;
 }
 
 /**
@@ -228,71 +129,6 @@ function stdioOwner(options: ValidatedOptions, caller: Caller): { uid: number; g
   return { uid: ids.uid, gid: ids.gids[0]! };
 }
 
-/** The host uid and gids (its own, then its supplementary groups) the box's payload runs as, to judge its access to host paths. */
-function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: number[] } {
-  const caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
-  const groups = options.credentials.groups ?? [];
-  if (options.namespaces.user.kind === 'new') {
-    const ids = boxIdsOnHost(options, caller);
-    return { uid: ids.uid, gids: [ids.gid, ...groups.map((group) => boxIdsOnHost(options, caller, options.uid, group).gid)] };
-  }
-  if (caller.euid !== 0) return { uid: caller.euid, gids: [caller.egid] };
-  return { uid: options.uid, gids: [options.gid, ...groups] };
-}
-
-const FILESYSTEM_OPS: ReadonlySet<string> = new Set([
-  'mountFs', 'bindMount', 'makeDir', 'pivotRoot', 'enterRoot', 'symlink', 'writeFile', 'setMountAttr', 'openRoot', 'mask',
-]);
-
-// Which system call each part of a filesystem step is, for error.syscall.
-const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], string> = {
-  none: 'mount',
-  'resolve target': 'openat2',
-  'create target': 'mkdirat',
-  'open source': 'open_tree',
-  fsopen: 'fsopen',
-  fsconfig: 'fsconfig',
-  'create filesystem': 'fsconfig',
-  fsmount: 'fsmount',
-  attach: 'move_mount',
-  'set attributes': 'mount_setattr',
-  mkdir: 'mkdir',
-  pivot_root: 'pivot_root',
-  'detach old root': 'umount2',
-  write: 'write',
-  symlink: 'symlinkat',
-  'open root': 'open',
-  chdir: 'chdir',
-  'resolve source': 'openat2',
-  'check owner': 'statx',
-};
-
-// Idmapped binds need the host's CAP_SYS_ADMIN: the parent makes each
-// detached tree, the child attaches it.
-function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger): Map<number, number> {
-  const trees = new Map<number, number>();
-  options.mounts.forEach((entry, i) => {
-    if (entry.type !== 'bind' || entry.idmap === undefined) return;
-    const box = boxIdsOnHost(options, caller);
-    const result = native().idmappedTree(
-      entry.source, entry.recursive !== false, bindAttributes(entry),
-      `${entry.idmap.uid} ${box.uid} 1\n`, `${entry.idmap.gid} ${box.gid} 1\n`, entry.followSymlinks === true,
-    );
-    if (result.fd < 0) {
-      const code = errnoName(result.fd);
-      const syscall = ['', 'clone', 'open_tree', 'mount_setattr', 'openat2'][result.part] ?? 'mount_setattr';
-      const hint = code === 'ELOOP' && syscall === 'openat2' ? hintFor('bind', code, { privileged: true }) : undefined;
-      throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped mount mounts[${i}] of ${entry.source}`, {
-        errno: result.fd, syscall, step: `mounts[${i}] bind`, path: entry.source,
-        ...(syscall === 'mount_setattr' && code === 'EINVAL' ? { hint: 'the filesystem may not support idmapped mounts (see probe().idmappedMounts)' } : {}),
-        ...(hint === undefined ? {} : { hint }),
-      });
-    }
-    trees.set(i, ledger.nativeFd(`mounts[${i}] idmapped tree`, result.fd));
-  });
-  return trees;
-}
-
 /**
  * rootfs.idmapLayers: each template layer as an idmapped tree whose mapping
  * is the box's own uid and gid maps, so a file host root owns in a template
@@ -300,7 +136,7 @@ function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger:
  * then create in a template directory (overlayfs copies it up). Read-only,
  * not recursive, symlinks followed as for any layer (the caller's).
  */
-function prepareLayerTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger): Map<number, number> | undefined {
+function prepareLayerTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger, spawnOnly: LedgerEntry[]): Map<number, number> | undefined {
   if (options.rootfs.kind !== 'layers' || options.rootfs.idmapLayers !== true) return undefined;
   const uidMap = mapText(options.uidMap ?? defaultIdMap(caller.euid));
   const gidMap = mapText(options.gidMap ?? defaultIdMap(caller.egid));
@@ -309,23 +145,21 @@ function prepareLayerTrees(options: ValidatedOptions, caller: Caller, ledger: Le
     const result = native().idmappedTree(layer, false, MOUNT_ATTR_RDONLY_NOSUID_NODEV, uidMap, gidMap, true);
     if (result.fd < 0) {
       const code = errnoName(result.fd);
-      const syscall = ['', 'clone', 'open_tree', 'mount_setattr', 'openat2'][result.part] ?? 'mount_setattr';
+      const syscall = (PLAN_ENUMS.IdmappedPart as Readonly<Record<number, { syscall: string }>>)[result.part]?.syscall ?? 'mount_setattr';
       const hint = syscall === 'mount_setattr' && code === 'EINVAL' ? 'the layer\'s filesystem may not support idmapped mounts (see probe().idmappedMounts)' : undefined;
       throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped template layer rootfs.layers[${i}], ${layer}${hint === undefined ? '' : ` (${hint})`}`, {
         errno: result.fd, syscall, step: `bind layer ${i}`, path: layer, ...(hint === undefined ? {} : { hint }),
       });
     }
-    trees.set(i, ledger.nativeFd(`rootfs.layers[${i}] idmapped tree`, result.fd));
+    const tree = ledger.hold(`rootfs.layers[${i}] idmapped tree`, result.fd, 'native');
+    spawnOnly.push(tree);
+    trees.set(i, tree.fd);
   });
   return trees;
 }
 
 // MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
 const MOUNT_ATTR_RDONLY_NOSUID_NODEV = 0x1 | 0x2 | 0x4;
-
-function optionalReason(reason: string | undefined): { userNamespaceReason?: string } {
-  return reason === undefined ? {} : { userNamespaceReason: reason };
-}
 
 /**
  * Starts a throwaway box up to its exec, synchronously, to learn whether the
@@ -449,6 +283,8 @@ interface Launch {
   encoded: ReturnType<typeof encodePlan>;
   stdio: ReturnType<typeof setupStdio>;
   listenParentSide: string[];
+  /** What the parent held for the spawn alone (namespace files, a pool entry, idmapped trees): released right after it. */
+  spawnOnly: LedgerEntry[];
   /** The Unix socket files bound for `listen` (for a box's state record). */
   socketFiles: BoundSocketFile[];
   cgroup: BoxCgroup | undefined;
@@ -503,12 +339,13 @@ function prepare(
     box._failed(error);
     return box;
   }
-  const partial = { startedAt, validated, ledger, box, timer };
+  const spawnOnly: LedgerEntry[] = [];
+  const partial = { startedAt, validated, ledger, box, timer, spawnOnly };
   return settle(partial, () => {
     const caller = callerFacts(validated);
     // No prototype: buildPlan reads optional fields (cgroup, bridge, init, ...) a polluted Object.prototype could fill.
-    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: [], namespaces: openNamespaces(validated, ledger) } as RuntimeFds);
-    const pooled = takePooled(validated, ledger);
+    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: [], namespaces: openNamespaces(validated, ledger, spawnOnly) } as RuntimeFds);
+    const pooled = takePooled(validated, ledger, spawnOnly);
     if (pooled !== undefined) runtime.pooled = pooled;
     timer?.phase('open namespaces');
     const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
@@ -594,8 +431,8 @@ function prepare(
       }
       timer?.phase('upper layer');
     }
-    runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger);
-    const layerTrees = prepareLayerTrees(validated, caller, ledger);
+    runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger, spawnOnly);
+    const layerTrees = prepareLayerTrees(validated, caller, ledger, spawnOnly);
     if (layerTrees !== undefined) runtime.layerTrees = layerTrees;
     if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
     const plan = buildPlan(validated, runtime, caller);
@@ -612,14 +449,10 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   const { validated, ledger, box, runtime, stdio, cgroup } = launch;
   // The box holds its own copies now; ours of its ends go at once.
   for (const name of [...stdio.childSide, ...launch.listenParentSide]) ledger.releaseOne(name);
-  for (const index of runtime.idmappedTrees?.keys() ?? []) ledger.releaseOne(`mounts[${index}] idmapped tree`);
-  for (const index of runtime.layerTrees?.keys() ?? []) ledger.releaseOne(`rootfs.layers[${index}] idmapped tree`);
   // A handed-over net.Server is the box's now: the parent must stop accepting.
   for (const entry of validated.listen) if (entry.kind === 'server') entry.server.close();
-  for (const name of NAMESPACE_NAMES) ledger.releaseOne(`${name} namespace file`);
-  // A pool entry is never reused: the box has joined it or failed.
-  ledger.releaseOne(POOLED_USER);
-  ledger.releaseOne(POOLED_NET);
+  // The namespace files, pool entry and idmapped trees were the spawn's alone.
+  for (const entry of launch.spawnOnly) entry.release();
   if (cgroup !== undefined) ledger.releaseOne(CGROUP_LEDGER.dirFd);
   ledger.releaseOne(EXEC_CGROUP_DIR);
   for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);

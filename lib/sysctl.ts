@@ -7,7 +7,7 @@
 // values and never the host's; a parameter of no namespace is refused by
 // name, and so is one whose namespace the box shares with the host.
 import { conflict, invalidType, invalidValue, isPlainObject } from './internal/checks';
-import type { PlanStep } from './plan';
+import { step, type PlanStep } from './internal/steps';
 import type { NamespaceName } from './options';
 
 /** Namespaced kernel parameters by their sysctl name → the value to write. */
@@ -68,6 +68,6 @@ export function sysctlSteps(settings: Readonly<Record<string, string>> | undefin
   if (settings === undefined) return [];
   return Object.entries(settings).map(([name, value]) => {
     const file = sysctlFile(name);
-    return { op: 'writeExisting', name: `set sysctl ${name}`, syscall: 'write', kind: 'sysctl', path: file, str: [value, undefined, file] };
+    return step('writeExisting', { name: `set sysctl ${name}`, syscall: 'write', kind: 'sysctl', path: file }, { text: value, path: file });
   });
 }

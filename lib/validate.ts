@@ -41,6 +41,7 @@ import { quotaRefusal } from './quota';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type SeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
+import { checkIdMap, MAX_ID } from './identity';
 import { validateTty, type TtySize } from './pty';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
@@ -106,11 +107,6 @@ export interface ValidatedOptions {
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_HOSTNAME = 'cordon';
-const MAX_ID = 0xfffffffe;
-/** The kernel's UID_GID_MAP_MAX_EXTENTS: lines of a uid_map or gid_map. */
-const MAX_MAP_LINES = 340;
-/** The kernel takes a map in one write of less than a page (map_write: count >= PAGE_SIZE is EINVAL; 4 KiB pages). */
-const MAX_MAP_BYTES = 4095;
 /** execve's limit on argv and envp together, pointers included: 3/4 of _STK_LIM (less with a smaller stack rlimit). */
 const MAX_EXEC_BYTES = 6 * 1024 * 1024;
 /** execve's MAX_ARG_STRLEN: one argument or variable, its NUL included (32 pages). */
@@ -157,41 +153,6 @@ function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined
     }
   }
   throw invalidType(option, `'new', 'host', { path } or { fd }`, value);
-}
-
-export function checkIdMap(option: string, value: unknown): IdMapEntry[] {
-  value = ownSnapshot(value, option);
-  if (!Array.isArray(value)) throw invalidType(option, 'an array of { inside, outside, count }', value);
-  if (value.length === 0 || value.length > MAX_MAP_LINES) {
-    throw invalidValue(option, value.length, `must have 1 to ${MAX_MAP_LINES} entries (the kernel's UID_GID_MAP_MAX_EXTENTS)`);
-  }
-  const entries = value.map((entry: unknown, i): IdMapEntry => {
-    const at = `${option}[${i}]`;
-    if (!isPlainObject(entry)) throw invalidType(at, 'an object { inside, outside, count }', entry);
-    rejectUnknownKeys(entry, ['inside', 'outside', 'count'], at);
-    const inside = checkInteger(`${at}.inside`, entry.inside, 0, MAX_ID);
-    const outside = checkInteger(`${at}.outside`, entry.outside, 0, MAX_ID);
-    const count = checkInteger(`${at}.count`, entry.count, 1, MAX_ID + 1);
-    if (inside + count - 1 > MAX_ID || outside + count - 1 > MAX_ID) {
-      throw invalidValue(`${at}.count`, count, 'reaches past the largest id (4294967294)');
-    }
-    return { inside, outside, count };
-  });
-  // The kernel refuses a map whose inside or outside ranges overlap.
-  for (const side of ['inside', 'outside'] as const) {
-    const sorted = [...entries].sort((a, b) => a[side] - b[side]);
-    for (let i = 1; i < sorted.length; i++) {
-      const before = sorted[i - 1]!;
-      if (before[side] + before.count > sorted[i]![side]) {
-        throw invalidValue(option, `${before[side]}+${before.count}`, `has overlapping ${side} ranges`);
-      }
-    }
-  }
-  const bytes = entries.reduce((sum, entry) => sum + `${entry.inside} ${entry.outside} ${entry.count}\n`.length, 0);
-  if (bytes > MAX_MAP_BYTES) {
-    throw invalidValue(option, bytes, `makes ${bytes} bytes of map text; the kernel takes at most ${MAX_MAP_BYTES} (one write of less than a 4 KiB page)`);
-  }
-  return entries;
 }
 
 function inMap(map: readonly IdMapEntry[], id: number): boolean {

@@ -46,7 +46,7 @@ Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
   }
   if (!outcome.ok()) {
     result.Set("failedStep", outcome.failed_step);
-    result.Set("errno", outcome.error);
+    result.Set("errno", -outcome.error);  // every export: -errno (the status record carries it positive)
     result.Set("detail", outcome.detail);
     if (outcome.killed_signal != 0) result.Set("killedSignal", outcome.killed_signal);
     return result;
@@ -354,7 +354,7 @@ Napi::Value QuotaImageFree(const Napi::CallbackInfo& info) {
 Napi::Value QuotaUsage(const Napi::CallbackInfo& info) {
   host::QuotaUsage usage = host::quota_usage(info[0].As<Napi::Number>().Int32Value());
   Napi::Object result = Napi::Object::New(info.Env());
-  result.Set("error", usage.error);
+  result.Set("error", -usage.error);  // every export: 0 or -errno
   result.Set("bytes", double(usage.bytes));
   result.Set("bytesFree", double(usage.bytes_free));
   result.Set("inodes", double(usage.inodes));
@@ -444,7 +444,7 @@ Napi::Value OpenSocketDir(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(info.Env());
   Napi::Array list = Napi::Array::New(info.Env(), size_t(count));
   for (int i = 0; i < count; i++) list.Set(uint32_t(i), fds[i]);
-  result.Set("error", error);
+  result.Set("error", -error);  // every export: 0 or -errno
   result.Set("fds", list);
   return result;
 }
@@ -494,7 +494,7 @@ Napi::Value PrepareUpper(const Napi::CallbackInfo& info) {
   int caller_uid = info[3].As<Napi::Number>().Int32Value();
   host::UpperOutcome outcome = host::prepare_upper(dir.c_str(), box_uid, box_gid, caller_uid);
   Napi::Object result = Napi::Object::New(info.Env());
-  result.Set("error", outcome.error);
+  result.Set("error", -outcome.error);  // every export: 0 or -errno
   result.Set("dir", outcome.dir);
   result.Set("part", outcome.part);
   return result;
@@ -505,7 +505,7 @@ Napi::Value CreateBridge(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
   uint32_t address = info[1].As<Napi::Number>().Uint32Value();
   int prefix = info[2].As<Napi::Number>().Int32Value();
-  return Napi::Number::New(info.Env(), host::create_bridge(name.c_str(), htonl(address), prefix));
+  return Napi::Number::New(info.Env(), -host::create_bridge(name.c_str(), htonl(address), prefix));
 }
 
 // Deleting a link waits for RCU grace periods under the rtnl lock (tens of
@@ -515,7 +515,7 @@ class DeleteLinkWorker : public Napi::AsyncWorker {
   DeleteLinkWorker(Napi::Env env, std::string name)
       : Napi::AsyncWorker(env), name_(std::move(name)), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = host::delete_link(name_.c_str()); }
+  void Execute() override { result_ = -host::delete_link(name_.c_str()); }
   void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), result_)); }
 
  private:
@@ -524,7 +524,7 @@ class DeleteLinkWorker : public Napi::AsyncWorker {
   int result_ = 0;
 };
 
-// deleteLinkAsync(name): a promise of 0 or a positive errno.
+// deleteLinkAsync(name): a promise of 0 or -errno.
 Napi::Value DeleteLinkAsync(const Napi::CallbackInfo& info) {
   auto* worker = new DeleteLinkWorker(info.Env(), info[0].As<Napi::String>().Utf8Value());
   Napi::Promise promise = worker->promise();
@@ -535,7 +535,7 @@ Napi::Value DeleteLinkAsync(const Napi::CallbackInfo& info) {
 // probeBridge(): { error, part } (see host::probe_bridge).
 Napi::Value ProbeBridge(const Napi::CallbackInfo& info) {
   int part = 0;
-  int error = host::probe_bridge(&part);
+  int error = -host::probe_bridge(&part);
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("error", error);
   result.Set("part", part);
@@ -548,7 +548,7 @@ Napi::Value Ipv4Address(const Napi::CallbackInfo& info) {
   uint32_t address = 0;
   int prefix = 0;
   int error = host::ipv4_address(name.c_str(), &address, &prefix);
-  if (error != 0) return Napi::Number::New(info.Env(), error);
+  if (error != 0) return Napi::Number::New(info.Env(), -error);
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("address", Napi::Number::New(info.Env(), address));
   result.Set("prefix", prefix);
@@ -558,7 +558,7 @@ Napi::Value Ipv4Address(const Napi::CallbackInfo& info) {
 // deleteLink(name): 0 or a positive errno (ENODEV when it is gone).
 Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  return Napi::Number::New(info.Env(), host::delete_link(name.c_str()));
+  return Napi::Number::New(info.Env(), -host::delete_link(name.c_str()));
 }
 
 Napi::Value LocalPort(const Napi::CallbackInfo& info) {
@@ -697,55 +697,117 @@ Napi::Value MakeNamespaces(const Napi::CallbackInfo& info) {
 Napi::Value LandlockAbi(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), landlock_abi()); }
 
 Napi::Object Ops(Napi::Env env) {
-  using abi::Op;
   Napi::Object ops = Napi::Object::New(env);
-  auto set = [&](const char* name, Op op) { ops.Set(name, uint32_t(op)); };
-  set("clone", Op::kClone);
-  set("writeSetgroups", Op::kWriteSetgroups);
-  set("writeUidMap", Op::kWriteUidMap);
-  set("writeGidMap", Op::kWriteGidMap);
-  set("waitForParent", Op::kWaitForParent);
-  set("setParentDeathSignal", Op::kSetParentDeathSignal);
-  set("joinNamespace", Op::kJoinNamespace);
-  set("setMountPropagation", Op::kSetMountPropagation);
-  set("mountProcRetired", Op::kMountProcRetired);
-  set("loopbackUp", Op::kLoopbackUp);
-  set("setHostname", Op::kSetHostname);
-  set("setNoNewPrivs", Op::kSetNoNewPrivs);
-  set("setSid", Op::kSetSid);
-  set("chdir", Op::kChdir);
-  set("installFd", Op::kInstallFd);
-  set("closeOtherFds", Op::kCloseOtherFds);
-  set("exec", Op::kExec);
-  set("execInit", Op::kExecInit);
-  set("dropCapabilities", Op::kDropCapabilities);
-  set("setIds", Op::kSetIds);
-  set("unshare", Op::kUnshare);
-  set("mountFs", Op::kMountFs);
-  set("bindMount", Op::kBindMount);
-  set("makeDir", Op::kMakeDir);
-  set("pivotRoot", Op::kPivotRoot);
-  set("enterRoot", Op::kEnterRoot);
-  set("symlink", Op::kSymlink);
-  set("writeFile", Op::kWriteFile);
-  set("setMountAttr", Op::kSetMountAttr);
-  set("openRoot", Op::kOpenRoot);
-  set("mask", Op::kMask);
-  set("writeCgroupProcs", Op::kWriteCgroupProcs);
-  set("setRlimit", Op::kSetRlimit);
-  set("umask", Op::kUmask);
-  set("setPriority", Op::kSetPriority);
-  set("writeExisting", Op::kWriteExisting);
-  set("setGroups", Op::kSetGroups);
-  set("raiseAmbient", Op::kRaiseAmbient);
-  set("landlock", Op::kLandlock);
-  set("seccomp", Op::kSeccomp);
-  set("runIdMapHelper", Op::kRunIdMapHelper);
-  set("enterPidNamespace", Op::kEnterPidNamespace);
-  set("attachVeth", Op::kAttachVeth);
-  set("setControllingTerminal", Op::kSetControllingTerminal);
-  set("awaitStart", Op::kAwaitStart);
+  for (const abi::OpLayout& op : abi::kOpLayouts) ops.Set(op.name, op.number);
   return ops;
+}
+
+// The op table as lib/internal/plan-ops.ts declares it (scripts/gen-plan-ops.js
+// writes that file from this; test/unit/plan-abi.test.js checks it is current).
+Napi::Array OpTable(Napi::Env env) {
+  static const char* const kFdUse[] = {"none", "required", "optional"};
+  static const char* const kStrUse[] = {"none", "required", "optional", "list", "optionalList"};
+  Napi::Array table = Napi::Array::New(env, abi::kOpCount);
+  uint32_t i = 0;
+  for (const abi::OpLayout& op : abi::kOpLayouts) {
+    Napi::Object row = Napi::Object::New(env);
+    row.Set("name", op.name);
+    row.Set("number", op.number);
+    row.Set("side", op.side == abi::Side::kParent ? "parent" : "child");
+    row.Set("fd", kFdUse[int(op.fd)]);
+    Napi::Array num = Napi::Array::New(env, 4), str = Napi::Array::New(env, 4);
+    for (uint32_t k = 0; k < 4; k++) {
+      const abi::NumField& n = op.num[k];
+      if (n.name == nullptr) {
+        num.Set(k, env.Null());
+      } else {
+        Napi::Object field = Napi::Object::New(env);
+        field.Set("name", n.name);
+        if (n.count) field.Set("count", true);
+        if (n.checked) {
+          field.Set("min", double(n.min));
+          field.Set("max", double(n.max));
+        }
+        num.Set(k, field);
+      }
+      const abi::StrField& s = op.str[k];
+      if (s.name == nullptr) {
+        str.Set(k, env.Null());
+      } else {
+        Napi::Object field = Napi::Object::New(env);
+        field.Set("name", s.name);
+        field.Set("use", kStrUse[int(s.use)]);
+        if (s.count_slot >= 0) field.Set("count", int(s.count_slot));
+        str.Set(k, field);
+      }
+    }
+    row.Set("num", num);
+    row.Set("str", str);
+    table.Set(i++, row);
+  }
+  return table;
+}
+
+// The value enums of op fields and status details (plan_abi.h).
+Napi::Object Enums(Napi::Env env) {
+  Napi::Object enums = Napi::Object::New(env);
+  auto values = [&](const char* name) {
+    Napi::Object object = Napi::Object::New(env);
+    enums.Set(name, object);
+    return object;
+  };
+  Napi::Object target_mode = values("TargetMode"), source_links = values("SourceLinks"), attr_scope = values("AttrScope");
+#define CORDON_TM(Name, js, value) target_mode.Set(#js, value);
+#define CORDON_SL(Name, js, value) source_links.Set(#js, value);
+#define CORDON_AS(Name, js, value) attr_scope.Set(#js, value);
+  CORDON_TARGET_MODE(CORDON_TM)
+  CORDON_SOURCE_LINKS(CORDON_SL)
+  CORDON_ATTR_SCOPE(CORDON_AS)
+#undef CORDON_TM
+#undef CORDON_SL
+#undef CORDON_AS
+  Napi::Object mount_part = values("MountPart"), init_part = values("InitPart");
+#define CORDON_MP(Name, value, what) mount_part.Set(uint32_t(value), what);
+  CORDON_MOUNT_PART(CORDON_MP)
+#undef CORDON_MP
+#define CORDON_IP(Name, value, name, syscall)                 \
+  {                                                           \
+    Napi::Object part = Napi::Object::New(env);               \
+    part.Set("name", name);                                   \
+    part.Set("syscall", syscall);                             \
+    init_part.Set(std::to_string(value), part);               \
+  }
+  CORDON_INIT_PART(CORDON_IP)
+#undef CORDON_IP
+  // The parts of the host-side calls (which part failed, with the errno).
+  auto part = [&](Napi::Object object, int value, const char* name, const char* syscall, const char* what) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", name);
+    entry.Set("syscall", syscall);
+    entry.Set("what", what);
+    object.Set(uint32_t(value), entry);
+  };
+  Napi::Object veth = values("VethPart"), pool = values("PoolPart"), idmapped = values("IdmappedPart"),
+               upper = values("UpperPart");
+#define CORDON_HP(object) [&](const char* name, int value, const char* syscall, const char* what) { part(object, value, name, syscall, what); }
+  auto veth_part = CORDON_HP(veth);
+  auto pool_part = CORDON_HP(pool);
+  auto idmapped_part = CORDON_HP(idmapped);
+  auto upper_part = CORDON_HP(upper);
+#undef CORDON_HP
+#define CORDON_VP(Name, value, syscall, what) veth_part(#Name, value, syscall, what);
+#define CORDON_PP(Name, value, syscall, what) pool_part(#Name, value, syscall, what);
+#define CORDON_MP2(Name, value, syscall, what) idmapped_part(#Name, value, syscall, what);
+#define CORDON_UP(Name, value, syscall, what) upper_part(#Name, value, syscall, what);
+  CORDON_VETH_PART(CORDON_VP)
+  CORDON_POOL_PART(CORDON_PP)
+  CORDON_IDMAPPED_PART(CORDON_MP2)
+  CORDON_UPPER_PART(CORDON_UP)
+#undef CORDON_VP
+#undef CORDON_PP
+#undef CORDON_MP2
+#undef CORDON_UP
+  return enums;
 }
 
 Napi::Object Layout(Napi::Env env) {
@@ -766,6 +828,8 @@ Napi::Object Layout(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", abi::kPlanAbiVersion);
   exports.Set("ops", Ops(env));
+  exports.Set("opTable", OpTable(env));
+  exports.Set("enums", Enums(env));
   exports.Set("layout", Layout(env));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));

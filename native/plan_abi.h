@@ -24,217 +24,399 @@ constexpr uint32_t kNoString = 0xffffffffu;
 // child, walking the plan in order.
 enum class Side : uint32_t { kParent = 1, kChild = 2 };
 
-// Opcodes. Numbers are part of the ABI: append, never renumber.
-enum class Op : uint32_t {
-  // num[0] = CLONE_NEW* flags; num[1] = 1 to ask for CLONE_INTO_CGROUP with
-  // fd slot `fd`; num[2] = a host uid to own the new user namespace instead
-  // of the caller (0: the caller; only a root caller can give another: the
-  // cloning thread takes it as its euid for the clone alone). Run by the
-  // parent; its failure is the clone's. A plan that puts the child in a
-  // cgroup (this, or a kWriteCgroupProcs step) gets a child with its own
-  // memory (no CLONE_VM): the decoder decides it.
-  kClone = 1,
-  // Parent: write str[0] ("deny"/"allow") to /proc/PID/setgroups.
-  kWriteSetgroups = 2,
-  // Parent: write str[0] (map lines) to /proc/PID/uid_map.
-  kWriteUidMap = 3,
-  // Parent: write str[0] to /proc/PID/gid_map.
-  kWriteGidMap = 4,
-  // Child: block until the parent has finished its steps.
-  kWaitForParent = 5,
-  // Child: prctl(PR_SET_PDEATHSIG, num[0]).
-  kSetParentDeathSignal = 6,
-  // Child: setns(fd slot `fd`, num[0]); str[0] names the source for errors.
-  kJoinNamespace = 7,
-  // Child: mount(NULL, "/", NULL, MS_REC|num[0]) to stop mount propagation.
-  kSetMountPropagation = 8,
-  // Retired (proc is a kMountFs step now); the decoder refuses it. The
-  // number stays taken.
-  kMountProcRetired = 9,
-  // Child: bring the loopback interface up.
-  kLoopbackUp = 10,
-  // Child: sethostname(str[0]).
-  kSetHostname = 11,
-  // Child: prctl(PR_SET_NO_NEW_PRIVS, 1).
-  kSetNoNewPrivs = 12,
-  // Child: setsid().
-  kSetSid = 13,
-  // Child: chdir(str[0]).
-  kChdir = 14,
-  // Child: make fd num[0] refer to fd slot `fd` (all kInstallFd steps are
-  // applied together so a source may be any number, even a target's);
-  // num[1] == 1 also clears O_NONBLOCK on it.
-  kInstallFd = 15,
-  // Child: mark every fd above the control fds close-on-exec. After the
-  // kInstallFd group the status pipe is at (highest target + 1) and the init's
-  // exit pipe at (highest target + 2).
-  kCloseOtherFds = 16,
-  // Child: execve the first of str[2] (num[2] candidates) that exists, with
-  // argv str[0] (num[0] strings) and envp str[1] (num[1] strings).
-  kExec = 17,
-  // Child: exec the init binary (fd slot `fd`) as PID 1 of the box; it execs
-  // the payload given by str[0..2]/num[0..2] exactly as kExec would, and
-  // reports the payload's exit on the exit pipe; it seals itself after the
-  // clone (InitPart below). The decoder builds the init's argv: see
-  // native/init/cordon_init.cc for its shape.
-  kExecInit = 18,
-  // Child: empty the bounding, ambient and inheritable sets; exec then leaves
-  // the payload no effective or permitted capability.
-  kDropCapabilities = 19,
-  // Child: become uid num[0] / gid num[1] of the box's user namespace
-  // (setresgid, then setresuid); num[2] = 1 also clears supplementary groups.
-  kSetIds = 20,
-  // Child: unshare(num[0]). Used when the box joins a user namespace: the
-  // new namespaces must be made after the join so that it owns them.
-  kUnshare = 21,
+// The op table: the one home of every op. Each row gives the op's number
+// (part of the ABI: append, never renumber), its name (the C++ enumerator is
+// k<Name>, the TypeScript name <jsName>), the side that runs it, whether it
+// takes an fd slot, and what each of the record's num[0..3] and str[0..3]
+// means. Everything else is generated from it: the Op enum below, the
+// decoder's per-field checks (plan_decode.cc), the named per-op views the
+// executor and spawn_box read (plan_args.h), and the layout the addon
+// exports for lib/internal/plan-ops.ts (test/unit/plan-abi.test.js checks
+// that file is current, so no position is written by hand in TypeScript).
+//
+// Field kinds:
+//   CORDON_NUM(name, min, max, what)  a number, refused ("bad <what>") outside [min, max]
+//   CORDON_ANY(name)                  a number, any value (flags, masks, limits)
+//   CORDON_COUNT(name)                the length of a list in a str slot (the list's decode checks it)
+//   CORDON_NO_NUM                     unused: must be 0
+//   CORDON_STR(name)                  a string, required
+//   CORDON_STR_OPT(name)              a string, may be absent (kNoString)
+//   CORDON_LIST(name, count, what)    `count` strings (count: the num slot holding the length), required
+//   CORDON_LIST_OPT(name, count, what)  the same, absent when the count is 0
+//   CORDON_NO_STR                     unused: must be kNoString
+// Checks that tie fields or steps together (order, "str[3] when num[3] is
+// 1") stay in plan_decode.cc's switch; the prose beside each row says what
+// the op does.
+//
+// X(number, Name, jsName, side, fd, num0, num1, num2, num3, str0, str1, str2, str3)
+#define CORDON_OP_TABLE(X)                                                                                          \
+  /* clone3 with cloneFlags; intoCgroup: CLONE_INTO_CGROUP with the fd; namespaceOwner: a host uid to own the new   \
+     user namespace (0: the caller; a root caller only). A plan that puts the child in a cgroup gets a child with   \
+     its own memory (no CLONE_VM): the decoder decides it. */                                                       \
+  X(1, Clone, clone, kParent, kOptional, CORDON_ANY(cloneFlags),                                                    \
+    CORDON_NUM(intoCgroup, 0, 1, "CLONE_INTO_CGROUP flag"), CORDON_NUM(namespaceOwner, 0, 0xfffffffe, "namespace owner"), \
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                        \
+  /* write text ("deny"/"allow") to /proc/PID/setgroups */                                                         \
+  X(2, WriteSetgroups, writeSetgroups, kParent, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, \
+    CORDON_STR(text), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                  \
+  /* write map lines to /proc/PID/uid_map */                                                                        \
+  X(3, WriteUidMap, writeUidMap, kParent, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,       \
+    CORDON_STR(map), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                   \
+  X(4, WriteGidMap, writeGidMap, kParent, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,       \
+    CORDON_STR(map), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                   \
+  /* block until the parent has finished its steps */                                                               \
+  X(5, WaitForParent, waitForParent, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,    \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* prctl(PR_SET_PDEATHSIG, signal) */                                                                             \
+  X(6, SetParentDeathSignal, setParentDeathSignal, kChild, kNone, CORDON_NUM(signal, 1, 64, "signal"),              \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)        \
+  /* setns(fd, namespaceType) */                                                                                    \
+  X(7, JoinNamespace, joinNamespace, kChild, kRequired, CORDON_ANY(namespaceType), CORDON_NO_NUM, CORDON_NO_NUM,   \
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
+  /* mount(NULL, "/", NULL, MS_REC|propagation) to stop mount propagation */                                       \
+  X(8, SetMountPropagation, setMountPropagation, kChild, kNone, CORDON_ANY(propagation), CORDON_NO_NUM,            \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                       \
+  /* retired (proc is a MountFs step now): the decoder refuses it; the number stays taken */                        \
+  X(9, MountProcRetired, mountProcRetired, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,             \
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
+  /* bring the loopback interface up */                                                                             \
+  X(10, LoopbackUp, loopbackUp, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,         \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* sethostname(hostname) */                                                                                       \
+  X(11, SetHostname, setHostname, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,       \
+    CORDON_STR(hostname), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                              \
+  /* prctl(PR_SET_NO_NEW_PRIVS, 1) */                                                                               \
+  X(12, SetNoNewPrivs, setNoNewPrivs, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,   \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* setsid() */                                                                                                    \
+  X(13, SetSid, setSid, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR,  \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                                    \
+  /* chdir(path) */                                                                                                 \
+  X(14, Chdir, chdir, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_STR(path),  \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                                    \
+  /* make fd `target` refer to the fd slot (all InstallFd steps are adjacent and applied together, so a source may \
+     be any number, even a target's); clearNonblock: also clear O_NONBLOCK on it */                                 \
+  X(15, InstallFd, installFd, kChild, kRequired, CORDON_NUM(target, 0, kMaxInstalledFds - 1, "target fd"), CORDON_NUM(clearNonblock, 0, 1, "blocking flag"), \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                       \
+  /* mark every fd above the control fds close-on-exec. After the InstallFd group the status pipe is at (highest  \
+     target + 1) and the init's exit pipe at (highest target + 2). */                                              \
+  X(16, CloseOtherFds, closeOtherFds, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,   \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* execve the first of the candidates that exists, with argv and envp. The last step. */                         \
+  X(17, Exec, exec, kChild, kNone, CORDON_COUNT(argc), CORDON_COUNT(envc), CORDON_COUNT(candidateCount),           \
+    CORDON_NO_NUM, CORDON_LIST(argv, 0, "exec list"), CORDON_LIST(envp, 1, "exec list"),                           \
+    CORDON_LIST(candidates, 2, "exec list"), CORDON_NO_STR)                                                         \
+  /* exec the init binary (the fd) as PID 1 of the box; it execs the payload exactly as Exec would, reports the    \
+     payload's exit on the exit pipe, and seals itself after the clone (InitPart below). The decoder builds the     \
+     init's argv: see native/init/cordon_init.cc for its shape. */                                                  \
+  X(18, ExecInit, execInit, kChild, kRequired, CORDON_COUNT(argc), CORDON_COUNT(envc), CORDON_COUNT(candidateCount), \
+    CORDON_NO_NUM, CORDON_LIST(argv, 0, "exec list"), CORDON_LIST(envp, 1, "exec list"),                           \
+    CORDON_LIST(candidates, 2, "exec list"), CORDON_NO_STR)                                                         \
+  /* empty the bounding (but for the `keep` mask), ambient and inheritable sets; exec then leaves the payload no   \
+     effective or permitted capability it was not given */                                                         \
+  X(19, DropCapabilities, dropCapabilities, kChild, kNone, CORDON_ANY(keep), CORDON_NO_NUM, CORDON_NO_NUM,         \
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
+  /* become uid/gid of the box's user namespace (setresgid, then setresuid); clearGroups: also setgroups(0) */      \
+  X(20, SetIds, setIds, kChild, kNone, CORDON_NUM(uid, 0, 0xfffffffe, "uid"), CORDON_NUM(gid, 0, 0xfffffffe, "gid"), \
+    CORDON_NUM(clearGroups, 0, 1, "clear groups flag"), CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, \
+    CORDON_NO_STR)                                                                                                  \
+  /* unshare(cloneFlags): when the box joins a user namespace, its new namespaces are made after the join so that  \
+     it owns them */                                                                                                \
+  X(21, Unshare, unshare, kChild, kNone, CORDON_ANY(cloneFlags), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,      \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* Filesystem steps. A target "in root" (targetMode != plain) is resolved beneath the root opened by OpenRoot    \
+     with openat2(RESOLVE_IN_ROOT), so a symlink planted in a writable layer can never point a mount outside the    \
+     box; TargetMode::kCreate creates a missing target (directory, or an empty file when the source is a file),     \
+     kMustExist requires it to exist, kPlain is a plain path of cordon's own staging area. */                      \
+  /* fsopen(fstype); fsconfig each key/value pair of config (an empty value sets a flag); fsmount with             \
+     MOUNT_ATTR_* attrs; attach at target. upperByFd (an overlay with a persistent upper): the values of upperdir   \
+     and workdir are plain paths opened with RESOLVE_NO_SYMLINKS, refused unless the child's own uid/gid owns them, \
+     and given by fd (FSCONFIG_SET_FD, or the string fdPrefix + fd number on kernels whose overlayfs takes strings  \
+     only). */                                                                                                      \
+  X(22, MountFs, mountFs, kChild, kNone, CORDON_ANY(attrs), CORDON_COUNT(configCount),                             \
+    CORDON_NUM(targetMode, 0, 2, "target mode"), CORDON_NUM(upperByFd, 0, 1, "symlink mode"), CORDON_STR(fstype),  \
+    CORDON_LIST_OPT(config, 1, "fs config list"), CORDON_STR(target), CORDON_STR_OPT(fdPrefix))                     \
+  /* open_tree(source, OPEN_TREE_CLONE, recursive?), set MOUNT_ATTR_* attrs on the whole copy, attach at target.    \
+     sourceLinks (SourceLinks) says how source is resolved first: a plain path (cordon's own), a host path with     \
+     RESOLVE_NO_SYMLINKS (ELOOP for any link), or a host path beneath the plain directory hostRoot with             \
+     RESOLVE_IN_ROOT, following its links as the host would. With the fd, attach that tree instead (made by the     \
+     parent: an idmapped mount). */                                                                                 \
+  X(23, BindMount, bindMount, kChild, kOptional, CORDON_ANY(attrs), CORDON_NUM(recursive, 0, 1, "recursive flag"),  \
+    CORDON_NUM(targetMode, 0, 2, "target mode"), CORDON_NUM(sourceLinks, 0, 2, "symlink mode"), CORDON_STR(source), \
+    CORDON_STR_OPT(hostRoot), CORDON_STR(target), CORDON_NO_STR)                                                    \
+  /* mkdir(path, mode); an existing directory is fine */                                                            \
+  X(24, MakeDir, makeDir, kChild, kNone, CORDON_NUM(mode, 0, 07777, "mode"), CORDON_NO_NUM, CORDON_NO_NUM,         \
+    CORDON_NO_NUM, CORDON_STR(path), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                   \
+  /* pivot_root(newRoot, putOld), then chdir("/") */                                                                \
+  X(25, PivotRoot, pivotRoot, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,           \
+    CORDON_STR(newRoot), CORDON_STR(putOld), CORDON_NO_STR, CORDON_NO_STR)                                          \
+  /* chdir(root), pivot_root(".", "."), detach the old root, chdir("/") */                                          \
+  X(26, EnterRoot, enterRoot, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,           \
+    CORDON_STR(root), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                  \
+  /* a symlink with content linkTo at target (in root) */                                                           \
+  X(27, Symlink, symlink, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,               \
+    CORDON_STR(linkTo), CORDON_NO_STR, CORDON_STR(target), CORDON_NO_STR)                                           \
+  /* create the plain path `path` with mode and content */                                                          \
+  X(28, WriteFile, writeFile, kChild, kNone, CORDON_NUM(mode, 0, 07777, "mode"), CORDON_NO_NUM, CORDON_NO_NUM,     \
+    CORDON_NO_NUM, CORDON_STR(content), CORDON_NO_STR, CORDON_STR(path), CORDON_NO_STR)                             \
+  /* bind target onto itself and mount_setattr the copy (set, clear; AttrScope: recursive or not), so only that     \
+     subtree changes; or, AttrScope::kTopMount, mount_setattr the mount at target itself, in place (one cordon made \
+     there), leaving the mounts on top of it unchanged */                                                           \
+  X(29, SetMountAttr, setMountAttr, kChild, kNone, CORDON_ANY(set), CORDON_ANY(clear),                             \
+    CORDON_NUM(targetMode, 0, 2, "target mode"), CORDON_NUM(scope, 0, 2, "attribute scope"), CORDON_NO_STR,        \
+    CORDON_NO_STR, CORDON_STR(target), CORDON_NO_STR)                                                               \
+  /* open the plain path `path` as the root that later targets resolve in */                                        \
+  X(30, OpenRoot, openRoot, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,             \
+    CORDON_STR(path), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                  \
+  /* hide target (in root, must exist): a directory under an empty read-only tmpfs, anything else under a bind of  \
+     the plain path `cover` (an empty file or a null device). optional: skip a target the box cannot reach         \
+     (ENOENT, EACCES, ENOTDIR, ELOOP) instead of failing. */                                                        \
+  X(31, Mask, mask, kChild, kNone, CORDON_NO_NUM, CORDON_NUM(optional, 0, 1, "optional flag"),                     \
+    CORDON_NUM(targetMode, 0, 2, "target mode"), CORDON_NO_NUM, CORDON_STR(cover), CORDON_NO_STR, CORDON_STR(target), \
+    CORDON_NO_STR)                                                                                                  \
+  /* write the child's pid to the cgroup.procs file open as the fd. unlessPlaced: skip it when the clone placed the \
+     child already (CLONE_INTO_CGROUP): the v2 fallback for older kernels. */                                       \
+  X(32, WriteCgroupProcs, writeCgroupProcs, kParent, kRequired, CORDON_NUM(unlessPlaced, 0, 1, "skip flag"),       \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)        \
+  /* prlimit(resource, soft, hard); -1 is unlimited. Right before the exec; with an init, the init sets it in the  \
+     payload's process instead (the child skips it), so only the payload runs under it. One per resource. */       \
+  X(33, SetRlimit, setRlimit, kChild, kNone, CORDON_NUM(resource, 0, 15, "rlimit resource"), CORDON_ANY(soft),     \
+    CORDON_ANY(hard), CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                    \
+  /* umask(mask) */                                                                                                 \
+  X(34, Umask, umask, kChild, kNone, CORDON_NUM(mask, 0, 0777, "umask"), CORDON_NO_NUM, CORDON_NO_NUM,             \
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
+  /* setpriority(PRIO_PROCESS, 0, nice) */                                                                          \
+  X(35, SetPriority, setPriority, kChild, kNone, CORDON_NUM(nice, -20, 19, "nice value"), CORDON_NO_NUM,           \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                       \
+  /* write text into the existing file at the plain path `path` (e.g. /proc/self/oom_score_adj) */                 \
+  X(36, WriteExisting, writeExisting, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,   \
+    CORDON_STR(text), CORDON_NO_STR, CORDON_STR(path), CORDON_NO_STR)                                               \
+  /* setgroups() with the gids (decimal strings) */                                                                 \
+  X(37, SetGroups, setGroups, kChild, kNone, CORDON_COUNT(groupCount), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, \
+    CORDON_LIST(gids, 0, "list"), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
+  /* make the capabilities of `mask` effective, permitted, inheritable and ambient, so they survive exec as any uid */ \
+  X(38, RaiseAmbient, raiseAmbient, kChild, kNone, CORDON_ANY(mask), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,  \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* build a Landlock ruleset handling fs, net and scoped accesses with the rules (in triples: "path" ACCESS PATH | \
+     "port" ACCESS PORT), plus execute and read of the fd when given (the init binary), and restrict itself */      \
+  X(39, Landlock, landlock, kChild, kOptional, CORDON_ANY(fs), CORDON_ANY(net), CORDON_ANY(scoped),                \
+    CORDON_COUNT(ruleCount), CORDON_LIST(rules, 3, "list"), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)            \
+  /* install the classic-BPF program (hex, `instructions` of them) with seccomp(SECCOMP_SET_MODE_FILTER). Right    \
+     before the exec. */                                                                                            \
+  X(40, Seccomp, seccomp, kChild, kNone, CORDON_ANY(instructions), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,    \
+    CORDON_STR(program), CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                               \
+  /* run the setuid helper (newuidmap or newgidmap; `which`: 0 uid, 1 gid) with the child's pid and the map         \
+     (triples "inside outside count"), and wait for it. Exit status != 0 fails the step with EPERM, its status in   \
+     the detail. */                                                                                                 \
+  X(41, RunIdMapHelper, runIdMapHelper, kParent, kNone, CORDON_NUM(which, 0, 1, "id map kind"),                    \
+    CORDON_COUNT(mapCount), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_STR(helper), CORDON_LIST(map, 1, "id map list"),  \
+    CORDON_NO_STR, CORDON_NO_STR)                                                                                   \
+  /* after an unshare with CLONE_NEWPID (a joined user namespace), clone (CLONE_VM | CLONE_PARENT) the process that \
+     walks the rest of the plan as PID 1 of the new pid namespace: the parent's own child, so it is the box's       \
+     process (pidfd, exit, parent-death signal) as if cloned directly. This process tells the parent its pid and    \
+     exits. */                                                                                                      \
+  X(42, EnterPidNamespace, enterPidNamespace, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,          \
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
+  /* a veth pair, its host end hostName on `bridge` (with the gateway-only ingress filter when gatewayOnly), its    \
+     other end boxName in the child's network namespace with IPv4 address/prefix and a default route via gateway   \
+     (addresses in host byte order). Fails with the part (host::VethPart) in the detail. */                        \
+  X(43, AttachVeth, attachVeth, kParent, kNone, CORDON_NUM(address, 0, 0xffffffffLL, "IPv4 address"),              \
+    CORDON_NUM(prefix, 1, 30, "prefix length"), CORDON_NUM(gateway, 0, 0xffffffffLL, "IPv4 address"),              \
+    CORDON_NUM(gatewayOnly, 0, 1, "filter flag"), CORDON_STR(bridge), CORDON_STR(hostName), CORDON_STR(boxName),   \
+    CORDON_NO_STR)                                                                                                  \
+  /* make the terminal at box fd `terminal` (a pty slave installed by InstallFd) the controlling terminal of the    \
+     session a SetSid step made (ioctl TIOCSCTTY). With an init, the init does it instead in the payload's process  \
+     after a setsid of its own, so the payload (not the init) leads the terminal's session and gets its job         \
+     control signals. */                                                                                            \
+  X(44, SetControllingTerminal, setControllingTerminal, kChild, kNone,                                             \
+    CORDON_NUM(terminal, 0, kMaxInstalledFds - 1, "controlling terminal: must be an installed fd"), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,     \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* Init: the start gate (OCI create/start). Once the init is sealed, the payload's process closes the status      \
+     pipe, so the parent learns the box is set up and waiting, then reads one byte from box fd `gate` (an installed  \
+     fd, e.g. a FIFO that `start` writes to), closes it and goes on to its exec. EOF without a byte: exit 127,       \
+     nothing runs. A failure after the gate (exec, seccomp) is no status record any more: the payload's status is   \
+     127. Needs an init (the child shares the parent's memory until its exec and cannot wait). */                   \
+  X(45, AwaitStart, awaitStart, kChild, kNone, CORDON_NUM(gate, 0, kMaxInstalledFds - 1, "start gate: must be an installed fd"), \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)        \
+  /* raise the hard limit of resource to hard (-1: unlimited) if it is lower, keeping the soft one: before the      \
+     capabilities drop (a raise needs CAP_SYS_RESOURCE); the SetRlimit steps set the payload's values later. */     \
+  X(46, RaiseRlimit, raiseRlimit, kChild, kNone, CORDON_NUM(resource, 0, 15, "rlimit resource"), CORDON_ANY(hard), \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
 
-  // Filesystem steps. A target "in root" (num[2] != 0) is resolved beneath
-  // the root opened by kOpenRoot with openat2(RESOLVE_IN_ROOT), so a symlink
-  // planted in a writable layer can never point a mount outside the box;
-  // num[2] == 1 creates a missing target (directory, or an empty file when the
-  // source is a file), num[2] == 2 requires it to exist. num[2] == 0 means a
-  // plain path of cordon's own staging area.
-  //
-  // Child: fsopen(str[0]); fsconfig each key/value pair of the list at str[1]
-  // (num[1] strings; an empty value sets a flag); fsmount with MOUNT_ATTR_*
-  // num[0]; attach at str[2]. num[3] == 1 (an overlay with a persistent
-  // upper): the values of upperdir and workdir are plain paths opened with
-  // RESOLVE_NO_SYMLINKS, refused unless the child's own uid/gid owns them,
-  // and given by fd (FSCONFIG_SET_FD, or the string str[3] + fd number on
-  // kernels whose overlayfs takes strings only).
-  kMountFs = 22,
-  // Child: open_tree(str[0], OPEN_TREE_CLONE, recursive if num[1] == 1), set
-  // MOUNT_ATTR_* num[0] on the whole copy, attach at str[2]. num[3] says how
-  // str[0] is resolved first, the tree then cloned from that fd: 0 a plain
-  // path (cordon's own), 1 a host path with openat2(RESOLVE_NO_SYMLINKS)
-  // (ELOOP for any link), 2 a host path beneath the plain directory str[1]
-  // (the host's root) with RESOLVE_IN_ROOT, following its links as the host
-  // would. With fd slot `fd`, attach that tree instead (made by the parent:
-  // an idmapped mount).
-  kBindMount = 23,
-  // Child: mkdir(str[0], num[0]); an existing directory is fine.
-  kMakeDir = 24,
-  // Child: pivot_root(str[0], str[1]), then chdir("/").
-  kPivotRoot = 25,
-  // Child: chdir(str[0]), pivot_root(".", "."), detach the old root, chdir("/").
-  kEnterRoot = 26,
-  // Child: symlink with content str[0] at str[2].
-  kSymlink = 27,
-  // Child: create the plain path str[2] with mode num[0] and content str[0].
-  kWriteFile = 28,
-  // Child: bind str[2] onto itself and mount_setattr the copy (set num[0],
-  // clear num[1], recursive if num[3] == 1): only that subtree changes.
-  // num[3] == 2: mount_setattr the mount at str[2] itself, in place (one
-  // cordon made there), leaving the mounts on top of it unchanged.
-  kSetMountAttr = 29,
-  // Child: open the plain path str[0] as the root that later targets resolve in.
-  kOpenRoot = 30,
-  // Child: hide str[2] (in root, must exist): a directory under an empty
-  // read-only tmpfs, anything else under a bind of the plain path str[0]
-  // (an empty file or a null device). num[1] == 1: skip a target the box
-  // cannot reach (ENOENT, EACCES, ENOTDIR, ELOOP) instead of failing.
-  kMask = 31,
-  // Parent: write the child's pid to the cgroup.procs file open as fd slot
-  // `fd`. num[0] == 1: skip it when the clone placed the child already
-  // (CLONE_INTO_CGROUP): the v2 fallback for older kernels.
-  kWriteCgroupProcs = 32,
-  // Child: prlimit(resource num[0], soft num[1], hard num[2]); -1 is unlimited.
-  // Right before the exec; with an init, the init sets it in the payload's
-  // process instead (the child skips it), so only the payload runs under it.
-  // num[3] == 1: only raise the hard limit to num[2] if it is below, keeping
-  // the soft one (clamped), even with an init: placed before the capabilities
-  // drop, since a raise needs CAP_SYS_RESOURCE.
-  kSetRlimit = 33,
-  // Child: umask(num[0]).
-  kUmask = 34,
-  // Child: setpriority(PRIO_PROCESS, 0, num[0]).
-  kSetPriority = 35,
-  // Child: write str[0] into the existing file at plain path str[2]
-  // (e.g. /proc/self/oom_score_adj).
-  kWriteExisting = 36,
-  // Child: setgroups() with the gids of the list at str[0] (num[0] decimal strings).
-  kSetGroups = 37,
-  // Child: make the capabilities of mask num[0] effective, permitted,
-  // inheritable and ambient, so they survive exec as any uid.
-  kRaiseAmbient = 38,
-  // Child: build a Landlock ruleset handling fs num[0], net num[1], scopes
-  // num[2], with the rules of the list at str[0] (num[3] strings, in triples:
-  // "path" ACCESS PATH | "port" ACCESS PORT), plus execute and read of fd
-  // slot `fd` when given (the init binary), and restrict itself with it.
-  kLandlock = 39,
-  // Child: install the classic-BPF program at str[0] (hex, num[0]
-  // instructions) with seccomp(SECCOMP_SET_MODE_FILTER). The last step.
-  kSeccomp = 40,
-  // Parent: run the setuid helper str[0] (newuidmap or newgidmap) with the
-  // child's pid and the map of the list at str[1] (num[1] strings, triples
-  // "inside outside count"), and wait for it. Exit status != 0 fails the
-  // step with EPERM, its status in the detail.
-  kRunIdMapHelper = 41,
-  // Child: after an unshare with CLONE_NEWPID (a joined user namespace),
-  // clone (CLONE_VM | CLONE_PARENT) the process that walks the rest of the
-  // plan as PID 1 of the new pid namespace: the parent's own child, so it is
-  // the box's process (pidfd, exit, parent-death signal) as if cloned
-  // directly. This process tells the parent its pid and exits.
-  kEnterPidNamespace = 42,
-  // Parent: a veth pair, its host end str[1] on bridge str[0] (with the
-  // gateway-only ingress filter when num[3] is 1), its other end str[2] in
-  // the child's network namespace with IPv4 num[0]/num[1] and a default
-  // route via num[2] (addresses in host byte order). Fails with the part
-  // (host::VethPart) in the detail.
-  kAttachVeth = 43,
-  // Child: make the terminal at box fd num[0] (a pty slave installed by
-  // kInstallFd) the controlling terminal of the session a kSetSid step made
-  // (ioctl TIOCSCTTY). With an init, the init does it instead in the
-  // payload's process after a setsid of its own, so the payload (not the
-  // init) leads the terminal's session and gets its job control signals.
-  kSetControllingTerminal = 44,
-  // Init: the start gate (OCI create/start). Once the init is sealed, the
-  // payload's process closes the status pipe, so the parent learns the box
-  // is set up and waiting, then reads one byte from box fd num[0] (an
-  // installed fd, e.g. a FIFO that `start` writes to), closes it and goes
-  // on to its exec. EOF without a byte: exit 127, nothing runs. A failure
-  // after the gate (exec, seccomp) is no status record any more: the
-  // payload's status is 127. Needs an init (the child shares the parent's
-  // memory until its exec and cannot wait).
-  kAwaitStart = 45,
+
+// What an op does with its fd slot.
+enum class FdUse : uint8_t { kNone = 0, kRequired = 1, kOptional = 2 };
+// What a str slot holds.
+enum class StrUse : uint8_t { kNone = 0, kRequired = 1, kOptional = 2, kList = 3, kOptionalList = 4 };
+
+struct NumField {
+  const char* name;  // nullptr: unused, must be 0
+  bool checked;      // refused outside [min, max]
+  bool count;        // the length of a list (set from the list by lib/internal/steps.ts)
+  int64_t min;
+  int64_t max;
+  const char* what;  // the error says "bad <what>"
 };
+
+struct StrField {
+  const char* name;  // nullptr: unused, must be kNoString
+  StrUse use;
+  int8_t count_slot;  // a list: the num slot that holds its length
+  const char* what;   // a list: "bad <what>", "<what> missing"
+};
+
+struct OpLayout {
+  uint32_t number;
+  const char* name;  // the TypeScript name
+  Side side;
+  FdUse fd;
+  NumField num[4];
+  StrField str[4];
+};
+
+#define CORDON_NUM(name, lo, hi, what) NumField{#name, true, false, lo, hi, what}
+#define CORDON_ANY(name) NumField{#name, false, false, 0, 0, nullptr}
+#define CORDON_COUNT(name) NumField{#name, false, true, 0, 0, nullptr}
+#define CORDON_NO_NUM NumField{nullptr, false, false, 0, 0, nullptr}
+#define CORDON_STR(name) StrField{#name, StrUse::kRequired, -1, nullptr}
+#define CORDON_STR_OPT(name) StrField{#name, StrUse::kOptional, -1, nullptr}
+#define CORDON_LIST(name, count, what) StrField{#name, StrUse::kList, count, what}
+#define CORDON_LIST_OPT(name, count, what) StrField{#name, StrUse::kOptionalList, count, what}
+#define CORDON_NO_STR StrField{nullptr, StrUse::kNone, -1, nullptr}
+
+enum class Op : uint32_t {
+#define CORDON_OP_ENUMERATOR(number, Name, ...) k##Name = number,
+  CORDON_OP_TABLE(CORDON_OP_ENUMERATOR)
+#undef CORDON_OP_ENUMERATOR
+};
+
+inline constexpr OpLayout kOpLayouts[] = {
+#define CORDON_OP_LAYOUT(number, Name, js, side, fd, n0, n1, n2, n3, s0, s1, s2, s3) \
+  OpLayout{number, #js, Side::side, FdUse::fd, {n0, n1, n2, n3}, {s0, s1, s2, s3}},
+    CORDON_OP_TABLE(CORDON_OP_LAYOUT)
+#undef CORDON_OP_LAYOUT
+};
+inline constexpr uint32_t kOpCount = sizeof kOpLayouts / sizeof kOpLayouts[0];
+
+// Ops are numbered 1..kOpCount in table order (checked below), so a number
+// indexes the table.
+constexpr const OpLayout* layout_of(uint32_t op) { return op >= 1 && op <= kOpCount ? &kOpLayouts[op - 1] : nullptr; }
+constexpr const OpLayout& layout_of(Op op) { return kOpLayouts[uint32_t(op) - 1]; }
+
+constexpr bool numbered_in_order() {
+  for (uint32_t i = 0; i < kOpCount; i++) {
+    if (kOpLayouts[i].number != i + 1) return false;
+  }
+  return true;
+}
+static_assert(numbered_in_order(), "the op table lists ops 1, 2, 3, ... in order");
+
+constexpr bool same_name(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) a++, b++;
+  return *a == *b;
+}
+// Never defined: a view naming a field its op lacks calls it at compile
+// time, which is not a constant expression, so the build fails there.
+int no_such_field();
+constexpr int num_slot(Op op, const char* name) {
+  for (int k = 0; k < 4; k++) {
+    const char* field = layout_of(op).num[k].name;
+    if (field != nullptr && same_name(field, name)) return k;
+  }
+  return no_such_field();
+}
+constexpr int str_slot(Op op, const char* name) {
+  for (int k = 0; k < 4; k++) {
+    const char* field = layout_of(op).str[k].name;
+    if (field != nullptr && same_name(field, name)) return k;
+  }
+  return no_such_field();
+}
+constexpr bool same_layout(Op a, Op b) {
+  for (int k = 0; k < 4; k++) {
+    const NumField &x = layout_of(a).num[k], &y = layout_of(b).num[k];
+    const StrField &s = layout_of(a).str[k], &t = layout_of(b).str[k];
+    if ((x.name == nullptr) != (y.name == nullptr) || (x.name != nullptr && !same_name(x.name, y.name))) return false;
+    if ((s.name == nullptr) != (t.name == nullptr) || (s.name != nullptr && !same_name(s.name, t.name))) return false;
+    if (s.use != t.use || s.count_slot != t.count_slot) return false;
+  }
+  return true;
+}
+// The executor reads both through one view (child::ExecArgs).
+static_assert(same_layout(Op::kExec, Op::kExecInit), "Exec and ExecInit share a layout");
+
+template <int kSlot>
+struct FieldSlot {
+  static constexpr int value = kSlot;
+};
+
+// A step's field by name: CORDON_ARG_NUM(step, BindMount, attrs) is
+// step.num[k] for the k the table gives BindMount's `attrs`, found at
+// compile time. A list field is read with CORDON_ARG_LIST.
+#define CORDON_ARG_NUM(step, Name, field) \
+  ((step).num[::cordon::abi::FieldSlot<::cordon::abi::num_slot(::cordon::abi::Op::k##Name, #field)>::value])
+#define CORDON_ARG_STR(step, Name, field) \
+  ((step).str[::cordon::abi::FieldSlot<::cordon::abi::str_slot(::cordon::abi::Op::k##Name, #field)>::value])
+#define CORDON_ARG_LIST(step, Name, field) \
+  ((step).list[::cordon::abi::FieldSlot<::cordon::abi::str_slot(::cordon::abi::Op::k##Name, #field)>::value])
+
+// The value enums of op fields and status details, as X-macros so the addon
+// exports them and test/unit/plan-abi.test.js compares every value with
+// lib/internal/plan-ops.ts. X(Name, jsName, value) unless said otherwise.
+
+// targetMode of filesystem steps: a plain path of cordon's own staging area;
+// a target in the root, created when missing (a directory, or an empty file
+// when the source is a file); a target in the root that must exist.
+#define CORDON_TARGET_MODE(X) X(Plain, plain, 0) X(Create, create, 1) X(MustExist, mustExist, 2)
+// sourceLinks of BindMount: how its source is resolved. A plain path of
+// cordon's own; a host path refusing any symlink (ELOOP); a host path
+// following its symlinks beneath hostRoot, as the host would.
+#define CORDON_SOURCE_LINKS(X) X(Plain, plain, 0) X(Refuse, refuse, 1) X(FollowInHostRoot, followInHostRoot, 2)
+// scope of SetMountAttr: a copy of the mount at the target, of it and every
+// mount beneath, or the mount at the target in place (one cordon made there).
+#define CORDON_ATTR_SCOPE(X) X(Mount, mount, 0) X(Subtree, subtree, 1) X(TopMount, topMount, 2)
 
 // StatusRecord::detail of a failed filesystem step: which part failed.
-enum class MountPart : int32_t {
-  kNone = 0,
-  kResolveTarget = 1,
-  kCreateTarget = 2,
-  kOpenSource = 3,
-  kFsOpen = 4,
-  kFsConfig = 5,
-  kFsCreate = 6,
-  kFsMount = 7,
-  kAttach = 8,
-  kSetAttr = 9,
-  kMakeDir = 10,
-  kPivotRoot = 11,
-  kDetachOldRoot = 12,
-  kWrite = 13,
-  kSymlink = 14,
-  kOpenRoot = 15,
-  kChdir = 16,
-  kResolveSource = 17,
-  kCheckOwner = 18,
-};
+// X(Name, value, what the error says)
+#define CORDON_MOUNT_PART(X)                                                                                   \
+  X(None, 0, "none") X(ResolveTarget, 1, "resolve target") X(CreateTarget, 2, "create target")                 \
+  X(OpenSource, 3, "open source") X(FsOpen, 4, "fsopen") X(FsConfig, 5, "fsconfig")                            \
+  X(FsCreate, 6, "create filesystem") X(FsMount, 7, "fsmount") X(Attach, 8, "attach")                          \
+  X(SetAttr, 9, "set attributes") X(MakeDir, 10, "mkdir") X(PivotRoot, 11, "pivot_root")                       \
+  X(DetachOldRoot, 12, "detach old root") X(Write, 13, "write") X(Symlink, 14, "symlink")                      \
+  X(OpenRoot, 15, "open root") X(Chdir, 16, "chdir") X(ResolveSource, 17, "resolve source")                    \
+  X(CheckOwner, 18, "check owner")
 
-// StatusRecord::detail of a failed kExecInit step when the init itself
+// StatusRecord::detail of a failed ExecInit step when the init itself
 // failed, not the payload's exec (which reports the candidate, >= 0): which
 // part. The init seals itself after it cloned the payload, before the status
 // pipe closes, so a box whose init could not be sealed never starts.
-enum class InitPart : int32_t {
-  kExec = -1,          // the child's execveat of the init binary
-  kClone = -2,         // the init's clone of the payload's process
-  kDumpable = -3,      // prctl(PR_SET_DUMPABLE, 0): untraceable, /proc/1 closed
-  kNoNewPrivs = -4,    // prctl(PR_SET_NO_NEW_PRIVS, 1) on itself
-  kCapabilities = -5,  // capset: the init drops every capability it had
-  kSeccomp = -6,       // seccomp: the init's own strict filter
-  kGate = -7,          // pipe2: the gate the payload waits at until the init is sealed
-};
+// X(Name, value, step name, system call)
+#define CORDON_INIT_PART(X)                                                                                    \
+  /* the child's execveat of the init binary */                                                               \
+  X(Exec, -1, "exec init", "execveat")                                                                         \
+  /* the init's clone of the payload's process */                                                             \
+  X(Clone, -2, "init: clone the payload", "clone")                                                             \
+  /* prctl(PR_SET_DUMPABLE, 0): untraceable, /proc/1 closed */                                                \
+  X(Dumpable, -3, "seal init: non-dumpable", "prctl")                                                          \
+  /* prctl(PR_SET_NO_NEW_PRIVS, 1) on itself */                                                               \
+  X(NoNewPrivs, -4, "seal init: no_new_privs", "prctl")                                                        \
+  /* capset: the init drops every capability it had */                                                       \
+  X(Capabilities, -5, "seal init: drop capabilities", "capset")                                                \
+  /* seccomp: the init's own strict filter */                                                                 \
+  X(Seccomp, -6, "seal init: seccomp", "seccomp")                                                              \
+  /* pipe2: the gate the payload waits at until the init is sealed */                                         \
+  X(Gate, -7, "init: clone the payload", "pipe2")
+
+#define CORDON_VALUE_ENUMERATOR(Name, js, value) k##Name = value,
+#define CORDON_PART_ENUMERATOR(Name, value, ...) k##Name = value,
+enum class TargetMode : int { CORDON_TARGET_MODE(CORDON_VALUE_ENUMERATOR) };
+enum class SourceLinks : int { CORDON_SOURCE_LINKS(CORDON_VALUE_ENUMERATOR) };
+enum class AttrScope : int { CORDON_ATTR_SCOPE(CORDON_VALUE_ENUMERATOR) };
+enum class MountPart : int32_t { CORDON_MOUNT_PART(CORDON_PART_ENUMERATOR) };
+enum class InitPart : int32_t { CORDON_INIT_PART(CORDON_PART_ENUMERATOR) };
+#undef CORDON_VALUE_ENUMERATOR
+#undef CORDON_PART_ENUMERATOR
 
 // Flags in StepRecord::flags.
 constexpr uint32_t kStepFlagNone = 0;

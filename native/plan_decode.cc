@@ -1,5 +1,7 @@
 #include "plan_decode.h"
 
+#include "child/plan_args.h"
+
 #include <sched.h>
 #include <string.h>
 
@@ -10,17 +12,10 @@ constexpr uint64_t CLONE_NEWPID_FLAG = 0x20000000;
 
 using abi::Op;
 
-bool known_op(uint32_t op) { return op >= uint32_t(Op::kClone) && op <= uint32_t(Op::kAwaitStart); }
-
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
-}
-
-bool parent_op(Op op) {
-  return op == Op::kClone || op == Op::kWriteSetgroups || op == Op::kWriteUidMap || op == Op::kWriteGidMap ||
-         op == Op::kWriteCgroupProcs || op == Op::kRunIdMapHelper || op == Op::kAttachVeth;
 }
 
 }  // namespace
@@ -85,9 +80,11 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
     abi::StepRecord record;
     memcpy(&record, plan + sizeof header + i * sizeof record, sizeof record);
     const std::string where = "step " + std::to_string(i) + ": ";
-    if (!known_op(record.op)) return where + "unknown op " + std::to_string(record.op);
+    const abi::OpLayout* layout = abi::layout_of(record.op);
+    if (layout == nullptr) return where + "unknown op " + std::to_string(record.op);
     Op op = Op(record.op);
-    abi::Side want = parent_op(op) ? abi::Side::kParent : abi::Side::kChild;
+    if (op == Op::kMountProcRetired) return where + "op 9 (mount proc) is retired";
+    const abi::Side want = layout->side;
     if (record.side != uint32_t(want)) return where + "op on the wrong side";
     if (record.flags != abi::kStepFlagNone) return where + "unknown step flags";
     // Parent steps all run before "go", so listing one after a child step
@@ -104,87 +101,102 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
     } else if (record.fd != -1) {
       return where + "bad fd slot";
     }
+    if (layout->fd == abi::FdUse::kNone && step.fd >= 0) return where + "an fd the op does not take";
     for (int k = 0; k < 4; k++) {
       step.num[k] = record.num[k];
       if (!string_at(record.str[k], &step.str[k])) return where + "string offset out of range";
+      step.list[k] = nullptr;
     }
-    for (int k = 0; k < 3; k++) step.list[k] = nullptr;
     step.blob = nullptr;
 
+    // The fields as the op table declares them: numbers in range, unused
+    // ones 0, required strings present, lists decoded.
+    for (int k = 0; k < 4; k++) {
+      const abi::NumField& field = layout->num[k];
+      if (field.name == nullptr && record.num[k] != 0) return where + "num[" + std::to_string(k) + "] is unused and must be 0";
+      if (field.checked && (record.num[k] < field.min || record.num[k] > field.max)) return where + "bad " + field.what;
+    }
+    for (int k = 0; k < 4; k++) {
+      const abi::StrField& field = layout->str[k];
+      switch (field.use) {
+        case abi::StrUse::kNone:
+          if (record.str[k] != abi::kNoString) return where + "str[" + std::to_string(k) + "] is unused and must be absent";
+          break;
+        case abi::StrUse::kRequired:
+          if (step.str[k] == nullptr) return where + "missing string";
+          break;
+        case abi::StrUse::kOptional:
+          break;
+        case abi::StrUse::kList:
+        case abi::StrUse::kOptionalList: {
+          const int64_t count = record.num[field.count_slot];
+          if (record.str[k] == abi::kNoString) {
+            if (field.use == abi::StrUse::kOptionalList && count == 0) break;
+            return where + field.what + " missing";
+          }
+          out->lists.emplace_back();
+          if (!list_at(record.str[k], count, &out->lists.back())) return where + "bad " + field.what;
+          step.list[k] = out->lists.back().data();
+          break;
+        }
+      }
+    }
+
+    // What ties fields or steps together.
     switch (op) {
-      case Op::kClone:
+      case Op::kClone: {
         if (i != 0) return where + "clone must be the first step";
-        out->clone_flags = uint64_t(record.num[0]);
-        if (record.num[1] != 0 && record.num[1] != 1) return where + "bad CLONE_INTO_CGROUP flag";
-        out->into_cgroup = record.num[1] == 1;
-        if (record.num[2] < 0 || record.num[2] > 0xfffffffe) return where + "bad namespace owner";
-        if (record.num[2] != 0 && (out->clone_flags & CLONE_NEWUSER) == 0) return where + "a namespace owner without a new user namespace";
-        out->namespace_owner = uint32_t(record.num[2]);
+        const auto clone = child::CloneArgs::of(step);
+        out->clone_flags = clone.clone_flags;
+        out->into_cgroup = clone.into_cgroup;
+        if (clone.namespace_owner != 0 && (out->clone_flags & CLONE_NEWUSER) == 0) {
+          return where + "a namespace owner without a new user namespace";
+        }
+        out->namespace_owner = clone.namespace_owner;
         if (out->into_cgroup && step.fd < 0) return where + "CLONE_INTO_CGROUP without a cgroup fd";
         if (out->into_cgroup) out->own_memory = true;
         out->cgroup_fd = step.fd;
         out->clone_step = int(i);
         break;
+      }
       case Op::kWriteSetgroups:
       case Op::kWriteUidMap:
       case Op::kWriteGidMap:
         maps_written = true;
-        if (step.str[0] == nullptr) return where + "missing string";
         break;
-      case Op::kMountProcRetired:
-        return where + "op 9 (mount proc) is retired";
-      case Op::kSetHostname:
-      case Op::kChdir:
-        if (step.str[0] == nullptr) return where + "missing string";
-        break;
-      case Op::kMountFs:
-      case Op::kBindMount:
-      case Op::kSymlink:
-      case Op::kWriteFile:
-      case Op::kSetMountAttr:
-      case Op::kMask: {
-        const bool needs_source = op != Op::kSetMountAttr;
-        if ((needs_source && step.str[0] == nullptr) || step.str[2] == nullptr) return where + "missing string";
-        if (record.num[2] < 0 || record.num[2] > 2) return where + "bad target mode";
-        const bool in_root = record.num[2] != 0 || op == Op::kSymlink || op == Op::kSetMountAttr || op == Op::kMask;
-        if (op == Op::kWriteFile && record.num[2] != 0) return where + "files are written to plain paths";
-        if (in_root && !root_open) return where + "a target in the root before the root is open";
-        if (op == Op::kMountFs && record.num[3] != 0 && record.num[3] != 1) return where + "bad symlink mode";
-        if (op == Op::kBindMount && (record.num[3] < 0 || record.num[3] > 2)) return where + "bad symlink mode";
-        if (op == Op::kBindMount && record.num[3] == 2 && step.str[1] == nullptr) return where + "missing string";
-        if (op == Op::kMountFs && record.num[3] == 1 && step.str[3] == nullptr) return where + "missing string";
-        if (op == Op::kSetMountAttr && (record.num[3] < 0 || record.num[3] > 2)) return where + "bad attribute scope";
-        if (op == Op::kMask && record.num[1] != 0 && record.num[1] != 1) return where + "bad optional flag";
-        if (op == Op::kMountFs) {
-          if (record.num[1] < 0 || record.num[1] % 2 != 0) return where + "fs config must be key/value pairs";
-          if (record.num[1] > 0) {
-            out->lists.emplace_back();
-            if (!list_at(record.str[1], record.num[1], &out->lists.back())) return where + "bad fs config list";
-            step.list[1] = out->lists.back().data();
-          }
+      case Op::kMountFs: {
+        const int64_t pairs = CORDON_ARG_NUM(step, MountFs, configCount);
+        if (pairs < 0 || pairs % 2 != 0) return where + "fs config must be key/value pairs";
+        if (CORDON_ARG_NUM(step, MountFs, upperByFd) == 1 && CORDON_ARG_STR(step, MountFs, fdPrefix) == nullptr) {
+          return where + "missing string";
         }
+        if (CORDON_ARG_NUM(step, MountFs, targetMode) != 0 && !root_open) return where + "a target in the root before the root is open";
         break;
       }
-      case Op::kWriteExisting:
-        if (step.str[0] == nullptr || step.str[2] == nullptr) return where + "missing string";
+      case Op::kBindMount:
+        if (child::BindMountArgs::of(step).source_links == abi::SourceLinks::kFollowInHostRoot &&
+            CORDON_ARG_STR(step, BindMount, hostRoot) == nullptr) {
+          return where + "missing string";
+        }
+        if (CORDON_ARG_NUM(step, BindMount, targetMode) != 0 && !root_open) return where + "a target in the root before the root is open";
+        break;
+      case Op::kSymlink:
+      case Op::kSetMountAttr:
+      case Op::kMask:
+        // Always in the root.
+        if (!root_open) return where + "a target in the root before the root is open";
         break;
       case Op::kSetGroups:
-      case Op::kLandlock: {
-        const int64_t count = op == Op::kSetGroups ? record.num[0] : record.num[3];
-        if (count < 0 || (op == Op::kLandlock && count % 3 != 0)) return where + "bad list count";
-        if (op == Op::kSetGroups && count > 64) return where + "at most 64 supplementary groups";
-        if (record.str[0] == abi::kNoString) return where + "list missing";
-        out->lists.emplace_back();
-        if (!list_at(record.str[0], count, &out->lists.back())) return where + "bad list";
-        step.list[0] = out->lists.back().data();
+        if (CORDON_ARG_NUM(step, SetGroups, groupCount) > 64) return where + "at most 64 supplementary groups";
         break;
-      }
+      case Op::kLandlock:
+        if (CORDON_ARG_NUM(step, Landlock, ruleCount) % 3 != 0) return where + "bad list count";
+        break;
       case Op::kSeccomp: {
-        if (step.str[0] == nullptr) return where + "missing program";
         if (i + 2 != header.step_count) return where + "seccomp must come right before the exec";
-        const int64_t instructions = record.num[0];
+        const int64_t instructions = CORDON_ARG_NUM(step, Seccomp, instructions);
         if (instructions < 1 || instructions > 4096) return where + "a BPF program has 1 to 4096 instructions";
-        const char* hex = step.str[0];
+        const char* hex = CORDON_ARG_STR(step, Seccomp, program);
         if (int64_t(strlen(hex)) != instructions * 16) return where + "program length does not match";
         std::vector<uint8_t> bytes(size_t(instructions) * 8);
         for (size_t k = 0; k < bytes.size(); k++) {
@@ -196,50 +208,31 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         step.blob = out->blobs.back().data();
         break;
       }
-      case Op::kPivotRoot:
-        if (step.str[0] == nullptr || step.str[1] == nullptr) return where + "missing string";
-        break;
       case Op::kOpenRoot:
         root_open = true;
-        if (step.str[0] == nullptr) return where + "missing string";
-        break;
-      case Op::kMakeDir:
-      case Op::kEnterRoot:
-        if (step.str[0] == nullptr) return where + "missing string";
         break;
       case Op::kJoinNamespace:
         if (step.fd < 0) return where + "join without an fd";
         break;
-      case Op::kRunIdMapHelper:
+      case Op::kRunIdMapHelper: {
         maps_written = true;
-        if (step.str[0] == nullptr || record.num[1] < 3 || record.num[1] % 3 != 0 || record.num[1] > 3 * 340) {
-          return where + "id map helper needs a path and map triples";
-        }
-        out->lists.emplace_back();
-        if (!list_at(record.str[1], record.num[1], &out->lists.back())) return where + "bad id map list";
-        step.list[1] = out->lists.back().data();
+        const int64_t entries = CORDON_ARG_NUM(step, RunIdMapHelper, mapCount);
+        if (entries < 3 || entries % 3 != 0 || entries > 3 * 340) return where + "id map helper needs a path and map triples";
         break;
+      }
       case Op::kWriteCgroupProcs:
         maps_written = true;  // a parent step the child must wait for, like the maps
         if (step.fd < 0) return where + "cgroup.procs without an fd";
-        if (record.num[0] != 0 && record.num[0] != 1) return where + "bad skip flag";
         out->own_memory = true;
         break;
       case Op::kAttachVeth:
         maps_written = true;  // the child must wait for its interface
-        if (step.str[0] == nullptr || step.str[1] == nullptr || step.str[2] == nullptr) return where + "missing string";
-        if (record.num[0] < 0 || record.num[0] > 0xffffffffLL || record.num[2] < 0 || record.num[2] > 0xffffffffLL) {
-          return where + "bad IPv4 address";
-        }
-        if (record.num[1] < 1 || record.num[1] > 30) return where + "bad prefix length";
-        if (record.num[3] != 0 && record.num[3] != 1) return where + "bad filter flag";
         break;
       case Op::kWaitForParent:
         out->needs_sync = true;
         break;
       case Op::kSetRlimit:
         // One per resource (RLIM_NLIMITS is 16): what the init's argv takes.
-        if (record.num[0] < 0 || record.num[0] >= 16) return where + "bad rlimit resource";
         if (++rlimits > 16) return where + "more than 16 rlimits";
         break;
       case Op::kSetSid:
@@ -249,18 +242,18 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         // TIOCSCTTY needs a session leader, and the terminal in the fd table.
         if (!seen_setsid) return where + "a controlling terminal needs a new session before";
         if (!seen_install) return where + "a controlling terminal needs the fd table before";
-        if (record.num[0] < 0 || record.num[0] >= int64_t(abi::kMaxInstalledFds) || !target_taken[record.num[0]]) {
+        // (The table checked its range.)
+        if (!target_taken[CORDON_ARG_NUM(step, SetControllingTerminal, terminal)]) {
           return where + "the controlling terminal must be an installed fd";
         }
         break;
       case Op::kAwaitStart:
         if (!seen_install) return where + "a start gate needs the fd table before";
-        if (record.num[0] < 0 || record.num[0] >= int64_t(abi::kMaxInstalledFds) || !target_taken[record.num[0]]) {
-          return where + "the start gate must be an installed fd";
-        }
+        // (The table checked its range.)
+        if (!target_taken[CORDON_ARG_NUM(step, AwaitStart, gate)]) return where + "the start gate must be an installed fd";
         break;
       case Op::kUnshare:
-        if ((uint64_t(record.num[0]) & CLONE_NEWPID_FLAG) != 0) unshared_pid = true;
+        if ((uint64_t(CORDON_ARG_NUM(step, Unshare, cloneFlags)) & CLONE_NEWPID_FLAG) != 0) unshared_pid = true;
         break;
       case Op::kEnterPidNamespace:
         if (out->enters_pid) return where + "the pid namespace is entered once";
@@ -268,28 +261,25 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (seen_install) return where + "the pid namespace is entered before the fd table";
         out->enters_pid = true;
         break;
-      case Op::kInstallFd:
+      case Op::kInstallFd: {
         if (step.fd < 0) return where + "install without a source fd";
-        if (step.num[0] < 0 || step.num[0] >= int64_t(abi::kMaxInstalledFds)) return where + "bad target fd";
+        const int target = child::InstallFdArgs::of(step).target;
         if (seen_install && install_group_end != int(i) - 1) return where + "install steps must be adjacent";
-        if (target_taken[step.num[0]]) return where + "fd target installed twice";
-        target_taken[step.num[0]] = true;
+        if (target_taken[target]) return where + "fd target installed twice";
+        target_taken[target] = true;
         seen_install = true;
         install_group_end = int(i);
-        if (step.num[0] > highest_target) highest_target = int(step.num[0]);
+        if (target > highest_target) highest_target = target;
         break;
+      }
       case Op::kExec:
       case Op::kExecInit: {
         if (!seen_install) return where + "exec without an fd table";
         if (i != header.step_count - 1) return where + "exec must be the last step";
         if (op == Op::kExecInit && step.fd < 0) return where + "init without an fd";
-        for (int k = 0; k < 3; k++) {
-          if (record.str[k] == abi::kNoString) return where + "exec list missing";
-          out->lists.emplace_back();
-          if (!list_at(record.str[k], record.num[k], &out->lists.back())) return where + "bad exec list";
-          step.list[k] = out->lists.back().data();
+        if (CORDON_ARG_NUM(step, Exec, argc) < 1 || CORDON_ARG_NUM(step, Exec, candidateCount) < 1) {
+          return where + "exec needs argv[0] and a candidate";
         }
-        if (record.num[0] < 1 || record.num[2] < 1) return where + "exec needs argv[0] and a candidate";
         // The child must wait while the parent writes its id maps.
         if (maps_written && !out->needs_sync) return where + "parent steps (id maps, cgroup attach) without a wait for the parent";
         out->uses_init = op == Op::kExecInit;
@@ -313,23 +303,25 @@ void finish_init_argv(DecodedPlan* decoded) {
   child::Step& exec = decoded->steps.back();
   const int status_fd = decoded->view.control.highest_target + 1;
   const int exit_fd = status_fd + 1;
-  const char* const* candidates = exec.list[2];
-  const char* const* payload_argv = exec.list[0];
+  const auto payload = child::ExecArgs::of(exec);
+  const char* const* candidates = payload.candidates;
+  const char* const* payload_argv = payload.argv;
   const uint32_t last = decoded->view.count - 1;
   const bool filtered = last > 0 && decoded->steps[last - 1].op == Op::kSeccomp;
 
   // Every string first, so the pointers taken below stay put.
   auto& owned = decoded->owned_strings;
   owned = {"cordon-init", std::to_string(status_fd), std::to_string(exit_fd), std::to_string(last),
-           std::to_string(exec.num[2])};
+           std::to_string(CORDON_ARG_NUM(exec, Exec, candidateCount))};
   // The rlimits are the payload's alone: the init sets them in the payload's
   // process right before its execve (the child skips them), so neither the
   // init nor the child has to run under them.
   for (uint32_t i = 0; i < last; i++) {
     const child::Step& step = decoded->steps[i];
     if (step.op != Op::kSetRlimit) continue;
-    for (std::string text : {std::string("--rlimit"), std::to_string(i), std::to_string(step.num[0]),
-                             std::to_string(step.num[1]), std::to_string(step.num[2])}) {
+    const auto limit = child::SetRlimitArgs::of(step);
+    for (std::string text : {std::string("--rlimit"), std::to_string(i), std::to_string(limit.resource),
+                             std::to_string(limit.soft), std::to_string(limit.hard)}) {
       owned.push_back(std::move(text));
     }
   }
@@ -340,7 +332,7 @@ void finish_init_argv(DecodedPlan* decoded) {
     if (step.op != Op::kSetControllingTerminal) continue;
     owned.push_back("--ctty");
     owned.push_back(std::to_string(i));
-    owned.push_back(std::to_string(step.num[0]));
+    owned.push_back(std::to_string(CORDON_ARG_NUM(step, SetControllingTerminal, terminal)));
   }
   // The start gate is the init's too: it holds the payload's process there
   // once the init is sealed (the child shares our memory until its exec).
@@ -349,7 +341,7 @@ void finish_init_argv(DecodedPlan* decoded) {
     if (step.op != Op::kAwaitStart) continue;
     owned.push_back("--start");
     owned.push_back(std::to_string(i));
-    owned.push_back(std::to_string(step.num[0]));
+    owned.push_back(std::to_string(CORDON_ARG_NUM(step, AwaitStart, gate)));
   }
   // The payload's seccomp filter is the init's to install, in the payload's
   // process just before its execve (the init installs a stricter one of its
@@ -368,13 +360,13 @@ void finish_init_argv(DecodedPlan* decoded) {
     argv.push_back(owned[k].c_str());
     if (owned[k] == "--seccomp") {
       argv.push_back(owned[++k].c_str());
-      argv.push_back(decoded->steps[last - 1].str[0]);
+      argv.push_back(CORDON_ARG_STR(decoded->steps[last - 1], Seccomp, program));
     }
   }
   for (int i = 0; payload_argv[i] != nullptr; i++) argv.push_back(payload_argv[i]);
   argv.push_back(nullptr);
   decoded->lists.push_back(std::move(argv));
-  exec.list[0] = decoded->lists.back().data();
+  CORDON_ARG_LIST(exec, Exec, argv) = decoded->lists.back().data();
 }
 
 }  // namespace cordon

@@ -18,6 +18,7 @@
 #include <new>
 
 #include "child/executor.h"
+#include "child/plan_args.h"
 #include "clone.h"
 #include "host/bridge.h"
 #include "host/idmap.h"
@@ -71,24 +72,27 @@ int write_pid(int fd, pid_t pid) {
 
 int parent_step(const child::Step& step, pid_t pid, bool placed, int* detail) {
   switch (step.op) {
-    case Op::kRunIdMapHelper:
+    case Op::kRunIdMapHelper: {
       // newuidmap/newgidmap: setuid helpers that write ranges /etc/subuid
       // and /etc/subgid grant to an unprivileged user.
-      return host::run_map_helper(step.str[0], pid, step.list[1], detail);
+      const auto args = child::RunIdMapHelperArgs::of(step);
+      return host::run_map_helper(args.helper, pid, args.map, detail);
+    }
     case Op::kWriteCgroupProcs:
-      if (step.num[0] == 1 && placed) return 0;
+      if (child::WriteCgroupProcsArgs::of(step).unless_placed && placed) return 0;
       return write_pid(step.fd, pid);
     case Op::kAttachVeth: {
-      host::VethRequest request{pid, step.str[0], step.str[1], step.str[2], htonl(uint32_t(step.num[0])), int(step.num[1]),
-                                htonl(uint32_t(step.num[2])), step.num[3] == 1};
+      const auto args = child::AttachVethArgs::of(step);
+      host::VethRequest request{pid, args.bridge, args.host_name, args.box_name, htonl(args.address), args.prefix,
+                                htonl(args.gateway), args.gateway_only};
       return host::attach_veth(request, detail);
     }
     case Op::kWriteSetgroups:
-      return host::write_proc_file(pid, "setgroups", step.str[0]);
+      return host::write_proc_file(pid, "setgroups", CORDON_ARG_STR(step, WriteSetgroups, text));
     case Op::kWriteUidMap:
-      return host::write_proc_file(pid, "uid_map", step.str[0]);
+      return host::write_proc_file(pid, "uid_map", CORDON_ARG_STR(step, WriteUidMap, map));
     case Op::kWriteGidMap:
-      return host::write_proc_file(pid, "gid_map", step.str[0]);
+      return host::write_proc_file(pid, "gid_map", CORDON_ARG_STR(step, WriteGidMap, map));
     default:
       return 0;
   }

@@ -18,7 +18,7 @@ export interface NativeSpawnFailure {
   rung: number;
   /** Index of the failing step in the plan. */
   failedStep: number;
-  /** Positive errno. */
+  /** -errno, as every native export reports an error. */
   errno: number;
   /** Op-specific detail, e.g. which exec candidate decided the error. */
   detail: number;
@@ -81,9 +81,25 @@ export interface NativeNamespaceBatch {
   part: number;
 }
 
+/** One row of the op table (CORDON_OP_TABLE in native/plan_abi.h). */
+export interface NativeOpRow {
+  name: string;
+  number: number;
+  side: 'parent' | 'child';
+  fd: 'none' | 'required' | 'optional';
+  /** Each num slot: null when unused; min and max when range-checked; count when a list's length. */
+  num: ({ name: string; min?: number; max?: number; count?: true } | null)[];
+  /** Each str slot: null when unused; count is the num slot holding a list's length. */
+  str: ({ name: string; use: 'required' | 'optional' | 'list' | 'optionalList'; count?: number } | null)[];
+}
+
 export interface NativeBinding {
   abiVersion: number;
   ops: Readonly<Record<string, number>>;
+  /** The op table, from which scripts/gen-plan-ops.js writes lib/internal/plan-ops.ts. */
+  opTable: readonly NativeOpRow[];
+  /** The value enums of op fields and status details (TargetMode, SourceLinks, AttrScope, MountPart, InitPart). */
+  enums: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   layout: NativePlanLayout;
   /**
    * Throws on a malformed plan (a bug in lib/), never on a runtime failure.
@@ -128,7 +144,7 @@ export interface NativeBinding {
   reopenQuotaImage(fd: number): number;
   /** 0 when no loop device holds the image any more, -EWOULDBLOCK while one does, or -errno. */
   quotaImageFree(fd: number): number;
-  /** fstatfs of an fd: sizes in bytes and inode counts (error: a positive errno or 0). */
+  /** fstatfs of an fd: sizes in bytes and inode counts (error: 0 or -errno). */
   quotaUsage(fd: number): { error: number; bytes: number; bytesFree: number; inodes: number; inodesFree: number };
   /** A bare child on a clone rung with CLONE_NEW* flags (and CLONE_INTO_CGROUP when cgroupFd >= 0): 0 or -errno. */
   probeClone(rung: number, nsFlags: number, cgroupFd: number): number;
@@ -155,6 +171,7 @@ export interface NativeBinding {
   listenUnixAt(dirFd: number, name: string, mode: number, uid: number, gid: number, backlog: number): { fd: number; file: string };
   /** Removes the socket file if it is still `file`: 0, -ESTALE when another file has the name, or -errno. */
   unlinkSocketAt(dirFd: number, name: string, file: string): number;
+  /** The socket's directory and those cordon made on the way: error 0, or -errno. */
   openSocketDir(dir: string, mode: number, uid: number, gid: number): { error: number; fds: number[] };
   unlinkAt(dirFd: number, name: string, directory: boolean): number;
   /** An overlayfs whiteout (char device 0/0) at `path`, not through a symlink: 0 or -errno. */
@@ -163,6 +180,7 @@ export interface NativeBinding {
   setDirXattr(path: string, name: string, value: string): number;
   /** The xattr `name` of `path` (not following a symlink), or -errno. */
   getXattr(path: string, name: string): string | number;
+  /** Readies a persistent upper layer: error 0, or -errno with the directory and part (UpperPart). */
   prepareUpper(dir: string, boxUid: number, boxGid: number, callerUid: number): { error: number; dir: number; part: number };
   /** The local port of a bound socket, or -errno. */
   localPort(fd: number): number;
@@ -177,15 +195,15 @@ export interface NativeBinding {
    * EACCES: vm.memfd_noexec=2), 3 (copy), 4 (fchmod), 5 (F_ADD_SEALS).
    */
   sealedInit(path: string): { fd: number; part: number };
-  /** A bridge with one IPv4 address (host byte order), up: 0 or a positive errno. */
+  /** A bridge with one IPv4 address (host byte order), up: 0 or -errno. */
   createBridge(name: string, address: number, prefix: number): number;
-  /** Deletes a network link by name: 0 or a positive errno (ENODEV when gone). */
+  /** Deletes a network link by name: 0 or -errno (-ENODEV when gone). */
   deleteLink(name: string): number;
-  /** A link's primary IPv4 address (host byte order) and prefix, whatever its carrier, or a positive errno. */
+  /** A link's primary IPv4 address (host byte order) and prefix, whatever its carrier, or -errno. */
   ipv4Address(name: string): { address: number; prefix: number } | number;
   /** deleteLink on a libuv worker thread. */
   deleteLinkAsync(name: string): Promise<number>;
-  /** Tries a bridge, a veth pair and the filter in a throwaway network namespace: error 0, or a positive errno and the failing part. */
+  /** Tries a bridge, a veth pair and the filter in a throwaway network namespace: error 0, or -errno and the failing part. */
   probeBridge(): { error: number; part: number };
   /**
    * Makes `count` namespace pool entries on a libuv worker thread and calls

@@ -13,7 +13,9 @@
 // their network namespace from a pool made (and filled) before the first
 // spawn and closed with the case; its hits and misses go to stderr. async
 // (optional, true): spawn with spawnIsolatedAsync() (set up on a libuv
-// worker thread) instead of spawnIsolated().
+// worker thread) instead of spawnIsolated(). tenant (optional, (ctx) =>
+// { limits }): the case's boxes join a tenant cgroup (createTenantCgroup)
+// made when the case opens and closed with it: a pre-created cgroup.
 'use strict';
 const path = require('node:path');
 const { Skip, notImplemented } = require('../lib/skip');
@@ -51,6 +53,26 @@ module.exports = {
       await pool.ready();
       options.netnsPool = pool;
     }
+    let tenant;
+    if (caseDef.tenant) {
+      const { createTenantCgroup } = require(ctx.cordonRoot);
+      if (typeof createTenantCgroup !== 'function') {
+        await pool?.close();
+        throw notImplemented(caseDef.feature ?? 'tenant cgroups');
+      }
+      try {
+        // One tenant per (worker, payload): names are unique per host.
+        tenant = createTenantCgroup(`bench-${process.pid}-${payload.id}`.replace(/[^A-Za-z0-9_.-]/g, '_'), caseDef.tenant(ctx).limits);
+      } catch (error) {
+        await pool?.close();
+        throw new Skip(`cordon cannot make a tenant cgroup here: ${error.message}`);
+      }
+      options.cgroup = tenant;
+    }
+    const release = async () => {
+      await pool?.close();
+      await tenant?.close({ wait: true, timeoutMs: 10_000 });
+    };
     const startOne = async () => {
       const box = caseDef.async ? await spawnIsolatedAsync(file, [], options) : spawnIsolated(file, [], options);
       const result = await box.exited;
@@ -60,7 +82,7 @@ module.exports = {
     try {
       await startOne();
     } catch (error) {
-      await pool?.close();
+      await release();
       if (caseDef.feature && error.code === 'ERR_CORDON_UNKNOWN_OPTION') throw notImplemented(caseDef.feature);
       throw new Skip(`cordon cannot run it here: ${error.message}`);
     }
@@ -90,11 +112,11 @@ module.exports = {
       }),
       throughput: (concurrency, minCount, minMs) => engine(() => loop.throughput(startOne, concurrency, minCount, minMs)),
       async close() {
-        if (pool === undefined) return;
+        if (pool === undefined) return release();
         const { taken, misses, created, size } = pool.stats();
         process.stderr.write(`${caseDef.id} (${payload.id}): pool of ${size}: latency trials ${latencyPhase.taken} taken, ${latencyPhase.misses} misses; ` +
           `in all (with throughput at concurrency 8 and 64) ${taken} taken, ${misses} misses, ${created} made\n`);
-        await pool.close();
+        await release();
       },
     };
   },

@@ -2,6 +2,7 @@
 // and how each maps to a v2 file and to its v1 equivalent.
 import { CordonOptionError } from '../errors';
 import { invalidType, isPlainObject, ownSnapshot, rejectUnknownKeys, typeName } from '../internal/checks';
+import { isValidated, markValidated, type Validated } from '../internal/validated';
 
 /** A byte count, or `'max'` for no limit. */
 export type Bytes = number | 'max';
@@ -160,10 +161,11 @@ const NO_LIMITS = Object.freeze(Object.create(null) as Record<string, never>);
  * questions (is the controller there, does the device exist) are answered
  * later, by createBoxCgroup. `undefined` means no limits.
  */
-export function validateLimits(limits: unknown, option = 'cgroup'): CgroupLimits {
+export function validateLimits(limits: unknown, option = 'cgroup'): Validated<CgroupLimits> {
+  if (typeof limits === 'object' && limits !== null && isValidated(limits)) return limits as Validated<CgroupLimits>;
   // Read own keys once in; hand out null-prototype objects: no reader of the
   // limits (controllersFor, the cgroup files) can pick up a polluted key.
-  return ownSnapshot(checkLimits(ownSnapshot(limits, option), option), option) as CgroupLimits;
+  return markValidated(ownSnapshot(checkLimits(ownSnapshot(limits, option), option), option) as CgroupLimits);
 }
 
 function checkLimits(limits: unknown, option: string): CgroupLimits {

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 
 import { CordonOptionError } from '../errors';
+import { isValidated } from './validated';
 
 export function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -56,6 +57,8 @@ function child(option: string, key: string): string {
  */
 export function ownSnapshot(value: unknown, option: string, depth = 0): unknown {
   if (typeof value !== 'object' || value === null) return value;
+  // A validator's own frozen copy already: taken as it is.
+  if (isValidated(value)) return value;
   const name = option === '' ? 'options' : option;
   let keys: string[];
   let list = false;

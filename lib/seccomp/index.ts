@@ -89,7 +89,3 @@ export function compileCached(policy: SeccompPolicy, arch?: SeccompArch): Buffer
   return program;
 }
 
-/** How many instructions a compiled program has (its byte length / 8): `num[0]` of the plan step. */
-export function instructionCount(program: Buffer): number {
-  return program.length / 8;
-}

@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 
 import { CordonOptionError } from '../errors';
+import { isValidated, markValidated, type Validated } from '../internal/validated';
 import {
   checkInteger,
   checkString,
@@ -118,10 +119,16 @@ const EPERM: NormalizedAction = { errno: errnoValue('EPERM') };
  * (`seccomp.deny[2].action.errno`) for unknown keys, unknown syscall names (with
  * a guess), bad actions, repeated names and conflicts.
  */
-export function validateSeccomp(value: unknown, option = 'seccomp'): NormalizedSeccompPolicy {
+export function validateSeccomp(value: unknown, option = 'seccomp'): Validated<NormalizedSeccompPolicy> {
+  // Validated once: what this returned is taken as it is (compileCached, the spawn).
+  if (typeof value === 'object' && value !== null && isValidated(value)) return value as Validated<NormalizedSeccompPolicy>;
+  // The default policy (most boxes) is made and frozen once.
+  if (value === undefined) return (defaultPolicy ??= markValidated(ownSnapshot(checkPolicy(undefined, option), option) as NormalizedSeccompPolicy));
   // Own keys read once in; null-prototype objects out (see ownSnapshot).
-  return ownSnapshot(checkPolicy(ownSnapshot(value, option), option), option) as NormalizedSeccompPolicy;
+  return markValidated(ownSnapshot(checkPolicy(ownSnapshot(value, option), option), option) as NormalizedSeccompPolicy);
 }
+
+let defaultPolicy: Validated<NormalizedSeccompPolicy> | undefined;
 
 function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
   if (value === undefined) return { mode: 'denylist', profile: 'default', deny: [], allow: [] };

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "child/mechanisms.h"
+#include "child/plan_args.h"
 #include "child/status.h"
 #include "sys/syscalls.h"
 
@@ -54,76 +55,99 @@ void record_end(const PlanView& plan, uint32_t index) {
   if (plan.step_end_ns != nullptr) __atomic_store_n(&plan.step_end_ns[index], monotonic_ns(), __ATOMIC_RELAXED);
 }
 
-TargetMode target_mode(int64_t value) { return static_cast<TargetMode>(value); }
-
+// Ops with one field read it by name (CORDON_ARG_*); the rest through their
+// views (plan_args.h). Either way the op table holds the positions.
 int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* detail) {
   const Step& step = plan.steps[*index];
   switch (step.op) {
-    case abi::Op::kMountFs:
-      return mount_filesystem(step.str[0], step.list[1], uint64_t(step.num[0]), control->root_fd, step.str[2],
-                              target_mode(step.num[2]), step.num[3] == 1 ? step.str[3] : nullptr, detail);
-    case abi::Op::kBindMount:
-      return bind_mount(step.str[0], step.fd, step.num[1] == 1, uint64_t(step.num[0]), control->root_fd, step.str[2],
-                        target_mode(step.num[2]), static_cast<SourceLinks>(step.num[3]), step.str[1], detail);
-    case abi::Op::kMakeDir:
-      return make_dir(step.str[0], long(step.num[0]), detail);
-    case abi::Op::kPivotRoot:
-      return pivot_into(step.str[0], step.str[1], detail);
+    case abi::Op::kMountFs: {
+      const auto a = MountFsArgs::of(step);
+      return mount_filesystem(a.fstype, a.config, a.attrs, control->root_fd, a.target, a.target_mode, a.fd_prefix,
+                              detail);
+    }
+    case abi::Op::kBindMount: {
+      const auto a = BindMountArgs::of(step);
+      return bind_mount(a.source, a.prepared_tree, a.recursive, a.attrs, control->root_fd, a.target, a.target_mode,
+                        a.source_links, a.host_root, detail);
+    }
+    case abi::Op::kMakeDir: {
+      const auto a = MakeDirArgs::of(step);
+      return make_dir(a.path, a.mode, detail);
+    }
+    case abi::Op::kPivotRoot: {
+      const auto a = PivotRootArgs::of(step);
+      return pivot_into(a.new_root, a.put_old, detail);
+    }
     case abi::Op::kEnterRoot:
-      return enter_root(step.str[0], detail);
-    case abi::Op::kSymlink:
-      return make_symlink(step.str[0], control->root_fd, step.str[2], detail);
-    case abi::Op::kWriteFile:
-      return write_file(step.str[2], step.str[0], long(step.num[0]), detail);
-    case abi::Op::kSetMountAttr:
-      return set_mount_attr(control->root_fd, step.str[2], uint64_t(step.num[0]), uint64_t(step.num[1]),
-                            static_cast<AttrScope>(step.num[3]), detail);
-    case abi::Op::kMask:
-      return mask_path(step.str[0], control->root_fd, step.str[2], step.num[1] == 1, detail);
+      return enter_root(CORDON_ARG_STR(step, EnterRoot, root), detail);
+    case abi::Op::kSymlink: {
+      const auto a = SymlinkArgs::of(step);
+      return make_symlink(a.link_to, control->root_fd, a.target, detail);
+    }
+    case abi::Op::kWriteFile: {
+      const auto a = WriteFileArgs::of(step);
+      return write_file(a.path, a.content, a.mode, detail);
+    }
+    case abi::Op::kSetMountAttr: {
+      const auto a = SetMountAttrArgs::of(step);
+      return set_mount_attr(control->root_fd, a.target, a.set, a.clear, a.scope, detail);
+    }
+    case abi::Op::kMask: {
+      const auto a = MaskArgs::of(step);
+      return mask_path(a.cover, control->root_fd, a.target, a.optional, detail);
+    }
     case abi::Op::kOpenRoot:
-      return open_root(step.str[0], &control->root_fd, detail);
+      return open_root(CORDON_ARG_STR(step, OpenRoot, path), &control->root_fd, detail);
     case abi::Op::kWaitForParent:
       return wait_for_parent(control->sync_fd);
     case abi::Op::kSetParentDeathSignal:
-      return set_parent_death_signal(static_cast<int>(step.num[0]));
+      return set_parent_death_signal(static_cast<int>(CORDON_ARG_NUM(step, SetParentDeathSignal, signal)));
     case abi::Op::kJoinNamespace:
-      return join_namespace(step.fd, static_cast<int>(step.num[0]));
+      return join_namespace(step.fd, static_cast<int>(CORDON_ARG_NUM(step, JoinNamespace, namespaceType)));
     case abi::Op::kSetMountPropagation:
-      return set_mount_propagation(static_cast<unsigned long>(step.num[0]));
+      return set_mount_propagation(static_cast<unsigned long>(CORDON_ARG_NUM(step, SetMountPropagation, propagation)));
     case abi::Op::kLoopbackUp:
       return loopback_up();
     case abi::Op::kSetHostname:
-      return set_hostname(step.str[0]);
+      return set_hostname(CORDON_ARG_STR(step, SetHostname, hostname));
     case abi::Op::kUnshare:
-      return unshare_namespaces(long(step.num[0]));
-    case abi::Op::kSetIds:
-      return set_ids(long(step.num[0]), long(step.num[1]), step.num[2] == 1);
+      return unshare_namespaces(long(CORDON_ARG_NUM(step, Unshare, cloneFlags)));
+    case abi::Op::kSetIds: {
+      const auto a = SetIdsArgs::of(step);
+      return set_ids(a.uid, a.gid, a.clear_groups);
+    }
     case abi::Op::kDropCapabilities:
-      return drop_capabilities(uint64_t(step.num[0]));
+      return drop_capabilities(uint64_t(CORDON_ARG_NUM(step, DropCapabilities, keep)));
     case abi::Op::kSetGroups:
-      return set_groups(step.list[0]);
+      return set_groups(CORDON_ARG_LIST(step, SetGroups, gids));
     case abi::Op::kRaiseAmbient:
-      return raise_ambient(uint64_t(step.num[0]));
-    case abi::Op::kSetRlimit:
-      if (step.num[3] == 1) return raise_hard_rlimit(int(step.num[0]), step.num[2]);
+      return raise_ambient(uint64_t(CORDON_ARG_NUM(step, RaiseAmbient, mask)));
+    case abi::Op::kSetRlimit: {
+      const auto a = SetRlimitArgs::of(step);
       // With an init, the init sets them in the payload's process instead.
       // Except a stack limit the init can run under (1 MiB or more, or
       // unlimited): it also sizes execve's room for argv and envp, which the
       // init's exec needs as much as the payload's (a large environment).
       if (plan.steps[plan.count - 1].op == abi::Op::kExecInit) {
-        const bool roomy = step.num[1] < 0 || step.num[1] >= (int64_t(1) << 20);
-        if (step.num[0] != RLIMIT_STACK || !roomy) return 0;
+        const bool roomy = a.soft < 0 || a.soft >= (int64_t(1) << 20);
+        if (a.resource != RLIMIT_STACK || !roomy) return 0;
       }
-      return set_rlimit(int(step.num[0]), step.num[1], step.num[2]);
+      return set_rlimit(a.resource, a.soft, a.hard);
+    }
+    case abi::Op::kRaiseRlimit:
+      return raise_hard_rlimit(int(CORDON_ARG_NUM(step, RaiseRlimit, resource)), CORDON_ARG_NUM(step, RaiseRlimit, hard));
     case abi::Op::kUmask:
-      return set_umask(long(step.num[0]));
+      return set_umask(long(CORDON_ARG_NUM(step, Umask, mask)));
     case abi::Op::kSetPriority:
-      return set_priority(long(step.num[0]));
-    case abi::Op::kWriteExisting:
-      return write_existing(step.str[2], step.str[0]);
-    case abi::Op::kLandlock:
-      return apply_landlock(uint64_t(step.num[0]), uint64_t(step.num[1]), uint64_t(step.num[2]), step.list[0], step.fd,
-                            detail);
+      return set_priority(long(CORDON_ARG_NUM(step, SetPriority, nice)));
+    case abi::Op::kWriteExisting: {
+      const auto a = WriteExistingArgs::of(step);
+      return write_existing(a.path, a.text);
+    }
+    case abi::Op::kLandlock: {
+      const auto a = LandlockArgs::of(step);
+      return apply_landlock(a.fs, a.net, a.scoped, a.rules, a.init_fd, detail);
+    }
     case abi::Op::kSeccomp:
       return 0;  // installed by exec_payload (or the init) right before execve
     case abi::Op::kSetNoNewPrivs:
@@ -134,13 +158,13 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       // With an init, the init does it in the payload's process: the payload
       // must lead the terminal's session, not PID 1.
       if (plan.steps[plan.count - 1].op == abi::Op::kExecInit) return 0;
-      return set_controlling_terminal(int(step.num[0]));
+      return set_controlling_terminal(int(CORDON_ARG_NUM(step, SetControllingTerminal, terminal)));
     case abi::Op::kAwaitStart:
       // The init's to do (in the payload's process): this process shares
       // the parent's memory until its exec, so it cannot wait.
       return plan.steps[plan.count - 1].op == abi::Op::kExecInit ? 0 : EINVAL;
     case abi::Op::kChdir: {
-      long r = sys::sc(__NR_chdir, step.str[0]);
+      long r = sys::sc(__NR_chdir, CORDON_ARG_STR(step, Chdir, path));
       return r < 0 ? static_cast<int>(-r) : 0;
     }
     case abi::Op::kInstallFd: {
@@ -204,17 +228,20 @@ void patch_listen_pid(const char* const* envp) {
     // The filter goes on last, so nothing cordon does needs to be allowed by
     // it but execve itself. (With an init, the init installs it instead.)
     const Step& filter = plan.steps[index - 1];
-    int error = install_seccomp(filter.blob, uint64_t(filter.num[0]));
+    const auto seccomp = SeccompArgs::of(filter);
+    int error = install_seccomp(seccomp.program, seccomp.instructions);
     if (error != 0) fail(control.status_fd, index - 1, filter.op, error);
   }
   if (step.op == abi::Op::kExecInit) {
     // The init reports a failed payload exec on the same pipe, so it keeps it.
     sys::sc(__NR_fcntl, control.status_fd, F_SETFD, 0);
-    error = exec_fd(control.init_fd >= 0 ? control.init_fd : step.fd, step.list[0], step.list[1]);
+    const auto init = ExecArgs::of(step);  // argv: the init's own, built by the decoder
+    error = exec_fd(control.init_fd >= 0 ? control.init_fd : step.fd, init.argv, init.envp);
     detail = -1;  // the init itself did not start
   } else {
-    patch_listen_pid(step.list[1]);
-    error = exec_candidates(step.list[2], step.list[0], step.list[1], &detail);
+    const auto payload = ExecArgs::of(step);
+    patch_listen_pid(payload.envp);
+    error = exec_candidates(payload.candidates, payload.argv, payload.envp, &detail);
   }
   fail(control.status_fd, index, step.op, error, detail);
 }

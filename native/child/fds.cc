@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "child/mechanisms.h"
+#include "child/plan_args.h"
 #include "sys/syscalls.h"
 
 namespace cordon::child {
@@ -52,14 +53,15 @@ int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step
     const Step& step = plan.steps[i];
     if (step.op != abi::Op::kInstallFd) continue;
     *failed_step = i;
-    long r = sys::sc(__NR_dup3, lifted[n++], step.num[0], 0);
+    const auto install = InstallFdArgs::of(step);
+    long r = sys::sc(__NR_dup3, lifted[n++], install.target, 0);
     if (r < 0) return as_errno(r);
-    if (step.num[1] == 1) {
+    if (install.clear_nonblock) {
       // A socket handed over from Node's event loop is non-blocking; the
       // payload expects the default. (The flag lives in the shared open file
       // description: lib/ closes the parent's copy right after the spawn.)
-      long flags = sys::sc(__NR_fcntl, step.num[0], F_GETFL);
-      if (flags >= 0) sys::sc(__NR_fcntl, step.num[0], F_SETFL, flags & ~long(O_NONBLOCK));
+      long flags = sys::sc(__NR_fcntl, install.target, F_GETFL);
+      if (flags >= 0) sys::sc(__NR_fcntl, install.target, F_SETFL, flags & ~long(O_NONBLOCK));
     }
   }
   // The status pipe stays close-on-exec (EOF tells the parent exec worked);

@@ -16,23 +16,19 @@ int set_hostname(const char* name);
 int loopback_up();
 
 // mounts.cc. `part` reports which part of a step failed (abi::MountPart).
-enum class TargetMode : int { kPlain = 0, kCreate = 1, kMustExist = 2 };
+using abi::TargetMode;
 int set_mount_propagation(unsigned long propagation);
 int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_is_dir, int* out_fd, int* part);
 // With `layer_fd_prefix`, the values of upperdir and workdir are staging
 // paths opened without following symlinks and handed over by fd.
 int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
                      const char* target, TargetMode mode, const char* layer_fd_prefix, int* part);
-// How a bind source is resolved (kBindMount num[3]): a plain path of
-// cordon's own; a host path refusing any symlink (ELOOP); a host path
-// following its symlinks beneath `host_root`, as the host would.
-enum class SourceLinks : int { kPlain = 0, kRefuse = 1, kFollowInHostRoot = 2 };
+// How a bind source is resolved: abi::SourceLinks (plan_abi.h).
+using abi::SourceLinks;
 int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t attrs, int root_fd, const char* target,
                TargetMode mode, SourceLinks links, const char* host_root, int* part);
-// What kSetMountAttr changes: a copy of the mount at the target (kMount), of
-// it and every mount beneath (kSubtree), or the mount at the target in place
-// (kTopMount: one cordon made there itself).
-enum class AttrScope : int { kMount = 0, kSubtree = 1, kTopMount = 2 };
+// What kSetMountAttr changes: abi::AttrScope (plan_abi.h).
+using abi::AttrScope;
 int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, AttrScope scope, int* part);
 int make_dir(const char* path, long mode, int* part);
 int pivot_into(const char* new_root, const char* put_old, int* part);
@@ -52,7 +48,6 @@ int new_session();
 int set_controlling_terminal(int fd);
 int set_ids(long uid, long gid, bool clear_groups);
 int set_groups(const char* const* gids);
-int keep_capabilities_across_setuid();
 int raise_ambient(uint64_t mask);
 
 // limits.cc

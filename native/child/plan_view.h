@@ -15,7 +15,7 @@ struct Step {
   int fd;                      // the real fd number behind the step's slot, or -1
   int64_t num[4];
   const char* str[4];          // nullptr when absent
-  const char* const* list[3];  // NULL-terminated arrays (exec lists, fs config, gids, Landlock rules)
+  const char* const* list[4];  // by str slot: NULL-terminated arrays (exec lists, fs config, gids, Landlock rules)
   const void* blob;            // binary data decoded by the parent (the seccomp program), or nullptr
 };
 

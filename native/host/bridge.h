@@ -8,18 +8,22 @@
 
 namespace cordon::host {
 
-// Which part of attach_veth failed (StatusRecord::detail); lib/bridge.ts names them.
-enum class VethPart : int {
-  kOpenNamespace = 1,
-  kCreatePair = 2,
-  kAttachHostEnd = 3,
-  kFilterQdisc = 4,
-  kFilter = 5,
-  kFindBoxEnd = 6,
-  kBoxAddress = 7,
-  kBoxLinkUp = 8,
-  kDefaultRoute = 9,
-};
+// Which part of attach_veth failed (StatusRecord::detail). X(Name, value,
+// system call, what it does): the addon exports them for lib/ (plan-ops.ts).
+#define CORDON_VETH_PART(X)                                                       \
+  X(OpenNamespace, 1, "setns", "enter the box's network namespace")              \
+  X(CreatePair, 2, "netlink RTM_NEWLINK", "create the veth pair")                \
+  X(AttachHostEnd, 3, "netlink RTM_NEWLINK", "put the host end on the bridge")   \
+  X(FilterQdisc, 4, "netlink RTM_NEWQDISC", "add the clsact qdisc for the filter") \
+  X(Filter, 5, "netlink RTM_NEWTFILTER", "add the gateway-only filter")          \
+  X(FindBoxEnd, 6, "if_nametoindex", "find the box end")                         \
+  X(BoxAddress, 7, "netlink RTM_NEWADDR", "set the box's address")               \
+  X(BoxLinkUp, 8, "netlink RTM_NEWLINK", "bring the box's interface up")         \
+  X(DefaultRoute, 9, "netlink RTM_NEWROUTE", "add the default route")
+
+#define CORDON_VETH_ENUMERATOR(Name, value, ...) k##Name = value,
+enum class VethPart : int { CORDON_VETH_PART(CORDON_VETH_ENUMERATOR) };
+#undef CORDON_VETH_ENUMERATOR
 
 struct VethRequest {
   pid_t pid;               // the box, whose network namespace gets the box end

@@ -75,20 +75,20 @@ int idmapped_tree(const char* source, bool recursive, bool follow_symlinks, unsi
                   const char* uid_map, const char* gid_map, int* part) {
   long resolved = AT_FDCWD;
   if (!follow_symlinks) {
-    *part = 4;
+    *part = int(IdmappedPart::kResolve);
     struct open_how how = {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS;
     resolved = sys::openat2_retry(AT_FDCWD, source, &how, sizeof how);
     if (resolved < 0) return int(resolved);
   }
-  *part = 1;
+  *part = int(IdmappedPart::kMapNamespace);
   int ns = mapping_namespace(uid_map, gid_map);
   if (ns < 0) {
     if (resolved >= 0) close(int(resolved));
     return ns;
   }
-  *part = 2;
+  *part = int(IdmappedPart::kOpenTree);
   long tree = follow_symlinks
                   ? sys::sc(__NR_open_tree, AT_FDCWD, source,
                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0))
@@ -99,7 +99,7 @@ int idmapped_tree(const char* source, bool recursive, bool follow_symlinks, unsi
     close(ns);
     return int(tree);
   }
-  *part = 3;
+  *part = int(IdmappedPart::kSetAttr);
   struct mount_attr attr = {};
   attr.attr_set = attrs | MOUNT_ATTR_IDMAP;
   attr.userns_fd = static_cast<unsigned long long>(ns);

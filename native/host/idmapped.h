@@ -9,9 +9,19 @@ namespace cordon::host {
 // `gid_map` (map lines). Needs CAP_SYS_ADMIN in the initial user namespace.
 // Unless `follow_symlinks`, `source` is resolved with openat2
 // (RESOLVE_NO_SYMLINKS) first: a link in any component is ELOOP.
-// Returns the tree fd (close-on-exec) or -errno; *part says which step
-// failed: 1 make the mapping namespace, 2 open_tree, 3 mount_setattr,
-// 4 resolve the source.
+// Returns the tree fd (close-on-exec) or -errno; *part (IdmappedPart) says
+// which step failed.
+// X(Name, value, system call, what it does): exported for lib/.
+#define CORDON_IDMAPPED_PART(X)                                  \
+  X(MapNamespace, 1, "clone", "make the mapping namespace")      \
+  X(OpenTree, 2, "open_tree", "copy the tree")                   \
+  X(SetAttr, 3, "mount_setattr", "idmap the copy")               \
+  X(Resolve, 4, "openat2", "resolve the source")
+
+#define CORDON_IDMAPPED_ENUMERATOR(Name, value, ...) k##Name = value,
+enum class IdmappedPart : int { CORDON_IDMAPPED_PART(CORDON_IDMAPPED_ENUMERATOR) };
+#undef CORDON_IDMAPPED_ENUMERATOR
+
 int idmapped_tree(const char* source, bool recursive, bool follow_symlinks, unsigned long long attrs,
                   const char* uid_map, const char* gid_map, int* part);
 

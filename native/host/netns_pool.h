@@ -30,17 +30,25 @@ struct PairIds {
 };
 
 // Which part of making an entry failed (reported with the errno).
-enum class PoolPart : int {
-  kNone = 0,
-  kThread = 1,      // the throwaway thread (net-only) could not start
-  kUnshare = 2,     // unshare(CLONE_NEWNET) (net-only)
-  kClone = 3,       // clone of the pair's helper
-  kLoopback = 4,    // bringing lo up
-  kSetgroups = 5,   // /proc/PID/setgroups
-  kUidMap = 6,      // uid_map (or newuidmap)
-  kGidMap = 7,      // gid_map (or newgidmap)
-  kOpen = 8,        // opening /proc/.../ns/*
-};
+// X(Name, value, system call, what it does): exported for lib/pool.ts.
+#define CORDON_POOL_PART(X)                                                    \
+  X(None, 0, "unshare", "make entry")                                          \
+  /* the throwaway thread (net-only) could not start */                        \
+  X(Thread, 1, "pthread_create", "start thread")                               \
+  X(Unshare, 2, "unshare", "unshare net namespace")                            \
+  /* clone of the pair's helper */                                             \
+  X(Clone, 3, "clone", "clone helper")                                         \
+  X(Loopback, 4, "ioctl", "bring up loopback")                                 \
+  X(Setgroups, 5, "write", "write setgroups")                                  \
+  /* uid_map (or newuidmap) */                                                 \
+  X(UidMap, 6, "write", "write uid_map")                                       \
+  X(GidMap, 7, "write", "write gid_map")                                       \
+  /* opening /proc/.../ns/* */                                                 \
+  X(Open, 8, "open", "open namespace file")
+
+#define CORDON_POOL_ENUMERATOR(Name, value, ...) k##Name = value,
+enum class PoolPart : int { CORDON_POOL_PART(CORDON_POOL_ENUMERATOR) };
+#undef CORDON_POOL_ENUMERATOR
 
 // Makes `count` entries on a throwaway thread and appends them to *out. No
 // Node or libuv thread ever changes namespace: the throwaway thread does,

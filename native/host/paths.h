@@ -8,14 +8,18 @@ namespace cordon::host {
 
 // What prepare_upper() found wrong, for the error: which directory and
 // which part. The directory is 0 for rootfs.upper.dir, 1 upper, 2 work.
-enum class UpperPart : int {
-  kOpen = 1,     // openat2 without symlinks
-  kStat = 2,     // fstat
-  kOwner = 3,    // a foreign owner (EPERM)
-  kProtect = 4,  // fchown/fchmod of rootfs.upper.dir
-  kMake = 5,     // mkdirat
-  kAdopt = 6,    // fchown/fchmod of a directory cordon made
-};
+// X(Name, value, system call, what it does): exported for lib/filesystem.ts.
+#define CORDON_UPPER_PART(X)                                                  \
+  X(Open, 1, "openat2", "open without symlinks")                              \
+  X(Stat, 2, "fstat", "stat")                                                 \
+  X(Owner, 3, "fstat", "a foreign owner (EPERM)")                             \
+  X(Protect, 4, "fchmod", "fchown/fchmod of rootfs.upper.dir")                \
+  X(Make, 5, "mkdirat", "make the directory")                                 \
+  X(Adopt, 6, "fchown", "fchown/fchmod of a directory cordon made")
+
+#define CORDON_UPPER_ENUMERATOR(Name, value, ...) k##Name = value,
+enum class UpperPart : int { CORDON_UPPER_PART(CORDON_UPPER_ENUMERATOR) };
+#undef CORDON_UPPER_ENUMERATOR
 
 struct UpperOutcome {
   int error;  // 0 or a positive errno

@@ -1,6 +1,6 @@
 // Detection: parsing other hosts' files (pure v2, hybrid with co-mounted
 // controllers, v1, none, a container's subtree mount), this host against
-// independent readings, probeCgroups() against probe().cgroup, and
+// independent readings, and
 // findParent()'s refusals, each with its reason.
 'use strict';
 const { removeTree } = require('../helpers/remove-tree');
@@ -130,27 +130,6 @@ t.test('this host, against independent readings', async (t) => {
   for (const [controller, hierarchy] of Object.entries(host.v1)) {
     t.ok(mounts.includes(hierarchy.mount), `${controller} at ${hierarchy.mount}`);
     t.ok(fs.existsSync(`${hierarchy.mount}/cgroup.procs`), `${hierarchy.mount} is a cgroup root`);
-  }
-});
-
-t.test('probeCgroups() agrees with probe().cgroup', async (t) => {
-  const report = cg.probeCgroups();
-  const { probe } = require('../../dist/probe');
-  let probed;
-  try {
-    probed = probe().cgroup;
-  } catch (error) {
-    requireOrSkip(t, false, `probe() is not usable here: ${error.message}`);
-    return;
-  }
-  t.equal(report.mode, probed.mode, 'mode');
-  t.equal(report.v2Mount, probed.v2Mount, 'v2Mount');
-  t.equal(report.v2Path, probed.v2Path, 'v2Path');
-  t.same(report.v1Controllers, probed.v1Controllers, 'v1 controllers and mounts');
-  t.same(report.v2Controllers, probed.v2Controllers, 'v2 controllers');
-  t.same(Object.keys(report).sort(), Object.keys(probed).sort(), 'the same fields');
-  if (isRoot()) {
-    for (const controller of Object.keys(report.v1Controllers)) t.ok(report.writableControllers.includes(controller), `root may write ${controller}`);
   }
 });
 

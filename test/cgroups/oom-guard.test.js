@@ -14,7 +14,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const t = require('tap');
 const { probe } = require('../..');
 const { isRoot } = require('../helpers/payload');
-const { requireOrSkip } = require('../helpers/skip');
+const { requireOrSkip, skipExpected } = require('../helpers/skip');
 const { testCgroupName } = require('../helpers/cgroup-fixture');
 const cg = require('../../dist/cgroups');
 
@@ -135,7 +135,8 @@ const LIMITS = [
 
 for (const limit of LIMITS) {
   for (const init of [true, false]) {
-    t.test(`memory max ${limit.label}, init ${init}: the box fails alone, the supervisor lives`, { skip: !isRoot && ROOT_ONLY }, async (t) => {
+    t.test(`memory max ${limit.label}, init ${init}: the box fails alone, the supervisor lives`, async (t) => {
+      if (!skipExpected(t, isRoot, `unprivileged pass (${ROOT_ONLY})`)) return;
       if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
       const child = supervise({ file: '/bin/true', options: { init, cgroup: { memory: { max: limit.max } } } });
       const result = checkSurvived(t, child);
@@ -145,7 +146,8 @@ for (const limit of LIMITS) {
 }
 
 for (const limit of LIMITS) {
-  t.test(`memory max ${limit.label}, a joined user namespace (the box's process is a grandchild): the supervisor lives`, { skip: !isRoot && ROOT_ONLY }, async (t) => {
+  t.test(`memory max ${limit.label}, a joined user namespace (the box's process is a grandchild): the supervisor lives`, async (t) => {
+    if (!skipExpected(t, isRoot, `unprivileged pass (${ROOT_ONLY})`)) return;
     if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
     const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: limit.max } } }, joinUser: true });
     const result = checkSurvived(t, child);
@@ -154,7 +156,8 @@ for (const limit of LIMITS) {
 }
 
 for (const limit of LIMITS) {
-  t.test(`a tenant cgroup with memory max ${limit.label}: its box fails alone, the supervisor lives`, { skip: !isRoot && ROOT_ONLY }, async (t) => {
+  t.test(`a tenant cgroup with memory max ${limit.label}: its box fails alone, the supervisor lives`, async (t) => {
+    if (!skipExpected(t, isRoot, `unprivileged pass (${ROOT_ONLY})`)) return;
     if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
     const child = supervise({ file: '/bin/true', options: {}, tenantLimits: { memory: { max: limit.max } } });
     const result = checkSurvived(t, child);
@@ -169,14 +172,16 @@ for (const limit of LIMITS) {
   });
 }
 
-t.test('memory max 4 MiB with 2,000 tmpfs mounts: the box fails alone, the supervisor lives', { skip: !isRoot && ROOT_ONLY }, async (t) => {
+t.test('memory max 4 MiB with 2,000 tmpfs mounts: the box fails alone, the supervisor lives', async (t) => {
+  if (!skipExpected(t, isRoot, `unprivileged pass (${ROOT_ONLY})`)) return;
   if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
   const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: 4 * 1024 * 1024 } } }, mountCount: 2000 });
   const result = checkSurvived(t, child);
   if (result !== undefined) checkBoxOutcome(t, result, { mustFail: false });
 });
 
-t.test('memory max 4 MiB with 2,000 tmpfs mounts in a joined user namespace: the box process dies as a grandchild, the supervisor lives', { skip: !isRoot && ROOT_ONLY }, async (t) => {
+t.test('memory max 4 MiB with 2,000 tmpfs mounts in a joined user namespace: the box process dies as a grandchild, the supervisor lives', async (t) => {
+  if (!skipExpected(t, isRoot, `unprivileged pass (${ROOT_ONLY})`)) return;
   if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
   const child = supervise({ file: '/bin/true', options: { cgroup: { memory: { max: 4 * 1024 * 1024 } } }, mountCount: 2000, joinUser: true });
   const result = checkSurvived(t, child);
@@ -185,7 +190,8 @@ t.test('memory max 4 MiB with 2,000 tmpfs mounts in a joined user namespace: the
 
 // A rootless supervisor with a delegated cgroup (made here by root, owned by
 // uid 65534, as systemd's Delegate=yes would): the same rule holds.
-t.test('an unprivileged supervisor with a delegated cgroup: memory max 0 and 64 KiB fail the box alone', { skip: !isRoot && 'root sets up the delegated cgroup, then supervises as uid 65534' }, async (t) => {
+t.test('an unprivileged supervisor with a delegated cgroup: memory max 0 and 64 KiB fail the box alone', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (root sets up the delegated cgroup, then supervises as uid 65534)')) return;
   const host = cg.detectCgroups();
   const memoryV1 = host.v1.memory?.mount;
   const v2 = host.v2?.mount;
@@ -228,7 +234,8 @@ t.test('an unprivileged supervisor with a delegated cgroup: memory max 0 and 64 
   t.same(result, { outcome: 'exit', code: 0, signal: null, oom: false }, 'with 4 MiB the unprivileged box runs: the delegation works');
 });
 
-t.test('cordon run --cgroup --memory-max 0: the CLI reports the box error and exits 125', { skip: !isRoot && ROOT_ONLY }, async (t) => {
+t.test('cordon run --cgroup --memory-max 0: the CLI reports the box error and exits 125', async (t) => {
+  if (!skipExpected(t, isRoot, `unprivileged pass (${ROOT_ONLY})`)) return;
   if (!requireOrSkip(t, report.mode !== 'none', 'the host has no cgroups')) return;
   const child = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'run', '--cgroup', '--memory-max', '0', '--', '/bin/true'], {
     encoding: 'utf8',

@@ -134,28 +134,31 @@ void check_decoded(const DecodedPlan& p, size_t fd_count) {
     }
     const bool exec = s.op == Op::kExec || s.op == Op::kExecInit;
     FUZZ_ASSERT(exec == (i + 1 == p.steps.size()));
-    // Which list slot an op may carry, and with how many strings.
-    auto list_count = [&](int k) -> int64_t {
-      if (exec) return s.num[k];
-      if (k == 1 && (s.op == Op::kMountFs || s.op == Op::kRunIdMapHelper)) return s.num[1];
-      if (k == 0 && s.op == Op::kSetGroups) return s.num[0];
-      if (k == 0 && s.op == Op::kLandlock) return s.num[3];
-      return -1;
-    };
-    for (int k = 0; k < 3; k++) {
-      const int64_t expected = list_count(k);
-      if (!exec) {
-        if (expected < 0 || s.list[k] == nullptr) {
-          FUZZ_ASSERT(s.list[k] == nullptr || expected >= 0);
-          continue;
-        }
-        size_t n = check_list(p, s.list[k], true);
-        FUZZ_ASSERT(int64_t(n) == expected);
+    // Every field as the op table declares it: numbers in range, unused
+    // slots empty, lists as long as their count says.
+    const cordon::abi::OpLayout& layout = cordon::abi::layout_of(s.op);
+    FUZZ_ASSERT(s.side == layout.side);
+    if (layout.fd == cordon::abi::FdUse::kNone) FUZZ_ASSERT(s.fd == -1);
+    if (layout.fd == cordon::abi::FdUse::kRequired) FUZZ_ASSERT(s.fd >= 0);
+    for (int k = 0; k < 4; k++) {
+      const cordon::abi::NumField& num = layout.num[k];
+      if (num.name == nullptr) FUZZ_ASSERT(s.num[k] == 0);
+      if (num.checked) FUZZ_ASSERT(s.num[k] >= num.min && s.num[k] <= num.max);
+      const cordon::abi::StrField& str = layout.str[k];
+      using cordon::abi::StrUse;
+      if (str.use == StrUse::kNone) FUZZ_ASSERT(s.str[k] == nullptr);
+      if (str.use == StrUse::kRequired) FUZZ_ASSERT(s.str[k] != nullptr);
+      if (str.use != StrUse::kList && str.use != StrUse::kOptionalList) {
+        FUZZ_ASSERT(s.list[k] == nullptr);
         continue;
       }
-      FUZZ_ASSERT(s.list[k] != nullptr);
+      if (str.use == StrUse::kList) FUZZ_ASSERT(s.list[k] != nullptr);
+      if (s.list[k] == nullptr) {
+        FUZZ_ASSERT(s.num[str.count_slot] == 0);
+        continue;
+      }
       size_t n = check_list(p, s.list[k], true);
-      FUZZ_ASSERT(int64_t(n) == s.num[k]);
+      FUZZ_ASSERT(int64_t(n) == s.num[str.count_slot]);
       if (n > 0) FUZZ_ASSERT(s.list[k][0] == s.str[k]);
     }
     if (exec) FUZZ_ASSERT(s.num[0] >= 1 && s.num[2] >= 1);
@@ -308,8 +311,7 @@ std::vector<std::vector<uint8_t>> seed_plans() {
     b.step(Op::kWriteGidMap, Side::kParent).str[0] = map;
     b.step(Op::kWaitForParent, Side::kChild);
     b.step(Op::kSetParentDeathSignal, Side::kChild).num[0] = 9;
-    Rec& join = b.step(Op::kJoinNamespace, Side::kChild, 1);
-    join.str[0] = b.add("/proc/1/ns/net");
+    b.step(Op::kJoinNamespace, Side::kChild, 1);
     b.step(Op::kSetHostname, Side::kChild).str[0] = b.add("box");
     b.step(Op::kChdir, Side::kChild).str[0] = b.add("/tmp");
     b.install(2, 0);

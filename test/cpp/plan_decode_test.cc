@@ -199,7 +199,6 @@ static void test_valid_variants() {
     b.step(Op::kSetParentDeathSignal, Side::kChild).num[0] = 9;
     Rec& join = b.step(Op::kJoinNamespace, Side::kChild, 1);
     join.num[0] = 0x40000000;
-    join.str[0] = b.add("/proc/1/ns/net");
     b.step(Op::kSetMountPropagation, Side::kChild).num[0] = 0x40000;
     b.step(Op::kLoopbackUp, Side::kChild);
     b.step(Op::kSetHostname, Side::kChild).str[0] = b.add("box");
@@ -221,7 +220,6 @@ static void test_valid_variants() {
       CHECK(p.needs_sync);
       CHECK(p.uses_init);
       CHECK(p.steps[6].fd == 21);
-      CHECK(strcmp(p.steps[6].str[0], "/proc/1/ns/net") == 0);
       CHECK(strcmp(p.steps[2].str[0], "0 1000 1\n") == 0);
       CHECK(p.steps[2].str[0] == p.steps[3].str[0]);  // shared string
       CHECK(p.steps.back().fd == 23);
@@ -430,14 +428,25 @@ static void test_step_rejections() {
   }
   {
     PlanBuilder b = minimal();
+    // A chdir before the fd table: its path is the string under test.
+    Rec chdir;
+    chdir.op = u(Op::kChdir);
+    chdir.side = u(Side::kChild);
+    b.steps.insert(b.steps.begin() + 1, chdir);
     uint32_t size = uint32_t(b.strings.size());
-    b.steps[1].str[3] = size;
+    b.steps[1].str[0] = size;
     expect_reject("string offset == area size", b, fds, "string offset out of range");
-    b.steps[1].str[3] = size + 100;
+    b.steps[1].str[0] = size + 100;
     expect_reject("string offset past the area", b, fds, "string offset out of range");
-    b.steps[1].str[3] = abi::kNoString - 1;
+    b.steps[1].str[0] = abi::kNoString - 1;
     expect_reject("string offset kNoString-1", b, fds, "string offset out of range");
+    b.steps[1].str[0] = size - 1;
     b.steps[1].str[3] = size - 1;
+    expect_reject("a string in a slot the op does not use", b, fds, "unused");
+    b.steps[1].str[3] = abi::kNoString;
+    b.steps[1].num[2] = 1;
+    expect_reject("a number in a slot the op does not use", b, fds, "unused");
+    b.steps[1].num[2] = 0;
     expect_accept("string offset == area size - 1 (the final NUL)", b, fds);
   }
   {

@@ -320,7 +320,7 @@ t.test('deterministic and cached', async (t) => {
   t.notOk(seccomp.compileCached(a, 'x64').equals(seccomp.compileCached(a, 'arm64')), 'per architecture');
   t.ok(seccomp.compileSeccomp({}).equals(seccomp.compileSeccomp({}, process.arch)), 'the host arch by default');
   t.ok(seccomp.compileSeccomp(undefined, 'x64').equals(seccomp.compileSeccomp({}, 'x64')), 'undefined is the default policy');
-  t.equal(seccomp.instructionCount(seccomp.compileCached({}, 'x64')) * 8, seccomp.compileCached({}, 'x64').length);
+  t.equal(seccomp.compileCached({}, 'x64').length % 8, 0, 'whole instructions');
   t.throws(() => seccomp.compileCached({ deny: ['nope'] }, 'x64'), { code: 'ERR_INVALID_ARG_VALUE', option: 'seccomp.deny[0]' }, 'validated');
   t.throws(() => seccomp.compileSeccomp({}, 'ia32'), { code: 'ERR_INVALID_ARG_VALUE', option: 'arch' }, 'unknown arch');
 });

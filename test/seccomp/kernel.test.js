@@ -50,7 +50,8 @@ t.test('the helper builds', async (t) => {
 
 const ready = supported && hasSeccomp && built;
 
-t.test('default profile in the kernel', { skip: !ready && 'the helper is not built' }, async (t) => {
+t.test('default profile in the kernel', async (t) => {
+  if (!requireOrSkip(t, ready, 'the helper is not built')) return;
   const program = programFile({});
   t.same(run(program, 'nothing'), { out: 'ok 0', status: 0, signal: null, stderr: '' }, 'the kernel accepts the program');
   t.equal(run(program, 'status').out, 'ok 12', '/proc/self/status: NoNewPrivs 1, Seccomp 2 (filter)');
@@ -110,7 +111,8 @@ t.test('default profile in the kernel', { skip: !ready && 'the helper is not bui
   }
 });
 
-t.test('architecture checks in the kernel', { skip: !ready && 'the helper is not built' }, async (t) => {
+t.test('architecture checks in the kernel', async (t) => {
+  if (!requireOrSkip(t, ready, 'the helper is not built')) return;
   const program = programFile({});
   if (host === 'x64') {
     const x32 = run(program, 'x32-getpid');
@@ -131,7 +133,8 @@ t.test('architecture checks in the kernel', { skip: !ready && 'the helper is not
   t.equal(foreign.out, '', 'at its first call after the install');
 });
 
-t.test('custom actions in the kernel', { skip: !ready && 'the helper is not built' }, async (t) => {
+t.test('custom actions in the kernel', async (t) => {
+  if (!requireOrSkip(t, ready, 'the helper is not built')) return;
   const program = programFile({
     deny: [
       { syscall: 'getppid', action: { errno: 'EXDEV' } },
@@ -151,7 +154,8 @@ t.test('custom actions in the kernel', { skip: !ready && 'the helper is not buil
   t.equal(run(program, 'bpf').out, `err ${EPERM}`, 'the rest of the profile holds');
 });
 
-t.test('allowlist mode in the kernel', { skip: !ready && 'the helper is not built' }, async (t) => {
+t.test('allowlist mode in the kernel', async (t) => {
+  if (!requireOrSkip(t, ready, 'the helper is not built')) return;
   const allow = ['execve', 'write', 'exit_group', 'getpid'];
   const errnoProgram = programFile({ mode: 'allowlist', allow });
   t.match(run(errnoProgram, 'getpid').out, /^ok \d+$/, 'a permitted call');
@@ -162,7 +166,8 @@ t.test('allowlist mode in the kernel', { skip: !ready && 'the helper is not buil
   t.equal(run(killProgram, 'getppid').signal, 'SIGSYS', 'anything else: killed');
 });
 
-t.test('a long program with far jumps in the kernel', { skip: !ready && 'the helper is not built' }, async (t) => {
+t.test('a long program with far jumps in the kernel', async (t) => {
+  if (!requireOrSkip(t, ready, 'the helper is not built')) return;
   const keep = new Set(['execve', 'write', 'exit_group', 'exit', 'getpid', 'rt_sigreturn']);
   const names = [...(host === 'x64' ? seccomp.SYSCALLS_X86_64 : seccomp.SYSCALLS_AARCH64).keys()].filter((name) => !keep.has(name));
   const deny = names.map((syscall, i) => ({ syscall, action: { errno: 100 + i } }));

@@ -12,7 +12,7 @@ const t = require('tap');
 const { probe } = require('../..');
 const { forgetHostSockets } = require('../../dist/host-view');
 const { run, runSh, spawnError, isRoot } = require('../helpers/payload');
-const { requireOrSkip } = require('../helpers/skip');
+const { requireOrSkip, skipExpected } = require('../helpers/skip');
 
 // Node runs the connect probe in the box; its install may sit under a hidden
 // directory (e.g. ~/.nvm), and then the box needs it bound in.
@@ -91,7 +91,8 @@ t.test('a 0777 listener in the host state directories is out of reach', async (t
   for (const socketPath of paths) t.equal(given[socketPath], 'connected', `bound in: ${socketPath}`);
 });
 
-t.test('a listener under an allowed directory is masked', { skip: !isRoot && 'needs an allowed directory (/opt) that this user may write: root only' }, async (t) => {
+t.test('a listener under an allowed directory is masked', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (needs an allowed directory (/opt) that this user may write: root only)')) return;
   const { socketPath } = await listener(t, '/opt');
   forgetHostSockets(); // this spawn reads /proc/net/unix itself
   const results = await connectFromBox([socketPath]);
@@ -100,7 +101,8 @@ t.test('a listener under an allowed directory is masked', { skip: !isRoot && 'ne
   t.equal(shown.stdout.trim(), 'not-a-socket');
 });
 
-t.test('a listener in a top-level directory outside the allowlist is not there at all, even one bound after the spawn', { skip: !isRoot && 'needs a new top-level directory: root only (redteam.test.js covers /var/tmp for both)' }, async (t) => {
+t.test('a listener in a top-level directory outside the allowlist is not there at all, even one bound after the spawn', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (needs a new top-level directory: root only (redteam.test.js covers /var/tmp for both))')) return;
   const { dir, socketPath } = await listener(t, '/');
   forgetHostSockets();
   const results = await connectFromBox([socketPath]);
@@ -199,7 +201,8 @@ t.test("the caller's home is hidden: $HOME and the passwd entry's", async (t) =>
   t.equal(result.stdout, '0\n0\n', `${passwdHome}, /root and /home are empty`);
 });
 
-t.test("a fake home with secrets under an allowed directory: unreadable from a box", { skip: !isRoot && 'needs an allowed directory (/opt) this user may write: root only (the home above covers both)' }, async (t) => {
+t.test("a fake home with secrets under an allowed directory: unreadable from a box", async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (needs an allowed directory (/opt) this user may write: root only (the home above covers both))')) return;
   const home = fs.mkdtempSync('/opt/cordon-test-home-');
   t.teardown(() => removeTree(home));
   fs.chmodSync(home, 0o755);
@@ -267,7 +270,8 @@ t.test('/sys: a fresh sysfs with only lo, and no cgroup tree', async (t) => {
   t.match(rest, /Read-only file system/);
 });
 
-t.test('/sys of a bridge box: lo and its own veth', { skip: !isRoot && 'bridge networking needs a root caller' }, async (t) => {
+t.test('/sys of a bridge box: lo and its own veth', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (bridge networking needs a root caller)')) return;
   const bridge = probe().network.bridge;
   if (!requireOrSkip(t, bridge.available, `no bridge networking here: ${bridge.reason}`)) return;
   // A bridge of this test's own (cordon makes it and removes it when the process exits).
@@ -282,7 +286,8 @@ t.test("/sys with the host's network: nothing at all", async (t) => {
   t.match(result.stdout, /^0\n.*No such file/);
 });
 
-t.test('/sys/fs/cgroup of a box with a cgroup: its own, read-only', { skip: !isRoot && 'root only: this host delegates no cgroup to an unprivileged user' }, async (t) => {
+t.test('/sys/fs/cgroup of a box with a cgroup: its own, read-only', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (root only: this host delegates no cgroup to an unprivileged user)')) return;
   const report = probe().cgroup;
   if (!requireOrSkip(t, report.mode === 'v2' || report.mode === 'hybrid', 'no cgroup v2 hierarchy on this host')) return;
   const result = await runSh('cat /sys/fs/cgroup/cgroup.procs | wc -l; find /sys/fs/cgroup -mindepth 1 -type d | wc -l; mkdir /sys/fs/cgroup/x 2>&1 || true; cat /proc/self/cgroup | grep "^0::"', { cgroup: { pids: { max: 64 } } });

@@ -5,9 +5,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const t = require('tap');
+const { skipExpected } = require('../helpers/skip');
 const { runSh, spawnError, isRoot } = require('../helpers/payload');
 
-t.test('files owned by the tenant\'s host uid appear owned by the box user, and new files get the host uid', { skip: !isRoot && 'root only: idmapped mounts need CAP_SYS_ADMIN on the host' }, async (t) => {
+t.test('files owned by the tenant\'s host uid appear owned by the box user, and new files get the host uid', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (root only: idmapped mounts need CAP_SYS_ADMIN on the host)')) return;
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-idmap-'));
   t.teardown(() => removeTree(base));
   fs.chmodSync(base, 0o755);
@@ -32,7 +34,8 @@ t.test('files owned by the tenant\'s host uid appear owned by the box user, and 
   t.match(plain.stdout, /Permission denied/, 'without the idmap the box user cannot read them');
 });
 
-t.test('the parent keeps no fd of an idmapped tree', { skip: !isRoot && 'root only' }, async (t) => {
+t.test('the parent keeps no fd of an idmapped tree', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (root only)')) return;
   const { spawnIsolated } = require('../..');
   const mounts = [{ type: 'bind', source: '/usr/share', target: '/mnt', idmap: { uid: 0, gid: 0 } }];
   await spawnIsolated('/bin/true', [], { mounts, stdio: 'ignore' }).exited;
@@ -41,12 +44,14 @@ t.test('the parent keeps no fd of an idmapped tree', { skip: !isRoot && 'root on
   t.equal(fs.readdirSync('/proc/self/fd').length, before);
 });
 
-t.test('an idmapped mount needs a root caller', { skip: isRoot && 'root may' }, async (t) => {
+t.test('an idmapped mount needs a root caller', async (t) => {
+  if (!skipExpected(t, !isRoot, 'root pass (root may)')) return;
   const { CordonOptionError } = require('../..');
   t.throws(() => require('../..').spawnIsolated('/bin/true', [], { mounts: [{ type: 'bind', source: '/tmp', target: '/mnt', idmap: { uid: 1, gid: 1 } }] }), CordonOptionError);
 });
 
-t.test('a missing source names the step and the path', { skip: !isRoot && 'root only' }, async (t) => {
+t.test('a missing source names the step and the path', async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass (root only)')) return;
   const { error } = await spawnError('/bin/true', [], { mounts: [{ type: 'bind', source: '/nonexistent-idmap', target: '/mnt', idmap: { uid: 1, gid: 1 } }] });
   t.equal(error.code, 'ENOENT');
   t.equal(error.step, 'mounts[0] bind');

@@ -52,7 +52,8 @@ t.test('the attack programs build', async (t) => {
   t.equal(chainBuild.status, 0, `cc: ${chainBuild.stderr}`);
 });
 
-t.test('the init runs under its own seccomp filter, with no_new_privs and no capabilities', { skip: !built && 'not built' }, async (t) => {
+t.test('the init runs under its own seccomp filter, with no_new_privs and no capabilities', async (t) => {
+  if (!requireOrSkip(t, built, 'not built')) return;
   const { lines, result } = await attackInit(['status']);
   t.equal(result.code, 7, result.stderr);
   t.equal(lines.seccomp, '2', '/proc/1/status: Seccomp 2 (filter)');
@@ -60,7 +61,8 @@ t.test('the init runs under its own seccomp filter, with no_new_privs and no cap
   t.equal(lines.caps, '0', '/proc/1/status: CapEff 0');
 });
 
-t.test('the init confines itself whatever the payload is allowed', { skip: !built && 'not built' }, async (t) => {
+t.test('the init confines itself whatever the payload is allowed', async (t) => {
+  if (!requireOrSkip(t, built, 'not built')) return;
   const script = 'grep -E "^(Seccomp|NoNewPrivs):" /proc/1/status /proc/self/status';
   const loose = await run('/bin/sh', ['-c', script], { seccomp: false, allowNewPrivileges: true });
   t.equal(loose.code, 0, loose.stderr);
@@ -73,14 +75,16 @@ t.test('the init confines itself whatever the payload is allowed', { skip: !buil
   ], 'the init is filtered; the payload keeps what it was given (no filter, no no_new_privs)');
 });
 
-t.test('pid 1 cannot be traced', { skip: !built && 'not built' }, async (t) => {
+t.test('pid 1 cannot be traced', async (t) => {
+  if (!requireOrSkip(t, built, 'not built')) return;
   const { lines, result } = await attackInit(['ptrace']);
   t.equal(result.code, 7, result.stderr);
   refused(t, lines, 'ptrace-attach', [EPERM]);
   refused(t, lines, 'ptrace-seize', [EPERM]);
 });
 
-t.test("pid 1's memory can be neither read nor written", { skip: !built && 'not built' }, async (t) => {
+t.test("pid 1's memory can be neither read nor written", async (t) => {
+  if (!requireOrSkip(t, built, 'not built')) return;
   const { lines, result } = await attackInit(['vm', 'mem']);
   t.equal(result.code, 7, result.stderr);
   refused(t, lines, 'vm-readv', [EPERM]);
@@ -89,7 +93,8 @@ t.test("pid 1's memory can be neither read nor written", { skip: !built && 'not 
   refused(t, lines, 'mem-rdonly');
 });
 
-t.test("pid 1's fds are out of reach, so its exit record cannot be forged", { skip: !built && 'not built' }, async (t) => {
+t.test("pid 1's fds are out of reach, so its exit record cannot be forged", async (t) => {
+  if (!requireOrSkip(t, built, 'not built')) return;
   const { lines, result } = await attackInit(['forge']);
   refused(t, lines, 'fd-write');
   t.match(lines['pidfd-open'] ?? '', /^ok \d+$/, 'pidfd_open(1) itself works (it grants nothing)');
@@ -98,7 +103,8 @@ t.test("pid 1's fds are out of reach, so its exit record cannot be forged", { sk
   t.equal(result.signal, null);
 });
 
-t.test('an injected system call gets nowhere, even for a payload that may ptrace', { skip: !built && 'not built' }, async (t) => {
+t.test('an injected system call gets nowhere, even for a payload that may ptrace', async (t) => {
+  if (!requireOrSkip(t, built, 'not built')) return;
   // CAP_SYS_PTRACE in the box's user namespace: an explicit loosening that
   // may reach pid 1 (as root caller it does not: see README); the init's own
   // filter still refuses what it has no use for.
@@ -120,7 +126,8 @@ t.test('an injected system call gets nowhere, even for a payload that may ptrace
   t.equal(lines['inject-unshare'], `${-EPERM}`, 'unshare(CLONE_NEWUSER) in pid 1: EPERM from its filter');
 });
 
-t.test("the host's init binary cannot be changed through /proc/PID/exe", { skip: !built && 'not built' }, async (t) => {
+t.test("the host's init binary cannot be changed through /proc/PID/exe", async (t) => {
+  if (!requireOrSkip(t, built, 'not built')) return;
   const host = fs.statSync(initBinaryPath());
   const { lines, result } = await attackInit(['exe', '1', 'exe', '2']);
   t.equal(result.code, 7, result.stderr);
@@ -160,7 +167,8 @@ function withSealAnswer(answer, body) {
   return JSON.parse(child.stdout);
 }
 
-t.test('where executable memfds are forbidden, boxes exec the file on disk, and probe() says so', { skip: !built && 'not built' }, async (t) => {
+t.test('where executable memfds are forbidden, boxes exec the file on disk, and probe() says so', async (t) => {
+  if (!requireOrSkip(t, built, 'not built')) return;
   const out = withSealAnswer({ fd: -EACCES, part: 2 }, `
     const result = await run(${JSON.stringify(attack)}, ['status', 'exe', '1', 'ptrace'], ${JSON.stringify(bind)});
     return { init: cordon.probe().init, code: result.code, stdout: result.stdout };
@@ -206,7 +214,8 @@ t.test("each part of the init's own start is reported as its step", async (t) =>
   }
 });
 
-t.test('an init that cannot seal itself fails the spawn, and the payload never runs', { skip: chainBuild.status !== 0 && 'not built' }, async (t) => {
+t.test('an init that cannot seal itself fails the spawn, and the payload never runs', async (t) => {
+  if (!requireOrSkip(t, chainBuild.status === 0, 'not built')) return;
   // Under a seccomp filter chain the kernel takes no further filter into,
   // the init's own fails with ENOMEM (the payload asks for none here).
   const shared = fs.mkdtempSync(path.join(dir, 'marker-'));
