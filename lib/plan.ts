@@ -1,14 +1,15 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
 import type { BridgeLease } from './bridge';
-import { oomScoreSteps, processLimitSteps, rlimitSteps } from './credentials';
+import { sysctlSteps } from './sysctl';
+import { oomScoreSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { type HostView } from './host-view';
 import { defaultIdMap, NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
-import { compileCached } from './seccomp';
+import { filterFor } from './seccomp';
 import type { NamespaceName } from './options';
 import { step, type PlanStep } from './internal/steps';
 
@@ -255,6 +256,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (userNamespace) {
     steps.push(...kernelCounterSteps(options.kernelCounters, callerLimits === undefined ? {} : defaultKernelCounters(callerLimits)));
   }
+  // In the box's namespaces already, and still with its capabilities.
+  steps.push(...sysctlSteps(options.sysctl));
   if (isNew('mount')) {
     steps.push(step('setMountPropagation', { name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/' }, { propagation: MS_PRIVATE }));
     steps.push(
@@ -281,6 +284,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   // bounding set into what the payload has (nothing, unless some are kept).
   const credentials = options.credentials;
   const keep = Number(credentials.capabilityMask);
+  steps.push(...rlimitRaiseSteps(credentials));
   steps.push(step('dropCapabilities', { name: 'drop capabilities', syscall: 'prctl', kind: 'caps' }, { keep }));
   if (credentials.groups !== undefined) {
     steps.push(step('setGroups', { name: 'set groups', syscall: 'setgroups', kind: 'ids' }, { gids: credentials.groups.map(String) }));
@@ -334,8 +338,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     steps.push(step('awaitStart', { name: 'await start', syscall: 'read', kind: 'fd' }, { gate: runtime.startGate }));
   }
   if (options.seccomp !== undefined) {
-    const program = compileCached(options.seccomp);
-    steps.push(step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: program.toString('hex'), instructions: program.length / 8 }));
+    const filter = filterFor(options.seccomp);
+    steps.push(step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: filter.hex, instructions: filter.instructions }));
   }
 
   const argv = [options.argv0, ...options.args];
