@@ -368,7 +368,10 @@ async function execContainer(globals: Globals, args: string[]): Promise<number> 
   }
   if (processSpec?.terminal === true) throw new RuntimeError('exec: process.terminal (a terminal for an exec\'d process) is not implemented yet');
   const box = execInContainer({
-    pid: state.pid!, alive: () => alive(state), bundle: state.bundle, cgroupDirs: state.cgroupDirs ?? [], hostCredentials: globals.hostCredentials,
+    pid: state.pid!, alive: () => alive(state), bundle: state.bundle,
+    // A container `run` owns records none: its box's cgroups, read now (an exec'd process must not escape their limits).
+    cgroupDirs: state.cgroupDirs ?? boxCgroupDirs(state.pid!),
+    hostCredentials: globals.hostCredentials,
   }, processSpec, 'inherit');
   box.on('error', () => undefined); // through the promises below
   if (detach) {
