@@ -72,10 +72,10 @@ const DEFAULT_DIFFERENCES = [
     key: /^id$/, bwrap: `${process.geteuid()} ${process.getegid()} ${process.getegid()}`, cordon: '0 0 0',
     why: 'cordon runs the payload as the box\'s root (uid 0 inside); bwrap as the caller\'s uid',
   },
-  {
-    key: /^(uid|gid)_map$/, bwrap: /.*/, cordon: ' 0 65534 1;',
-    why: 'cordon maps the box\'s root to 65534 for a root caller and to the caller rootless (here nobody, 65534): never to the host\'s root; bwrap maps the caller\'s own id (root to root)',
-  },
+  ...[['uid', process.geteuid()], ['gid', process.getegid()]].map(([kind, own]) => ({
+    key: new RegExp(`^${kind}_map$`), bwrap: /.*/, cordon: ` 0 ${own === 0 ? 65534 : own} 1;`,
+    why: 'cordon maps the box\'s root to 65534 for a root caller and to the caller\'s own id rootless: never to the host\'s root; bwrap maps the caller\'s own id (root to root)',
+  })),
   {
     key: /^Cap(Eff|Bnd|Amb)$/, bwrap: /^(?!0000000000000000$)/, cordon: '0000000000000000',
     why: 'cordon drops every capability, bounding set too, unless kept with --cap/--cap-add; bwrap keeps them all when a root caller runs the sandbox as uid 0',
