@@ -1,11 +1,12 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
-import type { BridgeLease } from './bridge';
-import { oomScoreSteps, processLimitSteps, rlimitSteps } from './credentials';
+import { bridgeSteps, type BridgeLease } from './bridge';
+import { cgroupAttachSteps, type CgroupAttachFd } from './cgroups/box';
+import { oomScoreSteps, payloadCredentialSteps, processLimitSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { type HostView } from './host-view';
-import { defaultIdMap, NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
+import { defaultIdMap, idMapSteps } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
 import { compileCached } from './seccomp';
@@ -67,7 +68,7 @@ export interface RuntimeFds {
   /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1) and the cgroup.procs files to write the pid to. */
   cgroup?: {
     dirFd: number;
-    procs: readonly { fd: number; hierarchy: string; path: string; unlessPlaced: boolean }[];
+    procs: readonly CgroupAttachFd[];
   };
   /** The bridge, veth names and address leased for a bridge box. */
   bridge?: BridgeLease;
@@ -131,23 +132,6 @@ export function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: n
   return { uid: options.uid, gids: [options.gid, ...groups] };
 }
 
-function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside: number; count: number }[], helper: boolean): PlanStep {
-  if (helper) {
-    const program = kind === 'uid' ? NEWUIDMAP : NEWGIDMAP;
-    const args = map.flatMap((entry) => [String(entry.inside), String(entry.outside), String(entry.count)]);
-    return step('runIdMapHelper', { name: `write ${kind}_map`, syscall: `spawn ${program}`, kind: 'idhelper', path: program }, {
-      which: kind === 'uid' ? 0 : 1, helper: program, map: args,
-    });
-  }
-  return step(kind === 'uid' ? 'writeUidMap' : 'writeGidMap', { name: `write ${kind}_map`, syscall: 'write', kind: 'idmap', path: `/proc/<pid>/${kind}_map` }, {
-    map: mapText(map),
-  });
-}
-
-export function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
-  return map.map((entry) => `${entry.inside} ${entry.outside} ${entry.count}\n`).join('');
-}
-
 export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller: Caller): Plan {
   const steps: PlanStep[] = [];
   const fds: number[] = [];
@@ -187,31 +171,10 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     namespaceOwner: options.namespaceOwner !== undefined && (flags & ~lateFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0,
   }));
 
-  if (isNew('user') && !pooledUser) {
-    const uidMap = options.uidMap ?? defaultIdMap(caller.euid);
-    const gidMap = options.gidMap ?? defaultIdMap(caller.egid);
-    // An unprivileged caller writes its own id itself; ranges go through the
-    // setuid helpers, which check /etc/subuid and /etc/subgid.
-    const uidHelper = !root && unprivilegedMapMethod('uid', uidMap, caller.euid) === 'helper';
-    const gidHelper = !root && unprivilegedMapMethod('gid', gidMap, caller.egid) === 'helper';
-    if (!root && !gidHelper) {
-      steps.push(step('writeSetgroups', { name: 'write setgroups', syscall: 'write', kind: 'idmap', path: '/proc/<pid>/setgroups' }, { text: 'deny' }));
-    }
-    steps.push(idMapStep('uid', uidMap, uidHelper));
-    steps.push(idMapStep('gid', gidMap, gidHelper));
-  }
-  for (const entry of cgroup?.procs ?? []) {
-    steps.push(step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
-      unlessPlaced: entry.unlessPlaced,
-    }));
-  }
+  if (isNew('user') && !pooledUser) steps.push(...idMapSteps(options.uidMap, options.gidMap, caller));
+  steps.push(...cgroupAttachSteps(cgroup?.procs ?? [], slot));
   const bridge = runtime.bridge;
-  if (bridge !== undefined) {
-    steps.push(step('attachVeth', { name: 'attach veth to bridge', syscall: 'netlink', kind: 'net', path: bridge.hostName }, {
-      bridge: bridge.bridge, hostName: bridge.hostName, boxName: bridge.boxName,
-      address: bridge.address, prefix: bridge.prefix, gateway: bridge.gateway, gatewayOnly: bridge.gatewayOnly,
-    }));
-  }
+  steps.push(...bridgeSteps(bridge));
   if ((isNew('user') && !pooledUser) || (cgroup?.procs.length ?? 0) > 0 || bridge !== undefined) {
     steps.push(step('waitForParent', { name: 'wait for parent', syscall: 'read', kind: 'sync' }, {}));
   }
@@ -277,24 +240,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (options.hostname !== undefined) {
     steps.push(step('setHostname', { name: 'set hostname', syscall: 'sethostname', kind: 'uts' }, { hostname: options.hostname }));
   }
-  // The bounding set goes while CAP_SETPCAP is still there; exec turns the
-  // bounding set into what the payload has (nothing, unless some are kept).
   const credentials = options.credentials;
-  const keep = Number(credentials.capabilityMask);
-  steps.push(step('dropCapabilities', { name: 'drop capabilities', syscall: 'prctl', kind: 'caps' }, { keep }));
-  if (credentials.groups !== undefined) {
-    steps.push(step('setGroups', { name: 'set groups', syscall: 'setgroups', kind: 'ids' }, { gids: credentials.groups.map(String) }));
-  }
-  // The payload's own ids once nothing needs root any more (a non-zero uid
-  // loses the capabilities the mounts need). Without a user namespace a root
-  // caller switches to a host uid here, dropping its own groups.
-  const hostIds = ns.user.kind === 'host' && root && (options.uid !== 0 || options.gid !== 0);
-  if ((userNamespace || hostIds) && (options.uid !== 0 || options.gid !== 0)) {
-    steps.push(step('setIds', { name: 'set uid and gid', syscall: 'setresuid', kind: 'ids' }, {
-      uid: options.uid, gid: options.gid, clearGroups: hostIds && credentials.groups === undefined,
-    }));
-  }
-  if (keep !== 0) steps.push(step('raiseAmbient', { name: 'raise kept capabilities', syscall: 'prctl', kind: 'caps' }, { mask: keep }));
+  steps.push(...payloadCredentialSteps(credentials, { uid: options.uid, gid: options.gid }, { userNamespace, hostRoot: ns.user.kind === 'host' && root }));
   // After the ids: the kernel clears the parent-death signal whenever the
   // effective uid or gid changes.
   if (options.dieWithParent) {
