@@ -11,21 +11,13 @@ import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
 import { compileCached } from './seccomp';
 import type { NamespaceName } from './options';
+import { CLONE_FLAGS, enterNamespaceSteps, namespaceFlags } from './namespaces';
 import { step, type PlanStep } from './internal/steps';
 
 export type { PlanStep, StepKind } from './internal/steps';
 import type { ValidatedOptions } from './validate';
 
-export const CLONE_FLAGS: Readonly<Record<NamespaceName, number>> = {
-  mount: 0x00020000,
-  cgroup: 0x02000000,
-  uts: 0x04000000,
-  ipc: 0x08000000,
-  user: 0x10000000,
-  pid: 0x20000000,
-  net: 0x40000000,
-  time: 0x00000080,
-};
+export { CLONE_FLAGS };
 
 const MS_PRIVATE = 1 << 18;
 const SIGKILL = 9;
@@ -89,8 +81,6 @@ export interface Caller {
   counterLimits?: CallerCounterLimits;
 }
 
-const NAMESPACE_JOIN_ORDER: readonly NamespaceName[] = ['user', 'mount', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
-
 export function execCandidates(file: string, env: Readonly<Record<string, string>>): string[] {
   if (file.includes('/')) return [file];
   const searchPath = env.PATH ?? EXECVP_DEFAULT_PATH;
@@ -144,31 +134,19 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   const joined = (name: NamespaceName): boolean => ns[name].kind === 'path' || ns[name].kind === 'fd';
   const root = caller.euid === 0;
 
-  let flags = 0;
-  for (const name of Object.keys(CLONE_FLAGS) as NamespaceName[]) {
-    if (isNew(name)) flags |= CLONE_FLAGS[name];
-  }
-  // A pooled entry is joined instead: its net namespace, and its user
-  // namespace (which owns the net one) with the maps written already.
   const pooled = runtime.pooled;
   const pooledUser = pooled?.user !== undefined;
-  if (pooled !== undefined) flags &= ~CLONE_FLAGS.net;
-  if (pooledUser) flags &= ~CLONE_FLAGS.user;
-  // Namespaces belong to the user namespace of the process that makes them:
-  // with a joined user namespace they are made after the join, by unshare.
-  // A cgroup namespace takes the cgroup its maker is in as its root: after a
-  // v1 attach in the parent's window, not at clone.
   const cgroup = runtime.cgroup;
-  // A box with a cgroup always makes its cgroup namespace late: then its
-  // root is the box's cgroup on every clone rung (CLONE_INTO_CGROUP or not),
-  // and the box may be shown that cgroup (filesystem.ts, /sys/fs/cgroup).
+  // A box with a cgroup always makes its cgroup namespace late (see
+  // namespaceFlags), and the box may be shown that cgroup (filesystem.ts,
+  // /sys/fs/cgroup).
   const lateAttach = (cgroup?.procs.length ?? 0) > 0;
-  const lateFlags = joined('user') || pooledUser ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
+  const { clone: cloneFlags, late: lateFlags } = namespaceFlags(ns, runtime, lateAttach);
   const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
   steps.push(step('clone', { name: 'clone', syscall: 'clone3', kind: 'clone', ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}) }, {
-    cloneFlags: flags & ~lateFlags,
+    cloneFlags,
     intoCgroup,
-    namespaceOwner: options.namespaceOwner !== undefined && (flags & ~lateFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0,
+    namespaceOwner: options.namespaceOwner !== undefined && (cloneFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0,
   }));
 
   if (isNew('user') && !pooledUser) steps.push(...idMapSteps(options.uidMap, options.gidMap, caller));
@@ -178,32 +156,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if ((isNew('user') && !pooledUser) || (cgroup?.procs.length ?? 0) > 0 || bridge !== undefined) {
     steps.push(step('waitForParent', { name: 'wait for parent', syscall: 'read', kind: 'sync' }, {}));
   }
-  for (const name of NAMESPACE_JOIN_ORDER) {
-    const pooledFd = name === 'user' ? pooled?.user : name === 'net' ? pooled?.net : undefined;
-    if (pooledFd !== undefined) {
-      steps.push(step('joinNamespace', { name: `join pooled ${name} namespace`, syscall: 'setns', kind: 'join', path: `namespace pool`, slot: slot(pooledFd) }, {
-        namespaceType: CLONE_FLAGS[name],
-      }));
-      continue;
-    }
-    const setting = ns[name];
-    if (setting.kind !== 'path' && setting.kind !== 'fd') continue;
-    const fd = runtime.namespaces[name];
-    if (fd === undefined) throw new Error(`cordon: no fd for the ${name} namespace to join`);
-    steps.push(step('joinNamespace', {
-      name: `join ${name} namespace`, syscall: 'setns', kind: 'join', path: setting.kind === 'path' ? setting.path : `fd ${setting.fd}`, slot: slot(fd),
-    }, { namespaceType: CLONE_FLAGS[name] }));
-  }
-  if (lateFlags !== 0) {
-    steps.push(step('unshare', { name: 'unshare namespaces', syscall: 'unshare', kind: 'clone' }, { cloneFlags: lateFlags }));
-  }
-  // A pid namespace made by unshare holds only later children: with a pooled
-  // or joined user namespace, the box's process is cloned into it from here
-  // and walks the rest of the plan as its PID 1 (the parent's own child, so
-  // it is the box as if cloned directly).
-  if ((pooledUser || joined('user')) && (lateFlags & CLONE_FLAGS.pid) !== 0) {
-    steps.push(step('enterPidNamespace', { name: 'enter pid namespace', syscall: 'clone', kind: 'clone' }, {}));
-  }
+  steps.push(...enterNamespaceSteps(ns, runtime, lateFlags, slot));
   steps.push(...oomScoreSteps(options.credentials));
   // Become the box's root first: a root caller's own uid is not mapped in
   // the box, and files the mounts create must belong to someone who is.
