@@ -127,6 +127,13 @@ export class Box extends EventEmitter {
   #pidfd = -1;
   #exitFd = -1;
   #watch: NativeExitWatch | undefined;
+  /** The init's exit pipe, watched for the payload's status (boxes with an init). */
+  #recordWatch: NativeExitWatch | undefined;
+  /** 'exit' has been emitted: the payload has ended. */
+  #exitEmitted = false;
+  /** The box's first process (the init, or the payload without one) is gone: its pidfd fired. */
+  #gone = false;
+  #runMs = 0;
   #timer: NodeJS.Timeout | undefined;
   #closesNeeded = 1;
   #spawnMs = 0;
@@ -182,8 +189,18 @@ export class Box extends EventEmitter {
       this.#closesNeeded++;
       pipe.on('close', () => this.#maybeClose());
     });
+    // With an init, the payload's status arrives on the exit pipe the moment
+    // the init has reaped it, about a millisecond before the init's pidfd
+    // fires (the kernel tears the box's namespaces down in between): 'exit'
+    // comes from the record, 'close' from the pidfd. The record is watched
+    // first: libuv registers fds in start order, and one payload that ended
+    // before the loop's next turn finds both ready at once, in that order.
+    if (exitFd >= 0) {
+      const RecordWatch = native().ExitRecordWatch;
+      this.#recordWatch = new RecordWatch(exitFd, (code, signal) => this.#onExitRecord(code, signal));
+    }
     const Watch = native().ExitWatch;
-    this.#watch = new Watch(pidfd, (code, signal) => this.#onExit(code, signal));
+    this.#watch = new Watch(pidfd, (code, signal) => this.#onGone(code, signal));
     if (this.#cgroup !== undefined && this.#cgroup.placement.memory !== undefined) {
       this.#oomWatch = this.#cgroup.watchOom((event) => {
         this.#oomKillsSeen = event.oomKill;
@@ -282,7 +299,8 @@ export class Box extends EventEmitter {
   /** Resource use of the box's cgroup now, or null without one. */
   stats(): CgroupStats | null {
     if (this.#cgroup === undefined) return null;
-    return this.#running ? this.#cgroup.stats() : this.#finalStats;
+    // Live until the box is gone (after 'exit', its other processes may still be ending).
+    return this.pid !== undefined && !this.#gone ? this.#cgroup.stats() : this.#finalStats;
   }
 
   /** Stops every process of the box (cgroup freezer); resolves once frozen. Needs a cgroup. */
@@ -370,8 +388,9 @@ export class Box extends EventEmitter {
 
   /**
    * @internal At process exit with the box running: SIGKILL it (the whole
-   * cgroup with one) and stop watching it, so that its pidfd can be closed
-   * (a watched fd closed under libuv aborts the process at teardown).
+   * cgroup with one) and stop watching it, so that its pidfd and exit pipe
+   * can be closed (a watched fd closed under libuv aborts the process at
+   * teardown).
    */
   _endAtExit(): void {
     try {
@@ -381,6 +400,8 @@ export class Box extends EventEmitter {
     }
     this.#watch?.close();
     this.#watch = undefined;
+    this.#recordWatch?.close(); // the exit pipe is closed with the pidfd
+    this.#recordWatch = undefined;
     this.#oomWatch?.close();
     this.#running = false;
   }
@@ -389,6 +410,7 @@ export class Box extends EventEmitter {
   unref(): this {
     this.#referenced = false;
     this.#watch?.unref();
+    this.#recordWatch?.unref();
     this.#timer?.unref();
     this.#terminal?.unref();
     for (const pipe of this.stdio) pipe?.unref();
@@ -398,6 +420,7 @@ export class Box extends EventEmitter {
   ref(): this {
     this.#referenced = true;
     this.#watch?.ref();
+    this.#recordWatch?.ref();
     this.#timer?.ref();
     this.#terminal?.ref();
     for (const pipe of this.stdio) pipe?.ref();
@@ -406,12 +429,9 @@ export class Box extends EventEmitter {
 
   /** Kills the box if it runs, waits for it, and releases everything it holds. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#running) {
-      this.kill('SIGKILL');
-      await this.#exited.catch(() => undefined);
-    } else if (this.pid === undefined) {
-      await this.#exited.catch(() => undefined);
-    }
+    if (this.#running) this.kill('SIGKILL');
+    // A box that failed, runs, or has had its 'exit' but not yet its 'close'.
+    if (!this.#gone) await this.#exited.catch(() => undefined);
     for (const pipe of this.stdio) pipe?.destroy();
     this.#terminal?.destroy();
     this.#release();
@@ -422,29 +442,25 @@ export class Box extends EventEmitter {
     return this[Symbol.asyncDispose]();
   }
 
-  #onExit(code: number | null, signal: number | null): void {
+  // The init's record: the payload has ended. (null, null): EOF without a
+  // record, the init died first (SIGKILL); its pidfd decides then.
+  #onExitRecord(code: number | null, signal: number | null): void {
+    this.#recordWatch = undefined;
+    if (code === null && signal === null) return;
+    this.#payloadExited(code, signal);
+  }
+
+  // 'exit': the payload's status is known. The box's first process may still
+  // be ending, so nothing it holds is released here: that is #onGone's.
+  #payloadExited(code: number | null, signal: number | null): void {
+    if (this.#exitEmitted) return;
+    this.#exitEmitted = true;
     this.#running = false;
-    this.#watch = undefined;
-    const payload = this.#readExitRecord();
-    if (payload !== undefined) {
-      code = payload.code;
-      signal = payload.signal;
-    }
+    this.#runMs = Number(process.hrtime.bigint() - this.#startedAt) / 1e6;
     this.exitCode = signal ? null : code;
     this.signalCode = signal ? signalName(signal) : null;
-    this.#oomWatch?.close();
-    if (this.#cgroup !== undefined) {
-      this.#finalStats = this.#cgroup.stats();
-      this.#oomKilled = this.#cgroup.oomKilled();
-      // An OOM kill that ended the box usually beats the watcher to it.
-      const counts = this.#cgroup.oomEvents();
-      if (counts !== null && counts.oomKill > this.#oomKillsSeen) {
-        this.emit('oom', { ...counts, newOomKills: counts.oomKill - this.#oomKillsSeen });
-      }
-    }
     if (this.#timer) clearTimeout(this.#timer);
     this.#abortCleanup?.();
-    this.#release();
     // Like ChildProcess: nothing can read the box's stdin any more.
     this.stdin?.destroy();
     this.emit('exit', this.exitCode, this.signalCode);
@@ -456,6 +472,37 @@ export class Box extends EventEmitter {
         if (pipe && pipe !== this.stdin && pipe.readable) pipe.resume();
       }
     });
+  }
+
+  // The pidfd: the box's first process is gone, and with it (in its own pid
+  // namespace) every process of the box; the kernel has torn its namespaces
+  // down. What the box holds is released here, before 'close'.
+  #onGone(code: number | null, signal: number | null): void {
+    this.#running = false;
+    this.#gone = true;
+    this.#watch = undefined;
+    // Both may be ready in one turn of the loop: the record is read here then.
+    this.#recordWatch?.close();
+    this.#recordWatch = undefined;
+    if (!this.#exitEmitted) {
+      const payload = this.#readExitRecord();
+      if (payload !== undefined) {
+        code = payload.code;
+        signal = payload.signal;
+      }
+    }
+    this.#oomWatch?.close();
+    if (this.#cgroup !== undefined) {
+      this.#finalStats = this.#cgroup.stats();
+      this.#oomKilled = this.#cgroup.oomKilled();
+      // An OOM kill that ended the box usually beats the watcher to it.
+      const counts = this.#cgroup.oomEvents();
+      if (counts !== null && counts.oomKill > this.#oomKillsSeen) {
+        this.emit('oom', { ...counts, newOomKills: counts.oomKill - this.#oomKillsSeen });
+      }
+    }
+    this.#release();
+    this.#payloadExited(code, signal);
     this.#maybeClose();
   }
 
@@ -479,7 +526,7 @@ export class Box extends EventEmitter {
   #maybeClose(): void {
     this.#closesNeeded--;
     if (this.#closesNeeded > 0) return;
-    const runMs = Number(process.hrtime.bigint() - this.#startedAt) / 1e6;
+    const runMs = this.#runMs;
     this.emit('close', this.exitCode, this.signalCode);
     const result: ExitResult = {
       code: this.exitCode,

@@ -9,7 +9,7 @@ import { type HostView } from './host-view';
 import { defaultIdMap, idMapSteps } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
 import { listenEnv } from './network';
-import { compileCached } from './seccomp';
+import { filterFor } from './seccomp';
 import type { NamespaceName } from './options';
 import { CLONE_FLAGS, enterNamespaceSteps, namespaceFlags } from './namespaces';
 import { step, type PlanStep } from './internal/steps';
@@ -234,8 +234,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     steps.push(step('awaitStart', { name: 'await start', syscall: 'read', kind: 'fd' }, { gate: runtime.startGate }));
   }
   if (options.seccomp !== undefined) {
-    const program = compileCached(options.seccomp);
-    steps.push(step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: program.toString('hex'), instructions: program.length / 8 }));
+    const filter = filterFor(options.seccomp);
+    steps.push(step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: filter.hex, instructions: filter.instructions }));
   }
 
   const argv = [options.argv0, ...options.args];

@@ -36,7 +36,7 @@ import { validateLandlock, type ResolvedLandlock } from './landlock';
 import { listenVariables, validateListen, type ResolvedListen } from './network';
 import { quotaRefusal } from './quota';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
-import { validateSeccomp, type SeccompPolicy } from './seccomp';
+import { validateSeccomp, type NormalizedSeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
 import { checkIdMap, MAX_ID } from './identity';
 import { validateTty, type TtySize } from './pty';
@@ -94,7 +94,7 @@ export interface ValidatedOptions {
   namespaceOwner: number | undefined;
   landlock: ResolvedLandlock | undefined;
   listen: ResolvedListen[];
-  seccomp: SeccompPolicy | undefined;
+  seccomp: NormalizedSeccompPolicy | undefined;
   /** Set for `network: 'bridge'` (namespaces.net is then 'new'). */
   bridge: ResolvedBridge | undefined;
   /** The pool the box's network namespace (and, for 'user+net', user namespace) comes from. */

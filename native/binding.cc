@@ -176,6 +176,65 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap> {
   Napi::FunctionReference callback_;
 };
 
+// The init's exit record, as it arrives: onRecord(code, signal) with the
+// payload's status, or onRecord(null, null) at EOF without a record.
+class ExitRecordWatchWrap : public Napi::ObjectWrap<ExitRecordWatchWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "ExitRecordWatch",
+                       {InstanceMethod("ref", &ExitRecordWatchWrap::Ref),
+                        InstanceMethod("unref", &ExitRecordWatchWrap::Unref),
+                        InstanceMethod("close", &ExitRecordWatchWrap::Close)});
+  }
+
+  explicit ExitRecordWatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExitRecordWatchWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+      throw Napi::TypeError::New(env, "new ExitRecordWatch(exitFd: number, onRecord: (code, signal) => void)");
+    }
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    int r = watch_.start(loop, info[0].As<Napi::Number>().Int32Value(), [this](bool got, int code, int signal) {
+      Napi::Env env = Env();
+      Napi::HandleScope scope(env);
+      Napi::Function callback = callback_.Value();
+      callback_.Reset();
+      Napi::Value code_value = got && signal <= 0 ? Napi::Number::New(env, code) : env.Null();
+      Napi::Value signal_value = got && signal > 0 ? Napi::Number::New(env, signal) : env.Null();
+      ObjectWrap::Unref();
+      try {
+        callback.MakeCallback(env.Global(), {code_value, signal_value});
+      } catch (const Napi::Error& error) {
+        napi_fatal_exception(env, error.Value());
+      }
+    });
+    if (r != 0) throw Napi::Error::New(env, std::string("cordon: cannot watch the exit pipe: ") + uv_strerror(r));
+    ObjectWrap::Ref();  // alive while watching, even if JS drops it
+  }
+
+ private:
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    watch_.ref();
+    return info.Env().Undefined();
+  }
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    watch_.unref();
+    return info.Env().Undefined();
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (watch_.active()) {
+      watch_.stop();
+      callback_.Reset();
+      ObjectWrap::Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  ExitRecordWatch watch_;
+  Napi::FunctionReference callback_;
+};
+
 Napi::Value SendSignal(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
   int signal = info[1].As<Napi::Number>().Int32Value();
@@ -833,6 +892,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Layout(env));
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("ExitWatch", ExitWatchWrap::Define(env));
+  exports.Set("ExitRecordWatch", ExitRecordWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
   exports.Set("sendFdToSocket", Napi::Function::New(env, SendFdToSocket));

@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
+#include "plan_abi.h"
 #include "sys/syscalls.h"
 
 namespace cordon {
@@ -56,6 +59,52 @@ void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
   Callback callback = std::move(self->callback_);
   self->stop();
   if (callback) callback(code, signal);
+}
+
+ExitRecordWatch::~ExitRecordWatch() { stop(); }
+
+int ExitRecordWatch::start(uv_loop_t* loop, int exit_fd, Callback callback) {
+  poll_ = new uv_poll_t;
+  int r = uv_poll_init(loop, poll_, exit_fd);
+  if (r != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    return r;
+  }
+  poll_->data = this;
+  fd_ = exit_fd;
+  callback_ = std::move(callback);
+  return uv_poll_start(poll_, UV_READABLE, on_readable);
+}
+
+void ExitRecordWatch::ref() {
+  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+void ExitRecordWatch::unref() {
+  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+}
+
+void ExitRecordWatch::stop() {
+  if (poll_ == nullptr) return;
+  uv_poll_stop(poll_);
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+  poll_ = nullptr;
+}
+
+void ExitRecordWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
+  auto* self = static_cast<ExitRecordWatch*>(handle->data);
+  abi::ExitRecord record{-1, 0};
+  ssize_t n;
+  do n = read(self->fd_, &record, sizeof record);
+  while (n < 0 && errno == EINTR);
+  // The init writes the record in one write of 8 bytes (atomic on a pipe).
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && status == 0) return;  // woken early
+  bool got = n == ssize_t(sizeof record);
+  Callback callback = std::move(self->callback_);
+  self->stop();
+  if (callback) callback(got, record.code, record.signal);
 }
 
 }  // namespace cordon

@@ -33,4 +33,37 @@ class ExitWatch {
   Callback callback_;
 };
 
+// Watches the read end of an init's exit pipe (non-blocking) on the libuv
+// loop: the init writes one ExitRecord (plan_abi.h) with the payload's
+// status the moment it has reaped the payload, about a millisecond before
+// the init's own pidfd fires (the box's namespaces are torn down in
+// between). Only the init holds the write end, so the record is the
+// payload's status and nothing else's. Reads; never reaps.
+class ExitRecordWatch {
+ public:
+  // got: a whole record arrived (code is the exit status or -1; signal the
+  // terminating signal or 0); false: EOF or an error without one (the init
+  // died before it could report: its pidfd has the status).
+  using Callback = std::function<void(bool got, int code, int signal)>;
+
+  ExitRecordWatch() = default;
+  ExitRecordWatch(const ExitRecordWatch&) = delete;
+  ExitRecordWatch& operator=(const ExitRecordWatch&) = delete;
+  ~ExitRecordWatch();
+
+  // Returns 0 or a libuv error.
+  int start(uv_loop_t* loop, int exit_fd, Callback callback);
+  void ref();
+  void unref();
+  // Stops watching; the callback will not run.
+  void stop();
+  bool active() const { return poll_ != nullptr; }
+
+ private:
+  static void on_readable(uv_poll_t* handle, int status, int events);
+  uv_poll_t* poll_ = nullptr;
+  int fd_ = -1;
+  Callback callback_;
+};
+
 }  // namespace cordon

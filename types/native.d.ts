@@ -48,6 +48,15 @@ export interface NativeExitWatchConstructor {
   new (pidfd: number, onExit: (code: number | null, signal: number | null) => void): NativeExitWatch;
 }
 
+export interface NativeExitRecordWatchConstructor {
+  /**
+   * Calls onRecord once, when the init's exit record (the payload's status)
+   * arrives on the exit pipe, or with (null, null) at EOF without one. Reads
+   * the pipe; reaps nothing.
+   */
+  new (exitFd: number, onRecord: (code: number | null, signal: number | null) => void): NativeExitWatch;
+}
+
 export interface NativePlanLayout {
   magic: number;
   headerSize: number;
@@ -112,6 +121,7 @@ export interface NativeBinding {
   /** spawn() on a libuv worker thread; rejects only for a malformed plan. */
   spawnAsync(plan: Buffer, fds: Int32Array, timings?: boolean): Promise<NativeSpawnResult>;
   ExitWatch: NativeExitWatchConstructor;
+  ExitRecordWatch: NativeExitRecordWatchConstructor;
   /** pidfd_send_signal: 0 or -errno. */
   sendSignal(pidfd: number, signal: number): number;
   /** A close-on-exec AF_UNIX stream pair, or -errno. */

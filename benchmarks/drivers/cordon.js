@@ -16,6 +16,14 @@
 // worker thread) instead of spawnIsolated(). tenant (optional, (ctx) =>
 // { limits }): the case's boxes join a tenant cgroup (createTenantCgroup)
 // made when the case opens and closed with it: a pre-created cgroup.
+// until (optional, 'exit'): the latency ends at the box's 'exit' event (the
+// payload's status known, as child_process is measured) instead of
+// `box.exited` (everything of the box released); the next spawn still
+// waits for `exited`. baseline (optional,
+// true): the case runs the cordon checkout named by BENCH_BASELINE_CORDON
+// (built: dist/ and build/Release/) instead of this one, so a change can be
+// measured against the code before it in one interleaved run; skipped
+// when the variable is unset.
 'use strict';
 const path = require('node:path');
 const { Skip, notImplemented } = require('../lib/skip');
@@ -32,7 +40,11 @@ function hiddenByDefault(cordonRoot, file) {
 module.exports = {
   where: 'worker',
   async open(caseDef, payload, ctx) {
-    const { spawnIsolated, spawnIsolatedAsync } = require(ctx.cordonRoot);
+    if (caseDef.baseline && !process.env.BENCH_BASELINE_CORDON) {
+      throw new Skip('set BENCH_BASELINE_CORDON to a built cordon checkout to compare against');
+    }
+    const cordonRoot = caseDef.baseline ? path.resolve(process.env.BENCH_BASELINE_CORDON) : ctx.cordonRoot;
+    const { spawnIsolated, spawnIsolatedAsync } = require(cordonRoot);
     if (caseDef.async && typeof spawnIsolatedAsync !== 'function') throw notImplemented('spawnIsolatedAsync()');
     const extra = typeof caseDef.options === 'function' ? caseDef.options(ctx, payload) : caseDef.options ?? {};
     const options = { stdio: 'ignore', ...extra };
@@ -41,21 +53,21 @@ module.exports = {
     // payloads): bind the payload's directory in, as a user would (a cordon
     // without the default view needs no bind).
     const file = caseDef.file ? caseDef.file(ctx, payload) : payload.path;
-    if (!caseDef.file && options.rootfs === undefined && (options.namespaces?.mount ?? 'new') === 'new' && hiddenByDefault(ctx.cordonRoot, file)) {
+    if (!caseDef.file && options.rootfs === undefined && (options.namespaces?.mount ?? 'new') === 'new' && hiddenByDefault(cordonRoot, file)) {
       const dir = path.dirname(file);
       options.mounts = [...(options.mounts ?? []), { type: 'bind', source: dir, target: dir }];
     }
     let pool;
     const latencyPhase = { taken: 0, misses: 0 };
     if (caseDef.netnsPool) {
-      const { createNamespacePool } = require(ctx.cordonRoot);
+      const { createNamespacePool } = require(cordonRoot);
       pool = createNamespacePool(caseDef.netnsPool(ctx));
       await pool.ready();
       options.netnsPool = pool;
     }
     let tenant;
     if (caseDef.tenant) {
-      const { createTenantCgroup } = require(ctx.cordonRoot);
+      const { createTenantCgroup } = require(cordonRoot);
       if (typeof createTenantCgroup !== 'function') {
         await pool?.close();
         throw notImplemented(caseDef.feature ?? 'tenant cgroups');
@@ -74,8 +86,14 @@ module.exports = {
       await tenant?.close({ wait: true, timeoutMs: 10_000 });
     };
     const startOne = async () => {
+      const started = process.hrtime.bigint();
       const box = caseDef.async ? await spawnIsolatedAsync(file, [], options) : spawnIsolated(file, [], options);
+      let exitNs;
+      box.once('exit', () => {
+        exitNs = Number(process.hrtime.bigint() - started);
+      });
       const result = await box.exited;
+      if (caseDef.until === 'exit') result.exitNs = exitNs;
       if (result.code !== 0) throw new Error(`${file} exited with ${result.signal ?? result.code}`);
       return result;
     };
@@ -91,7 +109,7 @@ module.exports = {
     // this worker keep the default (concurrent).
     const engine = async (fn) => {
       if (caseDef.concurrentSetup === undefined) return fn();
-      const { native } = require(path.join(ctx.cordonRoot, 'dist', 'internal', 'native'));
+      const { native } = require(path.join(cordonRoot, 'dist', 'internal', 'native'));
       native().setConcurrentSetup(caseDef.concurrentSetup);
       try {
         return await fn();
@@ -108,7 +126,7 @@ module.exports = {
           latencyPhase.taken += after.taken - before.taken;
           latencyPhase.misses += after.misses - before.misses;
         }
-        return { ns, spawnMs: results.map((r) => r.spawnMs), runMs: results.map((r) => r.runMs) };
+        return { ns: caseDef.until === 'exit' ? results.map((r) => r.exitNs) : ns, spawnMs: results.map((r) => r.spawnMs), runMs: results.map((r) => r.runMs) };
       }),
       throughput: (concurrency, minCount, minMs) => engine(() => loop.throughput(startOne, concurrency, minCount, minMs)),
       async close() {

@@ -24,7 +24,7 @@ import type { SeccompArch } from './arch';
 import { encodeProgram } from './bpf';
 import { generateProgram } from './compile';
 import { canonicalKey, resolveSeccomp, validateSeccomp } from './policy';
-import type { SeccompPolicy } from './policy';
+import type { NormalizedSeccompPolicy, SeccompPolicy } from './policy';
 
 export type { SeccompArch } from './arch';
 export { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from './arch';
@@ -66,7 +66,33 @@ export function compileSeccomp(policy: SeccompPolicy, arch?: SeccompArch): Buffe
 }
 
 const CACHE_LIMIT = 64;
-const cache = new Map<string, Buffer>();
+
+/** A compiled filter as a plan carries it: made once per (architecture, policy), shared by every box. */
+export interface CompiledFilter {
+  /** The `sock_filter` bytes. Shared: do not write to it. */
+  readonly program: Buffer;
+  /** The same bytes in hex, as the plan's seccomp step and the init's `--seccomp` take them. */
+  readonly hex: string;
+  /** How many instructions (`program.length / 8`). */
+  readonly instructions: number;
+}
+
+const cache = new Map<string, CompiledFilter>();
+
+// The most recently used entries stay; the oldest goes past CACHE_LIMIT.
+function cachedFilter(key: string, compile: () => Buffer): CompiledFilter {
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const program = compile();
+  const filter: CompiledFilter = Object.freeze({ program, hex: program.toString('hex'), instructions: program.length / 8 });
+  cache.set(key, filter);
+  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  return filter;
+}
 
 /**
  * compileSeccomp, remembered per (architecture, policy): policies that differ
@@ -75,17 +101,20 @@ const cache = new Map<string, Buffer>();
  * to it (copy it first). Keeps the 64 most recently compiled policies.
  */
 export function compileCached(policy: SeccompPolicy, arch?: SeccompArch): Buffer {
+  return filterFor(validateSeccomp(policy), arch).program;
+}
+
+/**
+ * The box's filter for a policy validateSeccomp has already checked (the
+ * spawn's validated options): found in the cache that compileCached shares,
+ * with its hex, so a box whose policy was seen before costs one key lookup,
+ * not a validation, a compilation and a hex encoding (measured in
+ * benchmarks/RESULTS.md). The key is the policy's canonical form per
+ * architecture, which decides the program (resolution and compilation are
+ * pure), so equal policies from different objects share one entry.
+ */
+export function filterFor(policy: NormalizedSeccompPolicy, arch?: SeccompArch): CompiledFilter {
   const info = archInfo(arch);
-  const key = `${info.arch} ${canonicalKey(validateSeccomp(policy))}`;
-  const hit = cache.get(key);
-  if (hit !== undefined) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
-  const program = compileSeccomp(policy, info.arch);
-  cache.set(key, program);
-  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  return program;
+  return cachedFilter(`${info.arch} ${canonicalKey(policy)}`, () => compileSeccomp(policy, info.arch));
 }
 

@@ -325,6 +325,32 @@ t.test('deterministic and cached', async (t) => {
   t.throws(() => seccomp.compileSeccomp({}, 'ia32'), { code: 'ERR_INVALID_ARG_VALUE', option: 'arch' }, 'unknown arch');
 });
 
+t.test('a box installs a cached filter: equal policies share one compiled program and its hex', async (t) => {
+  const a = seccomp.validateSeccomp({ deny: ['ptrace', 'getppid'], allow: ['bpf'] });
+  const b = seccomp.validateSeccomp({ allow: ['bpf'], deny: [{ syscall: 'getppid', action: { errno: 'EPERM' } }, 'ptrace'] });
+  for (const arch of ARCHES) {
+    const filter = seccomp.filterFor(a, arch);
+    t.ok(filter.program.equals(seccomp.compileSeccomp(a, arch)), `${arch}: the compiled bytes`);
+    t.equal(filter.hex, seccomp.compileSeccomp(a, arch).toString('hex'), `${arch}: their hex`);
+    t.equal(filter.instructions * 8, filter.program.length, `${arch}: the instruction count`);
+    t.equal(seccomp.filterFor(b, arch), filter, `${arch}: an equal policy from another object reuses the entry`);
+    t.equal(seccomp.compileCached({ deny: ['getppid', 'ptrace'], allow: ['bpf'] }, arch), filter.program, `${arch}: compileCached shares the cache`);
+    t.not(seccomp.filterFor(seccomp.validateSeccomp({ deny: ['ptrace'] }), arch), filter, `${arch}: another policy, another entry`);
+    t.ok(Object.isFrozen(filter), `${arch}: the entry cannot be changed by one box for the next`);
+  }
+  // The plan's seccomp step carries the cached hex: two boxes, one string.
+  const { validateOptions } = require('../../dist/validate');
+  const { buildPlan } = require('../../dist/plan');
+  const plans = [0, 1].map(() => {
+    const validated = validateOptions('/bin/true', [], { seccomp: { deny: ['ptrace'] } });
+    return buildPlan(validated, { stdio: [0, 1, 2], namespaces: {}, init: 9 }, { euid: 0, egid: 0 });
+  });
+  const steps = plans.map((plan) => plan.steps.find((step) => step.op === 'seccomp'));
+  t.equal(steps[0].str[0], seccomp.filterFor(seccomp.validateSeccomp({ deny: ['ptrace'] })).hex, 'the plan carries the cached hex');
+  t.equal(steps[1].str[0], steps[0].str[0], 'the same for the second box');
+  t.equal(steps[0].num[0], steps[0].str[0].length / 16, 'and its instruction count');
+});
+
 t.test('program sizes', async (t) => {
   for (const arch of ARCHES) {
     const size = seccomp.compileSeccomp({}, arch).length / 8;
