@@ -8,7 +8,7 @@ import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type 
 import { type HostView } from './host-view';
 import { defaultIdMap, idMapSteps } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
-import { listenEnv } from './network';
+import { listenEnv } from './sockets';
 import { filterFor } from './seccomp';
 import type { NamespaceName } from './options';
 import { CLONE_FLAGS, enterNamespaceSteps, namespaceFlags } from './namespaces';

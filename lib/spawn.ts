@@ -16,7 +16,7 @@ import { PLAN_ENUMS } from './internal/plan-ops';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
 import { bindAttributes, prepareUpperLayer } from './filesystem';
 import { gatherHostView } from './host-view';
-import { openListenSockets, type BoundSocketFile } from './network';
+import { openListenSockets, type BoundSocketFile } from './sockets';
 import { endAtProcessExit } from './cleanup';
 import { endNow, recordBox } from './adopt';
 import { prepareQuotaLayer, quotaUsage } from './quota';

@@ -33,7 +33,7 @@ import { validateCgroupOption, type TenantCgroup } from './cgroups/tenant';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
-import { listenVariables, validateListen, type ResolvedListen } from './network';
+import { listenVariables, validateListen, type ResolvedListen } from './sockets';
 import { quotaRefusal } from './quota';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type NormalizedSeccompPolicy } from './seccomp';
