@@ -135,6 +135,20 @@ export function rlimitSteps(credentials: ResolvedCredentials, defaults: Partial<
 }
 
 /**
+ * Raises of the payload's hard rlimits, made while the child still has its
+ * capabilities (a raise above the current hard limit needs
+ * CAP_SYS_RESOURCE, which the payload's own capabilities seldom include):
+ * only the hard limit and only upward, so the child and the init never run
+ * under a lower limit; the rlimit steps set the payload's values later.
+ * A raise the host refuses fails here, before anything runs.
+ */
+export function rlimitRaiseSteps(credentials: ResolvedCredentials): PlanStep[] {
+  return credentials.rlimits.map((limit) => step('raiseRlimit', { name: `raise rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit' }, {
+    resource: limit.resource, hard: limit.hard,
+  }));
+}
+
+/**
  * The OOM score goes first, before the ids change: a changed euid makes the
  * process non-dumpable, and its /proc files then belong to the host's root.
  */

@@ -46,7 +46,7 @@ export interface JoinTarget {
  * (only the keys box.exec() takes; anything else is a CordonOptionError
  * naming it) and the box's namespaces joined by fd.
  */
-export function execSpawnOptions(options: unknown, namespaces: Partial<Record<NamespaceName, number>>, boxCwd: string): SpawnIsolatedOptions {
+export function execSpawnOptions(options: unknown, namespaces: Partial<Record<NamespaceName, number>>, boxCwd: string, boxAllowsHostCredentials = false): SpawnIsolatedOptions {
   if (options !== undefined && !isPlainObject(options)) {
     throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument of box.exec() must be an object');
   }
@@ -59,7 +59,9 @@ export function execSpawnOptions(options: unknown, namespaces: Partial<Record<Na
   }
   const joins: Record<string, unknown> = {};
   for (const name of NAMESPACE_NAMES) joins[name] = namespaces[name] === undefined ? 'host' : { fd: namespaces[name] };
-  return { cwd: boxCwd, ...given, namespaces: joins } as SpawnIsolatedOptions;
+  // A box with host credentials (allowed when it was spawned) gets exec'd
+  // processes with them: validated as the box was, not refused as root.
+  return { cwd: boxCwd, ...given, namespaces: joins, ...(boxAllowsHostCredentials ? { allowHostCredentials: true } : {}) } as SpawnIsolatedOptions;
 }
 
 /**

@@ -275,6 +275,19 @@ export interface SpawnIsolatedOptions {
    */
   readonly kernelCounters?: KernelCounterLimits;
   /**
+   * Kernel parameters of the box's own namespaces, by sysctl name:
+   * `{ 'net.ipv4.ping_group_range': '0 0' }`. Allowed: `net.*` (its net
+   * namespace), the System V IPC and POSIX message queue ones
+   * (`kernel.shmmax`, `kernel.msgmnb`, `fs.mqueue.*`, ...: its IPC
+   * namespace); each namespace must not be the host's (`kernel.hostname`:
+   * use `hostname`). Any other parameter
+   * is refused by name: it would change the host. Written by cordon's child
+   * through /proc/sys once it is in the box's namespaces, before it drops
+   * its capabilities (step `set sysctl NAME`); a parameter this kernel or
+   * this namespace lacks fails the spawn at that step.
+   */
+  readonly sysctl?: Readonly<Record<string, string | number>>;
+  /**
    * Which host uid owns the box's new user namespace, and so is charged on
    * the host for every per-user kernel count of the box (inotify instances,
    * namespaces, processes, ...): `'caller'` (the default: the caller's own

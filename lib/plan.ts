@@ -2,7 +2,8 @@
 // takes and in what order. Pure: fds are given, nothing is opened here.
 import { bridgeSteps, type BridgeLease } from './bridge';
 import { cgroupAttachSteps, type CgroupAttachFd } from './cgroups/box';
-import { oomScoreSteps, payloadCredentialSteps, processLimitSteps, rlimitSteps } from './credentials';
+import { sysctlSteps } from './sysctl';
+import { oomScoreSteps, payloadCredentialSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { type HostView } from './host-view';
@@ -171,6 +172,8 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (userNamespace) {
     steps.push(...kernelCounterSteps(options.kernelCounters, callerLimits === undefined ? {} : defaultKernelCounters(callerLimits)));
   }
+  // In the box's namespaces already, and still with its capabilities.
+  steps.push(...sysctlSteps(options.sysctl));
   if (isNew('mount')) {
     steps.push(step('setMountPropagation', { name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/' }, { propagation: MS_PRIVATE }));
     steps.push(
@@ -194,6 +197,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     steps.push(step('setHostname', { name: 'set hostname', syscall: 'sethostname', kind: 'uts' }, { hostname: options.hostname }));
   }
   const credentials = options.credentials;
+  steps.push(...rlimitRaiseSteps(credentials));
   steps.push(...payloadCredentialSteps(credentials, { uid: options.uid, gid: options.gid }, { userNamespace, hostRoot: ns.user.kind === 'host' && root }));
   // After the ids: the kernel clears the parent-death signal whenever the
   // effective uid or gid changes.

@@ -499,6 +499,15 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
 }
 
 /**
+ * `cordon oci exec`: `file` started in a running box this process did not
+ * spawn (a container `create` left), given the box's confinement as a
+ * recipe rebuilt from its config and its recorded cgroup. As box.exec().
+ */
+export function spawnIntoRunningBox(recipe: ExecRecipe, pid: number, alive: () => boolean, file: string, args: readonly string[], options: unknown): Box {
+  return spawnJoined(recipe, pid, alive, file, args, options);
+}
+
+/**
  * box.exec(): `file` started inside the running box whose first process is
  * `pid`, through the ordinary spawn with every namespace of the box joined
  * (user first) and the box's cgroup and confinement. Bad options throw;
@@ -517,7 +526,7 @@ function spawnJoined(recipe: ExecRecipe, pid: number, alive: () => boolean, file
     }
     let launch: Launch | Box;
     try {
-      launch = prepare(file, args ?? [], execSpawnOptions(options, namespaces, recipe.validated.cwd), timer, joinTarget(recipe));
+      launch = prepare(file, args ?? [], execSpawnOptions(options, namespaces, recipe.validated.cwd, recipe.validated.allowHostCredentials), timer, joinTarget(recipe));
     } catch (error) {
       opening.releaseAll();
       throw error;

@@ -31,6 +31,7 @@ import type { CgroupLimits } from './cgroups/limits';
 import { validateCgroupParent } from './cgroups/parent';
 import { validateCgroupOption, type TenantCgroup } from './cgroups/tenant';
 import { validateCredentials, type ResolvedCredentials } from './credentials';
+import { validateSysctl } from './sysctl';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
 import { listenVariables, validateListen, type ResolvedListen } from './sockets';
@@ -90,6 +91,8 @@ export interface ValidatedOptions {
   credentials: ResolvedCredentials;
   /** Limits for the box's user namespace's /proc/sys/user, as given (defaults are added in the plan). */
   kernelCounters: KernelCounterLimits | undefined;
+  /** Namespaced kernel parameters to write in the box's own namespaces, or undefined. */
+  sysctl: Record<string, string> | undefined;
   /** The host uid to own the box's new user namespace instead of the caller (a root caller's 'box'), or undefined. */
   namespaceOwner: number | undefined;
   landlock: ResolvedLandlock | undefined;
@@ -119,7 +122,7 @@ const BASE_FILESYSTEM_STEPS = 128;
 const OPTION_KEYS: ReadonlyArray<keyof SpawnIsolatedOptions> = [
   'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
   'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'tty', 'startGate', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
-  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
+  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'sysctl', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
   // child_process options with the same meaning here: `shell` (only false:
   // cordon runs no shell) and `windowsHide` (ignored on Linux, as by Node).
   'shell', 'windowsHide',
@@ -358,6 +361,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   if (kernelCounters !== undefined && user === 'host') {
     throw conflict('kernelCounters', "kernelCounters limit the box's own user namespace: without one (namespaces.user: 'host') they would be the host's");
   }
+  const sysctl = validateSysctl(o.sysctl, namespaces);
   const namespaceOwner = validateNamespaceOwner(o.userNamespaceOwner, { user, uidMap, root: callerIsRoot(), pooled: o.netnsPool !== undefined });
   const landlock = validateLandlock(o.landlock);
   const listen = validateListen(o.listen);
@@ -391,8 +395,11 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     if (entry.type === 'bind' && entry.idmap !== undefined && (!callerIsRoot() || user !== 'new')) {
       throw conflict(`mounts[${i}].idmap`, 'an idmapped mount needs a root caller and a new user namespace');
     }
-    if (entry.type === 'sysfs' && namespaces.net.kind !== 'new') {
-      throw conflict(`mounts[${i}]`, 'sysfs needs namespaces.net to be \'new\' (it shows the net namespace of its mounter)');
+    // sysfs shows the net namespace of its mounter: the box's own (new, or
+    // joined by path or fd: the one it is in anyway) but never the host's.
+    // A joined one its user namespace does not own refuses the mount (EPERM).
+    if (entry.type === 'sysfs' && namespaces.net.kind === 'host') {
+      throw conflict(`mounts[${i}]`, 'sysfs needs a network namespace of the box\'s own (\'new\', or joined by path or fd): it shows the net namespace of its mounter, here the host\'s');
     }
     if (entry.type === 'mqueue' && namespaces.ipc.kind !== 'new') {
       throw conflict(`mounts[${i}]`, 'mqueue needs namespaces.ipc to be \'new\'');
@@ -445,6 +452,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
     cgroupParent,
     credentials,
     kernelCounters,
+    sysctl,
     namespaceOwner,
     landlock,
     listen,

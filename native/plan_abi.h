@@ -237,7 +237,11 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
      nothing runs. A failure after the gate (exec, seccomp) is no status record any more: the payload's status is   \
      127. Needs an init (the child shares the parent's memory until its exec and cannot wait). */                   \
   X(45, AwaitStart, awaitStart, kChild, kNone, CORDON_NUM(gate, 0, kMaxInstalledFds - 1, "start gate: must be an installed fd"), \
-    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)        \
+  /* raise the hard limit of resource to hard (-1: unlimited) if it is lower, keeping the soft one: before the      \
+     capabilities drop (a raise needs CAP_SYS_RESOURCE); the SetRlimit steps set the payload's values later. */     \
+  X(46, RaiseRlimit, raiseRlimit, kChild, kNone, CORDON_NUM(resource, 0, 15, "rlimit resource"), CORDON_ANY(hard), \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
 
 
 // What an op does with its fd slot.

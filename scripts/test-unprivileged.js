@@ -18,7 +18,7 @@ const { closingLine, runTap } = require('./test-run');
 const root = path.join(__dirname, '..');
 const NOBODY = 65534;
 const AS_NOBODY = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
-const ENTRIES = ['package.json', 'README.md', 'binding.gyp', 'dist', 'build', 'prebuilds', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples'];
+const ENTRIES = ['package.json', 'README.md', 'binding.gyp', 'dist', 'build', 'prebuilds', 'test', 'types', 'native', 'benchmarks', 'scripts', 'examples', 'tsconfig.json', 'docs'];
 
 /** Whether nobody can read `file` where it is (every directory above it traversable). */
 function nobodyCanRead(file) {
@@ -31,7 +31,7 @@ function nobodyCanRead(file) {
 
 // The rest of what the package ships, so `npm pack` in the copy
 // (test/unit/package-types.test.js) packs what it packs in the checkout.
-const PACKED_ONLY = ['lib', 'LICENSE', 'README.md', 'binding.gyp'];
+const PACKED_ONLY = ['lib', 'LICENSE', 'README.md', 'binding.gyp', 'bin'];
 
 /**
  * Makes the scratch copy, runs tap in it as nobody and removes it. Resolves

@@ -228,6 +228,11 @@ export const OP_TABLE = {
     num: [{"name":"gate","min":0,"max":255},null,null,null],
     str: [null,null,null,null],
   },
+  raiseRlimit: {
+    number: 46, side: "child", fd: "none",
+    num: [{"name":"resource","min":0,"max":15},{"name":"hard"},null,null],
+    str: [null,null,null,null],
+  },
 } as const;
 
 export const PLAN_ENUMS = {

@@ -14,7 +14,7 @@ import { OP_TABLE, type OpName } from './plan-abi';
 export type StepKind =
   | 'bind' | 'caps' | 'cgroup' | 'chdir' | 'clone' | 'exec' | 'fd' | 'idhelper' | 'idmap' | 'ids' | 'join' | 'landlock'
   | 'layer' | 'mount' | 'net' | 'nice' | 'oom' | 'pivot' | 'prctl' | 'proc' | 'rlimit' | 'seccomp' | 'session' | 'sync'
-  | 'sysfs' | 'ucount' | 'umask' | 'upper' | 'uts';
+  | 'sysctl' | 'sysfs' | 'ucount' | 'umask' | 'upper' | 'uts';
 
 /** One step of a plan, as lib/internal/encode.ts writes it. Built only by `step` below. */
 export interface PlanStep {

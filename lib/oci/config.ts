@@ -13,6 +13,7 @@ import type { CapabilityName, RlimitName, RlimitValue } from '../credentials';
 import { KERNEL_COUNTER_FILES } from '../kernel-counters';
 import type { KernelCounterLimits, KernelCounterName } from '../kernel-counters';
 import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, SpawnIsolatedOptions } from '../options';
+import { sysctlNamespace } from '../sysctl';
 import { badType, badValue, OciConfigError, unsupported } from './errors';
 import { Fields, integer } from './fields';
 import type { Mutable, OciIgnoredField } from './fields';
@@ -323,16 +324,27 @@ function mapLinux(
   const sysctl = linux.object('sysctl');
   if (sysctl !== undefined) {
     const counters: Partial<Record<KernelCounterName, number>> = {};
+    const namespaced: Record<string, string> = {};
     const byFile = new Map<string, KernelCounterName>(Object.entries(KERNEL_COUNTER_FILES).map(([name, file]) => [`user.${file}`, name as KernelCounterName]));
     for (const key of Object.keys(sysctl.value)) {
       const value = sysctl.string(key);
       const name = byFile.get(key);
-      if (name === undefined) throw unsupported(sysctl.path(key), 'cordon sets the per-user limits user.max_* only (as kernelCounters)');
+      if (name === undefined) {
+        // A parameter of the box's own net or IPC namespace: the `sysctl`
+        // option (spawnIsolated checks it against the namespaces).
+        if (sysctlNamespace(key) === undefined) {
+          throw unsupported(sysctl.path(key), 'cordon sets the per-user limits user.max_* (as kernelCounters) and the parameters of the box\'s own net and IPC namespaces (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*) only');
+        }
+        if (value === undefined) throw badValue(sysctl.path(key), value, 'must be a string');
+        namespaced[key] = value;
+        continue;
+      }
       if (value === undefined || !/^\d+$/.test(value)) throw badValue(sysctl.path(key), value, 'must be a number');
       counters[name] = Number(value);
     }
     sysctl.done();
     if (Object.keys(counters).length > 0) out.kernelCounters = counters as KernelCounterLimits;
+    if (Object.keys(namespaced).length > 0) out.sysctl = namespaced;
   }
 
   const seccomp = linux.object('seccomp');

@@ -98,7 +98,9 @@ export function mapMounts(
       case 'sysfs':
         option.allow('ro', 'noexec');
         if (!option.readonly) ignored.push({ field: `${at}.options`, reason: 'sysfs: cordon mounts it read-only always' });
-        if (namespaces.net !== 'new') throw unsupported(`${at}.type`, 'a sysfs mount needs a new network namespace in cordon (bind /sys instead)');
+        // A network namespace joined by path (podman's default network) is
+        // the box's own too; only the host's is refused (see validate.ts).
+        if (namespaces.net === 'host') throw unsupported(`${at}.type`, 'a sysfs mount needs a network namespace of the box\'s own in cordon, new or joined by path (bind /sys instead)');
         mounts.push({ type: 'sysfs', target: destination });
         return;
       case 'mqueue':

@@ -1,8 +1,9 @@
 // `cordon oci ...`: an OCI runtime command line (runc's verbs), with
 // container state under --root. Done: run (in the foreground, the CLI the
 // box's parent), create/start (the box waits at its start gate, a FIFO in
-// the state dir, and outlives `create`), state, kill, delete, features.
-// Not yet: exec, ps, pause, resume: refused with a message saying so.
+// the state dir, and outlives `create`), state, kill, delete, features,
+// ps (lib/oci/ps.ts), exec --process (lib/oci/exec.ts). Not yet: pause,
+// resume, a terminal for exec: refused with a message saying so.
 //
 // A created container has no supervisor: `create` exits and the box is
 // reparented (to the engine's subreaper: podman's conmon, containerd's
@@ -21,6 +22,8 @@ import { native } from '../internal/native';
 import { spawnIsolated } from '../spawn';
 import { openPty, slavePath } from '../pty';
 import { fromOciConfig, loadOciBundle } from './config';
+import { execInContainer } from './exec';
+import { formatPids, pidsInNamespaceOf } from './ps';
 
 /** The spec version of the state cordon reports. */
 const OCI_VERSION = '1.2.0';
@@ -156,8 +159,10 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'features':
       process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`);
       return 0;
-    case 'exec':
     case 'ps':
+      return psContainer(globals, rest);
+    case 'exec':
+      return await execContainer(globals, rest);
     case 'pause':
     case 'resume':
     case 'update':
@@ -285,6 +290,107 @@ function signalNumber(text: string | undefined): number {
   const number = (os.constants.signals as Record<string, number | undefined>)[name];
   if (number === undefined) throw new RuntimeError(`unknown signal ${JSON.stringify(text.slice(0, 40))}`);
   return number;
+}
+
+function psContainer(globals: Globals, args: string[]): number {
+  let format: 'json' | 'table' = 'table';
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = splitFlag(args[i]!);
+    if (flag === '--format' || flag === '-f') {
+      const value = inline ?? args[++i];
+      if (value !== 'json' && value !== 'table') throw new RuntimeError(`ps --format must be json or table, not ${JSON.stringify(value)}`);
+      format = value;
+    } else if (flag.startsWith('-')) {
+      throw new RuntimeError(`unknown option of ps: ${flag} (ps arguments are not passed on)`);
+    } else positional.push(flag);
+  }
+  // runc passes words after the id to ps(1); cordon does not run ps(1).
+  if (positional.length !== 1) throw new RuntimeError('ps takes one container id (cordon runs no ps(1) with further arguments)');
+  const state = readState(globals, checkId(positional[0]));
+  const pids = state.status === 'stopped' || state.pid === undefined ? [] : pidsInNamespaceOf(state.pid, () => alive(state)) ?? [];
+  process.stdout.write(formatPids(pids, format));
+  return 0;
+}
+
+async function execContainer(globals: Globals, args: string[]): Promise<number> {
+  let processFile: string | undefined;
+  let pidFile: string | undefined;
+  let detach = false;
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = splitFlag(args[i]!);
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = args[++i];
+      if (next === undefined) throw new RuntimeError(`${flag} needs a value`);
+      return next;
+    };
+    if (positional.length > 0) {
+      positional.push(args[i]!);
+      continue;
+    }
+    switch (flag) {
+      case '--process':
+      case '-p':
+        processFile = path.resolve(value());
+        break;
+      case '--pid-file':
+        pidFile = path.resolve(value());
+        break;
+      case '--detach':
+      case '-d':
+        detach = true;
+        break;
+      case '--preserve-fds': {
+        const count = value();
+        if (count !== '0') throw new RuntimeError(`exec --preserve-fds ${count} is not implemented yet`);
+        break;
+      }
+      case '--console-socket':
+      case '--tty':
+      case '-t':
+        throw new RuntimeError(`exec ${flag}: a terminal for an exec'd process is not implemented yet`);
+      default:
+        if (flag.startsWith('-')) throw new RuntimeError(`unknown option of exec: ${flag} (exec takes --process FILE)`);
+        positional.push(flag);
+    }
+  }
+  if (processFile === undefined) throw new RuntimeError('exec needs --process FILE (the OCI process JSON); exec ID CMD... is not implemented yet');
+  if (positional.length !== 1) throw new RuntimeError('exec --process FILE takes one container id');
+  const state = readState(globals, checkId(positional[0]));
+  if (state.status !== 'running') throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}, not running`);
+  let processSpec: { terminal?: unknown };
+  try {
+    processSpec = JSON.parse(fs.readFileSync(processFile, 'utf8')) as { terminal?: unknown };
+  } catch (error) {
+    throw new RuntimeError(`cannot read --process ${processFile}: ${(error as Error).message}`);
+  }
+  if (processSpec?.terminal === true) throw new RuntimeError('exec: process.terminal (a terminal for an exec\'d process) is not implemented yet');
+  const box = execInContainer({
+    pid: state.pid!, alive: () => alive(state), bundle: state.bundle,
+    // A container `run` owns records none: its box's cgroups, read now (an exec'd process must not escape their limits).
+    cgroupDirs: state.cgroupDirs ?? boxCgroupDirs(state.pid!),
+    hostCredentials: globals.hostCredentials,
+  }, processSpec, 'inherit');
+  box.on('error', () => undefined); // through the promises below
+  if (detach) {
+    // The engine's subreaper (containerd's shim) must reap it, to learn its
+    // status: this process exits in the handler of 'spawn', before its event
+    // loop can watch the exit (a process that ends first stays a zombie of
+    // this one until then, and is then the subreaper's).
+    box.once('spawn', () => {
+      if (pidFile !== undefined) writePidFile(pidFile, box.pid!);
+      process.exit(0);
+    });
+  }
+  await new Promise<void>((resolve, reject) => {
+    box.once('spawn', resolve);
+    box.once('error', reject);
+  });
+  if (pidFile !== undefined) writePidFile(pidFile, box.pid!);
+  const result = await box.exited;
+  return result.signal !== null ? 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0) : (result.code ?? 1);
 }
 
 function killContainer(globals: Globals, args: string[]): number {
@@ -687,6 +793,6 @@ function features(): Record<string, unknown> {
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },
-    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, features' },
+    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, ps, exec --process, features' },
   };
 }

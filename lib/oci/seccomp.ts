@@ -19,6 +19,14 @@ const SECCOMP_ACTIONS: Readonly<Record<string, SeccompAction | 'errno' | undefin
   SCMP_ACT_NOTIFY: undefined,
 };
 const NATIVE_ARCH: Readonly<Record<string, string>> = { x64: 'SCMP_ARCH_X86_64', arm64: 'SCMP_ARCH_AARCH64' };
+// The other ABIs a native process can call the kernel through (int 0x80 and
+// the x32 bit on x86_64; AArch32 on arm64). cordon's filter kills every call
+// that comes through them whatever the profile says, so a profile that lists
+// them (podman's and Docker's do) asks for less than cordon enforces anyway.
+const COMPAT_ARCHES: Readonly<Record<string, readonly string[]>> = {
+  x64: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  arm64: ['SCMP_ARCH_ARM'],
+};
 const EPERM = 1;
 
 /**
@@ -38,11 +46,23 @@ export function mapSeccomp(seccomp: Fields, ignored: OciIgnoredField[]): Seccomp
   };
   const defaultAction = action('linux.seccomp.defaultAction', seccomp.get('defaultAction'), undefined);
   const native = NATIVE_ARCH[process.arch];
+  const compat = COMPAT_ARCHES[process.arch] ?? [];
+  const killedAbis: string[] = [];
   seccomp.strings('architectures').forEach((arch, i) => {
+    if (compat.includes(arch)) {
+      killedAbis.push(`linux.seccomp.architectures[${i}]`);
+      return;
+    }
     if (arch !== native) {
       throw unsupported(`linux.seccomp.architectures[${i}]`, `cordon's filter serves the native ABI (${native ?? process.arch}) alone and kills calls from any other: remove ${arch}`);
     }
   });
+  if (killedAbis.length > 0) {
+    ignored.push({
+      field: killedAbis.join(', '),
+      reason: `cordon's filter kills every call made through a compatibility ABI (${compat.join(', ')}), so the profile's rules for it are not needed: stricter than the profile`,
+    });
+  }
   seccomp.strings('flags').forEach((flag, i) => {
     if (flag !== 'SECCOMP_FILTER_FLAG_TSYNC') throw unsupported(`linux.seccomp.flags[${i}]`, 'cordon installs its filter with no flags');
   });

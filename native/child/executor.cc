@@ -134,6 +134,8 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       }
       return set_rlimit(a.resource, a.soft, a.hard);
     }
+    case abi::Op::kRaiseRlimit:
+      return raise_hard_rlimit(int(CORDON_ARG_NUM(step, RaiseRlimit, resource)), CORDON_ARG_NUM(step, RaiseRlimit, hard));
     case abi::Op::kUmask:
       return set_umask(long(CORDON_ARG_NUM(step, Umask, mask)));
     case abi::Op::kSetPriority:

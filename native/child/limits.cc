@@ -17,6 +17,18 @@ int set_rlimit(int resource, int64_t soft, int64_t hard) {
   return as_errno(sys::sc(__NR_prlimit64, 0, resource, &limit, 0));
 }
 
+int raise_hard_rlimit(int resource, int64_t hard) {
+  struct rlimit now;
+  long r = sys::sc(__NR_prlimit64, 0, resource, 0, &now);
+  if (r < 0) return as_errno(r);
+  const rlim_t wanted = hard < 0 ? RLIM_INFINITY : static_cast<rlim_t>(hard);
+  if (now.rlim_max == RLIM_INFINITY || now.rlim_max >= wanted) return 0;
+  struct rlimit raised;
+  raised.rlim_cur = now.rlim_cur;
+  raised.rlim_max = wanted;
+  return as_errno(sys::sc(__NR_prlimit64, 0, resource, &raised, 0));
+}
+
 int set_umask(long mask) {
   sys::sc(__NR_umask, mask);
   return 0;

@@ -52,6 +52,9 @@ int raise_ambient(uint64_t mask);
 
 // limits.cc
 int set_rlimit(int resource, int64_t soft, int64_t hard);
+// Raises the hard limit to `hard` (-1: unlimited) if it is lower; the soft
+// limit stays (clamped to the new hard one, which only a lower hard changes).
+int raise_hard_rlimit(int resource, int64_t hard);
 int set_umask(long mask);
 int set_priority(long nice);
 int write_existing(const char* path, const char* content);

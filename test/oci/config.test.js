@@ -164,6 +164,13 @@ t.test('devices bind the host\'s node; user.max_* sysctls are kernel counters', 
   }));
   t.same(options.mounts, [{ type: 'bind', source: '/dev/null', target: '/dev/null', readonly: false, recursive: false, devices: true }]);
   t.same(options.kernelCounters, { userNamespaces: 8, inotifyInstances: 16 });
+  // The box's own net and IPC namespaces' parameters: the sysctl option
+  // (podman's default net.ipv4.ping_group_range among them).
+  const namespaced = fromOciConfig(config((c) => {
+    c.linux.sysctl = { 'net.ipv4.ping_group_range': '0 0', 'kernel.shmmax': '65536', 'user.max_user_namespaces': '8' };
+  }));
+  t.same(namespaced.options.sysctl, { 'net.ipv4.ping_group_range': '0 0', 'kernel.shmmax': '65536' });
+  t.same(namespaced.options.kernelCounters, { userNamespaces: 8 });
   refused(t, (c) => { c.linux.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 5 }]; }, 'linux.devices[0].path');
   refused(t, (c) => { c.linux.devices = [{ path: '/dev/null', type: 'p', major: 0, minor: 0 }]; }, 'linux.devices[0].type');
 });
@@ -199,6 +206,16 @@ t.test('seccomp: the OCI format into cordon\'s policy', async (t) => {
   t.same(unknownInAllowlist.options.seccomp.deny, [{ syscall: 'kill', action: { errno: 38 } }], 'an unknown name the default refuses anyway is left to the default');
   t.ok(unknownInAllowlist.ignored.some((entry) => entry.field === 'linux.seccomp.syscalls[1].names[0]'), 'and listed');
   t.same(allow.options.seccomp, { mode: 'allowlist', profile: 'none', allow: ['execve', 'read', 'write', 'exit_group'], deny: [{ syscall: 'kill', action: 'log' }], defaultAction: { errno: 38 } });
+  // podman's and Docker's profiles list the compatibility ABIs beside the
+  // native one: cordon kills every call made through them, so they are
+  // accepted (stricter) and listed as ignored; a foreign ABI is still refused.
+  const compat = process.arch === 'arm64' ? ['SCMP_ARCH_ARM'] : ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'];
+  const withCompat = fromOciConfig(config((c) => {
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', architectures: [native, ...compat], syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+  }));
+  t.same(withCompat.options.seccomp.deny, [{ syscall: 'mkdir', action: { errno: 1 } }], 'the compatibility ABIs change nothing in the policy');
+  t.ok(withCompat.ignored.some((entry) => entry.field.startsWith('linux.seccomp.architectures[1]') && /kills every call/.test(entry.reason)), 'and are listed as ignored, with the reason');
+  refused(t, (c) => { c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', architectures: [native, 'SCMP_ARCH_PPC64LE'] }; }, 'linux.seccomp.architectures[1]');
   const { compileSeccomp } = require('../../dist/seccomp');
   t.ok(compileSeccomp(allow.options.seccomp).length > 0, 'the mapped policy compiles');
   t.ok(compileSeccomp(deny.options.seccomp).length > 0, 'the mapped policy compiles');
@@ -224,7 +241,8 @@ t.test('every unsupported field is refused with its JSON path', async (t) => {
     [(c) => { c.mounts = [{ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['size=50%'] }]; }, 'mounts[0].options'],
     [(c) => { c.mounts = [{ destination: '/data', type: 'bind', source: '/srv', uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] }]; }, 'mounts[0].uidMappings'],
     [(c) => { c.linux.namespaces = [{ type: 'user' }]; }, 'linux.namespaces'],
-    [(c) => { c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }; }, 'linux.sysctl["net.ipv4.ip_forward"]'],
+    [(c) => { c.linux.sysctl = { 'vm.overcommit_memory': '1' }; }, 'linux.sysctl["vm.overcommit_memory"]'],
+    [(c) => { c.linux.sysctl = { 'kernel.pid_max': '4096' }; }, 'linux.sysctl["kernel.pid_max"]'],
     [(c) => { c.linux.resources = { memory: { reservation: 1 << 20 } }; }, 'linux.resources.memory.reservation'],
     [(c) => { c.linux.resources = { memory: { swappiness: 0 } }; }, 'linux.resources.memory.swappiness'],
     [(c) => { c.linux.resources = { cpu: { realtimeRuntime: 1000 } }; }, 'linux.resources.cpu.realtimeRuntime'],
@@ -237,7 +255,7 @@ t.test('every unsupported field is refused with its JSON path', async (t) => {
     [(c) => { c.linux.intelRdt = { closID: 'x' }; }, 'linux.intelRdt'],
     [(c) => { c.linux.timeOffsets = { monotonic: { secs: 1 } }; }, 'linux.timeOffsets'],
     [(c) => { c.linux.personality = { domain: 'LINUX32' }; }, 'linux.personality.domain'],
-    [seccomp({ architectures: ['SCMP_ARCH_X86'] }), 'linux.seccomp.architectures[0]'],
+    [seccomp({ architectures: ['SCMP_ARCH_S390X'] }), 'linux.seccomp.architectures[0]'],
     [seccomp({ flags: ['SECCOMP_FILTER_FLAG_LOG'] }), 'linux.seccomp.flags[0]'],
     [seccomp({ listenerPath: '/run/notify.sock' }), 'linux.seccomp.listenerPath'],
     [seccomp({ defaultAction: 'SCMP_ACT_TRACE' }), 'linux.seccomp.defaultAction'],

@@ -90,11 +90,15 @@ t.test('features, and what is not there yet is refused clearly', async (t) => {
   const features = oci(root, ['features']);
   t.equal(features.status, 0, features.stderr);
   t.match(JSON.parse(features.stdout), { ociVersionMax: /^1\./, linux: { seccomp: { enabled: true } } });
-  for (const verb of ['exec', 'pause']) {
+  for (const verb of ['pause', 'resume']) {
     const result = oci(root, [verb, 'x']);
     t.equal(result.status, 1, verb);
     t.match(result.stderr, new RegExp(`"${verb}" is not implemented yet`), verb);
   }
+  // exec takes the OCI process JSON (what engines pass); runc's exec ID CMD is not there yet.
+  const exec = oci(root, ['exec', 'x', 'sh']);
+  t.equal(exec.status, 1);
+  t.match(exec.stderr, /exec needs --process FILE .*exec ID CMD\.\.\. is not implemented yet/);
   const systemd = spawnSync(process.execPath, [cli, 'oci', '--systemd-cgroup', 'run', 'x'], { encoding: 'utf8' });
   t.equal(systemd.status, 1);
   t.match(systemd.stderr, /--systemd-cgroup: cordon makes and removes its boxes' cgroups itself/);

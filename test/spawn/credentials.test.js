@@ -84,13 +84,38 @@ t.test("rlimits are the payload's alone: cordon's init and child never run under
     ['/bin/sh', ['-c', 'echo ok'], { nproc: 1 }, 'exit 0 signal null ok'],
     ['/bin/sh', ['-c', 'echo ok'], { nofile: 4 }, 'exit 0 signal null ok'], // 0-2, and one for the loader
     // A limit that cannot be set is the same step failure, whoever sets it.
-    ['/bin/true', [], { nofile: { soft: 1024, hard: 2 ** 30 } }, "EPERM at 'set rlimit nofile'"],
+    // (A raise above the hard limit is tried first, while the child still
+    // has its capabilities: that is where it fails.)
+    ['/bin/true', [], { nofile: { soft: 1024, hard: 2 ** 30 } }, "EPERM at 'raise rlimit nofile'"],
   ];
   for (const [file, args, rlimits, expected] of cases) {
     for (const init of [true, false]) {
       t.equal(await outcome(file, args, { rlimits, init, killSignal: 'SIGKILL' }), expected, `${file} with ${JSON.stringify(rlimits)}, init: ${init}`);
     }
   }
+});
+
+t.test('a hard limit is raised before the capabilities drop, and only raised', async (t) => {
+  // What `podman run --ulimit nofile=1048576` asks of a root runtime: the
+  // payload keeps no capability, yet its hard limit may be above this
+  // process's; a raise needs CAP_SYS_RESOURCE, which the child has only
+  // before it drops its capabilities. (This host's root may lack it: then
+  // the raise fails there, as the cases above show.)
+  const { validateOptions } = require('../../dist/validate');
+  const { buildPlan } = require('../../dist/plan');
+  for (const init of [true, false]) {
+    const options = validateOptions('/bin/true', [], { init, rlimits: { nofile: { soft: 4096, hard: 1048576 } } });
+    const steps = buildPlan(options, { stdio: [], namespaces: {}, init: init ? 3 : undefined }, { euid: 0, egid: 0 }).steps;
+    t.equal(steps.filter((step) => step.op === 'setRlimit' && step.name === 'set rlimit nofile').length, 1, 'one payload value per resource, for the init to set');
+    const at = (name) => steps.findIndex((step) => step.name === name);
+    t.ok(at('raise rlimit nofile') >= 0 && at('raise rlimit nofile') < at('drop capabilities'), `init: ${init}: the raise comes before the drop`);
+    t.match(steps[at('raise rlimit nofile')], { op: 'raiseRlimit', num: [7, 1048576] }, 'the hard limit only');
+    t.ok(at('set rlimit nofile') > at('drop capabilities'), 'the payload\'s values are set last, as before');
+  }
+  // Lowering stays the payload's alone: a raise step to a lower hard limit
+  // changes nothing in the child (the box runs, under the lower limit).
+  const result = await runSh('ulimit -Hn', { rlimits: { nofile: { soft: 64, hard: 128 } } });
+  t.equal(result.stdout.trim(), '128', result.stderr);
 });
 
 t.test('umask, nice and oom_score_adj', async (t) => {
