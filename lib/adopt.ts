@@ -11,7 +11,7 @@ import { type CleanupReport, emptyReport, recordedCgroup, releaseBoxRecord, remo
 import { CordonError, CordonOptionError, errnoName } from './errors';
 import { native } from './internal/native';
 import { Ledger } from './internal/resources';
-import type { BoundSocketFile } from './network';
+import type { BoundSocketFile } from './sockets';
 import { boxRecords, type BoxRecord, ensureStateDir, identityOf, liveness, removeRecord, stateDirChoice, stateSubdir, writeRecord } from './state';
 import type { ValidatedOptions } from './validate';
 

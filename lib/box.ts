@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import type { NativeExitWatch } from '../types/native';
 import type { BoxCgroup, CgroupStats, OomEvent, OomWatcher } from './cgroups/box';
 import type { LandlockReport } from './landlock';
-import type { ListenSocket } from './network';
+import type { ListenSocket } from './sockets';
 import type { BridgeNetworkInfo } from './bridge';
 import { boxExited } from './diagnostics';
 import { CordonError, errnoName } from './errors';

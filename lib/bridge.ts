@@ -11,7 +11,7 @@ import { CordonError, errnoName, type FailedStep } from './errors';
 import { checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import type { Ledger } from './internal/resources';
-import type { PlanStep } from './internal/steps';
+import { step, type PlanStep } from './internal/steps';
 import { PLAN_ENUMS } from './internal/plan-ops';
 import type { Capability } from './probe';
 
@@ -337,6 +337,15 @@ export function leaseBridge(resolved: ResolvedBridge, ledger: Ledger, diesWithPa
     },
   };
   return lease;
+}
+
+/** The parent's attachment of the box's veth to the bridge (in its window, before the child goes on), when the box has a lease. */
+export function bridgeSteps(lease: BridgeLease | undefined): PlanStep[] {
+  if (lease === undefined) return [];
+  return [step('attachVeth', { name: 'attach veth to bridge', syscall: 'netlink', kind: 'net', path: lease.hostName }, {
+    bridge: lease.bridge, hostName: lease.hostName, boxName: lease.boxName,
+    address: lease.address, prefix: lease.prefix, gateway: lease.gateway, gatewayOnly: lease.gatewayOnly,
+  })];
 }
 
 /** What each part of the attachVeth step is (native host::VethPart, declared once in host/bridge.h), for error.syscall. */

@@ -20,7 +20,7 @@ import { BoxCgroup } from './cgroups/box';
 import { parseKeyValues, readOptional, readPids } from './cgroups/fsio';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
-import { socketBirth } from './network';
+import { socketBirth } from './sockets';
 import {
   boxRecords,
   liveness,

@@ -13,7 +13,7 @@ import { CAPABILITIES } from './credentials';
 import { isPlainObject, ownSnapshot } from './internal/checks';
 import type { KernelCounterLimit } from './kernel-counters';
 import type { LandlockAccess, LandlockScope } from './landlock';
-import type { ListenEntry } from './network';
+import type { ListenEntry } from './sockets';
 import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, SpawnIsolatedOptions } from './options';
 import { NAMESPACE_NAMES } from './options';
 import type { SeccompAction } from './seccomp';

@@ -157,3 +157,34 @@ export function oomScoreSteps(credentials: ResolvedCredentials): PlanStep[] {
   const file = '/proc/self/oom_score_adj';
   return [step('writeExisting', { name: 'set oom_score_adj', syscall: 'write', kind: 'oom', path: file }, { text: String(credentials.oomScoreAdj), path: file })];
 }
+
+/**
+ * The payload's groups, ids and capabilities, once nothing needs root any
+ * more. The bounding set goes first, while CAP_SETPCAP is still there; exec
+ * turns the bounding set into what the payload has (nothing, unless some are
+ * kept). A non-zero uid loses the capabilities the mounts need, so the ids
+ * change here; without a user namespace a root caller (`hostRoot`) switches
+ * to a host uid here, dropping its own groups. The kept capabilities are
+ * raised into the ambient set after the ids change.
+ */
+export function payloadCredentialSteps(
+  credentials: ResolvedCredentials,
+  ids: { uid: number; gid: number },
+  context: { userNamespace: boolean; hostRoot: boolean },
+): PlanStep[] {
+  const steps: PlanStep[] = [];
+  const keep = Number(credentials.capabilityMask);
+  steps.push(step('dropCapabilities', { name: 'drop capabilities', syscall: 'prctl', kind: 'caps' }, { keep }));
+  if (credentials.groups !== undefined) {
+    steps.push(step('setGroups', { name: 'set groups', syscall: 'setgroups', kind: 'ids' }, { gids: credentials.groups.map(String) }));
+  }
+  const nonRoot = ids.uid !== 0 || ids.gid !== 0;
+  const hostIds = context.hostRoot && nonRoot;
+  if ((context.userNamespace || hostIds) && nonRoot) {
+    steps.push(step('setIds', { name: 'set uid and gid', syscall: 'setresuid', kind: 'ids' }, {
+      uid: ids.uid, gid: ids.gid, clearGroups: hostIds && credentials.groups === undefined,
+    }));
+  }
+  if (keep !== 0) steps.push(step('raiseAmbient', { name: 'raise kept capabilities', syscall: 'prctl', kind: 'caps' }, { mask: keep }));
+  return steps;
+}

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 
 import { CordonError } from './errors';
 import { checkInteger, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
+import { step, type PlanStep } from './internal/steps';
 import type { IdMapEntry } from './options';
 
 export interface IdRange {
@@ -141,6 +142,44 @@ export function unprivilegedMapMethod(kind: 'uid' | 'gid', map: readonly IdMapEn
     }
   }
   return 'helper';
+}
+
+/** A uid_map or gid_map file's text: one "inside outside count" line per entry. */
+export function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
+  return map.map((entry) => `${entry.inside} ${entry.outside} ${entry.count}\n`).join('');
+}
+
+function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside: number; count: number }[], helper: boolean): PlanStep {
+  if (helper) {
+    const program = kind === 'uid' ? NEWUIDMAP : NEWGIDMAP;
+    const args = map.flatMap((entry) => [String(entry.inside), String(entry.outside), String(entry.count)]);
+    return step('runIdMapHelper', { name: `write ${kind}_map`, syscall: `spawn ${program}`, kind: 'idhelper', path: program }, {
+      which: kind === 'uid' ? 0 : 1, helper: program, map: args,
+    });
+  }
+  return step(kind === 'uid' ? 'writeUidMap' : 'writeGidMap', { name: `write ${kind}_map`, syscall: 'write', kind: 'idmap', path: `/proc/<pid>/${kind}_map` }, {
+    map: mapText(map),
+  });
+}
+
+/**
+ * The parent's writes of a new user namespace's maps (the default map when
+ * the options give none). An unprivileged caller writes its own id itself
+ * (after denying setgroups); ranges go through the setuid helpers, which
+ * check /etc/subuid and /etc/subgid.
+ */
+export function idMapSteps(uidMap: readonly IdMapEntry[] | undefined, gidMap: readonly IdMapEntry[] | undefined, caller: { euid: number; egid: number }): PlanStep[] {
+  const uids = uidMap ?? defaultIdMap(caller.euid);
+  const gids = gidMap ?? defaultIdMap(caller.egid);
+  const root = caller.euid === 0;
+  const uidHelper = !root && unprivilegedMapMethod('uid', uids, caller.euid) === 'helper';
+  const gidHelper = !root && unprivilegedMapMethod('gid', gids, caller.egid) === 'helper';
+  const steps: PlanStep[] = [];
+  if (!root && !gidHelper) {
+    steps.push(step('writeSetgroups', { name: 'write setgroups', syscall: 'write', kind: 'idmap', path: '/proc/<pid>/setgroups' }, { text: 'deny' }));
+  }
+  steps.push(idMapStep('uid', uids, uidHelper), idMapStep('gid', gids, gidHelper));
+  return steps;
 }
 
 /**

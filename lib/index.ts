@@ -31,7 +31,7 @@ export type {
   StdioOptions,
   NetworkOption,
 } from './options';
-export type { ListenEntry, ListenSocket, ListenVariables } from './network';
+export type { ListenEntry, ListenSocket, ListenVariables } from './sockets';
 export { createListener, Listener } from './listener';
 export type { UpperQuota, DiskUsage } from './quota';
 export { createService, Service } from './service';

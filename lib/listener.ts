@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { checkAbsolutePath, checkInteger, checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { LASTING_FD, LASTING_LEND, type LastingSocket } from './internal/lasting';
 import { assertLinux, native } from './internal/native';
-import { openSocketDirChain, socketError } from './network';
+import { openSocketDirChain, socketError } from './sockets';
 
 /** A lasting Unix socket: made at `path` (and its missing directories, 0o750). */
 export interface UnixListenerOptions {

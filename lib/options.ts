@@ -7,7 +7,7 @@ import type { CapabilityName, RlimitName, RlimitValue } from './credentials';
 import type { KernelCounterLimits } from './kernel-counters';
 import type { LandlockOptions } from './landlock';
 import type { BridgeNetworkOptions } from './bridge';
-import type { ListenEntry } from './network';
+import type { ListenEntry } from './sockets';
 import type { NamespacePool } from './pool';
 import type { SeccompPolicy } from './seccomp';
 import type { UpperQuota } from './quota';

@@ -1,31 +1,24 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
-import type { BridgeLease } from './bridge';
+import { bridgeSteps, type BridgeLease } from './bridge';
+import { cgroupAttachSteps, type CgroupAttachFd } from './cgroups/box';
 import { sysctlSteps } from './sysctl';
-import { oomScoreSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from './credentials';
+import { oomScoreSteps, payloadCredentialSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from './credentials';
 import { filesystemSteps } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { type HostView } from './host-view';
-import { defaultIdMap, NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
+import { defaultIdMap, idMapSteps } from './identity';
 import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
-import { listenEnv } from './network';
+import { listenEnv } from './sockets';
 import { filterFor } from './seccomp';
 import type { NamespaceName } from './options';
+import { CLONE_FLAGS, enterNamespaceSteps, namespaceFlags } from './namespaces';
 import { step, type PlanStep } from './internal/steps';
 
 export type { PlanStep, StepKind } from './internal/steps';
 import type { ValidatedOptions } from './validate';
 
-export const CLONE_FLAGS: Readonly<Record<NamespaceName, number>> = {
-  mount: 0x00020000,
-  cgroup: 0x02000000,
-  uts: 0x04000000,
-  ipc: 0x08000000,
-  user: 0x10000000,
-  pid: 0x20000000,
-  net: 0x40000000,
-  time: 0x00000080,
-};
+export { CLONE_FLAGS };
 
 const MS_PRIVATE = 1 << 18;
 const SIGKILL = 9;
@@ -68,7 +61,7 @@ export interface RuntimeFds {
   /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1) and the cgroup.procs files to write the pid to. */
   cgroup?: {
     dirFd: number;
-    procs: readonly { fd: number; hierarchy: string; path: string; unlessPlaced: boolean }[];
+    procs: readonly CgroupAttachFd[];
   };
   /** The bridge, veth names and address leased for a bridge box. */
   bridge?: BridgeLease;
@@ -88,8 +81,6 @@ export interface Caller {
   /** The caller's own per-user limits, which a box with a user namespace of its own gets a share of by default. */
   counterLimits?: CallerCounterLimits;
 }
-
-const NAMESPACE_JOIN_ORDER: readonly NamespaceName[] = ['user', 'mount', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
 
 export function execCandidates(file: string, env: Readonly<Record<string, string>>): string[] {
   if (file.includes('/')) return [file];
@@ -132,23 +123,6 @@ export function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: n
   return { uid: options.uid, gids: [options.gid, ...groups] };
 }
 
-function idMapStep(kind: 'uid' | 'gid', map: readonly { inside: number; outside: number; count: number }[], helper: boolean): PlanStep {
-  if (helper) {
-    const program = kind === 'uid' ? NEWUIDMAP : NEWGIDMAP;
-    const args = map.flatMap((entry) => [String(entry.inside), String(entry.outside), String(entry.count)]);
-    return step('runIdMapHelper', { name: `write ${kind}_map`, syscall: `spawn ${program}`, kind: 'idhelper', path: program }, {
-      which: kind === 'uid' ? 0 : 1, helper: program, map: args,
-    });
-  }
-  return step(kind === 'uid' ? 'writeUidMap' : 'writeGidMap', { name: `write ${kind}_map`, syscall: 'write', kind: 'idmap', path: `/proc/<pid>/${kind}_map` }, {
-    map: mapText(map),
-  });
-}
-
-export function mapText(map: readonly { inside: number; outside: number; count: number }[]): string {
-  return map.map((entry) => `${entry.inside} ${entry.outside} ${entry.count}\n`).join('');
-}
-
 export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller: Caller): Plan {
   const steps: PlanStep[] = [];
   const fds: number[] = [];
@@ -161,87 +135,29 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   const joined = (name: NamespaceName): boolean => ns[name].kind === 'path' || ns[name].kind === 'fd';
   const root = caller.euid === 0;
 
-  let flags = 0;
-  for (const name of Object.keys(CLONE_FLAGS) as NamespaceName[]) {
-    if (isNew(name)) flags |= CLONE_FLAGS[name];
-  }
-  // A pooled entry is joined instead: its net namespace, and its user
-  // namespace (which owns the net one) with the maps written already.
   const pooled = runtime.pooled;
   const pooledUser = pooled?.user !== undefined;
-  if (pooled !== undefined) flags &= ~CLONE_FLAGS.net;
-  if (pooledUser) flags &= ~CLONE_FLAGS.user;
-  // Namespaces belong to the user namespace of the process that makes them:
-  // with a joined user namespace they are made after the join, by unshare.
-  // A cgroup namespace takes the cgroup its maker is in as its root: after a
-  // v1 attach in the parent's window, not at clone.
   const cgroup = runtime.cgroup;
-  // A box with a cgroup always makes its cgroup namespace late: then its
-  // root is the box's cgroup on every clone rung (CLONE_INTO_CGROUP or not),
-  // and the box may be shown that cgroup (filesystem.ts, /sys/fs/cgroup).
+  // A box with a cgroup always makes its cgroup namespace late (see
+  // namespaceFlags), and the box may be shown that cgroup (filesystem.ts,
+  // /sys/fs/cgroup).
   const lateAttach = (cgroup?.procs.length ?? 0) > 0;
-  const lateFlags = joined('user') || pooledUser ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
+  const { clone: cloneFlags, late: lateFlags } = namespaceFlags(ns, runtime, lateAttach);
   const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
   steps.push(step('clone', { name: 'clone', syscall: 'clone3', kind: 'clone', ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}) }, {
-    cloneFlags: flags & ~lateFlags,
+    cloneFlags,
     intoCgroup,
-    namespaceOwner: options.namespaceOwner !== undefined && (flags & ~lateFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0,
+    namespaceOwner: options.namespaceOwner !== undefined && (cloneFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0,
   }));
 
-  if (isNew('user') && !pooledUser) {
-    const uidMap = options.uidMap ?? defaultIdMap(caller.euid);
-    const gidMap = options.gidMap ?? defaultIdMap(caller.egid);
-    // An unprivileged caller writes its own id itself; ranges go through the
-    // setuid helpers, which check /etc/subuid and /etc/subgid.
-    const uidHelper = !root && unprivilegedMapMethod('uid', uidMap, caller.euid) === 'helper';
-    const gidHelper = !root && unprivilegedMapMethod('gid', gidMap, caller.egid) === 'helper';
-    if (!root && !gidHelper) {
-      steps.push(step('writeSetgroups', { name: 'write setgroups', syscall: 'write', kind: 'idmap', path: '/proc/<pid>/setgroups' }, { text: 'deny' }));
-    }
-    steps.push(idMapStep('uid', uidMap, uidHelper));
-    steps.push(idMapStep('gid', gidMap, gidHelper));
-  }
-  for (const entry of cgroup?.procs ?? []) {
-    steps.push(step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
-      unlessPlaced: entry.unlessPlaced,
-    }));
-  }
+  if (isNew('user') && !pooledUser) steps.push(...idMapSteps(options.uidMap, options.gidMap, caller));
+  steps.push(...cgroupAttachSteps(cgroup?.procs ?? [], slot));
   const bridge = runtime.bridge;
-  if (bridge !== undefined) {
-    steps.push(step('attachVeth', { name: 'attach veth to bridge', syscall: 'netlink', kind: 'net', path: bridge.hostName }, {
-      bridge: bridge.bridge, hostName: bridge.hostName, boxName: bridge.boxName,
-      address: bridge.address, prefix: bridge.prefix, gateway: bridge.gateway, gatewayOnly: bridge.gatewayOnly,
-    }));
-  }
+  steps.push(...bridgeSteps(bridge));
   if ((isNew('user') && !pooledUser) || (cgroup?.procs.length ?? 0) > 0 || bridge !== undefined) {
     steps.push(step('waitForParent', { name: 'wait for parent', syscall: 'read', kind: 'sync' }, {}));
   }
-  for (const name of NAMESPACE_JOIN_ORDER) {
-    const pooledFd = name === 'user' ? pooled?.user : name === 'net' ? pooled?.net : undefined;
-    if (pooledFd !== undefined) {
-      steps.push(step('joinNamespace', { name: `join pooled ${name} namespace`, syscall: 'setns', kind: 'join', path: `namespace pool`, slot: slot(pooledFd) }, {
-        namespaceType: CLONE_FLAGS[name],
-      }));
-      continue;
-    }
-    const setting = ns[name];
-    if (setting.kind !== 'path' && setting.kind !== 'fd') continue;
-    const fd = runtime.namespaces[name];
-    if (fd === undefined) throw new Error(`cordon: no fd for the ${name} namespace to join`);
-    steps.push(step('joinNamespace', {
-      name: `join ${name} namespace`, syscall: 'setns', kind: 'join', path: setting.kind === 'path' ? setting.path : `fd ${setting.fd}`, slot: slot(fd),
-    }, { namespaceType: CLONE_FLAGS[name] }));
-  }
-  if (lateFlags !== 0) {
-    steps.push(step('unshare', { name: 'unshare namespaces', syscall: 'unshare', kind: 'clone' }, { cloneFlags: lateFlags }));
-  }
-  // A pid namespace made by unshare holds only later children: with a pooled
-  // or joined user namespace, the box's process is cloned into it from here
-  // and walks the rest of the plan as its PID 1 (the parent's own child, so
-  // it is the box as if cloned directly).
-  if ((pooledUser || joined('user')) && (lateFlags & CLONE_FLAGS.pid) !== 0) {
-    steps.push(step('enterPidNamespace', { name: 'enter pid namespace', syscall: 'clone', kind: 'clone' }, {}));
-  }
+  steps.push(...enterNamespaceSteps(ns, runtime, lateFlags, slot));
   steps.push(...oomScoreSteps(options.credentials));
   // Become the box's root first: a root caller's own uid is not mapped in
   // the box, and files the mounts create must belong to someone who is.
@@ -280,25 +196,9 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   if (options.hostname !== undefined) {
     steps.push(step('setHostname', { name: 'set hostname', syscall: 'sethostname', kind: 'uts' }, { hostname: options.hostname }));
   }
-  // The bounding set goes while CAP_SETPCAP is still there; exec turns the
-  // bounding set into what the payload has (nothing, unless some are kept).
   const credentials = options.credentials;
-  const keep = Number(credentials.capabilityMask);
   steps.push(...rlimitRaiseSteps(credentials));
-  steps.push(step('dropCapabilities', { name: 'drop capabilities', syscall: 'prctl', kind: 'caps' }, { keep }));
-  if (credentials.groups !== undefined) {
-    steps.push(step('setGroups', { name: 'set groups', syscall: 'setgroups', kind: 'ids' }, { gids: credentials.groups.map(String) }));
-  }
-  // The payload's own ids once nothing needs root any more (a non-zero uid
-  // loses the capabilities the mounts need). Without a user namespace a root
-  // caller switches to a host uid here, dropping its own groups.
-  const hostIds = ns.user.kind === 'host' && root && (options.uid !== 0 || options.gid !== 0);
-  if ((userNamespace || hostIds) && (options.uid !== 0 || options.gid !== 0)) {
-    steps.push(step('setIds', { name: 'set uid and gid', syscall: 'setresuid', kind: 'ids' }, {
-      uid: options.uid, gid: options.gid, clearGroups: hostIds && credentials.groups === undefined,
-    }));
-  }
-  if (keep !== 0) steps.push(step('raiseAmbient', { name: 'raise kept capabilities', syscall: 'prctl', kind: 'caps' }, { mask: keep }));
+  steps.push(...payloadCredentialSteps(credentials, { uid: options.uid, gid: options.gid }, { userNamespace, hostRoot: ns.user.kind === 'host' && root }));
   // After the ids: the kernel clears the parent-death signal whenever the
   // effective uid or gid changes.
   if (options.dieWithParent) {

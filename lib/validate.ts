@@ -21,12 +21,10 @@ import { MAX_STEPS } from './internal/plan-abi';
 import type {
   IdMapEntry,
   NamespaceName,
-  NamespaceOptions,
   NamespaceSetting,
   SpawnIsolatedOptions,
   StdioEntry,
 } from './options';
-import { NAMESPACE_NAMES } from './options';
 import type { MountEntry } from './options';
 import { DEFAULT_TMP_SIZE, filesystemSteps, validateMounts, validateRootfs, type ResolvedRootfs } from './filesystem';
 import type { CgroupLimits } from './cgroups/limits';
@@ -36,15 +34,16 @@ import { validateCredentials, type ResolvedCredentials } from './credentials';
 import { validateSysctl } from './sysctl';
 import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimits } from './kernel-counters';
 import { validateLandlock, type ResolvedLandlock } from './landlock';
-import { listenVariables, validateListen, type ResolvedListen } from './network';
+import { listenVariables, validateListen, type ResolvedListen } from './sockets';
 import { quotaRefusal } from './quota';
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { validateSeccomp, type NormalizedSeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
 import { checkIdMap, MAX_ID } from './identity';
 import { validateTty, type TtySize } from './pty';
+import { checkNamespace, validateNamespaces, type ResolvedNamespace } from './namespaces';
 
-export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
+export type { ResolvedNamespace } from './namespaces';
 
 export type ResolvedStdio =
   | { kind: 'pipe' }
@@ -137,22 +136,6 @@ function pathOfUrl(option: string, value: unknown): unknown {
   } catch (error) {
     throw invalidValue(option, value.href, `must be a file: URL (${(error as Error).message})`);
   }
-}
-
-function checkNamespace(name: NamespaceName, value: NamespaceSetting | undefined, option = `namespaces.${name}`): ResolvedNamespace {
-  if (value === undefined) return name === 'time' ? { kind: 'host' } : { kind: 'new' };
-  if (value === 'new' || value === 'host') return { kind: value };
-  if (isPlainObject(value)) {
-    if ('path' in value) {
-      rejectUnknownKeys(value, ['path'], option);
-      return { kind: 'path', path: checkAbsolutePath(`${option}.path`, value.path) };
-    }
-    if ('fd' in value) {
-      rejectUnknownKeys(value, ['fd'], option);
-      return { kind: 'fd', fd: checkInteger(`${option}.fd`, value.fd, 0, 0x7fffffff) };
-    }
-  }
-  throw invalidType(option, `'new', 'host', { path } or { fd }`, value);
 }
 
 function inMap(map: readonly IdMapEntry[], id: number): boolean {
@@ -256,18 +239,10 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   }
   if (o.windowsHide !== undefined) checkBoolean('windowsHide', o.windowsHide);
 
-  let nsOptions = Object.create(null) as NamespaceOptions;
-  if (o.namespaces !== undefined) {
-    if (!isPlainObject(o.namespaces)) throw invalidType('namespaces', 'an object', o.namespaces);
-    rejectUnknownKeys(o.namespaces, NAMESPACE_NAMES, 'namespaces');
-    nsOptions = o.namespaces;
-  }
-  const namespaces = Object.fromEntries(
-    NAMESPACE_NAMES.map((name) => [name, checkNamespace(name, nsOptions[name])]),
-  ) as Record<NamespaceName, ResolvedNamespace>;
+  const namespaces = validateNamespaces(o.namespaces);
   let bridge: ResolvedBridge | undefined;
   if (o.network !== undefined) {
-    if (nsOptions.net !== undefined) throw conflict('network', 'give network or namespaces.net, not both');
+    if (o.namespaces?.net !== undefined) throw conflict('network', 'give network or namespaces.net, not both');
     const network = o.network;
     if (network === 'none') namespaces.net = { kind: 'new' };
     else if (network === 'host') namespaces.net = { kind: 'host' };

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { Ledger } from '../internal/resources';
+import { step, type PlanStep } from '../internal/steps';
 import {
   CgroupError,
   delay,
@@ -920,4 +921,19 @@ export function createBoxCgroup(
     if (fd >= 0) ledger.add(CGROUP_LEDGER.dirFd, () => box.closeDirFd());
   }
   return box;
+}
+
+/** An opened cgroup.procs file the parent writes the box's pid to (unlessPlaced: skipped when clone3 placed the box already). */
+export interface CgroupAttachFd {
+  fd: number;
+  hierarchy: string;
+  path: string;
+  unlessPlaced: boolean;
+}
+
+/** The parent's writes of the box's pid into its cgroup.procs files, in its window before the child goes on; `slot` gives each fd its plan slot. */
+export function cgroupAttachSteps(procs: readonly CgroupAttachFd[], slot: (fd: number) => number): PlanStep[] {
+  return procs.map((entry) => step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
+    unlessPlaced: entry.unlessPlaced,
+  }));
 }

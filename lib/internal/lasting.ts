@@ -1,5 +1,5 @@
 // The brand of a lasting listening socket (lib/listener.ts): the spawn side
-// (lib/network.ts) hands its fd to a box without importing the class.
+// (lib/sockets.ts) hands its fd to a box without importing the class.
 
 /** Reads a Listener's fd, or undefined once it is closed. */
 export const LASTING_FD: unique symbol = Symbol('cordon.lastingFd');

@@ -1,7 +1,8 @@
-// Socket handoff: listening sockets made (or given) on the host side and
-// passed to the box as fds 3 and up, with systemd's socket-activation
-// variables, so a server in a box without a network of its own serves the
-// host. cordon binds as the caller: a root supervisor can hand out port 80.
+// Socket handoff, the TS half of native/host/sockets.cc: listening sockets
+// made (or given) on the host side and passed to the box as fds 3 and up,
+// with systemd's socket-activation variables, so a server in a box without a
+// network of its own serves the host. cordon binds as the caller: a root
+// supervisor can hand out port 80.
 import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
