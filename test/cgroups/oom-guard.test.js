@@ -16,6 +16,7 @@ const { probe } = require('../..');
 const { isRoot } = require('../helpers/payload');
 const { requireOrSkip, skipExpected } = require('../helpers/skip');
 const { testCgroupName } = require('../helpers/cgroup-fixture');
+const { packageReadableByNobody } = require('../helpers/readable-package');
 const cg = require('../../dist/cgroups');
 
 // Each case starts a node process or two: in the TCG VM of
@@ -27,8 +28,8 @@ const report = probe().cgroup;
 const ROOT_ONLY = 'root only: this host delegates no cgroup to an unprivileged user (test/spawn/cgroup.test.js checks the refusal)';
 
 // Runs in the child node: one box, then one line of JSON about how it ended.
-const SUPERVISOR = `
-const { spawnIsolated, createTenantCgroup } = require(${JSON.stringify(ROOT)});
+const supervisorSource = (pkg) => `
+const { spawnIsolated, createTenantCgroup } = require(${JSON.stringify(pkg)});
 const { file, args, options, mountCount, joinUser, tenantLimits } = JSON.parse(process.env.OOM_CASE);
 (async () => {
   let holder;
@@ -58,7 +59,7 @@ const { file, args, options, mountCount, joinUser, tenantLimits } = JSON.parse(p
 `;
 
 function supervise(boxCase) {
-  return spawnSync(process.execPath, ['-e', SUPERVISOR], {
+  return spawnSync(process.execPath, ['-e', supervisorSource(ROOT)], {
     env: { ...process.env, OOM_CASE: JSON.stringify({ mountCount: 0, args: [], ...boxCase }) },
     encoding: 'utf8',
     timeout: 120_000,
@@ -67,10 +68,10 @@ function supervise(boxCase) {
 
 // The same, as an unprivileged supervisor (uid 65534) started in
 // `placeIn` (a cgroup.procs file) before it runs anything.
-async function superviseUnprivileged(boxCase, placeIn) {
+async function superviseUnprivileged(boxCase, placeIn, pkg) {
   // Without tap's hooks (which it adds to NODE_OPTIONS of every child it
   // sees spawned): they write into .tap/, which uid 65534 cannot.
-  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', `process.stdin.once('data', () => { ${SUPERVISOR} })`], {
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', `process.stdin.once('data', () => { ${supervisorSource(pkg)} })`], {
     env: { ...process.env, OOM_CASE: JSON.stringify({ mountCount: 0, args: [], ...boxCase }) },
     uid: 65534,
     gid: 65534,
@@ -198,6 +199,7 @@ t.test('an unprivileged supervisor with a delegated cgroup: memory max 0 and 64 
   const memoryOnV2 = v2 !== undefined && (host.v2.rootControllers ?? []).includes('memory');
   if (!requireOrSkip(t, memoryOnV2 || memoryV1 !== undefined, 'no memory controller on this host')) return;
   const { name } = testCgroupName(t, 'rootless');
+  const pkg = packageReadableByNobody(t);
   const own = (dir, files) => {
     fs.mkdirSync(dir);
     for (const file of ['', ...files]) fs.chownSync(path.join(dir, file), 65534, 65534);
@@ -224,12 +226,12 @@ t.test('an unprivileged supervisor with a delegated cgroup: memory max 0 and 64 
   if (placeIn === undefined) placeIn = path.join(memoryV1, name, 'cgroup.procs');
   const cgroupParent = path.join(v2 ?? memoryV1, name);
   for (const limit of LIMITS.filter((entry) => entry.mustFail)) {
-    const child = await superviseUnprivileged({ file: '/bin/true', options: { cgroupParent, cgroup: { memory: { max: limit.max } } } }, placeIn);
+    const child = await superviseUnprivileged({ file: '/bin/true', options: { cgroupParent, cgroup: { memory: { max: limit.max } } } }, placeIn, pkg);
     t.comment(`memory max ${limit.label}: ${child.stdout.trim()}`);
     const result = checkSurvived(t, child);
     if (result !== undefined) checkBoxOutcome(t, result, limit);
   }
-  const control = await superviseUnprivileged({ file: '/bin/true', options: { cgroupParent, cgroup: { memory: { max: 4 * 1024 * 1024 } } } }, placeIn);
+  const control = await superviseUnprivileged({ file: '/bin/true', options: { cgroupParent, cgroup: { memory: { max: 4 * 1024 * 1024 } } } }, placeIn, pkg);
   const result = checkSurvived(t, control);
   t.same(result, { outcome: 'exit', code: 0, signal: null, oom: false }, 'with 4 MiB the unprivileged box runs: the delegation works');
 });
