@@ -160,11 +160,12 @@ t.test(`npm install ${pkg.name}-${pkg.version}.tgz with no compiler (${target})`
   t.equal(cjs.status, 0, cjs.stderr);
   t.same(JSON.parse(cjs.stdout), { cjs: 'string' }, 'strict TS as CommonJS: type-checks and runs');
 
-  const asNobody = run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', process.execPath, '-e', USE], {
+  // Without tap's NODE_OPTIONS hooks (tap adds them to every child it sees
+  // spawned, hence env -u): they live in the checkout, which nobody cannot
+  // read when it is under /root.
+  const asNobody = run('/usr/bin/env', ['-u', 'NODE_OPTIONS', 'setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', process.execPath, '-e', USE], {
     cwd: project,
-    // Without tap's NODE_OPTIONS hooks: they live in the checkout, which
-    // nobody cannot read when it is under /root.
-    env: { ...Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'NODE_OPTIONS')), HOME: work },
+    env: { ...env, HOME: work },
   });
   if (!requireOrSkip(t, asNobody.error === undefined, `cannot run setpriv (util-linux): ${asNobody.error?.message}`)) return;
   t.equal(asNobody.status, 0, asNobody.stderr);
