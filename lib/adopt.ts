@@ -187,7 +187,11 @@ export interface CleanupOptions {
   cgroupParent?: string;
   /** Empty box cgroups of supervisors that cannot be checked are removed once this old (default 60000 ms). */
   graceMs?: number;
-  /** Also remove bridges cordon made that have no port (default true; needs root). */
+  /**
+   * Also remove bridges cordon made that have no port (default false; needs
+   * root). Only when no supervisor is starting boxes on them: a bridge a live
+   * supervisor has just made has no port until its first veth is on it.
+   */
   bridges?: boolean;
 }
 
@@ -216,7 +220,7 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
   }
   sweepLeftovers(dirs, options.graceMs === undefined ? {} : { graceMs: options.graceMs }, report);
   sweepTenants(report);
-  if (options.bridges !== false && (process.geteuid?.() ?? 0) === 0) report.bridges.push(...removeUnusedBridges());
+  if (options.bridges === true && (process.geteuid?.() ?? 0) === 0) report.bridges.push(...removeUnusedBridges());
   await Promise.all(report.pending);
   report.pending = [];
   return report;

@@ -3,7 +3,6 @@
 // this process records itself as a supervisor and sweeps what dead
 // supervisors left under it (lib/cleanup.ts).
 import { atProcessExit, sweepLeftovers, sweepTenants } from '../cleanup';
-import { removeUnusedBridges } from '../bridge';
 import { recordSupervisor } from '../state';
 import { detectCgroups } from './host';
 import { findParent, type ParentChoice } from './parent';
@@ -30,9 +29,11 @@ export function sharedParent(configured: string | undefined, sweep = true): Pare
     try {
       const swept = sweepLeftovers(parent.existingDirs());
       sweepTenants(swept);
-      // A dead supervisor may have left a bridge its boxes' veths were on:
-      // removed when no port at all is on it (a live box's keeps it).
-      if (swept.records.some((file) => file.includes('/supervisors/')) && (process.geteuid?.() ?? 0) === 0) removeUnusedBridges();
+      // Bridges are not swept here: a bridge with no port may be one that a
+      // live supervisor has just made and not yet put a veth on, and its
+      // removal would break that box. `cleanup({ bridges: true })` and
+      // `cordon gc --bridges` remove them when the caller knows no
+      // supervisor is starting boxes.
       for (const error of swept.errors) process.emitWarning(`cordon: clean-up after a dead supervisor: ${error.message}`, { code: 'CORDON_CLEANUP' });
     } catch (error) {
       process.emitWarning(`cordon: clean-up after a dead supervisor failed: ${(error as Error).message}`, { code: 'CORDON_CLEANUP' });
