@@ -196,9 +196,11 @@ t.test('unprivileged: no parent, and an error naming the controller', async (t) 
   // Without tap's NODE_OPTIONS, which load modules from this checkout (tap
   // puts them back into any child's environment, so env(1) drops them).
   const node = ['env', '-u', 'NODE_OPTIONS', process.execPath, '-e', script];
+  // cwd '/': Node 26 reads the nearest package.json above the working
+  // directory even for -e, and nobody cannot traverse a checkout in /root.
   const run = isRoot()
-    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...node], { encoding: 'utf8' })
-    : spawnSync(node[0], node.slice(1), { encoding: 'utf8' });
+    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...node], { encoding: 'utf8', cwd: '/' })
+    : spawnSync(node[0], node.slice(1), { encoding: 'utf8', cwd: '/' });
   const ran = !run.error && run.status === 0;
   if (!requireOrSkip(t, ran, `cannot run node as nobody here (can nobody traverse the directories of ${process.execPath} and of this checkout?): ${run.error?.message ?? run.stderr}`)) return;
   const out = JSON.parse(run.stdout);
