@@ -11,36 +11,38 @@
 
 namespace cordon {
 
-ExitWatch::~ExitWatch() { stop(); }
-
-int ExitWatch::start(uv_loop_t* loop, int pidfd, Callback callback) {
+int FdPoll::start(uv_loop_t* loop, int fd, void* data, uv_poll_cb on_readable) {
   poll_ = new uv_poll_t;
-  int r = uv_poll_init(loop, poll_, pidfd);
+  int r = uv_poll_init(loop, poll_, fd);
   if (r != 0) {
     delete poll_;
     poll_ = nullptr;
     return r;
   }
-  poll_->data = this;
-  pidfd_ = pidfd;
-  callback_ = std::move(callback);
+  poll_->data = data;
   return uv_poll_start(poll_, UV_READABLE, on_readable);
 }
 
-void ExitWatch::ref() {
+void FdPoll::ref() {
   if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
 }
 
-void ExitWatch::unref() {
+void FdPoll::unref() {
   if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
 }
 
-void ExitWatch::stop() {
+void FdPoll::stop() {
   if (poll_ == nullptr) return;
   uv_poll_stop(poll_);
   uv_close(reinterpret_cast<uv_handle_t*>(poll_),
            [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
   poll_ = nullptr;
+}
+
+int ExitWatch::start(uv_loop_t* loop, int pidfd, Callback callback) {
+  pidfd_ = pidfd;
+  callback_ = std::move(callback);
+  return poll_.start(loop, pidfd, this, on_readable);
 }
 
 void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
@@ -61,36 +63,10 @@ void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
   if (callback) callback(code, signal);
 }
 
-ExitRecordWatch::~ExitRecordWatch() { stop(); }
-
 int ExitRecordWatch::start(uv_loop_t* loop, int exit_fd, Callback callback) {
-  poll_ = new uv_poll_t;
-  int r = uv_poll_init(loop, poll_, exit_fd);
-  if (r != 0) {
-    delete poll_;
-    poll_ = nullptr;
-    return r;
-  }
-  poll_->data = this;
   fd_ = exit_fd;
   callback_ = std::move(callback);
-  return uv_poll_start(poll_, UV_READABLE, on_readable);
-}
-
-void ExitRecordWatch::ref() {
-  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-}
-
-void ExitRecordWatch::unref() {
-  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-}
-
-void ExitRecordWatch::stop() {
-  if (poll_ == nullptr) return;
-  uv_poll_stop(poll_);
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
-  poll_ = nullptr;
+  return poll_.start(loop, exit_fd, this, on_readable);
 }
 
 void ExitRecordWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {

@@ -8,6 +8,26 @@
 
 namespace cordon {
 
+// One uv_poll_t on an fd, readable events only: the handle's lifecycle that
+// both watches below share (made on start, closed and freed on stop).
+class FdPoll {
+ public:
+  FdPoll() = default;
+  FdPoll(const FdPoll&) = delete;
+  FdPoll& operator=(const FdPoll&) = delete;
+  ~FdPoll() { stop(); }
+
+  // Returns 0 or a libuv error; `data` is handed back in the handle.
+  int start(uv_loop_t* loop, int fd, void* data, uv_poll_cb on_readable);
+  void ref();
+  void unref();
+  void stop();
+  bool active() const { return poll_ != nullptr; }
+
+ private:
+  uv_poll_t* poll_ = nullptr;
+};
+
 class ExitWatch {
  public:
   // code is the exit status or -1; signal is the terminating signal or 0.
@@ -16,19 +36,18 @@ class ExitWatch {
   ExitWatch() = default;
   ExitWatch(const ExitWatch&) = delete;
   ExitWatch& operator=(const ExitWatch&) = delete;
-  ~ExitWatch();
 
   // Returns 0 or a libuv error.
   int start(uv_loop_t* loop, int pidfd, Callback callback);
-  void ref();
-  void unref();
+  void ref() { poll_.ref(); }
+  void unref() { poll_.unref(); }
   // Stops watching; the callback will not run.
-  void stop();
-  bool active() const { return poll_ != nullptr; }
+  void stop() { poll_.stop(); }
+  bool active() const { return poll_.active(); }
 
  private:
   static void on_readable(uv_poll_t* handle, int status, int events);
-  uv_poll_t* poll_ = nullptr;
+  FdPoll poll_;
   int pidfd_ = -1;
   Callback callback_;
 };
@@ -49,19 +68,18 @@ class ExitRecordWatch {
   ExitRecordWatch() = default;
   ExitRecordWatch(const ExitRecordWatch&) = delete;
   ExitRecordWatch& operator=(const ExitRecordWatch&) = delete;
-  ~ExitRecordWatch();
 
   // Returns 0 or a libuv error.
   int start(uv_loop_t* loop, int exit_fd, Callback callback);
-  void ref();
-  void unref();
+  void ref() { poll_.ref(); }
+  void unref() { poll_.unref(); }
   // Stops watching; the callback will not run.
-  void stop();
-  bool active() const { return poll_ != nullptr; }
+  void stop() { poll_.stop(); }
+  bool active() const { return poll_.active(); }
 
  private:
   static void on_readable(uv_poll_t* handle, int status, int events);
-  uv_poll_t* poll_ = nullptr;
+  FdPoll poll_;
   int fd_ = -1;
   Callback callback_;
 };
