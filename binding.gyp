@@ -78,7 +78,8 @@
             "native/host/sealed_init.cc",
             "native/host/pty.cc",
             "native/host/logs.cc",
-            "native/host/quota.cc"
+            "native/host/quota.cc",
+            "native/host/process.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [

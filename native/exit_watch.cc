@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "host/process.h"
 #include "plan_abi.h"
 #include "sys/syscalls.h"
 
@@ -48,9 +49,7 @@ int ExitWatch::start(uv_loop_t* loop, int pidfd, Callback callback) {
 void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
   auto* self = static_cast<ExitWatch*>(handle->data);
   siginfo_t info{};
-  int r;
-  do r = waitid(idtype_t(P_PIDFD), id_t(self->pidfd_), &info, WEXITED | WNOHANG);
-  while (r < 0 && errno == EINTR);
+  int r = host::wait_child(idtype_t(P_PIDFD), id_t(self->pidfd_), &info, WEXITED | WNOHANG);
   if (r == 0 && info.si_pid == 0 && status == 0) return;  // woken early; still running
   int code = -1, signal = 0;
   if (r == 0 && info.si_code == CLD_EXITED) {
