@@ -43,7 +43,7 @@ void FdPoll::stop() {
 int ExitWatch::start(uv_loop_t* loop, int pidfd, Callback callback) {
   pidfd_ = pidfd;
   callback_ = std::move(callback);
-  return poll_.start(loop, pidfd, this, on_readable);
+  return FdPoll::start(loop, pidfd, this, on_readable);
 }
 
 void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
@@ -65,7 +65,7 @@ void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
 int ExitRecordWatch::start(uv_loop_t* loop, int exit_fd, Callback callback) {
   fd_ = exit_fd;
   callback_ = std::move(callback);
-  return poll_.start(loop, exit_fd, this, on_readable);
+  return FdPoll::start(loop, exit_fd, this, on_readable);
 }
 
 void ExitRecordWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
