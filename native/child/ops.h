@@ -3,7 +3,9 @@
 // child::run_<Name>, declared here and defined in the op's mechanism file
 // (mounts.cc, credentials.cc, ...). Adding a child op is a row in the table
 // plus its handler; the executor looks handlers up in a table it generates
-// from the same rows and never names an op. A row without its handler fails the link.
+// from the same rows and never names an op. A row without its handler leaves
+// an undefined symbol: the addon does not load and
+// test/native/child-symbols.test.js fails.
 #pragma once
 
 #include <stdint.h>

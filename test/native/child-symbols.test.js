@@ -69,6 +69,23 @@ t.test('the child and the init share the runtime instead of copies of it', async
   }
 });
 
+t.test('every child op has its handler, and the executor names no op', async (t) => {
+  // The op table declares child::run_<Name> for each child row (child/ops.h);
+  // the op's mechanism file defines it.
+  const { OP_TABLE } = require('../../dist/internal/plan-ops.js');
+  const defined = [...symbols(['--defined-only'])];
+  const childOps = Object.entries(OP_TABLE).filter(([, row]) => row.side === 'child');
+  t.ok(childOps.length > 20, `${childOps.length} child ops`);
+  for (const [js] of childOps) {
+    const name = js[0].toUpperCase() + js.slice(1);
+    const mangled = `run_${name}ERKNS0_4StepERNS0_7StepRunE`;
+    t.ok(defined.some((symbol) => symbol.includes(`${name.length + 4}${mangled}`)), `child::run_${name} is defined`);
+  }
+  const executor = fs.readFileSync(path.join(__dirname, '..', '..', 'native', 'child', 'executor.cc'), 'utf8');
+  t.notMatch(executor, /\bcase\s+abi::Op::/, 'executor.cc has no case per op');
+  t.notMatch(executor, /\brun_[A-Z]\w*\(step/, 'nor calls a handler by name');
+});
+
 t.test('the allowlist check itself catches a forbidden call', async (t) => {
   // Build a tiny object that calls malloc and run the same check on it.
   const os = require('node:os');
