@@ -38,10 +38,11 @@
 // as InitPart (plan_abi.h) and the box never starts.
 //
 // Freestanding: no libc, raw system calls only, linked static with its own
-// _start. What it shares with cordon's child (the status record, the exec
-// candidates, the seccomp install, LISTEN_PID, the signal mask) is the
-// freestanding runtime both link (native/runtime/). A static glibc program spends ~0.3 ms of every box start in libc's
+// _start. A static glibc program spends ~0.3 ms of every box start in libc's
 // start-up (CPU feature probing traps to the hypervisor); this one does not.
+// What it shares with cordon's child (the status record, the exec
+// candidates, the seccomp install, LISTEN_PID, the signal mask) is the
+// freestanding runtime both link (native/runtime/).
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -93,9 +94,8 @@ bool same(const char* a, const char* b) {
   return *a == *b;
 }
 
-// A decimal that may be -1 (unlimited), for rlimit values.
-int64_t parse_limit(const char* s) {
-  if (same(s, "-1")) return -1;
+// A non-negative decimal; anything else ends the init (a bad argv is cordon's bug).
+int64_t parse_decimal(const char* s) {
   int64_t v = 0;
   if (*s == '\0') exit_now(126);
   for (; *s != '\0'; s++) {
@@ -105,15 +105,10 @@ int64_t parse_limit(const char* s) {
   return v;
 }
 
-int parse_int(const char* s) {
-  int v = 0;
-  if (*s == '\0') exit_now(126);
-  for (; *s != '\0'; s++) {
-    if (*s < '0' || *s > '9') exit_now(126);
-    v = v * 10 + (*s - '0');
-  }
-  return v;
-}
+int parse_int(const char* s) { return int(parse_decimal(s)); }
+
+// A decimal that may be -1 (unlimited), for rlimit values.
+int64_t parse_limit(const char* s) { return same(s, "-1") ? -1 : parse_decimal(s); }
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -124,7 +119,7 @@ int hex_value(char c) {
 sock_filter g_filter[4096];
 
 // Returns 0 or an errno.
-int install_seccomp(const char* hex) {
+int install_payload_filter(const char* hex) {
   unsigned long len = 0;
   while (hex[len] != '\0') len++;
   if (len == 0 || len % 16 != 0 || len / 16 > 4096) return EINVAL;
@@ -281,7 +276,7 @@ struct Args {
     sc(__NR_close, args.start_fd);
   }
   if (args.seccomp_hex != nullptr) {
-    int error = install_seccomp(args.seccomp_hex);
+    int error = install_payload_filter(args.seccomp_hex);
     if (error != 0) report(args.status_fd, args.seccomp_step, Op::kSeccomp, error);
   }
   int detail = 0;
