@@ -1,5 +1,4 @@
 #include "clone.h"
-#include "host/process.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -10,6 +9,7 @@
 
 #include <atomic>
 
+#include "host/process.h"
 #include "sys/syscalls.h"
 
 namespace cordon {

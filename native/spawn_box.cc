@@ -22,8 +22,8 @@
 #include "clone.h"
 #include "host/bridge.h"
 #include "host/idmap.h"
-#include "plan_decode.h"
 #include "host/process.h"
+#include "plan_decode.h"
 #include "sys/syscalls.h"
 #include "sys/unique_fd.h"
 

@@ -45,7 +45,7 @@ struct PairIds {
   /* uid_map (or newuidmap) */                                                 \
   X(UidMap, 6, "write", "write uid_map")                                       \
   X(GidMap, 7, "write", "write gid_map")                                       \
-  /* opening /proc/PID/ns/NAME */                                             \
+  /* opening /proc/PID/ns/NAME */                                              \
   X(Open, 8, "open", "open namespace file")
 
 CORDON_HOST_PART_ENUM(PoolPart, CORDON_POOL_PART);
