@@ -68,6 +68,7 @@
             "native/exit_watch.cc",
             "native/probe.cc",
             "native/host/idmap.cc",
+            "native/host/cgroups.cc",
             "native/host/sockets.cc",
             "native/host/paths.cc",
             "native/host/layers.cc",

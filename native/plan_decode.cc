@@ -216,6 +216,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         break;
       case Op::kRunIdMapHelper: {
         maps_written = true;
+        out->runs_id_map_helper = true;
         const int64_t entries = CORDON_ARG_NUM(step, RunIdMapHelper, mapCount);
         if (entries < 3 || entries % 3 != 0 || entries > 3 * 340) return where + "id map helper needs a path and map triples";
         break;

@@ -21,7 +21,9 @@
 
 #include <thread>
 
+#include "child/plan_args.h"
 #include "host/netlink.h"
+#include "host/ops.h"
 #include "sys/unique_fd.h"
 
 namespace cordon::host {
@@ -271,6 +273,15 @@ int delete_link(const char* name) {
   info.ifi_index = index;
   NetlinkMessage message(RTM_DELLINK, 0, &info, sizeof info);
   return netlink.request(message);
+}
+
+// The parent's AttachVeth op (host/ops.h): the box's interface, made while
+// its child waits on the sync pipe.
+int run_AttachVeth(const child::Step& step, ParentStepRun& run) {
+  const auto args = child::AttachVethArgs::of(step);
+  VethRequest request{run.pid, args.bridge, args.host_name, args.box_name, htonl(args.address), args.prefix,
+                      htonl(args.gateway), args.gateway_only};
+  return attach_veth(request, &run.detail);
 }
 
 }  // namespace cordon::host

@@ -125,6 +125,7 @@ static void test_minimal_valid() {
   CHECK(p.cgroup_fd == -1);
   CHECK(!p.needs_sync);
   CHECK(!p.uses_init);
+  CHECK(!p.runs_id_map_helper);
   // Only target 0 is installed; the floor is 2 (stdio is always reserved).
   CHECK(p.view.control.highest_target == 2);
 
@@ -733,6 +734,28 @@ static void test_finish_init_argv() {
   }
 }
 
+// kRunIdMapHelper: decoded, and flagged for spawn_box's window (which
+// names no op itself).
+static void test_id_map_helper() {
+  g_case = "id map helper";
+  PlanBuilder b;
+  b.fd_slots = 1;
+  b.clone(0x10000000);
+  Rec& helper = b.step(Op::kRunIdMapHelper, Side::kParent);
+  helper.num[0] = 0;
+  helper.num[1] = 3;
+  helper.str[0] = b.add("/usr/bin/newuidmap");
+  helper.str[1] = b.add_list({"0", "1000", "1"});
+  b.step(Op::kWaitForParent, Side::kChild);
+  b.install(0, 0);
+  b.exec({"x"}, {}, {"/x"});
+  Decoded d = decode(b.build(), {7});
+  CHECK_EQ_STR(d.error, "");
+  if (!d.error.empty()) return;
+  CHECK(d.plan->runs_id_map_helper);
+  CHECK(list_of(d.plan->steps[1].list[1]) == (std::vector<std::string>{"0", "1000", "1"}));
+}
+
 // kEnterPidNamespace: once, after an unshare with CLONE_NEWPID, before the fd table.
 static void test_enter_pid_namespace() {
   const std::vector<int32_t> fds = {3};
@@ -843,6 +866,7 @@ int main() {
   test_minimal_valid();
   test_symlink_modes();
   test_enter_pid_namespace();
+  test_id_map_helper();
   test_valid_variants();
   test_header_rejections();
   test_step_rejections();
