@@ -515,6 +515,27 @@ static void test_step_rejections() {
     expect_reject("id maps without a wait for the parent", b, fds, "wait for the parent");
   }
   {
+    // Any parent step after the clone, not only the maps: the veth too.
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    Rec& veth = b.step(Op::kAttachVeth, Side::kParent);
+    veth.num[0] = 0x0a000002;
+    veth.num[1] = 24;
+    veth.num[2] = 0x0a000001;
+    veth.str[0] = b.add("br0");
+    veth.str[1] = b.add("vh0");
+    veth.str[2] = b.add("eth0");
+    b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("a veth without a wait for the parent", b, fds, "wait for the parent");
+    b.steps.insert(b.steps.begin() + 2, Rec{});
+    b.steps[2].op = u(Op::kWaitForParent);
+    b.steps[2].side = u(Side::kChild);
+    b.steps[2].fd = -1;
+    expect_accept("a veth with a wait for the parent", b, fds);
+  }
+  {
     auto bad = minimal().build();
     bad[28] = 1;  // PlanHeader::reserved[1]
     expect_reject("reserved header field set", bad, fds, "reserved");
