@@ -96,6 +96,10 @@ int run_step(const PlanView& plan, ControlFds* control, uint32_t* index, int* de
       const auto a = MaskArgs::of(step);
       return mask_path(a.cover, control->root_fd, a.target, a.optional, detail);
     }
+    case abi::Op::kBindDevices:
+      return bind_devices(CORDON_ARG_STR(step, BindDevices, source), CORDON_ARG_LIST(step, BindDevices, devices),
+                          uint64_t(CORDON_ARG_NUM(step, BindDevices, attrs)), control->root_fd,
+                          CORDON_ARG_STR(step, BindDevices, target), detail);
     case abi::Op::kOpenRoot:
       return open_root(CORDON_ARG_STR(step, OpenRoot, path), &control->root_fd, detail);
     case abi::Op::kWaitForParent:

@@ -423,6 +423,60 @@ int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear
   return as_errno(r);
 }
 
+int bind_devices(const char* source_dir, const char* const* names, uint64_t attrs, int root_fd, const char* target_dir,
+                 int* part) {
+  // Each node costs its own clone, attributes and attach; the two
+  // directories are resolved once for all of them. The target directory is
+  // the box's fresh /dev tmpfs, resolved beneath the root; each file in it is
+  // made with O_EXCL|O_NOFOLLOW, and that fd is the mount's target.
+  *part = int(MountPart::kResolveTarget);
+  long to_dir = open_in_root(root_fd, target_dir, O_DIRECTORY);
+  if (to_dir < 0) return as_errno(to_dir);
+  *part = int(MountPart::kOpenSource);
+  long from_dir = sys::sc(__NR_openat, AT_FDCWD, source_dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  if (from_dir < 0) {
+    close_fd(to_dir);
+    return as_errno(from_dir);
+  }
+  long r = 0;
+  for (int i = 0; names[i] != nullptr; i++) {
+    int at = 256 * (i + 1);
+    *part = at + int(MountPart::kOpenSource);
+    long tree = sys::sc(__NR_open_tree, from_dir, names[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) {
+      r = tree;
+      break;
+    }
+    if (attrs != 0) {
+      struct mount_attr attr = {};
+      attr.attr_set = attrs;
+      r = sys::sc(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, MOUNT_ATTR_SIZE_VER0);
+      if (r < 0) {
+        *part = at + int(MountPart::kSetAttr);
+        close_fd(tree);
+        break;
+      }
+    }
+    *part = at + int(MountPart::kCreateTarget);
+    long to = sys::sc(__NR_openat, to_dir, names[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (to < 0) {
+      r = to;
+      close_fd(tree);
+      break;
+    }
+    // A directory over the new file says EINVAL here (a host whose device
+    // node is a directory is broken; the box does not start).
+    r = sys::sc(__NR_move_mount, tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    if (r < 0) *part = at + int(MountPart::kAttach);
+    close_fd(to);
+    close_fd(tree);
+    if (r < 0) break;
+  }
+  close_fd(from_dir);
+  close_fd(to_dir);
+  return as_errno(r);
+}
+
 int make_dir(const char* path, long mode, int* part) {
   *part = int(MountPart::kMakeDir);
   long r = sys::sc(__NR_mkdirat, AT_FDCWD, path, mode);
