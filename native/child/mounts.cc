@@ -382,6 +382,20 @@ int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t a
 }
 
 int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, AttrScope scope, int* part) {
+  // The root itself (the box root made read-only) is the root fd's mount:
+  // "/" resolved beneath the root is that very directory.
+  bool is_root = true;
+  for (const char* p = target; *p != '\0'; p++) {
+    if (*p != '/') is_root = false;
+  }
+  if (is_root && scope == AttrScope::kTopMount) {
+    struct mount_attr attr = {};
+    attr.attr_set = set;
+    attr.attr_clr = clear;
+    long r = sys::sc(__NR_mount_setattr, root_fd, "", AT_EMPTY_PATH, &attr, MOUNT_ATTR_SIZE_VER0);
+    if (r < 0) *part = int(MountPart::kSetAttr);
+    return as_errno(r);
+  }
   int fd = -1;
   int error = resolve_target(root_fd, target, TargetMode::kMustExist, true, &fd, part);
   if (error != 0) return error;
