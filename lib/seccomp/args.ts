@@ -170,6 +170,13 @@ function emptyOn(conditions: readonly NormalizedArgCondition[]): boolean {
         break;
     }
   }
+  // (x & mask) == want puts bounds on x too: it has want's bits (x >= want)
+  // and none of the mask's other bits (x <= ~(mask & ~want)).
+  for (const m of masks) {
+    if (m.want > low) low = m.want;
+    const ceiling = U64_MAX & ~(m.mask & ~m.want);
+    if (ceiling < high) high = ceiling;
+  }
   if (low > high) return true;
   // Two masks that want different bits where both look.
   for (const x of masks) {
