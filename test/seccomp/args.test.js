@@ -197,3 +197,49 @@ for (const arch of ['x64', 'arm64']) {
     t.not(seccomp.filterFor(order1, arch).hex, seccomp.filterFor(order2, arch).hex, 'the order of one call\'s rules is part of the key');
   });
 }
+
+t.test('provablyDisjoint (the OCI mapping\'s overlap proof) is sound: never "apart" when one value satisfies both', async (t) => {
+  const { provablyDisjoint } = require('../../dist/seccomp/args');
+  // A tiny deterministic generator: the same cases on every run.
+  let seed = 0x2545f491;
+  const next = (n) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const ops = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'maskedEq'];
+  const condition = () => {
+    const op = ops[next(ops.length)];
+    const index = next(2);
+    if (op === 'maskedEq') {
+      const mask = BigInt(next(64)) | (next(4) === 0 ? 1n << 40n : 0n);
+      return { index, op, value: mask, valueTwo: mask & BigInt(next(64)) };
+    }
+    const value = BigInt(op === 'lt' ? 1 + next(6) : next(6));
+    return { index, op, value };
+  };
+  const holds = (c, x) => (c.op === 'maskedEq' ? (x & c.value) === c.valueTwo : REFERENCE[c.op](x, c.value));
+  const values = [...Array.from({ length: 80 }, (_, i) => BigInt(i)), 1n << 40n, (1n << 40n) | 5n, 1n << 63n, U64];
+  let apart = 0;
+  for (let round = 0; round < 3000; round++) {
+    const a = Array.from({ length: 1 + next(4) }, condition);
+    const b = Array.from({ length: 1 + next(4) }, condition);
+    if (!provablyDisjoint(a, b)) continue;
+    apart++;
+    // Both rules hold for some call: an argument vector satisfying all of a and b.
+    const both = [...a, ...b];
+    const per = [0, 1].map((index) => values.find((x) => both.filter((c) => c.index === index).every((c) => holds(c, x))));
+    if (per.every((x) => x !== undefined)) t.fail(`said apart, but args ${per} satisfy ${JSON.stringify(both, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  }
+  t.ok(apart > 300, `${apart} of 3000 random pairs proved apart, none wrongly`);
+  t.notOk(provablyDisjoint(undefined, [{ index: 0, op: 'eq', value: 1n }]), 'a rule without conditions overlaps everything');
+  t.ok(provablyDisjoint([{ index: 2, op: 'eq', value: 9n }], [{ index: 2, op: 'ne', value: 9n }]), 'podman\'s socket rules: eq 9 and ne 9');
+  // Edges, each one value away from the other answer.
+  const c = (op, value, valueTwo) => ({ index: 0, op, value, ...(valueTwo === undefined ? {} : { valueTwo }) });
+  t.notOk(provablyDisjoint([c('maskedEq', 0x3fn, 5n)], [c('le', 5n)]), 'x = 5 has the masked bits and is at most 5');
+  t.ok(provablyDisjoint([c('maskedEq', 0x3fn, 5n)], [c('lt', 5n)]), 'x & 0x3f = 5 needs x >= 5');
+  t.notOk(provablyDisjoint([c('maskedEq', 0xf0n, 0x10n)], [c('ge', 0x1fn)]), 'x = 0x1f: the mask allows the low bits');
+  t.ok(provablyDisjoint([c('maskedEq', 0xf0n, 0x10n)], [c('ge', 0x20n), c('le', 0x2fn)]), '0x20..0x2f all have 0x20 under the mask');
+  t.notOk(provablyDisjoint([c('ge', 3n), c('le', 5n)], [c('ne', 3n), c('ne', 4n)]), '5 is left');
+  t.ok(provablyDisjoint([c('ge', 3n), c('le', 5n)], [c('ne', 3n), c('ne', 4n), c('ne', 5n)]), 'nothing left');
+  t.notOk(provablyDisjoint([c('gt', U64 - 1n)], [c('ne', 0n)]), 'the largest value');
+});
