@@ -213,6 +213,17 @@ export interface NativeBinding {
   ipv4Address(name: string): { address: number; prefix: number } | number;
   /** deleteLink on a libuv worker thread. */
   deleteLinkAsync(name: string): Promise<number>;
+  /**
+   * Opens (or makes, 0600) the lock file `name` in `dir` without following
+   * symlinks and flocks it (`operation`: LOCK_SH 1 / LOCK_EX 2, | LOCK_NB 4);
+   * a file unlinked while waiting is opened again. The fd (close-on-exec), or
+   * -errno (-EWOULDBLOCK: held elsewhere).
+   */
+  lockFile(dir: string, name: string, operation: number): number;
+  /** Unlinks the lock file `name` in `dir` if it is still the file `fd` has open: 0, or -errno (-ESTALE). */
+  unlinkLockFile(dir: string, name: string, fd: number): number;
+  /** flock(fd, operation): 0 or -errno. */
+  flockFd(fd: number, operation: number): number;
   /** Tries a bridge, a veth pair and the filter in a throwaway network namespace: error 0, or -errno and the failing part. */
   probeBridge(): { error: number; part: number };
   /**

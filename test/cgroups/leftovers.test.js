@@ -17,6 +17,7 @@ const { waitDead } = require('../helpers/procfs');
 const { skipExpected } = require('../helpers/skip');
 const { cgroupMounts } = require('../helpers/cgroup-fixture');
 const { removeTree } = require('../helpers/remove-tree');
+const { boxCgroupsOf, recordsIn, exists } = require('../helpers/host-snapshot');
 const { probe } = require('../../dist');
 
 // Each case starts two or three node processes: slow in the TCG VM of `npm run test:cgroup2`.
@@ -44,48 +45,6 @@ function tempDir(t, label) {
   return dir;
 }
 
-/** Every cgroup directory (any depth up to 4) whose name starts with `box-<pid>-`, in every hierarchy. */
-function boxCgroupsOf(pid) {
-  const found = [];
-  const walk = (dir, depth) => {
-    let entries;
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
-      const child = path.join(dir, entry.name);
-      if (entry.name.startsWith(`box-${pid}-`)) found.push(child);
-      else if (depth < 4) walk(child, depth + 1);
-    }
-  };
-  for (const mount of cgroupMounts()) walk(mount, 0);
-  return found.sort();
-}
-
-function recordsIn(stateDir) {
-  const out = [];
-  for (const kind of ['supervisors', 'boxes', 'tenants']) {
-    try {
-      for (const name of fs.readdirSync(path.join(stateDir, kind))) out.push(`${kind}/${name}`);
-    } catch {
-      // not made
-    }
-  }
-  return out.sort();
-}
-
-function exists(file) {
-  try {
-    fs.lstatSync(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const sleeper = { file: '/bin/sleep', args: ['1000'] };
 
 // The box cgroups of this file live under a parent of its own (in every
@@ -108,6 +67,37 @@ const parentOption = cgroupParent === undefined ? {} : { cgroupParent };
 /** Spawn options for a box with what a supervisor can leave behind: a cgroup (where usable) and a listening socket in a directory cordon makes. */
 function leavingOptions(socketPath, extra = {}) {
   return { ...(cgroupsUsable ? { cgroup: { pids: { max: 64 } }, ...parentOption } : {}), listen: [{ path: socketPath }], stdio: 'ignore', ...extra };
+}
+
+/**
+ * Supervisor A starts a box that outlives it (dieWithParent: false), with
+ * a socket in a directory cordon makes (`<sockets>/<label>/site.sock`), and
+ * is SIGKILLed; with `endBox`, the box is SIGKILLed after it.
+ */
+async function lastingBoxOfDeadSupervisor(t, label, { endBox }) {
+  const stateDir = tempDir(t, label);
+  const sockets = tempDir(t, `${label}-sockets`);
+  const socketPath = path.join(sockets, label, 'site.sock');
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = await startSupervisor(t, { env });
+  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
+  t.teardown(() => {
+    try {
+      process.kill(box.pid, 'SIGKILL');
+    } catch {
+      // ended, as it should have
+    }
+  });
+  t.ok(box.pid > 0 && typeof box.adoptionId === 'string', `the box runs with a state record id: ${box.adoptionId}`);
+  t.ok(recordsIn(stateDir).includes(`boxes/${box.adoptionId}.json`), 'its record is in the state directory');
+  await a.kill();
+  if (endBox) {
+    process.kill(box.pid, 'SIGKILL');
+    t.ok(await waitDead(box.pid), 'the box ended after its supervisor');
+  } else {
+    t.notOk(await waitDead(box.pid, 300), 'the box outlives its supervisor');
+  }
+  return { stateDir, sockets, socketPath, env, a, box };
 }
 
 t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket files and directories', async (t) => {
@@ -155,11 +145,13 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   if (cgroupsUsable) {
     t.same(boxCgroupsOf(a.pid), [], 'B\'s start swept A\'s box cgroups in every hierarchy');
   }
-  // Bridges only when asked: a portless bridge may be a live supervisor's new one.
-  if (withBridge) t.ok(exists(`/sys/class/net/${bridge}`), 'B\'s start left the portless bridge alone');
-  const { report } = await b.request('cleanup', { options: { ...parentOption, ...(withBridge ? { bridges: true } : {}) } });
-  if (withBridge) t.notOk(exists(`/sys/class/net/${bridge}`), 'cleanup({ bridges: true }) removed the bridge nobody uses any more');
+  // Nobody holds the lock of A's bridge any more (test/spawn/bridge-lock.test.js has the live holders).
+  if (withBridge) {
+    t.notOk(exists(`/sys/class/net/${bridge}`), 'B\'s start swept the bridge nobody uses any more');
+    t.same(fs.readdirSync('/run/cordon/bridges').filter((file) => file.endsWith(`-${bridge}.lock`)), [], 'and its lock file');
+  }
   else t.comment(`no bridge checked: ${isRoot ? probe().network.bridge.reason : 'bridges need root'}`);
+  const { report } = await b.request('cleanup', { options: parentOption });
   t.same(report.errors, [], 'cleanup() reports no error');
   t.notOk(exists(socketPath), 'A\'s socket file is gone');
   t.notOk(exists(path.join(sockets, 'made')), 'and the directories cordon made for it');
@@ -192,24 +184,7 @@ t.test('process.exit() with boxes running leaves no cgroup, socket file or direc
 });
 
 t.test('a box that outlives its SIGKILLed supervisor is adopted, killed, and leaves nothing', async (t) => {
-  const stateDir = tempDir(t, 'state');
-  const sockets = tempDir(t, 'sockets');
-  const socketPath = path.join(sockets, 'lasting', 'site.sock');
-  const env = { CORDON_STATE_DIR: stateDir };
-  const a = await startSupervisor(t, { env });
-  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
-  t.teardown(() => {
-    try {
-      process.kill(box.pid, 'SIGKILL');
-    } catch {
-      // ended, as it should have
-    }
-  });
-  t.ok(box.pid > 0 && typeof box.adoptionId === 'string', `the box runs with a state record id: ${box.adoptionId}`);
-  t.ok(recordsIn(stateDir).includes(`boxes/${box.adoptionId}.json`), 'its record is in the state directory');
-  await a.kill();
-  t.notOk(await waitDead(box.pid, 300), 'the box outlives its supervisor');
-
+  const { stateDir, sockets, socketPath, env, a, box } = await lastingBoxOfDeadSupervisor(t, 'lasting', { endBox: false });
   const b = await startSupervisor(t, { env });
   const { boxes } = await b.request('adoptAll');
   t.equal(boxes.length, 1, 'B adopts one box');
@@ -228,22 +203,7 @@ t.test('a box that outlives its SIGKILLed supervisor is adopted, killed, and lea
 });
 
 t.test('a box that outlived its supervisor and ended since: cleanup() removes what it left', async (t) => {
-  const stateDir = tempDir(t, 'state');
-  const sockets = tempDir(t, 'sockets');
-  const socketPath = path.join(sockets, 'orphan', 'site.sock');
-  const env = { CORDON_STATE_DIR: stateDir };
-  const a = await startSupervisor(t, { env });
-  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
-  t.teardown(() => {
-    try {
-      process.kill(box.pid, 'SIGKILL');
-    } catch {
-      // ended
-    }
-  });
-  await a.kill();
-  process.kill(box.pid, 'SIGKILL');
-  t.ok(await waitDead(box.pid), 'the box ended after its supervisor');
+  const { stateDir, sockets, socketPath, env, a } = await lastingBoxOfDeadSupervisor(t, 'orphan', { endBox: true });
   t.ok(exists(socketPath), 'it left its socket file (nobody was there to remove it)');
   if (cgroupsUsable) t.ok(boxCgroupsOf(a.pid).length > 0, 'and its cgroups');
 
@@ -342,22 +302,7 @@ t.test('the event loop running out with an unref()ed box leaves nothing, and Nod
 });
 
 t.test('cordon gc removes what a dead box left and says so', async (t) => {
-  const stateDir = tempDir(t, 'gc');
-  const sockets = tempDir(t, 'gc-sockets');
-  const socketPath = path.join(sockets, 'gc', 'site.sock');
-  const env = { CORDON_STATE_DIR: stateDir };
-  const a = await startSupervisor(t, { env });
-  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
-  t.teardown(() => {
-    try {
-      process.kill(box.pid, 'SIGKILL');
-    } catch {
-      // ended
-    }
-  });
-  await a.kill();
-  process.kill(box.pid, 'SIGKILL');
-  t.ok(await waitDead(box.pid), 'the box ended after its supervisor');
+  const { socketPath, env, a, box } = await lastingBoxOfDeadSupervisor(t, 'gc', { endBox: true });
   const { spawnSync } = require('node:child_process');
   const cli = path.resolve(__dirname, '../../dist/cli.js');
   const parentArgs = cgroupParent === undefined ? [] : ['--cgroup-parent', cgroupParent];

@@ -62,6 +62,15 @@ const handlers = {
   async cleanup({ options }) { const report = await cleanup(options); return { report: { ...report, errors: report.errors.map(describeError) } }; },
   // process.exit() with boxes running: what cordon releases on that path.
   async exit() { process.exit(0); },
+  // A supervisor paused between making a bridge and attaching its first
+  // veth: the first half of a bridge box's spawn (lib/bridge.ts leaseBridge),
+  // and nothing after it.
+  async leaseBridgeOnly({ network }) {
+    const { leaseBridge, validateBridge } = require(process.env.CORDON_ROOT + '/dist/bridge');
+    const { Ledger } = require(process.env.CORDON_ROOT + '/dist/internal/resources');
+    const lease = leaseBridge(validateBridge('network', network), new Ledger(), true);
+    return { bridge: lease.bridge, hostName: lease.hostName };
+  },
 };
 readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   const request = JSON.parse(line);

@@ -390,6 +390,9 @@ t.test('a box that outlives its supervisor (dieWithParent: false) keeps the brid
   const name = 'cdt-outlive';
   t.teardown(() => {
     if (linkExists(name)) execFileSync('ip', ['link', 'del', name]);
+    // Its lock file stays while the bridge does (a later sweep finds the bridge by it): it goes with it here.
+    const netns = /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/net'))[1];
+    fs.rmSync(`/run/cordon/bridges/${netns}-${name}.lock`, { force: true });
   });
   const output = execFileSync(process.execPath, ['-e', `const { spawnIsolated } = require(${JSON.stringify(require.resolve('../..'))});
     const box = spawnIsolated('/bin/sleep', ['60'], { network: { bridge: '${name}', subnet: '10.237.0.1/24' }, dieWithParent: false, stdio: 'ignore' });
