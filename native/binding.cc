@@ -27,6 +27,7 @@
 #include "host/paths.h"
 #include "host/pty.h"
 #include "host/quota.h"
+#include "log_pump.h"
 #include "host/sealed_init.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
@@ -923,6 +924,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("restoreTerminal", Napi::Function::New(env, RestoreTerminal));
   exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
   exports.Set("makePipe", Napi::Function::New(env, MakePipe));
+  exports.Set("LogPump", DefineLogPump(env));
   exports.Set("dupFd", Napi::Function::New(env, DupFd));
   exports.Set("listenerState", Napi::Function::New(env, ListenerState));
   exports.Set("relisten", Napi::Function::New(env, Relisten));

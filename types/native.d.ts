@@ -57,6 +57,22 @@ export interface NativeExitRecordWatchConstructor {
   new (exitFd: number, onRecord: (code: number | null, signal: number | null) => void): NativeExitWatch;
 }
 
+export interface NativeLogPump {
+  /** Keeps the event loop alive until the pump is done (no-op after). */
+  ref(): void;
+  unref(): void;
+}
+
+export interface NativeLogPumpConstructor {
+  /**
+   * Takes both fds and, on a thread of its own, appends what it reads from
+   * the pipe's read end to the log file until EOF, then closes them and
+   * calls done(0 or -errno of the first failed write, bytes appended).
+   * Starts unref()ed.
+   */
+  new (readFd: number, fileFd: number, done: (error: number, bytes: number) => void): NativeLogPump;
+}
+
 export interface NativePlanLayout {
   magic: number;
   headerSize: number;
@@ -146,6 +162,7 @@ export interface NativeBinding {
   dupFd(fd: number): number;
   /** A pipe whose inode is given to uid:gid (when >= 0): [read, write] or -errno. */
   makePipe(uid: number, gid: number): [number, number] | number;
+  LogPump: NativeLogPumpConstructor;
   /** A tenant's quota image, opened (made) and locked (see native/host/quota.h). */
   openQuotaImage(dir: string, name: string, bytes: number, waitMs: number): { fd: number; part: number; fresh: boolean; size: number };
   /** The image on an autoclearing loop device, its ext4 mounted as a detached tree with upper/ and work/. */
