@@ -173,3 +173,26 @@ t.test('the payload cannot truncate or rewrite its log file, whatever it does wi
   t.match(written, /three\n$/, 'and the last line is appended');
   t.equal(written.length, 'before the box\none\ntwo\nXXXXthree\n'.length, 'nothing was cut');
 });
+
+t.test('a log file that fills up: the box goes on, a warning says why', async (t) => {
+  if (!require('../helpers/skip').skipExpected(t, isRoot, 'unprivileged pass: a small filesystem to fill needs a tmpfs mount (root)')) return;
+  const dir = scratch(t);
+  const { execFileSync } = require('node:child_process');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'cordon-logs-full', dir]);
+  t.teardown(() => execFileSync('umount', [dir]));
+  const log = path.join(dir, 'full.log');
+  const warnings = [];
+  const onWarning = (warning) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const result = await runSh('head -c 1048576 /dev/zero; echo done >&2', { stdio: ['ignore', { file: log }, 'pipe'] });
+  t.equal(result.code, 0, 'the box wrote 1 MiB and ended: it never blocked on the pipe');
+  t.equal(result.stderr, 'done\n');
+  await new Promise((resolve) => setImmediate(resolve));
+  const warning = warnings.find((w) => w.step === 'stdio[1] file');
+  t.ok(warning, `a warning: ${warning?.message}`);
+  t.equal(warning?.code, 'ENOSPC', 'ENOSPC');
+  t.equal(warning?.syscall, 'write');
+  t.equal(warning?.path, log);
+  t.ok(fs.statSync(log).size <= 64 * 1024, 'the file holds what fit');
+});
