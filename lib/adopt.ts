@@ -8,7 +8,9 @@ import { removeUnusedBridges } from './bridge';
 import type { BoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { type CleanupReport, emptyReport, recordedCgroup, releaseBoxRecord, removeSocket, sweepLeftovers, sweepRecordsOnce, sweepTenants } from './cleanup';
+import { validateCgroupParent } from './cgroups/parent';
 import { CordonError, CordonOptionError, errnoName } from './errors';
+import { rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import { Ledger } from './internal/resources';
 import type { BoundSocketFile } from './sockets';
@@ -208,7 +210,9 @@ export interface CleanupOptions {
  * for records only (`kept` says why).
  */
 export async function cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
-  if (typeof options !== 'object' || options === null) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  rejectUnknownKeys(options as Record<string, unknown>, ['cgroupParent', 'graceMs', 'bridges'], '');
+  if (options.cgroupParent !== undefined) validateCgroupParent(options.cgroupParent);
   if (options.bridges !== undefined && options.bridges !== true && options.bridges !== false && options.bridges !== 'unlocked') {
     throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'bridges', `The "bridges" option must be true, false or 'unlocked'. Received ${String(options.bridges)}`);
   }

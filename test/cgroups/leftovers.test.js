@@ -338,3 +338,26 @@ t.test('unprivileged without XDG_RUNTIME_DIR: a lasting box runs, with a warning
   const { stderr } = await a.kill();
   t.match(stderr, /CORDON_NO_STATE_DIR|no later process can adopt it/, 'the warning says no later process can adopt it');
 });
+
+t.test('cleanup() and cordon gc: the error each bad option gets', async (t) => {
+  const { cleanup } = require('../../dist');
+  for (const [options, code, what] of [
+    ['all', 'ERR_INVALID_ARG_TYPE', 'options that are not an object'],
+    [[], 'ERR_INVALID_ARG_TYPE', 'an array'],
+    [{ graceMs: -1 }, 'ERR_INVALID_ARG_VALUE', 'a negative graceMs'],
+    [{ graceMs: 1.5 }, 'ERR_INVALID_ARG_VALUE', 'a graceMs that is not an integer'],
+    [{ bridges: 'yes' }, 'ERR_INVALID_ARG_VALUE', 'a bridges value that is not true, false or \'unlocked\''],
+    [{ cgroupParent: 5 }, 'ERR_INVALID_ARG_TYPE', 'a cgroupParent that is not a string'],
+    [{ cgroupParent: 'relative/parent' }, 'ERR_INVALID_ARG_VALUE', 'a relative cgroupParent'],
+    [{ cgroupParent: '/a/../b' }, 'ERR_INVALID_ARG_VALUE', 'a cgroupParent with ..'],
+    [{ grace: 0 }, 'ERR_CORDON_UNKNOWN_OPTION', 'a key it does not know'],
+  ]) {
+    await t.rejects(cleanup(options), { name: 'CordonOptionError', code }, `${what}: ${code}`);
+  }
+  const { spawnSync } = require('node:child_process');
+  const cli = path.resolve(__dirname, '../../dist/cli.js');
+  for (const args of [['--grace-ms', 'soon'], ['--grace-ms'], ['--cgroup-parent', 'relative']]) {
+    const run = spawnSync(process.execPath, [cli, 'gc', ...args], { encoding: 'utf8', timeout: 60_000 });
+    t.equal(run.status, 125, `cordon gc ${args.join(' ')} exits 125: ${run.stderr.trim()}`);
+  }
+});

@@ -129,8 +129,3 @@ t.test('a SIGKILLed supervisor\'s bridge is swept by the next supervisor\'s star
   await b.end();
   await d.end();
 });
-
-t.test('cleanup() checks its bridges option', async (t) => {
-  const { cleanup } = require('../../dist');
-  await t.rejects(cleanup({ bridges: 'yes' }), { code: 'ERR_INVALID_ARG_VALUE' }, 'a bridges value that is not true, false or \'unlocked\'');
-});
