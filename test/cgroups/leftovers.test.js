@@ -192,6 +192,8 @@ t.test('a box that outlives its SIGKILLed supervisor is adopted, killed, and lea
   t.equal(boxes[0]?.adoptionId, box.adoptionId, 'under its record id');
   const cgroups = boxCgroupsOf(a.pid);
   if (cgroupsUsable) t.ok(cgroups.length > 0, `its cgroups are still there while it runs: ${cgroups.join(', ')}`);
+  const exec = await b.request('execKey', { key: boxes[0].key });
+  t.equal(exec.thrown?.code, 'ERR_CORDON_NOT_RUNNING', `box.exec() on an adopted box throws: ${exec.thrown?.message}`);
   const exit = b.ended(boxes[0].key);
   await b.request('killKey', { key: boxes[0].key });
   t.ok((await exit).event === 'exit', 'the adopted box emits exit');

@@ -58,6 +58,7 @@ const handlers = {
     });
     return { boxes: adopted.map((box, i) => ({ key: id + ':' + i, pid: box.pid, adoptionId: box.adoptionId })) };
   },
+  async execKey({ key }) { boxes.get(key).exec('/bin/true'); return {}; },
   async killKey({ key }) { const box = boxes.get(key); box.kill('SIGKILL'); await box.exited.catch(() => {}); return {}; },
   async cleanup({ options }) { const report = await cleanup(options); return { report: { ...report, errors: report.errors.map(describeError) } }; },
   // process.exit() with boxes running: what cordon releases on that path.
