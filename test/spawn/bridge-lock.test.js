@@ -85,8 +85,9 @@ t.test('a bridge a live supervisor has just made (no veth yet) survives another 
   // A is SIGKILLed before it ever puts a veth on it: the kernel drops its lock.
   await a.kill();
   const after = await b.request('cleanup', { options: { cgroupParent } });
-  t.ok(after.report.bridges.includes(name), `the next cleanup() removes the dead supervisor's bridge: ${JSON.stringify(after.report.bridges)}`);
-  t.notOk(exists(`/sys/class/net/${name}`), 'it is gone');
+  // (or a supervisor another test file starts meanwhile has swept it: nobody holds it now)
+  t.notOk(exists(`/sys/class/net/${name}`), `the next cleanup() removes the dead supervisor's bridge: ${JSON.stringify(after.report.bridges)}`);
+  t.same(after.report.errors, [], 'without an error');
   t.notOk(exists(`/run/cordon/bridges/${lockName(name)}`), 'and its lock file');
   await b.end();
   t.notOk(exists(`/sys/class/net/${other.name}`), 'B removed its own bridge when it ended');
