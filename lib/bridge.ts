@@ -272,6 +272,14 @@ function forgetLockIfDone(name: string, fd: number): void {
   native().unlinkLockFile(BRIDGE_LOCK_DIR, lockFileName(name), fd);
 }
 
+let lockDirChecked = false;
+/** Makes and checks (root's, 0700, once per process) the lock directory. */
+function ensureLockDir(): void {
+  if (lockDirChecked) return;
+  ensurePrivateDirs([path.dirname(BRIDGE_LOCK_DIR), BRIDGE_LOCK_DIR]);
+  lockDirChecked = true;
+}
+
 /** Gives back this process's shared lock on a bridge when no box of it is on the bridge. */
 function releaseBridgeLock(name: string): void {
   if ((leaseCounts.get(name) ?? 0) > 0) return;
@@ -284,7 +292,7 @@ function releaseBridgeLock(name: string): void {
 /** Takes this process's shared lock on a bridge, before it is looked up or made; the bridge is checked at this process's exit. */
 function holdBridgeLock(name: string): void {
   if (heldLocks.has(name)) return;
-  ensurePrivateDirs([path.dirname(BRIDGE_LOCK_DIR), BRIDGE_LOCK_DIR]);
+  ensureLockDir();
   const fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_SH);
   if (fd < 0) {
     throw hostError(`flock ${errnoName(fd)}: cannot take the lock of bridge ${name}`, { errno: fd, syscall: 'flock', path: path.join(BRIDGE_LOCK_DIR, lockFileName(name)) });
@@ -507,7 +515,7 @@ export function removeUnusedBridges(options: { withoutLock?: boolean; except?: s
     } catch {
       // no sysfs
     }
-    if (names.size > 0) ensurePrivateDirs([path.dirname(BRIDGE_LOCK_DIR), BRIDGE_LOCK_DIR]);
+    if (names.size > 0) ensureLockDir();
   }
   const removed: string[] = [];
   for (const name of names) {
