@@ -373,3 +373,36 @@ t.test('cleanup() and cordon gc: the error each bad option gets', async (t) => {
     t.equal(run.status, 125, `cordon gc ${args.join(' ')} exits 125: ${run.stderr.trim()}`);
   }
 });
+
+t.test('adopt(): a box whose owner still runs is EBUSY, one that dies with its supervisor EPERM', async (t) => {
+  const stateDir = tempDir(t, 'owned');
+  const sockets = tempDir(t, 'owned-sockets');
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = await startSupervisor(t, { env });
+  const lasting = await a.request('spawn', { ...sleeper, options: leavingOptions(path.join(sockets, 'l', 'site.sock'), { dieWithParent: false }) });
+  t.teardown(() => {
+    try {
+      process.kill(lasting.pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
+  });
+  // A box with a socket file has a record too (what a SIGKILL would leave), but dies with A.
+  const dying = await a.request('spawn', { ...sleeper, options: leavingOptions(path.join(sockets, 'd', 'site.sock')) });
+  const dyingRecords = recordsIn(stateDir).filter((name) => name.startsWith('boxes/') && name !== `boxes/${lasting.adoptionId}.json`);
+  t.equal(dyingRecords.length, 1, `both boxes have records: ${recordsIn(stateDir).join(', ')}`);
+  const dyingId = path.basename(dyingRecords[0] ?? '', '.json');
+  const b = await startSupervisor(t, { env });
+  const busy = await b.request('adopt', { adoptionId: lasting.adoptionId });
+  t.equal(busy.thrown?.code, 'EBUSY', `its owner still runs: ${busy.thrown?.message}`);
+  t.equal(busy.thrown?.step, 'adopt box');
+  const bound = await b.request('adopt', { adoptionId: dyingId });
+  t.equal(bound.thrown?.code, 'EPERM', `a box that dies with its supervisor: ${bound.thrown?.message}`);
+  t.equal(bound.thrown?.step, 'adopt box');
+  await a.kill();
+  t.ok(await waitDead(dying.pid), 'the dying box died with A');
+  const { boxes } = await b.request('adoptAll');
+  t.same(boxes.map((box) => box.pid), [lasting.pid], 'once A is gone, only the lasting box is adopted');
+  await b.request('killKey', { key: boxes[0].key });
+  t.ok(await waitDead(lasting.pid), 'and killed');
+});
