@@ -168,7 +168,7 @@ export const CORDON_BRIDGE_ALIAS = 'cordon';
 // stays listed through the grace period after its box ends (the kernel
 // removes it with the box's namespace some ms later).
 const dyingWithUs = new Set<string>();
-// The cordon-made bridges this process checks at exit.
+// The bridges this process has held the lock of: each is checked at its exit.
 const checkedAtExit = new Set<string>();
 
 function isCordonBridge(name: string): boolean {
