@@ -23,6 +23,7 @@ import { spawnIsolated } from '../spawn';
 import { openPty, slavePath } from '../pty';
 import { fromOciConfig, loadOciBundle } from './config';
 import { execInContainer } from './exec';
+import { type OciHookName, type OciHooks, runHooks } from './hooks';
 import { formatPids, pidsInNamespaceOf } from './ps';
 
 /** The spec version of the state cordon reports. */
@@ -43,6 +44,8 @@ interface ContainerState {
   ownerPid?: number;
   /** A created container's cgroups (directories cordon made, one per hierarchy), removed by delete. */
   cgroupDirs?: string[];
+  /** The config's hooks, as create read them: start and delete run theirs from here. */
+  hooks?: OciHooks;
 }
 
 class RuntimeError extends Error {}
@@ -61,12 +64,12 @@ function defaultRoot(): string {
   return path.join(runtimeDir !== undefined && runtimeDir !== '' ? runtimeDir : os.tmpdir(), `cordon-oci-${process.geteuid?.() ?? 0}`);
 }
 
-function report(globals: Globals | undefined, message: string): void {
+function report(globals: Globals | undefined, message: string, level: 'error' | 'warning' = 'error'): void {
   process.stderr.write(`cordon oci: ${message}\n`);
   if (globals?.log === undefined) return;
   const line = globals.logFormat === 'json'
-    ? `${JSON.stringify({ level: 'error', msg: message, time: new Date().toISOString() })}\n`
-    : `${new Date().toISOString()} error: ${message}\n`;
+    ? `${JSON.stringify({ level: level === 'warning' ? 'warn' : 'error', msg: message, time: new Date().toISOString() })}\n`
+    : `${new Date().toISOString()} ${level}: ${message}\n`;
   try {
     fs.appendFileSync(globals.log, line);
   } catch {
@@ -278,9 +281,22 @@ function readState(globals: Globals, id: string): ContainerState {
   return state;
 }
 
-function publicState(state: ContainerState): Omit<ContainerState, 'startTime' | 'ownerPid' | 'cgroupDirs'> {
-  const { startTime: _startTime, ownerPid: _ownerPid, cgroupDirs: _cgroupDirs, ...rest } = state;
+function publicState(state: ContainerState): Omit<ContainerState, 'startTime' | 'ownerPid' | 'cgroupDirs' | 'hooks'> {
+  const { startTime: _startTime, ownerPid: _ownerPid, cgroupDirs: _cgroupDirs, hooks: _hooks, ...rest } = state;
   return state.status === 'stopped' ? { ...rest, pid: 0 } : rest;
+}
+
+/**
+ * Runs the hooks of one lifecycle point with the container's state as
+ * `status` says (a RuntimeError for the first that fails).
+ */
+function lifecycleHooks(name: OciHookName, state: ContainerState, status: ContainerState['status']): void {
+  if (state.hooks?.[name] === undefined) return;
+  try {
+    runHooks(name, state.hooks, publicState({ ...state, status }));
+  } catch (error) {
+    throw new RuntimeError((error as Error).message);
+  }
 }
 
 function signalNumber(text: string | undefined): number {
@@ -453,21 +469,34 @@ function deleteContainer(globals: Globals, args: string[]): number {
     if (!awaitEnd(state)) throw new RuntimeError(`container ${JSON.stringify(id)} did not end after SIGKILL`);
   }
   for (const dir of state.cgroupDirs ?? []) removeCgroup(dir);
+  poststop(globals, state);
   fs.rmSync(stateDir(globals, id), { recursive: true, force: true });
   return 0;
 }
 
-interface CreateArgs {
+/** poststop: after the container is gone, before delete returns; a failure is a warning (the spec's rule). */
+function poststop(globals: Globals, state: ContainerState): void {
+  try {
+    lifecycleHooks('poststop', state, 'stopped');
+  } catch (error) {
+    report(globals, `warning: ${(error as Error).message}`, 'warning');
+  }
+}
+
+interface LifecycleArgs {
   bundle: string;
   pidFile: string | undefined;
-  consoleSocket: string | undefined;
   id: string;
 }
 
-function parseCreate(args: string[]): CreateArgs {
+/**
+ * The flags `create` and `run` share (runc's: --bundle, --pid-file, and the
+ * no-ops), then each verb's own from `extras`: a handler per flag, given
+ * the flag's value reader.
+ */
+function parseLifecycle(verb: string, args: string[], extras: Record<string, (value: () => string, flag: string) => void>): LifecycleArgs {
   let bundle = process.cwd();
   let pidFile: string | undefined;
-  let consoleSocket: string | undefined;
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = splitFlag(args[i]!);
@@ -485,24 +514,47 @@ function parseCreate(args: string[]): CreateArgs {
       case '--pid-file':
         pidFile = path.resolve(value());
         break;
-      case '--console-socket':
-        consoleSocket = path.resolve(value());
-        break;
       case '--no-pivot':
       case '--no-new-keyring':
         break; // cordon always pivots; it makes no keyring
-      case '--preserve-fds': {
-        const count = value();
-        if (count !== '0') throw new RuntimeError(`create --preserve-fds ${count} is not implemented yet`);
-        break;
+      default: {
+        const extra = Object.hasOwn(extras, flag) ? extras[flag] : undefined;
+        if (extra !== undefined) extra(value, flag);
+        else if (flag.startsWith('-')) throw new RuntimeError(`unknown option of ${verb}: ${flag}`);
+        else positional.push(flag);
       }
-      default:
-        if (flag.startsWith('-')) throw new RuntimeError(`unknown option of create: ${flag}`);
-        positional.push(flag);
     }
   }
-  if (positional.length !== 1) throw new RuntimeError('create takes one container id');
-  return { bundle, pidFile, consoleSocket, id: checkId(positional[0]) };
+  if (positional.length !== 1) throw new RuntimeError(`${verb} takes one container id`);
+  return { bundle, pidFile, id: checkId(positional[0]) };
+}
+
+function parseCreate(args: string[]): LifecycleArgs & { consoleSocket: string | undefined } {
+  let consoleSocket: string | undefined;
+  const parsed = parseLifecycle('create', args, {
+    '--console-socket': (value) => {
+      consoleSocket = path.resolve(value());
+    },
+    '--preserve-fds': (value) => {
+      const count = value();
+      if (count !== '0') throw new RuntimeError(`create --preserve-fds ${count} is not implemented yet`);
+    },
+  });
+  return { ...parsed, consoleSocket };
+}
+
+function parseRun(args: string[]): LifecycleArgs & { keep: boolean } {
+  let keep = false;
+  const notYet = (_value: () => string, flag: string): never => {
+    throw new RuntimeError(`run ${flag} is not implemented yet`);
+  };
+  const parsed = parseLifecycle('run', args, {
+    '--keep': () => {
+      keep = true;
+    },
+    '--detach': notYet, '-d': notYet, '--console-socket': notYet, '--preserve-fds': notYet, '--no-subreaper': notYet,
+  });
+  return { ...parsed, keep };
 }
 
 /** The config's annotations, as the state reports them. */
@@ -562,8 +614,8 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
   if (terminal !== undefined && consoleSocket === undefined) throw new RuntimeError('process.terminal is true: create needs --console-socket to hand the terminal to');
   if (terminal === undefined && consoleSocket !== undefined) throw new RuntimeError('--console-socket is for a config with process.terminal: true');
   const spec = terminal === undefined
-    ? loadOciBundle(bundle, { hostCredentials: globals.hostCredentials })
-    : fromOciConfig(terminal.config, { bundle, hostCredentials: globals.hostCredentials });
+    ? loadOciBundle(bundle, { hostCredentials: globals.hostCredentials, runtimeHooks: true })
+    : fromOciConfig(terminal.config, { bundle, hostCredentials: globals.hostCredentials, runtimeHooks: true });
   if (spec.options.namespaces !== undefined && (spec.options.namespaces as Record<string, unknown>).pid === 'host') {
     throw new RuntimeError('create needs a pid namespace of the container\'s own (linux.namespaces: pid): the box\'s init holds it at the start gate');
   }
@@ -586,7 +638,11 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     // open for `start`'s writer after this process is gone.
     gate = fs.openSync(fifo, fs.constants.O_RDWR);
     const annotations = annotationsOf(bundle);
-    const state: ContainerState = { ociVersion: OCI_VERSION, id, status: 'creating', bundle, ...(annotations === undefined ? {} : { annotations }) };
+    const state: ContainerState = {
+      ociVersion: OCI_VERSION, id, status: 'creating', bundle,
+      ...(annotations === undefined ? {} : { annotations }),
+      ...(spec.hooks === undefined ? {} : { hooks: spec.hooks }),
+    };
     writeState(globals, state);
     // The OCI process is PID 1 of its pid namespace under `run`; a created
     // one is PID 2, under cordon's init, which holds it at the gate,
@@ -609,7 +665,13 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     const started = startTime(pid);
     if (started === undefined) throw new RuntimeError('the container ended while it was created');
     const cgroupDirs = boxCgroupDirs(pid);
-    writeState(globals, { ...state, status: 'created', pid, startTime: started, ...(cgroupDirs.length === 0 ? {} : { cgroupDirs }) });
+    const createdState: ContainerState = { ...state, status: 'created', pid, startTime: started, ...(cgroupDirs.length === 0 ? {} : { cgroupDirs }) };
+    writeState(globals, createdState);
+    // The container is set up and waits at its gate: prestart (deprecated,
+    // still runc's) then createRuntime, in the runtime's namespaces. A
+    // failure fails create, which ends the box (below).
+    lifecycleHooks('prestart', createdState, 'creating');
+    lifecycleHooks('createRuntime', createdState, 'creating');
     if (pty !== undefined) {
       const sent = native().sendFdToSocket(consoleSocket!, pty.master, slavePath(pty.slave) ?? '/dev/console');
       if (sent < 0) throw new RuntimeError(`cannot send the terminal to --console-socket ${consoleSocket!}: errno ${-sent}`);
@@ -678,7 +740,22 @@ function startContainer(globals: Globals, args: string[]): number {
   const id = checkId(only(args, 'start'));
   const state = readState(globals, id);
   if (state.status !== 'created') throw new RuntimeError(`container ${JSON.stringify(id)} is ${state.status}, not created`);
-  const fifo = fifoPath(globals, id);
+  openGate(fifoPath(globals, id), id);
+  const running: ContainerState = { ...state, status: 'running' };
+  writeState(globals, running);
+  // poststart: after the process runs, before start returns. A failure
+  // stops the container and fails start (runtime spec 1.1 and later).
+  try {
+    lifecycleHooks('poststart', running, 'running');
+  } catch (error) {
+    signalContainer(running, os.constants.signals.SIGKILL);
+    throw error;
+  }
+  return 0;
+}
+
+/** Lets the container's process through its start gate: one byte into the FIFO, which is then removed. */
+function openGate(fifo: string, id: string): void {
   let writer: number;
   try {
     // Non-blocking: ENXIO when no reader is left (the box has ended).
@@ -693,51 +770,14 @@ function startContainer(globals: Globals, args: string[]): number {
     fs.closeSync(writer);
   }
   fs.rmSync(fifo, { force: true });
-  writeState(globals, { ...state, status: 'running' });
-  return 0;
 }
 
 async function runContainer(globals: Globals, args: string[]): Promise<number> {
-  let bundle = process.cwd();
-  let pidFile: string | undefined;
-  let keep = false;
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = splitFlag(args[i]!);
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = args[++i];
-      if (next === undefined) throw new RuntimeError(`${flag} needs a value`);
-      return next;
-    };
-    switch (flag) {
-      case '--bundle':
-      case '-b':
-        bundle = path.resolve(value());
-        break;
-      case '--pid-file':
-        pidFile = path.resolve(value());
-        break;
-      case '--keep':
-        keep = true;
-        break;
-      case '--no-pivot':
-      case '--no-new-keyring':
-        break; // cordon always pivots; it makes no keyring
-      case '--detach':
-      case '-d':
-      case '--console-socket':
-      case '--preserve-fds':
-      case '--no-subreaper':
-        throw new RuntimeError(`run ${flag} is not implemented yet`);
-      default:
-        if (flag.startsWith('-')) throw new RuntimeError(`unknown option of run: ${flag}`);
-        positional.push(flag);
-    }
-  }
-  if (positional.length !== 1) throw new RuntimeError('run takes one container id');
-  const id = checkId(positional[0]);
-  const spec = loadOciBundle(bundle, { hostCredentials: globals.hostCredentials });
+  const { bundle, pidFile, keep, id } = parseRun(args);
+  const spec = loadOciBundle(bundle, { hostCredentials: globals.hostCredentials, runtimeHooks: true });
+  // Hooks before the process runs need it held: then it waits at a start
+  // gate under cordon's init (PID 2), as after create.
+  const gated = spec.hooks?.prestart !== undefined || spec.hooks?.createRuntime !== undefined || spec.hooks?.poststart !== undefined;
 
   fs.mkdirSync(globals.root, { recursive: true, mode: 0o700 });
   checkRoot(globals);
@@ -747,28 +787,63 @@ async function runContainer(globals: Globals, args: string[]): Promise<number> {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntimeError(`container ${JSON.stringify(id)} exists already`);
     throw error;
   }
-  const state: ContainerState = { ociVersion: OCI_VERSION, id, status: 'creating', bundle, ownerPid: process.pid };
+  const annotations = annotationsOf(bundle);
+  let state: ContainerState = {
+    ociVersion: OCI_VERSION, id, status: 'creating', bundle, ownerPid: process.pid,
+    ...(annotations === undefined ? {} : { annotations }),
+    ...(spec.hooks === undefined ? {} : { hooks: spec.hooks }),
+  };
+  let gate: number | undefined;
+  let started = false;
   try {
     writeState(globals, state);
-    const box = spawnIsolated(spec.file, spec.args, { ...spec.options, stdio: 'inherit' });
-    box.on('error', () => undefined); // through box.exited
-    if (box.pid !== undefined) {
-      const started = startTime(box.pid);
-      writeState(globals, { ...state, status: 'running', pid: box.pid, ...(started === undefined ? {} : { startTime: started }) });
-      if (pidFile !== undefined) writePidFile(pidFile, box.pid);
+    if (gated) {
+      makeFifo(fifoPath(globals, id));
+      gate = fs.openSync(fifoPath(globals, id), fs.constants.O_RDWR);
     }
+    const box = spawnIsolated(spec.file, spec.args, { ...spec.options, stdio: 'inherit', ...(gate === undefined ? {} : { init: true, startGate: gate }) });
+    box.on('error', () => undefined); // through box.exited
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => box.kill(signal));
     let status: number;
     try {
+      if (gate !== undefined) {
+        await new Promise<void>((resolve, reject) => {
+          box.once('spawn', resolve);
+          box.once('error', reject);
+        });
+      }
+      if (box.pid !== undefined) {
+        const startedAt = startTime(box.pid);
+        state = { ...state, status: gate === undefined ? 'running' : 'created', pid: box.pid, ...(startedAt === undefined ? {} : { startTime: startedAt }) };
+        writeState(globals, state);
+        if (pidFile !== undefined) writePidFile(pidFile, box.pid);
+      }
+      started = true;
+      if (gate !== undefined) {
+        try {
+          lifecycleHooks('prestart', state, 'creating');
+          lifecycleHooks('createRuntime', state, 'creating');
+          openGate(fifoPath(globals, id), id);
+          state = { ...state, status: 'running' };
+          writeState(globals, state);
+          lifecycleHooks('poststart', state, 'running');
+        } catch (error) {
+          box.kill('SIGKILL');
+          throw error;
+        }
+      }
       const result = await box.exited;
       status = result.signal !== null ? 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0) : (result.code ?? 1);
     } catch (error) {
       report(globals, (error as Error).message);
+      await box.exited.catch(() => undefined);
       status = 1;
     }
+    if (started) poststop(globals, state);
     if (keep && fs.existsSync(stateDir(globals, id))) writeState(globals, { ...state, status: 'stopped' });
     return status;
   } finally {
+    if (gate !== undefined) fs.closeSync(gate);
     if (!keep) fs.rmSync(stateDir(globals, id), { recursive: true, force: true });
   }
 }
@@ -778,7 +853,7 @@ function features(): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    hooks: [],
+    hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
     mountOptions: ['ro', 'rw', 'bind', 'rbind', 'noexec', 'exec', 'dev', 'nosuid', 'nodev', 'private', 'rprivate', 'relatime', 'norelatime', 'strictatime', 'noatime', 'mode', 'size', 'uid', 'gid', 'hidepid'],
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
