@@ -37,7 +37,8 @@ function hierarchyOf(dir: string): { v2: boolean; controllers: string[] } | unde
   return best;
 }
 
-function recordedCgroup(dirs: readonly string[]): BoxCgroup | undefined {
+/** The BoxCgroup of a container's recorded cgroup directories (one per hierarchy); undefined without any. */
+export function containerCgroup(dirs: readonly string[]): BoxCgroup | undefined {
   if (dirs.length === 0) return undefined;
   let v2Dir: string | undefined;
   const v1: { controllers: string[]; dir: string }[] = [];
@@ -55,7 +56,7 @@ export function execInContainer(target: OciExecTarget, processSpec: unknown, std
   const config = JSON.parse(fs.readFileSync(path.join(target.bundle, 'config.json'), 'utf8')) as Record<string, unknown>;
   const spec = fromOciConfig({ ...config, process: processSpec }, { bundle: target.bundle, hostCredentials: target.hostCredentials });
   const validated = validateOptions(spec.file, spec.args, spec.options);
-  const recipe = { validated, counterLimits: undefined, cgroup: recordedCgroup(target.cgroupDirs) };
+  const recipe = { validated, counterLimits: undefined, cgroup: containerCgroup(target.cgroupDirs) };
   const options = spec.options as { env?: Record<string, string>; cwd?: string };
   return spawnIntoRunningBox(recipe, target.pid, target.alive, spec.file, spec.args, {
     ...(options.env === undefined ? {} : { env: options.env }),

@@ -2,8 +2,9 @@
 // container state under --root. Done: run (in the foreground, the CLI the
 // box's parent), create/start (the box waits at its start gate, a FIFO in
 // the state dir, and outlives `create`), state, kill, delete, features,
-// ps (lib/oci/ps.ts), exec --process (lib/oci/exec.ts). Not yet: pause,
-// resume, a terminal for exec: refused with a message saying so.
+// ps (lib/oci/ps.ts), exec --process (lib/oci/exec.ts), pause/resume (the
+// cgroup freezer), the config's hooks (lib/oci/hooks.ts). Not yet: update,
+// a terminal for exec: refused with a message saying so.
 //
 // A created container has no supervisor: `create` exits and the box is
 // reparented (to the engine's subreaper: podman's conmon, containerd's
@@ -22,7 +23,7 @@ import { native } from '../internal/native';
 import { spawnIsolated } from '../spawn';
 import { openPty, slavePath } from '../pty';
 import { fromOciConfig, loadOciBundle } from './config';
-import { execInContainer } from './exec';
+import { containerCgroup, execInContainer } from './exec';
 import { type OciHookName, type OciHooks, runHooks } from './hooks';
 import { formatPids, pidsInNamespaceOf } from './ps';
 
@@ -34,7 +35,7 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
 interface ContainerState {
   ociVersion: string;
   id: string;
-  status: 'creating' | 'created' | 'running' | 'stopped';
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
   pid?: number;
   bundle: string;
   annotations?: Record<string, string>;
@@ -158,7 +159,7 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'kill':
       return killContainer(globals, rest);
     case 'delete':
-      return deleteContainer(globals, rest);
+      return await deleteContainer(globals, rest);
     case 'features':
       process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`);
       return 0;
@@ -167,7 +168,9 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'exec':
       return await execContainer(globals, rest);
     case 'pause':
+      return await pauseContainer(globals, rest, true);
     case 'resume':
+      return await pauseContainer(globals, rest, false);
     case 'update':
     case 'checkpoint':
     case 'restore':
@@ -277,8 +280,34 @@ function readState(globals: Globals, id: string): ContainerState {
     // Created until `start` takes the FIFO away (runc's exec.fifo rule).
     if (!alive(state)) state.status = 'stopped';
     else if (state.status === 'created' && !fs.existsSync(fifoPath(globals, id))) state.status = 'running';
+    // Paused is the freezer's word, read live: nothing to keep in step.
+    if (state.status === 'running' && state.cgroupDirs !== undefined && containerCgroup(state.cgroupDirs)?.frozen() === true) state.status = 'paused';
   }
   return state;
+}
+
+/**
+ * pause / resume: the container's cgroup frozen or thawed through the
+ * freezer (v2 cgroup.freeze, v1 freezer.state), once the kernel says so.
+ * A container without a cgroup of its own (a config with no limits) has
+ * nothing cordon could freeze without its caller's processes.
+ */
+async function pauseContainer(globals: Globals, args: string[], freeze: boolean): Promise<number> {
+  const verb = freeze ? 'pause' : 'resume';
+  const state = readState(globals, checkId(only(args, verb)));
+  const want = freeze ? 'running' : 'paused';
+  if (state.status !== want) throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}, not ${want}`);
+  const cgroup = state.cgroupDirs === undefined ? undefined : containerCgroup(state.cgroupDirs);
+  if (cgroup === undefined || cgroup.frozen() === undefined) {
+    throw new RuntimeError(`cannot ${verb} container ${JSON.stringify(state.id)}: it has no cgroup with a freezer of its own (cordon makes one when the config sets linux.resources; a v2 cgroup needs Linux 5.2 for cgroup.freeze, a v1 one the freezer controller)`);
+  }
+  try {
+    if (freeze) await cgroup.freeze();
+    else await cgroup.thaw();
+  } catch (error) {
+    throw new RuntimeError(`cannot ${verb} container ${JSON.stringify(state.id)}: ${(error as Error).message}`);
+  }
+  return 0;
 }
 
 function publicState(state: ContainerState): Omit<ContainerState, 'startTime' | 'ownerPid' | 'cgroupDirs' | 'hooks'> {
@@ -416,7 +445,7 @@ function killContainer(globals: Globals, args: string[]): number {
   if (positional.length < 1 || positional.length > 2) throw new RuntimeError('kill takes a container id and a signal');
   const state = readState(globals, checkId(positional[0]));
   const signal = signalNumber(positional[1]);
-  if (state.status !== 'running' && state.status !== 'created') throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}`);
+  if (state.status !== 'running' && state.status !== 'created' && state.status !== 'paused') throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}`);
   if (!signalContainer(state, signal)) throw new RuntimeError(`container ${JSON.stringify(state.id)} is stopped`);
   return 0;
 }
@@ -448,7 +477,7 @@ function removeCgroup(dir: string): void {
   throw new RuntimeError(`the container's cgroup ${dir} stays busy`);
 }
 
-function deleteContainer(globals: Globals, args: string[]): number {
+async function deleteContainer(globals: Globals, args: string[]): Promise<number> {
   const force = args.includes('--force') || args.includes('-f');
   const id = checkId(only(args, 'delete'));
   checkRoot(globals);
@@ -459,13 +488,15 @@ function deleteContainer(globals: Globals, args: string[]): number {
     return 0;
   }
   const state = readState(globals, id);
-  if (state.status === 'running' || state.status === 'created') {
+  if (state.status === 'running' || state.status === 'created' || state.status === 'paused') {
     // A created container never ran its payload: deleting it is the engine's
     // way to abandon it (runc does the same). A running one needs --force.
-    if (state.status === 'running' && !force) throw new RuntimeError(`container ${JSON.stringify(id)} is running: stop it first, or delete --force`);
+    if (state.status !== 'created' && !force) throw new RuntimeError(`container ${JSON.stringify(id)} is ${state.status}: stop it first, or delete --force`);
     // With an owner (`run`), SIGKILL is enough: it reaps the box and
     // releases its cgroup and mounts. Without (create), delete does.
     signalContainer(state, os.constants.signals.SIGKILL);
+    // A frozen v1 task dies only once thawed.
+    if (state.status === 'paused') await containerCgroup(state.cgroupDirs ?? [])?.thaw().catch(() => undefined);
     if (!awaitEnd(state)) throw new RuntimeError(`container ${JSON.stringify(id)} did not end after SIGKILL`);
   }
   for (const dir of state.cgroupDirs ?? []) removeCgroup(dir);
@@ -868,6 +899,6 @@ function features(): Record<string, unknown> {
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },
-    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, ps, exec --process, features' },
+    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, ps, exec --process, pause, resume, features' },
   };
 }
