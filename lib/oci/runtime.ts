@@ -17,13 +17,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { awaitDetachedEnd, type DetachedBox, detachBox, detachedAlive, detachedCgroup, removeDetachedCgroups, signalDetached } from '../adopt';
 import { CAPABILITIES } from '../credentials';
 import type { CordonError } from '../errors';
 import { native } from '../internal/native';
 import { spawnIsolated } from '../spawn';
 import { openPty, slavePath } from '../pty';
 import { fromOciConfig, loadOciBundle } from './config';
-import { containerCgroup, execInContainer } from './exec';
+import { execInContainer } from './exec';
 import { type OciHookName, type OciHooks, runHooks } from './hooks';
 import { formatPids, pidsInNamespaceOf } from './ps';
 
@@ -31,20 +32,19 @@ import { formatPids, pidsInNamespaceOf } from './ps';
 const OCI_VERSION = '1.2.0';
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
 
-/** What `state` prints and `<root>/<id>/state.json` holds (the runtime spec's state, plus what cordon checks). */
-interface ContainerState {
+/**
+ * What `state` prints and `<root>/<id>/state.json` holds: the runtime
+ * spec's state, plus the detached box's record (lib/adopt.ts: pid, start
+ * time, its cgroups) and what later verbs need.
+ */
+interface ContainerState extends DetachedBox {
   ociVersion: string;
   id: string;
   status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
-  pid?: number;
   bundle: string;
   annotations?: Record<string, string>;
-  /** The pid's start time (/proc/PID/stat field 22): a reused pid is not the container's. */
-  startTime?: string;
   /** The pid of the `cordon oci run` process that owns the box. */
   ownerPid?: number;
-  /** A created container's cgroups (directories cordon made, one per hierarchy), removed by delete. */
-  cgroupDirs?: string[];
   /** The config's hooks, as create read them: start and delete run theirs from here. */
   hooks?: OciHooks;
 }
@@ -174,9 +174,9 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'update':
     case 'checkpoint':
     case 'restore':
-      throw new RuntimeError(`"${verb}" is not implemented yet: cordon oci creates, starts and runs containers (create, start, run), and reports, signals and deletes them (state, kill, delete)`);
+      throw new RuntimeError(`"${verb}" is not implemented yet: cordon oci creates, starts and runs containers (create, start, run), and reports, signals and deletes them (state, kill, delete), pauses and resumes them (pause, resume)`);
     case undefined:
-      throw new RuntimeError('a command is needed: create, start, run, state, kill, delete, features');
+      throw new RuntimeError('a command is needed: create, start, run, state, kill, delete, pause, resume, ps, exec, features');
     default:
       throw new RuntimeError(`unknown command ${JSON.stringify(verb)}`);
   }
@@ -219,50 +219,6 @@ function writeState(globals: Globals, state: ContainerState): void {
   fs.renameSync(temporary, path.join(dir, 'state.json'));
 }
 
-/** The pid's start time, or undefined when it is gone (or a zombie: it has ended). */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Fields after the command (in parentheses, which may hold spaces): state is field 3, starttime field 22.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(state: ContainerState): boolean {
-  return state.pid !== undefined && state.startTime !== undefined && startTime(state.pid) === state.startTime;
-}
-
-/**
- * A pidfd for the container's process, or undefined when it has ended. The
- * start time is checked after the pidfd is open: from then on the pidfd
- * names that process even if the pid is reused, so a matching start time
- * means it is the container's.
- */
-function openContainer(state: ContainerState): number | undefined {
-  if (state.pid === undefined || state.startTime === undefined) return undefined;
-  const fd = native().pidfdOpen(state.pid);
-  if (fd < 0) return undefined;
-  if (startTime(state.pid) === state.startTime) return fd;
-  native().closeFd(fd);
-  return undefined;
-}
-
-function signalContainer(state: ContainerState, signal: number): boolean {
-  const fd = openContainer(state);
-  if (fd === undefined) return false;
-  try {
-    const result = native().sendSignal(fd, signal);
-    if (result < 0 && result !== -3 /* ESRCH: it just ended */) throw new RuntimeError(`cannot signal container ${JSON.stringify(state.id)}: errno ${-result}`);
-    return result === 0;
-  } finally {
-    native().closeFd(fd);
-  }
-}
-
 function fifoPath(globals: Globals, id: string): string {
   return path.join(stateDir(globals, id), 'exec.fifo');
 }
@@ -278,10 +234,10 @@ function readState(globals: Globals, id: string): ContainerState {
   }
   if (state.status === 'running' || state.status === 'created') {
     // Created until `start` takes the FIFO away (runc's exec.fifo rule).
-    if (!alive(state)) state.status = 'stopped';
+    if (!detachedAlive(state)) state.status = 'stopped';
     else if (state.status === 'created' && !fs.existsSync(fifoPath(globals, id))) state.status = 'running';
     // Paused is the freezer's word, read live: nothing to keep in step.
-    if (state.status === 'running' && state.cgroupDirs !== undefined && containerCgroup(state.cgroupDirs)?.frozen() === true) state.status = 'paused';
+    if (state.status === 'running' && state.cgroupDirs !== undefined && detachedCgroup(state)?.frozen() === true) state.status = 'paused';
   }
   return state;
 }
@@ -297,7 +253,7 @@ async function pauseContainer(globals: Globals, args: string[], freeze: boolean)
   const state = readState(globals, checkId(only(args, verb)));
   const want = freeze ? 'running' : 'paused';
   if (state.status !== want) throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}, not ${want}`);
-  const cgroup = state.cgroupDirs === undefined ? undefined : containerCgroup(state.cgroupDirs);
+  const cgroup = detachedCgroup(state);
   if (cgroup === undefined || cgroup.frozen() === undefined) {
     throw new RuntimeError(`cannot ${verb} container ${JSON.stringify(state.id)}: it has no cgroup with a freezer of its own (cordon makes one when the config sets linux.resources; a v2 cgroup needs Linux 5.2 for cgroup.freeze, a v1 one the freezer controller)`);
   }
@@ -353,7 +309,7 @@ function psContainer(globals: Globals, args: string[]): number {
   // runc passes words after the id to ps(1); cordon does not run ps(1).
   if (positional.length !== 1) throw new RuntimeError('ps takes one container id (cordon runs no ps(1) with further arguments)');
   const state = readState(globals, checkId(positional[0]));
-  const pids = state.status === 'stopped' || state.pid === undefined ? [] : pidsInNamespaceOf(state.pid, () => alive(state)) ?? [];
+  const pids = state.status === 'stopped' || state.pid === undefined ? [] : pidsInNamespaceOf(state.pid, () => detachedAlive(state)) ?? [];
   process.stdout.write(formatPids(pids, format));
   return 0;
 }
@@ -413,9 +369,9 @@ async function execContainer(globals: Globals, args: string[]): Promise<number> 
   }
   if (processSpec?.terminal === true) throw new RuntimeError('exec: process.terminal (a terminal for an exec\'d process) is not implemented yet');
   const box = execInContainer({
-    pid: state.pid!, alive: () => alive(state), bundle: state.bundle,
+    pid: state.pid!, alive: () => detachedAlive(state), bundle: state.bundle,
     // A container `run` owns records none: its box's cgroups, read now (an exec'd process must not escape their limits).
-    cgroupDirs: state.cgroupDirs ?? boxCgroupDirs(state.pid!),
+    cgroupDirs: state.cgroupDirs ?? detachBox(state.pid!)?.cgroupDirs ?? [],
     hostCredentials: globals.hostCredentials,
   }, processSpec, 'inherit');
   box.on('error', () => undefined); // through the promises below
@@ -446,35 +402,8 @@ function killContainer(globals: Globals, args: string[]): number {
   const state = readState(globals, checkId(positional[0]));
   const signal = signalNumber(positional[1]);
   if (state.status !== 'running' && state.status !== 'created' && state.status !== 'paused') throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}`);
-  if (!signalContainer(state, signal)) throw new RuntimeError(`container ${JSON.stringify(state.id)} is stopped`);
+  if (!signalDetached(state, signal)) throw new RuntimeError(`container ${JSON.stringify(state.id)} is stopped`);
   return 0;
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Waits (bounded) until the container's process has ended. */
-function awaitEnd(state: ContainerState): boolean {
-  for (let i = 0; i < 1000; i++) {
-    if (!alive(state)) return true;
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
-  return false;
-}
-
-/** Removes a created container's cgroup once its processes are gone (EBUSY until the kernel has let them go). */
-function removeCgroup(dir: string): void {
-  for (let i = 0; i < 500; i++) {
-    try {
-      fs.rmdirSync(dir);
-      return;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY') throw new RuntimeError(`cannot remove the container's cgroup ${dir}: ${code}`);
-    }
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
-  throw new RuntimeError(`the container's cgroup ${dir} stays busy`);
 }
 
 async function deleteContainer(globals: Globals, args: string[]): Promise<number> {
@@ -494,12 +423,12 @@ async function deleteContainer(globals: Globals, args: string[]): Promise<number
     if (state.status !== 'created' && !force) throw new RuntimeError(`container ${JSON.stringify(id)} is ${state.status}: stop it first, or delete --force`);
     // With an owner (`run`), SIGKILL is enough: it reaps the box and
     // releases its cgroup and mounts. Without (create), delete does.
-    signalContainer(state, os.constants.signals.SIGKILL);
+    signalDetached(state, os.constants.signals.SIGKILL);
     // A frozen v1 task dies only once thawed.
-    if (state.status === 'paused') await containerCgroup(state.cgroupDirs ?? [])?.thaw().catch(() => undefined);
-    if (!awaitEnd(state)) throw new RuntimeError(`container ${JSON.stringify(id)} did not end after SIGKILL`);
+    if (state.status === 'paused') await detachedCgroup(state)?.thaw().catch(() => undefined);
+    if (!awaitDetachedEnd(state)) throw new RuntimeError(`container ${JSON.stringify(id)} did not end after SIGKILL`);
   }
-  for (const dir of state.cgroupDirs ?? []) removeCgroup(dir);
+  removeDetachedCgroups(state);
   poststop(globals, state);
   fs.rmSync(stateDir(globals, id), { recursive: true, force: true });
   return 0;
@@ -600,45 +529,6 @@ function annotationsOf(bundle: string): Record<string, string> | undefined {
   }
 }
 
-/** Where each cgroup hierarchy is mounted: 'v2', or a v1 hierarchy's controllers as /proc/PID/cgroup names them. */
-function cgroupMounts(): Map<string, string> {
-  const mounts = new Map<string, string>();
-  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-    const [, where, type, options] = line.split(' ');
-    if (where === undefined || options === undefined) continue;
-    if (type === 'cgroup2' && !mounts.has('v2')) mounts.set('v2', where);
-    if (type !== 'cgroup') continue;
-    const names = options.split(',').filter((option) => !['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec'].includes(option) && !option.startsWith('release_agent') && option !== 'clone_children');
-    if (!mounts.has(names.join(','))) mounts.set(names.join(','), where);
-  }
-  return mounts;
-}
-
-/**
- * The cgroups cordon made for the box (those it is in and `create` is not),
- * one per hierarchy, as host paths: delete removes them once the box is gone.
- */
-function boxCgroupDirs(pid: number): string[] {
-  const parse = (text: string): Map<string, string> => new Map(text.split('\n').filter(Boolean).map((line) => {
-    const [, controllers, where] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
-    return [controllers === '' ? 'v2' : controllers ?? '', where ?? ''];
-  }));
-  try {
-    const box = parse(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-    const ours = parse(fs.readFileSync('/proc/self/cgroup', 'utf8'));
-    const mounts = cgroupMounts();
-    const dirs: string[] = [];
-    for (const [hierarchy, where] of box) {
-      const mount = mounts.get(hierarchy);
-      if (mount === undefined || where === '/' || where === ours.get(hierarchy)) continue;
-      dirs.push(path.join(mount, where));
-    }
-    return dirs;
-  } catch {
-    return [];
-  }
-}
-
 async function createContainer(globals: Globals, args: string[]): Promise<number> {
   const { bundle, pidFile, consoleSocket, id } = parseCreate(args);
   const terminal = terminalOf(bundle);
@@ -693,10 +583,9 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     // The box outlives this process: nothing of it keeps `create` alive.
     box.unref();
     const pid = box.pid!;
-    const started = startTime(pid);
-    if (started === undefined) throw new RuntimeError('the container ended while it was created');
-    const cgroupDirs = boxCgroupDirs(pid);
-    const createdState: ContainerState = { ...state, status: 'created', pid, startTime: started, ...(cgroupDirs.length === 0 ? {} : { cgroupDirs }) };
+    const detached = detachBox(pid);
+    if (detached === undefined) throw new RuntimeError('the container ended while it was created');
+    const createdState: ContainerState = { ...state, status: 'created', ...detached };
     writeState(globals, createdState);
     // The container is set up and waits at its gate: prestart (deprecated,
     // still runc's) then createRuntime, in the runtime's namespaces. A
@@ -719,7 +608,7 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     if (!created) {
       // A box that got as far as its gate is ours to end.
       const partial = readStateIfAny(globals, id);
-      if (partial !== undefined) signalContainer(partial, os.constants.signals.SIGKILL);
+      if (partial !== undefined) signalDetached(partial, os.constants.signals.SIGKILL);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
@@ -779,7 +668,7 @@ function startContainer(globals: Globals, args: string[]): number {
   try {
     lifecycleHooks('poststart', running, 'running');
   } catch (error) {
-    signalContainer(running, os.constants.signals.SIGKILL);
+    signalDetached(running, os.constants.signals.SIGKILL);
     throw error;
   }
   return 0;
@@ -844,7 +733,7 @@ async function runContainer(globals: Globals, args: string[]): Promise<number> {
         });
       }
       if (box.pid !== undefined) {
-        const startedAt = startTime(box.pid);
+        const startedAt = detachBox(box.pid)?.startTime;
         state = { ...state, status: gate === undefined ? 'running' : 'created', pid: box.pid, ...(startedAt === undefined ? {} : { startTime: startedAt }) };
         writeState(globals, state);
         if (pidFile !== undefined) writePidFile(pidFile, box.pid);
