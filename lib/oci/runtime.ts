@@ -608,7 +608,14 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     if (!created) {
       // A box that got as far as its gate is ours to end.
       const partial = readStateIfAny(globals, id);
-      if (partial !== undefined) signalDetached(partial, os.constants.signals.SIGKILL);
+      if (partial !== undefined && signalDetached(partial, os.constants.signals.SIGKILL)) {
+        // Its cgroups are this create's to remove (no delete will come for it).
+        try {
+          if (awaitDetachedEnd(partial)) removeDetachedCgroups(partial);
+        } catch (error) {
+          report(globals, `warning: ${(error as Error).message}`, 'warning'); // create's own failure is the error
+        }
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -119,21 +119,34 @@ t.test('create, start, delete run prestart, createRuntime, poststart, poststop i
   t.same(fs.readdirSync(root), [], 'nothing left');
 });
 
-t.test('a failing createRuntime hook fails create and ends the container', async (t) => {
+t.test('a failing createRuntime hook fails create and ends the container; its cgroups go too', async (t) => {
   const marks = scratch(t, 'cordon-oci-hooks-');
-  const dir = bundle(t, 'echo ran', {
-    prestart: [marker(marks, 'prestart')],
-    createRuntime: [{ path: SH, args: ['sh', '-c', 'echo no network for you >&2; exit 7'] }, marker(marks, 'never')],
-  });
-  if (dir === undefined) return;
   const root = path.join(scratch(t, 'cordon-oci-root-'), 'state');
+  // prestart keeps the record create has written by then (the box's pid and cgroups).
+  const keepRecord = { path: SH, args: ['sh', '-c', `cat > /dev/null; cp ${root}/h2/state.json ${marks}/record.json`], env: ['PATH=/usr/bin:/bin'] };
+  const dir = bundle(t, 'echo ran', () => ({
+    prestart: [marker(marks, 'prestart'), keepRecord],
+    createRuntime: [{ path: SH, args: ['sh', '-c', 'echo no network for you >&2; exit 7'] }, marker(marks, 'never')],
+  }));
+  if (dir === undefined) return;
+  if (isRoot) {
+    // As root the box gets cgroups of its own (a pids limit): they must not outlive the failed create.
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    config.linux.resources = { pids: { limit: 64 } };
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  }
   t.teardown(() => oci(root, ['delete', '--force', 'h2']));
   const created = create(root, dir, 'h2');
   t.equal(created.status, 1, 'create fails');
   t.match(created.stderr, /hooks\.createRuntime\[0\] \(\/\S*sh\) failed: exit status 7: no network for you/, 'it names the hook and says what it said');
   t.notOk(fs.existsSync(path.join(marks, 'never.json')), 'the hooks after it did not run');
-  const { pid } = JSON.parse(read(path.join(marks, 'prestart.json')));
-  until(() => gone(pid), 'the container to end');
+  const record = JSON.parse(read(path.join(marks, 'record.json')));
+  t.equal(JSON.parse(read(path.join(marks, 'prestart.json'))).pid, record.pid);
+  until(() => gone(record.pid), 'the container to end');
+  if (isRoot) {
+    t.ok(record.cgroupDirs?.length > 0, 'the box had cgroups of its own');
+    t.same((record.cgroupDirs ?? []).filter((d) => fs.existsSync(d)), [], 'they are removed');
+  }
   t.same(fs.readdirSync(root), [], 'no state left');
   t.equal(read(path.join(dir, 'h2.out')), '', 'the payload never ran');
 });
