@@ -179,7 +179,7 @@ const TARGETS = [
   ratioTarget({
     id: 'podman',
     target: 'podman run --rm with cordon as its runtime, against podman run with its own (issue 17)',
-    figure: 'measured (no figure set): podman itself is most of the time',
+    figure: 'measured (issue 17 sets no figure)',
     slower: 'podman-run-cordon',
     faster: 'podman-run',
     suffix: ' the time',
