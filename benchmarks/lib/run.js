@@ -173,9 +173,9 @@ async function runSuite(opts, budget) {
           continue;
         }
         const target = Math.round(budget.latencyBudgetMs / Math.max(combo.estimateMs, 0.01));
-        // A slow case (a whole engine per spawn) takes its own few samples:
-        // at least one a round, still interleaved with the others.
-        const wanted = caseDef.slow ? Math.min(caseDef.slow.samples, opts.samples ?? Infinity) : Math.min(budget.maxSamples, Math.max(budget.minSamples, target));
+        // A slow case (a whole engine per spawn) takes its own few samples
+        // (one a round in a quick run), still interleaved with the others.
+        const wanted = caseDef.slow ? Math.min(opts.quick ? budget.rounds : caseDef.slow.samples, opts.samples ?? Infinity) : Math.min(budget.maxSamples, Math.max(budget.minSamples, target));
         combo.perRound = Math.ceil(wanted / budget.rounds);
       }
     }
