@@ -52,7 +52,7 @@ import * as fs from 'node:fs';
 import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
 import { step, type PlanStep } from './internal/steps';
 import type { IdMapEntry } from './options';
-import type { RlimitName } from './credentials';
+import type { RlimitName } from './limits';
 
 /** The per-user limits of /proc/sys/user, by option name. */
 export const KERNEL_COUNTER_FILES = {
