@@ -76,10 +76,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
   const cgroup = validateBoxCgroupOptions(o);
   const credentials = { ...validateCredentials(o), ...validateProcessLimits(o) };
   checkGroupsMapped(credentials.groups, user, identity.gidMap);
-  const kernelCounters = validateKernelCounters(o.kernelCounters);
-  if (kernelCounters !== undefined && user === 'host') {
-    throw conflict('kernelCounters', "kernelCounters limit the box's own user namespace: without one (namespaces.user: 'host') they would be the host's");
-  }
+  const kernelCounters = validateKernelCounters(o.kernelCounters, user);
   const sysctl = validateSysctl(o.sysctl, namespaces);
   const namespaceOwner = validateNamespaceOwner(o.userNamespaceOwner, { user, uidMap: identity.uidMap, root: callerIsRoot(), pooled: o.netnsPool !== undefined });
   const landlock = validateLandlock(o.landlock);
