@@ -28,7 +28,6 @@ import { checkPlanSize } from './plan';
 
 export type { ResolvedNamespace } from './namespaces';
 export type { ResolvedStdio } from './stdio';
-export { callerIsRoot };
 
 type CgroupOptions = ReturnType<typeof validateBoxCgroupOptions>;
 type HostnameOption = ReturnType<typeof validateHostname>;
