@@ -8,7 +8,9 @@ import { removeUnusedBridges } from './bridge';
 import type { BoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { type CleanupReport, emptyReport, recordedCgroup, releaseBoxRecord, removeSocket, sweepLeftovers, sweepRecordsOnce, sweepTenants } from './cleanup';
+import { validateCgroupParent } from './cgroups/parent';
 import { CordonError, CordonOptionError, errnoName } from './errors';
+import { rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import { Ledger } from './internal/resources';
 import type { BoundSocketFile } from './sockets';
@@ -188,11 +190,14 @@ export interface CleanupOptions {
   /** Empty box cgroups of supervisors that cannot be checked are removed once this old (default 60000 ms). */
   graceMs?: number;
   /**
-   * Also remove bridges cordon made that have no port (default false; needs
-   * root). Only when no supervisor is starting boxes on them: a bridge a live
-   * supervisor has just made has no port until its first veth is on it.
+   * Bridges (root only): `true` (default) removes the bridges cordon made
+   * that have no port and whose lock no supervisor holds (a supervisor holds
+   * it from before it makes or looks up a bridge until it exits);
+   * `'unlocked'` also removes portless cordon bridges that have no lock file
+   * at all (made by a cordon from before the locks: only when no such
+   * supervisor is starting boxes); `false` leaves bridges alone.
    */
-  bridges?: boolean;
+  bridges?: boolean | 'unlocked';
 }
 
 /**
@@ -205,7 +210,12 @@ export interface CleanupOptions {
  * for records only (`kept` says why).
  */
 export async function cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
-  if (typeof options !== 'object' || options === null) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  rejectUnknownKeys(options as Record<string, unknown>, ['cgroupParent', 'graceMs', 'bridges'], '');
+  if (options.cgroupParent !== undefined) validateCgroupParent(options.cgroupParent);
+  if (options.bridges !== undefined && options.bridges !== true && options.bridges !== false && options.bridges !== 'unlocked') {
+    throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'bridges', `The "bridges" option must be true, false or 'unlocked'. Received ${String(options.bridges)}`);
+  }
   if (options.graceMs !== undefined && (!Number.isInteger(options.graceMs) || options.graceMs < 0)) {
     throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'graceMs', `The "graceMs" option must be a non-negative integer. Received ${String(options.graceMs)}`);
   }
@@ -220,7 +230,7 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
   }
   sweepLeftovers(dirs, options.graceMs === undefined ? {} : { graceMs: options.graceMs }, report);
   sweepTenants(report);
-  if (options.bridges === true && (process.geteuid?.() ?? 0) === 0) report.bridges.push(...removeUnusedBridges());
+  if (options.bridges !== false && (process.geteuid?.() ?? 0) === 0) report.bridges.push(...removeUnusedBridges({ withoutLock: options.bridges === 'unlocked' }));
   await Promise.all(report.pending);
   report.pending = [];
   return report;
