@@ -1,7 +1,11 @@
 // Namespaces: the `namespaces` option → one resolved setting per namespace,
 // and the plan steps that make, join and enter them (clone3's flags, setns,
 // unshare). The C++ half is native/clone.cc and child/executor.cc's joins.
+import * as fs from 'node:fs';
+
+import { CordonError } from './errors';
 import { checkAbsolutePath, checkInteger, invalidType, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import type { Ledger, LedgerEntry } from './internal/resources';
 import { step, type PlanStep } from './internal/steps';
 import { NAMESPACE_NAMES, type NamespaceName, type NamespaceOptions, type NamespaceSetting } from './options';
 
@@ -110,4 +114,38 @@ export function enterNamespaceSteps(
     steps.push(step('enterPidNamespace', { name: 'enter pid namespace', syscall: 'clone', kind: 'clone' }, {}));
   }
   return steps;
+}
+
+/**
+ * The namespace files a box joins, as fds of this process: a given fd as it
+ * is, a path opened here into `ledger`. The opened ones go to `spawnOnly`
+ * too (the spawn's alone: closed once the box has joined them). A path that
+ * cannot be opened is a CordonError for the box, with the `open` step.
+ */
+export function acquireNamespaceFiles(
+  namespaces: Readonly<Record<NamespaceName, ResolvedNamespace>>, ledger: Ledger, spawnOnly: LedgerEntry[], spawnargs: readonly string[],
+): Partial<Record<NamespaceName, number>> {
+  const fds: Partial<Record<NamespaceName, number>> = {};
+  for (const name of NAMESPACE_NAMES) {
+    const setting = namespaces[name];
+    if (setting.kind === 'fd') fds[name] = setting.fd;
+    if (setting.kind !== 'path') continue;
+    try {
+      const file = ledger.hold(`${name} namespace file`, fs.openSync(setting.path, 'r'), 'fs');
+      spawnOnly.push(file);
+      fds[name] = file.fd;
+    } catch (error) {
+      const cause = error as NodeJS.ErrnoException;
+      const code = cause.code ?? 'EIO';
+      throw new CordonError(code, `open ${code}: the ${name} namespace to join, ${setting.path}, cannot be opened`, {
+        errno: cause.errno ?? -5,
+        syscall: 'open',
+        step: `open ${name} namespace`,
+        path: setting.path,
+        spawnargs: [...spawnargs],
+        cause,
+      });
+    }
+  }
+  return fds;
 }

@@ -52,7 +52,13 @@ function element<T>(list: readonly T[] | undefined, k: number): T | undefined {
   return list !== undefined && Object.hasOwn(list, k) ? list[k] : undefined;
 }
 
-export function encodePlan(plan: Plan): { buffer: Buffer; fds: Int32Array } {
+/** A plan as native().spawn takes it: the bytes, and the fd behind each slot. */
+export interface EncodedPlan {
+  buffer: Buffer;
+  fds: Int32Array;
+}
+
+export function encodePlan(plan: Plan): EncodedPlan {
   const { steps } = plan;
   if (steps.length === 0 || steps.length > MAX_STEPS) throw new RangeError(`a plan has 1 to ${MAX_STEPS} steps`);
   if (plan.fds.length > MAX_FD_SLOTS) throw new RangeError(`a plan has at most ${MAX_FD_SLOTS} fds`);
