@@ -242,17 +242,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
     steps.push(step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: filter.hex, instructions: filter.instructions }));
   }
 
-  const argv = [options.argv0, ...options.args];
-  const env = runtime.listenNames && runtime.listenNames.length > 0 ? { ...options.env, ...listenEnv(runtime.listenNames) } : options.env;
-  const envp = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  const candidates = execCandidates(options.file, options.env);
-  const exec = { name: 'execve', syscall: `spawn ${options.file}`, kind: 'exec', path: options.file } as const;
-  if (options.init) {
-    if (runtime.init === undefined) throw new Error('cordon: the plan needs the init binary fd');
-    steps.push(step('execInit', { ...exec, slot: slot(runtime.init) }, { argv, envp, candidates }));
-  } else {
-    steps.push(step('exec', exec, { argv, envp, candidates }));
-  }
+  steps.push(execStep(options, runtime.listenNames, options.init && runtime.init !== undefined ? slot(runtime.init) : undefined));
   const hiddenView = isNew('mount') && options.rootfs.kind === 'host'
     ? { homes: runtime.hostView?.homes ?? [], mountTargets: options.mounts.map((entry) => entry.target) }
     : undefined;
@@ -263,3 +253,20 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   };
 }
 
+
+/**
+ * The box's last step: the exec of the payload (through the init's binary,
+ * in `initSlot`, when the box has one), with its argv, envp and the paths
+ * execvp would try. Its own function: a compiled template (lib/template.ts)
+ * makes it per box, for that box's file, args and env.
+ */
+export function execStep(options: ValidatedOptions, listenNames: readonly string[] | undefined, initSlot: number | undefined): PlanStep {
+  const argv = [options.argv0, ...options.args];
+  const env = listenNames && listenNames.length > 0 ? { ...options.env, ...listenEnv(listenNames) } : options.env;
+  const envp = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+  const candidates = execCandidates(options.file, options.env);
+  const exec = { name: 'execve', syscall: `spawn ${options.file}`, kind: 'exec', path: options.file } as const;
+  if (!options.init) return step('exec', exec, { argv, envp, candidates });
+  if (initSlot === undefined) throw new Error('cordon: the plan needs the init binary fd');
+  return step('execInit', { ...exec, slot: initSlot }, { argv, envp, candidates });
+}

@@ -142,7 +142,7 @@ function inMap(map: readonly IdMapEntry[], id: number): boolean {
   return map.some((entry) => id >= entry.inside && id < entry.inside + entry.count);
 }
 
-function checkEnv(value: unknown): Record<string, string> {
+export function checkEnv(value: unknown): Record<string, string> {
   if (value === undefined) return { PATH: DEFAULT_PATH };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidType('env', 'an object of strings', value);
@@ -463,7 +463,7 @@ export function validateOptions(file: unknown, args: unknown, options: unknown):
 }
 
 // What execve would refuse with E2BIG on any kernel, refused here instead.
-function checkExecSize(argv0: string, args: readonly string[], env: Readonly<Record<string, string>>): void {
+export function checkExecSize(argv0: string, args: readonly string[], env: Readonly<Record<string, string>>): void {
   let total = 0;
   const count = (option: string, text: string): void => {
     const bytes = Buffer.byteLength(text) + 1;
