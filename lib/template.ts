@@ -45,7 +45,15 @@ export function compileBox(options?: SpawnIsolatedOptions): BoxTemplate {
   // argv0 given once is every box's; else each box's file, as spawnIsolated's default.
   const fixedArgv0 = readOwnOption(options, 'argv0') === undefined ? undefined : base.argv0;
   const plans = new PlanCache();
-  const validatedFor = (file: unknown, args: unknown, overrides: unknown): ValidatedOptions => boxOptions(base, fixedArgv0, file, args, overrides);
+  // The last box's options, for a box with the same file and args and no
+  // overrides (a supervisor starting the same command again): checked then.
+  let last: { file: unknown; args: readonly string[]; validated: ValidatedOptions } | undefined;
+  const validatedFor = (file: unknown, args: unknown, overrides: unknown): ValidatedOptions => {
+    if (overrides === undefined && last !== undefined && typeof file === 'string' && file === last.file && sameArgs(args, last.args)) return last.validated;
+    const validated = Object.freeze(boxOptions(base, fixedArgv0, file, args, overrides));
+    last = overrides === undefined && typeof file === 'string' ? { file, args: validated.args, validated } : undefined;
+    return validated;
+  };
   return Object.freeze({
     spawn(file: string | URL, args?: readonly string[], overrides?: BoxOverrides): Box {
       return traceSpawn(fileName(file), argsGiven(args), ({ timer }) => {
@@ -64,6 +72,20 @@ export function compileBox(options?: SpawnIsolatedOptions): BoxTemplate {
       });
     },
   });
+}
+
+// `args` as given is `checked` (own elements, no holes, no getters that throw).
+function sameArgs(args: unknown, checked: readonly string[]): boolean {
+  if (args === undefined) return checked.length === 0;
+  try {
+    if (!Array.isArray(args) || args.length !== checked.length) return false;
+    for (let i = 0; i < checked.length; i++) {
+      if (!Object.hasOwn(args, i) || args[i] !== checked[i]) return false;
+    }
+    return true;
+  } catch {
+    return false; // a Proxy that throws: checkArgs() says so
+  }
 }
 
 // An option as given (own, read once), to tell "not given" from a default.
@@ -110,6 +132,16 @@ interface CompiledPlan {
   execIndex: number;
   /** Steps naming the terminal's path, patched per box. */
   terminalSteps: readonly number[];
+  /** The last box's patched plan, reused by a box with the same exec and terminal. */
+  last?: PatchedPlan;
+}
+
+/** A compiled plan with one box's exec and terminal in it. */
+interface PatchedPlan {
+  readonly steps: readonly PlanStep[];
+  readonly buffer: Buffer;
+  /** Whether a box with these options and terminal has the same exec step and terminal path. */
+  serves(validated: ValidatedOptions, terminal: string | undefined): boolean;
 }
 
 /** Plans kept per template: a pool hit and a miss, a host view refreshed. */
@@ -149,21 +181,44 @@ export class PlanCache {
 
 /** One box's plan from a compiled one: its fds, its exec, its terminal. */
 function instantiate(compiled: CompiledPlan, validated: ValidatedOptions, runtime: RuntimeFds, fds: readonly number[]): PlannedBox {
-  const steps = compiled.plan.steps.slice();
-  const replacements = new Map<number, PlanStep>();
-  const exec = execStep(validated, runtime.listenNames, compiled.plan.steps[compiled.execIndex]!.slot);
-  steps[compiled.execIndex] = exec;
-  replacements.set(compiled.execIndex, exec);
   const terminal = runtime.terminal?.slavePath;
-  for (const index of compiled.terminalSteps) {
-    if (terminal === undefined) throw new Error('cordon: a template plan names a terminal the box has not');
-    const patched = substitute(steps[index]!, TERMINAL_TOKEN, terminal);
-    steps[index] = patched;
-    replacements.set(index, patched);
+  let patched = compiled.last;
+  if (patched === undefined || !patched.serves(validated, terminal)) {
+    patched = patch(compiled, validated, runtime.listenNames, terminal);
+    compiled.last = patched;
   }
   const slotFds = compiled.slotSources.map((source) => fds[source]!);
-  const plan: Plan = { ...compiled.plan, steps, fds: slotFds, spawnargs: [validated.file, ...validated.args] };
-  return { plan, encoded: { buffer: patchSteps(compiled.buffer, replacements), fds: Int32Array.from(slotFds) } };
+  const plan: Plan = { ...compiled.plan, steps: patched.steps as PlanStep[], fds: slotFds, spawnargs: [validated.file, ...validated.args] };
+  return { plan, encoded: { buffer: patched.buffer, fds: Int32Array.from(slotFds) } };
+}
+
+/**
+ * The compiled plan with a box's exec and terminal patched in. Kept for
+ * the next box: a template that runs the same file, args and env each time
+ * patches once (the buffer is never written after this; the native spawn
+ * copies it).
+ */
+function patch(compiled: CompiledPlan, validated: ValidatedOptions, listenNames: readonly string[] | undefined, terminal: string | undefined): PatchedPlan {
+  const steps = compiled.plan.steps.slice();
+  const replacements = new Map<number, PlanStep>();
+  const exec = execStep(validated, listenNames, compiled.plan.steps[compiled.execIndex]!.slot);
+  steps[compiled.execIndex] = exec;
+  replacements.set(compiled.execIndex, exec);
+  for (const index of compiled.terminalSteps) {
+    if (terminal === undefined) throw new Error('cordon: a template plan names a terminal the box has not');
+    const withPath = substitute(steps[index]!, TERMINAL_TOKEN, terminal);
+    steps[index] = withPath;
+    replacements.set(index, withPath);
+  }
+  Object.freeze(steps);
+  const { file, args, argv0, env } = validated;
+  return {
+    steps,
+    buffer: patchSteps(compiled.buffer, replacements),
+    // The env object is the template's own (or an override's fresh copy): the same object is the same env.
+    serves: (other, otherTerminal) => other.file === file && other.argv0 === argv0 && other.env === env && otherTerminal === terminal &&
+      other.args.length === args.length && other.args.every((arg, i) => arg === args[i]),
+  };
 }
 
 /**
@@ -247,7 +302,7 @@ function tokenize(runtime: RuntimeFds, fds: number[]): RuntimeFds | undefined {
 
 const identities = new WeakMap<object, number>();
 let lastIdentity = 0;
-// Objects compared by identity: gathered once and kept while fresh (host view, caller limits).
+// Objects compared by identity: gathered once and kept while unchanged (host view, caller limits).
 function identity(value: object): string {
   let id = identities.get(value);
   if (id === undefined) {
@@ -257,12 +312,21 @@ function identity(value: object): string {
   return `#${id}`;
 }
 
+// One field of a runtime shape (or of the caller) as text: Maps and Sets by their entries, kept facts by identity.
+function keyPart(key: string, value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value) && value.every((entry) => entry === undefined || typeof entry === 'number')) return value.map((entry) => (entry === undefined ? '-' : String(entry))).join(',');
+  if (value instanceof Map) return JSON.stringify([...value]);
+  if (value instanceof Set) return JSON.stringify([...value]);
+  if ((key === 'hostView' || key === 'counterLimits') && typeof value === 'object' && value !== null) return identity(value);
+  return JSON.stringify(value) ?? 'undefined';
+}
+
 /** A string equal for two runtimes (and callers) that give the same plan up to fd numbers. */
 function shapeKey(shape: RuntimeFds, caller: Caller): string {
-  return JSON.stringify([shape, caller], (key, value: unknown) => {
-    if ((key === 'hostView' || key === 'counterLimits') && typeof value === 'object' && value !== null) return identity(value);
-    if (value instanceof Map) return ['Map', ...value];
-    if (value instanceof Set) return ['Set', ...value];
-    return value;
-  });
+  let key = '';
+  for (const [name, value] of Object.entries(shape)) key += `${name}=${keyPart(name, value)};`;
+  key += '|';
+  for (const [name, value] of Object.entries(caller)) key += `${name}=${keyPart(name, value)};`;
+  return key;
 }

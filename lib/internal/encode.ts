@@ -118,12 +118,21 @@ export function patchSteps(encoded: Buffer, replacements: ReadonlyMap<number, Pl
   const areaLength = encoded.readUInt32LE(20);
   if (areaOffset !== HEADER_SIZE + count * STEP_SIZE || areaOffset + areaLength !== encoded.length) throw new RangeError('cordon: not an encoded plan');
   const strings = new StringArea(areaLength);
-  const head = Buffer.from(encoded.subarray(0, areaOffset));
+  // The records are written into a scratch copy of the header and records
+  // first (their new strings' offsets are known only once added), then all
+  // copied once into the result. Buffer#copy, not Buffer.from(buffer): that
+  // copies byte by byte.
+  const head = Buffer.allocUnsafe(areaOffset);
+  encoded.copy(head, 0, 0, areaOffset);
   for (const [index, step] of replacements) {
     if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`cordon: the plan has no step ${index}`);
     writeRecord(head, HEADER_SIZE + index * STEP_SIZE, step, strings);
   }
   const appended = strings.bytes();
   head.writeUInt32LE(areaLength + appended.length, 20);
-  return Buffer.concat([head, encoded.subarray(areaOffset), appended]);
+  const patched = Buffer.allocUnsafe(encoded.length + appended.length);
+  head.copy(patched, 0);
+  encoded.copy(patched, areaOffset, areaOffset);
+  appended.copy(patched, encoded.length);
+  return patched;
 }
