@@ -226,6 +226,17 @@ export interface Launch {
   counterLimits: CallerCounterLimits | undefined;
 }
 
+/**
+ * The error for an `args` argument that is no array: as child_process, a
+ * word about args, not options (spawnIsolated(file, 'x'), or an object in
+ * the args place when options follow).
+ */
+export function argsNotAnArray(args: unknown): CordonOptionError {
+  return typeof args === 'object' || typeof args === 'undefined'
+    ? new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', 'The "args" argument must be an array of strings')
+    : new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', `The "args" argument must be an array of strings. Received type ${typeof args}`);
+}
+
 /** spawnIsolated's arguments → validated options (throwing a CordonOptionError for bad ones). */
 function validateCall(
   file: string | URL,
@@ -242,14 +253,9 @@ function validateCall(
   } catch (error) {
     throw unreadable('args', error); // a revoked Proxy
   }
-  if (argsOrOptions !== undefined && argsOrOptions !== null && typeof argsOrOptions !== 'object') {
-    // spawnIsolated(file, 'x'): as child_process, a word about args, not options.
-    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', `The "args" argument must be an array of strings. Received type ${typeof argsOrOptions}`);
-  }
+  if (argsOrOptions !== undefined && argsOrOptions !== null && typeof argsOrOptions !== 'object') throw argsNotAnArray(argsOrOptions);
   if (argsOrOptions !== undefined && !isArgs) {
-    if (maybeOptions !== undefined) {
-      throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', 'The "args" argument must be an array of strings');
-    }
+    if (maybeOptions !== undefined) throw argsNotAnArray(argsOrOptions);
     args = undefined;
     options = argsOrOptions;
   }

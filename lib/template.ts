@@ -11,14 +11,14 @@
 // a step; any other plan (a bridge box's veth names) is built per box.
 import type { Box } from './box';
 import { traceSpawn, traceSpawnAsync } from './diagnostics';
-import { checkString, invalidType, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
+import { checkString, invalidType, isPlainObject, ownSnapshot, rejectUnknownKeys, unreadable } from './internal/checks';
 import { encodePlan, patchSteps } from './internal/encode';
 import { assertLinux } from './internal/native';
 import type { PlanStep } from './internal/steps';
 import type { BoxOverrides, SpawnIsolatedOptions } from './options';
 import { buildPlan, execStep, type Caller, type Plan, type RuntimeFds } from './plan';
 import { listenVariables } from './sockets';
-import { argsGiven, fileName, launchBox, planFresh, startBox, startBoxAsync, type PlannedBox, type Planner } from './spawn';
+import { argsGiven, argsNotAnArray, fileName, launchBox, planFresh, startBox, startBoxAsync, type PlannedBox, type Planner } from './spawn';
 import { checkArgs, checkEnv, checkExecSize, validateOptions, type ValidatedOptions } from './validate';
 
 /** A compiled box: spawn as many boxes of it as wanted, each with its own resources. */
@@ -100,6 +100,13 @@ function readOwnOption(options: unknown, key: string): unknown {
  * copy without prototype, like validateOptions() returns.
  */
 function boxOptions(base: ValidatedOptions, fixedArgv0: string | undefined, file: unknown, args: unknown, overrides: unknown): ValidatedOptions {
+  let isArray: boolean;
+  try {
+    isArray = Array.isArray(args);
+  } catch (error) {
+    throw unreadable('args', error); // a revoked Proxy
+  }
+  if (args !== undefined && !isArray) throw argsNotAnArray(args);
   const checked = checkArgs(file, args);
   let env = base.env;
   let argv0 = fixedArgv0 ?? checked.file;
@@ -244,22 +251,28 @@ function compile(validated: ValidatedOptions, shape: RuntimeFds, caller: Caller,
   return { plan, buffer: encodePlan(plan).buffer, slotSources, execIndex: execIndexes[0]!, terminalSteps };
 }
 
-// Every string a step carries to the child or into an error.
+// Every string a step carries to the child or into an error: its own
+// string fields, whatever their name (str, lists, name, path, source, ...).
 function stepTexts(entry: PlanStep): string[] {
-  return [entry.name, entry.syscall, entry.path ?? '', ...(entry.str ?? []).map((text) => text ?? ''), ...(entry.lists ?? []).flatMap((list) => list ?? [])];
+  const texts: string[] = [];
+  const gather = (value: unknown): void => {
+    if (typeof value === 'string') texts.push(value);
+    else if (Array.isArray(value)) value.forEach(gather);
+  };
+  for (const value of Object.values(entry)) gather(value);
+  return texts;
 }
 
-// A step with `token` replaced by `value` in its strings.
+// A step with `token` replaced by `value` in every string it carries.
 function substitute(entry: PlanStep, token: string, value: string): PlanStep {
-  const swap = (text: string): string => text.split(token).join(value);
-  return {
-    ...entry,
-    name: swap(entry.name),
-    syscall: swap(entry.syscall),
-    ...(entry.path === undefined ? {} : { path: swap(entry.path) }),
-    ...(entry.str === undefined ? {} : { str: entry.str.map((text) => (text === undefined ? text : swap(text))) }),
-    ...(entry.lists === undefined ? {} : { lists: entry.lists.map((list) => list?.map(swap)) }),
-  } as PlanStep;
+  const swap = (field: unknown): unknown => {
+    if (typeof field === 'string') return field.split(token).join(value);
+    if (Array.isArray(field)) return field.map(swap);
+    return field;
+  };
+  const copy = { ...entry } as Record<string, unknown>;
+  for (const [key, field] of Object.entries(copy)) copy[key] = swap(field);
+  return copy as unknown as PlanStep;
 }
 
 type FdToken = (fd: number) => number;
