@@ -96,7 +96,7 @@ const CASES = [
   ['rootfs layers, upper tmpfs', { rootfs: { layers: ['/usr', '/etc'], upper: 'tmpfs' } }],
   ['rootfs layers with a quota tree and idmapped layers', { rootfs: { layers: ['/usr'], upper: 'tmpfs' } }, () => ({ upperTree: fd(), layerTrees: new Map([[0, fd()]]) })],
   ['netnsPool hit (user+net)', {}, () => ({ pooled: { user: fd(), net: fd() } })],
-  ['netnsPool hit (net)', { namespaces: { user: 'host' }, uid: 1000, gid: 1000 }, () => ({ pooled: { net: fd() } })],
+  ['netnsPool hit (net)', { namespaces: { user: 'host' }, ...(isRoot ? { uid: 1000, gid: 1000 } : {}) }, () => ({ pooled: { net: fd() } })],
   ['tty', { tty: { cols: 80, rows: 24 } }, () => {
     const slave = fd();
     return { stdio: [slave, slave, slave], terminal: { master: fd(), slavePath: `/dev/pts/${nextFd}` } };
