@@ -11,7 +11,7 @@
 // a step; any other plan (a bridge box's veth names) is built per box.
 import type { Box } from './box';
 import { traceSpawn, traceSpawnAsync } from './diagnostics';
-import { checkString, invalidType, isPlainObject, ownSnapshot, rejectUnknownKeys, unreadable } from './internal/checks';
+import { checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys, unreadable } from './internal/checks';
 import { encodePlan, patchSteps } from './internal/encode';
 import { assertLinux } from './internal/native';
 import type { PlanStep } from './internal/steps';
@@ -19,7 +19,9 @@ import type { BoxOverrides, SpawnIsolatedOptions } from './options';
 import { buildPlan, execStep, type Caller, type Plan, type RuntimeFds } from './plan';
 import { listenVariables } from './sockets';
 import { argsGiven, argsNotAnArray, fileName, launchBox, planFresh, startBox, startBoxAsync, type PlannedBox, type Planner } from './spawn';
-import { checkArgs, checkEnv, checkExecSize, validateOptions, type ValidatedOptions } from './validate';
+import { validateCgroupOption } from './cgroups/tenant';
+import { validateNetnsPool } from './pool';
+import { checkArgs, checkEnv, checkExecSize, streamFd, validateOptions, type ValidatedOptions } from './validate';
 
 /** A compiled box: spawn as many boxes of it as wanted, each with its own resources. */
 export interface BoxTemplate {
@@ -44,11 +46,13 @@ export function compileBox(options?: SpawnIsolatedOptions): BoxTemplate {
   assertLinux();
   // argv0 given once is every box's; else each box's file, as spawnIsolated's default.
   const fixedArgv0 = readOwnOption(options, 'argv0') === undefined ? undefined : base.argv0;
+  const cgroupOption = base.cgroupTenant === undefined ? undefined : ownSnapshot(readOwnOption(options, 'cgroup'), 'cgroup');
   const plans = new PlanCache();
   // The last box's options, for a box with the same file and args and no
   // overrides (a supervisor starting the same command again): checked then.
   let last: { file: unknown; args: readonly string[]; validated: ValidatedOptions } | undefined;
   const validatedFor = (file: unknown, args: unknown, overrides: unknown): ValidatedOptions => {
+    recheckLive(base, cgroupOption);
     if (overrides === undefined && last !== undefined && typeof file === 'string' && file === last.file && sameArgs(args, last.args)) return last.validated;
     const validated = Object.freeze(boxOptions(base, fixedArgv0, file, args, overrides));
     last = overrides === undefined && typeof file === 'string' ? { file, args: validated.args, validated } : undefined;
@@ -71,6 +75,23 @@ export function compileBox(options?: SpawnIsolatedOptions): BoxTemplate {
         return startBoxAsync(launchBox(validated, startedAt, timer, plans.planner));
       });
     },
+  });
+}
+
+/**
+ * What validateOptions() checked of live objects, which may have changed
+ * since the template was compiled, checked again with the same errors: a
+ * closed pool or tenant, a stream that closed (its fd number could since
+ * name another file: never passed on) or has another fd now.
+ */
+function recheckLive(base: ValidatedOptions, cgroupOption: unknown): void {
+  if (base.netnsPool?.closed === true) validateNetnsPool(base.netnsPool, { namespaces: base.namespaces, uidMap: base.uidMap, gidMap: base.gidMap });
+  if (base.cgroupTenant?.closed === true) validateCgroupOption(cgroupOption);
+  base.stdio.forEach((entry, i) => {
+    if (entry.kind !== 'stream' || streamFd(entry.stream) === entry.fd) return;
+    throw invalidValue(`stdio[${i}]`, 'stream', streamFd(entry.stream) === undefined
+      ? 'is a stream without an underlying fd (open it first)'
+      : `is a stream whose fd changed since the template was compiled (${entry.fd}, now ${streamFd(entry.stream)}): compile a new template`);
   });
 }
 

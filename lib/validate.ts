@@ -160,7 +160,8 @@ export function checkEnv(value: unknown): Record<string, string> {
   return env;
 }
 
-function streamFd(stream: Stream): number | undefined {
+/** The fd behind a stream now (undefined: closed, or not opened yet). */
+export function streamFd(stream: Stream): number | undefined {
   const candidate = stream as unknown as { fd?: unknown; _handle?: { fd?: unknown } | null };
   if (typeof candidate.fd === 'number' && candidate.fd >= 0) return candidate.fd;
   const handleFd = candidate._handle?.fd;

@@ -376,3 +376,25 @@ t.test('a template in a worker thread', async (t) => {
   await worker.terminate();
   t.same(message, ['one', 'two']);
 });
+
+t.test('what a template checked of live objects is checked again per box: a closed pool, a closed stream', async (t) => {
+  const pool = createNamespacePool({ kind: 'user+net', size: 1 });
+  const pooled = compileBox({ netnsPool: pool, stdio: 'ignore' });
+  t.equal((await pooled.spawn('/bin/true').exited).code, 0, 'a box while the pool is open');
+  await pool.close();
+  sameError(t, thrown(() => pooled.spawn('/bin/true')), thrown(() => spawnIsolated('/bin/true', [], { netnsPool: pool, stdio: 'ignore' })), 'the pool closed since');
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-template-'));
+  t.teardown(() => removeTree(dir));
+  const stream = fs.createWriteStream(path.join(dir, 'log'));
+  await new Promise((resolve) => stream.once('open', resolve));
+  const logged = compileBox({ stdio: ['ignore', stream, 'ignore'] });
+  t.equal((await logged.spawn('/bin/echo', ['into the stream']).exited).code, 0);
+  const options = { stdio: ['ignore', stream, 'ignore'] };
+  await new Promise((resolve) => stream.end(resolve));
+  await new Promise((resolve) => (stream.closed ? resolve() : stream.once('close', resolve)));
+  // The stream's old fd number may name another file by now: never handed on.
+  fs.openSync(path.join(dir, 'other'), 'w');
+  sameError(t, thrown(() => logged.spawn('/bin/true')), thrown(() => spawnIsolated('/bin/true', [], options)), 'the stream closed since');
+  t.equal(fs.readFileSync(path.join(dir, 'log'), 'utf8'), 'into the stream\n');
+});
