@@ -398,3 +398,15 @@ t.test('what a template checked of live objects is checked again per box: a clos
   sameError(t, thrown(() => logged.spawn('/bin/true')), thrown(() => spawnIsolated('/bin/true', [], options)), 'the stream closed since');
   t.equal(fs.readFileSync(path.join(dir, 'log'), 'utf8'), 'into the stream\n');
 });
+
+t.test('box.exec() into a template\'s box runs in that box', async (t) => {
+  const template = compileBox({ stdio: ['pipe', 'pipe', 'inherit'], hostname: 'tmpl-box' });
+  const box = template.spawn('/bin/sh', ['-c', 'read x']);
+  await new Promise((resolve) => box.once('spawn', resolve));
+  const inner = await output(box.exec('/bin/sh', ['-c', 'hostname; readlink /proc/self/ns/net'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const [hostname, netns] = inner.stdout.trim().split('\n');
+  t.equal(hostname, 'tmpl-box');
+  t.equal(netns, fs.readlinkSync(`/proc/${box.pid}/ns/net`), 'in the box\'s network namespace');
+  box.stdin.end('\n');
+  t.equal((await box.exited).code, 0);
+});
