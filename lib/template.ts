@@ -297,17 +297,29 @@ function substitute(entry: PlanStep, token: string, value: string): PlanStep {
 }
 
 type FdToken = (fd: number) => number;
+
+// Trees by index, their fds as tokens (an empty map as it is: most boxes have none).
+function treeTokens(trees: ReadonlyMap<number, number>, fd: FdToken): ReadonlyMap<number, number> {
+  if (trees.size === 0) return trees;
+  const tokens = new Map<number, number>();
+  for (const [index, source] of trees) tokens.set(index, fd(source));
+  return tokens;
+}
 /** How each field of RuntimeFds is turned into its shape: every fd a token. Every field has an entry (the compiler checks). */
 const TOKENIZERS: { [K in keyof RuntimeFds]-?: (value: NonNullable<RuntimeFds[K]>, fd: FdToken) => RuntimeFds[K] } = {
   stdio: (value, fd) => value.map((source) => (source === undefined ? undefined : fd(source))),
-  namespaces: (value, fd) => Object.fromEntries(Object.entries(value).map(([name, source]) => [name, fd(source)])),
+  namespaces: (value, fd) => {
+    const tokens: Partial<Record<string, number>> = {};
+    for (const name of Object.keys(value) as (keyof typeof value)[]) tokens[name] = fd(value[name]!);
+    return tokens;
+  },
   pooled: (value, fd) => ({ ...(value.user === undefined ? {} : { user: fd(value.user) }), net: fd(value.net) }),
   init: (value, fd) => fd(value),
   listenNames: (value) => value,
   blocking: (value) => value,
-  layerTrees: (value, fd) => new Map([...value].map(([index, source]) => [index, fd(source)])),
+  layerTrees: (value, fd) => treeTokens(value, fd),
   upperTree: (value, fd) => fd(value),
-  idmappedTrees: (value, fd) => new Map([...value].map(([index, source]) => [index, fd(source)])),
+  idmappedTrees: (value, fd) => treeTokens(value, fd),
   cgroup: (value, fd) => ({ dirFd: value.dirFd < 0 ? value.dirFd : fd(value.dirFd), procs: value.procs.map((entry) => ({ ...entry, fd: fd(entry.fd) })) }),
   bridge: (value) => value,
   hostView: (value) => value,
@@ -349,9 +361,17 @@ function identity(value: object): string {
 // One field of a runtime shape (or of the caller) as text: Maps and Sets by their entries, kept facts by identity.
 function keyPart(key: string, value: unknown): string {
   if (typeof value === 'number') return String(value);
-  if (Array.isArray(value) && value.every((entry) => entry === undefined || typeof entry === 'number')) return value.map((entry) => (entry === undefined ? '-' : String(entry))).join(',');
-  if (value instanceof Map) return JSON.stringify([...value]);
-  if (value instanceof Set) return JSON.stringify([...value]);
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (const entry of value as unknown[]) {
+      if (entry === undefined) text += '-,';
+      else if (typeof entry === 'number') text += `${entry},`;
+      else return JSON.stringify(value);
+    }
+    return `${text}]`;
+  }
+  if (value instanceof Map) return value.size === 0 ? 'Map{}' : JSON.stringify([...value]);
+  if (value instanceof Set) return value.size === 0 ? 'Set{}' : JSON.stringify([...value]);
   if ((key === 'hostView' || key === 'counterLimits') && typeof value === 'object' && value !== null) return identity(value);
   return JSON.stringify(value) ?? 'undefined';
 }
@@ -359,8 +379,8 @@ function keyPart(key: string, value: unknown): string {
 /** A string equal for two runtimes (and callers) that give the same plan up to fd numbers. */
 function shapeKey(shape: RuntimeFds, caller: Caller): string {
   let key = '';
-  for (const [name, value] of Object.entries(shape)) key += `${name}=${keyPart(name, value)};`;
+  for (const name of Object.keys(shape)) key += `${name}=${keyPart(name, (shape as unknown as Record<string, unknown>)[name])};`;
   key += '|';
-  for (const [name, value] of Object.entries(caller)) key += `${name}=${keyPart(name, value)};`;
+  for (const name of Object.keys(caller)) key += `${name}=${keyPart(name, (caller as unknown as Record<string, unknown>)[name])};`;
   return key;
 }
