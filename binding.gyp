@@ -1,6 +1,30 @@
 {
   "targets": [
     {
+      # The freestanding runtime both the child and the init link: the status
+      # record, the exec candidates, the seccomp install, LISTEN_PID, signals.
+      # Raw syscalls only; no stack protector (the init has no TLS for its
+      # canary) and no libc, checked by test/native/child-symbols.test.js.
+      "target_name": "cordon_runtime",
+      "type": "none",
+      "conditions": [
+        ["OS=='linux'", {
+          "type": "static_library",
+          "sources": [
+            "native/runtime/status.cc",
+            "native/runtime/exec.cc",
+            "native/runtime/signals.cc",
+            "native/runtime/seccomp.cc"
+          ],
+          "include_dirs": ["native"],
+          "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+          "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables",
+                        "-fno-builtin", "-ffreestanding", "-fno-stack-protector", "-fPIC", "-Os", "-ffunction-sections",
+                        "-fdata-sections", "-Wall", "-Wextra"]
+        }]
+      ]
+    },
+    {
       # Code that runs between clone and execve. Its own target so that it
       # cannot see napi.h, builds without exceptions or RTTI, and can be
       # checked symbol by symbol (test/native/child-symbols.test.ts).
@@ -11,7 +35,6 @@
           "type": "static_library",
           "sources": [
             "native/child/executor.cc",
-            "native/child/status.cc",
             "native/child/namespaces.cc",
             "native/child/mounts.cc",
             "native/child/credentials.cc",
@@ -23,6 +46,7 @@
             "native/sys/clone_asm.cc"
           ],
           "include_dirs": ["native"],
+          "dependencies": ["cordon_runtime"],
           "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
           "cflags_cc": ["-std=c++17", "-fno-exceptions", "-fno-rtti", "-fno-asynchronous-unwind-tables",
                         "-fno-builtin", "-ffreestanding", "-fPIC", "-Wall", "-Wextra"]
@@ -54,7 +78,8 @@
             "native/host/sealed_init.cc",
             "native/host/pty.cc",
             "native/host/logs.cc",
-            "native/host/quota.cc"
+            "native/host/quota.cc",
+            "native/host/process.cc"
           ],
           "include_dirs": ["native"],
           "dependencies": [
@@ -75,10 +100,11 @@
           "type": "executable",
           "sources": ["native/init/cordon_init.cc"],
           "include_dirs": ["native"],
+          "dependencies": ["cordon_runtime"],
           "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
           "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra", "-fno-exceptions", "-fno-rtti", "-ffreestanding",
                         "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-builtin", "-fno-pie"],
-          "ldflags": ["-static", "-nostdlib", "-nostartfiles", "-no-pie"]
+          "ldflags": ["-static", "-nostdlib", "-nostartfiles", "-no-pie", "-Wl,--gc-sections"]
         }]
       ]
     }

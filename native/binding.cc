@@ -24,6 +24,7 @@
 #include "host/logs.h"
 #include "host/netns_pool.h"
 #include "host/paths.h"
+#include "host/process.h"
 #include "host/pty.h"
 #include "host/quota.h"
 #include "host/sealed_init.h"
@@ -116,43 +117,59 @@ Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "ExitWatch",
-                       {InstanceMethod("ref", &ExitWatchWrap::Ref),
-                        InstanceMethod("unref", &ExitWatchWrap::Unref),
-                        InstanceMethod("close", &ExitWatchWrap::Close)});
+// What ExitWatch and ExitRecordWatch share: the JS object stays alive
+// while its watch runs, ref/unref/close act on the watch, and the one event
+// is delivered once as callback(code, signal), each a number or null.
+template <typename Derived, typename Watch>
+class OneShotWatchWrap : public Napi::ObjectWrap<Derived> {
+ protected:
+  using Method = Napi::Value (Derived::*)(const Napi::CallbackInfo&);
+  static Napi::Function DefineNamed(Napi::Env env, const char* name) {
+    using Base = Napi::ObjectWrap<Derived>;
+    return Base::DefineClass(env, name,
+                             {Base::InstanceMethod("ref", static_cast<Method>(&OneShotWatchWrap::Ref)),
+                              Base::InstanceMethod("unref", static_cast<Method>(&OneShotWatchWrap::Unref)),
+                              Base::InstanceMethod("close", static_cast<Method>(&OneShotWatchWrap::Close))});
   }
 
-  explicit ExitWatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExitWatchWrap>(info) {
-    Napi::Env env = info.Env();
+  // Checks (fd: number, callback: function) against `usage` and keeps the callback.
+  OneShotWatchWrap(const Napi::CallbackInfo& info, const char* usage) : Napi::ObjectWrap<Derived>(info) {
     if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
-      throw Napi::TypeError::New(env, "new ExitWatch(pidfd: number, onExit: (code, signal) => void)");
+      throw Napi::TypeError::New(info.Env(), usage);
     }
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    int r = watch_.start(loop, info[0].As<Napi::Number>().Int32Value(), [this](int code, int signal) {
-      Napi::Env env = Env();
-      Napi::HandleScope scope(env);
-      Napi::Function callback = callback_.Value();
-      callback_.Reset();
-      Napi::Value code_value = code >= 0 ? Napi::Number::New(env, code) : env.Null();
-      Napi::Value signal_value = signal > 0 ? Napi::Number::New(env, signal) : env.Null();
-      // Let go of the self-reference first: the callback may drop the last JS one.
-      ObjectWrap::Unref();
-      // A throw from JS here (an unhandled 'error' emitted on the tick queue
-      // MakeCallback drains) must become an uncaught exception, not abort.
-      try {
-        callback.MakeCallback(env.Global(), {code_value, signal_value});
-      } catch (const Napi::Error& error) {
-        napi_fatal_exception(env, error.Value());
-      }
-    });
-    if (r != 0) throw Napi::Error::New(env, std::string("cordon: cannot watch pidfd: ") + uv_strerror(r));
-    ObjectWrap::Ref();  // alive while watching, even if JS drops it
   }
+
+  // Starts `start(loop, fd)` (returns 0 or a libuv error); `what` names it in the error.
+  template <typename Start>
+  void Begin(const Napi::CallbackInfo& info, const char* what, Start start) {
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(info.Env(), &loop);
+    int r = start(loop, info[0].As<Napi::Number>().Int32Value());
+    if (r != 0) throw Napi::Error::New(info.Env(), std::string("cordon: cannot watch ") + what + ": " + uv_strerror(r));
+    Napi::ObjectWrap<Derived>::Ref();  // alive while watching, even if JS drops it
+  }
+
+  // The one event: callback(code, signal), a number where `has_*`, else null.
+  void Deliver(bool has_code, int code, bool has_signal, int signal) {
+    Napi::Env env = this->Env();
+    Napi::HandleScope scope(env);
+    Napi::Function callback = callback_.Value();
+    callback_.Reset();
+    Napi::Value code_value = has_code ? Napi::Number::New(env, code) : env.Null();
+    Napi::Value signal_value = has_signal ? Napi::Number::New(env, signal) : env.Null();
+    // Let go of the self-reference first: the callback may drop the last JS one.
+    Napi::ObjectWrap<Derived>::Unref();
+    // A throw from JS here (an unhandled 'error' emitted on the tick queue
+    // MakeCallback drains) must become an uncaught exception, not abort.
+    try {
+      callback.MakeCallback(env.Global(), {code_value, signal_value});
+    } catch (const Napi::Error& error) {
+      napi_fatal_exception(env, error.Value());
+    }
+  }
+
+  Watch watch_;
 
  private:
   Napi::Value Ref(const Napi::CallbackInfo& info) {
@@ -167,72 +184,41 @@ class ExitWatchWrap : public Napi::ObjectWrap<ExitWatchWrap> {
     if (watch_.active()) {
       watch_.stop();
       callback_.Reset();
-      ObjectWrap::Unref();
+      Napi::ObjectWrap<Derived>::Unref();
     }
     return info.Env().Undefined();
   }
 
-  ExitWatch watch_;
   Napi::FunctionReference callback_;
+};
+
+// A box's exit through its pidfd: onExit(code, signal).
+class ExitWatchWrap : public OneShotWatchWrap<ExitWatchWrap, ExitWatch> {
+ public:
+  static Napi::Function Define(Napi::Env env) { return DefineNamed(env, "ExitWatch"); }
+
+  explicit ExitWatchWrap(const Napi::CallbackInfo& info)
+      : OneShotWatchWrap(info, "new ExitWatch(pidfd: number, onExit: (code, signal) => void)") {
+    Begin(info, "pidfd", [this](uv_loop_t* loop, int pidfd) {
+      return watch_.start(loop, pidfd, [this](int code, int signal) { Deliver(code >= 0, code, signal > 0, signal); });
+    });
+  }
 };
 
 // The init's exit record, as it arrives: onRecord(code, signal) with the
 // payload's status, or onRecord(null, null) at EOF without a record.
-class ExitRecordWatchWrap : public Napi::ObjectWrap<ExitRecordWatchWrap> {
+class ExitRecordWatchWrap : public OneShotWatchWrap<ExitRecordWatchWrap, ExitRecordWatch> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "ExitRecordWatch",
-                       {InstanceMethod("ref", &ExitRecordWatchWrap::Ref),
-                        InstanceMethod("unref", &ExitRecordWatchWrap::Unref),
-                        InstanceMethod("close", &ExitRecordWatchWrap::Close)});
-  }
+  static Napi::Function Define(Napi::Env env) { return DefineNamed(env, "ExitRecordWatch"); }
 
-  explicit ExitRecordWatchWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExitRecordWatchWrap>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
-      throw Napi::TypeError::New(env, "new ExitRecordWatch(exitFd: number, onRecord: (code, signal) => void)");
-    }
-    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    int r = watch_.start(loop, info[0].As<Napi::Number>().Int32Value(), [this](bool got, int code, int signal) {
-      Napi::Env env = Env();
-      Napi::HandleScope scope(env);
-      Napi::Function callback = callback_.Value();
-      callback_.Reset();
-      Napi::Value code_value = got && signal <= 0 ? Napi::Number::New(env, code) : env.Null();
-      Napi::Value signal_value = got && signal > 0 ? Napi::Number::New(env, signal) : env.Null();
-      ObjectWrap::Unref();
-      try {
-        callback.MakeCallback(env.Global(), {code_value, signal_value});
-      } catch (const Napi::Error& error) {
-        napi_fatal_exception(env, error.Value());
-      }
+  explicit ExitRecordWatchWrap(const Napi::CallbackInfo& info)
+      : OneShotWatchWrap(info, "new ExitRecordWatch(exitFd: number, onRecord: (code, signal) => void)") {
+    Begin(info, "the exit pipe", [this](uv_loop_t* loop, int fd) {
+      return watch_.start(loop, fd, [this](bool got, int code, int signal) {
+        Deliver(got && signal <= 0, code, got && signal > 0, signal);
+      });
     });
-    if (r != 0) throw Napi::Error::New(env, std::string("cordon: cannot watch the exit pipe: ") + uv_strerror(r));
-    ObjectWrap::Ref();  // alive while watching, even if JS drops it
   }
-
- private:
-  Napi::Value Ref(const Napi::CallbackInfo& info) {
-    watch_.ref();
-    return info.Env().Undefined();
-  }
-  Napi::Value Unref(const Napi::CallbackInfo& info) {
-    watch_.unref();
-    return info.Env().Undefined();
-  }
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (watch_.active()) {
-      watch_.stop();
-      callback_.Reset();
-      ObjectWrap::Unref();
-    }
-    return info.Env().Undefined();
-  }
-
-  ExitRecordWatch watch_;
-  Napi::FunctionReference callback_;
 };
 
 Napi::Value SendSignal(const Napi::CallbackInfo& info) {
@@ -677,11 +663,7 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
 
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
-  siginfo_t status{};
-  int r;
-  do r = waitid(idtype_t(P_PIDFD), id_t(pidfd), &status, WEXITED);
-  while (r < 0 && errno == EINTR);
-  return Napi::Number::New(info.Env(), r < 0 ? -errno : 0);
+  return Napi::Number::New(info.Env(), host::wait_child(idtype_t(P_PIDFD), id_t(pidfd)));
 }
 
 // Makes namespace pool entries on a libuv worker thread. Stops at the first
@@ -846,26 +828,18 @@ Napi::Object Enums(Napi::Env env) {
     entry.Set("what", what);
     object.Set(uint32_t(value), entry);
   };
-  Napi::Object veth = values("VethPart"), pool = values("PoolPart"), idmapped = values("IdmappedPart"),
-               upper = values("UpperPart");
-#define CORDON_HP(object) [&](const char* name, int value, const char* syscall, const char* what) { part(object, value, name, syscall, what); }
-  auto veth_part = CORDON_HP(veth);
-  auto pool_part = CORDON_HP(pool);
-  auto idmapped_part = CORDON_HP(idmapped);
-  auto upper_part = CORDON_HP(upper);
-#undef CORDON_HP
-#define CORDON_VP(Name, value, syscall, what) veth_part(#Name, value, syscall, what);
-#define CORDON_PP(Name, value, syscall, what) pool_part(#Name, value, syscall, what);
-#define CORDON_MP2(Name, value, syscall, what) idmapped_part(#Name, value, syscall, what);
-#define CORDON_UP(Name, value, syscall, what) upper_part(#Name, value, syscall, what);
-  CORDON_VETH_PART(CORDON_VP)
-  CORDON_POOL_PART(CORDON_PP)
-  CORDON_IDMAPPED_PART(CORDON_MP2)
-  CORDON_UPPER_PART(CORDON_UP)
-#undef CORDON_VP
-#undef CORDON_PP
-#undef CORDON_MP2
-#undef CORDON_UP
+  // Every host part table has one shape (host/parts.h).
+  Napi::Object table;
+#define CORDON_HOST_PART_EXPORT(Name, value, syscall, what) part(table, value, #Name, syscall, what);
+  table = values("VethPart");
+  CORDON_VETH_PART(CORDON_HOST_PART_EXPORT)
+  table = values("PoolPart");
+  CORDON_POOL_PART(CORDON_HOST_PART_EXPORT)
+  table = values("IdmappedPart");
+  CORDON_IDMAPPED_PART(CORDON_HOST_PART_EXPORT)
+  table = values("UpperPart");
+  CORDON_UPPER_PART(CORDON_HOST_PART_EXPORT)
+#undef CORDON_HOST_PART_EXPORT
   return enums;
 }
 

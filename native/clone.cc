@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "host/process.h"
 #include "sys/syscalls.h"
 
 namespace cordon {
@@ -135,16 +136,14 @@ void force_rung(int rung) { g_forced.store(rung); }
 
 long probe_clone(Rung rung, uint64_t ns_flags, uint64_t extra_flags, int cgroup_fd) {
   CloneRequest request{ns_flags, cgroup_fd, exit_immediately, nullptr, cgroup_fd < 0};
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd = -1;
-  long pid = run_rung(rung, request, extra_flags, &pidfd);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) return pid;
-  siginfo_t info;
-  while (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED) < 0 && errno == EINTR) {
+  long pid;
+  {
+    host::AllSignalsBlocked blocked;
+    pid = run_rung(rung, request, extra_flags, &pidfd);
   }
+  if (pid < 0) return pid;
+  host::wait_child(P_PID, static_cast<id_t>(pid));
   if (pidfd >= 0) close(pidfd);
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "host/process.h"
 #include "plan_abi.h"
 #include "sys/syscalls.h"
 
@@ -42,15 +43,13 @@ void FdPoll::stop() {
 int ExitWatch::start(uv_loop_t* loop, int pidfd, Callback callback) {
   pidfd_ = pidfd;
   callback_ = std::move(callback);
-  return poll_.start(loop, pidfd, this, on_readable);
+  return FdPoll::start(loop, pidfd, this, on_readable);
 }
 
 void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
   auto* self = static_cast<ExitWatch*>(handle->data);
   siginfo_t info{};
-  int r;
-  do r = waitid(idtype_t(P_PIDFD), id_t(self->pidfd_), &info, WEXITED | WNOHANG);
-  while (r < 0 && errno == EINTR);
+  int r = host::wait_child(idtype_t(P_PIDFD), id_t(self->pidfd_), &info, WEXITED | WNOHANG);
   if (r == 0 && info.si_pid == 0 && status == 0) return;  // woken early; still running
   int code = -1, signal = 0;
   if (r == 0 && info.si_code == CLD_EXITED) {
@@ -66,7 +65,7 @@ void ExitWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {
 int ExitRecordWatch::start(uv_loop_t* loop, int exit_fd, Callback callback) {
   fd_ = exit_fd;
   callback_ = std::move(callback);
-  return poll_.start(loop, exit_fd, this, on_readable);
+  return FdPoll::start(loop, exit_fd, this, on_readable);
 }
 
 void ExitRecordWatch::on_readable(uv_poll_t* handle, int status, int /*events*/) {

@@ -28,26 +28,17 @@ class FdPoll {
   uv_poll_t* poll_ = nullptr;
 };
 
-class ExitWatch {
+// ref, unref, stop (the callback will not run) and active: FdPoll's.
+class ExitWatch : public FdPoll {
  public:
   // code is the exit status or -1; signal is the terminating signal or 0.
   using Callback = std::function<void(int code, int signal)>;
 
-  ExitWatch() = default;
-  ExitWatch(const ExitWatch&) = delete;
-  ExitWatch& operator=(const ExitWatch&) = delete;
-
   // Returns 0 or a libuv error.
   int start(uv_loop_t* loop, int pidfd, Callback callback);
-  void ref() { poll_.ref(); }
-  void unref() { poll_.unref(); }
-  // Stops watching; the callback will not run.
-  void stop() { poll_.stop(); }
-  bool active() const { return poll_.active(); }
 
  private:
   static void on_readable(uv_poll_t* handle, int status, int events);
-  FdPoll poll_;
   int pidfd_ = -1;
   Callback callback_;
 };
@@ -58,28 +49,19 @@ class ExitWatch {
 // the init's own pidfd fires (the box's namespaces are torn down in
 // between). Only the init holds the write end, so the record is the
 // payload's status and nothing else's. Reads; never reaps.
-class ExitRecordWatch {
+// ref, unref, stop (the callback will not run) and active: FdPoll's.
+class ExitRecordWatch : public FdPoll {
  public:
   // got: a whole record arrived (code is the exit status or -1; signal the
   // terminating signal or 0); false: EOF or an error without one (the init
   // died before it could report: its pidfd has the status).
   using Callback = std::function<void(bool got, int code, int signal)>;
 
-  ExitRecordWatch() = default;
-  ExitRecordWatch(const ExitRecordWatch&) = delete;
-  ExitRecordWatch& operator=(const ExitRecordWatch&) = delete;
-
   // Returns 0 or a libuv error.
   int start(uv_loop_t* loop, int exit_fd, Callback callback);
-  void ref() { poll_.ref(); }
-  void unref() { poll_.unref(); }
-  // Stops watching; the callback will not run.
-  void stop() { poll_.stop(); }
-  bool active() const { return poll_.active(); }
 
  private:
   static void on_readable(uv_poll_t* handle, int status, int events);
-  FdPoll poll_;
   int fd_ = -1;
   Callback callback_;
 };

@@ -30,7 +30,9 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
 // takes an fd slot, and what each of the record's num[0..3] and str[0..3]
 // means. Everything else is generated from it: the Op enum below, the
 // decoder's per-field checks (plan_decode.cc), the named per-op views the
-// executor and spawn_box read (plan_args.h), and the layout the addon
+// executor and spawn_box read (plan_args.h), the child's dispatch (a kChild
+// row is run by its handler child::run_<Name>, which the row declares in
+// child/ops.h and the op's mechanism file defines), and the layout the addon
 // exports for lib/internal/plan-ops.ts (test/unit/plan-abi.test.js checks
 // that file is current, so no position is written by hand in TypeScript).
 //

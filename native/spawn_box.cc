@@ -22,6 +22,7 @@
 #include "clone.h"
 #include "host/bridge.h"
 #include "host/idmap.h"
+#include "host/process.h"
 #include "plan_decode.h"
 #include "sys/syscalls.h"
 #include "sys/unique_fd.h"
@@ -35,15 +36,13 @@ using abi::Op;
 // that killed it, or 0.
 int reap(int pidfd) {
   siginfo_t info{};
-  while (waitid(idtype_t(P_PIDFD), id_t(pidfd), &info, WEXITED) < 0 && errno == EINTR) {
-  }
+  host::wait_child(idtype_t(P_PIDFD), id_t(pidfd), &info);
   return info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED ? info.si_status : 0;
 }
 
 int reap_pid(pid_t pid) {
   siginfo_t info{};
-  while (waitid(P_PID, id_t(pid), &info, WEXITED) < 0 && errno == EINTR) {
-  }
+  host::wait_child(P_PID, id_t(pid), &info);
   return info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED ? info.si_status : 0;
 }
 
@@ -298,14 +297,12 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
 
   // Every signal stays blocked while the child shares our memory: a handler
   // running in the child would run Node's code on the child's stack.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   CloneRequest request{decoded.clone_flags, -1,
                        child::run, &decoded.view, !(decoded.own_memory || g_force_own_memory.load())};
   CloneOutcome cloned;
   record_end(decoded.view.count);
   {
+    host::AllSignalsBlocked blocked;
     NamespaceOwner owner;
     int error = owner.become(decoded.namespace_owner);
     if (error != 0) {
@@ -316,7 +313,6 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
       cloned = clone_child(request);
     }
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   outcome.rung = int(cloned.rung);
   if (cloned.pid < 0) return fail(decoded.clone_step, int(-cloned.pid));
   if (decoded.clone_step >= 0) record_end(uint32_t(decoded.clone_step));

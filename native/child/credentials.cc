@@ -102,4 +102,34 @@ int raise_ambient(uint64_t mask) {
   return 0;
 }
 
+// Op handlers (child/ops.h).
+
+int run_SetParentDeathSignal(const Step& step, StepRun&) {
+  return set_parent_death_signal(static_cast<int>(CORDON_ARG_NUM(step, SetParentDeathSignal, signal)));
+}
+
+int run_SetIds(const Step& step, StepRun&) {
+  const auto a = SetIdsArgs::of(step);
+  return set_ids(a.uid, a.gid, a.clear_groups);
+}
+
+int run_DropCapabilities(const Step& step, StepRun&) {
+  return drop_capabilities(uint64_t(CORDON_ARG_NUM(step, DropCapabilities, keep)));
+}
+
+int run_SetGroups(const Step& step, StepRun&) { return set_groups(CORDON_ARG_LIST(step, SetGroups, gids)); }
+
+int run_RaiseAmbient(const Step& step, StepRun&) { return raise_ambient(uint64_t(CORDON_ARG_NUM(step, RaiseAmbient, mask))); }
+
+int run_SetNoNewPrivs(const Step&, StepRun&) { return set_no_new_privs(); }
+
+int run_SetSid(const Step&, StepRun&) { return new_session(); }
+
+int run_SetControllingTerminal(const Step& step, StepRun& run) {
+  // With an init, the init does it in the payload's process: the payload
+  // must lead the terminal's session, not PID 1.
+  if (run.init_runs_payload()) return 0;
+  return set_controlling_terminal(int(CORDON_ARG_NUM(step, SetControllingTerminal, terminal)));
+}
+
 }  // namespace cordon::child

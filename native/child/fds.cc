@@ -92,4 +92,26 @@ int mark_fds_cloexec_from(int first) {
   return 0;
 }
 
+// Op handlers (child/ops.h).
+
+// All install steps are adjacent (the decoder checks); the first applies
+// them all and moves the walk past the group.
+int run_InstallFd(const Step&, StepRun& run) {
+  uint32_t failed = run.index;
+  int error = install_fds(run.plan, run.control, &failed);
+  if (error != 0) {
+    run.index = failed;
+    return error;
+  }
+  while (run.index + 1 < run.plan.count && run.plan.steps[run.index + 1].op == abi::Op::kInstallFd) run.index++;
+  return 0;
+}
+
+int run_CloseOtherFds(const Step&, StepRun& run) {
+  // The control fds sit just above the targets (install_fds put them there).
+  const ControlFds& control = *run.control;
+  int last_kept = control.exit_fd > control.status_fd ? control.exit_fd : control.status_fd;
+  return mark_fds_cloexec_from(last_kept + 1);
+}
+
 }  // namespace cordon::child

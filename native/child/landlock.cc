@@ -123,4 +123,10 @@ int apply_landlock(uint64_t fs, uint64_t net, uint64_t scoped, const char* const
   return as_errno(r);
 }
 
+// Op handler (child/ops.h).
+int run_Landlock(const Step& step, StepRun& run) {
+  const auto a = LandlockArgs::of(step);
+  return apply_landlock(a.fs, a.net, a.scoped, a.rules, a.init_fd, &run.detail);
+}
+
 }  // namespace cordon::child

@@ -46,4 +46,32 @@ int write_existing(const char* path, const char* content) {
   return as_errno(r);
 }
 
+// Op handlers (child/ops.h).
+
+int run_SetRlimit(const Step& step, StepRun& run) {
+  const auto a = SetRlimitArgs::of(step);
+  // With an init, the init sets them in the payload's process instead.
+  // Except a stack limit the init can run under (1 MiB or more, or
+  // unlimited): it also sizes execve's room for argv and envp, which the
+  // init's exec needs as much as the payload's (a large environment).
+  if (run.init_runs_payload()) {
+    const bool roomy = a.soft < 0 || a.soft >= (int64_t(1) << 20);
+    if (a.resource != RLIMIT_STACK || !roomy) return 0;
+  }
+  return set_rlimit(a.resource, a.soft, a.hard);
+}
+
+int run_RaiseRlimit(const Step& step, StepRun&) {
+  return raise_hard_rlimit(int(CORDON_ARG_NUM(step, RaiseRlimit, resource)), CORDON_ARG_NUM(step, RaiseRlimit, hard));
+}
+
+int run_Umask(const Step& step, StepRun&) { return set_umask(long(CORDON_ARG_NUM(step, Umask, mask))); }
+
+int run_SetPriority(const Step& step, StepRun&) { return set_priority(long(CORDON_ARG_NUM(step, SetPriority, nice))); }
+
+int run_WriteExisting(const Step& step, StepRun&) {
+  const auto a = WriteExistingArgs::of(step);
+  return write_existing(a.path, a.text);
+}
+
 }  // namespace cordon::child

@@ -1,9 +1,12 @@
-// Child halves of each kernel mechanism. Every function is async-signal-safe,
+// Child halves of each kernel mechanism (each file also defines its ops'
+// handlers, child/ops.h). Every function is async-signal-safe,
 // returns 0 or a positive errno, and touches only its arguments.
 #pragma once
 
 #include <stdint.h>
 
+#include "child/ops.h"
+#include "child/plan_args.h"
 #include "child/plan_view.h"
 #include "child/status.h"
 
@@ -63,9 +66,6 @@ int write_existing(const char* path, const char* content);
 // restrict self; plus 256 * (rule index + 1) for a rule's failure.
 int apply_landlock(uint64_t fs, uint64_t net, uint64_t scoped, const char* const* rules, int exec_fd, int* part);
 
-// seccomp.cc
-int install_seccomp(const void* program, uint64_t instructions);
-
 // fds.cc
 // Applies every kInstallFd step of the plan at once and leaves the control
 // fds just above the highest target. Returns 0 or an errno; *failed_step gets
@@ -73,12 +73,7 @@ int install_seccomp(const void* program, uint64_t instructions);
 int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step);
 int mark_fds_cloexec_from(int first);
 
-// exec.cc
-// Tries each candidate path in order the way execvp does; returns the errno to
-// report (ENOENT unless some candidate existed but could not run) and the
-// index of the candidate that decided it.
-int exec_candidates(const char* const* candidates, const char* const* argv,
-                    const char* const* envp, int* detail);
-int exec_fd(int fd, const char* const* argv, const char* const* envp);
+// The runtime shared with the init (runtime/runtime.h) installs the seccomp
+// filter and tries the exec candidates.
 
 }  // namespace cordon::child

@@ -483,4 +483,67 @@ int open_root(const char* path, int* root_fd, int* part) {
   return 0;
 }
 
+// Op handlers (child/ops.h). Targets in root resolve beneath the root that
+// OpenRoot opened.
+
+int run_MountFs(const Step& step, StepRun& run) {
+  const auto a = MountFsArgs::of(step);
+  return mount_filesystem(a.fstype, a.config, a.attrs, run.control->root_fd, a.target, a.target_mode, a.fd_prefix,
+                          &run.detail);
+}
+
+int run_BindMount(const Step& step, StepRun& run) {
+  const auto a = BindMountArgs::of(step);
+  return bind_mount(a.source, a.prepared_tree, a.recursive, a.attrs, run.control->root_fd, a.target, a.target_mode,
+                    a.source_links, a.host_root, &run.detail);
+}
+
+int run_MakeDir(const Step& step, StepRun& run) {
+  const auto a = MakeDirArgs::of(step);
+  return make_dir(a.path, a.mode, &run.detail);
+}
+
+int run_PivotRoot(const Step& step, StepRun& run) {
+  const auto a = PivotRootArgs::of(step);
+  return pivot_into(a.new_root, a.put_old, &run.detail);
+}
+
+int run_EnterRoot(const Step& step, StepRun& run) { return enter_root(CORDON_ARG_STR(step, EnterRoot, root), &run.detail); }
+
+int run_Symlink(const Step& step, StepRun& run) {
+  const auto a = SymlinkArgs::of(step);
+  return make_symlink(a.link_to, run.control->root_fd, a.target, &run.detail);
+}
+
+int run_WriteFile(const Step& step, StepRun& run) {
+  const auto a = WriteFileArgs::of(step);
+  return write_file(a.path, a.content, a.mode, &run.detail);
+}
+
+int run_SetMountAttr(const Step& step, StepRun& run) {
+  const auto a = SetMountAttrArgs::of(step);
+  return set_mount_attr(run.control->root_fd, a.target, a.set, a.clear, a.scope, &run.detail);
+}
+
+int run_Mask(const Step& step, StepRun& run) {
+  const auto a = MaskArgs::of(step);
+  return mask_path(a.cover, run.control->root_fd, a.target, a.optional, &run.detail);
+}
+
+int run_OpenRoot(const Step& step, StepRun& run) {
+  return open_root(CORDON_ARG_STR(step, OpenRoot, path), &run.control->root_fd, &run.detail);
+}
+
+int run_SetMountPropagation(const Step& step, StepRun&) {
+  return set_mount_propagation(static_cast<unsigned long>(CORDON_ARG_NUM(step, SetMountPropagation, propagation)));
+}
+
+// Retired: the decoder refuses it.
+int run_MountProcRetired(const Step&, StepRun&) { return EINVAL; }
+
+int run_Chdir(const Step& step, StepRun&) {
+  long r = sys::sc(__NR_chdir, CORDON_ARG_STR(step, Chdir, path));
+  return r < 0 ? static_cast<int>(-r) : 0;
+}
+
 }  // namespace cordon::child

@@ -2,6 +2,7 @@
 // New namespaces are made by the clone flags themselves (see clone.cc).
 #include <errno.h>
 #include <net/if.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -37,6 +38,48 @@ int loopback_up() {
   }
   sys::sc(__NR_close, sock);
   return as_errno(r);
+}
+
+// Op handlers (child/ops.h).
+
+int run_JoinNamespace(const Step& step, StepRun&) {
+  return join_namespace(step.fd, static_cast<int>(CORDON_ARG_NUM(step, JoinNamespace, namespaceType)));
+}
+
+int run_Unshare(const Step& step, StepRun&) { return unshare_namespaces(long(CORDON_ARG_NUM(step, Unshare, cloneFlags))); }
+
+int run_SetHostname(const Step& step, StepRun&) { return set_hostname(CORDON_ARG_STR(step, SetHostname, hostname)); }
+
+int run_LoopbackUp(const Step&, StepRun&) { return loopback_up(); }
+
+namespace {
+
+// The process cloned into the new pid namespace: PID 1 there, and the
+// parent's own child (CLONE_PARENT). It walks the rest of the plan.
+int walk_forked(void* arg) {
+  const ForkState& state = *static_cast<const ForkState*>(arg);
+  walk(*state.plan, state.control, state.start);
+}
+
+}  // namespace
+
+// unshare(CLONE_NEWPID) moved only future children into the new namespace:
+// clone the one that goes on, hand its pid to the parent (through the
+// shared window, which we share whether or not we share the rest of its
+// memory), and end. The parent reaps us and watches it.
+int run_EnterPidNamespace(const Step& step, StepRun& run) {
+  const PlanView& plan = run.plan;
+  const int status_fd = run.control->status_fd;
+  ForkState* state = plan.fork;
+  if (state == nullptr || state->stack_top == nullptr) fail(status_fd, run.index, step.op, EINVAL);
+  state->plan = &plan;
+  state->start = run.index + 1;
+  state->control = *run.control;
+  // Its exit signal is ours (SIGCHLD), as CLONE_PARENT gives it.
+  long pid = sys::clone_run(CLONE_VM | CLONE_PARENT, state->stack_top, nullptr, walk_forked, state);
+  if (pid < 0) fail(status_fd, run.index, step.op, int(-pid));
+  __atomic_store_n(&state->pid, pid, __ATOMIC_RELEASE);
+  exit_now(0);
 }
 
 }  // namespace cordon::child

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "host/parts.h"
+
 namespace cordon::host {
 
 // Which part of attach_veth failed (StatusRecord::detail). X(Name, value,
@@ -21,9 +23,7 @@ namespace cordon::host {
   X(BoxLinkUp, 8, "netlink RTM_NEWLINK", "bring the box's interface up")         \
   X(DefaultRoute, 9, "netlink RTM_NEWROUTE", "add the default route")
 
-#define CORDON_VETH_ENUMERATOR(Name, value, ...) k##Name = value,
-enum class VethPart : int { CORDON_VETH_PART(CORDON_VETH_ENUMERATOR) };
-#undef CORDON_VETH_ENUMERATOR
+CORDON_HOST_PART_ENUM(VethPart, CORDON_VETH_PART);
 
 struct VethRequest {
   pid_t pid;               // the box, whose network namespace gets the box end

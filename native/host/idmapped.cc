@@ -7,11 +7,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "clone.h"
 #include "host/idmap.h"
+#include "host/process.h"
 #include "sys/syscalls.h"
 
 #ifndef MOUNT_ATTR_IDMAP
@@ -40,20 +42,21 @@ int hold(void* arg) {
 int mapping_namespace(const char* uid_map, const char* gid_map) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return -errno;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  CloneRequest request{CLONE_NEWUSER, -1, hold, pipe_fds, true};
-  CloneOutcome child = clone_child(request);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  CloneOutcome child;
+  {
+    AllSignalsBlocked blocked;
+    child = clone_child(CloneRequest{CLONE_NEWUSER, -1, hold, pipe_fds, true});
+  }
   close(pipe_fds[0]);
   if (child.pid < 0) {
     close(pipe_fds[1]);
     return int(child.pid);
   }
-  int result = write_proc_file(pid_t(child.pid), "uid_map", uid_map);
-  if (result == 0) result = write_proc_file(pid_t(child.pid), "setgroups", "deny");
-  if (result == 0) result = write_proc_file(pid_t(child.pid), "gid_map", gid_map);
+  const pid_t pid = pid_t(child.pid);
+  IdMapFile failed;
+  int result = write_id_maps(pid, true, &failed, [&](const char* file) {
+    return write_proc_file(pid, file, strcmp(file, "uid_map") == 0 ? uid_map : gid_map);
+  });
   int ns = -1;
   if (result == 0) {
     char path[64];
@@ -62,9 +65,7 @@ int mapping_namespace(const char* uid_map, const char* gid_map) {
     if (ns < 0) result = errno;
   }
   close(pipe_fds[1]);  // the holder ends; the namespace lives on in `ns`
-  siginfo_t info;
-  while (waitid(idtype_t(P_PIDFD), id_t(child.pidfd), &info, WEXITED) < 0 && errno == EINTR) {
-  }
+  wait_child(idtype_t(P_PIDFD), id_t(child.pidfd));
   close(child.pidfd);
   return result == 0 ? ns : -result;
 }

@@ -2,6 +2,8 @@
 // owners appear remapped, made before clone and attached by the child.
 #pragma once
 
+#include "host/parts.h"
+
 namespace cordon::host {
 
 // A detached mount tree of `source` (recursive if asked), with MOUNT_ATTR_*
@@ -18,9 +20,7 @@ namespace cordon::host {
   X(SetAttr, 3, "mount_setattr", "idmap the copy")               \
   X(Resolve, 4, "openat2", "resolve the source")
 
-#define CORDON_IDMAPPED_ENUMERATOR(Name, value, ...) k##Name = value,
-enum class IdmappedPart : int { CORDON_IDMAPPED_PART(CORDON_IDMAPPED_ENUMERATOR) };
-#undef CORDON_IDMAPPED_ENUMERATOR
+CORDON_HOST_PART_ENUM(IdmappedPart, CORDON_IDMAPPED_PART);
 
 int idmapped_tree(const char* source, bool recursive, bool follow_symlinks, unsigned long long attrs,
                   const char* uid_map, const char* gid_map, int* part);

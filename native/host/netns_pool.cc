@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "child/mechanisms.h"
 #include "clone.h"
 #include "host/idmap.h"
+#include "host/process.h"
 #include "sys/syscalls.h"
 #include "sys/unique_fd.h"
 
@@ -96,12 +98,11 @@ int make_pair_entry_once(const PairIds& ids, NamespaceEntry* entry, PoolPart* pa
   UniqueFd hold_w(hold[1]);
 
   HelperArgs args{ready_w.get(), hold_r.get()};
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  CloneRequest request{CLONE_NEWUSER | CLONE_NEWNET, -1, hold_pair, &args, true};
-  CloneOutcome child = clone_child(request);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  CloneOutcome child;
+  {
+    AllSignalsBlocked blocked;
+    child = clone_child(CloneRequest{CLONE_NEWUSER | CLONE_NEWNET, -1, hold_pair, &args, true});
+  }
   if (child.pid < 0) return int(child.pid);
   UniqueFd pidfd(child.pidfd);
   ready_w.reset();
@@ -111,15 +112,14 @@ int make_pair_entry_once(const PairIds& ids, NamespaceEntry* entry, PoolPart* pa
   int error = 0;
   int user = -1;
   int net = -1;
-  *part = PoolPart::kUidMap;
-  error = write_map(ids.uid, pid, "uid_map");
-  if (error == 0 && ids.deny_setgroups) {
-    *part = PoolPart::kSetgroups;
-    error = write_proc_file(pid, "setgroups", "deny");
-  }
-  if (error == 0) {
-    *part = PoolPart::kGidMap;
-    error = write_map(ids.gid, pid, "gid_map");
+  IdMapFile failed = IdMapFile::kUidMap;
+  error = write_id_maps(pid, ids.deny_setgroups, &failed, [&](const char* file) {
+    return write_map(strcmp(file, "uid_map") == 0 ? ids.uid : ids.gid, pid, file);
+  });
+  if (error != 0) {
+    *part = failed == IdMapFile::kUidMap   ? PoolPart::kUidMap
+            : failed == IdMapFile::kGidMap ? PoolPart::kGidMap
+                                           : PoolPart::kSetgroups;
   }
   if (error == 0) {
     *part = PoolPart::kLoopback;
@@ -135,9 +135,7 @@ int make_pair_entry_once(const PairIds& ids, NamespaceEntry* entry, PoolPart* pa
     if (error == 0) error = open_ns(child.pid, "net", &net);
   }
   hold_w.reset();  // the helper ends; the namespaces live on in the fds
-  siginfo_t info;
-  while (waitid(idtype_t(P_PIDFD), id_t(pidfd.get()), &info, WEXITED) < 0 && errno == EINTR) {
-  }
+  wait_child(idtype_t(P_PIDFD), id_t(pidfd.get()));
   if (error != 0) {
     if (user >= 0) close(user);
     if (net >= 0) close(net);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "host/parts.h"
+
 namespace cordon::host {
 
 // One pool entry: the net namespace, and for a pair the user namespace that
@@ -43,12 +45,10 @@ struct PairIds {
   /* uid_map (or newuidmap) */                                                 \
   X(UidMap, 6, "write", "write uid_map")                                       \
   X(GidMap, 7, "write", "write gid_map")                                       \
-  /* opening /proc/.../ns/* */                                                 \
+  /* opening /proc/PID/ns/NAME */                                              \
   X(Open, 8, "open", "open namespace file")
 
-#define CORDON_POOL_ENUMERATOR(Name, value, ...) k##Name = value,
-enum class PoolPart : int { CORDON_POOL_PART(CORDON_POOL_ENUMERATOR) };
-#undef CORDON_POOL_ENUMERATOR
+CORDON_HOST_PART_ENUM(PoolPart, CORDON_POOL_PART);
 
 // Makes `count` entries on a throwaway thread and appends them to *out. No
 // Node or libuv thread ever changes namespace: the throwaway thread does,

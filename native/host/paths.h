@@ -4,6 +4,8 @@
 // tenant planted meanwhile).
 #pragma once
 
+#include "host/parts.h"
+
 namespace cordon::host {
 
 // What prepare_upper() found wrong, for the error: which directory and
@@ -17,9 +19,7 @@ namespace cordon::host {
   X(Make, 5, "mkdirat", "make the directory")                                 \
   X(Adopt, 6, "fchown", "fchown/fchmod of a directory cordon made")
 
-#define CORDON_UPPER_ENUMERATOR(Name, value, ...) k##Name = value,
-enum class UpperPart : int { CORDON_UPPER_PART(CORDON_UPPER_ENUMERATOR) };
-#undef CORDON_UPPER_ENUMERATOR
+CORDON_HOST_PART_ENUM(UpperPart, CORDON_UPPER_PART);
 
 struct UpperOutcome {
   int error;  // 0 or a positive errno

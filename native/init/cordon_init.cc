@@ -40,6 +40,9 @@
 // Freestanding: no libc, raw system calls only, linked static with its own
 // _start. A static glibc program spends ~0.3 ms of every box start in libc's
 // start-up (CPU feature probing traps to the hypervisor); this one does not.
+// What it shares with cordon's child (the status record, the exec
+// candidates, the seccomp install, LISTEN_PID, the signal mask) is the
+// freestanding runtime both link (native/runtime/).
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -52,6 +55,7 @@
 #include <sys/wait.h>
 
 #include "plan_abi.h"
+#include "runtime/runtime.h"
 #include "sys/syscalls.h"
 
 using cordon::sys::sc;
@@ -73,20 +77,14 @@ void* memcpy(void* dest, const void* src, unsigned long n) {
 
 namespace {
 
-constexpr int kOpExec = int(cordon::abi::Op::kExec);
-constexpr int kOpExecInit = int(cordon::abi::Op::kExecInit);
-constexpr int kOpSeccomp = int(cordon::abi::Op::kSeccomp);
-constexpr int kOpSetRlimit = int(cordon::abi::Op::kSetRlimit);
-constexpr int kOpSetControllingTerminal = int(cordon::abi::Op::kSetControllingTerminal);
+using cordon::abi::Op;
+using cordon::runtime::exit_now;
+using cordon::runtime::report;
 
 struct KernelRlimit {
   uint64_t soft, hard;
 };
 using cordon::abi::InitPart;
-
-[[noreturn]] void exit_now(int code) {
-  for (;;) sc(__NR_exit_group, code);
-}
 
 bool same(const char* a, const char* b) {
   while (*a != '\0' && *a == *b) {
@@ -96,9 +94,8 @@ bool same(const char* a, const char* b) {
   return *a == *b;
 }
 
-// A decimal that may be -1 (unlimited), for rlimit values.
-int64_t parse_limit(const char* s) {
-  if (same(s, "-1")) return -1;
+// A non-negative decimal; anything else ends the init (a bad argv is cordon's bug).
+int64_t parse_decimal(const char* s) {
   int64_t v = 0;
   if (*s == '\0') exit_now(126);
   for (; *s != '\0'; s++) {
@@ -108,57 +105,10 @@ int64_t parse_limit(const char* s) {
   return v;
 }
 
-int parse_int(const char* s) {
-  int v = 0;
-  if (*s == '\0') exit_now(126);
-  for (; *s != '\0'; s++) {
-    if (*s < '0' || *s > '9') exit_now(126);
-    v = v * 10 + (*s - '0');
-  }
-  return v;
-}
+int parse_int(const char* s) { return int(parse_decimal(s)); }
 
-void write_all(int fd, const void* buf, unsigned long len) {
-  const char* p = static_cast<const char*>(buf);
-  while (len > 0) {
-    long n = sc(__NR_write, fd, p, len);
-    if (n == -EINTR) continue;
-    if (n <= 0) return;
-    p += n;
-    len -= static_cast<unsigned long>(n);
-  }
-}
-
-[[noreturn]] void report(int status_fd, int step, int op, int error, int detail) {
-  cordon::abi::StatusRecord record{step, static_cast<uint32_t>(op), error, detail};
-  write_all(status_fd, &record, sizeof record);
-  exit_now(127);
-}
-
-// Socket activation: LISTEN_PID is the payload's own pid; cordon reserves
-// ten digits after "LISTEN_PID=" for it.
-void patch_listen_pid(char** envp) {
-  const char* name = "LISTEN_PID=";
-  for (char** entry = envp; *entry != nullptr; entry++) {
-    int k = 0;
-    while (name[k] != '\0' && (*entry)[k] == name[k]) k++;
-    if (name[k] != '\0') continue;
-    char* digits = *entry + k;
-    int room = 0;
-    while (digits[room] != '\0') room++;
-    long pid = sc(__NR_getpid);
-    char text[12];
-    int n = 0;
-    do {
-      text[n++] = char('0' + pid % 10);
-      pid /= 10;
-    } while (pid > 0 && n < 12);
-    if (n > room) return;
-    for (int j = 0; j < n; j++) digits[j] = text[n - 1 - j];
-    digits[n] = '\0';
-    return;
-  }
-}
+// A decimal that may be -1 (unlimited), for rlimit values.
+int64_t parse_limit(const char* s) { return same(s, "-1") ? -1 : parse_decimal(s); }
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -169,7 +119,7 @@ int hex_value(char c) {
 sock_filter g_filter[4096];
 
 // Returns 0 or an errno.
-int install_seccomp(const char* hex) {
+int install_payload_filter(const char* hex) {
   unsigned long len = 0;
   while (hex[len] != '\0') len++;
   if (len == 0 || len % 16 != 0 || len / 16 > 4096) return EINVAL;
@@ -179,9 +129,7 @@ int install_seccomp(const char* hex) {
     if (hi < 0 || lo < 0) return EINVAL;
     bytes[i] = static_cast<unsigned char>(hi * 16 + lo);
   }
-  sock_fprog prog{static_cast<unsigned short>(len / 16), g_filter};
-  long r = sc(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-  return r < 0 ? int(-r) : 0;
+  return cordon::runtime::install_seccomp(g_filter, len / 16);
 }
 
 #if defined(__x86_64__)
@@ -230,9 +178,7 @@ int install_own_filter() {
   program[n++] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
   program[n++] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   program[n++] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
-  sock_fprog prog{static_cast<unsigned short>(n), program};
-  long r = sc(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-  return r < 0 ? int(-r) : 0;
+  return cordon::runtime::install_seccomp(program, uint64_t(n));
 }
 
 // After the payload's process is cloned: the init keeps no privilege and no
@@ -297,23 +243,20 @@ struct Args {
   // filter, and a box whose init failed to seal never starts. EOF without
   // the byte: the init is gone.
   char go = 0;
-  long n;
-  do n = sc(__NR_read, gate, &go, 1);
-  while (n == -EINTR);
-  if (n != 1) exit_now(127);
+  if (cordon::runtime::read_byte(gate, &go) != 1) exit_now(127);
   sc(__NR_close, gate);
   if (args.ctty_fd >= 0) {
     // Not a process group leader (the init leads its group), so setsid works.
     long r = sc(__NR_setsid);
     if (r >= 0) r = sc(__NR_ioctl, args.ctty_fd, TIOCSCTTY, 0);
-    if (r < 0) report(args.status_fd, args.ctty_step, kOpSetControllingTerminal, int(-r), 0);
+    if (r < 0) report(args.status_fd, args.ctty_step, Op::kSetControllingTerminal, int(-r));
   }
   // No signal disposition to reset: cordon's child set every one to the
   // default before it exec'd the init, and the init installs no handler and
   // ignores nothing (it only blocks signals and takes them with
   // rt_sigtimedwait), so the payload's process starts with the defaults.
-  patch_listen_pid(args.envp);
-  sc(__NR_rt_sigprocmask, SIG_SETMASK, &old_mask, 0, 8);
+  cordon::runtime::patch_listen_pid(args.envp);
+  cordon::runtime::set_signal_mask(old_mask);
   // The payload's limits, set here and nowhere else: neither cordon's child
   // nor the init runs under them (a limit the init could not start under
   // would otherwise look like the payload's crash).
@@ -322,39 +265,23 @@ struct Args {
     int64_t soft = parse_limit(entry[2]), hard = parse_limit(entry[3]);
     KernelRlimit limit{soft < 0 ? ~uint64_t(0) : uint64_t(soft), hard < 0 ? ~uint64_t(0) : uint64_t(hard)};
     long r = sc(__NR_prlimit64, 0, parse_int(entry[1]), &limit, 0);
-    if (r < 0) report(args.status_fd, parse_int(entry[0]), kOpSetRlimit, int(-r), 0);
+    if (r < 0) report(args.status_fd, parse_int(entry[0]), Op::kSetRlimit, int(-r));
   }
   if (args.start_fd >= 0) {
     // Set up: the parent may report the box created. Signals act by default
     // here already, so `kill` of a created container ends it.
     sc(__NR_close, args.status_fd);
     char start = 0;
-    do n = sc(__NR_read, args.start_fd, &start, 1);
-    while (n == -EINTR);
-    if (n != 1) exit_now(127);
+    if (cordon::runtime::read_byte(args.start_fd, &start) != 1) exit_now(127);
     sc(__NR_close, args.start_fd);
   }
   if (args.seccomp_hex != nullptr) {
-    int error = install_seccomp(args.seccomp_hex);
-    if (error != 0) report(args.status_fd, args.seccomp_step, kOpSeccomp, error, 0);
+    int error = install_payload_filter(args.seccomp_hex);
+    if (error != 0) report(args.status_fd, args.seccomp_step, Op::kSeccomp, error);
   }
-  int decided = ENOENT, detail = 0;
-  for (int i = 0; i < args.candidate_count; i++) {
-    int error = int(-sc(__NR_execve, args.candidates[i], args.argv, args.envp));
-    if (error == ENOENT || error == ENOTDIR || error == ENAMETOOLONG || error == ELOOP) {
-      if (decided == ENOENT) detail = i;
-      continue;
-    }
-    if (error == EACCES) {
-      if (decided != EACCES) detail = i;
-      decided = EACCES;
-      continue;
-    }
-    decided = error;
-    detail = i;
-    break;
-  }
-  report(args.status_fd, args.step, kOpExec, decided, detail);
+  int detail = 0;
+  int error = cordon::runtime::exec_candidates(args.candidates, args.candidate_count, args.argv, args.envp, &detail);
+  report(args.status_fd, args.step, Op::kExec, error, detail);
 }
 
 }  // namespace
@@ -408,21 +335,21 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   // caller to hold CAP_SYS_PTRACE over it). Exec'd from cordon's
   // execute-only copy, it started non-dumpable already.
   long dumpable = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (dumpable < 0) report(args.status_fd, args.step, kOpExecInit, int(-dumpable), int(InitPart::kDumpable));
+  if (dumpable < 0) report(args.status_fd, args.step, Op::kExecInit, int(-dumpable), int(InitPart::kDumpable));
   // Exec'd from a memfd, its name would be "memfd:cordon_in": keep the one
   // `ps` in a box has always shown.
   sc(__NR_prctl, PR_SET_NAME, "cordon_init", 0, 0, 0);
 
   // Every signal waits in the queue until rt_sigtimedwait takes it; a
   // blocked signal reaches PID 1 even from outside its namespace.
-  uint64_t all = ~uint64_t(0), old_mask = 0;
-  sc(__NR_rt_sigprocmask, SIG_BLOCK, &all, &old_mask, 8);
+  uint64_t all = cordon::runtime::kAllSignals, old_mask = 0;
+  cordon::runtime::set_signal_mask(all, &old_mask);
 
   int gate[2];
   long piped = sc(__NR_pipe2, gate, O_CLOEXEC);
-  if (piped < 0) report(args.status_fd, args.step, kOpExecInit, int(-piped), int(InitPart::kGate));
+  if (piped < 0) report(args.status_fd, args.step, Op::kExecInit, int(-piped), int(InitPart::kGate));
   long payload = sc(__NR_clone, SIGCHLD, 0, 0, 0, 0);
-  if (payload < 0) report(args.status_fd, args.step, kOpExecInit, int(-payload), int(InitPart::kClone));
+  if (payload < 0) report(args.status_fd, args.step, Op::kExecInit, int(-payload), int(InitPart::kClone));
   if (payload == 0) {
     sc(__NR_close, gate[1]);
     exec_payload(args, old_mask, gate[0]);
@@ -446,10 +373,10 @@ extern "C" [[noreturn]] void init_main(long* stack) {
     // The payload waits at the gate; PID 1's exit would take it along, but
     // in a joined pid namespace the init is not PID 1.
     sc(__NR_kill, payload, SIGKILL);
-    report(args.status_fd, args.step, kOpExecInit, sealed, int(part));
+    report(args.status_fd, args.step, Op::kExecInit, sealed, int(part));
   }
   char go = 1;
-  write_all(gate[1], &go, 1);
+  cordon::runtime::write_all(gate[1], &go, 1);
   sc(__NR_close, gate[1]);
   sc(__NR_close, args.status_fd);
 
@@ -475,7 +402,7 @@ extern "C" [[noreturn]] void init_main(long* stack) {
         record.signal = WTERMSIG(status);
         code = 128 + record.signal;
       }
-      write_all(args.exit_fd, &record, sizeof record);
+      cordon::runtime::write_all(args.exit_fd, &record, sizeof record);
       exit_now(code);
     }
   }
