@@ -42,11 +42,14 @@ const OVERRIDE_KEYS: readonly (keyof BoxOverrides)[] = ['env', 'argv0', 'signal'
  * the file, args and `overrides` are checked.
  */
 export function compileBox(options?: SpawnIsolatedOptions): BoxTemplate {
-  const base = validateOptions(NO_FILE_YET, [], options);
+  // Read once (validateOptions() takes the same snapshot first, with the same
+  // errors): a getter cannot answer the template one thing and its boxes another.
+  const given = ownSnapshot(options, '');
+  const base = validateOptions(NO_FILE_YET, [], given);
   assertLinux();
   // argv0 given once is every box's; else each box's file, as spawnIsolated's default.
-  const fixedArgv0 = readOwnOption(options, 'argv0') === undefined ? undefined : base.argv0;
-  const cgroupOption = base.cgroupTenant === undefined ? undefined : ownSnapshot(readOwnOption(options, 'cgroup'), 'cgroup');
+  const fixedArgv0 = readOwnOption(given, 'argv0') === undefined ? undefined : base.argv0;
+  const cgroupOption = base.cgroupTenant === undefined ? undefined : readOwnOption(given, 'cgroup');
   const plans = new PlanCache();
   // The last box's options, for a box with the same file and args and no
   // overrides (a supervisor starting the same command again): checked then.
@@ -109,7 +112,7 @@ function sameArgs(args: unknown, checked: readonly string[]): boolean {
   }
 }
 
-// An option as given (own, read once), to tell "not given" from a default.
+// An option of the template's snapshot, to tell "not given" from a default.
 function readOwnOption(options: unknown, key: string): unknown {
   if (typeof options !== 'object' || options === null) return undefined;
   return Object.hasOwn(options, key) ? (options as Record<string, unknown>)[key] : undefined;

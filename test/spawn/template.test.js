@@ -410,3 +410,20 @@ t.test('box.exec() into a template\'s box runs in that box', async (t) => {
   box.stdin.end('\n');
   t.equal((await box.exited).code, 0);
 });
+
+t.test('compileBox() reads each option once: a getter cannot tell the template one thing and its boxes another', async (t) => {
+  let reads = 0;
+  const options = { stdio: ['ignore', 'pipe', 'inherit'] };
+  Object.defineProperty(options, 'argv0', {
+    enumerable: true,
+    get() {
+      reads++;
+      return reads === 1 ? 'first' : undefined;
+    },
+  });
+  const template = compileBox(options);
+  t.equal(reads, 1, 'read once, at compile time');
+  const result = await output(template.spawn('/bin/sh', ['-c', 'echo $0']));
+  t.equal(result.stdout, 'first\n', 'every box has the argv0 the template was compiled with');
+  t.equal(reads, 1);
+});
