@@ -47,10 +47,10 @@ export type { KernelCounterName, KernelCounterLimit, KernelCounterLimits } from 
 export type { CgroupLimits, MemoryLimits, CpuLimits, PidsLimits, IoLimits, IoDeviceLimit, CpusetLimits } from './cgroups/limits';
 export type { CgroupStats, OomEvent } from './cgroups/box';
 export type { MountEntry, RootfsOption } from './options';
-export type { SeccompPolicy, SeccompAction, SeccompRule } from './seccomp';
+export type { SeccompPolicy, SeccompAction, SeccompRule, SeccompAllowRule, SeccompArgCondition, SeccompArgOp } from './seccomp';
 export { fromOciConfig, loadOciBundle } from './oci/config';
 export type { FromOciConfigOptions, OciRunSpec, OciIgnoredField } from './oci/config';
 export { OciConfigError } from './oci/errors';
-export { importOciImage } from './oci/image';
+export { DEFAULT_MAX_LAYER_BYTES, importOciImage } from './oci/image';
 export type { ImportOciImageOptions, OciImage } from './oci/image';
 export { OciImageError } from './oci/errors';

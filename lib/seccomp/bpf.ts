@@ -19,9 +19,11 @@ export interface Instruction {
 export const BPF_LD_W_ABS = 0x20; // A = *(u32 *)(seccomp_data + k)
 export const BPF_JMP_JA = 0x05; // pc += k (32-bit: the only long jump)
 export const BPF_JMP_JEQ_K = 0x15; // pc += (A == k) ? jt : jf
+export const BPF_JMP_JGT_K = 0x25; // pc += (A > k) ? jt : jf
 export const BPF_JMP_JGE_K = 0x35; // pc += (A >= k) ? jt : jf
 export const BPF_JMP_JSET_K = 0x45; // pc += (A & k) ? jt : jf
 export const BPF_RET_K = 0x06; // return k
+export const BPF_ALU_AND_K = 0x54; // A &= k
 
 /** linux/filter.h BPF_MAXINSNS: the kernel refuses longer programs (EINVAL). */
 export const BPF_MAXINSNS = 4096;
@@ -42,6 +44,10 @@ export const OFFSET_ARCH = 4;
 /** The low 32 bits of args[index] on a little-endian machine. */
 export function offsetArgLow(index: number): number {
   return 16 + 8 * index;
+}
+/** The high 32 bits of args[index] on a little-endian machine. */
+export function offsetArgHigh(index: number): number {
+  return 20 + 8 * index;
 }
 
 export function load(offset: number): Instruction {

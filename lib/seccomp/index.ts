@@ -15,10 +15,11 @@
 // host. The trade-offs: cordon carries those tables (generated from the kernel
 // headers, see README.md here) and must add new syscalls itself, where
 // libseccomp users get them with a library update; it implements only what
-// cordon needs (two architectures, 32-bit argument tests), not libseccomp's
-// full rule language (64-bit and masked comparisons, every ABI, notify
-// actions); and its tree dispatch and jump layout are cordon's to get right,
-// which is why the interpreter tests cover every syscall number.
+// cordon needs (two architectures; argument conditions with libseccomp's seven
+// 64-bit comparisons), not every ABI or the notify and trace actions; and its
+// tree dispatch and jump layout are cordon's to get right, which is why the
+// interpreter tests cover every syscall number and both sides of every
+// comparison.
 import { archInfo } from './arch';
 import type { SeccompArch } from './arch';
 import { encodeProgram } from './bpf';
@@ -43,14 +44,20 @@ export { resolveSeccomp, validateSeccomp } from './policy';
 export type {
   ErrnoName,
   NormalizedAction,
+  NormalizedAllowRule,
+  NormalizedDenyRule,
   NormalizedSeccompPolicy,
-  ResolvedArgTest,
+  ResolvedCondition,
+  ResolvedRule,
   ResolvedSeccomp,
   ResolvedSyscall,
   SeccompAction,
+  SeccompAllowRule,
   SeccompPolicy,
   SeccompRule,
 } from './policy';
+export { MAX_ARG_CONDITIONS } from './args';
+export type { NormalizedArgCondition, SeccompArgCondition, SeccompArgOp } from './args';
 export { SYSCALLS_AARCH64 } from './syscalls-aarch64';
 export { SYSCALLS_X86_64 } from './syscalls-x86_64';
 

@@ -25,8 +25,9 @@ import {
   SECCOMP_RET_LOG,
   SECCOMP_RET_TRAP,
 } from './bpf';
+import { checkArgConditions, conditionsKey } from './args';
+import type { NormalizedArgCondition, SeccompArgCondition, SeccompArgOp } from './args';
 import { DEFAULT_PROFILE, errnoValue } from './profile';
-import type { ArgTest } from './profile';
 
 /** An errno name as Node knows it (`os.constants.errno`): `'EPERM'`, `'ENOSYS'`, `'EACCES'`, ... */
 export type ErrnoName = keyof typeof os.constants.errno;
@@ -46,11 +47,31 @@ export type ErrnoName = keyof typeof os.constants.errno;
  */
 export type SeccompAction = 'allow' | 'kill' | 'kill-process' | 'log' | 'trap' | { readonly errno: number | ErrnoName };
 
-/** A denied system call with its own action (`{ errno: 'EPERM' }` when omitted). */
+/**
+ * A denied system call with its own action (`{ errno: 'EPERM' }` when omitted),
+ * refused always or, with `args`, only when every condition holds. A call may
+ * have several deny entries with `args` (the first that matches decides, in
+ * list order) and at most one without, which must come last among them (it
+ * decides when no other matches).
+ */
 export interface SeccompRule {
   /** The system call's name as the kernel spells it (`'keyctl'`, `'umount2'`, `'newfstatat'`). */
   readonly syscall: string;
   readonly action?: SeccompAction;
+  /** Conditions on the arguments, all of which must hold (1 to 6): see SeccompArgCondition. */
+  readonly args?: readonly SeccompArgCondition[];
+}
+
+/**
+ * A permitted system call, always or, with `args`, only when every condition
+ * holds; several entries with `args` for one call permit it when any of them
+ * matches. A call without a matching entry gets what it would get unlisted
+ * (allowlist: `defaultAction`; denylist: the profile's decision).
+ */
+export interface SeccompAllowRule {
+  readonly syscall: string;
+  /** Conditions on the arguments, all of which must hold (1 to 6): see SeccompArgCondition. */
+  readonly args?: readonly SeccompArgCondition[];
 }
 
 /**
@@ -79,6 +100,16 @@ export interface SeccompRule {
  * x32 ABI the same way. Names are checked against the x86_64 and aarch64 tables:
  * a name only the other architecture has (`open` on aarch64) is accepted and has
  * no effect there, so one policy serves both.
+ *
+ * Entries of `deny` and `allow` may carry `args`, conditions on the call's
+ * arguments that must all hold for the entry to apply (`{ syscall: 'socket',
+ * args: [{ index: 0, op: 'eq', value: 40 }] }`: socket(AF_VSOCK, ...)). For one
+ * call, its `deny` entries are tried first in list order, then (allowlist mode)
+ * the profile's argument tests, then its `allow` entries; the first that
+ * matches decides, and a call none matches gets what it would get without
+ * them. An entry without `args` always matches, so it cannot be followed by
+ * another for the same call in the same list, and a call denied without
+ * `args` cannot be allowed too.
  */
 export interface SeccompPolicy {
   /** `'denylist'` (the default) or `'allowlist'`: see above. */
@@ -87,8 +118,12 @@ export interface SeccompPolicy {
   readonly profile?: 'default' | 'none';
   /** Calls to refuse: a name (errno EPERM) or `{ syscall, action }`. */
   readonly deny?: readonly (string | SeccompRule)[];
-  /** Denylist: calls the profile must not refuse. Allowlist: the calls permitted. */
-  readonly allow?: readonly string[];
+  /**
+   * Denylist: calls the profile must not refuse. Allowlist: the calls
+   * permitted. A name, or `{ syscall, args }` to permit it only when its
+   * arguments match.
+   */
+  readonly allow?: readonly (string | SeccompAllowRule)[];
   /** Allowlist mode only: what a call not permitted does (`{ errno: 'EPERM' }` by default). */
   readonly defaultAction?: SeccompAction;
 }
@@ -100,13 +135,27 @@ export type NormalizedAction = 'allow' | 'kill' | 'kill-process' | 'log' | 'trap
 export interface NormalizedSeccompPolicy extends SeccompPolicy {
   readonly mode: 'denylist' | 'allowlist';
   readonly profile: 'default' | 'none';
-  readonly deny: readonly { readonly syscall: string; readonly action: NormalizedAction }[];
-  readonly allow: readonly string[];
+  readonly deny: readonly NormalizedDenyRule[];
+  readonly allow: readonly NormalizedAllowRule[];
   readonly defaultAction?: NormalizedAction;
 }
 
+/** A validated deny entry: `args` exact 64-bit conditions, absent when the entry always applies. */
+export interface NormalizedDenyRule {
+  readonly syscall: string;
+  readonly action: NormalizedAction;
+  readonly args?: readonly NormalizedArgCondition[];
+}
+
+/** A validated allow entry (names become `{ syscall }`). */
+export interface NormalizedAllowRule {
+  readonly syscall: string;
+  readonly args?: readonly NormalizedArgCondition[];
+}
+
 const POLICY_KEYS = ['mode', 'profile', 'deny', 'allow', 'defaultAction'] as const;
-const RULE_KEYS = ['syscall', 'action'] as const;
+const RULE_KEYS = ['syscall', 'action', 'args'] as const;
+const ALLOW_RULE_KEYS = ['syscall', 'args'] as const;
 const ACTION_NAMES = ['allow', 'kill', 'kill-process', 'log', 'trap'] as const;
 const ERRNO_NAMES = Object.keys(os.constants.errno);
 /** The largest errno the kernel passes through (MAX_ERRNO). */
@@ -138,11 +187,15 @@ function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
   const mode = oneOf(`${option}.mode`, value.mode, ['denylist', 'allowlist'] as const) ?? 'denylist';
   const profile = oneOf(`${option}.profile`, value.profile, ['default', 'none'] as const) ?? 'default';
 
+  // Per call: where its entry without args is (it must be its list's last for
+  // the call), and where its first entry is.
   const denied = new Map<string, string>();
-  const deny: { syscall: string; action: NormalizedAction }[] = [];
+  const deniedAlways = new Map<string, string>();
+  const deny: NormalizedDenyRule[] = [];
   for (const [index, entry, where] of arrayEntries(`${option}.deny`, value.deny)) {
     let syscall: string;
     let action: NormalizedAction = EPERM;
+    let args: NormalizedArgCondition[] | undefined;
     if (typeof entry === 'string') {
       syscall = checkSyscall(where, entry);
     } else if (isPlainObject(entry)) {
@@ -152,31 +205,52 @@ function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
       if (action === 'allow') {
         throw invalidValue(`${where}.action`, 'allow', `must not be 'allow' in a deny entry (list the call in ${option}.allow)`);
       }
+      if (entry.args !== undefined) args = checkArgConditions(`${where}.args`, entry.args);
     } else {
-      throw invalidType(where, 'a system call name or { syscall, action }', entry);
+      throw invalidType(where, 'a system call name or { syscall, action, args }', entry);
     }
-    repeated(denied, syscall, where);
+    unreachable(deniedAlways, syscall, where);
     if (syscall === 'execve' && action !== 'log') {
       throw conflict(
         where,
         `"${where}" cannot deny "execve": the filter is installed before cordon executes the payload, which could then never start`,
       );
     }
-    denied.set(syscall, where);
-    deny[index] = { syscall, action };
+    if (!denied.has(syscall)) denied.set(syscall, where);
+    if (args === undefined) deniedAlways.set(syscall, where);
+    deny[index] = args === undefined ? { syscall, action } : { syscall, action, args };
   }
 
-  const allowed = new Map<string, string>();
-  const allow: string[] = [];
+  const allowedAlways = new Map<string, string>();
+  const allowedOnly = new Map<string, string>();
+  const allow: NormalizedAllowRule[] = [];
   for (const [index, entry, where] of arrayEntries(`${option}.allow`, value.allow)) {
-    const syscall = checkSyscall(where, entry);
-    repeated(allowed, syscall, where);
-    const other = denied.get(syscall);
+    let syscall: string;
+    let args: NormalizedArgCondition[] | undefined;
+    if (isPlainObject(entry)) {
+      rejectUnknownKeys(entry, ALLOW_RULE_KEYS, where);
+      syscall = checkSyscall(`${where}.syscall`, entry.syscall);
+      if (entry.args !== undefined) args = checkArgConditions(`${where}.args`, entry.args);
+    } else if (typeof entry === 'string') {
+      syscall = checkSyscall(where, entry);
+    } else {
+      throw invalidType(where, 'a system call name or { syscall, args }', entry);
+    }
+    unreachable(allowedAlways, syscall, where);
+    if (args === undefined) {
+      const conditional = allowedOnly.get(syscall);
+      if (conditional !== undefined) {
+        throw invalidValue(where, syscall, `allows "${syscall}" always, which makes "${conditional}" (with args) pointless: drop one`);
+      }
+      allowedAlways.set(syscall, where);
+    } else if (!allowedOnly.has(syscall)) {
+      allowedOnly.set(syscall, where);
+    }
+    const other = deniedAlways.get(syscall);
     if (other !== undefined) {
       throw conflict(where, `"${where}" allows "${syscall}", which "${other}" denies`);
     }
-    allowed.set(syscall, where);
-    allow[index] = syscall;
+    allow[index] = args === undefined ? { syscall } : { syscall, args };
   }
 
   let defaultAction: NormalizedAction | undefined;
@@ -194,10 +268,10 @@ function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
     }
   }
 
-  if (mode === 'allowlist' && !allowed.has('execve')) {
+  if (mode === 'allowlist' && !allowedAlways.has('execve')) {
     throw conflict(
-      `${option}.allow`,
-      `In allowlist mode "${option}.allow" must include "execve": ` +
+      allowedOnly.get('execve') ?? `${option}.allow`,
+      `In allowlist mode "${option}.allow" must include "execve" (without args): ` +
         'the filter is installed before cordon executes the payload',
     );
   }
@@ -225,9 +299,12 @@ function* arrayEntries(option: string, value: unknown): Generator<[number, unkno
   for (let index = 0; index < value.length; index++) yield [index, value[index] as unknown, `${option}[${index}]`];
 }
 
-function repeated(seen: Map<string, string>, syscall: string, where: string): void {
-  const first = seen.get(syscall);
-  if (first !== undefined) throw invalidValue(where, syscall, `repeats the system call of "${first}"`);
+// An entry after one without args for the same call, in the same list, could never apply.
+function unreachable(always: Map<string, string>, syscall: string, where: string): void {
+  const first = always.get(syscall);
+  if (first !== undefined) {
+    throw invalidValue(where, syscall, `repeats the system call of "${first}", which has no args and so always applies first`);
+  }
 }
 
 function checkSyscall(option: string, value: unknown): string {
@@ -291,8 +368,22 @@ export function actionValue(action: NormalizedAction): number {
   }
 }
 
-/** One argument test of a resolved call, with the value it returns when it matches. */
-export interface ResolvedArgTest extends ArgTest {
+/**
+ * One condition of a resolved rule: the public ops on all 64 bits, plus the
+ * profile's own `anyBit32` (the low 32 bits share a set bit with `value`).
+ * The profile's `equals` resolves to `maskedEq` with mask 0xffffffff.
+ */
+export interface ResolvedCondition {
+  arg: number;
+  op: SeccompArgOp | 'anyBit32';
+  value: bigint;
+  /** maskedEq: what the masked argument must equal. */
+  valueTwo?: bigint;
+}
+
+/** A rule of a resolved call: when every condition holds, the call returns `ret`. */
+export interface ResolvedRule {
+  conditions: readonly ResolvedCondition[];
   /** SECCOMP_RET_* value. */
   ret: number;
 }
@@ -301,11 +392,11 @@ export interface ResolvedArgTest extends ArgTest {
 export interface ResolvedSyscall {
   syscall: string;
   nr: number;
-  /** What the call returns (SECCOMP_RET_* value) when no argument test matches, or always. */
+  /** What the call returns (SECCOMP_RET_* value) when no rule matches, or always. */
   ret: number;
-  /** Argument tests in order: the first that matches decides. */
-  when?: ResolvedArgTest[];
-  /** Which part of the policy decided it. */
+  /** Rules in order: the first whose conditions all hold decides. */
+  rules?: ResolvedRule[];
+  /** Which part of the policy decided it (the first that has a say). */
   source: 'profile' | 'deny' | 'allow';
 }
 
@@ -324,53 +415,87 @@ export interface ResolvedSeccomp {
   syscalls: ResolvedSyscall[];
 }
 
+function fromPublic(args: readonly NormalizedArgCondition[]): ResolvedCondition[] {
+  return args.map((c) => (c.valueTwo === undefined ? { arg: c.index, op: c.op, value: c.value } : { arg: c.index, op: c.op, value: c.value, valueTwo: c.valueTwo }));
+}
+
 /** Resolves a (validated or raw) policy for one architecture. */
 export function resolveSeccomp(policy: unknown, arch?: SeccompArch): ResolvedSeccomp {
   const info = archInfo(arch);
   const valid = validateSeccomp(policy);
   const table = info.syscalls;
-  const allowSet = new Set(valid.allow);
-  const explicit = new Map(valid.deny.map((rule) => [rule.syscall, rule.action]));
-  const decided = new Map<string, ResolvedSyscall>();
-  const decide = (name: string, entry: Omit<ResolvedSyscall, 'syscall' | 'nr'>): void => {
-    const nr = table.get(name);
-    if (nr === undefined) return; // a name of the other architecture
-    decided.set(name, { syscall: name, nr, ...entry });
-  };
-
   const allowRet = SECCOMP_RET_ALLOW;
-  const defaultRet =
-    valid.mode === 'allowlist' ? actionValue(valid.defaultAction ?? EPERM) : allowRet;
+  const defaultRet = valid.mode === 'allowlist' ? actionValue(valid.defaultAction ?? EPERM) : allowRet;
 
-  if (valid.profile === 'default') {
-    for (const entry of DEFAULT_PROFILE) {
-      const refused = actionValue({ errno: errnoValue(entry.errno) });
-      for (const name of entry.syscalls) {
-        if (explicit.has(name)) continue;
-        const listed = allowSet.has(name);
-        if (valid.mode === 'denylist') {
-          if (listed) continue;
-          if (entry.when === undefined) decide(name, { ret: refused, source: 'profile' });
-          else decide(name, { ret: allowRet, when: entry.when.map((t) => ({ ...t, ret: refused })), source: 'profile' });
-        } else if (listed) {
-          // Allowlist: permitted, under the profile's argument tests if it has any.
-          if (entry.when === undefined) decide(name, { ret: allowRet, source: 'allow' });
-          else decide(name, { ret: allowRet, when: entry.when.map((t) => ({ ...t, ret: refused })), source: 'profile' });
-        } else if (entry.when === undefined) {
-          // Not permitted: the profile's own errno (clone3 keeps ENOSYS).
-          decide(name, { ret: refused, source: 'profile' });
+  // Every call something in the policy or the profile speaks of.
+  const profileOf = new Map<string, (typeof DEFAULT_PROFILE)[number]>();
+  if (valid.profile === 'default') for (const entry of DEFAULT_PROFILE) for (const name of entry.syscalls) profileOf.set(name, entry);
+  const denyOf = groupBy(valid.deny);
+  const allowOf = groupBy(valid.allow);
+  const names = new Set([...profileOf.keys(), ...denyOf.keys(), ...allowOf.keys()]);
+
+  const syscalls: ResolvedSyscall[] = [];
+  for (const name of names) {
+    const nr = table.get(name);
+    if (nr === undefined) continue; // a name of the other architecture
+    const rules: ResolvedRule[] = [];
+    let ret: number | undefined;
+    let source: ResolvedSyscall['source'] | undefined;
+    const say = (from: ResolvedSyscall['source']): void => {
+      source ??= from;
+    };
+    // 1. deny entries in order; one without args (validation keeps it last) decides the rest.
+    for (const rule of denyOf.get(name) ?? []) {
+      say('deny');
+      if (rule.args === undefined) ret = actionValue(rule.action);
+      else rules.push({ conditions: fromPublic(rule.args), ret: actionValue(rule.action) });
+    }
+    const entry = profileOf.get(name);
+    const refused = entry === undefined ? undefined : actionValue({ errno: errnoValue(entry.errno) });
+    const profileTests = (): void => {
+      if (entry?.when === undefined || refused === undefined) return;
+      say('profile');
+      for (const test of entry.when) {
+        const condition: ResolvedCondition =
+          test.test === 'equals'
+            ? { arg: test.arg, op: 'maskedEq', value: 0xffffffffn, valueTwo: BigInt(test.value >>> 0) }
+            : { arg: test.arg, op: 'anyBit32', value: BigInt(test.value >>> 0) };
+        rules.push({ conditions: [condition], ret: refused });
+      }
+    };
+    const allowRules = allowOf.get(name) ?? [];
+    const allowedAlways = allowRules.some((rule) => rule.args === undefined);
+    if (ret === undefined) {
+      // 2. allowlist: the profile's argument tests bind the calls it permits.
+      if (valid.mode === 'allowlist' && allowRules.length > 0) profileTests();
+      // 3. allow entries: always (the fallback) or when their args match.
+      for (const rule of allowRules) {
+        say('allow');
+        if (rule.args !== undefined) rules.push({ conditions: fromPublic(rule.args), ret: allowRet });
+      }
+      if (allowedAlways) {
+        ret = allowRet;
+      } else if (valid.mode === 'denylist') {
+        // 4. denylist: what the profile decides (its refusal, or its tests), else allowed.
+        if (entry?.when !== undefined) {
+          profileTests();
+          ret = allowRet;
+        } else {
+          if (refused !== undefined) say('profile');
+          ret = refused ?? allowRet;
         }
+      } else {
+        // 4. allowlist: the profile's own errno for a call it refuses outright (clone3 keeps ENOSYS).
+        if (entry !== undefined && entry.when === undefined) say('profile');
+        ret = entry !== undefined && entry.when === undefined ? (refused as number) : defaultRet;
       }
     }
+    if (rules.length === 0 && ret === defaultRet) continue;
+    const resolved: ResolvedSyscall = { syscall: name, nr, ret, source: source ?? 'allow' };
+    if (rules.length > 0) resolved.rules = rules;
+    syscalls.push(resolved);
   }
-  for (const rule of valid.deny) decide(rule.syscall, { ret: actionValue(rule.action), source: 'deny' });
-  if (valid.mode === 'allowlist') {
-    for (const name of valid.allow) if (!decided.has(name)) decide(name, { ret: allowRet, source: 'allow' });
-  }
-
-  const syscalls = [...decided.values()]
-    .filter((entry) => entry.when !== undefined || entry.ret !== defaultRet)
-    .sort((a, b) => a.nr - b.nr);
+  syscalls.sort((a, b) => a.nr - b.nr);
   return {
     arch: info.arch,
     auditArch: info.auditArch,
@@ -382,16 +507,28 @@ export function resolveSeccomp(policy: unknown, arch?: SeccompArch): ResolvedSec
   };
 }
 
-/** A key equal for policies that compile alike: defaults filled, errno names as numbers, lists sorted. */
+function groupBy<T extends { readonly syscall: string }>(rules: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const rule of rules) {
+    const list = out.get(rule.syscall);
+    if (list === undefined) out.set(rule.syscall, [rule]);
+    else list.push(rule);
+  }
+  return out;
+}
+
+/**
+ * A key equal for policies that compile alike: defaults filled, errno names as
+ * numbers, lists sorted by call (stably: the order of one call's entries decides).
+ */
 export function canonicalKey(policy: NormalizedSeccompPolicy): string {
-  const deny = [...policy.deny]
-    .sort((a, b) => (a.syscall < b.syscall ? -1 : a.syscall > b.syscall ? 1 : 0))
-    .map((rule) => [rule.syscall, rule.action]);
+  const byCall = <T extends { readonly syscall: string }>(list: readonly T[]): T[] =>
+    [...list].sort((a, b) => (a.syscall < b.syscall ? -1 : a.syscall > b.syscall ? 1 : 0));
   return JSON.stringify([
     policy.mode,
     policy.profile,
-    [...policy.allow].sort(),
-    deny,
+    byCall(policy.allow).map((rule) => [rule.syscall, conditionsKey(rule.args)]),
+    byCall(policy.deny).map((rule) => [rule.syscall, rule.action, conditionsKey(rule.args)]),
     policy.mode === 'allowlist' ? (policy.defaultAction ?? EPERM) : null,
   ]);
 }

@@ -260,7 +260,7 @@ t.test('every unsupported field is refused with its JSON path', async (t) => {
     [seccomp({ listenerPath: '/run/notify.sock' }), 'linux.seccomp.listenerPath'],
     [seccomp({ defaultAction: 'SCMP_ACT_TRACE' }), 'linux.seccomp.defaultAction'],
     [seccomp({ syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }), 'linux.seccomp.syscalls[0].action'],
-    [seccomp({ syscalls: [{ names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }] }] }), 'linux.seccomp.syscalls[0].args'],
+    [seccomp({ syscalls: [{ names: ['socket'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 40, op: 'SCMP_CMP_EQ' }] }, { names: ['socket'], action: 'SCMP_ACT_KILL', args: [{ index: 0, value: 30, op: 'SCMP_CMP_GE' }] }] }), 'linux.seccomp.syscalls[1].names[0]'],
     [seccomp({ syscalls: [{ names: ['mkdir', 'no_such_call_here'], action: 'SCMP_ACT_ERRNO' }] }), 'linux.seccomp.syscalls[0].names[1]'],
   ];
   for (const [edit, jsonPath] of cases) refused(t, edit, jsonPath);

@@ -390,10 +390,11 @@ t.test('resolveSeccomp describes the decisions', async (t) => {
   t.equal(resolved.x32Bit, undefined);
   const byName = new Map(resolved.syscalls.map((entry) => [entry.syscall, entry]));
   t.same(byName.get('ptrace'), { syscall: 'ptrace', nr: 117, ret: 0x7ffc0000, source: 'deny' });
-  t.same(byName.get('ioctl').when, [
-    { arg: 1, test: 'equals', value: TIOCSTI, ret: 0x00050001 },
-    { arg: 1, test: 'equals', value: TIOCLINUX, ret: 0x00050001 },
-  ]);
+  t.same(byName.get('ioctl').rules, [
+    { conditions: [{ arg: 1, op: 'maskedEq', value: 0xffffffffn, valueTwo: BigInt(TIOCSTI) }], ret: 0x00050001 },
+    { conditions: [{ arg: 1, op: 'maskedEq', value: 0xffffffffn, valueTwo: BigInt(TIOCLINUX) }], ret: 0x00050001 },
+  ], 'the profile compares the low 32 bits of ioctl\'s request, as the kernel reads it');
+  t.equal(byName.get('ioctl').ret, 0x7fff0000);
   t.equal(byName.get('keyctl').source, 'profile');
   t.notOk(byName.has('getpid'));
   const names = seccomp.DEFAULT_PROFILE.flatMap((entry) => entry.syscalls).sort();

@@ -178,3 +178,46 @@ t.test('a long program with far jumps in the kernel', async (t) => {
   t.equal(run(program, 'getppid').out, `err ${100 + names.indexOf('getppid')}`, 'getppid gets its own errno');
   t.equal(run(program, 'bpf').out, `err ${100 + names.indexOf('bpf')}`, 'bpf gets its own errno');
 });
+
+t.test('argument conditions in the kernel: 64-bit registers, both words', async (t) => {
+  if (!requireOrSkip(t, ready, 'the helper is not built')) return;
+  const hex = (v) => `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+  const call = (program, args) => run(program, 'getppid-args', ...[0, 0, 0, 0, 0, 0].map((zero, i) => hex(args[i] ?? zero))).out;
+  const cases = [
+    // [condition, argument index, values that hold, values that do not]
+    [{ op: 'eq', value: 0x100000005n }, 3, [0x100000005n], [5n, 0x200000005n, 0x100000004n, 0n]],
+    [{ op: 'ne', value: 0xffffffffn }, 0, [0x1ffffffffn, 0n, -1], [0xffffffffn]],
+    [{ op: 'gt', value: 0x100000000n }, 5, [0x100000001n, 0x200000000n, -1], [0x100000000n, 0xffffffffn, 0n]],
+    [{ op: 'ge', value: 0x8000000000000000n }, 1, [0x8000000000000000n, -1], [0x7fffffffffffffffn, 0xffffffffn]],
+    [{ op: 'lt', value: 0x100000000n }, 2, [0xffffffffn, 0n], [0x100000000n, 0x100000001n, -1]],
+    [{ op: 'le', value: 0x1ffffffffn }, 4, [0x1ffffffffn, 0x100000000n, 7n], [0x200000000n, -1]],
+    [{ op: 'maskedEq', value: 0xffffffffn, valueTwo: 40n }, 0, [40n, 0x100000028n, 0xffffffff00000028n], [41n, 0x28n << 32n]],
+    [{ op: 'maskedEq', value: 0xff00000000000000n, valueTwo: 0x8000000000000000n }, 2, [0x80000000deadbeefn, 0x8000000000000000n], [0x4000000000000000n, 0xdeadbeefn]],
+  ];
+  for (const [condition, index, hold, fail] of cases) {
+    const program = programFile({ profile: 'none', deny: [{ syscall: 'getppid', action: { errno: EXDEV }, args: [{ index, ...condition }] }] });
+    const label = `${condition.op} ${hex(condition.value)}${condition.valueTwo === undefined ? '' : ` ${hex(condition.valueTwo)}`} on arg ${index}`;
+    for (const value of hold) {
+      const args = [];
+      args[index] = value;
+      t.equal(call(program, args), `err ${EXDEV}`, `${label}: ${hex(value)} holds`);
+    }
+    for (const value of fail) {
+      const args = [];
+      args[index] = value;
+      t.equal(call(program, args), 'ok 1', `${label}: ${hex(value)} does not`);
+    }
+  }
+  // Two conditions ANDed, two rules ORed.
+  const program = programFile({
+    profile: 'none',
+    deny: [
+      { syscall: 'getppid', action: { errno: EXDEV }, args: [{ index: 0, op: 'eq', value: 16 }, { index: 2, op: 'eq', value: 9 }] },
+      { syscall: 'getppid', action: { errno: EPERM }, args: [{ index: 0, op: 'eq', value: 40 }] },
+    ],
+  });
+  t.equal(call(program, [16, 0, 9]), `err ${EXDEV}`, 'both conditions hold');
+  t.equal(call(program, [16, 0, 8]), 'ok 1', 'one condition only');
+  t.equal(call(program, [16, 0, 0x100000009n]), 'ok 1', 'the low word only');
+  t.equal(call(program, [40]), `err ${EPERM}`, 'the second rule');
+});

@@ -227,6 +227,11 @@ int main(int argc, char **argv) {
     if (r < 0) say("err", -r);
     else say("ok", r);
 #endif
+  } else if (strcmp(what, "getppid-args") == 0 && argc == 9) {
+    /* getppid ignores its arguments; the filter sees the six registers as given. */
+    unsigned long a[6];
+    for (int i = 0; i < 6; i++) a[i] = strtoul(argv[3 + i], NULL, 0);
+    report(syscall(SYS_getppid, a[0], a[1], a[2], a[3], a[4], a[5]) > 0 ? 1 : -1);
   } else if (strcmp(what, "exec") == 0 && argc > 3) {
     execv(argv[3], argv + 3);
     report(-1);
