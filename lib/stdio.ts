@@ -30,7 +30,7 @@ export interface ResolvedStdioOptions {
   stdioPipes: 'socketpair' | 'pipe';
 }
 
-function streamFd(stream: Stream): number | undefined {
+export function streamFd(stream: Stream): number | undefined {
   const candidate = stream as unknown as { fd?: unknown; _handle?: { fd?: unknown } | null };
   if (typeof candidate.fd === 'number' && candidate.fd >= 0) return candidate.fd;
   const handleFd = candidate._handle?.fd;
