@@ -196,9 +196,44 @@ function pumpLog(target: number, filePath: string, read: number, fileFd: number)
   };
 }
 
+/** Whether setupStdio() gives this entry a socket pair ('pipe', except fds 0-2 when they are to be pipes). */
+function takesSocketPair(entry: ResolvedStdio, target: number, pipes: StdioChoices['pipes']): boolean {
+  return entry.kind === 'pipe' && !(pipes === 'pipe' && target <= 2);
+}
+
+/**
+ * The socket pairs of a box's stdio, made in one call into the addon and
+ * each held by the ledger under its target's names at once; by target, or
+ * the -errno its socketpair() failed with (thrown when setupStdio reaches
+ * that target, so the entries before it fail first, as they would have).
+ */
+function makeSocketPairs(entries: readonly ResolvedStdio[], ledger: Ledger, pipes: StdioChoices['pipes']): Map<number, readonly [number, number] | number> {
+  const pairs = new Map<number, readonly [number, number] | number>();
+  let count = 0;
+  for (let target = 0; target < entries.length; target++) if (takesSocketPair(entries[target]!, target, pipes)) count++;
+  if (count === 0) return pairs;
+  const made = native().socketPairs(count);
+  let next = 0;
+  for (let target = 0; target < entries.length && next < made.length; target++) {
+    if (!takesSocketPair(entries[target]!, target, pipes)) continue;
+    if (next + 1 === made.length) {
+      pairs.set(target, made[next]!);
+      break;
+    }
+    const parentEnd = made[next]!;
+    const childEnd = made[next + 1]!;
+    next += 2;
+    ledger.nativeFd(`stdio[${target}] parent end`, parentEnd);
+    ledger.nativeFd(`stdio[${target}] child end`, childEnd);
+    pairs.set(target, [parentEnd, childEnd]);
+  }
+  return pairs;
+}
+
 export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger, choices: StdioChoices = {}): StdioSetup {
   // Dense: an fd left out is undefined, never read from Array.prototype.
   const setup: StdioSetup = { childFds: new Array<number | undefined>(entries.length).fill(undefined), parentFds: new Array<number | undefined>(entries.length).fill(undefined), childSide: [], logsWritten: [] };
+  const socketPairs = makeSocketPairs(entries, ledger, choices.pipes);
   entries.forEach((entry, target) => {
     switch (entry.kind) {
       case 'file': {
@@ -230,17 +265,15 @@ export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger, ch
           setup.childSide.push(childName);
           break;
         }
-        const pair = native().socketPair();
+        // Made and held by the ledger already (makeSocketPairs).
+        const pair = socketPairs.get(target)!;
         if (typeof pair === 'number') {
           throw new CordonError(errnoName(pair), `socketpair ${errnoName(pair)}: cannot create stdio[${target}]`, {
             errno: pair, syscall: 'socketpair', step: `stdio[${target}]`,
           });
         }
         const [parentEnd, childEnd] = pair;
-        const parentName = `stdio[${target}] parent end`;
-        ledger.nativeFd(parentName, parentEnd);
         const childName = `stdio[${target}] child end`;
-        ledger.nativeFd(childName, childEnd);
         setup.parentFds[target] = parentEnd;
         setup.childFds[target] = childEnd;
         setup.childSide.push(childName);

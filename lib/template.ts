@@ -161,6 +161,8 @@ interface CompiledPlan {
   buffer: Buffer;
   /** For each slot, the index of its fd among the runtime's fds (in tokenize order). */
   slotSources: readonly number[];
+  /** Whether slot i is the runtime's fd i, for every slot (the box's fds are its slots as acquired). */
+  slotsInOrder: boolean;
   /** The exec step's index, made per box. */
   execIndex: number;
   /** Steps naming the terminal's path, patched per box. */
@@ -193,11 +195,21 @@ export class PlanCache {
     // A bridge lease is new per box (veth names, an address): nothing to reuse.
     if (runtime.bridge !== undefined) return planFresh(validated, runtime, caller);
     const fds: number[] = [];
-    const shape = tokenize(runtime, fds);
-    if (shape === undefined) return planFresh(validated, runtime, caller);
-    const key = shapeKey(shape, caller);
+    // The common runtime keyed in one pass (no shape built unless a plan is compiled); any other through its shape.
+    let shape: RuntimeFds | undefined;
+    let key = quickShapeKey(runtime, caller, fds);
+    if (key === undefined) {
+      fds.length = 0;
+      shape = tokenize(runtime, fds);
+      if (shape === undefined) return planFresh(validated, runtime, caller);
+      key = shapeKey(shape, caller);
+    }
     let compiled = this.#plans.get(key);
     if (compiled === undefined) {
+      if (shape === undefined) {
+        fds.length = 0;
+        shape = tokenize(runtime, fds)!;
+      }
       compiled = compile(validated, shape, caller, fds.length);
       if (this.#plans.size >= MAX_SHAPES) this.#plans.delete(this.#plans.keys().next().value!);
       this.#plans.set(key, compiled);
@@ -213,14 +225,14 @@ export class PlanCache {
 }
 
 /** One box's plan from a compiled one: its fds, its exec, its terminal. */
-function instantiate(compiled: CompiledPlan, validated: ValidatedOptions, runtime: RuntimeFds, fds: readonly number[]): PlannedBox {
+function instantiate(compiled: CompiledPlan, validated: ValidatedOptions, runtime: RuntimeFds, fds: number[]): PlannedBox {
   const terminal = runtime.terminal?.slavePath;
   let patched = compiled.last;
   if (patched === undefined || !patched.serves(validated, terminal)) {
     patched = patch(compiled, validated, runtime.listenNames, terminal);
     compiled.last = patched;
   }
-  const slotFds = compiled.slotSources.map((source) => fds[source]!);
+  const slotFds = compiled.slotsInOrder && fds.length === compiled.slotSources.length ? fds : compiled.slotSources.map((source) => fds[source]!);
   const plan: Plan = { ...compiled.plan, steps: patched.steps as PlanStep[], fds: slotFds, spawnargs: [validated.file, ...validated.args] };
   return { plan, encoded: { buffer: patched.buffer, fds: Int32Array.from(slotFds) } };
 }
@@ -274,7 +286,8 @@ function compile(validated: ValidatedOptions, shape: RuntimeFds, caller: Caller,
     if (texts.some((text) => text.includes(TERMINAL_TOKEN))) terminalSteps.push(i);
   }
   if (terminalSteps.includes(execIndexes[0]!)) return null;
-  return { plan, buffer: encodePlan(plan).buffer, slotSources, execIndex: execIndexes[0]!, terminalSteps };
+  const slotsInOrder = slotSources.length === fdCount && slotSources.every((source, i) => source === i);
+  return { plan, buffer: encodePlan(plan).buffer, slotSources, slotsInOrder, execIndex: execIndexes[0]!, terminalSteps };
 }
 
 // Every string a step carries to the child or into an error: its own
@@ -379,6 +392,65 @@ function keyPart(key: string, value: unknown): string {
   if (value instanceof Set) return value.size === 0 ? 'Set{}' : JSON.stringify([...value]);
   if ((key === 'hostView' || key === 'counterLimits') && typeof value === 'object' && value !== null) return identity(value);
   return JSON.stringify(value) ?? 'undefined';
+}
+
+/**
+ * @internal (exported for tests) shapeKey(tokenize(runtime), caller), the same string, made in one pass
+ * for the runtime of a common box (stdio, the init, a host view, no joined
+ * namespaces or idmapped trees), pushing its fds as tokenize() would; or
+ * undefined for any other runtime (then through tokenize() and shapeKey()).
+ */
+export function quickShapeKey(runtime: RuntimeFds, caller: Caller, fds: number[]): string | undefined {
+  let key = '';
+  for (const name of Object.keys(runtime)) {
+    switch (name) {
+      case 'stdio': {
+        key += 'stdio=[';
+        for (const source of runtime.stdio) {
+          if (source === undefined) {
+            key += '-,';
+          } else {
+            fds.push(source);
+            key += `${FD_TOKEN + fds.length - 1},`;
+          }
+        }
+        key += '];';
+        break;
+      }
+      case 'namespaces':
+        for (const _ in runtime.namespaces) return undefined;
+        key += 'namespaces={};';
+        break;
+      case 'init':
+        if (runtime.init === undefined) break;
+        fds.push(runtime.init);
+        key += `init=${FD_TOKEN + fds.length - 1};`;
+        break;
+      case 'hostView':
+        if (runtime.hostView === undefined) break;
+        key += `hostView=${identity(runtime.hostView)};`;
+        break;
+      case 'idmappedTrees':
+      case 'layerTrees': {
+        const trees = runtime[name];
+        if (trees === undefined) break;
+        if (trees.size > 0) return undefined;
+        key += `${name}=Map{};`;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  key += '|';
+  for (const name of Object.keys(caller)) key += `${name}=${keyPart(name, (caller as unknown as Record<string, unknown>)[name])};`;
+  return key;
+}
+
+/** @internal shapeKey(tokenize(runtime), caller) and the fds it tokenized: what quickShapeKey() must equal (for tests). */
+export function slowShapeKey(runtime: RuntimeFds, caller: Caller, fds: number[]): string | undefined {
+  const shape = tokenize(runtime, fds);
+  return shape === undefined ? undefined : shapeKey(shape, caller);
 }
 
 /** A string equal for two runtimes (and callers) that give the same plan up to fd numbers. */

@@ -281,6 +281,32 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   return pair;
 }
 
+// socketPairs(count): `count` close-on-exec AF_UNIX stream pairs in one
+// call (a box's stdio pipes: one crossing into the addon instead of one per
+// pair). An Int32Array of the pairs made, [a0, b0, a1, b1, ...]; when pair i
+// could not be made it ends there with one more element, -errno, and the
+// pairs before it are the caller's to close, as if made one by one.
+Napi::Value SocketPairs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "socketPairs(count: number)");
+  uint32_t count = info[0].As<Napi::Number>().Uint32Value();
+  if (count > 256) throw Napi::RangeError::New(env, "socketPairs: at most 256 pairs");
+  int32_t made[2 * 256 + 1];
+  size_t length = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+      made[length++] = -errno;
+      break;
+    }
+    made[length++] = pair[0];
+    made[length++] = pair[1];
+  }
+  auto result = Napi::Int32Array::New(env, length);
+  for (size_t i = 0; i < length; i++) result[i] = made[i];
+  return result;
+}
+
 // openPty(cols, rows) -> [master, slave] | { errno: -errno, part }: see host/pty.h.
 Napi::Value OpenPty(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -891,6 +917,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ExitRecordWatch", ExitRecordWatchWrap::Define(env));
   exports.Set("sendSignal", Napi::Function::New(env, SendSignal));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair));
+  exports.Set("socketPairs", Napi::Function::New(env, SocketPairs));
   exports.Set("sendFdToSocket", Napi::Function::New(env, SendFdToSocket));
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("resizePty", Napi::Function::New(env, ResizePty));

@@ -142,6 +142,8 @@ export interface NativeBinding {
   sendSignal(pidfd: number, signal: number): number;
   /** A close-on-exec AF_UNIX stream pair, or -errno. */
   socketPair(): [number, number] | number;
+  /** `count` (at most 256) such pairs in one call, [a0, b0, a1, b1, ...]; when one fails it ends there with -errno (the pairs before it are the caller's). */
+  socketPairs(count: number): Int32Array;
   /** Connects to the Unix socket at path and sends fd (SCM_RIGHTS) with name as the data; 0 or -errno. */
   sendFdToSocket(path: string, fd: number, name: string): number;
   /** A pseudo-terminal pair from /dev/ptmx (master, slave; both close-on-exec, neither our controlling tty) sized cols x rows, or the failing errno and part (1 open, 2 unlock, 3 TIOCGPTPEER, 4 TIOCSWINSZ). */

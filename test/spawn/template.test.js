@@ -12,7 +12,7 @@ const { Worker } = require('node:worker_threads');
 const t = require('tap');
 
 const { spawnIsolated, spawnIsolatedAsync, compileBox, createNamespacePool, probe, CordonOptionError } = require('../..');
-const { PlanCache } = require('../../dist/template.js');
+const { PlanCache, quickShapeKey, slowShapeKey } = require('../../dist/template.js');
 const { planFresh, callerFacts } = require('../../dist/spawn.js');
 const { validateOptions } = require('../../dist/validate.js');
 const { HEADER_SIZE, STEP_SIZE, NO_STRING } = require('../../dist/internal/plan-abi.js');
@@ -140,6 +140,32 @@ t.test('a template\'s plan decodes to spawnIsolated()\'s, box after box, with ea
       for (const slotFd of reused.encoded.fds) seenFds.add(slotFd);
     }
     t.ok(cache.size <= 1, `${name}: one plan kept for one shape`);
+  }
+});
+
+t.test('the one-pass shape key is the tokenized shape\'s key, with the same fds, or leaves the runtime to it', async (t) => {
+  let quick = 0;
+  for (const [name, options, extra] of CASES) {
+    const validated = validateOptions('/bin/true', [], options);
+    const caller = callerFacts(validated);
+    for (let box = 0; box < 2; box++) {
+      const runtime = runtimeFor(validated, extra);
+      const quickFds = [];
+      const slowFds = [];
+      const key = quickShapeKey(runtime, caller, quickFds);
+      const slow = slowShapeKey(runtime, caller, slowFds);
+      t.ok(slow !== undefined, `${name}: the template knows every field of the runtime`);
+      if (key === undefined) continue;
+      quick++;
+      t.equal(key, slow, `${name}, box ${box + 1}: the same key`);
+      t.same(quickFds, slowFds, `${name}, box ${box + 1}: the same fds, in the same order`);
+    }
+  }
+  t.ok(quick >= 2 * 3, 'the common runtimes (defaults, layers, no init) take the one pass');
+  const validated = validateOptions('/bin/true', [], {});
+  const caller = callerFacts(validated);
+  for (const [what, extra] of [['a joined namespace', { namespaces: { uts: fd() } }], ['an idmapped tree', { idmappedTrees: new Map([[0, fd()]]) }], ['a pool entry', { pooled: { net: fd() } }]]) {
+    t.equal(quickShapeKey(runtimeFor(validated, extra), caller, []), undefined, `${what}: left to the tokenized shape`);
   }
 });
 
