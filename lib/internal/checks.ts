@@ -72,10 +72,8 @@ export function ownSnapshot(value: unknown, option: string, depth = 0): unknown 
       const length = (value as unknown[]).length;
       if (length > MAX_OPTION_LIST) throw invalidValue(name, length, `has more entries than any option takes (${MAX_OPTION_LIST})`);
       const copy: unknown[] = new Array<unknown>(length);
-      for (let i = 0; i < length; i++) {
-        const at = `${name}[${i}]`;
-        copy[i] = ownSnapshot(readOwn(value, String(i), at), at, depth + 1);
-      }
+      // An element's name is made only for an error or a nested value (argv and env lists are long).
+      for (let i = 0; i < length; i++) copy[i] = snapshotOwn(value, String(i), name, true, depth);
       return copy;
     }
     keys = Object.keys(value);
@@ -83,17 +81,22 @@ export function ownSnapshot(value: unknown, option: string, depth = 0): unknown 
     throw unreadable(name, error);
   }
   const copy = Object.create(null) as Record<string, unknown>;
-  for (const key of keys) copy[key] = ownSnapshot(readOwn(value, key, child(option, key)), child(option, key), depth + 1);
+  for (const key of keys) copy[key] = snapshotOwn(value, key, option, false, depth);
   return copy;
 }
 
-// An own property's value (undefined for a hole or an inherited key), read once.
-function readOwn(object: object, key: string, option: string): unknown {
+// ownSnapshot() of an own property (undefined for a hole or an inherited
+// key), read once. Its name (`parent[key]` for an element, `parent.key`
+// else) is made only when needed: for an error, or a value that nests.
+function snapshotOwn(object: object, key: string, parent: string, element: boolean, depth: number): unknown {
+  let found: unknown;
   try {
-    return Object.hasOwn(object, key) ? (object as Record<string, unknown>)[key] : undefined;
+    found = Object.hasOwn(object, key) ? (object as Record<string, unknown>)[key] : undefined;
   } catch (error) {
-    throw unreadable(option, error);
+    throw unreadable(element ? `${parent}[${key}]` : child(parent, key), error);
   }
+  if (typeof found !== 'object' || found === null) return found;
+  return ownSnapshot(found, element ? `${parent}[${key}]` : child(parent, key), depth + 1);
 }
 
 /** A CordonOptionError for an option whose reading threw (a getter, a Proxy trap); the exception is its cause. */

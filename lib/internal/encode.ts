@@ -34,6 +34,14 @@ class StringArea {
     return offset;
   }
 
+  /** Appends one string; returns its byte offset. */
+  addOne(value: string): number {
+    const offset = this.size;
+    this.parts.push(value, '\0');
+    this.size += Buffer.byteLength(value) + 1;
+    return offset;
+  }
+
   bytes(): Buffer {
     return Buffer.from(this.parts.join(''), 'utf8');
   }
@@ -63,26 +71,30 @@ export interface EncodedPlan {
   fds: Int32Array;
 }
 
-// One step's record at `at`, its strings added to `strings`.
-function writeRecord(records: Buffer, at: number, step: PlanStep, strings: StringArea): void {
+// One step's record at `at`, its strings added to `strings`. `zeroed`: the
+// record's bytes are all 0 (a fresh plan's), so the zero fields are left
+// as they are; a patched record is written over an old one in full.
+function writeRecord(records: Buffer, at: number, step: PlanStep, strings: StringArea, zeroed: boolean): void {
   records.writeUInt32LE(Op[step.op], at);
   records.writeUInt32LE(Side[sideOf(step.op)], at + 4);
   records.writeInt32LE(field(step, 'slot') ?? -1, at + 8);
-  records.writeUInt32LE(0, at + 12);
+  if (!zeroed) records.writeUInt32LE(0, at + 12);
   const num = field(step, 'num');
   const str = field(step, 'str');
   const lists = field(step, 'lists');
-  for (let k = 0; k < 4; k++) writeInt64(records, element(num, k) ?? 0, at + 16 + k * 8);
-  const offsets: number[] = [NO_STRING, NO_STRING, NO_STRING, NO_STRING];
+  for (let k = 0; k < 4; k++) {
+    const value = element(num, k) ?? 0;
+    if (value !== 0 || !zeroed) writeInt64(records, value, at + 16 + k * 8);
+  }
+  // Strings first, then lists (a list in slot k takes it over a string there), each appended in that order.
   for (let k = 0; k < 4; k++) {
     const value = element(str, k);
-    if (value !== undefined) offsets[k] = strings.add([value]);
+    records.writeUInt32LE(value === undefined ? NO_STRING : strings.addOne(value), at + 48 + k * 4);
   }
   for (let k = 0; k < 4; k++) {
     const list = element(lists, k);
-    if (list !== undefined) offsets[k] = strings.add(list);
+    if (list !== undefined) records.writeUInt32LE(strings.add(list), at + 48 + k * 4);
   }
-  offsets.forEach((offset, k) => records.writeUInt32LE(offset, at + 48 + k * 4));
 }
 
 export function encodePlan(plan: Plan): EncodedPlan {
@@ -90,9 +102,9 @@ export function encodePlan(plan: Plan): EncodedPlan {
   if (steps.length === 0 || steps.length > MAX_STEPS) throw new RangeError(`a plan has 1 to ${MAX_STEPS} steps`);
   if (plan.fds.length > MAX_FD_SLOTS) throw new RangeError(`a plan has at most ${MAX_FD_SLOTS} fds`);
   const strings = new StringArea();
-  strings.add(['']); // the area is never empty and always NUL-terminated
+  strings.addOne(''); // the area is never empty and always NUL-terminated
   const records = Buffer.alloc(steps.length * STEP_SIZE);
-  steps.forEach((step, i) => writeRecord(records, i * STEP_SIZE, step, strings));
+  for (let i = 0; i < steps.length; i++) writeRecord(records, i * STEP_SIZE, steps[i]!, strings, true);
   const area = strings.bytes();
   const header = Buffer.alloc(HEADER_SIZE);
   header.writeUInt32LE(PLAN_MAGIC, 0);
@@ -126,7 +138,7 @@ export function patchSteps(encoded: Buffer, replacements: ReadonlyMap<number, Pl
   encoded.copy(head, 0, 0, areaOffset);
   for (const [index, step] of replacements) {
     if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`cordon: the plan has no step ${index}`);
-    writeRecord(head, HEADER_SIZE + index * STEP_SIZE, step, strings);
+    writeRecord(head, HEADER_SIZE + index * STEP_SIZE, step, strings, false);
   }
   const appended = strings.bytes();
   head.writeUInt32LE(areaLength + appended.length, 20);
