@@ -62,7 +62,7 @@ export class Ledger {
 
   /** Registers an fd opened through `fs` to be closed. Returns it. */
   fd(what: string, fd: number): number {
-    this.add(what, () => fs.closeSync(fd));
+    this.register(what, () => fs.closeSync(fd));
     return fd;
   }
 
@@ -72,10 +72,16 @@ export class Ledger {
    * fs.closeSync closes an fd that `fs` did not open. Returns it.
    */
   nativeFd(what: string, fd: number): number {
-    this.add(what, () => {
+    this.register(what, () => {
       native().closeFd(fd);
     });
     return fd;
+  }
+
+  // add() without the handle (a box's fds are released by name): no closures made for it.
+  private register(what: string, release: () => void): void {
+    if (this.released) release();
+    else this.entries.push({ what, release });
   }
 
   /**
