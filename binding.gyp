@@ -43,6 +43,7 @@
             "native/child/limits.cc",
             "native/child/landlock.cc",
             "native/child/seccomp.cc",
+            "native/child/cgroups.cc",
             "native/sys/clone_asm.cc"
           ],
           "include_dirs": ["native"],

@@ -61,7 +61,17 @@ function worker(mb) {
     await box.exited;
     return { call, total: Number(process.hrtime.bigint() - start) / 1e6 };
   };
-  process.on('message', async ({ name, count }) => {
+  const dc = require('node:diagnostics_channel');
+  process.on('message', async ({ name, count, steps }) => {
+    // With `steps`: the per-step marks (the diagnostics channels the native
+    // side feeds only when someone listens), µs per step and phase.
+    const marks = {};
+    const onStep = (m) => (marks[`${String(m.index).padStart(2, '0')} ${m.side}: ${m.name}`] ??= []).push(m.ms * 1000);
+    const onPhase = (m) => (marks[`phase: ${m.phase}`] ??= []).push(m.ms * 1000);
+    if (steps) {
+      dc.subscribe('cordon:spawn:step', onStep);
+      dc.subscribe('cordon:spawn:phase', onPhase);
+    }
     const calls = [];
     const totals = [];
     const usage0 = process.resourceUsage();
@@ -73,6 +83,10 @@ function worker(mb) {
     }
     const usage1 = process.resourceUsage();
     const child1 = childStat();
+    if (steps) {
+      dc.unsubscribe('cordon:spawn:step', onStep);
+      dc.unsubscribe('cordon:spawn:phase', onPhase);
+    }
     process.send({
       calls,
       totals,
@@ -84,6 +98,7 @@ function worker(mb) {
       rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
       heapMb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       held: held.length,
+      marks: Object.fromEntries(Object.entries(marks).map(([key, list]) => [key, median(list)])),
     });
   });
   process.send({ ready: true });
@@ -102,6 +117,7 @@ async function driver() {
       rounds: { type: 'string', default: '12' },
       'per-round': { type: 'string', default: '20' },
       variants: { type: 'string', default: 'default,cgroup,net-host,no-init,child_process' },
+      steps: { type: 'boolean', default: false },
     },
   });
   const heaps = values.heaps.split(',').map(Number);
@@ -124,7 +140,7 @@ async function driver() {
   const ask = (child, name, count) =>
     new Promise((resolve) => {
       child.once('message', resolve);
-      child.send({ name, count });
+      child.send({ name, count, steps: values.steps });
     });
   for (const child of workers) for (const name of names) await ask(child, name, 3); // warm up
   // results[name][heapIndex] = list of per-round batch reports
@@ -163,6 +179,18 @@ async function driver() {
           `${median(batches.flatMap((b) => b.calls)).toFixed(3)} | ${ratio('calls').toFixed(2)} | ${avg('userMs').toFixed(3)} | ` +
           `${avg('systemMs').toFixed(3)} | ${avg('minflt').toFixed(0)} | ${avg('childCpuMs').toFixed(2)} | ${avg('childMinflt').toFixed(0)} |`,
       );
+    }
+  }
+  if (values.steps) {
+    for (const name of names) {
+      if (name === 'child_process') continue;
+      const keys = Object.keys(results[name][0][0].marks).sort();
+      console.log(`\nPer-step marks, ${name} (median over rounds of batch medians, µs):\n`);
+      console.log(`| step | ${heaps.map((mb) => `+${mb} MB`).join(' | ')} |`);
+      console.log(`|---|${heaps.map(() => '---:').join('|')}|`);
+      for (const key of keys) {
+        console.log(`| ${key} | ${heaps.map((_, i) => median(results[name][i].map((b) => b.marks[key] ?? NaN)).toFixed(0)).join(' | ')} |`);
+      }
     }
   }
   for (const child of workers) child.kill();

@@ -2,7 +2,7 @@
 // takes and in what order. Pure: fds are given, nothing is opened here.
 // Each mechanism module builds its own steps; buildPlan is their order.
 import { bridgeSteps, type BridgeLease } from './bridge';
-import { cgroupAttachSteps, type CgroupAttachFd } from './cgroups/box';
+import { cgroupAttachSteps, cgroupJoinSteps, type CgroupAttachFd } from './cgroups/box';
 import { sysctlSteps } from './sysctl';
 import {
   boxRootSteps, controllingTerminalSteps, noNewPrivsSteps, parentDeathSteps, payloadCredentialSteps, sessionSteps,
@@ -145,6 +145,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   steps.push(...cgroupAttachSteps(cgroup?.procs ?? [], slot));
   steps.push(...bridgeSteps(runtime.bridge));
   steps.push(...parentWindowEnd(steps));
+  steps.push(...cgroupJoinSteps(cgroup?.procs ?? [], slot));
   steps.push(...enterNamespaceSteps(ns, runtime, flags.late, slot));
   steps.push(...oomScoreSteps(options.credentials));
   steps.push(...boxRootSteps(userNamespace, root && newUser));

@@ -275,17 +275,27 @@ export function createBoxCgroup(
   return box;
 }
 
-/** An opened cgroup.procs file the parent writes the box's pid to (unlessPlaced: skipped when clone3 placed the box already). */
+/**
+ * An opened cgroup.procs file the parent writes the box's pid to
+ * (unlessPlaced: skipped when clone3 placed the box already), or with `self`
+ * a v1 `tasks` file the box child writes "0" to (see BoxCgroup.openAttachFds).
+ */
 export interface CgroupAttachFd {
   fd: number;
   hierarchy: string;
   path: string;
   unlessPlaced: boolean;
+  self?: boolean;
 }
 
 /** The parent's writes of the box's pid into its cgroup.procs files, in its window before the child goes on; `slot` gives each fd its plan slot. */
 export function cgroupAttachSteps(procs: readonly CgroupAttachFd[], slot: (fd: number) => number): PlanStep[] {
-  return procs.map((entry) => step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
+  return procs.filter((entry) => entry.self !== true).map((entry) => step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
     unlessPlaced: entry.unlessPlaced,
   }));
+}
+
+/** The box child's moves of itself into its v1 cgroups: its first steps after the parent's window, before it unshares or forks anything. */
+export function cgroupJoinSteps(procs: readonly CgroupAttachFd[], slot: (fd: number) => number): PlanStep[] {
+  return procs.filter((entry) => entry.self === true).map((entry) => step('joinCgroup', { name: `join ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {}));
 }
