@@ -10,7 +10,12 @@
 // cminflt; cordon reaps its children with waitid, so they are counted).
 //
 //   node benchmarks/heap-growth.js [--heaps 0,150,800] [--rounds 12] [--per-round 20]
-//       [--variants default,cgroup,net-host,no-init,child_process]
+//       [--variants default,cgroup,net-host,no-init,child_process] [--steps]
+//       [--packages before=/path/to/other/checkout,after=..]
+//
+// --packages runs a worker per (package, heap), all interleaved: an A/B of
+// two builds of cordon in one run; each package's ratios are against its own
+// +0 worker. --steps adds the per-step marks of each variant.
 'use strict';
 const { fork, spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -26,7 +31,7 @@ const variants = {
 };
 
 if (process.env.HEAP_GROWTH_WORKER) {
-  worker(Number(process.env.HEAP_GROWTH_WORKER_MB));
+  worker(Number(process.env.HEAP_GROWTH_WORKER_MB), process.env.HEAP_GROWTH_PACKAGE);
 } else {
   driver().catch((error) => {
     console.error(error);
@@ -34,8 +39,8 @@ if (process.env.HEAP_GROWTH_WORKER) {
   });
 }
 
-function worker(mb) {
-  const cordon = require('..');
+function worker(mb, pkg) {
+  const cordon = require(pkg);
   const held = [];
   for (let i = 0; i < mb; i++) {
     const chunk = new Array(16384);
@@ -118,18 +123,23 @@ async function driver() {
       'per-round': { type: 'string', default: '20' },
       variants: { type: 'string', default: 'default,cgroup,net-host,no-init,child_process' },
       steps: { type: 'boolean', default: false },
+      packages: { type: 'string', default: '' },
     },
   });
-  const heaps = values.heaps.split(',').map(Number);
+  const mbs = values.heaps.split(',').map(Number);
+  const packages = values.packages === '' ? [['', require('node:path').join(__dirname, '..')]] : values.packages.split(',').map((entry) => entry.split('='));
+  // One worker per (package, heap); `base` is the index of that package's +0 worker.
+  const slots = packages.flatMap(([label, dir], p) => mbs.map((mb, m) => ({ label: `${label === '' ? '' : `${label} `}+${mb}`, dir, mb, base: p * mbs.length, same: m })));
+  const heaps = slots.map((slot) => slot.mb);
   const names = values.variants.split(',');
   const rounds = Number(values.rounds);
   const per = Number(values['per-round']);
   const workers = await Promise.all(
-    heaps.map(
-      (mb) =>
+    slots.map(
+      ({ mb, dir }) =>
         new Promise((resolve, reject) => {
           const child = fork(__filename, [], {
-            env: { ...process.env, HEAP_GROWTH_WORKER: '1', HEAP_GROWTH_WORKER_MB: String(mb) },
+            env: { ...process.env, HEAP_GROWTH_WORKER: '1', HEAP_GROWTH_WORKER_MB: String(mb), HEAP_GROWTH_PACKAGE: require('node:path').resolve(dir) },
             execArgv: ['--max-old-space-size=4096'],
           });
           child.once('message', () => resolve(child));
@@ -162,20 +172,20 @@ async function driver() {
   const last = (index) => results[names[0]][index].at(-1);
   console.log(
     `payload ${PAYLOAD}; ${rounds} rounds × ${per} per batch; load ${load}; workers: ` +
-      heaps.map((mb, i) => `+${mb} MB (heap ${last(i).heapMb} MB, rss ${last(i).rssMb} MB)`).join(', '),
+      slots.map((slot, i) => `${slot.label} MB (heap ${last(i).heapMb} MB, rss ${last(i).rssMb} MB)`).join(', '),
   );
   console.log(
-    '| variant | heap | total median ms | × +0 (paired) | call median ms | call × +0 | parent user ms | parent sys ms | parent minflt | child CPU ms | child minflt |',
+    '| variant | heap | total median ms | × +0 (paired) | × first package (paired) | call median ms | call × +0 | parent user ms | parent sys ms | parent minflt | child CPU ms | child minflt |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of names) {
     for (let i = 0; i < heaps.length; i++) {
       const batches = results[name][i];
-      const base = results[name][0];
-      const ratio = (key) => median(batches.map((b, r) => median(b[key]) / median(base[r][key])));
+      const base = results[name][slots[i].base];
+      const ratio = (key, against = base) => median(batches.map((b, r) => median(b[key]) / median(against[r][key])));
       const avg = (key) => median(batches.map((b) => b[key]));
       console.log(
-        `| ${name} | +${heaps[i]} | ${median(batches.flatMap((b) => b.totals)).toFixed(3)} | ${ratio('totals').toFixed(2)} | ` +
+        `| ${name} | ${slots[i].label} | ${median(batches.flatMap((b) => b.totals)).toFixed(3)} | ${ratio('totals').toFixed(2)} | ${ratio('totals', results[name][slots[i].same]).toFixed(2)} | ` +
           `${median(batches.flatMap((b) => b.calls)).toFixed(3)} | ${ratio('calls').toFixed(2)} | ${avg('userMs').toFixed(3)} | ` +
           `${avg('systemMs').toFixed(3)} | ${avg('minflt').toFixed(0)} | ${avg('childCpuMs').toFixed(2)} | ${avg('childMinflt').toFixed(0)} |`,
       );
@@ -184,9 +194,9 @@ async function driver() {
   if (values.steps) {
     for (const name of names) {
       if (name === 'child_process') continue;
-      const keys = Object.keys(results[name][0][0].marks).sort();
+      const keys = [...new Set(results[name].flatMap((batches) => Object.keys(batches[0].marks)))].sort();
       console.log(`\nPer-step marks, ${name} (median over rounds of batch medians, µs):\n`);
-      console.log(`| step | ${heaps.map((mb) => `+${mb} MB`).join(' | ')} |`);
+      console.log(`| step | ${slots.map((slot) => `${slot.label} MB`).join(' | ')} |`);
       console.log(`|---|${heaps.map(() => '---:').join('|')}|`);
       for (const key of keys) {
         console.log(`| ${key} | ${heaps.map((_, i) => median(results[name][i].map((b) => b.marks[key] ?? NaN)).toFixed(0)).join(' | ')} |`);
