@@ -1,0 +1,78 @@
+// Red team: a payload that may trace pid 1 (capabilities: ['CAP_SYS_PTRACE'],
+// where the caller's rights let that reach the init) makes the init write a
+// forged exit record and keeps running. The record may lie about the
+// payload's status (whoever traces the init owns what it says), but it must
+// not end the host's control of the box: kill(), the timeout and dispose
+// still end it, and the box is reported killed.
+'use strict';
+const { removeTree } = require('../helpers/remove-tree');
+const { spawnSync } = require('node:child_process');
+const { once } = require('node:events');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const t = require('tap');
+const { spawnIsolated } = require('../..');
+const { requireOrSkip } = require('../helpers/skip');
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-redteam-forge-'));
+fs.chmodSync(dir, 0o755);
+t.teardown(() => removeTree(dir));
+const attack = path.join(dir, 'forge');
+const build = spawnSync('cc', ['-static', '-O1', '-Wall', '-o', attack, path.join(__dirname, 'redteam-init-forge.c')], { encoding: 'utf8' });
+const options = { mounts: [{ type: 'bind', source: dir, target: dir }], capabilities: ['CAP_SYS_PTRACE'] };
+
+/** Starts the attack; resolves with the box once it has forged (or undefined with why not). */
+async function forged(t, extra = {}) {
+  const box = spawnIsolated(attack, [], { ...options, ...extra });
+  t.teardown(() => {
+    // Without the fix nothing of the API ends it: by its pid, which is ours.
+    if (box.exitCode === 0 && !box.killed && box.pid !== undefined) {
+      try {
+        process.kill(box.pid, 'SIGKILL');
+      } catch {}
+    }
+  });
+  let out = '';
+  box.stdout.setEncoding('utf8');
+  box.stdout.on('data', (d) => (out += d));
+  const said = await new Promise((resolve) => {
+    box.stdout.on('data', () => /\n/.test(out) && resolve(out));
+    box.once('close', () => resolve(out));
+  });
+  return { box, said: said.trim() };
+}
+
+t.test('a forged exit record does not take the box out of the host\'s control', async (t) => {
+  if (!requireOrSkip(t, build.status === 0, `cc -static failed: ${build.error?.message ?? build.stderr}`)) return;
+  if (!requireOrSkip(t, process.arch === 'x64', 'the injection is written for x86_64')) return;
+  const { box, said } = await forged(t);
+  if (/^forge-failed seize /.test(said)) {
+    // As root caller pid 1 is out of reach even with CAP_SYS_PTRACE (README).
+    t.pass(`pid 1 is not traceable here: ${said}`);
+    box.kill('SIGKILL');
+    await box.exited;
+    return;
+  }
+  t.match(said, /^forged \d+$/, 'the injection reached pid 1');
+  // The host may have seen the forged 'exit' by now, or will: either way
+  // the box runs, and kill() must still end it.
+  if (box.exitCode === null && box.signalCode === null) await once(box, 'exit');
+  t.equal(box.kill('SIGKILL'), true, 'kill() still reaches the box after a forged exit record');
+  const result = await box.exited;
+  t.equal(result.signal, 'SIGKILL', 'the box is reported killed, not exited 0 as forged');
+});
+
+t.test('a forged exit record does not disarm the timeout', async (t) => {
+  if (!requireOrSkip(t, build.status === 0, 'not built')) return;
+  if (!requireOrSkip(t, process.arch === 'x64', 'the injection is written for x86_64')) return;
+  const { box, said } = await forged(t, { timeout: 3000, killSignal: 'SIGKILL' });
+  if (/^forge-failed seize /.test(said)) {
+    t.pass(`pid 1 is not traceable here: ${said}`);
+    await box.exited;
+    return;
+  }
+  t.match(said, /^forged \d+$/);
+  const result = await box.exited;
+  t.equal(result.signal, 'SIGKILL', 'the timeout ended the box');
+});
