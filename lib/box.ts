@@ -451,16 +451,17 @@ export class Box extends EventEmitter {
   }
 
   // 'exit': the payload's status is known. The box's first process may still
-  // be ending, so nothing it holds is released here: that is #onGone's.
+  // be ending, so nothing it holds is released here: that is #onGone's. Nor
+  // does the box stop running here: until its pidfd says it is gone, kill(),
+  // the timeout, the abort signal and dispose still end it. The record is
+  // the init's word, and a payload allowed to trace the init (CAP_SYS_PTRACE
+  // with an unprivileged caller) can make it write one early and run on.
   #payloadExited(code: number | null, signal: number | null): void {
     if (this.#exitEmitted) return;
     this.#exitEmitted = true;
-    this.#running = false;
     this.#runMs = Number(process.hrtime.bigint() - this.#startedAt) / 1e6;
     this.exitCode = signal ? null : code;
     this.signalCode = signal ? signalName(signal) : null;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#abortCleanup?.();
     // Like ChildProcess: nothing can read the box's stdin any more.
     this.stdin?.destroy();
     this.emit('exit', this.exitCode, this.signalCode);
@@ -480,6 +481,8 @@ export class Box extends EventEmitter {
   #onGone(code: number | null, signal: number | null): void {
     this.#running = false;
     this.#gone = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#abortCleanup?.();
     this.#watch = undefined;
     // Both may be ready in one turn of the loop: the record is read here then.
     this.#recordWatch?.close();
