@@ -66,6 +66,7 @@
             "native/spawn_box.cc",
             "native/clone.cc",
             "native/exit_watch.cc",
+            "native/log_pump.cc",
             "native/probe.cc",
             "native/host/idmap.cc",
             "native/host/sockets.cc",

@@ -1,18 +1,21 @@
 // Boxes that outlive their supervisor (dieWithParent: false): their state
 // record, their adoption by a later process, and cleanup() of what dead
 // boxes and supervisors left.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { Box } from './box';
 import { removeUnusedBridges } from './bridge';
-import type { BoxCgroup } from './cgroups/box';
+import { BoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { type CleanupReport, emptyReport, recordedCgroup, releaseBoxRecord, removeSocket, sweepLeftovers, sweepRecordsOnce, sweepTenants } from './cleanup';
+import { validateCgroupParent } from './cgroups/parent';
 import { CordonError, CordonOptionError, errnoName } from './errors';
+import { rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
 import { Ledger } from './internal/resources';
 import type { BoundSocketFile } from './sockets';
-import { boxRecords, type BoxRecord, ensureStateDir, identityOf, liveness, removeRecord, stateDirChoice, stateSubdir, writeRecord } from './state';
+import { boxRecords, type BoxRecord, ensureStateDir, identityOf, liveness, removeRecord, startTimeOf, stateDirChoice, stateSubdir, writeRecord } from './state';
 import type { ValidatedOptions } from './validate';
 
 /** process.exit() with the box running: kill it and release what it holds, synchronously. */
@@ -188,11 +191,14 @@ export interface CleanupOptions {
   /** Empty box cgroups of supervisors that cannot be checked are removed once this old (default 60000 ms). */
   graceMs?: number;
   /**
-   * Also remove bridges cordon made that have no port (default false; needs
-   * root). Only when no supervisor is starting boxes on them: a bridge a live
-   * supervisor has just made has no port until its first veth is on it.
+   * Bridges (root only): `true` (default) removes the bridges cordon made
+   * that have no port and whose lock no supervisor holds (a supervisor holds
+   * it from before it makes or looks up a bridge until it exits);
+   * `'unlocked'` also removes portless cordon bridges that have no lock file
+   * at all (made by a cordon from before the locks: only when no such
+   * supervisor is starting boxes); `false` leaves bridges alone.
    */
-  bridges?: boolean;
+  bridges?: boolean | 'unlocked';
 }
 
 /**
@@ -205,7 +211,12 @@ export interface CleanupOptions {
  * for records only (`kept` says why).
  */
 export async function cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
-  if (typeof options !== 'object' || options === null) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  rejectUnknownKeys(options as Record<string, unknown>, ['cgroupParent', 'graceMs', 'bridges'], '');
+  if (options.cgroupParent !== undefined) validateCgroupParent(options.cgroupParent);
+  if (options.bridges !== undefined && options.bridges !== true && options.bridges !== false && options.bridges !== 'unlocked') {
+    throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'bridges', `The "bridges" option must be true, false or 'unlocked'. Received ${String(options.bridges)}`);
+  }
   if (options.graceMs !== undefined && (!Number.isInteger(options.graceMs) || options.graceMs < 0)) {
     throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'graceMs', `The "graceMs" option must be a non-negative integer. Received ${String(options.graceMs)}`);
   }
@@ -220,8 +231,164 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
   }
   sweepLeftovers(dirs, options.graceMs === undefined ? {} : { graceMs: options.graceMs }, report);
   sweepTenants(report);
-  if (options.bridges === true && (process.geteuid?.() ?? 0) === 0) report.bridges.push(...removeUnusedBridges());
+  if (options.bridges !== false && (process.geteuid?.() ?? 0) === 0) report.bridges.push(...removeUnusedBridges({ withoutLock: options.bridges === 'unlocked' }));
   await Promise.all(report.pending);
   report.pending = [];
   return report;
+}
+
+// ---- detached boxes -------------------------------------------------------
+// A box acted on by later processes through a record of their own rather
+// than adopted: `cordon oci`'s containers, which engines create, start,
+// signal, freeze and delete with one short CLI process per step. The record
+// names the process as box records do (pid + start time, checked after a
+// pidfd is open: a reused pid is never acted on) and the cgroup
+// directories cordon made for it, which its delete removes.
+
+/** What a detached box's record holds of it (the caller keeps the rest). */
+export interface DetachedBox {
+  pid?: number;
+  /** The pid's start time (/proc/PID/stat field 22). */
+  startTime?: string;
+  /** The cgroup directories cordon made for it, one per hierarchy, as host paths. */
+  cgroupDirs?: string[];
+}
+
+/** The record of a box that runs now: its pid, start time and own cgroups; undefined when it has ended. */
+export function detachBox(pid: number): Required<Pick<DetachedBox, 'pid' | 'startTime'>> & DetachedBox | undefined {
+  const started = startTimeOf(pid);
+  if (started === undefined) return undefined;
+  const cgroupDirs = ownCgroupDirs(pid);
+  return { pid, startTime: started, ...(cgroupDirs.length === 0 ? {} : { cgroupDirs }) };
+}
+
+/** Whether the recorded process still runs (not a zombie, same start time). */
+export function detachedAlive(record: DetachedBox): boolean {
+  return record.pid !== undefined && record.startTime !== undefined && startTimeOf(record.pid) === record.startTime;
+}
+
+/**
+ * A pidfd for the recorded process, or undefined when it has ended. The
+ * start time is checked after the pidfd is open: from then on the pidfd
+ * names that process even if the pid is reused.
+ */
+function openDetached(record: DetachedBox): number | undefined {
+  if (record.pid === undefined || record.startTime === undefined) return undefined;
+  const fd = native().pidfdOpen(record.pid);
+  if (fd < 0) return undefined;
+  if (startTimeOf(record.pid) === record.startTime) return fd;
+  native().closeFd(fd);
+  return undefined;
+}
+
+/** Signals the recorded process through a checked pidfd; false when it has ended. */
+export function signalDetached(record: DetachedBox, signal: number): boolean {
+  const fd = openDetached(record);
+  if (fd === undefined) return false;
+  try {
+    const result = native().sendSignal(fd, signal);
+    if (result < 0 && result !== -3 /* ESRCH: it just ended */) {
+      throw new CordonError(errnoName(result), `pidfd_send_signal ${errnoName(result)}: box ${record.pid}`, { errno: result, syscall: 'pidfd_send_signal', step: 'signal box', path: '' });
+    }
+    return result === 0;
+  } finally {
+    native().closeFd(fd);
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Waits (bounded, about 10 s) until the recorded process has ended. */
+export function awaitDetachedEnd(record: DetachedBox): boolean {
+  for (let i = 0; i < 1000; i++) {
+    if (!detachedAlive(record)) return true;
+    Atomics.wait(sleeper, 0, 0, 10);
+  }
+  return false;
+}
+
+/** The recorded cgroups as a BoxCgroup (freeze, thaw, placement of an exec'd process); undefined without any. */
+export function detachedCgroup(record: DetachedBox): BoxCgroup | undefined {
+  const dirs = record.cgroupDirs ?? [];
+  if (dirs.length === 0) return undefined;
+  let v2Dir: string | undefined;
+  const v1: { controllers: string[]; dir: string }[] = [];
+  for (const dir of dirs) {
+    const hierarchy = hierarchyOf(dir);
+    if (hierarchy === undefined) continue;
+    if (hierarchy.v2) v2Dir = dir;
+    else v1.push({ controllers: hierarchy.controllers, dir });
+  }
+  return BoxCgroup.existing(path.basename(dirs[0]!), v2Dir, v1);
+}
+
+/** Removes the recorded cgroups once the box's processes are gone (EBUSY is retried until the kernel lets go). */
+export function removeDetachedCgroups(record: DetachedBox): void {
+  for (const dir of record.cgroupDirs ?? []) {
+    let removed = false;
+    for (let i = 0; i < 500 && !removed; i++) {
+      try {
+        fs.rmdirSync(dir);
+        removed = true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') removed = true;
+        else if (code !== 'EBUSY') throw new CordonError(code ?? 'EIO', `cannot remove the box's cgroup ${dir}: ${code}`, { errno: -((error as NodeJS.ErrnoException).errno ?? 5), syscall: 'rmdir', step: 'remove cgroup', path: dir });
+        else Atomics.wait(sleeper, 0, 0, 10);
+      }
+    }
+    if (!removed) throw new CordonError('EBUSY', `the box's cgroup ${dir} stays busy`, { errno: -16, syscall: 'rmdir', step: 'remove cgroup', path: dir });
+  }
+}
+
+const MOUNT_FLAGS = ['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec', 'clone_children'];
+
+/** The cgroup mounts: where, whether v2, and a v1 hierarchy's controllers (as /proc/PID/cgroup names them). */
+function cgroupMounts(): { where: string; v2: boolean; controllers: string[] }[] {
+  const mounts: { where: string; v2: boolean; controllers: string[] }[] = [];
+  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const [, where, type, options] = line.split(' ');
+    if (where === undefined || options === undefined || (type !== 'cgroup' && type !== 'cgroup2')) continue;
+    mounts.push({ where, v2: type === 'cgroup2', controllers: options.split(',').filter((option) => !MOUNT_FLAGS.includes(option) && (!option.includes('=') || option.startsWith('name='))) });
+  }
+  return mounts;
+}
+
+/** The hierarchy a cgroup directory is in, from the deepest mount above it. */
+function hierarchyOf(dir: string): { v2: boolean; controllers: string[] } | undefined {
+  let best: { where: string; v2: boolean; controllers: string[] } | undefined;
+  for (const mount of cgroupMounts()) {
+    if (!dir.startsWith(`${mount.where}/`) || (best !== undefined && best.where.length >= mount.where.length)) continue;
+    best = mount;
+  }
+  return best;
+}
+
+/**
+ * The cgroups cordon made for the box (those it is in and this process is
+ * not), one per hierarchy, as host paths.
+ */
+function ownCgroupDirs(pid: number): string[] {
+  const parse = (text: string): Map<string, string> => new Map(text.split('\n').filter(Boolean).map((line) => {
+    const [, controllers, where] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    return [controllers === '' ? 'v2' : controllers ?? '', where ?? ''];
+  }));
+  try {
+    const box = parse(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    const ours = parse(fs.readFileSync('/proc/self/cgroup', 'utf8'));
+    const mounts = new Map<string, string>();
+    for (const mount of cgroupMounts()) {
+      const key = mount.v2 ? 'v2' : mount.controllers.join(',');
+      if (!mounts.has(key)) mounts.set(key, mount.where);
+    }
+    const dirs: string[] = [];
+    for (const [hierarchy, where] of box) {
+      const mount = mounts.get(hierarchy);
+      if (mount === undefined || where === '/' || where === ours.get(hierarchy)) continue;
+      dirs.push(path.join(mount, where));
+    }
+    return dirs;
+  } catch {
+    return [];
+  }
 }

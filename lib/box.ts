@@ -245,7 +245,10 @@ export class Box extends EventEmitter {
    */
   exec(file: string | URL, args?: readonly string[], options?: BoxExecOptions): Box {
     if (!this.#running || this.#exec === undefined || this.pid === undefined) {
-      throw new CordonError('ERR_CORDON_NOT_RUNNING', 'box.exec() needs a running box');
+      const adopted = this.#running && this.#exec === undefined;
+      throw new CordonError('ERR_CORDON_NOT_RUNNING', adopted
+        ? 'box.exec() needs a box this process started: an adopted box\'s confinement (its options) is not in its record'
+        : 'box.exec() needs a running box');
     }
     const pidfd = this.#pidfd;
     return this.#exec(file, args, options, this.pid, () => this.#running && native().sendSignal(pidfd, 0) === 0);

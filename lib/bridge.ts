@@ -6,6 +6,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 
 import { CordonError, errnoName, type FailedStep } from './errors';
 import { checkString, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
@@ -14,17 +15,23 @@ import type { Ledger } from './internal/resources';
 import { step, type PlanStep } from './internal/steps';
 import { PLAN_ENUMS } from './internal/plan-ops';
 import type { Capability } from './probe';
+import { ensurePrivateDirs } from './state';
 
 /** A box on a host bridge (see SpawnIsolatedOptions.network). */
 export interface BridgeNetworkOptions {
   /**
    * The host bridge, default `'cordon0'`. If it does not exist cordon makes
    * it with `subnet` (marked with the interface alias `cordon`) and keeps it
-   * for later boxes. When a process that used a bridge cordon made exits, it
-   * removes the bridge if no port is left on it but the veths of its own
-   * boxes that die with it: boxes of another supervisor sharing the bridge
-   * (a rolling restart), or of its own with `dieWithParent: false`, keep it.
-   * A bridge cordon did not make is used as it is and never removed.
+   * for later boxes. A process holds the bridge's lock
+   * (`/run/cordon/bridges`) from before it makes or looks up the bridge
+   * until its last box on it has ended. At its exit it removes a bridge
+   * cordon made if no other process holds the lock and no port is left on
+   * it but the veths of its own boxes that die with it: boxes of another
+   * supervisor sharing the bridge (a rolling restart), or of its own with
+   * `dieWithParent: false`, keep it. A supervisor that starts removes the
+   * cordon-made bridges nobody holds and no port uses (a SIGKILLed
+   * supervisor's). A bridge cordon did not make is used as it is and never
+   * removed.
    */
   readonly bridge?: string;
   /**
@@ -161,7 +168,7 @@ export const CORDON_BRIDGE_ALIAS = 'cordon';
 // stays listed through the grace period after its box ends (the kernel
 // removes it with the box's namespace some ms later).
 const dyingWithUs = new Set<string>();
-// The cordon-made bridges this process checks at exit.
+// The bridges this process has held the lock of: each is checked at its exit.
 const checkedAtExit = new Set<string>();
 
 function isCordonBridge(name: string): boolean {
@@ -180,21 +187,131 @@ function isCordonBridge(name: string): boolean {
  * it last removes it.
  */
 function removeIfUnused(name: string): void {
-  if (!isCordonBridge(name)) return;
-  let ports: string[];
-  try {
-    ports = fs.readdirSync(`/sys/class/net/${name}/brif`);
-  } catch {
-    return; // gone already
+  // This process's shared lock becomes exclusive, or the lock is taken
+  // afresh (its boxes on the bridge had all ended): held by another
+  // supervisor, the bridge is in use (or about to be) and stays.
+  const held = heldLocks.get(name);
+  heldLocks.delete(name);
+  let fd = held;
+  if (fd === undefined) {
+    fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_EX | LOCK_NB);
+    if (fd < 0) return;
+  } else if (native().flockFd(fd, LOCK_EX | LOCK_NB) !== 0) {
+    native().closeFd(fd);
+    return;
   }
-  if (ports.some((port) => !dyingWithUs.has(port))) return;
-  native().deleteLink(name);
+  try {
+    const ports = portsOf(name);
+    if (ports !== undefined && isCordonBridge(name) && ports.every((port) => dyingWithUs.has(port))) native().deleteLink(name);
+    forgetLockIfDone(name, fd);
+  } finally {
+    native().closeFd(fd);
+  }
 }
 
 function checkAtExit(name: string): void {
   if (checkedAtExit.has(name)) return;
   checkedAtExit.add(name);
   process.once('exit', () => removeIfUnused(name));
+}
+
+// ---- the bridge locks -----------------------------------------------------
+//
+// A bridge has no port from the moment it is made until its first veth is
+// on it, and then again whenever its boxes have ended: "portless" alone
+// does not tell a SIGKILLed supervisor's leftover from a bridge a live
+// supervisor is about to use. So a supervisor holds a shared flock on the
+// bridge's lock file from before it looks the bridge up (or makes it) until
+// its last box on it has ended (its veth is then a port until it goes), and
+// a sweep removes a bridge only while it holds that lock
+// exclusively (non-blocking: a held lock means someone uses the bridge).
+// The kernel drops a SIGKILLed holder's lock with its fds. The lock file
+// stays while a cordon-made bridge exists, which is also how a sweep finds
+// the bridges to look at; it goes with the bridge.
+
+/** Where the bridge locks live: host-wide, whatever CORDON_STATE_DIR says (bridges are shared by every supervisor in the network namespace). */
+export const BRIDGE_LOCK_DIR = '/run/cordon/bridges';
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+// The bridges this process holds the shared lock of, by name: the fd. It
+// is held while boxes of this process are on the bridge (leaseCounts), and
+// given back when the last has ended.
+const heldLocks = new Map<string, number>();
+const leaseCounts = new Map<string, number>();
+
+let ownNetns: string | undefined;
+/** Lock files name their network namespace: the same bridge name in another one is another bridge. */
+function netnsId(): string {
+  if (ownNetns === undefined) {
+    try {
+      ownNetns = /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/net'))?.[1] ?? 'net';
+    } catch {
+      ownNetns = 'net';
+    }
+  }
+  return ownNetns;
+}
+
+function lockFileName(name: string): string {
+  return `${netnsId()}-${name}.lock`;
+}
+
+function portsOf(name: string): string[] | undefined {
+  try {
+    return fs.readdirSync(`/sys/class/net/${name}/brif`);
+  } catch {
+    return undefined; // gone, or not a bridge
+  }
+}
+
+/** With the lock held exclusively: its file goes unless a cordon-made bridge is still there (a later sweep finds it by its lock file). */
+function forgetLockIfDone(name: string, fd: number): void {
+  if (fs.existsSync(`/sys/class/net/${name}`) && isCordonBridge(name)) return;
+  native().unlinkLockFile(BRIDGE_LOCK_DIR, lockFileName(name), fd);
+}
+
+let lockDirChecked = false;
+/** Makes and checks (root's, 0700, once per process) the lock directory. */
+function ensureLockDir(): void {
+  if (lockDirChecked) return;
+  ensurePrivateDirs([path.dirname(BRIDGE_LOCK_DIR), BRIDGE_LOCK_DIR]);
+  lockDirChecked = true;
+}
+
+/** Gives back this process's shared lock on a bridge when no box of it is on the bridge. */
+function releaseBridgeLock(name: string): void {
+  if ((leaseCounts.get(name) ?? 0) > 0) return;
+  const fd = heldLocks.get(name);
+  if (fd === undefined) return;
+  heldLocks.delete(name);
+  native().closeFd(fd);
+}
+
+/** Takes this process's shared lock on a bridge, before it is looked up or made; the bridge is checked at this process's exit. */
+function holdBridgeLock(name: string): void {
+  if (heldLocks.has(name)) return;
+  ensureLockDir();
+  const fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_SH);
+  if (fd < 0) {
+    throw hostError(`flock ${errnoName(fd)}: cannot take the lock of bridge ${name}`, { errno: fd, syscall: 'flock', path: path.join(BRIDGE_LOCK_DIR, lockFileName(name)) });
+  }
+  heldLocks.set(name, fd);
+  checkAtExit(name);
+}
+
+let bridgesSwept = false;
+
+/**
+ * Once per process, at its first bridge box or its cgroup parent (root):
+ * removes the bridges dead supervisors left, but `using`, the bridge this
+ * process is about to use (it is taken as it is, not made afresh).
+ */
+export function sweepBridgesOnce(using?: string): string[] {
+  if (bridgesSwept || bridgeRefusal() !== undefined) return [];
+  bridgesSwept = true;
+  return removeUnusedBridges(using === undefined ? {} : { except: using });
 }
 
 // Not os.networkInterfaces(): it leaves out links without carrier, as a
@@ -211,6 +328,8 @@ function hostError(message: string, details: { errno?: number; path: string; hin
 
 function acquireBridge(resolved: ResolvedBridge): BridgeState {
   const name = resolved.bridge;
+  sweepBridgesOnce(name);
+  holdBridgeLock(name);
   let state = bridges.get(name);
   // Someone may have deleted it meanwhile: then it is found (or made) afresh.
   if (state === undefined || !fs.existsSync(`/sys/class/net/${name}`)) {
@@ -250,9 +369,6 @@ function findOrMakeBridge(resolved: ResolvedBridge): BridgeState {
   if (own === undefined) {
     throw hostError(`network.bridge: bridge ${name} has no IPv4 address to be the boxes' gateway`, { path: name, hint: 'give it one, or name a bridge that does not exist yet so cordon makes it' });
   }
-  // Checked once per process at exit, not per box: consecutive boxes would
-  // otherwise make and delete it over and over.
-  if (made || isCordonBridge(name)) checkAtExit(name);
   return { gateway: own.address, prefix: own.prefix, leased: new Set(), next: 0 };
 }
 
@@ -321,10 +437,26 @@ export interface BridgeLease {
  * so its veth does not keep the bridge at this process's exit. The caller was checked by validation (bridgeRefusal).
  */
 export function leaseBridge(resolved: ResolvedBridge, ledger: Ledger, diesWithParent: boolean): BridgeLease {
-  const state = acquireBridge(resolved);
-  const address = pickAddress(resolved, state);
+  const name = resolved.bridge;
+  let state: BridgeState;
+  let address: number;
+  try {
+    state = acquireBridge(resolved);
+    address = pickAddress(resolved, state);
+  } catch (error) {
+    releaseBridgeLock(name);
+    throw error;
+  }
   state.leased.add(address);
-  ledger.add('bridge address', () => state.leased.delete(address));
+  leaseCounts.set(name, (leaseCounts.get(name) ?? 0) + 1);
+  // Once the box has ended its veth is going with its namespace: still a
+  // port (no sweep removes the bridge under it), and nothing of this
+  // process's needs the bridge after it.
+  ledger.add('bridge address', () => {
+    state.leased.delete(address);
+    leaseCounts.set(name, leaseCounts.get(name)! - 1);
+    releaseBridgeLock(name);
+  });
   const hostName = `cv${crypto.randomBytes(6).toString('hex')}`;
   if (diesWithParent) dyingWithUs.add(hostName);
   ledger.add('veth', () => releaseVeth(hostName));
@@ -359,28 +491,44 @@ export function explainVeth(step: PlanStep, detail: number, failed: FailedStep):
 }
 
 /**
- * Removes the bridges cordon made (alias `cordon`) that have no port at
- * all: nobody's box uses them. For clean-up after supervisors that could
- * not remove theirs (SIGKILL). Needs CAP_NET_ADMIN in the host's network
- * namespace; returns the names removed.
+ * Removes the bridges cordon made (alias `cordon`) that have no port and
+ * whose lock nobody holds: no supervisor uses them, nor is about to put its
+ * first veth on them. Found by their lock files; with `withoutLock`, also
+ * cordon-made bridges that have none (made by a cordon before the locks:
+ * only when no such supervisor is starting boxes). For clean-up after
+ * supervisors that could not remove theirs (SIGKILL). Needs CAP_NET_ADMIN
+ * in the network namespace; returns the names removed.
  */
-export function removeUnusedBridges(): string[] {
-  let links: string[];
+export function removeUnusedBridges(options: { withoutLock?: boolean; except?: string } = {}): string[] {
+  const prefix = `${netnsId()}-`;
+  const names = new Set<string>();
   try {
-    links = fs.readdirSync('/sys/class/net');
+    for (const file of fs.readdirSync(BRIDGE_LOCK_DIR)) {
+      if (file.startsWith(prefix) && file.endsWith('.lock')) names.add(file.slice(prefix.length, -'.lock'.length));
+    }
   } catch {
-    return [];
+    // no lock was ever taken here
+  }
+  if (options.withoutLock === true) {
+    try {
+      for (const name of fs.readdirSync('/sys/class/net')) if (isCordonBridge(name)) names.add(name);
+    } catch {
+      // no sysfs
+    }
+    if (names.size > 0) ensureLockDir();
   }
   const removed: string[] = [];
-  for (const name of links) {
-    if (!isCordonBridge(name)) continue;
-    let ports: string[];
+  for (const name of names) {
+    if (heldLocks.has(name) || name === options.except || !IFNAME.test(name)) continue;
+    const fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_EX | LOCK_NB);
+    if (fd < 0) continue; // held: in use
     try {
-      ports = fs.readdirSync(`/sys/class/net/${name}/brif`);
-    } catch {
-      continue;
+      const ports = portsOf(name);
+      if (ports !== undefined && ports.length === 0 && isCordonBridge(name) && native().deleteLink(name) === 0) removed.push(name);
+      forgetLockIfDone(name, fd);
+    } finally {
+      native().closeFd(fd);
     }
-    if (ports.length === 0 && native().deleteLink(name) === 0) removed.push(name);
   }
   return removed;
 }

@@ -8,8 +8,8 @@ import { FLAG_GROUPS, FLAGS } from './cli-flags';
 export const USAGE_HEAD = `Usage:
   cordon run [options] [--] CMD [ARGS...]  run CMD in a new box; exits with its status (128+N for signal N)
   cordon probe [--json]                    print what this host allows
-  cordon gc [--json] [--bridges] [--grace-ms N] [--cgroup-parent P]  remove what dead boxes and supervisors left (cgroups, sockets, records; --bridges: portless bridges too)
-  cordon oci [--root DIR] run|state|kill|delete|ps|features ...  an OCI runtime's verbs (see docs/oci.md)
+  cordon gc [--json] [--bridges|--no-bridges] [--grace-ms N] [--cgroup-parent P]  remove what dead boxes and supervisors left (cgroups, sockets, records, bridges nobody holds; --bridges: also lockless ones)
+  cordon oci [--root DIR] create|start|run|state|kill|delete|pause|resume|ps|exec|features ...  an OCI runtime's verbs (see docs/oci.md)
   cordon --version                         print cordon's version
   cordon help | --help | run --help        print this help
 

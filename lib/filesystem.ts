@@ -34,7 +34,7 @@ import { CordonError, errnoName, type FailedStep } from './errors';
 import { native } from './internal/native';
 import { BOX_OWN, FRESH_DIRS, HIDDEN_DIRS, type HostView, hiddenInBox, isWithin, topLevel, VAR_LINKS } from './host-view';
 import { AttrScope, MountPart, SourceLinks, TargetMode, type OpName } from './internal/plan-abi';
-import { step, type PlanStep } from './internal/steps';
+import { fieldOf, step, type PlanStep } from './internal/steps';
 import { PLAN_ENUMS } from './internal/plan-ops';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
 import { validateQuota, type ResolvedQuota } from './quota';
@@ -426,9 +426,10 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     steps.push({ ...bindStep('bind host proc', host('/proc'), '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, true, create, '/proc'), kind: 'proc' });
   }
   steps.push(mountStep('mount /dev tmpfs', 'tmpfs', '/dev', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '65536', 'nr_inodes', tmpfsInodes(65536)], create));
-  for (const device of DEVICES) {
-    steps.push(bindStep(`bind /dev/${device}`, host(`/dev/${device}`), `/dev/${device}`, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, `/dev/${device}`));
-  }
+  // The six nodes in one step: the two directories are opened once.
+  steps.push(step('bindDevices', { name: 'bind /dev nodes', syscall: 'mount', kind: 'mount', path: '/dev', source: '/dev' }, {
+    source: host('/dev'), devices: DEVICES, target: '/dev', attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+  }));
   if (context.console !== undefined) {
     // The box's /dev/pts is its own instance, where the host's pty has no
     // name: as bubblewrap and Docker do, the terminal is its /dev/console.
@@ -613,7 +614,7 @@ function hostViewSteps(
 }
 
 const FILESYSTEM_OPS: ReadonlySet<OpName> = new Set<OpName>([
-  'mountFs', 'bindMount', 'makeDir', 'pivotRoot', 'enterRoot', 'symlink', 'writeFile', 'setMountAttr', 'openRoot', 'mask',
+  'mountFs', 'bindMount', 'bindDevices', 'makeDir', 'pivotRoot', 'enterRoot', 'symlink', 'writeFile', 'setMountAttr', 'openRoot', 'mask',
 ]);
 
 // Which system call each part of a filesystem step is, for error.syscall.
@@ -642,10 +643,15 @@ const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], st
 /** A failed filesystem step, told by its part (native MountPart in the status detail): the system call, and the path at fault. */
 export function explainFilesystem(step: PlanStep, detail: number, failed: FailedStep): FailedStep {
   if (!FILESYSTEM_OPS.has(step.op)) return failed;
-  const part = MountPart[detail as keyof typeof MountPart];
+  // bindDevices adds 256 * (index + 1) of the node that failed.
+  const device = step.op === 'bindDevices' && detail >= 256 ? fieldOf(step, 'bindDevices', 'devices')?.[Math.floor(detail / 256) - 1] : undefined;
+  const part = MountPart[(detail % 256) as keyof typeof MountPart];
   if (part === undefined || part === 'none') return failed;
   const explained: FailedStep = { ...failed, syscall: MOUNT_PART_SYSCALLS[part] };
-  if ((part === 'open source' || part === 'resolve source' || part === 'check owner') && step.source !== undefined) explained.path = step.source;
+  if (device !== undefined) explained.path = `/dev/${device}`;
+  if ((part === 'open source' || part === 'resolve source' || part === 'check owner') && step.source !== undefined) {
+    explained.path = device === undefined ? step.source : `${step.source}/${device}`;
+  }
   // The symlink and owner advice of a bind or upper step is for those parts only.
   if ((failed.kind === 'bind' || failed.kind === 'upper') && part !== 'resolve source' && part !== 'check owner') explained.kind = 'mount';
   return explained;

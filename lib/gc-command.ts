@@ -9,7 +9,8 @@ export async function gcCommand(args: readonly string[]): Promise<number> {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--json') json = true;
-    else if (arg === '--bridges') options.bridges = true;
+    else if (arg === '--bridges') options.bridges = 'unlocked';
+    else if (arg === '--no-bridges') options.bridges = false;
     else if (arg === '--grace-ms' || arg === '--cgroup-parent') {
       const value = args[++i];
       if (value === undefined) throw new CordonOptionError('ERR_INVALID_ARG_VALUE', arg, `${arg} needs a value`);

@@ -48,6 +48,6 @@ export type { SeccompPolicy, SeccompAction, SeccompRule, SeccompAllowRule, Secco
 export { fromOciConfig, loadOciBundle } from './oci/config';
 export type { FromOciConfigOptions, OciRunSpec, OciIgnoredField } from './oci/config';
 export { OciConfigError } from './oci/errors';
-export { importOciImage } from './oci/image';
+export { DEFAULT_MAX_LAYER_BYTES, importOciImage } from './oci/image';
 export type { ImportOciImageOptions, OciImage } from './oci/image';
 export { OciImageError } from './oci/errors';

@@ -57,21 +57,22 @@ export type StdioEntry =
   | undefined;
 
 /**
- * A host file the box's fd appends to (a log). cordon opens it in the
- * parent: its directory must exist and is resolved without following
+ * A host file the box's output is appended to (a log). cordon opens it in
+ * the parent: its directory must exist and is resolved without following
  * symlinks, the file itself is not followed either (ELOOP), and it must be
- * a regular file. Opened `O_WRONLY | O_APPEND`, so boxes that share it
- * (or a server that reopens it through /proc/self/fd, as /dev/stderr is)
- * append without overwriting each other. A file cordon creates gets `mode`
- * (not masked by the umask) and, for a root caller, the payload's host gid
- * as its group (the caller stays its owner), so the payload may reopen it
- * through the group's write bit but cannot chmod or chown it; an existing
- * file keeps its owner and mode. Only for fds 1 and up (fd 0 is input).
+ * a regular file, opened `O_WRONLY | O_APPEND`. The box never holds it: its
+ * fd is a pipe (the payload's, so /dev/stderr and /proc/self/fd reopen it)
+ * and a thread of the parent appends what comes through, so the payload
+ * cannot truncate, rewrite, seek, chmod or chown the file, and boxes that
+ * share it add whole lines. `box.exited` settles once all of it is in the
+ * file. A file cordon creates gets `mode` (not masked by the umask) and the
+ * caller as owner and group; an existing file keeps its owner and mode.
+ * Only for fds 1 and up (fd 0 is input).
  */
 export interface StdioFile {
   /** Absolute host path. */
   readonly file: string;
-  /** Permission bits of a file cordon creates. Default 0o620 (the caller reads and writes, the payload's group writes). */
+  /** Permission bits of a file cordon creates. Default 0o620 (the caller reads and writes, the caller's group writes). */
   readonly mode?: number;
 }
 

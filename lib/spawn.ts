@@ -481,6 +481,7 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   const recipe: ExecRecipe = { validated, counterLimits: launch.counterLimits, cgroup };
   box._execWith((file, args, options, pid, alive) => spawnJoined(recipe, pid, alive, file, args, options));
   box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
+  for (const written of stdio.logsWritten) box._beforeExited(written);
   // Who releases the box's host resources if this process goes first: at
   // process.exit() a box that dies with it is ended and released here; one
   // that outlives it hands them to its state record (adopt(), cleanup()).

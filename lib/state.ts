@@ -54,8 +54,17 @@ function stateError(error: unknown, syscall: string, step: string, file: string)
 export function ensureStateDir(kind: 'supervisors' | 'boxes' | 'tenants'): string | undefined {
   const base = stateDirChoice().dir;
   if (base === undefined) return undefined;
+  ensurePrivateDirs([base, path.join(base, kind)]);
+  return path.join(base, kind);
+}
+
+/**
+ * Makes (0700) and checks each directory in turn, parents first: a real
+ * directory owned by this uid and writable by nobody else. Throws a CordonError.
+ */
+export function ensurePrivateDirs(dirs: readonly string[]): void {
   const euid = process.geteuid?.() ?? 0;
-  for (const dir of [base, path.join(base, kind)]) {
+  for (const dir of dirs) {
     try {
       fs.mkdirSync(dir, { mode: 0o700 });
     } catch (error) {
@@ -74,7 +83,6 @@ export function ensureStateDir(kind: 'supervisors' | 'boxes' | 'tenants'): strin
       });
     }
   }
-  return path.join(base, kind);
 }
 
 /** The directory of `kind` records if it exists (never creates it). */

@@ -14,6 +14,11 @@ export interface StdioSetup {
   parentFds: (number | undefined)[];
   /** Ledger names of the child-side fds, released right after the spawn. */
   childSide: string[];
+  /**
+   * One per log file entry: keeps the event loop alive until everything
+   * the box wrote has reached the file, and resolves then (`exited` waits).
+   */
+  logsWritten: (() => Promise<void>)[];
 }
 
 let devNull: number | undefined;
@@ -28,17 +33,17 @@ function openDevNull(): number {
 export interface StdioChoices {
   /** What 'pipe' entries for fds 0-2 are. Default 'socketpair'. */
   pipes?: 'socketpair' | 'pipe';
-  /** The payload's host uid:gid (root callers): pipes cordon makes are given to it, log files it makes to its gid, so the payload may reopen them. */
+  /** The payload's host uid:gid (root callers): pipes cordon makes (log file entries' too) are given to it, so the payload may reopen them. */
   owner?: { uid: number; gid: number } | undefined;
 }
 
 const LOG_PARTS: Record<number, string> = { 1: 'openat2', 2: 'openat', 3: 'fstat', 4: 'fstat', 5: 'fchown', 6: 'fcntl' };
 
-function openLogFile(target: number, filePath: string, mode: number, owner: { uid: number; gid: number } | undefined, ledger: Ledger): number {
-  // The group, not the owner: the payload reopens it through its group's
-  // write bit, but cannot chmod it (a setuid file of the tenant's uid on
-  // the host) nor give it away.
-  const outcome = native().openLogFile(filePath, mode, -1, owner?.gid ?? -1);
+function openLogFile(target: number, filePath: string, mode: number, ledger: Ledger): number {
+  // The caller's file: the box never holds it (it writes to a pipe a
+  // thread of the parent appends from), so neither its user nor its group
+  // is given anything on the host.
+  const outcome = native().openLogFile(filePath, mode, -1, -1);
   if (outcome.fd < 0) {
     const code = errnoName(outcome.fd);
     const syscall = LOG_PARTS[outcome.part] ?? 'open';
@@ -65,15 +70,50 @@ function makePipe(target: number, owner: { uid: number; gid: number } | undefine
   return pipe;
 }
 
+/**
+ * Starts the pump of a log file entry (it owns both fds from here and ends
+ * at EOF: when the box's last process, or a failed spawn's ledger, has
+ * closed the write end). A failed append is reported as a warning: the box
+ * goes on, its output goes nowhere.
+ */
+function pumpLog(target: number, filePath: string, read: number, fileFd: number): () => Promise<void> {
+  let pump: { ref(): void } | undefined;
+  const written = new Promise<void>((resolve) => {
+    pump = new (native().LogPump)(read, fileFd, (error) => {
+      if (error !== 0) {
+        const code = errnoName(error);
+        process.emitWarning(new CordonError(code, `write ${code}: the log file of stdio[${target}], ${filePath}, stopped taking the box's output`, {
+          errno: error, syscall: 'write', step: `stdio[${target}] file`, path: filePath,
+        }));
+      }
+      resolve();
+    });
+  });
+  return () => {
+    pump?.ref();
+    return written;
+  };
+}
+
 export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger, choices: StdioChoices = {}): StdioSetup {
   // Dense: an fd left out is undefined, never read from Array.prototype.
-  const setup: StdioSetup = { childFds: new Array<number | undefined>(entries.length).fill(undefined), parentFds: new Array<number | undefined>(entries.length).fill(undefined), childSide: [] };
+  const setup: StdioSetup = { childFds: new Array<number | undefined>(entries.length).fill(undefined), parentFds: new Array<number | undefined>(entries.length).fill(undefined), childSide: [], logsWritten: [] };
   entries.forEach((entry, target) => {
     switch (entry.kind) {
       case 'file': {
-        const name = `stdio[${target}] file`;
-        setup.childFds[target] = openLogFile(target, entry.path, entry.mode, choices.owner, ledger);
-        setup.childSide.push(name);
+        // The box gets a pipe, never the file: with the file's fd it could
+        // ftruncate it, reopen it with O_TRUNC through /proc/self/fd, or
+        // drop O_APPEND and write over what is there. A thread of the
+        // parent appends what comes through (native/host/logs.cc).
+        const fileName = `stdio[${target}] file`;
+        const fileFd = openLogFile(target, entry.path, entry.mode, ledger);
+        const [read, write] = makePipe(target, choices.owner);
+        const childName = `stdio[${target}] child end`;
+        ledger.nativeFd(childName, write);
+        setup.childFds[target] = write;
+        setup.childSide.push(childName);
+        setup.logsWritten.push(pumpLog(target, entry.path, read, fileFd));
+        ledger.transfer(fileName);
         break;
       }
       case 'pipe': {

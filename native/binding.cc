@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -27,6 +28,7 @@
 #include "host/process.h"
 #include "host/pty.h"
 #include "host/quota.h"
+#include "log_pump.h"
 #include "host/sealed_init.h"
 #include "host/sockets.h"
 #include "plan_abi.h"
@@ -606,6 +608,26 @@ Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), -host::delete_link(name.c_str()));
 }
 
+// lockFile(dir, name, operation): an fd holding the flock, or -errno (see host::lock_file).
+Napi::Value LockFile(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(info.Env(), host::lock_file(dir.c_str(), name.c_str(), info[2].As<Napi::Number>().Int32Value()));
+}
+
+// unlinkLockFile(dir, name, fd): 0 or -errno (see host::unlink_lock_file).
+Napi::Value UnlinkLockFile(const Napi::CallbackInfo& info) {
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  return Napi::Number::New(info.Env(), host::unlink_lock_file(dir.c_str(), name.c_str(), info[2].As<Napi::Number>().Int32Value()));
+}
+
+// flockFd(fd, operation): 0 or -errno.
+Napi::Value FlockFd(const Napi::CallbackInfo& info) {
+  int result = flock(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), result == 0 ? 0 : -errno);
+}
+
 Napi::Value LocalPort(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   sockaddr_storage address{};
@@ -876,6 +898,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("restoreTerminal", Napi::Function::New(env, RestoreTerminal));
   exports.Set("openLogFile", Napi::Function::New(env, OpenLogFile));
   exports.Set("makePipe", Napi::Function::New(env, MakePipe));
+  exports.Set("LogPump", DefineLogPump(env));
   exports.Set("dupFd", Napi::Function::New(env, DupFd));
   exports.Set("listenerState", Napi::Function::New(env, ListenerState));
   exports.Set("relisten", Napi::Function::New(env, Relisten));
@@ -910,6 +933,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ipv4Address", Napi::Function::New(env, Ipv4Address));
   exports.Set("probeBridge", Napi::Function::New(env, ProbeBridge));
   exports.Set("deleteLinkAsync", Napi::Function::New(env, DeleteLinkAsync));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile));
+  exports.Set("unlinkLockFile", Napi::Function::New(env, UnlinkLockFile));
+  exports.Set("flockFd", Napi::Function::New(env, FlockFd));
   exports.Set("makeWhiteout", Napi::Function::New(env, MakeWhiteout));
   exports.Set("setDirXattr", Napi::Function::New(env, SetDirXattr));
   exports.Set("getXattr", Napi::Function::New(env, GetXattr));

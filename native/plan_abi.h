@@ -243,7 +243,13 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
   /* raise the hard limit of resource to hard (-1: unlimited) if it is lower, keeping the soft one: before the      \
      capabilities drop (a raise needs CAP_SYS_RESOURCE); the SetRlimit steps set the payload's values later. */     \
   X(46, RaiseRlimit, raiseRlimit, kChild, kNone, CORDON_NUM(resource, 0, 15, "rlimit resource"), CORDON_ANY(hard), \
-    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                        \
+  /* bind each of the device nodes `devices` (names) of the plain directory `source` (open_tree, following links as \
+     a plain path does) with MOUNT_ATTR_* attrs onto a new empty file of that name in the directory `target` (in   \
+     root, must exist: a fresh tmpfs). Both directories are opened once. Fails with the MountPart plus 256 times    \
+     (device index + 1) in the detail. */                                                                           \
+  X(47, BindDevices, bindDevices, kChild, kNone, CORDON_ANY(attrs), CORDON_COUNT(deviceCount), CORDON_NO_NUM,      \
+    CORDON_NO_NUM, CORDON_STR(source), CORDON_LIST(devices, 1, "device list"), CORDON_STR(target), CORDON_NO_STR)
 
 
 // What an op does with its fd slot.

@@ -19,6 +19,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnIsolated } = require('..');
+const { boxCgroupsOf } = require('../test/helpers/host-snapshot');
 
 const RUNS = Number(process.argv[2] ?? process.env.CORDON_LEAK_RUNS ?? 1000);
 const ROOT = process.geteuid() === 0;
@@ -58,33 +59,13 @@ function children() {
   return out.sort();
 }
 
-function cgroupDirs() {
-  const out = [];
-  const walk = (dir, depth) => {
-    let entries;
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
-      const child = path.join(dir, entry.name);
-      // Box cgroups are named box-<supervisor pid>-...: this run's only, as other supervisors may share the host.
-      if (entry.name.startsWith(`box-${process.pid}-`)) out.push(child);
-      if (depth < 8) walk(child, depth + 1);
-    }
-  };
-  walk('/sys/fs/cgroup', 0);
-  return out.sort();
-}
-
 function snapshot() {
   return {
     fds: fdTargets(),
     children: children(),
     mounts: fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).length,
-    cgroups: cgroupDirs(),
+    // Box cgroups are named box-<supervisor pid>-...: this run's only, as other supervisors may share the host.
+    cgroups: boxCgroupsOf(process.pid),
     // What cordon itself makes in /tmp (probe()'s scratch layer); the listen sockets' directories are made in this run's own.
     tmp: fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('cordon-probe-')).sort(),
     tmpRun: fs.readdirSync(tmp).sort(),

@@ -57,6 +57,22 @@ export interface NativeExitRecordWatchConstructor {
   new (exitFd: number, onRecord: (code: number | null, signal: number | null) => void): NativeExitWatch;
 }
 
+export interface NativeLogPump {
+  /** Keeps the event loop alive until the pump is done (no-op after). */
+  ref(): void;
+  unref(): void;
+}
+
+export interface NativeLogPumpConstructor {
+  /**
+   * Takes both fds and, on a thread of its own, appends what it reads from
+   * the pipe's read end to the log file until EOF, then closes them and
+   * calls done(0 or -errno of the first failed write, bytes appended).
+   * Starts unref()ed.
+   */
+  new (readFd: number, fileFd: number, done: (error: number, bytes: number) => void): NativeLogPump;
+}
+
 export interface NativePlanLayout {
   magic: number;
   headerSize: number;
@@ -146,6 +162,7 @@ export interface NativeBinding {
   dupFd(fd: number): number;
   /** A pipe whose inode is given to uid:gid (when >= 0): [read, write] or -errno. */
   makePipe(uid: number, gid: number): [number, number] | number;
+  LogPump: NativeLogPumpConstructor;
   /** A tenant's quota image, opened (made) and locked (see native/host/quota.h). */
   openQuotaImage(dir: string, name: string, bytes: number, waitMs: number): { fd: number; part: number; fresh: boolean; size: number };
   /** The image on an autoclearing loop device, its ext4 mounted as a detached tree with upper/ and work/. */
@@ -213,6 +230,17 @@ export interface NativeBinding {
   ipv4Address(name: string): { address: number; prefix: number } | number;
   /** deleteLink on a libuv worker thread. */
   deleteLinkAsync(name: string): Promise<number>;
+  /**
+   * Opens (or makes, 0600) the lock file `name` in `dir` without following
+   * symlinks and flocks it (`operation`: LOCK_SH 1 / LOCK_EX 2, | LOCK_NB 4);
+   * a file unlinked while waiting is opened again. The fd (close-on-exec), or
+   * -errno (-EWOULDBLOCK: held elsewhere).
+   */
+  lockFile(dir: string, name: string, operation: number): number;
+  /** Unlinks the lock file `name` in `dir` if it is still the file `fd` has open: 0, or -errno (-ESTALE). */
+  unlinkLockFile(dir: string, name: string, fd: number): number;
+  /** flock(fd, operation): 0 or -errno. */
+  flockFd(fd: number, operation: number): number;
   /** Tries a bridge, a veth pair and the filter in a throwaway network namespace: error 0, or -errno and the failing part. */
   probeBridge(): { error: number; part: number };
   /**

@@ -62,7 +62,7 @@ function makeContext(opts) {
   // to reach and execute the payload built here.
   fs.chmodSync(tmp, 0o755);
   const tools = {};
-  for (const tool of ['cc', 'bwrap', 'unshare', 'crun', 'firejail']) tools[tool] = which(tool);
+  for (const tool of ['cc', 'bwrap', 'unshare', 'crun', 'firejail', 'podman']) tools[tool] = which(tool);
   const native = buildNative(tmp, tools.cc);
   const payloads = [{ id: 'true', path: '/bin/true', label: '/bin/true' }];
   payloads.push(
@@ -78,6 +78,8 @@ function makeContext(opts) {
     isRoot: process.geteuid?.() === 0,
     /** More directories to remove at the end. */
     scratch: [],
+    /** What cases set up outside the scratch directory (podman's images), undone at the end. */
+    atExit: [],
     cordonRoot: path.resolve(opts.cordon ?? path.join(__dirname, '..', '..')),
   };
 }
@@ -99,6 +101,13 @@ function cleanup(ctx) {
     log(`note: left ${ctx.tmp} in place (${error.message})`);
   }
   for (const dir of ctx.scratch) fs.rmSync(dir, { recursive: true, force: true });
+  for (const undo of ctx.atExit.splice(0)) {
+    try {
+      undo();
+    } catch (error) {
+      log(`note: ${error.message}`);
+    }
+  }
 }
 
 function rotate(list, by) {
@@ -154,7 +163,7 @@ async function runSuite(opts, budget) {
           combo.runner = driver.where === 'worker'
             ? await workerFor(caseDef.heap).open(combo.key, caseDef.id, payload)
             : await driver.open(caseDef, payload, ctx);
-          await combo.runner.trial(budget.warmup);
+          await combo.runner.trial(caseDef.slow?.warmup ?? budget.warmup);
           const calibration = await combo.runner.trial(3);
           combo.estimateMs = median(calibration.ns) / 1e6;
         } catch (error) {
@@ -164,7 +173,10 @@ async function runSuite(opts, budget) {
           continue;
         }
         const target = Math.round(budget.latencyBudgetMs / Math.max(combo.estimateMs, 0.01));
-        combo.perRound = Math.ceil(Math.min(budget.maxSamples, Math.max(budget.minSamples, target)) / budget.rounds);
+        // A slow case (a whole engine per spawn) takes its own few samples
+        // (one a round in a quick run), still interleaved with the others.
+        const wanted = caseDef.slow ? Math.min(opts.quick ? budget.rounds : caseDef.slow.samples, opts.samples ?? Infinity) : Math.min(budget.maxSamples, Math.max(budget.minSamples, target));
+        combo.perRound = Math.ceil(wanted / budget.rounds);
       }
     }
     for (const combo of combos) {
@@ -198,7 +210,7 @@ async function runSuite(opts, budget) {
     if (opts.tput) {
       for (let round = 0; round < budget.tputRounds; round++) {
         log(`[${elapsed()}] throughput round ${round + 1}/${budget.tputRounds} (concurrency ${budget.concurrency.join(', ')})`);
-        for (const combo of rotate(active(), round * 5 + 3)) {
+        for (const combo of rotate(active().filter((c) => c.caseDef.slow?.throughput !== false), round * 5 + 3)) {
           for (const concurrency of budget.concurrency) {
             // A smoke run has no time for 64 slow spawns in flight.
             if (opts.quick && concurrency > 8 && combo.estimateMs > 5) continue;
@@ -245,6 +257,7 @@ async function runSuite(opts, budget) {
       status: combo.status,
     };
     if (combo.reason) out.reason = combo.reason;
+    if (combo.caseDef.note) out.note = combo.caseDef.note;
     if (combo.samples.length > 0) {
       out.stats = summarize(combo.samples);
       out.samplesMs = combo.samples.map((v) => Math.round(v * 1e4) / 1e4);

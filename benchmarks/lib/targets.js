@@ -15,60 +15,63 @@ const ok = (x) => x !== undefined && x !== null && Number.isFinite(x);
 const times = (x, suffix = '') => (ok(x) ? `${x.toFixed(2)}×${suffix}` : 'n/a');
 
 /**
+ * Full isolation from Node with pooled resources against a baseline: the
+ * pooled netns and a pre-created (tenant) cgroup when that case ran (it
+ * needs root), else an indicative figure without the cgroup.
+ */
+function pooledTarget({ id, target, figure, baseline, pass }) {
+  return {
+    id,
+    target,
+    figure,
+    evaluate(results, payload) {
+      const { find, ratio } = lookup(results);
+      const pooled = ratio('cordon-full-pooled-netns', baseline, payload);
+      if (find('cordon-full-pooled', payload)?.stats) {
+        const value = ratio('cordon-full-pooled', baseline, payload);
+        return {
+          value,
+          shown: times(value),
+          verdict: verdict(value, pass),
+          note: `pooled netns + a pre-created (tenant) cgroup, each box in its own leaf; pooled netns without a cgroup: ${times(pooled)}`,
+        };
+      }
+      const indicative = ok(pooled) ? pooled : ratio('cordon-full-no-net', baseline, payload);
+      return {
+        verdict: 'not yet measurable',
+        shown: ok(pooled) ? `indicative: full, pooled netns ${times(pooled)}` : `indicative: full minus netns ${times(indicative)}`,
+        note: 'the pre-created (tenant) cgroup case did not run here (it needs root); the netns pool is measured without one',
+        indicative,
+      };
+    },
+  };
+}
+
+/**
+ * One case against another: slower / faster = ratio(slower, faster),
+ * passing when pass(value); note(ratio, payload) adds a line.
+ */
+function ratioTarget({ id, target, figure, slower, faster, pass, suffix = '', note }) {
+  return {
+    id,
+    target,
+    figure,
+    evaluate(results, payload) {
+      const { ratio, find } = lookup(results);
+      const value = ratio(slower, faster, payload);
+      const extra = note?.((a, b) => ratio(a, b, payload), (caseId) => find(caseId, payload));
+      return { value, shown: times(value, suffix), verdict: pass === undefined ? (ok(value) ? 'measured' : 'n/a') : verdict(value, pass), ...(extra ? { note: extra } : {}) };
+    },
+  };
+}
+
+/**
  * Each target: what it is, its figure, and evaluate(results, payload) ->
- * { value, shown, verdict: 'PASS' | 'MISS' | 'not yet measurable' | 'n/a', note }.
+ * { value, shown, verdict: 'PASS' | 'MISS' | 'measured' (no figure) | 'not yet measurable' | 'n/a', note }.
  */
 const TARGETS = [
-  {
-    id: 'pooled-vs-fork',
-    target: 'full isolation from Node, pooled netns and cgroup',
-    figure: 'median ≤ 1.0× C fork+exec',
-    evaluate(results, payload) {
-      const { find, ratio } = lookup(results);
-      const pooled = ratio('cordon-full-pooled-netns', 'c-fork-exec', payload);
-      if (find('cordon-full-pooled', payload)?.stats) {
-        const value = ratio('cordon-full-pooled', 'c-fork-exec', payload);
-        return {
-          value,
-          shown: times(value),
-          verdict: verdict(value, (v) => v <= 1.0),
-          note: `pooled netns + a pre-created (tenant) cgroup, each box in its own leaf; pooled netns without a cgroup: ${times(pooled)}`,
-        };
-      }
-      const indicative = ok(pooled) ? pooled : ratio('cordon-full-no-net', 'c-fork-exec', payload);
-      return {
-        verdict: 'not yet measurable',
-        shown: ok(pooled) ? `indicative: full, pooled netns ${times(pooled)}` : `indicative: full minus netns ${times(indicative)}`,
-        note: 'the pre-created (tenant) cgroup case did not run here (it needs root); the netns pool is measured without one',
-        indicative,
-      };
-    },
-  },
-  {
-    id: 'pooled-vs-child-process',
-    target: 'same, against unisolated child_process.spawn',
-    figure: '≤ 0.5×',
-    evaluate(results, payload) {
-      const { find, ratio } = lookup(results);
-      const pooled = ratio('cordon-full-pooled-netns', 'node-child-process', payload);
-      if (find('cordon-full-pooled', payload)?.stats) {
-        const value = ratio('cordon-full-pooled', 'node-child-process', payload);
-        return {
-          value,
-          shown: times(value),
-          verdict: verdict(value, (v) => v <= 0.5),
-          note: `pooled netns + a pre-created (tenant) cgroup, each box in its own leaf; pooled netns without a cgroup: ${times(pooled)}`,
-        };
-      }
-      const indicative = ok(pooled) ? pooled : ratio('cordon-full-no-net', 'node-child-process', payload);
-      return {
-        verdict: 'not yet measurable',
-        shown: ok(pooled) ? `indicative: full, pooled netns ${times(pooled)}` : `indicative: full minus netns ${times(indicative)}`,
-        note: 'the pre-created (tenant) cgroup case did not run here (it needs root); the netns pool is measured without one',
-        indicative,
-      };
-    },
-  },
+  pooledTarget({ id: 'pooled-vs-fork', target: 'full isolation from Node, pooled netns and cgroup', figure: 'median ≤ 1.0× C fork+exec', baseline: 'c-fork-exec', pass: (v) => v <= 1.0 }),
+  pooledTarget({ id: 'pooled-vs-child-process', target: 'same, against unisolated child_process.spawn', figure: '≤ 0.5×', baseline: 'node-child-process', pass: (v) => v <= 0.5 }),
   {
     id: 'fresh-vs-fork',
     target: 'full isolation with a fresh netns and cgroup',
@@ -153,43 +156,39 @@ const TARGETS = [
       };
     },
   },
-  {
+  ratioTarget({
     id: 'heap-growth',
     target: 'cost growth with Node heap (+150 MB)',
     figure: '≤ 1.1× (child_process grows about 3.8×)',
-    evaluate(results, payload) {
-      const { ratio } = lookup(results);
-      const value = ratio('cordon-full-heap', 'cordon-full', payload);
-      const cp = ratio('node-child-process-heap', 'node-child-process', payload);
-      return { value, shown: times(value), verdict: verdict(value, (v) => v <= 1.1), note: `child_process.spawn grew ${times(cp)}` };
-    },
-  },
-  {
-    id: 'vs-bwrap',
-    target: 'against bwrap',
-    figure: '≥ 4× faster',
-    evaluate(results, payload) {
-      const { ratio } = lookup(results);
-      const value = ratio('bwrap', 'cordon-full', payload);
-      return { value, shown: times(value, ' faster'), verdict: verdict(value, (v) => v >= 4) };
-    },
-  },
-  {
+    slower: 'cordon-full-heap',
+    faster: 'cordon-full',
+    pass: (v) => v <= 1.1,
+    note: (ratio) => `child_process.spawn grew ${times(ratio('node-child-process-heap', 'node-child-process'))}`,
+  }),
+  ratioTarget({ id: 'vs-bwrap', target: 'against bwrap', figure: '≥ 4× faster', slower: 'bwrap', faster: 'cordon-full', suffix: ' faster', pass: (v) => v >= 4 }),
+  ratioTarget({
     id: 'vs-crun',
     target: 'against crun',
     figure: '≥ 8× faster',
-    evaluate(results, payload) {
-      const { ratio } = lookup(results);
-      const value = ratio('crun', 'cordon-full', payload);
-      const noCgroups = ratio('crun-no-cgroups', 'cordon-full', payload);
-      return {
-        value,
-        shown: times(value, ' faster'),
-        verdict: verdict(value, (v) => v >= 8),
-        note: `crun with cgroups disabled: ${times(noCgroups, ' faster')}`,
-      };
+    slower: 'crun',
+    faster: 'cordon-full',
+    suffix: ' faster',
+    pass: (v) => v >= 8,
+    note: (ratio) => `crun with cgroups disabled: ${times(ratio('crun-no-cgroups', 'cordon-full'), ' faster')}`,
+  }),
+  ratioTarget({
+    id: 'podman',
+    target: 'podman run --rm with cordon as its runtime, against podman run with its own (issue 17)',
+    figure: 'measured (issue 17 sets no figure)',
+    slower: 'podman-run-cordon',
+    faster: 'podman-run',
+    suffix: ' the time',
+    note: (ratio, find) => {
+      const own = find('podman-run');
+      if (!own?.stats) return own?.reason;
+      return `${own.title}${own.note ? ` (${own.note})` : ''}: median ${own.stats.median.toFixed(0)} ms; with cordon: ${find('podman-run-cordon')?.stats?.median.toFixed(0) ?? 'n/a'} ms`;
     },
-  },
+  }),
   {
     id: 'throughput',
     target: 'throughput, full isolation, concurrency 8',

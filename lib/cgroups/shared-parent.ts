@@ -3,6 +3,7 @@
 // this process records itself as a supervisor and sweeps what dead
 // supervisors left under it (lib/cleanup.ts).
 import { atProcessExit, sweepLeftovers, sweepTenants } from '../cleanup';
+import { sweepBridgesOnce } from '../bridge';
 import { recordSupervisor } from '../state';
 import { detectCgroups } from './host';
 import { findParent, type ParentChoice } from './parent';
@@ -29,11 +30,10 @@ export function sharedParent(configured: string | undefined, sweep = true): Pare
     try {
       const swept = sweepLeftovers(parent.existingDirs());
       sweepTenants(swept);
-      // Bridges are not swept here: a bridge with no port may be one that a
-      // live supervisor has just made and not yet put a veth on, and its
-      // removal would break that box. `cleanup({ bridges: true })` and
-      // `cordon gc --bridges` remove them when the caller knows no
-      // supervisor is starting boxes.
+      // Bridges a dead supervisor left: only those whose lock nobody holds
+      // (a live supervisor holds it from before it makes a bridge until it
+      // exits, so a new bridge with no veth yet is safe; lib/bridge.ts).
+      swept.bridges.push(...sweepBridgesOnce());
       for (const error of swept.errors) process.emitWarning(`cordon: clean-up after a dead supervisor: ${error.message}`, { code: 'CORDON_CLEANUP' });
     } catch (error) {
       process.emitWarning(`cordon: clean-up after a dead supervisor failed: ${(error as Error).message}`, { code: 'CORDON_CLEANUP' });

@@ -29,6 +29,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CordonError, CordonOptionError } from '../errors';
+import { rejectUnknownKeys } from '../internal/checks';
 import { ensureStateDir, identityOf, liveness, removeRecord, type TenantRecord, tenantRecords, writeRecord } from '../state';
 import { BoxCgroup, type CgroupStats, createBoxCgroup } from './box';
 import { CgroupError, fsFailure, sleepSync, unsupported, writeCgroupFile } from './fsio';
@@ -234,7 +235,8 @@ function viewOf(tenant: BoxCgroup, parent: ParentChoice): ParentChoice {
 export function createTenantCgroup(name: string, limits: CgroupLimits = {}, options: TenantCgroupOptions = {}): TenantCgroup {
   validateCgroupName(name, 'name');
   const checked = validateLimits(limits, 'limits');
-  if (typeof options !== 'object' || options === null) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
+  rejectUnknownKeys(options as Record<string, unknown>, ['cgroupParent'], 'options');
   const configured = options.cgroupParent === undefined ? undefined : validateCgroupParent(options.cgroupParent);
   const dirName = `tenant-${name}`;
   const key = `${configured ?? ''}\0${name}`;

@@ -233,6 +233,11 @@ export const OP_TABLE = {
     num: [{"name":"resource","min":0,"max":15},{"name":"hard"},null,null],
     str: [null,null,null,null],
   },
+  bindDevices: {
+    number: 47, side: "child", fd: "none",
+    num: [{"name":"attrs"},{"name":"deviceCount","count":true},null,null],
+    str: [{"name":"source","use":"required"},{"name":"devices","use":"list","count":1},{"name":"target","use":"required"},null],
+  },
 } as const;
 
 export const PLAN_ENUMS = {

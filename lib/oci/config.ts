@@ -18,6 +18,7 @@ import { badType, badValue, OciConfigError, unsupported } from './errors';
 import { Fields, integer } from './fields';
 import type { Mutable, OciIgnoredField } from './fields';
 import { mapDevice, mapMounts, presentInBox } from './mounts';
+import { type OciHooks, parseHooks } from './hooks';
 import { mapResources } from './resources';
 import { mapSeccomp } from './seccomp';
 
@@ -39,6 +40,12 @@ export interface FromOciConfigOptions {
    * 'host'` with `allowHostCredentials`.
    */
   readonly hostCredentials?: boolean;
+  /**
+   * The caller runs the config's lifecycle `hooks` (as `cordon oci` does):
+   * they are checked and returned in the result's `hooks`. Without it a
+   * config with hooks is refused: one spawn has no lifecycle to run them in.
+   */
+  readonly runtimeHooks?: boolean;
 }
 
 /** What fromOciConfig returns: spawnIsolated(file, args, options). */
@@ -48,6 +55,8 @@ export interface OciRunSpec {
   readonly options: SpawnIsolatedOptions;
   /** Fields set in the config that cordon does not apply, with the reason for each. */
   readonly ignored: readonly OciIgnoredField[];
+  /** The config's hooks, checked, when `runtimeHooks` asked for them and there are any. */
+  readonly hooks?: OciHooks;
 }
 
 /** RLIM_INFINITY and its neighbours as JSON numbers (2^64-1 is not exact in a double). */
@@ -110,14 +119,15 @@ export function fromOciConfig(config: unknown, options: FromOciConfigOptions = {
 
   const mounts = mapMounts(top.array('mounts'), inBundle, namespaces, ignored);
 
-  top.refuse('hooks', 'fromOciConfig runs no hooks (they belong to the runtime CLI lifecycle, not to one spawn)');
+  const hooks = options.runtimeHooks === true ? parseHooks(top.get('hooks')) : undefined;
+  if (options.runtimeHooks !== true) top.refuse('hooks', 'fromOciConfig runs no hooks (they belong to a runtime\'s lifecycle, not to one spawn: `cordon oci` runs them)');
   top.ignore('annotations', 'metadata for tools: the runtime spec gives annotations no effect on the container', ignored);
   for (const other of ['solaris', 'windows', 'vm', 'zos']) top.refuse(other, 'cordon runs Linux containers only');
 
   if (linux !== undefined) mapLinux(linux, out, mounts, out.rootfs.dir, ignored);
   out.mounts = mounts;
   top.done();
-  return { file, args, options: out, ignored };
+  return { file, args, options: out, ignored, ...(hooks === undefined ? {} : { hooks }) };
 }
 
 /** Reads `<bundle>/config.json` and maps it with fromOciConfig (`bundle` set). */

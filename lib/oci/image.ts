@@ -65,7 +65,17 @@ export interface ImportOciImageOptions {
   readonly uidMap?: readonly IdMapEntry[];
   /** Root callers: as `uidMap`, for groups. Default `[{ inside: 0, outside: 65534, count: 1 }]`. */
   readonly gidMap?: readonly IdMapEntry[];
+  /**
+   * The most bytes one layer's uncompressed tar may hold (default
+   * `DEFAULT_MAX_LAYER_BYTES`, 8 GiB): a small blob that inflates past it
+   * (a gzip bomb) is refused as it unpacks, before it fills the store's
+   * disk. Raise it for images with larger layers.
+   */
+  readonly maxLayerBytes?: number;
 }
+
+/** importOciImage's default `maxLayerBytes`: 8 GiB of uncompressed tar per layer. */
+export const DEFAULT_MAX_LAYER_BYTES = 8 * 2 ** 30;
 
 /** What importOciImage returns. */
 export interface OciImage {
@@ -210,15 +220,19 @@ async function importImage(source: string, options: ImportOciImageOptions): Prom
   fs.mkdirSync(store, { recursive: true, mode: 0o755 });
   checkStore(store);
   fs.mkdirSync(path.join(store, 'tmp'), { recursive: true, mode: 0o755 });
+  const maxLayerBytes = options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
+  if (typeof maxLayerBytes !== 'number' || !Number.isSafeInteger(maxLayerBytes) || maxLayerBytes < 1) {
+    throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'maxLayerBytes', `The "maxLayerBytes" option must be a positive integer (bytes). Received ${String(maxLayerBytes)}`);
+  }
   const owners = storeOwners(store, options);
   closeLayers(store, owners);
   const stat = fs.statSync(source);
-  if (stat.isDirectory()) return await importLayout(path.resolve(source), store, options.ref, owners);
+  if (stat.isDirectory()) return await importLayout(path.resolve(source), store, options.ref, owners, maxLayerBytes);
   // An archive: its layout files into a staging directory first, read from there.
   const staging = fs.mkdtempSync(path.join(store, 'tmp', 'archive-'));
   try {
     await unpackArchive(source, staging);
-    return await importLayout(staging, store, options.ref, owners);
+    return await importLayout(staging, store, options.ref, owners, maxLayerBytes);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
@@ -365,7 +379,7 @@ function pickManifest(layout: string, index: unknown, ref: string | undefined, w
   return chosen;
 }
 
-async function importLayout(layout: string, store: string, ref: string | undefined, owners: Owners): Promise<OciImage> {
+async function importLayout(layout: string, store: string, ref: string | undefined, owners: Owners, maxLayerBytes: number): Promise<OciImage> {
   const marker = readJson(path.join(layout, 'oci-layout'), 'oci-layout file') as { imageLayoutVersion?: unknown } | null;
   if (typeof marker?.imageLayoutVersion !== 'string' || !marker.imageLayoutVersion.startsWith('1.')) {
     throw new OciImageError('The OCI image layout version is not 1.x', { path: path.join(layout, 'oci-layout') });
@@ -389,7 +403,7 @@ async function importLayout(layout: string, store: string, ref: string | undefin
   for (let i = 0; i < layers.length; i++) {
     const diffId = diffIds[i];
     if (typeof diffId !== 'string' || !DIGEST.test(diffId)) throw new OciImageError(`The OCI image config's rootfs.diff_ids[${i}] is not a digest`, { digest: configDescriptor.digest });
-    dirs.push(await storeLayer(layout, store, layers[i]!, diffId, skipped, owners));
+    dirs.push(await storeLayer(layout, store, layers[i]!, diffId, skipped, owners, maxLayerBytes));
   }
   const process = config.config ?? {};
   return {
@@ -406,17 +420,28 @@ async function importLayout(layout: string, store: string, ref: string | undefin
   };
 }
 
-/** A stream stage that hashes and counts what passes through it. */
+/** A stream stage that hashes and counts what passes through it; more than `limit` bytes fail it with `tooLarge()`. */
 class Measure extends Transform {
   readonly hash: crypto.Hash;
   size = 0;
-  constructor(alg: string) {
+  /** The error it failed with once past its limit. */
+  exceeded: OciImageError | undefined;
+  constructor(
+    alg: string,
+    private readonly limit = Infinity,
+    private readonly tooLarge?: () => OciImageError,
+  ) {
     super();
     this.hash = crypto.createHash(alg);
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
     this.size += chunk.length;
+    if (this.size > this.limit && this.tooLarge !== undefined) {
+      this.exceeded = this.tooLarge();
+      callback(this.exceeded);
+      return;
+    }
+    this.hash.update(chunk);
     callback(null, chunk);
   }
 }
@@ -429,6 +454,7 @@ async function storeLayer(
   diffId: string,
   skipped: SkippedEntry[],
   owners: Owners,
+  maxLayerBytes: number,
 ): Promise<string> {
   const [diffAlg, diffHex] = diffId.split(':') as [string, string];
   const final = path.join(store, 'layers', diffAlg, diffHex);
@@ -440,7 +466,7 @@ async function storeLayer(
     throw new OciImageError(`The OCI image layer is zstd-compressed, and this Node (${process.version}) has no zstd in zlib (Node 22.15 and later have)`, { digest: layer.digest });
   }
   const file = blobPath(layout, layer.digest);
-  return await unpackLayer(file, store, final, layer, diffId, compression, zstd, skipped, owners);
+  return await unpackLayer(file, store, final, layer, diffId, compression, zstd, skipped, owners, maxLayerBytes);
 }
 
 async function unpackLayer(
@@ -453,6 +479,7 @@ async function unpackLayer(
   zstd: (() => Transform) | undefined,
   skipped: SkippedEntry[],
   owners: Owners,
+  maxLayerBytes: number,
 ): Promise<string> {
   const [diffAlg] = diffId.split(':') as [string, string];
   // Each read by an fd of the layout's own regular file (a blob changed between the two fails the diff id).
@@ -469,7 +496,10 @@ async function unpackLayer(
   try {
     const root = path.join(staging, 'root');
     fs.mkdirSync(root, { mode: 0o755 });
-    const diff = new Measure(diffAlg);
+    const diff = new Measure(diffAlg, maxLayerBytes, () => new OciImageError(
+      `The OCI image layer ${layer.digest} unpacks to more than ${maxLayerBytes} bytes (maxLayerBytes; ${layer.size} compressed): refused before it fills the store (raise maxLayerBytes for an image this large)`,
+      { path: file, digest: layer.digest },
+    ));
     const stages: (Readable | Transform)[] = [read()];
     if (compression === 'gzip') stages.push(zlib.createGunzip());
     if (compression === 'zstd') stages.push(zstd!());
@@ -487,6 +517,7 @@ async function unpackLayer(
     } catch (error) {
       reader.destroy();
       await Promise.allSettled([flowing, unpacked]);
+      if (diff.exceeded !== undefined) throw diff.exceeded;
       const first = await unpacked.then(() => error, (refusal: unknown) => refusal);
       if (first instanceof CordonError) throw first;
       // A blob that matches its digest but does not decompress or parse: a bad image, not a host failure.

@@ -2,8 +2,9 @@
 // container state under --root. Done: run (in the foreground, the CLI the
 // box's parent), create/start (the box waits at its start gate, a FIFO in
 // the state dir, and outlives `create`), state, kill, delete, features,
-// ps (lib/oci/ps.ts), exec --process (lib/oci/exec.ts). Not yet: pause,
-// resume, a terminal for exec: refused with a message saying so.
+// ps (lib/oci/ps.ts), exec --process (lib/oci/exec.ts), pause/resume (the
+// cgroup freezer), the config's hooks (lib/oci/hooks.ts). Not yet: update,
+// a terminal for exec: refused with a message saying so.
 //
 // A created container has no supervisor: `create` exits and the box is
 // reparented (to the engine's subreaper: podman's conmon, containerd's
@@ -16,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { awaitDetachedEnd, type DetachedBox, detachBox, detachedAlive, detachedCgroup, removeDetachedCgroups, signalDetached } from '../adopt';
 import { CAPABILITIES } from '../credentials';
 import type { CordonError } from '../errors';
 import { native } from '../internal/native';
@@ -23,26 +25,28 @@ import { spawnIsolated } from '../spawn';
 import { openPty, slavePath } from '../pty';
 import { fromOciConfig, loadOciBundle } from './config';
 import { execInContainer } from './exec';
+import { type OciHookName, type OciHooks, runHooks } from './hooks';
 import { formatPids, pidsInNamespaceOf } from './ps';
 
 /** The spec version of the state cordon reports. */
 const OCI_VERSION = '1.2.0';
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
 
-/** What `state` prints and `<root>/<id>/state.json` holds (the runtime spec's state, plus what cordon checks). */
-interface ContainerState {
+/**
+ * What `state` prints and `<root>/<id>/state.json` holds: the runtime
+ * spec's state, plus the detached box's record (lib/adopt.ts: pid, start
+ * time, its cgroups) and what later verbs need.
+ */
+interface ContainerState extends DetachedBox {
   ociVersion: string;
   id: string;
-  status: 'creating' | 'created' | 'running' | 'stopped';
-  pid?: number;
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
   bundle: string;
   annotations?: Record<string, string>;
-  /** The pid's start time (/proc/PID/stat field 22): a reused pid is not the container's. */
-  startTime?: string;
   /** The pid of the `cordon oci run` process that owns the box. */
   ownerPid?: number;
-  /** A created container's cgroups (directories cordon made, one per hierarchy), removed by delete. */
-  cgroupDirs?: string[];
+  /** The config's hooks, as create read them: start and delete run theirs from here. */
+  hooks?: OciHooks;
 }
 
 class RuntimeError extends Error {}
@@ -61,12 +65,12 @@ function defaultRoot(): string {
   return path.join(runtimeDir !== undefined && runtimeDir !== '' ? runtimeDir : os.tmpdir(), `cordon-oci-${process.geteuid?.() ?? 0}`);
 }
 
-function report(globals: Globals | undefined, message: string): void {
+function report(globals: Globals | undefined, message: string, level: 'error' | 'warning' = 'error'): void {
   process.stderr.write(`cordon oci: ${message}\n`);
   if (globals?.log === undefined) return;
   const line = globals.logFormat === 'json'
-    ? `${JSON.stringify({ level: 'error', msg: message, time: new Date().toISOString() })}\n`
-    : `${new Date().toISOString()} error: ${message}\n`;
+    ? `${JSON.stringify({ level: level === 'warning' ? 'warn' : 'error', msg: message, time: new Date().toISOString() })}\n`
+    : `${new Date().toISOString()} ${level}: ${message}\n`;
   try {
     fs.appendFileSync(globals.log, line);
   } catch {
@@ -155,7 +159,7 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'kill':
       return killContainer(globals, rest);
     case 'delete':
-      return deleteContainer(globals, rest);
+      return await deleteContainer(globals, rest);
     case 'features':
       process.stdout.write(`${JSON.stringify(features(), null, 2)}\n`);
       return 0;
@@ -164,13 +168,15 @@ async function command(globals: Globals, argv: string[]): Promise<number> {
     case 'exec':
       return await execContainer(globals, rest);
     case 'pause':
+      return await pauseContainer(globals, rest, true);
     case 'resume':
+      return await pauseContainer(globals, rest, false);
     case 'update':
     case 'checkpoint':
     case 'restore':
-      throw new RuntimeError(`"${verb}" is not implemented yet: cordon oci creates, starts and runs containers (create, start, run), and reports, signals and deletes them (state, kill, delete)`);
+      throw new RuntimeError(`"${verb}" is not implemented yet: cordon oci creates, starts and runs containers (create, start, run), and reports, signals and deletes them (state, kill, delete), pauses and resumes them (pause, resume)`);
     case undefined:
-      throw new RuntimeError('a command is needed: create, start, run, state, kill, delete, features');
+      throw new RuntimeError('a command is needed: create, start, run, state, kill, delete, pause, resume, ps, exec, features');
     default:
       throw new RuntimeError(`unknown command ${JSON.stringify(verb)}`);
   }
@@ -213,50 +219,6 @@ function writeState(globals: Globals, state: ContainerState): void {
   fs.renameSync(temporary, path.join(dir, 'state.json'));
 }
 
-/** The pid's start time, or undefined when it is gone (or a zombie: it has ended). */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Fields after the command (in parentheses, which may hold spaces): state is field 3, starttime field 22.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(state: ContainerState): boolean {
-  return state.pid !== undefined && state.startTime !== undefined && startTime(state.pid) === state.startTime;
-}
-
-/**
- * A pidfd for the container's process, or undefined when it has ended. The
- * start time is checked after the pidfd is open: from then on the pidfd
- * names that process even if the pid is reused, so a matching start time
- * means it is the container's.
- */
-function openContainer(state: ContainerState): number | undefined {
-  if (state.pid === undefined || state.startTime === undefined) return undefined;
-  const fd = native().pidfdOpen(state.pid);
-  if (fd < 0) return undefined;
-  if (startTime(state.pid) === state.startTime) return fd;
-  native().closeFd(fd);
-  return undefined;
-}
-
-function signalContainer(state: ContainerState, signal: number): boolean {
-  const fd = openContainer(state);
-  if (fd === undefined) return false;
-  try {
-    const result = native().sendSignal(fd, signal);
-    if (result < 0 && result !== -3 /* ESRCH: it just ended */) throw new RuntimeError(`cannot signal container ${JSON.stringify(state.id)}: errno ${-result}`);
-    return result === 0;
-  } finally {
-    native().closeFd(fd);
-  }
-}
-
 function fifoPath(globals: Globals, id: string): string {
   return path.join(stateDir(globals, id), 'exec.fifo');
 }
@@ -272,15 +234,54 @@ function readState(globals: Globals, id: string): ContainerState {
   }
   if (state.status === 'running' || state.status === 'created') {
     // Created until `start` takes the FIFO away (runc's exec.fifo rule).
-    if (!alive(state)) state.status = 'stopped';
+    if (!detachedAlive(state)) state.status = 'stopped';
     else if (state.status === 'created' && !fs.existsSync(fifoPath(globals, id))) state.status = 'running';
+    // Paused is the freezer's word, read live: nothing to keep in step.
+    if (state.status === 'running' && state.cgroupDirs !== undefined && detachedCgroup(state)?.frozen() === true) state.status = 'paused';
   }
   return state;
 }
 
-function publicState(state: ContainerState): Omit<ContainerState, 'startTime' | 'ownerPid' | 'cgroupDirs'> {
-  const { startTime: _startTime, ownerPid: _ownerPid, cgroupDirs: _cgroupDirs, ...rest } = state;
+/**
+ * pause / resume: the container's cgroup frozen or thawed through the
+ * freezer (v2 cgroup.freeze, v1 freezer.state), once the kernel says so.
+ * A container without a cgroup of its own (a config with no limits) has
+ * nothing cordon could freeze without its caller's processes.
+ */
+async function pauseContainer(globals: Globals, args: string[], freeze: boolean): Promise<number> {
+  const verb = freeze ? 'pause' : 'resume';
+  const state = readState(globals, checkId(only(args, verb)));
+  const want = freeze ? 'running' : 'paused';
+  if (state.status !== want) throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}, not ${want}`);
+  const cgroup = detachedCgroup(state);
+  if (cgroup === undefined || cgroup.frozen() === undefined) {
+    throw new RuntimeError(`cannot ${verb} container ${JSON.stringify(state.id)}: it has no cgroup with a freezer of its own (cordon makes one when the config sets linux.resources; a v2 cgroup needs Linux 5.2 for cgroup.freeze, a v1 one the freezer controller)`);
+  }
+  try {
+    if (freeze) await cgroup.freeze();
+    else await cgroup.thaw();
+  } catch (error) {
+    throw new RuntimeError(`cannot ${verb} container ${JSON.stringify(state.id)}: ${(error as Error).message}`);
+  }
+  return 0;
+}
+
+function publicState(state: ContainerState): Omit<ContainerState, 'startTime' | 'ownerPid' | 'cgroupDirs' | 'hooks'> {
+  const { startTime: _startTime, ownerPid: _ownerPid, cgroupDirs: _cgroupDirs, hooks: _hooks, ...rest } = state;
   return state.status === 'stopped' ? { ...rest, pid: 0 } : rest;
+}
+
+/**
+ * Runs the hooks of one lifecycle point with the container's state as
+ * `status` says (a RuntimeError for the first that fails).
+ */
+function lifecycleHooks(name: OciHookName, state: ContainerState, status: ContainerState['status']): void {
+  if (state.hooks?.[name] === undefined) return;
+  try {
+    runHooks(name, state.hooks, publicState({ ...state, status }));
+  } catch (error) {
+    throw new RuntimeError((error as Error).message);
+  }
 }
 
 function signalNumber(text: string | undefined): number {
@@ -308,7 +309,7 @@ function psContainer(globals: Globals, args: string[]): number {
   // runc passes words after the id to ps(1); cordon does not run ps(1).
   if (positional.length !== 1) throw new RuntimeError('ps takes one container id (cordon runs no ps(1) with further arguments)');
   const state = readState(globals, checkId(positional[0]));
-  const pids = state.status === 'stopped' || state.pid === undefined ? [] : pidsInNamespaceOf(state.pid, () => alive(state)) ?? [];
+  const pids = state.status === 'stopped' || state.pid === undefined ? [] : pidsInNamespaceOf(state.pid, () => detachedAlive(state)) ?? [];
   process.stdout.write(formatPids(pids, format));
   return 0;
 }
@@ -368,9 +369,9 @@ async function execContainer(globals: Globals, args: string[]): Promise<number> 
   }
   if (processSpec?.terminal === true) throw new RuntimeError('exec: process.terminal (a terminal for an exec\'d process) is not implemented yet');
   const box = execInContainer({
-    pid: state.pid!, alive: () => alive(state), bundle: state.bundle,
+    pid: state.pid!, alive: () => detachedAlive(state), bundle: state.bundle,
     // A container `run` owns records none: its box's cgroups, read now (an exec'd process must not escape their limits).
-    cgroupDirs: state.cgroupDirs ?? boxCgroupDirs(state.pid!),
+    cgroupDirs: state.cgroupDirs ?? detachBox(state.pid!)?.cgroupDirs ?? [],
     hostCredentials: globals.hostCredentials,
   }, processSpec, 'inherit');
   box.on('error', () => undefined); // through the promises below
@@ -400,39 +401,12 @@ function killContainer(globals: Globals, args: string[]): number {
   if (positional.length < 1 || positional.length > 2) throw new RuntimeError('kill takes a container id and a signal');
   const state = readState(globals, checkId(positional[0]));
   const signal = signalNumber(positional[1]);
-  if (state.status !== 'running' && state.status !== 'created') throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}`);
-  if (!signalContainer(state, signal)) throw new RuntimeError(`container ${JSON.stringify(state.id)} is stopped`);
+  if (state.status !== 'running' && state.status !== 'created' && state.status !== 'paused') throw new RuntimeError(`container ${JSON.stringify(state.id)} is ${state.status}`);
+  if (!signalDetached(state, signal)) throw new RuntimeError(`container ${JSON.stringify(state.id)} is stopped`);
   return 0;
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Waits (bounded) until the container's process has ended. */
-function awaitEnd(state: ContainerState): boolean {
-  for (let i = 0; i < 1000; i++) {
-    if (!alive(state)) return true;
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
-  return false;
-}
-
-/** Removes a created container's cgroup once its processes are gone (EBUSY until the kernel has let them go). */
-function removeCgroup(dir: string): void {
-  for (let i = 0; i < 500; i++) {
-    try {
-      fs.rmdirSync(dir);
-      return;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY') throw new RuntimeError(`cannot remove the container's cgroup ${dir}: ${code}`);
-    }
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
-  throw new RuntimeError(`the container's cgroup ${dir} stays busy`);
-}
-
-function deleteContainer(globals: Globals, args: string[]): number {
+async function deleteContainer(globals: Globals, args: string[]): Promise<number> {
   const force = args.includes('--force') || args.includes('-f');
   const id = checkId(only(args, 'delete'));
   checkRoot(globals);
@@ -443,31 +417,46 @@ function deleteContainer(globals: Globals, args: string[]): number {
     return 0;
   }
   const state = readState(globals, id);
-  if (state.status === 'running' || state.status === 'created') {
+  if (state.status === 'running' || state.status === 'created' || state.status === 'paused') {
     // A created container never ran its payload: deleting it is the engine's
     // way to abandon it (runc does the same). A running one needs --force.
-    if (state.status === 'running' && !force) throw new RuntimeError(`container ${JSON.stringify(id)} is running: stop it first, or delete --force`);
+    if (state.status !== 'created' && !force) throw new RuntimeError(`container ${JSON.stringify(id)} is ${state.status}: stop it first, or delete --force`);
     // With an owner (`run`), SIGKILL is enough: it reaps the box and
     // releases its cgroup and mounts. Without (create), delete does.
-    signalContainer(state, os.constants.signals.SIGKILL);
-    if (!awaitEnd(state)) throw new RuntimeError(`container ${JSON.stringify(id)} did not end after SIGKILL`);
+    signalDetached(state, os.constants.signals.SIGKILL);
+    // A frozen v1 task dies only once thawed.
+    if (state.status === 'paused') await detachedCgroup(state)?.thaw().catch(() => undefined);
+    if (!awaitDetachedEnd(state)) throw new RuntimeError(`container ${JSON.stringify(id)} did not end after SIGKILL`);
   }
-  for (const dir of state.cgroupDirs ?? []) removeCgroup(dir);
+  removeDetachedCgroups(state);
+  poststop(globals, state);
   fs.rmSync(stateDir(globals, id), { recursive: true, force: true });
   return 0;
 }
 
-interface CreateArgs {
+/** poststop: after the container is gone, before delete returns; a failure is a warning (the spec's rule). */
+function poststop(globals: Globals, state: ContainerState): void {
+  try {
+    lifecycleHooks('poststop', state, 'stopped');
+  } catch (error) {
+    report(globals, `warning: ${(error as Error).message}`, 'warning');
+  }
+}
+
+interface LifecycleArgs {
   bundle: string;
   pidFile: string | undefined;
-  consoleSocket: string | undefined;
   id: string;
 }
 
-function parseCreate(args: string[]): CreateArgs {
+/**
+ * The flags `create` and `run` share (runc's: --bundle, --pid-file, and the
+ * no-ops), then each verb's own from `extras`: a handler per flag, given
+ * the flag's value reader.
+ */
+function parseLifecycle(verb: string, args: string[], extras: Record<string, (value: () => string, flag: string) => void>): LifecycleArgs {
   let bundle = process.cwd();
   let pidFile: string | undefined;
-  let consoleSocket: string | undefined;
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = splitFlag(args[i]!);
@@ -485,24 +474,47 @@ function parseCreate(args: string[]): CreateArgs {
       case '--pid-file':
         pidFile = path.resolve(value());
         break;
-      case '--console-socket':
-        consoleSocket = path.resolve(value());
-        break;
       case '--no-pivot':
       case '--no-new-keyring':
         break; // cordon always pivots; it makes no keyring
-      case '--preserve-fds': {
-        const count = value();
-        if (count !== '0') throw new RuntimeError(`create --preserve-fds ${count} is not implemented yet`);
-        break;
+      default: {
+        const extra = Object.hasOwn(extras, flag) ? extras[flag] : undefined;
+        if (extra !== undefined) extra(value, flag);
+        else if (flag.startsWith('-')) throw new RuntimeError(`unknown option of ${verb}: ${flag}`);
+        else positional.push(flag);
       }
-      default:
-        if (flag.startsWith('-')) throw new RuntimeError(`unknown option of create: ${flag}`);
-        positional.push(flag);
     }
   }
-  if (positional.length !== 1) throw new RuntimeError('create takes one container id');
-  return { bundle, pidFile, consoleSocket, id: checkId(positional[0]) };
+  if (positional.length !== 1) throw new RuntimeError(`${verb} takes one container id`);
+  return { bundle, pidFile, id: checkId(positional[0]) };
+}
+
+function parseCreate(args: string[]): LifecycleArgs & { consoleSocket: string | undefined } {
+  let consoleSocket: string | undefined;
+  const parsed = parseLifecycle('create', args, {
+    '--console-socket': (value) => {
+      consoleSocket = path.resolve(value());
+    },
+    '--preserve-fds': (value) => {
+      const count = value();
+      if (count !== '0') throw new RuntimeError(`create --preserve-fds ${count} is not implemented yet`);
+    },
+  });
+  return { ...parsed, consoleSocket };
+}
+
+function parseRun(args: string[]): LifecycleArgs & { keep: boolean } {
+  let keep = false;
+  const notYet = (_value: () => string, flag: string): never => {
+    throw new RuntimeError(`run ${flag} is not implemented yet`);
+  };
+  const parsed = parseLifecycle('run', args, {
+    '--keep': () => {
+      keep = true;
+    },
+    '--detach': notYet, '-d': notYet, '--console-socket': notYet, '--preserve-fds': notYet, '--no-subreaper': notYet,
+  });
+  return { ...parsed, keep };
 }
 
 /** The config's annotations, as the state reports them. */
@@ -517,53 +529,14 @@ function annotationsOf(bundle: string): Record<string, string> | undefined {
   }
 }
 
-/** Where each cgroup hierarchy is mounted: 'v2', or a v1 hierarchy's controllers as /proc/PID/cgroup names them. */
-function cgroupMounts(): Map<string, string> {
-  const mounts = new Map<string, string>();
-  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-    const [, where, type, options] = line.split(' ');
-    if (where === undefined || options === undefined) continue;
-    if (type === 'cgroup2' && !mounts.has('v2')) mounts.set('v2', where);
-    if (type !== 'cgroup') continue;
-    const names = options.split(',').filter((option) => !['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec'].includes(option) && !option.startsWith('release_agent') && option !== 'clone_children');
-    if (!mounts.has(names.join(','))) mounts.set(names.join(','), where);
-  }
-  return mounts;
-}
-
-/**
- * The cgroups cordon made for the box (those it is in and `create` is not),
- * one per hierarchy, as host paths: delete removes them once the box is gone.
- */
-function boxCgroupDirs(pid: number): string[] {
-  const parse = (text: string): Map<string, string> => new Map(text.split('\n').filter(Boolean).map((line) => {
-    const [, controllers, where] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
-    return [controllers === '' ? 'v2' : controllers ?? '', where ?? ''];
-  }));
-  try {
-    const box = parse(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-    const ours = parse(fs.readFileSync('/proc/self/cgroup', 'utf8'));
-    const mounts = cgroupMounts();
-    const dirs: string[] = [];
-    for (const [hierarchy, where] of box) {
-      const mount = mounts.get(hierarchy);
-      if (mount === undefined || where === '/' || where === ours.get(hierarchy)) continue;
-      dirs.push(path.join(mount, where));
-    }
-    return dirs;
-  } catch {
-    return [];
-  }
-}
-
 async function createContainer(globals: Globals, args: string[]): Promise<number> {
   const { bundle, pidFile, consoleSocket, id } = parseCreate(args);
   const terminal = terminalOf(bundle);
   if (terminal !== undefined && consoleSocket === undefined) throw new RuntimeError('process.terminal is true: create needs --console-socket to hand the terminal to');
   if (terminal === undefined && consoleSocket !== undefined) throw new RuntimeError('--console-socket is for a config with process.terminal: true');
   const spec = terminal === undefined
-    ? loadOciBundle(bundle, { hostCredentials: globals.hostCredentials })
-    : fromOciConfig(terminal.config, { bundle, hostCredentials: globals.hostCredentials });
+    ? loadOciBundle(bundle, { hostCredentials: globals.hostCredentials, runtimeHooks: true })
+    : fromOciConfig(terminal.config, { bundle, hostCredentials: globals.hostCredentials, runtimeHooks: true });
   if (spec.options.namespaces !== undefined && (spec.options.namespaces as Record<string, unknown>).pid === 'host') {
     throw new RuntimeError('create needs a pid namespace of the container\'s own (linux.namespaces: pid): the box\'s init holds it at the start gate');
   }
@@ -586,7 +559,11 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     // open for `start`'s writer after this process is gone.
     gate = fs.openSync(fifo, fs.constants.O_RDWR);
     const annotations = annotationsOf(bundle);
-    const state: ContainerState = { ociVersion: OCI_VERSION, id, status: 'creating', bundle, ...(annotations === undefined ? {} : { annotations }) };
+    const state: ContainerState = {
+      ociVersion: OCI_VERSION, id, status: 'creating', bundle,
+      ...(annotations === undefined ? {} : { annotations }),
+      ...(spec.hooks === undefined ? {} : { hooks: spec.hooks }),
+    };
     writeState(globals, state);
     // The OCI process is PID 1 of its pid namespace under `run`; a created
     // one is PID 2, under cordon's init, which holds it at the gate,
@@ -606,10 +583,15 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     // The box outlives this process: nothing of it keeps `create` alive.
     box.unref();
     const pid = box.pid!;
-    const started = startTime(pid);
-    if (started === undefined) throw new RuntimeError('the container ended while it was created');
-    const cgroupDirs = boxCgroupDirs(pid);
-    writeState(globals, { ...state, status: 'created', pid, startTime: started, ...(cgroupDirs.length === 0 ? {} : { cgroupDirs }) });
+    const detached = detachBox(pid);
+    if (detached === undefined) throw new RuntimeError('the container ended while it was created');
+    const createdState: ContainerState = { ...state, status: 'created', ...detached };
+    writeState(globals, createdState);
+    // The container is set up and waits at its gate: prestart (deprecated,
+    // still runc's) then createRuntime, in the runtime's namespaces. A
+    // failure fails create, which ends the box (below).
+    lifecycleHooks('prestart', createdState, 'creating');
+    lifecycleHooks('createRuntime', createdState, 'creating');
     if (pty !== undefined) {
       const sent = native().sendFdToSocket(consoleSocket!, pty.master, slavePath(pty.slave) ?? '/dev/console');
       if (sent < 0) throw new RuntimeError(`cannot send the terminal to --console-socket ${consoleSocket!}: errno ${-sent}`);
@@ -626,7 +608,14 @@ async function createContainer(globals: Globals, args: string[]): Promise<number
     if (!created) {
       // A box that got as far as its gate is ours to end.
       const partial = readStateIfAny(globals, id);
-      if (partial !== undefined) signalContainer(partial, os.constants.signals.SIGKILL);
+      if (partial !== undefined && signalDetached(partial, os.constants.signals.SIGKILL)) {
+        // Its cgroups are this create's to remove (no delete will come for it).
+        try {
+          if (awaitDetachedEnd(partial)) removeDetachedCgroups(partial);
+        } catch (error) {
+          report(globals, `warning: ${(error as Error).message}`, 'warning'); // create's own failure is the error
+        }
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
@@ -678,7 +667,22 @@ function startContainer(globals: Globals, args: string[]): number {
   const id = checkId(only(args, 'start'));
   const state = readState(globals, id);
   if (state.status !== 'created') throw new RuntimeError(`container ${JSON.stringify(id)} is ${state.status}, not created`);
-  const fifo = fifoPath(globals, id);
+  openGate(fifoPath(globals, id), id);
+  const running: ContainerState = { ...state, status: 'running' };
+  writeState(globals, running);
+  // poststart: after the process runs, before start returns. A failure
+  // stops the container and fails start (runtime spec 1.1 and later).
+  try {
+    lifecycleHooks('poststart', running, 'running');
+  } catch (error) {
+    signalDetached(running, os.constants.signals.SIGKILL);
+    throw error;
+  }
+  return 0;
+}
+
+/** Lets the container's process through its start gate: one byte into the FIFO, which is then removed. */
+function openGate(fifo: string, id: string): void {
   let writer: number;
   try {
     // Non-blocking: ENXIO when no reader is left (the box has ended).
@@ -693,51 +697,14 @@ function startContainer(globals: Globals, args: string[]): number {
     fs.closeSync(writer);
   }
   fs.rmSync(fifo, { force: true });
-  writeState(globals, { ...state, status: 'running' });
-  return 0;
 }
 
 async function runContainer(globals: Globals, args: string[]): Promise<number> {
-  let bundle = process.cwd();
-  let pidFile: string | undefined;
-  let keep = false;
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = splitFlag(args[i]!);
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = args[++i];
-      if (next === undefined) throw new RuntimeError(`${flag} needs a value`);
-      return next;
-    };
-    switch (flag) {
-      case '--bundle':
-      case '-b':
-        bundle = path.resolve(value());
-        break;
-      case '--pid-file':
-        pidFile = path.resolve(value());
-        break;
-      case '--keep':
-        keep = true;
-        break;
-      case '--no-pivot':
-      case '--no-new-keyring':
-        break; // cordon always pivots; it makes no keyring
-      case '--detach':
-      case '-d':
-      case '--console-socket':
-      case '--preserve-fds':
-      case '--no-subreaper':
-        throw new RuntimeError(`run ${flag} is not implemented yet`);
-      default:
-        if (flag.startsWith('-')) throw new RuntimeError(`unknown option of run: ${flag}`);
-        positional.push(flag);
-    }
-  }
-  if (positional.length !== 1) throw new RuntimeError('run takes one container id');
-  const id = checkId(positional[0]);
-  const spec = loadOciBundle(bundle, { hostCredentials: globals.hostCredentials });
+  const { bundle, pidFile, keep, id } = parseRun(args);
+  const spec = loadOciBundle(bundle, { hostCredentials: globals.hostCredentials, runtimeHooks: true });
+  // Hooks before the process runs need it held: then it waits at a start
+  // gate under cordon's init (PID 2), as after create.
+  const gated = spec.hooks?.prestart !== undefined || spec.hooks?.createRuntime !== undefined || spec.hooks?.poststart !== undefined;
 
   fs.mkdirSync(globals.root, { recursive: true, mode: 0o700 });
   checkRoot(globals);
@@ -747,28 +714,63 @@ async function runContainer(globals: Globals, args: string[]): Promise<number> {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntimeError(`container ${JSON.stringify(id)} exists already`);
     throw error;
   }
-  const state: ContainerState = { ociVersion: OCI_VERSION, id, status: 'creating', bundle, ownerPid: process.pid };
+  const annotations = annotationsOf(bundle);
+  let state: ContainerState = {
+    ociVersion: OCI_VERSION, id, status: 'creating', bundle, ownerPid: process.pid,
+    ...(annotations === undefined ? {} : { annotations }),
+    ...(spec.hooks === undefined ? {} : { hooks: spec.hooks }),
+  };
+  let gate: number | undefined;
+  let started = false;
   try {
     writeState(globals, state);
-    const box = spawnIsolated(spec.file, spec.args, { ...spec.options, stdio: 'inherit' });
-    box.on('error', () => undefined); // through box.exited
-    if (box.pid !== undefined) {
-      const started = startTime(box.pid);
-      writeState(globals, { ...state, status: 'running', pid: box.pid, ...(started === undefined ? {} : { startTime: started }) });
-      if (pidFile !== undefined) writePidFile(pidFile, box.pid);
+    if (gated) {
+      makeFifo(fifoPath(globals, id));
+      gate = fs.openSync(fifoPath(globals, id), fs.constants.O_RDWR);
     }
+    const box = spawnIsolated(spec.file, spec.args, { ...spec.options, stdio: 'inherit', ...(gate === undefined ? {} : { init: true, startGate: gate }) });
+    box.on('error', () => undefined); // through box.exited
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(signal, () => box.kill(signal));
     let status: number;
     try {
+      if (gate !== undefined) {
+        await new Promise<void>((resolve, reject) => {
+          box.once('spawn', resolve);
+          box.once('error', reject);
+        });
+      }
+      if (box.pid !== undefined) {
+        const startedAt = detachBox(box.pid)?.startTime;
+        state = { ...state, status: gate === undefined ? 'running' : 'created', pid: box.pid, ...(startedAt === undefined ? {} : { startTime: startedAt }) };
+        writeState(globals, state);
+        if (pidFile !== undefined) writePidFile(pidFile, box.pid);
+      }
+      started = true;
+      if (gate !== undefined) {
+        try {
+          lifecycleHooks('prestart', state, 'creating');
+          lifecycleHooks('createRuntime', state, 'creating');
+          openGate(fifoPath(globals, id), id);
+          state = { ...state, status: 'running' };
+          writeState(globals, state);
+          lifecycleHooks('poststart', state, 'running');
+        } catch (error) {
+          box.kill('SIGKILL');
+          throw error;
+        }
+      }
       const result = await box.exited;
       status = result.signal !== null ? 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0) : (result.code ?? 1);
     } catch (error) {
       report(globals, (error as Error).message);
+      await box.exited.catch(() => undefined);
       status = 1;
     }
+    if (started) poststop(globals, state);
     if (keep && fs.existsSync(stateDir(globals, id))) writeState(globals, { ...state, status: 'stopped' });
     return status;
   } finally {
+    if (gate !== undefined) fs.closeSync(gate);
     if (!keep) fs.rmSync(stateDir(globals, id), { recursive: true, force: true });
   }
 }
@@ -778,7 +780,7 @@ function features(): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    hooks: [],
+    hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
     mountOptions: ['ro', 'rw', 'bind', 'rbind', 'noexec', 'exec', 'dev', 'nosuid', 'nodev', 'private', 'rprivate', 'relatime', 'norelatime', 'strictatime', 'noatime', 'mode', 'size', 'uid', 'gid', 'hidepid'],
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
@@ -793,6 +795,6 @@ function features(): Record<string, unknown> {
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },
-    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, ps, exec --process, features' },
+    annotations: { 'org.opencontainers.runtime-spec.features': 'cordon oci: create, start, run, state, kill, delete, ps, exec --process, pause, resume, features' },
   };
 }

@@ -43,30 +43,38 @@ int set_ids(long uid, long gid, bool clear_groups) {
 }
 
 int drop_capabilities(uint64_t keep) {
-  // The bounding set first: once it is empty, exec can grant nothing back.
-  for (int cap = 0; cap <= 63; cap++) {
-    if (keep & (uint64_t(1) << cap)) continue;
-    long r = sys::sc(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0);
-    if (r == -EINVAL) break;  // past the last capability this kernel knows
-    // An unprivileged caller without a user namespace holds no capability
-    // to drop, nor CAP_SETPCAP to shrink the bounding set; no_new_privs
-    // keeps exec from granting any.
-    if (r == -EPERM) break;
-    if (r < 0) return as_errno(r);
-  }
-  long r = sys::sc(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (r < 0 && r != -EINVAL) return as_errno(r);
-  // Inheritable goes too. Effective and permitted stay until exec, which
-  // computes them from the bounding set: the steps after this one may still
-  // need CAP_SETUID.
+  // One capget tells what the calls below would change. Effective and
+  // permitted stay until exec, which computes them from the bounding set:
+  // the steps after this one may still need CAP_SETUID.
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2] = {{0, 0, 0}, {0, 0, 0}};
-  r = sys::sc(__NR_capget, &header, data);
+  long r = sys::sc(__NR_capget, &header, data);
   if (r < 0) return as_errno(r);
-  data[0].inheritable = 0;
-  data[1].inheritable = 0;
-  r = sys::sc(__NR_capset, &header, data);
-  if (r < 0) return as_errno(r);
+  // The bounding set first: once it is empty, exec can grant nothing back.
+  // Without CAP_SETPCAP every PR_CAPBSET_DROP says EPERM: an unprivileged
+  // caller without a user namespace holds no capability to drop, nor the
+  // right to shrink the bounding set; no_new_privs keeps exec from granting
+  // any. There is no call that reads the whole bounding set, so each
+  // capability is dropped until the kernel says EINVAL, past the last it knows.
+  if (data[0].effective & (1u << CAP_SETPCAP)) {
+    for (int cap = 0; cap <= 63; cap++) {
+      if (keep & (uint64_t(1) << cap)) continue;
+      r = sys::sc(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0);
+      if (r == -EINVAL || r == -EPERM) break;
+      if (r < 0) return as_errno(r);
+    }
+  }
+  // Ambient and inheritable go too. The kernel keeps ambient within
+  // permitted & inheritable, so an empty inheritable set (always so in a
+  // fresh user namespace) means an empty ambient set: nothing to clear.
+  if (data[0].inheritable != 0 || data[1].inheritable != 0) {
+    r = sys::sc(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (r < 0 && r != -EINVAL) return as_errno(r);
+    data[0].inheritable = 0;
+    data[1].inheritable = 0;
+    r = sys::sc(__NR_capset, &header, data);
+    if (r < 0) return as_errno(r);
+  }
   // Kept capabilities must survive the change to a non-root uid.
   if (keep != 0) return as_errno(sys::sc(__NR_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0));
   return 0;

@@ -13,8 +13,13 @@ namespace cordon::child {
 
 static int as_errno(long r) { return r < 0 ? static_cast<int>(-r) : 0; }
 
-// Moves fd to a number >= floor, close-on-exec. Returns the new fd or -errno.
-static long lift(int fd, int floor) { return sys::sc(__NR_fcntl, fd, F_DUPFD_CLOEXEC, floor); }
+// Moves fd to a number >= floor, close-on-exec, unless it is there already
+// (no dup3 below writes at or above floor, and CloseOtherFds marks it
+// close-on-exec later). Returns the fd to use or -errno.
+static long lift(int fd, int floor) {
+  if (fd >= floor) return fd;
+  return sys::sc(__NR_fcntl, fd, F_DUPFD_CLOEXEC, floor);
+}
 
 int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step) {
   // Everything we still need goes above the targets and the two slots

@@ -33,6 +33,11 @@ int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t a
 // What kSetMountAttr changes: abi::AttrScope (plan_abi.h).
 using abi::AttrScope;
 int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, AttrScope scope, int* part);
+// Binds the device nodes `names` (nullptr-ended) of the plain directory
+// `source_dir` onto new files in `target_dir` (in root). *part gets the
+// MountPart plus 256 * (index + 1) of the device that failed.
+int bind_devices(const char* source_dir, const char* const* names, uint64_t attrs, int root_fd, const char* target_dir,
+                 int* part);
 int make_dir(const char* path, long mode, int* part);
 int pivot_into(const char* new_root, const char* put_old, int* part);
 int enter_root(const char* path, int* part);

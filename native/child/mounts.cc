@@ -98,8 +98,8 @@ int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_i
   unsigned long len = 0;
   while (path[len] != '\0') len++;
   if (len >= sizeof prefix) return ENAMETOOLONG;
-  long parent = sys::sc(__NR_dup, root_fd);
-  if (parent < 0) return as_errno(parent);
+  // The walk starts in the root fd itself, which it never closes.
+  long parent = root_fd;
   unsigned long start = 0;
   while (start < len) {
     while (start < len && path[start] == '/') start++;
@@ -115,7 +115,7 @@ int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_i
     }
     char name[256];
     if (end - start >= sizeof name) {
-      close_fd(parent);
+      if (parent != root_fd) close_fd(parent);
       return ENAMETOOLONG;
     }
     for (unsigned long k = start; k < end; k++) name[k - start] = path[k];
@@ -128,16 +128,18 @@ int resolve_target(int root_fd, const char* path, TargetMode mode, bool source_i
       r = sys::sc(__NR_mkdirat, parent, name, 0755);
     }
     if (r < 0 && r != -EEXIST) {
-      close_fd(parent);
+      if (parent != root_fd) close_fd(parent);
       return as_errno(r);
     }
     copy_prefix(prefix, path, end);
     long next = open_in_root(root_fd, prefix, 0);
-    close_fd(parent);
+    if (parent != root_fd) close_fd(parent);
     if (next < 0) return as_errno(next);
     parent = next;
     start = end;
   }
+  if (parent == root_fd) parent = sys::sc(__NR_dup, root_fd);  // the caller closes what it gets
+  if (parent < 0) return as_errno(parent);
   *out_fd = int(parent);
   return 0;
 }
@@ -146,10 +148,71 @@ int set_mount_propagation(unsigned long propagation) {
   return as_errno(sys::sc(__NR_mount, 0, "/", 0, MS_REC | propagation, 0));
 }
 
+// The target of a mount, made on the way when it is missing. A mount
+// target in a fresh root usually does not exist yet, so it is created first
+// in its parent, resolved beneath the root, and the new entry is opened from
+// that parent without following anything: a directory with mkdirat then
+// O_PATH|O_NOFOLLOW|O_DIRECTORY, a file with O_CREAT|O_EXCL|O_NOFOLLOW,
+// whose fd is the target itself. Only when the name exists already (EEXIST)
+// is the whole path resolved beneath the root, as resolve_target does; only
+// when the parent is missing too is the path walked one component at a time.
+// *created says the entry is new (so its type is the one asked for).
+static int resolve_or_create_target(int root_fd, const char* path, bool is_dir, int* out_fd, bool* created,
+                                    int* part) {
+  *created = false;
+  unsigned long len = 0;
+  while (path[len] != '\0') len++;
+  unsigned long end = len;
+  while (end > 0 && path[end - 1] == '/') end--;
+  unsigned long start = end;
+  while (start > 0 && path[start - 1] != '/') start--;
+  char parent_path[4096];
+  char name[256];
+  if (end == start || start >= sizeof parent_path || end - start >= sizeof name) {
+    return resolve_target(root_fd, path, TargetMode::kCreate, is_dir, out_fd, part);
+  }
+  for (unsigned long k = start; k < end; k++) name[k - start] = path[k];
+  name[end - start] = '\0';
+  if (same(name, ".") || same(name, "..")) return resolve_target(root_fd, path, TargetMode::kCreate, is_dir, out_fd, part);
+  bool parent_is_root = true;
+  for (unsigned long k = 0; k < start; k++) {
+    if (path[k] != '/') parent_is_root = false;
+  }
+  long parent = root_fd;
+  if (!parent_is_root) {
+    copy_prefix(parent_path, path, start);
+    *part = int(MountPart::kResolveTarget);
+    parent = open_in_root(root_fd, parent_path, 0);
+    if (parent == -ENOENT) return resolve_target(root_fd, path, TargetMode::kCreate, is_dir, out_fd, part);
+    if (parent < 0) return as_errno(parent);
+  }
+  *part = int(MountPart::kCreateTarget);
+  long fd;
+  if (is_dir) {
+    fd = sys::sc(__NR_mkdirat, parent, name, 0755);
+    if (fd == 0) fd = sys::sc(__NR_openat, parent, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC, 0);
+  } else {
+    fd = sys::sc(__NR_openat, parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+  }
+  if (!parent_is_root) close_fd(parent);
+  if (fd == -EEXIST) {
+    *part = int(MountPart::kResolveTarget);
+    fd = open_in_root(root_fd, path, 0);
+    if (fd < 0) return as_errno(fd);
+    *out_fd = int(fd);
+    return 0;
+  }
+  if (fd < 0) return as_errno(fd);
+  *created = true;
+  *out_fd = int(fd);
+  return 0;
+}
+
 // Attaches the detached mount `tree` at `target`: a plain path, or one
 // resolved beneath the root.
 static int attach(long tree, int root_fd, const char* target, TargetMode mode, bool is_dir, int* part) {
   long to = -1;
+  bool created = false;
   if (mode == TargetMode::kPlain) {
     to = sys::sc(__NR_openat, AT_FDCWD, target, O_PATH | O_CLOEXEC, 0);
     if (to < 0) {
@@ -158,20 +221,24 @@ static int attach(long tree, int root_fd, const char* target, TargetMode mode, b
     }
   } else {
     int fd = -1;
-    int error = resolve_target(root_fd, target, mode, is_dir, &fd, part);
+    int error = mode == TargetMode::kCreate ? resolve_or_create_target(root_fd, target, is_dir, &fd, &created, part)
+                                            : resolve_target(root_fd, target, mode, is_dir, &fd, part);
     if (error != 0) return error;
     to = fd;
   }
   // move_mount says EINVAL for a file over a directory or the reverse;
-  // mount(2) said ENOTDIR, which tells the user what is wrong.
-  struct statx info = {};
-  long r = sys::sc(__NR_statx, to, "", AT_EMPTY_PATH, STATX_TYPE, &info);
-  if (r == 0 && ((info.stx_mode & 0170000) == 0040000) != is_dir) {
-    close_fd(to);
-    *part = int(MountPart::kAttach);
-    return ENOTDIR;
+  // mount(2) said ENOTDIR, which tells the user what is wrong. A target just
+  // created has the source's type.
+  if (!created) {
+    struct statx info = {};
+    long r = sys::sc(__NR_statx, to, "", AT_EMPTY_PATH, STATX_TYPE, &info);
+    if (r == 0 && ((info.stx_mode & 0170000) == 0040000) != is_dir) {
+      close_fd(to);
+      *part = int(MountPart::kAttach);
+      return ENOTDIR;
+    }
   }
-  r = sys::sc(__NR_move_mount, tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  long r = sys::sc(__NR_move_mount, tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
   close_fd(to);
   if (r < 0) *part = int(MountPart::kAttach);
   return as_errno(r);
@@ -315,6 +382,20 @@ int bind_mount(const char* source, int prepared_tree, bool recursive, uint64_t a
 }
 
 int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear, AttrScope scope, int* part) {
+  // The root itself (the box root made read-only) is the root fd's mount:
+  // "/" resolved beneath the root is that very directory.
+  bool is_root = true;
+  for (const char* p = target; *p != '\0'; p++) {
+    if (*p != '/') is_root = false;
+  }
+  if (is_root && scope == AttrScope::kTopMount) {
+    struct mount_attr attr = {};
+    attr.attr_set = set;
+    attr.attr_clr = clear;
+    long r = sys::sc(__NR_mount_setattr, root_fd, "", AT_EMPTY_PATH, &attr, MOUNT_ATTR_SIZE_VER0);
+    if (r < 0) *part = int(MountPart::kSetAttr);
+    return as_errno(r);
+  }
   int fd = -1;
   int error = resolve_target(root_fd, target, TargetMode::kMustExist, true, &fd, part);
   if (error != 0) return error;
@@ -353,6 +434,60 @@ int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear
   }
   close_fd(tree);
   close_fd(fd);
+  return as_errno(r);
+}
+
+int bind_devices(const char* source_dir, const char* const* names, uint64_t attrs, int root_fd, const char* target_dir,
+                 int* part) {
+  // Each node costs its own clone, attributes and attach; the two
+  // directories are resolved once for all of them. The target directory is
+  // the box's fresh /dev tmpfs, resolved beneath the root; each file in it is
+  // made with O_EXCL|O_NOFOLLOW, and that fd is the mount's target.
+  *part = int(MountPart::kResolveTarget);
+  long to_dir = open_in_root(root_fd, target_dir, O_DIRECTORY);
+  if (to_dir < 0) return as_errno(to_dir);
+  *part = int(MountPart::kOpenSource);
+  long from_dir = sys::sc(__NR_openat, AT_FDCWD, source_dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  if (from_dir < 0) {
+    close_fd(to_dir);
+    return as_errno(from_dir);
+  }
+  long r = 0;
+  for (int i = 0; names[i] != nullptr; i++) {
+    int at = 256 * (i + 1);
+    *part = at + int(MountPart::kOpenSource);
+    long tree = sys::sc(__NR_open_tree, from_dir, names[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) {
+      r = tree;
+      break;
+    }
+    if (attrs != 0) {
+      struct mount_attr attr = {};
+      attr.attr_set = attrs;
+      r = sys::sc(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, MOUNT_ATTR_SIZE_VER0);
+      if (r < 0) {
+        *part = at + int(MountPart::kSetAttr);
+        close_fd(tree);
+        break;
+      }
+    }
+    *part = at + int(MountPart::kCreateTarget);
+    long to = sys::sc(__NR_openat, to_dir, names[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (to < 0) {
+      r = to;
+      close_fd(tree);
+      break;
+    }
+    // A directory over the new file says EINVAL here (a host whose device
+    // node is a directory is broken; the box does not start).
+    r = sys::sc(__NR_move_mount, tree, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    if (r < 0) *part = at + int(MountPart::kAttach);
+    close_fd(to);
+    close_fd(tree);
+    if (r < 0) break;
+  }
+  close_fd(from_dir);
+  close_fd(to_dir);
   return as_errno(r);
 }
 
@@ -408,12 +543,19 @@ int make_symlink(const char* content, int root_fd, const char* link_path, int* p
   }
   for (unsigned long k = name_start; k < slash; k++) name[k - name_start] = link_path[k];
   name[slash - name_start] = '\0';
-  int parent = -1;
-  int error = resolve_target(root_fd, parent_path, TargetMode::kCreate, true, &parent, part);
-  if (error != 0) return error;
+  // A link at the top of the root is made in the root fd itself.
+  bool parent_is_root = true;
+  for (unsigned long k = 0; k < name_start; k++) {
+    if (link_path[k] != '/') parent_is_root = false;
+  }
+  int parent = root_fd;
+  if (!parent_is_root) {
+    int error = resolve_target(root_fd, parent_path, TargetMode::kCreate, true, &parent, part);
+    if (error != 0) return error;
+  }
   *part = int(MountPart::kSymlink);
   long r = sys::sc(__NR_symlinkat, content, parent, name);
-  close_fd(parent);
+  if (!parent_is_root) close_fd(parent);
   return as_errno(r);
 }
 
@@ -496,6 +638,12 @@ int run_BindMount(const Step& step, StepRun& run) {
   const auto a = BindMountArgs::of(step);
   return bind_mount(a.source, a.prepared_tree, a.recursive, a.attrs, run.control->root_fd, a.target, a.target_mode,
                     a.source_links, a.host_root, &run.detail);
+}
+
+int run_BindDevices(const Step& step, StepRun& run) {
+  return bind_devices(CORDON_ARG_STR(step, BindDevices, source), CORDON_ARG_LIST(step, BindDevices, devices),
+                      uint64_t(CORDON_ARG_NUM(step, BindDevices, attrs)), run.control->root_fd,
+                      CORDON_ARG_STR(step, BindDevices, target), &run.detail);
 }
 
 int run_MakeDir(const Step& step, StepRun& run) {

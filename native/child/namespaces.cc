@@ -25,17 +25,19 @@ int set_hostname(const char* name) {
 }
 
 int loopback_up() {
+  // Called on a fresh network namespace only, where lo's flags are the
+  // kernel's default (IFF_LOOPBACK, none of the flags SIOCSIFFLAGS may
+  // change): setting IFF_UP alone, without reading the flags first, changes
+  // exactly what `ip link set lo up` changes. One ioctl; an rtnetlink
+  // message would need a send and a receive for its acknowledgement.
   long sock = sys::sc(__NR_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sock < 0) return as_errno(sock);
   struct ifreq req;
   for (unsigned i = 0; i < sizeof req; i++) reinterpret_cast<char*>(&req)[i] = 0;
   req.ifr_name[0] = 'l';
   req.ifr_name[1] = 'o';
-  long r = sys::sc(__NR_ioctl, sock, SIOCGIFFLAGS, &req);
-  if (r == 0) {
-    req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP | IFF_RUNNING);
-    r = sys::sc(__NR_ioctl, sock, SIOCSIFFLAGS, &req);
-  }
+  req.ifr_flags = static_cast<short>(IFF_UP | IFF_LOOPBACK);
+  long r = sys::sc(__NR_ioctl, sock, SIOCSIFFLAGS, &req);
   sys::sc(__NR_close, sock);
   return as_errno(r);
 }

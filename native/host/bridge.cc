@@ -8,11 +8,14 @@
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
+#include <linux/openat2.h>
 #include <linux/veth.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/random.h>
 #include <stdio.h>
@@ -22,6 +25,7 @@
 #include <thread>
 
 #include "host/netlink.h"
+#include "sys/syscalls.h"
 #include "sys/unique_fd.h"
 
 namespace cordon::host {
@@ -271,6 +275,59 @@ int delete_link(const char* name) {
   info.ifi_index = index;
   NetlinkMessage message(RTM_DELLINK, 0, &info, sizeof info);
   return netlink.request(message);
+}
+
+namespace {
+
+long open_lock_dir(const char* dir) {
+  struct open_how how = {};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  return sys::openat2_retry(AT_FDCWD, dir, &how, sizeof how);
+}
+
+bool same_file(int dir_fd, const char* name, int fd) {
+  struct stat opened, at_path;
+  if (fstat(fd, &opened) != 0 || fstatat(dir_fd, name, &at_path, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  return opened.st_dev == at_path.st_dev && opened.st_ino == at_path.st_ino;
+}
+
+}  // namespace
+
+int lock_file(const char* dir, const char* name, int operation) {
+  long dir_fd = open_lock_dir(dir);
+  if (dir_fd < 0) return int(dir_fd);
+  UniqueFd directory{int(dir_fd)};
+  for (;;) {
+    int fd = openat(directory.get(), name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    if (fd < 0) return -errno;
+    struct stat info;
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+      int error = errno == 0 ? EINVAL : errno;
+      close(fd);
+      return -error;
+    }
+    int result;
+    do result = flock(fd, operation);
+    while (result != 0 && errno == EINTR);
+    if (result != 0) {
+      int error = errno;
+      close(fd);
+      return -error;
+    }
+    // A sweep unlinks the file while it holds it exclusively: a waiter that
+    // got it afterwards holds an orphan inode nobody else will ever open.
+    if (same_file(directory.get(), name, fd)) return fd;
+    close(fd);
+  }
+}
+
+int unlink_lock_file(const char* dir, const char* name, int fd) {
+  long dir_fd = open_lock_dir(dir);
+  if (dir_fd < 0) return int(dir_fd);
+  UniqueFd directory{int(dir_fd)};
+  if (!same_file(directory.get(), name, fd)) return -ESTALE;
+  return unlinkat(directory.get(), name, 0) == 0 ? 0 : -errno;
 }
 
 }  // namespace cordon::host

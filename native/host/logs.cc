@@ -76,4 +76,35 @@ int make_pipe(int uid, int gid, int fds[2]) {
   return 0;
 }
 
+int pump_log(int read_fd, int file_fd, unsigned long long* bytes) {
+  char buffer[65536];
+  int error = 0;
+  *bytes = 0;
+  for (;;) {
+    // A write of up to PIPE_BUF is atomic in the pipe and a read takes
+    // whole writes: one append per read keeps the box's lines whole in a
+    // file that other boxes append to too.
+    ssize_t got = read(read_fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      if (error == 0) error = errno;
+      break;
+    }
+    if (got == 0) break;
+    for (ssize_t done = 0; error == 0 && done < got;) {
+      ssize_t put = write(file_fd, buffer + done, size_t(got - done));
+      if (put < 0 && errno == EINTR) continue;
+      if (put < 0) {
+        error = errno;
+        break;
+      }
+      done += put;
+      *bytes += static_cast<unsigned long long>(put);
+    }
+  }
+  close(read_fd);
+  close(file_fd);
+  return error;
+}
+
 }  // namespace cordon::host

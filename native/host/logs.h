@@ -33,4 +33,13 @@ LogOutcome open_log_file(const char* path, int mode, int uid, int gid);
 // is). 0 and fds[0] (read), fds[1] (write), or -errno.
 int make_pipe(int uid, int gid, int fds[2]);
 
+// The host side of a log file entry: the box writes to a pipe, and this
+// appends what it reads to the file (opened O_APPEND by open_log_file), so
+// the payload never holds the file and cannot truncate, rewrite or seek
+// it. Blocks until every write end is closed (EOF), then closes both fds.
+// A failed write (ENOSPC, EIO) stops the appending but not the reading: the
+// box never blocks on a full pipe. Returns 0 or the first errno; *bytes is
+// what reached the file.
+int pump_log(int read_fd, int file_fd, unsigned long long* bytes);
+
 }  // namespace cordon::host

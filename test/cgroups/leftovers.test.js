@@ -17,6 +17,7 @@ const { waitDead } = require('../helpers/procfs');
 const { skipExpected } = require('../helpers/skip');
 const { cgroupMounts } = require('../helpers/cgroup-fixture');
 const { removeTree } = require('../helpers/remove-tree');
+const { boxCgroupsOf, recordsIn, exists } = require('../helpers/host-snapshot');
 const { probe } = require('../../dist');
 
 // Each case starts two or three node processes: slow in the TCG VM of `npm run test:cgroup2`.
@@ -44,48 +45,6 @@ function tempDir(t, label) {
   return dir;
 }
 
-/** Every cgroup directory (any depth up to 4) whose name starts with `box-<pid>-`, in every hierarchy. */
-function boxCgroupsOf(pid) {
-  const found = [];
-  const walk = (dir, depth) => {
-    let entries;
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
-      const child = path.join(dir, entry.name);
-      if (entry.name.startsWith(`box-${pid}-`)) found.push(child);
-      else if (depth < 4) walk(child, depth + 1);
-    }
-  };
-  for (const mount of cgroupMounts()) walk(mount, 0);
-  return found.sort();
-}
-
-function recordsIn(stateDir) {
-  const out = [];
-  for (const kind of ['supervisors', 'boxes', 'tenants']) {
-    try {
-      for (const name of fs.readdirSync(path.join(stateDir, kind))) out.push(`${kind}/${name}`);
-    } catch {
-      // not made
-    }
-  }
-  return out.sort();
-}
-
-function exists(file) {
-  try {
-    fs.lstatSync(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const sleeper = { file: '/bin/sleep', args: ['1000'] };
 
 // The box cgroups of this file live under a parent of its own (in every
@@ -110,6 +69,37 @@ function leavingOptions(socketPath, extra = {}) {
   return { ...(cgroupsUsable ? { cgroup: { pids: { max: 64 } }, ...parentOption } : {}), listen: [{ path: socketPath }], stdio: 'ignore', ...extra };
 }
 
+/**
+ * Supervisor A starts a box that outlives it (dieWithParent: false), with
+ * a socket in a directory cordon makes (`<sockets>/<label>/site.sock`), and
+ * is SIGKILLed; with `endBox`, the box is SIGKILLed after it.
+ */
+async function lastingBoxOfDeadSupervisor(t, label, { endBox }) {
+  const stateDir = tempDir(t, label);
+  const sockets = tempDir(t, `${label}-sockets`);
+  const socketPath = path.join(sockets, label, 'site.sock');
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = await startSupervisor(t, { env });
+  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
+  t.teardown(() => {
+    try {
+      process.kill(box.pid, 'SIGKILL');
+    } catch {
+      // ended, as it should have
+    }
+  });
+  t.ok(box.pid > 0 && typeof box.adoptionId === 'string', `the box runs with a state record id: ${box.adoptionId}`);
+  t.ok(recordsIn(stateDir).includes(`boxes/${box.adoptionId}.json`), 'its record is in the state directory');
+  await a.kill();
+  if (endBox) {
+    process.kill(box.pid, 'SIGKILL');
+    t.ok(await waitDead(box.pid), 'the box ended after its supervisor');
+  } else {
+    t.notOk(await waitDead(box.pid, 300), 'the box outlives its supervisor');
+  }
+  return { stateDir, sockets, socketPath, env, a, box };
+}
+
 t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket files and directories', async (t) => {
   const stateDir = tempDir(t, 'state');
   const sockets = tempDir(t, 'sockets');
@@ -128,6 +118,7 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   const a = await startSupervisor(t, { env });
   const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, network) });
   t.ok(box.pid > 0, `A runs a box ${JSON.stringify(box.failed ?? '')}`);
+  if (withBridge) t.equal(fs.readdirSync(`/sys/class/net/${bridge}/brif`).length, 1, 'on a bridge A made');
   if (cgroupsUsable) {
     t.ok(boxCgroupsOf(a.pid).length > 0, `A's box has cgroups: ${boxCgroupsOf(a.pid).join(', ')}`);
     t.ok(recordsIn(stateDir).some((name) => name.startsWith('supervisors/')), 'A recorded itself as a supervisor');
@@ -140,10 +131,19 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   if (cgroupsUsable) t.ok(left.cgroups.length > 0, `and its box cgroups: ${left.cgroups.join(', ')}`);
 
   if (withBridge) {
-    t.ok(exists(`/sys/class/net/${bridge}`), 'and the bridge it made');
     // The box's veth goes with its network namespace, some ms after the box.
+    // A supervisor another test starts meanwhile may sweep the bridge then:
+    // it is a dead supervisor's, nobody holds its lock.
+    const ports = () => {
+      try {
+        return fs.readdirSync(`/sys/class/net/${bridge}/brif`);
+      } catch {
+        return [];
+      }
+    };
     const until = Date.now() + 10_000;
-    while (fs.readdirSync(`/sys/class/net/${bridge}/brif`).length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (ports().length > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    t.same(ports(), [], 'A\'s box\'s veth is gone from the bridge A left');
   }
   // B takes its cgroup parent (its first box) or cleans up, and sweeps.
   const b = await startSupervisor(t, { env });
@@ -155,11 +155,13 @@ t.test('a SIGKILLed supervisor: the next one sweeps its box cgroups, socket file
   if (cgroupsUsable) {
     t.same(boxCgroupsOf(a.pid), [], 'B\'s start swept A\'s box cgroups in every hierarchy');
   }
-  // Bridges only when asked: a portless bridge may be a live supervisor's new one.
-  if (withBridge) t.ok(exists(`/sys/class/net/${bridge}`), 'B\'s start left the portless bridge alone');
-  const { report } = await b.request('cleanup', { options: { ...parentOption, ...(withBridge ? { bridges: true } : {}) } });
-  if (withBridge) t.notOk(exists(`/sys/class/net/${bridge}`), 'cleanup({ bridges: true }) removed the bridge nobody uses any more');
+  // Nobody holds the lock of A's bridge any more (test/spawn/bridge-lock.test.js has the live holders).
+  if (withBridge) {
+    t.notOk(exists(`/sys/class/net/${bridge}`), 'B\'s start swept the bridge nobody uses any more');
+    t.same(fs.readdirSync('/run/cordon/bridges').filter((file) => file.endsWith(`-${bridge}.lock`)), [], 'and its lock file');
+  }
   else t.comment(`no bridge checked: ${isRoot ? probe().network.bridge.reason : 'bridges need root'}`);
+  const { report } = await b.request('cleanup', { options: parentOption });
   t.same(report.errors, [], 'cleanup() reports no error');
   t.notOk(exists(socketPath), 'A\'s socket file is gone');
   t.notOk(exists(path.join(sockets, 'made')), 'and the directories cordon made for it');
@@ -192,24 +194,7 @@ t.test('process.exit() with boxes running leaves no cgroup, socket file or direc
 });
 
 t.test('a box that outlives its SIGKILLed supervisor is adopted, killed, and leaves nothing', async (t) => {
-  const stateDir = tempDir(t, 'state');
-  const sockets = tempDir(t, 'sockets');
-  const socketPath = path.join(sockets, 'lasting', 'site.sock');
-  const env = { CORDON_STATE_DIR: stateDir };
-  const a = await startSupervisor(t, { env });
-  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
-  t.teardown(() => {
-    try {
-      process.kill(box.pid, 'SIGKILL');
-    } catch {
-      // ended, as it should have
-    }
-  });
-  t.ok(box.pid > 0 && typeof box.adoptionId === 'string', `the box runs with a state record id: ${box.adoptionId}`);
-  t.ok(recordsIn(stateDir).includes(`boxes/${box.adoptionId}.json`), 'its record is in the state directory');
-  await a.kill();
-  t.notOk(await waitDead(box.pid, 300), 'the box outlives its supervisor');
-
+  const { stateDir, sockets, socketPath, env, a, box } = await lastingBoxOfDeadSupervisor(t, 'lasting', { endBox: false });
   const b = await startSupervisor(t, { env });
   const { boxes } = await b.request('adoptAll');
   t.equal(boxes.length, 1, 'B adopts one box');
@@ -217,6 +202,8 @@ t.test('a box that outlives its SIGKILLed supervisor is adopted, killed, and lea
   t.equal(boxes[0]?.adoptionId, box.adoptionId, 'under its record id');
   const cgroups = boxCgroupsOf(a.pid);
   if (cgroupsUsable) t.ok(cgroups.length > 0, `its cgroups are still there while it runs: ${cgroups.join(', ')}`);
+  const exec = await b.request('execKey', { key: boxes[0].key });
+  t.equal(exec.thrown?.code, 'ERR_CORDON_NOT_RUNNING', `box.exec() on an adopted box throws: ${exec.thrown?.message}`);
   const exit = b.ended(boxes[0].key);
   await b.request('killKey', { key: boxes[0].key });
   t.ok((await exit).event === 'exit', 'the adopted box emits exit');
@@ -228,22 +215,7 @@ t.test('a box that outlives its SIGKILLed supervisor is adopted, killed, and lea
 });
 
 t.test('a box that outlived its supervisor and ended since: cleanup() removes what it left', async (t) => {
-  const stateDir = tempDir(t, 'state');
-  const sockets = tempDir(t, 'sockets');
-  const socketPath = path.join(sockets, 'orphan', 'site.sock');
-  const env = { CORDON_STATE_DIR: stateDir };
-  const a = await startSupervisor(t, { env });
-  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
-  t.teardown(() => {
-    try {
-      process.kill(box.pid, 'SIGKILL');
-    } catch {
-      // ended
-    }
-  });
-  await a.kill();
-  process.kill(box.pid, 'SIGKILL');
-  t.ok(await waitDead(box.pid), 'the box ended after its supervisor');
+  const { stateDir, sockets, socketPath, env, a } = await lastingBoxOfDeadSupervisor(t, 'orphan', { endBox: true });
   t.ok(exists(socketPath), 'it left its socket file (nobody was there to remove it)');
   if (cgroupsUsable) t.ok(boxCgroupsOf(a.pid).length > 0, 'and its cgroups');
 
@@ -342,22 +314,7 @@ t.test('the event loop running out with an unref()ed box leaves nothing, and Nod
 });
 
 t.test('cordon gc removes what a dead box left and says so', async (t) => {
-  const stateDir = tempDir(t, 'gc');
-  const sockets = tempDir(t, 'gc-sockets');
-  const socketPath = path.join(sockets, 'gc', 'site.sock');
-  const env = { CORDON_STATE_DIR: stateDir };
-  const a = await startSupervisor(t, { env });
-  const box = await a.request('spawn', { ...sleeper, options: leavingOptions(socketPath, { dieWithParent: false }) });
-  t.teardown(() => {
-    try {
-      process.kill(box.pid, 'SIGKILL');
-    } catch {
-      // ended
-    }
-  });
-  await a.kill();
-  process.kill(box.pid, 'SIGKILL');
-  t.ok(await waitDead(box.pid), 'the box ended after its supervisor');
+  const { socketPath, env, a, box } = await lastingBoxOfDeadSupervisor(t, 'gc', { endBox: true });
   const { spawnSync } = require('node:child_process');
   const cli = path.resolve(__dirname, '../../dist/cli.js');
   const parentArgs = cgroupParent === undefined ? [] : ['--cgroup-parent', cgroupParent];
@@ -392,4 +349,60 @@ t.test('unprivileged without XDG_RUNTIME_DIR: a lasting box runs, with a warning
   t.match(report.kept.map((entry) => entry.reason).join('\n'), /XDG_RUNTIME_DIR/, 'cleanup() says there are no records to read, and why');
   const { stderr } = await a.kill();
   t.match(stderr, /CORDON_NO_STATE_DIR|no later process can adopt it/, 'the warning says no later process can adopt it');
+});
+
+t.test('cleanup() and cordon gc: the error each bad option gets', async (t) => {
+  const { cleanup } = require('../../dist');
+  for (const [options, code, what] of [
+    ['all', 'ERR_INVALID_ARG_TYPE', 'options that are not an object'],
+    [[], 'ERR_INVALID_ARG_TYPE', 'an array'],
+    [{ graceMs: -1 }, 'ERR_INVALID_ARG_VALUE', 'a negative graceMs'],
+    [{ graceMs: 1.5 }, 'ERR_INVALID_ARG_VALUE', 'a graceMs that is not an integer'],
+    [{ bridges: 'yes' }, 'ERR_INVALID_ARG_VALUE', 'a bridges value that is not true, false or \'unlocked\''],
+    [{ cgroupParent: 5 }, 'ERR_INVALID_ARG_TYPE', 'a cgroupParent that is not a string'],
+    [{ cgroupParent: 'relative/parent' }, 'ERR_INVALID_ARG_VALUE', 'a relative cgroupParent'],
+    [{ cgroupParent: '/a/../b' }, 'ERR_INVALID_ARG_VALUE', 'a cgroupParent with ..'],
+    [{ grace: 0 }, 'ERR_CORDON_UNKNOWN_OPTION', 'a key it does not know'],
+  ]) {
+    await t.rejects(cleanup(options), { name: 'CordonOptionError', code }, `${what}: ${code}`);
+  }
+  const { spawnSync } = require('node:child_process');
+  const cli = path.resolve(__dirname, '../../dist/cli.js');
+  for (const args of [['--grace-ms', 'soon'], ['--grace-ms'], ['--cgroup-parent', 'relative']]) {
+    const run = spawnSync(process.execPath, [cli, 'gc', ...args], { encoding: 'utf8', timeout: 60_000 });
+    t.equal(run.status, 125, `cordon gc ${args.join(' ')} exits 125: ${run.stderr.trim()}`);
+  }
+});
+
+t.test('adopt(): a box whose owner still runs is EBUSY, one that dies with its supervisor EPERM', async (t) => {
+  const stateDir = tempDir(t, 'owned');
+  const sockets = tempDir(t, 'owned-sockets');
+  const env = { CORDON_STATE_DIR: stateDir };
+  const a = await startSupervisor(t, { env });
+  const lasting = await a.request('spawn', { ...sleeper, options: leavingOptions(path.join(sockets, 'l', 'site.sock'), { dieWithParent: false }) });
+  t.teardown(() => {
+    try {
+      process.kill(lasting.pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
+  });
+  // A box with a socket file has a record too (what a SIGKILL would leave), but dies with A.
+  const dying = await a.request('spawn', { ...sleeper, options: leavingOptions(path.join(sockets, 'd', 'site.sock')) });
+  const dyingRecords = recordsIn(stateDir).filter((name) => name.startsWith('boxes/') && name !== `boxes/${lasting.adoptionId}.json`);
+  t.equal(dyingRecords.length, 1, `both boxes have records: ${recordsIn(stateDir).join(', ')}`);
+  const dyingId = path.basename(dyingRecords[0] ?? '', '.json');
+  const b = await startSupervisor(t, { env });
+  const busy = await b.request('adopt', { adoptionId: lasting.adoptionId });
+  t.equal(busy.thrown?.code, 'EBUSY', `its owner still runs: ${busy.thrown?.message}`);
+  t.equal(busy.thrown?.step, 'adopt box');
+  const bound = await b.request('adopt', { adoptionId: dyingId });
+  t.equal(bound.thrown?.code, 'EPERM', `a box that dies with its supervisor: ${bound.thrown?.message}`);
+  t.equal(bound.thrown?.step, 'adopt box');
+  await a.kill();
+  t.ok(await waitDead(dying.pid), 'the dying box died with A');
+  const { boxes } = await b.request('adoptAll');
+  t.same(boxes.map((box) => box.pid), [lasting.pid], 'once A is gone, only the lasting box is adopted');
+  await b.request('killKey', { key: boxes[0].key });
+  t.ok(await waitDead(lasting.pid), 'and killed');
 });

@@ -326,3 +326,19 @@ t.test('box.exec() into a box of a tenant runs under the tenant\'s limits', asyn
   t.ok(tenant.procs().includes(shell.pid), `the exec'd process ${shell.pid} is in the tenant`);
   t.ok(tenant.stats().pids.current >= 2, 'and counted in its stats');
 });
+
+t.test('createTenantCgroup(): the error each bad input gets, before anything is made', async (t) => {
+  for (const [args, code, what] of [
+    [['../escape'], 'ERR_INVALID_ARG_VALUE', 'a name that is not one path component'],
+    [['cgroup.procs'], 'ERR_INVALID_ARG_VALUE', 'a control file\'s name'],
+    [[5], 'ERR_INVALID_ARG_TYPE', 'a name that is not a string'],
+    [['bad-input', 'x'], 'ERR_INVALID_ARG_TYPE', 'limits that are not an object'],
+    [['bad-input', { pids: { max: -1 } }], 'ERR_INVALID_ARG_VALUE', 'a limit out of range'],
+    [['bad-input', { bogus: 1 }], 'ERR_CORDON_UNKNOWN_OPTION', 'a limit it does not know'],
+    [['bad-input', {}, 'x'], 'ERR_INVALID_ARG_TYPE', 'options that are not an object'],
+    [['bad-input', {}, { cgroupParent: 'relative' }], 'ERR_INVALID_ARG_VALUE', 'a relative cgroupParent'],
+    [['bad-input', {}, { parent: '/x' }], 'ERR_CORDON_UNKNOWN_OPTION', 'an option it does not know'],
+  ]) {
+    t.throws(() => createTenantCgroup(...args), { name: 'CordonOptionError', code }, `${what}: ${code}`);
+  }
+});

@@ -58,10 +58,20 @@ const handlers = {
     });
     return { boxes: adopted.map((box, i) => ({ key: id + ':' + i, pid: box.pid, adoptionId: box.adoptionId })) };
   },
+  async execKey({ key }) { boxes.get(key).exec('/bin/true'); return {}; },
   async killKey({ key }) { const box = boxes.get(key); box.kill('SIGKILL'); await box.exited.catch(() => {}); return {}; },
   async cleanup({ options }) { const report = await cleanup(options); return { report: { ...report, errors: report.errors.map(describeError) } }; },
   // process.exit() with boxes running: what cordon releases on that path.
   async exit() { process.exit(0); },
+  // A supervisor paused between making a bridge and attaching its first
+  // veth: the first half of a bridge box's spawn (lib/bridge.ts leaseBridge),
+  // and nothing after it.
+  async leaseBridgeOnly({ network }) {
+    const { leaseBridge, validateBridge } = require(process.env.CORDON_ROOT + '/dist/bridge');
+    const { Ledger } = require(process.env.CORDON_ROOT + '/dist/internal/resources');
+    const lease = leaseBridge(validateBridge('network', network), new Ledger(), true);
+    return { bridge: lease.bridge, hostName: lease.hostName };
+  },
 };
 readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   const request = JSON.parse(line);

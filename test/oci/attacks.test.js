@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
 
-const { importOciImage } = require('../..');
+const { DEFAULT_MAX_LAYER_BYTES, importOciImage } = require('../..');
 const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
 const { writeLayout } = require('../helpers/oci-layout');
@@ -156,8 +156,25 @@ t.test('a layer\'s own xattrs (PAX SCHILY.xattr.*) are never applied: no file ca
   }
 });
 
-t.test('a small blob that inflates without bound fills the store\'s disk', { todo: 'no unpack limit: a gzip bomb whose diff id matches is a legitimate huge image to the importer; bound the store with a filesystem quota, or add an option (maxLayerBytes) to importOciImage' }, async (t) => {
-  t.fail('importOciImage has no size limit on what a layer unpacks to');
+t.test('a small blob that inflates past maxLayerBytes (a gzip bomb) is refused as it unpacks; nothing of it stays', async (t) => {
+  const base = scratch(t, 'cordon-oci-redteam-');
+  const layout = path.join(base, 'layout-bomb');
+  // 16 MiB of zeros: a gzip blob of some 16 KiB, whose diff id matches.
+  await writeLayout(layout, [[{ name: 'zeros', content: Buffer.alloc(16 * 2 ** 20) }]]);
+  const blobBytes = fs.readdirSync(path.join(layout, 'blobs', 'sha256')).map((f) => fs.statSync(path.join(layout, 'blobs', 'sha256', f)).size).sort((a, b) => b - a)[0];
+  t.ok(blobBytes < 2 ** 20, `the blob is small (${blobBytes} bytes)`);
+  const store = path.join(base, 'store');
+  const refused = await importOciImage(layout, { store, maxLayerBytes: 2 ** 20 }).then(() => undefined, (error) => error);
+  t.match(refused, { code: 'ERR_CORDON_OCI_IMAGE', digest: /^sha256:/, message: /unpacks to more than 1048576 bytes \(maxLayerBytes/ }, 'refused, naming the limit and the option');
+  t.same(fs.readdirSync(path.join(store, 'tmp')), [], 'its staging directory is gone');
+  t.notOk(fs.existsSync(path.join(store, 'layers', 'sha256')) && fs.readdirSync(path.join(store, 'layers', 'sha256')).length > 0, 'no layer stored');
+  // The default is documented and exported; raising the limit takes the same image.
+  t.equal(DEFAULT_MAX_LAYER_BYTES, 8 * 2 ** 30);
+  const image = await importOciImage(layout, { store, maxLayerBytes: 32 * 2 ** 20 });
+  t.equal(fs.statSync(path.join(image.layers[0], 'zeros')).size, 16 * 2 ** 20, 'under a higher limit it imports');
+  for (const bad of [0, -1, 1.5, '10', Number.MAX_VALUE]) {
+    await t.rejects(importOciImage(layout, { store, maxLayerBytes: bad }), { code: 'ERR_INVALID_ARG_VALUE', option: 'maxLayerBytes' }, `maxLayerBytes ${String(bad)} refused`);
+  }
 });
 
 t.test('aliases: a PAX path with .., a hard link then a write through its name, duplicates', async (t) => {

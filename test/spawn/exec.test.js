@@ -117,6 +117,12 @@ t.test('exec: options the box owns are refused, and an ended box takes no exec',
   t.throws(() => box.exec('/bin/true', [], { seccomp: false }), { code: 'ERR_CORDON_UNKNOWN_OPTION', option: 'seccomp' });
   t.throws(() => box.exec('/bin/true', [], { capabilities: ['CAP_SYS_ADMIN'] }), { code: 'ERR_CORDON_UNKNOWN_OPTION' });
   t.throws(() => box.exec('/bin/true', [], { namespaces: { net: 'host' } }), { code: 'ERR_CORDON_UNKNOWN_OPTION' });
+  // The error each bad input of box.exec() gets (the README's table).
+  t.throws(() => box.exec(5, []), { name: 'CordonOptionError', code: 'ERR_INVALID_ARG_TYPE' }, 'file not a string');
+  t.throws(() => box.exec('/bin/true', 'x'), { name: 'CordonOptionError', code: 'ERR_INVALID_ARG_TYPE' }, 'args not an array');
+  t.throws(() => box.exec('/bin/true', [], 'x'), { name: 'CordonOptionError', code: 'ERR_INVALID_ARG_TYPE' }, 'options not an object');
+  t.throws(() => box.exec('/bin/true', [], { env: 5 }), { name: 'CordonOptionError', code: 'ERR_INVALID_ARG_TYPE' }, 'env of the wrong type');
+  t.throws(() => box.exec('/bin/true', [], { timeout: -1 }), { name: 'CordonOptionError', code: 'ERR_INVALID_ARG_VALUE' }, 'timeout out of range');
   const missing = box.exec('/nonexistent', []);
   const error = await missing.exited.catch((e) => e);
   t.equal(error.code, 'ENOENT', 'a missing program is the exec\'d box\'s error');

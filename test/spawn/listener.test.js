@@ -205,6 +205,10 @@ t.test('bad options and host failures', async (t) => {
   fs.symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
   throwsWhere(t, () => createListener({ path: path.join(dir, 'link', 'x.sock') }), (error) => error instanceof CordonError && error.code === 'ELOOP' && error.syscall === 'openat2');
   t.notOk(fs.existsSync(path.join(dir, 'real', 'x.sock')));
+  // A file that is not a socket is never replaced.
+  fs.writeFileSync(path.join(dir, 'data.sock'), 'not a socket');
+  throwsWhere(t, () => createListener({ path: path.join(dir, 'data.sock') }), (error) => error instanceof CordonError && error.code === 'EEXIST' && error.syscall === 'bind' && error.step === `listen ${path.join(dir, 'data.sock')}` && error.path === path.join(dir, 'data.sock'));
+  t.equal(fs.readFileSync(path.join(dir, 'data.sock'), 'utf8'), 'not a socket', 'and it is left as it was');
 
   // close() removes only the file it bound: one put at the path since stays.
   fs.unlinkSync(path.join(dir, 'live.sock'));

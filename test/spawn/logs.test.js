@@ -56,7 +56,7 @@ t.test('a log file: made with its mode and owner, appended by two boxes, reopene
   const stat = fs.statSync(log);
   t.equal(stat.mode & 0o777, 0o620, 'mode 0620 by default, whatever the umask');
   t.equal(stat.uid, process.geteuid(), 'owned by the caller');
-  t.equal(stat.gid, isRoot ? 65534 : process.getegid(), "its group the payload's host gid (the payload reopens it through the group's write bit)");
+  t.equal(stat.gid, process.getegid(), 'and the caller\'s group: the box reopens its pipe, never the file');
 
   const custom = path.join(dir, 'custom.log');
   const old = process.umask(0o077);
@@ -71,14 +71,13 @@ t.test('a log file: made with its mode and owner, appended by two boxes, reopene
 t.test('the payload cannot chmod or chown its log file (a setuid file of its uid on the host)', async (t) => {
   const dir = scratch(t);
   const log = path.join(dir, 'attack.log');
-  const attack = await runSh('chmod 4777 /proc/self/fd/1 2>&1 || echo refused >> /proc/self/fd/1', { stdio: ['ignore', { file: log }, 'ignore'] });
+  const attack = await runSh('chmod 4777 /proc/self/fd/1; chown 0:0 /proc/self/fd/1; echo tried', { stdio: ['ignore', { file: log }, 'ignore'] });
   t.equal(attack.code, 0);
-  if (isRoot) {
-    t.match(fs.readFileSync(log, 'utf8'), /refused/, 'chmod is refused');
-    t.equal(fs.statSync(log).mode & 0o7777, 0o620, 'the mode is unchanged');
-  } else {
-    t.equal(fs.statSync(log).uid, process.geteuid(), 'an unprivileged caller\'s box root is the caller: its own file');
-  }
+  t.equal(fs.readFileSync(log, 'utf8'), 'tried\n', 'the box wrote through its fd');
+  const stat = fs.statSync(log);
+  t.equal(stat.mode & 0o7777, 0o620, 'the file\'s mode is unchanged: the box\'s fd is a pipe, not the file');
+  t.equal(stat.uid, process.geteuid(), 'so is its owner');
+  t.equal(stat.gid, process.getegid(), 'and its group');
 });
 
 t.test('an existing log file keeps its owner and mode and is appended to', async (t) => {
@@ -148,4 +147,52 @@ t.test('no fd of the parent is left behind', async (t) => {
   for (let i = 0; i < 10; i++) await run('/bin/true', [], { stdioPipes: 'pipe', stdio: ['pipe', 'pipe', { file: path.join(dir, 'x.log') }] });
   await spawnError('/bin/true', [], { stdioPipes: 'pipe', stdio: ['pipe', 'pipe', { file: path.join(dir, 'missing', 'x.log') }] });
   t.equal(fs.readdirSync('/proc/self/fd').length, before);
+});
+
+t.test('the payload cannot truncate or rewrite its log file, whatever it does with its fd', async (t) => {
+  const dir = scratch(t);
+  const log = path.join(dir, 'kept.log');
+  fs.writeFileSync(log, 'before the box\n');
+  // Every way a payload could cut or overwrite what is there: ftruncate on
+  // its fd, a reopen through /proc/self/fd with O_TRUNC (a shell's `>`), and
+  // F_SETFL dropping O_APPEND then a write at offset 0.
+  const attack = [
+    'echo one',
+    'perl -e \'truncate(STDOUT, 0) or print STDERR "ftruncate: $!\\n"\'',
+    ': > /proc/self/fd/1',
+    'echo two > /dev/stdout',
+    'perl -MFcntl -e \'fcntl(STDOUT, F_SETFL, 0); sysseek(STDOUT, 0, 0); syswrite(STDOUT, "XXXX")\'',
+    'echo three',
+  ].join('; ');
+  const result = await runSh(attack, { stdio: ['ignore', { file: log }, 'ignore'] });
+  t.equal(result.code, 0);
+  const written = fs.readFileSync(log, 'utf8');
+  t.ok(written.startsWith('before the box\n'), `what was there before stays: ${JSON.stringify(written)}`);
+  t.match(written, /one\n/, 'the first line stays');
+  t.match(written, /two\n/, 'a reopen of /dev/stdout still writes');
+  t.match(written, /three\n$/, 'and the last line is appended');
+  t.equal(written.length, 'before the box\none\ntwo\nXXXXthree\n'.length, 'nothing was cut');
+});
+
+t.test('a log file that fills up: the box goes on, a warning says why', async (t) => {
+  if (!require('../helpers/skip').skipExpected(t, isRoot, 'unprivileged pass: a small filesystem to fill needs a tmpfs mount (root)')) return;
+  const dir = scratch(t);
+  const { execFileSync } = require('node:child_process');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'cordon-logs-full', dir]);
+  t.teardown(() => execFileSync('umount', [dir]));
+  const log = path.join(dir, 'full.log');
+  const warnings = [];
+  const onWarning = (warning) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const result = await runSh('head -c 1048576 /dev/zero; echo done >&2', { stdio: ['ignore', { file: log }, 'pipe'] });
+  t.equal(result.code, 0, 'the box wrote 1 MiB and ended: it never blocked on the pipe');
+  t.equal(result.stderr, 'done\n');
+  await new Promise((resolve) => setImmediate(resolve));
+  const warning = warnings.find((w) => w.step === 'stdio[1] file');
+  t.ok(warning, `a warning: ${warning?.message}`);
+  t.equal(warning?.code, 'ENOSPC', 'ENOSPC');
+  t.equal(warning?.syscall, 'write');
+  t.equal(warning?.path, log);
+  t.ok(fs.statSync(log).size <= 64 * 1024, 'the file holds what fit');
 });

@@ -26,6 +26,7 @@ async function tenants(): Promise<void> {
   const id: string | undefined = box.adoptionId;
   const all: Box[] = await adoptAll();
   const report: CleanupReport = await cleanup({ graceMs: 0, bridges: false });
+  await cleanup({ bridges: 'unlocked' });
   const removed: string[] = report.cgroups;
   const usable: boolean = probe().tenants.cgroups.available && probe().tenants.adoption.available;
   void [memory, v2, id, all, removed, usable];

@@ -40,3 +40,22 @@ t.test("a bind's symlink advice is for the resolve part only", async (t) => {
   t.equal(stepFailure(plan, index, ELOOP, part('resolve source')).path, '/usr', 'the source at fault');
   t.notMatch(stepFailure(plan, index, ELOOP, part('attach')).hint ?? '', /symlink/);
 });
+
+t.test('the /dev nodes are one step; a failure names the node and its part', async (t) => {
+  const plan = planOf({});
+  const devices = plan.steps.filter((step) => step.op === 'bindDevices');
+  t.equal(devices.length, 1, 'one step binds every node');
+  t.equal(plan.steps.filter((step) => step.op === 'bindMount' && /^\/dev\//.test(step.path ?? '')).length, 0, 'no bind per node');
+  const index = plan.steps.indexOf(devices[0]);
+  const ENOENT = 2;
+  // The native side adds 256 * (index + 1) of the node: 4 is urandom.
+  const source = stepFailure(plan, index, ENOENT, 256 * 5 + part('open source'));
+  t.equal(source.syscall, 'open_tree');
+  t.equal(source.path, '/dev/urandom', 'the host node at fault');
+  const attach = stepFailure(plan, index, EPERM, 256 * 1 + part('attach'));
+  t.equal(attach.syscall, 'move_mount');
+  t.equal(attach.path, '/dev/null');
+  const whole = stepFailure(plan, index, ENOENT, part('resolve target'));
+  t.equal(whole.syscall, 'openat2');
+  t.equal(whole.path, '/dev', 'the directory, when no node is at fault');
+});
