@@ -411,7 +411,7 @@ export class Box extends EventEmitter {
    */
   _endAtExit(): void {
     try {
-      this.kill('SIGKILL');
+      this.#end('SIGKILL');
     } catch {
       // ended already
     }
