@@ -72,6 +72,12 @@ t.test('a forged exit record does not disarm the timeout', async (t) => {
     await box.exited;
     return;
   }
+  if (said === '') {
+    // A machine so loaded that the timeout came first: it ended the box.
+    await box.exited;
+    t.equal(box.killed, true, 'the timeout ended the box before it could forge');
+    return;
+  }
   t.match(said, /^forged \d+$/);
   await box.exited;
   t.equal(box.killed, true, 'the timeout ended the box');
