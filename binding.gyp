@@ -69,6 +69,7 @@
             "native/log_pump.cc",
             "native/probe.cc",
             "native/host/idmap.cc",
+            "native/host/cgroups.cc",
             "native/host/sockets.cc",
             "native/host/paths.cc",
             "native/host/layers.cc",

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { CgroupLimits, IoDeviceLimit } from './cgroups/limits';
-import type { CapabilityName, RlimitValue } from './credentials';
+import type { CapabilityName } from './credentials';
+import type { RlimitValue } from './limits';
 import { CAPABILITIES } from './credentials';
 import { isPlainObject, ownSnapshot } from './internal/checks';
 import type { KernelCounterLimit } from './kernel-counters';

@@ -1,8 +1,13 @@
-// Who the payload is and what it may do: supplementary groups, kept
-// capabilities, rlimits, umask, nice and OOM score → validated values and
-// plan steps.
-import { checkBoolean, checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
+// Who the payload is and what it may do: its ids, supplementary groups,
+// kept capabilities, no_new_privs, session and parent-death signal →
+// validated values and plan steps. The C++ half is
+// native/child/credentials.cc; the payload's limits (rlimits, umask, nice,
+// OOM score) are lib/limits.ts with native/child/limits.cc.
+import { checkBoolean, checkInteger, conflict, invalidType, invalidValue, ownSnapshot } from './internal/checks';
 import { step, type PlanStep } from './internal/steps';
+import { callerIsRoot, inMap } from './identity';
+import type { ResolvedLimits } from './limits';
+import type { IdMapEntry } from './options';
 
 /** Linux capabilities by number (linux/capability.h). */
 export const CAPABILITIES = {
@@ -18,43 +23,20 @@ export const CAPABILITIES = {
 
 export type CapabilityName = keyof typeof CAPABILITIES;
 
-/** Resource limits by name, with their RLIMIT_* numbers. */
-export const RLIMITS = {
-  cpu: 0, fsize: 1, stack: 3, core: 4, nproc: 6, nofile: 7, memlock: 8, as: 9, sigpending: 11, msgqueue: 12,
-} as const;
-
-export type RlimitName = keyof typeof RLIMITS;
-
-/** A limit: one number for soft and hard, `'unlimited'`, or both apart. */
-export type RlimitValue = number | 'unlimited' | { readonly soft: number | 'unlimited'; readonly hard: number | 'unlimited' };
-
-export interface ResolvedCredentials {
+export interface ResolvedPrivileges {
   groups: number[] | undefined;
   capabilityMask: bigint;
   allowNewPrivileges: boolean;
-  rlimits: { resource: number; name: RlimitName; soft: number; hard: number }[];
-  umask: number | undefined;
-  nice: number | undefined;
-  oomScoreAdj: number | undefined;
 }
 
-const UNLIMITED = -1;
-const CREDENTIAL_KEYS = ['groups', 'capabilities', 'allowNewPrivileges', 'rlimits', 'umask', 'nice', 'oomScoreAdj'];
+/** The `credentials` of validated options: the payload's privileges, and its limits (lib/limits.ts). */
+export type ResolvedCredentials = ResolvedPrivileges & ResolvedLimits;
 
-function limitValue(option: string, value: unknown): number {
-  if (value === 'unlimited') return UNLIMITED;
-  return checkInteger(option, value, 0, Number.MAX_SAFE_INTEGER);
-}
+const CREDENTIAL_KEYS = ['groups', 'capabilities', 'allowNewPrivileges'];
+const SIGKILL = 9;
 
-export function validateCredentials(o: {
-  groups?: unknown;
-  capabilities?: unknown;
-  allowNewPrivileges?: unknown;
-  rlimits?: unknown;
-  umask?: unknown;
-  nice?: unknown;
-  oomScoreAdj?: unknown;
-}): ResolvedCredentials {
+/** The groups, capabilities and allowNewPrivileges options. */
+export function validateCredentials(o: { groups?: unknown; capabilities?: unknown; allowNewPrivileges?: unknown }): ResolvedPrivileges {
   // Its own keys only, each read once (not a copy of all the options).
   const given = o as Record<string, unknown>;
   o = ownSnapshot(Object.fromEntries(CREDENTIAL_KEYS.filter((key) => Object.hasOwn(given, key)).map((key) => [key, given[key]])), '') as typeof o;
@@ -77,85 +59,59 @@ export function validateCredentials(o: {
     });
   }
   const allowNewPrivileges = o.allowNewPrivileges === undefined ? false : checkBoolean('allowNewPrivileges', o.allowNewPrivileges);
-  const rlimits: ResolvedCredentials['rlimits'] = [];
-  const limits = Object.create(null) as Record<string, unknown>;
-  if (o.rlimits !== undefined) {
-    if (!isPlainObject(o.rlimits)) throw invalidType('rlimits', 'an object of limits', o.rlimits);
-    rejectUnknownKeys(o.rlimits, Object.keys(RLIMITS), 'rlimits');
-    Object.assign(limits, o.rlimits);
-  }
-  // No core dumps unless asked: a dump of a tenant's process lands where the host says.
-  if (limits.core === undefined) limits.core = 0;
-  for (const [name, value] of Object.entries(limits)) {
-    const option = `rlimits.${name}`;
-    let soft: number;
-    let hard: number;
-    if (isPlainObject(value)) {
-      rejectUnknownKeys(value, ['soft', 'hard'], option);
-      soft = limitValue(`${option}.soft`, value.soft);
-      hard = limitValue(`${option}.hard`, value.hard);
-      if (hard !== UNLIMITED && (soft === UNLIMITED || soft > hard)) {
-        throw conflict(option, `the soft limit of ${option} is above its hard limit`);
-      }
-    } else {
-      soft = hard = limitValue(option, value);
-    }
-    rlimits.push({ resource: RLIMITS[name as RlimitName], name: name as RlimitName, soft, hard });
-  }
-  const umask = o.umask === undefined ? undefined : checkInteger('umask', o.umask, 0, 0o777);
-  const nice = o.nice === undefined ? undefined : checkInteger('nice', o.nice, -20, 19);
-  const oomScoreAdj = o.oomScoreAdj === undefined ? undefined : checkInteger('oomScoreAdj', o.oomScoreAdj, -1000, 1000);
-  return { groups, capabilityMask, allowNewPrivileges, rlimits, umask, nice, oomScoreAdj };
+  return { groups, capabilityMask, allowNewPrivileges };
 }
 
-/** Per-process settings that need no privilege, applied after the ids. */
-export function processLimitSteps(credentials: ResolvedCredentials): PlanStep[] {
-  const steps: PlanStep[] = [];
-  if (credentials.umask !== undefined) steps.push(step('umask', { name: 'set umask', syscall: 'umask', kind: 'umask' }, { mask: credentials.umask }));
-  if (credentials.nice !== undefined) {
-    steps.push(step('setPriority', { name: 'set nice value', syscall: 'setpriority', kind: 'nice' }, { nice: credentials.nice }));
+/** Supplementary groups in a new user namespace: only a root caller's box may set them, and only to mapped gids. */
+export function checkGroupsMapped(groups: readonly number[] | undefined, user: string, gidMap: readonly IdMapEntry[] | undefined): void {
+  if (groups === undefined || user !== 'new') return;
+  if (!callerIsRoot()) {
+    throw conflict('groups', 'an unprivileged caller\'s box cannot set groups: its user namespace denies setgroups');
   }
-  return steps;
+  const map = gidMap ?? [{ inside: 0, outside: 0, count: 1 }];
+  const unmapped = groups.find((group) => !inMap(map, group));
+  if (unmapped !== undefined) throw conflict('groups', `gid ${unmapped} is not mapped by gidMap`);
+}
+
+/** The dieWithParent and newSession options (both on by default). */
+export function validateSession(o: { dieWithParent?: unknown; newSession?: unknown }): { dieWithParent: boolean; newSession: boolean } {
+  const dieWithParent = o.dieWithParent === undefined ? true : checkBoolean('dieWithParent', o.dieWithParent);
+  const newSession = o.newSession === undefined ? true : checkBoolean('newSession', o.newSession);
+  return { dieWithParent, newSession };
 }
 
 /**
- * The payload's rlimits, set last before its exec (after the fds are in
- * place), so cordon's child never runs under them; with an init, the init
- * sets them in the payload's process and never runs under them either.
+ * Become the box's root first, in a user namespace of the box (new or
+ * joined): a root caller's own uid is not mapped in the box, and files the
+ * mounts create must belong to someone who is.
  */
-export function rlimitSteps(credentials: ResolvedCredentials, defaults: Partial<Record<RlimitName, number>> = {}): PlanStep[] {
-  const limits = [...credentials.rlimits];
-  // `defaults` (soft and hard) for the ones the options leave out.
-  for (const [name, value] of Object.entries(defaults) as [RlimitName, number][]) {
-    if (!limits.some((limit) => limit.name === name)) limits.push({ resource: RLIMITS[name], name, soft: value, hard: value });
-  }
-  return limits.map((limit) => step('setRlimit', { name: `set rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit' }, {
-    resource: limit.resource, soft: limit.soft, hard: limit.hard,
-  }));
+export function boxRootSteps(userNamespace: boolean, clearGroups: boolean): PlanStep[] {
+  if (!userNamespace) return [];
+  return [step('setIds', { name: 'become box root', syscall: 'setresuid', kind: 'ids' }, { uid: 0, gid: 0, clearGroups })];
+}
+
+/** After the ids: the kernel clears the parent-death signal whenever the effective uid or gid changes. */
+export function parentDeathSteps(dieWithParent: boolean): PlanStep[] {
+  if (!dieWithParent) return [];
+  return [step('setParentDeathSignal', { name: 'set parent death signal', syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL })];
+}
+
+export function noNewPrivsSteps(credentials: ResolvedPrivileges): PlanStep[] {
+  if (credentials.allowNewPrivileges) return [];
+  return [step('setNoNewPrivs', { name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' }, {})];
+}
+
+export function sessionSteps(newSession: boolean): PlanStep[] {
+  return newSession ? [step('setSid', { name: 'new session', syscall: 'setsid', kind: 'session' }, {})] : [];
 }
 
 /**
- * Raises of the payload's hard rlimits, made while the child still has its
- * capabilities (a raise above the current hard limit needs
- * CAP_SYS_RESOURCE, which the payload's own capabilities seldom include):
- * only the hard limit and only upward, so the child and the init never run
- * under a lower limit; the rlimit steps set the payload's values later.
- * A raise the host refuses fails here, before anything runs.
+ * The terminal (fds 0-2) becomes the controlling terminal of the session
+ * the setSid step made; with an init, of the payload's own (the init's doing).
  */
-export function rlimitRaiseSteps(credentials: ResolvedCredentials): PlanStep[] {
-  return credentials.rlimits.map((limit) => step('raiseRlimit', { name: `raise rlimit ${limit.name}`, syscall: 'prlimit64', kind: 'rlimit' }, {
-    resource: limit.resource, hard: limit.hard,
-  }));
-}
-
-/**
- * The OOM score goes first, before the ids change: a changed euid makes the
- * process non-dumpable, and its /proc files then belong to the host's root.
- */
-export function oomScoreSteps(credentials: ResolvedCredentials): PlanStep[] {
-  if (credentials.oomScoreAdj === undefined) return [];
-  const file = '/proc/self/oom_score_adj';
-  return [step('writeExisting', { name: 'set oom_score_adj', syscall: 'write', kind: 'oom', path: file }, { text: String(credentials.oomScoreAdj), path: file })];
+export function controllingTerminalSteps(tty: boolean): PlanStep[] {
+  if (!tty) return [];
+  return [step('setControllingTerminal', { name: 'set controlling terminal', syscall: 'ioctl TIOCSCTTY', kind: 'session' }, { terminal: 0 })];
 }
 
 /**
@@ -168,7 +124,7 @@ export function oomScoreSteps(credentials: ResolvedCredentials): PlanStep[] {
  * raised into the ambient set after the ids change.
  */
 export function payloadCredentialSteps(
-  credentials: ResolvedCredentials,
+  credentials: ResolvedPrivileges,
   ids: { uid: number; gid: number },
   context: { userNamespace: boolean; hostRoot: boolean },
 ): PlanStep[] {

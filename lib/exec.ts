@@ -11,7 +11,7 @@ import { CordonError, CordonOptionError } from './errors';
 import { isPlainObject } from './internal/checks';
 import type { Ledger } from './internal/resources';
 import { defaultCountedRlimits, type CallerCounterLimits } from './kernel-counters';
-import { RLIMITS, type RlimitName } from './credentials';
+import { RLIMITS, type RlimitName } from './limits';
 import { NAMESPACE_NAMES, type NamespaceName, type SpawnIsolatedOptions } from './options';
 import type { ValidatedOptions } from './validate';
 

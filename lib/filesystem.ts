@@ -37,7 +37,10 @@ import { AttrScope, MountPart, SourceLinks, TargetMode, type OpName } from './in
 import { fieldOf, step, type PlanStep } from './internal/steps';
 import { PLAN_ENUMS } from './internal/plan-ops';
 import type { BindMount, MountEntry, TmpfsMount } from './options';
-import { validateQuota, type ResolvedQuota } from './quota';
+import { quotaRefusal, validateQuota, type ResolvedQuota } from './quota';
+import { callerIsRoot } from './identity';
+import type { NamespaceName } from './options';
+import type { ResolvedNamespace } from './namespaces';
 
 type LayeredUpper = { kind: 'tmpfs'; size: number } | { kind: 'dir'; dir: string; quota?: ResolvedQuota };
 
@@ -61,6 +64,8 @@ export function tmpfsInodes(size: number): string {
   return String(Math.max(1024, Math.floor(size / 1024)));
 }
 
+/** mount(2) propagation: the box's mounts never propagate to the host. */
+const MS_PRIVATE = 1 << 18;
 const MOUNT_ATTR_RDONLY = 0x1;
 const MOUNT_ATTR_NOSUID = 0x2;
 const MOUNT_ATTR_NODEV = 0x4;
@@ -224,6 +229,54 @@ export function validateMounts(value: unknown): MountEntry[] {
 const UPPER_DIRS = ['', 'upper', 'work'];
 /** Which part of readying the upper layer failed (native host::UpperPart, declared once in host/paths.h). */
 const UPPER_PARTS: Readonly<Record<number, { readonly name: string; readonly syscall: string }>> = PLAN_ENUMS.UpperPart;
+
+export interface ResolvedFilesystem {
+  rootfs: ResolvedRootfs;
+  mounts: MountEntry[];
+  tmpSize: number;
+}
+
+/**
+ * The rootfs, mounts and tmpSize options, and what they need: a mount
+ * namespace of the box's own, a root caller and a new user namespace for
+ * idmapped mounts, the box's own net namespace for sysfs and ipc for mqueue.
+ */
+export function validateFilesystem(
+  o: { rootfs?: unknown; mounts?: unknown; tmpSize?: unknown },
+  namespaces: Readonly<Record<NamespaceName, ResolvedNamespace>>,
+): ResolvedFilesystem {
+  const user = namespaces.user.kind;
+  // ownSnapshot: the checks below read optional fields (idmap) of what these return.
+  const rootfs = ownSnapshot(validateRootfs(o.rootfs), 'rootfs') as ResolvedRootfs;
+  const mounts = ownSnapshot(validateMounts(o.mounts), 'mounts') as MountEntry[];
+  if (rootfs.kind === 'layers' && rootfs.upper.kind === 'dir' && rootfs.upper.quota !== undefined) {
+    const refusal = quotaRefusal();
+    if (refusal !== undefined) throw new CordonError('ERR_CORDON_HOST_UNSUPPORTED', `rootfs.upper.quota: ${refusal} (probe().diskQuota)`, { step: 'validate', path: rootfs.upper.dir });
+  }
+  const tmpSize = o.tmpSize === undefined ? DEFAULT_TMP_SIZE : checkInteger('tmpSize', o.tmpSize, 4096, Number.MAX_SAFE_INTEGER);
+  if (o.tmpSize !== undefined && namespaces.mount.kind !== 'new') throw conflict('tmpSize', 'tmpSize sizes the box\'s own tmpfs mounts: it needs namespaces.mount to be \'new\'');
+  if (namespaces.mount.kind !== 'new' && (rootfs.kind !== 'host' || o.rootfs !== undefined || mounts.length > 0)) {
+    throw conflict(o.rootfs !== undefined ? 'rootfs' : 'mounts', 'rootfs and mounts need namespaces.mount to be \'new\'');
+  }
+  if (rootfs.kind === 'layers' && rootfs.idmapLayers === true && (!callerIsRoot() || user !== 'new')) {
+    throw conflict('rootfs.idmapLayers', 'idmapped template layers need a root caller and a new user namespace (mount_setattr with MOUNT_ATTR_IDMAP needs the host\'s CAP_SYS_ADMIN; probe().idmappedMounts)');
+  }
+  for (const [i, entry] of mounts.entries()) {
+    if (entry.type === 'bind' && entry.idmap !== undefined && (!callerIsRoot() || user !== 'new')) {
+      throw conflict(`mounts[${i}].idmap`, 'an idmapped mount needs a root caller and a new user namespace');
+    }
+    // sysfs shows the net namespace of its mounter: the box's own (new, or
+    // joined by path or fd: the one it is in anyway) but never the host's.
+    // A joined one its user namespace does not own refuses the mount (EPERM).
+    if (entry.type === 'sysfs' && namespaces.net.kind === 'host') {
+      throw conflict(`mounts[${i}]`, 'sysfs needs a network namespace of the box\'s own (\'new\', or joined by path or fd): it shows the net namespace of its mounter, here the host\'s');
+    }
+    if (entry.type === 'mqueue' && namespaces.ipc.kind !== 'new') {
+      throw conflict(`mounts[${i}]`, 'mqueue needs namespaces.ipc to be \'new\'');
+    }
+  }
+  return { rootfs, mounts, tmpSize };
+}
 
 /**
  * Readies the persistent upper layer on the host, before the spawn: opens
@@ -639,6 +692,43 @@ const MOUNT_PART_SYSCALLS: Record<(typeof MountPart)[keyof typeof MountPart], st
   'resolve source': 'openat2',
   'check owner': 'statx',
 };
+
+/** The fds the parent made for the box's filesystem, and what else the steps need to know of the box. */
+export interface FilesystemFds {
+  idmappedTrees?: ReadonlyMap<number, number> | undefined;
+  layerTrees?: ReadonlyMap<number, number> | undefined;
+  upperTree?: number | undefined;
+  hostView?: HostView | undefined;
+  /** The host path of the box's terminal, when it has one. */
+  console?: string | undefined;
+}
+
+/**
+ * The box's filesystem, in a mount namespace of its own (none otherwise):
+ * mounts made private first, then the root built and entered
+ * (filesystemSteps), with the parent's trees given their fd slots.
+ */
+export function boxFilesystemSteps(
+  options: Readonly<ResolvedFilesystem>,
+  context: Omit<FilesystemContext, 'preparedTrees' | 'layerTrees' | 'upperTree' | 'tmpSize' | 'console' | 'hostView'> & { newMount: boolean },
+  fds: FilesystemFds,
+  slot: (fd: number) => number,
+): PlanStep[] {
+  if (!context.newMount) return [];
+  const { newMount: _newMount, ...flags } = context;
+  return [
+    step('setMountPropagation', { name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/' }, { propagation: MS_PRIVATE }),
+    ...filesystemSteps(options.rootfs, options.mounts, {
+      ...flags,
+      preparedTrees: new Map([...(fds.idmappedTrees ?? new Map<number, number>())].map(([index, fd]) => [index, slot(fd)])),
+      tmpSize: options.tmpSize,
+      ...(fds.upperTree !== undefined ? { upperTree: slot(fds.upperTree) } : {}),
+      ...(fds.layerTrees !== undefined ? { layerTrees: new Map([...fds.layerTrees].map(([index, fd]) => [index, slot(fd)])) } : {}),
+      ...(fds.hostView !== undefined ? { hostView: fds.hostView } : {}),
+      ...(fds.console !== undefined ? { console: fds.console } : {}),
+    }),
+  ];
+}
 
 /** A failed filesystem step, told by its part (native MountPart in the status detail): the system call, and the path at fault. */
 export function explainFilesystem(step: PlanStep, detail: number, failed: FailedStep): FailedStep {

@@ -2,8 +2,8 @@
 // unprivileged callers, and per-tenant range allocation for supervisors.
 import * as fs from 'node:fs';
 
-import { CordonError } from './errors';
-import { checkInteger, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
+import { CordonError, CordonOptionError } from './errors';
+import { checkBoolean, checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { step, type PlanStep } from './internal/steps';
 import type { IdMapEntry } from './options';
 
@@ -63,6 +63,60 @@ export function checkIdMap(option: string, value: unknown): IdMapEntry[] {
     throw invalidValue(option, bytes, `makes ${bytes} bytes of map text; the kernel takes at most ${MAX_MAP_BYTES} (one write of less than a 4 KiB page)`);
   }
   return entries;
+}
+
+/** The effective euid of this process; a function so tests can reason about both cases. */
+export function callerIsRoot(): boolean {
+  return typeof process.geteuid === 'function' && process.geteuid() === 0;
+}
+
+export function inMap(map: readonly IdMapEntry[], id: number): boolean {
+  return map.some((entry) => id >= entry.inside && id < entry.inside + entry.count);
+}
+
+/** Who the box runs as: its id maps (a new user namespace's), its uid and gid, and whether a root caller may run it as real root. */
+export interface ResolvedIdentity {
+  uidMap: IdMapEntry[] | undefined;
+  gidMap: IdMapEntry[] | undefined;
+  uid: number;
+  gid: number;
+  allowHostCredentials: boolean;
+}
+
+/** The uidMap, gidMap, uid, gid and allowHostCredentials options, given the box's user namespace (`user`, its kind). */
+export function validateIdentity(
+  o: { uidMap?: unknown; gidMap?: unknown; uid?: unknown; gid?: unknown; allowHostCredentials?: unknown },
+  user: string,
+): ResolvedIdentity {
+  const uidMap = o.uidMap === undefined ? undefined : checkIdMap('uidMap', o.uidMap);
+  const gidMap = o.gidMap === undefined ? undefined : checkIdMap('gidMap', o.gidMap);
+  if ((uidMap || gidMap) && user !== 'new') {
+    throw conflict(uidMap ? 'uidMap' : 'gidMap', 'uidMap and gidMap need namespaces.user to be \'new\'');
+  }
+  const uid = o.uid === undefined ? 0 : checkInteger('uid', o.uid, 0, MAX_ID);
+  const gid = o.gid === undefined ? 0 : checkInteger('gid', o.gid, 0, MAX_ID);
+  if (user === 'host' && (o.uid !== undefined || o.gid !== undefined) && !callerIsRoot()) {
+    throw conflict(
+      o.uid !== undefined ? 'uid' : 'gid',
+      'without a user namespace only a root caller can run the box under another uid or gid',
+    );
+  }
+  if (uidMap && !inMap(uidMap, uid)) throw conflict('uid', `uid ${uid} is not mapped by uidMap`);
+  if (gidMap && !inMap(gidMap, gid)) throw conflict('gid', `gid ${gid} is not mapped by gidMap`);
+  if (!uidMap && user === 'new' && uid !== 0) throw conflict('uid', `uid ${uid} is not mapped; give uidMap`);
+  if (!gidMap && user === 'new' && gid !== 0) throw conflict('gid', `gid ${gid} is not mapped; give gidMap`);
+
+  const allowHostCredentials =
+    o.allowHostCredentials === undefined ? false : checkBoolean('allowHostCredentials', o.allowHostCredentials);
+  if (user === 'host' && callerIsRoot() && uid === 0 && !allowHostCredentials) {
+    throw new CordonOptionError(
+      'ERR_INVALID_ARG_VALUE',
+      'namespaces.user',
+      'The "namespaces.user" option is \'host\' while the caller is root, so the box would run as real root. ' +
+        'Use a new user namespace, give a host uid (and gid) to run it as, or pass allowHostCredentials: true to allow it',
+    );
+  }
+  return { uidMap, gidMap, uid, gid, allowHostCredentials };
 }
 
 function readSysctl(file: string): string | undefined {

@@ -39,7 +39,8 @@ export type { ServiceOptions, ServiceState, ServiceReason, ServiceEvents, Health
 export type { ListenerOptions, UnixListenerOptions, TcpListenerOptions } from './listener';
 export type { BridgeNetworkOptions, BridgeNetworkInfo } from './bridge';
 export type { LandlockOptions, LandlockReport, LandlockAccess, LandlockScope } from './landlock';
-export type { CapabilityName, RlimitName, RlimitValue } from './credentials';
+export type { CapabilityName } from './credentials';
+export type { RlimitName, RlimitValue } from './limits';
 export type { KernelCounterName, KernelCounterLimit, KernelCounterLimits } from './kernel-counters';
 export type { CgroupLimits, MemoryLimits, CpuLimits, PidsLimits, IoLimits, IoDeviceLimit, CpusetLimits } from './cgroups/limits';
 export type { CgroupStats, OomEvent } from './cgroups/box';

@@ -52,7 +52,7 @@ import * as fs from 'node:fs';
 import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
 import { step, type PlanStep } from './internal/steps';
 import type { IdMapEntry } from './options';
-import type { RlimitName } from './credentials';
+import type { RlimitName } from './limits';
 
 /** The per-user limits of /proc/sys/user, by option name. */
 export const KERNEL_COUNTER_FILES = {
@@ -178,8 +178,11 @@ export function defaultCountedRlimits(caller: CallerCounterLimits): Partial<Reco
   return defaults;
 }
 
-/** Checks `kernelCounters`: an object of limits, each 0..INT_MAX or 'unlimited'. */
-export function validateKernelCounters(value: unknown): KernelCounterLimits | undefined {
+/**
+ * Checks `kernelCounters`: an object of limits, each 0..INT_MAX or
+ * 'unlimited', for a user namespace of the box's own (`user`, its kind).
+ */
+export function validateKernelCounters(value: unknown, user: string): KernelCounterLimits | undefined {
   if (value === undefined) return undefined;
   if (!isPlainObject(value)) throw invalidType('kernelCounters', 'an object of per-uid limits', value);
   rejectUnknownKeys(value, Object.keys(KERNEL_COUNTER_FILES), 'kernelCounters');
@@ -189,6 +192,9 @@ export function validateKernelCounters(value: unknown): KernelCounterLimits | un
     const limit = value[name];
     if (limit === undefined) continue;
     limits[name] = limit === 'unlimited' ? 'unlimited' : checkInteger(`kernelCounters.${name}`, limit, 0, INT_MAX);
+  }
+  if (user === 'host') {
+    throw conflict('kernelCounters', "kernelCounters limit the box's own user namespace: without one (namespaces.user: 'host') they would be the host's");
   }
   return limits;
 }

@@ -184,3 +184,18 @@ export function explainLandlock(step: PlanStep, detail: number, failed: FailedSt
   if (rule >= 0 && target !== undefined) explained.path = target;
   return explained;
 }
+
+/**
+ * The Landlock step, when the ruleset enforces anything on this kernel
+ * (`abi`), and what it enforces. `initSlot` gives the init binary's fd a
+ * slot: the ruleset lets the box exec it.
+ */
+export function landlockSteps(options: ResolvedLandlock | undefined, abi: number, initSlot: () => number | undefined): { steps: PlanStep[]; report: LandlockReport | undefined } {
+  if (options === undefined) return { steps: [], report: undefined };
+  const masks = landlockMasks(options, abi);
+  if (masks.fs === 0 && masks.net === 0 && masks.scoped === 0) return { steps: [], report: masks.report };
+  const ruleset = landlockStep(options, masks);
+  const slot = initSlot();
+  if (slot !== undefined) ruleset.slot = slot;
+  return { steps: [ruleset], report: masks.report };
+}

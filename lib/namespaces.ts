@@ -1,9 +1,13 @@
-// Namespaces: the `namespaces` option → one resolved setting per namespace,
-// and the plan steps that make, join and enter them (clone3's flags, setns,
-// unshare). The C++ half is native/clone.cc and child/executor.cc's joins.
-import { checkAbsolutePath, checkInteger, invalidType, isPlainObject, rejectUnknownKeys } from './internal/checks';
+// Namespaces: the `namespaces` and `network` options → one resolved
+// setting per namespace, what the box sets in its own (`hostname`, lo, the
+// `init` of its pid namespace), and the plan steps that make, join and enter
+// them (clone3's flags, setns, unshare). The C++ half is
+// native/child/namespaces.cc (with native/clone.cc for the clone).
+import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
+import { CordonError } from './errors';
+import { checkAbsolutePath, checkBoolean, checkInteger, checkString, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
 import { step, type PlanStep } from './internal/steps';
-import { NAMESPACE_NAMES, type NamespaceName, type NamespaceOptions, type NamespaceSetting } from './options';
+import { NAMESPACE_NAMES, type NamespaceName, type NamespaceOptions, type NamespaceSetting, type SpawnIsolatedOptions } from './options';
 
 export type ResolvedNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string } | { kind: 'fd'; fd: number };
 
@@ -45,6 +49,77 @@ export function validateNamespaces(value: unknown): Record<NamespaceName, Resolv
     given = value as NamespaceOptions;
   }
   return Object.fromEntries(NAMESPACE_NAMES.map((name) => [name, checkNamespace(name, given[name])])) as Record<NamespaceName, ResolvedNamespace>;
+}
+
+export type ResolvedNamespaces = Record<NamespaceName, ResolvedNamespace>;
+
+export const DEFAULT_HOSTNAME = 'cordon';
+
+/** The `namespaces` and `network` options: the box's namespaces, and its bridge for `network: 'bridge'` (namespaces.net is then 'new'). */
+export function validateNamespaceOptions(o: Pick<SpawnIsolatedOptions, 'namespaces' | 'network'>): { namespaces: ResolvedNamespaces; bridge: ResolvedBridge | undefined } {
+  const namespaces = validateNamespaces(o.namespaces);
+  let bridge: ResolvedBridge | undefined;
+  if (o.network !== undefined) {
+    if (o.namespaces?.net !== undefined) throw conflict('network', 'give network or namespaces.net, not both');
+    const network = o.network;
+    if (network === 'none') namespaces.net = { kind: 'new' };
+    else if (network === 'host') namespaces.net = { kind: 'host' };
+    else if (isPlainObject(network) && ('path' in network || 'fd' in network)) namespaces.net = checkNamespace('net', network as NamespaceSetting, 'network');
+    else {
+      bridge = validateBridge('network', network);
+      namespaces.net = { kind: 'new' };
+    }
+  }
+  return { namespaces, bridge };
+}
+
+/** The hostname option: set in the box's own uts namespace ('cordon' by default there). */
+export function validateHostname(value: unknown, namespaces: ResolvedNamespaces): { hostname: string | undefined } {
+  if (value === undefined) return { hostname: namespaces.uts.kind === 'new' ? DEFAULT_HOSTNAME : undefined };
+  const hostname = checkString('hostname', value);
+  if (Buffer.byteLength(hostname) > 64) throw invalidValue('hostname', hostname, 'must be at most 64 bytes');
+  if (namespaces.uts.kind !== 'new') throw conflict('hostname', 'hostname needs namespaces.uts to be \'new\'');
+  return { hostname };
+}
+
+/** The init option: PID 1 of the box's pid namespace (on with a pid namespace of its own or joined). */
+export function validateInit(value: unknown, namespaces: ResolvedNamespaces): { init: boolean } {
+  const pidKind = namespaces.pid.kind;
+  let init = pidKind !== 'host';
+  if (value !== undefined) {
+    init = checkBoolean('init', value);
+    if (init && pidKind === 'host') throw conflict('init', 'init needs a new or joined pid namespace');
+    if (!init && (pidKind === 'path' || pidKind === 'fd')) {
+      throw conflict('init', 'joining a pid namespace needs the init: only children of the joining process enter it');
+    }
+  }
+  return { init };
+}
+
+/** A bridge box's network namespace is made at clone, in a user namespace of the box's own; and the host must allow bridges. */
+export function checkBridgeNamespaces(bridge: ResolvedBridge | undefined, namespaces: ResolvedNamespaces, pooled: boolean): void {
+  if (bridge === undefined) return;
+  if (pooled) {
+    throw conflict('netnsPool', "a bridge box's veth goes into the namespace the box is cloned with, not a pooled one: use one or the other");
+  }
+  if (namespaces.user.kind === 'path' || namespaces.user.kind === 'fd') {
+    throw conflict('network', "a bridge needs the box's network namespace at clone, which a joined user namespace rules out (it is made after the join)");
+  }
+  const refusal = bridgeRefusal();
+  if (refusal !== undefined) throw new CordonError('ERR_CORDON_HOST_UNSUPPORTED', `network: ${refusal} (probe().network.bridge)`, { step: 'validate', path: bridge.bridge });
+}
+
+/**
+ * In a joined user namespace (given, or a 'user+net' pool's) the other
+ * namespaces are made by unshare, which moves only later children: a new
+ * pid namespace is entered by a clone (enterNamespaceSteps), and so is a new
+ * time namespace then; without either, only the init's children are in it.
+ */
+export function checkTimeNamespace(namespaces: ResolvedNamespaces, context: { pooledUser: boolean; init: boolean }): void {
+  const joinsUser = namespaces.user.kind === 'path' || namespaces.user.kind === 'fd' || context.pooledUser;
+  if (joinsUser && namespaces.time.kind === 'new' && namespaces.pid.kind !== 'new' && !context.init) {
+    throw conflict('namespaces.time', 'a new time namespace inside a joined user namespace (or a \'user+net\' pool\'s) needs the init or a new pid namespace');
+  }
 }
 
 /** Joined namespaces' fds (given by the caller of buildPlan), and a pool entry joined instead of a new user and net namespace. */
@@ -109,5 +184,23 @@ export function enterNamespaceSteps(
   if ((pooled?.user !== undefined || joinedUser) && (late & CLONE_FLAGS.pid) !== 0) {
     steps.push(step('enterPidNamespace', { name: 'enter pid namespace', syscall: 'clone', kind: 'clone' }, {}));
   }
+  return steps;
+}
+
+/** The clone itself: the namespaces clone3 makes, into the box's v2 cgroup when it has a directory fd, owned by `namespaceOwner` when given. */
+export function cloneSteps(cloneFlags: number, cgroupDirFd: number | undefined, namespaceOwner: number | undefined, slot: (fd: number) => number): PlanStep[] {
+  const intoCgroup = cgroupDirFd !== undefined && cgroupDirFd >= 0;
+  return [step('clone', { name: 'clone', syscall: 'clone3', kind: 'clone', ...(intoCgroup ? { slot: slot(cgroupDirFd) } : {}) }, {
+    cloneFlags,
+    intoCgroup,
+    namespaceOwner: namespaceOwner !== undefined && (cloneFlags & CLONE_FLAGS.user) !== 0 ? namespaceOwner : 0,
+  })];
+}
+
+/** What the box sets in its own namespaces: lo up in a new net namespace (a pooled one has it up already), the hostname. */
+export function namespaceSetupSteps(namespaces: ResolvedNamespaces, pooled: boolean, hostname: string | undefined): PlanStep[] {
+  const steps: PlanStep[] = [];
+  if (namespaces.net.kind === 'new' && !pooled) steps.push(step('loopbackUp', { name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' }, {}));
+  if (hostname !== undefined) steps.push(step('setHostname', { name: 'set hostname', syscall: 'sethostname', kind: 'uts' }, { hostname }));
   return steps;
 }

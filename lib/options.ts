@@ -3,7 +3,8 @@ import type { Stream } from 'node:stream';
 
 import type { CgroupLimits } from './cgroups/limits';
 import type { TenantCgroup } from './cgroups/tenant';
-import type { CapabilityName, RlimitName, RlimitValue } from './credentials';
+import type { CapabilityName } from './credentials';
+import type { RlimitName, RlimitValue } from './limits';
 import type { KernelCounterLimits } from './kernel-counters';
 import type { LandlockOptions } from './landlock';
 import type { BridgeNetworkOptions } from './bridge';
@@ -348,6 +349,23 @@ export interface SpawnIsolatedOptions {
    */
   readonly netnsPool?: NamespacePool;
 }
+
+/**
+ * Every key of SpawnIsolatedOptions, for the check of unknown options
+ * (lib/validate.ts). It does not compile while a key is missing: an option
+ * is added here, beside its declaration, and nowhere else in validate.ts.
+ */
+export const OPTION_NAMES = [
+  'namespaces', 'uidMap', 'gidMap', 'uid', 'gid', 'allowHostCredentials', 'hostname', 'init', 'env', 'cwd',
+  'argv0', 'stdio', 'stdioPipes', 'timeout', 'killSignal', 'signal', 'dieWithParent', 'newSession', 'tty', 'startGate', 'rootfs', 'mounts', 'tmpSize', 'cgroup', 'cgroupParent', 'groups', 'capabilities', 'allowNewPrivileges',
+  'rlimits', 'umask', 'nice', 'oomScoreAdj', 'kernelCounters', 'sysctl', 'userNamespaceOwner', 'landlock', 'listen', 'seccomp', 'network', 'netnsPool',
+  // child_process options with the same meaning here: `shell` (only false:
+  // cordon runs no shell) and `windowsHide` (ignored on Linux, as by Node).
+  'shell', 'windowsHide',
+] as const satisfies readonly (keyof SpawnIsolatedOptions)[];
+/** Fails to compile while a key of SpawnIsolatedOptions is missing from OPTION_NAMES. */
+const everyOptionNamed: Exclude<keyof SpawnIsolatedOptions, (typeof OPTION_NAMES)[number]> extends never ? true : never = true;
+void everyOptionNamed;
 
 /**
  * The box's root filesystem (needs a new mount namespace). The box always

@@ -1,29 +1,31 @@
 // ValidatedOptions → Plan: the one place that decides which steps a box
 // takes and in what order. Pure: fds are given, nothing is opened here.
+// Each mechanism module builds its own steps; buildPlan is their order.
 import { bridgeSteps, type BridgeLease } from './bridge';
 import { cgroupAttachSteps, type CgroupAttachFd } from './cgroups/box';
 import { sysctlSteps } from './sysctl';
-import { oomScoreSteps, payloadCredentialSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from './credentials';
-import { filesystemSteps } from './filesystem';
+import {
+  boxRootSteps, controllingTerminalSteps, noNewPrivsSteps, parentDeathSteps, payloadCredentialSteps, sessionSteps,
+} from './credentials';
+import { oomScoreSteps, processLimitSteps, rlimitRaiseSteps, rlimitSteps } from './limits';
+import { boxFilesystemSteps, filesystemSteps, type ResolvedFilesystem } from './filesystem';
 import { defaultCountedRlimits, defaultKernelCounters, kernelCounterSteps, type CallerCounterLimits } from './kernel-counters';
 import { type HostView } from './host-view';
 import { defaultIdMap, idMapSteps } from './identity';
-import { landlockMasks, landlockStep, type LandlockReport } from './landlock';
-import { listenEnv } from './sockets';
-import { filterFor } from './seccomp';
+import { landlockSteps, type LandlockReport } from './landlock';
+import { chdirSteps, execSteps } from './payload';
+import { filterFor, type NormalizedSeccompPolicy } from './seccomp';
 import type { NamespaceName } from './options';
-import { CLONE_FLAGS, enterNamespaceSteps, namespaceFlags } from './namespaces';
+import { CLONE_FLAGS, cloneSteps, enterNamespaceSteps, namespaceFlags, namespaceSetupSteps } from './namespaces';
+import { fdSteps, startGateSteps } from './stdio';
+import { invalidValue } from './internal/checks';
+import { MAX_STEPS, OP_TABLE } from './internal/plan-abi';
 import { step, type PlanStep } from './internal/steps';
 
 export type { PlanStep, StepKind } from './internal/steps';
 import type { ValidatedOptions } from './validate';
 
 export { CLONE_FLAGS };
-
-const MS_PRIVATE = 1 << 18;
-const SIGKILL = 9;
-/** Where execvp looks when the environment has no PATH. */
-const EXECVP_DEFAULT_PATH = '/bin:/usr/bin';
 
 export interface Plan {
   steps: PlanStep[];
@@ -82,12 +84,6 @@ export interface Caller {
   counterLimits?: CallerCounterLimits;
 }
 
-export function execCandidates(file: string, env: Readonly<Record<string, string>>): string[] {
-  if (file.includes('/')) return [file];
-  const searchPath = env.PATH ?? EXECVP_DEFAULT_PATH;
-  return searchPath.split(':').map((dir) => (dir === '' ? file : `${dir.replace(/\/+$/, '')}/${file}`));
-}
-
 function outsideOf(map: readonly { inside: number; outside: number; count: number }[], id: number): number | undefined {
   const entry = map.find((e) => id >= e.inside && id < e.inside + e.count);
   return entry === undefined ? undefined : entry.outside + (id - entry.inside);
@@ -123,143 +119,110 @@ export function boxUserOnHost(options: ValidatedOptions): { uid: number; gids: n
   return { uid: options.uid, gids: [options.gid, ...groups] };
 }
 
+/**
+ * The box's steps, in order, like nsjail's containProc: clone, the parent's
+ * window (maps, cgroup, veth), namespaces, what needs the box's root
+ * (counters, sysctls, mounts, hostname), the payload's ids and limits, its
+ * confinement, its fds, the seccomp filter and the exec.
+ */
 export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller: Caller): Plan {
-  const steps: PlanStep[] = [];
-  const fds: number[] = [];
-  const slot = (fd: number): number => {
-    fds.push(fd);
-    return fds.length - 1;
-  };
+  const { steps, fds, slot } = stepList();
   const ns = options.namespaces;
-  const isNew = (name: NamespaceName): boolean => ns[name].kind === 'new';
-  const joined = (name: NamespaceName): boolean => ns[name].kind === 'path' || ns[name].kind === 'fd';
   const root = caller.euid === 0;
-
-  const pooled = runtime.pooled;
-  const pooledUser = pooled?.user !== undefined;
+  const newUser = ns.user.kind === 'new';
+  const userNamespace = newUser || ns.user.kind === 'path' || ns.user.kind === 'fd';
+  const pooledUser = runtime.pooled?.user !== undefined;
   const cgroup = runtime.cgroup;
-  // A box with a cgroup always makes its cgroup namespace late (see
-  // namespaceFlags), and the box may be shown that cgroup (filesystem.ts,
-  // /sys/fs/cgroup).
+  // A box attached to its cgroup by the parent makes its cgroup namespace late (namespaceFlags).
   const lateAttach = (cgroup?.procs.length ?? 0) > 0;
-  const { clone: cloneFlags, late: lateFlags } = namespaceFlags(ns, runtime, lateAttach);
-  const intoCgroup = cgroup !== undefined && cgroup.dirFd >= 0;
-  steps.push(step('clone', { name: 'clone', syscall: 'clone3', kind: 'clone', ...(intoCgroup ? { slot: slot(cgroup.dirFd) } : {}) }, {
-    cloneFlags,
-    intoCgroup,
-    namespaceOwner: options.namespaceOwner !== undefined && (cloneFlags & CLONE_FLAGS.user) !== 0 ? options.namespaceOwner : 0,
-  }));
+  const flags = namespaceFlags(ns, runtime, lateAttach);
+  // The box's own user namespace (new or pooled) gets a share of the caller's per-user limits (lib/kernel-counters.ts).
+  const callerLimits = newUser ? caller.counterLimits : undefined;
+  const initSlot = (): number | undefined => (options.init ? slot(initFd(runtime)) : undefined);
 
-  if (isNew('user') && !pooledUser) steps.push(...idMapSteps(options.uidMap, options.gidMap, caller));
+  steps.push(...cloneSteps(flags.clone, cgroup?.dirFd, options.namespaceOwner, slot));
+  if (newUser && !pooledUser) steps.push(...idMapSteps(options.uidMap, options.gidMap, caller));
   steps.push(...cgroupAttachSteps(cgroup?.procs ?? [], slot));
-  const bridge = runtime.bridge;
-  steps.push(...bridgeSteps(bridge));
-  if ((isNew('user') && !pooledUser) || (cgroup?.procs.length ?? 0) > 0 || bridge !== undefined) {
-    steps.push(step('waitForParent', { name: 'wait for parent', syscall: 'read', kind: 'sync' }, {}));
-  }
-  steps.push(...enterNamespaceSteps(ns, runtime, lateFlags, slot));
+  steps.push(...bridgeSteps(runtime.bridge));
+  steps.push(...parentWindowEnd(steps));
+  steps.push(...enterNamespaceSteps(ns, runtime, flags.late, slot));
   steps.push(...oomScoreSteps(options.credentials));
-  // Become the box's root first: a root caller's own uid is not mapped in
-  // the box, and files the mounts create must belong to someone who is.
-  const userNamespace = isNew('user') || joined('user');
-  if (userNamespace) {
-    steps.push(step('setIds', { name: 'become box root', syscall: 'setresuid', kind: 'ids' }, { uid: 0, gid: 0, clearGroups: root && isNew('user') }));
-  }
-  // The box's own user namespace (made for it, or pooled: fresh per box)
-  // gets a share of the caller's per-user limits unless the options say
-  // otherwise; a joined one only what is given (see lib/kernel-counters.ts).
-  const callerLimits = isNew('user') ? caller.counterLimits : undefined;
-  if (userNamespace) {
-    steps.push(...kernelCounterSteps(options.kernelCounters, callerLimits === undefined ? {} : defaultKernelCounters(callerLimits)));
-  }
-  // In the box's namespaces already, and still with its capabilities.
+  steps.push(...boxRootSteps(userNamespace, root && newUser));
+  if (userNamespace) steps.push(...kernelCounterSteps(options.kernelCounters, callerLimits === undefined ? {} : defaultKernelCounters(callerLimits)));
   steps.push(...sysctlSteps(options.sysctl));
-  if (isNew('mount')) {
-    steps.push(step('setMountPropagation', { name: 'make mounts private', syscall: 'mount', kind: 'mount', path: '/' }, { propagation: MS_PRIVATE }));
-    steps.push(
-      ...filesystemSteps(options.rootfs, options.mounts, {
-        newPid: isNew('pid'),
-        newNet: isNew('net'),
-        inUserNamespace: isNew('user') || joined('user') || !root,
-        preparedTrees: new Map([...(runtime.idmappedTrees ?? new Map<number, number>())].map(([index, fd]) => [index, slot(fd)])),
-        tmpSize: options.tmpSize,
-        ...(runtime.upperTree !== undefined ? { upperTree: slot(runtime.upperTree) } : {}),
-        ...(runtime.layerTrees !== undefined ? { layerTrees: new Map([...runtime.layerTrees].map(([index, fd]) => [index, slot(fd)])) } : {}),
-        ownCgroup2: isNew('cgroup') && lateAttach && (cgroup?.procs.some((entry) => entry.hierarchy === 'v2') ?? false),
-        ...(runtime.hostView !== undefined ? { hostView: runtime.hostView } : {}),
-        ...(runtime.terminal?.slavePath !== undefined ? { console: runtime.terminal.slavePath } : {}),
-      }),
-    );
-  }
-  // A pooled net namespace has lo up already.
-  if (isNew('net') && pooled === undefined) steps.push(step('loopbackUp', { name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' }, {}));
-  if (options.hostname !== undefined) {
-    steps.push(step('setHostname', { name: 'set hostname', syscall: 'sethostname', kind: 'uts' }, { hostname: options.hostname }));
-  }
-  const credentials = options.credentials;
-  steps.push(...rlimitRaiseSteps(credentials));
-  steps.push(...payloadCredentialSteps(credentials, { uid: options.uid, gid: options.gid }, { userNamespace, hostRoot: ns.user.kind === 'host' && root }));
-  // After the ids: the kernel clears the parent-death signal whenever the
-  // effective uid or gid changes.
-  if (options.dieWithParent) {
-    steps.push(step('setParentDeathSignal', { name: 'set parent death signal', syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL }));
-  }
-  steps.push(...processLimitSteps(credentials));
-  if (!credentials.allowNewPrivileges) steps.push(step('setNoNewPrivs', { name: 'set no_new_privs', syscall: 'prctl', kind: 'prctl' }, {}));
-  let landlock: LandlockReport | undefined;
-  if (options.landlock !== undefined) {
-    const masks = landlockMasks(options.landlock, caller.landlockAbi ?? 0);
-    landlock = masks.report;
-    if (masks.fs !== 0 || masks.net !== 0 || masks.scoped !== 0) {
-      const ruleset = landlockStep(options.landlock, masks);
-      if (options.init && runtime.init !== undefined) ruleset.slot = slot(runtime.init);
-      steps.push(ruleset);
-    }
-  }
-  if (options.newSession) steps.push(step('setSid', { name: 'new session', syscall: 'setsid', kind: 'session' }, {}));
-  steps.push(step('chdir', { name: 'chdir', syscall: 'chdir', kind: 'chdir', path: options.cwd }, { path: options.cwd }));
-
-  runtime.stdio.forEach((source, target) => {
-    if (source === undefined) return;
-    steps.push(step('installFd', { name: `install fd ${target}`, syscall: 'dup3', kind: 'fd', slot: slot(source) }, {
-      target, clearNonblock: runtime.blocking?.has(target) ?? false,
-    }));
-  });
-  steps.push(step('closeOtherFds', { name: 'close other fds', syscall: 'close_range', kind: 'fd' }, {}));
-  // The terminal (fds 0-2) becomes the controlling terminal of the session
-  // the setSid step made; with an init, of the payload's own (the init's doing).
-  if (options.tty !== undefined) {
-    steps.push(step('setControllingTerminal', { name: 'set controlling terminal', syscall: 'ioctl TIOCSCTTY', kind: 'session' }, { terminal: 0 }));
-  }
-  steps.push(...rlimitSteps(credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
-  // Last before the filter and the exec: everything that can fail in set-up
-  // has been reported when the box waits here for `start`.
-  if (runtime.startGate !== undefined) {
-    steps.push(step('awaitStart', { name: 'await start', syscall: 'read', kind: 'fd' }, { gate: runtime.startGate }));
-  }
-  if (options.seccomp !== undefined) {
-    const filter = filterFor(options.seccomp);
-    steps.push(step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: filter.hex, instructions: filter.instructions }));
-  }
-
-  const argv = [options.argv0, ...options.args];
-  const env = runtime.listenNames && runtime.listenNames.length > 0 ? { ...options.env, ...listenEnv(runtime.listenNames) } : options.env;
-  const envp = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  const candidates = execCandidates(options.file, options.env);
-  const exec = { name: 'execve', syscall: `spawn ${options.file}`, kind: 'exec', path: options.file } as const;
-  if (options.init) {
-    if (runtime.init === undefined) throw new Error('cordon: the plan needs the init binary fd');
-    steps.push(step('execInit', { ...exec, slot: slot(runtime.init) }, { argv, envp, candidates }));
-  } else {
-    steps.push(step('exec', exec, { argv, envp, candidates }));
-  }
-  const hiddenView = isNew('mount') && options.rootfs.kind === 'host'
-    ? { homes: runtime.hostView?.homes ?? [], mountTargets: options.mounts.map((entry) => entry.target) }
-    : undefined;
-  return {
-    steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init,
-    ...(landlock === undefined ? {} : { landlock }),
-    ...(hiddenView === undefined ? {} : { hiddenView }),
-  };
+  steps.push(...boxFilesystemSteps(options, {
+    newMount: ns.mount.kind === 'new', newPid: ns.pid.kind === 'new', newNet: ns.net.kind === 'new', inUserNamespace: userNamespace || !root,
+    ownCgroup2: ns.cgroup.kind === 'new' && lateAttach && (cgroup?.procs.some((entry) => entry.hierarchy === 'v2') ?? false),
+  }, { ...runtime, console: runtime.terminal?.slavePath }, slot));
+  steps.push(...namespaceSetupSteps(ns, runtime.pooled !== undefined, options.hostname));
+  steps.push(...rlimitRaiseSteps(options.credentials));
+  steps.push(...payloadCredentialSteps(options.credentials, options, { userNamespace, hostRoot: ns.user.kind === 'host' && root }));
+  steps.push(...parentDeathSteps(options.dieWithParent));
+  steps.push(...processLimitSteps(options.credentials));
+  steps.push(...noNewPrivsSteps(options.credentials));
+  const landlock = landlockSteps(options.landlock, caller.landlockAbi ?? 0, () => (runtime.init === undefined ? undefined : initSlot()));
+  steps.push(...landlock.steps);
+  steps.push(...sessionSteps(options.newSession));
+  steps.push(...chdirSteps(options.cwd));
+  steps.push(...fdSteps(runtime.stdio, runtime.blocking, slot));
+  steps.push(...controllingTerminalSteps(options.tty !== undefined));
+  steps.push(...rlimitSteps(options.credentials, callerLimits === undefined ? {} : defaultCountedRlimits(callerLimits)));
+  steps.push(...startGateSteps(runtime.startGate));
+  steps.push(...seccompSteps(options.seccomp));
+  steps.push(...execSteps(options, runtime.listenNames, initSlot()));
+  return { steps, fds, spawnargs: [options.file, ...options.args], usesInit: options.init, ...planReport(options, runtime, landlock.report) };
 }
 
+/** The plan's steps and the fds behind its slots: `slot(fd)` gives an fd the next slot. */
+function stepList(): { steps: PlanStep[]; fds: number[]; slot: (fd: number) => number } {
+  const fds: number[] = [];
+  return { steps: [], fds, slot: (fd) => fds.push(fd) - 1 };
+}
+
+function initFd(runtime: RuntimeFds): number {
+  if (runtime.init === undefined) throw new Error('cordon: the plan needs the init binary fd');
+  return runtime.init;
+}
+
+/** The child waits for the parent when the parent has work in its window after the clone (id maps, cgroup attach, veth). */
+function parentWindowEnd(steps: readonly PlanStep[]): PlanStep[] {
+  const parentWork = steps.some((built) => built.op !== 'clone' && OP_TABLE[built.op].side === 'parent');
+  return parentWork ? [step('waitForParent', { name: 'wait for parent', syscall: 'read', kind: 'sync' }, {})] : [];
+}
+
+/** The payload's seccomp filter, compiled once per policy (lib/seccomp): the box installs it, it does not compile it. */
+function seccompSteps(policy: NormalizedSeccompPolicy | undefined): PlanStep[] {
+  if (policy === undefined) return [];
+  const filter = filterFor(policy);
+  return [step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: filter.hex, instructions: filter.instructions })];
+}
+
+/** What the plan reports beside its steps: Landlock's enforcement, and what the default view hides (for error hints). */
+function planReport(options: ValidatedOptions, runtime: RuntimeFds, landlock: LandlockReport | undefined): Pick<Plan, 'landlock' | 'hiddenView'> {
+  const hiddenView = options.namespaces.mount.kind === 'new' && options.rootfs.kind === 'host'
+    ? { homes: runtime.hostView?.homes ?? [], mountTargets: options.mounts.map((entry) => entry.target) }
+    : undefined;
+  return { ...(landlock === undefined ? {} : { landlock }), ...(hiddenView === undefined ? {} : { hiddenView }) };
+}
+
+/**
+ * A bound on the plan steps a box takes besides its filesystem's and one
+ * per fd (buildPlan: clone, maps, cgroup attaches, joins, ids, limits,
+ * rlimits, exec, ...; about 60 at most today), with room to grow.
+ */
+const PLAN_STEPS_BESIDES_FILESYSTEM = 128;
+/** A bound on the steps of the filesystem without mounts (the root, /proc, /dev, /tmp; about 40 today). */
+const BASE_FILESYSTEM_STEPS = 128;
+
+/** A plan has at most MAX_STEPS steps: the filesystem's are counted, the rest bounded. */
+export function checkPlanSize(filesystem: Readonly<ResolvedFilesystem>, fds: number): void {
+  const { rootfs, mounts } = filesystem;
+  // The common case, counted cheaply: a mount takes at most 2 steps (a file; the first mask too).
+  if (BASE_FILESYSTEM_STEPS + 2 * mounts.length <= MAX_STEPS - PLAN_STEPS_BESIDES_FILESYSTEM - fds) return;
+  const count = filesystemSteps(rootfs, mounts, { newPid: true, newNet: true, inUserNamespace: true }).length;
+  const limit = MAX_STEPS - PLAN_STEPS_BESIDES_FILESYSTEM - fds;
+  if (count > limit) {
+    throw invalidValue('mounts', mounts.length,
+      `makes ${count} filesystem steps; with ${fds} fds a box takes at most ${limit} (a plan has at most ${MAX_STEPS} steps; a file mount takes 2, every other mount 1)`);
+  }
+}

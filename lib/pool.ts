@@ -11,7 +11,7 @@ import { assertLinux, native } from './internal/native';
 import { PLAN_ENUMS } from './internal/plan-ops';
 import type { IdMapEntry } from './options';
 import { checkIdMap, defaultIdMap, NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
-import type { ResolvedNamespace } from './validate';
+import type { ResolvedNamespace } from './namespaces';
 
 /**
  * What a pool entry holds:

@@ -17,7 +17,7 @@ import { probeBridge } from './bridge';
 import { probeCgroups } from './cgroups/report';
 import { probeTenants, type TenantsReport } from './probe-tenants';
 import { probeQuota } from './quota';
-import type { RlimitName } from './credentials';
+import type { RlimitName } from './limits';
 import {
   defaultCountedRlimits, defaultKernelCounters, readCallerCounterLimits, type KernelCounterName,
 } from './kernel-counters';

@@ -1,11 +1,112 @@
-// child_process-style stdio → the fd table of a box, and the parent's ends.
+// child_process-style stdio → the fd table of a box (validated entries,
+// the fds that back them, the plan steps that install them), and the
+// parent's ends. The C++ half is native/child/fds.cc (install_fds).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { Stream } from 'node:stream';
 
-import type { ResolvedStdio } from './validate';
 import type { Ledger } from './internal/resources';
+import { checkAbsolutePath, checkInteger, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
+import { step, type PlanStep } from './internal/steps';
 import { CordonError, errnoName } from './errors';
+import type { StdioEntry } from './options';
+import type { TtySize } from './pty';
+
+export type ResolvedStdio =
+  | { kind: 'pipe' }
+  | { kind: 'inherit' }
+  | { kind: 'ignore' }
+  | { kind: 'fd'; fd: number }
+  | { kind: 'stream'; fd: number; stream: Stream }
+  | { kind: 'file'; path: string; mode: number };
+
+export interface ResolvedStdioOptions {
+  /** Box fds from 0 up; empty with a terminal (tty), which is fds 0-2. */
+  stdio: ResolvedStdio[];
+  /** The start gate's fd (of this process), or undefined. */
+  startGate: number | undefined;
+  /** What 'pipe' entries for fds 0-2 are. */
+  stdioPipes: 'socketpair' | 'pipe';
+}
+
+function streamFd(stream: Stream): number | undefined {
+  const candidate = stream as unknown as { fd?: unknown; _handle?: { fd?: unknown } | null };
+  if (typeof candidate.fd === 'number' && candidate.fd >= 0) return candidate.fd;
+  const handleFd = candidate._handle?.fd;
+  if (typeof handleFd === 'number' && handleFd >= 0) return handleFd;
+  return undefined;
+}
+
+function checkStdioEntry(index: number, entry: StdioEntry | unknown): ResolvedStdio {
+  const option = `stdio[${index}]`;
+  if (entry === null || entry === undefined) return index <= 2 ? { kind: 'pipe' } : { kind: 'ignore' };
+  if (entry === 'pipe' || entry === 'inherit' || entry === 'ignore') return { kind: entry };
+  if (typeof entry === 'number') return { kind: 'fd', fd: checkInteger(option, entry, 0, 0x7fffffff) };
+  if (entry instanceof Stream) {
+    const fd = streamFd(entry);
+    if (fd === undefined) throw invalidValue(option, 'stream', 'is a stream without an underlying fd (open it first)');
+    return { kind: 'stream', fd, stream: entry };
+  }
+  if (entry === 'ipc' || entry === 'overlapped') throw invalidValue(option, entry, 'is not supported by cordon');
+  if (isPlainObject(entry) && 'file' in entry) {
+    rejectUnknownKeys(entry, ['file', 'mode'], option);
+    const filePath = checkAbsolutePath(`${option}.file`, entry.file);
+    if (filePath.endsWith('/')) throw invalidValue(`${option}.file`, filePath, 'must name a file, not a directory');
+    if (index === 0) throw invalidValue(option, '{ file }', 'is for output: a log file can be fd 1 and up, not stdin');
+    return { kind: 'file', path: filePath, mode: entry.mode === undefined ? 0o620 : checkInteger(`${option}.mode`, entry.mode, 0, 0o777) };
+  }
+  throw invalidType(option, `'pipe', 'inherit', 'ignore', an fd, a stream, { file }, null or undefined`, entry);
+}
+
+function checkStdio(value: unknown): ResolvedStdio[] {
+  if (value === undefined) value = 'pipe';
+  if (value === 'pipe' || value === 'inherit' || value === 'ignore') value = [value, value, value];
+  if (!Array.isArray(value)) throw invalidType('stdio', `'pipe', 'inherit', 'ignore' or an array`, value);
+  if (value.length > 256) throw invalidValue('stdio', value.length, 'may have at most 256 entries');
+  const entries = [...value];
+  while (entries.length < 3) entries.push(undefined);
+  return entries.map((entry: unknown, i) => checkStdioEntry(i, entry));
+}
+
+/** The stdio, startGate and stdioPipes options; a terminal (`tty`) takes fds 0-2 itself, and the start gate needs the init. */
+export function validateStdio(o: { stdio?: unknown; startGate?: unknown; stdioPipes?: unknown }, tty: TtySize | undefined, init: boolean): ResolvedStdioOptions {
+  const stdio = tty === undefined ? checkStdio(o.stdio) : [];
+  if (o.startGate !== undefined && (typeof o.startGate !== 'number' || !Number.isInteger(o.startGate) || o.startGate < 0)) {
+    throw invalidValue('startGate', o.startGate, 'must be an open fd (a non-negative integer)');
+  }
+  const startGate = o.startGate as number | undefined;
+  if (startGate !== undefined && !init) {
+    throw conflict('startGate', 'the init holds the payload at the start gate: it needs init (and a pid namespace of the box\'s own)');
+  }
+  if (o.stdioPipes !== undefined && o.stdioPipes !== 'socketpair' && o.stdioPipes !== 'pipe') {
+    throw invalidValue('stdioPipes', o.stdioPipes, "must be 'socketpair' or 'pipe'");
+  }
+  const stdioPipes = (o.stdioPipes ?? 'socketpair') as 'socketpair' | 'pipe';
+  return { stdio, startGate, stdioPipes };
+}
+
+/** The box's fd table: each source fd dup'ed to its target (sockets from Node's loop made blocking), then every other fd closed. */
+export function fdSteps(sources: readonly (number | undefined)[], blocking: ReadonlySet<number> | undefined, slot: (fd: number) => number): PlanStep[] {
+  const steps: PlanStep[] = [];
+  sources.forEach((source, target) => {
+    if (source === undefined) return;
+    steps.push(step('installFd', { name: `install fd ${target}`, syscall: 'dup3', kind: 'fd', slot: slot(source) }, {
+      target, clearNonblock: blocking?.has(target) ?? false,
+    }));
+  });
+  steps.push(step('closeOtherFds', { name: 'close other fds', syscall: 'close_range', kind: 'fd' }, {}));
+  return steps;
+}
+
+/**
+ * The start gate (the startGate option, at box fd `gate`): last before the
+ * filter and the exec, so everything that can fail in set-up has been
+ * reported when the box waits here for `start`.
+ */
+export function startGateSteps(gate: number | undefined): PlanStep[] {
+  return gate === undefined ? [] : [step('awaitStart', { name: 'await start', syscall: 'read', kind: 'fd' }, { gate })];
+}
 
 export interface StdioSetup {
   /** Source fd for each box fd (index = target), undefined = closed in the box. */

@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "host/ops.h"
 #include "host/process.h"
 #include "sys/syscalls.h"
 
@@ -147,5 +148,15 @@ long probe_clone(Rung rung, uint64_t ns_flags, uint64_t extra_flags, int cgroup_
   if (pidfd >= 0) close(pidfd);
   return 0;
 }
+
+namespace host {
+
+// The Clone op's handler (host/ops.h). Every other parent step needs the
+// child's pid, so spawn() makes the clone itself (clone_child, or
+// clone_into_cgroup) and walks the parent's steps after it: this handler
+// only keeps the table without an exception, and has nothing left to do.
+int run_Clone(const child::Step&, ParentStepRun&) { return 0; }
+
+}  // namespace host
 
 }  // namespace cordon

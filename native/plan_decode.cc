@@ -71,7 +71,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   out->lists.reserve(header.step_count * 3);
   out->blobs.reserve(header.step_count);
   int install_group_end = -1;
-  bool seen_install = false, seen_exec = false, seen_child = false, maps_written = false, root_open = false;
+  bool seen_install = false, seen_exec = false, seen_child = false, parent_steps = false, root_open = false;
   bool unshared_pid = false, seen_setsid = false;
   int rlimits = 0;
   bool target_taken[abi::kMaxInstalledFds] = {};
@@ -90,6 +90,9 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
     // Parent steps all run before "go", so listing one after a child step
     // would misstate the order.
     if (want == abi::Side::kParent && seen_child) return where + "parent step after a child step";
+    // Every parent step but the clone runs with the child's pid, while the
+    // child waits for "go" (a kWaitForParent step).
+    if (want == abi::Side::kParent && op != Op::kClone) parent_steps = true;
     child::Step& step = out->steps[i];
     step.op = op;
     step.side = want;
@@ -159,11 +162,6 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         out->clone_step = int(i);
         break;
       }
-      case Op::kWriteSetgroups:
-      case Op::kWriteUidMap:
-      case Op::kWriteGidMap:
-        maps_written = true;
-        break;
       case Op::kMountFs: {
         const int64_t pairs = CORDON_ARG_NUM(step, MountFs, configCount);
         if (pairs < 0 || pairs % 2 != 0) return where + "fs config must be key/value pairs";
@@ -215,18 +213,14 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (step.fd < 0) return where + "join without an fd";
         break;
       case Op::kRunIdMapHelper: {
-        maps_written = true;
+        out->runs_id_map_helper = true;
         const int64_t entries = CORDON_ARG_NUM(step, RunIdMapHelper, mapCount);
         if (entries < 3 || entries % 3 != 0 || entries > 3 * 340) return where + "id map helper needs a path and map triples";
         break;
       }
       case Op::kWriteCgroupProcs:
-        maps_written = true;  // a parent step the child must wait for, like the maps
         if (step.fd < 0) return where + "cgroup.procs without an fd";
         out->own_memory = true;
-        break;
-      case Op::kAttachVeth:
-        maps_written = true;  // the child must wait for its interface
         break;
       case Op::kWaitForParent:
         out->needs_sync = true;
@@ -280,8 +274,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (CORDON_ARG_NUM(step, Exec, argc) < 1 || CORDON_ARG_NUM(step, Exec, candidateCount) < 1) {
           return where + "exec needs argv[0] and a candidate";
         }
-        // The child must wait while the parent writes its id maps.
-        if (maps_written && !out->needs_sync) return where + "parent steps (id maps, cgroup attach) without a wait for the parent";
+        // The child must wait while the parent runs its steps.
+        if (parent_steps && !out->needs_sync) return where + "parent steps (id maps, cgroup attach) without a wait for the parent";
         out->uses_init = op == Op::kExecInit;
         seen_exec = true;
         break;

@@ -34,6 +34,9 @@ struct DecodedPlan {
   bool needs_sync = false;
   bool uses_init = false;
   bool enters_pid = false;  // a kEnterPidNamespace step: the box's process is a grandchild
+  // A kRunIdMapHelper step: a setuid helper (newuidmap) changes the child's
+  // host uid while it may share our memory (see spawn_box's SpawnWindow).
+  bool runs_id_map_helper = false;
   // The child goes into a cgroup (CLONE_INTO_CGROUP or a cgroup.procs write):
   // it must not share our memory (house rule; see CloneRequest::share_memory).
   // Decided here, from the plan's own steps, so no plan can get it wrong.

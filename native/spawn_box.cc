@@ -1,10 +1,8 @@
 #include "spawn_box.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <linux/securebits.h>
 #include <sys/mman.h>
@@ -18,10 +16,8 @@
 #include <new>
 
 #include "child/executor.h"
-#include "child/plan_args.h"
 #include "clone.h"
-#include "host/bridge.h"
-#include "host/idmap.h"
+#include "host/ops.h"
 #include "host/process.h"
 #include "plan_decode.h"
 #include "sys/syscalls.h"
@@ -29,8 +25,6 @@
 
 namespace cordon {
 namespace {
-
-using abi::Op;
 
 // Reaps a child we started and no one else knows about. Returns the signal
 // that killed it, or 0.
@@ -60,42 +54,16 @@ void kill_and_reap(int pidfd) {
   reap(pidfd);
 }
 
-int write_pid(int fd, pid_t pid) {
-  char text[16];
-  int len = snprintf(text, sizeof text, "%d", int(pid));
-  ssize_t n;
-  do n = write(fd, text, size_t(len));
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? errno : (n == len ? 0 : EIO);
-}
-
-int parent_step(const child::Step& step, pid_t pid, bool placed, int* detail) {
-  switch (step.op) {
-    case Op::kRunIdMapHelper: {
-      // newuidmap/newgidmap: setuid helpers that write ranges /etc/subuid
-      // and /etc/subgid grant to an unprivileged user.
-      const auto args = child::RunIdMapHelperArgs::of(step);
-      return host::run_map_helper(args.helper, pid, args.map, detail);
-    }
-    case Op::kWriteCgroupProcs:
-      if (child::WriteCgroupProcsArgs::of(step).unless_placed && placed) return 0;
-      return write_pid(step.fd, pid);
-    case Op::kAttachVeth: {
-      const auto args = child::AttachVethArgs::of(step);
-      host::VethRequest request{pid, args.bridge, args.host_name, args.box_name, htonl(args.address), args.prefix,
-                                htonl(args.gateway), args.gateway_only};
-      return host::attach_veth(request, detail);
-    }
-    case Op::kWriteSetgroups:
-      return host::write_proc_file(pid, "setgroups", CORDON_ARG_STR(step, WriteSetgroups, text));
-    case Op::kWriteUidMap:
-      return host::write_proc_file(pid, "uid_map", CORDON_ARG_STR(step, WriteUidMap, map));
-    case Op::kWriteGidMap:
-      return host::write_proc_file(pid, "gid_map", CORDON_ARG_STR(step, WriteGidMap, map));
-    default:
-      return 0;
-  }
-}
+// By op number - 1: the parent op's handler (host/ops.h), or nullptr for a
+// child op. The op's mechanism file on the host side defines it.
+#define CORDON_PARENT_HANDLER_ENTRY_kParent(Name) &host::run_##Name,
+#define CORDON_PARENT_HANDLER_ENTRY_kChild(Name) nullptr,
+#define CORDON_PARENT_HANDLER_ENTRY(number, Name, js, side, ...) CORDON_PARENT_HANDLER_ENTRY_##side(Name)
+constexpr host::ParentOpHandler kParentHandlers[] = {CORDON_OP_TABLE(CORDON_PARENT_HANDLER_ENTRY)};
+#undef CORDON_PARENT_HANDLER_ENTRY
+#undef CORDON_PARENT_HANDLER_ENTRY_kParent
+#undef CORDON_PARENT_HANDLER_ENTRY_kChild
+static_assert(sizeof kParentHandlers / sizeof kParentHandlers[0] == abi::kOpCount, "a handler slot for every op");
 
 bool make_pipe(UniqueFd* read_end, UniqueFd* write_end) {
   int fds[2];
@@ -215,11 +183,7 @@ void set_concurrent_setup(bool on) { g_concurrent_setup.store(on); }
 // Whether this spawn must have the window to itself (see SpawnWindow).
 static bool needs_window_alone(const DecodedPlan& decoded) {
   if (!g_concurrent_setup.load()) return true;
-  if (geteuid() == 0) return false;
-  for (uint32_t i = 0; i < decoded.view.count; i++) {
-    if (decoded.steps[i].op == Op::kRunIdMapHelper) return true;
-  }
-  return false;
+  return geteuid() != 0 && decoded.runs_id_map_helper;
 }
 
 // Benchmarks and tests: every box child gets its own memory, cgroup or not.
@@ -321,15 +285,17 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   sync_r.reset();
   exit_w.reset();
 
-  for (uint32_t i = 0; i < decoded.view.count; i++) {
+  // The parent's steps after the clone (step 0, the decoder checked), each
+  // through its handler (host/ops.h), while the child waits for "go".
+  for (uint32_t i = uint32_t(decoded.clone_step) + 1; i < decoded.view.count; i++) {
     const child::Step& step = decoded.steps[i];
-    if (step.side != abi::Side::kParent || step.op == Op::kClone) continue;
-    int detail = 0;
-    int error = parent_step(step, pid_t(cloned.pid), cloned.placed, &detail);
+    if (step.side != abi::Side::kParent) continue;
+    host::ParentStepRun run{pid_t(cloned.pid), cloned.placed, 0};
+    int error = kParentHandlers[uint32_t(step.op) - 1](step, run);  // the decoder checked the op and its side
     if (error != 0) {
       sync_w.reset();
       kill_and_reap(pidfd.get());
-      return fail(int(i), error, detail);
+      return fail(int(i), error, run.detail);
     }
     record_end(i);
   }

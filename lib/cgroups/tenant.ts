@@ -29,7 +29,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CordonError, CordonOptionError } from '../errors';
-import { rejectUnknownKeys } from '../internal/checks';
+import { conflict, rejectUnknownKeys } from '../internal/checks';
 import { ensureStateDir, identityOf, liveness, removeRecord, type TenantRecord, tenantRecords, writeRecord } from '../state';
 import { BoxCgroup, type CgroupStats, createBoxCgroup } from './box';
 import { CgroupError, fsFailure, sleepSync, unsupported, writeCgroupFile } from './fsio';
@@ -328,4 +328,21 @@ export function validateCgroupOption(value: unknown): { limits: CgroupLimits | u
     return { limits: validateLimits(limits, 'cgroup'), tenant };
   }
   return { limits: validateLimits(value, 'cgroup'), tenant: undefined };
+}
+
+/** The spawn options `cgroup` and `cgroupParent`: the box's own cgroup, where it is made (a tenant's, or under cgroupParent). */
+export function validateBoxCgroupOptions(o: { cgroup?: unknown; cgroupParent?: unknown }): {
+  cgroup: CgroupLimits | undefined;
+  cgroupTenant: TenantCgroup | undefined;
+  cgroupParent: string | undefined;
+} {
+  const { limits: cgroup, tenant: cgroupTenant } = validateCgroupOption(o.cgroup);
+  const cgroupParent = o.cgroupParent === undefined ? undefined : validateCgroupParent(o.cgroupParent, 'cgroupParent');
+  if (cgroupParent !== undefined && cgroupTenant !== undefined) {
+    throw conflict('cgroupParent', 'a box in a tenant cgroup is made under the tenant: give cgroupParent to createTenantCgroup() instead');
+  }
+  if (cgroupParent !== undefined && cgroup === undefined) {
+    throw conflict('cgroupParent', 'cgroupParent needs cgroup (the limits, or {} for a cgroup without limits)');
+  }
+  return { cgroup, cgroupTenant, cgroupParent };
 }

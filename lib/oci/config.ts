@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CAPABILITIES } from '../credentials';
-import type { CapabilityName, RlimitName, RlimitValue } from '../credentials';
+import type { CapabilityName } from '../credentials';
+import type { RlimitName, RlimitValue } from '../limits';
 import { KERNEL_COUNTER_FILES } from '../kernel-counters';
 import type { KernelCounterLimits, KernelCounterName } from '../kernel-counters';
 import type { IdMapEntry, MountEntry, NamespaceName, NamespaceSetting, SpawnIsolatedOptions } from '../options';

@@ -24,7 +24,9 @@
 
 #include <thread>
 
+#include "child/plan_args.h"
 #include "host/netlink.h"
+#include "host/ops.h"
 #include "sys/syscalls.h"
 #include "sys/unique_fd.h"
 
@@ -328,6 +330,15 @@ int unlink_lock_file(const char* dir, const char* name, int fd) {
   UniqueFd directory{int(dir_fd)};
   if (!same_file(directory.get(), name, fd)) return -ESTALE;
   return unlinkat(directory.get(), name, 0) == 0 ? 0 : -errno;
+}
+
+// The parent's AttachVeth op (host/ops.h): the box's interface, made while
+// its child waits on the sync pipe.
+int run_AttachVeth(const child::Step& step, ParentStepRun& run) {
+  const auto args = child::AttachVethArgs::of(step);
+  VethRequest request{run.pid, args.bridge, args.host_name, args.box_name, htonl(args.address), args.prefix,
+                      htonl(args.gateway), args.gateway_only};
+  return attach_veth(request, &run.detail);
 }
 
 }  // namespace cordon::host

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "child/plan_args.h"
+#include "host/ops.h"
+
 namespace cordon::host {
 
 int write_proc_file(pid_t pid, const char* file, const char* content) {
@@ -44,6 +47,27 @@ int run_map_helper(const char* program, pid_t pid, const char* const* args, int*
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
   *detail = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return EPERM;
+}
+
+// The parent's id-map ops (host/ops.h): the maps of a new user namespace,
+// written while its child waits on the sync pipe.
+int run_WriteSetgroups(const child::Step& step, ParentStepRun& run) {
+  return write_proc_file(run.pid, "setgroups", CORDON_ARG_STR(step, WriteSetgroups, text));
+}
+
+int run_WriteUidMap(const child::Step& step, ParentStepRun& run) {
+  return write_proc_file(run.pid, "uid_map", CORDON_ARG_STR(step, WriteUidMap, map));
+}
+
+int run_WriteGidMap(const child::Step& step, ParentStepRun& run) {
+  return write_proc_file(run.pid, "gid_map", CORDON_ARG_STR(step, WriteGidMap, map));
+}
+
+// newuidmap/newgidmap: setuid helpers that write ranges /etc/subuid and
+// /etc/subgid grant to an unprivileged user.
+int run_RunIdMapHelper(const child::Step& step, ParentStepRun& run) {
+  const auto args = child::RunIdMapHelperArgs::of(step);
+  return run_map_helper(args.helper, run.pid, args.map, &run.detail);
 }
 
 }  // namespace cordon::host

@@ -125,6 +125,7 @@ static void test_minimal_valid() {
   CHECK(p.cgroup_fd == -1);
   CHECK(!p.needs_sync);
   CHECK(!p.uses_init);
+  CHECK(!p.runs_id_map_helper);
   // Only target 0 is installed; the floor is 2 (stdio is always reserved).
   CHECK(p.view.control.highest_target == 2);
 
@@ -514,6 +515,27 @@ static void test_step_rejections() {
     expect_reject("id maps without a wait for the parent", b, fds, "wait for the parent");
   }
   {
+    // Any parent step after the clone, not only the maps: the veth too.
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    Rec& veth = b.step(Op::kAttachVeth, Side::kParent);
+    veth.num[0] = 0x0a000002;
+    veth.num[1] = 24;
+    veth.num[2] = 0x0a000001;
+    veth.str[0] = b.add("br0");
+    veth.str[1] = b.add("vh0");
+    veth.str[2] = b.add("eth0");
+    b.install(0, 0);
+    b.exec({"x"}, {}, {"/x"});
+    expect_reject("a veth without a wait for the parent", b, fds, "wait for the parent");
+    b.steps.insert(b.steps.begin() + 2, Rec{});
+    b.steps[2].op = u(Op::kWaitForParent);
+    b.steps[2].side = u(Side::kChild);
+    b.steps[2].fd = -1;
+    expect_accept("a veth with a wait for the parent", b, fds);
+  }
+  {
     auto bad = minimal().build();
     bad[28] = 1;  // PlanHeader::reserved[1]
     expect_reject("reserved header field set", bad, fds, "reserved");
@@ -733,6 +755,28 @@ static void test_finish_init_argv() {
   }
 }
 
+// kRunIdMapHelper: decoded, and flagged for spawn_box's window (which
+// names no op itself).
+static void test_id_map_helper() {
+  g_case = "id map helper";
+  PlanBuilder b;
+  b.fd_slots = 1;
+  b.clone(0x10000000);
+  Rec& helper = b.step(Op::kRunIdMapHelper, Side::kParent);
+  helper.num[0] = 0;
+  helper.num[1] = 3;
+  helper.str[0] = b.add("/usr/bin/newuidmap");
+  helper.str[1] = b.add_list({"0", "1000", "1"});
+  b.step(Op::kWaitForParent, Side::kChild);
+  b.install(0, 0);
+  b.exec({"x"}, {}, {"/x"});
+  Decoded d = decode(b.build(), {7});
+  CHECK_EQ_STR(d.error, "");
+  if (!d.error.empty()) return;
+  CHECK(d.plan->runs_id_map_helper);
+  CHECK(list_of(d.plan->steps[1].list[1]) == (std::vector<std::string>{"0", "1000", "1"}));
+}
+
 // kEnterPidNamespace: once, after an unshare with CLONE_NEWPID, before the fd table.
 static void test_enter_pid_namespace() {
   const std::vector<int32_t> fds = {3};
@@ -843,6 +887,7 @@ int main() {
   test_minimal_valid();
   test_symlink_modes();
   test_enter_pid_namespace();
+  test_id_map_helper();
   test_valid_variants();
   test_header_rejections();
   test_step_rejections();

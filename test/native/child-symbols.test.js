@@ -86,6 +86,28 @@ t.test('every child op has its handler, and the executor names no op', async (t)
   t.notMatch(executor, /\brun_[A-Z]\w*\(step/, 'nor calls a handler by name');
 });
 
+t.test('every parent op has its handler in a host file, and spawn_box.cc names no op', async (t) => {
+  // The op table declares host::run_<Name> for each parent row (host/ops.h);
+  // the op's mechanism file on the host side defines it, never spawn_box.cc.
+  const { OP_TABLE } = require('../../dist/internal/plan-ops.js');
+  const addon = path.join(release, 'cordon.node');
+  const defined = [...symbols(['--defined-only'], addon)];
+  const objects = path.join(release, 'obj.target', 'cordon', 'native');
+  const spawnBoxDefines = [...symbols(['--defined-only'], path.join(objects, 'spawn_box.o'))];
+  const parentOps = Object.entries(OP_TABLE).filter(([, row]) => row.side === 'parent');
+  t.ok(parentOps.length >= 7, `${parentOps.length} parent ops`);
+  for (const [js] of parentOps) {
+    const name = js[0].toUpperCase() + js.slice(1);
+    const handler = `4host${name.length + 4}run_${name}ERKNS_5child4StepERNS0_13ParentStepRunE`;
+    t.ok(defined.some((symbol) => symbol.endsWith(handler)), `host::run_${name} is defined`);
+    t.notOk(spawnBoxDefines.some((symbol) => symbol.endsWith(handler)), `host::run_${name} is not in spawn_box.cc`);
+  }
+  const spawnBox = fs.readFileSync(path.join(__dirname, '..', '..', 'native', 'spawn_box.cc'), 'utf8');
+  t.notMatch(spawnBox, /\bcase\s+(abi::)?Op::/, 'spawn_box.cc has no case per op');
+  t.notMatch(spawnBox, /\bOp::k[A-Z]/, 'nor names an op at all');
+  t.notMatch(spawnBox, /\brun_[A-Z]\w*\(/, 'nor calls a handler by name');
+});
+
 t.test('the allowlist check itself catches a forbidden call', async (t) => {
   // Build a tiny object that calls malloc and run the same check on it.
   const os = require('node:os');

@@ -1,0 +1,291 @@
+// A box's own cgroup(s), made before the clone: the controllers planned
+// (v2 where it can, v1 where it must), directories made, limits written,
+// the v2 directory fd opened for clone3's CLONE_INTO_CGROUP, and the
+// parent's cgroup.procs steps for placement in its window (v1, or a clone
+// rung without CLONE_INTO_CGROUP). The running box is ./live.ts.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { Ledger } from '../internal/resources';
+import { step, type PlanStep } from '../internal/steps';
+import { fsFailure, readOptional, readPids, unsupported, writeCgroupFile } from './fsio';
+import {
+  type CgroupLimits,
+  controllersFor,
+  type LimitWrite,
+  type LogicalController,
+  V1_NAME,
+  v1Writes,
+  v2Writes,
+  validateLimits,
+} from './limits';
+import { BoxCgroup, type Placement, type V1Box, words } from './live';
+import { type ParentChoice, validateCgroupName } from './parent';
+
+/** Names under which createBoxCgroup registers with a Ledger. */
+export const CGROUP_LEDGER = {
+  /** The v2 directory fd: release it (ledger.releaseOne) right after the clone. */
+  dirFd: 'cgroup dir fd',
+  /** The cgroup(s): released by killing what is left and removing them. */
+  cgroup: 'cgroup',
+} as const;
+
+export interface BoxCgroupOptions {
+  /**
+   * Also join the controllers that account for the box when the host offers
+   * them (default true): v2 memory, pids, io; v1 memory, pids, blkio, and,
+   * without a v2 box cgroup, cpuacct (cpu time) and freezer (kill, freeze).
+   * Best effort: one that cannot be had is listed in `skipped` with the
+   * reason, and its stats are null. Controllers that limits need are never
+   * skipped: they fail the creation.
+   */
+  accounting?: boolean;
+  /** More controllers to join (v2 or v1 names); each must be available. */
+  controllers?: readonly string[];
+  /** Open the v2 directory fd for CLONE_INTO_CGROUP (default true when there is a v2 box cgroup). */
+  openDirFd?: boolean;
+}
+
+const V2_ACCOUNTING = ['memory', 'pids', 'io'];
+const V1_ACCOUNTING = ['memory', 'pids', 'blkio'];
+const V1_ACCOUNTING_WITHOUT_V2 = ['cpuacct', 'freezer'];
+const V1_TO_LOGICAL: Record<string, LogicalController> = { blkio: 'io', memory: 'memory', cpu: 'cpu', pids: 'pids', cpuset: 'cpuset', io: 'io' };
+
+let sequence = 0;
+
+function defaultName(): string {
+  sequence += 1;
+  return `box-${process.pid}-${sequence}-${randomBytes(3).toString('hex')}`;
+}
+
+interface Plan {
+  v2Controllers: string[];
+  v2Accounting: string[];
+  v1Controllers: string[];
+  v1Accounting: string[];
+  skipped: { controller: string; reason: string }[];
+}
+
+function v2ParentControllers(dir: string): { available: string[]; enabled: string[]; busy: boolean } {
+  const available = words(readOptional(`${dir}/cgroup.controllers`));
+  const enabled = words(readOptional(`${dir}/cgroup.subtree_control`));
+  // The root cgroup is exempt from the no-internal-processes rule; it has no cgroup.type.
+  const isRoot = !fs.existsSync(`${dir}/cgroup.type`);
+  const busy = !isRoot && readPids(`${dir}/cgroup.procs`).length > 0;
+  return { available, enabled, busy };
+}
+
+function planControllers(parent: ParentChoice, required: string[], options: BoxCgroupOptions): Plan {
+  const plan: Plan = { v2Controllers: [], v2Accounting: [], v1Controllers: [], v1Accounting: [], skipped: [] };
+  const v2 = parent.v2 === undefined ? undefined : v2ParentControllers(parent.v2.dir);
+  const v2Usable = (name: string): string | undefined => {
+    if (parent.v2 === undefined || v2 === undefined) return parent.v2Reason ?? 'no v2 parent';
+    if (!v2.available.includes(name)) {
+      const bound = parent.host.v1[name] !== undefined ? ` (it is bound to the v1 hierarchy at ${parent.host.v1[name]!.mount})` : '';
+      return `not in ${parent.v2.dir}/cgroup.controllers: not enabled in its parent's cgroup.subtree_control${bound}`;
+    }
+    if (!v2.enabled.includes(name) && v2.busy) {
+      return `${parent.v2.dir} has processes, so controllers cannot be enabled in its cgroup.subtree_control (the no-internal-processes rule)` +
+        (parent.v2.containsSelf ? '; it is this process\'s own cgroup: pass moveSelf to findParent' : '');
+    }
+    return undefined;
+  };
+  for (const name of required) {
+    const v2Name = V1_TO_LOGICAL[name] ?? name;
+    const v1Name = (V1_NAME as Record<string, string>)[v2Name] ?? name;
+    const v2Reason = v2Usable(v2Name);
+    if (v2Reason === undefined) {
+      plan.v2Controllers.push(v2Name);
+      continue;
+    }
+    if (parent.v1Enabled && parent.host.v1[v1Name] !== undefined) {
+      parent.v1(v1Name); // throws, naming the controller, when there is no usable v1 parent
+      plan.v1Controllers.push(v1Name);
+      continue;
+    }
+    const v1Reason = parent.host.v1[v1Name] === undefined ? 'not mounted as a v1 hierarchy' : 'v1 hierarchies are turned off';
+    const busy = v2 !== undefined && v2.busy && v2.available.includes(v2Name);
+    throw unsupported(
+      v2Name,
+      parent.host.mode === 'v2' ? v2Reason : `cgroup v2: ${v2Reason}; v1: ${v1Reason}`,
+      parent.v2?.dir,
+      busy ? 'use a parent cgroup without processes' : parent.host.euid === 0 ? `enable it with: echo +${v2Name} > <parent's parent>/cgroup.subtree_control` : 'ask for the controller to be delegated (systemd: Delegate=yes or Delegate=<controllers>)',
+    );
+  }
+  if (options.accounting !== false) {
+    for (const name of V2_ACCOUNTING) {
+      if (plan.v2Controllers.includes(name) || plan.v1Controllers.includes(V1_NAME[name as LogicalController])) continue;
+      if (v2Usable(name) === undefined) plan.v2Accounting.push(name);
+    }
+    const v1Candidates = [...V1_ACCOUNTING, ...(parent.v2 === undefined ? V1_ACCOUNTING_WITHOUT_V2 : [])];
+    for (const name of v1Candidates) {
+      const logical = V1_TO_LOGICAL[name];
+      if (plan.v1Controllers.includes(name)) continue;
+      if (logical !== undefined && (plan.v2Controllers.includes(logical) || plan.v2Accounting.includes(logical))) continue;
+      if (!parent.v1Enabled || parent.host.v1[name] === undefined) {
+        if (logical === undefined || parent.v2 === undefined || !V2_ACCOUNTING.includes(logical)) {
+          plan.skipped.push({ controller: name, reason: parent.v1Enabled ? 'not mounted' : 'v1 hierarchies are turned off' });
+        } else {
+          plan.skipped.push({ controller: logical, reason: v2Usable(logical) ?? 'not available' });
+        }
+        continue;
+      }
+      try {
+        parent.v1(name);
+        plan.v1Accounting.push(name);
+      } catch (error) {
+        plan.skipped.push({ controller: name, reason: (error as Error).message });
+      }
+    }
+  }
+  return plan;
+}
+
+/**
+ * Creates a box's cgroup(s) under `parent`, before the clone: the v2 box
+ * cgroup (when v2 is used: placement, kill, freeze and the limits of the
+ * controllers v2 offers; needed controllers are enabled in the parent's
+ * cgroup.subtree_control), and a v1 cgroup in each hierarchy that carries a
+ * limit or accounting the v2 one cannot. Writes the limits, opens the v2
+ * directory fd for CLONE_INTO_CGROUP, and registers with `ledger` (as
+ * CGROUP_LEDGER.dirFd and CGROUP_LEDGER.cgroup) when given.
+ *
+ * A controller the limits need that is not available or not delegated
+ * throws a CgroupError naming it and why; nothing stays created then.
+ */
+export function createBoxCgroup(
+  parent: ParentChoice,
+  name: string | undefined,
+  limits: CgroupLimits = {},
+  ledger?: Ledger,
+  options: BoxCgroupOptions = {},
+): BoxCgroup {
+  const checked = validateLimits(limits);
+  let boxName = name === undefined ? defaultName() : validateCgroupName(name, 'name');
+  const required = [...new Set<string>([...controllersFor(checked), ...(options.controllers ?? [])])];
+  const plan = planControllers(parent, required, options);
+
+  const created: string[] = [];
+  let fd = -1;
+  const placement: Record<string, Placement> = {};
+  const v1Boxes: V1Box[] = [];
+  let v2Dir: string | undefined;
+  const makeDir = (parentDir: string, controller?: string): string => {
+    for (let attempt = 1; ; attempt++) {
+      const dir = path.join(parentDir, boxName);
+      try {
+        fs.mkdirSync(dir);
+        created.push(dir);
+        return dir;
+      } catch (error) {
+        // Another supervisor's box has the generated name (its supervisor has
+        // this pid in another pid namespace, at the same sequence, and drew
+        // the same random part): never share it, take another name, while
+        // nothing is made under this one yet.
+        const collided = (error as NodeJS.ErrnoException).code === 'EEXIST' && name === undefined && created.length === 0;
+        if (collided && attempt < 8) {
+          boxName = defaultName();
+          continue;
+        }
+        throw fsFailure(error, 'mkdir', 'create cgroup', dir, controller);
+      }
+    }
+  };
+  try {
+    if (parent.v2 !== undefined) {
+      const parentDir = parent.v2.dir;
+      const enabled = words(readOptional(`${parentDir}/cgroup.subtree_control`));
+      for (const controller of [...plan.v2Controllers, ...plan.v2Accounting]) {
+        if (enabled.includes(controller)) continue;
+        try {
+          writeCgroupFile(`${parentDir}/cgroup.subtree_control`, `+${controller}`, `enable controllers +${controller}`, controller);
+        } catch (error) {
+          if (plan.v2Controllers.includes(controller)) throw error;
+          plan.v2Accounting = plan.v2Accounting.filter((entry) => entry !== controller);
+          plan.skipped.push({ controller, reason: (error as Error).message });
+        }
+      }
+      v2Dir = makeDir(parentDir);
+      for (const controller of [...plan.v2Controllers, ...plan.v2Accounting]) placement[controller] = 'v2';
+    }
+    const v1Names = [...plan.v1Controllers, ...plan.v1Accounting];
+    for (const controller of v1Names) {
+      const v1Parent = parent.v1(controller);
+      let box = v1Boxes.find((entry) => entry.parent === v1Parent);
+      if (box === undefined) {
+        box = { controllers: v1Parent.controllers, parent: v1Parent, dir: makeDir(v1Parent.dir, controller) };
+        v1Boxes.push(box);
+        if (v1Parent.controllers.includes('cpuset')) {
+          // v1 cpuset cgroups start empty: copy the parent's unless limits say otherwise.
+          for (const [file, wanted] of [['cpuset.cpus', checked.cpuset?.cpus], ['cpuset.mems', checked.cpuset?.mems]] as const) {
+            const value = wanted ?? readOptional(`${v1Parent.dir}/${file}`) ?? '';
+            writeCgroupFile(`${box.dir}/${file}`, value, `write ${file}`, 'cpuset');
+          }
+        }
+      }
+      for (const covered of box.controllers) if (placement[covered] === undefined) placement[covered] = 'v1';
+    }
+
+    // Limits: cpuset first (where the box may run), then the rest.
+    const order: LogicalController[] = ['cpuset', 'cpu', 'io', 'memory', 'pids'];
+    for (const logical of order) {
+      if (!controllersFor(checked).includes(logical)) continue;
+      let writes: LimitWrite[] | string;
+      let dir: string;
+      if (placement[logical] === 'v2' && v2Dir !== undefined) {
+        dir = v2Dir;
+        writes = v2Writes(logical, checked, (file) => fs.existsSync(`${dir}/${file}`));
+      } else {
+        const v1Name = V1_NAME[logical];
+        const box = v1Boxes.find((entry) => entry.controllers.includes(v1Name));
+        if (box === undefined) throw unsupported(v1Name, 'no box cgroup carries it (internal)');
+        dir = box.dir;
+        writes = v1Writes(logical, checked, (file) => fs.existsSync(`${dir}/${file}`));
+        if (logical === 'cpuset' && typeof writes !== 'string') writes = []; // written at creation
+      }
+      if (typeof writes === 'string') throw unsupported(placement[logical] === 'v2' ? logical : V1_NAME[logical], writes, dir);
+      for (const write of writes) {
+        writeCgroupFile(path.join(dir, write.file), write.value, `write ${write.file} (cgroup.${write.option})`, write.controller);
+      }
+    }
+    if (v2Dir !== undefined && options.openDirFd !== false) {
+      try {
+        fd = fs.openSync(v2Dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      } catch (error) {
+        throw fsFailure(error, 'open', 'open cgroup directory', v2Dir);
+      }
+    }
+  } catch (error) {
+    if (fd >= 0) fs.closeSync(fd);
+    for (const dir of created.reverse()) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // empty directories we made a moment ago: nothing else can hold them
+      }
+    }
+    throw error;
+  }
+  const box = new BoxCgroup({ name: boxName, v2Dir, v1: v1Boxes, placement, skipped: plan.skipped, limits: checked, fd });
+  if (ledger !== undefined) {
+    ledger.add(CGROUP_LEDGER.cgroup, () => box.release());
+    if (fd >= 0) ledger.add(CGROUP_LEDGER.dirFd, () => box.closeDirFd());
+  }
+  return box;
+}
+
+/** An opened cgroup.procs file the parent writes the box's pid to (unlessPlaced: skipped when clone3 placed the box already). */
+export interface CgroupAttachFd {
+  fd: number;
+  hierarchy: string;
+  path: string;
+  unlessPlaced: boolean;
+}
+
+/** The parent's writes of the box's pid into its cgroup.procs files, in its window before the child goes on; `slot` gives each fd its plan slot. */
+export function cgroupAttachSteps(procs: readonly CgroupAttachFd[], slot: (fd: number) => number): PlanStep[] {
+  return procs.map((entry) => step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
+    unlessPlaced: entry.unlessPlaced,
+  }));
+}
