@@ -101,3 +101,36 @@ t.test('a forged exit record does not disarm the abort signal', async (t) => {
   await box.exited;
   t.equal(box.killed, true, 'the abort ended the box');
 });
+
+t.test("a forged exit record does not keep a service's stop() from ending the box", async (t) => {
+  if (!requireOrSkip(t, build.status === 0, 'not built')) return;
+  if (!requireOrSkip(t, process.arch === 'x64', 'the injection is written for x86_64')) return;
+  const { createService } = require('../..');
+  const service = createService({ file: attack, options: { ...options }, restart: { policy: 'never' }, stop: { timeoutMs: 500 } });
+  const box = await service.start();
+  t.teardown(() => {
+    if (box.exitCode === 0 && !box.killed && box.pid !== undefined) {
+      try {
+        process.kill(box.pid, 'SIGKILL');
+      } catch {}
+    }
+  });
+  let out = '';
+  box.stdout.setEncoding('utf8');
+  const said = await new Promise((resolve) => {
+    box.stdout.on('data', (d) => {
+      out += d;
+      if (/\n/.test(out)) resolve(out.trim());
+    });
+    box.once('close', () => resolve(out.trim()));
+  });
+  if (/^forge-failed seize /.test(said)) {
+    t.pass(`pid 1 is not traceable here: ${said}`);
+    await service.stop();
+    return;
+  }
+  t.match(said, /^forged \d+$/);
+  if (box.exitCode === null && box.signalCode === null) await once(box, 'exit');
+  await service.stop();
+  t.equal(box.killed, true, 'stop() escalated and ended the box');
+});
