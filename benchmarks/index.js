@@ -14,6 +14,8 @@ const { latencySvg } = require('./lib/svg');
 const { resultsMarkdown } = require('./lib/markdown');
 
 async function main() {
+  // `--js-thread`: only the JS-thread time per spawnIsolatedAsync call (benchmarks/js-thread.js).
+  if (process.argv.includes('--js-thread')) return require('./js-thread').main(process.argv.slice(2));
   const opts = parseArgs(process.argv.slice(2));
   if (opts.help) {
     console.log(USAGE);

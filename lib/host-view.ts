@@ -229,7 +229,10 @@ export function gatherHostView(): HostView {
     }
   });
   const present = [...FRESH_DIRS, ...HIDDEN_DIRS].filter((dir) => fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false);
-  const view = { top: topLevel(), present, homes, sockets };
+  const gathered = { top: topLevel(), present, homes, sockets };
+  // The same facts keep the same object: a compiled template (lib/template.ts)
+  // reuses its plan for as long as the view it was built from is the one.
+  const view = kept !== undefined && JSON.stringify(kept.view) === JSON.stringify(gathered) ? kept.view : gathered;
   kept = { at: now, home: process.env.HOME, view };
   return view;
 }

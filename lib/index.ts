@@ -1,5 +1,7 @@
 // Public API of cordon.
 export { spawnIsolated, spawnIsolatedAsync } from './spawn';
+export { compileBox } from './template';
+export type { BoxTemplate } from './template';
 export { execFileIsolated } from './exec-file';
 export type { ExecFileIsolatedOptions, ExecFileIsolatedResult, ExecFileIsolatedError } from './exec-file';
 export { probe } from './probe';
@@ -23,6 +25,7 @@ export type { IdRange } from './identity';
 export type { CordonErrorCode, CordonErrorDetails } from './errors';
 export type {
   SpawnIsolatedOptions,
+  BoxOverrides,
   NamespaceName,
   NamespaceSetting,
   NamespaceOptions,

@@ -3,9 +3,12 @@
 // `init` of its pid namespace), and the plan steps that make, join and enter
 // them (clone3's flags, setns, unshare). The C++ half is
 // native/child/namespaces.cc (with native/clone.cc for the clone).
+import * as fs from 'node:fs';
+
 import { bridgeRefusal, validateBridge, type ResolvedBridge } from './bridge';
 import { CordonError } from './errors';
 import { checkAbsolutePath, checkBoolean, checkInteger, checkString, conflict, invalidType, invalidValue, isPlainObject, rejectUnknownKeys } from './internal/checks';
+import type { Ledger, LedgerEntry } from './internal/resources';
 import { step, type PlanStep } from './internal/steps';
 import { NAMESPACE_NAMES, type NamespaceName, type NamespaceOptions, type NamespaceSetting, type SpawnIsolatedOptions } from './options';
 
@@ -203,4 +206,38 @@ export function namespaceSetupSteps(namespaces: ResolvedNamespaces, pooled: bool
   if (namespaces.net.kind === 'new' && !pooled) steps.push(step('loopbackUp', { name: 'bring up loopback', syscall: 'ioctl', kind: 'net', path: 'lo' }, {}));
   if (hostname !== undefined) steps.push(step('setHostname', { name: 'set hostname', syscall: 'sethostname', kind: 'uts' }, { hostname }));
   return steps;
+}
+
+/**
+ * The namespace files a box joins, as fds of this process: a given fd as it
+ * is, a path opened here into `ledger`. The opened ones go to `spawnOnly`
+ * too (the spawn's alone: closed once the box has joined them). A path that
+ * cannot be opened is a CordonError for the box, with the `open` step.
+ */
+export function acquireNamespaceFiles(
+  namespaces: Readonly<Record<NamespaceName, ResolvedNamespace>>, ledger: Ledger, spawnOnly: LedgerEntry[], spawnargs: readonly string[],
+): Partial<Record<NamespaceName, number>> {
+  const fds: Partial<Record<NamespaceName, number>> = {};
+  for (const name of NAMESPACE_NAMES) {
+    const setting = namespaces[name];
+    if (setting.kind === 'fd') fds[name] = setting.fd;
+    if (setting.kind !== 'path') continue;
+    try {
+      const file = ledger.hold(`${name} namespace file`, fs.openSync(setting.path, 'r'), 'fs');
+      spawnOnly.push(file);
+      fds[name] = file.fd;
+    } catch (error) {
+      const cause = error as NodeJS.ErrnoException;
+      const code = cause.code ?? 'EIO';
+      throw new CordonError(code, `open ${code}: the ${name} namespace to join, ${setting.path}, cannot be opened`, {
+        errno: cause.errno ?? -5,
+        syscall: 'open',
+        step: `open ${name} namespace`,
+        path: setting.path,
+        spawnargs: [...spawnargs],
+        cause,
+      });
+    }
+  }
+  return fds;
 }

@@ -79,6 +79,22 @@ export interface StdioFile {
 
 export type StdioOptions = 'pipe' | 'inherit' | 'ignore' | readonly StdioEntry[];
 
+/**
+ * What one box of a compiled template (`compileBox(options)`, see
+ * lib/template.ts) may give besides its file and args; each replaces the
+ * template's option of the same name for that box alone, checked as
+ * spawnIsolated() checks it. Everything else is the template's: a box that
+ * needs other options needs another template.
+ */
+export interface BoxOverrides {
+  /** The payload's environment, replacing the template's `env` whole (the `listen` variables are added as ever). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** argv[0] of the payload. Default: the template's `argv0` if it gave one, else `file`. */
+  readonly argv0?: string;
+  /** Aborts this box (as the `signal` option); replaces the template's. */
+  readonly signal?: AbortSignal;
+}
+
 export interface SpawnIsolatedOptions {
   /**
    * Namespaces of the box. Every kind is `'new'` by default except `time`

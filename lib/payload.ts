@@ -42,7 +42,7 @@ export function checkArgs(file: unknown, args: unknown): { file: string; args: s
   return { file: checkedFile, args: args.map((arg: unknown, i) => checkString(`args[${i}]`, arg, { allowEmpty: true })) };
 }
 
-function checkEnv(value: unknown): Record<string, string> {
+export function checkEnv(value: unknown): Record<string, string> {
   if (value === undefined) return { PATH: DEFAULT_PATH };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidType('env', 'an object of strings', value);

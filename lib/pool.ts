@@ -9,6 +9,7 @@ import { CordonError, CordonOptionError, errnoName } from './errors';
 import { checkInteger, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { assertLinux, native } from './internal/native';
 import { PLAN_ENUMS } from './internal/plan-ops';
+import type { Ledger, LedgerEntry } from './internal/resources';
 import type { IdMapEntry } from './options';
 import { checkIdMap, defaultIdMap, NEWGIDMAP, NEWUIDMAP, unprivilegedMapMethod } from './identity';
 import type { ResolvedNamespace } from './namespaces';
@@ -346,4 +347,21 @@ export function validateNetnsPool(value: unknown, box: PoolBoxSettings, option =
   // A new time namespace in the pool's user namespace is checked in
   // validateOptions(), with the explicitly joined ones.
   return value;
+}
+
+/**
+ * One entry from a box's pool, its fds held by the box's `ledger` from here
+ * and listed in `spawnOnly` (an entry is never reused: the box joins it or
+ * fails); undefined without a pool or on a miss (the box then makes its own
+ * namespaces).
+ */
+export function acquirePoolEntry(pool: NamespacePool | undefined, ledger: Ledger, spawnOnly: LedgerEntry[]): { user?: number; net: number } | undefined {
+  const entry = pool?._take();
+  if (entry === undefined) return undefined;
+  const net = ledger.hold('pooled net namespace', entry.net, 'native');
+  spawnOnly.push(net);
+  if (entry.user === undefined) return { net: net.fd };
+  const user = ledger.hold('pooled user namespace', entry.user, 'native');
+  spawnOnly.push(user);
+  return { user: user.fd, net: net.fd };
 }

@@ -5,16 +5,18 @@ import type * as net from 'node:net';
 import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
 import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
-import { CordonError, CordonOptionError, errnoName, hintFor } from './errors';
+import { CordonError, CordonOptionError } from './errors';
 import { failure } from './explain';
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
-import { encodePlan } from './internal/encode';
+import { encodePlan, type EncodedPlan } from './internal/encode';
 import { unreadable } from './internal/checks';
 import { Ledger, type LedgerEntry } from './internal/resources';
-import { PLAN_ENUMS } from './internal/plan-ops';
 import type { NamespaceName, SpawnIsolatedOptions } from './options';
-import { bindAttributes, prepareUpperLayer } from './filesystem';
+import { prepareUpperLayer } from './filesystem';
+import { acquireIdmappedTrees, acquireLayerTrees } from './idmapped';
+import { acquireNamespaceFiles } from './namespaces';
+import { acquirePoolEntry } from './pool';
 import { gatherHostView } from './host-view';
 import { openListenSockets, type BoundSocketFile } from './sockets';
 import { endAtProcessExit } from './cleanup';
@@ -24,17 +26,16 @@ import { leaseBridge } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
-import { boxIdsOnHost, boxRootOnHost, boxUserOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
-import { defaultIdMap, mapText } from './identity';
+import { boxRootOnHost, boxUserOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
 import { setupStdio, wrapParentEnd } from './stdio';
 import { openPty, PtyStreams, slavePath } from './pty';
 import { execSpawnOptions, joinTarget, openBoxNamespaces, type ExecRecipe, type JoinTarget } from './exec';
 import { validateOptions, type ValidatedOptions } from './validate';
-import { NAMESPACE_NAMES } from './options';
 
 let landlockAbi: number | undefined;
 
-function callerFacts(options: ValidatedOptions): Caller {
+/** What the plan needs to know of the calling process (its ids, its limits, this kernel's Landlock). */
+export function callerFacts(options: ValidatedOptions): Caller {
   const caller: Caller = { euid: process.geteuid?.() ?? 0, egid: process.getegid?.() ?? 0 };
   if (options.namespaces.user.kind === 'new') caller.counterLimits = readCallerCounterLimits();
   if (options.landlock !== undefined) {
@@ -43,78 +44,10 @@ function callerFacts(options: ValidatedOptions): Caller {
   }
   return caller;
 }
-// The namespace files to join; their entries go to `spawnOnly` (ours to close after the spawn).
-function openNamespaces(options: ValidatedOptions, ledger: Ledger, spawnOnly: LedgerEntry[]): Partial<Record<NamespaceName, number>> {
-  const fds: Partial<Record<NamespaceName, number>> = {};
-  for (const name of NAMESPACE_NAMES) {
-    const setting = options.namespaces[name];
-    if (setting.kind === 'fd') fds[name] = setting.fd;
-    if (setting.kind !== 'path') continue;
-    try {
-      const file = ledger.hold(`${name} namespace file`, fs.openSync(setting.path, 'r'), 'fs');
-      spawnOnly.push(file);
-      fds[name] = file.fd;
-    } catch (error) {
-      const cause = error as NodeJS.ErrnoException;
-      const code = cause.code ?? 'EIO';
-      throw new CordonError(code, `open ${code}: the ${name} namespace to join, ${setting.path}, cannot be opened`, {
-        errno: cause.errno ?? -5,
-        syscall: 'open',
-        step: `open ${name} namespace`,
-        path: setting.path,
-        spawnargs: options.args,
-        cause,
-      });
-    }
-  }
-  return fds;
-}
 
 const TTY_MASTER = 'tty master';
 const EXEC_CGROUP_DIR = 'box cgroup dir fd';
 const TTY_SLAVE = 'tty slave';
-
-// One entry from the box's pool, its fds owned by the box's ledger from
-// here; undefined on a miss (the box then makes its own namespaces).
-// A pool entry is never reused: the box joins it or fails, so its fds are spawnOnly.
-function takePooled(options: ValidatedOptions, ledger: Ledger, spawnOnly: LedgerEntry[]): RuntimeFds['pooled'] {
-  const entry = options.netnsPool?._take();
-  if (entry === undefined) return undefined;
-  const net = ledger.hold('pooled net namespace', entry.net, 'native');
-  spawnOnly.push(net);
-  if (entry.user === undefined) return { net: net.fd };
-  const user = ledger.hold('pooled user namespace', entry.user, 'native');
-  spawnOnly.push(user);
-  return { user: user.fd, net: net.fd };
-}
-
-// Idmapped binds need the host's CAP_SYS_ADMIN: the parent makes each
-// detached tree, the child attaches it.
-function prepareIdmappedTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger, spawnOnly: LedgerEntry[]): Map<number, number> {
-  const trees = new Map<number, number>();
-  options.mounts.forEach((entry, i) => {
-    if (entry.type !== 'bind' || entry.idmap === undefined) return;
-    const box = boxIdsOnHost(options, caller);
-    const result = native().idmappedTree(
-      entry.source, entry.recursive !== false, bindAttributes(entry),
-      `${entry.idmap.uid} ${box.uid} 1\n`, `${entry.idmap.gid} ${box.gid} 1\n`, entry.followSymlinks === true,
-    );
-    if (result.fd < 0) {
-      const code = errnoName(result.fd);
-      const syscall = (PLAN_ENUMS.IdmappedPart as Readonly<Record<number, { syscall: string }>>)[result.part]?.syscall ?? 'mount_setattr';
-      const hint = code === 'ELOOP' && syscall === 'openat2' ? hintFor('bind', code, { privileged: true }) : undefined;
-      throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped mount mounts[${i}] of ${entry.source}`, {
-        errno: result.fd, syscall, step: `mounts[${i}] bind`, path: entry.source,
-        ...(syscall === 'mount_setattr' && code === 'EINVAL' ? { hint: 'the filesystem may not support idmapped mounts (see probe().idmappedMounts)' } : {}),
-        ...(hint === undefined ? {} : { hint }),
-      });
-    }
-    const tree = ledger.hold(`mounts[${i}] idmapped tree`, result.fd, 'native');
-    spawnOnly.push(tree);
-    trees.set(i, tree.fd);
-  });
-  return trees;
-}
 
 /**
  * Who pipes and log files cordon makes for a box belong to: the payload's
@@ -128,38 +61,6 @@ function stdioOwner(options: ValidatedOptions, caller: Caller): { uid: number; g
   const ids = boxUserOnHost(options);
   return { uid: ids.uid, gid: ids.gids[0]! };
 }
-
-/**
- * rootfs.idmapLayers: each template layer as an idmapped tree whose mapping
- * is the box's own uid and gid maps, so a file host root owns in a template
- * shows as the box's root (uid 33 as the box's 33, ...). The box's root may
- * then create in a template directory (overlayfs copies it up). Read-only,
- * not recursive, symlinks followed as for any layer (the caller's).
- */
-function prepareLayerTrees(options: ValidatedOptions, caller: Caller, ledger: Ledger, spawnOnly: LedgerEntry[]): Map<number, number> | undefined {
-  if (options.rootfs.kind !== 'layers' || options.rootfs.idmapLayers !== true) return undefined;
-  const uidMap = mapText(options.uidMap ?? defaultIdMap(caller.euid));
-  const gidMap = mapText(options.gidMap ?? defaultIdMap(caller.egid));
-  const trees = new Map<number, number>();
-  options.rootfs.layers.forEach((layer, i) => {
-    const result = native().idmappedTree(layer, false, MOUNT_ATTR_RDONLY_NOSUID_NODEV, uidMap, gidMap, true);
-    if (result.fd < 0) {
-      const code = errnoName(result.fd);
-      const syscall = (PLAN_ENUMS.IdmappedPart as Readonly<Record<number, { syscall: string }>>)[result.part]?.syscall ?? 'mount_setattr';
-      const hint = syscall === 'mount_setattr' && code === 'EINVAL' ? 'the layer\'s filesystem may not support idmapped mounts (see probe().idmappedMounts)' : undefined;
-      throw new CordonError(code, `${syscall} ${code}: cannot make the idmapped template layer rootfs.layers[${i}], ${layer}${hint === undefined ? '' : ` (${hint})`}`, {
-        errno: result.fd, syscall, step: `bind layer ${i}`, path: layer, ...(hint === undefined ? {} : { hint }),
-      });
-    }
-    const tree = ledger.hold(`rootfs.layers[${i}] idmapped tree`, result.fd, 'native');
-    spawnOnly.push(tree);
-    trees.set(i, tree.fd);
-  });
-  return trees;
-}
-
-// MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-const MOUNT_ATTR_RDONLY_NOSUID_NODEV = 0x1 | 0x2 | 0x4;
 
 /**
  * Starts a throwaway box up to its exec, synchronously, to learn whether the
@@ -202,18 +103,14 @@ export function spawnIsolated(
   maybeOptions?: SpawnIsolatedOptions,
 ): Box {
   return traceSpawn(fileName(file), argsGiven(argsOrOptions), ({ timer }) => {
-    const launch = prepare(file, argsOrOptions, maybeOptions, timer);
-    if (launch instanceof Box) return launch;
-    return settle(launch, () => {
-      const result = native().spawn(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true);
-      spawned(launch, result);
-      return complete(launch, result);
-    });
+    const startedAt = process.hrtime.bigint();
+    const validated = validateCall(file, argsOrOptions, maybeOptions, timer);
+    return startBox(launchBox(validated, startedAt, timer, planFresh));
   });
 }
 
 /** The file of a spawn call for its trace, before validation: a URL as its href. */
-function fileName(file: unknown): string {
+export function fileName(file: unknown): string {
   try {
     return typeof file === 'string' ? file : file instanceof URL ? file.href : String(file);
   } catch {
@@ -222,11 +119,11 @@ function fileName(file: unknown): string {
 }
 
 /** The args of a spawn call for its trace: the array, when one was given. */
-function argsGiven(argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined): readonly string[] {
+export function argsGiven(argsOrOptions: unknown): readonly string[] {
   // Before validation: a revoked Proxy throws even from Array.isArray, and
   // the error for it is validation's to give (a CordonOptionError).
   try {
-    return Array.isArray(argsOrOptions) ? argsOrOptions : [];
+    return Array.isArray(argsOrOptions) ? argsOrOptions as string[] : [];
   } catch {
     return [];
   }
@@ -255,32 +152,67 @@ export async function spawnIsolatedAsync(
   maybeOptions?: SpawnIsolatedOptions,
 ): Promise<Box> {
   return traceSpawnAsync(fileName(file), argsGiven(argsOrOptions), async ({ timer }) => {
-    const launch = prepare(file, argsOrOptions, maybeOptions, timer);
-    const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true).then(
-      (result) => settle(launch, () => {
-        spawned(launch, result);
-        return complete(launch, result);
-      }),
-      (error: unknown) => settle(launch, () => {
-        throw error;
-      }),
-    );
-    // A failed spawn rejects with its error (and looking at exited keeps the
-    // box's own 'error' event from going unhandled).
-    if (box.pid === undefined) await box.exited;
-    return box;
+    const startedAt = process.hrtime.bigint();
+    const validated = validateCall(file, argsOrOptions, maybeOptions, timer);
+    return startBoxAsync(launchBox(validated, startedAt, timer, planFresh));
   });
 }
 
+/** Runs a launch's native spawn on the JS thread and hands the box over. */
+export function startBox(launch: Launch | Box): Box {
+  if (launch instanceof Box) return launch;
+  return settle(launch, () => {
+    const result = native().spawn(launch.encoded.buffer, launch.encoded.fds, launch.timer?.wantsSteps === true);
+    spawned(launch, result);
+    return complete(launch, result);
+  });
+}
+
+/** Runs a launch's native spawn on a libuv worker thread; resolves with the started box, rejects with its failure. */
+export async function startBoxAsync(launch: Launch | Box): Promise<Box> {
+  const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds, launch.timer?.wantsSteps === true).then(
+    (result) => settle(launch, () => {
+      spawned(launch, result);
+      return complete(launch, result);
+    }),
+    (error: unknown) => settle(launch, () => {
+      throw error;
+    }),
+  );
+  // A failed spawn rejects with its error (and looking at exited keeps the
+  // box's own 'error' event from going unhandled).
+  if (box.pid === undefined) await box.exited;
+  return box;
+}
+
+/** A box's plan and its encoding, from what was acquired for the box. */
+export interface PlannedBox {
+  plan: Plan;
+  encoded: EncodedPlan;
+}
+
+/**
+ * Plans a box from its options and what was acquired for it. Pure: it
+ * opens nothing. spawnIsolated() plans every box afresh; a compiled
+ * template (lib/template.ts) reuses its first plan and patches the rest.
+ */
+export type Planner = (validated: ValidatedOptions, runtime: RuntimeFds, caller: Caller) => PlannedBox;
+
+/** buildPlan, then encodePlan: every box planned from scratch. */
+export const planFresh: Planner = (validated, runtime, caller) => {
+  const plan = buildPlan(validated, runtime, caller);
+  return { plan, encoded: encodePlan(plan) };
+};
+
 /** What a spawn has acquired by the time the native spawn runs. */
-interface Launch {
+export interface Launch {
   startedAt: bigint;
   validated: ValidatedOptions;
   ledger: Ledger;
   box: Box;
   runtime: RuntimeFds;
   plan: Plan;
-  encoded: ReturnType<typeof encodePlan>;
+  encoded: EncodedPlan;
   stdio: ReturnType<typeof setupStdio>;
   listenParentSide: string[];
   /** What the parent held for the spawn alone (namespace files, a pool entry, idmapped trees): released right after it. */
@@ -295,18 +227,24 @@ interface Launch {
 }
 
 /**
- * Validates (throwing for bad options) and acquires everything up to the
- * native spawn. Returns the launch, or a Box that has failed already (an
- * aborted signal, a host resource that could not be had).
+ * The error for an `args` argument that is no array: as child_process, a
+ * word about args, not options (spawnIsolated(file, 'x'), or an object in
+ * the args place when options follow).
  */
-function prepare(
+export function argsNotAnArray(args: unknown): CordonOptionError {
+  return typeof args === 'object' || typeof args === 'undefined'
+    ? new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', 'The "args" argument must be an array of strings')
+    : new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', `The "args" argument must be an array of strings. Received type ${typeof args}`);
+}
+
+/** spawnIsolated's arguments → validated options (throwing a CordonOptionError for bad ones). */
+function validateCall(
   file: string | URL,
   argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined,
   maybeOptions: SpawnIsolatedOptions | undefined,
   timer: SpawnTimer | undefined,
   join?: JoinTarget,
-): Launch | Box {
-  const startedAt = process.hrtime.bigint();
+): ValidatedOptions {
   let args: unknown = argsOrOptions;
   let options: unknown = maybeOptions;
   let isArgs: boolean;
@@ -315,21 +253,24 @@ function prepare(
   } catch (error) {
     throw unreadable('args', error); // a revoked Proxy
   }
-  if (argsOrOptions !== undefined && argsOrOptions !== null && typeof argsOrOptions !== 'object') {
-    // spawnIsolated(file, 'x'): as child_process, a word about args, not options.
-    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', `The "args" argument must be an array of strings. Received type ${typeof argsOrOptions}`);
-  }
+  if (argsOrOptions !== undefined && argsOrOptions !== null && typeof argsOrOptions !== 'object') throw argsNotAnArray(argsOrOptions);
   if (argsOrOptions !== undefined && !isArgs) {
-    if (maybeOptions !== undefined) {
-      throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', 'The "args" argument must be an array of strings');
-    }
+    if (maybeOptions !== undefined) throw argsNotAnArray(argsOrOptions);
     args = undefined;
     options = argsOrOptions;
   }
   const validated = join === undefined ? validateOptions(file, args, options) : join.confine(validateOptions(file, args, options));
   assertLinux();
   timer?.phase('validate');
+  return validated;
+}
 
+/**
+ * Acquires everything a validated box needs up to the native spawn, then
+ * plans it with `planner`. Returns the launch, or a Box that has failed
+ * already (an aborted signal, a host resource that could not be had).
+ */
+export function launchBox(validated: ValidatedOptions, startedAt: bigint, timer: SpawnTimer | undefined, planner: Planner, join?: JoinTarget): Launch | Box {
   const ledger = new Ledger();
   const pipes = validated.tty !== undefined ? [true, true, false] : validated.stdio.map((entry) => entry.kind === 'pipe');
   const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes });
@@ -343,105 +284,128 @@ function prepare(
   const partial = { startedAt, validated, ledger, box, timer, spawnOnly };
   return settle(partial, () => {
     const caller = callerFacts(validated);
-    // No prototype: buildPlan reads optional fields (cgroup, bridge, init, ...) a polluted Object.prototype could fill.
-    const runtime = Object.assign(Object.create(null) as RuntimeFds, { stdio: [], namespaces: openNamespaces(validated, ledger, spawnOnly) } as RuntimeFds);
-    const pooled = takePooled(validated, ledger, spawnOnly);
-    if (pooled !== undefined) runtime.pooled = pooled;
-    timer?.phase('open namespaces');
-    const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
-    runtime.stdio = stdio.childFds;
-    if (validated.tty !== undefined) {
-      // The terminal is the box's fds 0-2; the master stays ours.
-      const pair = openPty(validated.tty);
-      ledger.nativeFd(TTY_MASTER, pair.master);
-      ledger.nativeFd(TTY_SLAVE, pair.slave);
-      stdio.childFds.splice(0, 3, pair.slave, pair.slave, pair.slave);
-      stdio.childSide.push(TTY_SLAVE);
-      runtime.terminal = { master: pair.master, slavePath: slavePath(pair.slave) };
-    }
-    timer?.phase('stdio');
-    let listenParentSide: string[] = [];
-    let socketFiles: BoundSocketFile[] = [];
-    if (validated.listen.length > 0) {
-      const sockets = openListenSockets(validated.listen, ledger, boxRootOnHost(validated, caller));
-      sockets.fds.forEach((fd, i) => {
-        stdio.childFds[3 + i] = fd;
-      });
-      runtime.listenNames = sockets.names;
-      // A Listener's socket is blocking for every box: a server that sets
-      // O_NONBLOCK on its copy sets it on the shared file, so the next box
-      // gets it back cleared.
-      runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' || entry.kind === 'listener' ? [3 + i] : [])));
-      box.sockets = sockets.sockets;
-      listenParentSide = sockets.parentSide;
-      socketFiles = sockets.files;
-      timer?.phase('listen sockets');
-    }
-    if (validated.startGate !== undefined) {
-      // Above every other box fd; closed in the box before the exec.
-      const target = Math.max(3, stdio.childFds.length);
-      stdio.childFds[target] = validated.startGate;
-      runtime.startGate = target;
-    }
-    if (validated.init) runtime.init = initSource().fd;
-    let cgroup: BoxCgroup | undefined;
-    if (validated.cgroup !== undefined) {
-      const tenant = validated.cgroupTenant;
-      // A tenant's box gets its own leaf under the tenant, in every hierarchy the tenant joined.
-      // Cloned into the leaf by native/clone.cc's clone_into_cgroup (v2), like any box cgroup (see lib/cgroups/tenant.ts).
-      cgroup = tenant === undefined
-        ? createBoxCgroup(sharedParent(validated.cgroupParent), undefined, validated.cgroup, ledger)
-        : createBoxCgroup(tenant._parent(), undefined, validated.cgroup, ledger, { controllers: tenant._boxControllers() });
-      box._cgroup(cgroup);
-      // v1 hierarchies always take the pid in the parent's window; v2 only
-      // when the clone could not place the box itself (CLONE_INTO_CGROUP).
-      const procs = cgroup.openAttachFds({ v2: true }, ledger).map((entry) => ({
-        ...entry,
-        unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
-      }));
-      runtime.cgroup = { dirFd: cgroup.dirFd, procs };
-      timer?.phase('cgroup');
-    }
-    if (join?.cgroup !== undefined) {
-      // box.exec(): the box's own cgroup, so its limits bind this process too.
-      const target = join.cgroup;
-      const dirFd = target.v2Dir === undefined ? -1 : ledger.fd(EXEC_CGROUP_DIR, fs.openSync(target.v2Dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
-      const procs = target.openAttachFds({ v2: dirFd < 0 }, ledger).map((entry) => ({ ...entry, unlessPlaced: entry.hierarchy === 'v2' && dirFd >= 0 }));
-      runtime.cgroup = { dirFd, procs };
-    }
-    if (validated.bridge !== undefined) {
-      runtime.bridge = leaseBridge(validated.bridge, ledger, validated.dieWithParent);
-      box.network = runtime.bridge.info;
-      timer?.phase('bridge');
-    }
-    if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') {
-      runtime.hostView = gatherHostView();
-      timer?.phase('host view');
-    }
-    if (validated.rootfs.kind === 'layers' && validated.rootfs.upper.kind === 'dir') {
-      const owner = boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid };
-      const quota = validated.rootfs.upper.quota;
-      if (quota === undefined) {
-        prepareUpperLayer(validated.rootfs, owner, caller.euid);
-      } else {
-        const layer = prepareQuotaLayer(validated.rootfs.upper.dir, quota, owner, ledger);
-        runtime.upperTree = layer.mount;
-        box._diskUsage(() => quotaUsage(layer.mount));
-        box._beforeExited(layer.released);
-      }
-      timer?.phase('upper layer');
-    }
-    runtime.idmappedTrees = prepareIdmappedTrees(validated, caller, ledger, spawnOnly);
-    const layerTrees = prepareLayerTrees(validated, caller, ledger, spawnOnly);
-    if (layerTrees !== undefined) runtime.layerTrees = layerTrees;
-    if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
-    const plan = buildPlan(validated, runtime, caller);
+    const acquired = acquire(validated, caller, ledger, box, spawnOnly, timer, join);
+    const { plan, encoded } = planner(validated, acquired.runtime, caller);
     if (plan.landlock !== undefined) box._landlock(plan.landlock);
-    const encoded = encodePlan(plan);
     timer?.phase('plan');
     const counterLimits = validated.namespaces.user.kind === 'new' ? caller.counterLimits : undefined;
-    return { ...partial, runtime, plan, encoded, stdio, listenParentSide, socketFiles, cgroup, counterLimits };
+    return { ...partial, ...acquired, plan, encoded, counterLimits };
   });
+}
+
+/** What acquire() got for one box: the fds its plan names, and what the parent keeps of them. */
+interface Acquired {
+  runtime: RuntimeFds;
+  stdio: ReturnType<typeof setupStdio>;
+  listenParentSide: string[];
+  socketFiles: BoundSocketFile[];
+  cgroup: BoxCgroup | undefined;
+}
+
+/**
+ * Every host resource of one box, each from its mechanism's module and
+ * held by the box's `ledger`: namespace files, a pool entry, stdio, the
+ * terminal, listen sockets, the cgroup, the bridge lease, the upper layer
+ * and idmapped trees. Never shared between boxes (a template's included).
+ */
+function acquire(
+  validated: ValidatedOptions, caller: Caller, ledger: Ledger, box: Box, spawnOnly: LedgerEntry[], timer: SpawnTimer | undefined, join: JoinTarget | undefined,
+): Acquired {
+  // No prototype: buildPlan reads optional fields (cgroup, bridge, init, ...) a polluted Object.prototype could fill.
+  const runtime = Object.assign(Object.create(null) as RuntimeFds, {
+    stdio: [], namespaces: acquireNamespaceFiles(validated.namespaces, ledger, spawnOnly, validated.args),
+  } as RuntimeFds);
+  const pooled = acquirePoolEntry(validated.netnsPool, ledger, spawnOnly);
+  if (pooled !== undefined) runtime.pooled = pooled;
+  timer?.phase('open namespaces');
+  const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
+  runtime.stdio = stdio.childFds;
+  if (validated.tty !== undefined) {
+    // The terminal is the box's fds 0-2; the master stays ours.
+    const pair = openPty(validated.tty);
+    ledger.nativeFd(TTY_MASTER, pair.master);
+    ledger.nativeFd(TTY_SLAVE, pair.slave);
+    stdio.childFds.splice(0, 3, pair.slave, pair.slave, pair.slave);
+    stdio.childSide.push(TTY_SLAVE);
+    runtime.terminal = { master: pair.master, slavePath: slavePath(pair.slave) };
+  }
+  timer?.phase('stdio');
+  let listenParentSide: string[] = [];
+  let socketFiles: BoundSocketFile[] = [];
+  if (validated.listen.length > 0) {
+    const sockets = openListenSockets(validated.listen, ledger, boxRootOnHost(validated, caller));
+    sockets.fds.forEach((fd, i) => {
+      stdio.childFds[3 + i] = fd;
+    });
+    runtime.listenNames = sockets.names;
+    // A Listener's socket is blocking for every box: a server that sets
+    // O_NONBLOCK on its copy sets it on the shared file, so the next box
+    // gets it back cleared.
+    runtime.blocking = new Set(validated.listen.flatMap((entry, i) => (entry.kind === 'server' || entry.kind === 'listener' ? [3 + i] : [])));
+    box.sockets = sockets.sockets;
+    listenParentSide = sockets.parentSide;
+    socketFiles = sockets.files;
+    timer?.phase('listen sockets');
+  }
+  if (validated.startGate !== undefined) {
+    // Above every other box fd; closed in the box before the exec.
+    const target = Math.max(3, stdio.childFds.length);
+    stdio.childFds[target] = validated.startGate;
+    runtime.startGate = target;
+  }
+  if (validated.init) runtime.init = initSource().fd;
+  let cgroup: BoxCgroup | undefined;
+  if (validated.cgroup !== undefined) {
+    const tenant = validated.cgroupTenant;
+    // A tenant's box gets its own leaf under the tenant, in every hierarchy the tenant joined.
+    // Cloned into the leaf by native/clone.cc's clone_into_cgroup (v2), like any box cgroup (see lib/cgroups/tenant.ts).
+    cgroup = tenant === undefined
+      ? createBoxCgroup(sharedParent(validated.cgroupParent), undefined, validated.cgroup, ledger)
+      : createBoxCgroup(tenant._parent(), undefined, validated.cgroup, ledger, { controllers: tenant._boxControllers() });
+    box._cgroup(cgroup);
+    // v1 hierarchies always take the pid in the parent's window; v2 only
+    // when the clone could not place the box itself (CLONE_INTO_CGROUP).
+    const procs = cgroup.openAttachFds({ v2: true }, ledger).map((entry) => ({
+      ...entry,
+      unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
+    }));
+    runtime.cgroup = { dirFd: cgroup.dirFd, procs };
+    timer?.phase('cgroup');
+  }
+  if (join?.cgroup !== undefined) {
+    // box.exec(): the box's own cgroup, so its limits bind this process too.
+    const target = join.cgroup;
+    const dirFd = target.v2Dir === undefined ? -1 : ledger.fd(EXEC_CGROUP_DIR, fs.openSync(target.v2Dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
+    const procs = target.openAttachFds({ v2: dirFd < 0 }, ledger).map((entry) => ({ ...entry, unlessPlaced: entry.hierarchy === 'v2' && dirFd >= 0 }));
+    runtime.cgroup = { dirFd, procs };
+  }
+  if (validated.bridge !== undefined) {
+    runtime.bridge = leaseBridge(validated.bridge, ledger, validated.dieWithParent);
+    box.network = runtime.bridge.info;
+    timer?.phase('bridge');
+  }
+  if (validated.rootfs.kind === 'host' && validated.namespaces.mount.kind === 'new') {
+    runtime.hostView = gatherHostView();
+    timer?.phase('host view');
+  }
+  if (validated.rootfs.kind === 'layers' && validated.rootfs.upper.kind === 'dir') {
+    const owner = boxRootOnHost(validated, caller) ?? { uid: caller.euid, gid: caller.egid };
+    const quota = validated.rootfs.upper.quota;
+    if (quota === undefined) {
+      prepareUpperLayer(validated.rootfs, owner, caller.euid);
+    } else {
+      const layer = prepareQuotaLayer(validated.rootfs.upper.dir, quota, owner, ledger);
+      runtime.upperTree = layer.mount;
+      box._diskUsage(() => quotaUsage(layer.mount));
+      box._beforeExited(layer.released);
+    }
+    timer?.phase('upper layer');
+  }
+  runtime.idmappedTrees = acquireIdmappedTrees(validated, caller, ledger, spawnOnly);
+  const layerTrees = acquireLayerTrees(validated, caller, ledger, spawnOnly);
+  if (layerTrees !== undefined) runtime.layerTrees = layerTrees;
+  if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
+  return { runtime, stdio, listenParentSide, socketFiles, cgroup };
 }
 
 /** After the native spawn: our copies of the box's fds go, and the box starts or fails. */
@@ -527,7 +491,10 @@ function spawnJoined(recipe: ExecRecipe, pid: number, alive: () => boolean, file
     }
     let launch: Launch | Box;
     try {
-      launch = prepare(file, args ?? [], execSpawnOptions(options, namespaces, recipe.validated.cwd, recipe.validated.allowHostCredentials), timer, joinTarget(recipe));
+      const startedAt = process.hrtime.bigint();
+      const join = joinTarget(recipe);
+      const validated = validateCall(file, args ?? [], execSpawnOptions(options, namespaces, recipe.validated.cwd, recipe.validated.allowHostCredentials), timer, join);
+      launch = launchBox(validated, startedAt, timer, planFresh, join);
     } catch (error) {
       opening.releaseAll();
       throw error;
@@ -541,11 +508,7 @@ function spawnJoined(recipe: ExecRecipe, pid: number, alive: () => boolean, file
       opening.transfer(`${name} namespace file`);
       launch.ledger.fd(`${name} namespace file`, fd);
     }
-    return settle(launch, () => {
-      const result = native().spawn(launch.encoded.buffer, launch.encoded.fds, timer?.wantsSteps === true);
-      spawned(launch, result);
-      return complete(launch, result);
-    });
+    return startBox(launch);
   });
 }
 

@@ -29,7 +29,7 @@ t.test('require("cordon")', async (t) => {
     console.log(Object.keys(cordon).sort().join(','));
   `]);
   t.equal(result.status, 0, result.stderr);
-  t.equal(result.stdout.trim(), 'Box,CordonError,CordonOptionError,DIAGNOSTICS_CHANNELS,IdRangeAllocator,Listener,NamespacePool,OciConfigError,OciImageError,Service,TenantCgroup,adopt,adoptAll,cleanup,createListener,createNamespacePool,createService,createTenantCgroup,execFileIsolated,fromOciConfig,importOciImage,loadOciBundle,probe,spawnIsolated,spawnIsolatedAsync');
+  t.equal(result.stdout.trim(), 'Box,CordonError,CordonOptionError,DEFAULT_MAX_LAYER_BYTES,DIAGNOSTICS_CHANNELS,IdRangeAllocator,Listener,NamespacePool,OciConfigError,OciImageError,Service,TenantCgroup,adopt,adoptAll,cleanup,compileBox,createListener,createNamespacePool,createService,createTenantCgroup,execFileIsolated,fromOciConfig,importOciImage,loadOciBundle,probe,spawnIsolated,spawnIsolatedAsync');
 });
 
 for (const platform of ['darwin', 'win32']) {
