@@ -38,7 +38,7 @@
             "native/child/namespaces.cc",
             "native/child/mounts.cc",
             "native/child/credentials.cc",
-            "native/child/fds.cc",
+            "native/child/stdio.cc",
             "native/child/exec.cc",
             "native/child/limits.cc",
             "native/child/landlock.cc",

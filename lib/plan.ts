@@ -14,7 +14,7 @@ import { type HostView } from './host-view';
 import { defaultIdMap, idMapSteps } from './identity';
 import { landlockSteps, type LandlockReport } from './landlock';
 import { chdirSteps, execSteps } from './payload';
-import { filterFor, type NormalizedSeccompPolicy } from './seccomp';
+import { seccompSteps } from './seccomp';
 import type { NamespaceName } from './options';
 import { CLONE_FLAGS, cloneSteps, enterNamespaceSteps, namespaceFlags, namespaceSetupSteps } from './namespaces';
 import { fdSteps, startGateSteps } from './stdio';
@@ -189,13 +189,6 @@ function initFd(runtime: RuntimeFds): number {
 function parentWindowEnd(steps: readonly PlanStep[]): PlanStep[] {
   const parentWork = steps.some((built) => built.op !== 'clone' && OP_TABLE[built.op].side === 'parent');
   return parentWork ? [step('waitForParent', { name: 'wait for parent', syscall: 'read', kind: 'sync' }, {})] : [];
-}
-
-/** The payload's seccomp filter, compiled once per policy (lib/seccomp): the box installs it, it does not compile it. */
-function seccompSteps(policy: NormalizedSeccompPolicy | undefined): PlanStep[] {
-  if (policy === undefined) return [];
-  const filter = filterFor(policy);
-  return [step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: filter.hex, instructions: filter.instructions })];
 }
 
 /** What the plan reports beside its steps: Landlock's enforcement, and what the default view hides (for error hints). */
