@@ -1,8 +1,9 @@
 // A box's own cgroup(s), made before the clone: the controllers planned
 // (v2 where it can, v1 where it must), directories made, limits written,
-// the v2 directory fd opened for clone3's CLONE_INTO_CGROUP, and the
-// parent's cgroup.procs steps for placement in its window (v1, or a clone
-// rung without CLONE_INTO_CGROUP). The running box is ./live.ts.
+// the v2 directory fd opened for clone3's CLONE_INTO_CGROUP, the box
+// child's own joins of its v1 cgroups (`tasks`), and the parent's
+// cgroup.procs steps for a clone rung without CLONE_INTO_CGROUP. The
+// running box is ./live.ts.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
