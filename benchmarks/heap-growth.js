@@ -131,6 +131,7 @@ async function driver() {
   // One worker per (package, heap); `base` is the index of that package's +0 worker.
   const slots = packages.flatMap(([label, dir], p) => mbs.map((mb, m) => ({ label: `${label === '' ? '' : `${label} `}+${mb}`, dir, mb, base: p * mbs.length, same: m })));
   const heaps = slots.map((slot) => slot.mb);
+  const ab = packages.length > 1;
   const names = values.variants.split(',');
   const rounds = Number(values.rounds);
   const per = Number(values['per-round']);
@@ -175,9 +176,9 @@ async function driver() {
       slots.map((slot, i) => `${slot.label} MB (heap ${last(i).heapMb} MB, rss ${last(i).rssMb} MB)`).join(', '),
   );
   console.log(
-    '| variant | heap | total median ms | × +0 (paired) | × first package (paired) | call median ms | call × +0 | parent user ms | parent sys ms | parent minflt | child CPU ms | child minflt |',
+    `| variant | heap | total median ms | × +0 (paired) |${ab ? ' × first package (paired) |' : ''} call median ms | call × +0 | parent user ms | parent sys ms | parent minflt | child CPU ms | child minflt |`,
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`|---|---:|---:|---:|${ab ? '---:|' : ''}---:|---:|---:|---:|---:|---:|---:|`);
   for (const name of names) {
     for (let i = 0; i < heaps.length; i++) {
       const batches = results[name][i];
@@ -185,7 +186,7 @@ async function driver() {
       const ratio = (key, against = base) => median(batches.map((b, r) => median(b[key]) / median(against[r][key])));
       const avg = (key) => median(batches.map((b) => b[key]));
       console.log(
-        `| ${name} | ${slots[i].label} | ${median(batches.flatMap((b) => b.totals)).toFixed(3)} | ${ratio('totals').toFixed(2)} | ${ratio('totals', results[name][slots[i].same]).toFixed(2)} | ` +
+        `| ${name} | ${slots[i].label} | ${median(batches.flatMap((b) => b.totals)).toFixed(3)} | ${ratio('totals').toFixed(2)} |${ab ? ` ${ratio('totals', results[name][slots[i].same]).toFixed(2)} |` : ''} ` +
           `${median(batches.flatMap((b) => b.calls)).toFixed(3)} | ${ratio('calls').toFixed(2)} | ${avg('userMs').toFixed(3)} | ` +
           `${avg('systemMs').toFixed(3)} | ${avg('minflt').toFixed(0)} | ${avg('childCpuMs').toFixed(2)} | ${avg('childMinflt').toFixed(0)} |`,
       );
