@@ -38,11 +38,12 @@
             "native/child/namespaces.cc",
             "native/child/mounts.cc",
             "native/child/credentials.cc",
-            "native/child/fds.cc",
+            "native/child/stdio.cc",
             "native/child/exec.cc",
             "native/child/limits.cc",
             "native/child/landlock.cc",
             "native/child/seccomp.cc",
+            "native/child/cgroups.cc",
             "native/sys/clone_asm.cc"
           ],
           "include_dirs": ["native"],

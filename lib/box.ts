@@ -139,6 +139,8 @@ export class Box extends EventEmitter {
   #spawnMs = 0;
   #startedAt = 0n;
   #running = false;
+  // Started and its pidfd not yet fired: the box's processes may still run.
+  #alive = false;
   #referenced = true;
   #settle!: { resolve: (result: ExitResult) => void; reject: (error: Error) => void };
   #abortCleanup: (() => void) | undefined;
@@ -178,6 +180,7 @@ export class Box extends EventEmitter {
     this.#spawnMs = spawnMs;
     this.#startedAt = process.hrtime.bigint();
     this.#running = true;
+    this.#alive = true;
     this.stdio = pipes;
     this.stdin = pipes[0] ?? null;
     this.stdout = pipes[1] ?? null;
@@ -347,15 +350,16 @@ export class Box extends EventEmitter {
 
   /** @internal Sends killSignal after `ms`. */
   _setTimeout(ms: number): void {
-    this.#timer = setTimeout(() => this.kill(this.#killSignal), ms);
+    this.#timer = setTimeout(() => this.#end(this.#killSignal), ms);
     if (!this.#referenced) this.#timer.unref();
   }
 
   /** @internal Kills the box when `signal` aborts, with an AbortError. */
   _watchAbort(signal: AbortSignal): void {
     const onAbort = (): void => {
-      this.kill(this.#killSignal);
-      if (!this.#exitedObserved || this.listenerCount('error') > 0) this.emit('error', abortError(signal));
+      const running = this.#running;
+      this.#end(this.#killSignal);
+      if (running && (!this.#exitedObserved || this.listenerCount('error') > 0)) this.emit('error', abortError(signal));
     };
     // signal set: Node reads it from these options, from Object.prototype if absent.
     signal.addEventListener('abort', onAbort, { once: true, signal: undefined } as unknown as { once: boolean });
@@ -370,6 +374,16 @@ export class Box extends EventEmitter {
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     const number = killSignalNumber(signal);
     if (!this.#running) return false;
+    return this.#send(number);
+  }
+
+  // The timeout's, the abort signal's and dispose's kill: it reaches the box
+  // until its pidfd says it is gone, even after an 'exit' (see #payloadExited).
+  #end(signal: NodeJS.Signals | number): void {
+    if (this.#alive) this.#send(killSignalNumber(signal));
+  }
+
+  #send(number: number): boolean {
     // SIGKILL ends the whole box, double-forked daemons included: with a
     // cgroup through it (cgroup.kill, or freeze and kill on v1).
     if (number === 9 && this.#cgroup !== undefined) {
@@ -397,7 +411,7 @@ export class Box extends EventEmitter {
    */
   _endAtExit(): void {
     try {
-      this.kill('SIGKILL');
+      this.#end('SIGKILL');
     } catch {
       // ended already
     }
@@ -407,6 +421,7 @@ export class Box extends EventEmitter {
     this.#recordWatch = undefined;
     this.#oomWatch?.close();
     this.#running = false;
+    this.#alive = false;
   }
 
   /** Lets the event loop exit while the box runs. */
@@ -432,7 +447,7 @@ export class Box extends EventEmitter {
 
   /** Kills the box if it runs, waits for it, and releases everything it holds. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#running) this.kill('SIGKILL');
+    this.#end('SIGKILL');
     // A box that failed, runs, or has had its 'exit' but not yet its 'close'.
     if (!this.#gone) await this.#exited.catch(() => undefined);
     for (const pipe of this.stdio) pipe?.destroy();
@@ -454,7 +469,11 @@ export class Box extends EventEmitter {
   }
 
   // 'exit': the payload's status is known. The box's first process may still
-  // be ending, so nothing it holds is released here: that is #onGone's.
+  // be ending, so nothing it holds is released here: that is #onGone's. Nor
+  // are the timeout and the abort signal disarmed here: until the pidfd says
+  // the box is gone, they and dispose still end it (#end). The record is the
+  // init's word, and a payload allowed to trace the init (CAP_SYS_PTRACE with
+  // an unprivileged caller) can make it write one early and run on.
   #payloadExited(code: number | null, signal: number | null): void {
     if (this.#exitEmitted) return;
     this.#exitEmitted = true;
@@ -462,8 +481,6 @@ export class Box extends EventEmitter {
     this.#runMs = Number(process.hrtime.bigint() - this.#startedAt) / 1e6;
     this.exitCode = signal ? null : code;
     this.signalCode = signal ? signalName(signal) : null;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#abortCleanup?.();
     // Like ChildProcess: nothing can read the box's stdin any more.
     this.stdin?.destroy();
     this.emit('exit', this.exitCode, this.signalCode);
@@ -482,7 +499,10 @@ export class Box extends EventEmitter {
   // down. What the box holds is released here, before 'close'.
   #onGone(code: number | null, signal: number | null): void {
     this.#running = false;
+    this.#alive = false;
     this.#gone = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#abortCleanup?.();
     this.#watch = undefined;
     // Both may be ready in one turn of the loop: the record is read here then.
     this.#recordWatch?.close();

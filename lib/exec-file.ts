@@ -81,7 +81,12 @@ export function execFileIsolated(
         into.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
         if (length > maxBuffer) {
           overflow = Object.assign(new RangeError(`${name} maxBuffer length exceeded`), { code: 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' });
-          killed = box.kill(options.killSignal ?? 'SIGTERM') || killed;
+          const sent = box.kill(options.killSignal ?? 'SIGTERM');
+          killed = sent || killed;
+          // kill() answers false once 'exit' was reported, and a payload that
+          // can trace the init may forge that report and run on: dispose()
+          // ends the box until its pidfd says it is gone, so `exited` settles.
+          if (!sent) box.dispose().catch(() => undefined);
         }
       });
     };

@@ -2,7 +2,7 @@
 // takes and in what order. Pure: fds are given, nothing is opened here.
 // Each mechanism module builds its own steps; buildPlan is their order.
 import { bridgeSteps, type BridgeLease } from './bridge';
-import { cgroupAttachSteps, type CgroupAttachFd } from './cgroups/box';
+import { cgroupAttachSteps, cgroupJoinSteps, type CgroupAttachFd } from './cgroups/box';
 import { sysctlSteps } from './sysctl';
 import {
   boxRootSteps, controllingTerminalSteps, noNewPrivsSteps, parentDeathSteps, payloadCredentialSteps, sessionSteps,
@@ -14,7 +14,7 @@ import { type HostView } from './host-view';
 import { defaultIdMap, idMapSteps } from './identity';
 import { landlockSteps, type LandlockReport } from './landlock';
 import { chdirSteps, execSteps } from './payload';
-import { filterFor, type NormalizedSeccompPolicy } from './seccomp';
+import { seccompSteps } from './seccomp';
 import type { NamespaceName } from './options';
 import { CLONE_FLAGS, cloneSteps, enterNamespaceSteps, namespaceFlags, namespaceSetupSteps } from './namespaces';
 import { fdSteps, startGateSteps } from './stdio';
@@ -145,6 +145,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   steps.push(...cgroupAttachSteps(cgroup?.procs ?? [], slot));
   steps.push(...bridgeSteps(runtime.bridge));
   steps.push(...parentWindowEnd(steps));
+  steps.push(...cgroupJoinSteps(cgroup?.procs ?? [], slot));
   steps.push(...enterNamespaceSteps(ns, runtime, flags.late, slot));
   steps.push(...oomScoreSteps(options.credentials));
   steps.push(...boxRootSteps(userNamespace, root && newUser));
@@ -188,13 +189,6 @@ function initFd(runtime: RuntimeFds): number {
 function parentWindowEnd(steps: readonly PlanStep[]): PlanStep[] {
   const parentWork = steps.some((built) => built.op !== 'clone' && OP_TABLE[built.op].side === 'parent');
   return parentWork ? [step('waitForParent', { name: 'wait for parent', syscall: 'read', kind: 'sync' }, {})] : [];
-}
-
-/** The payload's seccomp filter, compiled once per policy (lib/seccomp): the box installs it, it does not compile it. */
-function seccompSteps(policy: NormalizedSeccompPolicy | undefined): PlanStep[] {
-  if (policy === undefined) return [];
-  const filter = filterFor(policy);
-  return [step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: filter.hex, instructions: filter.instructions })];
 }
 
 /** What the plan reports beside its steps: Landlock's enforcement, and what the default view hides (for error hints). */

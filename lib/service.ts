@@ -432,7 +432,15 @@ export class Service extends EventEmitter {
     this.#unwatch();
     this.#stopping = (async () => {
       const escalate = setTimeout(() => {
-        if (box.kill('SIGKILL')) this.emit('kill', box);
+        if (box.kill('SIGKILL')) {
+          this.emit('kill', box);
+        } else if (box.pid !== undefined) {
+          // kill() answers false from 'exit' on, but the box is not gone (its
+          // init's exit record can be forged by a payload that may trace it):
+          // dispose still ends it.
+          void box.dispose();
+          this.emit('kill', box);
+        }
       }, this.#config.stopTimeoutMs);
       try {
         if (box.pid !== undefined) box.kill(this.#config.stopSignal);

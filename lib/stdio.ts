@@ -1,6 +1,6 @@
 // child_process-style stdio → the fd table of a box (validated entries,
 // the fds that back them, the plan steps that install them), and the
-// parent's ends. The C++ half is native/child/fds.cc (install_fds).
+// parent's ends. The C++ half is native/child/stdio.cc (install_fds).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Stream } from 'node:stream';

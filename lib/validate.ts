@@ -15,7 +15,7 @@ import { validateKernelCounters, validateNamespaceOwner, type KernelCounterLimit
 import { validateLandlock, type ResolvedLandlock } from './landlock';
 import { listenVariables, validateListen, type ResolvedListen } from './sockets';
 import type { ResolvedBridge } from './bridge';
-import { validateSeccomp, type NormalizedSeccompPolicy } from './seccomp';
+import { validateSeccompOption, type NormalizedSeccompPolicy } from './seccomp';
 import { validateNetnsPool, type NamespacePool } from './pool';
 import { callerIsRoot, validateIdentity, type ResolvedIdentity } from './identity';
 import { validateTty, type TtySize } from './pty';
@@ -129,18 +129,6 @@ function validateLifetime(o: { timeout?: unknown; killSignal?: unknown; signal?:
     signal = o.signal;
   }
   return { timeout, killSignal: killSignal.number, killSignalName: killSignal.name, signal };
-}
-
-/**
- * The seccomp option. A filter needs no_new_privs to install (the payload
- * has no CAP_SYS_ADMIN left): with new privileges allowed there is no
- * default filter.
- */
-function validateSeccompOption(value: unknown, allowNewPrivileges: boolean): NormalizedSeccompPolicy | undefined {
-  if (value !== undefined && value !== false && allowNewPrivileges) {
-    throw conflict('seccomp', 'a seccomp filter needs no_new_privs: it cannot be combined with allowNewPrivileges');
-  }
-  return value === false || allowNewPrivileges ? undefined : validateSeccomp(value, 'seccomp');
 }
 
 export function checkSignal(option: string, value: unknown): { number: number; name: string } {

@@ -249,7 +249,12 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
      root, must exist: a fresh tmpfs). Both directories are opened once. Fails with the MountPart plus 256 times    \
      (device index + 1) in the detail. */                                                                           \
   X(47, BindDevices, bindDevices, kChild, kNone, CORDON_ANY(attrs), CORDON_COUNT(deviceCount), CORDON_NO_NUM,      \
-    CORDON_NO_NUM, CORDON_STR(source), CORDON_LIST(devices, 1, "device list"), CORDON_STR(target), CORDON_NO_STR)
+    CORDON_NO_NUM, CORDON_STR(source), CORDON_LIST(devices, 1, "device list"), CORDON_STR(target), CORDON_NO_STR) \
+  /* write "0" to the v1 `tasks` file open as the fd: the child moves itself into that cgroup. Only a child with  \
+     its own memory has the op (the decoder makes it so). A thread that moves itself skips the global threadgroup \
+     lock, whose RCU grace period a parent's write of a pid waits for (1-11 ms on v1, growing with Node's memory). */ \
+  X(48, JoinCgroup, joinCgroup, kChild, kRequired, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,     \
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
 
 
 // What an op does with its fd slot.

@@ -222,6 +222,12 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (step.fd < 0) return where + "cgroup.procs without an fd";
         out->own_memory = true;
         break;
+      case Op::kJoinCgroup:
+        // The child moves itself into the box's cgroup: never one that
+        // shares Node's memory (the OOM killer would take Node with it).
+        if (step.fd < 0) return where + "tasks without an fd";
+        out->own_memory = true;
+        break;
       case Op::kWaitForParent:
         out->needs_sync = true;
         break;

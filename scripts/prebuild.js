@@ -160,7 +160,11 @@ function muslFlags(target, scratch) {
       '',
     ].join('\n'),
   );
-  const compile = includes.join(' ');
+  // arm64: GCC's outline atomics call libgcc's helpers, whose start-up probe
+  // (lse-init) asks glibc's __getauxval, which musl lacks; inline atomics
+  // need nothing at run time (the native log pump's std::atomic and
+  // std::thread brought them in).
+  const compile = [...includes, ...(target.arch === 'arm64' ? ['-mno-outline-atomics'] : [])].join(' ');
   return {
     CFLAGS: compile,
     CXXFLAGS: compile,

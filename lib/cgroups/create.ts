@@ -1,8 +1,9 @@
 // A box's own cgroup(s), made before the clone: the controllers planned
 // (v2 where it can, v1 where it must), directories made, limits written,
-// the v2 directory fd opened for clone3's CLONE_INTO_CGROUP, and the
-// parent's cgroup.procs steps for placement in its window (v1, or a clone
-// rung without CLONE_INTO_CGROUP). The running box is ./live.ts.
+// the v2 directory fd opened for clone3's CLONE_INTO_CGROUP, the box
+// child's own joins of its v1 cgroups (`tasks`), and the parent's
+// cgroup.procs steps for a clone rung without CLONE_INTO_CGROUP. The
+// running box is ./live.ts.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -275,17 +276,27 @@ export function createBoxCgroup(
   return box;
 }
 
-/** An opened cgroup.procs file the parent writes the box's pid to (unlessPlaced: skipped when clone3 placed the box already). */
+/**
+ * An opened cgroup.procs file the parent writes the box's pid to
+ * (unlessPlaced: skipped when clone3 placed the box already), or with `self`
+ * a v1 `tasks` file the box child writes "0" to (see BoxCgroup.openAttachFds).
+ */
 export interface CgroupAttachFd {
   fd: number;
   hierarchy: string;
   path: string;
   unlessPlaced: boolean;
+  self?: boolean;
 }
 
 /** The parent's writes of the box's pid into its cgroup.procs files, in its window before the child goes on; `slot` gives each fd its plan slot. */
 export function cgroupAttachSteps(procs: readonly CgroupAttachFd[], slot: (fd: number) => number): PlanStep[] {
-  return procs.map((entry) => step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
+  return procs.filter((entry) => entry.self !== true).map((entry) => step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
     unlessPlaced: entry.unlessPlaced,
   }));
+}
+
+/** The box child's moves of itself into its v1 cgroups: its first steps after the parent's window, before it unshares or forks anything. */
+export function cgroupJoinSteps(procs: readonly CgroupAttachFd[], slot: (fd: number) => number): PlanStep[] {
+  return procs.filter((entry) => entry.self === true).map((entry) => step('joinCgroup', { name: `join ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {}));
 }

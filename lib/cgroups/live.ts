@@ -71,8 +71,10 @@ export interface RemoveReport {
 export interface AttachTarget {
   /** `v2`, or the v1 controllers of the hierarchy (`memory`, `cpu,cpuacct`). */
   hierarchy: string;
-  /** The cgroup.procs file that must receive the pid. */
+  /** The cgroup.procs file that must receive the pid, or with `self` the v1 `tasks` file the box child writes "0" to. */
   path: string;
+  /** The box child joins it itself (a v1 hierarchy: see openAttachFds). */
+  self?: boolean;
 }
 
 export type Placement = 'v2' | 'v1';
@@ -196,12 +198,15 @@ export class BoxCgroup {
    * always; the v2 one when `v2` is true (the clone could not use
    * CLONE_INTO_CGROUP), by default only when the box has no directory fd.
    */
-  attachTargets(options: { v2?: boolean } = {}): AttachTarget[] {
+  attachTargets(options: { v2?: boolean; selfJoin?: boolean } = {}): AttachTarget[] {
     const targets: AttachTarget[] = [];
     if (this.v2Dir !== undefined && (options.v2 ?? this.attachesV2ByDefault)) {
       targets.push({ hierarchy: 'v2', path: `${this.v2Dir}/cgroup.procs` });
     }
-    for (const entry of this.v1) targets.push({ hierarchy: entry.controllers.join(','), path: `${entry.dir}/cgroup.procs` });
+    for (const entry of this.v1) {
+      const hierarchy = entry.controllers.join(',');
+      targets.push(options.selfJoin === true ? { hierarchy, path: `${entry.dir}/tasks`, self: true } : { hierarchy, path: `${entry.dir}/cgroup.procs` });
+    }
     return targets;
   }
 
@@ -209,11 +214,17 @@ export class BoxCgroup {
    * Opens the attach targets (O_WRONLY|O_CLOEXEC) so that a native parent
    * step can write the pid into them without resolving paths in the window.
    * Registered with the ledger (as `cgroup.procs <hierarchy>`) when given.
+   * The v1 ones are the `tasks` files, which the box child (never one that
+   * shares Node's memory) writes "0" to itself: the kernel moves a thread
+   * that moves itself without the global threadgroup lock, whose RCU grace
+   * period a write of another process's pid waits for (1–11 ms here, more
+   * the larger Node's memory; benchmarks/heap-growth.js). The kernel checks
+   * the credentials of this open, not the child's.
    */
   openAttachFds(options: { v2?: boolean } = {}, ledger?: Ledger): (AttachTarget & { fd: number })[] {
     const opened: (AttachTarget & { fd: number })[] = [];
     try {
-      for (const target of this.attachTargets(options)) {
+      for (const target of this.attachTargets({ ...options, selfJoin: true })) {
         let fd: number;
         try {
           fd = fs.openSync(target.path, fs.constants.O_WRONLY);

@@ -238,6 +238,11 @@ export const OP_TABLE = {
     num: [{"name":"attrs"},{"name":"deviceCount","count":true},null,null],
     str: [{"name":"source","use":"required"},{"name":"devices","use":"list","count":1},{"name":"target","use":"required"},null],
   },
+  joinCgroup: {
+    number: 48, side: "child", fd: "required",
+    num: [null,null,null,null],
+    str: [null,null,null,null],
+  },
 } as const;
 
 export const PLAN_ENUMS = {

@@ -103,15 +103,18 @@ const sameAction = (a: SeccompAction, b: SeccompAction): boolean => JSON.stringi
  */
 export function mapSeccomp(seccomp: Fields, ignored: OciIgnoredField[]): SeccompPolicy {
   const defaultErrno = seccomp.integer('defaultErrnoRet', 1, 4095) ?? EPERM;
-  const action = (at: string, name: unknown, errnoRet: number | undefined): SeccompAction => {
+  // SCMP_ACT_ERRNO without errnoRet: defaultErrnoRet for the default action,
+  // EPERM for a rule (the runtime spec; runc and crun): a rule given ENOSYS
+  // would let libc fall back to an older call the profile allows.
+  const action = (at: string, name: unknown, errnoRet: number | undefined, unsetErrno = EPERM): SeccompAction => {
     if (typeof name !== 'string' || !Object.hasOwn(SECCOMP_ACTIONS, name)) throw badValue(at, name, `must be one of ${Object.keys(SECCOMP_ACTIONS).join(', ')}`);
     const mapped = SECCOMP_ACTIONS[name];
     if (mapped === undefined) throw unsupported(at, `cordon's filter has no ${name} (no tracer or user notification)`);
-    if (mapped === 'errno') return { errno: errnoRet ?? defaultErrno };
+    if (mapped === 'errno') return { errno: errnoRet ?? unsetErrno };
     if (errnoRet !== undefined) throw badValue(at, name, 'has an errnoRet, which only SCMP_ACT_ERRNO takes');
     return mapped;
   };
-  const defaultAction = action('linux.seccomp.defaultAction', seccomp.get('defaultAction'), undefined);
+  const defaultAction = action('linux.seccomp.defaultAction', seccomp.get('defaultAction'), undefined, defaultErrno);
   const native = NATIVE_ARCH[process.arch];
   const compat = COMPAT_ARCHES[process.arch] ?? [];
   const killedAbis: string[] = [];

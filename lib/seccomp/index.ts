@@ -26,6 +26,8 @@ import { encodeProgram } from './bpf';
 import { generateProgram } from './compile';
 import { canonicalKey, resolveSeccomp, validateSeccomp } from './policy';
 import type { NormalizedSeccompPolicy, SeccompPolicy } from './policy';
+import { conflict } from '../internal/checks';
+import { step, type PlanStep } from '../internal/steps';
 
 export type { SeccompArch } from './arch';
 export { AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT } from './arch';
@@ -125,3 +127,22 @@ export function filterFor(policy: NormalizedSeccompPolicy, arch?: SeccompArch): 
   return cachedFilter(`${info.arch} ${canonicalKey(policy)}`, () => compileSeccomp(policy, info.arch));
 }
 
+
+/**
+ * The `seccomp` option of a box. A filter needs no_new_privs to install (the
+ * payload has no CAP_SYS_ADMIN left): with new privileges allowed there is no
+ * default filter, and an explicit one is a conflict.
+ */
+export function validateSeccompOption(value: unknown, allowNewPrivileges: boolean): NormalizedSeccompPolicy | undefined {
+  if (value !== undefined && value !== false && allowNewPrivileges) {
+    throw conflict('seccomp', 'a seccomp filter needs no_new_privs: it cannot be combined with allowNewPrivileges');
+  }
+  return value === false || allowNewPrivileges ? undefined : validateSeccomp(value, 'seccomp');
+}
+
+/** The box's seccomp step: the filter compiled once per policy (filterFor); the box installs it, it does not compile it. */
+export function seccompSteps(policy: NormalizedSeccompPolicy | undefined): PlanStep[] {
+  if (policy === undefined) return [];
+  const filter = filterFor(policy);
+  return [step('seccomp', { name: 'install seccomp filter', syscall: 'seccomp', kind: 'seccomp' }, { program: filter.hex, instructions: filter.instructions })];
+}

@@ -40,6 +40,8 @@ export type ErrnoName = keyof typeof os.constants.errno;
  *   thread of a multi-threaded program leaves it in an undefined state.
  * - `'kill-process'`: the whole process is killed by SIGSYS (SECCOMP_RET_KILL_PROCESS, Linux 4.14).
  * - `'log'`: runs normally and is logged to the audit log / kernel log (Linux 4.14).
+ *   In `deny`, refused where it would permit what the default profile refuses,
+ *   unless `allow` lifts the call as well.
  * - `'trap'`: a SIGSYS signal is sent to the thread instead (SECCOMP_RET_TRAP); a
  *   program can catch it, the default disposition kills with a core dump.
  * - `{ errno }`: the call does not run and fails with this errno (SECCOMP_RET_ERRNO):
@@ -191,6 +193,7 @@ function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
   // the call), and where its first entry is.
   const denied = new Map<string, string>();
   const deniedAlways = new Map<string, string>();
+  const refusedAlways = new Map<string, string>();
   const deny: NormalizedDenyRule[] = [];
   for (const [index, entry, where] of arrayEntries(`${option}.deny`, value.deny)) {
     let syscall: string;
@@ -218,6 +221,8 @@ function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
     }
     if (!denied.has(syscall)) denied.set(syscall, where);
     if (args === undefined) deniedAlways.set(syscall, where);
+    // 'log' runs the call: no refusal for an allow entry to conflict with.
+    if (args === undefined && action !== 'log') refusedAlways.set(syscall, where);
     deny[index] = args === undefined ? { syscall, action } : { syscall, action, args };
   }
 
@@ -246,12 +251,28 @@ function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
     } else if (!allowedOnly.has(syscall)) {
       allowedOnly.set(syscall, where);
     }
-    const other = deniedAlways.get(syscall);
+    const other = refusedAlways.get(syscall);
     if (other !== undefined) {
       throw conflict(where, `"${where}" allows "${syscall}", which "${other}" denies`);
     }
     allow[index] = args === undefined ? { syscall } : { syscall, args };
   }
+
+  // 'log' runs the call (SECCOMP_RET_LOG), so a deny entry with it permits
+  // what it matches: where that would lift the default profile it is a
+  // loosening, which (like 'allow', refused above) must not hide in `deny`.
+  // It may log a call the profile does not refuse, or one `allow` lifts.
+  deny.forEach((rule, index) => {
+    if (rule.action !== 'log') return;
+    const refuser = logWouldLoosen(rule.syscall, mode, profile, allowedAlways.has(rule.syscall));
+    if (refuser === undefined) return;
+    const where = `${option}.deny[${index}]`;
+    throw conflict(
+      where,
+      `"${where}" has action 'log', which runs the call: it would permit "${rule.syscall}", which ${refuser} refuses. ` +
+        `To permit and log it, list "${rule.syscall}" in ${option}.allow (without args) as well, or use ${option}.profile 'none'`,
+    );
+  });
 
   let defaultAction: NormalizedAction | undefined;
   if (value.defaultAction !== undefined) {
@@ -278,6 +299,20 @@ function checkPolicy(value: unknown, option: string): NormalizedSeccompPolicy {
 
   const result: NormalizedSeccompPolicy = { mode, profile, deny, allow };
   return defaultAction === undefined ? result : { ...result, defaultAction };
+}
+
+// What a deny entry with action 'log' for `syscall` would loosen of the
+// default profile (named for the error), or undefined. The profile is what a
+// policy starts from, so it gives way only to `allow`: in denylist mode an
+// entry there lifts it; in allowlist mode an entry there permits a call the
+// profile refuses outright, but its argument tests still bind the call. (In
+// allowlist mode a deny entry's action replaces defaultAction for its call,
+// 'log' included: that is the documented meaning, and the OCI mapping's.)
+function logWouldLoosen(syscall: string, mode: 'denylist' | 'allowlist', profile: 'default' | 'none', allowed: boolean): string | undefined {
+  const entry = profile === 'default' ? DEFAULT_PROFILE.find((e) => e.syscalls.includes(syscall)) : undefined;
+  if (entry === undefined) return undefined;
+  if (mode === 'allowlist' && entry.when !== undefined) return "the default profile's argument tests";
+  return allowed ? undefined : 'the default profile';
 }
 
 function oneOf<T extends string>(option: string, value: unknown, choices: readonly T[]): T | undefined {

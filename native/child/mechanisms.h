@@ -71,7 +71,7 @@ int write_existing(const char* path, const char* content);
 // restrict self; plus 256 * (rule index + 1) for a rule's failure.
 int apply_landlock(uint64_t fs, uint64_t net, uint64_t scoped, const char* const* rules, int exec_fd, int* part);
 
-// fds.cc
+// stdio.cc
 // Applies every kInstallFd step of the plan at once and leaves the control
 // fds just above the highest target. Returns 0 or an errno; *failed_step gets
 // the index of the step that failed.

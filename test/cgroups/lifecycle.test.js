@@ -174,7 +174,12 @@ t.test('attach through pre-opened cgroup.procs fds (what a native parent step wo
   const box = cg.createBoxCgroup(parent, 'fds', { pids: { max: 10 } }, undefined, { openDirFd: false });
   const ledger = new Ledger();
   const targets = box.openAttachFds({ v2: true }, ledger);
-  t.same(targets.map((target) => target.path), box.attachTargets({ v2: true }).map((target) => target.path), 'one fd per attach target');
+  t.same(targets.map((target) => target.path), box.attachTargets({ v2: true, selfJoin: true }).map((target) => target.path), 'one fd per attach target');
+  // v1: the box child writes "0" to the tasks file itself (no RCU grace period); v2: the parent writes the pid.
+  for (const target of targets) {
+    t.equal(target.self === true, target.hierarchy !== 'v2', `${target.hierarchy}: joined by the child itself iff v1`);
+    t.match(target.path, target.hierarchy === 'v2' ? /\/cgroup\.procs$/ : /\/tasks$/, `${target.hierarchy}: the file for that`);
+  }
   t.equal(ledger.size, targets.length, 'each registered with the ledger');
   for (const target of targets) {
     const flags = parseInt(/flags:\s+([0-7]+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${target.fd}`, 'utf8'))[1], 8);

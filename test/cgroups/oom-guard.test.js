@@ -1,7 +1,7 @@
 // A box's memory limit too small for its own setup fails the box, never the
 // supervisor. The box's process is in the box's cgroup from its clone (v2:
-// CLONE_INTO_CGROUP; v1: cgroup.procs in the parent's window), and what the
-// kernel allocates for its setup (namespaces, mounts) is charged there; the
+// CLONE_INTO_CGROUP; v1: it writes "0" to each tasks file first thing), and
+// what the kernel allocates for its setup (namespaces, mounts) is charged there; the
 // OOM killer kills every process that shares its victim's memory, so a box
 // process sharing Node's memory (CLONE_VM) took Node with it (exit 137).
 // Each case runs in a child node process, so that a regression kills that

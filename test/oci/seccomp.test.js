@@ -66,9 +66,9 @@ const OPS = {
   SCMP_CMP_GT: (x, v) => x > v,
   SCMP_CMP_MASKED_EQ: (x, mask, want) => (x & mask) === want,
 };
-function ociAction(action, errnoRet, profile) {
+function ociAction(action, errnoRet) {
   if (action === 'SCMP_ACT_ALLOW') return 'allow';
-  if (action === 'SCMP_ACT_ERRNO') return `errno ${errnoRet ?? profile.defaultErrnoRet ?? 1}`;
+  if (action === 'SCMP_ACT_ERRNO') return `errno ${errnoRet ?? 1}`; // EPERM unless given (the default action's is defaultErrnoRet)
   if (action === 'SCMP_ACT_KILL_PROCESS') return 'kill-process';
   if (action === 'SCMP_ACT_KILL' || action === 'SCMP_ACT_KILL_THREAD') return 'kill';
   if (action === 'SCMP_ACT_TRAP') return 'trap';
@@ -83,11 +83,11 @@ function oracle(profile, name, args) {
     const rules = new Set(indexes).size === indexes.length ? [conditions] : conditions.map((c) => [c]);
     for (const rule of rules) {
       const holds = rule.every((c) => OPS[c.op](BigInt.asUintN(64, BigInt(args[c.index] ?? 0)), BigInt(c.value), BigInt(c.valueTwo ?? 0)));
-      if (holds) matched.add(ociAction(entry.action, entry.errnoRet, profile));
+      if (holds) matched.add(ociAction(entry.action, entry.errnoRet));
     }
   }
   if (matched.size > 1) throw new Error(`${name}: rules with different actions hold for ${args}`);
-  return matched.size === 1 ? [...matched][0] : ociAction(profile.defaultAction, undefined, profile);
+  return matched.size === 1 ? [...matched][0] : ociAction(profile.defaultAction, profile.defaultErrnoRet);
 }
 
 function cordonAction(policy) {

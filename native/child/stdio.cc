@@ -1,4 +1,4 @@
-// Child half of the fd table: stdio and extra fds in place, the rest closed
+// Child half of stdio (lib/stdio.ts): stdio and extra fds in place, the rest closed
 // at exec. An addon cannot take libuv's cloexec lock, so any fd may be
 // inherited here; only the plan's targets survive exec.
 #include <errno.h>
