@@ -16,6 +16,7 @@ const { requireOrSkip, skipExpected } = require('../helpers/skip');
 const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
 const { writeLayout, archiveOf, busyboxEntries } = require('../helpers/oci-layout');
+const { until } = require('../helpers/until');
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const docs = path.join(__dirname, '..', '..', 'docs', 'oci.md');
@@ -24,16 +25,6 @@ function present(tool) {
   return spawnSync(tool, ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** Waits (bounded) until check() holds: containerd's own progress, not a timer. */
-function until(check, what) {
-  for (let i = 0; i < 3000; i++) {
-    const value = check();
-    if (value) return value;
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** docs/oci.md's containerd snippet (the toml block naming runtimes.cordon), with this test's paths. */
 function documentedSnippet(binary, runcRoot) {

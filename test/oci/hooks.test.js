@@ -13,6 +13,7 @@ const { requireOrSkip } = require('../helpers/skip');
 const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
 const { toolSpec, makeBundle } = require('../helpers/oci');
+const { until } = require('../helpers/until');
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const SH = fs.existsSync('/bin/sh') ? '/bin/sh' : '/usr/bin/sh';
@@ -41,15 +42,6 @@ function bundle(t, script, hooks) {
   });
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function until(check, what) {
-  for (let i = 0; i < 3000; i++) {
-    const value = check();
-    if (value) return value;
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function gone(pid) {
   try {

@@ -12,6 +12,7 @@ const { requireOrSkip, skipExpected } = require('../helpers/skip');
 const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
 const { toolSpec, makeBundle } = require('../helpers/oci');
+const { until } = require('../helpers/until');
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -29,15 +30,6 @@ function bundle(t, script, edit = () => {}) {
   });
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function until(check, what) {
-  for (let i = 0; i < 3000; i++) {
-    const value = check();
-    if (value) return value;
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function create(t, root, dir, id) {
   const out = path.join(dir, `${id}.out`);

@@ -11,6 +11,7 @@ const { requireOrSkip } = require('../helpers/skip');
 const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
 const { toolSpec, makeBundle } = require('../helpers/oci');
+const { until } = require('../helpers/until');
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -18,15 +19,6 @@ function oci(root, args, stdio) {
   return spawnSync(process.execPath, [cli, 'oci', '--root', root, ...args], { encoding: 'utf8', ...(stdio === undefined ? {} : { stdio }) });
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function until(check, what) {
-  for (let i = 0; i < 3000; i++) {
-    const value = check();
-    if (value) return value;
-    Atomics.wait(sleeper, 0, 0, 10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 t.test('ps lists the processes of the container\'s pid namespace', async (t) => {
   const config = toolSpec(t, 'crun', !isRoot) ?? toolSpec(t, 'runc', !isRoot);
