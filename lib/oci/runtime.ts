@@ -94,16 +94,8 @@ export async function ociMain(argv: string[]): Promise<number> {
 
 function parseGlobals(argv: string[]): { globals: Globals; rest: string[] } {
   const globals: Globals = { root: defaultRoot(), log: undefined, logFormat: 'text', hostCredentials: false };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const [flag, inline] = splitFlag(argv[i]!);
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[++i];
-      if (next === undefined) throw new RuntimeError(`${flag} needs a value`);
-      return next;
-    };
-    if (!flag.startsWith('-')) break;
+  const stop = walkFlags(argv, (flag, value) => {
+    if (!flag.startsWith('-')) return false;
     switch (flag) {
       case '--root':
         globals.root = path.resolve(value());
@@ -129,8 +121,31 @@ function parseGlobals(argv: string[]): { globals: Globals; rest: string[] } {
       default:
         throw new RuntimeError(`unknown global option ${flag}`);
     }
+    return true;
+  });
+  return { globals, rest: argv.slice(stop) };
+}
+
+/**
+ * Walks command-line words as flags: each word is split at its first `=`
+ * (long flags), and `value()` takes the flag's inline value or the next
+ * word. `visit` returns false to stop before a word; the index of the first
+ * word not walked is returned.
+ */
+function walkFlags(args: readonly string[], visit: (flag: string, value: () => string, word: string) => boolean | void): number {
+  let i = 0;
+  for (; i < args.length; i++) {
+    const word = args[i]!;
+    const [flag, inline] = splitFlag(word);
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = args[++i];
+      if (next === undefined) throw new RuntimeError(`${flag} needs a value`);
+      return next;
+    };
+    if (visit(flag, value, word) === false) break;
   }
-  return { globals, rest: argv.slice(i) };
+  return i;
 }
 
 function splitFlag(word: string): [string, string | undefined] {
@@ -319,17 +334,10 @@ async function execContainer(globals: Globals, args: string[]): Promise<number> 
   let pidFile: string | undefined;
   let detach = false;
   const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = splitFlag(args[i]!);
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = args[++i];
-      if (next === undefined) throw new RuntimeError(`${flag} needs a value`);
-      return next;
-    };
+  walkFlags(args, (flag, value, word) => {
     if (positional.length > 0) {
-      positional.push(args[i]!);
-      continue;
+      positional.push(word);
+      return;
     }
     switch (flag) {
       case '--process':
@@ -356,7 +364,7 @@ async function execContainer(globals: Globals, args: string[]): Promise<number> 
         if (flag.startsWith('-')) throw new RuntimeError(`unknown option of exec: ${flag} (exec takes --process FILE)`);
         positional.push(flag);
     }
-  }
+  });
   if (processFile === undefined) throw new RuntimeError('exec needs --process FILE (the OCI process JSON); exec ID CMD... is not implemented yet');
   if (positional.length !== 1) throw new RuntimeError('exec --process FILE takes one container id');
   const state = readState(globals, checkId(positional[0]));
@@ -458,14 +466,7 @@ function parseLifecycle(verb: string, args: string[], extras: Record<string, (va
   let bundle = process.cwd();
   let pidFile: string | undefined;
   const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = splitFlag(args[i]!);
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = args[++i];
-      if (next === undefined) throw new RuntimeError(`${flag} needs a value`);
-      return next;
-    };
+  walkFlags(args, (flag, value) => {
     switch (flag) {
       case '--bundle':
       case '-b':
@@ -484,7 +485,7 @@ function parseLifecycle(verb: string, args: string[], extras: Record<string, (va
         else positional.push(flag);
       }
     }
-  }
+  });
   if (positional.length !== 1) throw new RuntimeError(`${verb} takes one container id`);
   return { bundle, pidFile, id: checkId(positional[0]) };
 }
