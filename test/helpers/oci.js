@@ -6,6 +6,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const { busyboxImage, scratch } = require('./images');
+const { isRoot } = require('./payload');
+const { requireOrSkip } = require('./skip');
+
+const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
 function which(name) {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
@@ -65,4 +69,24 @@ function runReference(bundle, id) {
   return undefined;
 }
 
-module.exports = { toolSpec, makeBundle, runReference, which };
+/**
+ * A bundle whose process runs `sh -c script` (no terminal), from the config
+ * crun (or runc) writes itself; `edit` changes the config further. Undefined,
+ * with the skip said, when neither tool is installed.
+ */
+function scriptBundle(t, script, edit = () => {}) {
+  const config = toolSpec(t, 'crun', !isRoot) ?? toolSpec(t, 'runc', !isRoot);
+  if (!requireOrSkip(t, config !== undefined, 'crun or runc (apt-get install crun runc) to write a config')) return undefined;
+  return makeBundle(t, config, (c) => {
+    c.process.terminal = false;
+    c.process.args = ['sh', '-c', script];
+    edit(c);
+  });
+}
+
+/** `cordon oci --root ROOT ARGS...` from the built CLI, its output as text. */
+function ociCli(root, args, stdio) {
+  return spawnSync(process.execPath, [cli, 'oci', '--root', root, ...args], { encoding: 'utf8', ...(stdio === undefined ? {} : { stdio }) });
+}
+
+module.exports = { toolSpec, makeBundle, scriptBundle, ociCli, runReference, which };

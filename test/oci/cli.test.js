@@ -6,9 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
 
-const { requireOrSkip } = require('../helpers/skip');
-const { isRoot } = require('../helpers/payload');
-const { toolSpec, makeBundle } = require('../helpers/oci');
+const { scriptBundle } = require('../helpers/oci');
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -17,11 +15,7 @@ function cordon(args, options = {}) {
 }
 
 function bundle(t, script) {
-  const config = toolSpec(t, 'crun', !isRoot) ?? toolSpec(t, 'runc', !isRoot);
-  if (!requireOrSkip(t, config !== undefined, 'crun or runc (apt-get install crun runc) to write a config')) return undefined;
-  return makeBundle(t, config, (c) => {
-    c.process.terminal = false;
-    c.process.args = ['sh', '-c', script];
+  return scriptBundle(t, script, (c) => {
     c.hostname = 'from-bundle';
   });
 }

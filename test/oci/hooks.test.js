@@ -4,23 +4,18 @@
 // exactly its env, its args as argv; a failing one fails its verb (a
 // poststop one only warns); createContainer/startContainer are refused.
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
 
-const { requireOrSkip } = require('../helpers/skip');
 const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
-const { toolSpec, makeBundle } = require('../helpers/oci');
+const { toolSpec, scriptBundle, ociCli } = require('../helpers/oci');
 const { until } = require('../helpers/until');
 
-const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const SH = fs.existsSync('/bin/sh') ? '/bin/sh' : '/usr/bin/sh';
 
-function oci(root, args, stdio) {
-  return spawnSync(process.execPath, [cli, 'oci', '--root', root, ...args], { encoding: 'utf8', ...(stdio === undefined ? {} : { stdio }) });
-}
+const oci = ociCli;
 
 /** A hook that appends its name (and what `extra` prints) to DIR/order and saves its stdin as DIR/NAME.json. */
 function marker(dir, name, then = '', env = []) {
@@ -32,16 +27,11 @@ function marker(dir, name, then = '', env = []) {
 }
 
 function bundle(t, script, hooks) {
-  const config = toolSpec(t, 'crun', !isRoot) ?? toolSpec(t, 'runc', !isRoot);
-  if (!requireOrSkip(t, config !== undefined, 'crun or runc (apt-get install crun runc) to write a config')) return undefined;
-  return makeBundle(t, config, (c) => {
-    c.process.terminal = false;
-    c.process.args = ['sh', '-c', script];
+  return scriptBundle(t, script, (c) => {
     c.annotations = { 'org.example.hooks': 'yes' };
     c.hooks = typeof hooks === 'function' ? hooks() : hooks;
   });
 }
-
 
 function gone(pid) {
   try {

@@ -2,34 +2,23 @@
 // its start gate (exec.fifo in the state dir) and outlives `create`; the
 // later verbs reach it through its record; delete leaves nothing behind.
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
 
-const { requireOrSkip, skipExpected } = require('../helpers/skip');
-const { isRoot } = require('../helpers/payload');
+const { skipExpected } = require('../helpers/skip');
 const { scratch } = require('../helpers/images');
-const { toolSpec, makeBundle } = require('../helpers/oci');
+const { scriptBundle, ociCli } = require('../helpers/oci');
 const { until } = require('../helpers/until');
 
-const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
-
-function oci(root, args, stdio) {
-  return spawnSync(process.execPath, [cli, 'oci', '--root', root, ...args], { encoding: 'utf8', ...(stdio === undefined ? {} : { stdio }) });
-}
+const oci = ociCli;
 
 function bundle(t, script, edit = () => {}) {
-  const config = toolSpec(t, 'crun', !isRoot) ?? toolSpec(t, 'runc', !isRoot);
-  if (!requireOrSkip(t, config !== undefined, 'crun or runc (apt-get install crun runc) to write a config')) return undefined;
-  return makeBundle(t, config, (c) => {
-    c.process.terminal = false;
-    c.process.args = ['sh', '-c', script];
+  return scriptBundle(t, script, (c) => {
     c.annotations = { 'org.example.tenant': 't1' };
     edit(c);
   });
 }
-
 
 function state(root, id) {
   const result = oci(root, ['state', id]);

@@ -3,33 +3,19 @@
 // paused; a paused container can be deleted with --force; a container
 // without a cgroup of its own is refused with the reason.
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
 
-const { requireOrSkip, skipExpected } = require('../helpers/skip');
+const { skipExpected } = require('../helpers/skip');
 const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
-const { toolSpec, makeBundle } = require('../helpers/oci');
+const { scriptBundle, ociCli } = require('../helpers/oci');
 const { until } = require('../helpers/until');
 
-const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+const oci = ociCli;
 
-function oci(root, args, stdio) {
-  return spawnSync(process.execPath, [cli, 'oci', '--root', root, ...args], { encoding: 'utf8', ...(stdio === undefined ? {} : { stdio }) });
-}
-
-function bundle(t, script, edit = () => {}) {
-  const config = toolSpec(t, 'crun', !isRoot) ?? toolSpec(t, 'runc', !isRoot);
-  if (!requireOrSkip(t, config !== undefined, 'crun or runc (apt-get install crun runc) to write a config')) return undefined;
-  return makeBundle(t, config, (c) => {
-    c.process.terminal = false;
-    c.process.args = ['sh', '-c', script];
-    edit(c);
-  });
-}
-
+const bundle = scriptBundle;
 
 function create(t, root, dir, id) {
   const out = path.join(dir, `${id}.out`);

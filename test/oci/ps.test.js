@@ -2,7 +2,6 @@
 // namespace, and a process started in it (what containerd's runc shim calls
 // for `ctr task ps` and `ctr task exec`), root and unprivileged.
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
@@ -10,15 +9,10 @@ const t = require('tap');
 const { requireOrSkip } = require('../helpers/skip');
 const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
-const { toolSpec, makeBundle } = require('../helpers/oci');
+const { toolSpec, makeBundle, ociCli } = require('../helpers/oci');
 const { until } = require('../helpers/until');
 
-const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
-
-function oci(root, args, stdio) {
-  return spawnSync(process.execPath, [cli, 'oci', '--root', root, ...args], { encoding: 'utf8', ...(stdio === undefined ? {} : { stdio }) });
-}
-
+const oci = ociCli;
 
 t.test('ps lists the processes of the container\'s pid namespace', async (t) => {
   const config = toolSpec(t, 'crun', !isRoot) ?? toolSpec(t, 'runc', !isRoot);

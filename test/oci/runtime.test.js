@@ -6,10 +6,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
 
-const { requireOrSkip } = require('../helpers/skip');
-const { isRoot } = require('../helpers/payload');
 const { scratch } = require('../helpers/images');
-const { toolSpec, makeBundle } = require('../helpers/oci');
+const { scriptBundle } = require('../helpers/oci');
 
 const cli = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -39,12 +37,7 @@ function startRun(t, root, bundle, id, extra = []) {
 }
 
 function bundle(t) {
-  const config = toolSpec(t, 'crun', !isRoot) ?? toolSpec(t, 'runc', !isRoot);
-  if (!requireOrSkip(t, config !== undefined, 'crun or runc (apt-get install crun runc) to write a config')) return undefined;
-  return makeBundle(t, config, (c) => {
-    c.process.terminal = false;
-    c.process.args = ['sh', '-c', 'echo started; exec sleep 1000'];
-  });
+  return scriptBundle(t, 'echo started; exec sleep 1000');
 }
 
 t.test('run, state, kill: the state under --root follows the container', async (t) => {
