@@ -333,7 +333,14 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     long box = __atomic_load_n(&fork_state.pid, __ATOMIC_ACQUIRE);
     if (died_in_setup) return died(box > 0 ? reap_pid(pid_t(box)) : first_signal);
     if (got != 0) {
-      if (box > 0) reap_pid(pid_t(box));
+      // A record ends the spawn: the box is killed before it is reaped, so
+      // a payload that forges a record into the status pipe (one allowed
+      // to trace the init) cannot hold the spawn by living on. A real
+      // failure is exiting anyway.
+      if (box > 0) {
+        kill(pid_t(box), SIGKILL);  // our unreaped child: its pid cannot have been reused
+        reap_pid(pid_t(box));
+      }
       if (got != sizeof record) return fail(decoded.clone_step, EPROTO);
       return fail(record.step_index, record.error, record.detail);
     }
@@ -351,6 +358,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   }
   if (died_in_setup) return died(reap(pidfd.get()));
   if (got != 0) {
+    sys::sc(__NR_pidfd_send_signal, pidfd.get(), SIGKILL, 0, 0);  // as above: never wait on a box that lives on
     reap(pidfd.get());
     if (got != sizeof record) return fail(decoded.clone_step, EPROTO);
     return fail(record.step_index, record.error, record.detail);
