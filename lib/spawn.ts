@@ -5,7 +5,7 @@ import type * as net from 'node:net';
 import type { NativeSpawnResult } from '../types/native';
 import { Box } from './box';
 import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
-import { CordonError, CordonOptionError } from './errors';
+import { CordonError } from './errors';
 import { failure } from './explain';
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
@@ -31,6 +31,10 @@ import { setupStdio, wrapParentEnd } from './stdio';
 import { openPty, PtyStreams, slavePath } from './pty';
 import { execSpawnOptions, joinTarget, openBoxNamespaces, type ExecRecipe, type JoinTarget } from './exec';
 import { validateOptions, type ValidatedOptions } from './validate';
+import { argsNotAnArray, planFresh, type PlannedBox, type Planner } from './compiled-options';
+import { validateWithCache } from './options-cache';
+
+export { argsNotAnArray, planFresh, type PlannedBox, type Planner };
 
 let landlockAbi: number | undefined;
 
@@ -104,8 +108,8 @@ export function spawnIsolated(
 ): Box {
   return traceSpawn(fileName(file), argsGiven(argsOrOptions), ({ timer }) => {
     const startedAt = process.hrtime.bigint();
-    const validated = validateCall(file, argsOrOptions, maybeOptions, timer);
-    return startBox(launchBox(validated, startedAt, timer, planFresh));
+    const { validated, planner } = validatePlainCall(file, argsOrOptions, maybeOptions, timer);
+    return startBox(launchBox(validated, startedAt, timer, planner));
   });
 }
 
@@ -153,8 +157,8 @@ export async function spawnIsolatedAsync(
 ): Promise<Box> {
   return traceSpawnAsync(fileName(file), argsGiven(argsOrOptions), async ({ timer }) => {
     const startedAt = process.hrtime.bigint();
-    const validated = validateCall(file, argsOrOptions, maybeOptions, timer);
-    return startBoxAsync(launchBox(validated, startedAt, timer, planFresh));
+    const { validated, planner } = validatePlainCall(file, argsOrOptions, maybeOptions, timer);
+    return startBoxAsync(launchBox(validated, startedAt, timer, planner));
   });
 }
 
@@ -185,25 +189,6 @@ export async function startBoxAsync(launch: Launch | Box): Promise<Box> {
   return box;
 }
 
-/** A box's plan and its encoding, from what was acquired for the box. */
-export interface PlannedBox {
-  plan: Plan;
-  encoded: EncodedPlan;
-}
-
-/**
- * Plans a box from its options and what was acquired for it. Pure: it
- * opens nothing. spawnIsolated() plans every box afresh; a compiled
- * template (lib/template.ts) reuses its first plan and patches the rest.
- */
-export type Planner = (validated: ValidatedOptions, runtime: RuntimeFds, caller: Caller) => PlannedBox;
-
-/** buildPlan, then encodePlan: every box planned from scratch. */
-export const planFresh: Planner = (validated, runtime, caller) => {
-  const plan = buildPlan(validated, runtime, caller);
-  return { plan, encoded: encodePlan(plan) };
-};
-
 /** What a spawn has acquired by the time the native spawn runs. */
 export interface Launch {
   startedAt: bigint;
@@ -226,15 +211,22 @@ export interface Launch {
   counterLimits: CallerCounterLimits | undefined;
 }
 
-/**
- * The error for an `args` argument that is no array: as child_process, a
- * word about args, not options (spawnIsolated(file, 'x'), or an object in
- * the args place when options follow).
- */
-export function argsNotAnArray(args: unknown): CordonOptionError {
-  return typeof args === 'object' || typeof args === 'undefined'
-    ? new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', 'The "args" argument must be an array of strings')
-    : new CordonOptionError('ERR_INVALID_ARG_TYPE', 'args', `The "args" argument must be an array of strings. Received type ${typeof args}`);
+/** spawnIsolated's (args, options) or (options): the args and the options. */
+function argsAndOptions(
+  argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined, maybeOptions: SpawnIsolatedOptions | undefined,
+): { args: unknown; options: unknown } {
+  let isArgs: boolean;
+  try {
+    isArgs = Array.isArray(argsOrOptions);
+  } catch (error) {
+    throw unreadable('args', error); // a revoked Proxy
+  }
+  if (argsOrOptions !== undefined && argsOrOptions !== null && typeof argsOrOptions !== 'object') throw argsNotAnArray(argsOrOptions);
+  if (argsOrOptions !== undefined && !isArgs) {
+    if (maybeOptions !== undefined) throw argsNotAnArray(argsOrOptions);
+    return { args: undefined, options: argsOrOptions };
+  }
+  return { args: argsOrOptions, options: maybeOptions };
 }
 
 /** spawnIsolated's arguments → validated options (throwing a CordonOptionError for bad ones). */
@@ -245,24 +237,29 @@ function validateCall(
   timer: SpawnTimer | undefined,
   join?: JoinTarget,
 ): ValidatedOptions {
-  let args: unknown = argsOrOptions;
-  let options: unknown = maybeOptions;
-  let isArgs: boolean;
-  try {
-    isArgs = Array.isArray(argsOrOptions);
-  } catch (error) {
-    throw unreadable('args', error); // a revoked Proxy
-  }
-  if (argsOrOptions !== undefined && argsOrOptions !== null && typeof argsOrOptions !== 'object') throw argsNotAnArray(argsOrOptions);
-  if (argsOrOptions !== undefined && !isArgs) {
-    if (maybeOptions !== undefined) throw argsNotAnArray(argsOrOptions);
-    args = undefined;
-    options = argsOrOptions;
-  }
+  const { args, options } = argsAndOptions(argsOrOptions, maybeOptions);
   const validated = join === undefined ? validateOptions(file, args, options) : join.confine(validateOptions(file, args, options));
   assertLinux();
   timer?.phase('validate');
   return validated;
+}
+
+/**
+ * As validateCall() for spawnIsolated() and spawnIsolatedAsync(), through
+ * compiled options when the same options come again (lib/options-cache.ts):
+ * the validated options and the planner of their plans.
+ */
+function validatePlainCall(
+  file: string | URL,
+  argsOrOptions: readonly string[] | SpawnIsolatedOptions | undefined,
+  maybeOptions: SpawnIsolatedOptions | undefined,
+  timer: SpawnTimer | undefined,
+): { validated: ValidatedOptions; planner: Planner } {
+  const { args, options } = argsAndOptions(argsOrOptions, maybeOptions);
+  const call = validateWithCache(file, args, options);
+  assertLinux();
+  timer?.phase('validate');
+  return call;
 }
 
 /**

@@ -1,0 +1,211 @@
+// spawnIsolated()'s options, compiled once they are seen again: a
+// supervisor that starts boxes of the same options (a literal or the same
+// object) gets compileBox()'s path without asking for it.
+//
+// Options are matched by content, not by identity: the own-property
+// snapshot validateOptions() takes first anyway (ownSnapshot) is written
+// out as a key string, and options with the same key are the same input
+// to validation. A snapshot holding anything but plain data (a stream, a
+// pool, a tenant, a Listener, a URL, a function, ...) has no key: live
+// objects can change between calls in ways a key cannot see. The one
+// exception is `signal`, an AbortSignal, which is per box (as a template's
+// override) and so not part of the key.
+//
+// Why a compiled entry still gives validateOptions()'s result:
+// - validation is a function of the snapshot, the caller's euid and egid
+//   (callerIsRoot, both in the key) and, for a few options, host state;
+//   options whose validation or plan reads the host are never compiled
+//   (see compilable()), so their errors still come when the host changes;
+// - the file and args are checked per call, first, as validateOptions()
+//   checks them first; then the snapshot is taken (its errors: the same,
+//   in the same order); an entry only exists for options that validated,
+//   so a hit can throw only what the per-box checks throw (file, args,
+//   argv and envp size), with validateOptions()'s errors;
+// - what a plan reads of the host per box (the host view, the caller's
+//   limits, the Landlock ABI) is in the compiled plans' shape key
+//   (lib/compiled-options.ts), so a change makes a new plan.
+import { types } from 'node:util';
+
+import { CompiledOptions, planFresh, type Planner } from './compiled-options';
+import { isPlainObject, ownSnapshot } from './internal/checks';
+import { isValidated } from './internal/validated';
+import { checkArgs } from './payload';
+import { validateOptions, type ValidatedOptions } from './validate';
+
+/** Options kept: compiled ones, ones seen once, ones that are never compiled. */
+const MAX_ENTRIES = 64;
+/** A longer key (options with a large env or many mounts) is not kept: the key must stay cheaper than validation. */
+const MAX_KEY_LENGTH = 64 * 1024;
+
+/**
+ * SEEN: met once (compiled the second time, so options that differ for
+ * every box, an env with a per-box token, pay one key and no compile);
+ * null: never compiled (compilable() said no).
+ */
+const SEEN = 0;
+const entries = new Map<string, CompiledOptions | typeof SEEN | null>();
+
+/** What a spawn call's options give: the validated box and the planner to plan it with. */
+export interface CallOptions {
+  validated: ValidatedOptions;
+  planner: Planner;
+}
+
+/**
+ * validateOptions(file, args, options), with the same result and the same
+ * errors in the same order, through compiled options when these options
+ * were seen before.
+ */
+export function validateWithCache(file: unknown, args: unknown, options: unknown): CallOptions {
+  const command = checkArgs(file, args);
+  const snapshot = ownSnapshot(options === undefined ? {} : options, '');
+  const keyed = optionsKey(snapshot);
+  if (keyed === undefined) return { validated: validateOptions(command.file, command.args, snapshot), planner: planFresh };
+  const entry = entries.get(keyed.key);
+  if (entry instanceof CompiledOptions) {
+    // Most recently used last: the first key is the one to drop.
+    entries.delete(keyed.key);
+    entries.set(keyed.key, entry);
+    return { validated: entry.validatedWith(command, keyed.signal), planner: entry.planner };
+  }
+  const validated = validateOptions(command.file, command.args, snapshot);
+  if (entry === null) return { validated, planner: planFresh };
+  if (entry === undefined) {
+    remember(keyed.key, SEEN);
+    return { validated, planner: planFresh };
+  }
+  let compiled: CompiledOptions | null = null;
+  if (compilable(validated)) {
+    try {
+      compiled = new CompiledOptions(withoutSignal(snapshot as Record<string, unknown>));
+    } catch {
+      compiled = null; // not seen in practice: the same options validated just now
+    }
+  }
+  remember(keyed.key, compiled);
+  return { validated, planner: compiled === null ? planFresh : compiled.planner };
+}
+
+function remember(key: string, entry: CompiledOptions | typeof SEEN | null): void {
+  entries.delete(key);
+  if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+  entries.set(key, entry);
+}
+
+/** @internal Forgets every compiled option set (for tests). */
+export function clearOptionsCache(): void {
+  entries.clear();
+}
+
+/** @internal How many option sets are kept, and how many of them compiled (for tests). */
+export function optionsCacheSize(): { kept: number; compiled: number } {
+  let compiled = 0;
+  for (const entry of entries.values()) if (entry instanceof CompiledOptions) compiled++;
+  return { kept: entries.size, compiled };
+}
+
+/**
+ * Whether validated options may be compiled: their validation and plan
+ * read nothing of the host that could change between boxes. A bridge is
+ * checked against the host at validation (bridgeRefusal); an unprivileged
+ * caller's uidMap or gidMap against newuidmap and /etc/subuid when planned
+ * (idMapSteps). Pools, tenants and streams have no key (not plain data).
+ */
+function compilable(validated: ValidatedOptions): boolean {
+  if (validated.bridge !== undefined || validated.netnsPool !== undefined || validated.cgroupTenant !== undefined) return false;
+  if (callerEuid() !== 0 && (validated.uidMap !== undefined || validated.gidMap !== undefined)) return false;
+  return true;
+}
+
+function callerEuid(): number {
+  return process.geteuid?.() ?? 0;
+}
+
+// The snapshot without its signal (a null-prototype copy, like the snapshot).
+function withoutSignal(snapshot: Record<string, unknown>): Record<string, unknown> {
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(snapshot)) if (key !== 'signal') copy[key] = snapshot[key];
+  return copy;
+}
+
+/**
+ * @internal (exported for tests) The key of an options snapshot: equal
+ * for two snapshots exactly when they hold the same plain data, keys in
+ * the same order, and the caller has the same euid and egid; with the
+ * AbortSignal given as `signal`. Undefined when the snapshot is no plain
+ * object or holds anything but plain data.
+ */
+export function optionsKey(snapshot: unknown): { key: string; signal: AbortSignal | undefined } | undefined {
+  if (types.isProxy(snapshot) || !isPlainObject(snapshot)) return undefined;
+  let key = `${callerEuid()}:${process.getegid?.() ?? 0}{`;
+  let signal: AbortSignal | undefined;
+  for (const name of Object.keys(snapshot)) {
+    const value = snapshot[name];
+    if (name === 'signal' && value !== undefined) {
+      // Proxies are left to validation (no trap is run an extra time here).
+      if (types.isProxy(value) || !(value instanceof AbortSignal)) return undefined;
+      signal = value;
+      key += '"signal":S,';
+      continue;
+    }
+    const part = valueKey(value);
+    if (part === undefined) return undefined;
+    key += `${JSON.stringify(name)}:${part},`;
+  }
+  key += '}';
+  return key.length > MAX_KEY_LENGTH ? undefined : { key, signal };
+}
+
+const identities = new WeakMap<object, number>();
+let lastIdentity = 0;
+function identity(value: object): number {
+  let id = identities.get(value);
+  if (id === undefined) {
+    id = ++lastIdentity;
+    identities.set(value, id);
+  }
+  return id;
+}
+
+// One value of a snapshot as key text, each type with its own first character; undefined for what is not plain data.
+function valueKey(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Object.is(value, -0) ? 'n-0' : `n${value}`;
+    case 'boolean':
+      return value ? 't' : 'f';
+    case 'undefined':
+      return 'u';
+    case 'bigint':
+      return `b${value}`;
+    case 'object': {
+      if (value === null) return 'N';
+      // A Proxy the snapshot kept (not a plain object) is live; asked nothing here, so its traps run as often as without the cache.
+      if (types.isProxy(value)) return undefined;
+      // A validator's own copy (a seccompPolicy(), ...) is deep-frozen: the same object is the same input.
+      if (isValidated(value)) return `v${identity(value)}`;
+      if (Array.isArray(value)) {
+        let text = '[';
+        for (const element of value as unknown[]) {
+          const part = valueKey(element);
+          if (part === undefined) return undefined;
+          text += `${part},`;
+        }
+        return `${text}]`;
+      }
+      // The snapshot's own copies have no prototype; anything else is a live object.
+      if (Object.getPrototypeOf(value) !== null) return undefined;
+      let text = '{';
+      for (const name of Object.keys(value)) {
+        const part = valueKey((value as Record<string, unknown>)[name]);
+        if (part === undefined) return undefined;
+        text += `${JSON.stringify(name)}:${part},`;
+      }
+      return `${text}}`;
+    }
+    default:
+      return undefined; // a function, a symbol
+  }
+}
