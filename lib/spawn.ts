@@ -31,6 +31,7 @@ import { setupStdio, wrapParentEnd } from './stdio';
 import { openPty, PtyStreams, slavePath } from './pty';
 import { execSpawnOptions, joinTarget, openBoxNamespaces, type ExecRecipe, type JoinTarget } from './exec';
 import { validateOptions, type ValidatedOptions } from './validate';
+import type { LandlockReport } from './landlock';
 import { argsNotAnArray, planFresh, type PlannedBox, type Planner } from './compiled-options';
 import { validateWithCache } from './options-cache';
 
@@ -283,11 +284,16 @@ export function launchBox(validated: ValidatedOptions, startedAt: bigint, timer:
     const caller = callerFacts(validated);
     const acquired = acquire(validated, caller, ledger, box, spawnOnly, timer, join);
     const { plan, encoded } = planner(validated, acquired.runtime, caller);
-    if (plan.landlock !== undefined) box._landlock(plan.landlock);
+    // Each box its own report: a compiled plan (a template's, or options seen again) is shared by its boxes.
+    if (plan.landlock !== undefined) box._landlock(ownLandlockReport(plan.landlock));
     timer?.phase('plan');
     const counterLimits = validated.namespaces.user.kind === 'new' ? caller.counterLimits : undefined;
     return { ...partial, ...acquired, plan, encoded, counterLimits };
   });
+}
+
+function ownLandlockReport(report: LandlockReport): LandlockReport {
+  return { ...report, filesystem: [...report.filesystem], scopes: [...report.scopes], missing: [...report.missing] };
 }
 
 /** What acquire() got for one box: the fds its plan names, and what the parent keeps of them. */
