@@ -32,10 +32,15 @@ import { isValidated } from './internal/validated';
 import { checkArgs } from './payload';
 import { validateOptions, type ValidatedOptions } from './validate';
 
-/** Options kept: compiled ones, ones seen once, ones that are never compiled. */
+/**
+ * Options kept: compiled ones, ones seen once, ones that are never
+ * compiled. With MAX_KEY_LENGTH this bounds what the cache holds (keys,
+ * validated options, and a compiled set's plans, at most 4 shapes of
+ * each) to a few MB even for options at the limit; most keys are < 1 KB.
+ */
 const MAX_ENTRIES = 64;
-/** A longer key (options with a large env or many mounts) is not kept: the key must stay cheaper than validation. */
-const MAX_KEY_LENGTH = 64 * 1024;
+/** A longer key (options with a large env or many mounts) is not kept: they are validated each time, as before. */
+const MAX_KEY_LENGTH = 16 * 1024;
 
 /**
  * SEEN: met once (compiled the second time, so options that differ for
@@ -151,6 +156,7 @@ export function optionsKey(snapshot: unknown): { key: string; signal: AbortSigna
     const part = valueKey(value);
     if (part === undefined) return undefined;
     key += `${JSON.stringify(name)}:${part},`;
+    if (key.length > MAX_KEY_LENGTH) return undefined;
   }
   key += '}';
   return key.length > MAX_KEY_LENGTH ? undefined : { key, signal };

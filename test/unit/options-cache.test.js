@@ -92,6 +92,7 @@ t.test('live objects and options checked against the host are never compiled', a
     ['a stream in stdio', { stdio: ['ignore', process.stdout, 'ignore'] }],
     ['a Proxy that is no plain object', { namespaces: new Proxy(new Date(), {}) }],
     ['network bridge (checked against the host)', { network: 'bridge' }],
+    ['options too large to key (validated each time)', { env: { BIG: 'x'.repeat(20_000) } }],
   ];
   if (process.geteuid() !== 0) cases.push(['an unprivileged uidMap (newuidmap, /etc/subuid)', { uidMap: [{ inside: 0, outside: process.geteuid(), count: 1 }] }]);
   for (const [what, options] of cases) {
