@@ -49,6 +49,8 @@ const MAX_KEY_LENGTH = 16 * 1024;
  */
 const SEEN = 0;
 const entries = new Map<string, CompiledOptions | typeof SEEN | null>();
+/** The compiled entry last used (it is last in `entries` already). */
+let mostRecent: CompiledOptions | undefined;
 
 /** What a spawn call's options give: the validated box and the planner to plan it with. */
 export interface CallOptions {
@@ -69,8 +71,11 @@ export function validateWithCache(file: unknown, args: unknown, options: unknown
   const entry = entries.get(keyed.key);
   if (entry instanceof CompiledOptions) {
     // Most recently used last: the first key is the one to drop.
-    entries.delete(keyed.key);
-    entries.set(keyed.key, entry);
+    if (entry !== mostRecent) {
+      entries.delete(keyed.key);
+      entries.set(keyed.key, entry);
+      mostRecent = entry;
+    }
     return { validated: entry.validatedWith(command, keyed.signal), planner: entry.planner };
   }
   const validated = validateOptions(command.file, command.args, snapshot);
@@ -92,6 +97,7 @@ export function validateWithCache(file: unknown, args: unknown, options: unknown
 }
 
 function remember(key: string, entry: CompiledOptions | typeof SEEN | null): void {
+  mostRecent = entry instanceof CompiledOptions ? entry : undefined;
   entries.delete(key);
   if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
   entries.set(key, entry);
@@ -100,6 +106,7 @@ function remember(key: string, entry: CompiledOptions | typeof SEEN | null): voi
 /** @internal Forgets every compiled option set (for tests). */
 export function clearOptionsCache(): void {
   entries.clear();
+  mostRecent = undefined;
 }
 
 /** @internal How many option sets are kept, and how many of them compiled (for tests). */

@@ -279,8 +279,7 @@ export function launchBox(validated: ValidatedOptions, startedAt: bigint, timer:
     return box;
   }
   const spawnOnly: LedgerEntry[] = [];
-  const partial = { startedAt, validated, ledger, box, timer, spawnOnly };
-  return settle(partial, () => {
+  return settle({ ledger, box }, (): Launch => {
     const caller = callerFacts(validated);
     const acquired = acquire(validated, caller, ledger, box, spawnOnly, timer, join);
     const { plan, encoded } = planner(validated, acquired.runtime, caller);
@@ -288,7 +287,11 @@ export function launchBox(validated: ValidatedOptions, startedAt: bigint, timer:
     if (plan.landlock !== undefined) box._landlock(ownLandlockReport(plan.landlock));
     timer?.phase('plan');
     const counterLimits = validated.namespaces.user.kind === 'new' ? caller.counterLimits : undefined;
-    return { ...partial, ...acquired, plan, encoded, counterLimits };
+    // One literal, not spreads of the parts: this runs for every box.
+    return {
+      startedAt, validated, ledger, box, timer, spawnOnly, runtime: acquired.runtime, stdio: acquired.stdio, listenParentSide: acquired.listenParentSide,
+      socketFiles: acquired.socketFiles, cgroup: acquired.cgroup, plan, encoded, counterLimits,
+    };
   });
 }
 
