@@ -142,15 +142,18 @@ function callerFor(validated) {
 }
 
 /** Every string of a record, resolved from the plan's string area (a list as `lengths[k]` strings). */
-function decode(buffer, steps) {
+function decode(buffer, steps, { HEADER_SIZE, STEP_SIZE, NO_STRING }) {
   const count = buffer.readUInt32LE(8);
   const area = buffer.readUInt32LE(16);
+  const areaEnd = area + buffer.readUInt32LE(20);
+  if (areaEnd !== buffer.length || area !== HEADER_SIZE + count * STEP_SIZE) throw new Error('not an encoded plan');
   const records = [];
   for (let i = 0; i < count; i++) {
-    const at = 24 + i * 64;
+    const at = HEADER_SIZE + i * STEP_SIZE;
     const strings = [0, 1, 2, 3].map((k) => {
       const offset = buffer.readUInt32LE(at + 48 + k * 4);
-      if (offset === 0xffffffff) return null;
+      if (offset === NO_STRING) return null;
+      if (area + offset >= areaEnd) return `<offset ${offset} outside the area>`;
       const n = steps[i]?.lists?.[k]?.length ?? 1;
       const texts = [];
       let cursor = area + offset;
@@ -189,6 +192,7 @@ function* outcomes(dist, { seed, runs, repeat, plain = false }) {
   const { validateOptions } = require(path.join(dist, 'validate.js'));
   const { buildPlan } = require(path.join(dist, 'plan.js'));
   const { encodePlan } = require(path.join(dist, 'internal', 'encode.js'));
+  const abi = require(path.join(dist, 'internal', 'plan-abi.js'));
   let cache;
   try {
     cache = require(path.join(dist, 'options-cache.js'));
@@ -214,7 +218,7 @@ function* outcomes(dist, { seed, runs, repeat, plain = false }) {
         const { validated, plan, encoded } = call(item.file, Array.isArray(item.args) ? [...item.args] : item.args, item.options());
         const labels = plan.steps.map((step) => [step.op, step.name, step.syscall, step.kind, step.path, step.source, step.slot]);
         line = {
-          validated: canon(validated), labels, plan: decode(encoded.buffer, plan.steps), fds: [...encoded.fds],
+          validated: canon(validated), labels, plan: decode(encoded.buffer, plan.steps, abi), fds: [...encoded.fds],
           spawnargs: plan.spawnargs, usesInit: plan.usesInit, landlock: canon(plan.landlock), hiddenView: canon(plan.hiddenView),
         };
       } catch (error) {
