@@ -284,7 +284,9 @@ export function launchBox(validated: ValidatedOptions, startedAt: bigint, timer:
     const acquired = acquire(validated, caller, ledger, box, spawnOnly, timer, join);
     const { plan, encoded } = planner(validated, acquired.runtime, caller);
     // Each box its own report: a compiled plan (a template's, or options seen again) is shared by its boxes.
-    if (plan.landlock !== undefined) box._landlock(ownLandlockReport(plan.landlock));
+    // The plan's own: a polluted Object.prototype.landlock is no report.
+    const landlock = Object.hasOwn(plan, 'landlock') ? plan.landlock : undefined;
+    if (landlock !== undefined) box._landlock(ownLandlockReport(landlock));
     timer?.phase('plan');
     const counterLimits = validated.namespaces.user.kind === 'new' ? caller.counterLimits : undefined;
     // One literal, not spreads of the parts: this runs for every box.

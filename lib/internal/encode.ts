@@ -101,6 +101,97 @@ export function encodePlan(plan: Plan): EncodedPlan {
   const { steps } = plan;
   if (steps.length === 0 || steps.length > MAX_STEPS) throw new RangeError(`a plan has 1 to ${MAX_STEPS} steps`);
   if (plan.fds.length > MAX_FD_SLOTS) throw new RangeError(`a plan has at most ${MAX_FD_SLOTS} fds`);
+  return (LITTLE_ENDIAN ? encodeAscii(plan) : undefined) ?? encodeExact(plan);
+}
+
+// The host's byte order is the plan's (little-endian) on every platform
+// cordon builds for (x86_64, arm64); a typed array then writes the fields.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Strings gathered as one JS string, their offsets counted in UTF-16 code
+ * units: the byte offsets when every string is ASCII (the common plan: its
+ * paths, names and env), which encodeAscii checks at the end.
+ */
+class AsciiArea {
+  readonly parts: string[] = [];
+  length = 0;
+
+  add(values: readonly string[]): number {
+    const offset = this.length;
+    for (const value of values) {
+      this.parts.push(value, '\0');
+      this.length += value.length + 1;
+    }
+    return offset;
+  }
+
+  addOne(value: string): number {
+    const offset = this.length;
+    this.parts.push(value, '\0');
+    this.length += value.length + 1;
+    return offset;
+  }
+}
+
+/**
+ * encodeExact's bytes, written through an Int32Array over the records and
+ * with one string for the area, for a plan whose strings are all ASCII and
+ * whose numbers are safe integers; undefined for any other plan (then
+ * encodeExact writes it, with its errors).
+ */
+function encodeAscii(plan: Plan): EncodedPlan | undefined {
+  const { steps } = plan;
+  const recordsEnd = HEADER_SIZE + steps.length * STEP_SIZE;
+  const head = new ArrayBuffer(recordsEnd);
+  const words = new Int32Array(head);
+  const strings = new AsciiArea();
+  strings.addOne(''); // the area is never empty and always NUL-terminated
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    const at = (HEADER_SIZE + i * STEP_SIZE) >> 2;
+    const slot = field(step, 'slot') ?? -1;
+    if (slot !== (slot | 0)) return undefined; // no int32: encodeExact throws as it always has
+    words[at] = Op[step.op];
+    words[at + 1] = Side[sideOf(step.op)];
+    words[at + 2] = slot;
+    const num = field(step, 'num');
+    const str = field(step, 'str');
+    const lists = field(step, 'lists');
+    for (let k = 0; k < 4; k++) {
+      const value = element(num, k) ?? 0;
+      if (value === 0) continue;
+      if (!Number.isSafeInteger(value)) return undefined;
+      // As writeInt64: the low half as uint32 bits (a typed array wraps a negative remainder the same way), the high as int32.
+      words[at + 4 + k * 2] = value % 0x100000000;
+      words[at + 5 + k * 2] = Math.floor(value / 0x100000000);
+    }
+    for (let k = 0; k < 4; k++) {
+      const value = element(str, k);
+      words[at + 12 + k] = value === undefined ? NO_STRING : strings.addOne(value);
+    }
+    for (let k = 0; k < 4; k++) {
+      const list = element(lists, k);
+      if (list !== undefined) words[at + 12 + k] = strings.add(list);
+    }
+  }
+  const area = strings.parts.join('');
+  if (Buffer.byteLength(area) !== area.length) return undefined; // not all ASCII: offsets in bytes differ
+  words[0] = PLAN_MAGIC;
+  words[1] = PLAN_ABI_VERSION;
+  words[2] = steps.length;
+  words[3] = plan.fds.length;
+  words[4] = recordsEnd;
+  words[5] = area.length;
+  const buffer = Buffer.allocUnsafe(recordsEnd + area.length);
+  buffer.set(new Uint8Array(head), 0);
+  buffer.write(area, recordsEnd, 'latin1');
+  return { buffer, fds: Int32Array.from(plan.fds) };
+}
+
+/** @internal (exported for tests) The plan's bytes, each string's offset counted in UTF-8 bytes, each field written by Buffer. */
+export function encodeExact(plan: Plan): EncodedPlan {
+  const { steps } = plan;
   const strings = new StringArea();
   strings.addOne(''); // the area is never empty and always NUL-terminated
   const records = Buffer.alloc(steps.length * STEP_SIZE);
