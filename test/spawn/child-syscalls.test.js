@@ -38,7 +38,8 @@ function traceChildren(t) {
       if (name !== undefined) calls[name] = (calls[name] ?? 0) + 1;
     }
     calls.PR_CAPBSET_DROP = lines.slice(0, exec).filter((l) => l.startsWith('prctl(PR_CAPBSET_DROP')).length;
-    calls.USER_SYSCTL = lines.slice(0, exec).filter((l) => l.startsWith('openat(') && l.includes('"/proc/sys/user/')).length;
+    // Opens of /proc/sys/user/max_* files, by full path or beneath the directory.
+    calls.USER_SYSCTL = lines.slice(0, exec).filter((l) => /^openat\([^,]+, "(\/proc\/sys\/user\/)?max_[a-z_]+"/.test(l)).length;
     children.push(calls);
   }
   return children;
