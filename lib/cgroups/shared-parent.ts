@@ -32,10 +32,16 @@ export function sharedParent(configured: string | undefined, sweep = true): Pare
   if (parent === undefined) {
     parent = findParent(detectCgroups(), configured === undefined ? defaultParentOptions() : { cgroupParent: configured });
     parents.set(key, parent);
-    // A parent cordon made is removed when this process exits, if it is
-    // empty by then (another process's boxes may still use it).
-    const made = parent;
-    atProcessExit('parents', () => made.release());
+    // The default parent is shared by every root supervisor: whichever
+    // leaves last removes it, whoever made it. At exit this process sweeps
+    // what dead supervisors left in it (a SIGKILLed one's box cgroups would
+    // keep it), then removes it if it is empty (another process's boxes may
+    // still use it: then that process does).
+    const taken = parent;
+    atProcessExit('parents', () => {
+      if (usesDefaultParent(taken)) sweepQuietly(taken);
+      taken.release();
+    });
     recordSupervisor();
     if (!sweep) return parent;
     try {
@@ -51,4 +57,17 @@ export function sharedParent(configured: string | undefined, sweep = true): Pare
     }
   }
   return parent;
+}
+
+function usesDefaultParent(parent: ParentChoice): boolean {
+  return parent.v2?.source === 'created' || parent.v1Parents().some((entry) => entry.source === 'created');
+}
+
+/** The start-up sweep's cgroup half, at exit: nothing can be awaited or warned about any more. */
+function sweepQuietly(parent: ParentChoice): void {
+  try {
+    sweepTenants(sweepLeftovers(parent.existingDirs()));
+  } catch {
+    // the parent stays; the next supervisor's start, or cordon gc, sweeps
+  }
 }

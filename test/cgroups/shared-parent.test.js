@@ -75,7 +75,7 @@ async function twoSupervisors(t, env, name) {
 }
 
 /** B, the last user, leaves by `how`; afterwards no parent of the name is left. */
-async function lastLeaves(t, b, boxB, name, how) {
+async function lastLeaves(t, b, boxB, name, how, who = 'B') {
   if (how === 'exit') {
     await b.request('exit').catch(() => {});
   } else {
@@ -84,8 +84,8 @@ async function lastLeaves(t, b, boxB, name, how) {
     await b.end();
   }
   await b.exited;
-  t.ok(await waitDead(boxB.pid), 'B\'s box ended with B');
-  t.same(boxCgroupsOf(b.pid), [], 'B removed its box cgroups');
+  t.ok(await waitDead(boxB.pid), `${who}'s box ended with ${who}`);
+  t.same(boxCgroupsOf(b.pid), [], `${who} removed its box cgroups`);
   t.same(parentDirs(name), [], 'after: the last supervisor removed the parent it did not make, in every hierarchy');
 }
 
@@ -142,7 +142,34 @@ t.test('the parent removed between two spawns: the next spawn makes it again', {
   t.ok(boxCgroupsOf(a.pid).length > 0 && boxCgroupsOf(a.pid).every((dir) => made.includes(path.dirname(dir))), `the box cgroups are in it: ${boxCgroupsOf(a.pid).join(', ')}`);
   const { line } = await a.request('firstLine', { box: second.id });
   t.match(line, /:\/$/, 'the box is placed in its cgroup');
-  await lastLeaves(t, a, second, name, 'end');
+  await lastLeaves(t, a, second, name, 'end', 'A');
+});
+
+t.test('a tenant cgroup made after the parent was removed under this process', { timeout: 180_000 }, async (t) => {
+  if (!rootCase(t)) return;
+  // In this process: the only case here that takes the default parent itself.
+  const { name, env } = isolate(t, 'tenant');
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  t.teardown(() => {
+    for (const key of Object.keys(env)) if (saved[key] === undefined) delete process.env[key];
+    else process.env[key] = saved[key];
+  });
+  const { createTenantCgroup, spawnIsolated } = require('../..');
+  const first = createTenantCgroup(`${name}-a`, { pids: { max: 32 } });
+  const made = parentDirs(name);
+  t.ok(made.length > 0, `the tenant took the parent: ${made.join(', ')}`);
+  await first.close();
+  for (const dir of made) fs.rmdirSync(dir);
+  t.same(parentDirs(name), [], 'the parent is gone, as another supervisor\'s exit would leave it');
+  const second = createTenantCgroup(`${name}-b`, { pids: { max: 32 } });
+  t.teardown(() => second.close({ wait: true }));
+  t.same(parentDirs(name), made, 'the next tenant made the parent again in every hierarchy');
+  const tenantDirs = [second.path.v2, ...Object.values(second.path.v1)].filter(Boolean);
+  t.ok(tenantDirs.length > 0 && tenantDirs.every((dir) => fs.existsSync(dir) && made.includes(path.dirname(dir))), `the tenant is in it: ${tenantDirs.join(', ')}`);
+  const box = spawnIsolated('/bin/true', [], { cgroup: second, stdio: 'ignore' });
+  const result = await box.exited;
+  t.equal(result.code, 0, 'a box runs in the tenant');
 });
 
 t.test('cleanup() after the last user was SIGKILLed: the sweep removes its box cgroups, then the parent', { timeout: 180_000 }, async (t) => {
