@@ -3,6 +3,13 @@
 // did not create: the only foreign cgroup files it writes are the configured
 // or delegated parent's own cgroup.subtree_control (and, with moveSelf, the
 // move of this very process).
+//
+// The default parent (`<mount>/<name>`, source `created`) is every root
+// supervisor's at once, with no record of who made it: each removes it when
+// it is empty (removeEmpty, at exit and after cleanup()'s sweep), so the
+// last to leave takes it, and one that finds it gone under it makes it again
+// (recover). rmdir refusing a cgroup with children or processes is the only
+// "in use" signal needed; nothing is ever removed recursively.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -352,7 +359,8 @@ class Choice implements ParentChoice {
  * Chooses the parent cgroup(s) for boxes. v2 (when mounted and not turned
  * off): the configured `cgroupParent`; else the own cgroup when it is
  * delegated (unprivileged: owned by this uid; root: `useOwnCgroup`); else,
- * as root, `<v2 mount>/cordon` (created if missing, reused if there).
+ * as root, `<v2 mount>/cordon` (created if missing, reused if there,
+ * removed by removeEmpty() when empty whoever made it).
  * v1 parents are resolved per hierarchy on first use by the same rules.
  * Throws a CgroupError naming the reason when nothing is usable: on a pure v2
  * host when v2 is not usable, in v1 when a controller asked for in
