@@ -13,6 +13,21 @@ const { terminalReport } = require('./lib/report');
 const { latencySvg } = require('./lib/svg');
 const { resultsMarkdown } = require('./lib/markdown');
 
+/**
+ * The JS-thread target (issue 15) in the same run: spawnIsolatedAsync()
+ * against a compileBox() template, interleaved (benchmarks/js-thread.js).
+ * About two seconds; skipped by a quick run.
+ */
+async function measureJsThreadTarget(opts) {
+  if (opts.quick) return undefined;
+  if (opts.cordon) return { error: 'js-thread.js measures this checkout, and --cordon names another' };
+  try {
+    return { result: await require('./js-thread').measureJsThread({ rounds: 100, warmup: 20 }) };
+  } catch (error) {
+    return { error: error.message };
+  }
+}
+
 async function main() {
   // `--js-thread`: only the JS-thread time per spawnIsolatedAsync call (benchmarks/js-thread.js).
   if (process.argv.includes('--js-thread')) return require('./js-thread').main(process.argv.slice(2));
@@ -29,7 +44,7 @@ async function main() {
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const run = await runSuite(opts, plan);
   const machine = describeMachine(run.ctx);
-  const targets = evaluateTargets(run.results, run.payloads);
+  const targets = evaluateTargets(run.results, run.payloads, { jsThread: await measureJsThreadTarget(opts) });
   const command = `node benchmarks/index.js${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
 
   console.log(`cordon spawn benchmark — ${date}`);

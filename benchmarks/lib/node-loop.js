@@ -22,7 +22,9 @@ async function sequential(startOne, n) {
 
 /**
  * Keeps `concurrency` spawns in flight until at least `minCount` have
- * finished and `minMs` have passed, then lets the last ones drain.
+ * finished and `minMs` have passed, then lets the last ones drain. Also
+ * returns each spawn's own latency (its start to its completion, ns), for
+ * the tail under load (issue 15: p99 at concurrency 8).
  */
 function throughput(startOne, concurrency, minCount, minMs) {
   return new Promise((resolve) => {
@@ -33,15 +35,20 @@ function throughput(startOne, concurrency, minCount, minMs) {
     let failures = 0;
     let firstError;
     let last = t0;
+    const latencies = [];
     const launch = () => {
       inflight++;
+      const started = now();
       let promise;
       try {
         promise = startOne();
       } catch (error) {
         promise = Promise.reject(error);
       }
-      promise.then(finish, (error) => {
+      promise.then(() => {
+        latencies.push(Number(now() - started));
+        finish();
+      }, (error) => {
         failures++;
         firstError ??= error;
         finish();
@@ -54,7 +61,7 @@ function throughput(startOne, concurrency, minCount, minMs) {
       if (failures === 0 && (last - t0 < minNs || done + inflight < minCount)) {
         launch();
       } else if (inflight === 0) {
-        resolve({ count: done, ns: Number(last - t0), failures, error: firstError?.message });
+        resolve({ count: done, ns: Number(last - t0), failures, error: firstError?.message, latencies });
       }
     };
     for (let i = 0; i < concurrency; i++) launch();

@@ -222,6 +222,8 @@ async function runSuite(opts, budget) {
               slot.count += result.count;
               slot.ns += result.ns;
               slot.failures += result.failures;
+              // Per-spawn latencies under load, where the driver reports them (the Node drivers).
+              if (Array.isArray(result.latencies)) (slot.latencies ??= []).push(...result.latencies);
               if (result.failures > 0) slot.error = result.error ?? `${result.failures} spawns failed`;
             } catch (error) {
               slot.failures++;
@@ -271,7 +273,12 @@ async function runSuite(opts, budget) {
       for (const [concurrency, slot] of Object.entries(combo.tput)) {
         out.throughput[concurrency] = slot.failures > 0
           ? { error: slot.error }
-          : { perSecond: slot.ns > 0 ? (slot.count / slot.ns) * 1e9 : null, spawns: slot.count, seconds: slot.ns / 1e9 };
+          : {
+            perSecond: slot.ns > 0 ? (slot.count / slot.ns) * 1e9 : null,
+            spawns: slot.count,
+            seconds: slot.ns / 1e9,
+            ...(slot.latencies?.length > 0 ? latencyTail(slot.latencies) : {}),
+          };
       }
     }
     return out;
@@ -289,6 +296,13 @@ async function runSuite(opts, budget) {
     memory,
     durationS: Number(now() - started) / 1e9,
   };
+}
+
+/** Median and p99 (ms) of the spawns of one concurrency level. */
+function latencyTail(latenciesNs) {
+  const sorted = [...latenciesNs].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] / 1e6;
+  return { medianMs: at(0.5), p99Ms: at(0.99), latencyN: sorted.length };
 }
 
 /** Each case against C fork+exec and child_process.spawn of the same payload. */

@@ -156,6 +156,44 @@ const TARGETS = [
       };
     },
   },
+  {
+    id: 'p99-c8',
+    target: 'p99 at concurrency 8 (spawnIsolatedAsync, full isolation)',
+    figure: '≤ 3× the median',
+    evaluate(results, payload) {
+      const { find } = lookup(results);
+      const at8 = find('cordon-full-async', payload)?.throughput?.[8];
+      const value = ok(at8?.p99Ms) && ok(at8?.medianMs) ? at8.p99Ms / at8.medianMs : undefined;
+      const template = find('cordon-full-template-async', payload)?.throughput?.[8];
+      const templateRatio = ok(template?.p99Ms) && ok(template?.medianMs) ? template.p99Ms / template.medianMs : undefined;
+      return {
+        value,
+        shown: times(value),
+        verdict: verdict(value, (v) => v <= 3),
+        note: ok(value)
+          ? `each spawn's own latency while 8 were in flight: median ${at8.medianMs.toFixed(2)} ms, p99 ${at8.p99Ms.toFixed(2)} ms (n=${at8.latencyN}); from a template ${times(templateRatio)}`
+          : undefined,
+      };
+    },
+  },
+  {
+    id: 'js-thread',
+    target: 'JS thread blocked per spawnIsolatedAsync call',
+    figure: '≤ 150 µs median, measured',
+    evaluate(results, payload, extra) {
+      const measured = extra?.jsThread;
+      if (measured === undefined) return { verdict: 'n/a', shown: 'n/a', note: 'not measured in this run (benchmarks/js-thread.js)' };
+      if (measured.error !== undefined) return { verdict: 'n/a', shown: 'n/a', note: `could not measure: ${measured.error}` };
+      const plain = measured.result.spawnIsolatedAsync;
+      const template = measured.result['compileBox().spawnAsync'];
+      return {
+        value: plain.median,
+        shown: `${plain.median.toFixed(0)} µs`,
+        verdict: verdict(plain.median, (v) => v <= 150),
+        note: `/bin/true, ${plain.n} calls interleaved with as many from a compileBox() template (${template.median.toFixed(0)} µs, ${verdict(template.median, (v) => v <= 150)}); the synchronous part of the call, until its promise is returned`,
+      };
+    },
+  },
   ratioTarget({
     id: 'heap-growth',
     target: 'cost growth with Node heap (+150 MB)',
@@ -232,10 +270,11 @@ function verdict(value, ok) {
   return ok(value) ? 'PASS' : 'MISS';
 }
 
-function evaluateTargets(results, payloads) {
+/** `extra`: what the suite measured outside its cases ({ jsThread }). */
+function evaluateTargets(results, payloads, extra = {}) {
   return TARGETS.map((t) => {
     const byPayload = {};
-    for (const payload of payloads) byPayload[payload.id] = t.evaluate(results, payload.id);
+    for (const payload of payloads) byPayload[payload.id] = t.evaluate(results, payload.id, extra);
     return { id: t.id, target: t.target, figure: t.figure, byPayload };
   });
 }

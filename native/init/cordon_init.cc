@@ -375,10 +375,16 @@ extern "C" [[noreturn]] void init_main(long* stack) {
     sc(__NR_kill, payload, SIGKILL);
     report(args.status_fd, args.step, Op::kExecInit, sealed, int(part));
   }
+  // The status pipe is closed before the gate opens: from the payload's
+  // first instruction on, the init holds no end of it. A payload allowed to
+  // trace the init (CAP_SYS_PTRACE over it) could otherwise make it write
+  // into the pipe while it was still open, and the parent would read that
+  // as the box's own setup report. EOF still means the payload exec'd: its
+  // process holds its own copy until then.
+  sc(__NR_close, args.status_fd);
   char go = 1;
   cordon::runtime::write_all(gate[1], &go, 1);
   sc(__NR_close, gate[1]);
-  sc(__NR_close, args.status_fd);
 
   for (;;) {
     siginfo_t info;

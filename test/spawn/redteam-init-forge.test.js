@@ -33,6 +33,12 @@ async function forged(t, extra = {}) {
       } catch {}
     }
   });
+  // The forge must never reach the status pipe: the init closes its end
+  // before the payload runs (test/spawn/init-seal-order.test.js), so the
+  // spawn itself cannot fail. If it did, the host had read forged bytes as
+  // the setup's report: say so instead of dying of an unhandled 'error'.
+  let spawnError;
+  box.on('error', (error) => (spawnError ??= error));
   let out = '';
   box.stdout.setEncoding('utf8');
   box.stdout.on('data', (d) => (out += d));
@@ -40,6 +46,7 @@ async function forged(t, extra = {}) {
     box.stdout.on('data', () => /\n/.test(out) && resolve(out));
     box.once('close', () => resolve(out));
   });
+  t.equal(spawnError, undefined, `the spawn was not failed by forged bytes: ${spawnError?.message ?? 'no error'}`);
   return { box, said: said.trim() };
 }
 
