@@ -192,6 +192,46 @@ t.test('cleanup() after the last user was SIGKILLed: the sweep removes its box c
   t.same(parentDirs(name), [], 'and stays gone');
 });
 
+t.test('a parent with a cgroup cordon did not make in it stays, and so does that cgroup', { timeout: 180_000 }, async (t) => {
+  if (!rootCase(t)) return;
+  const { name, env } = isolate(t, 'foreign');
+  const a = await startSupervisor(t, { env });
+  const box = await a.request('spawn', { ...sleeper, options: boxOptions });
+  t.ok(box.pid > 0, 'A runs a box');
+  const made = parentDirs(name);
+  const foreign = made.map((dir) => path.join(dir, 'not-cordons'));
+  for (const dir of foreign) fs.mkdirSync(dir);
+  await a.request('kill', { box: box.id });
+  await a.end();
+  t.same(boxCgroupsOf(a.pid), [], 'A removed its box cgroups');
+  t.same(parentDirs(name), made, 'the parent stays: it is not empty');
+  t.ok(foreign.every((dir) => fs.existsSync(dir)), 'the cgroup cordon did not make is untouched (no removal reaches into a parent)');
+});
+
+t.test('a configured cgroupParent is never removed, empty or not', { timeout: 180_000 }, async (t) => {
+  if (!rootCase(t)) return;
+  const { name, env } = isolate(t, 'configured');
+  // The configured parent is the test's, in every hierarchy (like test/cgroups/leftovers.test.js's).
+  const configured = [];
+  for (const mount of cgroupMounts()) {
+    try {
+      fs.mkdirSync(path.join(mount, name));
+      configured.push(path.join(mount, name));
+    } catch {
+      // a named v1 hierarchy that refuses it: not one cordon uses
+    }
+  }
+  const a = await startSupervisor(t, { env: { ...env, CORDON_CGROUP_PARENT_NAME: `${name}-default` } });
+  const box = await a.request('spawn', { ...sleeper, options: { ...boxOptions, cgroupParent: `/${name}` } });
+  t.ok(box.pid > 0, 'A runs a box under the configured parent');
+  t.ok(boxCgroupsOf(a.pid).length > 0 && boxCgroupsOf(a.pid).every((dir) => configured.includes(path.dirname(dir))), `its box cgroups are there: ${boxCgroupsOf(a.pid).join(', ')}`);
+  await a.request('exit').catch(() => {});
+  await a.exited;
+  t.same(boxCgroupsOf(a.pid), [], 'A removed its box cgroups at process.exit()');
+  t.same(parentDirs(name), configured.sort(), 'the configured parent stays, empty, in every hierarchy');
+  t.same(parentDirs(`${name}-default`), [], 'no default parent was made');
+});
+
 t.test('unprivileged: no default parent is made, so none is left', { timeout: 180_000 }, async (t) => {
   if (!skipExpected(t, !isRoot, 'root pass (the cases above)')) return;
   const { name, env } = isolate(t, 'unprivileged');
