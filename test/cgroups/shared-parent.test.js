@@ -232,6 +232,19 @@ t.test('a configured cgroupParent is never removed, empty or not', { timeout: 18
   t.same(parentDirs(`${name}-default`), [], 'no default parent was made');
 });
 
+t.test('CORDON_CGROUP_PARENT_NAME that is not one path component: spawnIsolated throws, nothing is made', { timeout: 180_000 }, async (t) => {
+  const { name, env } = isolate(t, 'bad-name');
+  const a = await startSupervisor(t, { env: { ...env, CORDON_CGROUP_PARENT_NAME: `../${name}` } });
+  const box = await a.request('spawn', { ...sleeper, options: boxOptions });
+  t.notOk(box.pid, 'the box does not start');
+  t.equal(box.thrown?.name, 'CordonOptionError', `spawnIsolated throws: ${JSON.stringify(box.thrown)}`);
+  t.equal(box.thrown?.code, 'ERR_INVALID_ARG_VALUE');
+  t.match(box.thrown?.message, /CORDON_CGROUP_PARENT_NAME/, 'names the variable');
+  await a.end();
+  t.same(parentDirs(name), [], 'no parent was made');
+  t.same(cgroupMounts().filter((mount) => fs.existsSync(path.join(path.dirname(mount), name))), [], 'nor one level up');
+});
+
 t.test('unprivileged: no default parent is made, so none is left', { timeout: 180_000 }, async (t) => {
   if (!skipExpected(t, !isRoot, 'root pass (the cases above)')) return;
   const { name, env } = isolate(t, 'unprivileged');
