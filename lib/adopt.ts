@@ -9,7 +9,7 @@ import { removeUnusedBridges } from './bridge';
 import { BoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { type CleanupReport, emptyReport, recordedCgroup, releaseBoxRecord, removeSocket, sweepLeftovers, sweepRecordsOnce, sweepTenants } from './cleanup';
-import { validateCgroupParent } from './cgroups/parent';
+import { type ParentChoice, validateCgroupParent } from './cgroups/parent';
 import { CordonError, CordonOptionError, errnoName } from './errors';
 import { rejectUnknownKeys } from './internal/checks';
 import { native } from './internal/native';
@@ -224,8 +224,10 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
   const state = stateDirChoice();
   if (state.dir === undefined) report.kept.push({ path: '', reason: `no state records to read: ${state.reason ?? 'no state directory'}` });
   let dirs: { v2?: string; v1: { controllers: string[]; dir: string }[] } = { v1: [] };
+  let parent: ParentChoice | undefined;
   try {
-    dirs = sharedParent(options.cgroupParent, false).existingDirs();
+    parent = sharedParent(options.cgroupParent, false);
+    dirs = parent.existingDirs();
   } catch (error) {
     report.kept.push({ path: '', reason: `no cgroup parent to sweep: ${(error as Error).message}` });
   }
@@ -234,7 +236,20 @@ export async function cleanup(options: CleanupOptions = {}): Promise<CleanupRepo
   if (options.bridges !== false && (process.geteuid?.() ?? 0) === 0) report.bridges.push(...removeUnusedBridges({ withoutLock: options.bridges === 'unlocked' }));
   await Promise.all(report.pending);
   report.pending = [];
+  if (parent !== undefined) removeEmptyParents(parent, report);
   return report;
+}
+
+/**
+ * The default parent, once the sweep emptied it: removed as the last
+ * supervisor's exit would (one a dead supervisor was the last to use stays
+ * otherwise). Not listed when this process made it a moment ago to look in it.
+ */
+function removeEmptyParents(parent: ParentChoice, report: CleanupReport): void {
+  const madeHere = new Set([...(parent.v2?.created === true ? [parent.v2.dir] : []), ...parent.v1Parents().filter((entry) => entry.created).map((entry) => entry.dir)]);
+  const { removed, errors } = parent.removeEmpty();
+  report.cgroups.push(...removed.filter((dir) => !madeHere.has(dir)));
+  report.errors.push(...errors);
 }
 
 // ---- detached boxes -------------------------------------------------------

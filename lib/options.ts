@@ -240,7 +240,10 @@ export interface SpawnIsolatedOptions {
   /**
    * The cgroup under which box cgroups are made (an absolute path in the v2
    * hierarchy, e.g. `/sys/fs/cgroup/tenants`). Default: a delegated subtree
-   * of the caller's own cgroup, or, as root, a `cordon` cgroup it creates.
+   * of the caller's own cgroup, or, as root, a `cordon` cgroup it creates
+   * (`CORDON_CGROUP_PARENT_NAME` names it otherwise), shared by every
+   * supervisor and removed, when empty, by the last one to exit. A parent
+   * given here is never removed.
    */
   readonly cgroupParent?: string;
   /** Supplementary groups of the payload (gids inside the box). Default: none. */

@@ -15,6 +15,7 @@ import { defaultIdMap, idMapSteps } from './identity';
 import { landlockSteps, type LandlockReport } from './landlock';
 import { chdirSteps, execSteps } from './payload';
 import { seccompSteps } from './seccomp';
+import { refusesNewNamespaces } from './seccomp/namespaces';
 import type { NamespaceName } from './options';
 import { CLONE_FLAGS, cloneSteps, enterNamespaceSteps, namespaceFlags, namespaceSetupSteps } from './namespaces';
 import { fdSteps, startGateSteps } from './stdio';
@@ -149,7 +150,10 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   steps.push(...enterNamespaceSteps(ns, runtime, flags.late, slot));
   steps.push(...oomScoreSteps(options.credentials));
   steps.push(...boxRootSteps(userNamespace, root && newUser));
-  if (userNamespace) steps.push(...kernelCounterSteps(options.kernelCounters, callerLimits === undefined ? {} : defaultKernelCounters(callerLimits)));
+  if (userNamespace) {
+    const defaults = callerLimits === undefined ? {} : defaultKernelCounters(callerLimits);
+    steps.push(...kernelCounterSteps(options.kernelCounters, defaults, !refusesNewNamespaces(options.seccomp)));
+  }
   steps.push(...sysctlSteps(options.sysctl));
   steps.push(...boxFilesystemSteps(options, {
     newMount: ns.mount.kind === 'new', newPid: ns.pid.kind === 'new', newNet: ns.net.kind === 'new', inUserNamespace: userNamespace || !root,

@@ -194,7 +194,8 @@ function probeKernelCounters(userNamespaces: Capability): ProbeReport['kernelCou
     const reason = `no user namespaces: ${userNamespaces.reason ?? ''}`;
     return { available: false, reason, ...facts, namespaceOwner: { available: false, reason } };
   }
-  const bare = { namespaces: { pid: 'host', mount: 'host', net: 'host', ipc: 'host', uts: 'host', cgroup: 'host' }, init: false } as const;
+  // No filter: a box that may make namespaces gets their counters' defaults too, so every default is tried.
+  const bare = { namespaces: { pid: 'host', mount: 'host', net: 'host', ipc: 'host', uts: 'host', cgroup: 'host' }, init: false, seccomp: false } as const;
   const tried = (error: CordonError | undefined): Capability =>
     error === undefined || error.step === 'execve' ? { available: true } : { available: false, reason: error.message };
   // A uid no one runs as, for a box that never gets past its exec.

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { Ledger } from '../internal/resources';
+import type { Validated } from '../internal/validated';
 import { step, type PlanStep } from '../internal/steps';
 import { fsFailure, readOptional, readPids, unsupported, writeCgroupFile } from './fsio';
 import {
@@ -143,6 +144,13 @@ function planControllers(parent: ParentChoice, required: string[], options: BoxC
   return plan;
 }
 
+// A default parent is shared by every root supervisor on the host, and the
+// last one to leave removes it (ParentChoice.removeEmpty): one that leaves
+// between this process's lookup of the parent and its mkdir of a box cgroup
+// in it takes the parent away. Each such removal takes a supervisor's exit,
+// so a few attempts are plenty.
+const PARENT_ATTEMPTS = 3;
+
 /**
  * Creates a box's cgroup(s) under `parent`, before the clone: the v2 box
  * cgroup (when v2 is used: placement, kill, freeze and the limits of the
@@ -163,7 +171,19 @@ export function createBoxCgroup(
   options: BoxCgroupOptions = {},
 ): BoxCgroup {
   const checked = validateLimits(limits);
-  let boxName = name === undefined ? defaultName() : validateCgroupName(name, 'name');
+  const givenName = name === undefined ? undefined : validateCgroupName(name, 'name');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return createUnder(parent, givenName, checked, ledger, options);
+    } catch (error) {
+      // The parent went (or was made anew) under this spawn: made again, start over.
+      if (attempt >= PARENT_ATTEMPTS || !parent.recover()) throw error;
+    }
+  }
+}
+
+function createUnder(parent: ParentChoice, name: string | undefined, checked: Validated<CgroupLimits>, ledger: Ledger | undefined, options: BoxCgroupOptions): BoxCgroup {
+  let boxName = name ?? defaultName();
   const required = [...new Set<string>([...controllersFor(checked), ...(options.controllers ?? [])])];
   const plan = planControllers(parent, required, options);
 

@@ -3,6 +3,13 @@
 // did not create: the only foreign cgroup files it writes are the configured
 // or delegated parent's own cgroup.subtree_control (and, with moveSelf, the
 // move of this very process).
+//
+// The default parent (`<mount>/<name>`, source `created`) is every root
+// supervisor's at once, with no record of who made it: each removes it when
+// it is empty (removeEmpty, at exit and after cleanup()'s sweep), so the
+// last to leave takes it, and one that finds it gone under it makes it again
+// (recover). rmdir refusing a cgroup with children or processes is the only
+// "in use" signal needed; nothing is ever removed recursively.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -16,7 +23,7 @@ export interface V2Parent {
   /** The directory boxes are created in. */
   dir: string;
   source: ParentSource;
-  /** findParent made the directory (release() removes it). */
+  /** This choice made the directory (findParent, or recover() after another process removed it). */
   created: boolean;
   /** This process lives in it (a delegated own cgroup it was not told to leave). */
   containsSelf: boolean;
@@ -76,8 +83,28 @@ export interface ParentChoice {
   v1(controller: string): V1Parent;
   /** The v1 parents resolved so far. */
   v1Parents(): V1Parent[];
-  /** Removes the directories this choice created, if empty. Errors other than "busy" are returned. */
+  /**
+   * At this process's exit: removeEmpty(). Errors other than "busy" are
+   * returned.
+   */
   release(): Error[];
+  /**
+   * Removes what of this choice is empty: the default parents (source
+   * `created`) in every hierarchy, whichever process made them (the
+   * default parent is shared; rmdir fails with EBUSY or ENOTEMPTY while a
+   * box cgroup, a tenant or a process is in it, and then it stays), and
+   * the directories this choice made (the moveSelf leaf). Never a
+   * configured or delegated parent. The choice stays usable: recover()
+   * makes a default parent again.
+   */
+  removeEmpty(): { removed: string[]; errors: CgroupError[] };
+  /**
+   * After a failure: whether a default parent in use was removed (or made
+   * anew) by another process since this choice last saw it, in which case
+   * it is made again (when missing) and the caller may retry. Throws a
+   * CgroupError when it cannot be made.
+   */
+  recover(): boolean;
   /**
    * The directories box cgroups of this choice live in, in every hierarchy,
    * that exist now (v2 first; v1 ones by the same rules as v1(), but never
@@ -157,6 +184,14 @@ function checkWritableParent(dir: string, what: string, controller?: string): vo
   }
 }
 
+function inodeOf(dir: string): number | undefined {
+  try {
+    return fs.statSync(dir).ino;
+  } catch {
+    return undefined;
+  }
+}
+
 function ownedBy(file: string, uid: number): boolean {
   try {
     return fs.statSync(file).uid === uid;
@@ -171,6 +206,8 @@ class Choice implements ParentChoice {
   readonly v1Enabled: boolean;
   private readonly v1Cache = new Map<string, V1Parent>();
   private readonly createdDirs: string[] = [];
+  /** The inode of each default parent directory when this choice last made or found it. */
+  private readonly seen = new Map<string, number>();
 
   constructor(readonly host: CgroupHost, private readonly options: FindParentOptions) {
     this.v1Enabled = options.v1 !== false && Object.keys(host.v1).length > 0;
@@ -178,6 +215,16 @@ class Choice implements ParentChoice {
 
   noteCreated(dir: string): void {
     this.createdDirs.push(dir);
+  }
+
+  /** Notes a default parent's inode, to tell later whether another process removed it. */
+  noteDefault(dir: string): void {
+    const inode = inodeOf(dir);
+    if (inode !== undefined) this.seen.set(dir, inode);
+  }
+
+  private changedSinceSeen(dir: string): boolean {
+    return inodeOf(dir) !== this.seen.get(dir);
   }
 
   v1(controller: string): V1Parent {
@@ -209,7 +256,7 @@ class Choice implements ParentChoice {
     if (euid === 0) {
       const dir = path.join(hierarchy.mount, this.options.name ?? 'cordon');
       const created = mkdirOwn(dir, 'create cgroup parent', controller);
-      if (created) this.noteCreated(dir);
+      this.noteDefault(dir);
       if (hierarchy.controllers.includes('cpuset')) {
         // A new v1 cpuset cgroup has no CPUs and no memory nodes: nothing could join it.
         for (const file of ['cpuset.cpus', 'cpuset.mems']) {
@@ -253,20 +300,58 @@ class Choice implements ParentChoice {
     return this.v2 === undefined ? { v1 } : { v2: this.v2.dir, v1 };
   }
 
-  release(): Error[] {
-    const errors: Error[] = [];
-    while (this.createdDirs.length > 0) {
-      const dir = this.createdDirs.pop()!;
+  /** The default parent's directory in every hierarchy this choice uses it in (as root without a configured parent), existing or not. */
+  private defaultDirs(): string[] {
+    const dirs: string[] = [];
+    if (this.v2?.source === 'created') dirs.push(this.v2.dir);
+    if (this.v1Enabled && this.options.cgroupParent === undefined && this.host.euid === 0) {
+      for (const mount of new Set(Object.values(this.host.v1).map((hierarchy) => hierarchy.mount))) {
+        dirs.push(path.join(mount, this.options.name ?? 'cordon'));
+      }
+    }
+    return dirs;
+  }
+
+  removeEmpty(): { removed: string[]; errors: CgroupError[] } {
+    const removed: string[] = [];
+    const errors: CgroupError[] = [];
+    for (const dir of [...[...this.createdDirs].reverse(), ...this.defaultDirs()]) {
       try {
         fs.rmdirSync(dir);
+        removed.push(dir);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
+        // Busy: a box cgroup, a tenant or a process is in it (another supervisor's, maybe): it stays.
         if (code === 'ENOENT' || code === 'EBUSY' || code === 'ENOTEMPTY') continue;
         errors.push(fsFailure(error, 'rmdir', 'remove cgroup parent', dir));
       }
     }
+    this.createdDirs.splice(0, this.createdDirs.length, ...this.createdDirs.filter((dir) => !removed.includes(dir)));
+    return { removed, errors };
+  }
+
+  release(): Error[] {
+    const { errors } = this.removeEmpty();
     this.v1Cache.clear();
     return errors;
+  }
+
+  recover(): boolean {
+    let changed = false;
+    const v2 = this.v2;
+    if (v2?.source === 'created' && this.changedSinceSeen(v2.dir)) {
+      if (mkdirOwn(v2.dir, 'create cgroup parent')) v2.created = true;
+      this.noteDefault(v2.dir);
+      changed = true;
+    }
+    for (const [mount, parent] of [...this.v1Cache]) {
+      if (parent.source !== 'created' || !this.changedSinceSeen(parent.dir)) continue;
+      // Resolved again: made (with a cpuset's CPUs and memory nodes) when missing.
+      this.v1Cache.delete(mount);
+      this.v1(parent.controllers[0]!);
+      changed = true;
+    }
+    return changed;
   }
 }
 
@@ -274,7 +359,8 @@ class Choice implements ParentChoice {
  * Chooses the parent cgroup(s) for boxes. v2 (when mounted and not turned
  * off): the configured `cgroupParent`; else the own cgroup when it is
  * delegated (unprivileged: owned by this uid; root: `useOwnCgroup`); else,
- * as root, `<v2 mount>/cordon` (created if missing, reused if there).
+ * as root, `<v2 mount>/cordon` (created if missing, reused if there,
+ * removed by removeEmpty() when empty whoever made it).
  * v1 parents are resolved per hierarchy on first use by the same rules.
  * Throws a CgroupError naming the reason when nothing is usable: on a pure v2
  * host when v2 is not usable, in v1 when a controller asked for in
@@ -361,7 +447,7 @@ function chooseV2(host: CgroupHost, options: FindParentOptions, choice: Choice):
   if (euid === 0) {
     const dir = path.join(v2.mount, options.name ?? 'cordon');
     const created = mkdirOwn(dir, 'create cgroup parent');
-    if (created) choice.noteCreated(dir);
+    choice.noteDefault(dir);
     choice.v2 = { dir, source: 'created', created, containsSelf: false };
     return;
   }

@@ -6,9 +6,20 @@ import { atProcessExit, sweepLeftovers, sweepTenants } from '../cleanup';
 import { sweepBridgesOnce } from '../bridge';
 import { recordSupervisor } from '../state';
 import { detectCgroups } from './host';
-import { findParent, type ParentChoice } from './parent';
+import { findParent, type FindParentOptions, type ParentChoice, validateCgroupName } from './parent';
 
 const parents = new Map<string, ParentChoice>();
+
+/**
+ * The default parent's name: `cordon`, or CORDON_CGROUP_PARENT_NAME (one
+ * path component), so that supervisors that must not share a parent (two
+ * platforms on one host, a test suite beside a running platform) each
+ * have their own. Read when the parent is first taken.
+ */
+function defaultParentOptions(): FindParentOptions {
+  const name = process.env.CORDON_CGROUP_PARENT_NAME;
+  return name === undefined || name === '' ? {} : { name: validateCgroupName(name, 'CORDON_CGROUP_PARENT_NAME') };
+}
 
 /**
  * The shared parent for `configured` (a cgroupParent option) or the
@@ -19,12 +30,18 @@ export function sharedParent(configured: string | undefined, sweep = true): Pare
   const key = configured ?? '';
   let parent = parents.get(key);
   if (parent === undefined) {
-    parent = findParent(detectCgroups(), configured === undefined ? {} : { cgroupParent: configured });
+    parent = findParent(detectCgroups(), configured === undefined ? defaultParentOptions() : { cgroupParent: configured });
     parents.set(key, parent);
-    // A parent cordon made is removed when this process exits, if it is
-    // empty by then (another process's boxes may still use it).
-    const made = parent;
-    atProcessExit('parents', () => made.release());
+    // The default parent is shared by every root supervisor: whichever
+    // leaves last removes it, whoever made it. At exit this process sweeps
+    // what dead supervisors left in it (a SIGKILLed one's box cgroups would
+    // keep it), then removes it if it is empty (another process's boxes may
+    // still use it: then that process does).
+    const taken = parent;
+    atProcessExit('parents', () => {
+      if (usesDefaultParent(taken)) sweepQuietly(taken);
+      taken.release();
+    });
     recordSupervisor();
     if (!sweep) return parent;
     try {
@@ -40,4 +57,17 @@ export function sharedParent(configured: string | undefined, sweep = true): Pare
     }
   }
   return parent;
+}
+
+function usesDefaultParent(parent: ParentChoice): boolean {
+  return parent.v2?.source === 'created' || parent.v1Parents().some((entry) => entry.source === 'created');
+}
+
+/** The start-up sweep's cgroup half, at exit: nothing can be awaited or warned about any more. */
+function sweepQuietly(parent: ParentChoice): void {
+  try {
+    sweepTenants(sweepLeftovers(parent.existingDirs()));
+  } catch {
+    // the parent stays; the next supervisor's start, or cordon gc, sweeps
+  }
 }

@@ -214,9 +214,23 @@ function viewOf(tenant: BoxCgroup, parent: ParentChoice): ParentChoice {
     v1: v1Parent,
     v1Parents: () => tenant.v1.map((entry) => v1Parent(entry.controllers[0]!)),
     release: () => [],
+    removeEmpty: () => ({ removed: [], errors: [] }),
+    recover: () => false,
     existingDirs: () => (tenant.v2Dir === undefined ? { v1: tenant.v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir })) } : { v2: tenant.v2Dir, v1: tenant.v1.map((entry) => ({ controllers: [...entry.controllers], dir: entry.dir })) }),
   };
   return view;
+}
+
+/** The controllers a v2 parent offers (those of its own parent: a default parent made again offers the same). */
+function offeredControllers(parent: ParentChoice, dir: string): string[] {
+  const file = `${dir}/cgroup.controllers`;
+  try {
+    return fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch (error) {
+    // Another supervisor, the last to leave, removed the default parent since this process took it.
+    if (!parent.recover()) throw fsFailure(error, 'open', 'read cgroup.controllers', file);
+    return offeredControllers(parent, dir);
+  }
 }
 
 /**
@@ -254,7 +268,7 @@ export function createTenantCgroup(name: string, limits: CgroupLimits = {}, opti
   }
 
   // Controllers it joins: those the limits need (must be had), and the rest of the usual four where offered.
-  const v2Offered = parent.v2 === undefined ? [] : (fs.readFileSync(`${parent.v2.dir}/cgroup.controllers`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  const v2Offered = parent.v2 === undefined ? [] : offeredControllers(parent, parent.v2.dir);
   const extra = [
     ...V2_TENANT_CONTROLLERS.filter((controller) => v2Offered.includes(controller)),
     ...V1_TENANT_CONTROLLERS.filter((controller) => parent.v1Enabled && parent.host.v1[controller] !== undefined && !v2Offered.includes(controller === 'blkio' ? 'io' : controller)),

@@ -28,12 +28,15 @@ constexpr OpHandler kOpHandlers[] = {CORDON_OP_TABLE(CORDON_CHILD_HANDLER_ENTRY)
 #undef CORDON_CHILD_HANDLER_ENTRY_kParent
 static_assert(sizeof kOpHandlers / sizeof kOpHandlers[0] == abi::kOpCount, "a handler slot for every op");
 
-// A step's end, for the caller's step timings (see PlanView::step_end_ns).
+}  // namespace
+
+void record_start(const PlanView& plan, uint32_t index) {
+  if (plan.progress != nullptr) __atomic_store_n(plan.progress, int32_t(index), __ATOMIC_RELAXED);
+}
+
 void record_end(const PlanView& plan, uint32_t index) {
   if (plan.step_end_ns != nullptr) __atomic_store_n(&plan.step_end_ns[index], monotonic_ns(), __ATOMIC_RELAXED);
 }
-
-}  // namespace
 
 // The executor's own protocol with the parent: block until it has finished
 // its steps.
@@ -49,7 +52,7 @@ void walk(const PlanView& plan, ControlFds control, uint32_t start) {
   for (uint32_t i = start; i < plan.count; i++) {
     const Step& step = plan.steps[i];
     if (step.side != abi::Side::kChild) continue;
-    if (plan.progress != nullptr) __atomic_store_n(plan.progress, int32_t(i), __ATOMIC_RELAXED);
+    record_start(plan, i);
     const OpHandler handler = kOpHandlers[uint32_t(step.op) - 1];  // the decoder checked the op
     StepRun run{plan, &control, i, 0};
     int error = handler != nullptr ? handler(step, run) : EINVAL;

@@ -29,6 +29,13 @@ struct StepRun {
   bool init_runs_payload() const { return plan.steps[plan.count - 1].op == abi::Op::kExecInit; }
 };
 
+// The executor's bookkeeping for step `index`: where the child is (see
+// PlanView::progress) and when a step ended (PlanView::step_end_ns). A
+// handler that takes the steps after it too records them itself, so each
+// keeps its own mark.
+void record_start(const PlanView& plan, uint32_t index);
+void record_end(const PlanView& plan, uint32_t index);
+
 // Returns 0 or a positive errno. Exec, ExecInit and EnterPidNamespace do
 // not return.
 using OpHandler = int (*)(const Step& step, StepRun& run);

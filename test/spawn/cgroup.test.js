@@ -19,7 +19,7 @@ function boxCgroups() {
   const roots = [report.v2Mount, ...Object.values(report.v1Controllers)].filter(Boolean);
   const found = [];
   for (const root of new Set(roots)) {
-    const parent = path.join(root, 'cordon');
+    const parent = path.join(root, process.env.CORDON_CGROUP_PARENT_NAME || 'cordon');
     if (!fs.existsSync(parent)) continue;
     for (const entry of fs.readdirSync(parent, { withFileTypes: true })) {
       if (entry.isDirectory() && entry.name.startsWith(`box-${process.pid}-`)) found.push(path.join(parent, entry.name));

@@ -208,12 +208,16 @@ t.test('processes: RLIMIT_NPROC counts each box\'s uid apart', async (t) => {
   });
 });
 
+const SHOW_USER_SYSCTLS = 'cd /proc/sys/user && for f in *; do echo "$f $(cat $f)"; done';
+const share = (file) => Math.min({ max_inotify_instances: 32, max_fanotify_groups: 32, max_inotify_watches: 8192, max_fanotify_marks: 8192 }[file] ?? 64, Math.floor(callerSysctl(file) / 4));
+
 t.test('the defaults are in the box: a share of the caller\'s limits', async (t) => {
-  const result = await runSh('cd /proc/sys/user && for f in *; do echo "$f $(cat $f)"; done; grep -E "^Max (processes|msgqueue|pending|locked)" /proc/self/limits');
+  const result = await runSh(`${SHOW_USER_SYSCTLS}; grep -E "^Max (processes|msgqueue|pending|locked)" /proc/self/limits`);
   t.equal(result.code, 0, result.stderr);
-  const ceilings = { max_inotify_instances: 32, max_fanotify_groups: 32, max_inotify_watches: 8192, max_fanotify_marks: 8192 };
   for (const file of fs.readdirSync('/proc/sys/user')) {
-    const expected = Math.min(ceilings[file] ?? 64, Math.floor(callerSysctl(file) / 4));
+    // The default filter refuses every call that makes a namespace (the next
+    // test): their counters are left at the namespace's own INT_MAX.
+    const expected = /_namespaces$/.test(file) ? 2147483647 : share(file);
     t.match(result.stdout, new RegExp(`^${file} ${expected}$`, 'm'), `${file} is ${expected}`);
   }
   for (const row of ['Max processes', 'Max msgqueue size', 'Max pending signals', 'Max locked memory']) {
@@ -221,6 +225,37 @@ t.test('the defaults are in the box: a share of the caller\'s limits', async (t)
     if (caller === undefined) continue;
     const share = Math.floor(caller / 4);
     t.match(result.stdout, new RegExp(`^${row}\\s+${share}\\s+${share}\\s`, 'm'), `${row}: a quarter of the caller's, soft and hard`);
+  }
+});
+
+t.test('a default box makes no namespace of any kind, so their counters need no limit', async (t) => {
+  // Each through the call the default filter must refuse: unshare and clone
+  // (with one flag each), clone3 (ENOSYS, any flags), and open_tree's
+  // anonymous mount namespace. perl's syscall() reaches them without helpers.
+  const flags = { user: 0x10000000, mnt: 0x00020000, pid: 0x20000000, net: 0x40000000, ipc: 0x08000000, uts: 0x04000000, cgroup: 0x02000000, time: 0x80 };
+  const nr = process.arch === 'arm64' ? { unshare: 97, clone: 220, clone3: 435, open_tree: 428 } : { unshare: 272, clone: 56, clone3: 435, open_tree: 428 };
+  const calls = [
+    ...Object.entries(flags).map(([kind, flag]) => [`unshare ${kind}`, `syscall(${nr.unshare}, ${flag})`]),
+    ...Object.entries(flags).filter(([kind]) => kind !== 'time').map(([kind, flag]) => [`clone ${kind}`, `syscall(${nr.clone}, ${flag} | 17, 0, 0, 0, 0)`]),
+    ['clone3', `syscall(${nr.clone3}, pack("Q11", ${flags.user}, (0) x 10), 88)`],
+    ['open_tree clone', `syscall(${nr.open_tree}, -100, $root, 1 | 0x80000)`],
+  ];
+  const script = '$root = "/"; ' + calls.map(([name, call]) => `$r = ${call}; print "${name} ", ($r < 0 ? "refused $!" : "made"), "\\n"; exit 0 if $r == 0;`).join(' ');
+  const perl = ['/usr/bin/perl', '/bin/perl'].find((file) => fs.existsSync(file));
+  if (!requireOrSkip(t, perl !== undefined, 'needs perl in the box to make raw system calls')) return;
+  const result = await runSh(`perl -e '${script}'; ${SHOW_USER_SYSCTLS}`);
+  t.equal(result.code, 0, result.stderr);
+  t.equal(result.stderr, '', 'perl ran every call');
+  for (const [name] of calls) t.match(result.stdout, new RegExp(`^${name} refused (Operation not permitted|Function not implemented)$`, 'm'), `${name} is refused`);
+  t.notMatch(result.stdout, /made/, 'no call made a namespace');
+
+  // A filter that lets the box make them gets every counter's default.
+  for (const seccomp of [false, { allow: ['unshare'] }]) {
+    const loose = await runSh(SHOW_USER_SYSCTLS, { seccomp });
+    t.equal(loose.code, 0, loose.stderr);
+    for (const file of fs.readdirSync('/proc/sys/user')) {
+      t.match(loose.stdout, new RegExp(`^${file} ${share(file)}$`, 'm'), `seccomp ${JSON.stringify(seccomp)}: ${file} is ${share(file)}`);
+    }
   }
 });
 
@@ -314,10 +349,22 @@ t.test('each limit is a named step with its file, so a refusal names it', async 
     : fieldOf(step, 'writeExisting', 'text');
   t.same(limits.map((step) => [step.name, step.path, value(step)]), [
     ['limit user.max_inotify_instances', '/proc/sys/user/max_inotify_instances', '32'],
-    ['limit user.max_time_namespaces', '/proc/sys/user/max_time_namespaces', '64'],
     ['set rlimit core', undefined, [4, 0, 0]],
     ['set rlimit msgqueue', undefined, [12, 204800, 204800]],
-  ], 'only the counters this kernel has get a default');
+  ], 'only the counters this kernel has get a default; the namespace ones only where the filter lets the box make namespaces');
+  const counters = (options) => plan(options).filter((step) => step.kind === 'ucount').map((step) => [step.name, step.path, value(step)]);
+  const all = [
+    ['limit user.max_inotify_instances', '/proc/sys/user/max_inotify_instances', '32'],
+    ['limit user.max_time_namespaces', '/proc/sys/user/max_time_namespaces', '64'],
+  ];
+  t.same(counters({ seccomp: false }), all, 'no filter: the namespace counters get their defaults');
+  t.same(counters({ allowNewPrivileges: true }), all, 'no filter (new privileges allowed): the same');
+  t.same(counters({ seccomp: { profile: 'none' } }), all, "profile 'none': the same");
+  for (const maker of ['unshare', 'clone', 'clone3', 'open_tree', 'fsmount']) {
+    t.same(counters({ seccomp: { allow: [maker] } }), all, `allow ${maker}: the same`);
+  }
+  t.same(counters({ seccomp: { allow: ['ptrace'], deny: ['setns'] } }), all.slice(0, 1), 'a filter that still refuses them: none');
+  t.same(counters({ kernelCounters: { timeNamespaces: 3 } }), [all[0], [...all[1].slice(0, 2), '3']], 'a given namespace limit is written all the same');
   const given = plan({ kernelCounters: { fanotifyGroups: 2 } }).filter((step) => step.kind === 'ucount').map((step) => step.name);
   t.ok(given.includes('limit user.max_fanotify_groups'), 'a given limit is written even where the caller has none: its failure then names it');
   const becomeRoot = plan({}).findIndex((step) => step.name === 'become box root');

@@ -48,3 +48,20 @@ t.test('a parameter this namespace lacks fails at its named step', async (t) => 
   const { error } = await spawnError('/bin/true', [], { sysctl: { 'net.ipv4.no_such_parameter': '1' } });
   t.match(error, { code: 'ENOENT', step: 'set sysctl net.ipv4.no_such_parameter', path: '/proc/sys/net/ipv4/no_such_parameter' });
 });
+
+// Writes into one directory are made beneath one directory fd
+// (native/child/limits.cc): each still fails as its own step.
+t.test('in a run of writes into one directory, each failure is its own step\'s', async (t) => {
+  const missing = { step: 'set sysctl net.ipv4.no_such_parameter', path: '/proc/sys/net/ipv4/no_such_parameter' };
+  const after = await spawnError('/bin/true', [], { sysctl: { 'net.ipv4.ping_group_range': '0 0', 'net.ipv4.no_such_parameter': '1' } });
+  t.match(after.error, { code: 'ENOENT', errno: -2, syscall: 'write', ...missing }, 'the second file missing: the second step');
+  const before = await spawnError('/bin/true', [], { sysctl: { 'net.ipv4.no_such_parameter': '1', 'net.ipv4.ping_group_range': '0 0' } });
+  t.match(before.error, { code: 'ENOENT', ...missing }, 'the first file missing: the first step');
+  const refused = await spawnError('/bin/true', [], { sysctl: { 'net.ipv4.ping_group_range': '0 0', 'net.ipv4.ip_local_port_range': 'not numbers' } });
+  t.match(refused.error, { code: 'EINVAL', step: 'set sysctl net.ipv4.ip_local_port_range', path: '/proc/sys/net/ipv4/ip_local_port_range' }, 'a value the kernel refuses: its own step');
+  const result = await runSh('cat /proc/sys/net/ipv4/ping_group_range /proc/sys/net/ipv4/ip_local_port_range', {
+    sysctl: { 'net.ipv4.ping_group_range': '0 0', 'net.ipv4.ip_local_port_range': '40000 50000' },
+  });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /^0\s+0\n40000\s+50000\n$/, 'both written');
+});
