@@ -210,8 +210,13 @@ const MAX_SHAPES = 4;
 /** Stand-ins for fds while a template's plan is built: above any fd (RLIMIT_NOFILE is at most 2^30). */
 const FD_TOKEN = 0x70000000;
 const FD_TOKEN_TEXT = String(FD_TOKEN).slice(0, 6);
-/** Stand-in for the terminal's path (its /dev/pts number differs per box). */
-const TERMINAL_TOKEN = '\u0001cordon terminal\u0001';
+/**
+ * @internal (exported for tests) Stand-in for the terminal's path (its
+ * /dev/pts number differs per box), replaced in every string of the steps
+ * that carry it. It holds a NUL, which no option string may (checkString),
+ * so no option can be spelled like it and be rewritten after validation.
+ */
+export const TERMINAL_TOKEN = '\0cordon terminal\0';
 
 /** A template's plans by runtime shape. Its `planner` is the one every box of the template is planned with. */
 export class PlanCache {
@@ -312,6 +317,8 @@ function compile(validated: ValidatedOptions, shape: RuntimeFds, caller: Caller,
     if (texts.some((text) => text.includes(TERMINAL_TOKEN))) terminalSteps.push(i);
   }
   if (terminalSteps.includes(execIndexes[0]!)) return null;
+  // Only a box with a terminal has the stand-in in its plan.
+  if (terminalSteps.length > 0 && shape.terminal?.slavePath !== TERMINAL_TOKEN) return null;
   const slotsInOrder = slotSources.length === fdCount && slotSources.every((source, i) => source === i);
   return { plan, buffer: encodePlan(plan).buffer, slotSources, slotsInOrder, execIndex: execIndexes[0]!, terminalSteps };
 }
