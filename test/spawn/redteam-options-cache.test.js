@@ -79,3 +79,35 @@ t.test('an option string spelled like the terminal stand-in is bound as given, e
     }
   }
 });
+
+// Tenants whose options differ in env, hostname, mounts, rlimits and
+// seccomp policy, each compiled on its second spawn, spawned at once (async
+// spawns in flight together, sync ones amid them), on the main thread and
+// in worker threads (each its own cache): every box runs with its own.
+t.test('many tenants at once: every box runs with its own tenant\'s options', async (t) => {
+  const { makeTenants, runMix } = require('../helpers/redteam-tenant-mix');
+  const base = tempDir(t);
+  clearOptionsCache();
+  const names = makeTenants(base, 'main', 6);
+  const results = await runMix(base, names, 4);
+  t.ok(optionsCacheSize().compiled >= names.length, `every tenant's options were compiled (${optionsCacheSize().compiled})`);
+  t.same(results.filter((entry) => entry.got !== entry.want), [], `${results.length} boxes, each with its own tenant's options`);
+
+  const { Worker } = require('node:worker_threads');
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { makeTenants, runMix } = require(${JSON.stringify(require.resolve('../helpers/redteam-tenant-mix'))});
+    runMix(workerData.base, makeTenants(workerData.base, workerData.prefix, 4), 3).then((results) => parentPort.postMessage(results));`;
+  // The main thread's tenants run again meanwhile, from its compiled options.
+  const workers = ['w0-', 'w1-'].map((prefix) => new Promise((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData: { base, prefix } });
+    worker.once('message', (results) => worker.once('exit', () => resolve(results)));
+    worker.once('error', reject);
+  }));
+  const [main, ...fromWorkers] = await Promise.all([runMix(base, names, 2), ...workers]);
+  for (const [i, results] of fromWorkers.entries()) {
+    t.equal(results.length, 12, `worker ${i}: every box reported`);
+    t.same(results.filter((entry) => entry.got !== entry.want), [], `worker ${i}: each box with its own tenant's options`);
+  }
+  t.same(main.filter((entry) => entry.got !== entry.want), [], 'the main thread\'s boxes meanwhile too');
+});
