@@ -53,8 +53,10 @@ t.test('a default box child stays within its syscall budget', async (t) => {
     const total = Object.entries(calls).filter(([name]) => name !== 'PR_CAPBSET_DROP' && name !== 'USER_SYSCTL').reduce((sum, [, n]) => sum + n, 0);
     t.comment(`child calls: ${total} (${Object.entries(calls).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ')})`);
     // 391 when this test was written (508 before the diet); 366 once the
-    // namespace counters were left to boxes that can make namespaces.
-    t.ok(total <= 370, `total ${total} <= 370`);
+    // namespace counters were left to boxes that can make namespaces; plus
+    // an fstatfs per /proc write (each must land on procfs: a box's payload
+    // may have mounted over /proc where box.exec() joins it).
+    t.ok(total <= 376, `total ${total} <= 376`);
     // The default filter refuses new namespaces: only the inotify and
     // fanotify counters are written (~13 µs each in a new user namespace).
     t.ok(calls.USER_SYSCTL <= 4, `/proc/sys/user writes ${calls.USER_SYSCTL} <= 4`);
