@@ -351,6 +351,12 @@ const HINTS: HintRule[] = [
     code: 'EROFS',
     hint: () => "the host's /proc/sys is read-only (as in some containers): the box's per-user limits cannot be set; see probe().kernelCounters",
   },
+  // A /proc file that is no procfs file (EXDEV) or a FIFO (ENXIO): something is mounted over /proc where the child writes it.
+  ...(['oom', 'ucount', 'sysctl'] as const).flatMap((kind) => (['EXDEV', 'ENXIO'] as const).map((code) => ({
+    kind,
+    code,
+    hint: () => "the file is not procfs's: something is mounted over /proc in the namespace written (box.exec() joins the box's, where a payload allowed to mount decides what /proc is); the limit was not set",
+  }))),
   {
     kind: 'sysfs',
     code: 'EPERM',

@@ -35,7 +35,7 @@ const script = (shape) => `
       const up = new Promise((resolve) => exec.stdout?.once('data', resolve));
       const first = await Promise.race([
         up.then(() => 'up'),
-        exec.exited.then((r) => ({ ended: r.code }), (e) => ({ failed: e.code, step: e.step })),
+        exec.exited.then((r) => ({ ended: r.code }), (e) => ({ failed: e.code, step: e.step, hinted: /not procfs's/.test(e.hint ?? '') })),
       ]);
       if (first === 'up') {
         const real = require('node:fs').readFileSync('/proc/' + exec.pid + '/oom_score_adj', 'utf8').trim();
@@ -69,5 +69,6 @@ for (const shape of ['fifo', 'fifo with a reader', 'file']) {
     // Either the exec failed at its oom_score_adj step, or it ran with the limit it was given.
     const honest = (outcome.failed !== undefined && /oom_score_adj/.test(outcome.step ?? '')) || (outcome.ran === true && outcome.out === '500');
     t.ok(honest, `the exec failed naming its oom_score_adj step, or ran with it: ${JSON.stringify(outcome)}`);
+    if (outcome.failed !== undefined) t.ok(outcome.hinted, 'the failure says why (something is mounted over /proc)');
   });
 }
