@@ -36,15 +36,6 @@ int set_umask(long mask) {
 
 int set_priority(long nice) { return as_errno(sys::sc(__NR_setpriority, PRIO_PROCESS, 0, nice)); }
 
-int write_existing(const char* path, const char* content) {
-  long fd = sys::sc(__NR_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0);
-  if (fd < 0) return as_errno(fd);
-  unsigned long len = 0;
-  while (content[len] != '\0') len++;
-  long r = write_all(int(fd), content, len);
-  sys::sc(__NR_close, fd);
-  return as_errno(r);
-}
 
 // Op handlers (child/ops.h).
 
@@ -89,6 +80,8 @@ bool in_directory(const char* path, const char* dir, unsigned long len) {
   return true;
 }
 
+// Writes `content` to the existing file `name` beneath `dir` (AT_FDCWD: a
+// path), never following a final symlink.
 int write_beneath(int dir, const char* name, const char* content) {
   long fd = sys::sc(__NR_openat, dir, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd < 0) return as_errno(fd);
@@ -100,6 +93,8 @@ int write_beneath(int dir, const char* name, const char* content) {
 }
 
 }  // namespace
+
+int write_existing(const char* path, const char* content) { return write_beneath(AT_FDCWD, path, content); }
 
 int run_WriteExisting(const Step& step, StepRun& run) {
   const auto first = WriteExistingArgs::of(step);
