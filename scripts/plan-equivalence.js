@@ -19,22 +19,8 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { spawnSync } = require('node:child_process');
 
-/** A small seeded generator (mulberry32). */
-function generator(seed) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-  return {
-    int: (n) => Math.floor(next() * n),
-    chance: (p) => next() < p,
-    pick: (list) => list[Math.floor(next() * list.length)],
-  };
-}
+// A small seeded generator (mulberry32): test/helpers/seeded.js.
+const { generator } = require('../test/helpers/seeded');
 
 /** Valid-looking option values (a few still conflict with each other): plain data only (what the cache keys). */
 const VALUES = {

@@ -130,8 +130,17 @@ static void bind_payload_dir(const char *file) {
   must(mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) == 0, 56);
 }
 
+/* The "exec'd init" mode (floor_start with floor_init set): pid 1 execs
+ * this static init (tiny-init.c) after the set-up instead of forking the
+ * payload itself, the one exec a box set up in a process that shares
+ * Node's memory must make before its payload (cordon cannot fork Node). */
+static const char *floor_init;
+
 /* Everything after the box has become its root: filesystem, network, credentials, init. */
 static int floor_setup(struct floor_args *a) {
+  /* Opened while the host's tree is still there; exec'd after pivot_root, as cordon execs its memfd. */
+  int init_fd = floor_init == NULL ? -1 : open(floor_init, O_PATH | O_CLOEXEC);
+  must(floor_init == NULL || init_fd >= 0, 48);
   must(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, 11);
   must(mount("box", FLOOR_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") == 0, 12);
   bind_payload_dir(a->argv[0]);
@@ -178,6 +187,18 @@ static int floor_setup(struct floor_args *a) {
   must(sethostname("box", 3) == 0, 45);
   drop_capabilities();
   must(setsid() >= 0, 46);
+  if (init_fd >= 0) {
+    char *args[64];
+    int n = 0;
+    args[n++] = "tiny-init";
+    for (int i = 0; a->argv[i] != NULL && n < 63; i++) args[n++] = a->argv[i];
+    args[n] = NULL;
+    dup2(a->devnull, 0);
+    dup2(a->devnull, 1);
+    dup2(a->devnull, 2);
+    syscall(SYS_execveat, init_fd, "", args, a->envp, AT_EMPTY_PATH);
+    _exit(49);
+  }
   /* pid 1: a minimal init that starts the payload and passes on its status. */
   pid_t payload = fork();
   if (payload < 0) _exit(47);

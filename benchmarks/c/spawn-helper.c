@@ -28,8 +28,10 @@
  *   cgroup-make            a cgroup v2 directory for mode floor-cgroup, under
  *                          this helper's own v2 cgroup, removed at quit -> ok
  *
- * MODE is fork, vfork, floor, stage or floor-cgroup (the floor cloned into
- * the cgroup-make directory with CLONE_INTO_CGROUP). floor and stage run the payload in
+ * MODE is fork, vfork, floor, stage, floor-cgroup (the floor cloned into
+ * the cgroup-make directory with CLONE_INTO_CGROUP) or floor-init (the
+ * floor whose pid 1 execs the static tiny-init next to this program
+ * instead of forking the payload itself). floor and stage run the payload in
  * the C isolation floor (isolation-floor.c): floor clones the box from this
  * process, stage execs the static isolation-stage program next to this
  * helper in the box's namespaces and sets up there. Payloads get /dev/null as fds 0-2 and an
@@ -72,6 +74,7 @@ static int devnull = -1;
 static unsigned long counter = 0;
 static uint64_t samples[MAX_RUN];
 static char stage_path[4096];
+static char init_path[4096];
 static int cgroup_fd = -1;
 static char cgroup_dir[4096];
 
@@ -126,6 +129,12 @@ static pid_t start(char *const *argv, int vfork_mode, int out_fd) {
   if (vfork_mode == 2) return floor_start(argv, envp, devnull);
   if (vfork_mode == 3) return stage_start(stage_path, argv, envp, devnull);
   if (vfork_mode == 4) return cgroup_fd < 0 ? -EBADF : floor_start_in_cgroup(argv, envp, devnull, cgroup_fd);
+  if (vfork_mode == 5) {
+    floor_init = init_path;
+    pid_t pid = floor_start(argv, envp, devnull);
+    floor_init = NULL;
+    return pid;
+  }
   if (vfork_mode) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -167,6 +176,7 @@ static int parse_mode(const char *mode) {
   if (strcmp(mode, "floor") == 0) return 2;
   if (strcmp(mode, "stage") == 0) return 3;
   if (strcmp(mode, "floor-cgroup") == 0) return 4;
+  if (strcmp(mode, "floor-init") == 0) return 5;
   return -1;
 }
 
@@ -348,6 +358,9 @@ int main(void) {
     stage_path[self] = '\0';
     char *slash = strrchr(stage_path, '/');
     if (slash != NULL) strcpy(slash + 1, "isolation-stage");
+    memcpy(init_path, stage_path, sizeof init_path);
+    slash = strrchr(init_path, '/');
+    if (slash != NULL) strcpy(slash + 1, "tiny-init");
   }
   devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) {

@@ -47,6 +47,8 @@ function buildNative(dir, cc) {
   // The C isolation floor's stage program, next to the helper (which finds
   // it there); without it only the stage mode fails its probe.
   compile(cc, ['-static', '-O2', '-Wall', '-DFLOOR_MAIN', '-o', path.join(dir, 'isolation-stage'), path.join(SOURCES, 'isolation-floor.c')]);
+  // The floor's exec'd init (mode floor-init), next to the helper too.
+  compile(cc, ['-static', '-nostdlib', '-fno-stack-protector', '-O2', '-o', path.join(dir, 'tiny-init'), path.join(SOURCES, 'tiny-init.c')]);
   const tiny = path.join(dir, 'tiny-static');
   out.tinyError = compile(cc, ['-static', '-nostdlib', '-O2', '-o', tiny, path.join(SOURCES, 'tiny.c')]);
   if (!out.tinyError) {

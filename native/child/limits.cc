@@ -38,37 +38,6 @@ int set_umask(long mask) {
 
 int set_priority(long nice) { return as_errno(sys::sc(__NR_setpriority, PRIO_PROCESS, 0, nice)); }
 
-namespace {
-
-// The flags every existing file is opened with: never through a symlink,
-// and never blocking. A joined mount namespace (box.exec()) is the box's,
-// whose payload, when allowed to mount, decides what /proc is there: a FIFO
-// in place of a /proc file blocked the open, and the spawn with it.
-constexpr int kExistingFlags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-
-// Writes `content` to an opened file that must be procfs's (oom_score_adj,
-// /proc/sys): a file on anything else (a tmpfs over /proc) would take the
-// limit without applying it, so it is refused (EXDEV) and the step fails.
-int write_proc_file(long fd, const char* content) {
-  struct statfs fs;
-  long r = sys::sc(__NR_fstatfs, fd, &fs);
-  if (r == 0 && fs.f_type != PROC_SUPER_MAGIC) r = -EXDEV;
-  if (r == 0) {
-    unsigned long len = 0;
-    while (content[len] != '\0') len++;
-    r = write_all(int(fd), content, len);
-  }
-  sys::sc(__NR_close, fd);
-  return as_errno(r);
-}
-
-}  // namespace
-
-int write_existing(const char* path, const char* content) {
-  long fd = sys::sc(__NR_openat, AT_FDCWD, path, kExistingFlags, 0);
-  if (fd < 0) return as_errno(fd);
-  return write_proc_file(fd, content);
-}
 
 // Op handlers (child/ops.h).
 
@@ -113,13 +82,31 @@ bool in_directory(const char* path, const char* dir, unsigned long len) {
   return true;
 }
 
+// Writes `content` to the existing file `name` beneath `dir` (AT_FDCWD: a
+// path), never following a final symlink and never blocking, and only when
+// it is procfs's (oom_score_adj, /proc/sys). box.exec() joins the box's
+// mount namespace first, whose payload, when allowed to mount, decides what
+// /proc is there: a FIFO in place of the file blocked the open (and the
+// spawn with it; now ENXIO), and a file on a tmpfs over /proc took the limit
+// without applying it (now EXDEV).
 int write_beneath(int dir, const char* name, const char* content) {
-  long fd = sys::sc(__NR_openat, dir, name, kExistingFlags, 0);
+  long fd = sys::sc(__NR_openat, dir, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
   if (fd < 0) return as_errno(fd);
-  return write_proc_file(fd, content);
+  struct statfs fs;
+  long r = sys::sc(__NR_fstatfs, fd, &fs);
+  if (r == 0 && fs.f_type != PROC_SUPER_MAGIC) r = -EXDEV;
+  if (r == 0) {
+    unsigned long len = 0;
+    while (content[len] != '\0') len++;
+    r = write_all(int(fd), content, len);
+  }
+  sys::sc(__NR_close, fd);
+  return as_errno(r);
 }
 
 }  // namespace
+
+int write_existing(const char* path, const char* content) { return write_beneath(AT_FDCWD, path, content); }
 
 int run_WriteExisting(const Step& step, StepRun& run) {
   const auto first = WriteExistingArgs::of(step);

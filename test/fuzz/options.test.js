@@ -51,26 +51,8 @@ function documentedThrow(error) {
 }
 
 // ---------------------------------------------------------------------------
-// A small seeded generator (mulberry32).
-
-function generator(seed) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const g = {
-    next,
-    int: (n) => Math.floor(next() * n),
-    chance: (p) => next() < p,
-    pick: (list) => list[Math.floor(next() * list.length)],
-    some: (list, most = list.length) => list.filter(() => next() < most / list.length / 2),
-  };
-  return g;
-}
+// A small seeded generator (mulberry32): test/helpers/seeded.js.
+const { generator } = require('../helpers/seeded');
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-fuzz-'));
 const layer = path.join(tmp, 'layer');
