@@ -228,6 +228,17 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (step.fd < 0) return where + "tasks without an fd";
         out->own_memory = true;
         break;
+      case Op::kWriteExisting: {
+        // oom_score_adj belongs to a process's memory: written by a child
+        // that shares Node's (CLONE_VM), the kernel gives the value to every
+        // process sharing it (__set_oom_adj), Node and the box children in
+        // setup then. Such a child gets its own memory.
+        const char* path = child::WriteExistingArgs::of(step).path;
+        const char kOom[] = "/oom_score_adj";
+        const size_t length = strlen(path), suffix = sizeof kOom - 1;
+        if (length >= suffix && strcmp(path + length - suffix, kOom) == 0) out->own_memory = true;
+        break;
+      }
       case Op::kWaitForParent:
         out->needs_sync = true;
         break;
