@@ -56,7 +56,10 @@ const BACKEND = `
     res.end(JSON.stringify({ tenant: process.env.TENANT, generation: Number(process.env.GENERATION), url: req.url }) + '\\n');
   }).listen({ fd: 3 });
   console.log('tenant ' + process.env.TENANT + ' generation ' + process.env.GENERATION + ' up');
-  process.once('SIGTERM', () => server.close(() => process.exit(0)));
+  // Stop accepting, and answer what was accepted: the net server's close,
+  // since http's (Node 19+) also drops accepted connections whose request
+  // has not arrived yet, which the frontend would see as ECONNRESET.
+  process.once('SIGTERM', () => require('node:net').Server.prototype.close.call(server, () => process.exit(0)));
 `;
 
 // A Node installed outside the system directories is bound in, read-only.
@@ -279,7 +282,12 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// The backend's source is exported for test/spawn/hosting-example.test.js.
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
+
+module.exports = { BACKEND };

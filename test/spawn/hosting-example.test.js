@@ -117,3 +117,53 @@ t.test('--check fails when a tenant fails, and still leaves nothing', async (t) 
   t.equal(summary.bob, 2, 'bob was restarted as usual');
   await hostIsClean(t, run);
 });
+
+// The tenant backend's graceful stop, on whichever Node line runs the
+// tests: a connection it accepted before SIGTERM, whose request arrives
+// after, is still answered. Node 26's http server.close() also drops such
+// a connection (no request yet, so "idle"): the supervisor's forward then
+// saw `read ECONNRESET` during bob's restart (CI, Node 26, once).
+t.test('the tenant backend answers a connection it accepted before SIGTERM', async (t) => {
+  const net = require('node:net');
+  const { spawn } = require('node:child_process');
+  const { until } = require('../helpers/until');
+  const { BACKEND } = require(example);
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  // The listening socket as the kernel shows it: undefined once no process
+  // holds it, else its accept queue's length (rx_queue of a LISTEN entry).
+  const listening = () => {
+    const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+    for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A') return { queued: parseInt(fields[4].split(':')[1], 16) };
+    }
+    return undefined;
+  };
+  // The backend listens on fd 3, as in a box with `listen: [listener]`
+  // (the listening socket's fd: Node has no public getter; cluster uses it too).
+  const backend = spawn(process.execPath, ['-e', BACKEND], {
+    stdio: ['ignore', 'pipe', 'ignore', server._handle.fd],
+    env: { TENANT: 'bob', GENERATION: '1', BROKEN: '0' },
+  });
+  t.teardown(() => backend.kill('SIGKILL'));
+  await new Promise((resolve) => backend.stdout.once('data', resolve)); // "tenant bob generation 1 up"
+  server.close(); // the backend alone holds the listening socket now
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  let reply = '';
+  socket.on('data', (chunk) => (reply += chunk));
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  // The backend has accepted it when the accept queue is empty again.
+  until(() => listening()?.queued === 0, 'the backend to accept the connection');
+  backend.kill('SIGTERM');
+  // It has stopped listening (its server closed) when the socket is gone.
+  until(() => listening() === undefined, 'the backend to close its listening socket');
+  socket.write('GET /late HTTP/1.1\r\nhost: bob.localhost\r\n\r\n');
+  await closed;
+  t.match(reply, /^HTTP\/1\.1 200/, `the request got its answer: ${JSON.stringify(reply.slice(0, 40))}`);
+  const code = backend.exitCode ?? (await new Promise((resolve) => backend.once('exit', resolve)));
+  t.equal(code, 0, 'the backend stopped by itself once the connection ended');
+});
