@@ -40,11 +40,22 @@ function busyboxImage(dir, extra = {}) {
 }
 
 /** What cordon must leave as it found: the host's mounts and the temp dir. */
+// Other suites on this host mount too: the podman and containerd tests
+// (test/oci, or a CI trial running beside this suite) mount their
+// containers' overlays under their own state directories. Those mount
+// points are theirs, never a box's, so host comparisons leave them out.
+const OTHERS_MOUNT_POINTS = /^\/(var\/lib|run)\/(containers|containerd)\/|^\/tmp\/cordon-containerd-|^\/run\/user\/\d+\/containers\//;
+
+/** The host's mount table without other suites' mount points (see OTHERS_MOUNT_POINTS). */
+function hostMounts() {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => !OTHERS_MOUNT_POINTS.test(line.split(' ')[4] ?? '')).join('\n');
+}
+
 function hostState() {
   return {
-    mounts: fs.readFileSync('/proc/self/mountinfo', 'utf8'),
+    mounts: hostMounts(),
     tmp: fs.readdirSync(os.tmpdir()).sort().join('\n'),
   };
 }
 
-module.exports = { BUSYBOX, busyboxUsable, scratch, busyboxImage, hostState, env: { PATH: '/bin' } };
+module.exports = { BUSYBOX, busyboxUsable, scratch, busyboxImage, hostState, hostMounts, OTHERS_MOUNT_POINTS, env: { PATH: '/bin' } };
