@@ -79,10 +79,34 @@ function nodeGypCommand() {
   }
 }
 
+/**
+ * This Node's own headers, when its install has them (a distribution's
+ * nodejs package, an unpacked official tarball) and no nodedir is
+ * configured: node-gyp would otherwise download them, which fails on a
+ * machine without internet or behind a registry-only proxy. Only headers
+ * of exactly this Node's version are used.
+ */
+function localNodeDir(execPath = process.execPath, env = process.env, version = process.versions.node) {
+  if (env.npm_config_nodedir) return undefined;
+  const prefix = path.dirname(path.dirname(execPath));
+  const include = path.join(prefix, 'include', 'node');
+  let header;
+  try {
+    header = fs.readFileSync(path.join(include, 'node_version.h'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const part = (name) => new RegExp(`#define NODE_${name}_VERSION (\\d+)`).exec(header)?.[1];
+  const theirs = `${part('MAJOR')}.${part('MINOR')}.${part('PATCH')}`;
+  return theirs === version && fs.existsSync(path.join(include, 'node_api.h')) ? prefix : undefined;
+}
+
 function build() {
   const nodeGyp = nodeGypCommand();
   if (!nodeGyp) return { ok: false, output: 'node-gyp was not found (npm normally provides it to install scripts)' };
-  const result = spawnSync(nodeGyp[0], [...nodeGyp.slice(1), 'rebuild'], { cwd: packageRoot, encoding: 'utf8' });
+  const nodeDir = localNodeDir();
+  const args = [...nodeGyp.slice(1), 'rebuild', ...(nodeDir === undefined ? [] : [`--nodedir=${nodeDir}`])];
+  const result = spawnSync(nodeGyp[0], args, { cwd: packageRoot, encoding: 'utf8' });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   return { ok: result.status === 0, output: result.error ? result.error.message : output };
 }
@@ -130,4 +154,6 @@ function main() {
   return 1;
 }
 
-process.exitCode = main();
+if (require.main === module) process.exitCode = main();
+
+module.exports = { localNodeDir };

@@ -104,3 +104,21 @@ t.test("cordon's own checkout (npm ci there) builds from source even with a preb
   const dir = stagePackage(t, { [`node.napi.${libc}.node`]: Buffer.from('never loaded'), cordon_init: Buffer.from('') });
   assertOneMessage(t, install(dir, { INIT_CWD: dir }), "this is cordon's own checkout, which always builds from source");
 });
+
+// Building from source uses this Node's own headers when its install has
+// them, instead of node-gyp's download (which fails offline): a newcomer's
+// `npm ci` on a machine without internet, with a distribution's nodejs.
+t.test('a build from source uses the headers of this Node, and only of this version', async (t) => {
+  const { localNodeDir } = require(path.join(root, 'scripts', 'install.js'));
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-nodedir-'));
+  t.teardown(() => removeTree(prefix));
+  const execPath = path.join(prefix, 'bin', 'node');
+  t.equal(localNodeDir(execPath, {}, '22.3.1'), undefined, 'no headers: none');
+  fs.mkdirSync(path.join(prefix, 'include', 'node'), { recursive: true });
+  fs.writeFileSync(path.join(prefix, 'include', 'node', 'node_version.h'),
+    '#define NODE_MAJOR_VERSION 22\n#define NODE_MINOR_VERSION 3\n#define NODE_PATCH_VERSION 1\n');
+  fs.writeFileSync(path.join(prefix, 'include', 'node', 'node_api.h'), '');
+  t.equal(localNodeDir(execPath, {}, '22.3.1'), prefix, 'headers of this version: their install');
+  t.equal(localNodeDir(execPath, {}, '22.3.10'), undefined, 'of another version: none');
+  t.equal(localNodeDir(execPath, { npm_config_nodedir: '/elsewhere' }, '22.3.1'), undefined, 'a configured nodedir wins');
+});
