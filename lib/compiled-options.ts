@@ -399,14 +399,18 @@ function tokenize(runtime: RuntimeFds, fds: number[]): RuntimeFds | undefined {
 
 const identities = new WeakMap<object, number>();
 let lastIdentity = 0;
-// Objects compared by identity: gathered once and kept while unchanged (host view, caller limits).
-function identity(value: object): string {
+/**
+ * A number per object, for keys of objects compared by identity: the
+ * host view and caller limits (gathered once and kept while unchanged)
+ * here, a validator's deep-frozen copy in lib/options-cache.ts.
+ */
+export function identityOf(value: object): number {
   let id = identities.get(value);
   if (id === undefined) {
     id = ++lastIdentity;
     identities.set(value, id);
   }
-  return `#${id}`;
+  return id;
 }
 
 // One field of a runtime shape (or of the caller) as text: Maps and Sets by their entries, kept facts by identity.
@@ -423,7 +427,7 @@ function keyPart(key: string, value: unknown): string {
   }
   if (value instanceof Map) return value.size === 0 ? 'Map{}' : JSON.stringify([...value]);
   if (value instanceof Set) return value.size === 0 ? 'Set{}' : JSON.stringify([...value]);
-  if ((key === 'hostView' || key === 'counterLimits') && typeof value === 'object' && value !== null) return identity(value);
+  if ((key === 'hostView' || key === 'counterLimits') && typeof value === 'object' && value !== null) return `#${identityOf(value)}`;
   return JSON.stringify(value) ?? 'undefined';
 }
 
@@ -461,7 +465,7 @@ export function quickShapeKey(runtime: RuntimeFds, caller: Caller, fds: number[]
         break;
       case 'hostView':
         if (runtime.hostView === undefined) break;
-        key += `hostView=${identity(runtime.hostView)};`;
+        key += `hostView=#${identityOf(runtime.hostView)};`;
         break;
       case 'idmappedTrees':
       case 'layerTrees': {

@@ -26,7 +26,7 @@
 //   (lib/compiled-options.ts), so a change makes a new plan.
 import { types } from 'node:util';
 
-import { CompiledOptions, planFresh, type Planner } from './compiled-options';
+import { CompiledOptions, identityOf, planFresh, type Planner } from './compiled-options';
 import { isPlainObject, ownSnapshot } from './internal/checks';
 import { isValidated } from './internal/validated';
 import { checkArgs } from './payload';
@@ -169,16 +169,6 @@ export function optionsKey(snapshot: unknown): { key: string; signal: AbortSigna
   return key.length > MAX_KEY_LENGTH ? undefined : { key, signal };
 }
 
-const identities = new WeakMap<object, number>();
-let lastIdentity = 0;
-function identity(value: object): number {
-  let id = identities.get(value);
-  if (id === undefined) {
-    id = ++lastIdentity;
-    identities.set(value, id);
-  }
-  return id;
-}
 
 // One value of a snapshot as key text, each type with its own first character; undefined for what is not plain data.
 function valueKey(value: unknown): string | undefined {
@@ -198,7 +188,7 @@ function valueKey(value: unknown): string | undefined {
       // A Proxy the snapshot kept (not a plain object) is live; asked nothing here, so its traps run as often as without the cache.
       if (types.isProxy(value)) return undefined;
       // A validator's own copy (a seccompPolicy(), ...) is deep-frozen: the same object is the same input.
-      if (isValidated(value)) return `v${identity(value)}`;
+      if (isValidated(value)) return `v${identityOf(value)}`;
       if (Array.isArray(value)) {
         let text = '[';
         for (const element of value as unknown[]) {
