@@ -35,16 +35,21 @@ static void report(const char *name, long r, int error) {
   fflush(stdout);
 }
 
-// A call made in a child, so a success (or a kill by the filter) changes nothing here.
-static void in_child(const char *name, long nr, unsigned long a0, unsigned long a1, unsigned long a2) {
+// What one attempt gave, in the child that made it.
+struct outcome {
+  int failed;
+  int error;
+};
+
+// Runs attempt(arg) in a child, so a success (or a kill by the filter)
+// changes nothing here, and reports it under `name`.
+static void in_child(const char *name, struct outcome (*attempt)(const void *), const void *arg) {
   int status_pipe[2];
   if (pipe(status_pipe) != 0) { perror("pipe"); exit(3); }
   pid_t pid = fork();
   if (pid == 0) {
-    errno = 0;
-    long r = syscall(nr, a0, a1, a2, 0, 0, 0);
-    int result[2] = {(int)(r < 0 ? -1 : 0), errno};
-    if (r == 0 && (nr == SYS_clone || nr == SYS_clone3)) _exit(0);  // the new process: the parent reports
+    struct outcome o = attempt(arg);
+    int result[2] = {o.failed ? -1 : 0, o.error};
     if (write(status_pipe[1], result, sizeof result) != sizeof result) _exit(1);
     _exit(0);
   }
@@ -63,27 +68,31 @@ static void in_child(const char *name, long nr, unsigned long a0, unsigned long 
   report(name, result[0], result[1]);
 }
 
+struct call {
+  long nr;
+  unsigned long a0, a1, a2;
+};
+
+// A system call through libc's syscall().
+static struct outcome raw_call(const void *arg) {
+  const struct call *c = arg;
+  errno = 0;
+  long r = syscall(c->nr, c->a0, c->a1, c->a2, 0, 0, 0);
+  if (r == 0 && (c->nr == SYS_clone || c->nr == SYS_clone3)) _exit(0);  // the new process: the parent reports
+  return (struct outcome){r < 0, errno};
+}
+
+static void try_call(const char *name, long nr, unsigned long a0, unsigned long a1, unsigned long a2) {
+  struct call c = {nr, a0, a1, a2};
+  in_child(name, raw_call, &c);
+}
+
 // The i386 ABI through int 0x80: unshare is 310 there.
-static void int80_unshare(void) {
-  int status_pipe[2];
-  if (pipe(status_pipe) != 0) exit(3);
-  pid_t pid = fork();
-  if (pid == 0) {
-    long r;
-    __asm__ volatile("int $0x80" : "=a"(r) : "a"(310L), "b"((long)CLONE_NEWUSER) : "memory");
-    int result[2] = {r < 0 ? -1 : 0, r < 0 ? (int)-r : 0};
-    if (write(status_pipe[1], result, sizeof result) != sizeof result) _exit(1);
-    _exit(0);
-  }
-  close(status_pipe[1]);
-  int result[2] = {-1, EIO};
-  ssize_t n = read(status_pipe[0], result, sizeof result);
-  close(status_pipe[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (n != sizeof result) printf("i386-unshare refused %s\n", WIFSIGNALED(status) ? "killed" : "silent");
-  else report("i386-unshare", result[0], result[1]);
-  fflush(stdout);
+static struct outcome int80_unshare(const void *arg) {
+  (void)arg;
+  long r;
+  __asm__ volatile("int $0x80" : "=a"(r) : "a"(310L), "b"((long)CLONE_NEWUSER) : "memory");
+  return (struct outcome){r < 0, r < 0 ? (int)-r : 0};
 }
 
 // A tracer rewrites a child's harmless getppid into unshare(CLONE_NEWUSER)
@@ -134,25 +143,25 @@ int main(void) {
   char name[64];
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     snprintf(name, sizeof name, "unshare-%s", kinds[i].name);
-    in_child(name, SYS_unshare, kinds[i].flag, 0, 0);
+    try_call(name, SYS_unshare, kinds[i].flag, 0, 0);
     // High bits set: the filter tests the low 32 bits, as the kernel reads them.
     snprintf(name, sizeof name, "unshare-%s-high", kinds[i].name);
-    in_child(name, SYS_unshare, kinds[i].flag | (1UL << 32), 0, 0);
+    try_call(name, SYS_unshare, kinds[i].flag | (1UL << 32), 0, 0);
     if (kinds[i].flag == CLONE_NEWTIME) continue;  // 0x80 is clone's exit-signal byte
     snprintf(name, sizeof name, "clone-%s", kinds[i].name);
-    in_child(name, SYS_clone, kinds[i].flag | SIGCHLD, 0, 0);
+    try_call(name, SYS_clone, kinds[i].flag | SIGCHLD, 0, 0);
     snprintf(name, sizeof name, "clone-%s-high", kinds[i].name);
-    in_child(name, SYS_clone, kinds[i].flag | SIGCHLD | (1UL << 40), 0, 0);
+    try_call(name, SYS_clone, kinds[i].flag | SIGCHLD | (1UL << 40), 0, 0);
     snprintf(name, sizeof name, "x32-unshare-%s", kinds[i].name);
-    in_child(name, SYS_unshare | X32_BIT, kinds[i].flag, 0, 0);
+    try_call(name, SYS_unshare | X32_BIT, kinds[i].flag, 0, 0);
   }
   uint64_t clone3_args[11] = {CLONE_NEWUSER, 0, 0, 0, SIGCHLD, 0, 0, 0, 0, 0, 0};
-  in_child("clone3-user", SYS_clone3, (unsigned long)clone3_args, sizeof clone3_args, 0);
-  in_child("open_tree-clone", 428 /* open_tree */, (unsigned long)AT_FDCWD, (unsigned long)"/", 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
-  in_child("fsopen-tmpfs", 430 /* fsopen */, (unsigned long)"tmpfs", 0, 0);
-  in_child("io_uring_setup", 425 /* io_uring_setup */, 8, (unsigned long)calloc(1, 120), 0);
-  in_child("setns-self-user", SYS_setns, (unsigned long)open("/proc/self/ns/user", O_RDONLY), CLONE_NEWUSER, 0);
-  int80_unshare();
+  try_call("clone3-user", SYS_clone3, (unsigned long)clone3_args, sizeof clone3_args, 0);
+  try_call("open_tree-clone", 428 /* open_tree */, (unsigned long)AT_FDCWD, (unsigned long)"/", 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC);
+  try_call("fsopen-tmpfs", 430 /* fsopen */, (unsigned long)"tmpfs", 0, 0);
+  try_call("io_uring_setup", 425 /* io_uring_setup */, 8, (unsigned long)calloc(1, 120), 0);
+  try_call("setns-self-user", SYS_setns, (unsigned long)open("/proc/self/ns/user", O_RDONLY), CLONE_NEWUSER, 0);
+  in_child("i386-unshare", int80_unshare, NULL);
   ptrace_rewrite();
   printf("done\n");
   return 0;
