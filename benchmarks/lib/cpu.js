@@ -75,7 +75,7 @@ function cpuPerBox(acc, hz = clockTicksPerSecond(), minTicks = MIN_TICKS) {
   const ticks = acc.own + acc.children;
   const out = { hz, ownTicks: acc.own, childrenTicks: acc.children, boxes, measurements: acc.measurements };
   if (!(boxes > 0) || ticks < minTicks) {
-    return { ...out, ownMsPerBox: null, childrenMsPerBox: null, totalMsPerBox: null, why: `${ticks} ticks over ${boxes} boxes (fewer than ${minTicks} ticks is mostly rounding)` };
+    return { ...out, ownMsPerBox: null, childrenMsPerBox: null, totalMsPerBox: null, why: `${ticks} ticks over ${boxes} boxes, under ${minTicks}: mostly rounding` };
   }
   const msPerBox = (t) => (t * 1000) / hz / boxes;
   return { ...out, ownMsPerBox: msPerBox(acc.own), childrenMsPerBox: msPerBox(acc.children), totalMsPerBox: msPerBox(ticks) };
