@@ -78,8 +78,8 @@ void settle(Napi::Env env, Napi::Function /*unused*/, std::nullptr_t* /*context*
     return;
   }
   EnvSpawns* spawns = job->env_spawns.get();
-  if (--spawns->in_flight == 0) spawns->deliver.Unref(env);
   try {
+    if (--spawns->in_flight == 0) spawns->deliver.Unref(env);
     if (!job->outcome.malformed.empty()) {
       job->deferred.Reject(Napi::Error::New(env, "cordon: malformed plan: " + job->outcome.malformed).Value());
     } else {
