@@ -66,6 +66,7 @@
             "native/plan_decode.cc",
             "native/spawn_box.cc",
             "native/spawn_async.cc",
+            "native/off_thread.cc",
             "native/clone.cc",
             "native/exit_watch.cc",
             "native/log_pump.cc",

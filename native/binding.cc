@@ -33,6 +33,7 @@
 #include "host/sockets.h"
 #include "plan_abi.h"
 #include "probe.h"
+#include "off_thread.h"
 #include "spawn_async.h"
 #include "spawn_box.h"
 #include "sys/syscalls.h"
@@ -514,13 +515,15 @@ Napi::Value CreateBridge(const Napi::CallbackInfo& info) {
 
 // Deleting a link waits for RCU grace periods under the rtnl lock (tens of
 // ms when the kernel is tearing down namespaces): never on the JS thread.
-class DeleteLinkWorker : public Napi::AsyncWorker {
+// A bridge's host-side link deleted off the JS thread (netlink waits for
+// the kernel's teardown); nothing to release if the env goes first.
+class DeleteLinkJob : public OffThreadJob {
  public:
-  DeleteLinkWorker(Napi::Env env, std::string name)
-      : Napi::AsyncWorker(env), name_(std::move(name)), deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = -host::delete_link(name_.c_str()); }
-  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), result_)); }
+  DeleteLinkJob(Napi::Env env, std::string name) : name_(std::move(name)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  void run() override { result_ = -host::delete_link(name_.c_str()); }
+  void settle(Napi::Env env) override { deferred_.Resolve(Napi::Number::New(env, result_)); }
+  void abandon() override {}
 
  private:
   std::string name_;
@@ -530,9 +533,9 @@ class DeleteLinkWorker : public Napi::AsyncWorker {
 
 // deleteLinkAsync(name): a promise of 0 or -errno.
 Napi::Value DeleteLinkAsync(const Napi::CallbackInfo& info) {
-  auto* worker = new DeleteLinkWorker(info.Env(), info[0].As<Napi::String>().Utf8Value());
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
+  auto* job = new DeleteLinkJob(info.Env(), info[0].As<Napi::String>().Utf8Value());
+  Napi::Promise promise = job->promise();
+  run_off_thread(info.Env(), job, /*setup=*/false);
   return promise;
 }
 
@@ -647,19 +650,21 @@ Napi::Value Reap(const Napi::CallbackInfo& info) {
 
 // Makes namespace pool entries on a libuv worker thread. Stops at the first
 // failure; the entries made before it are returned with the error.
-class NamespaceWorker : public Napi::AsyncWorker {
+// A namespace pool's batch made off the JS thread, on a thread of its own
+// (not a set-up thread: a refill must not delay a box); its namespace fds
+// are closed if the env goes first.
+class NamespacesJob : public OffThreadJob {
  public:
-  NamespaceWorker(Napi::Function callback, bool pair, int count, host::PairIds ids)
-      : Napi::AsyncWorker(callback, "cordon:namespacePool"), pair_(pair), count_(count), ids_(std::move(ids)) {}
+  NamespacesJob(Napi::Function callback, bool pair, int count, host::PairIds ids)
+      : callback_(Napi::Persistent(callback)), pair_(pair), count_(count), ids_(std::move(ids)) {}
 
-  void Execute() override {
+  void run() override {
     host::PoolPart part = host::PoolPart::kNone;
     error_ = host::make_entries(pair_, ids_, count_, &entries_, &part);
     part_ = int(part);
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
+  void settle(Napi::Env env) override {
     Napi::Object result = Napi::Object::New(env);
     Napi::Array entries = Napi::Array::New(env, entries_.size());
     for (size_t i = 0; i < entries_.size(); i++) {
@@ -671,10 +676,29 @@ class NamespaceWorker : public Napi::AsyncWorker {
     result.Set("entries", entries);
     result.Set("errno", error_);
     result.Set("part", part_);
-    Callback().Call({result});
+    // Handed over: from here the JS side owns the fds.
+    entries_.clear();
+    try {
+      callback_.Call({result});
+    } catch (const Napi::Error& error) {
+      // The callback's own exception: JS's, uncaught as it would be (not
+      // taken for an env that is going away).
+      error.ThrowAsJavaScriptException();
+    }
+  }
+
+  void abandon() override {
+    for (const host::NamespaceEntry& entry : entries_) {
+      if (entry.user >= 0) close(entry.user);
+      if (entry.net >= 0) close(entry.net);
+    }
+    entries_.clear();
+    // The env (and the reference with it) may be gone: not deleted through it.
+    callback_.SuppressDestruct();
   }
 
  private:
+  Napi::FunctionReference callback_;
   bool pair_;
   int count_;
   host::PairIds ids_;
@@ -709,8 +733,7 @@ Napi::Value MakeNamespaces(const Napi::CallbackInfo& info) {
     ids.gid = ReadMapPlan(spec.Get("gid").As<Napi::Object>());
     ids.deny_setgroups = spec.Get("denySetgroups").As<Napi::Boolean>().Value();
   }
-  auto* worker = new NamespaceWorker(info[3].As<Napi::Function>(), pair, count, std::move(ids));
-  worker->Queue();
+  run_off_thread(env, new NamespacesJob(info[3].As<Napi::Function>(), pair, count, std::move(ids)), /*setup=*/false);
   return env.Undefined();
 }
 

@@ -1,9 +1,5 @@
-// spawnIsolatedAsync's native half: spawn() on set-up threads of cordon's
-// own, never on libuv's threadpool. That pool (UV_THREADPOOL_SIZE, 4 by
-// default) is the whole process's fs, dns.lookup, zlib and crypto, and a
-// box's set-up holds its thread from the clone to the payload's exec: with
-// the boxes on it, eight starting at once made a 14 µs fs.stat() wait
-// 14 ms (median), and a process whose pool was busy could start no box.
+// spawnIsolatedAsync's native half: spawn() on one of cordon's set-up
+// threads (off_thread.h: never libuv's threadpool).
 #pragma once
 
 #include <napi.h>
