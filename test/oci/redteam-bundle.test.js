@@ -172,3 +172,128 @@ t.test('oci exec into a created container: cwd and exec path through /proc/self/
   }
   t.same(escapes, [], 'no exec\'d process with its cwd outside the box\'s root');
 });
+
+/**
+ * A host directory the tenant's symlinks point at (a temp dir standing for
+ * a host path), with a file in it; `check()` says it is as it was.
+ */
+function hostVictim(t) {
+  const dir = scratch(t, 'cordon-oci-victim-');
+  fs.writeFileSync(path.join(dir, 'secret'), 'host\n');
+  const before = fs.readdirSync(dir).sort();
+  return {
+    dir,
+    check(t, what) {
+      t.same(fs.readdirSync(dir).sort(), before, `${what}: nothing made in the host directory`);
+      t.equal(fs.readFileSync(path.join(dir, 'secret'), 'utf8'), 'host\n', `${what}: the host file unchanged`);
+      t.notOk(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(dir), `${what}: nothing mounted there on the host`);
+    },
+  };
+}
+
+/** Runs the bundle; a refusal must be a step error, a start must report each write. */
+function ranOrRefused(t, result, what, wrote) {
+  t.comment(`${what}: ${result.status === 0 ? 'ran' : result.stderr.trim()}`);
+  if (result.status !== 0) {
+    t.match(result.stderr, /step \d+\/\d+ '/, `${what}: refused as a step error`);
+    t.notMatch(result.stdout, /wrote /, `${what}: the payload did not run`);
+  } else {
+    for (const where of wrote) t.match(result.stdout, new RegExp(`^wrote ${where}$`, 'm'), `${what}: the write to ${where} went inside the box`);
+  }
+}
+
+t.test('mount destinations through symlinks out of the rootfs (CVE-2021-30465 family)', async (t) => {
+  const victim = hostVictim(t);
+  const cases = {
+    'a relative symlink climbing out': { links: { 'etc/evil': `..${UP}${victim.dir}` }, destination: '/etc/evil' },
+    'an absolute symlink to a host path': { links: { 'etc/abs': victim.dir }, destination: '/etc/abs' },
+    'a symlink in an intermediate component': { links: { lnk: victim.dir }, destination: '/lnk/sub' },
+    'a symlink to /': { links: { 'etc/root': '/' }, destination: '/etc/root/sub' },
+    '.. components': { links: {}, destination: `/etc${UP}${victim.dir}/sub` },
+  };
+  const root = stateRoot(t);
+  let index = 0;
+  for (const [what, { links, destination }] of Object.entries(cases)) {
+    for (const type of ['tmpfs', 'bind']) {
+      const bundle = scriptBundle(t, `echo hi > ${destination}/owned && echo wrote ${destination}`, (c) => {
+        c.root.readonly = false; // so a missing target is made, not refused with EROFS
+        c.mounts.push(type === 'tmpfs'
+          ? { destination, type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }
+          : { destination, type: 'bind', source: 'data', options: ['rbind', 'rw'] });
+      });
+      if (bundle === undefined) return;
+      fs.mkdirSync(path.join(bundle, 'data'), { mode: 0o777 });
+      fs.chmodSync(path.join(bundle, 'data'), 0o777);
+      for (const [link, target] of Object.entries(links)) fs.symlinkSync(target, path.join(bundle, 'rootfs', link));
+      const result = oci(root, ['run', '--bundle', bundle, `mnt${index++}`]);
+      ranOrRefused(t, result, `${what} (${type})`, [destination]);
+      victim.check(t, `${what} (${type})`);
+    }
+  }
+});
+
+t.test('maskedPaths and readonlyPaths through symlinks out of the rootfs', async (t) => {
+  const victim = hostVictim(t);
+  const root = stateRoot(t);
+  const bundle = scriptBundle(t, 'echo wrote /data; cat /etc/keep', (c) => {
+    c.root.readonly = false;
+    c.linux.maskedPaths = [...(c.linux.maskedPaths ?? []), '/etc/masklink', '/lnk/secret'];
+    c.linux.readonlyPaths = [...(c.linux.readonlyPaths ?? []), '/etc/rolink', '/lnk'];
+  });
+  if (bundle === undefined) return;
+  fs.writeFileSync(path.join(bundle, 'rootfs', 'etc', 'keep'), 'kept\n');
+  fs.symlinkSync(path.join(victim.dir, 'secret'), path.join(bundle, 'rootfs', 'etc', 'masklink'));
+  fs.symlinkSync(victim.dir, path.join(bundle, 'rootfs', 'etc', 'rolink'));
+  fs.symlinkSync(victim.dir, path.join(bundle, 'rootfs', 'lnk'));
+  const result = oci(root, ['run', '--bundle', bundle, 'masks']);
+  ranOrRefused(t, result, 'masks through symlinks', ['/data']);
+  victim.check(t, 'masks through symlinks');
+});
+
+t.test('readonlyPaths through a symlink: no host file\'s existence decides the box\'s start', async (t) => {
+  // presentInBox looked at path.join(rootfs, target) with the host's
+  // resolution: `/lnk/secret` with /lnk -> a host directory made the start
+  // depend on whether the host has that file (an oracle on host paths).
+  const victim = hostVictim(t);
+  const root = stateRoot(t);
+  const outcome = {};
+  for (const name of ['secret', 'absent']) {
+    const bundle = scriptBundle(t, 'echo ran', (c) => {
+      c.linux.readonlyPaths = [...(c.linux.readonlyPaths ?? []), `/lnk/${name}`];
+    });
+    if (bundle === undefined) return;
+    fs.symlinkSync(victim.dir, path.join(bundle, 'rootfs', 'lnk'));
+    const result = oci(root, ['run', '--bundle', bundle, `ro-${name}`]);
+    outcome[name] = { status: result.status, stdout: result.stdout };
+    t.equal(result.status, 0, `${name}: ${result.stderr}`);
+  }
+  t.same(outcome.secret, outcome.absent, 'the same start whether the host file exists or not');
+  victim.check(t, 'readonlyPaths oracle');
+});
+
+t.test('/dev, /proc and /sys as symlinks in the rootfs (CVE-2019-19921 family), devices under them', async (t) => {
+  const victim = hostVictim(t);
+  const root = stateRoot(t);
+  const cases = {
+    '/dev to a host path, a device bound in it': { link: ['dev', victim.dir], device: true },
+    '/dev to /': { link: ['dev', '/'], device: true },
+    '/proc to a host path': { link: ['proc', victim.dir] },
+    '/proc to /': { link: ['proc', '/'] },
+    '/sys to a host path': { link: ['sys', victim.dir] },
+  };
+  let index = 0;
+  for (const [what, { link, device }] of Object.entries(cases)) {
+    const bundle = scriptBundle(t, 'echo wrote /dev/null > /dev/null; echo wrote /dev/null; echo kcore $(cat /proc/kcore 2>/dev/null | wc -c)', (c) => {
+      c.root.readonly = false;
+      if (device) c.linux.devices = [{ path: '/dev/null', type: 'c', major: 1, minor: 3 }, { path: '/dev/../dev/zero', type: 'c', major: 1, minor: 5 }];
+    });
+    if (bundle === undefined) return;
+    const at = path.join(bundle, 'rootfs', link[0]);
+    fs.rmSync(at, { recursive: true, force: true });
+    fs.symlinkSync(link[1], at);
+    const result = oci(root, ['run', '--bundle', bundle, `sym${index++}`]);
+    ranOrRefused(t, result, what, ['/dev/null']);
+    if (result.status === 0) t.match(result.stdout, /^kcore 0$/m, `${what}: /proc/kcore masked (or no procfs there)`);
+    victim.check(t, what);
+  }
+});
