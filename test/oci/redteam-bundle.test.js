@@ -297,3 +297,33 @@ t.test('/dev, /proc and /sys as symlinks in the rootfs (CVE-2019-19921 family), 
     victim.check(t, what);
   }
 });
+
+t.test('oci exec: the process entering the box is no host binary the box can reach (CVE-2019-5736 family)', async (t) => {
+  // Until its exec, the process `oci exec` puts in the container is a clone
+  // of the runtime: Node's binary, Node's memory. The container watches its
+  // /proc for it (redteam-exec-window.c) while exec runs again and again.
+  const { spawnSync } = require('node:child_process');
+  const dir = scriptBundle(t, '', (c) => {
+    c.root.readonly = false;
+    c.process.args = ['/watch', devIno(process.execPath)];
+  });
+  if (dir === undefined) return;
+  const build = spawnSync('cc', ['-static', '-O1', '-Wall', '-o', path.join(dir, 'rootfs', 'watch'), path.join(__dirname, 'redteam-exec-window.c')], { encoding: 'utf8' });
+  if (!requireOrSkip(t, build.status === 0, `cc -static failed: ${build.error?.message ?? build.stderr}`)) return;
+  const root = stateRoot(t);
+  const out = createStarted(t, root, dir, 'win1');
+  if (out === undefined) return;
+  const EXECS = 20;
+  for (let i = 0; i < EXECS; i++) {
+    const result = execIn(root, dir, 'win1', (p) => {
+      p.args = ['sh', '-c', 'while [ ! -e /tmp/seen-$$ ]; do :; done'];
+    });
+    t.equal(result.status, 0, `exec ${i}: ${result.stderr}`);
+  }
+  t.equal(oci(root, ['kill', 'win1', 'TERM']).status, 0);
+  const report = until(() => /^done .*$/m.exec(fs.readFileSync(out, 'utf8'))?.[0], 'the watcher\'s report');
+  const found = /seen=(\d+) host-exe=(\d+) mem=(\d+)/.exec(report);
+  t.equal(Number(found[1]), EXECS, 'the watcher saw every exec\'d process (it looks in the right place)');
+  t.equal(Number(found[2]), 0, `no exec'd process showed the runtime's binary as its exe: ${fs.readFileSync(out, 'utf8').split('\n').filter((line) => /^(HOST-EXE|MEM) /.test(line)).slice(0, 5).join(', ')}`);
+  t.equal(Number(found[3]), 0, 'nor its memory (Node\'s)');
+});
