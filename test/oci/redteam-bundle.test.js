@@ -327,3 +327,53 @@ t.test('oci exec: the process entering the box is no host binary the box can rea
   t.equal(Number(found[2]), 0, `no exec'd process showed the runtime's binary as its exe: ${fs.readFileSync(out, 'utf8').split('\n').filter((line) => /^(HOST-EXE|MEM) /.test(line)).slice(0, 5).join(', ')}`);
   t.equal(Number(found[3]), 0, 'nor its memory (Node\'s)');
 });
+
+t.test('a step error names no host fact about a path the bundle chose', async (t) => {
+  // cordon's hints look at the host for newcomers: "X exists on the host"
+  // after an exec's ENOENT, the mode and owner of a host directory on the
+  // way to the file after an EACCES (found by following the rootfs's
+  // symlinks on the host). From a bundle the path is the tenant's, and the
+  // engine relays the runtime's message to whoever deployed it.
+  const victim = hostVictim(t);
+  const root = stateRoot(t);
+  const messages = {};
+  for (const name of ['secret', 'absent']) {
+    const bundle = scriptBundle(t, '', (c) => {
+      c.process.args = [path.join(victim.dir, name)];
+    });
+    if (bundle === undefined) return;
+    const result = oci(root, ['run', '--bundle', bundle, `hint-${name}`]);
+    t.equal(result.status, 1, `${name}: the exec fails`);
+    messages[name] = result.stderr.replaceAll(name, 'NAME');
+  }
+  t.match(messages.secret, /ENOENT: step \d+\/\d+ 'execve'/, 'a step error');
+  t.equal(messages.secret, messages.absent, 'the same message whether the host has the file or not');
+  t.notMatch(messages.secret, /exists on the host/);
+
+  // EACCES on the way through a rootfs symlink, /x -> /root: in the box the
+  // image's /root (0700), on the host the host's /root, whose mode and owner
+  // the hint would tell. As root only: the box user needs a uid map.
+  const hostRoot = fs.statSync('/root');
+  if (!isRoot || (hostRoot.mode & 0o001) !== 0) {
+    t.comment('the EACCES walk needs a root caller and a host /root others cannot enter');
+    return;
+  }
+  const bundle = scriptBundle(t, '', (c) => {
+    c.process.user = { uid: 1000, gid: 1000 };
+    c.process.args = ['/x/prog'];
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  });
+  if (bundle === undefined) return;
+  // The image's /root: the box's root's (host uid 100000), so "owner 0" can only be the host's /root.
+  const imageRoot = path.join(bundle, 'rootfs', 'root');
+  fs.mkdirSync(imageRoot, { mode: 0o700 });
+  fs.copyFileSync(BUSYBOX, path.join(imageRoot, 'prog'));
+  fs.chownSync(imageRoot, 100000, 100000);
+  fs.chmodSync(imageRoot, 0o700);
+  fs.symlinkSync('/root', path.join(bundle, 'rootfs', 'x'));
+  const result = oci(root, ['run', '--bundle', bundle, 'hint-eacces']);
+  t.comment(result.stderr.trim());
+  t.match(result.stderr, /EACCES: step \d+\/\d+ 'execve'/, 'the exec fails with EACCES');
+  t.notMatch(result.stderr, /owner 0\b/, 'no mode or owner of the host\'s /root');
+});
