@@ -65,6 +65,7 @@
             "native/binding.cc",
             "native/plan_decode.cc",
             "native/spawn_box.cc",
+            "native/spawn_async.cc",
             "native/clone.cc",
             "native/exit_watch.cc",
             "native/log_pump.cc",

@@ -142,12 +142,13 @@ function spawned(launch: Launch, result: NativeSpawnResult): void {
 
 /**
  * Like spawnIsolated(), but the clone and the box's setup up to the
- * payload's exec run on a libuv worker thread, so the JS thread is free
+ * payload's exec run on a set-up thread of cordon's own (not libuv's
+ * threadpool, which the process's fs, dns and zlib need), so the JS thread is free
  * meanwhile (spawnIsolated() holds it for about 2 ms). Resolves with the
  * started box once the payload runs; rejects with the spawn error (the same
  * CordonError spawnIsolated() would emit) or, for bad options, with the
  * CordonOptionError spawnIsolated() would throw. Spawns from the
- * threadpool (and from worker threads) set their boxes up at the same time.
+ * set-up threads (and from worker threads) set their boxes up at the same time.
  */
 export function spawnIsolatedAsync(file: string | URL, args?: readonly string[], options?: SpawnIsolatedOptions): Promise<Box>;
 export function spawnIsolatedAsync(file: string | URL, options?: SpawnIsolatedOptions): Promise<Box>;
@@ -173,7 +174,7 @@ export function startBox(launch: Launch | Box): Box {
   });
 }
 
-/** Runs a launch's native spawn on a libuv worker thread; resolves with the started box, rejects with its failure. */
+/** Runs a launch's native spawn on a set-up thread (native/spawn_async.cc); resolves with the started box, rejects with its failure. */
 export async function startBoxAsync(launch: Launch | Box): Promise<Box> {
   const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds, launch.timer?.wantsSteps === true).then(
     (result) => settle(launch, () => {

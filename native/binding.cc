@@ -33,43 +33,12 @@
 #include "host/sockets.h"
 #include "plan_abi.h"
 #include "probe.h"
+#include "spawn_async.h"
 #include "spawn_box.h"
 #include "sys/syscalls.h"
 
 namespace cordon {
 namespace {
-
-Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("rung", outcome.rung);
-  if (!outcome.step_end_ns.empty()) {
-    auto ends = Napi::BigInt64Array::New(env, outcome.step_end_ns.size());
-    for (size_t i = 0; i < outcome.step_end_ns.size(); i++) ends[i] = outcome.step_end_ns[i];
-    result.Set("stepEndNs", ends);
-  }
-  if (!outcome.ok()) {
-    result.Set("failedStep", outcome.failed_step);
-    result.Set("errno", -outcome.error);  // every export: -errno (the status record carries it positive)
-    result.Set("detail", outcome.detail);
-    if (outcome.killed_signal != 0) result.Set("killedSignal", outcome.killed_signal);
-    return result;
-  }
-  result.Set("pid", outcome.pid);
-  result.Set("pidfd", outcome.pidfd);
-  result.Set("exitFd", outcome.exit_fd);
-  return result;
-}
-
-// The (plan: Buffer, fds: Int32Array, timings?: boolean) arguments of spawn
-// and spawnAsync; returns `timings`.
-bool CheckSpawnArguments(const Napi::CallbackInfo& info, const char* name) {
-  if (info.Length() < 2 || info.Length() > 3 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      (info.Length() == 3 && !info[2].IsBoolean() && !info[2].IsUndefined())) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + "(plan: Buffer, fds: Int32Array, timings?: boolean)");
-  }
-  return info.Length() == 3 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
-}
 
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -79,44 +48,6 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   SpawnOutcome outcome = spawn(plan.Data(), plan.Length(), fds.Data(), fds.ElementLength(), timings);
   if (!outcome.malformed.empty()) throw Napi::Error::New(env, "cordon: malformed plan: " + outcome.malformed);
   return OutcomeObject(env, outcome);
-}
-
-// spawn() on a libuv worker thread, so the JS thread is free while the box
-// is cloned and set up (spawnIsolatedAsync). The plan and fds are copied:
-// the JS values may go before the worker runs.
-class SpawnWorker : public Napi::AsyncWorker {
- public:
-  SpawnWorker(Napi::Env env, const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count, bool timings)
-      : Napi::AsyncWorker(env), plan_(plan, plan + size), fds_(fds, fds + fd_count), timings_(timings),
-        deferred_(Napi::Promise::Deferred::New(env)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override { outcome_ = spawn(plan_.data(), plan_.size(), fds_.data(), fds_.size(), timings_); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (!outcome_.malformed.empty()) {
-      deferred_.Reject(Napi::Error::New(env, "cordon: malformed plan: " + outcome_.malformed).Value());
-      return;
-    }
-    deferred_.Resolve(OutcomeObject(env, outcome_));
-  }
-
- private:
-  std::vector<uint8_t> plan_;
-  std::vector<int32_t> fds_;
-  bool timings_;
-  Napi::Promise::Deferred deferred_;
-  SpawnOutcome outcome_;
-};
-
-Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  bool timings = CheckSpawnArguments(info, "spawnAsync");
-  auto plan = info[0].As<Napi::Buffer<uint8_t>>();
-  auto fds = info[1].As<Napi::Int32Array>();
-  auto* worker = new SpawnWorker(env, plan.Data(), plan.Length(), fds.Data(), fds.ElementLength(), timings);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
 }
 
 // What ExitWatch and ExitRecordWatch share: the JS object stays alive

@@ -50,6 +50,8 @@ module.exports = {
       throw new Skip(`\`${argv.join(' ')}\` exits with status ${probe.status} here${output ? `: ${output}` : ''}`);
     }
     return {
+      // The helper forks and reaps the boxes itself: its CPU is read per throughput slot.
+      pid: client.proc.pid,
       trial: async (n) => ({ ns: await client.run(id, mode, n) }),
       throughput: (concurrency, minCount, minMs) => client.throughput(id, mode, concurrency, minCount, minMs),
       close() {},

@@ -1,8 +1,8 @@
 // Tables: one set of rows, rendered for the terminal and for Markdown.
 'use strict';
 
-const HEADERS = ['case', 'n', 'median ms', 'p90 ms', 'p99 ms', '× C fork+exec', '× child_process', 'boxes/s c=1', 'c=2', 'c=8', 'c=64'];
-const RIGHT = [false, true, true, true, true, true, true, true, true, true, true];
+const HEADERS = ['case', 'n', 'median ms', 'p90 ms', 'p99 ms', '× C fork+exec', '× child_process', 'boxes/s c=1', 'c=2', 'c=8', 'c=64', 'CPU ms/box c=8'];
+const RIGHT = [false, true, true, true, true, true, true, true, true, true, true, true];
 
 const ms = (x) => (x === undefined ? '' : x < 10 ? x.toFixed(3) : x < 100 ? x.toFixed(2) : x.toFixed(1));
 const ratio = (x) => (x === undefined || x === null ? '' : x.toFixed(2));
@@ -11,6 +11,12 @@ function rate(slot) {
   if (!slot) return '';
   if (slot.error) return 'failed';
   return slot.perSecond === null ? '' : String(Math.round(slot.perSecond));
+}
+
+/** CPU per box (own + children, ms) of a throughput slot; n/a when the slot ran too few ticks to say. */
+function cpuCell(slot) {
+  if (!slot?.cpu) return '';
+  return slot.cpu.totalMsPerBox === null ? 'n/a' : slot.cpu.totalMsPerBox.toFixed(2);
 }
 
 /** Rows of measured cases for one payload, then the lines for the rest. */
@@ -27,6 +33,7 @@ function rowsFor(results, payloadId) {
         r.title, String(r.stats.n), ms(r.stats.median), ms(r.stats.p90), ms(r.stats.p99),
         ratio(r.ratios?.forkExec), ratio(r.ratios?.childProcess),
         rate(r.throughput?.[1]), rate(r.throughput?.[2]), rate(r.throughput?.[8]), rate(r.throughput?.[64]),
+        cpuCell(r.throughput?.[8]),
       ]);
     } else {
       const label = r.status === 'not-implemented' ? 'not yet measurable' : r.status;

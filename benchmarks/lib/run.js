@@ -11,6 +11,7 @@ const { buildNative, which } = require('./build');
 const { loadCases, loadDriver } = require('./registry');
 const { WorkerClient } = require('./worker-client');
 const { summarize, median, pairedRatio } = require('./stats');
+const { readCpuTicks, addCpuDelta, cpuPerBox } = require('./cpu');
 
 const HEAP_BALLAST_MB = 150;
 /** Kept even when --cases filters them out: the ratios and targets need them. */
@@ -107,6 +108,16 @@ function cleanup(ctx) {
     } catch (error) {
       log(`note: ${error.message}`);
     }
+  }
+}
+
+/** The spawning process's CPU ticks so far, or undefined when it cannot be read (no pid, gone). */
+function cpuTicksOf(runner) {
+  if (runner.pid === undefined) return undefined;
+  try {
+    return readCpuTicks(runner.pid);
+  } catch {
+    return undefined;
   }
 }
 
@@ -218,7 +229,13 @@ async function runSuite(opts, budget) {
             if (slot.failures > 0) continue;
             const minCount = Math.max(4, opts.quick ? concurrency : 2 * concurrency);
             try {
+              // The spawning process's CPU around the measurement (the
+              // orchestrator is idle meanwhile): summed over the slot's
+              // measurements, divided by its boxes at the end.
+              const cpuBefore = cpuTicksOf(combo.runner);
               const result = await combo.runner.throughput(concurrency, minCount, budget.tputMs);
+              const cpuAfter = cpuBefore && cpuTicksOf(combo.runner);
+              if (cpuAfter) slot.cpu = addCpuDelta(slot.cpu, cpuBefore, cpuAfter, result.count);
               slot.count += result.count;
               slot.ns += result.ns;
               slot.failures += result.failures;
@@ -278,6 +295,7 @@ async function runSuite(opts, budget) {
             spawns: slot.count,
             seconds: slot.ns / 1e9,
             ...(slot.latencies?.length > 0 ? latencyTail(slot.latencies) : {}),
+            ...(slot.cpu ? { cpu: cpuPerBox(slot.cpu) } : {}),
           };
       }
     }

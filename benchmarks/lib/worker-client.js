@@ -43,6 +43,8 @@ class WorkerClient {
   async open(key, caseId, payload) {
     await this.request('open', { key, caseId, payload });
     return {
+      // The process that spawns (and reaps) this case's boxes: its CPU is read per throughput slot.
+      pid: this.proc.pid,
       trial: (n) => this.request('trial', { key, n }),
       throughput: (concurrency, minCount, minMs) => this.request('tput', { key, concurrency, minCount, minMs }),
       close: () => this.request('close', { key }),

@@ -1,0 +1,134 @@
+// spawnIsolatedAsync() sets boxes up on cordon's own threads, not on
+// libuv's threadpool: that pool (4 threads by default) is the whole
+// process's fs, dns.lookup, zlib and crypto, and a box's set-up holds a
+// thread for its whole clone-to-exec (1-2 ms). With the boxes on the
+// shared pool, eight boxes starting at once made a 14 µs fs.stat() take
+// 14 ms (median) to 81 ms, and a supervisor whose pool is busy could not
+// start a box at all.
+//
+// Each test fills libuv's threadpool with reads that block (a FIFO with
+// nothing written to it) and lets them go only once the boxes are done:
+// with the boxes on that pool, they would never start (the test then
+// fails by its timeout).
+'use strict';
+const t = require('tap');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { Worker } = require('node:worker_threads');
+
+const { spawnIsolatedAsync, compileBox } = require('../..');
+
+/** libuv's pool size for this process (UV_THREADPOOL_SIZE, 4 by default, at most 1024). */
+function threadpoolSize() {
+  const size = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
+  return Number.isInteger(size) && size > 0 ? Math.min(size, 1024) : 4;
+}
+
+/**
+ * Occupies every thread of libuv's pool with a read of an empty FIFO.
+ * Returns release(): writes the byte each read waits for and waits until
+ * all of them have returned (so nothing is left on the pool).
+ */
+async function blockThreadpool(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-threads-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const handles = [];
+  const reads = [];
+  for (let i = 0; i < threadpoolSize(); i++) {
+    const fifo = path.join(dir, `fifo${i}`);
+    execFileSync('mkfifo', [fifo]);
+    // O_RDWR: the open does not wait for a writer; the read waits for data.
+    const handle = await fs.promises.open(fifo, 'r+');
+    handles.push(handle);
+    reads.push(handle.read(Buffer.alloc(1), 0, 1, null));
+  }
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    for (const handle of handles) fs.writeSync(handle.fd, 'x');
+    const results = await Promise.all(reads);
+    for (const handle of handles) await handle.close();
+    return results.map((result) => result.bytesRead);
+  };
+  t.teardown(release);
+  return release;
+}
+
+async function runBox(start) {
+  const box = await start();
+  const result = await box.exited;
+  return result.code;
+}
+
+t.test('boxes start and end while every libuv threadpool thread is busy', async (t) => {
+  const release = await blockThreadpool(t);
+  const template = compileBox({ stdio: 'ignore' });
+  // More boxes than the pool has threads, from spawnIsolatedAsync and a template.
+  const codes = await Promise.all([
+    ...Array.from({ length: threadpoolSize() + 2 }, () => runBox(() => spawnIsolatedAsync('/bin/true', [], { stdio: 'ignore' }))),
+    runBox(() => template.spawnAsync('/bin/sh', ['-c', 'exit 3'])),
+  ]);
+  t.same(codes, [...Array.from({ length: threadpoolSize() + 2 }, () => 0), 3], 'every box ran to its exit');
+  t.same(await release(), Array.from({ length: threadpoolSize() }, () => 1), 'the blocked reads were still waiting, and each got its byte');
+});
+
+t.test('a spawn that fails still settles while the threadpool is busy', async (t) => {
+  const release = await blockThreadpool(t);
+  await t.rejects(spawnIsolatedAsync('/nonexistent/cordon-payload', [], { stdio: 'ignore' }), { code: 'ENOENT', step: 'execve' });
+  await release();
+});
+
+t.test('a worker thread starts boxes while its process\'s threadpool is busy', async (t) => {
+  const release = await blockThreadpool(t);
+  const worker = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const { spawnIsolatedAsync } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+    (async () => {
+      const codes = [];
+      for (let i = 0; i < 3; i++) {
+        const box = await spawnIsolatedAsync('/bin/sh', ['-c', 'exit ' + i], { stdio: 'ignore' });
+        codes.push((await box.exited).code);
+      }
+      parentPort.postMessage(codes);
+    })().catch((error) => parentPort.postMessage(String(error)));
+  `, { eval: true });
+  const [codes] = await Promise.all([new Promise((resolve) => worker.once('message', resolve)), new Promise((resolve) => worker.once('exit', resolve))]);
+  t.same(codes, [0, 1, 2], 'the worker\'s boxes ran');
+  await release();
+});
+
+t.test('a worker thread terminated while its spawns are in flight takes nothing down with it', async (t) => {
+  // Run in a process of its own: before, the spawn's completion threw into
+  // the dying worker's env and aborted the whole process (SIGABRT).
+  const marker = `${process.pid}${Date.now() % 100000}.25`;
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const worker = new Worker(${JSON.stringify(`
+      const { parentPort } = require('node:worker_threads');
+      const { spawnIsolatedAsync } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+      for (let i = 0; i < 6; i++) spawnIsolatedAsync('/bin/sleep', ['${marker}'], { stdio: 'ignore' }).catch(() => {});
+      parentPort.postMessage('queued');
+    `)}, { eval: true });
+    worker.once('message', () => worker.terminate());
+    worker.once('exit', () => console.log('worker gone'));
+  `;
+  const { spawnSync } = require('node:child_process');
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  t.equal(result.signal, null, `the process was not killed (${result.stderr.trim()})`);
+  t.equal(result.status, 0, 'it exited normally');
+  t.equal(result.stdout, 'worker gone\n', 'its worker ended');
+  // Every box of the worker ends: those still being set up at once, any it
+  // had been handed with the process (their parent death signal).
+  const left = () => fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+    } catch {
+      return false;
+    }
+  });
+  while (left().length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(left(), [], 'no box of the worker is left');
+});
