@@ -19,7 +19,7 @@ import * as path from 'node:path';
 
 import { awaitDetachedEnd, type DetachedBox, detachBox, detachedAlive, detachedCgroup, removeDetachedCgroups, signalDetached } from '../adopt';
 import { CAPABILITIES } from '../credentials';
-import type { CordonError } from '../errors';
+import { CordonError, hintFor } from '../errors';
 import { native } from '../internal/native';
 import { spawnIsolated } from '../spawn';
 import { openPty, slavePath } from '../pty';
@@ -78,6 +78,23 @@ function report(globals: Globals | undefined, message: string, level: 'error' | 
   }
 }
 
+/**
+ * An error's message as the runtime reports it. The engine relays it to
+ * whoever deployed the bundle, and the program the exec failed on is the
+ * bundle's (its image's entrypoint): an exec's hint may state host facts
+ * about that path (that it exists on the host; the mode and owner of a host
+ * directory on the way to it, found through the rootfs's symlinks), so an
+ * exec failure gets the hint the error alone gives, without them.
+ */
+function messageOf(error: unknown): string {
+  const message = (error as Error).message;
+  if (!(error instanceof CordonError) || error.step !== 'execve' || error.hint === undefined) return message;
+  const suffix = ` (${error.hint})`;
+  if (!message.endsWith(suffix)) return message;
+  const generic = hintFor('exec', error.code, { privileged: process.geteuid?.() === 0 });
+  return `${message.slice(0, -suffix.length)}${generic === undefined ? '' : ` (${generic})`}`;
+}
+
 /** `cordon oci [global options] COMMAND ...`; resolves with the exit status. */
 export async function ociMain(argv: string[]): Promise<number> {
   let globals: Globals | undefined;
@@ -87,7 +104,7 @@ export async function ociMain(argv: string[]): Promise<number> {
     return await command(parsed.globals, parsed.rest);
   } catch (error) {
     if (!(error instanceof RuntimeError) && !(error as CordonError).code) throw error;
-    report(globals, (error as Error).message);
+    report(globals, messageOf(error));
     return 1;
   }
 }
@@ -763,7 +780,7 @@ async function runContainer(globals: Globals, args: string[]): Promise<number> {
       const result = await box.exited;
       status = result.signal !== null ? 128 + ((os.constants.signals as Record<string, number>)[result.signal] ?? 0) : (result.code ?? 1);
     } catch (error) {
-      report(globals, (error as Error).message);
+      report(globals, messageOf(error));
       await box.exited.catch(() => undefined);
       status = 1;
     }

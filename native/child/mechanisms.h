@@ -76,7 +76,6 @@ int apply_landlock(uint64_t fs, uint64_t net, uint64_t scoped, const char* const
 // fds just above the highest target. Returns 0 or an errno; *failed_step gets
 // the index of the step that failed.
 int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step);
-int mark_fds_cloexec_from(int first);
 
 // The runtime shared with the init (runtime/runtime.h) installs the seccomp
 // filter and tries the exec candidates.

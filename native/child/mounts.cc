@@ -689,8 +689,19 @@ int run_SetMountPropagation(const Step& step, StepRun&) {
 // Retired: the decoder refuses it.
 int run_MountProcRetired(const Step&, StepRun&) { return EINVAL; }
 
+// The payload's working directory, opened without following a magic link
+// (ELOOP) and entered by its fd: Node's fds are still open here (a host
+// directory among them: the box's cgroup), so a cwd through /proc/self/fd/N,
+// or a symlink in the tenant's rootfs to it, would put the payload outside
+// its root (runc's CVE-2024-21626). Plain symlinks resolve as chdir would.
 int run_Chdir(const Step& step, StepRun&) {
-  long r = sys::sc(__NR_chdir, CORDON_ARG_STR(step, Chdir, path));
+  struct open_how how = {};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  long dir = sys::openat2_retry(AT_FDCWD, CORDON_ARG_STR(step, Chdir, path), &how, sizeof how);
+  if (dir < 0) return static_cast<int>(-dir);
+  long r = sys::sc(__NR_fchdir, dir);
+  close_fd(dir);
   return r < 0 ? static_cast<int>(-r) : 0;
 }
 

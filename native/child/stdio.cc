@@ -1,5 +1,5 @@
 // Child half of stdio (lib/stdio.ts): stdio and extra fds in place, the rest closed
-// at exec. An addon cannot take libuv's cloexec lock, so any fd may be
+// before the exec. An addon cannot take libuv's cloexec lock, so any fd may be
 // inherited here; only the plan's targets survive exec.
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@ namespace cordon::child {
 static int as_errno(long r) { return r < 0 ? static_cast<int>(-r) : 0; }
 
 // Moves fd to a number >= floor, close-on-exec, unless it is there already
-// (no dup3 below writes at or above floor, and CloseOtherFds marks it
-// close-on-exec later). Returns the fd to use or -errno.
+// (no dup3 below writes at or above floor, and CloseOtherFds closes it
+// later). Returns the fd to use or -errno.
 static long lift(int fd, int floor) {
   if (fd >= floor) return fd;
   return sys::sc(__NR_fcntl, fd, F_DUPFD_CLOEXEC, floor);
@@ -82,21 +82,6 @@ int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step
   return 0;
 }
 
-int mark_fds_cloexec_from(int first) {
-  long r = sys::sc(__NR_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
-  if (r == 0) return 0;
-  if (r != -ENOSYS && r != -EINVAL) return as_errno(r);
-  // Kernels before 5.11: walk up to the fd limit.
-  struct rlimit limit;
-  r = sys::sc(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, &limit);
-  if (r < 0) return as_errno(r);
-  unsigned long last = limit.rlim_cur > (1UL << 20) ? (1UL << 20) : limit.rlim_cur;
-  for (unsigned long fd = static_cast<unsigned long>(first); fd < last; fd++) {
-    sys::sc(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC);
-  }
-  return 0;
-}
-
 // Op handlers (child/ops.h).
 
 // All install steps are adjacent (the decoder checks); the first applies
@@ -112,11 +97,45 @@ int run_InstallFd(const Step&, StepRun& run) {
   return 0;
 }
 
+// Closes every fd from `first` on but `keep` (-1: none). Closed, not only
+// close-on-exec: until the exec, /proc/self/fd/N of an open fd is a magic
+// link the exec's own path resolution follows, and the fds above the
+// control slots are Node's (a host directory among them: the box's cgroup),
+// so an exec path through /proc/self/fd/N/.. would reach the host's tree
+// (runc's CVE-2024-21626).
+static int close_fds_from(int first, int keep) {
+  long r = 0;
+  if (keep >= first) {
+    if (keep > first) r = sys::sc(__NR_close_range, first, keep - 1, 0);
+    if (r == 0) r = sys::sc(__NR_close_range, keep + 1, ~0U, 0);
+  } else {
+    r = sys::sc(__NR_close_range, first, ~0U, 0);
+  }
+  if (r == 0) return 0;
+  if (r != -ENOSYS) return as_errno(r);
+  // Kernels before 5.9: walk up to the fd limit.
+  struct rlimit limit;
+  r = sys::sc(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, &limit);
+  if (r < 0) return as_errno(r);
+  unsigned long last = limit.rlim_cur > (1UL << 20) ? (1UL << 20) : limit.rlim_cur;
+  for (unsigned long fd = static_cast<unsigned long>(first); fd < last; fd++) {
+    if (fd != static_cast<unsigned long>(keep)) sys::sc(__NR_close, fd);
+  }
+  return 0;
+}
+
 int run_CloseOtherFds(const Step&, StepRun& run) {
   // The control fds sit just above the targets (install_fds put them there).
   const ControlFds& control = *run.control;
   int last_kept = control.exit_fd > control.status_fd ? control.exit_fd : control.status_fd;
-  return mark_fds_cloexec_from(last_kept + 1);
+  // The init binary's fd is exec'd by the last step: it stays (close-on-exec).
+  int init = control.init_fd;
+  if (init < 0 && run.init_runs_payload()) init = run.plan.steps[run.plan.count - 1].fd;
+  if (init > last_kept) {
+    long r = sys::sc(__NR_fcntl, init, F_SETFD, FD_CLOEXEC);
+    if (r < 0) return as_errno(r);
+  }
+  return close_fds_from(last_kept + 1, init);
 }
 
 }  // namespace cordon::child
