@@ -242,6 +242,9 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       case Op::kWaitForParent:
         out->needs_sync = true;
         break;
+      case Op::kSetParentDeathSignal:
+        out->dies_with_parent = true;
+        break;
       case Op::kSetRlimit:
         // One per resource (RLIM_NLIMITS is 16): what the init's argv takes.
         if (++rlimits > 16) return where + "more than 16 rlimits";

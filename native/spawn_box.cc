@@ -217,7 +217,13 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     return with_timings();
   };
 
-  UniqueFd status_r, status_w, sync_r, sync_w, exit_r, exit_w;
+  UniqueFd status_r, status_w, sync_r, sync_w, exit_r, exit_w, parent_pidfd;
+  if (decoded.dies_with_parent) {
+    // The child checks it once its parent-death signal is set: a supervisor
+    // that died before then sent none. Without pidfds (before 5.3) it goes
+    // without the check, as before.
+    parent_pidfd.reset(int(syscall(__NR_pidfd_open, getpid(), 0)));
+  }
   if (!make_pipe(&status_r, &status_w)) return fail(decoded.clone_step, errno);
   if (decoded.needs_sync && !make_pipe(&sync_r, &sync_w)) return fail(decoded.clone_step, errno);
   if (decoded.uses_init && !make_pipe(&exit_r, &exit_w)) return fail(decoded.clone_step, errno);
@@ -225,6 +231,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   decoded.view.control.sync_fd = sync_r.get();
   decoded.view.control.exit_fd = exit_w.get();
   decoded.view.control.root_fd = -1;
+  decoded.view.control.parent_fd = parent_pidfd.get();
   if (decoded.uses_init) finish_init_argv(&decoded);
   size_t window_size = 0;
   void* shared_page = shared_window(&window_size);
@@ -284,6 +291,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   status_w.reset();
   sync_r.reset();
   exit_w.reset();
+  parent_pidfd.reset();
 
   // The parent's steps after the clone (step 0, the decoder checked), each
   // through its handler (host/ops.h), while the child waits for "go".

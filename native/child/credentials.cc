@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "child/mechanisms.h"
+#include "child/status.h"
 #include "sys/syscalls.h"
 
 #ifndef PR_CAP_AMBIENT
@@ -23,6 +26,18 @@ int set_no_new_privs() { return as_errno(sys::sc(__NR_prctl, PR_SET_NO_NEW_PRIVS
 
 int set_parent_death_signal(int signal) {
   return as_errno(sys::sc(__NR_prctl, PR_SET_PDEATHSIG, signal, 0, 0, 0));
+}
+
+int die_with_parent(int signal, int parent_fd) {
+  int error = set_parent_death_signal(signal);
+  if (error != 0 || parent_fd < 0) return error;
+  // A pidfd polls readable once the process has exited: the parent is gone
+  // (it died before the signal was set, so none will come).
+  struct pollfd parent = {parent_fd, POLLIN, 0};
+  struct timespec now = {0, 0};
+  long ready = sys::sc(__NR_ppoll, &parent, 1, &now, 0, 0);
+  if (ready > 0 && (parent.revents & POLLIN) != 0) exit_now(127);
+  return 0;
 }
 
 int new_session() {
@@ -112,8 +127,8 @@ int raise_ambient(uint64_t mask) {
 
 // Op handlers (child/ops.h).
 
-int run_SetParentDeathSignal(const Step& step, StepRun&) {
-  return set_parent_death_signal(static_cast<int>(CORDON_ARG_NUM(step, SetParentDeathSignal, signal)));
+int run_SetParentDeathSignal(const Step& step, StepRun& run) {
+  return die_with_parent(static_cast<int>(CORDON_ARG_NUM(step, SetParentDeathSignal, signal)), run.control->parent_fd);
 }
 
 int run_SetIds(const Step& step, StepRun&) {

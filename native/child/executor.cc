@@ -7,6 +7,7 @@
 #include "child/executor.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <time.h>
 
 #include "child/mechanisms.h"
@@ -71,6 +72,10 @@ int64_t monotonic_ns() {
 
 int run(void* arg) {
   const PlanView& plan = *static_cast<const PlanView*>(arg);
+  // Before anything, the waits for the parent included: a supervisor that
+  // dies during the set-up takes the box along (the plan's own step sets
+  // the signal again after the last credential change, which clears it).
+  if (plan.control.parent_fd >= 0) die_with_parent(SIGKILL, plan.control.parent_fd);
   walk(plan, plan.control, 0);
 }
 

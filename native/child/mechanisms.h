@@ -49,6 +49,12 @@ int mask_path(const char* file_source, int root_fd, const char* target, bool if_
 // credentials.cc
 int set_no_new_privs();
 int set_parent_death_signal(int signal);
+// The box dies with its supervisor: sets the parent-death signal (SIGKILL)
+// and ends the child at once if the supervisor's process (control.parent_fd,
+// a pidfd; -1: not checked) has already exited, which no signal would say.
+// Called first thing in the child (it waits for the parent next) and again
+// after its last credential change (a uid or gid change clears the signal).
+int die_with_parent(int signal, int parent_fd);
 int drop_capabilities(uint64_t keep);
 int new_session();
 // TIOCSCTTY: the terminal at `fd` becomes the controlling terminal of the
