@@ -173,7 +173,7 @@ export class Box extends EventEmitter {
   }
 
   /** @internal Called by spawnIsolated once the payload runs. */
-  _started(pid: number, pidfd: number, exitFd: number, spawnMs: number, pipes: (net.Socket | null)[]): void {
+  _started(pid: number, pidfd: number, exitFd: number, spawnMs: number, pipes: (net.Socket | null)[], endsWithParent = false): void {
     this.pid = pid;
     this.#pidfd = pidfd;
     this.#exitFd = exitFd;
@@ -203,7 +203,7 @@ export class Box extends EventEmitter {
       this.#recordWatch = new RecordWatch(exitFd, (code, signal) => this.#onExitRecord(code, signal));
     }
     const Watch = native().ExitWatch;
-    this.#watch = new Watch(pidfd, (code, signal) => this.#onGone(code, signal));
+    this.#watch = new Watch(pidfd, (code, signal) => this.#onGone(code, signal), endsWithParent);
     if (this.#cgroup !== undefined && this.#cgroup.placement.memory !== undefined) {
       this.#oomWatch = this.#cgroup.watchOom((event) => {
         this.#oomKillsSeen = event.oomKill;

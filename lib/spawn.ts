@@ -453,7 +453,8 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   const spawnMs = Number(process.hrtime.bigint() - launch.startedAt) / 1e6;
   const recipe: ExecRecipe = { validated, counterLimits: launch.counterLimits, cgroup };
   box._execWith((file, args, options, pid, alive) => spawnJoined(recipe, pid, alive, file, args, options));
-  box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
+  // A box that dies with its parent also ends with a worker thread terminated under it (no JS runs then: the watch's finalizer ends it).
+  box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes, validated.dieWithParent);
   for (const written of stdio.logsWritten) box._beforeExited(written);
   // Who releases the box's host resources if this process goes first: at
   // process.exit() a box that dies with it is ended and released here; one

@@ -66,9 +66,10 @@ class OneShotWatchWrap : public Napi::ObjectWrap<Derived> {
                               Base::InstanceMethod("close", static_cast<Method>(&OneShotWatchWrap::Close))});
   }
 
-  // Checks (fd: number, callback: function) against `usage` and keeps the callback.
+  // Checks (fd: number, callback: function, flag?: boolean) against `usage` and keeps the callback.
   OneShotWatchWrap(const Napi::CallbackInfo& info, const char* usage) : Napi::ObjectWrap<Derived>(info) {
-    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+    if (info.Length() < 2 || info.Length() > 3 || !info[0].IsNumber() || !info[1].IsFunction() ||
+        (info.Length() == 3 && !info[2].IsBoolean())) {
       throw Napi::TypeError::New(info.Env(), usage);
     }
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
@@ -126,17 +127,36 @@ class OneShotWatchWrap : public Napi::ObjectWrap<Derived> {
   Napi::FunctionReference callback_;
 };
 
-// A box's exit through its pidfd: onExit(code, signal).
+// A box's exit through its pidfd: onExit(code, signal). endWithEnv: the box
+// dies with its parent (dieWithParent), so if the env goes while the box
+// runs (a worker thread terminated: no JS runs then, no 'exit' hook), the
+// watch's finalizer ends the box, reaps it and closes its pidfd.
 class ExitWatchWrap : public OneShotWatchWrap<ExitWatchWrap, ExitWatch> {
  public:
   static Napi::Function Define(Napi::Env env) { return DefineNamed(env, "ExitWatch"); }
 
   explicit ExitWatchWrap(const Napi::CallbackInfo& info)
-      : OneShotWatchWrap(info, "new ExitWatch(pidfd: number, onExit: (code, signal) => void)") {
+      : OneShotWatchWrap(info, "new ExitWatch(pidfd: number, onExit: (code, signal) => void, endWithEnv?: boolean)") {
+    end_with_env_ = info.Length() == 3 && info[2].As<Napi::Boolean>().Value();
+    pidfd_ = info[0].As<Napi::Number>().Int32Value();
     Begin(info, "pidfd", [this](uv_loop_t* loop, int pidfd) {
       return watch_.start(loop, pidfd, [this](int code, int signal) { Deliver(code >= 0, code, signal > 0, signal); });
     });
   }
+
+  // A watch still active here is one whose env is being torn down: while it
+  // watches, the wrap holds itself alive, so no collection finalizes it.
+  ~ExitWatchWrap() override {
+    if (!end_with_env_ || !watch_.active()) return;
+    watch_.stop();
+    sys::sc(__NR_pidfd_send_signal, pidfd_, SIGKILL, 0, 0);
+    host::wait_child(idtype_t(P_PIDFD), id_t(pidfd_));
+    close(pidfd_);
+  }
+
+ private:
+  bool end_with_env_ = false;
+  int pidfd_ = -1;
 };
 
 // The init's exit record, as it arrives: onRecord(code, signal) with the

@@ -44,8 +44,12 @@ export interface NativeExitWatch {
 }
 
 export interface NativeExitWatchConstructor {
-  /** Calls onExit once when the process behind pidfd ends, after reaping it. */
-  new (pidfd: number, onExit: (code: number | null, signal: number | null) => void): NativeExitWatch;
+  /**
+   * Calls onExit once when the process behind pidfd ends, after reaping it.
+   * endWithEnv: if the env is torn down while the box runs (a worker thread
+   * terminated), the box is killed, reaped and its pidfd closed.
+   */
+  new (pidfd: number, onExit: (code: number | null, signal: number | null) => void, endWithEnv?: boolean): NativeExitWatch;
 }
 
 export interface NativeExitRecordWatchConstructor {

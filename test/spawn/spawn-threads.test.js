@@ -132,3 +132,36 @@ t.test('a worker thread terminated while its spawns are in flight takes nothing 
   while (left().length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
   t.same(left(), [], 'no box of the worker is left');
 });
+
+t.test('a worker thread terminated with running boxes ends those that die with their parent, keeps the others', async (t) => {
+  const marker = `${process.pid}${Date.now() % 100000}.125`;
+  const worker = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const { spawnIsolatedAsync } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+    (async () => {
+      const dying = await Promise.all([1, 2].map(() => spawnIsolatedAsync('/bin/sleep', ['${marker}'], { stdio: 'ignore' })));
+      const kept = await spawnIsolatedAsync('/bin/sleep', ['${marker}'], { stdio: 'ignore', dieWithParent: false });
+      parentPort.postMessage({ dying: dying.map((box) => box.pid), kept: kept.pid });
+    })().catch((error) => parentPort.postMessage(String(error)));
+  `, { eval: true });
+  const pids = await new Promise((resolve) => worker.once('message', resolve));
+  t.type(pids.kept, 'number', `the boxes started (${JSON.stringify(pids)})`);
+  t.teardown(() => {
+    try {
+      process.kill(pids.kept, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  });
+  await worker.terminate();
+  const alive = (pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').length > 0;
+    } catch {
+      return false;
+    }
+  };
+  // Ended (and reaped) as the worker's env went: nothing of them is left.
+  for (const pid of pids.dying) t.notOk(alive(pid), `box ${pid} (dieWithParent) ended with the worker`);
+  t.ok(alive(pids.kept), 'the box with dieWithParent: false still runs');
+});
