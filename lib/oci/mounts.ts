@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { resolveBeneath } from '../internal/resolve';
 import type { MountEntry, NamespaceName, NamespaceSetting } from '../options';
 import { badValue, unsupported } from './errors';
 import { Fields } from './fields';
@@ -177,62 +178,15 @@ function parseSize(at: string, text: string): number {
  * Whether a readonlyPaths entry will be in the box: /proc and /sys are the
  * same kernel's as the host's, so the host's say whether they have it;
  * anything else comes from the root directory, resolved in it as the box
- * resolves it (existsInRoot), never followed out of: the box resolves it
+ * resolves it (resolveBeneath), never followed out of: the box resolves it
  * again, safely, when it mounts.
  */
 export function presentInBox(target: string, rootDir: string | undefined): boolean {
   const kernel = target === '/proc' || target.startsWith('/proc/') || target === '/sys' || target.startsWith('/sys/');
   if (kernel) return fs.existsSync(target);
   if (rootDir === undefined) return true;
-  return existsInRoot(rootDir, target);
-}
-
-/** Symlinks followed in one resolution before it gives up, as the kernel's ELOOP (MAXSYMLINKS). */
-const MAX_LINKS = 40;
-
-/**
- * Whether `target` exists in the tree at `root`, resolved as openat2's
- * RESOLVE_IN_ROOT resolves it: a symlink's absolute target starts again at
- * `root`, and `..` stops there. Each step is an lstat of a name in a
- * directory already resolved (no symlink in its path), so the host's own
- * resolution follows no symlink of the tenant's: path.join(root, target)
- * would, and `/lnk/file` with /lnk -> a host directory would say whether
- * the host has that file.
- */
-function existsInRoot(root: string, target: string): boolean {
-  const parts = (text: string): string[] => text.split('/').filter((part) => part !== '' && part !== '.');
-  const pending = parts(target);
-  const resolved: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const name = pending.shift()!;
-    if (name === '..') {
-      resolved.pop();
-      continue;
-    }
-    const at = path.join(root, ...resolved, name);
-    let stat: fs.Stats;
-    try {
-      stat = fs.lstatSync(at);
-    } catch {
-      return false;
-    }
-    if (stat.isSymbolicLink()) {
-      if (++links > MAX_LINKS) return false;
-      let content: string;
-      try {
-        content = fs.readlinkSync(at);
-      } catch {
-        return false;
-      }
-      if (content.startsWith('/')) resolved.length = 0;
-      pending.unshift(...parts(content));
-      continue;
-    }
-    if (pending.length > 0 && !stat.isDirectory()) return false;
-    resolved.push(name);
-  }
-  return true;
+  // In the root as the box resolves it: a link's absolute target starts again at the root.
+  return resolveBeneath(rootDir, target, () => true) !== undefined;
 }
 
 export function mapDevice(fields: Fields, ignored: OciIgnoredField[]): MountEntry {

@@ -49,6 +49,25 @@ t.test("a program under /root, bound in, which the box's host user cannot enter"
   t.match(error.hint, `the box user (host uid ${uid}) cannot enter /root (mode 0${(stat.mode & 0o777).toString(8)}, owner 0)`);
 });
 
+t.test("a program behind a link in the image: the hint follows it in the image, never on the host", async (t) => {
+  if (!skipExpected(t, isRoot, 'unprivileged pass: a box runs as another host uid than its caller (65534) only for a root caller')) return;
+  if (!requireOrSkip(t, busyboxUsable, 'needs a static busybox (Debian: busybox-static) for the image')) return;
+  // /app -> /srv/locked in the image: the box resolves it in its root, to
+  // the image's own /srv/locked (0700). On the host the same link would
+  // lead to the host's /srv/locked, which is not the image's: before, the
+  // hint walked the host's tree through the tenant's link (and named
+  // nothing here, or the host's directory where the host has one).
+  const image = busyboxImage(scratch(t, 'cordon-image-'));
+  fs.mkdirSync(path.join(image, 'srv', 'locked'), { recursive: true });
+  fs.copyFileSync('/bin/true', path.join(image, 'srv', 'locked', 'true'));
+  fs.chmodSync(path.join(image, 'srv', 'locked', 'true'), 0o755);
+  fs.chmodSync(path.join(image, 'srv', 'locked'), 0o700);
+  fs.symlinkSync('/srv/locked', path.join(image, 'app'));
+  const { error } = await spawnError('/app/true', [], { rootfs: { dir: image }, env });
+  t.equal(error.code, 'EACCES');
+  t.match(error.hint, `cannot enter ${path.join(image, 'srv', 'locked')} (mode 0700, owner 0)`, 'the image\'s directory is named');
+});
+
 t.test('a program that is simply not executable keeps the plain hint', async (t) => {
   const { base, program } = programIn(t, 0o755);
   fs.chmodSync(program, 0o644);
