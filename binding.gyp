@@ -91,6 +91,12 @@
             "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
             "cordon_child"
           ],
+          # A call into JS refused because the env is being torn down (a
+          # worker thread ending: its loop may run one more turn with no JS
+          # allowed) throws a Napi::Error the caller catches, instead of
+          # aborting the whole process (FATAL ERROR Error::Error
+          # napi_define_properties, from an exit watch or a set-up's settle).
+          "defines": ["NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
           "cflags_cc!": ["-std=gnu++17"],
           "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
         }]

@@ -97,11 +97,15 @@ class OneShotWatchWrap : public Napi::ObjectWrap<Derived> {
     Napi::ObjectWrap<Derived>::Unref();
     // A throw from JS here (an unhandled 'error' emitted on the tick queue
     // MakeCallback drains) must become an uncaught exception, not abort.
-    try {
-      callback.MakeCallback(env.Global(), {code_value, signal_value});
-    } catch (const Napi::Error& error) {
-      napi_fatal_exception(env, error.Value());
-    }
+    // A call refused with no exception pending is an env being torn down
+    // (a worker thread's last turn, its JS gone): nothing to tell.
+    napi_value argv[2] = {code_value, signal_value};
+    napi_value ignored;
+    if (napi_make_callback(env, nullptr, env.Global(), callback, 2, argv, &ignored) == napi_ok) return;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
   }
 
   Watch watch_;
@@ -696,15 +700,22 @@ class NamespacesJob : public OffThreadJob {
     result.Set("entries", entries);
     result.Set("errno", error_);
     result.Set("part", part_);
+    napi_value argv[1] = {result};
+    napi_value ignored;
+    napi_status status = napi_call_function(env, env.Global(), callback_.Value(), 1, argv, &ignored);
+    bool pending = false;
+    if (status != napi_ok && (napi_is_exception_pending(env, &pending) != napi_ok || !pending)) {
+      abandon();  // refused: the env is being torn down and no JS ran to take the fds
+      return;
+    }
     // Handed over: from here the JS side owns the fds.
     entries_.clear();
-    try {
-      callback_.Call({result});
-    } catch (const Napi::Error& error) {
-      // The callback's own exception: JS's, uncaught as it would be (not
-      // taken for an env that is going away).
-      error.ThrowAsJavaScriptException();
-    }
+    if (status == napi_ok) return;
+    // The callback's own exception: JS's, uncaught as it would be (a
+    // pending exception left here is only a deprecation warning), not
+    // taken for an env that is going away.
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
   }
 
   void abandon() override {
