@@ -150,11 +150,17 @@ class ExitWatchWrap : public OneShotWatchWrap<ExitWatchWrap, ExitWatch> {
 
   // A watch still active here is one whose env is being torn down: while it
   // watches, the wrap holds itself alive, so no collection finalizes it.
+  // No JS runs any more to release the pidfd (the box's ledger holds it
+  // until the box is gone or process.exit(), both of which stop the watch
+  // first): it is closed here, for a box that outlives the env too (it
+  // was left open in the process for each, at each worker terminated).
   ~ExitWatchWrap() override {
-    if (!end_with_env_ || !watch_.active()) return;
+    if (!watch_.active()) return;
     watch_.stop();
-    sys::sc(__NR_pidfd_send_signal, pidfd_, SIGKILL, 0, 0);
-    host::wait_child(idtype_t(P_PIDFD), id_t(pidfd_));
+    if (end_with_env_) {
+      sys::sc(__NR_pidfd_send_signal, pidfd_, SIGKILL, 0, 0);
+      host::wait_child(idtype_t(P_PIDFD), id_t(pidfd_));
+    }
     close(pidfd_);
   }
 
@@ -176,7 +182,20 @@ class ExitRecordWatchWrap : public OneShotWatchWrap<ExitRecordWatchWrap, ExitRec
         Deliver(got && signal <= 0, code, got && signal > 0, signal);
       });
     });
+    exit_fd_ = info[0].As<Napi::Number>().Int32Value();
   }
+
+  // Still watching: the env is being torn down (see ExitWatchWrap), and no
+  // JS will close the exit pipe's read end (left open in the process, one
+  // per init box of each worker terminated).
+  ~ExitRecordWatchWrap() override {
+    if (!watch_.active()) return;
+    watch_.stop();
+    close(exit_fd_);
+  }
+
+ private:
+  int exit_fd_ = -1;
 };
 
 Napi::Value SendSignal(const Napi::CallbackInfo& info) {

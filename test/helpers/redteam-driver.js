@@ -50,10 +50,10 @@ function killLeft(marker) {
  * process of its own. Resolves with { code, signal, stdout, stderr, pid }.
  * A driver still running after `limitMs` is SIGKILLed (hung: signal SIGKILL, hung true).
  */
-function drive(source, marker, { limitMs = 120000, nodeArgs = [], onLine } = {}) {
+function drive(source, marker, { limitMs = 120000, nodeArgs = [], onLine, extraArgs = [] } = {}) {
   return new Promise((resolve) => {
     const script = `const ROOT = ${JSON.stringify(ROOT)};\n${source}`;
-    const child = spawn(process.execPath, [...nodeArgs, '-e', script, marker], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, '-e', script, marker, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let hung = false;
@@ -80,11 +80,15 @@ function drive(source, marker, { limitMs = 120000, nodeArgs = [], onLine } = {})
   });
 }
 
-/** A marker unique to this test process and call. */
+/**
+ * A marker unique to this test process and call: a number, so that it can
+ * be one more argument of sleep (which adds its arguments up) and a box
+ * running `sleep 1000 MARKER` sleeps instead of failing at once.
+ */
 let serial = 0;
-function newMarker(tag) {
+function newMarker() {
   serial++;
-  return `rt6${tag}${process.pid}x${serial}x${Date.now() % 1000000}`;
+  return `${process.pid}0${serial}0${Date.now() % 1000000}.25`;
 }
 
 module.exports = { ROOT, holding, drained, killLeft, drive, newMarker };

@@ -54,7 +54,7 @@ const FD_COUNT = `
 `;
 
 t.test('worker threads terminated at random moments while spawning (and while a pool refills)', async (t) => {
-  const marker = newMarker('wt');
+  const marker = newMarker();
   const result = await drive(`
     ${FD_COUNT}
     const { Worker } = require('node:worker_threads');
@@ -99,17 +99,15 @@ t.test('worker threads terminated at random moments while spawning (and while a 
   `, marker, { limitMs: 300000 });
   await endedClean(t, result, marker);
   // Found, not fixed: a terminated worker's env leaves fds in the process
-  // (its pool's entries, the exit pipes of its init boxes, some pidfds), and
-  // box.exec() right after a spawn sometimes finds the box gone (ENOENT on
-  // /proc/PID/ns/mnt; once clone ENOMEM in the init). Kept as todo.
-  t.test('found, not fixed: nothing left by terminated workers', { todo: 'fds leaked at worker teardown; exec finds box gone' }, async (t) => {
+  // (its pool's entries, the exit pipes of its init boxes, some pidfds).
+  t.test('found, not fixed: nothing left by terminated workers', { todo: 'fds leaked at worker teardown' }, async (t) => {
     t.notMatch(result.stdout, /^worker error$/m, 'no worker failed by itself');
     fdCounts(t, result.stdout);
   });
 });
 
 t.test('hundreds of concurrent spawnIsolatedAsync calls all settle and leave no fd', async (t) => {
-  const marker = newMarker('many');
+  const marker = newMarker();
   const result = await drive(`
     ${FD_COUNT}
     const { spawnIsolatedAsync } = require(ROOT);
@@ -135,7 +133,7 @@ t.test('hundreds of concurrent spawnIsolatedAsync calls all settle and leave no 
 
 t.test('process.exit() from the main thread with spawns in flight', async (t) => {
   for (let round = 0; round < 8; round++) {
-    const marker = newMarker(`exit${round}`);
+    const marker = newMarker();
     const result = await drive(`
       const { spawnIsolatedAsync } = require(ROOT);
       const marker = process.argv[1];
@@ -153,7 +151,7 @@ t.test('process.exit() from the main thread with spawns in flight', async (t) =>
 });
 
 t.test('process.exit() from a worker thread with spawns in flight', async (t) => {
-  const marker = newMarker('wexit');
+  const marker = newMarker();
   const result = await drive(`
     ${FD_COUNT}
     const { Worker } = require('node:worker_threads');
@@ -187,7 +185,7 @@ t.test('process.exit() from a worker thread with spawns in flight', async (t) =>
 });
 
 t.test('a malformed plan is refused on the set-up thread: a rejection, from the main thread and a worker', async (t) => {
-  const marker = newMarker('malformed');
+  const marker = newMarker();
   const ATTACK = `
     const path = require('node:path');
     const native = require(path.join(ROOT, 'node_modules', 'node-gyp-build'))(ROOT);
@@ -214,7 +212,7 @@ t.test('a malformed plan is refused on the set-up thread: a rejection, from the 
 });
 
 t.test('an exception thrown in a namespace pool batch\'s callback is uncaught, not an abort; its fds stay JS\'s', async (t) => {
-  const marker = newMarker('poolthrow');
+  const marker = newMarker();
   const result = await drive(`
     const path = require('node:path');
     const fs = require('node:fs');
@@ -252,7 +250,7 @@ t.test('an exception thrown in a namespace pool batch\'s callback is uncaught, n
 for (const [worker, what] of [['last-turn-exit.js', 'box exits seen']]) {
   t.test(`${what} in the last turn of a worker whose JS threw: no abort, no box left`, async (t) => {
     for (const init of [false, true]) {
-      const marker = newMarker(`last${init}`);
+      const marker = newMarker();
       const result = await drive(`
         const path = require('node:path');
         const { Worker } = require('node:worker_threads');
