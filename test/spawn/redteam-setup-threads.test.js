@@ -93,11 +93,21 @@ t.test('worker threads terminated at random moments while spawning (and while a 
         }
         await Promise.all(workers);
       }
+      // While this process lives (its set-up threads too, whose death
+      // would signal the boxes): none of the terminated workers' boxes runs.
+      const { drained } = require(require('node:path').join(ROOT, 'test', 'helpers', 'redteam-driver.js'));
+      console.log('alive after the workers', (await drained(marker, 10000)).length);
       console.log('fds', before, await settledFdCount(before));
     }
     main();
   `, marker, { limitMs: 300000 });
   await endedClean(t, result, marker);
+  // Found, not fixed: a few boxes (4 of ~200) of terminated workers run on
+  // until the supervisor exits. Likely those handed to JS (promise settled)
+  // whose Box had no exit watch yet when the worker's JS stopped: nothing
+  // native owns them in that window.
+  t.match(result.stdout, /^alive after the workers 0$/m, 'no box of a terminated worker runs on while the supervisor lives',
+    { todo: 'a box settled to JS but not yet watched when its worker ends runs on' });
   // Found, not fixed: a terminated worker's env leaves fds in the process
   // (its pool's entries, the exit pipes of its init boxes, some pidfds).
   t.test('found, not fixed: nothing left by terminated workers', { todo: 'fds leaked at worker teardown' }, async (t) => {
