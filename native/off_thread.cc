@@ -153,7 +153,7 @@ const std::shared_ptr<EnvSide>& env_side(Napi::Env env) {
 
 void run_off_thread(Napi::Env env, OffThreadJob* job, bool setup) {
   const std::shared_ptr<EnvSide>& side = env_side(env);
-  job->side_ = side;
+  OffThreadAccess::side(job) = side;
   if (side->in_flight++ == 0) side->deliver.Ref(env);
   if (setup) {
     setup_threads().submit(job);

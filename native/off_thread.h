@@ -30,7 +30,7 @@ class OffThreadJob {
   virtual void abandon() = 0;
 
  private:
-  friend void run_off_thread(Napi::Env env, OffThreadJob* job, bool setup);
+  // Set and read by off_thread.cc alone (the env that queued the job).
   friend struct OffThreadAccess;
   std::shared_ptr<EnvSide> side_;
 };
