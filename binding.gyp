@@ -67,6 +67,7 @@
             "native/spawn_box.cc",
             "native/spawn_async.cc",
             "native/off_thread.cc",
+            "native/env_owned.cc",
             "native/clone.cc",
             "native/exit_watch.cc",
             "native/log_pump.cc",

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 
 import type { NativeExitWatch } from '../types/native';
 import type { BoxCgroup, CgroupStats, OomEvent, OomWatcher } from './cgroups/box';
@@ -173,7 +174,7 @@ export class Box extends EventEmitter {
   }
 
   /** @internal Called by spawnIsolated once the payload runs. */
-  _started(pid: number, pidfd: number, exitFd: number, spawnMs: number, pipes: (net.Socket | null)[], endsWithParent = false): void {
+  _started(pid: number, pidfd: number, exitFd: number, spawnMs: number, pipes: (net.Socket | null)[]): void {
     this.pid = pid;
     this.#pidfd = pidfd;
     this.#exitFd = exitFd;
@@ -203,7 +204,7 @@ export class Box extends EventEmitter {
       this.#recordWatch = new RecordWatch(exitFd, (code, signal) => this.#onExitRecord(code, signal));
     }
     const Watch = native().ExitWatch;
-    this.#watch = new Watch(pidfd, (code, signal) => this.#onGone(code, signal), endsWithParent);
+    this.#watch = new Watch(pidfd, (code, signal) => this.#onGone(code, signal));
     if (this.#cgroup !== undefined && this.#cgroup.placement.memory !== undefined) {
       this.#oomWatch = this.#cgroup.watchOom((event) => {
         this.#oomKillsSeen = event.oomKill;
@@ -415,6 +416,10 @@ export class Box extends EventEmitter {
     } catch {
       // ended already
     }
+    // A worker thread's exit leaves the process running: the box is reaped
+    // here (its watch stops now), or it would stay a zombie of the process.
+    // At the process's own exit its end is enough.
+    if (!isMainThread && this.#alive) native().reap(this.#pidfd);
     this.#watch?.close();
     this.#watch = undefined;
     this.#recordWatch?.close(); // the exit pipe is closed with the pidfd

@@ -453,8 +453,8 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   const spawnMs = Number(process.hrtime.bigint() - launch.startedAt) / 1e6;
   const recipe: ExecRecipe = { validated, counterLimits: launch.counterLimits, cgroup };
   box._execWith((file, args, options, pid, alive) => spawnJoined(recipe, pid, alive, file, args, options));
-  // A box that dies with its parent also ends with a worker thread terminated under it (no JS runs then: the watch's finalizer ends it).
-  box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes, validated.dieWithParent);
+  // The addon also owns the pidfd until it is closed: a worker thread terminated under the box (no JS runs then) ends or reaps it (native/env_owned.h).
+  box._started(result.pid, result.pidfd, result.exitFd, spawnMs, pipes);
   for (const written of stdio.logsWritten) box._beforeExited(written);
   // Who releases the box's host resources if this process goes first: at
   // process.exit() a box that dies with it is ended and released here; one

@@ -125,7 +125,9 @@ export interface StdioSetup {
 let devNull: number | undefined;
 
 function openDevNull(): number {
-  // One per process: read-write, close-on-exec (Node opens everything so).
+  // One per thread: read-write, close-on-exec (Node opens everything so).
+  // Node closes a worker thread's fs-opened fds when the worker ends (it
+  // must not be closed natively too: the number may be reused by then).
   if (devNull === undefined) devNull = fs.openSync('/dev/null', 'r+');
   return devNull;
 }

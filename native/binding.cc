@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "clone.h"
+#include "env_owned.h"
 #include "exit_watch.h"
 #include "host/bridge.h"
 #include "host/idmapped.h"
@@ -66,10 +67,9 @@ class OneShotWatchWrap : public Napi::ObjectWrap<Derived> {
                               Base::InstanceMethod("close", static_cast<Method>(&OneShotWatchWrap::Close))});
   }
 
-  // Checks (fd: number, callback: function, flag?: boolean) against `usage` and keeps the callback.
+  // Checks (fd: number, callback: function) against `usage` and keeps the callback.
   OneShotWatchWrap(const Napi::CallbackInfo& info, const char* usage) : Napi::ObjectWrap<Derived>(info) {
-    if (info.Length() < 2 || info.Length() > 3 || !info[0].IsNumber() || !info[1].IsFunction() ||
-        (info.Length() == 3 && !info[2].IsBoolean())) {
+    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
       throw Napi::TypeError::New(info.Env(), usage);
     }
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
@@ -131,18 +131,13 @@ class OneShotWatchWrap : public Napi::ObjectWrap<Derived> {
   Napi::FunctionReference callback_;
 };
 
-// A box's exit through its pidfd: onExit(code, signal). endWithEnv: the box
-// dies with its parent (dieWithParent), so if the env goes while the box
-// runs (a worker thread terminated: no JS runs then, no 'exit' hook), the
-// watch's finalizer ends the box, reaps it and closes its pidfd.
+// A box's exit through its pidfd: onExit(code, signal).
 class ExitWatchWrap : public OneShotWatchWrap<ExitWatchWrap, ExitWatch> {
  public:
   static Napi::Function Define(Napi::Env env) { return DefineNamed(env, "ExitWatch"); }
 
   explicit ExitWatchWrap(const Napi::CallbackInfo& info)
-      : OneShotWatchWrap(info, "new ExitWatch(pidfd: number, onExit: (code, signal) => void, endWithEnv?: boolean)") {
-    end_with_env_ = info.Length() == 3 && info[2].As<Napi::Boolean>().Value();
-    pidfd_ = info[0].As<Napi::Number>().Int32Value();
+      : OneShotWatchWrap(info, "new ExitWatch(pidfd: number, onExit: (code, signal) => void)") {
     Begin(info, "pidfd", [this](uv_loop_t* loop, int pidfd) {
       return watch_.start(loop, pidfd, [this](int code, int signal) { Deliver(code >= 0, code, signal > 0, signal); });
     });
@@ -150,23 +145,8 @@ class ExitWatchWrap : public OneShotWatchWrap<ExitWatchWrap, ExitWatch> {
 
   // A watch still active here is one whose env is being torn down: while it
   // watches, the wrap holds itself alive, so no collection finalizes it.
-  // No JS runs any more to release the pidfd (the box's ledger holds it
-  // until the box is gone or process.exit(), both of which stop the watch
-  // first): it is closed here, for a box that outlives the env too (it
-  // was left open in the process for each, at each worker terminated).
-  ~ExitWatchWrap() override {
-    if (!watch_.active()) return;
-    watch_.stop();
-    if (end_with_env_) {
-      sys::sc(__NR_pidfd_send_signal, pidfd_, SIGKILL, 0, 0);
-      host::wait_child(idtype_t(P_PIDFD), id_t(pidfd_));
-    }
-    close(pidfd_);
-  }
-
- private:
-  bool end_with_env_ = false;
-  int pidfd_ = -1;
+  // The pidfd and the box are the env's to release (env_owned.h).
+  ~ExitWatchWrap() override { watch_.stop(); }
 };
 
 // The init's exit record, as it arrives: onRecord(code, signal) with the
@@ -182,20 +162,11 @@ class ExitRecordWatchWrap : public OneShotWatchWrap<ExitRecordWatchWrap, ExitRec
         Deliver(got && signal <= 0, code, got && signal > 0, signal);
       });
     });
-    exit_fd_ = info[0].As<Napi::Number>().Int32Value();
   }
 
-  // Still watching: the env is being torn down (see ExitWatchWrap), and no
-  // JS will close the exit pipe's read end (left open in the process, one
-  // per init box of each worker terminated).
-  ~ExitRecordWatchWrap() override {
-    if (!watch_.active()) return;
-    watch_.stop();
-    close(exit_fd_);
-  }
-
- private:
-  int exit_fd_ = -1;
+  // Still watching: the env is being torn down (see ExitWatchWrap); the
+  // exit pipe is the env's to close.
+  ~ExitRecordWatchWrap() override { watch_.stop(); }
 };
 
 Napi::Value SendSignal(const Napi::CallbackInfo& info) {
@@ -664,6 +635,7 @@ Napi::Value SealedInit(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>().Utf8Value();
   host::SealPart part = host::SealPart::kOpen;
   int fd = host::sealed_init_copy(path.c_str(), &part);
+  env_owned::own(info.Env(), fd, env_owned::Kind::kFd);  // kept for the env's life (lib/internal/sealed-init.ts)
   Napi::Object result = Napi::Object::New(info.Env());
   result.Set("fd", fd);
   result.Set("part", int(part));
@@ -674,6 +646,7 @@ Napi::Value SealedInit(const Napi::CallbackInfo& info) {
 // Node warns when fs.closeSync closes an fd that fs did not open.
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
+  env_owned::forget(fd);
   return Napi::Number::New(info.Env(), close(fd) == 0 ? 0 : -errno);
 }
 
@@ -686,9 +659,10 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd < 0 ? -errno : double(fd));
 }
 
+// reap(pidfd): waits for the child behind it to end and reaps it: 0 or -errno.
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
-  return Napi::Number::New(info.Env(), host::wait_child(idtype_t(P_PIDFD), id_t(pidfd)));
+  return Napi::Number::New(info.Env(), host::reap_pidfd(pidfd));
 }
 
 // Makes namespace pool entries on a libuv worker thread. Stops at the first
@@ -719,12 +693,22 @@ class NamespacesJob : public OffThreadJob {
     result.Set("entries", entries);
     result.Set("errno", error_);
     result.Set("part", part_);
+    // The env's from the hand-over (JS may close some within the call).
+    for (const host::NamespaceEntry& entry : entries_) {
+      env_owned::own(env, entry.user, env_owned::Kind::kFd);
+      env_owned::own(env, entry.net, env_owned::Kind::kFd);
+    }
     napi_value argv[1] = {result};
     napi_value ignored;
     napi_status status = napi_call_function(env, env.Global(), callback_.Value(), 1, argv, &ignored);
     bool pending = false;
     if (status != napi_ok && (napi_is_exception_pending(env, &pending) != napi_ok || !pending)) {
-      abandon();  // refused: the env is being torn down and no JS ran to take the fds
+      // Refused: the env is being torn down and no JS ran to take the fds.
+      for (const host::NamespaceEntry& entry : entries_) {
+        env_owned::forget(entry.user);
+        env_owned::forget(entry.net);
+      }
+      abandon();
       return;
     }
     // Handed over: from here the JS side owns the fds.
@@ -911,6 +895,7 @@ Napi::Object Layout(Napi::Env env) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env_owned::install(env);
   exports.Set("abiVersion", abi::kPlanAbiVersion);
   exports.Set("ops", Ops(env));
   exports.Set("opTable", OpTable(env));

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "env_owned.h"
 #include "host/process.h"
 #include "plan_abi.h"
 #include "sys/syscalls.h"
@@ -21,6 +22,8 @@ int FdPoll::start(uv_loop_t* loop, int fd, void* data, uv_poll_cb on_readable) {
     return r;
   }
   poll_->data = data;
+  fd_ = fd;
+  env_owned::watching(fd, this);
   return uv_poll_start(poll_, UV_READABLE, on_readable);
 }
 
@@ -34,6 +37,7 @@ void FdPoll::unref() {
 
 void FdPoll::stop() {
   if (poll_ == nullptr) return;
+  env_owned::not_watching(fd_, this);
   uv_poll_stop(poll_);
   uv_close(reinterpret_cast<uv_handle_t*>(poll_),
            [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });

@@ -26,6 +26,7 @@ class FdPoll {
 
  private:
   uv_poll_t* poll_ = nullptr;
+  int fd_ = -1;
 };
 
 // ref, unref, stop (the callback will not run) and active: FdPoll's.

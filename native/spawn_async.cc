@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "env_owned.h"
 #include "host/process.h"
 #include "off_thread.h"
 #include "sys/syscalls.h"
@@ -39,12 +40,14 @@ class SpawnJob : public OffThreadJob {
 
   // A box whose env went away before it could be handed over: nobody will
   // watch it, so it is ended here, reaped (cordon started it) and its fds
-  // closed.
+  // closed (and forgotten by the env, if the hand-over had begun).
   void abandon() override {
     if (!outcome_.ok()) return;
+    env_owned::forget(outcome_.pidfd);
+    env_owned::forget(outcome_.exit_fd);
     if (outcome_.pidfd >= 0) {
       syscall(__NR_pidfd_send_signal, outcome_.pidfd, SIGKILL, nullptr, 0);
-      host::wait_child(idtype_t(P_PIDFD), id_t(outcome_.pidfd));
+      host::reap_pidfd(outcome_.pidfd);
       close(outcome_.pidfd);
     }
     if (outcome_.exit_fd >= 0) close(outcome_.exit_fd);
@@ -70,6 +73,15 @@ bool CheckSpawnArguments(const Napi::CallbackInfo& info, const char* name) {
 }
 
 Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
+  if (outcome.ok()) {
+    // The hand-over: JS owns a started box's fds from here, and until it
+    // closes them the env does too (a worker terminated before its Box
+    // watches them). First, before any call into the env can throw (one
+    // being torn down refuses them): the env's teardown then ends the box.
+    env_owned::own(env, outcome.pidfd,
+                   outcome.dies_with_parent ? env_owned::Kind::kBoxEndsWithEnv : env_owned::Kind::kBoxOutlivesEnv);
+    env_owned::own(env, outcome.exit_fd, env_owned::Kind::kFd);
+  }
   Napi::Object result = Napi::Object::New(env);
   result.Set("rung", outcome.rung);
   if (!outcome.step_end_ns.empty()) {

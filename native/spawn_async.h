@@ -16,7 +16,8 @@ namespace cordon {
 Napi::Value SpawnAsync(const Napi::CallbackInfo& info);
 
 // The JS object of a spawn's outcome: { rung, stepEndNs?, pid, pidfd, exitFd }
-// or { rung, stepEndNs?, failedStep, errno, detail, killedSignal? }.
+// or { rung, stepEndNs?, failedStep, errno, detail, killedSignal? }. A
+// started box's fds become the env's (env_owned.h) as they are handed over.
 Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome);
 
 // (plan: Buffer, fds: Int32Array, timings?: boolean) for spawn and

@@ -196,6 +196,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   DecodedPlan decoded;
   outcome.malformed = decode_plan(plan, size, fds, fd_count, &decoded);
   if (!outcome.malformed.empty()) return outcome;
+  outcome.dies_with_parent = decoded.dies_with_parent;
   SpawnWindow::Turn turn(g_spawn_window, needs_window_alone(decoded));
   // Step timings (when asked for) in memory the child shares even when it
   // has its own: copied into the outcome on every return, then unmapped.

@@ -15,6 +15,7 @@ struct SpawnOutcome {
   int pid = -1;
   int pidfd = -1;
   int exit_fd = -1;       // read end of the init's exit pipe, or -1
+  bool dies_with_parent = false;  // the plan's kSetParentDeathSignal: the box ends with its env (env_owned.h)
   int rung = -1;
   // On failure: which plan step failed, with what errno and op detail.
   int failed_step = -1;

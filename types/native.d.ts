@@ -46,10 +46,9 @@ export interface NativeExitWatch {
 export interface NativeExitWatchConstructor {
   /**
    * Calls onExit once when the process behind pidfd ends, after reaping it.
-   * endWithEnv: if the env is torn down while the box runs (a worker thread
-   * terminated), the box is killed, reaped and its pidfd closed.
+   * (A box whose env is torn down first is released natively: env_owned.h.)
    */
-  new (pidfd: number, onExit: (code: number | null, signal: number | null) => void, endWithEnv?: boolean): NativeExitWatch;
+  new (pidfd: number, onExit: (code: number | null, signal: number | null) => void): NativeExitWatch;
 }
 
 export interface NativeExitRecordWatchConstructor {

@@ -25,4 +25,9 @@ class AllSignalsBlocked {
 // may be nullptr. For children cordon started itself (rule 3).
 int wait_child(idtype_t type, id_t id, siginfo_t* info = nullptr, int options = WEXITED);
 
+// Waits for the child behind `pidfd` to end and reaps it: 0 or -errno
+// (ECHILD: reaped already). Blocking even on a pidfd libuv's poll made
+// O_NONBLOCK, on which waitid returns EAGAIN for a child still running.
+int reap_pidfd(int pidfd);
+
 }  // namespace cordon::host

@@ -49,11 +49,15 @@ function killLeft(marker) {
  * Runs `source` (a script; argv[1] is `marker`, ROOT is defined) in a node
  * process of its own. Resolves with { code, signal, stdout, stderr, pid }.
  * A driver still running after `limitMs` is SIGKILLed (hung: signal SIGKILL, hung true).
+ * A driver whose test process dies (tap's timeout kills the test, not its
+ * children) ends itself: it sees EOF on its stdin, a pipe only the test
+ * holds. (Two orphaned drivers once held 140 boxes for 35 minutes.)
  */
 function drive(source, marker, { limitMs = 120000, nodeArgs = [], onLine, extraArgs = [] } = {}) {
   return new Promise((resolve) => {
-    const script = `const ROOT = ${JSON.stringify(ROOT)};\n${source}`;
-    const child = spawn(process.execPath, [...nodeArgs, '-e', script, marker, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const orphanGuard = "process.stdin.on('end', () => process.kill(process.pid, 'SIGKILL')).resume().unref();";
+    const script = `const ROOT = ${JSON.stringify(ROOT)};\n${orphanGuard}\n${source}`;
+    const child = spawn(process.execPath, [...nodeArgs, '-e', script, marker, ...extraArgs], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let hung = false;

@@ -41,6 +41,19 @@ const FD_COUNT = `
     console.error('fd kinds', JSON.stringify(kinds));
     return fdCount();
   }
+  // Children of this process that ended and were never reaped.
+  function zombieCount() {
+    let zombies = 0;
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync('/proc/' + entry + '/stat', 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[1]) === process.pid && fields[0] === 'Z') zombies++;
+      } catch {}
+    }
+    return zombies;
+  }
   // What a first box opens for the life of the process (the sealed init,
   // cached directories) is not a leak: counted from after one box.
   async function warmedFdCount() {
@@ -99,23 +112,21 @@ t.test('worker threads terminated at random moments while spawning (and while a 
       // would signal the boxes): none of the terminated workers' boxes runs.
       const { drained } = require(require('node:path').join(ROOT, 'test', 'helpers', 'redteam-driver.js'));
       console.log('alive after the workers', (await drained(marker, 10000)).length);
+      console.log('zombies', zombieCount());
       console.log('fds', before, await settledFdCount(before));
     }
     main();
   `, marker, { limitMs: 300000 });
   await endedClean(t, result, marker);
-  // Found, not fixed: a few boxes (4 of ~200) of terminated workers run on
-  // until the supervisor exits. Likely those handed to JS (promise settled)
-  // whose Box had no exit watch yet when the worker's JS stopped: nothing
-  // native owns them in that window.
-  t.match(result.stdout, /^alive after the workers 0$/m, 'no box of a terminated worker runs on while the supervisor lives',
-    { todo: 'a box settled to JS but not yet watched when its worker ends runs on' });
-  // Found, not fixed: a terminated worker's env leaves fds in the process
-  // (its pool's entries, the exit pipes of its init boxes, some pidfds).
-  t.test('found, not fixed: nothing left by terminated workers', { todo: 'fds leaked at worker teardown' }, async (t) => {
-    t.notMatch(result.stdout, /^worker error$/m, 'no worker failed by itself');
-    fdCounts(t, result.stdout);
-  });
+  // Found and fixed: a few boxes (4 of ~200) of terminated workers ran on
+  // until the supervisor exited (handed to JS, not yet watched when the
+  // worker's JS stopped), and a terminated worker's env left fds in the
+  // process (its pool's entries, its init boxes' exit pipes, some pidfds).
+  // The env now owns them natively until JS closes them (env_owned.h).
+  t.match(result.stdout, /^alive after the workers 0$/m, 'no box of a terminated worker runs on while the supervisor lives');
+  t.match(result.stdout, /^zombies 0$/m, 'every box of a terminated worker was reaped (none is left a zombie of the supervisor)');
+  t.notMatch(result.stdout, /^worker error$/m, 'no worker failed by itself');
+  fdCounts(t, result.stdout);
 });
 
 t.test('hundreds of concurrent spawnIsolatedAsync calls all settle and leave no fd', async (t) => {

@@ -133,35 +133,70 @@ t.test('a worker thread terminated while its spawns are in flight takes nothing 
   t.same(left(), [], 'no box of the worker is left');
 });
 
-t.test('a worker thread terminated with running boxes ends those that die with their parent, keeps the others', async (t) => {
-  const marker = `${process.pid}${Date.now() % 100000}.125`;
-  const worker = new Worker(`
-    const { parentPort } = require('node:worker_threads');
-    const { spawnIsolatedAsync } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
-    (async () => {
-      const dying = await Promise.all([1, 2].map(() => spawnIsolatedAsync('/bin/sleep', ['${marker}'], { stdio: 'ignore' })));
-      const kept = await spawnIsolatedAsync('/bin/sleep', ['${marker}'], { stdio: 'ignore', dieWithParent: false });
-      parentPort.postMessage({ dying: dying.map((box) => box.pid), kept: kept.pid });
-    })().catch((error) => parentPort.postMessage(String(error)));
-  `, { eval: true });
-  const pids = await new Promise((resolve) => worker.once('message', resolve));
-  t.type(pids.kept, 'number', `the boxes started (${JSON.stringify(pids)})`);
-  t.teardown(() => {
+/** The pidfds this process holds. */
+function pidfdCount() {
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
     try {
-      process.kill(pids.kept, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  });
-  await worker.terminate();
-  const alive = (pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').length > 0;
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).includes('pidfd');
     } catch {
       return false;
     }
+  }).length;
+}
+
+/** 'running', 'zombie' (ended, not reaped) or 'gone' (reaped). */
+function processState(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z' ? 'zombie' : 'running';
+  } catch {
+    return 'gone';
+  }
+}
+
+t.test('a worker thread terminated with running boxes ends and reaps those that die with their parent, keeps the others', async (t) => {
+  // Boxes from spawnIsolated (made on the worker's own thread) and from
+  // spawnIsolatedAsync (made on a set-up thread). Before, the dying ones
+  // were killed by their watch's finalizer (or by the parent-death signal
+  // of the worker's thread) and stayed zombies of this process until it
+  // exited, and a box outliving the worker became one when it ended.
+  const marker = `${process.pid}${Date.now() % 100000}.125`;
+  const pidfdsBefore = pidfdCount();
+  const worker = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const { spawnIsolated, spawnIsolatedAsync } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+    (async () => {
+      const dying = await Promise.all([1, 2].map(() => spawnIsolatedAsync('/bin/sleep', ['${marker}'], { stdio: 'ignore' })));
+      dying.push(spawnIsolated('/bin/sleep', ['${marker}'], { stdio: 'ignore' }));
+      dying.push(spawnIsolated('/bin/sleep', ['${marker}'], { stdio: 'ignore', init: false }));
+      const kept = [
+        await spawnIsolatedAsync('/bin/sleep', ['${marker}'], { stdio: 'ignore', dieWithParent: false }),
+        spawnIsolated('/bin/sleep', ['${marker}'], { stdio: 'ignore', dieWithParent: false }),
+      ];
+      parentPort.postMessage({ dying: dying.map((box) => box.pid), kept: kept.map((box) => box.pid) });
+    })().catch((error) => parentPort.postMessage(String(error)));
+  `, { eval: true });
+  const pids = await new Promise((resolve) => worker.once('message', resolve));
+  t.equal(pids.kept?.length, 2, `the boxes started (${JSON.stringify(pids)})`);
+  const killKept = () => {
+    for (const pid of pids.kept ?? []) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
   };
-  // Ended (and reaped) as the worker's env went: nothing of them is left.
-  for (const pid of pids.dying) t.notOk(alive(pid), `box ${pid} (dieWithParent) ended with the worker`);
-  t.ok(alive(pids.kept), 'the box with dieWithParent: false still runs');
+  t.teardown(killKept);
+  await worker.terminate();
+  // Ended and reaped as the worker's env went (its cleanup hook waits for them).
+  for (const pid of pids.dying) t.equal(processState(pid), 'gone', `box ${pid} (dieWithParent) ended with the worker and was reaped`);
+  for (const pid of pids.kept) t.equal(processState(pid), 'running', `box ${pid} (dieWithParent: false) still runs`);
+  // Ended now: reaped by cordon (they are this process's children) once
+  // they are gone, not left as zombies.
+  killKept();
+  const until = Date.now() + 30000;
+  while (pids.kept.some((pid) => processState(pid) !== 'gone') && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (const pid of pids.kept) t.equal(processState(pid), 'gone', `box ${pid}, ended after its worker, was reaped`);
+  t.equal(pidfdCount(), pidfdsBefore, 'no pidfd of the worker\'s boxes is left open');
 });

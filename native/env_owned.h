@@ -1,0 +1,46 @@
+// What an env (the main thread's or a worker thread's) owns through the
+// addon: its boxes' pidfds and exit pipes from the moment the addon hands
+// them to JS, its sealed init and its pooled namespace fds. JS releases them
+// through closeFd, which forgets them here. An env torn down first (a
+// worker thread terminated, or one that ended with boxes running: no JS
+// runs then, not even 'exit' hooks) has them released by its cleanup hook
+// instead: a box that dies with its parent is killed and reaped, a box that
+// outlives it is reaped by the orphan reaper when it ends (no zombie stays
+// in the supervisor), and every fd is closed.
+//
+// Before this, what a terminated worker held depended on its JS: a box
+// settled to JS but not yet watched ran on, and boxes killed as their
+// watch was finalized (or by their parent-death signal) stayed zombies of
+// the supervisor until it exited.
+#pragma once
+
+#include <node_api.h>
+
+namespace cordon {
+class FdPoll;
+}  // namespace cordon
+
+namespace cordon::env_owned {
+
+enum class Kind {
+  kFd,              // closed at teardown
+  kBoxEndsWithEnv,  // a box's pidfd (dieWithParent): killed, reaped, closed
+  kBoxOutlivesEnv,  // a box's pidfd (dieWithParent: false): reaped once it ends
+};
+
+// Registers `env`'s cleanup hook; once per env, when the addon loads in it.
+void install(napi_env env);
+
+// `fd` is `env`'s until forget(fd). On the env's JS thread; fd < 0 is ignored.
+void own(napi_env env, int fd, Kind kind);
+
+// closeFd's first step: `fd` is about to be closed by its owner's JS.
+void forget(int fd);
+
+// A watch polls `fd` on the env's loop (or no longer does): at teardown it
+// is stopped before the fd is closed, so its callback cannot run on a
+// closed fd, or on the same number reused by another env's box.
+void watching(int fd, FdPoll* watch);
+void not_watching(int fd, const FdPoll* watch);
+
+}  // namespace cordon::env_owned
