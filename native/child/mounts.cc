@@ -278,6 +278,22 @@ static long set_layer_fd(long fs, const char* key, const char* path, const char*
 
 int mount_filesystem(const char* fstype, const char* const* config, uint64_t attrs, int root_fd,
                      const char* target, TargetMode mode, const char* layer_fd_prefix, int* part) {
+  if (mode != TargetMode::kPlain && (same(fstype, "proc") || same(fstype, "sysfs"))) {
+    // procfs and sysfs go on an ordinary directory, never where a symlink
+    // in the image points (runc's rule since CVE-2019-19921): resolved
+    // beneath the root either way, but a tenant's /proc -> /etc would
+    // otherwise put procfs over its /etc. Nothing runs in the box yet to
+    // swap a directory for a link after this check.
+    struct open_how how = {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
+    long probe = sys::openat2_retry(root_fd, target, &how, sizeof how);
+    if (probe == -ELOOP) {
+      *part = int(MountPart::kResolveTarget);
+      return ELOOP;
+    }
+    close_fd(probe);
+  }
   *part = int(MountPart::kFsOpen);
   long fs = sys::sc(__NR_fsopen, fstype, FSOPEN_CLOEXEC);
   if (fs < 0) return as_errno(fs);

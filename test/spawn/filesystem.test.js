@@ -66,6 +66,30 @@ t.test('a directory root: host files outside it are invisible', async (t) => {
   assertNothingLeft(t, before, [image]);
 });
 
+t.test('an image whose /proc (or a proc or sysfs mount target) is a symlink is refused, not mounted where it points', async (t) => {
+  // runc's rule since CVE-2019-19921: procfs and sysfs go on an ordinary
+  // directory. Before, procfs was mounted where the image's link pointed
+  // (resolved beneath the box's root: over its /etc here).
+  if (!requireOrSkip(t, busyboxUsable, 'needs a static busybox')) return;
+  const image = busyboxImage(path.join(scratch(t), 'image'));
+  fs.rmSync(path.join(image, 'proc'), { recursive: true, force: true });
+  fs.symlinkSync('/etc', path.join(image, 'proc'));
+  fs.mkdirSync(path.join(image, 'sysdir'));
+  fs.symlinkSync('/etc', path.join(image, 'syslink'));
+  const { error } = await spawnError('/bin/true', [], { rootfs: { dir: image }, env });
+  t.match(error, { code: 'ELOOP', step: 'mount proc', syscall: 'openat2' }, 'the image\'s /proc -> /etc is refused');
+  t.match(error.hint, /ordinary directory/, 'the hint says why');
+  fs.rmSync(path.join(image, 'proc'));
+  fs.mkdirSync(path.join(image, 'proc'));
+  const sysfs = await spawnError('/bin/true', [], { rootfs: { dir: image }, env, mounts: [{ type: 'sysfs', target: '/syslink' }] });
+  t.match(sysfs.error, { code: 'ELOOP' }, 'a sysfs mount on a symlink is refused');
+  const proc = await spawnError('/bin/true', [], { rootfs: { dir: image }, env, mounts: [{ type: 'proc', target: '/syslink/x' }] });
+  t.match(proc.error, { code: 'ELOOP' }, 'a proc mount through a symlinked parent is refused');
+  const ok = await run('/bin/sh', ['-c', 'test -e /proc/self/stat && echo proc-ok'], { rootfs: { dir: image }, env, mounts: [{ type: 'sysfs', target: '/sysdir' }] });
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout, /proc-ok/, 'with /proc and the sysfs target ordinary directories, both mount');
+});
+
 t.test('a writable directory root', async (t) => {
   if (!requireOrSkip(t, busyboxUsable, 'needs a static busybox')) return;
   const image = busyboxImage(path.join(scratch(t), 'image'));
