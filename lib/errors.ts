@@ -297,11 +297,6 @@ const HINTS: HintRule[] = [
     hint: () => 'procfs is mounted only on an ordinary directory: a symlink in the target path (an image\'s /proc -> elsewhere) is refused, as runc does',
   },
   {
-    kind: 'mount',
-    code: 'ELOOP',
-    hint: () => 'a symlink in the target path: sysfs is mounted only on an ordinary directory (as runc does), and a target resolved beneath the box\'s root may not loop',
-  },
-  {
     kind: 'upper',
     code: 'ELOOP',
     hint: () =>
