@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 
-import type { NativeSpawnResult } from '../types/native';
+import type { NativeAsyncSpawnResult } from '../types/native';
 import { Box } from './box';
 import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
-import { CordonError } from './errors';
+import { CordonError, errnoName } from './errors';
 import { failure } from './explain';
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
@@ -27,7 +27,7 @@ import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
 import { boxRootOnHost, boxUserOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
-import { setupStdio, wrapParentEnd } from './stdio';
+import { deferredPairFd, setupStdio, wrapParentEnd } from './stdio';
 import { openPty, PtyStreams, slavePath } from './pty';
 import { execSpawnOptions, joinTarget, openBoxNamespaces, type ExecRecipe, type JoinTarget } from './exec';
 import { validateOptions, type ValidatedOptions } from './validate';
@@ -135,7 +135,7 @@ export function argsGiven(argsOrOptions: unknown): readonly string[] {
 }
 
 /** The native spawn has returned: its phase and its steps' times are reported (when anyone listens). */
-function spawned(launch: Launch, result: NativeSpawnResult): void {
+function spawned(launch: Launch, result: NativeAsyncSpawnResult): void {
   launch.timer?.phase('native spawn');
   launch.timer?.steps(launch.plan.steps, result.stepEndNs);
 }
@@ -160,7 +160,7 @@ export async function spawnIsolatedAsync(
   return traceSpawnAsync(fileName(file), argsGiven(argsOrOptions), async ({ timer }) => {
     const startedAt = process.hrtime.bigint();
     const { validated, planner } = validatePlainCall(file, argsOrOptions, maybeOptions, timer);
-    return startBoxAsync(launchBox(validated, startedAt, timer, planner));
+    return startBoxAsync(launchBox(validated, startedAt, timer, planner, undefined, true));
   });
 }
 
@@ -176,7 +176,7 @@ export function startBox(launch: Launch | Box): Box {
 
 /** Runs a launch's native spawn on a set-up thread (native/spawn_async.cc); resolves with the started box, rejects with its failure. */
 export async function startBoxAsync(launch: Launch | Box): Promise<Box> {
-  const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds, launch.timer?.wantsSteps === true).then(
+  const box = launch instanceof Box ? launch : await native().spawnAsync(launch.encoded.buffer, launch.encoded.fds, launch.timer?.wantsSteps === true, pairSlots(launch)).then(
     (result) => settle(launch, () => {
       spawned(launch, result);
       return complete(launch, result);
@@ -189,6 +189,17 @@ export async function startBoxAsync(launch: Launch | Box): Promise<Box> {
   // box's own 'error' event from going unhandled).
   if (box.pid === undefined) await box.exited;
   return box;
+}
+
+/** The plan slots of the socket pairs the set-up thread is to make (see StdioSetup.deferredPairs). */
+function pairSlots(launch: Launch): Int32Array | undefined {
+  const targets = launch.stdio.deferredPairs;
+  if (targets.length === 0) return undefined;
+  const slots = new Int32Array(targets.length);
+  targets.forEach((target, i) => {
+    slots[i] = launch.encoded.fds.indexOf(deferredPairFd(target));
+  });
+  return slots;
 }
 
 /** What a spawn has acquired by the time the native spawn runs. */
@@ -269,7 +280,9 @@ function validatePlainCall(
  * plans it with `planner`. Returns the launch, or a Box that has failed
  * already (an aborted signal, a host resource that could not be had).
  */
-export function launchBox(validated: ValidatedOptions, startedAt: bigint, timer: SpawnTimer | undefined, planner: Planner, join?: JoinTarget): Launch | Box {
+export function launchBox(
+  validated: ValidatedOptions, startedAt: bigint, timer: SpawnTimer | undefined, planner: Planner, join?: JoinTarget, deferPairs = false,
+): Launch | Box {
   const ledger = new Ledger();
   const pipes = validated.tty !== undefined ? [true, true, false] : validated.stdio.map((entry) => entry.kind === 'pipe');
   const box = new Box({ file: validated.file, args: validated.args, ledger, killSignal: validated.killSignal, pipes });
@@ -282,7 +295,7 @@ export function launchBox(validated: ValidatedOptions, startedAt: bigint, timer:
   const spawnOnly: LedgerEntry[] = [];
   return settle({ ledger, box }, (): Launch => {
     const caller = callerFacts(validated);
-    const acquired = acquire(validated, caller, ledger, box, spawnOnly, timer, join);
+    const acquired = acquire(validated, caller, ledger, box, spawnOnly, timer, join, deferPairs);
     const { plan, encoded } = planner(validated, acquired.runtime, caller);
     // Each box its own report: a compiled plan (a template's, or options seen again) is shared by its boxes.
     // The plan's own: a polluted Object.prototype.landlock is no report.
@@ -319,6 +332,7 @@ interface Acquired {
  */
 function acquire(
   validated: ValidatedOptions, caller: Caller, ledger: Ledger, box: Box, spawnOnly: LedgerEntry[], timer: SpawnTimer | undefined, join: JoinTarget | undefined,
+  deferPairs: boolean,
 ): Acquired {
   // No prototype: buildPlan reads optional fields (cgroup, bridge, init, ...) a polluted Object.prototype could fill.
   const runtime = Object.assign(Object.create(null) as RuntimeFds, {
@@ -327,7 +341,10 @@ function acquire(
   const pooled = acquirePoolEntry(validated.netnsPool, ledger, spawnOnly);
   if (pooled !== undefined) runtime.pooled = pooled;
   timer?.phase('open namespaces');
-  const stdio = setupStdio(validated.stdio, ledger, { pipes: validated.stdioPipes, owner: stdioOwner(validated, caller) });
+  // Async spawns leave their socket pairs to the set-up thread; a terminal replaces fds 0-2 (no pairs to make there).
+  const stdio = setupStdio(validated.stdio, ledger, {
+    pipes: validated.stdioPipes, owner: stdioOwner(validated, caller), deferPairs: deferPairs && validated.tty === undefined,
+  });
   runtime.stdio = stdio.childFds;
   if (validated.tty !== undefined) {
     // The terminal is the box's fds 0-2; the master stays ours.
@@ -418,7 +435,7 @@ function acquire(
 }
 
 /** After the native spawn: our copies of the box's fds go, and the box starts or fails. */
-function complete(launch: Launch, result: NativeSpawnResult): Box {
+function complete(launch: Launch, result: NativeAsyncSpawnResult): Box {
   const { validated, ledger, box, runtime, stdio, cgroup } = launch;
   // The box holds its own copies now; ours of its ends go at once.
   for (const name of [...stdio.childSide, ...launch.listenParentSide]) ledger.releaseOne(name);
@@ -429,11 +446,24 @@ function complete(launch: Launch, result: NativeSpawnResult): Box {
   if (cgroup !== undefined) ledger.releaseOne(CGROUP_LEDGER.dirFd);
   ledger.releaseOne(EXEC_CGROUP_DIR);
   for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
+  if ('stdioPair' in result) {
+    // The set-up thread could not make a socket pair: as setupStdio reports it, and nothing was spawned.
+    const target = stdio.deferredPairs[result.stdioPair]!;
+    box._failed(new CordonError(errnoName(result.errno), `socketpair ${errnoName(result.errno)}: cannot create stdio[${target}]`, {
+      errno: result.errno, syscall: 'socketpair', step: `stdio[${target}]`,
+    }));
+    ledger.releaseAll();
+    return box;
+  }
   if ('failedStep' in result) {
     box._failed(failure(launch.plan, result, cgroup, validated));
     ledger.releaseAll();
     return box;
   }
+  // The pairs made on the set-up thread: their parent ends, the child's closed there.
+  result.parentEnds?.forEach((fd, i) => {
+    stdio.parentFds[stdio.deferredPairs[i]!] = fd;
+  });
   ledger.nativeFd('pidfd', result.pidfd);
   if (result.exitFd >= 0) ledger.nativeFd('exit pipe', result.exitFd);
   // null, not a hole, where an fd is not a pipe (ChildProcess.stdio's shape).

@@ -116,6 +116,12 @@ export interface StdioSetup {
   /** Ledger names of the child-side fds, released right after the spawn. */
   childSide: string[];
   /**
+   * With `deferPairs`: the targets whose socket pair the set-up thread
+   * makes (their child fd is deferredPairFd(target) until then; their
+   * parent fd comes with the spawn's outcome).
+   */
+  deferredPairs: number[];
+  /**
    * One per log file entry: keeps the event loop alive until everything
    * the box wrote has reached the file, and resolves then (`exited` waits).
    */
@@ -132,8 +138,19 @@ function openDevNull(): number {
   return devNull;
 }
 
+/**
+ * The stand-in for a socket pair the set-up thread makes (spawnAsync's
+ * pairSlots): negative, so no real fd, and one per target, so each gets a
+ * slot of its own.
+ */
+export function deferredPairFd(target: number): number {
+  return -1000 - target;
+}
+
 /** How setupStdio makes what is not a socket pair. */
 export interface StdioChoices {
+  /** Leave the socket pairs to the set-up thread (spawnIsolatedAsync): see StdioSetup.deferredPairs. */
+  deferPairs?: boolean;
   /** What 'pipe' entries for fds 0-2 are. Default 'socketpair'. */
   pipes?: 'socketpair' | 'pipe';
   /** The payload's host uid:gid (root callers): pipes cordon makes (log file entries' too) are given to it, so the payload may reopen them. */
@@ -234,8 +251,11 @@ function makeSocketPairs(entries: readonly ResolvedStdio[], ledger: Ledger, pipe
 
 export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger, choices: StdioChoices = {}): StdioSetup {
   // Dense: an fd left out is undefined, never read from Array.prototype.
-  const setup: StdioSetup = { childFds: new Array<number | undefined>(entries.length).fill(undefined), parentFds: new Array<number | undefined>(entries.length).fill(undefined), childSide: [], logsWritten: [] };
-  const socketPairs = makeSocketPairs(entries, ledger, choices.pipes);
+  const setup: StdioSetup = {
+    childFds: new Array<number | undefined>(entries.length).fill(undefined), parentFds: new Array<number | undefined>(entries.length).fill(undefined),
+    childSide: [], logsWritten: [], deferredPairs: [],
+  };
+  const socketPairs = choices.deferPairs === true ? new Map<number, readonly [number, number] | number>() : makeSocketPairs(entries, ledger, choices.pipes);
   entries.forEach((entry, target) => {
     switch (entry.kind) {
       case 'file': {
@@ -265,6 +285,11 @@ export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger, ch
           setup.parentFds[target] = parentEnd;
           setup.childFds[target] = childEnd;
           setup.childSide.push(childName);
+          break;
+        }
+        if (choices.deferPairs === true) {
+          setup.childFds[target] = deferredPairFd(target);
+          setup.deferredPairs.push(target);
           break;
         }
         // Made and held by the ledger already (makeSocketPairs).

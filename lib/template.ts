@@ -43,7 +43,7 @@ export function compileBox(options?: SpawnIsolatedOptions): BoxTemplate {
         const startedAt = process.hrtime.bigint();
         const validated = compiled.validatedFor(file, args, overrides);
         timer?.phase('validate');
-        return startBoxAsync(launchBox(validated, startedAt, timer, compiled.planner));
+        return startBoxAsync(launchBox(validated, startedAt, timer, compiled.planner, undefined, true));
       });
     },
   });

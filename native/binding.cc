@@ -44,7 +44,7 @@ namespace {
 
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  bool timings = CheckSpawnArguments(info, "spawn");
+  bool timings = CheckSpawnArguments(info, "spawn", info.Length());
   auto plan = info[0].As<Napi::Buffer<uint8_t>>();
   auto fds = info[1].As<Napi::Int32Array>();
   SpawnOutcome outcome = spawn(plan.Data(), plan.Length(), fds.Data(), fds.ElementLength(), timings);

@@ -1,6 +1,8 @@
 #include "spawn_async.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,31 +19,71 @@ namespace cordon {
 namespace {
 
 // One spawnIsolatedAsync() box: spawn() on a set-up thread, its promise
-// settled on the JS thread.
+// settled on the JS thread. The box's stdio socket pairs are made here too,
+// off the JS thread (3 socketpair calls for a default box, 10-20 µs of the
+// call's JS-thread time before): each pair slot's fd is a placeholder until
+// run() puts the pair's child end there; the child ends are closed once
+// the box has its copies, the parent ends handed over with the outcome.
 class SpawnJob : public OffThreadJob {
  public:
-  SpawnJob(Napi::Env env, const Napi::Buffer<uint8_t>& plan, const Napi::Int32Array& fds, bool timings)
+  SpawnJob(Napi::Env env, const Napi::Buffer<uint8_t>& plan, const Napi::Int32Array& fds, bool timings,
+           std::vector<int32_t> pair_slots)
       : plan_(plan.Data(), plan.Data() + plan.Length()),
         fds_(fds.Data(), fds.Data() + fds.ElementLength()),
         timings_(timings),
+        pair_slots_(std::move(pair_slots)),
         deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise promise() const { return deferred_.Promise(); }
 
-  void run() override { outcome_ = spawn(plan_.data(), plan_.size(), fds_.data(), fds_.size(), timings_); }
+  void run() override {
+    std::vector<int> child_ends;
+    for (size_t i = 0; i < pair_slots_.size(); i++) {
+      int pair[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        pair_error_ = errno;
+        pair_index_ = int(i);
+        for (int fd : child_ends) close(fd);
+        close_parent_ends();
+        return;
+      }
+      parent_ends_.push_back(pair[0]);
+      child_ends.push_back(pair[1]);
+      fds_[size_t(pair_slots_[i])] = pair[1];
+    }
+    outcome_ = spawn(plan_.data(), plan_.size(), fds_.data(), fds_.size(), timings_);
+    for (int fd : child_ends) close(fd);  // the box has its copies
+    if (!outcome_.ok()) close_parent_ends();
+  }
 
   void settle(Napi::Env env) override {
     if (!outcome_.malformed.empty()) {
       deferred_.Reject(Napi::Error::New(env, "cordon: malformed plan: " + outcome_.malformed).Value());
-    } else {
-      deferred_.Resolve(OutcomeObject(env, outcome_));
+      return;
     }
+    if (pair_error_ != 0) {
+      Napi::Object failure = Napi::Object::New(env);
+      failure.Set("rung", -1);
+      failure.Set("stdioPair", pair_index_);
+      failure.Set("errno", -pair_error_);
+      deferred_.Resolve(failure);
+      return;
+    }
+    Napi::Object result = OutcomeObject(env, outcome_);
+    if (!parent_ends_.empty()) {
+      auto ends = Napi::Int32Array::New(env, parent_ends_.size());
+      for (size_t i = 0; i < parent_ends_.size(); i++) ends[i] = parent_ends_[i];
+      result.Set("parentEnds", ends);
+    }
+    deferred_.Resolve(result);
+    parent_ends_.clear();  // JS's now
   }
 
   // A box whose env went away before it could be handed over: nobody will
   // watch it, so it is ended here, reaped (cordon started it) and its fds
   // closed (and forgotten by the env, if the hand-over had begun).
   void abandon() override {
+    close_parent_ends();
     if (!outcome_.ok()) return;
     env_owned::forget(outcome_.pidfd);
     env_owned::forget(outcome_.exit_fd);
@@ -54,22 +96,31 @@ class SpawnJob : public OffThreadJob {
   }
 
  private:
+  void close_parent_ends() {
+    for (int fd : parent_ends_) close(fd);
+    parent_ends_.clear();
+  }
+
   std::vector<uint8_t> plan_;
   std::vector<int32_t> fds_;
   bool timings_;
+  std::vector<int32_t> pair_slots_;  // slots whose fd is a stdio pair's child end, made in run()
+  std::vector<int> parent_ends_;     // by pair, until handed over
+  int pair_error_ = 0;               // errno of the socketpair that failed, if one did
+  int pair_index_ = -1;
   Napi::Promise::Deferred deferred_;
   SpawnOutcome outcome_;
 };
 
 }  // namespace
 
-bool CheckSpawnArguments(const Napi::CallbackInfo& info, const char* name) {
-  if (info.Length() < 2 || info.Length() > 3 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
+bool CheckSpawnArguments(const Napi::CallbackInfo& info, const char* name, size_t length) {
+  if (length < 2 || length > 3 || !info[0].IsBuffer() || !info[1].IsTypedArray() ||
       info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      (info.Length() == 3 && !info[2].IsBoolean() && !info[2].IsUndefined())) {
+      (length == 3 && !info[2].IsBoolean() && !info[2].IsUndefined())) {
     throw Napi::TypeError::New(info.Env(), std::string(name) + "(plan: Buffer, fds: Int32Array, timings?: boolean)");
   }
-  return info.Length() == 3 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+  return length == 3 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
 }
 
 Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
@@ -104,8 +155,28 @@ Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
 
 Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  bool timings = CheckSpawnArguments(info, "spawnAsync");
-  auto* job = new SpawnJob(env, info[0].As<Napi::Buffer<uint8_t>>(), info[1].As<Napi::Int32Array>(), timings);
+  // (plan, fds, timings?, pairSlots?: Int32Array)
+  size_t given = info.Length();
+  if (given == 4 && info[3].IsUndefined()) given = 3;
+  bool timings = CheckSpawnArguments(info, "spawnAsync", given == 4 ? 3 : given);
+  std::vector<int32_t> pair_slots;
+  if (given == 4) {
+    if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      throw Napi::TypeError::New(env, "spawnAsync(plan: Buffer, fds: Int32Array, timings?: boolean, pairSlots?: Int32Array)");
+    }
+    auto fds = info[1].As<Napi::Int32Array>();
+    auto slots = info[3].As<Napi::Int32Array>();
+    for (size_t i = 0; i < slots.ElementLength(); i++) {
+      int32_t slot = slots[i];
+      // A pair's slot holds a placeholder (negative) until run() fills it.
+      if (slot < 0 || size_t(slot) >= fds.ElementLength() || fds[size_t(slot)] >= 0) {
+        throw Napi::RangeError::New(env, "spawnAsync: a pair slot must name a placeholder fd of the plan");
+      }
+      pair_slots.push_back(slot);
+    }
+  }
+  auto* job = new SpawnJob(env, info[0].As<Napi::Buffer<uint8_t>>(), info[1].As<Napi::Int32Array>(), timings,
+                           std::move(pair_slots));
   Napi::Promise promise = job->promise();
   run_off_thread(env, job, /*setup=*/true);
   return promise;

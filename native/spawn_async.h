@@ -8,9 +8,11 @@
 
 namespace cordon {
 
-// spawnAsync(plan: Buffer, fds: Int32Array, timings?: boolean): a promise of
-// spawn()'s outcome (the object OutcomeObject makes). The plan and fds are
-// copied. While a spawn of this thread's env is queued or running, the
+// spawnAsync(plan: Buffer, fds: Int32Array, timings?: boolean, pairSlots?:
+// Int32Array): a promise of spawn()'s outcome (the object OutcomeObject
+// makes, with parentEnds: the stdio socket pairs' parent ends, one per
+// pair slot, made on the set-up thread; or { rung: -1, stdioPair, errno }
+// when one could not be made). The plan and fds are copied. While a spawn of this thread's env is queued or running, the
 // env's event loop stays alive; an env torn down meanwhile (a worker thread
 // terminated) gets nothing: its box, if one started, is killed and reaped.
 Napi::Value SpawnAsync(const Napi::CallbackInfo& info);
@@ -21,7 +23,8 @@ Napi::Value SpawnAsync(const Napi::CallbackInfo& info);
 Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome);
 
 // (plan: Buffer, fds: Int32Array, timings?: boolean) for spawn and
-// spawnAsync, throwing a TypeError naming `name` otherwise; returns timings.
-bool CheckSpawnArguments(const Napi::CallbackInfo& info, const char* name);
+// spawnAsync (its first `length` arguments), throwing a TypeError naming
+// `name` otherwise; returns timings.
+bool CheckSpawnArguments(const Napi::CallbackInfo& info, const char* name, size_t length);
 
 }  // namespace cordon

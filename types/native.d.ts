@@ -9,8 +9,19 @@ export interface NativeSpawnSuccess {
   pidfd: number;
   /** Read end of the init's exit pipe (non-blocking), or -1 without an init. */
   exitFd: number;
+  /** spawnAsync() with pairSlots: the parent end of each pair made, in pairSlots' order. */
+  parentEnds?: Int32Array;
   /** With timings asked for: when each step ended (see spawn()). */
   stepEndNs?: BigInt64Array;
+}
+
+/** spawnAsync() with pairSlots: pair `stdioPair` could not be made (nothing was spawned). */
+export interface NativeStdioPairFailure {
+  rung: -1;
+  stdioPair: number;
+  stepEndNs?: undefined;
+  /** -errno of the socketpair call. */
+  errno: number;
 }
 
 /** A spawn that failed at some plan step; the child has been reaped. */
@@ -35,6 +46,9 @@ export interface NativeSpawnFailure {
 }
 
 export type NativeSpawnResult = NativeSpawnSuccess | NativeSpawnFailure;
+
+/** What spawnAsync() resolves with. */
+export type NativeAsyncSpawnResult = NativeSpawnResult | NativeStdioPairFailure;
 
 export interface NativeExitWatch {
   ref(): void;
@@ -137,8 +151,12 @@ export interface NativeBinding {
    * clone: the child and the parent each read the clock after their own steps.
    */
   spawn(plan: Buffer, fds: Int32Array, timings?: boolean): NativeSpawnResult;
-  /** spawn() on a libuv worker thread; rejects only for a malformed plan. */
-  spawnAsync(plan: Buffer, fds: Int32Array, timings?: boolean): Promise<NativeSpawnResult>;
+  /**
+   * spawn() on a set-up thread; rejects only for a malformed plan. pairSlots:
+   * slots whose fd is a placeholder for a stdio socket pair to make there
+   * (the child end goes in the slot; the parent ends come back as parentEnds).
+   */
+  spawnAsync(plan: Buffer, fds: Int32Array, timings?: boolean, pairSlots?: Int32Array): Promise<NativeAsyncSpawnResult>;
   ExitWatch: NativeExitWatchConstructor;
   ExitRecordWatch: NativeExitRecordWatchConstructor;
   /** pidfd_send_signal: 0 or -errno. */

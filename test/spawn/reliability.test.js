@@ -87,6 +87,30 @@ t.test('EMFILE from any step names the fd shortage, the limit and what to do', a
   }
 });
 
+// The same with spawnIsolatedAsync(): its stdio socket pairs are made on
+// the set-up thread (off the JS thread), so the limit is met there too.
+const ASYNC_SUPERVISOR = SUPERVISOR
+  .replace("const { spawnIsolated } = require(process.env.CORDON_ROOT);", "const { spawnIsolatedAsync } = require(process.env.CORDON_ROOT);")
+  .replace("box = spawnIsolated('/bin/true', [], {});", "box = await spawnIsolatedAsync('/bin/true', [], {});")
+  // A failed spawnIsolatedAsync() rejects: its error lands in the catch that reports thrown errors.
+  .replace('{ thrown: true, name: error.name, code: error.code, step: error.step,', '{ name: error.name, code: error.code, step: error.step, errno: error.errno, syscall: error.syscall,');
+
+t.test('EMFILE in spawnIsolatedAsync, the set-up thread\'s socket pairs included, is reported the same way', async (t) => {
+  t.not(ASYNC_SUPERVISOR, SUPERVISOR, 'the async supervisor is the sync one with spawnIsolatedAsync');
+  const errors = await nodeWithFdLimit(40, ASYNC_SUPERVISOR);
+  const emfile = errors.filter((error) => error.code === 'EMFILE');
+  t.ok(emfile.length > 0, `the supervisor hit its fd limit (${errors.length} errors)`);
+  t.same(errors.filter((error) => error.code !== 'EMFILE').map((e) => e.message), [], 'every failure was EMFILE');
+  const pairs = emfile.filter((error) => /^stdio\[\d\]$/.test(error.step ?? ''));
+  t.ok(pairs.length > 0, `the limit was met making a stdio socket pair: ${[...new Set(emfile.map((error) => error.step))].join(', ')}`);
+  for (const error of pairs) {
+    t.equal(error.syscall, 'socketpair', `the syscall is named (${error.message})`);
+    t.equal(error.errno, -24, 'errno kept');
+    t.match(error.message, /out of file descriptors/, 'the message names the shortage');
+    t.match(error.hint, /soft limit 40\b/, 'the hint gives the limit');
+  }
+});
+
 t.test('ENFILE names the system file table; a step\'s own hint is kept', async (t) => {
   const { CordonError } = require('../..');
   const enfile = new CordonError('ENFILE', 'socketpair ENFILE: cannot create stdio[0]', { errno: -23, step: 'stdio[0]' });
