@@ -42,9 +42,12 @@ function busyboxImage(dir, extra = {}) {
 /** What cordon must leave as it found: the host's mounts and the temp dir. */
 // Other suites on this host mount too: the podman and containerd tests
 // (test/oci, or a CI trial running beside this suite) mount their
-// containers' overlays under their own state directories. Those mount
-// points are theirs, never a box's, so host comparisons leave them out.
-const OTHERS_MOUNT_POINTS = /^\/(var\/lib|run)\/(containers|containerd)\/|^\/tmp\/cordon-containerd-|^\/run\/user\/\d+\/containers\//;
+// containers' overlays under their own state directories, and podman's
+// network namespaces at /run/netns/ (ip-netns's place, where cordon only
+// ever joins one: a quota test failed when a podman run beside it removed
+// its namespace's mount). Those mount points are theirs, never a box's, so
+// host comparisons leave them out.
+const OTHERS_MOUNT_POINTS = /^\/(var\/lib|run)\/(containers|containerd)\/|^\/tmp\/cordon-containerd-|^\/run\/user\/\d+\/containers\/|^\/run\/netns\//;
 
 /** The host's mount table without other suites' mount points (see OTHERS_MOUNT_POINTS). */
 function hostMounts() {
