@@ -5,7 +5,7 @@ import type * as net from 'node:net';
 import type { NativeAsyncSpawnResult } from '../types/native';
 import { Box } from './box';
 import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
-import { CordonError, errnoName } from './errors';
+import { CordonError } from './errors';
 import { failure } from './explain';
 import { assertLinux, native } from './internal/native';
 import { initSource } from './internal/sealed-init';
@@ -27,7 +27,7 @@ import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
 import { boxRootOnHost, boxUserOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
-import { deferredPairFd, setupStdio, wrapParentEnd } from './stdio';
+import { deferredPairFd, setupStdio, socketPairError, wrapParentEnd } from './stdio';
 import { openPty, PtyStreams, slavePath } from './pty';
 import { execSpawnOptions, joinTarget, openBoxNamespaces, type ExecRecipe, type JoinTarget } from './exec';
 import { validateOptions, type ValidatedOptions } from './validate';
@@ -448,10 +448,7 @@ function complete(launch: Launch, result: NativeAsyncSpawnResult): Box {
   for (const entry of runtime.cgroup?.procs ?? []) ledger.releaseOne(`cgroup.procs ${entry.hierarchy}`);
   if ('stdioPair' in result) {
     // The set-up thread could not make a socket pair: as setupStdio reports it, and nothing was spawned.
-    const target = stdio.deferredPairs[result.stdioPair]!;
-    box._failed(new CordonError(errnoName(result.errno), `socketpair ${errnoName(result.errno)}: cannot create stdio[${target}]`, {
-      errno: result.errno, syscall: 'socketpair', step: `stdio[${target}]`,
-    }));
+    box._failed(socketPairError(stdio.deferredPairs[result.stdioPair]!, result.errno));
     ledger.releaseAll();
     return box;
   }

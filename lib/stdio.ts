@@ -147,6 +147,13 @@ export function deferredPairFd(target: number): number {
   return -1000 - target;
 }
 
+/** A socket pair for stdio[target] could not be made (-errno), here or on the set-up thread. */
+export function socketPairError(target: number, errno: number): CordonError {
+  return new CordonError(errnoName(errno), `socketpair ${errnoName(errno)}: cannot create stdio[${target}]`, {
+    errno, syscall: 'socketpair', step: `stdio[${target}]`,
+  });
+}
+
 /** How setupStdio makes what is not a socket pair. */
 export interface StdioChoices {
   /** Leave the socket pairs to the set-up thread (spawnIsolatedAsync): see StdioSetup.deferredPairs. */
@@ -295,9 +302,7 @@ export function setupStdio(entries: readonly ResolvedStdio[], ledger: Ledger, ch
         // Made and held by the ledger already (makeSocketPairs).
         const pair = socketPairs.get(target)!;
         if (typeof pair === 'number') {
-          throw new CordonError(errnoName(pair), `socketpair ${errnoName(pair)}: cannot create stdio[${target}]`, {
-            errno: pair, syscall: 'socketpair', step: `stdio[${target}]`,
-          });
+          throw socketPairError(target, pair);
         }
         const [parentEnd, childEnd] = pair;
         const childName = `stdio[${target}] child end`;

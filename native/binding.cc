@@ -108,6 +108,10 @@ class OneShotWatchWrap : public Napi::ObjectWrap<Derived> {
     if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
   }
 
+  // A wrap finalized while its watch runs is one whose env is being torn
+  // down (while it watches, it holds itself alive): the watch stops with it
+  // (FdPoll's destructor), and the fd and the box are the env's to release
+  // (env_owned.h).
   Watch watch_;
 
  private:
@@ -143,10 +147,6 @@ class ExitWatchWrap : public OneShotWatchWrap<ExitWatchWrap, ExitWatch> {
     });
   }
 
-  // A watch still active here is one whose env is being torn down: while it
-  // watches, the wrap holds itself alive, so no collection finalizes it.
-  // The pidfd and the box are the env's to release (env_owned.h).
-  ~ExitWatchWrap() override { watch_.stop(); }
 };
 
 // The init's exit record, as it arrives: onRecord(code, signal) with the
@@ -163,10 +163,6 @@ class ExitRecordWatchWrap : public OneShotWatchWrap<ExitRecordWatchWrap, ExitRec
       });
     });
   }
-
-  // Still watching: the env is being torn down (see ExitWatchWrap); the
-  // exit pipe is the env's to close.
-  ~ExitRecordWatchWrap() override { watch_.stop(); }
 };
 
 Napi::Value SendSignal(const Napi::CallbackInfo& info) {
