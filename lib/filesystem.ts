@@ -1,15 +1,20 @@
 // The box's filesystem: rootfs and mounts → validated layout → plan steps.
 //
-// Layout of the steps (bubblewrap's shape, with the new mount API): a tmpfs
-// staging area is mounted over /tmp in the box's private mount namespace and
-// pivoted into, with the host's root kept at /oldroot. The box's root is
-// assembled at /newroot (host paths are read through /oldroot), every
-// target is resolved beneath /newroot with RESOLVE_IN_ROOT, and a final
-// pivot_root(".", ".") into /newroot detaches the staging area and the host
-// tree behind it. Nothing is created on the host but a persistent upper
-// layer's upper/ and work/ (prepareUpperLayer): the staging area, ephemeral
-// upper layers and file contents all live in tmpfs mounts of the box's own
-// namespace.
+// Layout of the steps, with the new mount API. In the box's private copy of
+// the host's mount tree, the box's root is mounted straight over /tmp and
+// assembled there (host paths are read where they are), every target is
+// resolved beneath that root with RESOLVE_IN_ROOT, and a final
+// pivot_root(".", ".") into it detaches the host's tree. When the box needs
+// a place of cordon's own outside its root (file contents, the empty tmpfs
+// that hides a home, overlay layers under neutral names) or reads a host
+// path under /tmp after its root is there, the steps take bubblewrap's
+// shape instead: a tmpfs staging area over /tmp, pivoted into with the
+// host's root kept at /oldroot, the root assembled at /newroot, and the
+// final pivot detaches the staging area with the host behind it (two
+// mounts and a pivot more, ~55 µs). Nothing is created on the host but a
+// persistent upper layer's upper/ and work/ (prepareUpperLayer): the
+// staging area, ephemeral upper layers and file contents all live in tmpfs
+// mounts of the box's own namespace.
 //
 // Host paths a tenant may write below (bind sources, a persistent upper
 // layer) are resolved with RESOLVE_NO_SYMLINKS and used through the fd
@@ -317,9 +322,43 @@ export function prepareUpperLayer(rootfs: ResolvedRootfs, owner: { uid: number; 
   });
 }
 
-/** A host path as the child sees it after the first pivot. */
-function host(hostPath: string): string {
-  return hostPath === '/' ? OLDROOT : `${OLDROOT}${hostPath}`;
+/**
+ * Where the child assembles the box's root and reads host paths meanwhile:
+ * directly (the root over /tmp, host paths where they are) or in a staging
+ * area (see the top of this file). A direct layout notes when a step needs
+ * the staging area or a host path its root hides; filesystemSteps then
+ * plans the staged one.
+ */
+class RootLayout {
+  /** A step needed what only the staged layout has. */
+  needsStaging = false;
+  /** The box's root is mounted: from here a direct layout hides the host's /tmp. */
+  rootPlaced = false;
+
+  constructor(readonly staged: boolean) {}
+
+  /** Where the root is assembled. */
+  get newRoot(): string {
+    return this.staged ? NEWROOT : STAGE;
+  }
+
+  /** The host's root as the child sees it while it builds. */
+  get hostRoot(): string {
+    return this.staged ? OLDROOT : '/';
+  }
+
+  /** A host path as the child sees it while it builds. */
+  host(hostPath: string): string {
+    if (this.staged) return hostPath === '/' ? OLDROOT : `${OLDROOT}${hostPath}`;
+    if (this.rootPlaced && (isWithin(hostPath, STAGE) || isWithin(STAGE, hostPath))) this.needsStaging = true;
+    return hostPath;
+  }
+
+  /** A path in the staging area (outside the box's root). */
+  stagingArea(stagedPath: string): string {
+    if (!this.staged) this.needsStaging = true;
+    return stagedPath;
+  }
 }
 
 type TargetModeValue = (typeof TargetMode)[keyof typeof TargetMode];
@@ -361,14 +400,16 @@ function maskStep(name: string, cover: string, target: string, optional: boolean
 /**
  * A bind of the host path `source`: `'refuse'` resolves it with
  * RESOLVE_NO_SYMLINKS (ELOOP for any link), for paths a tenant may write
- * below; `'follow'` follows its links beneath the host's root (/oldroot,
- * RESOLVE_IN_ROOT), so an absolute link means what it means on the host.
+ * below; `'follow'` follows its links beneath the host's root (/ or, staged,
+ * /oldroot; RESOLVE_IN_ROOT), so an absolute link means what it means on
+ * the host.
  */
-function hostBindStep(name: string, source: string, target: string, attrs: number, recursive: boolean, mode: TargetModeValue, links: 'refuse' | 'follow'): PlanStep {
+function hostBindStep(layout: RootLayout, name: string, source: string, target: string, attrs: number, recursive: boolean, mode: TargetModeValue, links: 'refuse' | 'follow'): PlanStep {
   const label = { name, syscall: 'mount', kind: links === 'refuse' ? 'bind' : 'mount', path: target, source } as const;
+  const seen = layout.host(source);
   return links === 'refuse'
-    ? step('bindMount', label, { source: host(source), target, attrs, recursive, targetMode: mode, sourceLinks: SourceLinks.refuse })
-    : step('bindMount', label, { source, hostRoot: OLDROOT, target, attrs, recursive, targetMode: mode, sourceLinks: SourceLinks.followInHostRoot });
+    ? step('bindMount', label, { source: seen, target, attrs, recursive, targetMode: mode, sourceLinks: SourceLinks.refuse })
+    : step('bindMount', label, { source, hostRoot: layout.hostRoot, target, attrs, recursive, targetMode: mode, sourceLinks: SourceLinks.followInHostRoot });
 }
 
 /** The MOUNT_ATTR_* flags of a bind entry. */
@@ -402,28 +443,41 @@ export interface FilesystemContext {
   hostView?: HostView;
 }
 
-/** The steps that build the box's root and enter it, in order. */
+/** The steps that build the box's root and enter it, in order: directly when nothing needs the staging area. */
 export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEntry[], context: FilesystemContext): PlanStep[] {
+  if (rootfs.kind !== 'layers') {
+    const direct = new RootLayout(false);
+    const steps = layoutSteps(direct, rootfs, mounts, context);
+    if (!direct.needsStaging) return steps;
+  }
+  return layoutSteps(new RootLayout(true), rootfs, mounts, context);
+}
+
+function layoutSteps(layout: RootLayout, rootfs: ResolvedRootfs, mounts: readonly MountEntry[], context: FilesystemContext): PlanStep[] {
   const steps: PlanStep[] = [];
   const plain = TargetMode.plain;
   const create = TargetMode.create;
   const nosuidNodev = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  const newRoot = layout.newRoot;
+  const host = (hostPath: string): string => layout.host(hostPath);
 
-  steps.push(mountStep('mount staging tmpfs', 'tmpfs', STAGE, nosuidNodev, ['mode', '0755', 'size', '1048576'], plain));
-  for (const dir of [NEWROOT, OLDROOT, FILES]) {
-    steps.push(makeDirStep(`make ${dir}`, dir, `${STAGE}${dir}`));
+  if (layout.staged) {
+    steps.push(mountStep('mount staging tmpfs', 'tmpfs', STAGE, nosuidNodev, ['mode', '0755', 'size', '1048576'], plain));
+    for (const dir of [NEWROOT, OLDROOT, FILES]) {
+      steps.push(makeDirStep(`make ${dir}`, dir, `${STAGE}${dir}`));
+    }
+    steps.push(step('pivotRoot', { name: 'pivot into staging', syscall: 'pivot_root', kind: 'pivot', path: STAGE }, { newRoot: STAGE, putOld: `${STAGE}${OLDROOT}` }));
   }
-  steps.push(step('pivotRoot', { name: 'pivot into staging', syscall: 'pivot_root', kind: 'pivot', path: STAGE }, { newRoot: STAGE, putOld: `${STAGE}${OLDROOT}` }));
 
   switch (rootfs.kind) {
     case 'host':
       // A root of the box's own, writable while it is built (so a `mounts`
       // target like /work/app can be made), sealed read-only at the end; the
       // host's allowed directories are bound into it (hostViewSteps).
-      steps.push(mountStep('mount box root tmpfs', 'tmpfs', NEWROOT, nosuidNodev | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '1048576', 'nr_inodes', ROOT_INODES], plain));
+      steps.push(mountStep('mount box root tmpfs', 'tmpfs', newRoot, nosuidNodev | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '1048576', 'nr_inodes', ROOT_INODES], plain));
       break;
     case 'dir':
-      steps.push(hostBindStep('bind root directory', rootfs.dir, NEWROOT, (rootfs.writable ? 0 : MOUNT_ATTR_RDONLY) | nosuidNodev, true, plain, 'follow'));
+      steps.push(hostBindStep(layout, 'bind root directory', rootfs.dir, newRoot, (rootfs.writable ? 0 : MOUNT_ATTR_RDONLY) | nosuidNodev, true, plain, 'follow'));
       break;
     case 'layers': {
       // Each layer is bound into the staging area under a neutral name
@@ -433,7 +487,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       const lowers = rootfs.layers.map((layer, i) => {
         const staged = `${LAYERS}/${i}`;
         steps.push(makeDirStep(`make layer ${i} mount point`, staged, staged));
-        const bind = hostBindStep(`bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow');
+        const bind = hostBindStep(layout, `bind layer ${i}`, layer, staged, MOUNT_ATTR_RDONLY, false, plain, 'follow');
         const prepared = context.layerTrees?.get(i);
         if (prepared !== undefined) bind.slot = prepared;
         steps.push(bind);
@@ -452,7 +506,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         // The tenant's directory: bound without following symlinks, and its
         // upper/ and work/ handed to overlayfs by fd (see kMountFs).
         steps.push(makeDirStep('make upper layer mount point', UPPER_FS, UPPER_FS));
-        const bind = hostBindStep('bind upper layer directory', rootfs.upper.dir, UPPER_FS, 0, false, plain, 'refuse');
+        const bind = hostBindStep(layout, 'bind upper layer directory', rootfs.upper.dir, UPPER_FS, 0, false, plain, 'refuse');
         bind.kind = 'upper';
         if (context.upperTree !== undefined) bind.slot = context.upperTree;
         steps.push(bind);
@@ -461,7 +515,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       }
       const config = ['lowerdir', lowers.join(':'), 'upperdir', upperDir, 'workdir', workDir];
       if (context.inUserNamespace) config.push('userxattr', '');
-      const fields = { fstype: 'overlay', config, target: NEWROOT, attrs: nosuidNodev, targetMode: plain } as const;
+      const fields = { fstype: 'overlay', config, target: newRoot, attrs: nosuidNodev, targetMode: plain } as const;
       const label = { name: 'mount overlay root', syscall: 'mount', path: rootfs.layers.join(':') } as const;
       steps.push(rootfs.upper.kind === 'dir'
         // The upper layer's dirs go by fd (see kMountFs), or as this prefix and the fd's number.
@@ -470,7 +524,8 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
       break;
     }
   }
-  steps.push(step('openRoot', { name: 'open new root', syscall: 'open', kind: 'mount', path: NEWROOT }, { path: NEWROOT }));
+  steps.push(step('openRoot', { name: 'open new root', syscall: 'open', kind: 'mount', path: newRoot }, { path: newRoot }));
+  layout.rootPlaced = true;
 
   // The standard mounts every box gets.
   if (context.newPid) {
@@ -486,7 +541,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
   if (context.console !== undefined) {
     // The box's /dev/pts is its own instance, where the host's pty has no
     // name: as bubblewrap and Docker do, the terminal is its /dev/console.
-    steps.push(hostBindStep('bind /dev/console', context.console, '/dev/console', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, 'refuse'));
+    steps.push(hostBindStep(layout, 'bind /dev/console', context.console, '/dev/console', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false, create, 'refuse'));
   }
   const tmpSize = String(context.tmpSize ?? DEFAULT_TMP_SIZE);
   const tmpInodes = tmpfsInodes(context.tmpSize ?? DEFAULT_TMP_SIZE);
@@ -497,7 +552,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
   }
   steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
   const { sealLater, hidden } = rootfs.kind === 'host'
-    ? hostViewSteps(steps, mounts, context, tmpSize, tmpInodes)
+    ? hostViewSteps(layout, steps, mounts, context, tmpSize, tmpInodes)
     : { sealLater: [], hidden: (): boolean => false };
 
   let files = 0;
@@ -506,7 +561,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     const label = `mounts[${i}] ${entry.type}`;
     switch (entry.type) {
       case 'bind': {
-        const bind = hostBindStep(label, entry.source, entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.followSymlinks === true ? 'follow' : 'refuse');
+        const bind = hostBindStep(layout, label, entry.source, entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.followSymlinks === true ? 'follow' : 'refuse');
         const prepared = context.preparedTrees?.get(i);
         if (prepared !== undefined) bind.slot = prepared;
         steps.push(bind);
@@ -533,7 +588,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         steps.push(symlinkStep(label, entry.linkTo, entry.target));
         break;
       case 'file': {
-        const staged = `${FILES}/${files++}`;
+        const staged = layout.stagingArea(`${FILES}/${files++}`);
         steps.push(writeFileStep(`${label} content`, entry.target, staged, entry.content, entry.mode ?? 0o644));
         steps.push(bindStep(label, staged, entry.target, MOUNT_ATTR_RDONLY | nosuidNodev | MOUNT_ATTR_NOEXEC, false, create, entry.target));
         break;
@@ -542,7 +597,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
         steps.push(readOnlyStep(label, entry.target, AttrScope.subtree));
         break;
       case 'mask': {
-        const empty = `${FILES}/empty`;
+        const empty = layout.stagingArea(`${FILES}/empty`);
         if (!maskFileWritten) {
           steps.push(writeFileStep('empty file for masks', empty, empty, '', 0));
           maskFileWritten = true;
@@ -554,7 +609,7 @@ export function filesystemSteps(rootfs: ResolvedRootfs, mounts: readonly MountEn
     }
   });
   steps.push(...sealLater);
-  steps.push(step('enterRoot', { name: 'enter new root', syscall: 'pivot_root', kind: 'pivot', path: NEWROOT }, { root: NEWROOT }));
+  steps.push(step('enterRoot', { name: 'enter new root', syscall: 'pivot_root', kind: 'pivot', path: newRoot }, { root: newRoot }));
   return steps;
 }
 
@@ -574,6 +629,7 @@ const REPLACING: ReadonlySet<MountEntry['type']> = new Set(['bind', 'tmpfs', 'pr
  * returned, to run after `mounts`, with a test for "this path was hidden".
  */
 function hostViewSteps(
+  layout: RootLayout,
   steps: PlanStep[],
   mounts: readonly MountEntry[],
   context: FilesystemContext,
@@ -598,7 +654,7 @@ function hostViewSteps(
     if (entry.kind === 'link') {
       steps.push(symlinkStep(`link ${entry.name}`, entry.to, entry.name));
     } else {
-      steps.push(hostBindStep(`bind host ${entry.name}`, entry.name, entry.name, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, create, 'follow'));
+      steps.push(hostBindStep(layout, `bind host ${entry.name}`, entry.name, entry.name, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, create, 'follow'));
     }
   }
   for (const dir of FRESH_DIRS) {
@@ -609,7 +665,7 @@ function hostViewSteps(
   const emptyDirs = HIDDEN_DIRS.filter((dir) => present(dir) && !replaced(dir));
   if (!context.newNet && !replaced('/sys')) emptyDirs.push('/sys');
   for (const dir of emptyDirs) {
-    steps.push(makeDirStep(`make ${dir}`, dir, `${NEWROOT}${dir}`));
+    steps.push(makeDirStep(`make ${dir}`, dir, `${layout.newRoot}${dir}`));
   }
   if (emptyDirs.includes('/var')) {
     for (const [link, to] of VAR_LINKS.filter(([link]) => !targets.includes(link))) {
@@ -623,6 +679,7 @@ function hostViewSteps(
   let emptyMade = false;
   const emptyDir = (): string => {
     if (!emptyMade) {
+      layout.stagingArea(EMPTY);
       steps.push(makeDirStep(`make ${EMPTY}`, EMPTY, EMPTY));
       steps.push(mountStep('mount empty tmpfs for hidden directories', 'tmpfs', EMPTY, MOUNT_ATTR_RDONLY | hide, ['mode', '0755', 'size', '4096'], TargetMode.plain));
       emptyMade = true;
@@ -654,7 +711,7 @@ function hostViewSteps(
 
   const sockets = view?.sockets ?? [];
   if (sockets.length > 0) {
-    const empty = `${FILES}/empty`;
+    const empty = layout.stagingArea(`${FILES}/empty`);
     steps.push(writeFileStep('empty file for masks', empty, empty, '', 0));
     for (const socketPath of sockets) steps.push(maskStep('mask host socket', empty, socketPath, true));
   }

@@ -106,8 +106,9 @@ t.test('steps: every tmpfs the payload may write has a file count as well as a s
   t.equal(tmpfsInodes(64 * 1024 * 1024), '65536', 'one file per KiB');
   t.equal(tmpfsInodes(65536), '1024', 'at least 1024');
   const writable = (rootfs, context) => filesystemSteps(validateRootfs(rootfs), [], { newPid: true, newNet: true, inUserNamespace: true, ...context })
-    // (the staging area, at /tmp before the pivot, is gone before the payload runs)
-    .filter((step) => step.op === 'mountFs' && step.name !== 'mount staging tmpfs' && step.str?.[0] === 'tmpfs' && ['/tmp', '/dev', '/dev/shm', '/run', '/upper'].includes(step.path));
+    // (the staging area, or the box's root while it is built, is at /tmp
+    // before the pivot; the one is gone and the other read-only before the payload runs)
+    .filter((step) => step.op === 'mountFs' && step.name !== 'mount staging tmpfs' && step.name !== 'mount box root tmpfs' && step.str?.[0] === 'tmpfs' && ['/tmp', '/dev', '/dev/shm', '/run', '/upper'].includes(step.path));
   const steps = [...writable('host', { tmpSize: 1 << 20 }), ...writable({ layers: ['/srv/t'], upper: 'tmpfs', upperSize: 8 << 20 }, {})];
   t.same(steps.map((step) => step.path).sort(), ['/dev', '/dev', '/dev/shm', '/dev/shm', '/run', '/tmp', '/tmp', '/upper'].sort());
   for (const step of steps) {
