@@ -354,7 +354,7 @@ class RootLayout {
     return hostPath;
   }
 
-  /** A path in the staging area (outside the box's root). */
+  /** A path in the staging area (outside the box's root), or a host path read only through /oldroot. */
   stagingArea(stagedPath: string): string {
     if (!this.staged) this.needsStaging = true;
     return stagedPath;
@@ -561,6 +561,9 @@ function layoutSteps(layout: RootLayout, rootfs: ResolvedRootfs, mounts: readonl
     const label = `mounts[${i}] ${entry.type}`;
     switch (entry.type) {
       case 'bind': {
+        // A link followed from a `mounts` source may lead under /tmp, which
+        // the root hides in the direct layout: read it through /oldroot.
+        if (entry.followSymlinks === true) layout.stagingArea(entry.source);
         const bind = hostBindStep(layout, label, entry.source, entry.target, bindAttributes(entry), entry.recursive !== false, create, entry.followSymlinks === true ? 'follow' : 'refuse');
         const prepared = context.preparedTrees?.get(i);
         if (prepared !== undefined) bind.slot = prepared;

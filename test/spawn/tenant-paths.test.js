@@ -224,6 +224,20 @@ t.test('a bind source with a symlinked component is refused; followSymlinks opts
   t.equal(resolved.stdout, 'theirs\n', 'the resolved path binds by default');
 });
 
+t.test('a followed link that leads under /tmp binds the host\'s /tmp, not the box\'s root built there', async (t) => {
+  // A default box's root is mounted over /tmp of its copy of the host's
+  // tree while it is built; a link from elsewhere into /tmp must still mean
+  // the host's /tmp.
+  const target = scratch(t, 'cordon-bind-');
+  fs.writeFileSync(path.join(target, 'index'), 'host tmp\n');
+  const links = fs.mkdtempSync('/var/tmp/cordon-link-');
+  t.teardown(() => fs.rmSync(links, { recursive: true, force: true }));
+  fs.chmodSync(links, 0o755);
+  fs.symlinkSync(target, path.join(links, 'to-tmp'));
+  const result = await run('/bin/cat', ['/mnt/index'], { mounts: [{ type: 'bind', source: path.join(links, 'to-tmp'), target: '/mnt', followSymlinks: true }], env: { PATH: '/usr/bin:/bin' } });
+  t.equal(result.stdout, 'host tmp\n', `the host's file: ${result.stderr}`);
+});
+
 t.test('a symlink as the last component of a bind source is refused too', async (t) => {
   const base = scratch(t, 'cordon-bind-');
   fs.mkdirSync(path.join(base, 'real'), { mode: 0o755 });

@@ -46,4 +46,6 @@ t.test('what needs the staging area takes it', async (t) => {
     t.ok(texts([bind]).some((s) => s.startsWith('/oldroot')), `${source} is read through the host's root kept at /oldroot`);
   }
   t.ok(staged(plan({ dir: '/srv/image' }, [{ type: 'bind', source: '/tmp/data', target: '/data', followSymlinks: true }])), 'a followed bind under /tmp');
+  // /srv/link -> /tmp/data would resolve beneath the box's own root in the direct layout.
+  t.ok(staged(plan('host', [{ type: 'bind', source: '/srv/link', target: '/data', followSymlinks: true }])), 'any followed bind: its links may lead under /tmp');
 });
