@@ -534,7 +534,7 @@ function layoutSteps(layout: RootLayout, rootfs: ResolvedRootfs, mounts: readonl
     steps.push({ ...bindStep('bind host proc', host('/proc'), '/proc', nosuidNodev | MOUNT_ATTR_NOEXEC, true, create, '/proc'), kind: 'proc' });
   }
   steps.push(mountStep('mount /dev tmpfs', 'tmpfs', '/dev', MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, ['mode', '0755', 'size', '65536', 'nr_inodes', tmpfsInodes(65536)], create));
-  // The six nodes in one step: the two directories are opened once.
+  // The six nodes in one step: the two directories are opened once, the attributes set once.
   steps.push(step('bindDevices', { name: 'bind /dev nodes', syscall: 'mount', kind: 'mount', path: '/dev', source: '/dev' }, {
     source: host('/dev'), devices: DEVICES, target: '/dev', attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
   }));

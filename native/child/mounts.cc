@@ -455,10 +455,12 @@ int set_mount_attr(int root_fd, const char* target, uint64_t set, uint64_t clear
 
 int bind_devices(const char* source_dir, const char* const* names, uint64_t attrs, int root_fd, const char* target_dir,
                  int* part) {
-  // Each node costs its own clone, attributes and attach; the two
-  // directories are resolved once for all of them. The target directory is
-  // the box's fresh /dev tmpfs, resolved beneath the root; each file in it is
-  // made with O_EXCL|O_NOFOLLOW, and that fd is the mount's target.
+  // Each node costs its own clone and attach; the two directories are
+  // resolved once for all of them, and the attributes are set once, on the
+  // fresh /dev tmpfs and the nodes under it together (nothing else is
+  // mounted there yet). The target directory is resolved beneath the root;
+  // each file in it is made with O_EXCL|O_NOFOLLOW, and that fd is the
+  // mount's target.
   *part = int(MountPart::kResolveTarget);
   long to_dir = open_in_root(root_fd, target_dir, O_DIRECTORY);
   if (to_dir < 0) return as_errno(to_dir);
@@ -477,16 +479,6 @@ int bind_devices(const char* source_dir, const char* const* names, uint64_t attr
       r = tree;
       break;
     }
-    if (attrs != 0) {
-      struct mount_attr attr = {};
-      attr.attr_set = attrs;
-      r = sys::sc(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, MOUNT_ATTR_SIZE_VER0);
-      if (r < 0) {
-        *part = at + int(MountPart::kSetAttr);
-        close_fd(tree);
-        break;
-      }
-    }
     *part = at + int(MountPart::kCreateTarget);
     long to = sys::sc(__NR_openat, to_dir, names[i], O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (to < 0) {
@@ -501,6 +493,12 @@ int bind_devices(const char* source_dir, const char* const* names, uint64_t attr
     close_fd(to);
     close_fd(tree);
     if (r < 0) break;
+  }
+  if (r >= 0 && attrs != 0) {
+    struct mount_attr attr = {};
+    attr.attr_set = attrs;
+    r = sys::sc(__NR_mount_setattr, to_dir, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, MOUNT_ATTR_SIZE_VER0);
+    if (r < 0) *part = int(MountPart::kSetAttr);
   }
   close_fd(from_dir);
   close_fd(to_dir);

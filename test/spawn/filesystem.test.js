@@ -48,6 +48,16 @@ t.test('default root: the host, read-only, with private /tmp, fresh /proc and a 
   assertNothingLeft(t, before);
 });
 
+t.test('default /dev: each node bound nosuid and noexec, the tmpfs under them too', async (t) => {
+  const result = await runSh('cat /proc/self/mountinfo');
+  t.equal(result.code, 0, result.stderr);
+  const options = new Map(result.stdout.trim().split('\n').map((line) => line.split(' ')).map((f) => [f[4], f[5].split(',')]));
+  for (const node of ['/dev', '/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']) {
+    t.ok(options.has(node), `${node} is a mount`);
+    t.ok(options.get(node)?.includes('nosuid') && options.get(node)?.includes('noexec'), `${node}: ${options.get(node)}`);
+  }
+});
+
 t.test('the host /tmp is not the box /tmp', async (t) => {
   const dir = scratch(t);
   fs.writeFileSync(path.join(dir, 'secret'), 'host');
