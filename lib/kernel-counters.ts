@@ -224,6 +224,9 @@ export function validateNamespaceOwner(
   return owner;
 }
 
+/** The counters of fanotify groups and marks (a mark needs a group). */
+const FANOTIFY_COUNTERS: ReadonlySet<KernelCounterName> = new Set(['fanotifyGroups', 'fanotifyMarks']);
+
 /** The counters of namespaces a box's processes make. */
 const NAMESPACE_COUNTERS: ReadonlySet<KernelCounterName> = new Set([
   'userNamespaces', 'mountNamespaces', 'pidNamespaces', 'netNamespaces', 'ipcNamespaces', 'utsNamespaces', 'cgroupNamespaces', 'timeNamespaces',
@@ -234,20 +237,24 @@ const NAMESPACE_COUNTERS: ReadonlySet<KernelCounterName> = new Set([
  * made for this box) overridden by the options; `'unlimited'` writes
  * nothing. Run by the box's root before it drops its capabilities.
  *
- * `makesNamespaces` false (the box's seccomp filter refuses every call that
- * makes a namespace: lib/seccomp/namespaces.ts) leaves out the namespace
- * counters' defaults: nothing in the box can be charged to them, and each
- * write costs ~13 µs (the kernel makes a /proc/sys dentry and inode per
- * file in every new user namespace). A limit the options give is still written.
+ * What the box's seccomp filter refuses (lib/seccomp/namespaces.ts) leaves
+ * out those counters' defaults: `makesNamespaces` false (every call that
+ * makes a namespace refused) the namespace counters', `makesFanotify` false
+ * (fanotify_init refused, as by the default profile) the fanotify ones.
+ * Nothing in the box can be charged to them, and each write costs ~13 µs
+ * (the kernel makes a /proc/sys dentry and inode per file in every new user
+ * namespace). A limit the options give is still written.
  */
 export function kernelCounterSteps(
   given: KernelCounterLimits | undefined,
   defaults: Partial<Record<KernelCounterName, number>>,
-  makesNamespaces = true,
+  makes: { namespaces: boolean; fanotify: boolean } = { namespaces: true, fanotify: true },
 ): PlanStep[] {
   const steps: PlanStep[] = [];
+  const counted = (name: KernelCounterName): boolean =>
+    (makes.namespaces || !NAMESPACE_COUNTERS.has(name)) && (makes.fanotify || !FANOTIFY_COUNTERS.has(name));
   for (const name of Object.keys(KERNEL_COUNTER_FILES) as KernelCounterName[]) {
-    const limit = given?.[name] ?? (makesNamespaces || !NAMESPACE_COUNTERS.has(name) ? defaults[name] : undefined);
+    const limit = given?.[name] ?? (counted(name) ? defaults[name] : undefined);
     if (limit === undefined || limit === 'unlimited') continue;
     const file = `${USER_SYSCTL_DIR}/${KERNEL_COUNTER_FILES[name]}`;
     steps.push(step('writeExisting', { name: `limit user.${KERNEL_COUNTER_FILES[name]}`, syscall: 'write', kind: 'ucount', path: file }, {

@@ -289,7 +289,9 @@ export interface SpawnIsolatedOptions {
    * Default, in a user namespace made for the box (new or pooled): a quarter
    * of the caller's own limit, and at most 32 inotify instances, 8192
    * inotify watches, 32 fanotify groups, 8192 fanotify marks and 64 of each
-   * kind of namespace. A joined user namespace gets only what is given here
+   * kind of namespace (a namespace kind only when `seccomp` lets the box
+   * make namespaces, the fanotify ones only when it lets it call
+   * fanotify_init: the default profile refuses both). A joined user namespace gets only what is given here
    * (it may be shared; the limits then apply to all of it). Not allowed
    * with `namespaces.user: 'host'`. A limit this kernel does not have fails
    * the spawn with a step error naming it.
@@ -348,7 +350,7 @@ export interface SpawnIsolatedOptions {
   /**
    * The payload's seccomp filter. Default: cordon's default profile, which
    * refuses what a tenant never needs (kernel modules, kexec, reboot, swap,
-   * bpf, perf_event_open, the keyring, userfaultfd, io_uring,
+   * bpf, perf_event_open, the keyring, userfaultfd, fanotify_init, io_uring,
    * open_by_handle_at, clock changes, mount and namespace calls, TIOCSTI and
    * TIOCLINUX ioctls, ...) with EPERM. `allow` and `deny` adjust it,
    * `mode: 'allowlist'` inverts it; `false` installs none. The filter is

@@ -15,7 +15,7 @@ import { defaultIdMap, idMapSteps } from './identity';
 import { landlockSteps, type LandlockReport } from './landlock';
 import { chdirSteps, execSteps } from './payload';
 import { seccompSteps } from './seccomp';
-import { refusesNewNamespaces } from './seccomp/namespaces';
+import { refusesFanotify, refusesNewNamespaces } from './seccomp/namespaces';
 import type { NamespaceName } from './options';
 import { CLONE_FLAGS, cloneSteps, enterNamespaceSteps, namespaceFlags, namespaceSetupSteps } from './namespaces';
 import { fdSteps, startGateSteps } from './stdio';
@@ -152,7 +152,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   steps.push(...boxRootSteps(userNamespace, root && newUser));
   if (userNamespace) {
     const defaults = callerLimits === undefined ? {} : defaultKernelCounters(callerLimits);
-    steps.push(...kernelCounterSteps(options.kernelCounters, defaults, !refusesNewNamespaces(options.seccomp)));
+    steps.push(...kernelCounterSteps(options.kernelCounters, defaults, { namespaces: !refusesNewNamespaces(options.seccomp), fanotify: !refusesFanotify(options.seccomp) }));
   }
   steps.push(...sysctlSteps(options.sysctl));
   steps.push(...boxFilesystemSteps(options, {

@@ -1,6 +1,7 @@
-// Whether a box's seccomp filter lets anything in the box make a namespace:
-// the kernel counters of namespaces (lib/kernel-counters.ts) bound what a
-// box can make, so they matter only where the filter lets it make any.
+// Whether a box's seccomp filter lets anything in the box make what a
+// kernel counter counts (lib/kernel-counters.ts): a namespace, a fanotify
+// group. The counters bound what a box can make, so they matter only where
+// the filter lets it make any.
 import type { NormalizedSeccompPolicy } from './policy';
 import { DEFAULT_PROFILE } from './profile';
 
@@ -30,11 +31,20 @@ const NAMESPACE_MAKERS = ['clone', 'clone3', 'unshare', 'open_tree', 'open_tree_
  * lift the profile), so it never makes this false.
  */
 export function refusesNewNamespaces(policy: NormalizedSeccompPolicy | undefined): boolean {
+  return refusesAll(policy, NAMESPACE_MAKERS);
+}
+
+/** True when the box's filter refuses fanotify_init, so nothing in the box makes a fanotify group (or a mark: a mark needs a group). */
+export function refusesFanotify(policy: NormalizedSeccompPolicy | undefined): boolean {
+  return refusesAll(policy, ['fanotify_init']);
+}
+
+function refusesAll(policy: NormalizedSeccompPolicy | undefined, makers: readonly string[]): boolean {
   if (policy === undefined || policy.profile !== 'default') return false;
   // Allowlist mode: a call the profile refuses only by its arguments gets
   // defaultAction when `allow` leaves it out, and 'log' runs it.
   const unlistedRuns = policy.mode === 'allowlist' && policy.defaultAction === 'log';
-  for (const syscall of NAMESPACE_MAKERS) {
+  for (const syscall of makers) {
     const entry = DEFAULT_PROFILE.find((candidate) => candidate.syscalls.includes(syscall));
     if (entry === undefined) return false;
     if (!policy.allow.some((rule) => rule.syscall === syscall)) {

@@ -131,6 +131,13 @@ export const DEFAULT_PROFILE: readonly ProfileEntry[] = [
     reason: 'performance counters observe other processes and the kernel, and are a frequent exploit vector',
   },
   {
+    syscalls: ['fanotify_init'],
+    errno: 'EPERM',
+    reason:
+      'fanotify watches whole mounts and filesystems; Docker\'s and Podman\'s default profiles refuse it to a container without ' +
+      'CAP_SYS_ADMIN, and a box has none (allowing it also gives the box its own fanotify limits, see kernelCounters)',
+  },
+  {
     syscalls: ['userfaultfd'],
     errno: 'EPERM',
     reason: 'lets a process stall the kernel on a page fault: the standard tool to win kernel race conditions',

@@ -19,7 +19,7 @@ const ENOSYS = 38;
 const PROFILE_EPERM = [
   'init_module', 'finit_module', 'delete_module', 'kexec_load', 'kexec_file_load', 'reboot', 'swapon', 'swapoff',
   'settimeofday', 'clock_settime', 'clock_adjtime', 'adjtimex', 'acct', 'quotactl', 'quotactl_fd', 'syslog',
-  'vhangup', 'iopl', 'ioperm', 'add_key', 'keyctl', 'request_key', 'bpf', 'perf_event_open', 'userfaultfd',
+  'vhangup', 'iopl', 'ioperm', 'add_key', 'keyctl', 'request_key', 'bpf', 'perf_event_open', 'fanotify_init', 'userfaultfd',
   'io_uring_setup', 'io_uring_enter', 'io_uring_register', 'open_by_handle_at', 'name_to_handle_at', 'mount',
   'umount2', 'pivot_root', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'move_mount', 'open_tree', 'open_tree_attr',
   'mount_setattr', 'setns', 'lookup_dcookie', 'uselib',

@@ -16,6 +16,7 @@ const { isRoot, runSh, spawnError } = require('../helpers/payload');
 const { requireOrSkip, skipExpected } = require('../helpers/skip');
 
 const EAGAIN = 11;
+const EPERM = 1;
 const EMFILE = 24;
 const ENOSPC = 28;
 
@@ -149,11 +150,15 @@ t.test('inotify watches: the per-box limit holds', async (t) => {
   });
 });
 
-t.test('fanotify groups: one box cannot take the caller\'s', async (t) => {
+t.test('fanotify groups: refused by the default filter; allowed, one box cannot take the caller\'s', async (t) => {
   if (!requireOrSkip(t, built, 'the helper is not built')) return;
+  const refused = await inBox('fanotify-groups', 1, {}, false);
+  await refused.release();
+  t.same({ count: refused.count, errno: refused.errno }, { count: 0, errno: EPERM }, 'a default box gets EPERM from fanotify_init');
   const limit = Math.min(32, Math.floor(callerSysctl('max_fanotify_groups') / 4));
   await twoBoxesAndTheSupervisor(t, 'fanotify-groups', {
     max: 1000,
+    options: { seccomp: { allow: ['fanotify_init'] } },
     errno: EMFILE,
     perBox: (taken, who) => t.equal(taken.count, limit, `${who} gets the default share, ${limit}`),
   });
@@ -216,8 +221,8 @@ t.test('the defaults are in the box: a share of the caller\'s limits', async (t)
   t.equal(result.code, 0, result.stderr);
   for (const file of fs.readdirSync('/proc/sys/user')) {
     // The default filter refuses every call that makes a namespace (the next
-    // test): their counters are left at the namespace's own INT_MAX.
-    const expected = /_namespaces$/.test(file) ? 2147483647 : share(file);
+    // test) and fanotify_init: their counters are left at the namespace's own INT_MAX.
+    const expected = /_namespaces$|_fanotify_/.test(file) ? 2147483647 : share(file);
     t.match(result.stdout, new RegExp(`^${file} ${expected}$`, 'm'), `${file} is ${expected}`);
   }
   for (const row of ['Max processes', 'Max msgqueue size', 'Max pending signals', 'Max locked memory']) {
@@ -249,12 +254,14 @@ t.test('a default box makes no namespace of any kind, so their counters need no 
   for (const [name] of calls) t.match(result.stdout, new RegExp(`^${name} refused (Operation not permitted|Function not implemented)$`, 'm'), `${name} is refused`);
   t.notMatch(result.stdout, /made/, 'no call made a namespace');
 
-  // A filter that lets the box make them gets every counter's default.
+  // A filter that lets the box make them gets their counters' defaults
+  // (no filter: every counter's; fanotify_init is refused by the default profile).
   for (const seccomp of [false, { allow: ['unshare'] }]) {
     const loose = await runSh(SHOW_USER_SYSCTLS, { seccomp });
     t.equal(loose.code, 0, loose.stderr);
     for (const file of fs.readdirSync('/proc/sys/user')) {
-      t.match(loose.stdout, new RegExp(`^${file} ${share(file)}$`, 'm'), `seccomp ${JSON.stringify(seccomp)}: ${file} is ${share(file)}`);
+      const expected = seccomp !== false && /_fanotify_/.test(file) ? 2147483647 : share(file);
+      t.match(loose.stdout, new RegExp(`^${file} ${expected}$`, 'm'), `seccomp ${JSON.stringify(seccomp)}: ${file} is ${expected}`);
     }
   }
 });
@@ -339,7 +346,7 @@ t.test('each limit is a named step with its file, so a refusal names it', async 
   const { validateOptions } = require('../../dist/validate');
   const { buildPlan } = require('../../dist/plan');
   const { hintFor } = require('../../dist/errors');
-  const counterLimits = { sysctl: { inotifyInstances: 128, timeNamespaces: 1000 }, rlimits: { msgqueue: 819200 } };
+  const counterLimits = { sysctl: { inotifyInstances: 128, fanotifyGroups: 128, timeNamespaces: 1000 }, rlimits: { msgqueue: 819200 } };
   const caller = { euid: 1000, egid: 1000, counterLimits };
   const plan = (options) => buildPlan(validateOptions('/bin/true', [], { init: false, ...options }), { stdio: [], namespaces: {} }, caller).steps;
   const limits = plan({}).filter((step) => step.kind === 'ucount' || step.op === 'setRlimit');
@@ -351,20 +358,25 @@ t.test('each limit is a named step with its file, so a refusal names it', async 
     ['limit user.max_inotify_instances', '/proc/sys/user/max_inotify_instances', '32'],
     ['set rlimit core', undefined, [4, 0, 0]],
     ['set rlimit msgqueue', undefined, [12, 204800, 204800]],
-  ], 'only the counters this kernel has get a default; the namespace ones only where the filter lets the box make namespaces');
+  ], 'only the counters this kernel has get a default; the namespace and fanotify ones only where the filter lets the box make them');
   const counters = (options) => plan(options).filter((step) => step.kind === 'ucount').map((step) => [step.name, step.path, value(step)]);
-  const all = [
+  const [inotify, fanotify, time] = [
     ['limit user.max_inotify_instances', '/proc/sys/user/max_inotify_instances', '32'],
+    ['limit user.max_fanotify_groups', '/proc/sys/user/max_fanotify_groups', '32'],
     ['limit user.max_time_namespaces', '/proc/sys/user/max_time_namespaces', '64'],
   ];
-  t.same(counters({ seccomp: false }), all, 'no filter: the namespace counters get their defaults');
+  const all = [inotify, fanotify, time];
+  t.same(counters({ seccomp: false }), all, 'no filter: the namespace and fanotify counters get their defaults');
   t.same(counters({ allowNewPrivileges: true }), all, 'no filter (new privileges allowed): the same');
   t.same(counters({ seccomp: { profile: 'none' } }), all, "profile 'none': the same");
   for (const maker of ['unshare', 'clone', 'clone3', 'open_tree', 'fsmount']) {
-    t.same(counters({ seccomp: { allow: [maker] } }), all, `allow ${maker}: the same`);
+    t.same(counters({ seccomp: { allow: [maker] } }), [inotify, time], `allow ${maker}: the namespace counters`);
   }
-  t.same(counters({ seccomp: { allow: ['ptrace'], deny: ['setns'] } }), all.slice(0, 1), 'a filter that still refuses them: none');
-  t.same(counters({ kernelCounters: { timeNamespaces: 3 } }), [all[0], [...all[1].slice(0, 2), '3']], 'a given namespace limit is written all the same');
+  t.same(counters({ seccomp: { allow: ['fanotify_init'] } }), [inotify, fanotify], 'allow fanotify_init: the fanotify counters');
+  t.same(counters({ seccomp: { mode: 'allowlist', allow: ['execve', 'fanotify_init', 'exit_group'] } }), [inotify, fanotify], 'allowlist naming fanotify_init: the same');
+  t.same(counters({ seccomp: { mode: 'allowlist', allow: ['execve', 'exit_group'] } }), [inotify], 'allowlist without it: refused, none');
+  t.same(counters({ seccomp: { allow: ['ptrace'], deny: ['setns'] } }), [inotify], 'a filter that still refuses them: none');
+  t.same(counters({ kernelCounters: { timeNamespaces: 3 } }), [inotify, [...time.slice(0, 2), '3']], 'a given namespace limit is written all the same');
   const given = plan({ kernelCounters: { fanotifyGroups: 2 } }).filter((step) => step.kind === 'ucount').map((step) => step.name);
   t.ok(given.includes('limit user.max_fanotify_groups'), 'a given limit is written even where the caller has none: its failure then names it');
   const becomeRoot = plan({}).findIndex((step) => step.name === 'become box root');

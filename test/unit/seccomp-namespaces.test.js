@@ -73,3 +73,23 @@ t.test('refusesNewNamespaces agrees with the compiled policy', async (t) => {
     if (refusesNewNamespaces(policy)) t.notOk(makes, `${what}: and the filter indeed lets no maker run`);
   }
 });
+
+t.test('refusesFanotify agrees with the compiled policy', async (t) => {
+  const { refusesFanotify } = require('../../dist/seccomp/namespaces');
+  const fanotifyPolicies = [
+    [undefined, false, 'no filter'],
+    [{}, true, 'the default policy'],
+    [{ allow: ['ptrace'], deny: ['setns'] }, true, 'lifting other calls'],
+    [{ allow: ['fanotify_init'] }, false, 'denylist: allow fanotify_init'],
+    [{ profile: 'none' }, false, "profile 'none'"],
+    [{ mode: 'allowlist', allow: ['execve'] }, true, 'allowlist without it'],
+    [{ mode: 'allowlist', allow: ['execve', 'fanotify_init'] }, false, 'allowlist naming it'],
+    [{ mode: 'allowlist', allow: ['execve'], defaultAction: 'log' }, true, "allowlist with defaultAction 'log': the profile's refusal stays"],
+  ];
+  for (const [given, refuses, what] of fanotifyPolicies) {
+    const policy = given === undefined ? undefined : validateSeccomp(given);
+    t.equal(refusesFanotify(policy), refuses, `${what}: ${refuses ? 'refuses' : 'may run'} fanotify_init`);
+    const runs = policy === undefined || [SECCOMP_RET_ALLOW, SECCOMP_RET_LOG].includes(decision(resolveSeccomp(policy, 'x64'), 'fanotify_init', []));
+    t.equal(runs, !refuses, `${what}: the compiled filter ${runs ? 'runs' : 'refuses'} it`);
+  }
+});
