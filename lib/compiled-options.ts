@@ -106,6 +106,7 @@ export class CompiledOptions {
    * box (spawnIsolated() with options it compiled).
    */
   validatedWith(command: { file: string; args: string[] }, signal: AbortSignal | undefined): ValidatedOptions {
+    recheckLive(this.base, this.#cgroupOption);
     const last = this.#last;
     if (signal === undefined && last !== undefined && command.file === last.file && sameArgs(command.args, last.args)) return last.validated;
     const validated = Object.freeze(boxOptions(this.base, this.#fixedArgv0, command, undefined, signal));

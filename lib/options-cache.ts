@@ -6,10 +6,15 @@
 // snapshot validateOptions() takes first anyway (ownSnapshot) is written
 // out as a key string, and options with the same key are the same input
 // to validation. A snapshot holding anything but plain data (a stream, a
-// pool, a tenant, a Listener, a URL, a function, ...) has no key: live
-// objects can change between calls in ways a key cannot see. The one
-// exception is `signal`, an AbortSignal, which is per box (as a template's
-// override) and so not part of the key.
+// tenant, a Listener, a URL, a function, ...) has no key: live objects can
+// change between calls in ways a key cannot see. Two exceptions: `signal`,
+// an AbortSignal, which is per box (as a template's override) and so not
+// part of the key; and `netnsPool`, a NamespacePool, whose kind and id maps
+// (all validation reads of it) never change: it is matched by identity, and
+// options holding one are kept in a WeakMap keyed by the pool (the
+// compiled entry refers to its pool, and an ephemeron does not keep its
+// key alive), so a pool dropped without close() is still collected and its
+// fds closed. A closed pool is checked per box, as a template checks it.
 //
 // Why a compiled entry still gives validateOptions()'s result:
 // - validation is a function of the snapshot, the caller's euid and egid
@@ -30,6 +35,7 @@ import { CompiledOptions, identityOf, planFresh, type Planner } from './compiled
 import { isPlainObject, ownSnapshot } from './internal/checks';
 import { isValidated } from './internal/validated';
 import { checkArgs } from './payload';
+import { NamespacePool } from './pool';
 import { validateOptions, type ValidatedOptions } from './validate';
 
 /**
@@ -48,7 +54,10 @@ const MAX_KEY_LENGTH = 16 * 1024;
  * null: never compiled (compilable() said no).
  */
 const SEEN = 0;
-const entries = new Map<string, CompiledOptions | typeof SEEN | null>();
+type Entries = Map<string, CompiledOptions | typeof SEEN | null>;
+const entries: Entries = new Map();
+/** Options holding a pool, by pool (see the top of this file). */
+let poolEntries = new WeakMap<NamespacePool, Entries>();
 /** The compiled entry last used (it is last in `entries` already). */
 let mostRecent: CompiledOptions | undefined;
 
@@ -68,20 +77,23 @@ export function validateWithCache(file: unknown, args: unknown, options: unknown
   const snapshot = ownSnapshot(options === undefined ? {} : options, '');
   const keyed = optionsKey(snapshot);
   if (keyed === undefined) return { validated: validateOptions(command.file, command.args, snapshot), planner: planFresh };
-  const entry = entries.get(keyed.key);
+  const store = keyed.pool === undefined ? entries : storeOf(keyed.pool);
+  const entry = store.get(keyed.key);
   if (entry instanceof CompiledOptions) {
     // Most recently used last: the first key is the one to drop.
+    // (mostRecent is only ever a plain-store entry: one holding a pool
+    // would keep that pool alive.)
     if (entry !== mostRecent) {
-      entries.delete(keyed.key);
-      entries.set(keyed.key, entry);
-      mostRecent = entry;
+      store.delete(keyed.key);
+      store.set(keyed.key, entry);
+      if (store === entries) mostRecent = entry;
     }
     return { validated: entry.validatedWith(command, keyed.signal), planner: entry.planner };
   }
   const validated = validateOptions(command.file, command.args, snapshot);
   if (entry === null) return { validated, planner: planFresh };
   if (entry === undefined) {
-    remember(keyed.key, SEEN);
+    remember(store, keyed.key, SEEN);
     return { validated, planner: planFresh };
   }
   let compiled: CompiledOptions | null = null;
@@ -92,28 +104,39 @@ export function validateWithCache(file: unknown, args: unknown, options: unknown
       compiled = null; // not seen in practice: the same options validated just now
     }
   }
-  remember(keyed.key, compiled);
+  remember(store, keyed.key, compiled);
   return { validated, planner: compiled === null ? planFresh : compiled.planner };
 }
 
-function remember(key: string, entry: CompiledOptions | typeof SEEN | null): void {
-  mostRecent = entry instanceof CompiledOptions ? entry : undefined;
-  entries.delete(key);
-  if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
-  entries.set(key, entry);
+function storeOf(pool: NamespacePool): Entries {
+  let store = poolEntries.get(pool);
+  if (store === undefined) {
+    store = new Map();
+    poolEntries.set(pool, store);
+  }
+  return store;
+}
+
+function remember(store: Entries, key: string, entry: CompiledOptions | typeof SEEN | null): void {
+  mostRecent = store === entries && entry instanceof CompiledOptions ? entry : undefined;
+  store.delete(key);
+  if (store.size >= MAX_ENTRIES) store.delete(store.keys().next().value!);
+  store.set(key, entry);
 }
 
 /** @internal Forgets every compiled option set (for tests). */
 export function clearOptionsCache(): void {
   entries.clear();
+  poolEntries = new WeakMap();
   mostRecent = undefined;
 }
 
-/** @internal How many option sets are kept, and how many of them compiled (for tests). */
-export function optionsCacheSize(): { kept: number; compiled: number } {
+/** @internal How many option sets are kept, and how many of them compiled (for tests); with a pool, those holding it. */
+export function optionsCacheSize(pool?: NamespacePool): { kept: number; compiled: number } {
+  const store = pool === undefined ? entries : poolEntries.get(pool) ?? new Map();
   let compiled = 0;
-  for (const entry of entries.values()) if (entry instanceof CompiledOptions) compiled++;
-  return { kept: entries.size, compiled };
+  for (const entry of store.values()) if (entry instanceof CompiledOptions) compiled++;
+  return { kept: store.size, compiled };
 }
 
 /**
@@ -121,10 +144,10 @@ export function optionsCacheSize(): { kept: number; compiled: number } {
  * read nothing of the host that could change between boxes. A bridge is
  * checked against the host at validation (bridgeRefusal); an unprivileged
  * caller's uidMap or gidMap against newuidmap and /etc/subuid when planned
- * (idMapSteps). Pools, tenants and streams have no key (not plain data).
+ * (idMapSteps). Tenants and streams have no key (not plain data).
  */
 function compilable(validated: ValidatedOptions): boolean {
-  if (validated.bridge !== undefined || validated.netnsPool !== undefined || validated.cgroupTenant !== undefined) return false;
+  if (validated.bridge !== undefined || validated.cgroupTenant !== undefined) return false;
   if (callerEuid() !== 0 && (validated.uidMap !== undefined || validated.gidMap !== undefined)) return false;
   return true;
 }
@@ -144,13 +167,16 @@ function withoutSignal(snapshot: Record<string, unknown>): Record<string, unknow
  * @internal (exported for tests) The key of an options snapshot: equal
  * for two snapshots exactly when they hold the same plain data, keys in
  * the same order, and the caller has the same euid and egid; with the
- * AbortSignal given as `signal`. Undefined when the snapshot is no plain
- * object or holds anything but plain data.
+ * AbortSignal given as `signal` and the NamespacePool as `pool` (the key
+ * holds the same mark for every pool: the pool selects the store).
+ * Undefined when the snapshot is no plain object or holds anything but
+ * plain data.
  */
-export function optionsKey(snapshot: unknown): { key: string; signal: AbortSignal | undefined } | undefined {
+export function optionsKey(snapshot: unknown): { key: string; signal: AbortSignal | undefined; pool?: NamespacePool } | undefined {
   if (types.isProxy(snapshot) || !isPlainObject(snapshot)) return undefined;
   let key = `${callerEuid()}:${process.getegid?.() ?? 0}{`;
   let signal: AbortSignal | undefined;
+  let pool: NamespacePool | undefined;
   for (const name of Object.keys(snapshot)) {
     const value = snapshot[name];
     if (name === 'signal' && value !== undefined) {
@@ -160,13 +186,20 @@ export function optionsKey(snapshot: unknown): { key: string; signal: AbortSigna
       key += '"signal":S,';
       continue;
     }
+    if (name === 'netnsPool' && value !== undefined) {
+      if (types.isProxy(value) || !(value instanceof NamespacePool)) return undefined;
+      pool = value;
+      key += '"netnsPool":P,';
+      continue;
+    }
     const part = valueKey(value);
     if (part === undefined) return undefined;
     key += `${JSON.stringify(name)}:${part},`;
     if (key.length > MAX_KEY_LENGTH) return undefined;
   }
   key += '}';
-  return key.length > MAX_KEY_LENGTH ? undefined : { key, signal };
+  if (key.length > MAX_KEY_LENGTH) return undefined;
+  return pool === undefined ? { key, signal } : { key, signal, pool };
 }
 
 

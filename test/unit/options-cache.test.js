@@ -108,6 +108,40 @@ t.test('live objects and options checked against the host are never compiled', a
   }
 });
 
+t.test('options holding a namespace pool are compiled per pool, and a closed pool still throws', async (t) => {
+  const { createNamespacePool } = require('../..');
+  clearOptionsCache();
+  const one = createNamespacePool({ size: 1 });
+  const two = createNamespacePool({ size: 1 });
+  t.teardown(async () => {
+    await one.close();
+    await two.close();
+  });
+  for (let i = 0; i < 3; i++) {
+    validateWithCache('/bin/true', [], { stdio: 'ignore', netnsPool: one });
+    validateWithCache('/bin/true', [], { stdio: 'ignore', netnsPool: two });
+  }
+  t.same(optionsCacheSize(one), { kept: 1, compiled: 1 }, 'the first pool\'s options are compiled');
+  t.same(optionsCacheSize(two), { kept: 1, compiled: 1 }, 'the second pool\'s apart');
+  t.same(optionsCacheSize(), { kept: 0, compiled: 0 }, 'none in the plain store');
+  const call = validateWithCache('/bin/true', [], { stdio: 'ignore', netnsPool: two });
+  t.equal(call.validated.netnsPool, two, 'a box gets its own options\' pool');
+  t.same(validateWithCache('/bin/true', [], { stdio: 'ignore', netnsPool: one }).validated, validateOptions('/bin/true', [], { stdio: 'ignore', netnsPool: one }), 'what plain validation gives');
+  await one.close();
+  const plain = (() => {
+    try {
+      validateOptions('/bin/true', [], { stdio: 'ignore', netnsPool: one });
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  })();
+  t.type(plain, CordonOptionError);
+  t.throws(() => validateWithCache('/bin/true', [], { stdio: 'ignore', netnsPool: one }), { code: plain.code, option: plain.option, message: plain.message }, 'a closed pool throws through the cache what validation throws');
+  t.equal(optionsKey(ownSnapshot({ netnsPool: new Proxy(two, {}) }, '')), undefined, 'a Proxy of a pool has no key');
+  t.equal(optionsKey(ownSnapshot({ netnsPool: { kind: 'user+net' } }, '')), undefined, 'nor has a pool-like object');
+});
+
 t.test('keys tell plain data apart: types, -0, order of entries, nesting, the caller', async (t) => {
   const key = (options) => optionsKey(ownSnapshot(options, ''))?.key;
   const distinct = [
