@@ -148,6 +148,70 @@ int set_mount_propagation(unsigned long propagation) {
   return as_errno(sys::sc(__NR_mount, 0, "/", 0, MS_REC | propagation, 0));
 }
 
+// A mount target that exists as a symlink leading nowhere (an image's
+// /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf, which
+// podman binds its own file over): made where the link leads, as runc
+// does, resolved and created beneath the root like any target (an absolute
+// link, or `..` past the top, stays in the root). Each hop reads the link
+// without following it; a chain longer than kMaxLinkHops is ELOOP. ENOENT
+// when `path` is no link (the caller's error stands).
+static int create_where_link_leads(int root_fd, const char* path, bool is_dir, int* out_fd, int* part) {
+  constexpr int kMaxLinkHops = 8;
+  char current[4096];
+  char next[4096];
+  unsigned long len = 0;
+  while (path[len] != '\0') len++;
+  if (len >= sizeof current) return ENAMETOOLONG;
+  copy_prefix(current, path, len);
+  for (int hop = 0; hop < kMaxLinkHops; hop++) {
+    unsigned long end = len;
+    while (end > 0 && current[end - 1] == '/') end--;
+    unsigned long start = end;
+    while (start > 0 && current[start - 1] != '/') start--;
+    if (end == start) return ENOENT;
+    char name[256];
+    if (end - start >= sizeof name) return ENAMETOOLONG;
+    for (unsigned long k = start; k < end; k++) name[k - start] = current[k];
+    name[end - start] = '\0';
+    // The link's directory beneath the root; the link itself is read, not followed.
+    char parent_path[4096];
+    copy_prefix(parent_path, current, start);
+    if (start == 0) {
+      parent_path[0] = '/';
+      parent_path[1] = '\0';
+    }
+    *part = int(MountPart::kResolveTarget);
+    long parent = open_in_root(root_fd, parent_path, O_DIRECTORY);
+    if (parent < 0) return as_errno(parent);
+    char link[4096];
+    long n = sys::sc(__NR_readlinkat, parent, name, link, sizeof link - 1);
+    close_fd(parent);
+    if (n < 0) return hop == 0 ? ENOENT : as_errno(n);
+    link[n] = '\0';
+    // Where it leads, as a path beneath the root: an absolute link from the
+    // root, a relative one from its directory (RESOLVE_IN_ROOT then keeps
+    // any `..` inside).
+    unsigned long at = 0;
+    if (link[0] != '/') {
+      for (unsigned long k = 0; k < start; k++) next[at++] = current[k];
+      if (at == 0) next[at++] = '/';
+    }
+    for (long k = 0; k < n; k++) {
+      if (at + 1 >= sizeof next) return ENAMETOOLONG;
+      next[at++] = link[k];
+    }
+    next[at] = '\0';
+    int error = resolve_target(root_fd, next, TargetMode::kCreate, is_dir, out_fd, part);
+    if (error != ENOENT) return error;
+    // ENOENT again: where it leads is a dangling link too (or a missing
+    // parent's link): follow the next hop.
+    len = at;
+    copy_prefix(current, next, at);
+  }
+  *part = int(MountPart::kResolveTarget);
+  return ELOOP;
+}
+
 // The target of a mount, made on the way when it is missing. A mount
 // target in a fresh root usually does not exist yet, so it is created first
 // in its parent, resolved beneath the root, and the new entry is opened from
@@ -198,6 +262,12 @@ static int resolve_or_create_target(int root_fd, const char* path, bool is_dir, 
   if (fd == -EEXIST) {
     *part = int(MountPart::kResolveTarget);
     fd = open_in_root(root_fd, path, 0);
+    if (fd == -ENOENT) {
+      // The name exists but leads nowhere: a dangling link.
+      int error = create_where_link_leads(root_fd, path, is_dir, out_fd, part);
+      if (error != ENOENT) return error;
+      *part = int(MountPart::kResolveTarget);
+    }
     if (fd < 0) return as_errno(fd);
     *out_fd = int(fd);
     return 0;

@@ -122,6 +122,37 @@ t.test('the same bundle under a reference runtime and under cordon: the same fac
   }
 });
 
+t.test('a bind over an image\'s dangling /etc/resolv.conf lands where the link leads, as under the reference runtime', async (t) => {
+  // podman binds its own resolv.conf over an image whose /etc/resolv.conf
+  // is a link to systemd-resolved's stub, which the image does not have.
+  const config = spec(t);
+  if (!requireOrSkip(t, config !== undefined, 'crun or runc (apt-get install crun runc) to write a config')) return;
+  const script = 'cat /etc/resolv.conf; cat /run/systemd/resolve/stub-resolv.conf; ls -l /etc/resolv.conf | cut -d">" -f2';
+  const bundle = makeBundle(t, config, (c) => {
+    c.process.terminal = false;
+    c.process.args = ['sh', '-c', script];
+    c.root.readonly = false;
+    c.mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: 'resolv.conf', options: ['rbind', 'ro'] });
+  });
+  fs.writeFileSync(path.join(bundle, 'resolv.conf'), 'nameserver 192.0.2.53\n');
+  fs.chmodSync(path.join(bundle, 'resolv.conf'), 0o644);
+  const rootfs = path.join(bundle, 'rootfs');
+  fs.symlinkSync('../run/systemd/resolve/stub-resolv.conf', path.join(rootfs, 'etc', 'resolv.conf'));
+  if (!isRoot) {
+    // The box's root (the caller) makes run/ in the image, as it would in podman's writable layer.
+    fs.chmodSync(rootfs, 0o755);
+  } else {
+    fs.chmodSync(rootfs, 0o777);
+  }
+  const ours = await underCordon(bundle, { hostCredentials: true });
+  t.equal(ours.code, 0, ours.stderr);
+  t.equal(ours.stdout, 'nameserver 192.0.2.53\nnameserver 192.0.2.53\n ../run/systemd/resolve/stub-resolv.conf\n', 'the file is bound where the link leads; the link stays');
+  fs.rmSync(path.join(rootfs, 'run'), { recursive: true, force: true });
+  const reference = runReference(bundle, `cordon-test-${process.pid}-resolv`);
+  if (!requireOrSkip(t, reference !== undefined, 'a reference runtime (crun or runc) that runs containers here')) return;
+  t.equal(ours.stdout, reference.stdout, `the same under ${reference.tool}`);
+});
+
 t.test('a mask with ifExists skips a path the box lacks; without, that fails the box', async (t) => {
   const { spawnError } = require('../helpers/payload');
   const { spawnIsolated } = require('../..');
