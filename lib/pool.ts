@@ -1,8 +1,10 @@
 // The namespace pool: network namespaces made ahead of time, on a libuv
 // worker thread, so that a spawn joins one (setns, ~14 µs) instead of making
 // one (~0.4 ms). Every box gets a fresh entry and its fds are closed after
-// the spawn: an entry is never reused. Taking one starts a refill; an empty
-// pool never blocks a spawn, which then makes its own namespace (a miss).
+// the spawn: an entry is never reused. Taking one schedules a refill, in
+// the next pause between takes (or at once when the pool runs low); an
+// empty pool never blocks a spawn, which then makes its own namespace (a
+// miss).
 
 import type { NativeIdMapPlan, NativeNamespaceBatch, NativePairIds } from '../types/native';
 import { CordonError, CordonOptionError, errnoName } from './errors';
@@ -75,6 +77,15 @@ const DEFAULT_SIZE = 4;
 const MAX_SIZE = 256;
 /** Entries made per worker call: small, so the first ones are ready early. */
 const BATCH = 4;
+/**
+ * Making an entry costs ~0.5 ms of CPU (the namespaces, their loopback): a
+ * pool refills in a pause between the boxes that take its entries, so that
+ * it does not compete with them for the cores; once this long has passed
+ * without a take. Below LOW_WATER of its size it refills at once, so a
+ * steady stream of boxes still finds entries.
+ */
+const REFILL_PAUSE_MS = 10;
+const LOW_WATER = 0.25;
 /** Which part of making an entry failed (native host::PoolPart, declared once in host/netns_pool.h). */
 const PARTS: Readonly<Record<number, { readonly syscall: string; readonly what: string }>> = PLAN_ENUMS.PoolPart;
 
@@ -131,6 +142,11 @@ export class NamespacePool {
   #closed = false;
   #closing: Promise<void> | undefined;
   #stale = false;
+  /** When a box last took an entry (performance.now()), and the timer that refills after a pause. */
+  #lastTake = -Infinity;
+  #pauseTimer: NodeJS.Timeout | undefined;
+  /** A refill is queued for the next turn of the loop (the pool runs low). */
+  #soon = false;
   #waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #counts = { created: 0, taken: 0, misses: 0, discarded: 0, failures: 0 };
   #lastError: CordonError | null = null;
@@ -165,6 +181,14 @@ export class NamespacePool {
     };
   }
 
+  /** @internal What the next refill waits for (for tests): nothing to do, a pause between takes, the next turn of the loop, or a batch being made. */
+  get _refillState(): 'full' | 'pause' | 'soon' | 'making' | 'idle' {
+    if (this.#worker !== undefined) return 'making';
+    if (this.#entries.length >= this.size) return 'full';
+    if (this.#pauseTimer !== undefined) return 'pause';
+    return this.#soon ? 'soon' : 'idle';
+  }
+
   /**
    * Resolves once the pool is full (at once if it is). Rejects with the
    * error if making an entry fails, or if the pool is closed first.
@@ -186,6 +210,8 @@ export class NamespacePool {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
     dropped.unregister(this);
     for (const waiter of this.#waiters.splice(0)) waiter.reject(closedError());
     this.#discard(this.#entries.splice(0));
@@ -207,12 +233,42 @@ export class NamespacePool {
     const entry = this.#entries.shift();
     if (entry === undefined) this.#counts.misses++;
     else this.#counts.taken++;
-    // A failed refill is tried again when a box next needs an entry. The
-    // refill starts once this spawn has returned: it would otherwise compete
-    // for a CPU with the box being started.
+    // A failed refill is tried again when a box next needs an entry.
     this.#stale = false;
-    setImmediate(() => this.#refill());
+    this.#lastTake = performance.now();
+    this.#refillLater();
     return entry;
+  }
+
+  /**
+   * A refill in the next pause between takes, or (running low) once this
+   * spawn has returned: never during the spawn, whose box it would compete
+   * with for a CPU.
+   */
+  #refillLater(): void {
+    if (this.#closed || this.#entries.length >= this.size) return;
+    if (this.#entries.length <= Math.floor(this.size * LOW_WATER)) {
+      clearTimeout(this.#pauseTimer);
+      this.#pauseTimer = undefined;
+      if (!this.#soon) {
+        this.#soon = true;
+        setImmediate(() => {
+          this.#soon = false;
+          this.#refill();
+        });
+      }
+      return;
+    }
+    if (this.#pauseTimer !== undefined) {
+      this.#pauseTimer.refresh();
+      return;
+    }
+    // Unref'd: a pool waiting for a pause keeps no process alive.
+    this.#pauseTimer = setTimeout(() => {
+      this.#pauseTimer = undefined;
+      if (performance.now() - this.#lastTake < REFILL_PAUSE_MS) this.#refillLater();
+      else this.#refill();
+    }, REFILL_PAUSE_MS).unref();
   }
 
   #discard(entries: readonly PoolEntry[]): void {
@@ -261,7 +317,10 @@ export class NamespacePool {
     if (this.#entries.length >= this.size) {
       for (const waiter of this.#waiters.splice(0)) waiter.resolve();
     }
-    this.#refill();
+    // Boxes taking entries meanwhile: the next batch waits for a pause too
+    // (unless someone waits in ready()).
+    if (this.#waiters.length === 0 && performance.now() - this.#lastTake < REFILL_PAUSE_MS) this.#refillLater();
+    else this.#refill();
   }
 }
 

@@ -114,20 +114,29 @@ for (const kind of ['net', 'user+net', 'user+net, host pid']) {
       t.equal(pool.stats().taken, 6);
     });
 
-    await t.test('the pool refills after each take', async (t) => {
-      const pool = createNamespacePool({ kind: poolKind(kind), size: 3 });
+    await t.test('the pool refills in a pause between takes, or at once when it runs low', async (t) => {
+      const pool = createNamespacePool({ kind: poolKind(kind), size: 8 });
       t.teardown(() => pool.close());
       await pool.ready();
       const created = pool.stats().created;
-      const boxes = [0, 1].map(() => spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' })));
-      t.equal(pool.available, 1, 'two taken');
-      t.equal(pool.stats().creating, 0, 'the refill waits until the spawns have returned');
+      const first = [0, 1].map(() => spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' })));
+      t.equal(pool.available, 6, 'two taken');
+      t.equal(pool.stats().creating, 0, 'nothing is made while the spawns run');
+      t.equal(pool._refillState, 'pause', 'above its low-water mark, the refill waits for a pause between takes');
+      await Promise.all(first.map((box) => box.exited));
+      // No ready(): it would ask for the refill at once.
+      while (pool.available < 8) await new Promise((resolve) => setTimeout(resolve, 5));
+      t.equal(pool.stats().created, created + 2, 'after the pause, two new entries made');
+      const burst = [0, 1, 2, 3, 4, 5].map(() => spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' })));
+      t.equal(pool.available, 2, 'six taken');
+      t.equal(pool.stats().creating, 0, 'nothing is made while the spawns run');
+      t.equal(pool._refillState, 'soon', 'at its low-water mark (a quarter) the refill is not put off');
       await new Promise((resolve) => setImmediate(resolve));
-      t.ok(pool.stats().creating > 0, 'and then starts');
-      await Promise.all(boxes.map((box) => box.exited));
+      t.ok(pool.stats().creating > 0, 'it starts once the spawns have returned');
+      await Promise.all(burst.map((box) => box.exited));
       await pool.ready();
-      t.equal(pool.available, 3, 'full again');
-      t.equal(pool.stats().created, created + 2, 'two new entries made');
+      t.equal(pool.available, 8, 'full again');
+      t.equal(pool.stats().created, created + 8, 'eight new entries in all');
     });
 
     await t.test('an empty pool falls back to a fresh namespace and counts the miss', async (t) => {
@@ -161,10 +170,11 @@ for (const kind of ['net', 'user+net', 'user+net, host pid']) {
       const pool = createNamespacePool({ kind: poolKind(kind), size: 8 });
       await pool.ready();
       const box = spawnIsolated('/bin/true', [], boxOptions(kind, pool, { stdio: 'ignore' }));
-      await new Promise((resolve) => setImmediate(resolve));
-      // Close while the refill is in flight.
+      // Close while the refill is in flight (asked for now, not after a pause).
+      const filling = pool.ready().catch((error) => error);
       t.ok(pool.stats().creating > 0, 'a refill is running');
       await pool.close();
+      t.equal((await filling)?.code, 'ERR_CORDON_POOL_CLOSED', 'the wait for it is refused');
       await box.exited;
       await new Promise((resolve) => setTimeout(resolve, 100));
       t.same(namespaceFds().filter((target) => !fdsBefore.includes(target)), [], 'no net or user namespace fd is left');
