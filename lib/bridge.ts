@@ -194,7 +194,8 @@ function removeIfUnused(name: string): void {
   heldLocks.delete(name);
   let fd = held;
   if (fd === undefined) {
-    fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_EX | LOCK_NB);
+    // Not made back: a file gone means a sweep removed the bridge and it.
+    fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_EX | LOCK_NB, false);
     if (fd < 0) return;
   } else if (native().flockFd(fd, LOCK_EX | LOCK_NB) !== 0) {
     native().closeFd(fd);
@@ -502,13 +503,18 @@ export function explainVeth(step: PlanStep, detail: number, failed: FailedStep):
 export function removeUnusedBridges(options: { withoutLock?: boolean; except?: string } = {}): string[] {
   const prefix = `${netnsId()}-`;
   const names = new Set<string>();
+  // Names seen by their lock files: a file gone by the time it is locked
+  // was swept by another process, and is not made back (a sweeper killed
+  // before it removed a file it made would leave it for a bridge long gone).
+  const byLockFile = new Set<string>();
   try {
     for (const file of fs.readdirSync(BRIDGE_LOCK_DIR)) {
-      if (file.startsWith(prefix) && file.endsWith('.lock')) names.add(file.slice(prefix.length, -'.lock'.length));
+      if (file.startsWith(prefix) && file.endsWith('.lock')) byLockFile.add(file.slice(prefix.length, -'.lock'.length));
     }
   } catch {
     // no lock was ever taken here
   }
+  for (const name of byLockFile) names.add(name);
   if (options.withoutLock === true) {
     try {
       for (const name of fs.readdirSync('/sys/class/net')) if (isCordonBridge(name)) names.add(name);
@@ -520,8 +526,8 @@ export function removeUnusedBridges(options: { withoutLock?: boolean; except?: s
   const removed: string[] = [];
   for (const name of names) {
     if (heldLocks.has(name) || name === options.except || !IFNAME.test(name)) continue;
-    const fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_EX | LOCK_NB);
-    if (fd < 0) continue; // held: in use
+    const fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_EX | LOCK_NB, !byLockFile.has(name));
+    if (fd < 0) continue; // held: in use (or swept meanwhile)
     try {
       const ports = portsOf(name);
       if (ports !== undefined && ports.length === 0 && isCordonBridge(name) && native().deleteLink(name) === 0) removed.push(name);

@@ -578,11 +578,12 @@ Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), -host::delete_link(name.c_str()));
 }
 
-// lockFile(dir, name, operation): an fd holding the flock, or -errno (see host::lock_file).
+// lockFile(dir, name, operation, create = true): an fd holding the flock, or -errno (see host::lock_file).
 Napi::Value LockFile(const Napi::CallbackInfo& info) {
   std::string dir = info[0].As<Napi::String>().Utf8Value();
   std::string name = info[1].As<Napi::String>().Utf8Value();
-  return Napi::Number::New(info.Env(), host::lock_file(dir.c_str(), name.c_str(), info[2].As<Napi::Number>().Int32Value()));
+  bool create = info.Length() < 4 || info[3].As<Napi::Boolean>().Value();
+  return Napi::Number::New(info.Env(), host::lock_file(dir.c_str(), name.c_str(), info[2].As<Napi::Number>().Int32Value(), create));
 }
 
 // unlinkLockFile(dir, name, fd): 0 or -errno (see host::unlink_lock_file).

@@ -259,7 +259,8 @@ export interface NativeBinding {
    * a file unlinked while waiting is opened again. The fd (close-on-exec), or
    * -errno (-EWOULDBLOCK: held elsewhere).
    */
-  lockFile(dir: string, name: string, operation: number): number;
+  /** `create` false: -ENOENT for a lock file that is not there (a sweep never makes one back). */
+  lockFile(dir: string, name: string, operation: number, create?: boolean): number;
   /** Unlinks the lock file `name` in `dir` if it is still the file `fd` has open: 0, or -errno (-ESTALE). */
   unlinkLockFile(dir: string, name: string, fd: number): number;
   /** flock(fd, operation): 0 or -errno. */

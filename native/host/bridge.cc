@@ -296,12 +296,12 @@ bool same_file(int dir_fd, const char* name, int fd) {
 
 }  // namespace
 
-int lock_file(const char* dir, const char* name, int operation) {
+int lock_file(const char* dir, const char* name, int operation, bool create) {
   long dir_fd = open_lock_dir(dir);
   if (dir_fd < 0) return int(dir_fd);
   UniqueFd directory{int(dir_fd)};
   for (;;) {
-    int fd = openat(directory.get(), name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    int fd = openat(directory.get(), name, O_RDWR | (create ? O_CREAT : 0) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
     if (fd < 0) return -errno;
     struct stat info;
     if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {

@@ -57,12 +57,14 @@ int delete_link(const char* name);
 // The lock file a supervisor holds (flock, shared) while it uses a bridge,
 // and a sweep takes (exclusive, non-blocking) before it removes one: the
 // kernel drops a flock with its last fd, so a SIGKILLed holder frees it.
-// Opens (or makes, 0600) `name` in `dir` without following symlinks and
-// takes `operation` (LOCK_SH or LOCK_EX, with LOCK_NB or not). A file a
-// sweep unlinked while this one waited for it is not a lock any more: then
-// the path is opened again. Returns the fd (close-on-exec) or -errno
-// (-EWOULDBLOCK: held by someone else, with LOCK_NB).
-int lock_file(const char* dir, const char* name, int operation);
+// Opens (or, with `create`, makes, 0600) `name` in `dir` without following
+// symlinks and takes `operation` (LOCK_SH or LOCK_EX, with LOCK_NB or not).
+// A file a sweep unlinked while this one waited for it is not a lock any
+// more: then the path is opened again. Returns the fd (close-on-exec) or
+// -errno (-EWOULDBLOCK: held by someone else, with LOCK_NB; -ENOENT without
+// `create` when there is no such file: a sweep never makes back a file
+// another sweep removed with its bridge).
+int lock_file(const char* dir, const char* name, int operation, bool create = true);
 
 // Unlinks `name` in `dir` if it is still the file `fd` has open (the caller
 // holds its exclusive lock): 0, or -errno (-ESTALE: another file is there).
