@@ -147,6 +147,7 @@ t.test('a bind over an image\'s dangling /etc/resolv.conf lands where the link l
   const ours = await underCordon(bundle, { hostCredentials: true });
   t.equal(ours.code, 0, ours.stderr);
   t.equal(ours.stdout, 'nameserver 192.0.2.53\nnameserver 192.0.2.53\n ../run/systemd/resolve/stub-resolv.conf\n', 'the file is bound where the link leads; the link stays');
+  if (!skipExpected(t, isRoot, 'unprivileged pass: rootless crun and runc do not run containers on this host (no delegated cgroup v2)')) return;
   fs.rmSync(path.join(rootfs, 'run'), { recursive: true, force: true });
   const reference = runReference(bundle, `cordon-test-${process.pid}-resolv`);
   if (!requireOrSkip(t, reference !== undefined, 'a reference runtime (crun or runc) that runs containers here')) return;
