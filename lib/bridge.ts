@@ -502,7 +502,6 @@ export function explainVeth(step: PlanStep, detail: number, failed: FailedStep):
  */
 export function removeUnusedBridges(options: { withoutLock?: boolean; except?: string } = {}): string[] {
   const prefix = `${netnsId()}-`;
-  const names = new Set<string>();
   // Names seen by their lock files: a file gone by the time it is locked
   // was swept by another process, and is not made back (a sweeper killed
   // before it removed a file it made would leave it for a bridge long gone).
@@ -514,7 +513,7 @@ export function removeUnusedBridges(options: { withoutLock?: boolean; except?: s
   } catch {
     // no lock was ever taken here
   }
-  for (const name of byLockFile) names.add(name);
+  const names = new Set<string>(byLockFile);
   if (options.withoutLock === true) {
     try {
       for (const name of fs.readdirSync('/sys/class/net')) if (isCordonBridge(name)) names.add(name);

@@ -238,9 +238,9 @@ const NAMESPACE_COUNTERS: ReadonlySet<KernelCounterName> = new Set([
  * nothing. Run by the box's root before it drops its capabilities.
  *
  * What the box's seccomp filter refuses (lib/seccomp/namespaces.ts) leaves
- * out those counters' defaults: `makesNamespaces` false (every call that
- * makes a namespace refused) the namespace counters', `makesFanotify` false
- * (fanotify_init refused, as by the default profile) the fanotify ones.
+ * out those counters' defaults: `makes.namespaces` false (every call that
+ * makes a namespace refused) the namespace counters', `makes.fanotify`
+ * false (fanotify_init refused, as by the default profile) the fanotify ones.
  * Nothing in the box can be charged to them, and each write costs ~13 µs
  * (the kernel makes a /proc/sys dentry and inode per file in every new user
  * namespace). A limit the options give is still written.
