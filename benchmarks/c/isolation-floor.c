@@ -9,8 +9,14 @@
  * /run, a read-only /sys, the root made read-only, `lo` up, a hostname, no
  * capabilities, no_new_privs, a new session, then a minimal init (pid 1)
  * that forks the payload and waits for it. What it leaves out of cordon's
- * work: the seccomp filter, the per-user namespace limits and the rlimits
- * (each a handful of cheap calls), and the step-by-step error reporting.
+ * work: the seccomp filters, the per-user namespace limits, the rlimits
+ * and the step-by-step error reporting. The "guarded" mode (floor_filter
+ * set) adds the kernel's part of those guarantees: the two per-user limits
+ * cordon writes into a default box's user namespace, and the exec'd init
+ * (tiny-init -f) installing cordon's default payload filter in the
+ * payload's process and a small one of its own. The "net host" mode
+ * (floor_net_host) keeps the host's network namespace, as a box with
+ * `namespaces: { net: 'host' }` does.
  *
  * Two ways to use it, both built by the bench (benchmarks/lib/build.js):
  *  - compiled into spawn-helper (floor_start below, mode `floor`): the
@@ -96,6 +102,22 @@ static void drop_capabilities(void) {
 /* The box: runs as pid 1 of its pid namespace. */
 static int floor_setup(struct floor_args *a);
 
+/* The "guarded" mode: a file holding cordon's default payload filter (see above). */
+static const char *floor_filter;
+
+/* The "net host" mode: the host's network namespace (no CLONE_NEWNET, no `lo` to bring up). */
+static int floor_net_host;
+
+/* A per-user limit of the box's own user namespace (/proc/sys/user shows the reader's). */
+static void limit_user_counter(const char *name, const char *value) {
+  char at[96];
+  snprintf(at, sizeof at, "/proc/sys/user/%s", name);
+  int fd = open(at, O_WRONLY | O_CLOEXEC);
+  must(fd >= 0, 57);
+  must(write(fd, value, strlen(value)) == (ssize_t)strlen(value), 58);
+  close(fd);
+}
+
 static int floor_box(void *raw) {
   struct floor_args *a = raw;
   char go;
@@ -103,6 +125,11 @@ static int floor_box(void *raw) {
   }
   close(a->sync_fd);
   must(setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) == 0, 10);
+  if (floor_filter != NULL) {
+    /* cordon's defaults for a box that maps one id (lib/kernel-counters.ts) */
+    limit_user_counter("max_inotify_instances", "128");
+    limit_user_counter("max_inotify_watches", "8192");
+  }
   return floor_setup(a);
 }
 
@@ -141,6 +168,9 @@ static int floor_setup(struct floor_args *a) {
   /* Opened while the host's tree is still there; exec'd after pivot_root, as cordon execs its memfd. */
   int init_fd = floor_init == NULL ? -1 : open(floor_init, O_PATH | O_CLOEXEC);
   must(floor_init == NULL || init_fd >= 0, 48);
+  /* Left open across the init's exec: its payload's process reads the program from it. */
+  int filter_fd = floor_filter == NULL ? -1 : open(floor_filter, O_RDONLY);
+  must(floor_filter == NULL || filter_fd >= 0, 59);
   must(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, 11);
   must(mount("box", FLOOR_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") == 0, 12);
   bind_payload_dir(a->argv[0]);
@@ -175,7 +205,8 @@ static int floor_setup(struct floor_args *a) {
   must(mkdir(FLOOR_ROOT "/run", 0755) == 0, 34);
   must(mount("run", FLOOR_ROOT "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") == 0, 35);
   must(mkdir(FLOOR_ROOT "/sys", 0755) == 0, 36);
-  must(mount("sys", FLOOR_ROOT "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0, 37);
+  /* sysfs shows its mounter's network namespace: in the host's, /sys stays empty (as cordon leaves it). */
+  must(floor_net_host || mount("sys", FLOOR_ROOT "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0, 37);
   must(mkdir(FLOOR_ROOT "/oldroot", 0755) == 0, 38);
   must(chdir(FLOOR_ROOT) == 0, 39);
   must(syscall(SYS_pivot_root, ".", "oldroot") == 0, 40);
@@ -183,14 +214,20 @@ static int floor_setup(struct floor_args *a) {
   must(rmdir("/oldroot") == 0, 42);
   must(mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) == 0, 43);
   must(chdir("/") == 0, 44);
-  lo_up();
+  if (!floor_net_host) lo_up();
   must(sethostname("box", 3) == 0, 45);
   drop_capabilities();
   must(setsid() >= 0, 46);
   if (init_fd >= 0) {
     char *args[64];
     int n = 0;
+    char filter_arg[16];
     args[n++] = "tiny-init";
+    if (filter_fd >= 0) {
+      snprintf(filter_arg, sizeof filter_arg, "%d", filter_fd);
+      args[n++] = "-f";
+      args[n++] = filter_arg;
+    }
     for (int i = 0; a->argv[i] != NULL && n < 63; i++) args[n++] = a->argv[i];
     args[n] = NULL;
     dup2(a->devnull, 0);
@@ -251,7 +288,8 @@ __attribute__((unused)) static pid_t floor_start(char *const *argv, char *const 
   int sync[2];
   if (pipe2(sync, O_CLOEXEC) != 0) return -errno;
   struct floor_args a = {argv, envp, devnull, sync[0]};
-  int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | SIGCHLD;
+  int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | (floor_net_host ? 0 : CLONE_NEWNET) | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+              SIGCHLD;
   pid_t pid = clone(floor_box, stack + FLOOR_STACK, flags, &a);
   close(sync[0]);
   int error = pid < 0 ? -errno : write_maps(pid, sync[1]);

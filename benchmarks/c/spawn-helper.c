@@ -31,7 +31,11 @@
  * MODE is fork, vfork, floor, stage, floor-cgroup (the floor cloned into
  * the cgroup-make directory with CLONE_INTO_CGROUP) or floor-init (the
  * floor whose pid 1 execs the static tiny-init next to this program
- * instead of forking the payload itself). floor and stage run the payload in
+ * instead of forking the payload itself) or floor-guarded (floor-init plus
+ * the kernel's part of cordon's guarantees: the per-user limits and the
+ * seccomp filters, cordon's default payload filter read from
+ * payload-filter.bpf next to this program) or floor-net-host (the floor in the
+ * host's network namespace). floor and stage run the payload in
  * the C isolation floor (isolation-floor.c): floor clones the box from this
  * process, stage execs the static isolation-stage program next to this
  * helper in the box's namespaces and sets up there. Payloads get /dev/null as fds 0-2 and an
@@ -75,6 +79,7 @@ static unsigned long counter = 0;
 static uint64_t samples[MAX_RUN];
 static char stage_path[4096];
 static char init_path[4096];
+static char filter_path[4096];
 static int cgroup_fd = -1;
 static char cgroup_dir[4096];
 
@@ -127,12 +132,20 @@ static char *const *argv_for(struct command *c) {
 static pid_t start(char *const *argv, int vfork_mode, int out_fd) {
   int out = out_fd >= 0 ? out_fd : devnull;
   if (vfork_mode == 2) return floor_start(argv, envp, devnull);
+  if (vfork_mode == 7) {
+    floor_net_host = 1;
+    pid_t pid = floor_start(argv, envp, devnull);
+    floor_net_host = 0;
+    return pid;
+  }
   if (vfork_mode == 3) return stage_start(stage_path, argv, envp, devnull);
   if (vfork_mode == 4) return cgroup_fd < 0 ? -EBADF : floor_start_in_cgroup(argv, envp, devnull, cgroup_fd);
-  if (vfork_mode == 5) {
+  if (vfork_mode == 5 || vfork_mode == 6) {
     floor_init = init_path;
+    floor_filter = vfork_mode == 6 ? filter_path : NULL;
     pid_t pid = floor_start(argv, envp, devnull);
     floor_init = NULL;
+    floor_filter = NULL;
     return pid;
   }
   if (vfork_mode) {
@@ -177,6 +190,8 @@ static int parse_mode(const char *mode) {
   if (strcmp(mode, "stage") == 0) return 3;
   if (strcmp(mode, "floor-cgroup") == 0) return 4;
   if (strcmp(mode, "floor-init") == 0) return 5;
+  if (strcmp(mode, "floor-guarded") == 0) return 6;
+  if (strcmp(mode, "floor-net-host") == 0) return 7;
   return -1;
 }
 
@@ -361,6 +376,9 @@ int main(void) {
     memcpy(init_path, stage_path, sizeof init_path);
     slash = strrchr(init_path, '/');
     if (slash != NULL) strcpy(slash + 1, "tiny-init");
+    memcpy(filter_path, stage_path, sizeof filter_path);
+    slash = strrchr(filter_path, '/');
+    if (slash != NULL) strcpy(slash + 1, "payload-filter.bpf");
   }
   devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) {

@@ -57,6 +57,21 @@ function describeCordon(root) {
   return info;
 }
 
+/**
+ * cordon's default payload filter as the box installs it, next to the C
+ * helper for the floor's guarded mode (c/isolation-floor.c). Returns why it
+ * could not be written, or null.
+ */
+function writePayloadFilter(dir, cordonRoot) {
+  try {
+    const { compileCached } = require(path.join(cordonRoot, 'dist', 'seccomp'));
+    fs.writeFileSync(path.join(dir, 'payload-filter.bpf'), compileCached(undefined), { mode: 0o644 });
+    return null;
+  } catch (error) {
+    return `cordon's default seccomp filter could not be compiled from ${cordonRoot} (npm run build): ${error.message}`;
+  }
+}
+
 function makeContext(opts) {
   const tmp = scratchDir();
   // Boxes of a root caller run as uid 65534 on the host: they must be able
@@ -64,7 +79,9 @@ function makeContext(opts) {
   fs.chmodSync(tmp, 0o755);
   const tools = {};
   for (const tool of ['cc', 'bwrap', 'unshare', 'crun', 'firejail', 'podman']) tools[tool] = which(tool);
+  const cordonRoot = path.resolve(opts.cordon ?? path.join(__dirname, '..', '..'));
   const native = buildNative(tmp, tools.cc);
+  native.filterError = writePayloadFilter(tmp, cordonRoot);
   const payloads = [{ id: 'true', path: '/bin/true', label: '/bin/true' }];
   payloads.push(
     native.tiny
@@ -81,7 +98,7 @@ function makeContext(opts) {
     scratch: [],
     /** What cases set up outside the scratch directory (podman's images), undone at the end. */
     atExit: [],
-    cordonRoot: path.resolve(opts.cordon ?? path.join(__dirname, '..', '..')),
+    cordonRoot,
   };
 }
 
