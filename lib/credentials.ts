@@ -90,10 +90,21 @@ export function boxRootSteps(userNamespace: boolean, clearGroups: boolean): Plan
   return [step('setIds', { name: 'become box root', syscall: 'setresuid', kind: 'ids' }, { uid: 0, gid: 0, clearGroups })];
 }
 
-/** After the ids: the kernel clears the parent-death signal whenever the effective uid or gid changes. */
-export function parentDeathSteps(dieWithParent: boolean): PlanStep[] {
-  if (!dieWithParent) return [];
-  return [step('setParentDeathSignal', { name: 'set parent death signal', syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL })];
+/**
+ * After the ids: the kernel clears the parent-death signal whenever the
+ * effective uid or gid changes. A box that outlives its supervisor
+ * (dieWithParent: false) has it too when it has an init, until the
+ * supervisor has written its state record: the init lets go of it at the
+ * supervisor's release (`untilRecorded`), so a supervisor killed before its
+ * record takes the box along rather than leaving it running where no later
+ * process can adopt it or clean up after it. Without an init nothing in the
+ * box could let go of it: such a box has none (it may outlive a supervisor
+ * that dies before its record).
+ */
+export function parentDeathSteps(dieWithParent: boolean, init: boolean): PlanStep[] {
+  if (dieWithParent) return [step('setParentDeathSignal', { name: 'set parent death signal', syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL, untilRecorded: 0 })];
+  if (!init) return [];
+  return [step('setParentDeathSignal', { name: 'set parent death signal until recorded', syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL, untilRecorded: 1 })];
 }
 
 export function noNewPrivsSteps(credentials: ResolvedPrivileges): PlanStep[] {

@@ -175,7 +175,12 @@ export interface SpawnIsolatedOptions {
   readonly killSignal?: NodeJS.Signals | number;
   /** Aborting it sends `killSignal` to the box and emits an AbortError. */
   readonly signal?: AbortSignal;
-  /** Kill the box with SIGKILL when the Node thread that started it dies. Default true. */
+  /**
+   * Kill the box with SIGKILL when the Node thread that started it dies. Default true.
+   * `false`: the box outlives this process once its state record is written (with an init, the
+   * default, a supervisor killed between the clone and the record still takes the box along, so
+   * no box runs unrecorded; with `init: false` such a box runs on, unrecorded).
+   */
   readonly dieWithParent?: boolean;
   /** Start the payload in a new session (setsid), away from the caller's terminal. Default true. */
   readonly newSession?: boolean;

@@ -162,7 +162,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   steps.push(...namespaceSetupSteps(ns, runtime.pooled !== undefined, options.hostname));
   steps.push(...rlimitRaiseSteps(options.credentials));
   steps.push(...payloadCredentialSteps(options.credentials, options, { userNamespace, hostRoot: ns.user.kind === 'host' && root }));
-  steps.push(...parentDeathSteps(options.dieWithParent));
+  steps.push(...parentDeathSteps(options.dieWithParent, options.init));
   steps.push(...processLimitSteps(options.credentials));
   steps.push(...noNewPrivsSteps(options.credentials));
   const landlock = landlockSteps(options.landlock, caller.landlockAbi ?? 0, () => (runtime.init === undefined ? undefined : initSlot()));

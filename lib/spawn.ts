@@ -493,6 +493,10 @@ function complete(launch: Launch, result: NativeAsyncSpawnResult): Box {
     if (launch.socketFiles.length > 0) recordBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
   } else {
     box.adoptionId = recordBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
+    // Recorded (or warned that it could not be): until here the box's init
+    // kept its parent-death signal, so a supervisor killed before the record
+    // took the box along (lib/credentials.ts parentDeathSteps).
+    if (result.awaitsRelease === true) native().releaseBox(result.pidfd, result.exitFd);
   }
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);

@@ -647,6 +647,17 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), close(fd) == 0 ? 0 : -errno);
 }
 
+// releaseBox(pidfd, exitFd): a box that awaits its release (the spawn
+// result's awaitsRelease) has been recorded: its init lets go of its
+// parent-death signal, and a worker's teardown leaves it running. 0 or
+// -errno (-EPIPE: it has ended already).
+Napi::Value ReleaseBox(const Napi::CallbackInfo& info) {
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  int exit_fd = info[1].As<Napi::Number>().Int32Value();
+  env_owned::outlives(pidfd);
+  return Napi::Number::New(info.Env(), release_box(exit_fd));
+}
+
 // pidfdOpen(pid): a pidfd (close-on-exec) for a process this one did not
 // start (an adopted box), or -errno. The caller checks the process's start
 // time after opening: a pidfd pins the process, a pid does not.
@@ -930,6 +941,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("releaseBox", Napi::Function::New(env, ReleaseBox));
   exports.Set("spawnAsync", Napi::Function::New(env, SpawnAsync));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));
   exports.Set("listenUnixAt", Napi::Function::New(env, ListenUnixAt));

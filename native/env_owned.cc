@@ -177,6 +177,13 @@ void forget(int fd) {
   owned.entries.erase(fd);
 }
 
+void outlives(int fd) {
+  Registry& owned = registry();
+  std::lock_guard<std::mutex> lock(owned.mutex);
+  auto it = owned.entries.find(fd);
+  if (it != owned.entries.end() && it->second.kind == Kind::kBoxEndsWithEnv) it->second.kind = Kind::kBoxOutlivesEnv;
+}
+
 void watching(int fd, FdPoll* watch) {
   Registry& owned = registry();
   std::lock_guard<std::mutex> lock(owned.mutex);

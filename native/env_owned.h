@@ -37,6 +37,10 @@ void own(napi_env env, int fd, Kind kind);
 // closeFd's first step: `fd` is about to be closed by its owner's JS.
 void forget(int fd);
 
+// A box's pidfd owned as kBoxEndsWithEnv until its release (a box that
+// outlives its supervisor once recorded): kBoxOutlivesEnv from here on.
+void outlives(int fd);
+
 // A watch polls `fd` on the env's loop (or no longer does): at teardown it
 // is stopped before the fd is closed, so its callback cannot run on a
 // closed fd, or on the same number reused by another env's box.

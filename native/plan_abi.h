@@ -14,7 +14,7 @@
 namespace cordon::abi {
 
 constexpr uint32_t kPlanMagic = 0x4e445243;  // "CRDN"
-constexpr uint32_t kPlanAbiVersion = 3;
+constexpr uint32_t kPlanAbiVersion = 4;
 constexpr uint32_t kMaxSteps = 4096;
 constexpr uint32_t kMaxFdSlots = 1024;
 constexpr uint32_t kMaxInstalledFds = 256;
@@ -69,9 +69,12 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
   /* block until the parent has finished its steps */                                                               \
   X(5, WaitForParent, waitForParent, kChild, kNone, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,    \
     CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
-  /* prctl(PR_SET_PDEATHSIG, signal) */                                                                             \
+  /* prctl(PR_SET_PDEATHSIG, signal). untilRecorded: the box outlives its supervisor, but only once the supervisor \
+     has recorded it: the init keeps the signal until the parent's release byte arrives on the exit channel (a      \
+     socket then), so a supervisor killed before its record takes the box along (needs an ExecInit step) */         \
   X(6, SetParentDeathSignal, setParentDeathSignal, kChild, kNone, CORDON_NUM(signal, 1, 64, "signal"),              \
-    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)        \
+    CORDON_NUM(untilRecorded, 0, 1, "release flag"), CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR,   \
+    CORDON_NO_STR, CORDON_NO_STR)                                                                                   \
   /* setns(fd, namespaceType) */                                                                                    \
   X(7, JoinNamespace, joinNamespace, kChild, kRequired, CORDON_ANY(namespaceType), CORDON_NO_NUM, CORDON_NO_NUM,   \
     CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
@@ -419,7 +422,9 @@ struct FieldSlot {
   /* seccomp: the init's own strict filter */                                                                 \
   X(Seccomp, -6, "seal init: seccomp", "seccomp")                                                              \
   /* pipe2: the gate the payload waits at until the init is sealed */                                         \
-  X(Gate, -7, "init: clone the payload", "pipe2")
+  X(Gate, -7, "init: clone the payload", "pipe2")                                                              \
+  /* fcntl: O_ASYNC on the exit channel, where the parent's release byte arrives (untilRecorded) */            \
+  X(Release, -8, "init: watch for the supervisor's record", "fcntl")
 
 #define CORDON_VALUE_ENUMERATOR(Name, js, value) k##Name = value,
 #define CORDON_PART_ENUMERATOR(Name, value, ...) k##Name = value,

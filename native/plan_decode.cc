@@ -243,7 +243,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         out->needs_sync = true;
         break;
       case Op::kSetParentDeathSignal:
-        out->dies_with_parent = true;
+        if (CORDON_ARG_NUM(step, SetParentDeathSignal, untilRecorded) != 0) out->awaits_release = true;
+        else out->dies_with_parent = true;
         break;
       case Op::kSetRlimit:
         // One per resource (RLIM_NLIMITS is 16): what the init's argv takes.
@@ -307,6 +308,9 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   }
   if (out->clone_step != 0) return "plan has no clone step";
   if (!seen_exec) return "plan has no exec step";
+  // Only an init can let go of the signal once the box is recorded.
+  if (out->awaits_release && !out->uses_init) return "a parent death signal until recorded needs an init";
+  if (out->awaits_release && out->dies_with_parent) return "a parent death signal both until recorded and for good";
   out->view.steps = out->steps.data();
   out->view.count = header.step_count;
   out->view.control.highest_target = highest_target;
@@ -357,6 +361,9 @@ void finish_init_argv(DecodedPlan* decoded) {
     owned.push_back(std::to_string(i));
     owned.push_back(std::to_string(CORDON_ARG_NUM(step, AwaitStart, gate)));
   }
+  // The box outlives its supervisor once recorded: the init keeps its
+  // parent-death signal until the parent's release byte (the child set it).
+  if (decoded->awaits_release) owned.push_back("--release");
   // The payload's seccomp filter is the init's to install, in the payload's
   // process just before its execve (the init installs a stricter one of its
   // own in itself, after the clone).

@@ -34,6 +34,7 @@ struct DecodedPlan {
   bool needs_sync = false;
   bool uses_init = false;
   bool dies_with_parent = false;  // a kSetParentDeathSignal step: the box ends when the supervisor does
+  bool awaits_release = false;    // ... untilRecorded: until the supervisor has recorded it (the init's release)
   bool enters_pid = false;  // a kEnterPidNamespace step: the box's process is a grandchild
   // A kRunIdMapHelper step: a setuid helper (newuidmap) changes the child's
   // host uid while it may share our memory (see spawn_box's SpawnWindow).

@@ -129,8 +129,10 @@ Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
     // closes them the env does too (a worker terminated before its Box
     // watches them). First, before any call into the env can throw (one
     // being torn down refuses them): the env's teardown then ends the box.
+    // One that outlives it once recorded ends with it until then (releaseBox).
     env_owned::own(env, outcome.pidfd,
-                   outcome.dies_with_parent ? env_owned::Kind::kBoxEndsWithEnv : env_owned::Kind::kBoxOutlivesEnv);
+                   outcome.dies_with_parent || outcome.awaits_release ? env_owned::Kind::kBoxEndsWithEnv
+                                                                      : env_owned::Kind::kBoxOutlivesEnv);
     env_owned::own(env, outcome.exit_fd, env_owned::Kind::kFd);
   }
   Napi::Object result = Napi::Object::New(env);
@@ -150,6 +152,7 @@ Napi::Object OutcomeObject(Napi::Env env, const SpawnOutcome& outcome) {
   result.Set("pid", outcome.pid);
   result.Set("pidfd", outcome.pidfd);
   result.Set("exitFd", outcome.exit_fd);
+  if (outcome.awaits_release) result.Set("awaitsRelease", true);
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <linux/securebits.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +71,16 @@ bool make_pipe(UniqueFd* read_end, UniqueFd* write_end) {
   if (pipe2(fds, O_CLOEXEC) != 0) return false;
   read_end->reset(fds[0]);
   write_end->reset(fds[1]);
+  return true;
+}
+
+// The exit channel of a box that awaits its release: the init writes its
+// record one way, the parent its release byte the other (a packet each).
+bool make_exit_channel(UniqueFd* ours, UniqueFd* inits) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) return false;
+  ours->reset(fds[0]);
+  inits->reset(fds[1]);
   return true;
 }
 
@@ -191,12 +202,21 @@ static std::atomic<bool> g_force_own_memory{false};
 
 void force_own_memory(bool on) { g_force_own_memory.store(on); }
 
+int release_box(int exit_fd) {
+  char release = 1;
+  ssize_t n;
+  do n = send(exit_fd, &release, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n == 1 ? 0 : -errno;
+}
+
 SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count, bool timings) {
   SpawnOutcome outcome;
   DecodedPlan decoded;
   outcome.malformed = decode_plan(plan, size, fds, fd_count, &decoded);
   if (!outcome.malformed.empty()) return outcome;
   outcome.dies_with_parent = decoded.dies_with_parent;
+  outcome.awaits_release = decoded.awaits_release;
   SpawnWindow::Turn turn(g_spawn_window, needs_window_alone(decoded));
   // Step timings (when asked for) in memory the child shares even when it
   // has its own: copied into the outcome on every return, then unmapped.
@@ -219,7 +239,7 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   };
 
   UniqueFd status_r, status_w, sync_r, sync_w, exit_r, exit_w, parent_pidfd;
-  if (decoded.dies_with_parent) {
+  if (decoded.dies_with_parent || decoded.awaits_release) {
     // The child checks it once its parent-death signal is set: a supervisor
     // that died before then sent none. Without pidfds (before 5.3) it goes
     // without the check, as before.
@@ -227,7 +247,9 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
   }
   if (!make_pipe(&status_r, &status_w)) return fail(decoded.clone_step, errno);
   if (decoded.needs_sync && !make_pipe(&sync_r, &sync_w)) return fail(decoded.clone_step, errno);
-  if (decoded.uses_init && !make_pipe(&exit_r, &exit_w)) return fail(decoded.clone_step, errno);
+  if (decoded.uses_init && !(decoded.awaits_release ? make_exit_channel(&exit_r, &exit_w) : make_pipe(&exit_r, &exit_w))) {
+    return fail(decoded.clone_step, errno);
+  }
   decoded.view.control.status_fd = status_w.get();
   decoded.view.control.sync_fd = sync_r.get();
   decoded.view.control.exit_fd = exit_w.get();

@@ -14,8 +14,10 @@ struct SpawnOutcome {
   std::string malformed;  // non-empty: the plan itself is bad (a bug in lib/)
   int pid = -1;
   int pidfd = -1;
-  int exit_fd = -1;       // read end of the init's exit pipe, or -1
+  int exit_fd = -1;       // our end of the init's exit channel, or -1
   bool dies_with_parent = false;  // the plan's kSetParentDeathSignal: the box ends with its env (env_owned.h)
+  // ... untilRecorded: it does until the caller's release (release_box), then outlives it
+  bool awaits_release = false;
   int rung = -1;
   // On failure: which plan step failed, with what errno and op detail.
   int failed_step = -1;
@@ -30,6 +32,12 @@ struct SpawnOutcome {
   std::vector<int64_t> step_end_ns;
   bool ok() const { return malformed.empty() && error == 0; }
 };
+
+// A box that awaits its release (SpawnOutcome::awaits_release) has been
+// recorded: its init lets go of its parent-death signal, so the box now
+// outlives this process. `exit_fd` is the outcome's exit channel. Returns 0
+// or -errno (-EPIPE: the init has ended already).
+int release_box(int exit_fd);
 
 // `timings`: record when each step ended (SpawnOutcome::step_end_ns).
 SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count, bool timings = false);

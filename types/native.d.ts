@@ -9,6 +9,8 @@ export interface NativeSpawnSuccess {
   pidfd: number;
   /** Read end of the init's exit pipe (non-blocking), or -1 without an init. */
   exitFd: number;
+  /** The box outlives this process once recorded: releaseBox(pidfd, exitFd) after its state record (until then its init keeps the parent-death signal). */
+  awaitsRelease?: true;
   /** spawnAsync() with pairSlots: the parent end of each pair made, in pairSlots' order. */
   parentEnds?: Int32Array;
   /** With timings asked for: when each step ended (see spawn()). */
@@ -214,6 +216,8 @@ export interface NativeBinding {
   pidfdOpen(pid: number): number;
   /** close(2) for an fd the addon made: 0 or -errno. */
   closeFd(fd: number): number;
+  /** A box whose spawn result awaitsRelease has been recorded: its init lets go of its parent-death signal, a worker's teardown leaves it running. 0 or -errno (-EPIPE: it ended already). */
+  releaseBox(pidfd: number, exitFd: number): number;
   /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */
   listenTcp(host: string, port: number, backlog: number): number;
   /** A listening Unix socket at path with mode and owner (-1: unchanged): the fd, or -errno. */

@@ -5,7 +5,7 @@
 import { OP_TABLE, PLAN_ENUMS } from './plan-ops';
 
 export const PLAN_MAGIC = 0x4e445243; // "CRDN"
-export const PLAN_ABI_VERSION = 3;
+export const PLAN_ABI_VERSION = 4;
 export const MAX_STEPS = 4096;
 export const MAX_FD_SLOTS = 1024;
 export const MAX_INSTALLED_FDS = 256;

@@ -30,7 +30,7 @@ export const OP_TABLE = {
   },
   setParentDeathSignal: {
     number: 6, side: "child", fd: "none",
-    num: [{"name":"signal","min":1,"max":64},null,null,null],
+    num: [{"name":"signal","min":1,"max":64},{"name":"untilRecorded","min":0,"max":1},null,null],
     str: [null,null,null,null],
   },
   joinNamespace: {
@@ -250,7 +250,7 @@ export const PLAN_ENUMS = {
   SourceLinks: { plain: 0, refuse: 1, followInHostRoot: 2 },
   AttrScope: { mount: 0, subtree: 1, topMount: 2 },
   MountPart: { 0: "none", 1: "resolve target", 2: "create target", 3: "open source", 4: "fsopen", 5: "fsconfig", 6: "create filesystem", 7: "fsmount", 8: "attach", 9: "set attributes", 10: "mkdir", 11: "pivot_root", 12: "detach old root", 13: "write", 14: "symlink", 15: "open root", 16: "chdir", 17: "resolve source", 18: "check owner" },
-  InitPart: { [-1]: {"name":"exec init","syscall":"execveat"}, [-2]: {"name":"init: clone the payload","syscall":"clone"}, [-3]: {"name":"seal init: non-dumpable","syscall":"prctl"}, [-4]: {"name":"seal init: no_new_privs","syscall":"prctl"}, [-5]: {"name":"seal init: drop capabilities","syscall":"capset"}, [-6]: {"name":"seal init: seccomp","syscall":"seccomp"}, [-7]: {"name":"init: clone the payload","syscall":"pipe2"} },
+  InitPart: { [-1]: {"name":"exec init","syscall":"execveat"}, [-2]: {"name":"init: clone the payload","syscall":"clone"}, [-3]: {"name":"seal init: non-dumpable","syscall":"prctl"}, [-4]: {"name":"seal init: no_new_privs","syscall":"prctl"}, [-5]: {"name":"seal init: drop capabilities","syscall":"capset"}, [-6]: {"name":"seal init: seccomp","syscall":"seccomp"}, [-7]: {"name":"init: clone the payload","syscall":"pipe2"}, [-8]: {"name":"init: watch for the supervisor's record","syscall":"fcntl"} },
   VethPart: { 1: {"name":"OpenNamespace","syscall":"setns","what":"enter the box's network namespace"}, 2: {"name":"CreatePair","syscall":"netlink RTM_NEWLINK","what":"create the veth pair"}, 3: {"name":"AttachHostEnd","syscall":"netlink RTM_NEWLINK","what":"put the host end on the bridge"}, 4: {"name":"FilterQdisc","syscall":"netlink RTM_NEWQDISC","what":"add the clsact qdisc for the filter"}, 5: {"name":"Filter","syscall":"netlink RTM_NEWTFILTER","what":"add the gateway-only filter"}, 6: {"name":"FindBoxEnd","syscall":"if_nametoindex","what":"find the box end"}, 7: {"name":"BoxAddress","syscall":"netlink RTM_NEWADDR","what":"set the box's address"}, 8: {"name":"BoxLinkUp","syscall":"netlink RTM_NEWLINK","what":"bring the box's interface up"}, 9: {"name":"DefaultRoute","syscall":"netlink RTM_NEWROUTE","what":"add the default route"} },
   PoolPart: { 0: {"name":"None","syscall":"unshare","what":"make entry"}, 1: {"name":"Thread","syscall":"pthread_create","what":"start thread"}, 2: {"name":"Unshare","syscall":"unshare","what":"unshare net namespace"}, 3: {"name":"Clone","syscall":"clone","what":"clone helper"}, 4: {"name":"Loopback","syscall":"ioctl","what":"bring up loopback"}, 5: {"name":"Setgroups","syscall":"write","what":"write setgroups"}, 6: {"name":"UidMap","syscall":"write","what":"write uid_map"}, 7: {"name":"GidMap","syscall":"write","what":"write gid_map"}, 8: {"name":"Open","syscall":"open","what":"open namespace file"} },
   IdmappedPart: { 1: {"name":"MapNamespace","syscall":"clone","what":"make the mapping namespace"}, 2: {"name":"OpenTree","syscall":"open_tree","what":"copy the tree"}, 3: {"name":"SetAttr","syscall":"mount_setattr","what":"idmap the copy"}, 4: {"name":"Resolve","syscall":"openat2","what":"resolve the source"} },

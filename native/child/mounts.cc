@@ -148,6 +148,45 @@ int set_mount_propagation(unsigned long propagation) {
   return as_errno(sys::sc(__NR_mount, 0, "/", 0, MS_REC | propagation, 0));
 }
 
+// A path split at its last component, for the calls that take a directory
+// fd and a name and follow nothing in it (symlinkat, readlinkat, mkdirat,
+// openat with O_NOFOLLOW): the name (trailing slashes dropped), the
+// directory before it ("/" when the name is at the top, else the path up to
+// the name, its slash kept) and whether that directory is the root itself.
+struct SplitPath {
+  char dir[4096];
+  char name[256];
+  unsigned long name_start;  // where the name begins in the path
+  bool dir_is_root;
+};
+
+// 0; ENOENT when the path has no last component (empty, or only slashes);
+// ENAMETOOLONG when a part does not fit.
+static int split_last(const char* path, SplitPath* out) {
+  unsigned long len = 0;
+  while (path[len] != '\0') len++;
+  unsigned long end = len;
+  while (end > 0 && path[end - 1] == '/') end--;
+  unsigned long start = end;
+  while (start > 0 && path[start - 1] != '/') start--;
+  if (end == start) return ENOENT;
+  if (start >= sizeof out->dir || end - start >= sizeof out->name) return ENAMETOOLONG;
+  for (unsigned long k = start; k < end; k++) out->name[k - start] = path[k];
+  out->name[end - start] = '\0';
+  out->dir_is_root = true;
+  for (unsigned long k = 0; k < start; k++) {
+    if (path[k] != '/') out->dir_is_root = false;
+  }
+  if (start == 0) {
+    out->dir[0] = '/';
+    out->dir[1] = '\0';
+  } else {
+    copy_prefix(out->dir, path, start);
+  }
+  out->name_start = start;
+  return 0;
+}
+
 // A mount target that exists as a symlink leading nowhere (an image's
 // /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf, which
 // podman binds its own file over): made where the link leads, as runc
@@ -163,28 +202,17 @@ static int create_where_link_leads(int root_fd, const char* path, bool is_dir, i
   while (path[len] != '\0') len++;
   if (len >= sizeof current) return ENAMETOOLONG;
   copy_prefix(current, path, len);
+  SplitPath split;
   for (int hop = 0; hop < kMaxLinkHops; hop++) {
-    unsigned long end = len;
-    while (end > 0 && current[end - 1] == '/') end--;
-    unsigned long start = end;
-    while (start > 0 && current[start - 1] != '/') start--;
-    if (end == start) return ENOENT;
-    char name[256];
-    if (end - start >= sizeof name) return ENAMETOOLONG;
-    for (unsigned long k = start; k < end; k++) name[k - start] = current[k];
-    name[end - start] = '\0';
+    int error = split_last(current, &split);
+    if (error != 0) return error;
+    const unsigned long start = split.name_start;
     // The link's directory beneath the root; the link itself is read, not followed.
-    char parent_path[4096];
-    copy_prefix(parent_path, current, start);
-    if (start == 0) {
-      parent_path[0] = '/';
-      parent_path[1] = '\0';
-    }
     *part = int(MountPart::kResolveTarget);
-    long parent = open_in_root(root_fd, parent_path, O_DIRECTORY);
+    long parent = open_in_root(root_fd, split.dir, O_DIRECTORY);
     if (parent < 0) return as_errno(parent);
     char link[4096];
-    long n = sys::sc(__NR_readlinkat, parent, name, link, sizeof link - 1);
+    long n = sys::sc(__NR_readlinkat, parent, split.name, link, sizeof link - 1);
     close_fd(parent);
     if (n < 0) return hop == 0 ? ENOENT : as_errno(n);
     link[n] = '\0';
@@ -201,7 +229,7 @@ static int create_where_link_leads(int root_fd, const char* path, bool is_dir, i
       next[at++] = link[k];
     }
     next[at] = '\0';
-    int error = resolve_target(root_fd, next, TargetMode::kCreate, is_dir, out_fd, part);
+    error = resolve_target(root_fd, next, TargetMode::kCreate, is_dir, out_fd, part);
     if (error != ENOENT) return error;
     // ENOENT again: where it leads is a dangling link too (or a missing
     // parent's link): follow the next hop.
@@ -224,29 +252,16 @@ static int create_where_link_leads(int root_fd, const char* path, bool is_dir, i
 static int resolve_or_create_target(int root_fd, const char* path, bool is_dir, int* out_fd, bool* created,
                                     int* part) {
   *created = false;
-  unsigned long len = 0;
-  while (path[len] != '\0') len++;
-  unsigned long end = len;
-  while (end > 0 && path[end - 1] == '/') end--;
-  unsigned long start = end;
-  while (start > 0 && path[start - 1] != '/') start--;
-  char parent_path[4096];
-  char name[256];
-  if (end == start || start >= sizeof parent_path || end - start >= sizeof name) {
+  SplitPath split;
+  if (split_last(path, &split) != 0 || same(split.name, ".") || same(split.name, "..")) {
     return resolve_target(root_fd, path, TargetMode::kCreate, is_dir, out_fd, part);
   }
-  for (unsigned long k = start; k < end; k++) name[k - start] = path[k];
-  name[end - start] = '\0';
-  if (same(name, ".") || same(name, "..")) return resolve_target(root_fd, path, TargetMode::kCreate, is_dir, out_fd, part);
-  bool parent_is_root = true;
-  for (unsigned long k = 0; k < start; k++) {
-    if (path[k] != '/') parent_is_root = false;
-  }
+  const char* name = split.name;
+  const bool parent_is_root = split.dir_is_root;
   long parent = root_fd;
   if (!parent_is_root) {
-    copy_prefix(parent_path, path, start);
     *part = int(MountPart::kResolveTarget);
-    parent = open_in_root(root_fd, parent_path, 0);
+    parent = open_in_root(root_fd, split.dir, 0);
     if (parent == -ENOENT) return resolve_target(root_fd, path, TargetMode::kCreate, is_dir, out_fd, part);
     if (parent < 0) return as_errno(parent);
   }
@@ -608,38 +623,21 @@ int enter_root(const char* path, int* part) {
 int make_symlink(const char* content, int root_fd, const char* link_path, int* part) {
   // The link's parent directory is resolved (and created) beneath the root;
   // the link itself is made with symlinkat, which never follows anything.
-  unsigned long len = 0;
-  while (link_path[len] != '\0') len++;
-  unsigned long slash = len;
-  while (slash > 0 && link_path[slash - 1] == '/') slash--;
-  unsigned long name_start = slash;
-  while (name_start > 0 && link_path[name_start - 1] != '/') name_start--;
-  char parent_path[4096];
-  char name[256];
-  if (name_start >= sizeof parent_path || slash - name_start >= sizeof name || slash == name_start) {
+  SplitPath split;
+  int error = split_last(link_path, &split);
+  if (error != 0) {
     *part = int(MountPart::kSymlink);
-    return ENAMETOOLONG;
+    return error;
   }
-  copy_prefix(parent_path, link_path, name_start);
-  if (name_start == 0) {
-    parent_path[0] = '/';
-    parent_path[1] = '\0';
-  }
-  for (unsigned long k = name_start; k < slash; k++) name[k - name_start] = link_path[k];
-  name[slash - name_start] = '\0';
   // A link at the top of the root is made in the root fd itself.
-  bool parent_is_root = true;
-  for (unsigned long k = 0; k < name_start; k++) {
-    if (link_path[k] != '/') parent_is_root = false;
-  }
   int parent = root_fd;
-  if (!parent_is_root) {
-    int error = resolve_target(root_fd, parent_path, TargetMode::kCreate, true, &parent, part);
+  if (!split.dir_is_root) {
+    error = resolve_target(root_fd, split.dir, TargetMode::kCreate, true, &parent, part);
     if (error != 0) return error;
   }
   *part = int(MountPart::kSymlink);
-  long r = sys::sc(__NR_symlinkat, content, parent, name);
-  if (!parent_is_root) close_fd(parent);
+  long r = sys::sc(__NR_symlinkat, content, parent, split.name);
+  if (!split.dir_is_root) close_fd(parent);
   return as_errno(r);
 }
 

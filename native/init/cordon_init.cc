@@ -6,7 +6,7 @@
 //
 // argv: cordon-init STATUS_FD EXIT_FD STEP_INDEX N CANDIDATE...
 //         [--rlimit STEP RESOURCE SOFT HARD]... [--ctty STEP FD] [--start STEP FD]
-//         [--seccomp STEP HEX]
+//         [--release] [--seccomp STEP HEX]
 //         -- ARGV...
 //   STATUS_FD  the status pipe: a failed payload exec is reported there as a
 //              StatusRecord for plan step STEP_INDEX (see plan_abi.h)
@@ -23,6 +23,12 @@
 //              closes the status pipe (the parent sees the box set up) and
 //              waits for one byte on FD before its filter and execve; EOF
 //              without a byte ends it with 127
+//   --release  the box outlives its supervisor, but only once the supervisor
+//              has recorded it: the init keeps the parent-death signal the
+//              child set until one byte arrives on EXIT_FD (a socket then,
+//              the other way), then clears it. A supervisor killed before
+//              its record so takes the box along instead of leaving it
+//              running where no later process can find it.
 //   --seccomp  a classic-BPF program (hex) to install in the payload's process
 //              right before its execve; a failure is reported as plan step STEP
 // The environment is passed to the payload unchanged, except LISTEN_PID.
@@ -153,26 +159,39 @@ constexpr int kFirstCheck = 4;  // after the x32 check
 #else
 constexpr int kFirstCheck = 3;
 #endif
-constexpr int kRetErrno = kFirstCheck + kSealedCount;
-constexpr int kRetAllow = kRetErrno + 1;
-constexpr int kRetKill = kRetErrno + 2;
+// With --release: read (the release byte) and prctl, for PR_SET_PDEATHSIG
+// alone (the argument's low word: the kernel takes the option as an int).
+constexpr int kReleaseChecks = 4;
+constexpr int kMaxProgram = kFirstCheck + kSealedCount + kReleaseChecks + 3;
 
 // The init's own filter: another architecture (or x32) kills it, a call of
 // its loop is allowed, anything else (an injected call) fails with EPERM.
-int install_own_filter() {
-  sock_filter program[kRetKill + 1];
+// `release`: the calls that take the supervisor's release too.
+int install_own_filter(bool release) {
+  sock_filter program[kMaxProgram];
+  const int checks = kSealedCount + (release ? kReleaseChecks : 0);
+  const int ret_errno = kFirstCheck + checks, ret_allow = ret_errno + 1, ret_kill = ret_errno + 2;
   int n = 0;
   auto jump_to = [&](int target) { return static_cast<unsigned char>(target - n - 1); };
   program[n++] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, __builtin_offsetof(seccomp_data, arch));
-  program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 0, jump_to(kRetKill));
+  program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 0, jump_to(ret_kill));
   n++;
   program[n++] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, __builtin_offsetof(seccomp_data, nr));
 #if defined(__x86_64__)
-  program[n] = BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, jump_to(kRetKill), 0);
+  program[n] = BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, jump_to(ret_kill), 0);
   n++;
 #endif
   for (uint32_t nr : kSealedSyscalls) {
-    program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, jump_to(kRetAllow), 0);
+    program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, jump_to(ret_allow), 0);
+    n++;
+  }
+  if (release) {
+    program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_read, jump_to(ret_allow), 0);
+    n++;
+    program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 0, jump_to(ret_errno));
+    n++;
+    program[n++] = BPF_STMT(BPF_LD | BPF_W | BPF_ABS, __builtin_offsetof(seccomp_data, args[0]));
+    program[n] = BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_PDEATHSIG, jump_to(ret_allow), jump_to(ret_errno));
     n++;
   }
   program[n++] = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
@@ -184,7 +203,8 @@ int install_own_filter() {
 // After the payload's process is cloned: the init keeps no privilege and no
 // call it does not need. Returns 0 or an errno with *part set.
 // `payload_filtered`: the payload's process installs a filter of its own.
-int seal_self(bool payload_filtered, InitPart* part) {
+// `release`: the init still waits for the supervisor's release (--release).
+int seal_self(bool payload_filtered, bool release, InitPart* part) {
   *part = InitPart::kNoNewPrivs;
   long r = sc(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   if (r < 0) return int(-r);
@@ -197,7 +217,7 @@ int seal_self(bool payload_filtered, InitPart* part) {
   r = sc(__NR_capset, &header, none);
   if (r < 0) return int(-r);
   *part = InitPart::kSeccomp;
-  int error = install_own_filter();
+  int error = install_own_filter(release);
   // A kernel without seccomp filters (ENOSYS, or EINVAL for the mode) can
   // confine no payload either: the init then stays as confined as a
   // payload with `seccomp: false`. A payload that asked for a filter fails
@@ -228,6 +248,7 @@ struct Args {
   int ctty_step;
   int ctty_fd;  // -1: no terminal
   int start_fd;  // -1: no start gate
+  bool release;  // --release: the parent-death signal stays until the supervisor's release byte
   int seccomp_step;
   const char* seccomp_hex;
   char** argv;
@@ -284,6 +305,16 @@ struct Args {
   report(args.status_fd, args.step, Op::kExec, error, detail);
 }
 
+// The supervisor's release (--release): true once its byte has been read
+// and the parent-death signal cleared. EOF (the supervisor went without a
+// release) or nothing yet: false, and the signal stays.
+bool take_release(int exit_fd) {
+  char byte = 0;
+  if (sc(__NR_read, exit_fd, &byte, 1) != 1) return false;
+  sc(__NR_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  return true;
+}
+
 }  // namespace
 
 extern "C" [[noreturn]] void init_main(long* stack) {
@@ -318,6 +349,10 @@ extern "C" [[noreturn]] void init_main(long* stack) {
     args.start_fd = parse_int(argv[next + 2]);
     next += 3;
   }
+  if (same(argv[next], "--release")) {
+    args.release = true;
+    next += 1;
+  }
   if (same(argv[next], "--seccomp")) {
     if (next + 3 >= argc) exit_now(126);
     args.seccomp_step = parse_int(argv[next + 1]);
@@ -329,6 +364,17 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   args.envp = envp;
   sc(__NR_fcntl, args.status_fd, F_SETFD, FD_CLOEXEC);
   sc(__NR_fcntl, args.exit_fd, F_SETFD, FD_CLOEXEC);
+  if (args.release) {
+    // The release byte wakes the loop below as a SIGIO (blocked, so queued
+    // for rt_sigtimedwait), with si_fd naming the exit channel. It can only
+    // come once the parent has read EOF on the status pipe, which the init
+    // closes after this: it cannot be missed.
+    long r = sc(__NR_fcntl, args.exit_fd, F_SETSIG, SIGIO);
+    if (r >= 0) r = sc(__NR_fcntl, args.exit_fd, F_SETOWN, sc(__NR_getpid));
+    long flags = r >= 0 ? sc(__NR_fcntl, args.exit_fd, F_GETFL) : r;
+    r = flags >= 0 ? sc(__NR_fcntl, args.exit_fd, F_SETFL, flags | O_ASYNC | O_NONBLOCK) : flags;
+    if (r < 0) report(args.status_fd, args.step, Op::kExecInit, int(-r), int(InitPart::kRelease));
+  }
 
   // Out of reach from here on: ptrace, /proc/1/{mem,fd,exe,environ,maps},
   // process_vm_* and pidfd_getfd all need the init to be dumpable (or the
@@ -368,7 +414,7 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   }
   close_all_but(keep, 3);
   InitPart part = InitPart::kSeccomp;
-  int sealed = seal_self(args.seccomp_hex != nullptr, &part);
+  int sealed = seal_self(args.seccomp_hex != nullptr, args.release, &part);
   if (sealed != 0) {
     // The payload waits at the gate; PID 1's exit would take it along, but
     // in a joined pid namespace the init is not PID 1.
@@ -386,10 +432,16 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   cordon::runtime::write_all(gate[1], &go, 1);
   sc(__NR_close, gate[1]);
 
+  bool awaiting_release = args.release;
   for (;;) {
     siginfo_t info;
     long sig = sc(__NR_rt_sigtimedwait, &all, &info, 0, 8);
     if (sig < 0) continue;
+    // Looked for at every wake, not only at its own SIGIO: a SIGIO already
+    // pending (one the payload sent) absorbs the kernel's.
+    if (awaiting_release) awaiting_release = !take_release(args.exit_fd);
+    // The kernel's SIGIO for the exit channel is the init's own, not the payload's.
+    if (sig == SIGIO && args.release && info.si_code > 0 && info.si_fd == args.exit_fd) continue;
     if (sig != SIGCHLD) {
       sc(__NR_kill, payload, sig);
       continue;

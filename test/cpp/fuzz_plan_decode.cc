@@ -194,7 +194,8 @@ void check_init_argv(DecodedPlan* p) {
   const char* const* argv = exec.list[0];
   FUZZ_ASSERT(argv == p->lists.back().data());
   // Between the candidates and "--": "--rlimit STEP RESOURCE SOFT HARD" per
-  // rlimit step, then "--seccomp STEP HEX" when a filter precedes the exec.
+  // rlimit step, "--release" for a parent-death signal until recorded, then
+  // "--seccomp STEP HEX" when a filter precedes the exec.
   const uint32_t last = p->view.count - 1;
   int64_t options = 0;
   for (uint32_t i = 0; i < last; i++) {
@@ -202,6 +203,7 @@ void check_init_argv(DecodedPlan* p) {
   }
   const bool filtered = last > 0 && p->steps[last - 1].op == cordon::abi::Op::kSeccomp;
   if (filtered) options += 3;
+  if (p->awaits_release) options += 1;  // "--release", before the filter
   size_t n = check_list(*p, argv, false);
   FUZZ_ASSERT(int64_t(n) == 5 + candidates + options + 1 + payload);
   FUZZ_ASSERT(strcmp(argv[0], "cordon-init") == 0);
@@ -219,6 +221,10 @@ void check_init_argv(DecodedPlan* p) {
     FUZZ_ASSERT(atoll(argv[at + 3]) == step.num[1]);
     FUZZ_ASSERT(atoll(argv[at + 4]) == step.num[2]);
     at += 5;
+  }
+  if (p->awaits_release) {
+    FUZZ_ASSERT(strcmp(argv[at], "--release") == 0);
+    at += 1;
   }
   if (filtered) {
     FUZZ_ASSERT(strcmp(argv[at], "--seccomp") == 0);

@@ -712,6 +712,62 @@ static void test_finish_init_argv() {
     }
   }
   {
+    g_case = "finish_init_argv with a parent-death signal until recorded";
+    PlanBuilder b;
+    b.fd_slots = 2;
+    b.clone();
+    Rec& death = b.step(Op::kSetParentDeathSignal, Side::kChild);
+    death.num[0] = 9;
+    death.num[1] = 1;  // untilRecorded
+    b.install(0, 0);
+    b.exec({"a"}, {}, {"/a"}, Op::kExecInit, 1);
+    Decoded d = decode(b.build(), {5, 6});
+    CHECK_EQ_STR(d.error, "");
+    if (!d.error.empty()) return;
+    CHECK(d.plan->awaits_release);
+    CHECK(!d.plan->dies_with_parent);
+    finish_init_argv(d.plan.get());
+    const auto argv = list_of(d.plan->steps.back().list[0]);
+    CHECK(argv == (std::vector<std::string>{"cordon-init", "3", "4", "3", "1", "/a", "--release", "--", "a"}));
+  }
+  {
+    g_case = "a parent-death signal until recorded needs an init; for good it does not";
+    for (int until : {1, 0}) {
+      PlanBuilder b;
+      b.fd_slots = 1;
+      b.clone();
+      Rec& death = b.step(Op::kSetParentDeathSignal, Side::kChild);
+      death.num[0] = 9;
+      death.num[1] = until;
+      b.install(0, 0);
+      b.exec({"a"}, {}, {"/a"});
+      Decoded d = decode(b.build(), {5});
+      if (until == 1) {
+        CHECK(d.error.find("needs an init") != std::string::npos);
+      } else {
+        CHECK_EQ_STR(d.error, "");
+        CHECK(d.plan->dies_with_parent);
+        CHECK(!d.plan->awaits_release);
+      }
+    }
+  }
+  {
+    g_case = "both kinds of parent-death signal in one plan, or a bad release flag, is malformed";
+    for (int second : {0, 2}) {
+      PlanBuilder b;
+      b.fd_slots = 2;
+      b.clone();
+      Rec& until = b.step(Op::kSetParentDeathSignal, Side::kChild);
+      until.num[0] = 9;
+      until.num[1] = second == 0 ? 1 : second;
+      if (second == 0) b.step(Op::kSetParentDeathSignal, Side::kChild).num[0] = 9;
+      b.install(0, 0);
+      b.exec({"a"}, {}, {"/a"}, Op::kExecInit, 1);
+      Decoded d = decode(b.build(), {5, 6});
+      CHECK(d.error.find(second == 0 ? "both until recorded and for good" : "bad release flag") != std::string::npos);
+    }
+  }
+  {
     g_case = "more than 16 rlimits, or a resource the kernel lacks, is malformed";
     for (int count : {17, 1}) {
       PlanBuilder b;

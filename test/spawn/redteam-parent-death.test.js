@@ -2,7 +2,8 @@
 // A supervisor SIGKILLed at random moments leaves no box whatever its
 // options; the supervisor's pidfd never reaches the box; a box that does not
 // die with its parent survives its worker thread and its Box being
-// collected; one that does is ended with its worker.
+// collected; one that does is ended with its worker. A box that outlives
+// its supervisor does so only once the supervisor has recorded it.
 'use strict';
 const t = require('tap');
 const { drive, drained, holding, killLeft, newMarker } = require('../helpers/redteam-driver');
@@ -138,4 +139,54 @@ t.test('a running Box dropped by JS and collected: its box runs on; unref + natu
   t.same(await drained(marker), [], 'it ended with its supervisor (dieWithParent)');
   t.ok(holding(keepMarker).length >= 1, 'the unref\'d dieWithParent: false box outlived its supervisor');
   killLeft(keepMarker);
+});
+
+// Found in review (issue 15's residue): a dieWithParent: false box whose
+// supervisor was SIGKILLed after the clone but before its state record ran
+// on where no later process could adopt it or clean up after it. Its init
+// now keeps the parent-death signal until the supervisor's release, sent
+// right after the record. The kill lands where the native spawn has
+// returned (the payload runs) and the record is not yet written: the
+// 'native spawn' phase of cordon:spawn:phase, published before complete().
+for (const [name, call] of [['spawnIsolated', 'spawnIsolated'], ['spawnIsolatedAsync', 'spawnIsolatedAsync']]) {
+  t.test(`dieWithParent: false, supervisor SIGKILLed before its record (${name}): the box ends with it`, async (t) => {
+    const marker = newMarker();
+    const result = await drive(`
+      const dc = require('node:diagnostics_channel');
+      const cordon = require(ROOT);
+      const marker = process.argv[1];
+      dc.subscribe('cordon:spawn:phase', (m) => {
+        if (m.phase !== 'native spawn') return;
+        console.log('spawned, not recorded');
+        process.kill(process.pid, 'SIGKILL');
+      });
+      Promise.resolve(cordon.${call}('/bin/sleep', ['1000', marker], { stdio: 'ignore', dieWithParent: false })).then(() => console.log('recorded'));
+    `, marker);
+    t.equal(result.signal, 'SIGKILL', 'the supervisor was killed');
+    t.match(result.stdout, /^spawned, not recorded$/m, 'after the native spawn');
+    t.notMatch(result.stdout, /^recorded$/m, 'before the record');
+    t.same(await drained(marker), [], 'the unrecorded box ended with its supervisor');
+    killLeft(marker);
+  });
+}
+
+t.test('dieWithParent: false, supervisor SIGKILLed once the box is recorded: the box outlives it', async (t) => {
+  const marker = newMarker();
+  const result = await drive(`
+    const { spawnIsolatedAsync } = require(ROOT);
+    spawnIsolatedAsync('/bin/sleep', ['1000', process.argv[1]], { stdio: 'ignore', dieWithParent: false }).then((box) => {
+      console.log('recorded', box.pid);
+      process.kill(process.pid, 'SIGKILL');
+    });
+  `, marker);
+  t.equal(result.signal, 'SIGKILL', 'the supervisor was killed');
+  const init = Number(/^recorded (\d+)$/m.exec(result.stdout)?.[1]);
+  t.ok(init > 0, 'after the box was handed over (recorded)');
+  // The parent-death signal would have been sent as the supervisor exited,
+  // before the test saw it end: a box that still has it is gone within
+  // moments, so give it a generous while to show.
+  const left = await drained(marker, 1500);
+  t.equal(left.length, 2, `the box (its init and payload) runs on: ${left.join(' ')}`);
+  t.ok(left.includes(init), 'its init among them');
+  killLeft(marker);
 });
