@@ -25,7 +25,13 @@
 // true): the case runs the cordon checkout named by BENCH_BASELINE_CORDON
 // (built: dist/ and build/Release/) instead of this one, so a change can be
 // measured against the code before it in one interleaved run; skipped
-// when the variable is unset.
+// when the variable is unset. replay (optional, true): the box's plan is
+// validated, planned and encoded once when the case opens, then each spawn
+// hands those bytes straight to the native engine (native().spawn) and
+// waits for the pidfd on the event loop (ExitWatch): the native engine
+// alone, driven from Node, without the JS layer (no validation, Box,
+// ledger, watches' JS or hand-over). Against cordon-full it prices that
+// layer; against the C floors, the native engine.
 'use strict';
 const path = require('node:path');
 const { Skip, notImplemented } = require('../lib/skip');
@@ -37,6 +43,31 @@ function hiddenByDefault(cordonRoot, file) {
   } catch {
     return false; // a cordon from before the default view
   }
+}
+
+/** The `replay` case's spawn: one encoded plan handed to the native engine each time. */
+function planReplay(cordonRoot, file, options) {
+  const dist = (name) => require(path.join(cordonRoot, 'dist', name));
+  let launch;
+  let native;
+  try {
+    const call = dist('options-cache.js').validateWithCache(file, [], options);
+    launch = dist('spawn.js').launchBox(call.validated, process.hrtime.bigint(), undefined, call.planner);
+    native = dist('internal/native.js').native();
+  } catch (error) {
+    throw new Skip(`this cordon has no plan to replay: ${error.message}`);
+  }
+  if (launch.encoded === undefined) throw new Skip('this cordon has no plan to replay (the launch failed)');
+  const spawnOne = async () => {
+    const result = native.spawn(launch.encoded.buffer, launch.encoded.fds, false);
+    if (!(result.pid > 0)) throw new Error(`the replayed plan failed at step ${result.failedStep} (errno ${result.errno})`);
+    const [code, signal] = await new Promise((resolve) => new native.ExitWatch(result.pidfd, (...status) => resolve(status)));
+    native.closeFd(result.pidfd);
+    if (result.exitFd >= 0) native.closeFd(result.exitFd);
+    return { code: signal === null ? code : null, signal, spawnMs: 0, runMs: 0 };
+  };
+  // The launch holds the box's stdio fds for the case's life.
+  return { spawnOne, release: () => launch.ledger.releaseAll() };
 }
 
 module.exports = {
@@ -83,7 +114,9 @@ module.exports = {
       }
       options.cgroup = tenant;
     }
+    const replay = caseDef.replay ? planReplay(cordonRoot, file, options) : undefined;
     const release = async () => {
+      replay?.release();
       await pool?.close();
       await tenant?.close({ wait: true, timeoutMs: 10_000 });
     };
@@ -91,6 +124,11 @@ module.exports = {
     // boxes skip validation, planning and encoding.
     const template = caseDef.template ? require(cordonRoot).compileBox(options) : undefined;
     const startOne = async () => {
+      if (replay !== undefined) {
+        const result = await replay.spawnOne();
+        if (result.code !== 0) throw new Error(`${file} exited with ${result.signal ?? result.code}`);
+        return result;
+      }
       const started = process.hrtime.bigint();
       const box = template !== undefined
         ? (caseDef.async ? await template.spawnAsync(file, []) : template.spawn(file, []))

@@ -16,6 +16,8 @@
 //   feature              optional (cordon driver): the feature its options
 //                        need; "not yet measurable" if cordon rejects them
 //                        as an unknown option, measured once it accepts them
+//   throughput           optional: false keeps the case out of the
+//                        throughput phase (a case that spawns one at a time)
 //   ...plus what its driver reads (options, file, argv, mode, helper).
 // Files whose name starts with '_' are shared helpers, not cases.
 'use strict';

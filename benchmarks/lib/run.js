@@ -238,7 +238,7 @@ async function runSuite(opts, budget) {
     if (opts.tput) {
       for (let round = 0; round < budget.tputRounds; round++) {
         log(`[${elapsed()}] throughput round ${round + 1}/${budget.tputRounds} (concurrency ${budget.concurrency.join(', ')})`);
-        for (const combo of rotate(active().filter((c) => c.caseDef.slow?.throughput !== false), round * 5 + 3)) {
+        for (const combo of rotate(active().filter((c) => c.caseDef.slow?.throughput !== false && c.caseDef.throughput !== false), round * 5 + 3)) {
           for (const concurrency of budget.concurrency) {
             // A smoke run has no time for 64 slow spawns in flight.
             if (opts.quick && concurrency > 8 && combo.estimateMs > 5) continue;
