@@ -542,6 +542,8 @@ export class Box extends EventEmitter {
     let got = 0;
     try {
       got = fs.readSync(this.#exitFd, record, 0, EXIT_RECORD_SIZE, null);
+      // A one-byte packet first: the init's answer to a release that stopped waiting for it.
+      if (got === 1) got = fs.readSync(this.#exitFd, record, 0, EXIT_RECORD_SIZE, null);
     } catch {
       return undefined;
     }

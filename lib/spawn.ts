@@ -1,6 +1,7 @@
 // spawnIsolated(): validate, acquire, plan, spawn, hand over to a Box.
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
+import * as os from 'node:os';
 
 import type { NativeAsyncSpawnResult } from '../types/native';
 import { Box } from './box';
@@ -495,8 +496,11 @@ function complete(launch: Launch, result: NativeAsyncSpawnResult): Box {
     box.adoptionId = recordBox(box, result.pid, validated, cgroup, launch.socketFiles, ledger);
     // Recorded (or warned that it could not be): until here the box's init
     // kept its parent-death signal, so a supervisor killed before the record
-    // took the box along (lib/credentials.ts parentDeathSteps).
-    if (result.awaitsRelease === true) native().releaseBox(result.pidfd, result.exitFd);
+    // took the box along (lib/credentials.ts parentDeathSteps). The release
+    // waits for the init to confirm it has let go.
+    if (result.awaitsRelease === true && native().releaseBox(result.pidfd, result.exitFd) === -os.constants.errno.ETIMEDOUT) {
+      process.emitWarning(`cordon: the init of box ${result.pid} did not confirm its release in time: the box still ends when this process does`, { code: 'CORDON_RELEASE' });
+    }
   }
   if (validated.timeout !== undefined && validated.timeout > 0) box._setTimeout(validated.timeout);
   if (validated.signal) box._watchAbort(validated.signal);

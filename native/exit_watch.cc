@@ -80,6 +80,9 @@ void ExitRecordWatch::on_readable(uv_poll_t* handle, int status, int /*events*/)
   while (n < 0 && errno == EINTR);
   // The init writes the record in one write of 8 bytes (atomic on a pipe).
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && status == 0) return;  // woken early
+  // A box released after its record (a socket channel then): the init's
+  // one-byte answer, when its release stopped waiting for it.
+  if (n == 1) return;
   bool got = n == ssize_t(sizeof record);
   Callback callback = std::move(self->callback_);
   self->stop();

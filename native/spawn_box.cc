@@ -7,7 +7,9 @@
 #include <linux/securebits.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,7 +209,32 @@ int release_box(int exit_fd) {
   ssize_t n;
   do n = send(exit_fd, &release, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
-  return n == 1 ? 0 : -errno;
+  if (n != 1) return -errno;
+  // Released only once the init says so: until it has cleared its signal
+  // the box still dies with this thread, and a caller that exits right
+  // after the spawn (`cordon oci create`) would take it along. The answer
+  // is a packet of one byte; a packet of eight is the init's exit record
+  // (it ended first), left for the record watch.
+  struct timespec start {};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    struct timespec now {};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const long waited_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (waited_ms >= kReleaseAckMs) return -ETIMEDOUT;
+    struct pollfd answer = {exit_fd, POLLIN, 0};
+    int ready = poll(&answer, 1, int(kReleaseAckMs - waited_ms));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return -errno;
+    if (ready == 0) return -ETIMEDOUT;
+    char byte;
+    ssize_t size = recv(exit_fd, &byte, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    if (size < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (size < 0) return -errno;
+    if (size != 1) return -ESRCH;  // EOF, or the exit record: the init ended before it could let go
+    recv(exit_fd, &byte, 1, MSG_DONTWAIT);
+    return 0;
+  }
 }
 
 SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t fd_count, bool timings) {

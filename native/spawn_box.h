@@ -35,8 +35,11 @@ struct SpawnOutcome {
 
 // A box that awaits its release (SpawnOutcome::awaits_release) has been
 // recorded: its init lets go of its parent-death signal, so the box now
-// outlives this process. `exit_fd` is the outcome's exit channel. Returns 0
-// or -errno (-EPIPE: the init has ended already).
+// outlives this process. `exit_fd` is the outcome's exit channel. Waits (up
+// to kReleaseAckMs) for the init to confirm. Returns 0, -ESRCH or -EPIPE
+// (the init ended first), -ETIMEDOUT (no answer: the box still dies with
+// this thread) or another -errno.
+constexpr long kReleaseAckMs = 2000;
 int release_box(int exit_fd);
 
 // `timings`: record when each step ended (SpawnOutcome::step_end_ns).

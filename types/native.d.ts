@@ -216,7 +216,7 @@ export interface NativeBinding {
   pidfdOpen(pid: number): number;
   /** close(2) for an fd the addon made: 0 or -errno. */
   closeFd(fd: number): number;
-  /** A box whose spawn result awaitsRelease has been recorded: its init lets go of its parent-death signal, a worker's teardown leaves it running. 0 or -errno (-EPIPE: it ended already). */
+  /** A box whose spawn result awaitsRelease has been recorded: its init lets go of its parent-death signal (waits up to 2 s for it to confirm), a worker's teardown leaves it running. 0, -ESRCH/-EPIPE (it ended first), -ETIMEDOUT (no answer: it still dies with this thread) or -errno. */
   releaseBox(pidfd: number, exitFd: number): number;
   /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */
   listenTcp(host: string, port: number, backlog: number): number;

@@ -25,10 +25,11 @@
 //              without a byte ends it with 127
 //   --release  the box outlives its supervisor, but only once the supervisor
 //              has recorded it: the init keeps the parent-death signal the
-//              child set until one byte arrives on EXIT_FD (a socket then,
-//              the other way), then clears it. A supervisor killed before
-//              its record so takes the box along instead of leaving it
-//              running where no later process can find it.
+//              child set until one byte arrives on EXIT_FD (a SEQPACKET
+//              socket then, both ways), clears it and answers with one
+//              byte. A supervisor killed before its record so takes the box
+//              along instead of leaving it running where no later process
+//              can find it.
 //   --seccomp  a classic-BPF program (hex) to install in the payload's process
 //              right before its execve; a failure is reported as plan step STEP
 // The environment is passed to the payload unchanged, except LISTEN_PID.
@@ -305,13 +306,15 @@ struct Args {
   report(args.status_fd, args.step, Op::kExec, error, detail);
 }
 
-// The supervisor's release (--release): true once its byte has been read
-// and the parent-death signal cleared. EOF (the supervisor went without a
-// release) or nothing yet: false, and the signal stays.
+// The supervisor's release (--release): true once its byte has been read,
+// the parent-death signal cleared and that acknowledged (one byte back, so
+// the supervisor knows the box no longer dies with it). EOF (the supervisor
+// went without a release) or nothing yet: false, and the signal stays.
 bool take_release(int exit_fd) {
   char byte = 0;
   if (sc(__NR_read, exit_fd, &byte, 1) != 1) return false;
   sc(__NR_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  sc(__NR_write, exit_fd, &byte, 1);
   return true;
 }
 

@@ -190,3 +190,23 @@ t.test('dieWithParent: false, supervisor SIGKILLed once the box is recorded: the
   t.ok(left.includes(init), 'its init among them');
   killLeft(marker);
 });
+
+t.test('dieWithParent: false boxes that end at once: their status still arrives, and no release waits for a gone init', async (t) => {
+  const { spawnIsolated, spawnIsolatedAsync } = require('../..');
+  const warnings = [];
+  const onWarning = (warning) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  for (let i = 0; i < 20; i++) {
+    const code = i % 3;
+    const args = ['-c', `exit ${code}`];
+    const box = i % 2 === 0
+      ? spawnIsolated('/bin/sh', args, { stdio: 'ignore', dieWithParent: false })
+      : await spawnIsolatedAsync('/bin/sh', args, { stdio: 'ignore', dieWithParent: false });
+    const exitCode = new Promise((resolve) => box.once('exit', resolve));
+    const result = await box.exited;
+    t.equal(result.code, code, `box ${i}: exited with ${code}`);
+    t.equal(await exitCode, code, `box ${i}: 'exit' with ${code} (the init's record, not its answer to the release)`);
+  }
+  t.same(warnings.filter((warning) => warning.code === 'CORDON_RELEASE').map(String), [], 'no release timed out');
+});
