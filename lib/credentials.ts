@@ -102,9 +102,9 @@ export function boxRootSteps(userNamespace: boolean, clearGroups: boolean): Plan
  * that dies before its record).
  */
 export function parentDeathSteps(dieWithParent: boolean, init: boolean): PlanStep[] {
-  if (dieWithParent) return [step('setParentDeathSignal', { name: 'set parent death signal', syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL, untilRecorded: 0 })];
-  if (!init) return [];
-  return [step('setParentDeathSignal', { name: 'set parent death signal until recorded', syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL, untilRecorded: 1 })];
+  if (!dieWithParent && !init) return [];
+  const name = dieWithParent ? 'set parent death signal' : 'set parent death signal until recorded';
+  return [step('setParentDeathSignal', { name, syscall: 'prctl', kind: 'prctl' }, { signal: SIGKILL, untilRecorded: dieWithParent ? 0 : 1 })];
 }
 
 export function noNewPrivsSteps(credentials: ResolvedPrivileges): PlanStep[] {

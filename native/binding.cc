@@ -649,13 +649,14 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 
 // releaseBox(pidfd, exitFd): a box that awaits its release (the spawn
 // result's awaitsRelease) has been recorded: its init lets go of its
-// parent-death signal, and a worker's teardown leaves it running. 0 or
-// -errno (-EPIPE: it has ended already).
+// parent-death signal, and once it has said so a worker's teardown leaves
+// the box running. 0 or -errno, as release_box (spawn_box.h).
 Napi::Value ReleaseBox(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
   int exit_fd = info[1].As<Napi::Number>().Int32Value();
-  env_owned::outlives(pidfd);
-  return Napi::Number::New(info.Env(), release_box(exit_fd));
+  int released = release_box(exit_fd);
+  if (released == 0) env_owned::outlives(pidfd);
+  return Napi::Number::New(info.Env(), released);
 }
 
 // pidfdOpen(pid): a pidfd (close-on-exec) for a process this one did not

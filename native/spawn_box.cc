@@ -5,15 +5,15 @@
 #include <signal.h>
 #include <string.h>
 #include <linux/securebits.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <shared_mutex>
 #include <new>
@@ -215,18 +215,15 @@ int release_box(int exit_fd) {
   // after the spawn (`cordon oci create`) would take it along. The answer
   // is a packet of one byte; a packet of eight is the init's exit record
   // (it ended first), left for the record watch.
-  struct timespec start {};
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(kReleaseAckMs);
   for (;;) {
-    struct timespec now {};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    const long waited_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-    if (waited_ms >= kReleaseAckMs) return -ETIMEDOUT;
+    const long left_ms = long(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (left_ms <= 0) return -ETIMEDOUT;
     struct pollfd answer = {exit_fd, POLLIN, 0};
-    int ready = poll(&answer, 1, int(kReleaseAckMs - waited_ms));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return -errno;
-    if (ready == 0) return -ETIMEDOUT;
+    int ready = poll(&answer, 1, int(left_ms));
+    if (ready < 0 && errno != EINTR) return -errno;
+    if (ready <= 0) continue;  // interrupted, or the time is up (above)
     char byte;
     ssize_t size = recv(exit_fd, &byte, 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
     if (size < 0 && (errno == EINTR || errno == EAGAIN)) continue;

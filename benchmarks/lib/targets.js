@@ -14,6 +14,20 @@ const ok = (x) => x !== undefined && x !== null && Number.isFinite(x);
 /** "1.23×" (plus a suffix), or "n/a" when a case did not run. */
 const times = (x, suffix = '') => (ok(x) ? `${x.toFixed(2)}×${suffix}` : 'n/a');
 
+/** cordon's full isolation against one of the C floors (≤ 1.2×), with what the target's note adds. */
+function floorTarget({ id, target, figure, floor, note }) {
+  return {
+    id,
+    target,
+    figure,
+    evaluate(results, payload) {
+      const { ratio } = lookup(results);
+      const value = ratio('cordon-full', floor, payload);
+      return { value, shown: times(value), verdict: verdict(value, (v) => v <= 1.2), note: note(ratio, payload) };
+    },
+  };
+}
+
 /**
  * Full isolation from Node with pooled resources against a baseline: the
  * pooled netns and a pre-created (tenant) cgroup when that case ran (it
@@ -97,61 +111,43 @@ const TARGETS = [
       };
     },
   },
-  {
+  floorTarget({
     id: 'vs-floor',
     target: 'full isolation against the C isolation floor (same work, plain C)',
     figure: '≤ 1.2×',
-    evaluate(results, payload) {
-      const { ratio } = lookup(results);
-      const value = ratio('cordon-full', 'c-isolation-floor', payload);
+    floor: 'c-isolation-floor',
+    note: (ratio, payload) => {
       const stage = ratio('c-isolation-stage', 'c-isolation-floor', payload);
       const floor = ratio('c-isolation-floor', 'c-fork-exec', payload);
       const cgroup = ratio('c-isolation-floor-cgroup', 'c-isolation-floor', payload);
       const init = ratio('c-isolation-floor-init', 'c-isolation-floor', payload);
-      return {
-        value,
-        shown: times(value),
-        verdict: verdict(value, (v) => v <= 1.2),
-        note: `the floor itself is ${times(floor)} C fork+exec; with an exec'd init ${times(init)} the floor; as a stage program ${times(stage)} the floor; cloned into a pre-created cgroup ${times(cgroup)} the floor`,
-      };
+      return `the floor itself is ${times(floor)} C fork+exec; with an exec'd init ${times(init)} the floor; as a stage program ${times(stage)} the floor; cloned into a pre-created cgroup ${times(cgroup)} the floor`;
     },
-  },
-  {
+  }),
+  floorTarget({
     id: 'vs-floor-init',
     target: "same, against the C floor with the one exec cordon must make (an exec'd init)",
     figure: '≤ 1.2× (the miss above explained by kernel cost if this passes)',
-    evaluate(results, payload) {
-      const { ratio } = lookup(results);
-      const value = ratio('cordon-full', 'c-isolation-floor-init', payload);
+    floor: 'c-isolation-floor-init',
+    note: (ratio, payload) => {
       const template = ratio('cordon-full-template', 'c-isolation-floor-init', payload);
-      return {
-        value,
-        shown: times(value),
-        verdict: verdict(value, (v) => v <= 1.2),
-        note: `a box set up in a process sharing Node's memory must exec before its payload starts (no fork of Node's address space): the floor whose pid 1 execs a static init that forks the payload; from a compileBox() template ${times(template)}`,
-      };
+      return `a box set up in a process sharing Node's memory must exec before its payload starts (no fork of Node's address space): the floor whose pid 1 execs a static init that forks the payload; from a compileBox() template ${times(template)}`;
     },
-  },
-  {
+  }),
+  floorTarget({
     id: 'vs-floor-guarded',
     target: "same, against that floor paying the kernel's part of cordon's default guarantees too (payload and init seccomp filters, per-user limits)",
     figure: '≤ 1.2× (what is left above it is cordon\'s own design)',
-    evaluate(results, payload) {
-      const { ratio } = lookup(results);
-      const value = ratio('cordon-full', 'c-isolation-floor-guarded', payload);
+    floor: 'c-isolation-floor-guarded',
+    note: (ratio, payload) => {
       const guarded = ratio('c-isolation-floor-guarded', 'c-isolation-floor-init', payload);
       const template = ratio('cordon-full-template', 'c-isolation-floor-guarded', payload);
       const engine = ratio('cordon-full-replay', 'c-isolation-floor-guarded', payload);
       const layer = ratio('cordon-full', 'cordon-full-replay', payload);
-      return {
-        value,
-        shown: times(value),
-        verdict: verdict(value, (v) => v <= 1.2),
-        note: `the guarantees cost the floor ${times(guarded)} its exec'd-init time; from a compileBox() template ${times(template)}; ` +
-          `the native engine alone (the plan replayed from Node, no JS layer) ${times(engine)} this floor, and the JS layer on top of it ${times(layer)}`,
-      };
+      return `the guarantees cost the floor ${times(guarded)} its exec'd-init time; from a compileBox() template ${times(template)}; ` +
+        `the native engine alone (the plan replayed from Node, no JS layer) ${times(engine)} this floor, and the JS layer on top of it ${times(layer)}`;
     },
-  },
+  }),
   {
     id: 'throughput-vs-floor',
     target: 'throughput at concurrency 8, async, against the C floor at 8',
