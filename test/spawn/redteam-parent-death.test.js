@@ -210,3 +210,24 @@ t.test('dieWithParent: false boxes that end at once: their status still arrives,
   }
   t.same(warnings.filter((warning) => warning.code === 'CORDON_RELEASE').map(String), [], 'no release timed out');
 });
+
+t.test('a payload that signals its init with SIGIO while it is being released does not keep it from letting go', async (t) => {
+  // The release wakes the init with the channel's SIGIO; a payload that sends
+  // its own (a pending one absorbs the kernel's) must not make it miss the
+  // byte: the init looks for the byte at every wake.
+  const marker = newMarker();
+  const result = await drive(`
+    const { spawnIsolatedAsync } = require(ROOT);
+    // The init forwards what it is sent to the payload: ignored here, or the storm would end the box itself.
+    const storm = "trap '' IO; while :; do kill -IO 1 2>/dev/null; done & exec /bin/sleep 1000 " + process.argv[1];
+    spawnIsolatedAsync('/bin/sh', ['-c', storm, process.argv[1]], { stdio: 'ignore', dieWithParent: false }).then((box) => {
+      console.log('recorded', box.pid);
+      process.kill(process.pid, 'SIGKILL');
+    });
+  `, marker);
+  t.equal(result.signal, 'SIGKILL', 'the supervisor was killed');
+  t.match(result.stdout, /^recorded \d+$/m, 'after the box was handed over');
+  const left = await drained(marker, 1500);
+  t.ok(left.length >= 2, `the box runs on: ${left.join(' ')}`);
+  killLeft(marker);
+});
