@@ -11,6 +11,15 @@
 // Boxes run one at a time (each awaited to its exit) so that only the JS
 // work is measured, not contention. --cpu-prof: profile only the template
 // or the plain calls (see --profile-only) for node --cpu-prof.
+//
+// Two figures put that one in context (they have no verdict of their own):
+// - busy: the same call while 7 other boxes are in flight, as a supervisor
+//   starting boxes back to back makes it (its JS thread never idles);
+// - the idle penalty: right after a box has ended (as each serial call
+//   starts), two calls back to back, the first cold and the second warm.
+//   A JS thread that has waited milliseconds for its box finds its caches
+//   and TLBs cold (on a VM, its vCPU was halted meanwhile); the same code
+//   run again at once does not.
 'use strict';
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -73,9 +82,67 @@ async function measureJsThread({ rounds = 200, warmup = 30, options = {}, file =
       cpuSamples[name].push(cpuUs);
     }
   }
-  return Object.fromEntries(names.map((name) => [name, {
+  const result = Object.fromEntries(names.map((name) => [name, {
     median: median(samples[name]), p90: quantile(samples[name], 0.9), cpuMedian: median(cpuSamples[name]), n: samples[name].length,
   }]));
+  if (only !== undefined) return result;
+  return { ...result, busy: await measureBusy({ calls: rounds, options, file }), idle: await measureIdlePenalty({ rounds, options, file }) };
+}
+
+/** The synchronous part of spawnIsolatedAsync() while `inFlight` boxes are kept in flight: median and n. */
+async function measureBusy({ calls, options, file, inFlight = 8 }) {
+  const samples = [];
+  let started = 0;
+  async function lane() {
+    while (started < calls + inFlight * 2) {
+      const index = started++;
+      const before = process.hrtime.bigint();
+      const promise = cordon.spawnIsolatedAsync(file, [], options);
+      const us = Number(process.hrtime.bigint() - before) / 1e3;
+      // The first calls of each lane start while the others are still idle.
+      if (index >= inFlight * 2) samples.push(us);
+      const box = await promise;
+      box.stdout?.resume();
+      box.stderr?.resume();
+      box.stdin?.end();
+      const result = await box.exited;
+      if (result.code !== 0) throw new Error(`the payload exited with ${result.code}`);
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return { median: median(samples), n: samples.length, inFlight };
+}
+
+/**
+ * The machine's idle penalty: after a box has run and been awaited (as
+ * each serial call above is), two calls back to back: the first finds the
+ * thread cold, the second runs the same code right after it. Medians in µs
+ * and their ratio.
+ */
+async function measureIdlePenalty({ rounds, options, file }) {
+  const first = [];
+  const second = [];
+  for (let round = 0; round < rounds + 10; round++) {
+    let before = process.hrtime.bigint();
+    const a = cordon.spawnIsolatedAsync(file, [], options);
+    const cold = Number(process.hrtime.bigint() - before) / 1e3;
+    before = process.hrtime.bigint();
+    const b = cordon.spawnIsolatedAsync(file, [], options);
+    const warm = Number(process.hrtime.bigint() - before) / 1e3;
+    for (const box of await Promise.all([a, b])) {
+      box.stdout?.resume();
+      box.stderr?.resume();
+      box.stdin?.end();
+      const result = await box.exited;
+      if (result.code !== 0) throw new Error(`the payload exited with ${result.code}`);
+    }
+    if (round < 10) continue;
+    first.push(cold);
+    second.push(warm);
+  }
+  const coldUs = median(first);
+  const warmUs = median(second);
+  return { coldUs, warmUs, penalty: coldUs / warmUs };
 }
 
 async function main(argv = process.argv.slice(2)) {
@@ -92,10 +159,13 @@ async function main(argv = process.argv.slice(2)) {
   const result = await measureJsThread({ rounds: Number(values.rounds), options, only: values['profile-only'] });
   const os = require('node:os');
   console.log(`JS thread per call (sync part until the promise is returned), options ${JSON.stringify(options)}, ${process.geteuid() === 0 ? 'root' : `uid ${process.geteuid()}`}, load ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores:`);
-  for (const [name, stats] of Object.entries(result)) {
+  const { busy, idle, ...serial } = result;
+  for (const [name, stats] of Object.entries(serial)) {
     const verdict = stats.median <= 150 ? 'PASS' : 'MISS';
     console.log(`  ${name.padEnd(26)} median ${stats.median.toFixed(1).padStart(7)} us  p90 ${stats.p90.toFixed(1).padStart(7)} us  CPU median ${stats.cpuMedian.toFixed(0).padStart(5)} us  (n=${stats.n})  target <= 150 us: ${verdict}`);
   }
+  if (busy !== undefined) console.log(`  spawnIsolatedAsync, ${busy.inFlight} in flight: median ${busy.median.toFixed(1)} us (n=${busy.n})`);
+  if (idle !== undefined) console.log(`  idle penalty: after a box, a first call ${idle.coldUs.toFixed(1)} us, a second right after it ${idle.warmUs.toFixed(1)} us: ${idle.penalty.toFixed(1)}x`);
   return 0;
 }
 

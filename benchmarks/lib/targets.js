@@ -232,7 +232,7 @@ const TARGETS = [
         value: plain.median,
         shown: `${plain.median.toFixed(0)} µs`,
         verdict: verdict(plain.median, (v) => v <= 150),
-        note: `/bin/true, ${plain.n} calls interleaved with as many from a compileBox() template (${template.median.toFixed(0)} µs, ${verdict(template.median, (v) => v <= 150)}); the synchronous part of the call, until its promise is returned`,
+        note: `/bin/true, ${plain.n} calls interleaved with as many from a compileBox() template (${template.median.toFixed(0)} µs, ${verdict(template.median, (v) => v <= 150)}); the synchronous part of the call, until its promise is returned${contextOfJsThread(measured.result)}`,
       };
     },
   },
@@ -332,6 +332,16 @@ function cpuComparison(cordon, floor, template) {
 function verdict(value, ok) {
   if (value === undefined || value === null || !Number.isFinite(value)) return 'n/a';
   return ok(value) ? 'PASS' : 'MISS';
+}
+
+/** What puts the serial JS-thread figure in context (benchmarks/js-thread.js): the call while boxes are in flight, and the idle penalty. */
+function contextOfJsThread(result) {
+  let text = '';
+  if (result.busy !== undefined) text += `; with ${result.busy.inFlight} boxes in flight ${result.busy.median.toFixed(0)} µs`;
+  if (result.idle !== undefined) {
+    text += `; idle penalty ${result.idle.penalty.toFixed(1)}× (right after a box a first call ${result.idle.coldUs.toFixed(0)} µs, a second right after it ${result.idle.warmUs.toFixed(0)} µs)`;
+  }
+  return text;
 }
 
 /** `extra`: what the suite measured outside its cases ({ jsThread }). */
