@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import type { NativeSocketFile } from '../types/native';
 import { CordonError, errnoName, fdShortageHint } from './errors';
 import { checkAbsolutePath, checkInteger, checkString, conflict, invalidType, invalidValue, isPlainObject, ownSnapshot, rejectUnknownKeys } from './internal/checks';
 import { isLastingSocket, LASTING_FD, LASTING_LEND, type LastingSocket } from './internal/lasting';
@@ -233,8 +234,11 @@ export function socketBirth(socketPath: string, file: string): string {
   }
 }
 
-export function openListenSockets(entries: readonly ResolvedListen[], ledger: Ledger, boxOwner: { uid: number; gid: number } | undefined): { fds: number[]; names: string[]; parentSide: string[]; sockets: ListenSocket[]; files: BoundSocketFile[] } {
+export function openListenSockets(
+  entries: readonly ResolvedListen[], ledger: Ledger, boxOwner: { uid: number; gid: number } | undefined,
+): { fds: number[]; names: string[]; parentSide: string[]; sockets: ListenSocket[]; files: BoundSocketFile[]; teardown: NativeSocketFile[] } {
   const files: BoundSocketFile[] = [];
+  const teardown: NativeSocketFile[] = [];
   const fds: number[] = [];
   const sockets: ListenSocket[] = [];
   const parentSide: string[] = [];
@@ -281,7 +285,8 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
       }
       case 'unix': {
         const owner = entry.owner ?? boxOwner;
-        const made = openSocketDir(entry.path, i, owner, ledger);
+        const chain = openSocketDir(entry.path, i, owner, ledger);
+        const made = chain.fds;
         const dirFd = made[made.length - 1]!;
         const name = path.basename(entry.path);
         const { fd, file } = native().listenUnixAt(dirFd, name, entry.mode, owner?.uid ?? -1, owner?.gid ?? -1, entry.backlog);
@@ -297,11 +302,12 @@ export function openListenSockets(entries: readonly ResolvedListen[], ledger: Le
         const dirParts = path.dirname(entry.path).split('/').filter((part) => part !== '');
         const madeDirs = made.slice(1).map((_, k) => `/${dirParts.slice(0, dirParts.length - (made.length - 2 - k)).join('/')}`);
         files.push({ path: entry.path, file, madeDirs, born: socketBirth(entry.path, file) });
+        teardown.push({ dirFds: made, made: chain.made, name, file });
         break;
       }
     }
   });
-  return { fds, names: entries.map((entry) => entry.name), parentSide, sockets, files };
+  return { fds, names: entries.map((entry) => entry.name), parentSide, sockets, files, teardown };
 }
 
 function describe(name: string, boxFd: number, fd: number): ListenSocket {
@@ -316,17 +322,17 @@ function describe(name: string, boxFd: number, fd: number): ListenSocket {
  * then each one made; the last is the socket's directory. The ledger closes
  * them when the box ends, after removing (if empty) what cordon made.
  */
-function openSocketDir(socketPath: string, i: number, owner: { uid: number; gid: number } | undefined, ledger: Ledger): number[] {
+function openSocketDir(socketPath: string, i: number, owner: { uid: number; gid: number } | undefined, ledger: Ledger): { fds: number[]; made: string[] } {
   const chain = openSocketDirChain(socketPath, owner);
   ledger.add(`listen[${i}] directory`, chain.release);
-  return chain.fds;
+  return chain;
 }
 
 /**
  * openSocketDir without a ledger: the fds of the chain, and the release
  * that removes (bottom up, if empty) the directories made and closes them.
  */
-export function openSocketDirChain(socketPath: string, owner: { uid: number; gid: number } | undefined): { fds: number[]; release: () => void } {
+export function openSocketDirChain(socketPath: string, owner: { uid: number; gid: number } | undefined): { fds: number[]; made: string[]; release: () => void } {
   const dir = path.dirname(socketPath);
   const result = native().openSocketDir(dir, 0o750, owner?.uid ?? -1, owner?.gid ?? -1);
   if (result.error !== 0) {
@@ -339,9 +345,11 @@ export function openSocketDirChain(socketPath: string, owner: { uid: number; gid
     });
   }
   const fds = result.fds;
-  const names = dir.split('/').filter((part) => part !== '').slice(-(fds.length - 1));
+  // names[k]: the directory made as fds[k + 1], in fds[k] (none when fds has only the socket's directory).
+  const names = fds.length > 1 ? dir.split('/').filter((part) => part !== '').slice(-(fds.length - 1)) : [];
   return {
     fds,
+    made: names,
     release: () => {
       // Bottom up, each by name in its parent's fd; a directory the tenant
       // put something in stays.

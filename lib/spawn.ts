@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as os from 'node:os';
 
-import type { NativeAsyncSpawnResult } from '../types/native';
+import type { NativeAsyncSpawnResult, NativeSocketFile } from '../types/native';
 import { Box } from './box';
 import { SpawnTimer, traceSpawn, traceSpawnAsync } from './diagnostics';
 import { CordonError } from './errors';
@@ -218,6 +218,8 @@ export interface Launch {
   spawnOnly: LedgerEntry[];
   /** The Unix socket files bound for `listen` (for a box's state record). */
   socketFiles: BoundSocketFile[];
+  /** The same, as the addon removes them if this thread's env is torn down first (native().boxLeaves). */
+  socketTeardown: NativeSocketFile[];
   cgroup: BoxCgroup | undefined;
   /** Times the phases and steps while anyone listens (NODE_DEBUG=cordon, diagnostics_channel). */
   timer: SpawnTimer | undefined;
@@ -307,7 +309,7 @@ export function launchBox(
     // One literal, not spreads of the parts: this runs for every box.
     return {
       startedAt, validated, ledger, box, timer, spawnOnly, runtime: acquired.runtime, stdio: acquired.stdio, listenParentSide: acquired.listenParentSide,
-      socketFiles: acquired.socketFiles, cgroup: acquired.cgroup, plan, encoded, counterLimits,
+      socketFiles: acquired.socketFiles, socketTeardown: acquired.socketTeardown, cgroup: acquired.cgroup, plan, encoded, counterLimits,
     };
   });
 }
@@ -322,6 +324,7 @@ interface Acquired {
   stdio: ReturnType<typeof setupStdio>;
   listenParentSide: string[];
   socketFiles: BoundSocketFile[];
+  socketTeardown: NativeSocketFile[];
   cgroup: BoxCgroup | undefined;
 }
 
@@ -359,6 +362,7 @@ function acquire(
   timer?.phase('stdio');
   let listenParentSide: string[] = [];
   let socketFiles: BoundSocketFile[] = [];
+  let socketTeardown: NativeSocketFile[] = [];
   if (validated.listen.length > 0) {
     const sockets = openListenSockets(validated.listen, ledger, boxRootOnHost(validated, caller));
     sockets.fds.forEach((fd, i) => {
@@ -372,6 +376,7 @@ function acquire(
     box.sockets = sockets.sockets;
     listenParentSide = sockets.parentSide;
     socketFiles = sockets.files;
+    socketTeardown = sockets.teardown;
     timer?.phase('listen sockets');
   }
   if (validated.startGate !== undefined) {
@@ -432,7 +437,7 @@ function acquire(
   const layerTrees = acquireLayerTrees(validated, caller, ledger, spawnOnly);
   if (layerTrees !== undefined) runtime.layerTrees = layerTrees;
   if (runtime.idmappedTrees.size > 0) timer?.phase('idmapped mounts');
-  return { runtime, stdio, listenParentSide, socketFiles, cgroup };
+  return { runtime, stdio, listenParentSide, socketFiles, socketTeardown, cgroup };
 }
 
 /** After the native spawn: our copies of the box's fds go, and the box starts or fails. */
@@ -464,6 +469,11 @@ function complete(launch: Launch, result: NativeAsyncSpawnResult): Box {
   });
   ledger.nativeFd('pidfd', result.pidfd);
   if (result.exitFd >= 0) ledger.nativeFd('exit pipe', result.exitFd);
+  // A worker thread terminated under a box that dies with it runs no JS:
+  // the addon then removes what the ledger would (native/env_owned.h).
+  if (validated.dieWithParent && (cgroup !== undefined || launch.socketTeardown.length > 0)) {
+    native().boxLeaves(result.pidfd, cgroup?.dirs ?? [], launch.socketTeardown);
+  }
   // null, not a hole, where an fd is not a pipe (ChildProcess.stdio's shape).
   let pipes = Array.from({ length: validated.stdio.length }, (_, target): net.Socket | null => {
     const fd = stdio.parentFds[target];

@@ -659,6 +659,40 @@ Napi::Value ReleaseBox(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), released);
 }
 
+// boxLeaves(pidfd, cgroupDirs, sockets): what a box that dies with this
+// env leaves on the host, removed after it is reaped if the env is torn
+// down first (a worker thread terminated: no JS runs then; env_owned.h).
+// sockets: [{ dirFds, made, name, file }] as lib/sockets.ts keeps them.
+Napi::Value BoxLeaves(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsArray() || !info[2].IsArray()) {
+    throw Napi::TypeError::New(env, "boxLeaves(pidfd: number, cgroupDirs: string[], sockets: { dirFds, made, name, file }[])");
+  }
+  auto strings = [&](Napi::Array list) {
+    std::vector<std::string> out;
+    for (uint32_t i = 0; i < list.Length(); i++) out.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+    return out;
+  };
+  std::vector<env_owned::SocketFile> sockets;
+  Napi::Array given = info[2].As<Napi::Array>();
+  for (uint32_t i = 0; i < given.Length(); i++) {
+    Napi::Object entry = given.Get(i).As<Napi::Object>();
+    env_owned::SocketFile socket;
+    Napi::Array fds = entry.Get("dirFds").As<Napi::Array>();
+    for (uint32_t k = 0; k < fds.Length(); k++) socket.dir_fds.push_back(fds.Get(k).As<Napi::Number>().Int32Value());
+    socket.made = strings(entry.Get("made").As<Napi::Array>());
+    socket.name = entry.Get("name").As<Napi::String>().Utf8Value();
+    std::string file = entry.Get("file").As<Napi::String>().Utf8Value();
+    size_t colon = file.find(':');
+    if (colon == std::string::npos) throw Napi::TypeError::New(env, "boxLeaves: a socket's file is \"dev:ino\"");
+    socket.dev = std::stoull(file.substr(0, colon));
+    socket.ino = std::stoull(file.substr(colon + 1));
+    sockets.push_back(std::move(socket));
+  }
+  env_owned::leaves(info[0].As<Napi::Number>().Int32Value(), strings(info[1].As<Napi::Array>()), std::move(sockets));
+  return env.Undefined();
+}
+
 // pidfdOpen(pid): a pidfd (close-on-exec) for a process this one did not
 // start (an adopted box), or -errno. The caller checks the process's start
 // time after opening: a pidfd pins the process, a pid does not.
@@ -943,6 +977,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("releaseBox", Napi::Function::New(env, ReleaseBox));
+  exports.Set("boxLeaves", Napi::Function::New(env, BoxLeaves));
   exports.Set("spawnAsync", Napi::Function::New(env, SpawnAsync));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp));
   exports.Set("listenUnixAt", Napi::Function::New(env, ListenUnixAt));

@@ -1,6 +1,7 @@
 #include "env_owned.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -8,13 +9,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "exit_watch.h"
+#include "host/cgroups.h"
 #include "host/process.h"
+#include "host/sockets.h"
 
 namespace cordon::env_owned {
 namespace {
@@ -27,7 +33,40 @@ struct Entry {
   dev_t dev;
   ino_t ino;
   FdPoll* watch = nullptr;  // the watch polling it, if one does
+  // A box's (leaves()): removed once it is reaped at teardown.
+  std::vector<std::string> cgroup_dirs;
+  struct Socket {
+    SocketFile file;
+    std::vector<std::pair<dev_t, ino_t>> dirs;  // each directory fd's file when registered
+  };
+  std::vector<Socket> sockets;
 };
+
+// How long a teardown waits, in all, for its boxes' cgroups to drain.
+constexpr std::chrono::milliseconds kCgroupDrain{2000};
+
+// Whether every directory fd of `socket` still is the directory registered
+// (JS may have closed them, and their numbers been reused, since).
+bool same_dirs(const Entry::Socket& socket) {
+  for (size_t i = 0; i < socket.file.dir_fds.size(); i++) {
+    struct stat now {};
+    if (fstat(socket.file.dir_fds[i], &now) != 0 || now.st_dev != socket.dirs[i].first || now.st_ino != socket.dirs[i].second) return false;
+  }
+  return true;
+}
+
+// What a reaped box left: its cgroups, then its socket files and the
+// directories made for them.
+void remove_leftovers(const Entry& entry, std::chrono::steady_clock::time_point deadline) {
+  for (const std::string& dir : entry.cgroup_dirs) host::remove_cgroup_tree(dir, deadline);
+  for (const Entry::Socket& socket : entry.sockets) {
+    const SocketFile& file = socket.file;
+    if (file.dir_fds.empty() || !same_dirs(socket)) continue;
+    host::unlink_socket_at(file.dir_fds.back(), file.name.c_str(), host::FileId{file.dev, file.ino});
+    for (size_t k = file.dir_fds.size() - 1; k > 0; k--) unlinkat(file.dir_fds[k - 1], file.made[k - 1].c_str(), AT_REMOVEDIR);
+    for (int fd : file.dir_fds) close(fd);
+  }
+}
 
 // Every env's entries, by fd (fd numbers are the process's). Never
 // destroyed: a static with a destructor would run at exit under threads
@@ -141,12 +180,14 @@ void release_env(void* arg) {
   for (const auto& [fd, entry] : mine) {
     if (entry.kind == Kind::kBoxEndsWithEnv && same_file(fd, entry)) syscall(__NR_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
   }
+  std::vector<const Entry*> reaped;
   for (const auto& [fd, entry] : mine) {
     if (!same_file(fd, entry)) continue;
     switch (entry.kind) {
       case Kind::kBoxEndsWithEnv:
         host::reap_pidfd(fd);  // ECHILD when its watch reaped it already
         close(fd);
+        reaped.push_back(&entry);
         break;
       case Kind::kBoxOutlivesEnv:
         orphan_reaper().add(fd);
@@ -156,6 +197,8 @@ void release_env(void* arg) {
         break;
     }
   }
+  auto deadline = std::chrono::steady_clock::now() + kCgroupDrain;
+  for (const Entry* entry : reaped) remove_leftovers(*entry, deadline);
 }
 
 }  // namespace
@@ -168,7 +211,7 @@ void own(napi_env env, int fd, Kind kind) {
   if (fstat(fd, &now) != 0) return;
   Registry& owned = registry();
   std::lock_guard<std::mutex> lock(owned.mutex);
-  owned.entries[fd] = Entry{env, kind, now.st_dev, now.st_ino};
+  owned.entries[fd] = Entry{env, kind, now.st_dev, now.st_ino, nullptr, {}, {}};
 }
 
 void forget(int fd) {
@@ -177,11 +220,35 @@ void forget(int fd) {
   owned.entries.erase(fd);
 }
 
+void leaves(int pidfd, std::vector<std::string> cgroup_dirs, std::vector<SocketFile> sockets) {
+  std::vector<Entry::Socket> held;
+  for (SocketFile& file : sockets) {
+    if (file.made.size() + 1 != file.dir_fds.size()) continue;
+    Entry::Socket socket{std::move(file), {}};
+    for (int fd : socket.file.dir_fds) {
+      struct stat dir {};
+      if (fstat(fd, &dir) != 0) break;
+      socket.dirs.emplace_back(dir.st_dev, dir.st_ino);
+    }
+    if (socket.dirs.size() == socket.file.dir_fds.size()) held.push_back(std::move(socket));
+  }
+  Registry& owned = registry();
+  std::lock_guard<std::mutex> lock(owned.mutex);
+  auto it = owned.entries.find(pidfd);
+  if (it == owned.entries.end() || it->second.kind != Kind::kBoxEndsWithEnv) return;
+  it->second.cgroup_dirs = std::move(cgroup_dirs);
+  it->second.sockets = std::move(held);
+}
+
 void outlives(int fd) {
   Registry& owned = registry();
   std::lock_guard<std::mutex> lock(owned.mutex);
   auto it = owned.entries.find(fd);
-  if (it != owned.entries.end() && it->second.kind == Kind::kBoxEndsWithEnv) it->second.kind = Kind::kBoxOutlivesEnv;
+  if (it == owned.entries.end() || it->second.kind != Kind::kBoxEndsWithEnv) return;
+  it->second.kind = Kind::kBoxOutlivesEnv;
+  // What it leaves is its state record's now (adopt(), cordon gc).
+  it->second.cgroup_dirs.clear();
+  it->second.sockets.clear();
 }
 
 void watching(int fd, FdPoll* watch) {

@@ -12,9 +12,17 @@
 // settled to JS but not yet watched ran on, and boxes killed as their
 // watch was finalized (or by their parent-death signal) stayed zombies of
 // the supervisor until it exited.
+//
+// A box that dies with its env also has what its ledger would remove at
+// its end removed once it is reaped there: its cgroup directories and its
+// listen sockets' files (leaves()). Before, they stayed on the host until a
+// later `cordon gc`.
 #pragma once
 
 #include <node_api.h>
+
+#include <string>
+#include <vector>
 
 namespace cordon {
 class FdPoll;
@@ -36,6 +44,24 @@ void own(napi_env env, int fd, Kind kind);
 
 // closeFd's first step: `fd` is about to be closed by its owner's JS.
 void forget(int fd);
+
+// A listen socket's file, removed through the fd of its directory while it
+// is still the file the box bound ("dev:ino", as host::unlink_socket_at),
+// then the directories cordon made for it, bottom up while empty (as
+// lib/sockets.ts openSocketDirChain's release).
+struct SocketFile {
+  std::vector<int> dir_fds;        // the first directory that existed, then each one made; the socket's last
+  std::vector<std::string> made;   // made[k]: the name of dir_fds[k + 1] in dir_fds[k]
+  std::string name;
+  unsigned long long dev;
+  unsigned long long ino;
+};
+
+// What the box behind `pidfd` (owned as kBoxEndsWithEnv) leaves on the
+// host: removed after it is reaped at the env's teardown, the directory
+// fds closed then (only while each still is the directory registered). Forgotten with the pidfd: once JS closes it, its ledger
+// removes them (it closes the pidfd first: newest first).
+void leaves(int pidfd, std::vector<std::string> cgroup_dirs, std::vector<SocketFile> sockets);
 
 // A box's pidfd owned as kBoxEndsWithEnv until its release (a box that
 // outlives its supervisor once recorded): kBoxOutlivesEnv from here on.

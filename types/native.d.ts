@@ -52,6 +52,18 @@ export type NativeSpawnResult = NativeSpawnSuccess | NativeSpawnFailure;
 /** What spawnAsync() resolves with. */
 export type NativeAsyncSpawnResult = NativeSpawnResult | NativeStdioPairFailure;
 
+/** A listen socket's file as the addon removes it at a teardown (lib/sockets.ts SocketTeardown). */
+export interface NativeSocketFile {
+  /** The first directory of the socket's path that existed, then each one cordon made; the socket's directory last. */
+  dirFds: readonly number[];
+  /** made[k]: the name of dirFds[k + 1] in dirFds[k]. */
+  made: readonly string[];
+  /** The socket file's name in its directory. */
+  name: string;
+  /** The socket file's "dev:ino" when it was bound. */
+  file: string;
+}
+
 export interface NativeExitWatch {
   ref(): void;
   unref(): void;
@@ -218,6 +230,13 @@ export interface NativeBinding {
   closeFd(fd: number): number;
   /** A box whose spawn result awaitsRelease has been recorded: its init lets go of its parent-death signal (waits up to 2 s for it to confirm), a worker's teardown leaves it running. 0, -ESRCH/-EPIPE (it ended first), -ETIMEDOUT (no answer: it still dies with this thread) or -errno. */
   releaseBox(pidfd: number, exitFd: number): number;
+  /**
+   * What a box that dies with this thread leaves on the host (its cgroup
+   * directories, its listen sockets' files and the directories made for
+   * them), removed after it is reaped if the thread's env is torn down
+   * first (a worker terminated: no JS runs then). Forgotten with the pidfd.
+   */
+  boxLeaves(pidfd: number, cgroupDirs: readonly string[], sockets: readonly NativeSocketFile[]): void;
   /** A listening TCP socket bound as this process (close-on-exec): the fd, or -errno. */
   listenTcp(host: string, port: number, backlog: number): number;
   /** A listening Unix socket at path with mode and owner (-1: unchanged): the fd, or -errno. */

@@ -2,9 +2,17 @@
 // cgroup when the clone could not (lib/cgroups/ is the TypeScript half;
 // clone_into_cgroup() in clone.cc places it at the clone where the kernel
 // can).
+#include "host/cgroups.h"
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <string>
+#include <vector>
 
 #include "child/plan_args.h"
 #include "host/ops.h"
@@ -21,7 +29,67 @@ int write_pid(int fd, pid_t pid) {
   return n < 0 ? errno : (n == len ? 0 : EIO);
 }
 
+// The cgroups directly below the one open as `dir_fd`.
+std::vector<std::string> child_cgroups(int dir_fd) {
+  std::vector<std::string> names;
+  int listed = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (listed < 0) return names;
+  DIR* dir = fdopendir(listed);
+  if (dir == nullptr) {
+    close(listed);
+    return names;
+  }
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+    names.emplace_back(entry->d_name);
+  }
+  closedir(dir);
+  return names;
+}
+
+// rmdir of `name` in `parent_fd` after its own children, retried while busy until `deadline`.
+int remove_below(int parent_fd, const char* name, std::chrono::steady_clock::time_point deadline) {
+  int dir_fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir_fd < 0) return errno == ENOENT ? 0 : errno;
+  int failed = 0;
+  for (const std::string& child : child_cgroups(dir_fd)) {
+    int error = remove_below(dir_fd, child.c_str(), deadline);
+    if (error != 0) failed = error;
+  }
+  close(dir_fd);
+  if (failed != 0) return failed;
+  for (long pause_ms = 1;; pause_ms = pause_ms < 32 ? pause_ms * 2 : 32) {
+    if (unlinkat(parent_fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) return 0;
+    if ((errno != EBUSY && errno != ENOTEMPTY) || std::chrono::steady_clock::now() >= deadline) return errno;
+    timespec pause{0, pause_ms * 1000000L};
+    nanosleep(&pause, nullptr);
+  }
+}
+
 }  // namespace
+
+int remove_cgroup_tree(const std::string& dir, std::chrono::steady_clock::time_point deadline) {
+  size_t slash = dir.rfind('/');
+  if (dir.empty() || dir[0] != '/' || slash == std::string::npos || slash + 1 == dir.size()) return EINVAL;
+  std::string parent = slash == 0 ? "/" : dir.substr(0, slash);
+  int parent_fd = open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent_fd < 0) return errno == ENOENT ? 0 : errno;
+  std::string name = dir.substr(slash + 1);
+  // v2 only (v1 has no cgroup.kill): everything left in the tree at once.
+  int dir_fd = openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    int kill_fd = openat(dir_fd, "cgroup.kill", O_WRONLY | O_CLOEXEC);
+    if (kill_fd >= 0) {
+      ssize_t ignored = write(kill_fd, "1", 1);  // fails only on a cgroup already gone
+      (void)ignored;
+      close(kill_fd);
+    }
+    close(dir_fd);
+  }
+  int error = remove_below(parent_fd, name.c_str(), deadline);
+  close(parent_fd);
+  return error;
+}
 
 // The parent's WriteCgroupProcs op (host/ops.h): the child's pid into an
 // open cgroup.procs (a v1 hierarchy, or v2 below Linux 5.7), while it waits

@@ -19,6 +19,8 @@ const { execFileSync } = require('node:child_process');
 const { Worker } = require('node:worker_threads');
 
 const { spawnIsolatedAsync, compileBox } = require('../..');
+const { testCgroupName, cgroupMounts, cgroupTree, oursIn } = require('../helpers/cgroup-fixture');
+const { skipExpected } = require('../helpers/skip');
 
 /** libuv's pool size for this process (UV_THREADPOOL_SIZE, 4 by default, at most 1024). */
 function threadpoolSize() {
@@ -199,4 +201,55 @@ t.test('a worker thread terminated with running boxes ends and reaps those that 
   while (pids.kept.some((pid) => processState(pid) !== 'gone') && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
   for (const pid of pids.kept) t.equal(processState(pid), 'gone', `box ${pid}, ended after its worker, was reaped`);
   t.equal(pidfdCount(), pidfdsBefore, 'no pidfd of the worker\'s boxes is left open');
+});
+
+t.test('a worker thread terminated with running boxes removes their cgroups and socket files', async (t) => {
+  // No JS runs at a termination, so what a box's ledger would remove at its
+  // end (its cgroup, its listen socket's file) was left on the host until a
+  // later `cordon gc`. The env's teardown removes them now, once the box is
+  // reaped.
+  const root = process.geteuid() === 0;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-worker-files-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const socketPath = path.join(dir, 'app.sock');
+  // One in directories cordon makes for it: removed with it, bottom up.
+  const madeSocketPath = path.join(dir, 'made', 'deeper', 'app.sock');
+  let cgroupName;
+  if (root) {
+    // The boxes' cgroups under a parent of the test's own, in every hierarchy that takes one.
+    cgroupName = testCgroupName(t, 'worker-teardown').name;
+    for (const mount of cgroupMounts()) {
+      try {
+        fs.mkdirSync(path.join(mount, cgroupName));
+      } catch {
+        // a hierarchy that refuses it (named v1 hierarchies)
+      }
+    }
+  }
+  const boxDirs = () => (cgroupName === undefined ? [] : oursIn(cgroupTree(), cgroupName).filter((entry) => path.basename(entry).startsWith('box-')));
+  const worker = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const { spawnIsolated, spawnIsolatedAsync } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+    (async () => {
+      const cgroupName = ${JSON.stringify(cgroupName ?? null)};
+      const pids = [];
+      if (cgroupName !== null) {
+        const options = { stdio: 'ignore', cgroupParent: '/' + cgroupName, cgroup: { pids: { max: 64 } } };
+        pids.push((await spawnIsolatedAsync('/bin/sleep', ['1000'], options)).pid);
+        pids.push(spawnIsolated('/bin/sleep', ['1000'], options).pid);
+      }
+      pids.push(spawnIsolated('/bin/sleep', ['1000'], { stdio: 'ignore', listen: [{ path: ${JSON.stringify(socketPath)} }, { path: ${JSON.stringify(madeSocketPath)} }] }).pid);
+      parentPort.postMessage({ pids });
+    })().catch((error) => parentPort.postMessage({ error: String(error) }));
+  `, { eval: true });
+  const started = await new Promise((resolve) => worker.once('message', resolve));
+  t.same(started.error, undefined, 'the worker started its boxes');
+  t.ok(fs.statSync(socketPath).isSocket() && fs.statSync(madeSocketPath).isSocket(), 'the listen socket files are there while their box runs');
+  if (root) t.ok(boxDirs().length >= 2, `the box cgroups are there while the boxes run (${boxDirs().length})`);
+  await worker.terminate();
+  for (const pid of started.pids ?? []) t.equal(processState(pid), 'gone', `box ${pid} ended with the worker and was reaped`);
+  t.same(boxDirs(), [], 'no box cgroup of the worker is left');
+  t.notOk(fs.existsSync(socketPath), 'the listen socket file is removed');
+  t.same(fs.readdirSync(dir), [], 'so are the other and the directories made for it');
+  if (!root) skipExpected(t, false, 'unprivileged pass: box cgroups need root here');
 });
