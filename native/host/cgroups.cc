@@ -47,13 +47,19 @@ std::vector<std::string> child_cgroups(int dir_fd) {
   return names;
 }
 
+// How deep remove_below() goes: a box allowed to make cgroups could nest
+// them deeper than a thread's stack would follow (a tree deeper than this
+// stays, for cordon gc).
+constexpr int kMaxDepth = 64;
+
 // rmdir of `name` in `parent_fd` after its own children, retried while busy until `deadline`.
-int remove_below(int parent_fd, const char* name, std::chrono::steady_clock::time_point deadline) {
+int remove_below(int parent_fd, const char* name, std::chrono::steady_clock::time_point deadline, int depth = 0) {
+  if (depth > kMaxDepth) return ELOOP;
   int dir_fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dir_fd < 0) return errno == ENOENT ? 0 : errno;
   int failed = 0;
   for (const std::string& child : child_cgroups(dir_fd)) {
-    int error = remove_below(dir_fd, child.c_str(), deadline);
+    int error = remove_below(dir_fd, child.c_str(), deadline, depth + 1);
     if (error != 0) failed = error;
   }
   close(dir_fd);
