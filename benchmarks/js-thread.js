@@ -37,6 +37,15 @@ function quantile(values, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/** Lets a box run to its end (its pipes drained, stdin closed); throws unless its payload exited 0. */
+async function drained(box) {
+  box.stdout?.resume();
+  box.stderr?.resume();
+  box.stdin?.end();
+  const result = await box.exited;
+  if (result.code !== 0) throw new Error(`the payload exited with ${result.code}`);
+}
+
 /**
  * One call: the microseconds until the promise is returned (wall clock, and
  * CPU time of the process, which then is the JS thread's alone: the boxes
@@ -50,12 +59,7 @@ async function timed(start) {
   const promise = start();
   const us = Number(process.hrtime.bigint() - before) / 1e3;
   const cpu = process.cpuUsage(cpuBefore);
-  const box = await promise;
-  box.stdout?.resume();
-  box.stderr?.resume();
-  box.stdin?.end();
-  const result = await box.exited;
-  if (result.code !== 0) throw new Error(`the payload exited with ${result.code}`);
+  await drained(await promise);
   return { us, cpuUs: cpu.user + cpu.system };
 }
 
@@ -101,12 +105,7 @@ async function measureBusy({ calls, options, file, inFlight = 8 }) {
       const us = Number(process.hrtime.bigint() - before) / 1e3;
       // The first calls of each lane start while the others are still idle.
       if (index >= inFlight * 2) samples.push(us);
-      const box = await promise;
-      box.stdout?.resume();
-      box.stderr?.resume();
-      box.stdin?.end();
-      const result = await box.exited;
-      if (result.code !== 0) throw new Error(`the payload exited with ${result.code}`);
+      await drained(await promise);
     }
   }
   await Promise.all(Array.from({ length: inFlight }, lane));
@@ -129,13 +128,7 @@ async function measureIdlePenalty({ rounds, options, file }) {
     before = process.hrtime.bigint();
     const b = cordon.spawnIsolatedAsync(file, [], options);
     const warm = Number(process.hrtime.bigint() - before) / 1e3;
-    for (const box of await Promise.all([a, b])) {
-      box.stdout?.resume();
-      box.stderr?.resume();
-      box.stdin?.end();
-      const result = await box.exited;
-      if (result.code !== 0) throw new Error(`the payload exited with ${result.code}`);
-    }
+    await Promise.all((await Promise.all([a, b])).map(drained));
     if (round < 10) continue;
     first.push(cold);
     second.push(warm);

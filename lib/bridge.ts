@@ -525,6 +525,12 @@ export function removeUnusedBridges(options: { withoutLock?: boolean; except?: s
   const removed: string[] = [];
   for (const name of names) {
     if (heldLocks.has(name) || name === options.except || !IFNAME.test(name)) continue;
+    // A bridge with a port is in use, or its last box is ending: never the
+    // sweep's, and its lock is left alone. Taking it, even for a moment,
+    // can fall between the two steps in which the supervisor whose last
+    // box ends turns its shared lock exclusive (flock does not do it
+    // atomically): it would then leave the bridge, and so would the sweep.
+    if ((portsOf(name)?.length ?? 0) > 0) continue;
     const fd = native().lockFile(BRIDGE_LOCK_DIR, lockFileName(name), LOCK_EX | LOCK_NB, !byLockFile.has(name));
     if (fd < 0) continue; // held: in use (or swept meanwhile)
     try {

@@ -130,3 +130,39 @@ t.test('a SIGKILLed supervisor\'s bridge is swept by the next supervisor\'s star
   await b.end();
   await d.end();
 });
+
+t.test('a sweep leaves a bridge with a port alone without taking its lock', async (t) => {
+  // The supervisor whose last box on a bridge ends turns its shared lock
+  // into an exclusive one to remove the bridge; flock does that in two
+  // steps (the shared lock goes, then the exclusive one is asked for). A
+  // sweep that took the lock in between (seen with a second suite running
+  // beside this one) made that supervisor leave the bridge, then kept it
+  // too, as the ending box's veth was still on it: it stayed until the
+  // next sweep. A bridge with a port is in use or its box is ending, never
+  // a sweep's to remove, so a sweep no longer locks it at all.
+  if (!skipExpected(t, isRoot, 'unprivileged pass: bridges need root')) return;
+  if (!requireOrSkip(t, usable(), `bridge networking: ${bridgeReason()}`)) return;
+  const { name, subnet } = uniqueBridge(t, 'p');
+  const b = await startSupervisor(t, { env: { CORDON_STATE_DIR: tempDir(t, 'state') } });
+  const box = await b.request('spawn', { file: '/bin/sleep', args: ['1000'], options: { stdio: 'ignore', network: { bridge: name, subnet } } });
+  t.ok(box.pid > 0, `a box runs on the bridge ${JSON.stringify(box.failed ?? '')}`);
+  t.ok(fs.readdirSync(`/sys/class/net/${name}/brif`).length > 0, 'which has its veth as a port');
+  const addon = require('../../dist/internal/native').native();
+  const { removeUnusedBridges } = require('../../dist/bridge');
+  const lockFile = addon.lockFile;
+  const locked = [];
+  addon.lockFile = function (...args) {
+    locked.push(args[1]);
+    return lockFile.apply(this, args);
+  };
+  let removed;
+  try {
+    removed = removeUnusedBridges();
+  } finally {
+    addon.lockFile = lockFile;
+  }
+  t.notOk(locked.some((file) => file.endsWith(`-${name}.lock`)), `the sweep did not lock it (locked: ${locked.join(', ') || 'none'})`);
+  t.notOk(removed.includes(name), 'nor remove it');
+  t.ok(exists(`/sys/class/net/${name}`), 'it is still there');
+  await b.kill();
+});
