@@ -253,3 +253,55 @@ t.test('a worker thread terminated with running boxes removes their cgroups and 
   t.same(fs.readdirSync(dir), [], 'so are the other and the directories made for it');
   if (!root) skipExpected(t, false, 'unprivileged pass: box cgroups need root here');
 });
+
+t.test('attack: a box that rigs its socket\'s directory before its worker is terminated removes nothing of the host\'s', async (t) => {
+  // The teardown removes a socket file and the directories made for it
+  // through the directory fds the spawn opened, and only the file it bound
+  // (dev:ino). The payload, which can write there, swaps its socket for a
+  // symlink to a host file, and the made directory's name for a symlink to
+  // a host directory holding a file of the socket's name, then its worker
+  // is terminated.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cordon-worker-rigged-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'host data\n');
+  const decoyDir = path.join(dir, 'decoy');
+  fs.mkdirSync(decoyDir);
+  fs.writeFileSync(path.join(decoyDir, 'app.sock'), 'host file\n');
+  fs.chmodSync(dir, 0o777); // the box's root may write there
+  const first = path.join(dir, 'one', 'app.sock');
+  const second = path.join(dir, 'two', 'app.sock');
+  // In the box /w is the test's directory: one/app.sock becomes a symlink to
+  // /w/victim; two (made by cordon) is renamed and a symlink to /w/decoy takes its name.
+  const script = [
+    'rm /w/one/app.sock && ln -s /w/victim /w/one/app.sock',
+    'mv /w/two /w/two.moved && ln -s /w/decoy /w/two',
+    'echo ready',
+    'exec sleep 1000',
+  ].join('; ');
+  const worker = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    const { spawnIsolated } = require(${JSON.stringify(path.join(__dirname, '..', '..'))});
+    const box = spawnIsolated('/bin/sh', ['-c', ${JSON.stringify(script)}], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      listen: [{ path: ${JSON.stringify(first)} }, { path: ${JSON.stringify(second)} }],
+      mounts: [{ type: 'bind', source: ${JSON.stringify(dir)}, target: '/w', readonly: false }],
+    });
+    box.on('error', (error) => parentPort.postMessage({ error: String(error) }));
+    let out = '';
+    box.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('ready')) parentPort.postMessage({ pid: box.pid });
+    });
+    box.on('exit', (code) => parentPort.postMessage({ error: 'the payload exited with ' + code + ': ' + out }));
+  `, { eval: true });
+  const started = await new Promise((resolve) => worker.once('message', resolve));
+  t.same(started.error, undefined, 'the payload rigged the directories');
+  await worker.terminate();
+  t.equal(processState(started.pid), 'gone', 'the box ended with its worker');
+  t.equal(fs.readFileSync(victim, 'utf8'), 'host data\n', 'the file its socket\'s name now points to is untouched');
+  t.ok(fs.lstatSync(first).isSymbolicLink(), 'the symlink put in the socket\'s place stays (it is not the socket bound)');
+  t.equal(fs.readFileSync(path.join(decoyDir, 'app.sock'), 'utf8'), 'host file\n', 'the file in the directory swapped in is untouched');
+  t.ok(fs.lstatSync(path.join(dir, 'two')).isSymbolicLink(), 'and the symlink named like the made directory stays');
+  t.notOk(fs.existsSync(path.join(dir, 'two.moved', 'app.sock')), 'the socket bound is removed where it was moved');
+});
