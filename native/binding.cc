@@ -433,17 +433,22 @@ Napi::Value ListenUnixAt(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// A socket file's "dev:ino" as listenUnixAt gives it: false if `file` is not one.
+bool file_id_of(const std::string& file, host::FileId* id) {
+  size_t colon = file.find(':');
+  if (colon == std::string::npos) return false;
+  id->dev = std::stoull(file.substr(0, colon));
+  id->ino = std::stoull(file.substr(colon + 1));
+  return true;
+}
+
 // unlinkSocketAt(dirFd, name, file): removes the socket file if it is still
 // `file` ("dev:ino" from listenUnixAt); 0, -ESTALE (another file) or -errno.
 Napi::Value UnlinkSocketAt(const Napi::CallbackInfo& info) {
   int dir_fd = info[0].As<Napi::Number>().Int32Value();
   std::string name = info[1].As<Napi::String>().Utf8Value();
-  std::string file = info[2].As<Napi::String>().Utf8Value();
   host::FileId made;
-  size_t colon = file.find(':');
-  if (colon == std::string::npos) return Napi::Number::New(info.Env(), -EINVAL);
-  made.dev = std::stoull(file.substr(0, colon));
-  made.ino = std::stoull(file.substr(colon + 1));
+  if (!file_id_of(info[2].As<Napi::String>().Utf8Value(), &made)) return Napi::Number::New(info.Env(), -EINVAL);
   return Napi::Number::New(info.Env(), host::unlink_socket_at(dir_fd, name.c_str(), made));
 }
 
@@ -682,11 +687,9 @@ Napi::Value BoxLeaves(const Napi::CallbackInfo& info) {
     for (uint32_t k = 0; k < fds.Length(); k++) socket.dir_fds.push_back(fds.Get(k).As<Napi::Number>().Int32Value());
     socket.made = strings(entry.Get("made").As<Napi::Array>());
     socket.name = entry.Get("name").As<Napi::String>().Utf8Value();
-    std::string file = entry.Get("file").As<Napi::String>().Utf8Value();
-    size_t colon = file.find(':');
-    if (colon == std::string::npos) throw Napi::TypeError::New(env, "boxLeaves: a socket's file is \"dev:ino\"");
-    socket.dev = std::stoull(file.substr(0, colon));
-    socket.ino = std::stoull(file.substr(colon + 1));
+    if (!file_id_of(entry.Get("file").As<Napi::String>().Utf8Value(), &socket.bound)) {
+      throw Napi::TypeError::New(env, "boxLeaves: a socket's file is \"dev:ino\"");
+    }
     sockets.push_back(std::move(socket));
   }
   env_owned::leaves(info[0].As<Napi::Number>().Int32Value(), strings(info[1].As<Napi::Array>()), std::move(sockets));

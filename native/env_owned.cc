@@ -20,7 +20,6 @@
 #include "exit_watch.h"
 #include "host/cgroups.h"
 #include "host/process.h"
-#include "host/sockets.h"
 
 namespace cordon::env_owned {
 namespace {
@@ -62,7 +61,7 @@ void remove_leftovers(const Entry& entry, std::chrono::steady_clock::time_point 
   for (const Entry::Socket& socket : entry.sockets) {
     const SocketFile& file = socket.file;
     if (file.dir_fds.empty() || !same_dirs(socket)) continue;
-    host::unlink_socket_at(file.dir_fds.back(), file.name.c_str(), host::FileId{file.dev, file.ino});
+    host::unlink_socket_at(file.dir_fds.back(), file.name.c_str(), file.bound);
     for (size_t k = file.dir_fds.size() - 1; k > 0; k--) unlinkat(file.dir_fds[k - 1], file.made[k - 1].c_str(), AT_REMOVEDIR);
     for (int fd : file.dir_fds) close(fd);
   }

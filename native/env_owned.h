@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "host/sockets.h"
+
 namespace cordon {
 class FdPoll;
 }  // namespace cordon
@@ -53,14 +55,14 @@ struct SocketFile {
   std::vector<int> dir_fds;        // the first directory that existed, then each one made; the socket's last
   std::vector<std::string> made;   // made[k]: the name of dir_fds[k + 1] in dir_fds[k]
   std::string name;
-  unsigned long long dev;
-  unsigned long long ino;
+  host::FileId bound;
 };
 
 // What the box behind `pidfd` (owned as kBoxEndsWithEnv) leaves on the
 // host: removed after it is reaped at the env's teardown, the directory
-// fds closed then (only while each still is the directory registered). Forgotten with the pidfd: once JS closes it, its ledger
-// removes them (it closes the pidfd first: newest first).
+// fds closed then (each only while it still is the directory registered).
+// Forgotten with the pidfd: once JS closes it, its ledger removes them (it
+// closes the pidfd first: newest first).
 void leaves(int pidfd, std::vector<std::string> cgroup_dirs, std::vector<SocketFile> sockets);
 
 // A box's pidfd owned as kBoxEndsWithEnv until its release (a box that

@@ -52,7 +52,7 @@ export type NativeSpawnResult = NativeSpawnSuccess | NativeSpawnFailure;
 /** What spawnAsync() resolves with. */
 export type NativeAsyncSpawnResult = NativeSpawnResult | NativeStdioPairFailure;
 
-/** A listen socket's file as the addon removes it at a teardown (lib/sockets.ts SocketTeardown). */
+/** A listen socket's file as the addon removes it at a teardown (lib/sockets.ts openListenSockets' `teardown`). */
 export interface NativeSocketFile {
   /** The first directory of the socket's path that existed, then each one cordon made; the socket's directory last. */
   dirFds: readonly number[];
