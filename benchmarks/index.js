@@ -15,8 +15,9 @@ const { resultsMarkdown } = require('./lib/markdown');
 
 /**
  * The JS-thread target (issue 15) in the same run: spawnIsolatedAsync()
- * against a compileBox() template, interleaved (benchmarks/js-thread.js).
- * About two seconds; skipped by a quick run.
+ * against a compileBox() template, interleaved (benchmarks/js-thread.js),
+ * in this process fresh and after a warm-up of 4,000 boxes. About fifteen
+ * seconds; skipped by a quick run.
  */
 async function measureJsThreadTarget(opts) {
   if (opts.quick) return undefined;

@@ -232,7 +232,7 @@ const TARGETS = [
         value: plain.median,
         shown: `${plain.median.toFixed(0)} µs`,
         verdict: verdict(plain.median, (v) => v <= 150),
-        note: `/bin/true, ${plain.n} calls interleaved with as many from a compileBox() template (${template.median.toFixed(0)} µs, ${verdict(template.median, (v) => v <= 150)}); the synchronous part of the call, until its promise is returned${contextOfJsThread(measured.result)}`,
+        note: `/bin/true, ${plain.n} calls interleaved with as many from a compileBox() template (${template.median.toFixed(0)} µs, ${verdict(template.median, (v) => v <= 150)}); the synchronous part of the call, until its promise is returned${warmedOf(measured.result)}${contextOfJsThread(measured.result)}`,
       };
     },
   },
@@ -332,6 +332,18 @@ function cpuComparison(cordon, floor, template) {
 function verdict(value, ok) {
   if (value === undefined || value === null || !Number.isFinite(value)) return 'n/a';
   return ok(value) ? 'PASS' : 'MISS';
+}
+
+/** When the JS-thread figure was taken: in a process that had started jitWarmup boxes, and what the same calls took in it fresh. */
+function warmedOf(result) {
+  if (result.jitWarmup === undefined) return '';
+  let text = `, in a process that had started ${result.jitWarmup.toLocaleString('en-US')} boxes (as the cases' worker processes have: V8 optimizes the call's path only once it has run that often)`;
+  const fresh = result.fresh?.spawnIsolatedAsync;
+  const freshTemplate = result.fresh?.['compileBox().spawnAsync'];
+  if (fresh !== undefined) {
+    text += `; the same calls in that process fresh, before it: ${fresh.median.toFixed(0)} µs${freshTemplate === undefined ? '' : ` (template ${freshTemplate.median.toFixed(0)} µs)`}`;
+  }
+  return text;
 }
 
 /** What puts the serial JS-thread figure in context (benchmarks/js-thread.js): the call while boxes are in flight, and the idle penalty. */

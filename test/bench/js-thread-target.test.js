@@ -29,10 +29,42 @@ t.test('the verdict is the serial call\'s, whatever the busy figure says', async
   t.notMatch(passed.note, /in flight|idle penalty/, 'no context figures when none were measured');
 });
 
+t.test('the verdict is the warmed process\'s; the fresh process\'s figure is shown beside it', async (t) => {
+  const warmed = jsThreadTarget({
+    spawnIsolatedAsync: serial(120), 'compileBox().spawnAsync': serial(95),
+    fresh: { spawnIsolatedAsync: serial(175), 'compileBox().spawnAsync': serial(140) }, jitWarmup: 4000,
+  });
+  t.equal(warmed.verdict, 'PASS');
+  t.equal(warmed.shown, '120 µs');
+  t.match(warmed.note, /in a process that had started 4,000 boxes/);
+  t.match(warmed.note, /the same calls in that process fresh, before it: 175 µs \(template 140 µs\)/);
+  const slowWarmed = jsThreadTarget({
+    spawnIsolatedAsync: serial(160), 'compileBox().spawnAsync': serial(130),
+    fresh: { spawnIsolatedAsync: serial(120), 'compileBox().spawnAsync': serial(110) }, jitWarmup: 4000,
+  });
+  t.equal(slowWarmed.verdict, 'MISS', 'a fresh figure under the target does not make the verdict');
+});
+
 t.test('an unmeasured or failed measurement has no verdict', async (t) => {
   const none = evaluateTargets([], payloads, {}).find((entry) => entry.id === 'js-thread').byPayload.true;
   t.equal(none.verdict, 'n/a');
   const failed = evaluateTargets([], payloads, { jsThread: { error: 'no cordon' } }).find((entry) => entry.id === 'js-thread').byPayload.true;
   t.equal(failed.verdict, 'n/a');
   t.match(failed.note, /could not measure: no cordon/);
+});
+
+t.test('js-thread.js measures fresh, warms up, then measures again (a few boxes; no timing asserted)', async (t) => {
+  const { requireOrSkip } = require('../helpers/skip');
+  if (!requireOrSkip(t, process.platform === 'linux', 'cordon runs on Linux only')) return;
+  const { measureJsThread } = require('../../benchmarks/js-thread');
+  const result = await measureJsThread({ rounds: 2, warmup: 0, jitWarmup: 6 });
+  t.equal(result.jitWarmup, 6);
+  for (const figures of [result, result.fresh]) {
+    t.equal(figures.spawnIsolatedAsync.n, 2);
+    t.equal(figures['compileBox().spawnAsync'].n, 2);
+    t.ok(figures.spawnIsolatedAsync.median > 0, 'a positive median');
+  }
+  const target = evaluateTargets([], payloads, { jsThread: { result } }).find((entry) => entry.id === 'js-thread').byPayload.true;
+  t.match(target.note, /in a process that had started 6 boxes/);
+  t.match(target.note, /the same calls in that process fresh, before it: \d+ µs \(template \d+ µs\)/);
 });
