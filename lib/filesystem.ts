@@ -551,12 +551,22 @@ function layoutSteps(layout: RootLayout, rootfs: ResolvedRootfs, mounts: readonl
     steps.push(symlinkStep(`link ${link}`, to, link));
   }
   steps.push(mountStep('mount /tmp', 'tmpfs', '/tmp', nosuidNodev, ['mode', '1777', 'size', tmpSize, 'nr_inodes', tmpInodes], create));
+  // One empty file covers every mask of the box (the host's sockets and
+  // `mask` mounts alike): written before the first, once.
+  let maskCoverWritten = false;
+  const maskCover = (): string => {
+    const empty = layout.stagingArea(`${FILES}/empty`);
+    if (!maskCoverWritten) {
+      steps.push(writeFileStep('empty file for masks', empty, empty, '', 0));
+      maskCoverWritten = true;
+    }
+    return empty;
+  };
   const { sealLater, hidden } = rootfs.kind === 'host'
-    ? hostViewSteps(layout, steps, mounts, context, tmpSize, tmpInodes)
+    ? hostViewSteps(layout, steps, mounts, context, tmpSize, tmpInodes, maskCover)
     : { sealLater: [], hidden: (): boolean => false };
 
   let files = 0;
-  let maskFileWritten = false;
   mounts.forEach((entry, i) => {
     const label = `mounts[${i}] ${entry.type}`;
     switch (entry.type) {
@@ -600,11 +610,7 @@ function layoutSteps(layout: RootLayout, rootfs: ResolvedRootfs, mounts: readonl
         steps.push(readOnlyStep(label, entry.target, AttrScope.subtree));
         break;
       case 'mask': {
-        const empty = layout.stagingArea(`${FILES}/empty`);
-        if (!maskFileWritten) {
-          steps.push(writeFileStep('empty file for masks', empty, empty, '', 0));
-          maskFileWritten = true;
-        }
+        const empty = maskCover();
         // Under a directory the default view hides, the path may be gone already: hidden, as asked.
         steps.push(maskStep(label, empty, entry.target, hidden(entry.target) || entry.ifExists === true));
         break;
@@ -638,6 +644,7 @@ function hostViewSteps(
   context: FilesystemContext,
   tmpSize: string,
   tmpInodes: string,
+  maskCover: () => string,
 ): { sealLater: PlanStep[]; hidden: (target: string) => boolean } {
   const create = TargetMode.create;
   const hide = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
@@ -714,8 +721,7 @@ function hostViewSteps(
 
   const sockets = view?.sockets ?? [];
   if (sockets.length > 0) {
-    const empty = layout.stagingArea(`${FILES}/empty`);
-    steps.push(writeFileStep('empty file for masks', empty, empty, '', 0));
+    const empty = maskCover();
     for (const socketPath of sockets) steps.push(maskStep('mask host socket', empty, socketPath, true));
   }
   // A `mask` under a directory the view leaves out may find nothing there: hidden, as asked.

@@ -101,6 +101,21 @@ t.test('a listener under an allowed directory is masked', async (t) => {
   t.equal(shown.stdout.trim(), 'not-a-socket');
 });
 
+t.test('a listener under an allowed directory and a `mask` mount: both masked, one empty file', async (t) => {
+  // Found by the suite run beside .ci/run: while the other run's test above
+  // listened under /opt, a box with a `mask` failed with EEXIST at its
+  // second 'empty file for masks'.
+  if (!skipExpected(t, isRoot, 'unprivileged pass (needs an allowed directory (/opt) that this user may write: root only)')) return;
+  const { socketPath } = await listener(t, '/opt');
+  forgetHostSockets();
+  const results = await connectFromBox([socketPath], { mounts: [{ type: 'mask', target: '/etc/hostname' }] });
+  t.ok(UNREACHED.has(results[socketPath]), `the socket is masked: ${results[socketPath]}`);
+  forgetHostSockets();
+  const shown = await runSh(`test -S ${socketPath} && echo socket || echo not-a-socket; test -s /etc/hostname && echo content || echo masked`, { mounts: [{ type: 'mask', target: '/etc/hostname' }] });
+  t.equal(shown.code, 0, shown.stderr);
+  t.same(shown.stdout.trim().split('\n'), ['not-a-socket', 'masked'], 'the socket and /etc/hostname (3 bytes on the host) both masked');
+});
+
 t.test('a listener in a top-level directory outside the allowlist is not there at all, even one bound after the spawn', async (t) => {
   if (!skipExpected(t, isRoot, 'unprivileged pass (needs a new top-level directory: root only (redteam.test.js covers /var/tmp for both))')) return;
   const { dir, socketPath } = await listener(t, '/');
