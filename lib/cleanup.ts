@@ -20,7 +20,7 @@ import { BoxCgroup } from './cgroups/box';
 import { parseKeyValues, readOptional, readPids } from './cgroups/fsio';
 import { CordonError, errnoName } from './errors';
 import { native } from './internal/native';
-import { socketBirth } from './sockets';
+import { isFileId, socketBirth } from './sockets';
 import {
   boxRecords,
   liveness,
@@ -103,20 +103,25 @@ export function endAtProcessExit(end: () => void): () => void {
 /** Removes a Unix socket file if it is still the one cordon bound ("dev:ino"), then the directories it made, deepest first. */
 export function removeSocket(socket: { path: string; file: string; madeDirs: readonly string[]; born?: string }, report: CleanupReport): void {
   const dir = path.dirname(socket.path);
-  // The same inode number may have been given to a later socket at the
-  // path (ext4 reuses freed ones at once): only the one born when cordon
-  // bound it is removed.
-  const born = socketBirth(socket.path, socket.file);
-  if (born !== '' && (socket.born === undefined || socket.born === '' || born !== socket.born)) {
-    report.kept.push({ path: socket.path, reason: 'another socket is at the path now (same inode number, made later)' });
-    socket = { ...socket, file: '0:0' }; // the made directories are still tried
+  // Kept (with why) when the record cannot show that the file at the path
+  // is the one cordon bound; the directories it made are still tried. The
+  // same inode number may have been given to a later socket at the path
+  // (ext4 reuses freed ones at once): only the one born when cordon bound
+  // it is removed.
+  let kept: string | undefined;
+  if (!isFileId(socket.file)) {
+    kept = 'its state record does not name the file cordon bound there (a damaged record)';
+  } else {
+    const born = socketBirth(socket.path, socket.file);
+    if (born !== '' && (socket.born === undefined || socket.born === '' || born !== socket.born)) kept = 'another socket is at the path now (same inode number, made later)';
   }
+  if (kept !== undefined) report.kept.push({ path: socket.path, reason: kept });
   const opened = native().openSocketDir(dir, 0o700, -1, -1);
   if (opened.error === 0) {
     const fds = opened.fds;
     // openSocketDir makes what is missing: a directory that is gone has no socket left to remove.
     if (fds.length === 1) {
-      const result = native().unlinkSocketAt(fds[0]!, path.basename(socket.path), socket.file);
+      const result = kept !== undefined ? -2 /* ENOENT: nothing of ours to remove */ : native().unlinkSocketAt(fds[0]!, path.basename(socket.path), socket.file);
       if (result === 0) report.sockets.push(socket.path);
       else if (result === -116 /* ESTALE */) report.kept.push({ path: socket.path, reason: 'another file is at the path now (not the socket cordon bound)' });
       else if (result !== -2 /* ENOENT */) report.errors.push(new CordonError(errnoName(result), `unlink ${errnoName(result)}: ${socket.path}`, { errno: result, syscall: 'unlinkat', step: 'remove socket file', path: socket.path }));

@@ -223,6 +223,14 @@ export interface BoundSocketFile {
   born: string;
 }
 
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Whether `file` is a "dev:ino" as listenUnixAt gives it: two unsigned 64-bit decimals (a damaged state record may hold anything). */
+export function isFileId(file: unknown): file is string {
+  const match = typeof file === 'string' ? /^(\d{1,20}):(\d{1,20})$/.exec(file) : null;
+  return match !== null && BigInt(match[1]!) <= U64_MAX && BigInt(match[2]!) <= U64_MAX;
+}
+
 /** The birth (else change) time of the socket file `file` ("dev:ino") at `socketPath`, or '' if another file is there. */
 export function socketBirth(socketPath: string, file: string): string {
   try {

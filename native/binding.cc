@@ -14,6 +14,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -434,11 +435,30 @@ Napi::Value ListenUnixAt(const Napi::CallbackInfo& info) {
 }
 
 // A socket file's "dev:ino" as listenUnixAt gives it: false if `file` is not one.
+// One unsigned 64-bit decimal, digits only: false for anything else (no
+// exception: the text may come from a damaged state record, and a C++
+// exception escaping a binding would abort the supervisor).
+bool decimal_u64(const std::string& text, uint64_t* out) {
+  if (text.empty()) return false;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = uint64_t(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return false;
+    value = value * 10 + digit;
+  }
+  *out = value;
+  return true;
+}
+
 bool file_id_of(const std::string& file, host::FileId* id) {
   size_t colon = file.find(':');
   if (colon == std::string::npos) return false;
-  id->dev = std::stoull(file.substr(0, colon));
-  id->ino = std::stoull(file.substr(colon + 1));
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  if (!decimal_u64(file.substr(0, colon), &dev) || !decimal_u64(file.substr(colon + 1), &ino)) return false;
+  id->dev = dev;
+  id->ino = ino;
   return true;
 }
 

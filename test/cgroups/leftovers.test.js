@@ -313,6 +313,30 @@ t.test('the event loop running out with an unref()ed box leaves nothing, and Nod
   t.same(boxCgroupsOf(supervisorPid), [], 'nor a box cgroup');
 });
 
+t.test('a damaged record (a socket\'s file id that is not "dev:ino") does not take cordon gc down', async (t) => {
+  const { stateDir, socketPath, env, a, box } = await lastingBoxOfDeadSupervisor(t, 'damaged', { endBox: true });
+  const recordFile = path.join(stateDir, 'boxes', `${box.adoptionId}.json`);
+  const record = JSON.parse(fs.readFileSync(recordFile, 'utf8'));
+  // The first a number too large for 64 bits, then another socket entry whose id is not numbers at all.
+  record.sockets = [
+    { ...record.sockets[0], file: `99999999999999999999999:${record.sockets[0].file.split(':')[1]}` },
+    { path: path.join(path.dirname(socketPath), 'other.sock'), file: 'dev:ino', madeDirs: [] },
+  ];
+  fs.writeFileSync(recordFile, JSON.stringify(record), { mode: 0o600 });
+  const { spawnSync } = require('node:child_process');
+  const cli = path.resolve(__dirname, '../../dist/cli.js');
+  const parentArgs = cgroupParent === undefined ? [] : ['--cgroup-parent', cgroupParent];
+  const run = spawnSync(process.execPath, [cli, 'gc', '--json', ...parentArgs], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  t.equal(run.status, 0, `cordon gc exits 0: ${run.stderr}`);
+  t.equal(run.signal, null, 'and is not killed by a signal (an uncaught C++ exception aborts)');
+  const report = JSON.parse(run.stdout || '{}');
+  t.ok(exists(socketPath), 'the socket file the record no longer names rightly is kept');
+  t.ok(report.kept?.some((entry) => entry.path === socketPath && /does not name/.test(entry.reason)), `and reported as kept, with why: ${JSON.stringify(report.kept)}`);
+  t.same(report.errors, [], 'with no error');
+  t.ok(report.records?.some((file) => file.endsWith(`${box.adoptionId}.json`)), 'the record is removed');
+  if (cgroupsUsable) t.same(boxCgroupsOf(a.pid), [], 'and so are the box cgroups');
+});
+
 t.test('cordon gc removes what a dead box left and says so', async (t) => {
   const { socketPath, env, a, box } = await lastingBoxOfDeadSupervisor(t, 'gc', { endBox: true });
   const { spawnSync } = require('node:child_process');
