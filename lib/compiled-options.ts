@@ -194,6 +194,8 @@ interface CompiledPlan {
   execIndex: number;
   /** Steps naming the terminal's path, patched per box. */
   terminalSteps: readonly number[];
+  /** Steps whose labels name the box's cgroup files (cgroupPathToken), given each box's paths. */
+  cgroupSteps: readonly number[];
   /** The last box's patched plan, reused by a box with the same exec and terminal. */
   last?: PatchedPlan;
 }
@@ -218,6 +220,18 @@ const FD_TOKEN_TEXT = String(FD_TOKEN).slice(0, 6);
  * so no option can be spelled like it and be rewritten after validation.
  */
 export const TERMINAL_TOKEN = '\0cordon terminal\0';
+
+/**
+ * @internal Stand-in for the path of a box's `index`th cgroup file (each
+ * box has a cgroup of its own, so its own paths), which steps name only in
+ * their labels, for errors: replaced per box in the plan's steps, never in
+ * what is encoded (a plan that encodes one is not reused). NUL, like
+ * TERMINAL_TOKEN, so no option string can be spelled like it.
+ */
+export function cgroupPathToken(index: number): string {
+  return `\0cordon cgroup ${index}\0`;
+}
+const CGROUP_TOKEN_TEXT = '\0cordon cgroup ';
 
 /** A template's plans by runtime shape. Its `planner` is the one every box of the template is planned with. */
 export class PlanCache {
@@ -265,7 +279,14 @@ function instantiate(compiled: CompiledPlan, validated: ValidatedOptions, runtim
     compiled.last = patched;
   }
   const slotFds = compiled.slotsInOrder && fds.length === compiled.slotSources.length ? fds : compiled.slotSources.map((source) => fds[source]!);
-  const plan: Plan = { ...compiled.plan, steps: patched.steps as PlanStep[], fds: slotFds, spawnargs: [validated.file, ...validated.args] };
+  let steps = patched.steps as PlanStep[];
+  if (compiled.cgroupSteps.length > 0) {
+    // Labels only (the encoded plan names no path): the buffer stays the compiled one.
+    steps = steps.slice();
+    const procs = runtime.cgroup?.procs ?? [];
+    for (const index of compiled.cgroupSteps) steps[index] = withCgroupPaths(steps[index]!, procs);
+  }
+  const plan: Plan = { ...compiled.plan, steps, fds: slotFds, spawnargs: [validated.file, ...validated.args] };
   return { plan, encoded: { buffer: patched.buffer, fds: Int32Array.from(slotFds) } };
 }
 
@@ -311,17 +332,24 @@ function compile(validated: ValidatedOptions, shape: RuntimeFds, caller: Caller,
   const execIndexes = plan.steps.flatMap((entry, i) => (entry.op === 'exec' || entry.op === 'execInit' ? [i] : []));
   if (execIndexes.length !== 1) return null;
   const terminalSteps: number[] = [];
+  const cgroupSteps: number[] = [];
   for (const [i, entry] of plan.steps.entries()) {
     if ((entry.num ?? []).some(isToken)) return null;
     const texts = stepTexts(entry);
     if (texts.some((text) => text.includes(FD_TOKEN_TEXT))) return null;
     if (texts.some((text) => text.includes(TERMINAL_TOKEN))) terminalSteps.push(i);
+    if (texts.some((text) => text.includes(CGROUP_TOKEN_TEXT))) {
+      // Patched in the step's labels only (withCgroupPaths), not in the buffer: a cgroup path anywhere else is no label.
+      const elsewhere = Object.entries(entry).some(([field, value]) => !CGROUP_LABELS.has(field) && stepTexts({ [field]: value } as unknown as PlanStep).some((text) => text.includes(CGROUP_TOKEN_TEXT)));
+      if (elsewhere) return null;
+      cgroupSteps.push(i);
+    }
   }
   if (terminalSteps.includes(execIndexes[0]!)) return null;
   // Only a box with a terminal has the stand-in in its plan.
   if (terminalSteps.length > 0 && shape.terminal?.slavePath !== TERMINAL_TOKEN) return null;
   const slotsInOrder = slotSources.length === fdCount && slotSources.every((source, i) => source === i);
-  return { plan, buffer: encodePlan(plan).buffer, slotSources, slotsInOrder, execIndex: execIndexes[0]!, terminalSteps };
+  return { plan, buffer: encodePlan(plan).buffer, slotSources, slotsInOrder, execIndex: execIndexes[0]!, terminalSteps, cgroupSteps };
 }
 
 // Every string a step carries to the child or into an error: its own
@@ -334,6 +362,20 @@ function stepTexts(entry: PlanStep): string[] {
   };
   for (const value of Object.values(entry)) gather(value);
   return texts;
+}
+
+const CGROUP_TOKENS = /\0cordon cgroup (\d+)\0/g;
+// The fields of a step that are only its labels (for errors and timings), never encoded.
+const CGROUP_LABELS = new Set(['name', 'path', 'source']);
+
+// A step whose labels (compile() checked: only its labels) name cgroup files, with this box's paths.
+function withCgroupPaths(entry: PlanStep, procs: readonly { path: string }[]): PlanStep {
+  const copy = { ...entry };
+  const swap = (text: string): string => text.replace(CGROUP_TOKENS, (_, index: string) => procs[Number(index)]!.path);
+  copy.name = swap(copy.name);
+  if (copy.path !== undefined) copy.path = swap(copy.path);
+  if (copy.source !== undefined) copy.source = swap(copy.source);
+  return copy;
 }
 
 // A step with `token` replaced by `value` in every string it carries.
@@ -372,7 +414,10 @@ const TOKENIZERS: { [K in keyof RuntimeFds]-?: (value: NonNullable<RuntimeFds[K]
   layerTrees: (value, fd) => treeTokens(value, fd),
   upperTree: (value, fd) => fd(value),
   idmappedTrees: (value, fd) => treeTokens(value, fd),
-  cgroup: (value, fd) => ({ dirFd: value.dirFd < 0 ? value.dirFd : fd(value.dirFd), procs: value.procs.map((entry) => ({ ...entry, fd: fd(entry.fd) })) }),
+  cgroup: (value, fd) => ({
+    dirFd: value.dirFd < 0 ? value.dirFd : fd(value.dirFd),
+    procs: value.procs.map((entry, i) => ({ ...entry, fd: fd(entry.fd), path: cgroupPathToken(i) })),
+  }),
   bridge: (value) => value,
   hostView: (value) => value,
   terminal: (value, fd) => ({ master: fd(value.master), slavePath: value.slavePath === undefined ? undefined : TERMINAL_TOKEN }),
@@ -468,6 +513,13 @@ export function quickShapeKey(runtime: RuntimeFds, caller: Caller, fds: number[]
         if (runtime.hostView === undefined) break;
         key += `hostView=#${identityOf(runtime.hostView)};`;
         break;
+      case 'cgroup': {
+        // A box cgroup's shape is small: tokenized as tokenize() does, keyed as shapeKey() does.
+        if (runtime.cgroup === undefined) break;
+        const shape = TOKENIZERS.cgroup(runtime.cgroup, (value) => fds.push(value) - 1 + FD_TOKEN);
+        key += `cgroup=${keyPart('cgroup', shape)};`;
+        break;
+      }
       case 'idmappedTrees':
       case 'layerTrees': {
         const trees = runtime[name];

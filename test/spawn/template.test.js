@@ -87,8 +87,16 @@ function runtimeFor(validated, extra = {}) {
 
 const CASES = [
   ['defaults', {}],
-  ['cgroup (v2 dir fd and v1 procs fds)', {}, () => ({ cgroup: { dirFd: fd(), procs: [{ fd: fd(), hierarchy: 'v2', path: '/sys/fs/cgroup/cordon/x/cgroup.procs', unlessPlaced: true }, { fd: fd(), hierarchy: 'pids', path: '/sys/fs/cgroup/pids/cordon/x/cgroup.procs', unlessPlaced: false }] } })],
-  ['cgroup without CLONE_INTO_CGROUP', {}, () => ({ cgroup: { dirFd: -1, procs: [{ fd: fd(), hierarchy: 'v2', path: '/sys/fs/cgroup/cordon/y/cgroup.procs', unlessPlaced: false }] } })],
+  // Each box its own cgroup, so its own paths (named in its steps for errors): one plan for them all.
+  ['cgroup (v2 dir fd and v1 procs fds)', {}, () => {
+    const name = `box-${nextFd}`;
+    return { cgroup: { dirFd: fd(), procs: [{ fd: fd(), hierarchy: 'v2', path: `/sys/fs/cgroup/cordon/${name}/cgroup.procs`, unlessPlaced: true }, { fd: fd(), hierarchy: 'pids', path: `/sys/fs/cgroup/pids/cordon/${name}/cgroup.procs`, unlessPlaced: false }] } };
+  }],
+  ['cgroup without CLONE_INTO_CGROUP', {}, () => ({ cgroup: { dirFd: -1, procs: [{ fd: fd(), hierarchy: 'v2', path: `/sys/fs/cgroup/cordon/box-${nextFd}/cgroup.procs`, unlessPlaced: false }] } })],
+  ['cgroup joined by the child (v1 tasks)', {}, () => {
+    const name = `box-${nextFd}`;
+    return { cgroup: { dirFd: fd(), procs: [{ fd: fd(), hierarchy: 'v2', path: `/sys/fs/cgroup/unified/cordon/${name}/cgroup.procs`, unlessPlaced: true }, { fd: fd(), hierarchy: 'memory', path: `/sys/fs/cgroup/memory/cordon/${name}/tasks`, unlessPlaced: false, self: true }] } };
+  }],
   ['listen (two sockets)', { listen: [{ port: 0, name: 'web' }, { path: '/tmp/x.sock', name: 'admin' }] }, (v) => {
     const stdio = [...v.stdio.map(() => fd()), fd(), fd()];
     return { stdio, listenNames: ['web', 'admin'], blocking: new Set() };
