@@ -7,14 +7,16 @@
 // out as a key string, and options with the same key are the same input
 // to validation. A snapshot holding anything but plain data (a stream, a
 // tenant, a Listener, a URL, a function, ...) has no key: live objects can
-// change between calls in ways a key cannot see. Two exceptions: `signal`,
+// change between calls in ways a key cannot see. The exceptions: `signal`,
 // an AbortSignal, which is per box (as a template's override) and so not
-// part of the key; and `netnsPool`, a NamespacePool, whose kind and id maps
-// (all validation reads of it) never change: it is matched by identity, and
-// options holding one are kept in a WeakMap keyed by the pool (the
-// compiled entry refers to its pool, and an ephemeron does not keep its
-// key alive), so a pool dropped without close() is still collected and its
-// fds closed. A closed pool is checked per box, as a template checks it.
+// part of the key; `netnsPool`, a NamespacePool, whose kind and id maps
+// (all validation reads of it) never change; and a tenant cgroup as
+// `cgroup` or `cgroup.tenant`, of which validation reads only whether it is
+// closed. Pools and tenants are matched by identity, and options holding
+// them are kept in WeakMaps keyed by them (the compiled entry refers to
+// them, and an ephemeron does not keep its key alive), so a pool or tenant
+// dropped without close() is still collected. A closed pool or tenant is
+// checked per box, as a template checks it.
 //
 // Why a compiled entry still gives validateOptions()'s result:
 // - validation is a function of the snapshot, the caller's euid and egid
@@ -36,6 +38,7 @@ import { isPlainObject, ownSnapshot } from './internal/checks';
 import { isValidated } from './internal/validated';
 import { checkArgs } from './payload';
 import { NamespacePool } from './pool';
+import { isTenantCgroup, type TenantCgroup } from './cgroups/tenant';
 import { validateOptions, type ValidatedOptions } from './validate';
 
 /**
@@ -56,8 +59,16 @@ const MAX_KEY_LENGTH = 16 * 1024;
 const SEEN = 0;
 type Entries = Map<string, CompiledOptions | typeof SEEN | null>;
 const entries: Entries = new Map();
-/** Options holding a pool, by pool (see the top of this file). */
-let poolEntries = new WeakMap<NamespacePool, Entries>();
+/**
+ * Options holding a pool or a tenant (see the top of this file), by them:
+ * the pool first, then the tenant; a node's entries are the options that
+ * hold its path's objects and no other.
+ */
+interface AnchoredStore {
+  entries?: Entries;
+  next?: WeakMap<object, AnchoredStore>;
+}
+let anchored = new WeakMap<object, AnchoredStore>();
 /** The compiled entry last used (it is last in `entries` already). */
 let mostRecent: CompiledOptions | undefined;
 
@@ -77,12 +88,12 @@ export function validateWithCache(file: unknown, args: unknown, options: unknown
   const snapshot = ownSnapshot(options === undefined ? {} : options, '');
   const keyed = optionsKey(snapshot);
   if (keyed === undefined) return { validated: validateOptions(command.file, command.args, snapshot), planner: planFresh };
-  const store = keyed.pool === undefined ? entries : storeOf(keyed.pool);
+  const store = keyed.pool === undefined && keyed.tenant === undefined ? entries : storeOf(anchorsOf(keyed), true)!;
   const entry = store.get(keyed.key);
   if (entry instanceof CompiledOptions) {
     // Most recently used last: the first key is the one to drop.
-    // (mostRecent is only ever a plain-store entry: one holding a pool
-    // would keep that pool alive.)
+    // (mostRecent is only ever a plain-store entry: one holding a pool or
+    // a tenant would keep it alive.)
     if (entry !== mostRecent) {
       store.delete(keyed.key);
       store.set(keyed.key, entry);
@@ -108,13 +119,29 @@ export function validateWithCache(file: unknown, args: unknown, options: unknown
   return { validated, planner: compiled === null ? planFresh : compiled.planner };
 }
 
-function storeOf(pool: NamespacePool): Entries {
-  let store = poolEntries.get(pool);
-  if (store === undefined) {
-    store = new Map();
-    poolEntries.set(pool, store);
+function anchorsOf(keyed: { pool?: NamespacePool; tenant?: TenantCgroup }): object[] {
+  const anchors: object[] = [];
+  if (keyed.pool !== undefined) anchors.push(keyed.pool);
+  if (keyed.tenant !== undefined) anchors.push(keyed.tenant);
+  return anchors;
+}
+
+/** The store of options holding exactly `anchors` (made when `create`). */
+function storeOf(anchors: readonly object[], create: boolean): Entries | undefined {
+  let level = anchored;
+  let node: AnchoredStore | undefined;
+  for (const [i, anchor] of anchors.entries()) {
+    node = level.get(anchor);
+    if (node === undefined) {
+      if (!create) return undefined;
+      node = {};
+      level.set(anchor, node);
+    }
+    if (i < anchors.length - 1) level = node.next ??= new WeakMap();
   }
-  return store;
+  if (node === undefined) return entries;
+  if (node.entries === undefined && create) node.entries = new Map();
+  return node.entries;
 }
 
 function remember(store: Entries, key: string, entry: CompiledOptions | typeof SEEN | null): void {
@@ -127,13 +154,13 @@ function remember(store: Entries, key: string, entry: CompiledOptions | typeof S
 /** @internal Forgets every compiled option set (for tests). */
 export function clearOptionsCache(): void {
   entries.clear();
-  poolEntries = new WeakMap();
+  anchored = new WeakMap();
   mostRecent = undefined;
 }
 
-/** @internal How many option sets are kept, and how many of them compiled (for tests); with a pool, those holding it. */
-export function optionsCacheSize(pool?: NamespacePool): { kept: number; compiled: number } {
-  const store = pool === undefined ? entries : poolEntries.get(pool) ?? new Map();
+/** @internal How many option sets are kept, and how many of them compiled (for tests); with a pool and/or a tenant (in that order), those holding exactly them. */
+export function optionsCacheSize(...anchors: object[]): { kept: number; compiled: number } {
+  const store = storeOf(anchors, false) ?? new Map();
   let compiled = 0;
   for (const entry of store.values()) if (entry instanceof CompiledOptions) compiled++;
   return { kept: store.size, compiled };
@@ -144,10 +171,11 @@ export function optionsCacheSize(pool?: NamespacePool): { kept: number; compiled
  * read nothing of the host that could change between boxes. A bridge is
  * checked against the host at validation (bridgeRefusal); an unprivileged
  * caller's uidMap or gidMap against newuidmap and /etc/subuid when planned
- * (idMapSteps). Tenants and streams have no key (not plain data).
+ * (idMapSteps). Streams have no key (not plain data); a tenant is
+ * checked per box for being closed (CompiledOptions' recheckLive).
  */
 function compilable(validated: ValidatedOptions): boolean {
-  if (validated.bridge !== undefined || validated.cgroupTenant !== undefined) return false;
+  if (validated.bridge !== undefined) return false;
   if (callerEuid() !== 0 && (validated.uidMap !== undefined || validated.gidMap !== undefined)) return false;
   return true;
 }
@@ -172,11 +200,12 @@ function withoutSignal(snapshot: Record<string, unknown>): Record<string, unknow
  * Undefined when the snapshot is no plain object or holds anything but
  * plain data.
  */
-export function optionsKey(snapshot: unknown): { key: string; signal: AbortSignal | undefined; pool?: NamespacePool } | undefined {
+export function optionsKey(snapshot: unknown): { key: string; signal: AbortSignal | undefined; pool?: NamespacePool; tenant?: TenantCgroup } | undefined {
   if (types.isProxy(snapshot) || !isPlainObject(snapshot)) return undefined;
   let key = `${callerEuid()}:${process.getegid?.() ?? 0}{`;
   let signal: AbortSignal | undefined;
   let pool: NamespacePool | undefined;
+  let tenant: TenantCgroup | undefined;
   for (const name of Object.keys(snapshot)) {
     const value = snapshot[name];
     if (name === 'signal' && value !== undefined) {
@@ -192,6 +221,14 @@ export function optionsKey(snapshot: unknown): { key: string; signal: AbortSigna
       key += '"netnsPool":P,';
       continue;
     }
+    if (name === 'cgroup') {
+      const tenantKey = tenantCgroupKey(value);
+      if (tenantKey !== undefined) {
+        tenant = tenantKey.tenant;
+        key += `"cgroup":${tenantKey.key},`;
+        continue;
+      }
+    }
     const part = valueKey(value);
     if (part === undefined) return undefined;
     key += `${JSON.stringify(name)}:${part},`;
@@ -199,7 +236,32 @@ export function optionsKey(snapshot: unknown): { key: string; signal: AbortSigna
   }
   key += '}';
   if (key.length > MAX_KEY_LENGTH) return undefined;
-  return pool === undefined ? { key, signal } : { key, signal, pool };
+  const keyed: { key: string; signal: AbortSignal | undefined; pool?: NamespacePool; tenant?: TenantCgroup } = { key, signal };
+  if (pool !== undefined) keyed.pool = pool;
+  if (tenant !== undefined) keyed.tenant = tenant;
+  return keyed;
+}
+
+/**
+ * The key of a `cgroup` option naming a tenant (`tenant`, or `{ tenant,
+ * ...limits }` with plain-data limits), the tenant as a mark (the tenant
+ * selects the store); undefined for any other value (then keyed as plain
+ * data, or not at all). Proxies are left to validation.
+ */
+function tenantCgroupKey(value: unknown): { key: string; tenant: TenantCgroup } | undefined {
+  const isTenant = (candidate: unknown): candidate is TenantCgroup => !types.isProxy(candidate) && isTenantCgroup(candidate);
+  if (isTenant(value)) return { key: 'T', tenant: value };
+  // The snapshot's own copy of an object: no prototype.
+  if (typeof value !== 'object' || value === null || types.isProxy(value) || Object.getPrototypeOf(value) !== null) return undefined;
+  const fields = value as Record<string, unknown>;
+  if (!Object.hasOwn(fields, 'tenant') || !isTenant(fields.tenant)) return undefined;
+  let key = '{';
+  for (const name of Object.keys(fields)) {
+    const part = name === 'tenant' ? 'T' : valueKey(fields[name]);
+    if (part === undefined) return undefined;
+    key += `${JSON.stringify(name)}:${part},`;
+  }
+  return { key: `${key}}`, tenant: fields.tenant };
 }
 
 

@@ -142,6 +142,56 @@ t.test('options holding a namespace pool are compiled per pool, and a closed poo
   t.equal(optionsKey(ownSnapshot({ netnsPool: { kind: 'user+net' } }, '')), undefined, 'nor has a pool-like object');
 });
 
+t.test('options holding a tenant cgroup are compiled per tenant (and per pool with it), and a closed tenant still throws', async (t) => {
+  const { createTenantCgroup, createNamespacePool, probe } = require('../..');
+  const { skipExpected, requireOrSkip } = require('../helpers/skip');
+  if (!skipExpected(t, process.geteuid() === 0, 'unprivileged pass (this host delegates no cgroup to an unprivileged user)')) return;
+  if (!requireOrSkip(t, probe().cgroup.writableControllers.includes('pids'), 'no writable pids controller here')) return;
+  clearOptionsCache();
+  const tenant = createTenantCgroup(`options-cache-${process.pid}`, { pids: { max: 64 } });
+  const other = createTenantCgroup(`options-cache-other-${process.pid}`);
+  const pool = createNamespacePool({ size: 1 });
+  t.teardown(async () => {
+    await pool.close();
+    if (!tenant.closed) await tenant.close();
+    if (!other.closed) await other.close();
+  });
+  const forms = [
+    ['cgroup: tenant', (x) => ({ stdio: 'ignore', cgroup: x })],
+    ['cgroup: { tenant, limits }', (x) => ({ stdio: 'ignore', cgroup: { tenant: x, pids: { max: 32 } } })],
+    ['with a pool too', (x) => ({ stdio: 'ignore', cgroup: x, netnsPool: pool })],
+  ];
+  for (const [what, options] of forms) {
+    for (let i = 0; i < 3; i++) {
+      validateWithCache('/bin/true', [], options(tenant));
+      validateWithCache('/bin/true', [], options(other));
+    }
+    const call = validateWithCache('/bin/true', [], options(other));
+    t.equal(call.validated.cgroupTenant, other, `${what}: a box gets its own options' tenant`);
+    t.same(call.validated, validateOptions('/bin/true', [], options(other)), `${what}: what plain validation gives`);
+  }
+  t.same(optionsCacheSize(tenant), { kept: 2, compiled: 2 }, 'the tenant\'s options are compiled (both forms)');
+  t.same(optionsCacheSize(other), { kept: 2, compiled: 2 }, 'the other tenant\'s apart');
+  t.same(optionsCacheSize(pool, tenant), { kept: 1, compiled: 1 }, 'with a pool: by pool and tenant');
+  t.same(optionsCacheSize(), { kept: 0, compiled: 0 }, 'none in the plain store');
+  await tenant.close();
+  for (const [what, options] of forms) {
+    const plain = (() => {
+      try {
+        validateOptions('/bin/true', [], options(tenant));
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    t.type(plain, CordonOptionError, `${what}: plain validation refuses a closed tenant`);
+    t.throws(() => validateWithCache('/bin/true', [], options(tenant)), { code: plain.code, option: plain.option, message: plain.message }, `${what}: a closed tenant throws through the cache what validation throws`);
+  }
+  t.equal(optionsKey(ownSnapshot({ cgroup: new Proxy(other, {}) }, '')), undefined, 'a Proxy of a tenant has no key');
+  t.equal(optionsKey(ownSnapshot({ cgroup: { tenant: { name: 'x' } } }, '')).tenant, undefined, 'a tenant-like object is plain data, no tenant');
+  t.throws(() => validateWithCache('/bin/true', [], { cgroup: { tenant: { name: 'x' } } }), { code: 'ERR_INVALID_ARG_TYPE', option: 'cgroup.tenant' }, 'and refused as validation refuses it');
+});
+
 t.test('keys tell plain data apart: types, -0, order of entries, nesting, the caller', async (t) => {
   const key = (options) => optionsKey(ownSnapshot(options, ''))?.key;
   const distinct = [
