@@ -561,6 +561,26 @@ export class BoxCgroup {
     return true;
   }
 
+  /**
+   * One rmdir per directory, in order, while each goes: how a box whose
+   * processes have all ended (no sub-cgroups, nothing populated) is
+   * removed, without reading its trees (a v1 directory lists dozens of
+   * files). True when every one is gone; false at the first that stays
+   * (EBUSY: processes or sub-cgroups left), for the caller's long way,
+   * which kills what is left and finds those removed already gone.
+   */
+  private removeEmpty(): boolean {
+    for (const dir of this.dirs) {
+      try {
+        fs.rmdirSync(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+      }
+    }
+    this.gone = true;
+    return true;
+  }
+
   private tryRemove(dir: string): { done: boolean; code?: string } {
     for (const sub of treeDeepestFirst(dir)) {
       try {
@@ -622,7 +642,7 @@ export class BoxCgroup {
    */
   releaseSync(timeoutMs = 2000): boolean {
     this.closeDirFd();
-    if (this.gone) return true;
+    if (this.gone || this.removeEmpty()) return true;
     try {
       if (this.populated()) this.kill();
     } catch {
@@ -651,7 +671,7 @@ export class BoxCgroup {
    */
   release(): void {
     this.closeDirFd();
-    if (this.gone) return;
+    if (this.gone || this.removeEmpty()) return;
     if (this.populated()) this.kill();
     const left = this.dirs.filter((dir) => !this.tryRemove(dir).done);
     if (left.length === 0) {
