@@ -4,7 +4,7 @@
 // child's own joins of its v1 cgroups (`tasks`), and the parent's
 // cgroup.procs steps for a clone rung without CLONE_INTO_CGROUP. The
 // running box is ./live.ts.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -55,10 +55,19 @@ const V1_ACCOUNTING_WITHOUT_V2 = ['cpuacct', 'freezer'];
 const V1_TO_LOGICAL: Record<string, LogicalController> = { blkio: 'io', memory: 'memory', cpu: 'cpu', pids: 'pids', cpuset: 'cpuset', io: 'io' };
 
 let sequence = 0;
+// Random bytes for names, drawn 64 names at a time (a draw costs about as
+// much as the rest of a name's making).
+const NAME_RANDOM = Buffer.alloc(3 * 64);
+let nameRandomAt = NAME_RANDOM.length;
 
 function defaultName(): string {
   sequence += 1;
-  return `box-${process.pid}-${sequence}-${randomBytes(3).toString('hex')}`;
+  if (nameRandomAt === NAME_RANDOM.length) {
+    randomFillSync(NAME_RANDOM);
+    nameRandomAt = 0;
+  }
+  nameRandomAt += 3;
+  return `box-${process.pid}-${sequence}-${NAME_RANDOM.toString('hex', nameRandomAt - 3, nameRandomAt)}`;
 }
 
 interface Plan {
@@ -67,27 +76,36 @@ interface Plan {
   v1Controllers: string[];
   v1Accounting: string[];
   skipped: { controller: string; reason: string }[];
+  /** The v2 parent's cgroup.subtree_control as read for this plan. */
+  v2Enabled: string[];
 }
 
-function v2ParentControllers(dir: string): { available: string[]; enabled: string[]; busy: boolean } {
+/** The v2 parent's controllers; `busy()` (read only when a controller would need enabling) whether processes keep it from enabling more. */
+function v2ParentControllers(dir: string): { available: string[]; enabled: string[]; busy: () => boolean } {
   const available = words(readOptional(`${dir}/cgroup.controllers`));
   const enabled = words(readOptional(`${dir}/cgroup.subtree_control`));
-  // The root cgroup is exempt from the no-internal-processes rule; it has no cgroup.type.
-  const isRoot = !fs.existsSync(`${dir}/cgroup.type`);
-  const busy = !isRoot && readPids(`${dir}/cgroup.procs`).length > 0;
-  return { available, enabled, busy };
+  let busy: boolean | undefined;
+  return {
+    available,
+    enabled,
+    busy: () => {
+      // The root cgroup is exempt from the no-internal-processes rule; it has no cgroup.type.
+      busy ??= fs.existsSync(`${dir}/cgroup.type`) && readPids(`${dir}/cgroup.procs`).length > 0;
+      return busy;
+    },
+  };
 }
 
 function planControllers(parent: ParentChoice, required: string[], options: BoxCgroupOptions): Plan {
-  const plan: Plan = { v2Controllers: [], v2Accounting: [], v1Controllers: [], v1Accounting: [], skipped: [] };
   const v2 = parent.v2 === undefined ? undefined : v2ParentControllers(parent.v2.dir);
+  const plan: Plan = { v2Controllers: [], v2Accounting: [], v1Controllers: [], v1Accounting: [], skipped: [], v2Enabled: v2?.enabled ?? [] };
   const v2Usable = (name: string): string | undefined => {
     if (parent.v2 === undefined || v2 === undefined) return parent.v2Reason ?? 'no v2 parent';
     if (!v2.available.includes(name)) {
       const bound = parent.host.v1[name] !== undefined ? ` (it is bound to the v1 hierarchy at ${parent.host.v1[name]!.mount})` : '';
       return `not in ${parent.v2.dir}/cgroup.controllers: not enabled in its parent's cgroup.subtree_control${bound}`;
     }
-    if (!v2.enabled.includes(name) && v2.busy) {
+    if (!v2.enabled.includes(name) && v2.busy()) {
       return `${parent.v2.dir} has processes, so controllers cannot be enabled in its cgroup.subtree_control (the no-internal-processes rule)` +
         (parent.v2.containsSelf ? '; it is this process\'s own cgroup: pass moveSelf to findParent' : '');
     }
@@ -107,7 +125,7 @@ function planControllers(parent: ParentChoice, required: string[], options: BoxC
       continue;
     }
     const v1Reason = parent.host.v1[v1Name] === undefined ? 'not mounted as a v1 hierarchy' : 'v1 hierarchies are turned off';
-    const busy = v2 !== undefined && v2.busy && v2.available.includes(v2Name);
+    const busy = v2 !== undefined && v2.available.includes(v2Name) && v2.busy();
     throw unsupported(
       v2Name,
       parent.host.mode === 'v2' ? v2Reason : `cgroup v2: ${v2Reason}; v1: ${v1Reason}`,
@@ -216,9 +234,8 @@ function createUnder(parent: ParentChoice, name: string | undefined, checked: Va
   try {
     if (parent.v2 !== undefined) {
       const parentDir = parent.v2.dir;
-      const enabled = words(readOptional(`${parentDir}/cgroup.subtree_control`));
       for (const controller of [...plan.v2Controllers, ...plan.v2Accounting]) {
-        if (enabled.includes(controller)) continue;
+        if (plan.v2Enabled.includes(controller)) continue;
         try {
           writeCgroupFile(`${parentDir}/cgroup.subtree_control`, `+${controller}`, `enable controllers +${controller}`, controller);
         } catch (error) {
