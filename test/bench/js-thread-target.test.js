@@ -1,6 +1,8 @@
-// The JS-thread target's verdict and note (benchmarks/lib/targets.js), on
-// synthetic measurements: the verdict is the serial call's alone; the busy
-// figure and the idle penalty are shown beside it. No timing.
+// The JS-thread and throughput targets' verdicts and notes
+// (benchmarks/lib/targets.js), on synthetic measurements: the JS-thread
+// verdict is the serial call's alone, with the busy figure and the idle
+// penalty beside it; the throughput verdict is against the plain C floor,
+// with the guarded floor beside it. No timing.
 'use strict';
 const t = require('tap');
 const { evaluateTargets } = require('../../benchmarks/lib/targets');
@@ -67,4 +69,19 @@ t.test('js-thread.js measures fresh, warms up, then measures again (a few boxes;
   const target = evaluateTargets([], payloads, { jsThread: { result } }).find((entry) => entry.id === 'js-thread').byPayload.true;
   t.match(target.note, /in a process that had started 6 boxes/);
   t.match(target.note, /the same calls in that process fresh, before it: \d+ µs \(template \d+ µs\)/);
+});
+
+t.test('throughput against the floor: the verdict is the plain floor\'s; the guarded floor is shown beside it', async (t) => {
+  const at = (perSecond) => ({ 1: { perSecond: perSecond / 2 }, 2: { perSecond: perSecond * 0.8 }, 8: { perSecond } });
+  const results = [
+    { id: 'cordon-full-async', payload: 'true', throughput: at(600) },
+    { id: 'c-isolation-floor', payload: 'true', throughput: at(800) },
+    { id: 'c-isolation-floor-guarded', payload: 'true', throughput: at(700) },
+  ];
+  const target = evaluateTargets(results, payloads, {}).find((entry) => entry.id === 'throughput-vs-floor').byPayload.true;
+  t.equal(target.shown, '0.75×');
+  t.equal(target.verdict, 'MISS', 'against the plain floor, as the issue states it');
+  t.match(target.note, /the floor with cordon's filters and limits at 8: 700\/s \(cordon 0\.86× of it\)/);
+  const without = evaluateTargets(results.slice(0, 2), payloads, {}).find((entry) => entry.id === 'throughput-vs-floor').byPayload.true;
+  t.notMatch(without.note, /filters and limits/, 'nothing shown when the guarded floor did not run');
 });
