@@ -6,7 +6,7 @@
 // snapshot validateOptions() takes first anyway (ownSnapshot) is written
 // out as a key string, and options with the same key are the same input
 // to validation. A snapshot holding anything but plain data (a stream, a
-// tenant, a Listener, a URL, a function, ...) has no key: live objects can
+// Listener, a URL, a function, ...) has no key: live objects can
 // change between calls in ways a key cannot see. The exceptions: `signal`,
 // an AbortSignal, which is per box (as a template's override) and so not
 // part of the key; `netnsPool`, a NamespacePool, whose kind and id maps
