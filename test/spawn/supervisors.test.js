@@ -268,9 +268,14 @@ t.test('a generated box cgroup name another supervisor already has is not taken:
   // Another supervisor with this pid (in its own pid namespace), at the same
   // sequence, drew the same random part: its box cgroup has the name this
   // one generates first.
-  const draws = [Buffer.from([1, 2, 3]), Buffer.from([4, 5, 6])];
+  // Names draw their random parts 3 bytes at a time from a buffer the module fills: its first two draws are 010203 and 040506.
+  const crypto = require('node:crypto');
   const { createBoxCgroup } = t.mockRequire('../../dist/cgroups/box', {
-    'node:crypto': { ...require('node:crypto'), randomBytes: () => draws.shift() ?? require('node:crypto').randomBytes(3) },
+    'node:crypto': { ...crypto, randomFillSync: (buffer) => {
+      crypto.randomFillSync(buffer);
+      buffer.set([1, 2, 3, 4, 5, 6], 0);
+      return buffer;
+    } },
   });
   const taken = `box-${process.pid}-1-010203`;
   const dirs = parent.v2 !== undefined ? [parent.v2.dir] : [parent.v1('pids').dir];
