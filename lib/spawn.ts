@@ -393,7 +393,7 @@ function acquire(
     // Cloned into the leaf by native/clone.cc's clone_into_cgroup (v2), like any box cgroup (see lib/cgroups/tenant.ts).
     cgroup = tenant === undefined
       ? createBoxCgroup(sharedParent(validated.cgroupParent), undefined, validated.cgroup, ledger)
-      : createBoxCgroup(tenant._parent(), undefined, validated.cgroup, ledger, { controllers: tenant._boxControllers() });
+      : tenant._leaf(validated.cgroup, ledger);
     box._cgroup(cgroup);
     // v1 hierarchies always take the pid in the parent's window; v2 only
     // when the clone could not place the box itself (CLONE_INTO_CGROUP).

@@ -16,7 +16,7 @@
 // worker thread) instead of spawnIsolated(). template (optional, true):
 // spawn from one compileBox(options) template made when the case opens.
 // tenant (optional, (ctx) =>
-// { limits }): the case's boxes join a tenant cgroup (createTenantCgroup)
+// { limits, spareLeaves? }): the case's boxes join a tenant cgroup (createTenantCgroup)
 // made when the case opens and closed with it: a pre-created cgroup.
 // until (optional, 'exit'): the latency ends at the box's 'exit' event (the
 // payload's status known, as child_process is measured) instead of
@@ -107,7 +107,8 @@ module.exports = {
       }
       try {
         // One tenant per (worker, payload): names are unique per host.
-        tenant = createTenantCgroup(`bench-${process.pid}-${payload.id}`.replace(/[^A-Za-z0-9_.-]/g, '_'), caseDef.tenant(ctx).limits);
+        const { limits, spareLeaves } = caseDef.tenant(ctx);
+        tenant = createTenantCgroup(`bench-${process.pid}-${payload.id}`.replace(/[^A-Za-z0-9_.-]/g, '_'), limits, spareLeaves === undefined ? {} : { spareLeaves });
       } catch (error) {
         await pool?.close();
         throw new Skip(`cordon cannot make a tenant cgroup here: ${error.message}`);

@@ -306,10 +306,14 @@ function createUnder(parent: ParentChoice, name: string | undefined, checked: Va
     throw error;
   }
   const box = new BoxCgroup({ name: boxName, v2Dir, v1: v1Boxes, placement, skipped: plan.skipped, limits: checked, fd });
-  if (ledger !== undefined) {
-    ledger.add(CGROUP_LEDGER.cgroup, () => box.release());
-    if (fd >= 0) ledger.add(CGROUP_LEDGER.dirFd, () => box.closeDirFd());
-  }
+  if (ledger !== undefined) ownBoxCgroup(box, ledger);
+  return box;
+}
+
+/** Gives `box` (made earlier, such as a tenant's spare leaf) to a spawn's ledger, as createBoxCgroup registers one it makes. */
+export function ownBoxCgroup(box: BoxCgroup, ledger: Ledger): BoxCgroup {
+  ledger.add(CGROUP_LEDGER.cgroup, () => box.release());
+  if (box.dirFd >= 0) ledger.add(CGROUP_LEDGER.dirFd, () => box.closeDirFd());
   return box;
 }
 

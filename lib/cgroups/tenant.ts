@@ -21,27 +21,50 @@
 // hierarchy takes one cgroup.procs write, through an fd opened before the
 // clone, in the parent's window before the child's "go" (no path lookup).
 //
-// Not done: leaves made ahead of time (a small pool per tenant) would take
-// the leaf's mkdir, and its rmdir, off the spawn path; the clone would join
-// such a leaf the same way.
+// Spare leaves (options.spareLeaves): leaves made ahead of time, so a box
+// that joins with no limits of its own takes a ready one (its directory fd
+// open) and the mkdirs leave the spawn path. The next is made once no box
+// has taken a leaf for a moment, not while a box starts. They are named as any
+// box cgroup of this supervisor, so a sweep after a crash removes them as
+// it removes ended boxes' leaves, and the tenant's removal takes them.
+// Without a supervisor record (no state directory) another process's sweep
+// goes by age alone (LEFTOVER_GRACE_MS): a spare is then used only while it
+// is well younger than that, else dropped and a leaf made at once.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CordonError, CordonOptionError } from '../errors';
 import { conflict, rejectUnknownKeys } from '../internal/checks';
-import { ensureStateDir, identityOf, liveness, removeRecord, type TenantRecord, tenantRecords, writeRecord } from '../state';
-import { BoxCgroup, type CgroupStats, createBoxCgroup } from './box';
+import { ensureStateDir, identityOf, liveness, removeRecord, supervisorRecorded, type TenantRecord, tenantRecords, writeRecord } from '../state';
+import type { Ledger } from '../internal/resources';
+import { BoxCgroup, type CgroupStats, createBoxCgroup, ownBoxCgroup } from './box';
 import { CgroupError, fsFailure, sleepSync, unsupported, writeCgroupFile } from './fsio';
 import { type CgroupLimits, controllersFor, V1_NAME, v1Writes, v2Writes, validateLimits } from './limits';
 import { type ParentChoice, type V1Parent, validateCgroupName, validateCgroupParent } from './parent';
 import { sharedParent } from './shared-parent';
-import { atProcessExit } from '../cleanup';
+import { atProcessExit, LEFTOVER_GRACE_MS } from '../cleanup';
 
 export interface TenantCgroupOptions {
   /** The box cgroup parent the tenant cgroup is made under (as the spawn option); default: the default parent. */
   cgroupParent?: string;
+  /**
+   * Leaves to keep made ahead of time, 0 to 64 (default 0). A box that joins
+   * with `cgroup: tenant` (no limits of its own) takes a ready leaf instead
+   * of making one while it starts, and the tenant makes the next once no
+   * box has taken a leaf for 10 ms. Each spare is an empty cgroup directory in every
+   * hierarchy the tenant joined, with one open directory fd; spares go with
+   * the tenant (close(), process exit, or a sweep after a crash).
+   */
+  spareLeaves?: number;
 }
+
+const MAX_SPARE_LEAVES = 64;
+// A spare is used while this much younger than the age at which another
+// process's sweep may take an empty box cgroup of an unrecorded supervisor.
+const SPARE_MAX_AGE_UNRECORDED_MS = LEFTOVER_GRACE_MS / 2;
+// How long no box of the tenant must have taken a leaf before spares are made again.
+const SPARE_REFILL_QUIET_MS = 10;
 
 /** Where a tenant cgroup lives in each hierarchy. */
 export interface TenantCgroupPath {
@@ -73,15 +96,19 @@ export class TenantCgroup {
   readonly #key: string;
   #record: string | undefined;
   #limits: CgroupLimits;
+  readonly #spareLeaves: number;
+  readonly #spares: { leaf: BoxCgroup; madeAt: number }[] = [];
+  #refill: NodeJS.Timeout | undefined;
 
   /** @internal */
-  constructor(name: string, key: string, group: BoxCgroup, parent: ParentChoice, limits: CgroupLimits, record: string | undefined) {
+  constructor(name: string, key: string, group: BoxCgroup, parent: ParentChoice, limits: CgroupLimits, record: string | undefined, spareLeaves = 0) {
     this.name = name;
     this.#key = key;
     this.#group = group;
     this.#parent = parent;
     this.#limits = limits;
     this.#record = record;
+    this.#spareLeaves = spareLeaves;
     const v1: Record<string, string> = {};
     for (const entry of group.v1) for (const controller of entry.controllers) v1[controller] = entry.dir;
     this.path = group.v2Dir === undefined ? { v1 } : { v2: group.v2Dir, v1 };
@@ -160,6 +187,64 @@ export class TenantCgroup {
     return this.#parent;
   }
 
+  /**
+   * @internal A box's leaf, given to its spawn's ledger: a spare one when
+   * the box has no limits of its own and one is ready, else made now.
+   */
+  _leaf(limits: CgroupLimits, ledger: Ledger): BoxCgroup {
+    this.#checkOpen('spawn a box in');
+    if (this.#spareLeaves > 0 && controllersFor(limits).length === 0) {
+      const spare = this.#takeSpare();
+      this.#scheduleRefill();
+      if (spare !== undefined) return ownBoxCgroup(spare, ledger);
+    }
+    return createBoxCgroup(this.#parent, undefined, limits, ledger, { controllers: this._boxControllers() });
+  }
+
+  /** @internal The spare leaves ready now (tests). */
+  get _spareCount(): number {
+    return this.#spares.length;
+  }
+
+  /** @internal Makes spare leaves up to the number asked for; a failure stops the filling (a box's own spawn then makes its leaf, and reports what fails). */
+  _fillSpares(): void {
+    this.#refill = undefined;
+    while (!this.closed && this.#spares.length < this.#spareLeaves) {
+      try {
+        this.#spares.push({ leaf: createBoxCgroup(this.#parent, undefined, {}, undefined, { controllers: this._boxControllers() }), madeAt: Date.now() });
+      } catch {
+        return;
+      }
+    }
+  }
+
+  #takeSpare(): BoxCgroup | undefined {
+    for (;;) {
+      const spare = this.#spares.shift();
+      if (spare === undefined) return undefined;
+      if (supervisorRecorded() || Date.now() - spare.madeAt < SPARE_MAX_AGE_UNRECORDED_MS) return spare.leaf;
+      spare.leaf.release(); // old enough for another process's sweep to take it
+    }
+  }
+
+  // Each take puts the refill off again: leaves are made once no box of the
+  // tenant has started for a moment, not while one is starting (a mkdir
+  // and a clone into a cgroup take the same kernel locks).
+  #scheduleRefill(): void {
+    if (this.#refill !== undefined) {
+      this.#refill.refresh();
+      return;
+    }
+    this.#refill = setTimeout(() => this._fillSpares(), SPARE_REFILL_QUIET_MS);
+    this.#refill.unref();
+  }
+
+  #dropSpares(): void {
+    if (this.#refill !== undefined) clearTimeout(this.#refill);
+    this.#refill = undefined;
+    for (const spare of this.#spares.splice(0)) spare.leaf.releaseSync(500);
+  }
+
   /** @internal The v1 controllers a box must join (the tenant's), so the tenant's v1 limits cover it. */
   _boxControllers(): string[] {
     return this.#group.v1.flatMap((entry) => entry.controllers.filter((controller) => V1_TENANT_CONTROLLERS.includes(controller)).slice(0, 1));
@@ -167,10 +252,13 @@ export class TenantCgroup {
 
   /** @internal At process exit: removed if empty (boxes that outlive this process keep it, with its record). */
   _removeIfEmpty(): void {
-    if (!this.closed && !this.#group.populated()) this.#removeSync(500);
+    if (this.closed) return;
+    this.#dropSpares();
+    if (!this.#group.populated()) this.#removeSync(500);
   }
 
   #removeSync(timeoutMs: number): void {
+    this.#dropSpares();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const left: { dir: string; error: unknown }[] = [];
@@ -250,8 +338,15 @@ export function createTenantCgroup(name: string, limits: CgroupLimits = {}, opti
   validateCgroupName(name, 'name');
   const checked = validateLimits(limits, 'limits');
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
-  rejectUnknownKeys(options as Record<string, unknown>, ['cgroupParent'], 'options');
+  rejectUnknownKeys(options as Record<string, unknown>, ['cgroupParent', 'spareLeaves'], 'options');
   const configured = options.cgroupParent === undefined ? undefined : validateCgroupParent(options.cgroupParent);
+  const spareLeaves = options.spareLeaves ?? 0;
+  if (typeof spareLeaves !== 'number') {
+    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options.spareLeaves', `The "options.spareLeaves" option must be a number. Received ${typeof spareLeaves}`);
+  }
+  if (!Number.isInteger(spareLeaves) || spareLeaves < 0 || spareLeaves > MAX_SPARE_LEAVES) {
+    throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'options.spareLeaves', `The "options.spareLeaves" option must be an integer from 0 to ${MAX_SPARE_LEAVES}. Received ${String(options.spareLeaves)}`);
+  }
   const dirName = `tenant-${name}`;
   const key = `${configured ?? ''}\0${name}`;
   if (open.has(key)) {
@@ -304,7 +399,7 @@ export function createTenantCgroup(name: string, limits: CgroupLimits = {}, opti
   } catch (error) {
     process.emitWarning(`cordon: cannot record tenant cgroup ${name}: ${(error as Error).message}`, { code: 'CORDON_STATE_RECORD' });
   }
-  const tenant = new TenantCgroup(name, key, group, viewOf(group, parent), checked, record);
+  const tenant = new TenantCgroup(name, key, group, viewOf(group, parent), checked, record, spareLeaves);
   if (existing !== undefined && record === undefined) removeRecord(existing.file);
   try {
     tenant.update(checked); // a taken-over tenant gets this creation's limits
@@ -315,6 +410,7 @@ export function createTenantCgroup(name: string, limits: CgroupLimits = {}, opti
   open.set(key, tenant);
   const unregister = atProcessExit('groups', () => tenant._removeIfEmpty());
   closing.set(tenant, unregister);
+  tenant._fillSpares();
   return tenant;
 }
 

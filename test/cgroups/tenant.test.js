@@ -12,7 +12,7 @@ t.setTimeout(600_000);
 const { spawnIsolated, createTenantCgroup, TenantCgroup, CordonOptionError, probe } = require('../..');
 const { isRoot } = require('../helpers/payload');
 const { requireOrSkip, skipExpected } = require('../helpers/skip');
-const { testCgroupName, cgroupMounts } = require('../helpers/cgroup-fixture');
+const { testCgroupName, cgroupMounts, waitFor } = require('../helpers/cgroup-fixture');
 const { waitDead } = require('../helpers/procfs');
 
 const report = probe().cgroup;
@@ -129,6 +129,74 @@ t.test('a tenant\'s limit binds its boxes together', async (t) => {
   t.ok(tenant.stats().pids.current <= 6, `the tenant never holds more than 6 (${tenant.stats().pids.current})`);
   box.kill('SIGKILL');
   await exit;
+});
+
+/** The leaf directories under a tenant, in each hierarchy it joined. */
+function leavesOf(tenant) {
+  const out = {};
+  for (const dir of new Set([tenant.path.v2, ...Object.values(tenant.path.v1)].filter(Boolean))) {
+    out[dir] = fs.readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  }
+  return out;
+}
+
+t.test('spare leaves: made with the tenant, taken by a box without limits of its own, made again after, gone with the tenant', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'spares');
+  const tenant = createTenantCgroup('spares', { pids: { max: 50 } }, { cgroupParent, spareLeaves: 2 });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const before = leavesOf(tenant);
+  const hierarchies = Object.keys(before);
+  t.ok(hierarchies.length > 0, `the tenant joined ${hierarchies.join(', ')}`);
+  const spares = before[hierarchies[0]];
+  t.equal(spares.length, 2, `two spare leaves are ready: ${spares.join(', ')}`);
+  for (const dir of hierarchies) t.same(before[dir], spares, `the same two in ${dir}`);
+  for (const name of spares) t.match(name, /^box-\d+-\d+-[0-9a-f]+$/, `${name} is named as a box cgroup (a sweep knows its owner)`);
+
+  const site = await sleeper(t, { cgroup: tenant });
+  const leafOf = (box) => cgroupLines(box.pid).find((entry) => entry.startsWith('0::')).split('/').pop();
+  t.ok(spares.includes(leafOf(site)), `the box took a spare leaf (${leafOf(site)})`);
+  // The next spare is made once no box has taken a leaf for a moment.
+  t.ok(await waitFor(() => tenant._spareCount === 2, 10_000, 5), 'the tenant made a spare again');
+  const refilled = leavesOf(tenant)[hierarchies[0]];
+  t.equal(refilled.length, 3, `two spares again, beside the box's leaf: ${refilled.join(', ')}`);
+  const ready = refilled.filter((name) => name !== leafOf(site));
+
+  const cron = await sleeper(t, { cgroup: { tenant, pids: { max: 10 } } });
+  t.notOk(ready.includes(leafOf(cron)), 'a box with limits of its own makes its own leaf');
+  const pidsDir = tenant.path.v1.pids ?? tenant.path.v2;
+  t.equal(read(path.join(pidsDir, leafOf(cron), 'pids.max')), '10', 'with its limit');
+  t.same(leavesOf(tenant)[hierarchies[0]].filter((name) => ready.includes(name)), ready, 'the spares stay ready');
+
+  const siteLeaf = leafOf(site);
+  site.kill('SIGKILL');
+  await site.exited;
+  for (const dir of hierarchies) t.notOk(fs.existsSync(path.join(dir, siteLeaf)), `the ended box's leaf is removed from ${dir}`);
+  cron.kill('SIGKILL');
+  await cron.exited;
+  await tenant.close();
+  for (const dir of hierarchies) t.notOk(fs.existsSync(dir), `close() removed ${dir} with its spares`);
+});
+
+t.test('a process.exit() leaves no tenant cgroup and no spare leaf', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'spares-exit');
+  const script = `
+    const { createTenantCgroup } = require(process.env.CORDON_ROOT);
+    const tenant = createTenantCgroup('spares', {}, { cgroupParent: ${JSON.stringify(cgroupParent)}, spareLeaves: 3 });
+    const dirs = [tenant.path.v2, ...Object.values(tenant.path.v1)].filter(Boolean);
+    const leaves = dirs.map((dir) => require('fs').readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).length);
+    console.log(JSON.stringify({ dirs, leaves }));
+    process.exit(0);
+  `;
+  const { spawnSync } = require('node:child_process');
+  const run = spawnSync('/bin/sh', ['-c', 'unset NODE_OPTIONS && exec "$0" -e "$1"', process.execPath, script], {
+    env: { ...process.env, CORDON_ROOT: path.resolve(__dirname, '../..') }, encoding: 'utf8', timeout: 60_000,
+  });
+  t.equal(run.status, 0, `the supervisor exited with process.exit(0): ${run.stderr}`);
+  const { dirs, leaves } = JSON.parse(run.stdout.trim().split('\n').pop());
+  t.ok(dirs.length > 0 && leaves.every((count) => count === 3), `it had three spares in each hierarchy (${leaves.join(', ')})`);
+  for (const dir of new Set(dirs)) t.notOk(fs.existsSync(dir), `${dir} is removed with its spares`);
 });
 
 t.test('a process.exit() with tenant boxes running leaves no tenant cgroup', async (t) => {
@@ -263,8 +331,8 @@ t.test('after its owner is SIGKILLed, a tenant is taken over (its lasting box ad
   const env = { CORDON_STATE_DIR: stateDir };
   const a = startScript(t, `
     const { createTenantCgroup, spawnIsolated } = require(process.env.CORDON_ROOT);
-    const kept = createTenantCgroup('kept', { pids: { max: 20 } }, { cgroupParent: ${JSON.stringify(cgroupParent)} });
-    const empty = createTenantCgroup('empty', {}, { cgroupParent: ${JSON.stringify(cgroupParent)} });
+    const kept = createTenantCgroup('kept', { pids: { max: 20 } }, { cgroupParent: ${JSON.stringify(cgroupParent)}, spareLeaves: 2 });
+    const empty = createTenantCgroup('empty', {}, { cgroupParent: ${JSON.stringify(cgroupParent)}, spareLeaves: 2 });
     const box = spawnIsolated('/bin/sleep', ['1000'], { cgroup: kept, dieWithParent: false, stdio: 'ignore' });
     box.on('spawn', () => console.log(JSON.stringify({ pid: box.pid, id: box.adoptionId, kept: kept.path, empty: empty.path })));
     setInterval(() => {}, 1000);
@@ -338,6 +406,10 @@ t.test('createTenantCgroup(): the error each bad input gets, before anything is 
     [['bad-input', {}, 'x'], 'ERR_INVALID_ARG_TYPE', 'options that are not an object'],
     [['bad-input', {}, { cgroupParent: 'relative' }], 'ERR_INVALID_ARG_VALUE', 'a relative cgroupParent'],
     [['bad-input', {}, { parent: '/x' }], 'ERR_CORDON_UNKNOWN_OPTION', 'an option it does not know'],
+    [['bad-input', {}, { spareLeaves: '2' }], 'ERR_INVALID_ARG_TYPE', 'spareLeaves that is not a number'],
+    [['bad-input', {}, { spareLeaves: -1 }], 'ERR_INVALID_ARG_VALUE', 'a negative spareLeaves'],
+    [['bad-input', {}, { spareLeaves: 1.5 }], 'ERR_INVALID_ARG_VALUE', 'a fractional spareLeaves'],
+    [['bad-input', {}, { spareLeaves: 65 }], 'ERR_INVALID_ARG_VALUE', 'more than 64 spare leaves'],
   ]) {
     t.throws(() => createTenantCgroup(...args), { name: 'CordonOptionError', code }, `${what}: ${code}`);
   }

@@ -11,7 +11,9 @@ import {
 } from '../../dist';
 
 async function tenants(): Promise<void> {
-  const tenant: TenantCgroup = createTenantCgroup('site', { memory: { max: 2 ** 29 } }, { cgroupParent: '/boxes' });
+  const tenant: TenantCgroup = createTenantCgroup('site', { memory: { max: 2 ** 29 } }, { cgroupParent: '/boxes', spareLeaves: 2 });
+  // @ts-expect-error spareLeaves is a count
+  createTenantCgroup('site', {}, { spareLeaves: '2' });
   spawnIsolated('/bin/true', [], { cgroup: tenant });
   spawnIsolated('/bin/true', [], { cgroup: { tenant, pids: { max: 10 } } });
   tenant.update({ cpu: { weight: 10 } });
