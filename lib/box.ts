@@ -522,9 +522,10 @@ export class Box extends EventEmitter {
     this.#oomWatch?.close();
     if (this.#cgroup !== undefined) {
       this.#finalStats = this.#cgroup.stats();
-      this.#oomKilled = this.#cgroup.oomKilled();
-      // An OOM kill that ended the box usually beats the watcher to it.
+      // One read of the counters for both (the box's last moment, before its cgroup goes).
       const counts = this.#cgroup.oomEvents();
+      this.#oomKilled = (counts?.oomKill ?? 0) > 0;
+      // An OOM kill that ended the box usually beats the watcher to it.
       if (counts !== null && counts.oomKill > this.#oomKillsSeen) {
         this.emit('oom', { ...counts, newOomKills: counts.oomKill - this.#oomKillsSeen });
       }
