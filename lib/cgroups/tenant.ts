@@ -222,8 +222,14 @@ export class TenantCgroup {
     for (;;) {
       const spare = this.#spares.shift();
       if (spare === undefined) return undefined;
-      if (supervisorRecorded() || Date.now() - spare.madeAt < SPARE_MAX_AGE_UNRECORDED_MS) return spare.leaf;
-      spare.leaf.release(); // old enough for another process's sweep to take it
+      // An empty leaf can be swept by a supervisor that cannot see this
+      // one's record (another pid namespace sharing the state directory,
+      // or none at all) once it is older than the grace period: one stat
+      // of its first directory (a sweep removes that one first) says it
+      // is still there.
+      const young = Date.now() - spare.madeAt < SPARE_MAX_AGE_UNRECORDED_MS;
+      if ((supervisorRecorded() || young) && fs.existsSync(spare.leaf.dirs[0]!)) return spare.leaf;
+      spare.leaf.release();
     }
   }
 

@@ -178,6 +178,22 @@ t.test('spare leaves: made with the tenant, taken by a box without limits of its
   for (const dir of hierarchies) t.notOk(fs.existsSync(dir), `close() removed ${dir} with its spares`);
 });
 
+t.test('a spare leaf removed behind the tenant\'s back is not taken: the box gets another', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'spares-gone');
+  const tenant = createTenantCgroup('spares', {}, { cgroupParent, spareLeaves: 1 });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const hierarchies = Object.keys(leavesOf(tenant));
+  const [spare] = leavesOf(tenant)[hierarchies[0]];
+  t.ok(spare, `a spare leaf is ready: ${spare}`);
+  // What another supervisor's sweep does to an empty box cgroup it takes for a leftover.
+  for (const dir of hierarchies) fs.rmdirSync(path.join(dir, spare));
+  const box = await sleeper(t, { cgroup: tenant });
+  const leaf = cgroupLines(box.pid).find((entry) => entry.startsWith('0::')).split('/').pop();
+  t.not(leaf, spare, `the box runs in a leaf of its own (${leaf})`);
+  t.ok(tenant.procs().includes(box.pid), 'inside the tenant');
+});
+
 t.test('a process.exit() leaves no tenant cgroup and no spare leaf', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   const cgroupParent = makeParent(t, 'spares-exit');
