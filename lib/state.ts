@@ -251,11 +251,6 @@ export function recordSupervisor(): void {
   }
 }
 
-/** Whether this process's supervisor record is written: other processes' sweeps then never take its empty box cgroups for leftovers. */
-export function supervisorRecorded(): boolean {
-  return typeof supervisorFile === 'string';
-}
-
 /** The recorded supervisors: by record name (`<pidns>-<pid>`). */
 export function supervisorRecords(): Map<string, { file: string; record: SupervisorRecord }> {
   const out = new Map<string, { file: string; record: SupervisorRecord }>();

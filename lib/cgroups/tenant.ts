@@ -27,16 +27,19 @@
 // has taken a leaf for a moment, not while a box starts. They are named as any
 // box cgroup of this supervisor, so a sweep after a crash removes them as
 // it removes ended boxes' leaves, and the tenant's removal takes them.
-// Without a supervisor record (no state directory) another process's sweep
-// goes by age alone (LEFTOVER_GRACE_MS): a spare is then used only while it
-// is well younger than that, else dropped and a leaf made at once.
+// A sweep that cannot see this supervisor's record (one in another pid
+// namespace sharing the state directory, or none at all) takes empty box
+// cgroups older than LEFTOVER_GRACE_MS, spares too, even between a take
+// and an async spawn's clone: spares are therefore made anew in the
+// background before they are a third of that old, and used only while
+// younger than half of it.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CordonError, CordonOptionError } from '../errors';
 import { conflict, rejectUnknownKeys } from '../internal/checks';
-import { ensureStateDir, identityOf, liveness, removeRecord, supervisorRecorded, type TenantRecord, tenantRecords, writeRecord } from '../state';
+import { ensureStateDir, identityOf, liveness, removeRecord, type TenantRecord, tenantRecords, writeRecord } from '../state';
 import type { Ledger } from '../internal/resources';
 import { BoxCgroup, type CgroupStats, createBoxCgroup, ownBoxCgroup } from './box';
 import { CgroupError, fsFailure, sleepSync, unsupported, writeCgroupFile } from './fsio';
@@ -60,9 +63,11 @@ export interface TenantCgroupOptions {
 }
 
 const MAX_SPARE_LEAVES = 64;
-// A spare is used while this much younger than the age at which another
-// process's sweep may take an empty box cgroup of an unrecorded supervisor.
-const SPARE_MAX_AGE_UNRECORDED_MS = LEFTOVER_GRACE_MS / 2;
+// A spare is taken only while younger than this: far from the age at which
+// a sweep may take an empty box cgroup whose supervisor it cannot see.
+const SPARE_MAX_AGE_MS = LEFTOVER_GRACE_MS / 2;
+// Idle spares are made anew at this age (an unref'd timer).
+const SPARE_RENEW_AGE_MS = LEFTOVER_GRACE_MS / 3;
 // How long no box of the tenant must have taken a leaf before spares are made again.
 const SPARE_REFILL_QUIET_MS = 10;
 
@@ -206,29 +211,35 @@ export class TenantCgroup {
     return this.#spares.length;
   }
 
-  /** @internal Makes spare leaves up to the number asked for; a failure stops the filling (a box's own spawn then makes its leaf, and reports what fails). */
+  /**
+   * @internal Makes spare leaves up to the number asked for, first
+   * replacing those due for renewal, and sets the timer for the next
+   * renewal. A failure stops the filling (a box's own spawn then makes
+   * its leaf, and reports what fails).
+   */
   _fillSpares(): void {
-    this.#refill = undefined;
-    while (!this.closed && this.#spares.length < this.#spareLeaves) {
+    this.#setTimer(undefined);
+    if (this.closed) return;
+    while (this.#spares.length > 0 && Date.now() - this.#spares[0]!.madeAt >= SPARE_RENEW_AGE_MS) this.#spares.shift()!.leaf.release();
+    while (this.#spares.length < this.#spareLeaves) {
       try {
         this.#spares.push({ leaf: createBoxCgroup(this.#parent, undefined, {}, undefined, { controllers: this._boxControllers() }), madeAt: Date.now() });
       } catch {
-        return;
+        break;
       }
     }
+    const oldest = this.#spares[0];
+    if (oldest !== undefined) this.#setTimer(Math.max(0, oldest.madeAt + SPARE_RENEW_AGE_MS - Date.now()));
   }
 
   #takeSpare(): BoxCgroup | undefined {
     for (;;) {
       const spare = this.#spares.shift();
       if (spare === undefined) return undefined;
-      // An empty leaf can be swept by a supervisor that cannot see this
-      // one's record (another pid namespace sharing the state directory,
-      // or none at all) once it is older than the grace period: one stat
-      // of its first directory (a sweep removes that one first) says it
-      // is still there.
-      const young = Date.now() - spare.madeAt < SPARE_MAX_AGE_UNRECORDED_MS;
-      if ((supervisorRecorded() || young) && fs.existsSync(spare.leaf.dirs[0]!)) return spare.leaf;
+      // Young (the renewal timer may have been held up by a busy loop), and
+      // still there: one stat of its first directory (a sweep removes that
+      // one first) finds one that something removed anyway.
+      if (Date.now() - spare.madeAt < SPARE_MAX_AGE_MS && fs.existsSync(spare.leaf.dirs[0]!)) return spare.leaf;
       spare.leaf.release();
     }
   }
@@ -237,17 +248,20 @@ export class TenantCgroup {
   // tenant has started for a moment, not while one is starting (a mkdir
   // and a clone into a cgroup take the same kernel locks).
   #scheduleRefill(): void {
-    if (this.#refill !== undefined) {
-      this.#refill.refresh();
-      return;
-    }
-    this.#refill = setTimeout(() => this._fillSpares(), SPARE_REFILL_QUIET_MS);
+    this.#setTimer(SPARE_REFILL_QUIET_MS);
+  }
+
+  /** The one timer of the spares (refill or renewal), set to `ms` from now, or cleared. */
+  #setTimer(ms: number | undefined): void {
+    if (this.#refill !== undefined) clearTimeout(this.#refill);
+    this.#refill = undefined;
+    if (ms === undefined) return;
+    this.#refill = setTimeout(() => this._fillSpares(), ms);
     this.#refill.unref();
   }
 
   #dropSpares(): void {
-    if (this.#refill !== undefined) clearTimeout(this.#refill);
-    this.#refill = undefined;
+    this.#setTimer(undefined);
     for (const spare of this.#spares.splice(0)) spare.leaf.releaseSync(500);
   }
 

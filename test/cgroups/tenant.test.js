@@ -194,6 +194,35 @@ t.test('a spare leaf removed behind the tenant\'s back is not taken: the box get
   t.ok(tenant.procs().includes(box.pid), 'inside the tenant');
 });
 
+t.test('idle spares are made anew before a sweep could take them; an old one is never taken', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  const cgroupParent = makeParent(t, 'spares-age');
+  const tenant = createTenantCgroup('spares', {}, { cgroupParent, spareLeaves: 2 });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const hierarchies = Object.keys(leavesOf(tenant));
+  const first = leavesOf(tenant)[hierarchies[0]];
+  const realNow = Date.now;
+  t.teardown(() => {
+    Date.now = realNow;
+  });
+  // What the renewal timer does 20 s on (the sweep's grace is 60 s).
+  Date.now = () => realNow() + 21_000;
+  tenant._fillSpares();
+  Date.now = realNow;
+  const renewed = leavesOf(tenant)[hierarchies[0]];
+  t.equal(renewed.length, 2, 'two spares still');
+  t.same(renewed.filter((name) => first.includes(name)), [], `both made anew (${first.join(', ')} → ${renewed.join(', ')})`);
+  for (const dir of hierarchies) t.same(leavesOf(tenant)[dir], renewed, `the old ones are gone from ${dir}`);
+  // A renewal held up (a busy loop): a spare over 30 s old is not taken
+  // (the renewed ones were made at the clock above).
+  Date.now = () => realNow() + 21_000 + 31_000;
+  const box = await sleeper(t, { cgroup: tenant });
+  Date.now = realNow;
+  const leaf = cgroupLines(box.pid).find((entry) => entry.startsWith('0::')).split('/').pop();
+  t.notOk(renewed.includes(leaf), `the box made its own leaf (${leaf})`);
+  for (const name of renewed) t.notOk(fs.existsSync(path.join(hierarchies[0], name)), `the old spare ${name} is removed`);
+});
+
 t.test('a process.exit() leaves no tenant cgroup and no spare leaf', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   const cgroupParent = makeParent(t, 'spares-exit');
