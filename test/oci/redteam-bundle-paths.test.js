@@ -13,6 +13,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
 
+// Dozens of `cordon oci` commands: the bound (for hangs) is above tap's
+// per-file default, which the fds half outran beside a CI run.
+t.setTimeout(900_000);
+
 const { isRoot } = require('../helpers/payload');
 const { BUSYBOX, scratch } = require('../helpers/images');
 const { scriptBundle } = require('../helpers/oci');

@@ -1,6 +1,7 @@
 // Red team: a hostile bundle, its fds half (the paths half is
-// redteam-bundle-paths.test.js; split so each stays well within tap's
-// per-file timeout on a loaded machine). In a hosting platform the rootfs is the
+// redteam-bundle-paths.test.js). Each runs dozens of `cordon oci` commands:
+// 186 s as nobody beside a CI run, so the file's bound (for hangs) is
+// raised below. In a hosting platform the rootfs is the
 // tenant's image and parts of config.json (cwd, env, mounts' destinations,
 // masked and read-only paths) may be tenant-influenced; cordon's OCI runtime
 // must keep every path of it inside the box's root and leak no host fd into
@@ -13,6 +14,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const t = require('tap');
+
+t.setTimeout(900_000);
 
 const { BUSYBOX } = require('../helpers/images');
 const { scriptBundle } = require('../helpers/oci');
