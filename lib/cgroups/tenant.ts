@@ -38,7 +38,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CordonError, CordonOptionError } from '../errors';
-import { conflict, rejectUnknownKeys } from '../internal/checks';
+import { checkInteger, conflict, rejectUnknownKeys } from '../internal/checks';
 import { ensureStateDir, identityOf, liveness, removeRecord, type TenantRecord, tenantRecords, writeRecord } from '../state';
 import type { Ledger } from '../internal/resources';
 import { BoxCgroup, type CgroupStats, createBoxCgroup, ownBoxCgroup } from './box';
@@ -186,12 +186,6 @@ export class TenantCgroup {
     this.#removeSync(2000);
   }
 
-  /** @internal The parent boxes of this tenant are made under. */
-  _parent(): ParentChoice {
-    this.#checkOpen('spawn a box in');
-    return this.#parent;
-  }
-
   /**
    * @internal A box's leaf, given to its spawn's ledger: a spare one when
    * the box has no limits of its own and one is ready, else made now.
@@ -203,7 +197,12 @@ export class TenantCgroup {
       this.#scheduleRefill();
       if (spare !== undefined) return ownBoxCgroup(spare, ledger);
     }
-    return createBoxCgroup(this.#parent, undefined, limits, ledger, { controllers: this._boxControllers() });
+    return this.#makeLeaf(limits, ledger);
+  }
+
+  /** A new leaf under the tenant, in the v1 hierarchies the tenant's limits need (given to `ledger` when there is one). */
+  #makeLeaf(limits: CgroupLimits, ledger?: Ledger): BoxCgroup {
+    return createBoxCgroup(this.#parent, undefined, limits, ledger, { controllers: this.#boxControllers() });
   }
 
   /** @internal The spare leaves ready now (tests). */
@@ -223,7 +222,7 @@ export class TenantCgroup {
     while (this.#spares.length > 0 && Date.now() - this.#spares[0]!.madeAt >= SPARE_RENEW_AGE_MS) this.#spares.shift()!.leaf.release();
     while (this.#spares.length < this.#spareLeaves) {
       try {
-        this.#spares.push({ leaf: createBoxCgroup(this.#parent, undefined, {}, undefined, { controllers: this._boxControllers() }), madeAt: Date.now() });
+        this.#spares.push({ leaf: this.#makeLeaf({}), madeAt: Date.now() });
       } catch {
         break;
       }
@@ -265,8 +264,8 @@ export class TenantCgroup {
     for (const spare of this.#spares.splice(0)) spare.leaf.releaseSync(500);
   }
 
-  /** @internal The v1 controllers a box must join (the tenant's), so the tenant's v1 limits cover it. */
-  _boxControllers(): string[] {
+  /** The v1 controllers a box must join (the tenant's), so the tenant's v1 limits cover it. */
+  #boxControllers(): string[] {
     return this.#group.v1.flatMap((entry) => entry.controllers.filter((controller) => V1_TENANT_CONTROLLERS.includes(controller)).slice(0, 1));
   }
 
@@ -360,13 +359,7 @@ export function createTenantCgroup(name: string, limits: CgroupLimits = {}, opti
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options', 'The "options" argument must be an object');
   rejectUnknownKeys(options as Record<string, unknown>, ['cgroupParent', 'spareLeaves'], 'options');
   const configured = options.cgroupParent === undefined ? undefined : validateCgroupParent(options.cgroupParent);
-  const spareLeaves = options.spareLeaves ?? 0;
-  if (typeof spareLeaves !== 'number') {
-    throw new CordonOptionError('ERR_INVALID_ARG_TYPE', 'options.spareLeaves', `The "options.spareLeaves" option must be a number. Received ${typeof spareLeaves}`);
-  }
-  if (!Number.isInteger(spareLeaves) || spareLeaves < 0 || spareLeaves > MAX_SPARE_LEAVES) {
-    throw new CordonOptionError('ERR_INVALID_ARG_VALUE', 'options.spareLeaves', `The "options.spareLeaves" option must be an integer from 0 to ${MAX_SPARE_LEAVES}. Received ${String(options.spareLeaves)}`);
-  }
+  const spareLeaves = checkInteger('options.spareLeaves', options.spareLeaves ?? 0, 0, MAX_SPARE_LEAVES);
   const dirName = `tenant-${name}`;
   const key = `${configured ?? ''}\0${name}`;
   if (open.has(key)) {

@@ -140,13 +140,23 @@ function leavesOf(tenant) {
   return out;
 }
 
+/** The name of the v2 leaf a box runs in. */
+function leafOf(box) {
+  return cgroupLines(box.pid).find((entry) => entry.startsWith('0::')).split('/').pop();
+}
+
+/** A tenant with `spareLeaves` under a parent of the test's own, closed at teardown, and the directories it joined. */
+function tenantWithSpares(t, label, limits, spareLeaves) {
+  const cgroupParent = makeParent(t, label);
+  const tenant = createTenantCgroup('spares', limits, { cgroupParent, spareLeaves });
+  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  return { tenant, hierarchies: Object.keys(leavesOf(tenant)) };
+}
+
 t.test('spare leaves: made with the tenant, taken by a box without limits of its own, made again after, gone with the tenant', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
-  const cgroupParent = makeParent(t, 'spares');
-  const tenant = createTenantCgroup('spares', { pids: { max: 50 } }, { cgroupParent, spareLeaves: 2 });
-  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
+  const { tenant, hierarchies } = tenantWithSpares(t, 'spares', { pids: { max: 50 } }, 2);
   const before = leavesOf(tenant);
-  const hierarchies = Object.keys(before);
   t.ok(hierarchies.length > 0, `the tenant joined ${hierarchies.join(', ')}`);
   const spares = before[hierarchies[0]];
   t.equal(spares.length, 2, `two spare leaves are ready: ${spares.join(', ')}`);
@@ -154,7 +164,6 @@ t.test('spare leaves: made with the tenant, taken by a box without limits of its
   for (const name of spares) t.match(name, /^box-\d+-\d+-[0-9a-f]+$/, `${name} is named as a box cgroup (a sweep knows its owner)`);
 
   const site = await sleeper(t, { cgroup: tenant });
-  const leafOf = (box) => cgroupLines(box.pid).find((entry) => entry.startsWith('0::')).split('/').pop();
   t.ok(spares.includes(leafOf(site)), `the box took a spare leaf (${leafOf(site)})`);
   // The next spare is made once no box has taken a leaf for a moment.
   t.ok(await waitFor(() => tenant._spareCount === 2, 10_000, 5), 'the tenant made a spare again');
@@ -180,26 +189,20 @@ t.test('spare leaves: made with the tenant, taken by a box without limits of its
 
 t.test('a spare leaf removed behind the tenant\'s back is not taken: the box gets another', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
-  const cgroupParent = makeParent(t, 'spares-gone');
-  const tenant = createTenantCgroup('spares', {}, { cgroupParent, spareLeaves: 1 });
-  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
-  const hierarchies = Object.keys(leavesOf(tenant));
+  const { tenant, hierarchies } = tenantWithSpares(t, 'spares-gone', {}, 1);
   const [spare] = leavesOf(tenant)[hierarchies[0]];
   t.ok(spare, `a spare leaf is ready: ${spare}`);
   // What another supervisor's sweep does to an empty box cgroup it takes for a leftover.
   for (const dir of hierarchies) fs.rmdirSync(path.join(dir, spare));
   const box = await sleeper(t, { cgroup: tenant });
-  const leaf = cgroupLines(box.pid).find((entry) => entry.startsWith('0::')).split('/').pop();
+  const leaf = leafOf(box);
   t.not(leaf, spare, `the box runs in a leaf of its own (${leaf})`);
   t.ok(tenant.procs().includes(box.pid), 'inside the tenant');
 });
 
 t.test('idle spares are made anew before a sweep could take them; an old one is never taken', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
-  const cgroupParent = makeParent(t, 'spares-age');
-  const tenant = createTenantCgroup('spares', {}, { cgroupParent, spareLeaves: 2 });
-  t.teardown(() => tenant.close({ wait: true, timeoutMs: 5000 }).catch(() => {}));
-  const hierarchies = Object.keys(leavesOf(tenant));
+  const { tenant, hierarchies } = tenantWithSpares(t, 'spares-age', {}, 2);
   const first = leavesOf(tenant)[hierarchies[0]];
   const realNow = Date.now;
   t.teardown(() => {
@@ -218,7 +221,7 @@ t.test('idle spares are made anew before a sweep could take them; an old one is 
   Date.now = () => realNow() + 21_000 + 31_000;
   const box = await sleeper(t, { cgroup: tenant });
   Date.now = realNow;
-  const leaf = cgroupLines(box.pid).find((entry) => entry.startsWith('0::')).split('/').pop();
+  const leaf = leafOf(box);
   t.notOk(renewed.includes(leaf), `the box made its own leaf (${leaf})`);
   for (const name of renewed) t.notOk(fs.existsSync(path.join(hierarchies[0], name)), `the old spare ${name} is removed`);
 });
