@@ -417,6 +417,7 @@ const TOKENIZERS: { [K in keyof RuntimeFds]-?: (value: NonNullable<RuntimeFds[K]
   cgroup: (value, fd) => ({
     dirFd: value.dirFd < 0 ? value.dirFd : fd(value.dirFd),
     procs: value.procs.map((entry, i) => ({ ...entry, fd: fd(entry.fd), path: cgroupPathToken(i) })),
+    ...(value.late === undefined ? {} : { late: value.late }),
   }),
   bridge: (value) => value,
   hostView: (value) => value,

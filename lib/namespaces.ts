@@ -135,11 +135,15 @@ export interface NamespaceFds {
  * Which new namespaces clone3 makes and which are made later by unshare.
  * Namespaces belong to the user namespace of the process that makes them:
  * with a joined (or pooled) user namespace they are made after the join. A
- * cgroup namespace takes the cgroup its maker is in as its root: a box
- * attached to its cgroup in the parent's window (`lateAttach`) makes it
- * late, so its root is the box's cgroup on every clone rung.
+ * cgroup namespace takes the cgroup its maker is in as its root
+ * (`cgroupNamespace`): made by the clone for a box without a cgroup of its
+ * own; by unshare once the box child stands in its cgroup, so its root is
+ * the box's cgroup on every clone rung; or by a helper that stands there
+ * for a box child that never does (a cgroup joined late: cgroupNamespaceSteps).
  */
-export function namespaceFlags(namespaces: Readonly<Record<NamespaceName, ResolvedNamespace>>, fds: NamespaceFds, lateAttach: boolean): { clone: number; late: number } {
+export function namespaceFlags(
+  namespaces: Readonly<Record<NamespaceName, ResolvedNamespace>>, fds: NamespaceFds, cgroupNamespace: 'clone' | 'unshare' | 'helper',
+): { clone: number; late: number } {
   let flags = 0;
   for (const name of Object.keys(CLONE_FLAGS) as NamespaceName[]) {
     if (namespaces[name].kind === 'new') flags |= CLONE_FLAGS[name];
@@ -150,7 +154,8 @@ export function namespaceFlags(namespaces: Readonly<Record<NamespaceName, Resolv
   if (fds.pooled !== undefined) flags &= ~CLONE_FLAGS.net;
   if (pooledUser) flags &= ~CLONE_FLAGS.user;
   const joinedUser = namespaces.user.kind === 'path' || namespaces.user.kind === 'fd';
-  const late = joinedUser || pooledUser ? flags : lateAttach ? flags & CLONE_FLAGS.cgroup : 0;
+  if (cgroupNamespace === 'helper') flags &= ~CLONE_FLAGS.cgroup;
+  const late = joinedUser || pooledUser ? flags : cgroupNamespace === 'unshare' ? flags & CLONE_FLAGS.cgroup : 0;
   return { clone: flags & ~late, late };
 }
 

@@ -2,7 +2,7 @@
 // takes and in what order. Pure: fds are given, nothing is opened here.
 // Each mechanism module builds its own steps; buildPlan is their order.
 import { bridgeSteps, type BridgeLease } from './bridge';
-import { cgroupAttachSteps, cgroupJoinSteps, type CgroupAttachFd } from './cgroups/box';
+import { cgroupAttachSteps, cgroupJoinSteps, cgroupNamespaceSteps, type BoxCgroupFds } from './cgroups/box';
 import { sysctlSteps } from './sysctl';
 import {
   boxRootSteps, controllingTerminalSteps, noNewPrivsSteps, parentDeathSteps, payloadCredentialSteps, sessionSteps,
@@ -61,11 +61,8 @@ export interface RuntimeFds {
   upperTree?: number;
   /** Idmapped trees made by the parent, by index in `mounts`. */
   idmappedTrees?: ReadonlyMap<number, number>;
-  /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1) and the cgroup.procs files to write the pid to. */
-  cgroup?: {
-    dirFd: number;
-    procs: readonly CgroupAttachFd[];
-  };
+  /** The box's cgroup: the v2 directory for CLONE_INTO_CGROUP (or -1), the files to join it by, and whether it is joined late. */
+  cgroup?: BoxCgroupFds;
   /** The bridge, veth names and address leased for a bridge box. */
   bridge?: BridgeLease;
   /** What the default view hides beyond the fixed directories (rootfs 'host'). */
@@ -134,22 +131,23 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   const userNamespace = newUser || ns.user.kind === 'path' || ns.user.kind === 'fd';
   const pooledUser = runtime.pooled?.user !== undefined;
   const cgroup = runtime.cgroup;
-  // A box attached to its cgroup by the parent makes its cgroup namespace late (namespaceFlags).
-  const lateAttach = (cgroup?.procs.length ?? 0) > 0;
-  const flags = namespaceFlags(ns, runtime, lateAttach);
+  // A box in a cgroup of its own makes its cgroup namespace once it is there (namespaceFlags).
+  const ownCgroup = (cgroup?.procs.length ?? 0) > 0;
+  const flags = namespaceFlags(ns, runtime, ownCgroup ? (cgroup?.late === true ? 'helper' : 'unshare') : 'clone');
   // The box's own user namespace (new or pooled) gets a share of the caller's per-user limits (lib/kernel-counters.ts).
   const callerLimits = newUser ? caller.counterLimits : undefined;
   const initSlot = (): number | undefined => (options.init ? slot(initFd(runtime)) : undefined);
 
-  steps.push(...cloneSteps(flags.clone, cgroup?.dirFd, options.namespaceOwner, slot));
+  steps.push(...cloneSteps(flags.clone, cgroup?.late === true ? undefined : cgroup?.dirFd, options.namespaceOwner, slot));
   if (newUser && !pooledUser) steps.push(...idMapSteps(options.uidMap, options.gidMap, caller));
-  steps.push(...cgroupAttachSteps(cgroup?.procs ?? [], slot));
+  steps.push(...cgroupAttachSteps(cgroup, slot));
   steps.push(...bridgeSteps(runtime.bridge));
   steps.push(...parentWindowEnd(steps));
-  steps.push(...cgroupJoinSteps(cgroup?.procs ?? [], slot));
+  steps.push(...cgroupJoinSteps(cgroup, slot));
   steps.push(...enterNamespaceSteps(ns, runtime, flags.late, slot));
   steps.push(...oomScoreSteps(options.credentials));
   steps.push(...boxRootSteps(userNamespace, root && newUser));
+  steps.push(...cgroupNamespaceSteps(cgroup, ns.cgroup.kind === 'new', initSlot));
   if (userNamespace) {
     const defaults = callerLimits === undefined ? {} : defaultKernelCounters(callerLimits);
     steps.push(...kernelCounterSteps(options.kernelCounters, defaults, { namespaces: !refusesNewNamespaces(options.seccomp), fanotify: !refusesFanotify(options.seccomp) }));
@@ -157,7 +155,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   steps.push(...sysctlSteps(options.sysctl));
   steps.push(...boxFilesystemSteps(options, {
     newMount: ns.mount.kind === 'new', newPid: ns.pid.kind === 'new', newNet: ns.net.kind === 'new', inUserNamespace: userNamespace || !root,
-    ownCgroup2: ns.cgroup.kind === 'new' && lateAttach && (cgroup?.procs.some((entry) => entry.hierarchy === 'v2') ?? false),
+    ownCgroup2: ns.cgroup.kind === 'new' && ownCgroup && (cgroup?.procs.some((entry) => entry.hierarchy === 'v2') ?? false),
   }, { ...runtime, console: runtime.terminal?.slavePath }, slot));
   steps.push(...namespaceSetupSteps(ns, runtime.pooled !== undefined, options.hostname));
   steps.push(...rlimitRaiseSteps(options.credentials));

@@ -11,6 +11,7 @@ import { NAMESPACE_NAMES } from './options';
 import { CLONE_FLAGS } from './plan';
 import { trialSpawn } from './spawn';
 import { initSource } from './internal/sealed-init';
+import { kernelAtLeast } from './internal/kernel';
 import { initBinaryPath } from './internal/native';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, userNamespaceRefusal, type IdRange } from './identity';
 import { probeBridge } from './bridge';
@@ -150,11 +151,6 @@ function probeSeccomp(): Capability & { actions: string[] } {
   const actions = readText('/proc/sys/kernel/seccomp/actions_avail');
   if (actions === undefined) return { available: false, reason: 'the kernel has no seccomp filter support', actions: [] };
   return { available: true, actions: actions.split(' ') };
-}
-
-function kernelAtLeast(major: number, minor: number): boolean {
-  const [a = 0, b = 0] = os.release().split('.').map((part) => Number.parseInt(part, 10));
-  return a > major || (a === major && b >= minor);
 }
 
 // A box over one empty template layer and a tmpfs upper: the overlay works if

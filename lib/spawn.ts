@@ -24,7 +24,8 @@ import { endAtProcessExit } from './cleanup';
 import { endNow, recordBox } from './adopt';
 import { prepareQuotaLayer, quotaUsage } from './quota';
 import { leaseBridge } from './bridge';
-import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup } from './cgroups/box';
+import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup, joinsCgroupLate } from './cgroups/box';
+import { kernelAtLeast } from './internal/kernel';
 import { sharedParent } from './cgroups/shared-parent';
 import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
 import { boxRootOnHost, boxUserOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
@@ -35,6 +36,9 @@ import { validateOptions, type ValidatedOptions } from './validate';
 import type { LandlockReport } from './landlock';
 import { argsNotAnArray, planFresh, type PlannedBox, type Planner } from './compiled-options';
 import { validateWithCache } from './options-cache';
+
+/** Linux 5.16 checks a cgroup file's opener, not its writer (joinsCgroupLate). */
+const KERNEL_5_16 = kernelAtLeast(5, 16);
 
 export { argsNotAnArray, planFresh, type PlannedBox, type Planner };
 
@@ -395,13 +399,15 @@ function acquire(
       ? createBoxCgroup(sharedParent(validated.cgroupParent), undefined, validated.cgroup, ledger)
       : tenant._leaf(validated.cgroup, ledger);
     box._cgroup(cgroup);
-    // v1 hierarchies always take the pid in the parent's window; v2 only
-    // when the clone could not place the box itself (CLONE_INTO_CGROUP).
+    // Joined late (by the init: the box child shares Node's memory and
+    // never stands in the box's cgroup) where the kernel allows it; else the
+    // child gets its own memory: v1 hierarchies it joins itself, v2 takes it
+    // at the clone (CLONE_INTO_CGROUP) or by the parent's write of its pid.
     const procs = cgroup.openAttachFds({ v2: true }, ledger).map((entry) => ({
       ...entry,
       unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
     }));
-    runtime.cgroup = { dirFd: cgroup.dirFd, procs };
+    runtime.cgroup = { dirFd: cgroup.dirFd, procs, late: joinsCgroupLate(validated.init, KERNEL_5_16) };
     timer?.phase('cgroup');
   }
   if (join?.cgroup !== undefined) {

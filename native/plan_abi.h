@@ -257,7 +257,21 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
      its own memory has the op (the decoder makes it so). A thread that moves itself skips the global threadgroup \
      lock, whose RCU grace period a parent's write of a pid waits for (1-11 ms on v1, growing with Node's memory). */ \
   X(48, JoinCgroup, joinCgroup, kChild, kRequired, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,     \
-    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
+    CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                                     \
+  /* the cgroup.procs (v2) or tasks (v1) file open as the fd, which the box joins only once none of its processes \
+     shares Node's memory: the init writes "0" to it before it clones the payload (the decoder passes it on as    \
+     `--join`), and MakeCgroupNamespace's helper before it makes the box's cgroup namespace. The child itself      \
+     does nothing at this step: it shares Node's memory (CLONE_VM) and stays in Node's cgroup. The kernel checks   \
+     the credentials and cgroup namespace the parent opened the file with (Linux >= 5.16). */                     \
+  X(49, JoinCgroupLate, joinCgroupLate, kChild, kRequired, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,            \
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
+  /* the box's cgroup namespace, rooted at the cgroup it joins late (JoinCgroupLate, the steps before): a helper  \
+     cloned with CLONE_VM|CLONE_VFORK execs the init binary open as the fd (its own memory from then on), joins   \
+     each of those cgroups, unshares CLONE_NEWCGROUP and waits; the child enters that namespace (setns on the     \
+     helper's pidfd), lets it go and reaps it. Comes after the box's root ids: the helper needs CAP_SYS_ADMIN in   \
+     the box's user namespace across its exec. */                                                                 \
+  X(50, MakeCgroupNamespace, makeCgroupNamespace, kChild, kRequired, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,  \
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
 
 
 // What an op does with its fd slot.

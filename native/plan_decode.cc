@@ -73,7 +73,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   int install_group_end = -1;
   bool seen_install = false, seen_exec = false, seen_child = false, parent_steps = false, root_open = false;
   bool unshared_pid = false, seen_setsid = false;
-  int rlimits = 0;
+  int rlimits = 0, late_joins = 0;
   bool target_taken[abi::kMaxInstalledFds] = {};
   int highest_target = 2;
   for (uint32_t i = 0; i < header.step_count; i++) {
@@ -228,6 +228,15 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (step.fd < 0) return where + "tasks without an fd";
         out->own_memory = true;
         break;
+      case Op::kJoinCgroupLate:
+        if (step.fd < 0) return where + "a late cgroup join without an fd";
+        // The init takes each as an fd of its own (finish_init_argv, install_fds).
+        if (++late_joins > 16) return where + "more than 16 late cgroup joins";
+        break;
+      case Op::kMakeCgroupNamespace:
+        if (step.fd < 0) return where + "a cgroup namespace helper without the init's fd";
+        if (late_joins == 0) return where + "a cgroup namespace helper needs the cgroups it joins before it";
+        break;
       case Op::kWriteExisting: {
         // oom_score_adj belongs to a process's memory: written by a child
         // that shares Node's (CLONE_VM), the kernel gives the value to every
@@ -311,6 +320,8 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
   // Only an init can let go of the signal once the box is recorded.
   if (out->awaits_release && !out->uses_init) return "a parent death signal until recorded needs an init";
   if (out->awaits_release && out->dies_with_parent) return "a parent death signal both until recorded and for good";
+  // Only an init joins a cgroup late.
+  if (late_joins > 0 && !out->uses_init) return "a late cgroup join needs an init";
   out->view.steps = out->steps.data();
   out->view.count = header.step_count;
   out->view.control.highest_target = highest_target;
@@ -342,6 +353,15 @@ void finish_init_argv(DecodedPlan* decoded) {
                              std::to_string(limit.soft), std::to_string(limit.hard)}) {
       owned.push_back(std::move(text));
     }
+  }
+  // The box's cgroups, joined by the init before it clones the payload: each
+  // file sits right above the exit fd (install_fds in child/stdio.cc).
+  int late_join = 0;
+  for (uint32_t i = 0; i < last; i++) {
+    if (decoded->steps[i].op != Op::kJoinCgroupLate) continue;
+    owned.push_back("--join");
+    owned.push_back(std::to_string(i));
+    owned.push_back(std::to_string(exit_fd + 1 + late_join++));
   }
   // The payload leads the terminal's session: the init makes its process a
   // session of its own and gives it the terminal, right before its execve.

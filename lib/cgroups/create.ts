@@ -330,14 +330,64 @@ export interface CgroupAttachFd {
   self?: boolean;
 }
 
+/**
+ * The box's cgroup as the plan takes it: the v2 directory for
+ * CLONE_INTO_CGROUP (or -1) and the files to join it by.
+ */
+export interface BoxCgroupFds {
+  dirFd: number;
+  procs: readonly CgroupAttachFd[];
+  /**
+   * Joined once no process of the box shares Node's memory: the box child
+   * is cloned like any box (CLONE_VM, in Node's cgroup), and the init joins
+   * every hierarchy before it clones the payload (joinsCgroupLate). Without
+   * it the child is cloned with memory of its own and joins first thing.
+   */
+  late?: boolean;
+}
+
+/**
+ * Whether a box's cgroup is joined late (BoxCgroupFds.late): by its init,
+ * with files the parent opened. The kernel checks the opener's credentials
+ * and cgroup namespace only since Linux 5.16 (before, the box's root could
+ * not write a host root's cgroup.procs), and only an init can join.
+ */
+export function joinsCgroupLate(init: boolean, kernel516: boolean): boolean {
+  return init && kernel516;
+}
+
 /** The parent's writes of the box's pid into its cgroup.procs files, in its window before the child goes on; `slot` gives each fd its plan slot. */
-export function cgroupAttachSteps(procs: readonly CgroupAttachFd[], slot: (fd: number) => number): PlanStep[] {
-  return procs.filter((entry) => entry.self !== true).map((entry) => step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
+export function cgroupAttachSteps(cgroup: BoxCgroupFds | undefined, slot: (fd: number) => number): PlanStep[] {
+  if (cgroup === undefined || cgroup.late === true) return [];
+  return cgroup.procs.filter((entry) => entry.self !== true).map((entry) => step('writeCgroupProcs', { name: `attach to ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {
     unlessPlaced: entry.unlessPlaced,
   }));
 }
 
-/** The box child's moves of itself into its v1 cgroups: its first steps after the parent's window, before it unshares or forks anything. */
-export function cgroupJoinSteps(procs: readonly CgroupAttachFd[], slot: (fd: number) => number): PlanStep[] {
-  return procs.filter((entry) => entry.self === true).map((entry) => step('joinCgroup', { name: `join ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {}));
+/**
+ * The box's joins of its cgroups, right after the parent's window: the box
+ * child's own moves into its v1 cgroups (before it unshares or forks
+ * anything), or, joined late, every hierarchy's file for the init (and the
+ * cgroup namespace's helper) to write "0" to.
+ */
+export function cgroupJoinSteps(cgroup: BoxCgroupFds | undefined, slot: (fd: number) => number): PlanStep[] {
+  if (cgroup === undefined) return [];
+  if (cgroup.late === true) {
+    return cgroup.procs.map((entry) => step('joinCgroupLate', { name: `join ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {}));
+  }
+  return cgroup.procs.filter((entry) => entry.self === true).map((entry) => step('joinCgroup', { name: `join ${entry.hierarchy} cgroup`, syscall: 'write', kind: 'cgroup', path: entry.path, slot: slot(entry.fd) }, {}));
+}
+
+/**
+ * A new cgroup namespace for a box that joins its cgroup late: made by a
+ * helper that stands in the box's cgroup (an exec of the init binary, so it
+ * shares nothing of Node's), which the box child then enters. After the box
+ * root's ids: the helper keeps its capabilities in the box's user namespace
+ * across its exec only as uid 0 there.
+ */
+export function cgroupNamespaceSteps(cgroup: BoxCgroupFds | undefined, newNamespace: boolean, initSlot: () => number | undefined): PlanStep[] {
+  if (cgroup?.late !== true || !newNamespace) return [];
+  const init = initSlot();
+  if (init === undefined) throw new Error('cordon: a late cgroup join needs the init');
+  return [step('makeCgroupNamespace', { name: 'make cgroup namespace', syscall: 'unshare', kind: 'clone', slot: init }, {})];
 }

@@ -243,6 +243,16 @@ export const OP_TABLE = {
     num: [null,null,null,null],
     str: [null,null,null,null],
   },
+  joinCgroupLate: {
+    number: 49, side: "child", fd: "required",
+    num: [null,null,null,null],
+    str: [null,null,null,null],
+  },
+  makeCgroupNamespace: {
+    number: 50, side: "child", fd: "required",
+    num: [null,null,null,null],
+    str: [null,null,null,null],
+  },
 } as const;
 
 export const PLAN_ENUMS = {

@@ -1,7 +1,15 @@
 // Cgroups, child side: a box child with its own memory joins its v1 cgroups
-// itself (lib/cgroups/ is the TypeScript half; host/cgroups.cc writes a pid
-// for the v2 fallback, and clone.cc places a v2 child at the clone).
+// itself; a box child that shares Node's memory leaves the join to processes
+// that do not (its cgroup-namespace helper and the init). lib/cgroups/ is the
+// TypeScript half; host/cgroups.cc writes a pid for the v2 fallback, and
+// clone.cc places a v2 child at the clone.
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 
 #include "child/mechanisms.h"
 #include "sys/syscalls.h"
@@ -16,6 +24,145 @@ namespace cordon::child {
 int run_JoinCgroup(const Step& step, StepRun&) {
   long r = write_all(step.fd, "0", 1);
   return r < 0 ? static_cast<int>(-r) : 0;
+}
+
+// The JoinCgroupLate op: nothing to do here. This process shares Node's
+// memory and must stay out of the box's cgroup (an OOM kill there would take
+// Node along); the init joins before it clones the payload, and
+// MakeCgroupNamespace's helper before it makes the cgroup namespace.
+int run_JoinCgroupLate(const Step&, StepRun&) { return 0; }
+
+namespace {
+
+// One file per hierarchy: the v2 one and each v1 controller's.
+constexpr int kMaxLateJoins = 16;
+
+// What the helper needs until its exec; on the caller's stack, which the
+// helper shares (CLONE_VM) while the caller waits for the exec (CLONE_VFORK).
+struct Helper {
+  int exec_fd;
+  int sync_fd;  // the helper's end of the socket pair
+  int join_fds[kMaxLateJoins];
+  int join_count;
+  const char* argv[3 + kMaxLateJoins + 1];
+  char numbers[1 + kMaxLateJoins][12];
+};
+
+// The helper's answer (native/init/cordon_init.cc, --cgroupns): 0 once the
+// namespace is made, or an errno and where: the index of the join that
+// failed, -1 for the unshare, -2 for the exec (sent from here), -3 for the
+// open of the namespace, whose fd comes with a 0 (SCM_RIGHTS).
+struct HelperAnswer {
+  int32_t error;
+  int32_t where;
+};
+constexpr int32_t kAtUnshare = -1;
+constexpr int32_t kAtExec = -2;
+
+const char* decimal(int value, char* out) {
+  char digits[12];
+  int n = 0;
+  unsigned v = unsigned(value);
+  do {
+    digits[n++] = char('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (int i = 0; i < n; i++) out[i] = digits[n - 1 - i];
+  out[n] = '\0';
+  return out;
+}
+
+// The helper until its exec: the fds it needs survive the exec, the rest of
+// the child's (close-on-exec) do not.
+int helper_exec(void* arg) {
+  Helper& helper = *static_cast<Helper*>(arg);
+  sys::sc(__NR_fcntl, helper.sync_fd, F_SETFD, 0);
+  for (int i = 0; i < helper.join_count; i++) sys::sc(__NR_fcntl, helper.join_fds[i], F_SETFD, 0);
+  const char* const envp[] = {nullptr};
+  long r = sys::sc(__NR_execveat, helper.exec_fd, "", helper.argv, envp, AT_EMPTY_PATH);
+  HelperAnswer answer{int32_t(-r), kAtExec};
+  write_all(helper.sync_fd, &answer, sizeof answer);
+  return 127;
+}
+
+}  // namespace
+
+// The MakeCgroupNamespace op. A cgroup namespace is rooted where its maker
+// stands, and this process may not stand in the box's cgroup: a helper with
+// its own memory (an exec of the init binary) joins it, makes the namespace
+// and holds it until this process has entered it.
+int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
+  Helper helper{};
+  uint32_t join_steps[kMaxLateJoins];
+  for (uint32_t i = 0; i < run.index; i++) {
+    if (run.plan.steps[i].op != abi::Op::kJoinCgroupLate) continue;
+    if (helper.join_count == kMaxLateJoins) return E2BIG;  // the decoder allows no more
+    join_steps[helper.join_count] = i;
+    helper.join_fds[helper.join_count++] = run.plan.steps[i].fd;
+  }
+  int pair[2];
+  long r = sys::sc(__NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair);
+  if (r < 0) return static_cast<int>(-r);
+  helper.exec_fd = step.fd;
+  helper.sync_fd = pair[1];
+  helper.argv[0] = "cordon-init";
+  helper.argv[1] = "--cgroupns";
+  helper.argv[2] = decimal(pair[1], helper.numbers[0]);
+  for (int i = 0; i < helper.join_count; i++) helper.argv[3 + i] = decimal(helper.join_fds[i], helper.numbers[1 + i]);
+  helper.argv[3 + helper.join_count] = nullptr;
+
+  // The helper runs on this frame's spare stack until its exec, while we wait.
+  alignas(16) unsigned char stack[16 * 1024];
+  int pidfd = -1;
+  long pid = sys::clone_run(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, stack + sizeof stack, &pidfd, helper_exec, &helper);
+  sys::sc(__NR_close, pair[1]);
+  if (pid < 0) {
+    sys::sc(__NR_close, pair[0]);
+    return static_cast<int>(-pid);
+  }
+  // One message: the answer, and with a 0 the namespace's fd.
+  HelperAnswer answer{ECHILD, kAtUnshare};  // no answer: the helper died on the way
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec payload{&answer, sizeof answer};
+  msghdr message{};
+  message.msg_iov = &payload;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  long n;
+  do n = sys::sc(__NR_recvmsg, pair[0], &message, MSG_CMSG_CLOEXEC);
+  while (n == -EINTR);
+  const cmsghdr* header = n > 0 ? CMSG_FIRSTHDR(&message) : nullptr;
+  const bool has_fd = header != nullptr && header->cmsg_len == CMSG_LEN(sizeof(int)) && header->cmsg_level == SOL_SOCKET &&
+                      header->cmsg_type == SCM_RIGHTS;
+  const int ns_fd = has_fd ? *reinterpret_cast<const int*>(CMSG_DATA(header)) : -1;
+  if (n != long(sizeof answer)) answer = HelperAnswer{ECHILD, kAtUnshare};
+  int error = answer.error;
+  if (error != 0 && answer.where >= 0 && answer.where < helper.join_count) run.index = join_steps[answer.where];
+  if (error == 0 && !has_fd) error = EPROTO;
+  if (error == 0) {
+    r = sys::sc(__NR_setns, ns_fd, CLONE_NEWCGROUP);
+    if (r < 0) error = static_cast<int>(-r);
+  }
+  if (has_fd) sys::sc(__NR_close, ns_fd);
+  // EOF lets the helper go; it is ours to reap.
+  sys::sc(__NR_close, pair[0]);
+  siginfo_t info;
+  do r = sys::sc(__NR_waitid, P_PIDFD, pidfd, &info, WEXITED, 0);
+  while (r == -EINTR);
+  sys::sc(__NR_close, pidfd);
+  // The helper took the pid after ours. As PID 1 of the box's new pid
+  // namespace we give it back, so the payload's process is PID 2 as in
+  // every box with an init (a box root holds CAP_SYS_ADMIN over the
+  // namespace). A failure costs only that: the payload is PID 3.
+  if (error == 0 && sys::sc(__NR_getpid) == 1) {
+    long fd = sys::sc(__NR_openat, AT_FDCWD, "/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      write_all(int(fd), "1", 1);
+      sys::sc(__NR_close, fd);
+    }
+  }
+  return error;
 }
 
 }  // namespace cordon::child

@@ -27,6 +27,9 @@ struct ControlFds {
   int highest_target;  // the highest fd number a kInstallFd step fills, at least 2
   int root_fd;         // the root targets resolve beneath (kOpenRoot), or -1
   int init_fd = -1;    // the init binary once install_fds moved it clear of the targets, or -1
+  // The files the init joins its cgroups by (JoinCgroupLate), which
+  // install_fds put right above the exit fd for it: how many.
+  int late_joins = 0;
   // A pidfd of the supervisor's process (O_CLOEXEC), for a box that dies
   // with it, or -1: the child looks at it after setting its parent-death
   // signal, to see whether the supervisor died before (see parent_gone).

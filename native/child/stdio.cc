@@ -25,7 +25,11 @@ int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step
   // Everything we still need goes above the targets and the two slots
   // reserved for the control fds, so no dup2 below can clobber a source.
   const int reserved = control->highest_target + 1;
-  const int floor = reserved + 2;
+  // Above the control slots: the files the init joins the box's cgroups by
+  // (JoinCgroupLate), where finish_init_argv (plan_decode.cc) told it.
+  int late_joins = 0;
+  for (uint32_t i = 0; i < plan.count; i++) late_joins += plan.steps[i].op == abi::Op::kJoinCgroupLate ? 1 : 0;
+  const int floor = reserved + 2 + late_joins;
   int lifted[abi::kMaxInstalledFds];
   uint32_t n = 0;
   for (uint32_t i = 0; i < plan.count; i++) {
@@ -45,6 +49,16 @@ int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step
     long init = lift(plan.steps[i].fd, floor);
     if (init < 0) return as_errno(init);
     control->init_fd = static_cast<int>(init);
+  }
+  int joins[16];
+  int join_count = 0;
+  for (uint32_t i = 0; i < plan.count && late_joins > 0; i++) {
+    if (plan.steps[i].op != abi::Op::kJoinCgroupLate) continue;
+    *failed_step = i;
+    if (join_count == int(sizeof joins / sizeof joins[0])) return E2BIG;  // the decoder allows no more
+    long moved = lift(plan.steps[i].fd, floor);
+    if (moved < 0) return as_errno(moved);
+    joins[join_count++] = static_cast<int>(moved);
   }
   long status = lift(control->status_fd, floor);
   if (status < 0) return as_errno(status);
@@ -79,6 +93,12 @@ int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step
     if (r < 0) return as_errno(r);
     control->exit_fd = reserved + 1;
   }
+  // Not close-on-exec: the init takes them (and closes them before the payload's process starts).
+  for (int k = 0; k < join_count; k++) {
+    r = sys::sc(__NR_dup3, joins[k], reserved + 2 + k, 0);
+    if (r < 0) return as_errno(r);
+  }
+  control->late_joins = join_count;
   return 0;
 }
 
@@ -128,6 +148,8 @@ int run_CloseOtherFds(const Step&, StepRun& run) {
   // The control fds sit just above the targets (install_fds put them there).
   const ControlFds& control = *run.control;
   int last_kept = control.exit_fd > control.status_fd ? control.exit_fd : control.status_fd;
+  // And above them the init's cgroup files (install_fds).
+  if (control.late_joins > 0) last_kept = control.highest_target + 2 + control.late_joins;
   // The init binary's fd is exec'd by the last step: it stays (close-on-exec).
   int init = control.init_fd;
   if (init < 0 && run.init_runs_payload()) init = run.plan.steps[run.plan.count - 1].fd;

@@ -5,7 +5,7 @@
 // reaps orphans, forwards signals to the payload and ends with its status.
 //
 // argv: cordon-init STATUS_FD EXIT_FD STEP_INDEX N CANDIDATE...
-//         [--rlimit STEP RESOURCE SOFT HARD]... [--ctty STEP FD] [--start STEP FD]
+//         [--rlimit STEP RESOURCE SOFT HARD]... [--join STEP FD]... [--ctty STEP FD] [--start STEP FD]
 //         [--release] [--seccomp STEP HEX]
 //         -- ARGV...
 //   STATUS_FD  the status pipe: a failed payload exec is reported there as a
@@ -14,6 +14,12 @@
 //   N          how many exec candidates follow (the PATH search done by cordon)
 //   --rlimit   a limit (-1: unlimited) to set in the payload's process right
 //              before its execve; a failure is reported as plan step STEP
+//   --join     the box's cgroup, joined late: the init writes "0" to the
+//              cgroup.procs (or v1 tasks) file open as FD, then closes it,
+//              before it clones the payload's process. cordon's child shares
+//              Node's memory and so never stands in the box's cgroup; the
+//              init is the box's first process that does not. A failure is
+//              reported as plan step STEP
 //   --ctty     the payload's process makes a session of its own and takes the
 //              terminal at FD as its controlling terminal (TIOCSCTTY) right
 //              before its execve, so the payload, not the init, leads the
@@ -33,6 +39,15 @@
 //   --seccomp  a classic-BPF program (hex) to install in the payload's process
 //              right before its execve; a failure is reported as plan step STEP
 // The environment is passed to the payload unchanged, except LISTEN_PID.
+//
+// argv: cordon-init --cgroupns SYNC_FD FD...
+//   The cgroup-namespace helper (the MakeCgroupNamespace op, child/cgroups.cc):
+//   cordon's child execs it to get a process with memory of its own, which
+//   joins the cgroups open as the FDs, unshares CLONE_NEWCGROUP (so the
+//   namespace is rooted at the box's cgroup) and answers on SYNC_FD with
+//   {errno, where} (where: the FD's index, or -1 for the unshare). Then it
+//   waits for EOF on SYNC_FD: until the child has entered the namespace.
+//   With a 0 comes the namespace's fd (SCM_RIGHTS); where -3: its open.
 //
 // Sealed: the box holds no process less confined than its payload, nor one
 // the payload can trace. The init makes itself non-dumpable before anything
@@ -56,9 +71,12 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "plan_abi.h"
@@ -240,12 +258,17 @@ void close_all_but(const int* keep, int count) {
 // One `--rlimit STEP RESOURCE SOFT HARD` of the argv: its four strings.
 constexpr int kMaxRlimits = 16;
 
+// One `--join STEP FD` per hierarchy.
+constexpr int kMaxJoins = 16;
+
 struct Args {
   int status_fd, exit_fd, step;
   char** candidates;
   int candidate_count;
   char** rlimits[kMaxRlimits];
   int rlimit_count;
+  char** joins[kMaxJoins];
+  int join_count;
   int ctty_step;
   int ctty_fd;  // -1: no terminal
   int start_fd;  // -1: no start gate
@@ -318,12 +341,60 @@ bool take_release(int exit_fd) {
   return true;
 }
 
+// --cgroupns: see the top. Non-dumpable first, like the init: for its short
+// life it holds the box root's capabilities, in the box's namespaces.
+[[noreturn]] void make_cgroup_namespace(int argc, char** argv) {
+  sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+  const int sync_fd = parse_int(argv[2]);
+  struct {
+    int32_t error, where;
+  } answer{0, 0};
+  for (int i = 3; i < argc && answer.error == 0; i++) {
+    const int fd = parse_int(argv[i]);
+    long r = cordon::runtime::write_all(fd, "0", 1);
+    if (r < 0) answer = {int32_t(-r), int32_t(i - 3)};
+    sc(__NR_close, fd);
+  }
+  long ns = -1;
+  if (answer.error == 0) {
+    long r = sc(__NR_unshare, CLONE_NEWCGROUP);
+    if (r < 0) answer = {int32_t(-r), -1};
+  }
+  if (answer.error == 0) {
+    // Handed over as an fd: the child may not open it through /proc/PID or
+    // a pidfd, since this process, exec'd from an unreadable file, is
+    // ptrace-able only from the initial user namespace.
+    ns = sc(__NR_openat, AT_FDCWD, "/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC, 0);
+    if (ns < 0) answer = {int32_t(-ns), -3};
+  }
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec payload{&answer, sizeof answer};
+  msghdr message{};
+  message.msg_iov = &payload;
+  message.msg_iovlen = 1;
+  if (ns >= 0) {
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    *reinterpret_cast<int*>(CMSG_DATA(header)) = int(ns);
+  }
+  sc(__NR_sendmsg, sync_fd, &message, MSG_NOSIGNAL);
+  char byte;
+  while (sc(__NR_read, sync_fd, &byte, 1) > 0) {
+  }
+  exit_now(0);
+}
+
 }  // namespace
 
 extern "C" [[noreturn]] void init_main(long* stack) {
   int argc = int(stack[0]);
   char** argv = reinterpret_cast<char**>(stack + 1);
   char** envp = argv + argc + 1;
+  if (argc >= 3 && same(argv[1], "--cgroupns")) make_cgroup_namespace(argc, argv);
   if (argc < 6) exit_now(126);
   Args args{};
   args.status_fd = parse_int(argv[1]);
@@ -340,6 +411,11 @@ extern "C" [[noreturn]] void init_main(long* stack) {
     if (next + 5 >= argc || args.rlimit_count == kMaxRlimits) exit_now(126);
     args.rlimits[args.rlimit_count++] = argv + next + 1;
     next += 5;
+  }
+  while (same(argv[next], "--join")) {
+    if (next + 3 >= argc || args.join_count == kMaxJoins) exit_now(126);
+    args.joins[args.join_count++] = argv + next + 1;
+    next += 3;
   }
   if (same(argv[next], "--ctty")) {
     if (next + 3 >= argc) exit_now(126);
@@ -385,6 +461,14 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   // execute-only copy, it started non-dumpable already.
   long dumpable = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (dumpable < 0) report(args.status_fd, args.step, Op::kExecInit, int(-dumpable), int(InitPart::kDumpable));
+  // Into the box's cgroup before anything of the box's is charged (the gate,
+  // the payload's process): from here on the box's limits bind the init too.
+  for (int i = 0; i < args.join_count; i++) {
+    const int fd = parse_int(args.joins[i][1]);
+    long r = cordon::runtime::write_all(fd, "0", 1);
+    if (r < 0) report(args.status_fd, parse_int(args.joins[i][0]), Op::kJoinCgroupLate, int(-r));
+    sc(__NR_close, fd);
+  }
   // Exec'd from a memfd, its name would be "memfd:cordon_in": keep the one
   // `ps` in a box has always shown.
   sc(__NR_prctl, PR_SET_NAME, "cordon_init", 0, 0, 0);

@@ -1,9 +1,11 @@
 // A box's memory limit too small for its own setup fails the box, never the
-// supervisor. The box's process is in the box's cgroup from its clone (v2:
-// CLONE_INTO_CGROUP; v1: it writes "0" to each tasks file first thing), and
-// what the kernel allocates for its setup (namespaces, mounts) is charged there; the
-// OOM killer kills every process that shares its victim's memory, so a box
-// process sharing Node's memory (CLONE_VM) took Node with it (exit 137).
+// supervisor. The OOM killer kills every process that shares its victim's
+// memory, so a box process sharing Node's memory (CLONE_VM) in the box's
+// cgroup took Node with it (exit 137). A box with an init (Linux >= 5.16)
+// joins its cgroup only once none of its processes shares Node's memory
+// (the init, a namespace helper: late-join.test.js); one without is forked
+// into it (v2: CLONE_INTO_CGROUP; v1: it writes "0" to each tasks file first
+// thing), and what the kernel allocates for its setup is charged there.
 // Each case runs in a child node process, so that a regression kills that
 // child and not the test runner: the child must live and report the box's
 // clean error (ENOMEM naming the step and the memory limit) or its exit.

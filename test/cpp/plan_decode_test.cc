@@ -938,6 +938,58 @@ static void test_controlling_terminal() {
   }
 }
 
+// A cgroup joined late: the init's argv names each file where install_fds
+// puts it (right above the exit fd), and only an init may join late.
+static void test_late_cgroup_join() {
+  auto plan = [](int joins, bool with_namespace, Op exec_op) {
+    PlanBuilder b;
+    b.fd_slots = 4;
+    b.clone();
+    for (int i = 0; i < joins; i++) b.step(Op::kJoinCgroupLate, Side::kChild, 1 + (i % 2));
+    if (with_namespace) b.step(Op::kMakeCgroupNamespace, Side::kChild, 3);
+    b.install(0, 0);
+    b.install(0, 4);
+    b.step(Op::kCloseOtherFds, Side::kChild);
+    b.exec({"true"}, {}, {"/bin/true"}, exec_op, exec_op == Op::kExecInit ? 3 : -1);
+    return b;
+  };
+  {
+    g_case = "late cgroup join: the init's --join fds";
+    Decoded d = decode(plan(2, true, Op::kExecInit).build(), {20, 21, 22, 23});
+    CHECK_EQ_STR(d.error, "");
+    if (!d.error.empty()) return;
+    DecodedPlan& p = *d.plan;
+    CHECK(!p.own_memory);
+    CHECK(p.view.control.highest_target == 4);
+    finish_init_argv(&p);
+    const auto argv = list_of(p.steps.back().list[0]);
+    // status fd 5, exit fd 6, then the joins at 7 and 8 (steps 1 and 2).
+    const std::vector<std::string> want = {"cordon-init", "5", "6", "7", "1", "/bin/true", "--join", "1", "7",
+                                           "--join", "2", "8", "--", "true"};
+    CHECK(argv == want);
+    if (argv != want) {
+      fprintf(stderr, "    got:");
+      for (const auto& a : argv) fprintf(stderr, " \"%s\"", a.c_str());
+      fprintf(stderr, "\n");
+    }
+  }
+  expect_accept("late cgroup join without a namespace helper", plan(1, false, Op::kExecInit), {20, 21, 22, 23});
+  expect_accept("sixteen late cgroup joins", plan(16, true, Op::kExecInit), {20, 21, 22, 23});
+  expect_reject("late cgroup join without an init", plan(1, false, Op::kExec), {20, 21, 22, 23}, "needs an init");
+  expect_reject("a namespace helper without a late join", plan(0, true, Op::kExecInit), {20, 21, 22, 23},
+                "needs the cgroups it joins before it");
+  expect_reject("seventeen late cgroup joins", plan(17, true, Op::kExecInit), {20, 21, 22, 23}, "more than 16");
+  expect_reject("a late join without an fd", [] {
+    PlanBuilder b;
+    b.fd_slots = 1;
+    b.clone();
+    b.step(Op::kJoinCgroupLate, Side::kChild);
+    b.install(0, 0);
+    b.exec({"true"}, {}, {"/bin/true"}, Op::kExecInit, 0);
+    return b;
+  }(), {20}, "without an fd");
+}
+
 int main() {
   test_controlling_terminal();
   test_minimal_valid();
@@ -948,6 +1000,7 @@ int main() {
   test_header_rejections();
   test_step_rejections();
   test_finish_init_argv();
+  test_late_cgroup_join();
   if (g_failures != 0) {
     fprintf(stderr, "plan_decode_test: %d of %d checks FAILED\n", g_failures, g_checks);
     return 1;
