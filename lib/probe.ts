@@ -16,6 +16,7 @@ import { initBinaryPath } from './internal/native';
 import { NEWGIDMAP, NEWUIDMAP, subordinateRanges, userNamespaceRefusal, type IdRange } from './identity';
 import { probeBridge } from './bridge';
 import { probeCgroups } from './cgroups/report';
+import { lateCgroupJoinRefusal } from './cgroups/box';
 import { probeTenants, type TenantsReport } from './probe-tenants';
 import { probeQuota } from './quota';
 import type { RlimitName } from './limits';
@@ -67,6 +68,12 @@ export interface ProbeReport {
     intoCgroup: Capability;
     /** CLONE_PIDFD (Linux 5.2). */
     pidfd: Capability;
+    /**
+     * A box with a cgroup and an init joins it late, once none of its
+     * processes shares Node's memory, instead of being forked into it
+     * (Linux 5.16, which checks a cgroup file's opener: README, Cgroups).
+     */
+    lateCgroupJoin: Capability;
   };
   cgroup: CgroupReport;
   /** Overlayfs mounted inside a user namespace (Linux 5.11), as cordon's layered roots need. */
@@ -130,6 +137,11 @@ function fromResult(result: number, what: string): Capability {
 
 const RUNGS: CloneRung[] = ['clone3', 'clone3-basic', 'clone'];
 
+
+function lateJoinCapability(): Capability {
+  const refusal = lateCgroupJoinRefusal();
+  return refusal === undefined ? { available: true } : { available: false, reason: refusal };
+}
 
 function probeIntoCgroup(cgroup: CgroupReport): Capability {
   if (cgroup.v2Mount === undefined) return { available: false, reason: 'no cgroup v2 hierarchy' };
@@ -271,6 +283,7 @@ export function probe(): ProbeReport {
       clearSighand: fromResult(rungResults[0] ?? -38, 'clone3(CLONE_CLEAR_SIGHAND)'),
       intoCgroup: probeIntoCgroup(cgroup),
       pidfd: fromResult(rungResults[2] ?? -38, 'clone(CLONE_PIDFD)'),
+      lateCgroupJoin: lateJoinCapability(),
     },
     cgroup,
     overlayInUserNamespace: probeOverlay(userNamespaces),

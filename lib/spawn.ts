@@ -24,8 +24,7 @@ import { endAtProcessExit } from './cleanup';
 import { endNow, recordBox } from './adopt';
 import { prepareQuotaLayer, quotaUsage } from './quota';
 import { leaseBridge } from './bridge';
-import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup, joinsCgroupLate } from './cgroups/box';
-import { kernelAtLeast } from './internal/kernel';
+import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup, joinsCgroupLate, lateCgroupJoinRefusal } from './cgroups/box';
 import { sharedParent } from './cgroups/shared-parent';
 import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
 import { boxRootOnHost, boxUserOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
@@ -37,8 +36,8 @@ import type { LandlockReport } from './landlock';
 import { argsNotAnArray, planFresh, type PlannedBox, type Planner } from './compiled-options';
 import { validateWithCache } from './options-cache';
 
-/** Linux 5.16 checks a cgroup file's opener, not its writer (joinsCgroupLate). */
-const KERNEL_5_16 = kernelAtLeast(5, 16);
+/** Whether boxes may join their cgroups late on this kernel (joinsCgroupLate). */
+const LATE_CGROUP_JOIN = lateCgroupJoinRefusal() === undefined;
 
 export { argsNotAnArray, planFresh, type PlannedBox, type Planner };
 
@@ -407,7 +406,7 @@ function acquire(
       ...entry,
       unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
     }));
-    runtime.cgroup = { dirFd: cgroup.dirFd, procs, late: joinsCgroupLate(validated.init, KERNEL_5_16) };
+    runtime.cgroup = { dirFd: cgroup.dirFd, procs, late: joinsCgroupLate(validated.init, LATE_CGROUP_JOIN) };
     timer?.phase('cgroup');
   }
   if (join?.cgroup !== undefined) {

@@ -6,8 +6,10 @@
 // running box is ./live.ts.
 import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { kernelAtLeast } from '../internal/kernel';
 import type { Ledger } from '../internal/resources';
 import type { Validated } from '../internal/validated';
 import { step, type PlanStep } from '../internal/steps';
@@ -354,6 +356,12 @@ export interface BoxCgroupFds {
  */
 export function joinsCgroupLate(init: boolean, kernel516: boolean): boolean {
   return init && kernel516;
+}
+
+/** Why this host's boxes are forked into their cgroups instead of joining them late (joinsCgroupLate), or undefined. */
+export function lateCgroupJoinRefusal(): string | undefined {
+  if (kernelAtLeast(5, 16)) return undefined;
+  return `Linux ${os.release()}: the kernel checks a cgroup file's opener only since 5.16, so a box with a cgroup is forked into it`;
 }
 
 /** The parent's writes of the box's pid into its cgroup.procs files, in its window before the child goes on; `slot` gives each fd its plan slot. */
