@@ -392,7 +392,7 @@ export function hintFor(kind: string, code: string, context: HintContext): strin
       : `the box's process was killed by ${context.killedInSetup} during its setup`;
   }
   if (code === 'ENOMEM' && context.memoryLimited === true) {
-    return "the kernel charges what it allocates for the box's setup (namespaces, mounts) to the box's memory cgroup: the box's memory limit may be too small";
+    return "the kernel charges what the box's processes allocate (their memory, and a forked box's namespaces and mounts) to the box's memory cgroup: the box's memory limit may be too small";
   }
   const rule = HINTS.find((candidate) => candidate.kind === kind && candidate.code === code);
   // A mount of a particular kind (its own /proc, /sys) also gets the advice for any mount.

@@ -406,7 +406,7 @@ function acquire(
       ...entry,
       unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
     }));
-    runtime.cgroup = { dirFd: cgroup.dirFd, procs, late: joinsCgroupLate(validated.init, LATE_CGROUP_JOIN) };
+    runtime.cgroup = { dirFd: cgroup.dirFd, procs, late: joinsCgroupLate(validated.init, LATE_CGROUP_JOIN, validated.namespaces.pid.kind === 'path' || validated.namespaces.pid.kind === 'fd') };
     timer?.phase('cgroup');
   }
   if (join?.cgroup !== undefined) {

@@ -481,6 +481,14 @@ struct StatusRecord {
   int32_t detail;    // op-specific (e.g. which exec candidate)
 };
 
+// A StatusRecord's step_index when it reports no failure: the init's
+// payload process reached its exec (written before its filter and execve;
+// a failure of either follows as a record). EOF without it means the init
+// or the payload's process died before, e.g. killed by the OOM killer of
+// the box's memory cgroup, which the init joins late: a spawn failure, not
+// a box that started.
+constexpr int32_t kReachedExec = -2;
+
 // Written once by the init on the exit pipe when the payload ends.
 struct ExitRecord {
   int32_t code;      // exit status, or -1

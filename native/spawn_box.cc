@@ -362,20 +362,29 @@ SpawnOutcome spawn(const uint8_t* plan, size_t size, const int32_t* fds, size_t 
     sync_w.reset();
   }
 
-  // EOF: the payload exec'd (the pipe is close-on-exec). A record: a step failed.
+  // EOF: the payload exec'd (the pipe is close-on-exec). A record: a step
+  // failed. An init's payload process first says it reached its exec.
   abi::StatusRecord record{};
   size_t got = 0;
-  while (got < sizeof record) {
-    ssize_t n = read(status_r.get(), reinterpret_cast<char*>(&record) + got, sizeof record - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += size_t(n);
+  bool payload_reached_exec = false;
+  for (;;) {
+    got = 0;
+    while (got < sizeof record) {
+      ssize_t n = read(status_r.get(), reinterpret_cast<char*>(&record) + got, sizeof record - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += size_t(n);
+    }
+    if (!decoded.uses_init || payload_reached_exec || got != sizeof record || record.step_index != abi::kReachedExec) break;
+    payload_reached_exec = true;
   }
   // EOF without a record, and the exec step never begun: the process
   // walking the plan was killed on the way (with its own memory, in the
   // box's cgroup: the OOM killer of a memory limit too small for the setup).
+  // With an init, EOF before its payload process reached its exec: the
+  // init (in the box's cgroup from its late join) or that process died.
   const int32_t reached = __atomic_load_n(&shared->progress, __ATOMIC_ACQUIRE);
-  const bool died_in_setup = got == 0 && reached < int32_t(decoded.view.count) - 1;
+  const bool died_in_setup = got == 0 && (reached < int32_t(decoded.view.count) - 1 || (decoded.uses_init && !payload_reached_exec));
   auto died = [&](int signal) {
     outcome.killed_signal = signal == 0 ? -1 : signal;
     return fail(reached < 0 ? decoded.clone_step : int(reached), ECHILD);

@@ -312,6 +312,10 @@ struct Args {
     long r = sc(__NR_prlimit64, 0, parse_int(entry[1]), &limit, 0);
     if (r < 0) report(args.status_fd, parse_int(entry[0]), Op::kSetRlimit, int(-r));
   }
+  // The parent takes the spawn for done only with this record before EOF
+  // (plan_abi.h, kReachedExec): before the filter, which may refuse write.
+  const cordon::abi::StatusRecord reached{cordon::abi::kReachedExec, uint32_t(Op::kExecInit), 0, 0};
+  if (cordon::runtime::write_all(args.status_fd, &reached, sizeof reached) < 0) exit_now(127);
   if (args.start_fd >= 0) {
     // Set up: the parent may report the box created. Signals act by default
     // here already, so `kill` of a created container ends it.
@@ -362,8 +366,10 @@ bool take_release(int exit_fd) {
   }
   if (answer.error == 0) {
     // Handed over as an fd: the child may not open it through /proc/PID or
-    // a pidfd, since this process, exec'd from an unreadable file, is
-    // ptrace-able only from the initial user namespace.
+    // a pidfd. This process is non-dumpable, and exec'd from an unreadable
+    // file whose owner (a root supervisor's host root) the box's user
+    // namespace does not map, the kernel judges ptrace access to it in the
+    // initial user namespace, where the child holds no capability.
     ns = sc(__NR_openat, AT_FDCWD, "/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC, 0);
     if (ns < 0) answer = {int32_t(-ns), -3};
   }

@@ -172,3 +172,39 @@ for (const [label, namespaces, who] of [
     t.equal(Math.abs(result.errno), 28, 'ENOSPC, the write\'s own error');
   });
 }
+
+// The init is the first process charged to the box: a limit too small for
+// it (or for its clone of the payload's process) must fail the spawn, not
+// start a box that then dies by SIGKILL without its payload ever running.
+t.test('a memory limit too small for the init fails the spawn: never a box that started', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  if (!requireOrSkip(t, LATE, 'Linux < 5.16: the box is forked into its cgroup (oom-guard.test.js)')) return;
+  for (const max of [16 * 1024, 32 * 1024]) {
+    const box = spawnIsolated('/bin/true', [], { stdio: 'ignore', cgroup: { memory: { max } } });
+    let spawned = false;
+    box.on('spawn', () => { spawned = true; });
+    const outcome = await box.exited.then((result) => ({ result }), (error) => ({ error }));
+    t.notOk(spawned, `memory max ${max / 1024} KiB: no 'spawn' (${JSON.stringify(outcome.result ?? outcome.error?.message)})`);
+    t.equal(outcome.error?.code, 'ENOMEM', 'a CordonError ENOMEM');
+    t.match(outcome.error?.message ?? '', /memory limit/, 'that says the memory limit is the cause');
+  }
+});
+
+// The helper shares Node's memory from its clone to its exec: in another
+// box's pid namespace, that box's payload could trace it meanwhile (an
+// unprivileged supervisor's memory stays dumpable). Such a box is forked.
+t.test('a box that joins another box\'s pid namespace is forked into its cgroup, no helper there', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  if (!requireOrSkip(t, LATE, 'Linux < 5.16: every box with a cgroup is forked into it')) return;
+  const holder = spawnIsolated('/bin/sleep', ['60'], { stdio: 'ignore' });
+  t.teardown(() => holder.kill('SIGKILL'));
+  await new Promise((resolve) => holder.once('spawn', resolve));
+  const namespaces = { user: { path: `/proc/${holder.pid}/ns/user` }, pid: { path: `/proc/${holder.pid}/ns/pid` } };
+  const { result: box, steps } = stepsOf(() => spawnIsolated('/bin/true', [], { stdio: 'ignore', namespaces, cgroup: { pids: { max: 16 } } }));
+  const { code } = await box.exited;
+  t.equal(code, 0, 'the box ran');
+  t.notOk(steps.some((step) => step.name === 'make cgroup namespace'), 'no cgroup namespace helper');
+  t.notOk(steps.some((step) => step.op === 'joinCgroupLate'), 'no late join');
+  holder.kill('SIGKILL');
+  await holder.exited.catch(() => {});
+});
