@@ -18,6 +18,8 @@ constexpr uint32_t kPlanAbiVersion = 4;
 constexpr uint32_t kMaxSteps = 4096;
 constexpr uint32_t kMaxFdSlots = 1024;
 constexpr uint32_t kMaxInstalledFds = 256;
+// JoinCgroupLate steps in one plan: one per hierarchy (v2 and each v1 controller).
+constexpr uint32_t kMaxLateJoins = 16;
 constexpr uint32_t kNoString = 0xffffffffu;
 
 // Who runs a step: the parent, in the window between clone and "go", or the

@@ -231,7 +231,7 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
       case Op::kJoinCgroupLate:
         if (step.fd < 0) return where + "a late cgroup join without an fd";
         // The init takes each as an fd of its own (finish_init_argv, install_fds).
-        if (++late_joins > 16) return where + "more than 16 late cgroup joins";
+        if (uint32_t(++late_joins) > abi::kMaxLateJoins) return where + "more than " + std::to_string(abi::kMaxLateJoins) + " late cgroup joins";
         break;
       case Op::kMakeCgroupNamespace:
         if (step.fd < 0) return where + "a cgroup namespace helper without the init's fd";

@@ -34,8 +34,7 @@ int run_JoinCgroupLate(const Step&, StepRun&) { return 0; }
 
 namespace {
 
-// One file per hierarchy: the v2 one and each v1 controller's.
-constexpr int kMaxLateJoins = 16;
+constexpr int kMaxLateJoins = int(abi::kMaxLateJoins);
 
 // What the helper needs until its exec; on the caller's stack, which the
 // helper shares (CLONE_VM) while the caller waits for the exec (CLONE_VFORK).

@@ -50,12 +50,12 @@ int install_fds(const PlanView& plan, ControlFds* control, uint32_t* failed_step
     if (init < 0) return as_errno(init);
     control->init_fd = static_cast<int>(init);
   }
-  int joins[16];
+  int joins[abi::kMaxLateJoins];
   int join_count = 0;
   for (uint32_t i = 0; i < plan.count && late_joins > 0; i++) {
     if (plan.steps[i].op != abi::Op::kJoinCgroupLate) continue;
     *failed_step = i;
-    if (join_count == int(sizeof joins / sizeof joins[0])) return E2BIG;  // the decoder allows no more
+    if (uint32_t(join_count) == abi::kMaxLateJoins) return E2BIG;  // the decoder allows no more
     long moved = lift(plan.steps[i].fd, floor);
     if (moved < 0) return as_errno(moved);
     joins[join_count++] = static_cast<int>(moved);

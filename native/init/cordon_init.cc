@@ -259,7 +259,7 @@ void close_all_but(const int* keep, int count) {
 constexpr int kMaxRlimits = 16;
 
 // One `--join STEP FD` per hierarchy.
-constexpr int kMaxJoins = 16;
+constexpr int kMaxJoins = int(cordon::abi::kMaxLateJoins);
 
 struct Args {
   int status_fd, exit_fd, step;
