@@ -10,9 +10,12 @@
 // checked through that supervisor's record (pid + start time). A cgroup is
 // removed only when its owner is known to be dead, or when it is empty and
 // older than LEFTOVER_GRACE_MS (a live supervisor's box cgroup is empty only
-// for the moments between mkdir and clone, and between its box's end and
-// the rmdir): that covers supervisors in other pid namespaces and those
-// without a state directory.
+// from its mkdir until its box joins it: the clone, or for a box that joins
+// late (lib/cgroups/create.ts, joinsCgroupLate) the end of the box's
+// set-up, which a set-up over the grace period (less a spare leaf's age)
+// loses, failing at the join; and between its box's end and the rmdir):
+// that covers supervisors in other pid namespaces and those without a
+// state directory.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
