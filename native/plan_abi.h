@@ -491,6 +491,17 @@ struct StatusRecord {
 // a box that started.
 constexpr int32_t kReachedExec = -2;
 
+// The cgroup-namespace helper's answer (`cordon-init --cgroupns`, read by the
+// child's MakeCgroupNamespace): error 0 with the namespace's fd (SCM_RIGHTS),
+// or an errno and where it failed: a join's index (>= 0) or one of below.
+struct CgroupNamespaceAnswer {
+  int32_t error;
+  int32_t where;
+};
+constexpr int32_t kCgroupNamespaceAtUnshare = -1;
+constexpr int32_t kCgroupNamespaceAtExec = -2;  // the helper's exec, sent by the child's side of it
+constexpr int32_t kCgroupNamespaceAtOpen = -3;  // the open of /proc/self/ns/cgroup
+
 // Written once by the init on the exit pipe when the payload ends.
 struct ExitRecord {
   int32_t code;      // exit status, or -1

@@ -47,16 +47,10 @@ struct Helper {
   char numbers[1 + kMaxLateJoins][12];
 };
 
-// The helper's answer (native/init/cordon_init.cc, --cgroupns): 0 once the
-// namespace is made, or an errno and where: the index of the join that
-// failed, -1 for the unshare, -2 for the exec (sent from here), -3 for the
-// open of the namespace, whose fd comes with a 0 (SCM_RIGHTS).
-struct HelperAnswer {
-  int32_t error;
-  int32_t where;
-};
-constexpr int32_t kAtUnshare = -1;
-constexpr int32_t kAtExec = -2;
+// The helper's answer (plan_abi.h; native/init/cordon_init.cc, --cgroupns).
+using HelperAnswer = abi::CgroupNamespaceAnswer;
+constexpr int32_t kAtUnshare = abi::kCgroupNamespaceAtUnshare;
+constexpr int32_t kAtExec = abi::kCgroupNamespaceAtExec;
 
 const char* decimal(int value, char* out) {
   char digits[12];

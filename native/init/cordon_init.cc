@@ -350,9 +350,7 @@ bool take_release(int exit_fd) {
 [[noreturn]] void make_cgroup_namespace(int argc, char** argv) {
   sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   const int sync_fd = parse_int(argv[2]);
-  struct {
-    int32_t error, where;
-  } answer{0, 0};
+  cordon::abi::CgroupNamespaceAnswer answer{0, 0};
   for (int i = 3; i < argc && answer.error == 0; i++) {
     const int fd = parse_int(argv[i]);
     long r = cordon::runtime::write_all(fd, "0", 1);
@@ -362,7 +360,7 @@ bool take_release(int exit_fd) {
   long ns = -1;
   if (answer.error == 0) {
     long r = sc(__NR_unshare, CLONE_NEWCGROUP);
-    if (r < 0) answer = {int32_t(-r), -1};
+    if (r < 0) answer = {int32_t(-r), cordon::abi::kCgroupNamespaceAtUnshare};
   }
   if (answer.error == 0) {
     // Handed over as an fd: the child may not open it through /proc/PID or
@@ -371,7 +369,7 @@ bool take_release(int exit_fd) {
     // namespace does not map, the kernel judges ptrace access to it in the
     // initial user namespace, where the child holds no capability.
     ns = sc(__NR_openat, AT_FDCWD, "/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC, 0);
-    if (ns < 0) answer = {int32_t(-ns), -3};
+    if (ns < 0) answer = {int32_t(-ns), cordon::abi::kCgroupNamespaceAtOpen};
   }
   alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))] = {};
   iovec payload{&answer, sizeof answer};
