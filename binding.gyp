@@ -2,7 +2,8 @@
   "targets": [
     {
       # The freestanding runtime both the child and the init link: the status
-      # record, the exec candidates, the seccomp install, LISTEN_PID, signals.
+      # record, the exec candidates, the seccomp install, LISTEN_PID, signals,
+      # decimal text.
       # Raw syscalls only; no stack protector (the init has no TLS for its
       # canary) and no libc, checked by test/native/child-symbols.test.js.
       "target_name": "cordon_runtime",
@@ -14,7 +15,8 @@
             "native/runtime/status.cc",
             "native/runtime/exec.cc",
             "native/runtime/signals.cc",
-            "native/runtime/seccomp.cc"
+            "native/runtime/seccomp.cc",
+            "native/runtime/text.cc"
           ],
           "include_dirs": ["native"],
           "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],

@@ -402,11 +402,11 @@ function acquire(
     // never stands in the box's cgroup) where the kernel allows it; else the
     // child gets its own memory: v1 hierarchies it joins itself, v2 takes it
     // at the clone (CLONE_INTO_CGROUP) or by the parent's write of its pid.
-    const procs = cgroup.openAttachFds({ v2: true }, ledger).map((entry) => ({
-      ...entry,
-      unlessPlaced: entry.hierarchy === 'v2' && cgroup!.dirFd >= 0,
-    }));
-    runtime.cgroup = { dirFd: cgroup.dirFd, procs, late: joinsCgroupLate(validated.init, LATE_CGROUP_JOIN, validated.namespaces.pid.kind === 'path' || validated.namespaces.pid.kind === 'fd') };
+    const late = joinsCgroupLate(validated.init, LATE_CGROUP_JOIN, validated.namespaces.pid.kind === 'path' || validated.namespaces.pid.kind === 'fd');
+    // A late join clones nothing into the cgroup: no directory, no parent's write to skip.
+    const dirFd = late ? -1 : cgroup.dirFd;
+    const procs = cgroup.openAttachFds({ v2: true }, ledger).map((entry) => ({ ...entry, unlessPlaced: entry.hierarchy === 'v2' && dirFd >= 0 }));
+    runtime.cgroup = { dirFd, procs, late };
     timer?.phase('cgroup');
   }
   if (join?.cgroup !== undefined) {

@@ -352,14 +352,15 @@ export interface BoxCgroupFds {
  * Whether a box's cgroup is joined late (BoxCgroupFds.late): by its init,
  * with files the parent opened. The kernel checks the opener's credentials
  * and cgroup namespace only since Linux 5.16 (before, the box's root could
- * not write a host root's cgroup.procs), and only an init can join. Not in
+ * not write a host root's cgroup.procs: `kernelAllows`, that is
+ * lateCgroupJoinRefusal() === undefined), and only an init can join. Not in
  * a joined pid namespace (`joinsPid`): the cgroup namespace's helper shares
  * Node's memory from its clone to its exec, and a process of that
  * namespace, another box's, could trace it meanwhile (an unprivileged
  * supervisor's boxes have its own host uid, and its memory stays dumpable).
  */
-export function joinsCgroupLate(init: boolean, kernel516: boolean, joinsPid: boolean): boolean {
-  return init && kernel516 && !joinsPid;
+export function joinsCgroupLate(init: boolean, kernelAllows: boolean, joinsPid: boolean): boolean {
+  return init && kernelAllows && !joinsPid;
 }
 
 /** Why this host's boxes are forked into their cgroups instead of joining them late (joinsCgroupLate), or undefined. */

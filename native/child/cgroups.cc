@@ -52,16 +52,10 @@ using HelperAnswer = abi::CgroupNamespaceAnswer;
 constexpr int32_t kAtUnshare = abi::kCgroupNamespaceAtUnshare;
 constexpr int32_t kAtExec = abi::kCgroupNamespaceAtExec;
 
-const char* decimal(int value, char* out) {
-  char digits[12];
-  int n = 0;
-  unsigned v = unsigned(value);
-  do {
-    digits[n++] = char('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  for (int i = 0; i < n; i++) out[i] = digits[n - 1 - i];
-  out[n] = '\0';
+// An fd as the helper's argument (fds are never negative, and 12 bytes hold
+// any int).
+const char* fd_text(int fd, char (&out)[12]) {
+  runtime::format_decimal(static_cast<unsigned long>(fd), out, sizeof out);
   return out;
 }
 
@@ -100,8 +94,8 @@ int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
   helper.sync_fd = pair[1];
   helper.argv[0] = "cordon-init";
   helper.argv[1] = "--cgroupns";
-  helper.argv[2] = decimal(pair[1], helper.numbers[0]);
-  for (int i = 0; i < helper.join_count; i++) helper.argv[3 + i] = decimal(helper.join_fds[i], helper.numbers[1 + i]);
+  helper.argv[2] = fd_text(pair[1], helper.numbers[0]);
+  for (int i = 0; i < helper.join_count; i++) helper.argv[3 + i] = fd_text(helper.join_fds[i], helper.numbers[1 + i]);
   helper.argv[3 + helper.join_count] = nullptr;
 
   // The helper runs on this frame's spare stack until its exec, while we wait.

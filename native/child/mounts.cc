@@ -63,14 +63,7 @@ void format_fd_path(char* buf, unsigned long size, const char* prefix, long numb
     buf[len] = prefix[len];
     len++;
   }
-  char digits[24];
-  int count = 0;
-  do {
-    digits[count++] = char('0' + number % 10);
-    number /= 10;
-  } while (number > 0);
-  while (count > 0) buf[len++] = digits[--count];
-  buf[len] = '\0';
+  runtime::format_decimal(static_cast<unsigned long>(number), buf + len, size - len);
 }
 
 // Copies `path` up to (not including) index `end` into `buf`.

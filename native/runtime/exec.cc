@@ -43,16 +43,8 @@ void patch_listen_pid(const char* const* envp) {
     char* digits = const_cast<char*>(entry) + k;
     int room = 0;
     while (digits[room] != '\0') room++;
-    long pid = sys::sc(__NR_getpid);
-    char text[12];
-    int n = 0;
-    do {
-      text[n++] = char('0' + pid % 10);
-      pid /= 10;
-    } while (pid > 0 && n < int(sizeof text));
-    if (n > room) return;
-    for (int j = 0; j < n; j++) digits[j] = text[n - 1 - j];
-    digits[n] = '\0';
+    // Over the reserved digits, or not at all if the pid needs more.
+    format_decimal(static_cast<unsigned long>(sys::sc(__NR_getpid)), digits, room + 1);
     return;
   }
 }

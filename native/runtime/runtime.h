@@ -42,6 +42,13 @@ int exec_candidates(const char* const* candidates, int count, const char* const*
 // written over them in place.
 void patch_listen_pid(const char* const* envp);
 
+// text.cc
+
+// Writes `value` in decimal and a NUL into `out`, which has `room` bytes
+// (fds in the helper's argv, /proc/self/fd paths, LISTEN_PID). Returns the
+// number of digits, or -1 with nothing written when they do not fit.
+int format_decimal(unsigned long value, char* out, unsigned long room);
+
 // signals.cc. Masks are the kernel's 64-bit sigset.
 
 // Sets every signal's disposition to the default: CLONE_CLEAR_SIGHAND
