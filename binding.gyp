@@ -3,7 +3,7 @@
     {
       # The freestanding runtime both the child and the init link: the status
       # record, the exec candidates, the seccomp install, LISTEN_PID, signals,
-      # decimal text.
+      # decimal text, fd passing.
       # Raw syscalls only; no stack protector (the init has no TLS for its
       # canary) and no libc, checked by test/native/child-symbols.test.js.
       "target_name": "cordon_runtime",
@@ -16,7 +16,8 @@
             "native/runtime/exec.cc",
             "native/runtime/signals.cc",
             "native/runtime/seccomp.cc",
-            "native/runtime/text.cc"
+            "native/runtime/text.cc",
+            "native/runtime/fd_passing.cc"
           ],
           "include_dirs": ["native"],
           "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],

@@ -418,6 +418,7 @@ const TOKENIZERS: { [K in keyof RuntimeFds]-?: (value: NonNullable<RuntimeFds[K]
     dirFd: value.dirFd < 0 ? value.dirFd : fd(value.dirFd),
     procs: value.procs.map((entry, i) => ({ ...entry, fd: fd(entry.fd), path: cgroupPathToken(i) })),
     ...(value.late === undefined ? {} : { late: value.late }),
+    ...(value.namespaceHelper === undefined ? {} : { namespaceHelper: { socket: fd(value.namespaceHelper.socket), user: value.namespaceHelper.user } }),
   }),
   bridge: (value) => value,
   hostView: (value) => value,

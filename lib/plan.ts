@@ -147,7 +147,7 @@ export function buildPlan(options: ValidatedOptions, runtime: RuntimeFds, caller
   steps.push(...enterNamespaceSteps(ns, runtime, flags.late, slot));
   steps.push(...oomScoreSteps(options.credentials));
   steps.push(...boxRootSteps(userNamespace, root && newUser));
-  steps.push(...cgroupNamespaceSteps(cgroup, ns.cgroup.kind === 'new', initSlot));
+  steps.push(...cgroupNamespaceSteps(cgroup, ns.cgroup.kind === 'new', initSlot, slot));
   if (userNamespace) {
     const defaults = callerLimits === undefined ? {} : defaultKernelCounters(callerLimits);
     steps.push(...kernelCounterSteps(options.kernelCounters, defaults, { namespaces: !refusesNewNamespaces(options.seccomp), fanotify: !refusesFanotify(options.seccomp) }));

@@ -25,6 +25,7 @@ import { endNow, recordBox } from './adopt';
 import { prepareQuotaLayer, quotaUsage } from './quota';
 import { leaseBridge } from './bridge';
 import { BoxCgroup, CGROUP_LEDGER, createBoxCgroup, joinsCgroupLate, lateCgroupJoinRefusal } from './cgroups/box';
+import { takeCgroupNamespaceHelper } from './cgroups/namespace-helpers';
 import { sharedParent } from './cgroups/shared-parent';
 import { readCallerCounterLimits, type CallerCounterLimits } from './kernel-counters';
 import { boxRootOnHost, boxUserOnHost, buildPlan, type Caller, type Plan, type RuntimeFds } from './plan';
@@ -393,7 +394,7 @@ function acquire(
   if (validated.cgroup !== undefined) {
     const tenant = validated.cgroupTenant;
     // A tenant's box gets its own leaf under the tenant, in every hierarchy the tenant joined.
-    // Cloned into the leaf by native/clone.cc's clone_into_cgroup (v2), like any box cgroup (see lib/cgroups/tenant.ts).
+    // Joined like any box cgroup (below; see lib/cgroups/tenant.ts).
     cgroup = tenant === undefined
       ? createBoxCgroup(sharedParent(validated.cgroupParent), undefined, validated.cgroup, ledger)
       : tenant._leaf(validated.cgroup, ledger);
@@ -407,6 +408,12 @@ function acquire(
     const dirFd = late ? -1 : cgroup.dirFd;
     const procs = cgroup.openAttachFds({ v2: true }, ledger).map((entry) => ({ ...entry, unlessPlaced: entry.hierarchy === 'v2' && dirFd >= 0 }));
     runtime.cgroup = { dirFd, procs, late };
+    // Its cgroup namespace from a helper started ahead, which enters the
+    // box's user namespace with the supervisor's credentials: not one the
+    // box joins, which the supervisor may hold no capability over.
+    const user = validated.namespaces.user.kind;
+    const helper = late && validated.namespaces.cgroup.kind === 'new' && (user === 'new' || user === 'host') ? takeCgroupNamespaceHelper(ledger) : undefined;
+    if (helper !== undefined) runtime.cgroup.namespaceHelper = { socket: helper.socket, user: user === 'new' };
     timer?.phase('cgroup');
   }
   if (join?.cgroup !== undefined) {

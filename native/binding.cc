@@ -22,6 +22,7 @@
 #include "env_owned.h"
 #include "exit_watch.h"
 #include "host/bridge.h"
+#include "host/cgroups.h"
 #include "host/idmapped.h"
 #include "host/layers.h"
 #include "host/logs.h"
@@ -650,6 +651,26 @@ Napi::Value IdmappedTree(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// startCgroupNamespaceHelper(initFd): { pid, pidfd, socket, error }: a
+// cgroup-namespace helper waiting for a spawn (host::start_namespace_helper),
+// or error = errno. The env owns the helper until JS takes it over: at the
+// env's teardown it is killed and reaped, and its socket closed.
+Napi::Value StartCgroupNamespaceHelper(const Napi::CallbackInfo& info) {
+  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "startCgroupNamespaceHelper(initFd: number)");
+  host::NamespaceHelper helper;
+  int r = host::start_namespace_helper(info[0].As<Napi::Number>().Int32Value(), &helper);
+  Napi::Object result = Napi::Object::New(info.Env());
+  if (r == 0) {
+    env_owned::own(info.Env(), helper.pidfd, env_owned::Kind::kBoxEndsWithEnv);
+    env_owned::own(info.Env(), helper.socket, env_owned::Kind::kFd);
+  }
+  result.Set("pid", double(helper.pid));
+  result.Set("pidfd", helper.pidfd);
+  result.Set("socket", helper.socket);
+  result.Set("error", r < 0 ? -r : 0);
+  return result;
+}
+
 // sealedInit(path): { fd, part }: the sealed in-memory copy of the init
 // binary, or fd = -errno and the part that failed (host::SealPart).
 Napi::Value SealedInit(const Napi::CallbackInfo& info) {
@@ -1011,6 +1032,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("localPort", Napi::Function::New(env, LocalPort));
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));
   exports.Set("sealedInit", Napi::Function::New(env, SealedInit));
+  exports.Set("startCgroupNamespaceHelper", Napi::Function::New(env, StartCgroupNamespaceHelper));
   exports.Set("makeNamespaces", Napi::Function::New(env, MakeNamespaces));
   exports.Set("createBridge", Napi::Function::New(env, CreateBridge));
   exports.Set("deleteLink", Napi::Function::New(env, DeleteLink));

@@ -269,11 +269,17 @@ enum class Side : uint32_t { kParent = 1, kChild = 2 };
     CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
   /* the box's cgroup namespace, rooted at the cgroup it joins late (JoinCgroupLate, the steps before): a helper  \
      cloned with CLONE_VM|CLONE_VFORK execs the init binary open as the fd (its own memory from then on), joins   \
-     each of those cgroups, unshares CLONE_NEWCGROUP and waits; the child enters that namespace (setns on the     \
-     helper's pidfd), lets it go and reaps it. Comes after the box's root ids: the helper needs CAP_SYS_ADMIN in   \
-     the box's user namespace across its exec. */                                                                 \
+     each of those cgroups, unshares CLONE_NEWCGROUP and sends the namespace back as an fd (SCM_RIGHTS); the      \
+     child enters it, lets the helper go and reaps it. Comes after the box's root ids: the helper needs           \
+     CAP_SYS_ADMIN in the box's user namespace across its exec. */                                                 \
   X(50, MakeCgroupNamespace, makeCgroupNamespace, kChild, kRequired, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM,  \
-    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
+    CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)                                      \
+  /* the same namespace from a helper the parent started ahead of the spawn (`cordon-init --cgroupns-wait`, lib/   \
+     cgroups/namespace-helpers.ts), waiting on the socket open as the fd: the child sends it the join files and,   \
+     with `user`, its own user namespace (CgroupNamespaceRequest); the helper joins, enters that user namespace,   \
+     unshares CLONE_NEWCGROUP, answers as MakeCgroupNamespace's does and exits. No clone or exec in the spawn. */  \
+  X(51, TakeCgroupNamespace, takeCgroupNamespace, kChild, kRequired, CORDON_NUM(user, 0, 1, "user namespace flag"), \
+    CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_NUM, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR, CORDON_NO_STR)
 
 
 // What an op does with its fd slot.
@@ -491,8 +497,9 @@ struct StatusRecord {
 // a box that started.
 constexpr int32_t kReachedExec = -2;
 
-// The cgroup-namespace helper's answer (`cordon-init --cgroupns`, read by the
-// child's MakeCgroupNamespace): error 0 with the namespace's fd (SCM_RIGHTS),
+// The cgroup-namespace helper's answer (`cordon-init --cgroupns` and
+// `--cgroupns-wait`, read by the child's MakeCgroupNamespace and
+// TakeCgroupNamespace): error 0 with the namespace's fd (SCM_RIGHTS),
 // or an errno and where it failed: a join's index (>= 0) or one of below.
 struct CgroupNamespaceAnswer {
   int32_t error;
@@ -501,6 +508,14 @@ struct CgroupNamespaceAnswer {
 constexpr int32_t kCgroupNamespaceAtUnshare = -1;
 constexpr int32_t kCgroupNamespaceAtExec = -2;  // the helper's exec, sent by the child's side of it
 constexpr int32_t kCgroupNamespaceAtOpen = -3;  // the open of /proc/self/ns/cgroup
+constexpr int32_t kCgroupNamespaceAtUser = -4;  // a waiting helper's setns into the box's user namespace
+
+// What the child sends a waiting helper (TakeCgroupNamespace), with the fds
+// (SCM_RIGHTS): the box's user namespace first when `user` is 1, then the
+// join files in plan order.
+struct CgroupNamespaceRequest {
+  int32_t user;
+};
 
 // Written once by the init on the exit pipe when the payload ends.
 struct ExitRecord {

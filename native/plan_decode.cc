@@ -237,6 +237,10 @@ std::string decode_plan(const uint8_t* plan, size_t size, const int32_t* fds, si
         if (step.fd < 0) return where + "a cgroup namespace helper without the init's fd";
         if (late_joins == 0) return where + "a cgroup namespace helper needs the cgroups it joins before it";
         break;
+      case Op::kTakeCgroupNamespace:
+        if (step.fd < 0) return where + "a waiting cgroup namespace helper without its socket";
+        if (late_joins == 0) return where + "a cgroup namespace helper needs the cgroups it joins before it";
+        break;
       case Op::kWriteExisting: {
         // oom_score_adj belongs to a process's memory: written by a child
         // that shares Node's (CLONE_VM), the kernel gives the value to every

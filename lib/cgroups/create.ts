@@ -346,6 +346,14 @@ export interface BoxCgroupFds {
    * it the child is cloned with memory of its own and joins first thing.
    */
   late?: boolean;
+  /**
+   * Joined late with a new cgroup namespace: a helper started ahead of the
+   * spawn (lib/cgroups/namespace-helpers.ts) to make it, by its socket, and
+   * whether it enters the box's own user namespace first (`user`: new or
+   * pooled; not for a box without one). Without it the box child makes its
+   * helper itself.
+   */
+  namespaceHelper?: { socket: number; user: boolean };
 }
 
 /**
@@ -394,12 +402,18 @@ export function cgroupJoinSteps(cgroup: BoxCgroupFds | undefined, slot: (fd: num
 /**
  * A new cgroup namespace for a box that joins its cgroup late: made by a
  * helper that stands in the box's cgroup (an exec of the init binary, so it
- * shares nothing of Node's), which the box child then enters. After the box
- * root's ids: the helper keeps its capabilities in the box's user namespace
- * across its exec only as uid 0 there.
+ * shares nothing of Node's), which the box child then enters: one started
+ * ahead and waiting (BoxCgroupFds.namespaceHelper), or one the child starts.
+ * After the box root's ids: a helper the child starts keeps its
+ * capabilities in the box's user namespace across its exec only as uid 0
+ * there (a waiting one enters that namespace with the supervisor's).
  */
-export function cgroupNamespaceSteps(cgroup: BoxCgroupFds | undefined, newNamespace: boolean, initSlot: () => number | undefined): PlanStep[] {
+export function cgroupNamespaceSteps(cgroup: BoxCgroupFds | undefined, newNamespace: boolean, initSlot: () => number | undefined, slot: (fd: number) => number): PlanStep[] {
   if (cgroup?.late !== true || !newNamespace) return [];
+  const waiting = cgroup.namespaceHelper;
+  if (waiting !== undefined) {
+    return [step('takeCgroupNamespace', { name: 'take cgroup namespace', syscall: 'sendmsg', kind: 'clone', slot: slot(waiting.socket) }, { user: waiting.user })];
+  }
   const init = initSlot();
   if (init === undefined) throw new Error('cordon: a late cgroup join needs the init');
   return [step('makeCgroupNamespace', { name: 'make cgroup namespace', syscall: 'unshare', kind: 'clone', slot: init }, {})];

@@ -253,6 +253,11 @@ export const OP_TABLE = {
     num: [null,null,null,null],
     str: [null,null,null,null],
   },
+  takeCgroupNamespace: {
+    number: 51, side: "child", fd: "required",
+    num: [{"name":"user","min":0,"max":1},null,null,null],
+    str: [null,null,null,null],
+  },
 } as const;
 
 export const PLAN_ENUMS = {

@@ -72,6 +72,44 @@ int helper_exec(void* arg) {
   return 127;
 }
 
+// The join files (JoinCgroupLate steps before `run.index`), for a helper.
+struct Joins {
+  int fds[kMaxLateJoins];
+  uint32_t steps[kMaxLateJoins];
+  int count;
+};
+
+int collect_joins(const StepRun& run, Joins* joins) {
+  joins->count = 0;
+  for (uint32_t i = 0; i < run.index; i++) {
+    if (run.plan.steps[i].op != abi::Op::kJoinCgroupLate) continue;
+    if (joins->count == kMaxLateJoins) return E2BIG;  // the decoder allows no more
+    joins->steps[joins->count] = i;
+    joins->fds[joins->count++] = run.plan.steps[i].fd;
+  }
+  return 0;
+}
+
+// Reads a helper's one message (the answer, and with a 0 the namespace's fd)
+// and enters the namespace. A failed join is reported at its own step.
+int enter_answered_namespace(int socket_fd, const Joins& joins, StepRun& run) {
+  HelperAnswer answer{ECHILD, kAtUnshare};  // no answer: the helper died on the way
+  int ns_fd = -1;
+  int got = 0;
+  long n = runtime::receive_with_fds(socket_fd, &answer, sizeof answer, &ns_fd, 1, &got);
+  const bool has_fd = got == 1;
+  if (n != long(sizeof answer)) answer = HelperAnswer{n < 0 ? int32_t(-n) : ECHILD, kAtUnshare};
+  int error = answer.error;
+  if (error != 0 && answer.where >= 0 && answer.where < joins.count) run.index = joins.steps[answer.where];
+  if (error == 0 && !has_fd) error = EPROTO;
+  if (error == 0) {
+    long r = sys::sc(__NR_setns, ns_fd, CLONE_NEWCGROUP);
+    if (r < 0) error = static_cast<int>(-r);
+  }
+  if (has_fd) sys::sc(__NR_close, ns_fd);
+  return error;
+}
+
 }  // namespace
 
 // The MakeCgroupNamespace op. A cgroup namespace is rooted where its maker
@@ -80,13 +118,11 @@ int helper_exec(void* arg) {
 // and holds it until this process has entered it.
 int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
   Helper helper{};
-  uint32_t join_steps[kMaxLateJoins];
-  for (uint32_t i = 0; i < run.index; i++) {
-    if (run.plan.steps[i].op != abi::Op::kJoinCgroupLate) continue;
-    if (helper.join_count == kMaxLateJoins) return E2BIG;  // the decoder allows no more
-    join_steps[helper.join_count] = i;
-    helper.join_fds[helper.join_count++] = run.plan.steps[i].fd;
-  }
+  Joins joins;
+  int error = collect_joins(run, &joins);
+  if (error != 0) return error;
+  helper.join_count = joins.count;
+  for (int i = 0; i < joins.count; i++) helper.join_fds[i] = joins.fds[i];
   int pair[2];
   long r = sys::sc(__NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair);
   if (r < 0) return static_cast<int>(-r);
@@ -107,31 +143,7 @@ int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
     sys::sc(__NR_close, pair[0]);
     return static_cast<int>(-pid);
   }
-  // One message: the answer, and with a 0 the namespace's fd.
-  HelperAnswer answer{ECHILD, kAtUnshare};  // no answer: the helper died on the way
-  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec payload{&answer, sizeof answer};
-  msghdr message{};
-  message.msg_iov = &payload;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  long n;
-  do n = sys::sc(__NR_recvmsg, pair[0], &message, MSG_CMSG_CLOEXEC);
-  while (n == -EINTR);
-  const cmsghdr* header = n > 0 ? CMSG_FIRSTHDR(&message) : nullptr;
-  const bool has_fd = header != nullptr && header->cmsg_len == CMSG_LEN(sizeof(int)) && header->cmsg_level == SOL_SOCKET &&
-                      header->cmsg_type == SCM_RIGHTS;
-  const int ns_fd = has_fd ? *reinterpret_cast<const int*>(CMSG_DATA(header)) : -1;
-  if (n != long(sizeof answer)) answer = HelperAnswer{ECHILD, kAtUnshare};
-  int error = answer.error;
-  if (error != 0 && answer.where >= 0 && answer.where < helper.join_count) run.index = join_steps[answer.where];
-  if (error == 0 && !has_fd) error = EPROTO;
-  if (error == 0) {
-    r = sys::sc(__NR_setns, ns_fd, CLONE_NEWCGROUP);
-    if (r < 0) error = static_cast<int>(-r);
-  }
-  if (has_fd) sys::sc(__NR_close, ns_fd);
+  error = enter_answered_namespace(pair[0], joins, run);
   // EOF lets the helper go; it is ours to reap.
   sys::sc(__NR_close, pair[0]);
   siginfo_t info;
@@ -150,6 +162,33 @@ int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
     }
   }
   return error;
+}
+
+// The TakeCgroupNamespace op: the same namespace from a helper started ahead
+// (lib/cgroups/namespace-helpers.ts), which is no process of the box's: it
+// stands in the supervisor's pid namespace and takes no pid of the box's.
+// It gets the join files and this process's user namespace (it enters that
+// one, so the namespace it makes is the box's to enter) in one message.
+int run_TakeCgroupNamespace(const Step& step, StepRun& run) {
+  Joins joins;
+  int error = collect_joins(run, &joins);
+  if (error != 0) return error;
+  abi::CgroupNamespaceRequest request{int32_t(CORDON_ARG_NUM(step, TakeCgroupNamespace, user))};
+  int fds[runtime::kMaxPassedFds] = {};
+  int count = 0;
+  int user_fd = -1;
+  if (request.user != 0) {
+    long fd = sys::sc(__NR_openat, AT_FDCWD, "/proc/thread-self/ns/user", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return static_cast<int>(-fd);
+    user_fd = int(fd);
+    fds[count++] = user_fd;
+  }
+  for (int i = 0; i < joins.count; i++) fds[count++] = joins.fds[i];
+  long n = runtime::send_with_fds(step.fd, &request, sizeof request, fds, count);
+  if (user_fd >= 0) sys::sc(__NR_close, user_fd);
+  // EPIPE: the helper is gone (killed while it waited).
+  if (n < 0) return static_cast<int>(-n);
+  return enter_answered_namespace(step.fd, joins, run);
 }
 
 }  // namespace cordon::child

@@ -1,13 +1,16 @@
 // Cgroups, parent side: what the parent does to place a box child in its
 // cgroup when the clone could not (lib/cgroups/ is the TypeScript half;
 // clone_into_cgroup() in clone.cc places it at the clone where the kernel
-// can).
+// can), and the cgroup-namespace helpers it starts ahead of the spawns.
 #include "host/cgroups.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +19,9 @@
 
 #include "child/plan_args.h"
 #include "host/ops.h"
+#include "host/process.h"
+#include "runtime/runtime.h"
+#include "sys/syscalls.h"
 
 namespace cordon::host {
 namespace {
@@ -104,6 +110,61 @@ int remove_cgroup_tree(const std::string& dir, std::chrono::steady_clock::time_p
 int run_WriteCgroupProcs(const child::Step& step, ParentStepRun& run) {
   if (child::WriteCgroupProcsArgs::of(step).unless_placed && run.placed) return 0;
   return write_pid(step.fd, run.pid);
+}
+
+namespace {
+
+// What the helper needs until its exec, on our stack (CLONE_VFORK: we wait).
+struct HelperStart {
+  int init_fd;
+  int socket;
+  const char* argv[4];
+  char number[12];
+  int exec_error;
+};
+
+int exec_waiting_helper(void* arg) {
+  HelperStart& start = *static_cast<HelperStart*>(arg);
+  sys::sc(__NR_fcntl, start.socket, F_SETFD, 0);
+  const char* const envp[] = {nullptr};
+  long r = sys::sc(__NR_execveat, start.init_fd, "", start.argv, envp, AT_EMPTY_PATH);
+  start.exec_error = int(-r);
+  return 127;
+}
+
+}  // namespace
+
+int start_namespace_helper(int init_fd, NamespaceHelper* out) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -errno;
+  HelperStart start{init_fd, pair[1], {}, {}, 0};
+  runtime::format_decimal(static_cast<unsigned long>(pair[1]), start.number, sizeof start.number);
+  start.argv[0] = "cordon-init";
+  start.argv[1] = "--cgroupns-wait";
+  start.argv[2] = start.number;
+  start.argv[3] = nullptr;
+  alignas(16) unsigned char stack[16 * 1024];
+  int pidfd = -1;
+  long pid;
+  {
+    AllSignalsBlocked blocked;
+    pid = sys::clone_run(CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, stack + sizeof stack, &pidfd, exec_waiting_helper, &start);
+  }
+  close(pair[1]);
+  if (pid < 0) {
+    close(pair[0]);
+    return int(pid);
+  }
+  if (start.exec_error != 0) {
+    reap_pidfd(pidfd);
+    close(pidfd);
+    close(pair[0]);
+    return -start.exec_error;
+  }
+  out->pid = pid;
+  out->pidfd = pidfd;
+  out->socket = pair[0];
+  return 0;
 }
 
 }  // namespace cordon::host

@@ -17,4 +17,17 @@ namespace cordon::host {
 // already gone, else the errno of the removal that failed.
 int remove_cgroup_tree(const std::string& dir, std::chrono::steady_clock::time_point deadline);
 
+// A cgroup-namespace helper started ahead of the spawns that take it
+// (lib/cgroups/namespace-helpers.ts, the TakeCgroupNamespace op): the init
+// binary open as `init_fd`, exec'd as `cordon-init --cgroupns-wait FD`. It
+// shares our memory only from its CLONE_VFORK clone to its exec, with every
+// signal blocked, and waits on `socket` (ours; SEQPACKET, close-on-exec)
+// for one request. Closing `socket` lets it go. Returns 0 or -errno.
+struct NamespaceHelper {
+  long pid = -1;
+  int pidfd = -1;
+  int socket = -1;
+};
+int start_namespace_helper(int init_fd, NamespaceHelper* out);
+
 }  // namespace cordon::host

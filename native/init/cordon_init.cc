@@ -49,6 +49,13 @@
 //   waits for EOF on SYNC_FD: until the child has entered the namespace.
 //   With a 0 comes the namespace's fd (SCM_RIGHTS); where -3: its open.
 //
+// argv: cordon-init --cgroupns-wait SYNC_FD
+//   The same, started by the supervisor before the spawn (the
+//   TakeCgroupNamespace op; lib/cgroups/namespace-helpers.ts): it waits on
+//   SYNC_FD (a SEQPACKET socket) for one request, the FDs then coming with
+//   it (SCM_RIGHTS, the box's user namespace first, which it enters before
+//   the unshare: where -4), answers and exits. EOF: it exits.
+//
 // Sealed: the box holds no process less confined than its payload, nor one
 // the payload can trace. The init makes itself non-dumpable before anything
 // else (no ptrace, no /proc/1/mem, /proc/1/fd or /proc/1/exe, no
@@ -345,17 +352,24 @@ bool take_release(int exit_fd) {
   return true;
 }
 
-// --cgroupns: see the top. Non-dumpable first, like the init: for its short
-// life it holds the box root's capabilities, in the box's namespaces.
-[[noreturn]] void make_cgroup_namespace(int argc, char** argv) {
-  sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
-  const int sync_fd = parse_int(argv[2]);
+// Joins the cgroups open as `joins`, enters `user` (>= 0: a waiting helper
+// is in the supervisor's user namespace), unshares CLONE_NEWCGROUP and sends
+// {errno, where} with the namespace's fd on `sync_fd`. Closes what it gets.
+void answer_cgroup_namespace(int sync_fd, int user, const int* joins, int count) {
   cordon::abi::CgroupNamespaceAnswer answer{0, 0};
-  for (int i = 3; i < argc && answer.error == 0; i++) {
-    const int fd = parse_int(argv[i]);
-    long r = cordon::runtime::write_all(fd, "0", 1);
-    if (r < 0) answer = {int32_t(-r), int32_t(i - 3)};
-    sc(__NR_close, fd);
+  for (int i = 0; i < count; i++) {
+    if (answer.error == 0) {
+      long r = cordon::runtime::write_all(joins[i], "0", 1);
+      if (r < 0) answer = {int32_t(-r), int32_t(i)};
+    }
+    sc(__NR_close, joins[i]);
+  }
+  if (user >= 0) {
+    if (answer.error == 0) {
+      long r = sc(__NR_setns, user, CLONE_NEWUSER);
+      if (r < 0) answer = {int32_t(-r), cordon::abi::kCgroupNamespaceAtUser};
+    }
+    sc(__NR_close, user);
   }
   long ns = -1;
   if (answer.error == 0) {
@@ -371,24 +385,51 @@ bool take_release(int exit_fd) {
     ns = sc(__NR_openat, AT_FDCWD, "/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC, 0);
     if (ns < 0) answer = {int32_t(-ns), cordon::abi::kCgroupNamespaceAtOpen};
   }
-  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec payload{&answer, sizeof answer};
-  msghdr message{};
-  message.msg_iov = &payload;
-  message.msg_iovlen = 1;
-  if (ns >= 0) {
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    *reinterpret_cast<int*>(CMSG_DATA(header)) = int(ns);
-  }
-  sc(__NR_sendmsg, sync_fd, &message, MSG_NOSIGNAL);
+  const int ns_fd = int(ns);
+  cordon::runtime::send_with_fds(sync_fd, &answer, sizeof answer, &ns_fd, ns >= 0 ? 1 : 0);
+}
+
+// --cgroupns: see the top. Non-dumpable first, like the init: for its short
+// life it holds the box root's capabilities, in the box's namespaces.
+[[noreturn]] void make_cgroup_namespace(int argc, char** argv) {
+  sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+  const int sync_fd = parse_int(argv[2]);
+  int joins[cordon::abi::kMaxLateJoins];
+  int count = 0;
+  for (int i = 3; i < argc && count < int(cordon::abi::kMaxLateJoins); i++) joins[count++] = parse_int(argv[i]);
+  answer_cgroup_namespace(sync_fd, -1, joins, count);
   char byte;
   while (sc(__NR_read, sync_fd, &byte, 1) > 0) {
   }
+  exit_now(0);
+}
+
+// --cgroupns-wait: see the top. Started by the supervisor ahead of a spawn
+// (lib/cgroups/namespace-helpers.ts) with the signals it had blocked; it
+// blocks on SYNC_FD until a box's child sends its request
+// (CgroupNamespaceRequest and the fds), or EOF: the supervisor let it go
+// or is gone. Non-dumpable first: it holds the supervisor's credentials,
+// and once in the box's user namespace, every capability there.
+[[noreturn]] void wait_for_cgroup_namespace(char** argv) {
+  sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+  cordon::runtime::set_signal_mask(0);
+  const int sync_fd = parse_int(argv[2]);
+  cordon::abi::CgroupNamespaceRequest request{0};
+  int fds[cordon::runtime::kMaxPassedFds];
+  int count = 0;
+  long n = cordon::runtime::receive_with_fds(sync_fd, &request, sizeof request, fds, cordon::runtime::kMaxPassedFds, &count);
+  if (n == 0) exit_now(0);  // let go without a request
+  // A request cut short, or without the user namespace it announces, is
+  // answered as a failed unshare.
+  if (n != long(sizeof request) || (request.user != 0 && count == 0)) {
+    for (int i = 0; i < count; i++) sc(__NR_close, fds[i]);
+    cordon::abi::CgroupNamespaceAnswer answer{n < 0 ? int32_t(-n) : EPROTO, cordon::abi::kCgroupNamespaceAtUnshare};
+    cordon::runtime::send_with_fds(sync_fd, &answer, sizeof answer, nullptr, 0);
+    exit_now(0);
+  }
+  const int user = request.user != 0 ? fds[0] : -1;
+  const int first_join = request.user != 0 ? 1 : 0;
+  answer_cgroup_namespace(sync_fd, user, fds + first_join, count - first_join);
   exit_now(0);
 }
 
@@ -399,6 +440,7 @@ extern "C" [[noreturn]] void init_main(long* stack) {
   char** argv = reinterpret_cast<char**>(stack + 1);
   char** envp = argv + argc + 1;
   if (argc >= 3 && same(argv[1], "--cgroupns")) make_cgroup_namespace(argc, argv);
+  if (argc == 3 && same(argv[1], "--cgroupns-wait")) wait_for_cgroup_namespace(argv);
   if (argc < 6) exit_now(126);
   Args args{};
   args.status_fd = parse_int(argv[1]);

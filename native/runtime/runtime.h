@@ -49,6 +49,22 @@ void patch_listen_pid(const char* const* envp);
 // number of digits, or -1 with nothing written when they do not fit.
 int format_decimal(unsigned long value, char* out, unsigned long room);
 
+// fd_passing.cc: one message with fds (SCM_RIGHTS), between cordon's child
+// and a cgroup-namespace helper (the init binary).
+
+// At most this many fds in one message: a user namespace and the late joins.
+constexpr int kMaxPassedFds = 1 + int(abi::kMaxLateJoins);
+
+// Sends `length` bytes of `body` and `count` fds as one message (no SIGPIPE;
+// EINTR retried). Returns the bytes sent or a negative errno.
+long send_with_fds(int socket, const void* body, unsigned long length, const int* fds, int count);
+
+// Receives one message into `body` and its fds (close-on-exec) into `fds`,
+// `*count` of them. More than `max`, or a control message cut short:
+// -EPROTO, with the ones that came closed. Returns the bytes received (0 at
+// EOF) or a negative errno.
+long receive_with_fds(int socket, void* body, unsigned long length, int* fds, int max, int* count);
+
 // signals.cc. Masks are the kernel's 64-bit sigset.
 
 // Sets every signal's disposition to the default: CLONE_CLEAR_SIGHAND

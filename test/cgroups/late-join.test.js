@@ -16,10 +16,16 @@ const { spawnIsolated, spawnIsolatedAsync, createTenantCgroup } = require('../..
 const { isRoot } = require('../helpers/payload');
 const { requireOrSkip, skipExpected } = require('../helpers/skip');
 const { stepsOf } = require('../helpers/spawn-steps');
+const { spawnWithUnjoinableCgroup } = require('../helpers/unjoinable-cgroup');
 const cg = require('../../dist/cgroups');
 const { kernelAtLeast } = require('../../dist/internal/kernel');
 
 const ROOT_ONLY = 'unprivileged pass: this host delegates no cgroup to an unprivileged user (oom-guard.test.js runs a delegated one)';
+// The cgroup-namespace helper here is the one the box's child starts in its
+// spawn; helpers started ahead are namespace-helpers.test.js's (and the
+// set-up sampler below runs with both).
+const helpers = require('../../dist/cgroups/namespace-helpers');
+helpers.setCgroupNamespaceHelpers(false);
 const LATE = kernelAtLeast(5, 16);
 const host = cg.detectCgroups();
 
@@ -69,9 +75,13 @@ t.test('the steps: the child joins nothing itself, the init and the namespace he
   t.notOk(forkSteps.some((step) => step.name === 'make cgroup namespace'), 'without an init the box is forked into its cgroup as before');
 });
 
-t.test('nothing of Node\'s image is in the box\'s cgroup while the box is set up', async (t) => {
+for (const waiting of [false, true]) t.test(`nothing of Node's image is in the box's cgroup while the box is set up (${waiting ? 'a helper started ahead' : 'the spawn\'s own helper'})`, async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   if (!requireOrSkip(t, LATE, 'Linux < 5.16: the box is forked into its cgroup')) return;
+  helpers.setCgroupNamespaceHelpers(waiting);
+  if (waiting) helpers.fillCgroupNamespaceHelpers();
+  const offered = helpers.waitingHelperPids();
+  t.teardown(() => helpers.setCgroupNamespaceHelpers(false));
   const hierarchies = [host.v2?.mount, host.v1.pids?.mount, host.v1.memory?.mount].filter((mount) => mount !== undefined);
   const tenant = createTenantCgroup(`late-${process.pid}`, { pids: { max: 64 } });
   t.teardown(() => tenant.close());
@@ -109,6 +119,7 @@ t.test('nothing of Node\'s image is in the box\'s cgroup while the box is set up
   }
   const box = await spawned;
   t.teardown(() => box.kill('SIGKILL'));
+  if (waiting) t.notOk(helpers.waitingHelperPids().includes(offered[0]), `the box took the waiting helper ${offered[0]}`);
   t.ok(samples >= 2, `looked ${samples} times while the box was set up`);
   t.notOk(seen.has(node), `never Node's image (${node}) in a box cgroup; seen: ${JSON.stringify([...seen])}`);
   // And once running, the box's processes are there: the init and the payload.
@@ -137,25 +148,6 @@ t.test('the payload is PID 2 at the root of its cgroup namespace and holds no cg
   t.same(fds.filter((fd) => fd > 3), [], `no fd beyond stdio and ls's own (${fds.join(' ')})`);
   if (host.v2 !== undefined) t.ok(lines.includes('/sys/fs/cgroup/cgroup.procs'), 'its cgroup2 view is mounted');
 });
-
-// The plan of a real box, with the fd of one of its cgroup files replaced by
-// /dev/full (a write fails with ENOSPC), handed straight to the native engine.
-function spawnWithUnjoinableCgroup(t, options) {
-  const { validateWithCache } = require('../../dist/options-cache');
-  const { launchBox } = require('../../dist/spawn');
-  const { native } = require('../../dist/internal/native');
-  const call = validateWithCache('/bin/true', [], { stdio: 'ignore', ...options });
-  const launch = launchBox(call.validated, process.hrtime.bigint(), undefined, call.planner);
-  t.teardown(() => launch.ledger.releaseAll());
-  const steps = launch.plan.steps;
-  const join = steps.findIndex((step) => step.op === 'joinCgroupLate');
-  const full = fs.openSync('/dev/full', 'w');
-  t.teardown(() => fs.closeSync(full));
-  const fds = Int32Array.from(launch.encoded.fds);
-  fds[steps[join].slot] = full;
-  const result = native().spawn(launch.encoded.buffer, fds, false);
-  return { result, join, steps };
-}
 
 for (const [label, namespaces, who] of [
   ['a new cgroup namespace', {}, 'the namespace helper'],

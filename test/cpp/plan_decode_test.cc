@@ -979,6 +979,25 @@ static void test_late_cgroup_join() {
   expect_reject("a namespace helper without a late join", plan(0, true, Op::kExecInit), {20, 21, 22, 23},
                 "needs the cgroups it joins before it");
   expect_reject("seventeen late cgroup joins", plan(17, true, Op::kExecInit), {20, 21, 22, 23}, "more than 16");
+  {
+    // A helper started ahead (TakeCgroupNamespace) in place of the child's own.
+    auto take = [](int joins, int fd) {
+      PlanBuilder b;
+      b.fd_slots = 4;
+      b.clone();
+      for (int i = 0; i < joins; i++) b.step(Op::kJoinCgroupLate, Side::kChild, 1 + (i % 2));
+      b.step(Op::kTakeCgroupNamespace, Side::kChild, fd);
+      b.install(0, 0);
+      b.step(Op::kCloseOtherFds, Side::kChild);
+      b.exec({"true"}, {}, {"/bin/true"}, Op::kExecInit, 3);
+      return b;
+    };
+    expect_accept("a waiting cgroup namespace helper after the joins", take(2, 0), {20, 21, 22, 23});
+    expect_reject("a waiting cgroup namespace helper without a late join", take(0, 0), {20, 21, 22, 23},
+                  "needs the cgroups it joins before it");
+    expect_reject("a waiting cgroup namespace helper without its socket", take(1, -1), {20, 21, 22, 23},
+                  "without its socket");
+  }
   expect_reject("a late join without an fd", [] {
     PlanBuilder b;
     b.fd_slots = 1;

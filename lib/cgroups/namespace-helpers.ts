@@ -1,0 +1,144 @@
+// Cgroup-namespace helpers started ahead of the spawns (issue 15). A box
+// that joins its cgroup late (lib/cgroups/create.ts, joinsCgroupLate) gets
+// its cgroup namespace from a process that stands in the box's cgroup and
+// shares nothing of Node's memory: an exec of the init binary. Made in the
+// spawn, that helper costs a clone and an exec of the init in every such
+// box (about a fifth of a tenant box's time here, measured by leaving the
+// namespace out). Started ahead, when no box has started for a moment,
+// `cordon-init --cgroupns-wait` waits on a socket, and the spawn's child only
+// sends it its request (TakeCgroupNamespace, native/child/cgroups.cc).
+//
+// C++ half: start_namespace_helper() in native/host/cgroups.cc. Each helper
+// is a child of this process, watched through its pidfd (which reaps it),
+// serves one box and exits; closing its socket (a spawn that failed before
+// its request, process exit, this env's teardown) lets it go, and the env
+// kills and reaps the ones still there when it is torn down.
+import { native } from '../internal/native';
+import type { Ledger } from '../internal/resources';
+import { initSource } from '../internal/sealed-init';
+import type { NativeExitWatch } from '../../types/native';
+
+/** At most this many wait: as many boxes as start back to back before the next quiet moment refills them. */
+const HELPERS_KEPT = 4;
+/** How long no box must have taken a helper before they are started again (as spare leaves, lib/cgroups/tenant.ts). */
+const REFILL_QUIET_MS = 10;
+
+interface WaitingHelper {
+  pid: number;
+  pidfd: number;
+  socket: number;
+  watch: NativeExitWatch;
+}
+
+/** A helper taken for one spawn: its socket (the spawn's ledger closes it) and its pid (tests). */
+export interface TakenHelper {
+  socket: number;
+  pid: number;
+}
+
+const waiting: WaitingHelper[] = [];
+let refill: NodeJS.Timeout | undefined;
+let exitHooked = false;
+// A start that failed (the init binary cannot be run this way here) stops
+// the refills: such spawns make their helper themselves, as before.
+let startFailed = false;
+let enabled = true;
+
+/**
+ * A waiting helper for one spawn, or undefined (none ready: the spawn makes
+ * its own). Each call puts the next refill off until no box has started
+ * for a moment: helpers are started between spawns, not during one.
+ */
+export function takeCgroupNamespaceHelper(ledger: Ledger): TakenHelper | undefined {
+  if (!enabled) return undefined;
+  if (!startFailed) scheduleRefill();
+  const helper = waiting.shift();
+  if (helper === undefined) return undefined;
+  // The pidfd stays with its watch, which reaps the helper once it has served.
+  ledger.nativeFd('cgroup namespace helper socket', helper.socket);
+  return { socket: helper.socket, pid: helper.pid };
+}
+
+/**
+ * @internal Turns the helpers off (tests and the bench's A/B: spawns then
+ * make their own) or on again; off lets the waiting ones go.
+ */
+export function setCgroupNamespaceHelpers(on: boolean): void {
+  enabled = on;
+  if (on) return;
+  setRefill(undefined);
+  for (const helper of waiting.splice(0)) native().closeFd(helper.socket);
+}
+
+/** @internal How many helpers wait now (tests). */
+export function waitingHelperCount(): number {
+  return waiting.length;
+}
+
+/** @internal The pids of the helpers waiting now (tests). */
+export function waitingHelperPids(): number[] {
+  return waiting.map((helper) => helper.pid);
+}
+
+/** @internal Starts helpers up to the number kept (the refill timer; tests call it to have them ready). */
+export function fillCgroupNamespaceHelpers(): void {
+  setRefill(undefined);
+  while (waiting.length < HELPERS_KEPT && !startFailed) {
+    let started: ReturnType<ReturnType<typeof native>['startCgroupNamespaceHelper']>;
+    try {
+      // (From a timer: what fails here is the spawn's to report, when it starts its own.)
+      started = native().startCgroupNamespaceHelper(initSource().fd);
+    } catch {
+      startFailed = true;
+      return;
+    }
+    if (started.error !== 0) {
+      startFailed = true;
+      return;
+    }
+    hookExit();
+    const helper: WaitingHelper = { pid: started.pid, pidfd: started.pidfd, socket: started.socket, watch: undefined as unknown as NativeExitWatch };
+    const Watch = native().ExitWatch;
+    helper.watch = new Watch(started.pidfd, () => onHelperGone(helper));
+    helper.watch.unref();
+    waiting.push(helper);
+  }
+}
+
+// Reaped (by the watch): a helper that served its box, or one that died
+// while it waited (killed from outside), which no spawn may take then.
+function onHelperGone(helper: WaitingHelper): void {
+  helper.watch.close();
+  native().closeFd(helper.pidfd);
+  const at = waiting.indexOf(helper);
+  if (at >= 0) {
+    waiting.splice(at, 1);
+    native().closeFd(helper.socket);
+  }
+}
+
+function scheduleRefill(): void {
+  setRefill(REFILL_QUIET_MS);
+}
+
+function setRefill(ms: number | undefined): void {
+  if (refill !== undefined) clearTimeout(refill);
+  refill = undefined;
+  if (ms === undefined) return;
+  refill = setTimeout(fillCgroupNamespaceHelpers, ms);
+  refill.unref();
+}
+
+// At process exit the waiting helpers are let go (EOF on their sockets);
+// the kernel would close the sockets a moment later anyway.
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    setRefill(undefined);
+    for (const helper of waiting.splice(0)) {
+      helper.watch.close();
+      native().closeFd(helper.socket);
+    }
+  });
+}
