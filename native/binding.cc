@@ -651,26 +651,6 @@ Napi::Value IdmappedTree(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// startCgroupNamespaceHelper(initFd): { pid, pidfd, socket, error }: a
-// cgroup-namespace helper waiting for a spawn (host::start_namespace_helper),
-// or error = errno. The env owns the helper until JS takes it over: at the
-// env's teardown it is killed and reaped, and its socket closed.
-Napi::Value StartCgroupNamespaceHelper(const Napi::CallbackInfo& info) {
-  if (info.Length() != 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "startCgroupNamespaceHelper(initFd: number)");
-  host::NamespaceHelper helper;
-  int r = host::start_namespace_helper(info[0].As<Napi::Number>().Int32Value(), &helper);
-  Napi::Object result = Napi::Object::New(info.Env());
-  if (r == 0) {
-    env_owned::own(info.Env(), helper.pidfd, env_owned::Kind::kBoxEndsWithEnv);
-    env_owned::own(info.Env(), helper.socket, env_owned::Kind::kFd);
-  }
-  result.Set("pid", double(helper.pid));
-  result.Set("pidfd", helper.pidfd);
-  result.Set("socket", helper.socket);
-  result.Set("error", r < 0 ? -r : 0);
-  return result;
-}
-
 // sealedInit(path): { fd, part }: the sealed in-memory copy of the init
 // binary, or fd = -errno and the part that failed (host::SealPart).
 Napi::Value SealedInit(const Napi::CallbackInfo& info) {
@@ -827,6 +807,95 @@ class NamespacesJob : public OffThreadJob {
   int error_ = 0;
   int part_ = 0;
 };
+
+// Cgroup-namespace helpers started on a thread of cordon's own (each start
+// waits for the helper's exec: not on the JS thread, which a supervisor
+// needs for its boxes' events meanwhile).
+class NamespaceHelpersJob : public OffThreadJob {
+ public:
+  NamespaceHelpersJob(Napi::Function callback, int init_fd, int count)
+      : callback_(Napi::Persistent(callback)), init_fd_(init_fd), count_(count) {}
+
+  void run() override {
+    for (int i = 0; i < count_; i++) {
+      host::NamespaceHelper helper;
+      int r = host::start_namespace_helper(init_fd_, &helper);
+      if (r < 0) {
+        error_ = -r;
+        return;
+      }
+      helpers_.push_back(helper);
+    }
+  }
+
+  void settle(Napi::Env env) override {
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Array list = Napi::Array::New(env, helpers_.size());
+    for (size_t i = 0; i < helpers_.size(); i++) {
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("pid", double(helpers_[i].pid));
+      entry.Set("pidfd", helpers_[i].pidfd);
+      entry.Set("socket", helpers_[i].socket);
+      list.Set(uint32_t(i), entry);
+    }
+    result.Set("helpers", list);
+    result.Set("errno", error_);
+    // The env's from the hand-over: killed and reaped at its teardown.
+    for (const host::NamespaceHelper& helper : helpers_) {
+      env_owned::own(env, helper.pidfd, env_owned::Kind::kBoxEndsWithEnv);
+      env_owned::own(env, helper.socket, env_owned::Kind::kFd);
+    }
+    napi_value argv[1] = {result};
+    napi_value ignored;
+    napi_status status = napi_call_function(env, env.Global(), callback_.Value(), 1, argv, &ignored);
+    bool pending = false;
+    if (status != napi_ok && (napi_is_exception_pending(env, &pending) != napi_ok || !pending)) {
+      for (const host::NamespaceHelper& helper : helpers_) {
+        env_owned::forget(helper.pidfd);
+        env_owned::forget(helper.socket);
+      }
+      abandon();
+      return;
+    }
+    helpers_.clear();
+    if (status == napi_ok) return;
+    napi_value error;
+    if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+  }
+
+  void abandon() override {
+    // EOF lets each go; reaped here, as nobody else will.
+    for (const host::NamespaceHelper& helper : helpers_) {
+      close(helper.socket);
+      host::reap_pidfd(helper.pidfd);
+      close(helper.pidfd);
+    }
+    helpers_.clear();
+    callback_.SuppressDestruct();
+  }
+
+ private:
+  Napi::FunctionReference callback_;
+  int init_fd_;
+  int count_;
+  std::vector<host::NamespaceHelper> helpers_;
+  int error_ = 0;
+};
+
+// startCgroupNamespaceHelpers(initFd, count, done): starts `count`
+// cgroup-namespace helpers (host::start_namespace_helper) off the JS thread,
+// then done({ helpers: [{ pid, pidfd, socket }], errno }): those started,
+// and the errno that stopped the rest (0 when all did).
+Napi::Value StartCgroupNamespaceHelpers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsFunction()) {
+    throw Napi::TypeError::New(env, "startCgroupNamespaceHelpers(initFd: number, count: number, done: function)");
+  }
+  int count = info[1].As<Napi::Number>().Int32Value();
+  if (count < 1 || count > 64) throw Napi::RangeError::New(env, "startCgroupNamespaceHelpers: count must be 1 to 64");
+  run_off_thread(env, new NamespaceHelpersJob(info[2].As<Napi::Function>(), info[0].As<Napi::Number>().Int32Value(), count), /*setup=*/false);
+  return env.Undefined();
+}
 
 host::IdMapPlan ReadMapPlan(const Napi::Object& spec) {
   host::IdMapPlan plan;
@@ -1032,7 +1101,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("localPort", Napi::Function::New(env, LocalPort));
   exports.Set("idmappedTree", Napi::Function::New(env, IdmappedTree));
   exports.Set("sealedInit", Napi::Function::New(env, SealedInit));
-  exports.Set("startCgroupNamespaceHelper", Napi::Function::New(env, StartCgroupNamespaceHelper));
+  exports.Set("startCgroupNamespaceHelpers", Napi::Function::New(env, StartCgroupNamespaceHelpers));
   exports.Set("makeNamespaces", Napi::Function::New(env, MakeNamespaces));
   exports.Set("createBridge", Napi::Function::New(env, CreateBridge));
   exports.Set("deleteLink", Napi::Function::New(env, DeleteLink));

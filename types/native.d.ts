@@ -268,8 +268,15 @@ export interface NativeBinding {
    * EACCES: vm.memfd_noexec=2), 3 (copy), 4 (fchmod), 5 (F_ADD_SEALS).
    */
   sealedInit(path: string): { fd: number; part: number };
-  /** A cgroup-namespace helper waiting for a spawn (lib/cgroups/namespace-helpers.ts); error is an errno, 0 when started. */
-  startCgroupNamespaceHelper(initFd: number): { pid: number; pidfd: number; socket: number; error: number };
+  /**
+   * Starts `count` cgroup-namespace helpers off the JS thread (lib/cgroups/namespace-helpers.ts), then calls `done`
+   * with those started and the errno that stopped the rest (0 when all did).
+   */
+  startCgroupNamespaceHelpers(
+    initFd: number,
+    count: number,
+    done: (result: { helpers: { pid: number; pidfd: number; socket: number }[]; errno: number }) => void,
+  ): void;
   /** A bridge with one IPv4 address (host byte order), up: 0 or -errno. */
   createBridge(name: string, address: number, prefix: number): number;
   /** Deletes a network link by name: 0 or -errno (-ENODEV when gone). */

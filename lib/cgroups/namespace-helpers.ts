@@ -8,8 +8,10 @@
 // `cordon-init --cgroupns-wait` waits on a socket, and the spawn's child only
 // sends it its request (TakeCgroupNamespace, native/child/cgroups.cc).
 //
-// C++ half: start_namespace_helper() in native/host/cgroups.cc. Each helper
-// is a child of this process, watched through its pidfd (which reaps it),
+// C++ half: start_namespace_helper() in native/host/cgroups.cc, run on a
+// thread of cordon's own (startCgroupNamespaceHelpers in native/binding.cc:
+// each start waits for the helper's exec, which the JS thread should not).
+// Each helper is a child of this process, watched through its pidfd (which reaps it),
 // serves one box and exits; closing its socket (a spawn that failed before
 // its request, process exit, this env's teardown) lets it go, and the env
 // kills and reaps the ones still there when it is torn down.
@@ -43,6 +45,7 @@ let exitHooked = false;
 // the refills: such spawns make their helper themselves, as before.
 let startFailed = false;
 let enabled = true;
+let filling: Promise<void> | undefined;
 
 /**
  * A waiting helper for one spawn, or undefined (none ready: the spawn makes
@@ -80,29 +83,50 @@ export function waitingHelperPids(): number[] {
   return waiting.map((helper) => helper.pid);
 }
 
-/** @internal Starts helpers up to the number kept (the refill timer; tests call it to have them ready). */
-export function fillCgroupNamespaceHelpers(): void {
+/**
+ * @internal Starts helpers up to the number kept, off the JS thread (each
+ * start waits for the helper's exec); resolves once they wait. The refill
+ * timer calls it; tests await it to have helpers ready.
+ */
+export function fillCgroupNamespaceHelpers(): Promise<void> {
   setRefill(undefined);
-  while (waiting.length < HELPERS_KEPT && !startFailed) {
-    let started: ReturnType<ReturnType<typeof native>['startCgroupNamespaceHelper']>;
-    try {
-      // (From a timer: what fails here is the spawn's to report, when it starts its own.)
-      started = native().startCgroupNamespaceHelper(initSource().fd);
-    } catch {
-      startFailed = true;
-      return;
-    }
-    if (started.error !== 0) {
-      startFailed = true;
-      return;
-    }
-    hookExit();
-    const helper: WaitingHelper = { pid: started.pid, pidfd: started.pidfd, socket: started.socket, watch: undefined as unknown as NativeExitWatch };
-    const Watch = native().ExitWatch;
-    helper.watch = new Watch(started.pidfd, () => onHelperGone(helper));
-    helper.watch.unref();
-    waiting.push(helper);
+  if (filling !== undefined) return filling;
+  const wanted = HELPERS_KEPT - waiting.length;
+  if (wanted <= 0 || startFailed || !enabled) return Promise.resolve();
+  let initFd: number;
+  try {
+    initFd = initSource().fd;
+  } catch {
+    // The spawn that starts its own helper reports what fails here.
+    startFailed = true;
+    return Promise.resolve();
   }
+  filling = new Promise((resolve) => {
+    native().startCgroupNamespaceHelpers(initFd, wanted, (result) => {
+      filling = undefined;
+      if (result.errno !== 0) startFailed = true;
+      for (const started of result.helpers) {
+        if (!enabled) {
+          // Turned off meanwhile: let it go (its watch reaps it).
+          watchHelper(started);
+          native().closeFd(started.socket);
+          continue;
+        }
+        waiting.push(watchHelper(started));
+      }
+      hookExit();
+      resolve();
+    });
+  });
+  return filling;
+}
+
+function watchHelper(started: { pid: number; pidfd: number; socket: number }): WaitingHelper {
+  const helper: WaitingHelper = { pid: started.pid, pidfd: started.pidfd, socket: started.socket, watch: undefined as unknown as NativeExitWatch };
+  const Watch = native().ExitWatch;
+  helper.watch = new Watch(started.pidfd, () => onHelperGone(helper));
+  helper.watch.unref();
+  return helper;
 }
 
 // Reaped (by the watch): a helper that served its box, or one that died
@@ -125,7 +149,7 @@ function setRefill(ms: number | undefined): void {
   if (refill !== undefined) clearTimeout(refill);
   refill = undefined;
   if (ms === undefined) return;
-  refill = setTimeout(fillCgroupNamespaceHelpers, ms);
+  refill = setTimeout(() => void fillCgroupNamespaceHelpers(), ms);
   refill.unref();
 }
 

@@ -79,7 +79,7 @@ for (const waiting of [false, true]) t.test(`nothing of Node's image is in the b
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   if (!requireOrSkip(t, LATE, 'Linux < 5.16: the box is forked into its cgroup')) return;
   helpers.setCgroupNamespaceHelpers(waiting);
-  if (waiting) helpers.fillCgroupNamespaceHelpers();
+  if (waiting) await helpers.fillCgroupNamespaceHelpers();
   const offered = helpers.waitingHelperPids();
   t.teardown(() => helpers.setCgroupNamespaceHelpers(false));
   const hierarchies = [host.v2?.mount, host.v1.pids?.mount, host.v1.memory?.mount].filter((mount) => mount !== undefined);

@@ -57,17 +57,17 @@ async function gone(pids, ms = 30_000) {
   }
 }
 
-/** Helpers ready now: started at once rather than after the refill's quiet moment. */
-function ready() {
+/** Helpers ready now: started at once rather than after the refill's quiet moment (and awaited). */
+async function ready() {
   helpers.setCgroupNamespaceHelpers(true);
-  helpers.fillCgroupNamespaceHelpers();
+  await helpers.fillCgroupNamespaceHelpers();
   return helpers.waitingHelperPids();
 }
 
 t.test('a box takes a waiting helper, and is the same box', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   if (!requireOrSkip(t, LATE, LATE_REASON)) return;
-  const before = ready();
+  const before = await ready();
   t.ok(before.length > 0, `helpers wait (${before.join(' ')})`);
   const node = fs.readFileSync('/proc/self/cgroup', 'utf8');
   for (const pid of before) {
@@ -100,7 +100,7 @@ t.test('a box takes a waiting helper, and is the same box', async (t) => {
 t.test('a join the waiting helper cannot make fails the box at that join', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   if (!requireOrSkip(t, LATE, LATE_REASON)) return;
-  ready();
+  await ready();
   const { result, join, steps } = spawnWithUnjoinableCgroup(t, { cgroup: { pids: { max: 16 } } });
   t.ok(steps.some((step) => step.op === 'takeCgroupNamespace'), 'the plan takes a waiting helper');
   t.notOk(result.pid > 0, 'no box');
@@ -111,7 +111,7 @@ t.test('a join the waiting helper cannot make fails the box at that join', async
 t.test('a helper that died while it waited is not handed out: the box makes its own', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   if (!requireOrSkip(t, LATE, LATE_REASON)) return;
-  const pids = ready();
+  const pids = await ready();
   for (const pid of pids) process.kill(pid, 'SIGKILL');
   // Their watches see them go.
   const until = Date.now() + 30_000;
@@ -126,7 +126,7 @@ t.test('a helper that died while it waited is not handed out: the box makes its 
 t.test('a helper taken by a spawn that fails before its request goes with the spawn', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   if (!requireOrSkip(t, LATE, LATE_REASON)) return;
-  const [first] = ready();
+  const [first] = await ready();
   const ledger = new Ledger();
   const taken = helpers.takeCgroupNamespaceHelper(ledger);
   t.equal(taken?.pid, first, 'the oldest helper is taken');
@@ -138,7 +138,7 @@ t.test('a helper taken by a spawn that fails before its request goes with the sp
 t.test('with helpers off, a box makes its own (the path of every box before a refill)', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   if (!requireOrSkip(t, LATE, LATE_REASON)) return;
-  const pids = ready();
+  const pids = await ready();
   helpers.setCgroupNamespaceHelpers(false);
   await t.resolves(gone(pids), 'turning them off let the waiting ones go');
   const { result: box, steps } = stepsOf(() => spawnIsolated('/bin/true', [], { stdio: 'ignore', cgroup: { pids: { max: 16 } } }));
@@ -156,7 +156,7 @@ const options = JSON.parse(process.env.HELPER_CASE);
   // One box, so that the helpers' refill is scheduled as in use, then helpers ready.
   const first = spawnIsolated('/bin/true', [], { stdio: 'ignore', ...options });
   await first.exited;
-  helpers.fillCgroupNamespaceHelpers();
+  await helpers.fillCgroupNamespaceHelpers();
   const dc = require('node:diagnostics_channel');
   const names = [];
   dc.subscribe('cordon:spawn:step', (m) => names.push(m.name));
@@ -164,7 +164,7 @@ const options = JSON.parse(process.env.HELPER_CASE);
   let out = '';
   box.stdout.on('data', (d) => (out += d));
   const result = await box.exited;
-  helpers.fillCgroupNamespaceHelpers();
+  await helpers.fillCgroupNamespaceHelpers();
   console.log(JSON.stringify({ code: result.code, took: names.includes('take cgroup namespace'), cgroup: out, waiting: helpers.waitingHelperPids() }));
   ${end === 'kill' ? "setInterval(() => {}, 1000);" : 'process.exit(0);'}
 })().catch((error) => { console.log(JSON.stringify({ error: error.message })); process.exit(1); });
