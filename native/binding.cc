@@ -808,9 +808,9 @@ class NamespacesJob : public OffThreadJob {
   int part_ = 0;
 };
 
-// Cgroup-namespace helpers started on a thread of cordon's own (each start
-// waits for the helper's exec: not on the JS thread, which a supervisor
-// needs for its boxes' events meanwhile).
+// Cgroup-namespace helpers started on a set-up thread (each start waits for
+// the helper's exec: not on the JS thread, which a supervisor needs for its
+// boxes' events meanwhile).
 class NamespaceHelpersJob : public OffThreadJob {
  public:
   NamespaceHelpersJob(Napi::Function callback, int init_fd, int count)
@@ -893,7 +893,9 @@ Napi::Value StartCgroupNamespaceHelpers(const Napi::CallbackInfo& info) {
   }
   int count = info[1].As<Napi::Number>().Int32Value();
   if (count < 1 || count > 64) throw Napi::RangeError::New(env, "startCgroupNamespaceHelpers: count must be 1 to 64");
-  run_off_thread(env, new NamespaceHelpersJob(info[2].As<Napi::Function>(), info[0].As<Napi::Number>().Int32Value(), count), /*setup=*/false);
+  // On a set-up thread: those live as long as the process, and a helper
+  // dies with the thread that started it (host/cgroups.h).
+  run_off_thread(env, new NamespaceHelpersJob(info[2].As<Napi::Function>(), info[0].As<Napi::Number>().Int32Value(), count), /*setup=*/true);
   return env.Undefined();
 }
 

@@ -63,6 +63,9 @@ const char* fd_text(int fd, char (&out)[12]) {
 // the child's (close-on-exec) do not.
 int helper_exec(void* arg) {
   Helper& helper = *static_cast<Helper*>(arg);
+  // Nothing but these: the child still holds every fd Node had, and Node
+  // marks only some of the ones it inherited close-on-exec.
+  sys::sc(__NR_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC);
   sys::sc(__NR_fcntl, helper.sync_fd, F_SETFD, 0);
   for (int i = 0; i < helper.join_count; i++) sys::sc(__NR_fcntl, helper.join_fds[i], F_SETFD, 0);
   const char* const envp[] = {nullptr};
@@ -92,13 +95,16 @@ int collect_joins(const StepRun& run, Joins* joins) {
 
 // Reads a helper's one message (the answer, and with a 0 the namespace's fd)
 // and enters the namespace. A failed join is reported at its own step.
-int enter_answered_namespace(int socket_fd, const Joins& joins, StepRun& run) {
+// `*answered`: a whole answer came (false: EOF, a timeout or an error
+// before one).
+int enter_answered_namespace(int socket_fd, const Joins& joins, StepRun& run, bool* answered) {
   HelperAnswer answer{ECHILD, kAtUnshare};  // no answer: the helper died on the way
   int ns_fd = -1;
   int got = 0;
   long n = runtime::receive_with_fds(socket_fd, &answer, sizeof answer, &ns_fd, 1, &got);
   const bool has_fd = got == 1;
-  if (n != long(sizeof answer)) answer = HelperAnswer{n < 0 ? int32_t(-n) : ECHILD, kAtUnshare};
+  *answered = n == long(sizeof answer);
+  if (!*answered) answer = HelperAnswer{n < 0 ? int32_t(-n) : ECHILD, kAtUnshare};
   int error = answer.error;
   if (error != 0 && answer.where >= 0 && answer.where < joins.count) run.index = joins.steps[answer.where];
   if (error == 0 && !has_fd) error = EPROTO;
@@ -110,23 +116,16 @@ int enter_answered_namespace(int socket_fd, const Joins& joins, StepRun& run) {
   return error;
 }
 
-}  // namespace
-
-// The MakeCgroupNamespace op. A cgroup namespace is rooted where its maker
-// stands, and this process may not stand in the box's cgroup: a helper with
-// its own memory (an exec of the init binary) joins it, makes the namespace
-// and holds it until this process has entered it.
-int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
+// The box's own helper: cloned (CLONE_VM|CLONE_VFORK) and exec'd from the
+// init binary open as `init_fd`, then reaped.
+int make_own_helper(int init_fd, const Joins& joins, StepRun& run) {
   Helper helper{};
-  Joins joins;
-  int error = collect_joins(run, &joins);
-  if (error != 0) return error;
   helper.join_count = joins.count;
   for (int i = 0; i < joins.count; i++) helper.join_fds[i] = joins.fds[i];
   int pair[2];
   long r = sys::sc(__NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair);
   if (r < 0) return static_cast<int>(-r);
-  helper.exec_fd = step.fd;
+  helper.exec_fd = init_fd;
   helper.sync_fd = pair[1];
   helper.argv[0] = "cordon-init";
   helper.argv[1] = "--cgroupns";
@@ -143,7 +142,8 @@ int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
     sys::sc(__NR_close, pair[0]);
     return static_cast<int>(-pid);
   }
-  error = enter_answered_namespace(pair[0], joins, run);
+  bool answered = false;
+  int error = enter_answered_namespace(pair[0], joins, run, &answered);
   // EOF lets the helper go; it is ours to reap.
   sys::sc(__NR_close, pair[0]);
   siginfo_t info;
@@ -162,6 +162,28 @@ int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
     }
   }
   return error;
+}
+
+// The init binary's fd: the plan's ExecInit step's (a late join needs an
+// init: the decoder makes it so).
+int init_binary_fd(const StepRun& run) {
+  for (uint32_t i = run.index; i < run.plan.count; i++) {
+    if (run.plan.steps[i].op == abi::Op::kExecInit) return run.plan.steps[i].fd;
+  }
+  return -1;
+}
+
+}  // namespace
+
+// The MakeCgroupNamespace op. A cgroup namespace is rooted where its maker
+// stands, and this process may not stand in the box's cgroup: a helper with
+// its own memory (an exec of the init binary) joins it, makes the namespace
+// and holds it until this process has entered it.
+int run_MakeCgroupNamespace(const Step& step, StepRun& run) {
+  Joins joins;
+  int error = collect_joins(run, &joins);
+  if (error != 0) return error;
+  return make_own_helper(step.fd, joins, run);
 }
 
 // The TakeCgroupNamespace op: the same namespace from a helper started ahead
@@ -186,9 +208,18 @@ int run_TakeCgroupNamespace(const Step& step, StepRun& run) {
   for (int i = 0; i < joins.count; i++) fds[count++] = joins.fds[i];
   long n = runtime::send_with_fds(step.fd, &request, sizeof request, fds, count);
   if (user_fd >= 0) sys::sc(__NR_close, user_fd);
-  // EPIPE: the helper is gone (killed while it waited).
-  if (n < 0) return static_cast<int>(-n);
-  return enter_answered_namespace(step.fd, joins, run);
+  bool answered = false;
+  if (n >= 0) {
+    error = enter_answered_namespace(step.fd, joins, run, &answered);
+    if (answered) return error;
+  }
+  // No answer: the helper died before or during the request (EPIPE, EOF:
+  // killed while it waited, its watch not run yet), or gave none within
+  // the socket's receive timeout (stopped). The box makes its own; run.index
+  // stays at this step for what that reports.
+  const int init_fd = init_binary_fd(run);
+  if (init_fd < 0) return n < 0 ? static_cast<int>(-n) : error;
+  return make_own_helper(init_fd, joins, run);
 }
 
 }  // namespace cordon::child

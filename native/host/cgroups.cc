@@ -10,7 +10,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,7 +127,14 @@ struct HelperStart {
 
 int exec_waiting_helper(void* arg) {
   HelperStart& start = *static_cast<HelperStart*>(arg);
+  // It keeps nothing of ours but its socket: Node marks only some of the
+  // fds it inherited close-on-exec.
+  sys::sc(__NR_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC);
   sys::sc(__NR_fcntl, start.socket, F_SETFD, 0);
+  // Killed with the thread that starts it: a set-up thread, which lives as
+  // long as the process. A stopped helper reads no EOF, so without this it
+  // would outlive a supervisor that was killed.
+  sys::sc(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   const char* const envp[] = {nullptr};
   long r = sys::sc(__NR_execveat, start.init_fd, "", start.argv, envp, AT_EMPTY_PATH);
   start.exec_error = int(-r);
@@ -155,6 +164,10 @@ int start_namespace_helper(int init_fd, NamespaceHelper* out) {
     close(pair[0]);
     return int(pid);
   }
+  // The box child that takes the helper waits on this socket (the same open
+  // file) for its answer: not for ever, if the helper was stopped.
+  timeval bound{kNamespaceHelperAnswerSeconds, 0};
+  setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
   if (start.exec_error != 0) {
     reap_pidfd(pidfd);
     close(pidfd);

@@ -21,8 +21,14 @@ int remove_cgroup_tree(const std::string& dir, std::chrono::steady_clock::time_p
 // (lib/cgroups/namespace-helpers.ts, the TakeCgroupNamespace op): the init
 // binary open as `init_fd`, exec'd as `cordon-init --cgroupns-wait FD`. It
 // shares our memory only from its CLONE_VFORK clone to its exec, with every
-// signal blocked, and waits on `socket` (ours; SEQPACKET, close-on-exec)
-// for one request. Closing `socket` lets it go. Returns 0 or -errno.
+// signal blocked, keeps no fd of ours but its socket, dies with the calling
+// thread (PR_SET_PDEATHSIG: call it from a thread that lives as long as the
+// process), and waits on `socket` (ours; SEQPACKET, close-on-exec, with a
+// receive timeout for the box child that takes it) for one request.
+// Closing `socket` lets it go. Returns 0 or -errno.
+// How long a box child waits for a waiting helper's answer before it makes
+// its own helper (a stopped or starved one).
+constexpr long kNamespaceHelperAnswerSeconds = 2;
 struct NamespaceHelper {
   long pid = -1;
   int pidfd = -1;

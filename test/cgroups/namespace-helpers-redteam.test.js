@@ -1,16 +1,20 @@
 // Red-team findings on the cgroup-namespace helpers started ahead
 // (lib/cgroups/namespace-helpers.ts, cordon-init --cgroupns-wait). Each test
-// states what should hold; at 8ccccfc all four fail.
+// states what must hold; at 8ccccfc all four failed:
 //  1. a helper killed while it waited, whose watch has not run yet (same
-//     tick), is handed out: the box fails with EPIPE at 'take cgroup
-//     namespace' instead of making its own helper;
-//  2. a helper that is stopped (SIGSTOP: any process of the supervisor's uid
-//     may send it, e.g. an unprivileged supervisor's `pid: 'host'` box) makes
-//     the next spawn block Node's JS thread forever (no bound on the answer);
-//  3. such a helper outlives a SIGKILLed supervisor for good (no
-//     parent-death signal; it only ever leaves on EOF, which it cannot read);
-//  4. a helper holds every fd Node has without close-on-exec (inherited ones
-//     above the few Node marks), for its whole wait.
+//     tick), was handed out: the box failed with EPIPE at 'take cgroup
+//     namespace'. Now the child makes its own helper when the waiting one
+//     gives no answer;
+//  2. a stopped helper (SIGSTOP: any process of the supervisor's uid may
+//     send it, e.g. an unprivileged supervisor's `pid: 'host'` box) made the
+//     next spawn block Node's JS thread for ever. Now the answer is awaited
+//     for 2 s (the socket's receive timeout), then the child makes its own;
+//  3. such a helper outlived a SIGKILLed supervisor (it leaves on EOF, which
+//     a stopped process cannot read). Now it has a parent-death signal
+//     (SIGKILL), started from a set-up thread that lives as long as the
+//     process;
+//  4. a helper held every fd Node has without close-on-exec (inherited ones
+//     above the few Node marks). Now it keeps only its socket.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -103,32 +107,44 @@ const options = ${JSON.stringify(OPTIONS)};
 })();
 `;
 
-t.test('a stopped waiting helper: the next spawn does not hang, and the helper does not outlive the supervisor', async (t) => {
+t.test('a stopped waiting helper: the next spawn does not hang, and nothing outlives the SIGKILLed supervisor', async (t) => {
   if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
   if (!requireOrSkip(t, LATE, LATE_REASON)) return;
   const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', stopperSource(ROOT)], {
     cwd: '/', stdio: ['ignore', 'pipe', 'inherit'], detached: true,
   });
-  const closed = new Promise((resolve) => child.on('close', resolve));
-  let stopped = [];
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let children = [];
   t.teardown(() => {
     try { process.kill(child.pid, 'SIGKILL'); } catch {}
-    killHelpers(stopped);
+    // What the supervisor left (its stopped helpers, its box's set-up child), by pid.
+    for (const pid of children) {
+      const comm = (() => { try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; } })();
+      if (isHelper(pid) || comm === 'node') try { process.kill(pid, 'SIGKILL'); } catch {}
+    }
   });
   const lines = [];
   child.stdout.setEncoding('utf8').on('data', (chunk) => lines.push(...chunk.split('\n').filter(Boolean).map((line) => JSON.parse(line))));
-  const until = Date.now() + 20_000;
+  const until = Date.now() + 15_000;
   while (!lines.some((line) => line.done !== undefined) && Date.now() < until) await sleep(50);
-  stopped = lines.find((line) => line.stopped)?.stopped ?? [];
+  const stopped = lines.find((line) => line.stopped)?.stopped ?? [];
   t.ok(stopped.length > 0, `helpers were stopped (${stopped.join(' ')})`);
   const done = lines.find((line) => line.done !== undefined);
-  t.ok(done !== undefined, `the spawn after the stop returned within 20 s (${JSON.stringify(done)})`);
-  // The supervisor is SIGKILLed (as a crash would): its helpers must go with it.
+  t.ok(done !== undefined, `the spawn after the stop returned within 15 s (${JSON.stringify(done)})`);
+  const ofSupervisor = () => fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
+    try { return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(child.pid); } catch { return false; }
+  });
+  children = [...new Set([...stopped, ...ofSupervisor()])];
+  // The supervisor is SIGKILLed (as a crash would): what it started must go with it.
   try { process.kill(child.pid, 'SIGKILL'); } catch {}
-  await closed;
-  await sleep(2000);
-  const left = stopped.filter((pid) => isHelper(pid) && stateOf(pid) !== 'Z');
-  t.same(left, [], `no stopped helper outlives the SIGKILLed supervisor (left: ${left.map((pid) => `${pid}:${stateOf(pid)}`).join(' ')})`);
+  await exited;
+  // They go at once (SIGKILL by the parent-death signal, EOF): waited for, up to 15 s.
+  const running = () => children.filter((pid) => stateOf(pid) !== undefined && stateOf(pid) !== 'Z');
+  const deadline = Date.now() + 15_000;
+  while (running().length > 0 && Date.now() < deadline) await sleep(20);
+  const left = running();
+  const describe = (pid) => { try { return `${pid}:${stateOf(pid)}:${fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()}`; } catch { return `${pid}`; } };
+  t.same(left, [], `nothing of the supervisor's outlives its SIGKILL (left: ${left.map(describe).join(', ')})`);
 });
 
 t.test("a waiting helper holds none of Node's inheritable fds", async (t) => {
@@ -155,6 +171,6 @@ process.exit(0);
   const fds = JSON.parse(text.trim() || '{}');
   t.ok(Object.keys(fds).length > 0, 'helpers waited');
   for (const [pid, held] of Object.entries(fds)) {
-    t.same(held.filter((entry) => !entry.startsWith(`${/\d+/.exec(entry)[0]} socket:`)), [], `helper ${pid} holds only its socket (${held.join(', ')})`);
+    t.equal(held.length, 1, `helper ${pid} holds only its socket (${held.join(', ')}; fd 40 is the supervisor's inherited one)`);
   }
 });

@@ -4,9 +4,11 @@
 // one in its spawn. What must hold: the box is the same (PID 2, `0::/`, its
 // cgroup2 view, nothing of Node's in its cgroup); a helper is no process of
 // Node's memory and serves one box; a failed join is reported at that join;
-// a helper that died while it waited is never handed out; and every helper
-// goes when the supervisor does (process.exit, SIGKILL), or when a spawn
-// that took it fails before its request.
+// a helper that died while it waited is dropped once its watch runs (one
+// taken dead, or stopped, is replaced by the box's own:
+// namespace-helpers-redteam.test.js); and every helper goes when the
+// supervisor does (process.exit, SIGKILL), or when a spawn that took it
+// fails before its request.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
