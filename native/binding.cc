@@ -864,8 +864,9 @@ class NamespaceHelpersJob : public OffThreadJob {
   }
 
   void abandon() override {
-    // EOF lets each go; reaped here, as nobody else will.
+    // Killed (a stopped one reads no EOF) and reaped here, as nobody else will.
     for (const host::NamespaceHelper& helper : helpers_) {
+      sys::sc(__NR_pidfd_send_signal, helper.pidfd, SIGKILL, 0, 0);
       close(helper.socket);
       host::reap_pidfd(helper.pidfd);
       close(helper.pidfd);

@@ -241,3 +241,44 @@ t.test('an unprivileged supervisor with a delegated cgroup: its boxes take waiti
   t.match(report.cgroup ?? '', /^0::\/$/m, `at the root of its own cgroup namespace (${JSON.stringify(report.cgroup)})`);
   await t.resolves(gone(report.waiting ?? []), 'the helpers ended with the supervisor');
 });
+
+// A worker thread's helpers are its env's: terminated with helpers waiting,
+// or with their start still in flight, it leaves none, not even a zombie
+// (the env kills and reaps them at its teardown; a start that settles after
+// it lets its helpers go).
+t.test('a worker terminated with helpers waiting or starting leaves none', async (t) => {
+  if (!skipExpected(t, isRoot, ROOT_ONLY)) return;
+  if (!requireOrSkip(t, LATE, LATE_REASON)) return;
+  const { Worker } = require('node:worker_threads');
+  const helperChildren = () => fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
+    try {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      return /^PPid:\s+(\d+)$/m.exec(status)?.[1] === String(process.pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('cordon-init\0--cgroupns-wait\0');
+    } catch {
+      return false;
+    }
+  });
+  helpers.setCgroupNamespaceHelpers(false);
+  await gone(helperChildren());
+  const module = JSON.stringify(path.join(ROOT, 'dist', 'cgroups', 'namespace-helpers'));
+  for (const when of ['waiting', 'starting']) {
+    const worker = new Worker(`
+      const { parentPort } = require('node:worker_threads');
+      const helpers = require(${module});
+      const filled = helpers.fillCgroupNamespaceHelpers();
+      if (${JSON.stringify(when)} === 'starting') parentPort.postMessage(0);
+      else filled.then(() => parentPort.postMessage(helpers.waitingHelperCount()));
+    `, { eval: true });
+    const count = await new Promise((resolve) => worker.once('message', resolve));
+    if (when === 'waiting') t.ok(count > 0, `the worker had ${count} helpers waiting`);
+    await worker.terminate();
+  }
+  const exists = (pid) => fs.existsSync(`/proc/${pid}`);
+  const until = Date.now() + 30_000;
+  let left = helperChildren();
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    left = helperChildren();
+  }
+  t.same(left.filter(exists), [], 'no helper of the workers is left, running or a zombie');
+});
