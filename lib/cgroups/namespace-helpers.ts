@@ -9,12 +9,14 @@
 // sends it its request (TakeCgroupNamespace, native/child/cgroups.cc).
 //
 // C++ half: start_namespace_helper() in native/host/cgroups.cc, run on a
-// thread of cordon's own (startCgroupNamespaceHelpers in native/binding.cc:
-// each start waits for the helper's exec, which the JS thread should not).
-// Each helper is a child of this process, watched through its pidfd (which reaps it),
-// serves one box and exits; closing its socket (a spawn that failed before
-// its request, process exit, this env's teardown) lets it go, and the env
-// kills and reaps the ones still there when it is torn down.
+// set-up thread (startCgroupNamespaceHelpers in native/binding.cc: each
+// start waits for the helper's exec, which the JS thread should not). Each
+// helper is a child of this process, watched through its pidfd (which
+// reaps it), serves one box and exits. Closing its socket (a spawn that
+// failed before its request, process exit) lets it go; it dies with the
+// process (a parent-death signal) and the env kills and reaps the ones
+// still there at its teardown. A box whose helper gives no answer (killed,
+// or stopped: 2 s) makes its own.
 import { native } from '../internal/native';
 import type { Ledger } from '../internal/resources';
 import { initSource } from '../internal/sealed-init';
@@ -41,9 +43,6 @@ export interface TakenHelper {
 const waiting: WaitingHelper[] = [];
 let refill: NodeJS.Timeout | undefined;
 let exitHooked = false;
-// A start that failed (the init binary cannot be run this way here) stops
-// the refills: such spawns make their helper themselves, as before.
-let startFailed = false;
 let enabled = true;
 let filling: Promise<void> | undefined;
 
@@ -54,7 +53,7 @@ let filling: Promise<void> | undefined;
  */
 export function takeCgroupNamespaceHelper(ledger: Ledger): TakenHelper | undefined {
   if (!enabled) return undefined;
-  if (!startFailed) scheduleRefill();
+  scheduleRefill();
   const helper = waiting.shift();
   if (helper === undefined) return undefined;
   // The pidfd stays with its watch, which reaps the helper once it has served.
@@ -92,19 +91,19 @@ export function fillCgroupNamespaceHelpers(): Promise<void> {
   setRefill(undefined);
   if (filling !== undefined) return filling;
   const wanted = HELPERS_KEPT - waiting.length;
-  if (wanted <= 0 || startFailed || !enabled) return Promise.resolve();
+  if (wanted <= 0 || !enabled) return Promise.resolve();
   let initFd: number;
   try {
     initFd = initSource().fd;
   } catch {
     // The spawn that starts its own helper reports what fails here.
-    startFailed = true;
     return Promise.resolve();
   }
   filling = new Promise((resolve) => {
     native().startCgroupNamespaceHelpers(initFd, wanted, (result) => {
+      // A start that failed (result.errno: the process limit, say) ends this
+      // round; the next spawn's take schedules another.
       filling = undefined;
-      if (result.errno !== 0) startFailed = true;
       for (const started of result.helpers) {
         if (!enabled) {
           // Turned off meanwhile: let it go (its watch reaps it).
