@@ -412,7 +412,7 @@ function acquire(
     // box's user namespace with the supervisor's credentials: not one the
     // box joins, which the supervisor may hold no capability over.
     const user = validated.namespaces.user.kind;
-    const helper = late && validated.namespaces.cgroup.kind === 'new' && (user === 'new' || user === 'host') ? takeCgroupNamespaceHelper(ledger) : undefined;
+    const helper = late && validated.namespaces.cgroup.kind === 'new' && (user === 'new' || user === 'host') ? takeCgroupNamespaceHelper(ledger, spawnOnly) : undefined;
     if (helper !== undefined) runtime.cgroup.namespaceHelper = { socket: helper.socket, user: user === 'new' };
     timer?.phase('cgroup');
   }

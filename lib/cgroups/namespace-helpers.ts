@@ -18,7 +18,7 @@
 // still there at its teardown. A box whose helper gives no answer (killed,
 // or stopped: 2 s) makes its own.
 import { native } from '../internal/native';
-import type { Ledger } from '../internal/resources';
+import type { Ledger, LedgerEntry } from '../internal/resources';
 import { initSource } from '../internal/sealed-init';
 import type { NativeExitWatch } from '../../types/native';
 
@@ -48,17 +48,22 @@ let filling: Promise<void> | undefined;
 
 /**
  * A waiting helper for one spawn, or undefined (none ready: the spawn makes
- * its own). Each call puts the next refill off until no box has started
- * for a moment: helpers are started between spawns, not during one.
+ * its own). Its socket is the spawn's alone (`spawnOnly`, released right
+ * after the native spawn), and so is the refill: started once no box has
+ * been set up for a moment (REFILL_QUIET_MS after this spawn's end), not
+ * while one is, which on a loaded machine a fixed delay from the take
+ * would land in.
  */
-export function takeCgroupNamespaceHelper(ledger: Ledger): TakenHelper | undefined {
+export function takeCgroupNamespaceHelper(ledger: Ledger, spawnOnly: LedgerEntry[]): TakenHelper | undefined {
   if (!enabled) return undefined;
-  scheduleRefill();
+  setRefill(undefined);
+  spawnOnly.push(ledger.add('cgroup namespace helpers refill', scheduleRefill));
   const helper = waiting.shift();
   if (helper === undefined) return undefined;
   // The pidfd stays with its watch, which reaps the helper once it has served.
-  ledger.nativeFd('cgroup namespace helper socket', helper.socket);
-  return { socket: helper.socket, pid: helper.pid };
+  const socket = ledger.hold('cgroup namespace helper socket', helper.socket, 'native');
+  spawnOnly.push(socket);
+  return { socket: socket.fd, pid: helper.pid };
 }
 
 /**

@@ -130,7 +130,7 @@ t.test('a helper taken by a spawn that fails before its request goes with the sp
   if (!requireOrSkip(t, LATE, LATE_REASON)) return;
   const [first] = await ready();
   const ledger = new Ledger();
-  const taken = helpers.takeCgroupNamespaceHelper(ledger);
+  const taken = helpers.takeCgroupNamespaceHelper(ledger, []);
   t.equal(taken?.pid, first, 'the oldest helper is taken');
   t.ok(alive(first), 'it waits');
   ledger.releaseAll();
