@@ -159,8 +159,21 @@ const fs = require('node:fs');
 const helpers = require(${JSON.stringify(path.join(ROOT, 'dist', 'cgroups', 'namespace-helpers'))});
 (async () => {
 await helpers.fillCgroupNamespaceHelpers();
+// A vfork parent resumes before the kernel has closed its child's
+// close-on-exec fds (exec releases the parent first): each helper's table
+// is read until it holds one fd, for up to 10 s.
+const held = (pid) => fs.readdirSync('/proc/' + pid + '/fd').flatMap((fd) => {
+  try { return [fd + ' ' + fs.readlinkSync('/proc/' + pid + '/fd/' + fd)]; } catch { return []; }
+});
 const fds = {};
-for (const pid of helpers.waitingHelperPids()) fds[pid] = fs.readdirSync('/proc/' + pid + '/fd').map((fd) => fd + ' ' + fs.readlinkSync('/proc/' + pid + '/fd/' + fd));
+for (const pid of helpers.waitingHelperPids()) {
+  const until = Date.now() + 10000;
+  fds[pid] = held(pid);
+  while (fds[pid].length > 1 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    fds[pid] = held(pid);
+  }
+}
 console.log(JSON.stringify(fds));
 process.exit(0);
 })();`;
